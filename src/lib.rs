@@ -1,0 +1,16 @@
+//! vnetlab: Azure virtual networking, emulated on one Linux machine.
+//!
+//! # Layout
+//! - [`model`]: Azure resources as plain data, changed only through
+//!   validated [`model::Change`]s that carry Azure's error codes.
+//! - [`routing`]: system, peering, gateway and user routes; route selection;
+//!   the per-subnet longest-prefix table.
+//! - [`nsg`]: security rules compiled against service tags; evaluation.
+//! - [`dataplane`]: the compiled [`dataplane::Tables`] snapshot, connection
+//!   tracking and [`dataplane::decide`], the one verdict function.
+//! - [`topology`]: the YAML topology file, turned into model changes.
+//! - [`cli`]: the `vnetlab` commands and their printers.
+//!
+//! Nothing here needs root: the live lab's host layer builds on top.
+
+pub mod model;

@@ -1,0 +1,109 @@
+//! VPN gateways, local network gateways, connections and Route Server
+//! (azure-semantics §6, §7).
+
+use std::net::Ipv4Addr;
+
+use ipnet::Ipv4Net;
+use serde::{Deserialize, Serialize};
+
+use super::ids::ResourceId;
+
+/// Azure's ASN for its gateways and Route Server.
+pub const AZURE_ASN: u32 = 65515;
+
+/// ASNs Azure reserves and refuses for customer BGP speakers [DOC FAQ].
+pub fn is_reserved_asn(asn: u32) -> bool {
+    matches!(asn, 8074 | 8075 | 12076 | 65515 | 65517..=65520 | 23456 | 64496..=64511 | 65535..=65551)
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum GatewayType {
+    Vpn,
+    ExpressRoute,
+}
+
+/// The CLI's SKU names. Basic has no BGP and no gateway transit.
+pub const GATEWAY_SKUS: &[&str] = &[
+    "Basic", "Standard", "HighPerformance", "UltraPerformance", "VpnGw1", "VpnGw2", "VpnGw3",
+    "VpnGw4", "VpnGw5", "VpnGw1AZ", "VpnGw2AZ", "VpnGw3AZ", "VpnGw4AZ", "VpnGw5AZ", "ErGw1AZ",
+    "ErGw2AZ", "ErGw3AZ", "ErGwScale",
+];
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VirtualNetworkGateway {
+    pub id: ResourceId,
+    pub name: String,
+    pub location: String,
+    pub virtual_network: ResourceId,
+    pub gateway_type: GatewayType,
+    pub sku: String,
+    pub active_active: bool,
+    pub enable_bgp: bool,
+    pub asn: u32,
+}
+
+impl VirtualNetworkGateway {
+    /// Basic VPN gateways cannot be used for gateway transit [DOC].
+    pub fn supports_transit(&self) -> bool {
+        !self.sku.eq_ignore_ascii_case("Basic")
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LocalNetworkGateway {
+    pub id: ResourceId,
+    pub name: String,
+    pub location: String,
+    /// The on-premises VPN device's public address.
+    pub gateway_ip_address: Ipv4Addr,
+    pub local_address_prefixes: Vec<Ipv4Net>,
+    pub asn: Option<u32>,
+    pub bgp_peering_address: Option<Ipv4Addr>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ConnectionType {
+    IPsec,
+    Vnet2Vnet,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Connection {
+    pub id: ResourceId,
+    pub name: String,
+    pub location: String,
+    pub connection_type: ConnectionType,
+    pub virtual_network_gateway1: ResourceId,
+    /// The remote VNet gateway (Vnet2Vnet) or the local network gateway (IPsec).
+    pub peer: ResourceId,
+    pub shared_key: Option<String>,
+    pub enable_bgp: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RouteServer {
+    pub id: ResourceId,
+    pub name: String,
+    pub location: String,
+    /// The RouteServerSubnet it lives in.
+    pub hosted_subnet: ResourceId,
+    pub allow_branch_to_branch_traffic: bool,
+    pub peerings: Vec<RouteServerPeering>,
+}
+
+/// A BGP session between Route Server and an NVA.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RouteServerPeering {
+    pub name: String,
+    pub peer_ip: Ipv4Addr,
+    pub peer_asn: u32,
+    /// What the NVA at `peer_ip` announces over this session. The pure
+    /// engine takes it as given; Route Server programs it into the VNet and
+    /// its remote-gateway peers (§7).
+    pub advertised_prefixes: Vec<Ipv4Net>,
+}

@@ -1,0 +1,196 @@
+//! Azure resource IDs.
+//!
+//! ARM compares IDs without regard to case, so `ResourceId` keeps the
+//! spelling it was created with (that is what `az` prints back) while
+//! equality, hashing and ordering use the lower-cased form.
+
+use std::cmp::Ordering;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+
+use serde::{Deserialize, Serialize};
+
+/// A full ARM resource ID such as
+/// `/subscriptions/S/resourceGroups/RG/providers/Microsoft.Network/virtualNetworks/V`.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ResourceId(String);
+
+pub const NETWORK: &str = "Microsoft.Network";
+pub const COMPUTE: &str = "Microsoft.Compute";
+
+impl ResourceId {
+    pub fn subscription(sub: &str) -> Self {
+        ResourceId(format!("/subscriptions/{sub}"))
+    }
+
+    pub fn resource_group(sub: &str, rg: &str) -> Self {
+        ResourceId(format!("/subscriptions/{sub}/resourceGroups/{rg}"))
+    }
+
+    /// A top-level resource: `provider` is e.g. `Microsoft.Network` and
+    /// `kind` the plural type segment, e.g. `virtualNetworks`.
+    pub fn resource(sub: &str, rg: &str, provider: &str, kind: &str, name: &str) -> Self {
+        ResourceId(format!(
+            "/subscriptions/{sub}/resourceGroups/{rg}/providers/{provider}/{kind}/{name}"
+        ))
+    }
+
+    pub fn network(sub: &str, rg: &str, kind: &str, name: &str) -> Self {
+        Self::resource(sub, rg, NETWORK, kind, name)
+    }
+
+    /// A child resource, e.g. `subnets/Apps` below a virtual network.
+    pub fn child(&self, kind: &str, name: &str) -> Self {
+        ResourceId(format!("{}/{kind}/{name}", self.0))
+    }
+
+    /// Parses a user-given ID. Only the shape is checked here; whether the
+    /// resource exists is the model's question.
+    pub fn parse(s: &str) -> Option<Self> {
+        let segs: Vec<&str> = s.split('/').collect();
+        let ok = segs.len() >= 3
+            && segs[0].is_empty()
+            && segs[1].eq_ignore_ascii_case("subscriptions")
+            && segs[1..].iter().all(|p| !p.is_empty());
+        ok.then(|| ResourceId(s.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    fn segments(&self) -> impl Iterator<Item = &str> {
+        self.0.split('/').skip(1)
+    }
+
+    /// The value that follows the segment `key` (case-insensitive).
+    fn after(&self, key: &str) -> Option<&str> {
+        let mut it = self.segments();
+        while let Some(s) = it.next() {
+            if s.eq_ignore_ascii_case(key) {
+                return it.next();
+            }
+        }
+        None
+    }
+
+    pub fn subscription_id(&self) -> &str {
+        self.after("subscriptions").unwrap_or("")
+    }
+
+    pub fn resource_group_name(&self) -> &str {
+        self.after("resourceGroups").unwrap_or("")
+    }
+
+    /// The last segment: the resource's own name.
+    pub fn name(&self) -> &str {
+        self.0.rsplit('/').next().unwrap_or("")
+    }
+
+    /// The ID of the parent resource (`.../virtualNetworks/V` for a subnet).
+    pub fn parent(&self) -> Option<ResourceId> {
+        let cut = self.0.rfind('/')?;
+        let cut = self.0[..cut].rfind('/')?;
+        (cut > 0).then(|| ResourceId(self.0[..cut].to_string()))
+    }
+
+    /// The resource type as ARM spells it, e.g. `Microsoft.Network/virtualNetworks/subnets`.
+    pub fn resource_type(&self) -> String {
+        let segs: Vec<&str> = self.segments().collect();
+        let Some(p) = segs.iter().position(|s| s.eq_ignore_ascii_case("providers")) else {
+            return "Microsoft.Resources/resourceGroups".into();
+        };
+        let mut out = segs.get(p + 1).copied().unwrap_or("").to_string();
+        for kind in segs[p + 2..].iter().step_by(2) {
+            out.push('/');
+            out.push_str(kind);
+        }
+        out
+    }
+
+    /// True when `self` is `scope` itself or lies below it.
+    pub fn is_within(&self, scope: &str) -> bool {
+        let scope = scope.trim_end_matches('/');
+        let me = self.0.as_bytes();
+        me.len() >= scope.len()
+            && me[..scope.len()].eq_ignore_ascii_case(scope.as_bytes())
+            && (me.len() == scope.len() || me[scope.len()] == b'/')
+    }
+
+    fn key(&self) -> impl Iterator<Item = u8> + '_ {
+        self.0.bytes().map(|b| b.to_ascii_lowercase())
+    }
+}
+
+impl PartialEq for ResourceId {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.eq_ignore_ascii_case(&other.0)
+    }
+}
+impl Eq for ResourceId {}
+
+impl Hash for ResourceId {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        for b in self.key() {
+            state.write_u8(b);
+        }
+    }
+}
+
+impl Ord for ResourceId {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.key().cmp(other.key())
+    }
+}
+impl PartialOrd for ResourceId {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl fmt::Display for ResourceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl fmt::Debug for ResourceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parts_of_a_subnet_id() {
+        let v = ResourceId::network("s1", "rg", "virtualNetworks", "SalesVNet");
+        let s = v.child("subnets", "Apps");
+        assert_eq!(s.subscription_id(), "s1");
+        assert_eq!(s.resource_group_name(), "rg");
+        assert_eq!(s.name(), "Apps");
+        assert_eq!(s.parent(), Some(v.clone()));
+        assert_eq!(s.resource_type(), "Microsoft.Network/virtualNetworks/subnets");
+        assert!(s.is_within("/subscriptions/S1/resourcegroups/RG"));
+        assert!(!s.is_within("/subscriptions/s1/resourceGroups/rg2"));
+        assert!(!s.is_within("/subscriptions/s1/resourceGroups/r"));
+    }
+
+    #[test]
+    fn ids_compare_without_case() {
+        let a = ResourceId::network("S", "RG", "virtualNetworks", "V");
+        let b = ResourceId::parse("/subscriptions/s/resourcegroups/rg/providers/microsoft.network/virtualnetworks/v").unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.cmp(&b), Ordering::Equal);
+        assert_eq!(b.to_string(), "/subscriptions/s/resourcegroups/rg/providers/microsoft.network/virtualnetworks/v");
+    }
+
+    #[test]
+    fn malformed_ids_are_refused() {
+        for bad in ["", "subscriptions/x", "/subs/x", "/subscriptions//resourceGroups/x", "/subscriptions/x/"] {
+            assert!(ResourceId::parse(bad).is_none(), "{bad}");
+        }
+    }
+}

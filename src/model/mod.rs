@@ -1,0 +1,343 @@
+//! Azure resources as plain data, and the only way to change them.
+//!
+//! Every change is a [`Change`] value passed to [`Model::apply`], which
+//! works on a copy and swaps it in only when the whole change validated:
+//! a refused change leaves the model exactly as it was (the copy is simply
+//! dropped). Peering state and sync level are derived, never stored.
+
+mod addr;
+mod compute;
+mod error;
+mod gateway;
+mod identity;
+mod ids;
+mod names;
+mod network;
+mod ops_compute;
+mod ops_gateway;
+mod ops_identity;
+mod ops_network;
+mod ops_security;
+pub mod regions;
+mod routes;
+mod security;
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+use serde::{Deserialize, Serialize};
+
+pub use addr::{AZURE_HOST_IP, FORBIDDEN_VNET_RANGES, NON_INTERNET, RESERVED_NONE_PREFIXES, is_reserved_in_subnet, nth, overlaps, parse_prefix};
+pub use compute::*;
+pub use error::{AzureError, ErrorCode};
+pub(crate) use error::bail;
+pub use gateway::*;
+pub use identity::*;
+pub use ids::{COMPUTE, NETWORK, ResourceId};
+pub use names::{NameKind, check_admin_password, check_admin_username};
+pub use network::*;
+pub use ops_compute::{NicSpec, PublicIpSpec, VmSpec};
+pub use ops_gateway::{ConnectionSpec, GatewaySpec, LocalGatewaySpec, RouteServerPeeringSpec, RouteServerSpec};
+pub use ops_network::{PeeringSpec, SubnetSpec, VnetSpec};
+pub use ops_security::{RouteSpec, SecurityRuleSpec};
+pub use routes::*;
+pub use security::*;
+
+/// The subscription and tenant a lab uses when its topology names none.
+pub const DEFAULT_SUBSCRIPTION_ID: &str = "00000000-0000-4000-8000-000000000001";
+pub const DEFAULT_SUBSCRIPTION_NAME: &str = "vnetlab";
+pub const DEFAULT_TENANT_ID: &str = "00000000-0000-4000-8000-0000000000aa";
+
+/// One validated change. This is the unit the topology loader, the daemon
+/// and the `az` front all speak.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "op", content = "resource")]
+pub enum Change {
+    PutSubscription(Subscription),
+    PutPrincipal(Principal),
+    PutRoleAssignment(RoleAssignment),
+    DeleteRoleAssignment(RoleAssignment),
+    PutResourceGroup { subscription: String, name: String, location: String },
+    DeleteResourceGroup(ResourceId),
+    PutVirtualNetwork(VnetSpec),
+    DeleteVirtualNetwork(ResourceId),
+    PutSubnet(SubnetSpec),
+    DeleteSubnet(ResourceId),
+    PutPeering(PeeringSpec),
+    DeletePeering(ResourceId),
+    SyncPeering(ResourceId),
+    PutRouteTable { id: ResourceId, location: Option<String>, disable_bgp_route_propagation: bool },
+    DeleteRouteTable(ResourceId),
+    PutRoute(RouteSpec),
+    DeleteRoute(ResourceId),
+    PutNetworkSecurityGroup { id: ResourceId, location: Option<String> },
+    DeleteNetworkSecurityGroup(ResourceId),
+    PutSecurityRule(SecurityRuleSpec),
+    DeleteSecurityRule(ResourceId),
+    PutPublicIp(PublicIpSpec),
+    DeletePublicIp(ResourceId),
+    PutNetworkInterface(NicSpec),
+    DeleteNetworkInterface(ResourceId),
+    PutVirtualMachine(VmSpec),
+    DeleteVirtualMachine(ResourceId),
+    SetPowerState { vm: ResourceId, state: PowerState },
+    PutVirtualNetworkGateway(GatewaySpec),
+    DeleteVirtualNetworkGateway(ResourceId),
+    PutLocalNetworkGateway(LocalGatewaySpec),
+    DeleteLocalNetworkGateway(ResourceId),
+    PutConnection(ConnectionSpec),
+    DeleteConnection(ResourceId),
+    PutRouteServer(RouteServerSpec),
+    DeleteRouteServer(ResourceId),
+    PutRouteServerPeering(RouteServerPeeringSpec),
+    DeleteRouteServerPeering(ResourceId),
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Model {
+    pub subscriptions: Vec<Subscription>,
+    pub principals: Vec<Principal>,
+    pub role_assignments: Vec<RoleAssignment>,
+    pub resource_groups: BTreeMap<ResourceId, ResourceGroup>,
+    pub virtual_networks: BTreeMap<ResourceId, VirtualNetwork>,
+    pub network_security_groups: BTreeMap<ResourceId, NetworkSecurityGroup>,
+    pub route_tables: BTreeMap<ResourceId, RouteTable>,
+    pub public_ip_addresses: BTreeMap<ResourceId, PublicIpAddress>,
+    pub network_interfaces: BTreeMap<ResourceId, NetworkInterface>,
+    pub virtual_machines: BTreeMap<ResourceId, VirtualMachine>,
+    pub virtual_network_gateways: BTreeMap<ResourceId, VirtualNetworkGateway>,
+    pub local_network_gateways: BTreeMap<ResourceId, LocalNetworkGateway>,
+    pub connections: BTreeMap<ResourceId, Connection>,
+    pub route_servers: BTreeMap<ResourceId, RouteServer>,
+}
+
+impl Model {
+    /// An empty model with the default subscription in the default tenant.
+    pub fn new() -> Self {
+        Model {
+            subscriptions: vec![Subscription {
+                id: DEFAULT_SUBSCRIPTION_ID.into(),
+                name: DEFAULT_SUBSCRIPTION_NAME.into(),
+                tenant_id: DEFAULT_TENANT_ID.into(),
+            }],
+            ..Model::default()
+        }
+    }
+
+    /// Validates `change` and applies it whole, or refuses it and changes
+    /// nothing.
+    pub fn apply(&mut self, change: Change) -> Result<(), AzureError> {
+        let mut next = self.clone();
+        next.apply_in_place(change)?;
+        *self = next;
+        Ok(())
+    }
+
+    /// Applies several changes as one: all of them or none.
+    pub fn apply_all(&mut self, changes: impl IntoIterator<Item = Change>) -> Result<(), (usize, AzureError)> {
+        let mut next = self.clone();
+        for (i, c) in changes.into_iter().enumerate() {
+            next.apply_in_place(c).map_err(|e| (i, e))?;
+        }
+        *self = next;
+        Ok(())
+    }
+
+    fn apply_in_place(&mut self, change: Change) -> Result<(), AzureError> {
+        use Change::*;
+        match change {
+            PutSubscription(s) => self.put_subscription(s),
+            PutPrincipal(p) => self.put_principal(p),
+            PutRoleAssignment(a) => self.put_role_assignment(a),
+            DeleteRoleAssignment(a) => self.delete_role_assignment(&a),
+            PutResourceGroup { subscription, name, location } => self.put_resource_group(&subscription, &name, &location),
+            DeleteResourceGroup(id) => self.delete_resource_group(&id),
+            PutVirtualNetwork(s) => self.put_vnet(s),
+            DeleteVirtualNetwork(id) => self.delete_vnet(&id),
+            PutSubnet(s) => self.put_subnet(s),
+            DeleteSubnet(id) => self.delete_subnet(&id),
+            PutPeering(s) => self.put_peering(s),
+            DeletePeering(id) => self.delete_peering(&id),
+            SyncPeering(id) => self.sync_peering(&id),
+            PutRouteTable { id, location, disable_bgp_route_propagation } => {
+                self.put_route_table(&id, location.as_deref(), disable_bgp_route_propagation)
+            }
+            DeleteRouteTable(id) => self.delete_route_table(&id),
+            PutRoute(s) => self.put_route(s),
+            DeleteRoute(id) => self.delete_route(&id),
+            PutNetworkSecurityGroup { id, location } => self.put_nsg(&id, location.as_deref()),
+            DeleteNetworkSecurityGroup(id) => self.delete_nsg(&id),
+            PutSecurityRule(s) => self.put_security_rule(s),
+            DeleteSecurityRule(id) => self.delete_security_rule(&id),
+            PutPublicIp(s) => self.put_public_ip(s),
+            DeletePublicIp(id) => self.delete_public_ip(&id),
+            PutNetworkInterface(s) => self.put_nic(s),
+            DeleteNetworkInterface(id) => self.delete_nic(&id),
+            PutVirtualMachine(s) => self.put_vm(s),
+            DeleteVirtualMachine(id) => self.delete_vm(&id),
+            SetPowerState { vm, state } => self.set_power_state(&vm, state),
+            PutVirtualNetworkGateway(s) => self.put_gateway(s),
+            DeleteVirtualNetworkGateway(id) => self.delete_gateway(&id),
+            PutLocalNetworkGateway(s) => self.put_local_gateway(s),
+            DeleteLocalNetworkGateway(id) => self.delete_local_gateway(&id),
+            PutConnection(s) => self.put_connection(s),
+            DeleteConnection(id) => self.delete_connection(&id),
+            PutRouteServer(s) => self.put_route_server(s),
+            DeleteRouteServer(id) => self.delete_route_server(&id),
+            PutRouteServerPeering(s) => self.put_route_server_peering(s),
+            DeleteRouteServerPeering(id) => self.delete_route_server_peering(&id),
+        }
+    }
+
+    // ---- lookups shared by validation, compilation and printing ----
+
+    pub fn subscription(&self, id: &str) -> Option<&Subscription> {
+        self.subscriptions.iter().find(|s| s.id.eq_ignore_ascii_case(id))
+    }
+
+    pub fn tenant_of(&self, id: &ResourceId) -> Option<&str> {
+        self.subscription(id.subscription_id()).map(|s| s.tenant_id.as_str())
+    }
+
+    /// The VNet that holds the subnet `subnet_id`, and the subnet.
+    pub fn subnet(&self, subnet_id: &ResourceId) -> Option<(&VirtualNetwork, &Subnet)> {
+        let vnet = self.virtual_networks.get(&subnet_id.parent()?)?;
+        let subnet = vnet.subnets.iter().find(|s| &s.id == subnet_id)?;
+        Some((vnet, subnet))
+    }
+
+    /// The VNet and peering for a peering ID.
+    pub fn peering(&self, peering_id: &ResourceId) -> Option<(&VirtualNetwork, &Peering)> {
+        let vnet = self.virtual_networks.get(&peering_id.parent()?)?;
+        let p = vnet.peerings.iter().find(|p| &p.id == peering_id)?;
+        Some((vnet, p))
+    }
+
+    /// The link in `remote` that points back at `local`, if any.
+    pub fn reverse_peering(&self, local: &ResourceId, p: &Peering) -> Option<&Peering> {
+        self.link(&p.remote_virtual_network, local)
+    }
+
+    /// The peering link stored in `from` that points at `to`.
+    pub fn link(&self, from: &ResourceId, to: &ResourceId) -> Option<&Peering> {
+        self.virtual_networks.get(from)?.peerings.iter().find(|q| &q.remote_virtual_network == to)
+    }
+
+    /// Initiated until both links exist, then Connected; Disconnected once
+    /// the other side (link or VNet) went away (§4.2).
+    pub fn peering_state(&self, local: &ResourceId, p: &Peering) -> PeeringState {
+        match self.reverse_peering(local, p) {
+            Some(_) => PeeringState::Connected,
+            None if p.was_connected || !self.virtual_networks.contains_key(&p.remote_virtual_network) => {
+                PeeringState::Disconnected
+            }
+            None => PeeringState::Initiated,
+        }
+    }
+
+    /// Whether each side's snapshot of the other's address space is current (§4.6).
+    pub fn peering_sync_level(&self, local: &ResourceId, p: &Peering) -> PeeringSyncLevel {
+        let local_space = self.virtual_networks.get(local).map(|v| &v.address_prefixes);
+        let remote_space = self.virtual_networks.get(&p.remote_virtual_network).map(|v| &v.address_prefixes);
+        let local_stale = remote_space.is_some_and(|r| !same_set(r, &p.remote_address_space));
+        let remote_stale = match (self.reverse_peering(local, p), local_space) {
+            (Some(q), Some(l)) => !same_set(l, &q.remote_address_space),
+            _ => false,
+        };
+        match (local_stale, remote_stale) {
+            (false, false) => PeeringSyncLevel::FullyInSync,
+            (true, false) => PeeringSyncLevel::LocalNotInSync,
+            (false, true) => PeeringSyncLevel::RemoteNotInSync,
+            (true, true) => PeeringSyncLevel::LocalAndRemoteNotInSync,
+        }
+    }
+
+    /// The VPN gateway deployed in a VNet, if any.
+    pub fn vpn_gateway_of(&self, vnet: &ResourceId) -> Option<&VirtualNetworkGateway> {
+        self.virtual_network_gateways
+            .values()
+            .find(|g| &g.virtual_network == vnet && g.gateway_type == GatewayType::Vpn)
+    }
+
+    pub fn route_server_of(&self, vnet: &ResourceId) -> Option<&RouteServer> {
+        self.route_servers.values().find(|r| r.hosted_subnet.parent().as_ref() == Some(vnet))
+    }
+
+    pub fn has_gateway(&self, vnet: &ResourceId) -> bool {
+        self.virtual_network_gateways.values().any(|g| &g.virtual_network == vnet) || self.route_server_of(vnet).is_some()
+    }
+
+    /// The two addresses Route Server takes in its subnet (§7: .4 and .5).
+    pub fn route_server_ips(&self, rs: &RouteServer) -> Vec<Ipv4Addr> {
+        self.subnet(&rs.hosted_subnet)
+            .map(|(_, s)| vec![nth(&s.address_prefix, 4), nth(&s.address_prefix, 5)])
+            .unwrap_or_default()
+    }
+
+    /// The private addresses of a VPN gateway's instances in GatewaySubnet.
+    /// vnetlab gives the instances the first usable addresses (.4, .5).
+    pub fn gateway_instance_ips(&self, g: &VirtualNetworkGateway) -> Vec<Ipv4Addr> {
+        let Some(vnet) = self.virtual_networks.get(&g.virtual_network) else { return vec![] };
+        let Some(gs) = vnet.subnets.iter().find(|s| s.is_gateway_subnet()) else { return vec![] };
+        vec![nth(&gs.address_prefix, 4), nth(&gs.address_prefix, 5)]
+    }
+
+    /// A Vnet2Vnet connection is Connected once the opposite connection
+    /// exists with the same shared key; an IPsec connection once its local
+    /// network gateway exists (the on-premises device is part of the lab).
+    pub fn connection_connected(&self, c: &Connection) -> bool {
+        match c.connection_type {
+            ConnectionType::IPsec => self.local_network_gateways.contains_key(&c.peer),
+            ConnectionType::Vnet2Vnet => self.connections.values().any(|o| {
+                o.connection_type == ConnectionType::Vnet2Vnet
+                    && o.virtual_network_gateway1 == c.peer
+                    && o.peer == c.virtual_network_gateway1
+                    && o.shared_key == c.shared_key
+            }),
+        }
+    }
+
+    /// Every private address in use in a subnet, with who holds it.
+    pub(crate) fn addresses_in_subnet(&self, subnet_id: &ResourceId) -> Vec<(Ipv4Addr, ResourceId)> {
+        let mut out: Vec<(Ipv4Addr, ResourceId)> = self
+            .network_interfaces
+            .values()
+            .filter(|n| &n.subnet == subnet_id)
+            .map(|n| (n.private_ip_address, n.ip_configuration_id()))
+            .collect();
+        if let Some((vnet, s)) = self.subnet(subnet_id) {
+            if s.is_gateway_subnet() {
+                if let Some(g) = self.vpn_gateway_of(&vnet.id) {
+                    out.extend(self.gateway_instance_ips(g).into_iter().map(|ip| (ip, g.id.clone())));
+                }
+            }
+        }
+        for rs in self.route_servers.values().filter(|r| &r.hosted_subnet == subnet_id) {
+            out.extend(self.route_server_ips(rs).into_iter().map(|ip| (ip, rs.id.clone())));
+        }
+        out
+    }
+
+    /// Names of resources deployed in a subnet (for in-use errors).
+    pub(crate) fn subnet_users(&self, subnet_id: &ResourceId) -> Vec<ResourceId> {
+        self.addresses_in_subnet(subnet_id).into_iter().map(|(_, id)| id).collect()
+    }
+}
+
+fn same_set<T: PartialEq>(a: &[T], b: &[T]) -> bool {
+    a.len() == b.len() && a.iter().all(|x| b.contains(x))
+}
+
+/// Checks `location` and returns it in ARM's form.
+pub(crate) fn check_location(location: &str, resource_type: &str) -> Result<String, AzureError> {
+    let l = regions::normalize(location);
+    if regions::cloud_of(&l).is_none() {
+        bail!(
+            LocationNotAvailableForResourceType,
+            "The provided location '{location}' is not available for resource type '{resource_type}'. List of available regions for the resource type is '{}'.",
+            regions::all().collect::<Vec<_>>().join(",")
+        );
+    }
+    Ok(l)
+}

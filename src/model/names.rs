@@ -1,0 +1,202 @@
+//! Azure naming rules, per resource type (azure-semantics §1.3).
+//!
+//! Names become network-namespace and file names in the live lab, so every
+//! user-given name passes through here before anything else sees it. The
+//! character sets below never admit `/`, NUL, whitespace or a leading `.`,
+//! so no name can climb out of a directory (`../x` is refused).
+
+use super::error::{AzureError, ErrorCode};
+
+/// Which rule applies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NameKind {
+    ResourceGroup,
+    VirtualNetwork,
+    /// Subnets, peerings, NSGs and rules, route tables and routes, NICs,
+    /// public IPs, gateways, connections, Route Servers.
+    NetworkChild,
+    VirtualMachine,
+}
+
+impl NameKind {
+    fn bounds(self) -> (usize, usize) {
+        match self {
+            NameKind::ResourceGroup => (1, 90),
+            NameKind::VirtualNetwork => (2, 64),
+            NameKind::NetworkChild => (1, 80),
+            NameKind::VirtualMachine => (1, 64),
+        }
+    }
+}
+
+/// Checks `name` against the rule for `kind`. `what` names the resource
+/// type in the message, e.g. "virtual network".
+pub fn check(kind: NameKind, what: &str, name: &str) -> Result<(), AzureError> {
+    let (min, max) = kind.bounds();
+    let len = name.chars().count();
+    let ok = len >= min && len <= max && chars_ok(kind, name);
+    if ok {
+        return Ok(());
+    }
+    let rule = match kind {
+        NameKind::ResourceGroup => "It can be up to 90 characters long and may contain letters, digits, '_', '-', '.', '(' and ')'; it must not end with '.'".to_string(),
+        NameKind::VirtualMachine => "Linux virtual machine names can be 1 to 64 characters long, may contain letters, digits, '-' and '.', must begin with a letter or digit and must not end with '.' or '-'".to_string(),
+        NameKind::VirtualNetwork | NameKind::NetworkChild => format!(
+            "The name can be {min} to {max} characters long. It must begin with a word character, and it must end with a word character or with '_'. The name may contain word characters or '.', '-', '_'"
+        ),
+    };
+    let code = match kind {
+        NameKind::VirtualMachine => ErrorCode::InvalidParameter,
+        _ => ErrorCode::InvalidResourceName,
+    };
+    Err(AzureError::new(
+        code,
+        format!("Resource name {name} is invalid for a {what}. {rule}. Choose a name that follows these rules."),
+    )
+    .with_target(name.to_string()))
+}
+
+fn chars_ok(kind: NameKind, name: &str) -> bool {
+    let (Some(first), Some(last)) = (name.chars().next(), name.chars().last()) else {
+        return false;
+    };
+    match kind {
+        NameKind::ResourceGroup => {
+            // Azure allows Unicode letters and digits here; control
+            // characters and path separators never pass.
+            name.chars().all(|c| c.is_alphanumeric() || "_-.()".contains(c))
+                && last != '.'
+                && first != '.'
+        }
+        NameKind::VirtualNetwork | NameKind::NetworkChild => {
+            name.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+                && first.is_ascii_alphanumeric()
+                && (last.is_ascii_alphanumeric() || last == '_')
+        }
+        NameKind::VirtualMachine => {
+            name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+                && first.is_ascii_alphanumeric()
+                && last != '.'
+                && last != '-'
+        }
+    }
+}
+
+/// Admin user names `az vm create` rejects outright (azure-cli-core
+/// `DISALLOWED_USER_NAMES`).
+const DISALLOWED_USER_NAMES: &[&str] = &[
+    "administrator", "admin", "user", "user1", "test", "user2", "test1", "user3", "admin1", "1",
+    "123", "a", "actuser", "adm", "admin2", "aspnet", "backup", "console", "guest", "owner",
+    "root", "server", "sql", "support", "support_388945a0", "sys", "test2", "test3", "user4",
+    "user5",
+];
+
+/// Linux admin user name: Azure's rules, plus what `useradd` accepts,
+/// because the name becomes a real account inside the VM.
+pub fn check_admin_username(name: &str) -> Result<(), AzureError> {
+    let err = |why: &str| {
+        Err(AzureError::new(
+            ErrorCode::InvalidParameter,
+            format!("The Admin Username specified is not allowed: {why}. Choose another --admin-username."),
+        )
+        .with_target("adminUsername"))
+    };
+    if DISALLOWED_USER_NAMES.contains(&name.to_ascii_lowercase().as_str()) {
+        return err(&format!("'{name}' is a reserved name"));
+    }
+    if name.is_empty() || name.len() > 32 {
+        return err("it must be 1 to 32 characters long");
+    }
+    if name.starts_with('$') || name.starts_with('-') {
+        return err("it must not start with '$' or '-'");
+    }
+    let first_ok = name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_');
+    let rest_ok = name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_.-".contains(c));
+    if !first_ok || !rest_ok {
+        return err("Linux user names use lower-case letters, digits, '_', '.' and '-', and begin with a letter or '_'");
+    }
+    Ok(())
+}
+
+/// Linux VM password: 12 to 72 characters, at least three of lower case,
+/// upper case, digit, special character; no control characters.
+pub fn check_admin_password(pw: &str) -> Result<(), AzureError> {
+    let len = pw.chars().count();
+    let classes = [
+        pw.chars().any(|c| c.is_lowercase()),
+        pw.chars().any(|c| c.is_uppercase()),
+        pw.chars().any(|c| c.is_ascii_digit()),
+        pw.chars().any(|c| !c.is_alphanumeric() && !c.is_control()),
+    ]
+    .iter()
+    .filter(|&&b| b)
+    .count();
+    if (12..=72).contains(&len) && classes >= 3 && !pw.chars().any(char::is_control) {
+        return Ok(());
+    }
+    Err(AzureError::new(
+        ErrorCode::InvalidParameter,
+        "The supplied password must be between 12-72 characters long and must satisfy at least 3 of password complexity requirements from the following: 1) Contains an uppercase character 2) Contains a lowercase character 3) Contains a numeric digit 4) Contains a special character 5) Control characters are not allowed",
+    )
+    .with_target("adminPassword"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn network_names() {
+        for ok in ["a", "Apps", "vnet-1", "my_vnet_", "a.b-c_d", &"x".repeat(80)] {
+            check(NameKind::NetworkChild, "subnet", ok).unwrap();
+        }
+        for bad in ["", "-a", "_a", ".a", "a-", "a.", "a b", "../x", "a/b", "a\0", "é", &"x".repeat(81)] {
+            let e = check(NameKind::NetworkChild, "subnet", bad).unwrap_err();
+            assert_eq!(e.code, ErrorCode::InvalidResourceName, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn vnet_names_are_2_to_64() {
+        assert!(check(NameKind::VirtualNetwork, "virtual network", "a").is_err());
+        assert!(check(NameKind::VirtualNetwork, "virtual network", "ab").is_ok());
+        assert!(check(NameKind::VirtualNetwork, "virtual network", &"v".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn vm_names() {
+        for ok in ["SalesVM", "vm-1", "web.01"] {
+            check(NameKind::VirtualMachine, "virtual machine", ok).unwrap();
+        }
+        for bad in ["vm_1", "vm-", "vm.", "-vm", "../vm", "vm!", "a b", &"v".repeat(65)] {
+            let e = check(NameKind::VirtualMachine, "virtual machine", bad).unwrap_err();
+            assert_eq!(e.code, ErrorCode::InvalidParameter, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn resource_group_names() {
+        for ok in ["learn-rg", "rg(1)", "Ünïcode_rg"] {
+            check(NameKind::ResourceGroup, "resource group", ok).unwrap();
+        }
+        for bad in ["rg.", "", "a/b", "..", &"r".repeat(91)] {
+            assert!(check(NameKind::ResourceGroup, "resource group", bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn admin_users() {
+        check_admin_username("azureuser").unwrap();
+        for bad in ["admin", "Root", "Azureuser", "-x", "$x", "a:b", "a b", ""] {
+            assert!(check_admin_username(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn passwords() {
+        check_admin_password("Password1234!").unwrap();
+        for bad in ["short1A!", "alllowercaseletters", "NoDigitsOrSpecial", "abc123\u{7}ABCdef!"] {
+            assert!(check_admin_password(bad).is_err(), "{bad:?}");
+        }
+    }
+}

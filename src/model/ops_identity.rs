@@ -1,0 +1,183 @@
+//! Subscriptions, principals, role assignments and resource groups.
+
+use super::names::{self, NameKind};
+use super::{AzureError, Model, Principal, ResourceGroup, ResourceId, RoleAssignment, Subscription, bail, check_location, role_actions, role_grants};
+
+fn is_guid(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.iter().map(|p| p.len()).eq([8, 4, 4, 4, 12]) && parts.iter().all(|p| p.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+impl Model {
+    pub(super) fn put_subscription(&mut self, s: Subscription) -> Result<(), AzureError> {
+        if !is_guid(&s.id) || !is_guid(&s.tenant_id) {
+            bail!(BadRequest, "Subscription '{}' must have a GUID as its ID and as its tenant ID (for example 00000000-0000-4000-8000-000000000002).", s.name);
+        }
+        if s.name.trim().is_empty() || s.name.len() > 64 {
+            bail!(BadRequest, "Subscription name '{}' must be 1 to 64 characters long.", s.name);
+        }
+        match self.subscriptions.iter_mut().find(|x| x.id.eq_ignore_ascii_case(&s.id)) {
+            Some(x) => *x = s,
+            None => self.subscriptions.push(s),
+        }
+        Ok(())
+    }
+
+    pub(super) fn put_principal(&mut self, p: Principal) -> Result<(), AzureError> {
+        if p.name.trim().is_empty() || p.name.chars().any(char::is_control) {
+            bail!(BadRequest, "Principal name '{}' is empty or has control characters. Give a user principal name such as alice@contoso.com.", p.name);
+        }
+        if !is_guid(&p.object_id) || !is_guid(&p.tenant_id) {
+            bail!(BadRequest, "Principal '{}' needs GUIDs as object ID and tenant ID.", p.name);
+        }
+        self.principals.retain(|x| !x.object_id.eq_ignore_ascii_case(&p.object_id));
+        self.principals.push(p);
+        Ok(())
+    }
+
+    pub(super) fn put_role_assignment(&mut self, a: RoleAssignment) -> Result<(), AzureError> {
+        let Some(principal) = self.principals.iter().find(|p| p.object_id.eq_ignore_ascii_case(&a.principal_object_id)) else {
+            bail!(PrincipalNotFound, "Principal {} does not exist in the directory. Create the principal first, then assign the role.", a.principal_object_id);
+        };
+        if role_actions(&a.role_definition_name).is_none() {
+            bail!(RoleDefinitionDoesNotExist, "The specified role definition with ID '{}' does not exist. Use Owner, Contributor, Network Contributor, Reader or 'VNet Peering Contributor'.", a.role_definition_name);
+        }
+        let Some(scope) = ResourceId::parse(&a.scope) else {
+            bail!(InvalidRequestFormat, "The scope '{}' is not a valid resource ID. Use /subscriptions/<id>[/resourceGroups/<name>[/providers/...]].", a.scope);
+        };
+        if self.subscription(scope.subscription_id()).is_none() {
+            bail!(SubscriptionNotFound, "The subscription '{}' could not be found.", scope.subscription_id());
+        }
+        let _ = principal;
+        if !self.role_assignments.contains(&a) {
+            self.role_assignments.push(a);
+        }
+        Ok(())
+    }
+
+    pub(super) fn delete_role_assignment(&mut self, a: &RoleAssignment) -> Result<(), AzureError> {
+        let before = self.role_assignments.len();
+        self.role_assignments.retain(|x| x != a);
+        if before == self.role_assignments.len() {
+            bail!(NotFound, "No role assignment of '{}' to {} at scope {} exists.", a.role_definition_name, a.principal_object_id, a.scope);
+        }
+        Ok(())
+    }
+
+    /// Whether `principal` (by name or object ID) may perform `action` on
+    /// `resource`, through an assignment at that scope or above it.
+    pub fn is_authorized(&self, principal: &Principal, action: &str, resource: &ResourceId) -> bool {
+        self.role_assignments.iter().any(|a| {
+            a.principal_object_id.eq_ignore_ascii_case(&principal.object_id)
+                && resource.is_within(&a.scope)
+                && role_grants(&a.role_definition_name, action)
+        })
+    }
+
+    pub fn principal(&self, name_or_id: &str) -> Option<&Principal> {
+        self.principals
+            .iter()
+            .find(|p| p.name.eq_ignore_ascii_case(name_or_id) || p.object_id.eq_ignore_ascii_case(name_or_id))
+    }
+
+    pub(super) fn put_resource_group(&mut self, sub: &str, name: &str, location: &str) -> Result<(), AzureError> {
+        names::check(NameKind::ResourceGroup, "resource group", name)?;
+        if self.subscription(sub).is_none() {
+            bail!(SubscriptionNotFound, "The subscription '{sub}' could not be found. Add it to the topology's subscriptions first.");
+        }
+        let location = check_location(location, "Microsoft.Resources/resourceGroups")?;
+        let id = ResourceId::resource_group(sub, name);
+        if let Some(rg) = self.resource_groups.get(&id) {
+            if rg.location != location {
+                bail!(InvalidResourceLocation, "The resource group '{name}' already exists in location '{}'. A resource group with the same name cannot be created in location '{location}'. Please select a new resource group name.", rg.location);
+            }
+            return Ok(());
+        }
+        self.resource_groups.insert(id.clone(), ResourceGroup { id, name: name.to_string(), location });
+        Ok(())
+    }
+
+    /// Deletes a resource group and everything in it, as ARM does. It is
+    /// refused when something outside the group still uses what is inside.
+    pub(super) fn delete_resource_group(&mut self, id: &ResourceId) -> Result<(), AzureError> {
+        if self.resource_groups.remove(id).is_none() {
+            bail!(ResourceGroupNotFound, "Resource group '{}' could not be found.", id.name());
+        }
+        let inside = |r: &ResourceId| r.is_within(id.as_str());
+        let vms: Vec<ResourceId> = self.virtual_machines.keys().filter(|k| inside(k)).cloned().collect();
+        for vm in vms {
+            self.delete_vm(&vm)?;
+        }
+        let conns: Vec<ResourceId> = self.connections.keys().filter(|k| inside(k)).cloned().collect();
+        for c in conns {
+            self.delete_connection(&c)?;
+        }
+        self.route_servers.retain(|k, _| !inside(k));
+        let gws: Vec<ResourceId> = self.virtual_network_gateways.keys().filter(|k| inside(k)).cloned().collect();
+        for g in gws {
+            self.delete_gateway(&g)?;
+        }
+        self.local_network_gateways.retain(|k, _| !inside(k));
+        let nics: Vec<ResourceId> = self.network_interfaces.keys().filter(|k| inside(k)).cloned().collect();
+        for n in nics {
+            self.delete_nic(&n)?;
+        }
+        let vnets: Vec<ResourceId> = self.virtual_networks.keys().filter(|k| inside(k)).cloned().collect();
+        for v in vnets {
+            self.delete_vnet(&v)?;
+        }
+        let pips: Vec<ResourceId> = self.public_ip_addresses.keys().filter(|k| inside(k)).cloned().collect();
+        for p in pips {
+            self.delete_public_ip(&p)?;
+        }
+        let nsgs: Vec<ResourceId> = self.network_security_groups.keys().filter(|k| inside(k)).cloned().collect();
+        for n in nsgs {
+            self.delete_nsg(&n)?;
+        }
+        let rts: Vec<ResourceId> = self.route_tables.keys().filter(|k| inside(k)).cloned().collect();
+        for r in rts {
+            self.delete_route_table(&r)?;
+        }
+        Ok(())
+    }
+
+    /// The resource group a new top-level resource goes into; its location
+    /// is the default location.
+    pub(super) fn require_group(&self, id: &ResourceId) -> Result<&ResourceGroup, AzureError> {
+        if self.subscription(id.subscription_id()).is_none() {
+            bail!(SubscriptionNotFound, "The subscription '{}' could not be found.", id.subscription_id());
+        }
+        let rg = ResourceId::resource_group(id.subscription_id(), id.resource_group_name());
+        self.resource_groups
+            .get(&rg)
+            .ok_or_else(|| AzureError::new(super::ErrorCode::ResourceGroupNotFound, format!("Resource group '{}' could not be found. Create it first (az group create).", id.resource_group_name())))
+    }
+
+    /// The location for a new resource: the one given, or the group's.
+    pub(super) fn resolve_location(&self, id: &ResourceId, location: Option<&str>, resource_type: &str) -> Result<String, AzureError> {
+        let rg = self.require_group(id)?;
+        match location {
+            Some(l) => check_location(l, resource_type),
+            None => Ok(rg.location.clone()),
+        }
+    }
+}
+
+/// A resource of `kind` must not change location once created.
+pub(super) fn keep_location(existing: Option<&str>, name: &str, rg: &str, location: &str) -> Result<(), AzureError> {
+    if let Some(old) = existing {
+        if old != location {
+            bail!(InvalidResourceLocation, "The resource '{name}' already exists in location '{old}' in resource group '{rg}'. A resource with the same name cannot be created in location '{location}'. Please select a new resource name.");
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn guids() {
+        assert!(super::is_guid("00000000-0000-4000-8000-000000000001"));
+        assert!(!super::is_guid("not-a-guid"));
+    }
+}
