@@ -14,3 +14,8 @@
 //! Nothing here needs root: the live lab's host layer builds on top.
 
 pub mod model;
+pub mod routing;
+pub mod nsg;
+pub mod dataplane;
+pub mod topology;
+pub mod cli;

@@ -1,0 +1,243 @@
+//! Commands that work on a topology file, without a running lab.
+
+use std::io::Write;
+use std::net::Ipv4Addr;
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use serde_json::json;
+
+use super::table::write_table;
+use super::{Command, Output};
+use crate::dataplane::explain::{explain, probe_packet, round_trip};
+use crate::dataplane::{ConnTrack, DropReason, Ingress, NicIdx, RouteCtx, Step, Tables, nsg_decision};
+use crate::dataplane::packet::FlowKey;
+use crate::model::{Direction, Model};
+use crate::topology::Topology;
+
+/// Reads a topology (a file, or a lab folder holding topology.yaml) and
+/// builds and compiles its model.
+pub fn load(path: &Path) -> anyhow::Result<(Model, Tables)> {
+    let file = if path.is_dir() { path.join("topology.yaml") } else { path.to_path_buf() };
+    let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+    let topo = Topology::parse(&text).with_context(|| format!("{} is not a valid topology", file.display()))?;
+    let model = topo.build().with_context(|| format!("{} was refused", file.display()))?;
+    let tables = Tables::compile(&model, 1);
+    Ok((model, tables))
+}
+
+pub fn run(cmd: Command, out: &mut impl Write) -> anyhow::Result<u8> {
+    match cmd {
+        Command::Validate { file } => {
+            let (model, _) = load(&file)?;
+            writeln!(out, "{}: valid", file.display())?;
+            summary(&model, out)?;
+        }
+        Command::Analyze { file } => analyze(&file, out)?,
+        Command::Routes { file, nic, output } => {
+            let (_, t) = load(&file)?;
+            let n = find_nic(&t, &nic)?;
+            print_routes(&t, n, output, out)?;
+        }
+        Command::NextHop { file, vm, dest, source_ip, output } => {
+            let (_, t) = load(&file)?;
+            next_hop(&t, &vm, dest, source_ip, output, out)?;
+        }
+        Command::IpFlow { file, vm, direction, protocol, local, remote, output } => {
+            let (_, t) = load(&file)?;
+            ip_flow(&t, &vm, &direction, &protocol, &local, &remote, output, out)?;
+        }
+        Command::Explain { file, from, to, protocol } => {
+            let (_, t) = load(&file)?;
+            explain_cmd(&t, &from, &to, protocol.as_deref(), out)?;
+        }
+        Command::Schema => writeln!(out, "{}", crate::topology::json_schema())?,
+    }
+    Ok(0)
+}
+
+fn find_nic(t: &Tables, name: &str) -> anyhow::Result<NicIdx> {
+    t.nic_by_name(name).ok_or_else(|| {
+        let names: Vec<&str> = t.nics.iter().map(|n| n.name.as_str()).collect();
+        anyhow::anyhow!("no network interface named '{name}'; the lab has: {}", names.join(", "))
+    })
+}
+
+fn find_vm(t: &Tables, name: &str) -> anyhow::Result<NicIdx> {
+    t.nic_of_vm(name).ok_or_else(|| {
+        let names: Vec<&str> = t.nics.iter().filter_map(|n| n.vm.as_deref()).collect();
+        anyhow::anyhow!("no virtual machine named '{name}'; the lab has: {}", names.join(", "))
+    })
+}
+
+fn summary(model: &Model, out: &mut impl Write) -> std::io::Result<()> {
+    let rows: Vec<Vec<String>> = model
+        .virtual_networks
+        .values()
+        .flat_map(|v| {
+            v.peerings.iter().map(move |p| {
+                vec![v.name.clone(), p.name.clone(), p.remote_virtual_network.name().to_string(), model.peering_state(&v.id, p).as_str().into(), model.peering_sync_level(&v.id, p).as_str().into()]
+            })
+        })
+        .collect();
+    writeln!(out, "{} virtual networks, {} VMs, {} peerings", model.virtual_networks.len(), model.virtual_machines.len(), rows.len())?;
+    if !rows.is_empty() {
+        writeln!(out)?;
+        write_table(out, &["VNet", "Peering", "Remote", "PeeringState", "PeeringSyncLevel"], &rows)?;
+    }
+    Ok(())
+}
+
+/// The az table and JSON of `nic show-effective-route-table`.
+pub fn print_routes(t: &Tables, nic: NicIdx, output: Output, out: &mut impl Write) -> anyhow::Result<()> {
+    let routes = &t.subnets[t.nics[nic as usize].subnet as usize].routes;
+    let ips = |r: &crate::routing::EffectiveRoute| r.next_hop_ips.iter().map(|i| i.to_string()).collect::<Vec<_>>();
+    match output {
+        Output::Table => {
+            let rows: Vec<Vec<String>> = routes
+                .iter()
+                .map(|r| vec![format!("{:?}", r.source), format!("{:?}", r.state), r.address_prefix.to_string(), r.next_hop_type.to_string(), ips(r).join(" ")])
+                .collect();
+            write_table(out, &["Source", "State", "Address Prefix", "Next Hop Type", "Next Hop IP"], &rows)?;
+        }
+        Output::Json => {
+            let value: Vec<serde_json::Value> = routes
+                .iter()
+                .map(|r| {
+                    json!({
+                        "addressPrefix": [r.address_prefix.to_string()],
+                        "disableBgpRoutePropagation": false,
+                        "hasBgpOverride": false,
+                        "name": r.name,
+                        "nextHopIpAddress": ips(r),
+                        "nextHopType": r.next_hop_type.as_str(),
+                        "source": format!("{:?}", r.source),
+                        "state": format!("{:?}", r.state),
+                    })
+                })
+                .collect();
+            writeln!(out, "{}", serde_json::to_string_pretty(&json!({ "nextLink": null, "value": value }))?)?;
+        }
+    }
+    Ok(())
+}
+
+fn next_hop(t: &Tables, vm: &str, dest: Ipv4Addr, source_ip: Option<Ipv4Addr>, output: Output, out: &mut impl Write) -> anyhow::Result<()> {
+    let n = find_vm(t, vm)?;
+    let src = source_ip.unwrap_or(t.nics[n as usize].ip);
+    let pkt = probe_packet(src, dest, "icmp", 1, 1, false).context("cannot build a probe packet")?;
+    let e = explain(t, &mut ConnTrack::new(), Ingress::Nic(n), &pkt, Instant::now());
+    let Some((s, row)) = e.raw_steps.iter().find_map(|s| match s {
+        Step::Route { ctx: RouteCtx::Subnet(s), row } => Some((*s, *row)),
+        _ => None,
+    }) else {
+        bail!("no next hop: {}", e.summary);
+    };
+    let r = &t.subnets[s as usize].routes[row as usize];
+    // Network Watcher has one peering value for both kinds of peering.
+    let hop_type = match r.next_hop_type.as_str() {
+        "VNetPeering" | "VNetGlobalPeering" => "VnetPeering",
+        other => other,
+    };
+    let ip = r.next_hop_ips.first().map(|i| i.to_string());
+    let table_id = r.route_table.as_ref().map_or_else(|| "System Route".to_string(), |id| id.to_string());
+    match output {
+        Output::Json => writeln!(out, "{}", serde_json::to_string_pretty(&json!({ "nextHopIpAddress": ip, "nextHopType": hop_type, "routeTableId": table_id }))?)?,
+        Output::Table => write_table(out, &["NextHopIpAddress", "NextHopType", "RouteTableId"], &[vec![ip.unwrap_or_default(), hop_type.into(), table_id]])?,
+    }
+    Ok(())
+}
+
+fn endpoint(s: &str, what: &str) -> anyhow::Result<(Ipv4Addr, u16)> {
+    let (ip, port) = s.rsplit_once(':').with_context(|| format!("--{what} must be IP:PORT, got '{s}'"))?;
+    let ip: Ipv4Addr = ip.parse().with_context(|| format!("--{what}: '{ip}' is not an IPv4 address"))?;
+    let port = if port == "*" { 0 } else { port.parse().with_context(|| format!("--{what}: '{port}' is not a port (0-65535 or *)"))? };
+    Ok((ip, port))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn ip_flow(t: &Tables, vm: &str, direction: &str, protocol: &str, local: &str, remote: &str, output: Output, out: &mut impl Write) -> anyhow::Result<()> {
+    let n = find_vm(t, vm)?;
+    let (lip, lport) = endpoint(local, "local")?;
+    let (rip, rport) = endpoint(remote, "remote")?;
+    if lip != t.nics[n as usize].ip {
+        bail!("--local {lip} is not the private IP of {vm} ({})", t.nics[n as usize].ip);
+    }
+    let proto = if protocol.eq_ignore_ascii_case("tcp") { 6 } else { 17 };
+    let (dir, key) = if direction.eq_ignore_ascii_case("inbound") {
+        (Direction::Inbound, FlowKey { src: rip, dst: lip, proto, sport: rport, dport: lport })
+    } else {
+        (Direction::Outbound, FlowKey { src: lip, dst: rip, proto, sport: lport, dport: rport })
+    };
+    let mut steps = Vec::new();
+    let result = nsg_decision(t, n, dir, &key, &mut steps);
+    let last_rule = steps.iter().rev().find_map(|s| match s {
+        Step::Nsg { nsg, rule, direction, .. } => Some(t.nsgs[*nsg as usize].rules(*direction)[*rule as usize].qualified_name()),
+        _ => None,
+    });
+    let (access, rule) = match result {
+        Ok(()) => ("Allow", last_rule.unwrap_or_default()),
+        Err(DropReason::NsgDenied { .. }) => ("Deny", last_rule.unwrap_or_default()),
+        Err(_) => ("Deny", String::new()),
+    };
+    match output {
+        Output::Json => writeln!(out, "{}", serde_json::to_string_pretty(&json!({ "access": access, "ruleName": rule }))?)?,
+        Output::Table => write_table(out, &["Access", "RuleName"], &[vec![access.into(), rule]])?,
+    }
+    Ok(())
+}
+
+fn explain_cmd(t: &Tables, from: &str, to: &str, protocol: Option<&str>, out: &mut impl Write) -> anyhow::Result<()> {
+    let n = find_vm(t, from)?;
+    let (dst, port) = match to.rsplit_once(':') {
+        Some((ip, p)) => (ip.parse::<Ipv4Addr>().with_context(|| format!("--to: '{ip}' is not an IPv4 address"))?, Some(p.parse::<u16>().with_context(|| format!("--to: '{p}' is not a port"))?)),
+        None => match to.parse::<Ipv4Addr>() {
+            Ok(ip) => (ip, None),
+            Err(_) => (t.nics[find_vm(t, to)? as usize].ip, None),
+        },
+    };
+    let protocol = protocol.map(str::to_ascii_lowercase).unwrap_or_else(|| if port.is_some() { "tcp".into() } else { "icmp".into() });
+    let port = port.unwrap_or(if protocol == "icmp" { 1 } else { 22 });
+    let src = t.nics[n as usize].ip;
+    let pkt = probe_packet(src, dst, &protocol, 49152, port, false).with_context(|| format!("--protocol must be tcp, udp or icmp, not '{protocol}'"))?;
+    let e = explain(t, &mut ConnTrack::new(), Ingress::Nic(n), &pkt, Instant::now());
+    let what = if protocol == "icmp" { format!("{dst} icmp") } else { format!("{dst}:{port} {protocol}") };
+    writeln!(out, "{from} ({src}) -> {what}: {}", e.summary)?;
+    for (i, s) in e.steps.iter().enumerate() {
+        writeln!(out, "  {}. {s}", i + 1)?;
+    }
+    Ok(())
+}
+
+fn analyze(file: &Path, out: &mut impl Write) -> anyhow::Result<()> {
+    let (model, t) = load(file)?;
+    writeln!(out, "{}: valid", file.display())?;
+    summary(&model, out)?;
+    writeln!(out)?;
+    let vms: Vec<NicIdx> = (0..t.nics.len() as NicIdx).filter(|n| t.nics[*n as usize].vm.is_some()).collect();
+    let rows: Vec<Vec<String>> = vms
+        .iter()
+        .map(|n| {
+            let nic = &t.nics[*n as usize];
+            let vnet = &t.vnets[t.vnet_of_nic(*n) as usize];
+            vec![nic.vm.clone().unwrap_or_default(), vnet.name.clone(), vnet.location.clone(), nic.ip.to_string(), nic.public_ip.map(|(ip, _)| ip.to_string()).unwrap_or_default()]
+        })
+        .collect();
+    write_table(out, &["VM", "VNet", "Location", "PrivateIp", "PublicIp"], &rows)?;
+    writeln!(out)?;
+    let now = Instant::now();
+    let mut rows = Vec::new();
+    for &a in &vms {
+        for &b in vms.iter().filter(|b| **b != a) {
+            let dst = t.nics[b as usize].ip;
+            let (ping, pe) = round_trip(&t, a, dst, "icmp", 0, now);
+            let (ssh, se) = round_trip(&t, a, dst, "tcp", 22, now);
+            let why = if !ssh { se.summary } else if !ping { pe.summary } else { String::new() };
+            let yes = |b: bool| if b { "yes" } else { "no" }.to_string();
+            rows.push(vec![t.nics[a as usize].vm.clone().unwrap_or_default(), t.nics[b as usize].vm.clone().unwrap_or_default(), yes(ping), yes(ssh), why]);
+        }
+    }
+    write_table(out, &["From", "To", "Ping", "SSH", "Why not"], &rows)?;
+    Ok(())
+}

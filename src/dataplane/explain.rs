@@ -1,0 +1,280 @@
+//! Verdicts and their steps in plain words. Nothing here decides anything:
+//! it describes what `decide_with` recorded.
+
+use std::net::Ipv4Addr;
+use std::time::Instant;
+
+use super::packet::{self, FlowKey};
+use super::tables::{CHop, NicIdx, Tables, VnetIdx};
+use super::verdict::{DropReason, Ingress, RouteCtx, Step, Verdict, decide_with};
+use super::ConnTrack;
+use crate::model::{Direction, is_reserved_in_subnet};
+use crate::routing::{NoGateway, RouteSource};
+
+#[derive(Clone, Debug)]
+pub struct Explanation {
+    pub verdict: Verdict,
+    /// One line: what happens and why.
+    pub summary: String,
+    /// The chain of decisions, in order.
+    pub steps: Vec<String>,
+    pub raw_steps: Vec<Step>,
+}
+
+/// Runs the verdict function on `bytes` and explains the result.
+pub fn explain(t: &Tables, ct: &mut ConnTrack, ingress: Ingress, bytes: &[u8], now: Instant) -> Explanation {
+    let mut raw = Vec::new();
+    let verdict = decide_with(t, ct, ingress, bytes, now, &mut raw);
+    let key = packet::parse(bytes).map(|p| p.key).ok();
+    let w = Words { t, key };
+    Explanation { verdict, summary: w.verdict(&verdict, &raw), steps: raw.iter().map(|s| w.step(s)).collect(), raw_steps: raw }
+}
+
+struct Words<'a> {
+    t: &'a Tables,
+    key: Option<FlowKey>,
+}
+
+impl Words<'_> {
+    fn nic(&self, n: NicIdx) -> String {
+        let nic = &self.t.nics[n as usize];
+        match &nic.vm {
+            Some(vm) => format!("{vm} ({}, NIC {})", nic.ip, nic.name),
+            None => format!("NIC {} ({})", nic.name, nic.ip),
+        }
+    }
+
+    fn vnet(&self, v: VnetIdx) -> &str {
+        &self.t.vnets[v as usize].name
+    }
+
+    fn link(&self, v: VnetIdx, l: u32) -> String {
+        self.t.vnets[v as usize].links.get(l as usize).map_or_else(|| "(none)".to_string(), |l| l.id.name().to_string())
+    }
+
+    fn ctx_name(&self, ctx: RouteCtx) -> String {
+        match ctx {
+            RouteCtx::Subnet(s) => {
+                let s = &self.t.subnets[s as usize];
+                format!("subnet {}/{}", self.vnet(s.vnet), s.id.name())
+            }
+            RouteCtx::Gateway(v) => format!("the gateway of {}", self.vnet(v)),
+        }
+    }
+
+    fn ctx_vnet(&self, ctx: RouteCtx) -> VnetIdx {
+        match ctx {
+            RouteCtx::Subnet(s) => self.t.subnets[s as usize].vnet,
+            RouteCtx::Gateway(v) => v,
+        }
+    }
+
+    fn route(&self, ctx: RouteCtx, row: u32) -> String {
+        match ctx {
+            RouteCtx::Subnet(s) => {
+                let r = &self.t.subnets[s as usize].routes[row as usize];
+                let ips: Vec<String> = r.next_hop_ips.iter().map(|i| i.to_string()).collect();
+                let who = match (&r.name, r.source) {
+                    (Some(n), _) => format!("user route {n}"),
+                    (None, RouteSource::VirtualNetworkGateway) => "gateway route".to_string(),
+                    (None, _) => "system route".to_string(),
+                };
+                format!("{} -> {}{} ({who})", r.address_prefix, r.next_hop_type, if ips.is_empty() { String::new() } else { format!(" {}", ips.join(" ")) })
+            }
+            RouteCtx::Gateway(v) => {
+                let (p, hop) = &self.t.vnets[v as usize].gateway.as_ref().map(|g| g.routes[row as usize].clone()).unwrap_or_else(|| (Default::default(), CHop::Drop));
+                let to = match hop {
+                    CHop::VnetLocal { vnet } => self.vnet(*vnet).to_string(),
+                    CHop::Peering { vnet, .. } => format!("{} over peering (gateway transit)", self.vnet(*vnet)),
+                    CHop::Site { connection } => format!("connection {}", self.t.connections[*connection as usize].name),
+                    CHop::Vnet2Vnet { connection, vnet } => format!("{} over VNet-to-VNet connection {}", self.vnet(*vnet), self.t.connections[*connection as usize].name),
+                    _ => "nowhere".into(),
+                };
+                format!("{p} -> {to}")
+            }
+        }
+    }
+
+    fn dir(d: Direction) -> &'static str {
+        match d {
+            Direction::Inbound => "inbound",
+            Direction::Outbound => "outbound",
+        }
+    }
+
+    fn nsg_rule(&self, nic: NicIdx, g: u32, d: Direction, rule: u32) -> String {
+        let nsg = &self.t.nsgs[g as usize];
+        let r = &nsg.rules(d)[rule as usize];
+        let level = if self.t.nics[nic as usize].nsg == Some(g) { "NIC" } else { "subnet" };
+        format!("NSG {} ({level} of {}) rule {} (priority {}, {:?})", nsg.name, self.nic(nic), r.name, r.priority, r.access)
+    }
+
+    fn step(&self, s: &Step) -> String {
+        match *s {
+            Step::Route { ctx, row } => format!("route in {}: {}", self.ctx_name(ctx), self.route(ctx, row)),
+            Step::CrossPeering { from, to, link } => format!("crosses peering {} from {} to {}", self.link(from, link), self.vnet(from), self.vnet(to)),
+            Step::Tracked { nic, direction } => format!("{} NSGs of {}: flow already tracked, allowed (NSGs are stateful)", Self::dir(direction), self.nic(nic)),
+            Step::NoNsg { nic, direction } => format!("{} NSGs of {}: none on NIC or subnet, allowed", Self::dir(direction), self.nic(nic)),
+            Step::Nsg { nic, direction, nsg, rule, .. } => format!("{} {}", Self::dir(direction), self.nsg_rule(nic, nsg, direction, rule)),
+            Step::Dnat { nic, to } => format!("public IP translated to {to}, the private address of {}", self.nic(nic)),
+        }
+    }
+
+    fn verdict(&self, v: &Verdict, steps: &[Step]) -> String {
+        match *v {
+            Verdict::Deliver { nic, dnat: None } => format!("delivered to {}", self.nic(nic)),
+            Verdict::Deliver { nic, dnat: Some(_) } => format!("delivered to {} through its public IP", self.nic(nic)),
+            Verdict::ToAppliance { nic } => format!("handed to the network virtual appliance {}, whose NIC forwards IP", self.nic(nic)),
+            Verdict::ToInternet { snat } => format!("leaves Azure to the Internet, source translated to {snat}"),
+            Verdict::ToSite { connection } => format!("sent through VPN connection {} to the on-premises site", self.t.connections[connection as usize].name),
+            Verdict::Drop(r) => format!("dropped: {}", self.reason(&r, steps)),
+        }
+    }
+
+    fn dst(&self) -> String {
+        self.key.map_or_else(|| "the destination".into(), |k| k.dst.to_string())
+    }
+
+    fn reason(&self, r: &DropReason, _steps: &[Step]) -> String {
+        let t = self.t;
+        match *r {
+            DropReason::Malformed => "not a well-formed IPv4 packet".into(),
+            DropReason::ProtocolBlocked { proto } => format!("IP protocol {proto} (GRE, IP-in-IP) is blocked in Azure virtual networks"),
+            DropReason::NotUnicast => "broadcast and multicast do not exist in Azure virtual networks".into(),
+            DropReason::FragmentOutOfOrder => "a fragment arrived before the first fragment of its datagram; Azure drops out-of-order fragments".into(),
+            DropReason::VmNotRunning { nic } => format!("{} belongs to no running VM", self.nic(nic)),
+            DropReason::SpoofedSource { nic } => format!(
+                "{} sent from {}, which is not its own address, and its NIC has IP forwarding disabled",
+                self.nic(nic),
+                self.key.map_or_else(String::new, |k| k.src.to_string())
+            ),
+            DropReason::NotForwarding { nic } => format!("the packet is for {} but went to {}, whose NIC has IP forwarding disabled (enable it with az network nic update --ip-forwarding true)", self.dst(), self.nic(nic)),
+            DropReason::NoRoute { ctx } => format!("no route for {} in {}", self.dst(), self.ctx_name(ctx)),
+            DropReason::NextHopNone { ctx, row } => self.next_hop_none(ctx, row),
+            DropReason::NoGateway { ctx, row } => {
+                let why = match ctx {
+                    RouteCtx::Subnet(s) => match &t.subnets[s as usize].hops[row as usize] {
+                        CHop::NoGateway(w) => w.clone(),
+                        _ => NoGateway::None,
+                    },
+                    RouteCtx::Gateway(_) => NoGateway::None,
+                };
+                let vnet = self.vnet(self.ctx_vnet(ctx));
+                let because = match why {
+                    NoGateway::None => format!("{vnet} has no VPN gateway or Route Server and uses none through a peering"),
+                    NoGateway::TransitNotAllowed { hub_link, spoke_link } => format!(
+                        "peering {} uses remote gateways, but the hub's peering {} does not allow gateway transit",
+                        spoke_link.name(),
+                        hub_link.as_ref().map_or("(missing)", |l| l.name())
+                    ),
+                    NoGateway::PeeringNotConnected { spoke_link } => format!("peering {} is not Connected", spoke_link.name()),
+                    NoGateway::BasicSku { gateway } => format!("the hub's gateway {} is Basic SKU, which does not support gateway transit", gateway.name()),
+                };
+                format!("route {} sends to VirtualNetworkGateway, but {because}", self.route(ctx, row))
+            }
+            DropReason::NoHost { vnet, ctx, row } => {
+                let dst = self.key.map(|k| k.dst);
+                let reserved = dst.is_some_and(|d| t.subnets.iter().any(|s| s.vnet == vnet && s.prefix.contains(&d) && is_reserved_in_subnet(&s.prefix, d)));
+                let extra = if reserved { " (Azure reserves it: .1 is the subnet's default gateway, .2 and .3 map Azure DNS; none of them answers)" } else { "" };
+                format!("route {} leads into {}, but no running NIC there has address {}{extra}", self.route(ctx, row), self.vnet(vnet), self.dst())
+            }
+            DropReason::ApplianceUnreachable { ctx, row, ip } => format!("next hop {ip} of route {} is not the address of a NIC in {} or in a VNet peered with it", self.route(ctx, row), self.vnet(self.ctx_vnet(ctx))),
+            DropReason::ForwardedTrafficNotAllowed { vnet, link } => format!(
+                "the source {} is outside the sending VNet, and peering {} of {} does not allow forwarded traffic (allowForwardedTraffic is false)",
+                self.key.map_or_else(String::new, |k| k.src.to_string()),
+                self.link(vnet, link),
+                self.vnet(vnet)
+            ),
+            DropReason::PeeringAccessBlocked { nic, vnet, link } => format!(
+                "peering {} of {} has allowVirtualNetworkAccess off, so the peer is not in the VirtualNetwork tag of {}, and no NSG rule allows it explicitly",
+                self.link(vnet, link),
+                self.vnet(vnet),
+                self.nic(nic)
+            ),
+            DropReason::NsgDenied { nic, direction, nsg, rule } => format!("{} denied by {}", Self::dir(direction), self.nsg_rule(nic, nsg, direction, rule)),
+            DropReason::NoPublicIp => format!("{} is not a public IP of this lab", self.dst()),
+            DropReason::PublicIpClosed { nic } => format!("the Standard public IP of {} is closed to inbound traffic unless an NSG allows it, and neither its NIC nor its subnet has an NSG", self.nic(nic)),
+            DropReason::NoOutboundAccess { nic } => format!("{} has no public IP and its subnet has default outbound access disabled (a private subnet)", self.nic(nic)),
+            DropReason::RoutingLoop => "the gateways forward into each other in a loop".into(),
+        }
+    }
+
+    /// A `None` next hop. When the destination lies in a VNet that is not
+    /// peered with the sender's, say so, and name the transitive path a
+    /// learner may have expected.
+    fn next_hop_none(&self, ctx: RouteCtx, row: u32) -> String {
+        let t = self.t;
+        let route = self.route(ctx, row);
+        let (RouteCtx::Subnet(s), Some(dst)) = (ctx, self.key.map(|k| k.dst)) else { return format!("route {route} drops it") };
+        let r = &t.subnets[s as usize].routes[row as usize];
+        if r.source == RouteSource::User {
+            return format!("user route {} in route table {} sends {} to next hop None", r.name.as_deref().unwrap_or(""), r.route_table.as_ref().map_or("", |x| x.name()), r.address_prefix);
+        }
+        let src = t.subnets[s as usize].vnet;
+        let sname = self.vnet(src);
+        let targets: Vec<VnetIdx> = t.vnets_containing(dst).filter(|v| *v != src).collect();
+        let Some(&dv) = targets.first() else {
+            return format!("{dst} is in none of the lab's VNets and matches Azure's reserved range {} (next hop None)", r.address_prefix);
+        };
+        let dname = self.vnet(dv);
+        if let Some(l) = t.vnets[src as usize].links.iter().find(|l| l.remote == Some(dv)) {
+            return format!("no route leads to {dst}: peering {} from {sname} to {dname} is {:?}; traffic flows only while both links are Connected", l.id.name(), l.state);
+        }
+        let via: Vec<&str> = t.vnets[src as usize]
+            .links
+            .iter()
+            .filter(|l| l.connected())
+            .filter_map(|l| l.remote)
+            .filter(|m| t.vnets[*m as usize].links.iter().any(|l2| l2.connected() && l2.remote == Some(dv)))
+            .map(|m| self.vnet(m))
+            .collect();
+        match via.first() {
+            Some(m) => format!("no route leads to {dst}: {dname} is not peered with {sname}, and peering is not transitive (both are peered with {m}); peer them directly or route through an NVA or gateway in {m}"),
+            None => format!("no route leads to {dst}: {dname} is not peered with {sname}"),
+        }
+    }
+}
+
+/// A flow to test, built as real packet bytes so that explanations go
+/// through exactly the code path of live packets. For ICMP the ports are
+/// the echo identifier; `reply` builds the answer (echo reply, or the
+/// same TCP/UDP flow in the other direction when src and dst are swapped).
+pub fn probe_packet(src: Ipv4Addr, dst: Ipv4Addr, protocol: &str, sport: u16, dport: u16, reply: bool) -> Option<Vec<u8>> {
+    use etherparse::{IcmpEchoHeader, Icmpv4Type, PacketBuilder};
+    let b = PacketBuilder::ipv4(src.octets(), dst.octets(), 64);
+    let mut out = Vec::new();
+    let ok = match protocol.to_ascii_lowercase().as_str() {
+        "tcp" => {
+            let t = b.tcp(sport, dport, 1, 65535);
+            if reply { t.syn().ack(1) } else { t.syn() }.write(&mut out, &[]).is_ok()
+        }
+        "udp" => b.udp(sport, dport).write(&mut out, &[]).is_ok(),
+        "icmp" => {
+            let echo = IcmpEchoHeader { id: sport, seq: 1 };
+            let t = if reply { Icmpv4Type::EchoReply(echo) } else { Icmpv4Type::EchoRequest(echo) };
+            b.icmpv4(t).write(&mut out, &[]).is_ok()
+        }
+        _ => false,
+    };
+    ok.then_some(out)
+}
+
+/// Whether a request from `from` to `dst` and its answer both get
+/// through, as a real ping or TCP handshake needs; with the explanation
+/// of the first leg that fails (or of the request when both pass).
+pub fn round_trip(t: &Tables, from: NicIdx, dst: Ipv4Addr, protocol: &str, port: u16, now: Instant) -> (bool, Explanation) {
+    let mut ct = ConnTrack::new();
+    let src = t.nics[from as usize].ip;
+    let (sport, dport) = if protocol.eq_ignore_ascii_case("icmp") { (4242, 4242) } else { (49152, port) };
+    let Some(req) = probe_packet(src, dst, protocol, sport, dport, false) else {
+        return (false, explain(t, &mut ct, Ingress::Nic(from), &[], now));
+    };
+    let there = explain(t, &mut ct, Ingress::Nic(from), &req, now);
+    let Verdict::Deliver { nic: to, .. } = there.verdict else { return (false, there) };
+    let Some(rep) = probe_packet(dst, src, protocol, dport, sport, true) else { return (false, there) };
+    let back = explain(t, &mut ct, Ingress::Nic(to), &rep, now);
+    match back.verdict {
+        Verdict::Deliver { nic, .. } if nic == from => (true, there),
+        _ => (false, Explanation { summary: format!("the answer is {}", back.summary), ..back }),
+    }
+}

@@ -1,0 +1,11 @@
+//! The packet path: compiled tables, connection tracking and the verdict.
+
+mod conntrack;
+pub mod explain;
+pub mod packet;
+mod tables;
+mod verdict;
+
+pub use conntrack::ConnTrack;
+pub use tables::{CHop, ConnectionEntry, GatewayEntry, LinkEntry, NicEntry, NicIdx, SubnetEntry, SubnetIdx, Tables, VnetEntry, VnetIdx, stable_key};
+pub use verdict::{DEFAULT_OUTBOUND_IP, DropReason, Ingress, Observer, RouteCtx, Step, Verdict, decide, decide_with, nsg_decision};

@@ -1,0 +1,422 @@
+//! The verdict function: what the Azure fabric does with one packet.
+//!
+//! `decide` is the single place where routing, peering rules, the
+//! source/destination checks and NSGs meet. The live data plane, the
+//! `explain`/`next-hop`/`ip-flow` commands and the tests all call it; the
+//! explaining callers pass an [`Observer`] that records each step, the
+//! data plane passes `()` and pays nothing for it.
+//!
+//! Order for a packet a NIC sends: parse; the sender's source check; the
+//! route lookup in the sender's subnet (following gateways, with loop
+//! protection); the receiver's destination check; the sender's outbound
+//! NSGs (NIC, then subnet); the receiver's inbound NSGs (subnet, then NIC).
+//! Azure evaluates outbound NSGs before routing; the packet's fate is the
+//! same either way, and routing first lets a drop name its root cause.
+
+use std::net::Ipv4Addr;
+use std::time::Instant;
+
+use super::conntrack::ConnTrack;
+use super::packet::{self, FlowKey, Fragment, IcmpKind};
+use super::tables::{CHop, NicIdx, SubnetIdx, Tables, VnetIdx};
+use crate::model::{Access, Direction, PublicIpSku};
+use crate::nsg::FlowView;
+
+/// Default outbound access: traffic from a VM without a public IP leaves
+/// with this address (RFC 5737 TEST-NET-1, never a real one).
+pub const DEFAULT_OUTBOUND_IP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 254);
+
+/// Gateways forwarding into gateways: more hops than this is a loop.
+const MAX_GATEWAY_HOPS: u8 = 4;
+
+/// Where a packet entered the fabric.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ingress {
+    /// Sent by a VM (or NVA) through this NIC.
+    Nic(NicIdx),
+    /// From the Internet side, addressed to a public IP.
+    Internet,
+    /// From the on-premises site behind this connection.
+    Connection(u32),
+}
+
+/// Which route table decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RouteCtx {
+    Subnet(SubnetIdx),
+    /// The forwarding context of the gateway (or Route Server) in a VNet.
+    Gateway(VnetIdx),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Into this NIC's VM; `dnat` rewrites the destination (public IP →
+    /// private IP) on the way in.
+    Deliver { nic: NicIdx, dnat: Option<Ipv4Addr> },
+    /// Into an NVA whose NIC forwards: the packet is not addressed to it.
+    ToAppliance { nic: NicIdx },
+    /// Out to the Internet side, the source translated to `snat`.
+    ToInternet { snat: Ipv4Addr },
+    /// Into the VPN tunnel of this site-to-site connection.
+    ToSite { connection: u32 },
+    Drop(DropReason),
+}
+
+/// Why Azure would drop the packet. Azure drops silently: nothing is
+/// sent back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DropReason {
+    Malformed,
+    /// GRE, IP-in-IP and IPv6-in-IPv4 do not cross an Azure VNet.
+    ProtocolBlocked { proto: u8 },
+    /// Broadcast and multicast do not exist in an Azure VNet.
+    NotUnicast,
+    /// A later fragment whose first fragment was not seen.
+    FragmentOutOfOrder,
+    VmNotRunning { nic: NicIdx },
+    /// Source is not the NIC's address and the NIC does not forward.
+    SpoofedSource { nic: NicIdx },
+    /// Sent to an NVA whose NIC has IP forwarding off.
+    NotForwarding { nic: NicIdx },
+    NoRoute { ctx: RouteCtx },
+    NextHopNone { ctx: RouteCtx, row: u32 },
+    NoGateway { ctx: RouteCtx, row: u32 },
+    /// The route leads into `vnet`, but no NIC there has the address.
+    NoHost { vnet: VnetIdx, ctx: RouteCtx, row: u32 },
+    ApplianceUnreachable { ctx: RouteCtx, row: u32, ip: Ipv4Addr },
+    /// The receiving VNet's link (`vnet`.links[`link`]) does not allow
+    /// forwarded traffic, and the source is not in the sending VNet.
+    ForwardedTrafficNotAllowed { vnet: VnetIdx, link: u32 },
+    /// allowVirtualNetworkAccess is off and no NSG rule allows the peer.
+    PeeringAccessBlocked { nic: NicIdx, vnet: VnetIdx, link: u32 },
+    NsgDenied { nic: NicIdx, direction: Direction, nsg: u32, rule: u32 },
+    NoPublicIp,
+    /// Standard public IPs are closed to inbound unless an NSG allows it.
+    PublicIpClosed { nic: NicIdx },
+    /// A private subnet (defaultOutboundAccess false) without a public IP.
+    NoOutboundAccess { nic: NicIdx },
+    RoutingLoop,
+}
+
+/// One step of a decision, for explanations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    Route { ctx: RouteCtx, row: u32 },
+    CrossPeering { from: VnetIdx, to: VnetIdx, link: u32 },
+    Tracked { nic: NicIdx, direction: Direction },
+    NoNsg { nic: NicIdx, direction: Direction },
+    Nsg { nic: NicIdx, direction: Direction, nsg: u32, rule: u32, access: Access },
+    Dnat { nic: NicIdx, to: Ipv4Addr },
+}
+
+pub trait Observer {
+    fn step(&mut self, s: Step);
+}
+
+impl Observer for () {
+    #[inline(always)]
+    fn step(&mut self, _: Step) {}
+}
+
+impl Observer for Vec<Step> {
+    fn step(&mut self, s: Step) {
+        self.push(s);
+    }
+}
+
+/// Decides the fate of `bytes` entering at `ingress` at time `now`.
+///
+/// ```
+/// use std::time::Instant;
+/// use vnetlab::dataplane::{decide, ConnTrack, DropReason, Ingress, Tables, Verdict};
+/// let tables = Tables::compile(&vnetlab::model::Model::new(), 1);
+/// let v = decide(&tables, &mut ConnTrack::new(), Ingress::Internet, &[0u8; 3], Instant::now());
+/// assert_eq!(v, Verdict::Drop(DropReason::Malformed));
+/// ```
+#[inline]
+pub fn decide(t: &Tables, ct: &mut ConnTrack, ingress: Ingress, bytes: &[u8], now: Instant) -> Verdict {
+    decide_with(t, ct, ingress, bytes, now, &mut ())
+}
+
+pub fn decide_with(t: &Tables, ct: &mut ConnTrack, ingress: Ingress, bytes: &[u8], now: Instant, obs: &mut impl Observer) -> Verdict {
+    let Ok(pkt) = packet::parse(bytes) else { return Verdict::Drop(DropReason::Malformed) };
+    let mut key = pkt.key;
+    if let Fragment::Later { id } = pkt.fragment {
+        match ct.fragment_ports(&key, id, now) {
+            Some((s, d)) => (key.sport, key.dport) = (s, d),
+            // Azure drops fragments that arrive out of order [DOC].
+            None => return Verdict::Drop(DropReason::FragmentOutOfOrder),
+        }
+    }
+    let mut d = Decision { t, ct, now, obs, key, related: None };
+    if let Some(IcmpKind::Error { inner }) = pkt.icmp {
+        d.related = Some(inner);
+    }
+    let v = d.run(ingress).unwrap_or_else(Verdict::Drop);
+    if let (Fragment::First { id }, false) = (pkt.fragment, matches!(v, Verdict::Drop(_))) {
+        d.ct.note_first_fragment(&key, id, now);
+    }
+    v
+}
+
+/// Where routing leads.
+enum Target {
+    Nic { nic: NicIdx, appliance: bool },
+    Internet,
+    Site(u32),
+}
+
+struct Decision<'a, O: Observer> {
+    t: &'a Tables,
+    ct: &'a mut ConnTrack,
+    now: Instant,
+    obs: &'a mut O,
+    key: FlowKey,
+    /// For ICMP errors: the flow they answer. They pass where that flow
+    /// is tracked, and never create state of their own.
+    related: Option<FlowKey>,
+}
+
+impl<O: Observer> Decision<'_, O> {
+    fn run(&mut self, ingress: Ingress) -> Result<Verdict, DropReason> {
+        let k = self.key;
+        if matches!(k.proto, 4 | 41 | 47) {
+            return Err(DropReason::ProtocolBlocked { proto: k.proto });
+        }
+        if k.dst.is_multicast() || k.dst.is_broadcast() || k.src.is_multicast() {
+            return Err(DropReason::NotUnicast);
+        }
+        match ingress {
+            Ingress::Nic(n) => self.from_nic(n),
+            Ingress::Internet => self.from_internet(),
+            Ingress::Connection(c) => self.from_site(c),
+        }
+    }
+
+    fn from_nic(&mut self, n: NicIdx) -> Result<Verdict, DropReason> {
+        let t = self.t;
+        let nic = t.nics.get(n as usize).ok_or(DropReason::Malformed)?;
+        if !nic.running {
+            return Err(DropReason::VmNotRunning { nic: n });
+        }
+        // Azure: without IP forwarding a NIC may only send from its own IP.
+        if self.key.src != nic.ip && !nic.ip_forwarding {
+            return Err(DropReason::SpoofedSource { nic: n });
+        }
+        let src_vnet = t.subnets[nic.subnet as usize].vnet;
+        let target = self.route(RouteCtx::Subnet(nic.subnet), src_vnet, false, 0)?;
+        match target {
+            Target::Nic { nic: m, appliance } => {
+                let (out_new, in_new) = (self.nsg(n, Direction::Outbound)?, self.nsg(m, Direction::Inbound)?);
+                self.track(&[(n, out_new), (m, in_new)]);
+                Ok(if appliance { Verdict::ToAppliance { nic: m } } else { Verdict::Deliver { nic: m, dnat: None } })
+            }
+            Target::Internet => {
+                let snat = match nic.public_ip {
+                    Some((ip, _)) => ip,
+                    None if t.subnets[nic.subnet as usize].default_outbound_access => DEFAULT_OUTBOUND_IP,
+                    None => return Err(DropReason::NoOutboundAccess { nic: n }),
+                };
+                let new = self.nsg(n, Direction::Outbound)?;
+                self.track(&[(n, new)]);
+                Ok(Verdict::ToInternet { snat })
+            }
+            Target::Site(c) => {
+                let new = self.nsg(n, Direction::Outbound)?;
+                self.track(&[(n, new)]);
+                Ok(Verdict::ToSite { connection: c })
+            }
+        }
+    }
+
+    fn from_internet(&mut self) -> Result<Verdict, DropReason> {
+        let t = self.t;
+        let m = t.public_ip_owner(self.key.dst).ok_or(DropReason::NoPublicIp)?;
+        let nic = &t.nics[m as usize];
+        if !nic.running {
+            return Err(DropReason::VmNotRunning { nic: m });
+        }
+        // NSGs see private addresses: inbound is evaluated after DNAT.
+        self.key.dst = nic.ip;
+        self.obs.step(Step::Dnat { nic: m, to: nic.ip });
+        let subnet = &t.subnets[nic.subnet as usize];
+        let standard = matches!(nic.public_ip, Some((_, PublicIpSku::Standard)));
+        if standard && subnet.nsg.is_none() && nic.nsg.is_none() {
+            return Err(DropReason::PublicIpClosed { nic: m });
+        }
+        let new = self.nsg(m, Direction::Inbound)?;
+        self.track(&[(m, new)]);
+        Ok(Verdict::Deliver { nic: m, dnat: Some(nic.ip) })
+    }
+
+    fn from_site(&mut self, c: u32) -> Result<Verdict, DropReason> {
+        let vnet = self.t.connections.get(c as usize).and_then(|c| c.vnet).ok_or(DropReason::Malformed)?;
+        match self.route(RouteCtx::Gateway(vnet), vnet, true, 0)? {
+            Target::Nic { nic: m, appliance } => {
+                let new = self.nsg(m, Direction::Inbound)?;
+                self.track(&[(m, new)]);
+                Ok(if appliance { Verdict::ToAppliance { nic: m } } else { Verdict::Deliver { nic: m, dnat: None } })
+            }
+            Target::Site(other) => Ok(Verdict::ToSite { connection: other }),
+            Target::Internet => Err(DropReason::NoRoute { ctx: RouteCtx::Gateway(vnet) }),
+        }
+    }
+
+    /// Looks the destination up in `ctx` (whose VNet is `vnet`) and follows
+    /// the hop to a NIC, the Internet or a site.
+    fn route(&mut self, ctx: RouteCtx, vnet: VnetIdx, via_gateway: bool, depth: u8) -> Result<Target, DropReason> {
+        let t = self.t;
+        let dst = self.key.dst;
+        let (row, hop) = match ctx {
+            RouteCtx::Subnet(s) => {
+                let s = &t.subnets[s as usize];
+                let row = *s.lpm.lookup(dst).ok_or(DropReason::NoRoute { ctx })?;
+                (row, &s.hops[row as usize])
+            }
+            RouteCtx::Gateway(v) => {
+                let g = t.vnets[v as usize].gateway.as_ref().ok_or(DropReason::NoRoute { ctx })?;
+                let row = *g.lpm.lookup(dst).ok_or(DropReason::NoRoute { ctx })?;
+                (row, &g.routes[row as usize].1)
+            }
+        };
+        self.obs.step(Step::Route { ctx, row });
+        match hop {
+            CHop::VnetLocal { vnet: v } => {
+                let m = t.host(*v, dst).ok_or(DropReason::NoHost { vnet: *v, ctx, row })?;
+                Ok(Target::Nic { nic: m, appliance: false })
+            }
+            CHop::Peering { vnet: r, link } => {
+                self.cross_peering(vnet, *r, *link, via_gateway)?;
+                let m = t.host(*r, dst).ok_or(DropReason::NoHost { vnet: *r, ctx, row })?;
+                Ok(Target::Nic { nic: m, appliance: false })
+            }
+            CHop::Internet => Ok(Target::Internet),
+            CHop::Drop => Err(DropReason::NextHopNone { ctx, row }),
+            CHop::Appliance { ips } => {
+                let ip = ips[(flow_hash(&self.key) % ips.len() as u64) as usize];
+                let m = self.reach_appliance(vnet, ip, via_gateway).ok_or(DropReason::ApplianceUnreachable { ctx, row, ip })??;
+                let nic = &t.nics[m as usize];
+                if dst != nic.ip && !nic.ip_forwarding {
+                    // Azure: the destination check drops it at the NIC.
+                    return Err(DropReason::NotForwarding { nic: m });
+                }
+                Ok(Target::Nic { nic: m, appliance: dst != nic.ip })
+            }
+            CHop::Gateway { vnet: g } | CHop::Vnet2Vnet { vnet: g, .. } => {
+                if depth >= MAX_GATEWAY_HOPS {
+                    return Err(DropReason::RoutingLoop);
+                }
+                // Azure: traffic forwarded by a gateway needs no
+                // allowForwardedTraffic on the peering it then crosses.
+                self.route(RouteCtx::Gateway(*g), *g, true, depth + 1)
+            }
+            CHop::NoGateway(_) => Err(DropReason::NoGateway { ctx, row }),
+            CHop::Site { connection } => Ok(Target::Site(*connection)),
+        }
+    }
+
+    /// The NIC holding an NVA address: in the VNet itself or in a VNet
+    /// it is Connected to by peering.
+    fn reach_appliance(&mut self, vnet: VnetIdx, ip: Ipv4Addr, via_gateway: bool) -> Option<Result<NicIdx, DropReason>> {
+        let t = self.t;
+        if let Some(m) = t.host(vnet, ip) {
+            return Some(Ok(m));
+        }
+        for (i, link) in t.vnets[vnet as usize].links.iter().enumerate() {
+            let Some(r) = link.remote.filter(|_| link.connected()) else { continue };
+            if let Some(m) = t.host(r, ip) {
+                return Some(self.cross_peering(vnet, r, i as u32, via_gateway).map(|_| m));
+            }
+        }
+        None
+    }
+
+    /// A packet goes from `from` into `to` over `from`'s link `link`. The
+    /// receiving side's link decides whether traffic from outside `from`'s
+    /// address space (forwarded by an NVA) may enter (§4.1).
+    fn cross_peering(&mut self, from: VnetIdx, to: VnetIdx, link: u32, via_gateway: bool) -> Result<(), DropReason> {
+        let t = self.t;
+        self.obs.step(Step::CrossPeering { from, to, link });
+        if via_gateway || t.vnets[from as usize].contains(self.key.src) {
+            return Ok(());
+        }
+        let back = t.vnets[to as usize].links.iter().position(|l| l.remote == Some(from));
+        match back {
+            Some(b) if t.vnets[to as usize].links[b].allow_forwarded_traffic => Ok(()),
+            Some(b) => Err(DropReason::ForwardedTrafficNotAllowed { vnet: to, link: b as u32 }),
+            None => Err(DropReason::ForwardedTrafficNotAllowed { vnet: to, link: u32::MAX }),
+        }
+    }
+
+    /// Runs the NSGs of NIC `x` in `dir`. Returns whether the flow was
+    /// new there (and must be tracked once the whole path is allowed).
+    fn nsg(&mut self, x: NicIdx, dir: Direction) -> Result<bool, DropReason> {
+        let t = self.t;
+        let nic = &t.nics[x as usize];
+        let subnet = &t.subnets[nic.subnet as usize];
+        let timeout = t.vnets[subnet.vnet as usize].flow_timeout;
+        let tracked = match self.related {
+            Some(inner) => self.ct.has(nic.key, &inner, self.now),
+            None => self.ct.hit(nic.key, &self.key, self.now, timeout),
+        };
+        if tracked {
+            self.obs.step(Step::Tracked { nic: x, direction: dir });
+            return Ok(false);
+        }
+        nsg_decision(t, x, dir, &self.key, self.obs)?;
+        Ok(self.related.is_none())
+    }
+
+    fn track(&mut self, nics: &[(NicIdx, bool)]) {
+        for &(x, new) in nics {
+            if new {
+                let nic = &self.t.nics[x as usize];
+                let timeout = self.t.vnets[self.t.subnets[nic.subnet as usize].vnet as usize].flow_timeout;
+                self.ct.insert(nic.key, &self.key, self.now, timeout);
+            }
+        }
+    }
+}
+
+/// The NSGs of NIC `x` for a new flow in `dir`: subnet then NIC inbound,
+/// NIC then subnet outbound, both must allow (§5.3). This is what IP flow
+/// verify reports; `decide` runs it for every flow it has not seen.
+pub fn nsg_decision(t: &Tables, x: NicIdx, dir: Direction, key: &FlowKey, obs: &mut impl Observer) -> Result<(), DropReason> {
+    let nic = &t.nics[x as usize];
+    let subnet = &t.subnets[nic.subnet as usize];
+    let levels = match dir {
+        Direction::Inbound => [subnet.nsg, nic.nsg],
+        Direction::Outbound => [nic.nsg, subnet.nsg],
+    };
+    if levels.iter().all(Option::is_none) {
+        let peer = if dir == Direction::Outbound { key.dst } else { key.src };
+        // Azure: with allowVirtualNetworkAccess off, traffic with that
+        // peer does not flow unless an NSG rule explicitly allows it; with
+        // no NSG at all there is no such rule.
+        let vnet = &t.vnets[subnet.vnet as usize];
+        if let Some(l) = vnet.links.iter().position(|l| !l.allow_virtual_network_access && l.connected() && l.remote_address_space.iter().any(|p| p.contains(&peer))) {
+            return Err(DropReason::PeeringAccessBlocked { nic: x, vnet: subnet.vnet, link: l as u32 });
+        }
+        obs.step(Step::NoNsg { nic: x, direction: dir });
+        return Ok(());
+    }
+    let view = FlowView { src: key.src, dst: key.dst, proto: key.proto, ports: key.has_ports().then_some((key.sport, key.dport)) };
+    for g in levels.into_iter().flatten() {
+        let rule = t.nsgs[g as usize].evaluate_index(dir, &view);
+        let access = t.nsgs[g as usize].rules(dir)[rule].access;
+        obs.step(Step::Nsg { nic: x, direction: dir, nsg: g, rule: rule as u32, access });
+        if access == Access::Deny {
+            return Err(DropReason::NsgDenied { nic: x, direction: dir, nsg: g, rule: rule as u32 });
+        }
+    }
+    Ok(())
+}
+
+/// Symmetric, so both directions of a flow pick the same ECMP member.
+#[inline]
+fn flow_hash(k: &FlowKey) -> u64 {
+    let c = k.canonical();
+    let a = (u64::from(u32::from(c.src)) << 32) | u64::from(u32::from(c.dst));
+    let b = (u64::from(c.sport) << 24) | (u64::from(c.dport) << 8) | u64::from(c.proto);
+    (a ^ b.rotate_left(17)).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 7
+}

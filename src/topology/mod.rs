@@ -1,0 +1,621 @@
+//! The topology file (`labs/*/topology.yaml`): a lab's Azure resources in
+//! one YAML document, turned into the same validated [`Change`]s the `az`
+//! front sends. VMs get `az vm create`'s side effects by default (NIC
+//! `<vm>VMNic`, public IP `<vm>PublicIP`, NSG `<vm>NSG` with
+//! `default-allow-ssh`), so a topology and the az script of the same lab
+//! build the same model. `docs/topology.md` documents the format and
+//! `docs/topology.schema.json` is its JSON schema.
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use crate::model::{
+    AzureError, Change, ConnectionSpec, ConnectionType, GatewaySpec, GatewayType, LocalGatewaySpec, Model, NicSpec, PeeringSpec, PrincipalType, PublicIpSku, PublicIpSpec, ResourceId,
+    RoleAssignment, RouteServerPeeringSpec, RouteServerSpec, RouteSpec, SecurityRuleSpec, SubnetSpec, Subscription, VmSpec, VnetSpec, COMPUTE, DEFAULT_SUBSCRIPTION_ID, DEFAULT_SUBSCRIPTION_NAME,
+};
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Topology {
+    /// Optional; without it the lab has one subscription, "vnetlab".
+    #[serde(default)]
+    pub subscriptions: Vec<SubscriptionDef>,
+    #[serde(default)]
+    pub principals: Vec<PrincipalDef>,
+    #[serde(default)]
+    pub role_assignments: Vec<RoleAssignmentDef>,
+    pub resource_groups: Vec<ResourceGroupDef>,
+    #[serde(default)]
+    pub network_security_groups: Vec<NsgDef>,
+    #[serde(default)]
+    pub route_tables: Vec<RouteTableDef>,
+    #[serde(default)]
+    pub virtual_networks: Vec<VnetDef>,
+    #[serde(default)]
+    pub virtual_network_gateways: Vec<GatewayDef>,
+    #[serde(default)]
+    pub route_servers: Vec<RouteServerDef>,
+    #[serde(default)]
+    pub virtual_machines: Vec<VmDef>,
+    #[serde(default)]
+    pub local_network_gateways: Vec<LocalGatewayDef>,
+    #[serde(default)]
+    pub connections: Vec<ConnectionDef>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SubscriptionDef {
+    pub name: String,
+    /// A GUID.
+    pub id: String,
+    /// A GUID; subscriptions in different tenants need role assignments to peer.
+    pub tenant_id: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PrincipalDef {
+    pub name: String,
+    pub object_id: String,
+    pub tenant_id: String,
+    #[serde(default)]
+    pub service_principal: bool,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RoleAssignmentDef {
+    /// Principal name or object ID.
+    pub principal: String,
+    /// Owner, Contributor, Network Contributor, Reader or "VNet Peering Contributor".
+    pub role: String,
+    /// A full subscription, resource-group or resource ID.
+    pub scope: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ResourceGroupDef {
+    pub name: String,
+    pub location: String,
+    /// Subscription name or ID; the first subscription when omitted.
+    pub subscription: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NsgDef {
+    pub name: String,
+    pub resource_group: Option<String>,
+    pub location: Option<String>,
+    #[serde(default)]
+    pub rules: Vec<RuleDef>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RuleDef {
+    pub name: String,
+    pub priority: i64,
+    #[serde(default = "inbound")]
+    pub direction: String,
+    #[serde(default = "allow")]
+    pub access: String,
+    #[serde(default = "star")]
+    pub protocol: String,
+    #[serde(default = "stars")]
+    pub source_address_prefixes: Vec<String>,
+    #[serde(default = "stars")]
+    pub source_port_ranges: Vec<String>,
+    #[serde(default = "stars")]
+    pub destination_address_prefixes: Vec<String>,
+    /// Unlike `az network nsg rule create` (which defaults to 80), `*`.
+    #[serde(default = "stars")]
+    pub destination_port_ranges: Vec<String>,
+    pub description: Option<String>,
+}
+
+fn inbound() -> String {
+    "Inbound".into()
+}
+fn allow() -> String {
+    "Allow".into()
+}
+fn star() -> String {
+    "*".into()
+}
+fn stars() -> Vec<String> {
+    vec![star()]
+}
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RouteTableDef {
+    pub name: String,
+    pub resource_group: Option<String>,
+    pub location: Option<String>,
+    #[serde(default)]
+    pub disable_bgp_route_propagation: bool,
+    #[serde(default)]
+    pub routes: Vec<RouteDef>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RouteDef {
+    pub name: String,
+    pub address_prefix: String,
+    /// VirtualAppliance, VirtualNetworkGateway, VnetLocal, Internet or None.
+    pub next_hop_type: String,
+    pub next_hop_ip_address: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct VnetDef {
+    pub name: String,
+    pub resource_group: Option<String>,
+    pub location: Option<String>,
+    pub address_prefixes: Vec<String>,
+    pub flow_timeout_in_minutes: Option<u32>,
+    #[serde(default)]
+    pub subnets: Vec<SubnetDef>,
+    #[serde(default)]
+    pub peerings: Vec<PeeringDef>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SubnetDef {
+    pub name: String,
+    pub address_prefix: String,
+    /// NSG name in the VNet's resource group, `rg/name`, or a full ID.
+    pub network_security_group: Option<String>,
+    pub route_table: Option<String>,
+    pub default_outbound_access: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PeeringDef {
+    pub name: String,
+    /// VNet name in the same resource group, `rg/name`, or a full ID.
+    pub remote_virtual_network: String,
+    /// Azure's CLI default is false; so is this one.
+    #[serde(default)]
+    pub allow_virtual_network_access: bool,
+    #[serde(default)]
+    pub allow_forwarded_traffic: bool,
+    #[serde(default)]
+    pub allow_gateway_transit: bool,
+    #[serde(default)]
+    pub use_remote_gateways: bool,
+    /// Who creates it; needed when the VNets are in different tenants.
+    pub principal: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct VmDef {
+    pub name: String,
+    pub resource_group: Option<String>,
+    pub location: Option<String>,
+    /// VNet name (`rg/name` or ID also accepted).
+    pub vnet: String,
+    pub subnet: String,
+    pub private_ip_address: Option<String>,
+    /// Public IP name; `""` for none. Default `<vm>PublicIP`, as az does.
+    pub public_ip_address: Option<String>,
+    #[serde(default = "standard")]
+    pub public_ip_sku: String,
+    /// NIC NSG name; `""` for none. Default `<vm>NSG` with `default-allow-ssh`.
+    pub nsg: Option<String>,
+    /// The rule az adds to a new NSG: SSH (default) or NONE.
+    #[serde(default = "ssh")]
+    pub nsg_rule: String,
+    #[serde(default)]
+    pub ip_forwarding: bool,
+    #[serde(default = "azureuser")]
+    pub admin_username: String,
+    pub admin_password: Option<String>,
+    #[serde(default)]
+    pub ssh_public_keys: Vec<String>,
+    #[serde(default = "ubuntu")]
+    pub image: String,
+    #[serde(default = "size")]
+    pub size: String,
+    /// Started (default) or not.
+    #[serde(default = "yes")]
+    pub running: bool,
+}
+
+fn standard() -> String {
+    "Standard".into()
+}
+fn ssh() -> String {
+    "SSH".into()
+}
+fn azureuser() -> String {
+    "azureuser".into()
+}
+fn ubuntu() -> String {
+    "Ubuntu2404".into()
+}
+fn size() -> String {
+    "Standard_D2s_v5".into()
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GatewayDef {
+    pub name: String,
+    pub resource_group: Option<String>,
+    pub location: Option<String>,
+    pub vnet: String,
+    /// Vpn (default) or ExpressRoute.
+    #[serde(default = "vpn")]
+    pub gateway_type: String,
+    /// Basic (az's default) cannot do gateway transit.
+    #[serde(default = "basic")]
+    pub sku: String,
+    #[serde(default)]
+    pub active_active: bool,
+    #[serde(default)]
+    pub enable_bgp: bool,
+    pub asn: Option<u32>,
+}
+
+fn vpn() -> String {
+    "Vpn".into()
+}
+fn basic() -> String {
+    "Basic".into()
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LocalGatewayDef {
+    pub name: String,
+    pub resource_group: Option<String>,
+    pub location: Option<String>,
+    pub gateway_ip_address: String,
+    #[serde(default)]
+    pub local_address_prefixes: Vec<String>,
+    pub asn: Option<u32>,
+    pub bgp_peering_address: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ConnectionDef {
+    pub name: String,
+    pub resource_group: Option<String>,
+    pub location: Option<String>,
+    /// The VNet gateway this connection belongs to.
+    pub vnet_gateway1: String,
+    /// The other VNet's gateway (a VNet-to-VNet connection) ...
+    pub vnet_gateway2: Option<String>,
+    /// ... or a local network gateway (site-to-site IPsec).
+    pub local_gateway2: Option<String>,
+    pub shared_key: Option<String>,
+    #[serde(default)]
+    pub enable_bgp: bool,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RouteServerDef {
+    pub name: String,
+    pub resource_group: Option<String>,
+    pub location: Option<String>,
+    pub vnet: String,
+    /// The subnet; `RouteServerSubnet` unless said otherwise.
+    #[serde(default = "rs_subnet")]
+    pub subnet: String,
+    #[serde(default)]
+    pub allow_branch_to_branch_traffic: bool,
+    #[serde(default)]
+    pub peerings: Vec<RouteServerPeeringDef>,
+}
+
+fn rs_subnet() -> String {
+    "RouteServerSubnet".into()
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RouteServerPeeringDef {
+    pub name: String,
+    pub peer_ip: String,
+    pub peer_asn: u32,
+    /// The prefixes the NVA at peerIp announces over BGP.
+    #[serde(default)]
+    pub advertised_prefixes: Vec<String>,
+}
+
+/// A topology that could not be loaded: YAML that does not parse, or a
+/// resource the model refused (with the path of the entry at fault).
+#[derive(Debug, thiserror::Error)]
+pub enum TopologyError {
+    #[error("{0}")]
+    Yaml(#[from] serde_yaml_ng::Error),
+    #[error("{at}: {error}")]
+    Refused { at: String, error: AzureError },
+    #[error("{at}: {message}")]
+    Reference { at: String, message: String },
+}
+
+impl Topology {
+    pub fn parse(text: &str) -> Result<Topology, TopologyError> {
+        Ok(serde_yaml_ng::from_str(text)?)
+    }
+
+    /// The model this topology describes, built through validated changes.
+    pub fn build(&self) -> Result<Model, TopologyError> {
+        let mut model = Model::new();
+        for (at, change) in self.changes()? {
+            model.apply(change).map_err(|error| TopologyError::Refused { at, error })?;
+        }
+        Ok(model)
+    }
+
+    /// The changes, in dependency order, each with where it comes from.
+    pub fn changes(&self) -> Result<Vec<(String, Change)>, TopologyError> {
+        let mut out: Vec<(String, Change)> = Vec::new();
+        let subs: Vec<(String, String)> = if self.subscriptions.is_empty() {
+            vec![(DEFAULT_SUBSCRIPTION_NAME.into(), DEFAULT_SUBSCRIPTION_ID.into())]
+        } else {
+            self.subscriptions.iter().map(|s| (s.name.clone(), s.id.clone())).collect()
+        };
+        for (i, s) in self.subscriptions.iter().enumerate() {
+            out.push((format!("subscriptions[{i}] ({})", s.name), Change::PutSubscription(Subscription { id: s.id.clone(), name: s.name.clone(), tenant_id: s.tenant_id.clone() })));
+        }
+        for (i, p) in self.principals.iter().enumerate() {
+            let principal = crate::model::Principal {
+                name: p.name.clone(),
+                object_id: p.object_id.clone(),
+                tenant_id: p.tenant_id.clone(),
+                principal_type: if p.service_principal { PrincipalType::ServicePrincipal } else { PrincipalType::User },
+            };
+            out.push((format!("principals[{i}] ({})", p.name), Change::PutPrincipal(principal)));
+        }
+        for (i, a) in self.role_assignments.iter().enumerate() {
+            let object_id = self.principals.iter().find(|p| p.name.eq_ignore_ascii_case(&a.principal)).map_or(a.principal.clone(), |p| p.object_id.clone());
+            out.push((format!("roleAssignments[{i}]"), Change::PutRoleAssignment(RoleAssignment { principal_object_id: object_id, role_definition_name: a.role.clone(), scope: a.scope.clone() })));
+        }
+        let mut rgs: Vec<(String, String)> = Vec::new(); // (rg name, subscription id)
+        for (i, rg) in self.resource_groups.iter().enumerate() {
+            let at = format!("resourceGroups[{i}] ({})", rg.name);
+            let sub = match &rg.subscription {
+                None => subs[0].1.clone(),
+                Some(s) => subs
+                    .iter()
+                    .find(|(n, id)| n.eq_ignore_ascii_case(s) || id.eq_ignore_ascii_case(s))
+                    .map(|(_, id)| id.clone())
+                    .ok_or_else(|| TopologyError::Reference { at: at.clone(), message: format!("subscription '{s}' is not in the topology's subscriptions") })?,
+            };
+            rgs.push((rg.name.clone(), sub.clone()));
+            out.push((at, Change::PutResourceGroup { subscription: sub, name: rg.name.clone(), location: rg.location.clone() }));
+        }
+        let r = Resolver { rgs: &rgs };
+
+        for (i, n) in self.network_security_groups.iter().enumerate() {
+            let at = format!("networkSecurityGroups[{i}] ({})", n.name);
+            let id = r.id(&at, n.resource_group.as_deref(), "networkSecurityGroups", &n.name)?;
+            out.push((at.clone(), Change::PutNetworkSecurityGroup { id: id.clone(), location: n.location.clone() }));
+            for (j, rule) in n.rules.iter().enumerate() {
+                out.push((format!("{at}.rules[{j}] ({})", rule.name), Change::PutSecurityRule(rule_spec(&id, rule))));
+            }
+        }
+        for (i, t) in self.route_tables.iter().enumerate() {
+            let at = format!("routeTables[{i}] ({})", t.name);
+            let id = r.id(&at, t.resource_group.as_deref(), "routeTables", &t.name)?;
+            out.push((at.clone(), Change::PutRouteTable { id: id.clone(), location: t.location.clone(), disable_bgp_route_propagation: t.disable_bgp_route_propagation }));
+            for (j, route) in t.routes.iter().enumerate() {
+                let spec = RouteSpec { id: id.child("routes", &route.name), address_prefix: route.address_prefix.clone(), next_hop_type: route.next_hop_type.clone(), next_hop_ip_address: route.next_hop_ip_address.clone() };
+                out.push((format!("{at}.routes[{j}] ({})", route.name), Change::PutRoute(spec)));
+            }
+        }
+        let mut peerings = Vec::new();
+        for (i, v) in self.virtual_networks.iter().enumerate() {
+            let at = format!("virtualNetworks[{i}] ({})", v.name);
+            let id = r.id(&at, v.resource_group.as_deref(), "virtualNetworks", &v.name)?;
+            out.push((at.clone(), Change::PutVirtualNetwork(VnetSpec { id: id.clone(), location: v.location.clone(), address_prefixes: v.address_prefixes.clone(), flow_timeout_in_minutes: v.flow_timeout_in_minutes })));
+            for (j, s) in v.subnets.iter().enumerate() {
+                let sat = format!("{at}.subnets[{j}] ({})", s.name);
+                let spec = SubnetSpec {
+                    id: id.child("subnets", &s.name),
+                    address_prefix: s.address_prefix.clone(),
+                    network_security_group: s.network_security_group.as_deref().map(|n| r.reference(&sat, &id, "networkSecurityGroups", n)).transpose()?,
+                    route_table: s.route_table.as_deref().map(|n| r.reference(&sat, &id, "routeTables", n)).transpose()?,
+                    default_outbound_access: s.default_outbound_access,
+                };
+                out.push((sat, Change::PutSubnet(spec)));
+            }
+            for (j, p) in v.peerings.iter().enumerate() {
+                let pat = format!("{at}.peerings[{j}] ({})", p.name);
+                let spec = PeeringSpec {
+                    id: id.child("virtualNetworkPeerings", &p.name),
+                    remote_virtual_network: r.reference(&pat, &id, "virtualNetworks", &p.remote_virtual_network)?,
+                    allow_virtual_network_access: p.allow_virtual_network_access,
+                    allow_forwarded_traffic: p.allow_forwarded_traffic,
+                    allow_gateway_transit: p.allow_gateway_transit,
+                    use_remote_gateways: p.use_remote_gateways,
+                    principal: p.principal.clone(),
+                };
+                peerings.push((pat, Change::PutPeering(spec)));
+            }
+        }
+        for (i, g) in self.virtual_network_gateways.iter().enumerate() {
+            let at = format!("virtualNetworkGateways[{i}] ({})", g.name);
+            let id = r.id(&at, g.resource_group.as_deref(), "virtualNetworkGateways", &g.name)?;
+            let gateway_type = match g.gateway_type.to_ascii_lowercase().as_str() {
+                "vpn" => GatewayType::Vpn,
+                "expressroute" => GatewayType::ExpressRoute,
+                other => return Err(TopologyError::Reference { at, message: format!("gatewayType '{other}' must be Vpn or ExpressRoute") }),
+            };
+            let spec = GatewaySpec { virtual_network: r.reference(&at, &id, "virtualNetworks", &g.vnet)?, id, location: g.location.clone(), gateway_type, sku: g.sku.clone(), active_active: g.active_active, enable_bgp: g.enable_bgp, asn: g.asn };
+            out.push((at, Change::PutVirtualNetworkGateway(spec)));
+        }
+        let mut rs_peerings = Vec::new();
+        for (i, s) in self.route_servers.iter().enumerate() {
+            let at = format!("routeServers[{i}] ({})", s.name);
+            let id = r.id(&at, s.resource_group.as_deref(), "virtualHubs", &s.name)?;
+            let vnet = r.reference(&at, &id, "virtualNetworks", &s.vnet)?;
+            let spec = RouteServerSpec { id: id.clone(), location: s.location.clone(), hosted_subnet: vnet.child("subnets", &s.subnet), allow_branch_to_branch_traffic: s.allow_branch_to_branch_traffic };
+            out.push((at.clone(), Change::PutRouteServer(spec)));
+            for (j, p) in s.peerings.iter().enumerate() {
+                let spec = RouteServerPeeringSpec { id: id.child("bgpConnections", &p.name), peer_ip: p.peer_ip.clone(), peer_asn: p.peer_asn, advertised_prefixes: p.advertised_prefixes.clone() };
+                rs_peerings.push((format!("{at}.peerings[{j}] ({})", p.name), Change::PutRouteServerPeering(spec)));
+            }
+        }
+        for (i, vm) in self.virtual_machines.iter().enumerate() {
+            let at = format!("virtualMachines[{i}] ({})", vm.name);
+            out.extend(vm_changes(&r, &at, vm)?.into_iter().map(|c| (at.clone(), c)));
+        }
+        out.extend(peerings);
+        out.extend(rs_peerings);
+        for (i, l) in self.local_network_gateways.iter().enumerate() {
+            let at = format!("localNetworkGateways[{i}] ({})", l.name);
+            let id = r.id(&at, l.resource_group.as_deref(), "localNetworkGateways", &l.name)?;
+            let spec = LocalGatewaySpec { id, location: l.location.clone(), gateway_ip_address: l.gateway_ip_address.clone(), local_address_prefixes: l.local_address_prefixes.clone(), asn: l.asn, bgp_peering_address: l.bgp_peering_address.clone() };
+            out.push((at, Change::PutLocalNetworkGateway(spec)));
+        }
+        for (i, c) in self.connections.iter().enumerate() {
+            let at = format!("connections[{i}] ({})", c.name);
+            let id = r.id(&at, c.resource_group.as_deref(), "connections", &c.name)?;
+            let gw1 = r.reference(&at, &id, "virtualNetworkGateways", &c.vnet_gateway1)?;
+            let (connection_type, peer) = match (&c.vnet_gateway2, &c.local_gateway2) {
+                (Some(g), None) => (ConnectionType::Vnet2Vnet, r.reference(&at, &id, "virtualNetworkGateways", g)?),
+                (None, Some(l)) => (ConnectionType::IPsec, r.reference(&at, &id, "localNetworkGateways", l)?),
+                _ => return Err(TopologyError::Reference { at, message: "give exactly one of vnetGateway2 and localGateway2".into() }),
+            };
+            let spec = ConnectionSpec { id, location: c.location.clone(), connection_type, virtual_network_gateway1: gw1, peer, shared_key: c.shared_key.clone(), enable_bgp: c.enable_bgp };
+            out.push((at, Change::PutConnection(spec)));
+        }
+        Ok(out)
+    }
+}
+
+/// Turns names into resource IDs the way az does: a bare name lives in
+/// the resource group at hand, `rg/name` in another group of the same
+/// subscription, and a full ID is taken as it is.
+struct Resolver<'a> {
+    rgs: &'a [(String, String)],
+}
+
+impl Resolver<'_> {
+    fn group(&self, at: &str, rg: Option<&str>) -> Result<(String, String), TopologyError> {
+        match rg {
+            Some(name) => self
+                .rgs
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(n, s)| (s.clone(), n.clone()))
+                .ok_or_else(|| TopologyError::Reference { at: at.into(), message: format!("resource group '{name}' is not in the topology's resourceGroups") }),
+            None if self.rgs.len() == 1 => Ok((self.rgs[0].1.clone(), self.rgs[0].0.clone())),
+            None => Err(TopologyError::Reference { at: at.into(), message: "name its resourceGroup: the topology has several".into() }),
+        }
+    }
+
+    fn id(&self, at: &str, rg: Option<&str>, kind: &str, name: &str) -> Result<ResourceId, TopologyError> {
+        let (sub, rg) = self.group(at, rg)?;
+        Ok(ResourceId::network(&sub, &rg, kind, name))
+    }
+
+    fn reference(&self, at: &str, from: &ResourceId, kind: &str, s: &str) -> Result<ResourceId, TopologyError> {
+        if s.starts_with('/') {
+            return ResourceId::parse(s).ok_or_else(|| TopologyError::Reference { at: at.into(), message: format!("'{s}' is not a valid resource ID") });
+        }
+        match s.split_once('/') {
+            Some((rg, name)) => self.id(at, Some(rg), kind, name),
+            None => Ok(ResourceId::network(from.subscription_id(), from.resource_group_name(), kind, s)),
+        }
+    }
+}
+
+fn rule_spec(nsg: &ResourceId, r: &RuleDef) -> SecurityRuleSpec {
+    SecurityRuleSpec {
+        id: nsg.child("securityRules", &r.name),
+        priority: r.priority,
+        direction: r.direction.clone(),
+        access: r.access.clone(),
+        protocol: r.protocol.clone(),
+        source_address_prefixes: r.source_address_prefixes.clone(),
+        source_port_ranges: r.source_port_ranges.clone(),
+        destination_address_prefixes: r.destination_address_prefixes.clone(),
+        destination_port_ranges: r.destination_port_ranges.clone(),
+        description: r.description.clone(),
+    }
+}
+
+/// What `az vm create` creates for one VM: public IP, NSG with its SSH
+/// rule, NIC and VM.
+fn vm_changes(r: &Resolver, at: &str, vm: &VmDef) -> Result<Vec<Change>, TopologyError> {
+    let (sub, rg) = r.group(at, vm.resource_group.as_deref())?;
+    let vm_id = ResourceId::resource(&sub, &rg, COMPUTE, "virtualMachines", &vm.name);
+    let net = |kind: &str, name: &str| ResourceId::network(&sub, &rg, kind, name);
+    let mut out = Vec::new();
+    let pip_name = vm.public_ip_address.clone().unwrap_or_else(|| format!("{}PublicIP", vm.name));
+    let public_ip = (!pip_name.is_empty()).then(|| net("publicIPAddresses", &pip_name));
+    if let Some(id) = &public_ip {
+        let sku = if vm.public_ip_sku.eq_ignore_ascii_case("basic") { PublicIpSku::Basic } else { PublicIpSku::Standard };
+        out.push(Change::PutPublicIp(PublicIpSpec { id: id.clone(), location: vm.location.clone(), sku }));
+    }
+    let nsg_name = vm.nsg.clone().unwrap_or_else(|| format!("{}NSG", vm.name));
+    let nsg = (!nsg_name.is_empty()).then(|| net("networkSecurityGroups", &nsg_name));
+    if let (Some(id), None) = (&nsg, &vm.nsg) {
+        // az creates the NSG only when it names it itself.
+        out.push(Change::PutNetworkSecurityGroup { id: id.clone(), location: vm.location.clone() });
+        if vm.nsg_rule.eq_ignore_ascii_case("ssh") {
+            let rule = RuleDef {
+                name: "default-allow-ssh".into(),
+                priority: 1000,
+                direction: inbound(),
+                access: allow(),
+                protocol: "Tcp".into(),
+                source_address_prefixes: stars(),
+                source_port_ranges: stars(),
+                destination_address_prefixes: stars(),
+                destination_port_ranges: vec!["22".into()],
+                description: None,
+            };
+            out.push(Change::PutSecurityRule(rule_spec(id, &rule)));
+        }
+    }
+    let vnet = r.reference(at, &vm_id, "virtualNetworks", &vm.vnet)?;
+    let nic = net("networkInterfaces", &format!("{}VMNic", vm.name));
+    out.push(Change::PutNetworkInterface(NicSpec {
+        id: nic.clone(),
+        location: vm.location.clone(),
+        subnet: vnet.child("subnets", &vm.subnet),
+        private_ip_address: vm.private_ip_address.clone(),
+        enable_ip_forwarding: vm.ip_forwarding,
+        network_security_group: nsg,
+        public_ip_address: public_ip,
+    }));
+    out.push(Change::PutVirtualMachine(VmSpec {
+        id: vm_id.clone(),
+        location: vm.location.clone(),
+        size: vm.size.clone(),
+        image: vm.image.clone(),
+        network_interfaces: vec![nic],
+        admin_username: vm.admin_username.clone(),
+        admin_password: vm.admin_password.clone(),
+        ssh_public_keys: vm.ssh_public_keys.clone(),
+    }));
+    if !vm.running {
+        out.push(Change::SetPowerState { vm: vm_id, state: crate::model::PowerState::Stopped });
+    }
+    Ok(out)
+}
+
+/// The JSON schema of the topology file, for editors.
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(Topology);
+    serde_json::to_string_pretty(&schema).unwrap_or_default()
+}
