@@ -1,3 +1,4 @@
+#![forbid(unsafe_code)]
 //! vnetlab: Azure virtual networking, emulated on one Linux machine.
 //!
 //! # Layout
