@@ -283,12 +283,12 @@ impl<O: Observer> Decision<'_, O> {
         match hop {
             CHop::VnetLocal { vnet: v } => {
                 let m = t.host(*v, dst).ok_or(DropReason::NoHost { vnet: *v, ctx, row })?;
-                Ok(Target::Nic { nic: m, appliance: false })
+                running(t, m)
             }
             CHop::Peering { vnet: r, link } => {
                 self.cross_peering(vnet, *r, *link, via_gateway)?;
                 let m = t.host(*r, dst).ok_or(DropReason::NoHost { vnet: *r, ctx, row })?;
-                Ok(Target::Nic { nic: m, appliance: false })
+                running(t, m)
             }
             CHop::Internet => Ok(Target::Internet),
             CHop::Drop => Err(DropReason::NextHopNone { ctx, row }),
@@ -296,6 +296,9 @@ impl<O: Observer> Decision<'_, O> {
                 let ip = ips[(flow_hash(&self.key) % ips.len() as u64) as usize];
                 let m = self.reach_appliance(vnet, ip, via_gateway).ok_or(DropReason::ApplianceUnreachable { ctx, row, ip })??;
                 let nic = &t.nics[m as usize];
+                if !nic.running {
+                    return Err(DropReason::VmNotRunning { nic: m });
+                }
                 if dst != nic.ip && !nic.ip_forwarding {
                     // Azure: the destination check drops it at the NIC.
                     return Err(DropReason::NotForwarding { nic: m });
@@ -410,6 +413,11 @@ pub fn nsg_decision(t: &Tables, x: NicIdx, dir: Direction, key: &FlowKey, obs: &
         }
     }
     Ok(())
+}
+
+/// A NIC receives only while its VM runs.
+fn running(t: &Tables, m: NicIdx) -> Result<Target, DropReason> {
+    if t.nics[m as usize].running { Ok(Target::Nic { nic: m, appliance: false }) } else { Err(DropReason::VmNotRunning { nic: m }) }
 }
 
 /// Symmetric, so both directions of a flow pick the same ECMP member.

@@ -308,8 +308,11 @@ impl Model {
             .collect();
         if let Some((vnet, s)) = self.subnet(subnet_id) {
             if s.is_gateway_subnet() {
-                if let Some(g) = self.vpn_gateway_of(&vnet.id) {
-                    out.extend(self.gateway_instance_ips(g).into_iter().map(|ip| (ip, g.id.clone())));
+                // Every gateway (VPN or ExpressRoute) lives in GatewaySubnet;
+                // vnetlab gives addresses to the VPN one's instances.
+                for g in self.virtual_network_gateways.values().filter(|g| g.virtual_network == vnet.id) {
+                    let ips = if g.gateway_type == GatewayType::Vpn { self.gateway_instance_ips(g) } else { vec![Ipv4Addr::UNSPECIFIED] };
+                    out.extend(ips.into_iter().map(|ip| (ip, g.id.clone())));
                 }
             }
         }

@@ -29,6 +29,24 @@ impl NameKind {
     }
 }
 
+/// Checks a resource ID's shape and its name. The ID must be pairs of
+/// non-empty segments with no `.` or `..`, so that a name like `../x` or
+/// `a/b` can never hide behind a well-formed last segment.
+pub fn check_id(kind: NameKind, what: &str, id: &super::ResourceId) -> Result<(), AzureError> {
+    let segs: Vec<&str> = id.as_str().split('/').skip(1).collect();
+    let well_formed = id.as_str().starts_with('/') && segs.len() % 2 == 0 && segs.iter().all(|s| !s.is_empty() && *s != "." && *s != ".." && !s.chars().any(char::is_control));
+    if !well_formed {
+        let code = if kind == NameKind::VirtualMachine { ErrorCode::InvalidParameter } else { ErrorCode::InvalidResourceName };
+        return Err(AzureError::new(
+            code,
+            format!("The {what} ID {id} is malformed: a name must not contain '/' or be '.' or '..'. Choose a name of letters, digits, '_', '.' and '-'."),
+        )
+        .with_target(id.name().to_string()));
+    }
+    check(NameKind::ResourceGroup, "resource group", id.resource_group_name())?;
+    check(kind, what, id.name())
+}
+
 /// Checks `name` against the rule for `kind`. `what` names the resource
 /// type in the message, e.g. "virtual network".
 pub fn check(kind: NameKind, what: &str, name: &str) -> Result<(), AzureError> {

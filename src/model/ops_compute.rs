@@ -55,7 +55,7 @@ const PUBLIC_POOLS: [[u8; 3]; 2] = [[203, 0, 113], [198, 51, 100]];
 impl Model {
     pub(super) fn put_public_ip(&mut self, spec: PublicIpSpec) -> Result<(), AzureError> {
         let id = spec.id;
-        names::check(NameKind::NetworkChild, "public IP address", id.name())?;
+        names::check_id(NameKind::NetworkChild, "public IP address", &id)?;
         let location = self.resolve_location(&id, spec.location.as_deref(), PIP_TYPE)?;
         let existing = self.public_ip_addresses.get(&id);
         keep_location(existing.map(|n| n.location.as_str()), id.name(), id.resource_group_name(), &location)?;
@@ -89,7 +89,7 @@ impl Model {
 
     pub(super) fn put_nic(&mut self, spec: NicSpec) -> Result<(), AzureError> {
         let id = spec.id;
-        names::check(NameKind::NetworkChild, "network interface", id.name())?;
+        names::check_id(NameKind::NetworkChild, "network interface", &id)?;
         let location = self.resolve_location(&id, spec.location.as_deref(), NIC_TYPE)?;
         let existing = self.network_interfaces.get(&id).cloned();
         keep_location(existing.as_ref().map(|n| n.location.as_str()), id.name(), id.resource_group_name(), &location)?;
@@ -186,7 +186,7 @@ impl Model {
 
     pub(super) fn put_vm(&mut self, spec: VmSpec) -> Result<(), AzureError> {
         let id = spec.id;
-        names::check(NameKind::VirtualMachine, "virtual machine", id.name())?;
+        names::check_id(NameKind::VirtualMachine, "virtual machine", &id)?;
         let location = self.resolve_location(&id, spec.location.as_deref(), VM_TYPE)?;
         let existing = self.virtual_machines.get(&id).cloned();
         keep_location(existing.as_ref().map(|v| v.location.as_str()), id.name(), id.resource_group_name(), &location)?;

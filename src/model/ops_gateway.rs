@@ -87,7 +87,7 @@ fn check_asn(asn: u32, who: &str) -> Result<(), AzureError> {
 impl Model {
     pub(super) fn put_gateway(&mut self, spec: GatewaySpec) -> Result<(), AzureError> {
         let id = spec.id;
-        names::check(NameKind::NetworkChild, "virtual network gateway", id.name())?;
+        names::check_id(NameKind::NetworkChild, "virtual network gateway", &id)?;
         let location = self.resolve_location(&id, spec.location.as_deref(), GW_TYPE)?;
         keep_location(self.virtual_network_gateways.get(&id).map(|g| g.location.as_str()), id.name(), id.resource_group_name(), &location)?;
         let vnet = self.vnet_or_not_found(&spec.virtual_network)?;
@@ -163,7 +163,7 @@ impl Model {
 
     pub(super) fn put_local_gateway(&mut self, spec: LocalGatewaySpec) -> Result<(), AzureError> {
         let id = spec.id;
-        names::check(NameKind::NetworkChild, "local network gateway", id.name())?;
+        names::check_id(NameKind::NetworkChild, "local network gateway", &id)?;
         let location = self.resolve_location(&id, spec.location.as_deref(), LNG_TYPE)?;
         keep_location(self.local_network_gateways.get(&id).map(|g| g.location.as_str()), id.name(), id.resource_group_name(), &location)?;
         let gateway_ip_address = parse_ip(&spec.gateway_ip_address, "Gateway IP address")?;
@@ -196,7 +196,7 @@ impl Model {
 
     pub(super) fn put_connection(&mut self, spec: ConnectionSpec) -> Result<(), AzureError> {
         let id = spec.id;
-        names::check(NameKind::NetworkChild, "connection", id.name())?;
+        names::check_id(NameKind::NetworkChild, "connection", &id)?;
         let location = self.resolve_location(&id, spec.location.as_deref(), CONN_TYPE)?;
         let Some(gw1) = self.virtual_network_gateways.get(&spec.virtual_network_gateway1) else {
             bail!(InvalidResourceReference, "Resource {} referenced by resource {id} was not found. Please make sure that the referenced resource exists.", spec.virtual_network_gateway1);
@@ -252,7 +252,7 @@ impl Model {
 
     pub(super) fn put_route_server(&mut self, spec: RouteServerSpec) -> Result<(), AzureError> {
         let id = spec.id;
-        names::check(NameKind::NetworkChild, "route server", id.name())?;
+        names::check_id(NameKind::NetworkChild, "route server", &id)?;
         let location = self.resolve_location(&id, spec.location.as_deref(), RS_TYPE)?;
         let Some((vnet, subnet)) = self.subnet(&spec.hosted_subnet) else {
             bail!(InvalidResourceReference, "Resource {} referenced by resource {id} was not found. Please make sure that the referenced resource exists.", spec.hosted_subnet);
@@ -294,7 +294,7 @@ impl Model {
 
     pub(super) fn put_route_server_peering(&mut self, spec: RouteServerPeeringSpec) -> Result<(), AzureError> {
         let id = spec.id;
-        names::check(NameKind::NetworkChild, "route server peering", id.name())?;
+        names::check_id(NameKind::NetworkChild, "route server peering", &id)?;
         let rs_id = id.parent().ok_or_else(|| AzureError::new(ErrorCode::InvalidRequestFormat, format!("{id} is not a Route Server peering ID.")))?;
         let Some(rs) = self.route_servers.get(&rs_id) else {
             bail!(ResourceNotFound, "The Resource '{RS_TYPE}/{}' under resource group '{}' was not found.", rs_id.name(), rs_id.resource_group_name());

@@ -112,7 +112,15 @@ impl Model {
         for c in conns {
             self.delete_connection(&c)?;
         }
-        self.route_servers.retain(|k, _| !inside(k));
+        // The group's VNets lose their peerings first, so that a gateway
+        // used only by peerings inside the group can go with it.
+        for v in self.virtual_networks.values_mut().filter(|v| inside(&v.id)) {
+            v.peerings.clear();
+        }
+        let servers: Vec<ResourceId> = self.route_servers.keys().filter(|k| inside(k)).cloned().collect();
+        for rs in servers {
+            self.delete_route_server(&rs)?;
+        }
         let gws: Vec<ResourceId> = self.virtual_network_gateways.keys().filter(|k| inside(k)).cloned().collect();
         for g in gws {
             self.delete_gateway(&g)?;

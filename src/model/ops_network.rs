@@ -59,7 +59,7 @@ impl Model {
 
     pub(super) fn put_vnet(&mut self, spec: VnetSpec) -> Result<(), AzureError> {
         let id = spec.id;
-        names::check(NameKind::VirtualNetwork, "virtual network", id.name())?;
+        names::check_id(NameKind::VirtualNetwork, "virtual network", &id)?;
         let location = self.resolve_location(&id, spec.location.as_deref(), VNET_TYPE)?;
         let existing = self.virtual_networks.get(&id);
         keep_location(existing.map(|v| v.location.as_str()), id.name(), id.resource_group_name(), &location)?;
@@ -141,7 +141,7 @@ impl Model {
 
     pub(super) fn put_subnet(&mut self, spec: SubnetSpec) -> Result<(), AzureError> {
         let id = spec.id;
-        names::check(NameKind::NetworkChild, "subnet", id.name())?;
+        names::check_id(NameKind::NetworkChild, "subnet", &id)?;
         let vnet_id = id.parent().ok_or_else(|| AzureError::new(ErrorCode::InvalidRequestFormat, format!("{id} is not a subnet ID.")))?;
         let vnet = self.vnet_or_not_found(&vnet_id)?;
         let prefix = parse_prefix(&spec.address_prefix, id.as_str())?;
@@ -220,7 +220,7 @@ impl Model {
 
     pub(super) fn put_peering(&mut self, spec: PeeringSpec) -> Result<(), AzureError> {
         let id = spec.id.clone();
-        names::check(NameKind::NetworkChild, "virtual network peering", id.name())?;
+        names::check_id(NameKind::NetworkChild, "virtual network peering", &id)?;
         let local_id = id.parent().ok_or_else(|| AzureError::new(ErrorCode::InvalidRequestFormat, format!("{id} is not a peering ID.")))?;
         let local = self.vnet_or_not_found(&local_id)?;
         let remote_id = &spec.remote_virtual_network;

@@ -1,0 +1,761 @@
+//! Field scenarios (azure-semantics §12) and behaviours (§2, §4, §5, §10),
+//! built from inline topologies and checked through the verdict function.
+
+use std::net::Ipv4Addr;
+use std::time::Instant;
+
+use vnetlab::dataplane::explain::{probe_packet, round_trip};
+use vnetlab::dataplane::{ConnTrack, DropReason, Ingress, NicIdx, Tables, Verdict, decide};
+use vnetlab::model::{Change, DEFAULT_SUBSCRIPTION_ID, Direction, Model, NextHopType, PeeringState, ResourceId, SecurityRuleSpec};
+use vnetlab::routing::{RouteSource, RouteState};
+use vnetlab::topology::Topology;
+
+// ---------------------------------------------------------------- helpers
+
+fn lab(yaml: &str) -> (Model, Tables) {
+    let model = Topology::parse(yaml).unwrap_or_else(|e| panic!("parse: {e}")).build().unwrap_or_else(|e| panic!("build: {e}"));
+    let tables = Tables::compile(&model, 1);
+    (model, tables)
+}
+
+fn nic(t: &Tables, vm: &str) -> NicIdx {
+    t.nic_of_vm(vm).unwrap_or_else(|| panic!("no VM {vm}"))
+}
+
+fn ip(t: &Tables, vm: &str) -> Ipv4Addr {
+    t.nics[nic(t, vm) as usize].ip
+}
+
+fn pip(t: &Tables, vm: &str) -> Ipv4Addr {
+    t.nics[nic(t, vm) as usize].public_ip.unwrap_or_else(|| panic!("{vm} has no public IP")).0
+}
+
+fn works(t: &Tables, from: &str, dst: Ipv4Addr, proto: &str, port: u16) -> bool {
+    let (ok, e) = round_trip(t, nic(t, from), dst, proto, port, Instant::now());
+    if !ok {
+        eprintln!("{from} -> {dst} {proto}/{port}: {}", e.summary);
+    }
+    ok
+}
+
+fn ssh(t: &Tables, from: &str, to: &str) -> bool {
+    works(t, from, ip(t, to), "tcp", 22)
+}
+
+fn ping(t: &Tables, from: &str, to: &str) -> bool {
+    works(t, from, ip(t, to), "icmp", 0)
+}
+
+fn pkt(src: Ipv4Addr, dst: Ipv4Addr, proto: &str, sport: u16, dport: u16) -> Vec<u8> {
+    probe_packet(src, dst, proto, sport, dport, false).expect("probe packet")
+}
+
+/// One packet with a fresh connection tracker.
+fn send(t: &Tables, ingress: Ingress, src: Ipv4Addr, dst: Ipv4Addr, proto: &str, dport: u16) -> Verdict {
+    decide(t, &mut ConnTrack::new(), ingress, &pkt(src, dst, proto, 40000, dport), Instant::now())
+}
+
+/// A VM sends one TCP packet from its own address.
+fn send_from(t: &Tables, vm: &str, dst: Ipv4Addr, dport: u16) -> Verdict {
+    send(t, Ingress::Nic(nic(t, vm)), ip(t, vm), dst, "tcp", dport)
+}
+
+fn is_next_hop_none(v: Verdict) -> bool {
+    matches!(v, Verdict::Drop(DropReason::NextHopNone { .. }))
+}
+
+fn subnet_of<'t>(t: &'t Tables, vm: &str) -> &'t vnetlab::dataplane::SubnetEntry {
+    &t.subnets[t.nics[nic(t, vm) as usize].subnet as usize]
+}
+
+fn net(s: &str) -> ipnet::Ipv4Net {
+    s.parse().expect("prefix")
+}
+
+const RG: &str = "lab-rg";
+
+fn peering_id(vnet: &str, name: &str) -> ResourceId {
+    ResourceId::network(DEFAULT_SUBSCRIPTION_ID, RG, "virtualNetworks", vnet).child("virtualNetworkPeerings", name)
+}
+
+// ---------------------------------------------------------------- 1. §12.1
+
+#[test]
+fn learn_peering_exercise() {
+    let (_, t) = lab(include_str!("../labs/01-peering-basics/topology.yaml"));
+    assert_eq!(ip(&t, "SalesVM"), Ipv4Addr::new(10, 1, 1, 4));
+    assert_eq!(ip(&t, "MarketingVM"), Ipv4Addr::new(10, 2, 1, 4));
+    assert_eq!(ip(&t, "ResearchVM"), Ipv4Addr::new(10, 3, 1, 4));
+    for (a, b) in [("SalesVM", "MarketingVM"), ("MarketingVM", "SalesVM"), ("MarketingVM", "ResearchVM"), ("ResearchVM", "MarketingVM")] {
+        assert!(ssh(&t, a, b), "ssh {a} -> {b}");
+        assert!(ping(&t, a, b), "ping {a} -> {b}");
+    }
+    // Not transitive.
+    assert!(!ssh(&t, "SalesVM", "ResearchVM"));
+    assert!(!ssh(&t, "ResearchVM", "SalesVM"));
+    let v = send_from(&t, "SalesVM", ip(&t, "ResearchVM"), 22);
+    assert!(is_next_hop_none(v), "{v:?}");
+    let v = send_from(&t, "ResearchVM", ip(&t, "SalesVM"), 22);
+    assert!(is_next_hop_none(v), "{v:?}");
+    // Cloud Shell: ssh to each public IP; port 80 is not open.
+    let shell = Ipv4Addr::new(198, 51, 100, 7);
+    for vm in ["SalesVM", "MarketingVM", "ResearchVM"] {
+        let v = send(&t, Ingress::Internet, shell, pip(&t, vm), "tcp", 22);
+        assert_eq!(v, Verdict::Deliver { nic: nic(&t, vm), dnat: Some(ip(&t, vm)) }, "{vm}");
+        let v = send(&t, Ingress::Internet, shell, pip(&t, vm), "tcp", 80);
+        assert!(matches!(v, Verdict::Drop(DropReason::NsgDenied { direction: Direction::Inbound, .. })), "{vm}: {v:?}");
+    }
+}
+
+// ---------------------------------------------------------------- 2. §4.2
+
+fn two_vnets(a_to_b: bool, b_to_a: bool) -> String {
+    let link = |yes: bool, name: &str, remote: &str| {
+        if yes { format!("    peerings:\n      - {{name: {name}, remoteVirtualNetwork: {remote}, allowVirtualNetworkAccess: true}}\n") } else { String::new() }
+    };
+    format!(
+        "resourceGroups: [{{name: {RG}, location: westeurope}}]
+virtualNetworks:
+  - name: vnet-a
+    addressPrefixes: [10.1.0.0/16]
+    subnets: [{{name: default, addressPrefix: 10.1.1.0/24}}]
+{}  - name: vnet-b
+    addressPrefixes: [10.2.0.0/16]
+    subnets: [{{name: default, addressPrefix: 10.2.1.0/24}}]
+{}virtualMachines:
+  - {{name: vm-a, vnet: vnet-a, subnet: default, adminPassword: Passw0rd-12345}}
+  - {{name: vm-b, vnet: vnet-b, subnet: default, adminPassword: Passw0rd-12345}}
+",
+        link(a_to_b, "a-to-b", "vnet-b"),
+        link(b_to_a, "b-to-a", "vnet-a")
+    )
+}
+
+#[test]
+fn peering_lifecycle_initiated_connected_disconnected() {
+    // One link only: Initiated, no route, no traffic.
+    let (m, t) = lab(&two_vnets(true, false));
+    let a = ResourceId::network(DEFAULT_SUBSCRIPTION_ID, RG, "virtualNetworks", "vnet-a");
+    assert_eq!(m.peering_state(&a, &m.virtual_networks[&a].peerings[0]), PeeringState::Initiated);
+    assert!(!subnet_of(&t, "vm-a").routes.iter().any(|r| r.address_prefix == net("10.2.0.0/16")));
+    assert!(!ssh(&t, "vm-a", "vm-b"));
+    assert!(is_next_hop_none(send_from(&t, "vm-a", ip(&t, "vm-b"), 22)));
+
+    // Both links: Connected, traffic flows.
+    let (mut m, t) = lab(&two_vnets(true, true));
+    assert_eq!(m.peering_state(&a, &m.virtual_networks[&a].peerings[0]), PeeringState::Connected);
+    assert!(ssh(&t, "vm-a", "vm-b") && ssh(&t, "vm-b", "vm-a"));
+
+    // Delete b-to-a: a-to-b goes Disconnected, traffic stops.
+    m.apply(Change::DeletePeering(peering_id("vnet-b", "b-to-a"))).expect("delete peering");
+    assert_eq!(m.peering_state(&a, &m.virtual_networks[&a].peerings[0]), PeeringState::Disconnected);
+    let t = Tables::compile(&m, 2);
+    assert!(!subnet_of(&t, "vm-a").routes.iter().any(|r| r.address_prefix == net("10.2.0.0/16")));
+    assert!(!ssh(&t, "vm-a", "vm-b"));
+    assert!(!ssh(&t, "vm-b", "vm-a"));
+}
+
+// ---------------------------------------------------------------- 3/4. §4.5, §4.3
+
+fn hub_nva(nva_forwarding: bool, forwarded_on_spoke2: bool, udrs: bool) -> String {
+    let rt = |n: &str| if udrs { format!(", routeTable: {n}") } else { String::new() };
+    format!(
+        "resourceGroups: [{{name: {RG}, location: westeurope}}]
+routeTables:
+  - name: rt-spoke1
+    routes: [{{name: to-spoke2, addressPrefix: 10.2.0.0/16, nextHopType: VirtualAppliance, nextHopIpAddress: 10.0.1.4}}]
+  - name: rt-spoke2
+    routes: [{{name: to-spoke1, addressPrefix: 10.1.0.0/16, nextHopType: VirtualAppliance, nextHopIpAddress: 10.0.1.4}}]
+virtualNetworks:
+  - name: hub
+    addressPrefixes: [10.0.0.0/16]
+    subnets: [{{name: nva, addressPrefix: 10.0.1.0/24}}]
+    peerings:
+      - {{name: hub-to-spoke1, remoteVirtualNetwork: spoke1, allowVirtualNetworkAccess: true}}
+      - {{name: hub-to-spoke2, remoteVirtualNetwork: spoke2, allowVirtualNetworkAccess: true}}
+  - name: spoke1
+    addressPrefixes: [10.1.0.0/16]
+    subnets: [{{name: default, addressPrefix: 10.1.1.0/24{}}}]
+    peerings:
+      - {{name: spoke1-to-hub, remoteVirtualNetwork: hub, allowVirtualNetworkAccess: true, allowForwardedTraffic: true}}
+  - name: spoke2
+    addressPrefixes: [10.2.0.0/16]
+    subnets: [{{name: default, addressPrefix: 10.2.1.0/24{}}}]
+    peerings:
+      - {{name: spoke2-to-hub, remoteVirtualNetwork: hub, allowVirtualNetworkAccess: true, allowForwardedTraffic: {forwarded_on_spoke2}}}
+virtualMachines:
+  - {{name: nva, vnet: hub, subnet: nva, privateIpAddress: 10.0.1.4, ipForwarding: {nva_forwarding}, nsg: '', adminPassword: Passw0rd-12345}}
+  - {{name: vm1, vnet: spoke1, subnet: default, adminPassword: Passw0rd-12345}}
+  - {{name: vm2, vnet: spoke2, subnet: default, adminPassword: Passw0rd-12345}}
+",
+        rt("rt-spoke1"),
+        rt("rt-spoke2")
+    )
+}
+
+#[test]
+fn hub_nva_needs_allow_forwarded_traffic_on_receiving_spoke() {
+    for forwarded in [true, false] {
+        let (_, t) = lab(&hub_nva(true, forwarded, true));
+        let (nva, vm1, vm2) = (nic(&t, "nva"), ip(&t, "vm1"), ip(&t, "vm2"));
+        let bytes = pkt(vm1, vm2, "tcp", 40000, 22);
+        let mut ct = ConnTrack::new();
+        let now = Instant::now();
+        let first = decide(&t, &mut ct, Ingress::Nic(nic(&t, "vm1")), &bytes, now);
+        assert_eq!(first, Verdict::ToAppliance { nic: nva });
+        // The NVA forwards the very same packet.
+        let second = decide(&t, &mut ct, Ingress::Nic(nva), &bytes, now);
+        if forwarded {
+            assert_eq!(second, Verdict::Deliver { nic: nic(&t, "vm2"), dnat: None });
+        } else {
+            assert!(matches!(second, Verdict::Drop(DropReason::ForwardedTrafficNotAllowed { .. })), "{second:?}");
+        }
+    }
+}
+
+#[test]
+fn hub_nva_without_ip_forwarding() {
+    let (_, t) = lab(&hub_nva(false, true, true));
+    let nva = nic(&t, "nva");
+    let v = send_from(&t, "vm1", ip(&t, "vm2"), 22);
+    assert_eq!(v, Verdict::Drop(DropReason::NotForwarding { nic: nva }));
+    // The NVA itself sending with a foreign source.
+    let v = send(&t, Ingress::Nic(nva), ip(&t, "vm1"), ip(&t, "vm2"), "tcp", 22);
+    assert_eq!(v, Verdict::Drop(DropReason::SpoofedSource { nic: nva }));
+}
+
+#[test]
+fn peering_is_not_transitive_without_nva() {
+    let (_, t) = lab(&hub_nva(true, true, false));
+    assert!(!ssh(&t, "vm1", "vm2"));
+    assert!(is_next_hop_none(send_from(&t, "vm1", ip(&t, "vm2"), 22)));
+    assert!(is_next_hop_none(send_from(&t, "vm2", ip(&t, "vm1"), 22)));
+    // Each spoke still reaches the hub.
+    assert!(ping(&t, "vm1", "nva") && ping(&t, "vm2", "nva"));
+}
+
+// ---------------------------------------------------------------- 5. §12.2
+
+const SUB2: &str = "11111111-1111-4111-8111-111111111111";
+
+fn route_server_lab(flags: [bool; 4]) -> String {
+    let [t1, t2, u1, u2] = flags;
+    format!(
+        "subscriptions:
+  - {{name: vnetlab, id: {DEFAULT_SUBSCRIPTION_ID}, tenantId: 00000000-0000-4000-8000-0000000000aa}}
+  - {{name: spokes, id: {SUB2}, tenantId: 00000000-0000-4000-8000-0000000000aa}}
+resourceGroups:
+  - {{name: hub-rg, location: westeurope}}
+  - {{name: spoke1-rg, location: northeurope, subscription: spokes}}
+  - {{name: spoke2-rg, location: eastus, subscription: spokes}}
+routeTables:
+  - name: rt-spoke1
+    resourceGroup: spoke1-rg
+    routes: [{{name: to-spoke2, addressPrefix: 10.2.0.0/16, nextHopType: VirtualNetworkGateway}}]
+  - name: rt-spoke2
+    resourceGroup: spoke2-rg
+    routes: [{{name: to-spoke1, addressPrefix: 10.1.0.0/16, nextHopType: VirtualNetworkGateway}}]
+virtualNetworks:
+  - name: hub
+    resourceGroup: hub-rg
+    addressPrefixes: [10.0.0.0/16]
+    subnets: [{{name: RouteServerSubnet, addressPrefix: 10.0.1.0/27}}]
+    peerings:
+      - {{name: hub-to-spoke1, remoteVirtualNetwork: spoke1-rg/spoke1, allowVirtualNetworkAccess: true, allowGatewayTransit: {t1}}}
+      - {{name: hub-to-spoke2, remoteVirtualNetwork: spoke2-rg/spoke2, allowVirtualNetworkAccess: true, allowGatewayTransit: {t2}}}
+  - name: spoke1
+    resourceGroup: spoke1-rg
+    addressPrefixes: [10.1.0.0/16]
+    subnets: [{{name: default, addressPrefix: 10.1.1.0/24, routeTable: rt-spoke1}}]
+    peerings:
+      - {{name: spoke1-to-hub, remoteVirtualNetwork: hub-rg/hub, allowVirtualNetworkAccess: true, useRemoteGateways: {u1}}}
+  - name: spoke2
+    resourceGroup: spoke2-rg
+    addressPrefixes: [10.2.0.0/16]
+    subnets: [{{name: default, addressPrefix: 10.2.1.0/24, routeTable: rt-spoke2}}]
+    peerings:
+      - {{name: spoke2-to-hub, remoteVirtualNetwork: hub-rg/hub, allowVirtualNetworkAccess: true, useRemoteGateways: {u2}}}
+routeServers:
+  - {{name: hub-rs, resourceGroup: hub-rg, vnet: hub, allowBranchToBranchTraffic: true}}
+virtualMachines:
+  - {{name: vm1, resourceGroup: spoke1-rg, vnet: spoke1, subnet: default, adminPassword: Passw0rd-12345}}
+  - {{name: vm2, resourceGroup: spoke2-rg, vnet: spoke2, subnet: default, adminPassword: Passw0rd-12345}}
+"
+    )
+}
+
+#[test]
+fn route_server_spoke_to_spoke() {
+    let (_, t) = lab(&route_server_lab([true; 4]));
+    for (vm, other) in [("vm1", "10.2.0.0/16"), ("vm2", "10.1.0.0/16")] {
+        let rows = &subnet_of(&t, vm).routes;
+        assert!(
+            rows.iter().any(|r| r.source == RouteSource::User && r.state == RouteState::Active && r.address_prefix == net(other) && r.next_hop_type == NextHopType::VirtualNetworkGateway),
+            "{vm}: {rows:#?}"
+        );
+    }
+    assert!(ssh(&t, "vm1", "vm2"));
+    assert!(ssh(&t, "vm2", "vm1"));
+    for off in 0..4 {
+        let mut flags = [true; 4];
+        flags[off] = false;
+        match Topology::parse(&route_server_lab(flags)).expect("parse").build() {
+            // Refusing the configuration is also "it does not work".
+            Err(e) => eprintln!("flag {off} off: refused: {e}"),
+            Ok(m) => {
+                let t = Tables::compile(&m, 1);
+                assert!(!(ssh(&t, "vm1", "vm2") && ssh(&t, "vm2", "vm1")), "flag {off} off, ssh still works both ways");
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------- 6. §12.5
+
+fn gateway_transit_lab(sku: &str, use_remote: bool, disable_propagation: bool) -> String {
+    format!(
+        "resourceGroups: [{{name: {RG}, location: westeurope}}]
+routeTables:
+  - {{name: rt-spoke, disableBgpRoutePropagation: {disable_propagation}}}
+virtualNetworks:
+  - name: hub
+    addressPrefixes: [10.0.0.0/16]
+    subnets: [{{name: GatewaySubnet, addressPrefix: 10.0.255.0/27}}]
+    peerings:
+      - {{name: hub-to-spoke, remoteVirtualNetwork: spoke, allowVirtualNetworkAccess: true, allowGatewayTransit: true}}
+  - name: spoke
+    addressPrefixes: [10.1.0.0/16]
+    subnets: [{{name: default, addressPrefix: 10.1.1.0/24, routeTable: rt-spoke}}]
+    peerings:
+      - {{name: spoke-to-hub, remoteVirtualNetwork: hub, allowVirtualNetworkAccess: true, useRemoteGateways: {use_remote}}}
+virtualNetworkGateways:
+  - {{name: hub-gw, vnet: hub, sku: {sku}}}
+localNetworkGateways:
+  - {{name: onprem, gatewayIpAddress: 192.0.2.10, localAddressPrefixes: [192.168.100.0/24]}}
+connections:
+  - {{name: hub-to-onprem, vnetGateway1: hub-gw, localGateway2: onprem, sharedKey: abc123}}
+virtualMachines:
+  - {{name: vm, vnet: spoke, subnet: default, adminPassword: Passw0rd-12345}}
+"
+    )
+}
+
+fn has_onprem_route(t: &Tables) -> bool {
+    subnet_of(t, "vm").routes.iter().any(|r| r.source == RouteSource::VirtualNetworkGateway && r.address_prefix == net("192.168.100.0/24") && r.state == RouteState::Active)
+}
+
+#[test]
+fn gateway_transit_to_on_premises() {
+    let onprem = Ipv4Addr::new(192, 168, 100, 10);
+    let (_, t) = lab(&gateway_transit_lab("VpnGw1", true, false));
+    assert!(has_onprem_route(&t), "{:#?}", subnet_of(&t, "vm").routes);
+    assert_eq!(send_from(&t, "vm", onprem, 22), Verdict::ToSite { connection: 0 });
+    let vm = ip(&t, "vm");
+    // From on-premises: ssh (default-allow-ssh) and any port (AllowVnetInBound: the tag holds gateway routes).
+    for port in [22, 8080] {
+        let v = send(&t, Ingress::Connection(0), onprem, vm, "tcp", port);
+        assert_eq!(v, Verdict::Deliver { nic: nic(&t, "vm"), dnat: None }, "port {port}");
+    }
+}
+
+#[test]
+fn gateway_transit_needs_use_remote_gateways() {
+    let onprem = Ipv4Addr::new(192, 168, 100, 10);
+    let (_, t) = lab(&gateway_transit_lab("VpnGw1", false, false));
+    assert!(!has_onprem_route(&t));
+    let v = send_from(&t, "vm", onprem, 22);
+    assert!(is_next_hop_none(v), "{v:?}");
+    let v = send(&t, Ingress::Connection(0), onprem, ip(&t, "vm"), "tcp", 22);
+    assert!(matches!(v, Verdict::Drop(_)), "{v:?}");
+}
+
+#[test]
+fn gateway_transit_not_with_basic_sku() {
+    match Topology::parse(&gateway_transit_lab("Basic", true, false)).expect("parse").build() {
+        Err(e) => eprintln!("Basic SKU with transit refused: {e}"),
+        Ok(m) => {
+            let t = Tables::compile(&m, 1);
+            assert!(!has_onprem_route(&t));
+            assert!(matches!(send_from(&t, "vm", Ipv4Addr::new(192, 168, 100, 10), 22), Verdict::Drop(_)));
+        }
+    }
+}
+
+#[test]
+fn gateway_transit_blocked_by_disabled_propagation() {
+    let (_, t) = lab(&gateway_transit_lab("VpnGw1", true, true));
+    assert!(!has_onprem_route(&t));
+    assert!(is_next_hop_none(send_from(&t, "vm", Ipv4Addr::new(192, 168, 100, 10), 22)));
+}
+
+// ---------------------------------------------------------------- 7. §4.3
+
+#[test]
+fn peering_wins_over_vnet_to_vnet_connection() {
+    let (_, t) = lab(&format!(
+        "resourceGroups: [{{name: {RG}, location: westeurope}}]
+virtualNetworks:
+  - name: vnet-a
+    addressPrefixes: [10.1.0.0/16]
+    subnets: [{{name: default, addressPrefix: 10.1.1.0/24}}, {{name: GatewaySubnet, addressPrefix: 10.1.255.0/27}}]
+    peerings: [{{name: a-to-b, remoteVirtualNetwork: vnet-b, allowVirtualNetworkAccess: true}}]
+  - name: vnet-b
+    addressPrefixes: [10.2.0.0/16]
+    subnets: [{{name: default, addressPrefix: 10.2.1.0/24}}, {{name: GatewaySubnet, addressPrefix: 10.2.255.0/27}}]
+    peerings: [{{name: b-to-a, remoteVirtualNetwork: vnet-a, allowVirtualNetworkAccess: true}}]
+virtualNetworkGateways:
+  - {{name: gw-a, vnet: vnet-a, sku: VpnGw1}}
+  - {{name: gw-b, vnet: vnet-b, sku: VpnGw1}}
+connections:
+  - {{name: a-to-b-conn, vnetGateway1: gw-a, vnetGateway2: gw-b, sharedKey: abc123}}
+  - {{name: b-to-a-conn, vnetGateway1: gw-b, vnetGateway2: gw-a, sharedKey: abc123}}
+virtualMachines:
+  - {{name: vm-a, vnet: vnet-a, subnet: default, adminPassword: Passw0rd-12345}}
+  - {{name: vm-b, vnet: vnet-b, subnet: default, adminPassword: Passw0rd-12345}}
+"
+    ));
+    let rows = &subnet_of(&t, "vm-a").routes;
+    let b = net("10.2.0.0/16");
+    assert!(rows.iter().any(|r| r.address_prefix == b && r.next_hop_type == NextHopType::VNetPeering && r.state == RouteState::Active), "{rows:#?}");
+    assert!(!rows.iter().any(|r| r.address_prefix == b && r.next_hop_type == NextHopType::VirtualNetworkGateway && r.state == RouteState::Active), "{rows:#?}");
+    assert!(ssh(&t, "vm-a", "vm-b") && ssh(&t, "vm-b", "vm-a"));
+}
+
+// ---------------------------------------------------------------- 8. §12.4
+
+fn aks(peered: bool) -> String {
+    let p = |name: &str, remote: &str| {
+        if peered { format!("    peerings: [{{name: {name}, remoteVirtualNetwork: {remote}, allowVirtualNetworkAccess: true}}]\n") } else { String::new() }
+    };
+    format!(
+        "resourceGroups: [{{name: {RG}, location: canadacentral}}]
+virtualNetworks:
+  - name: aks1
+    location: canadacentral
+    addressPrefixes: [10.0.0.0/14]
+    subnets: [{{name: nodes, addressPrefix: 10.0.0.0/24}}]
+{}  - name: aks2
+    location: eastus
+    addressPrefixes: [10.4.0.0/14]
+    subnets: [{{name: nodes, addressPrefix: 10.4.0.0/24}}]
+{}virtualMachines:
+  - {{name: node1, location: canadacentral, vnet: aks1, subnet: nodes, publicIpAddress: '', adminPassword: Passw0rd-12345}}
+  - {{name: node2, location: eastus, vnet: aks2, subnet: nodes, publicIpAddress: '', adminPassword: Passw0rd-12345}}
+",
+        p("aks1-to-aks2", "aks2"),
+        p("aks2-to-aks1", "aks1")
+    )
+}
+
+#[test]
+fn aks_overlay_across_regions() {
+    let (_, t) = lab(&aks(false));
+    assert!(!ssh(&t, "node1", "node2"));
+    assert!(is_next_hop_none(send_from(&t, "node1", ip(&t, "node2"), 22)));
+
+    let (_, t) = lab(&aks(true));
+    assert!(ssh(&t, "node1", "node2") && ssh(&t, "node2", "node1"));
+    assert!(ping(&t, "node1", "node2"));
+    // A pod's packet not SNATed to the node.
+    let n1 = nic(&t, "node1");
+    let v = send(&t, Ingress::Nic(n1), Ipv4Addr::new(10, 32, 0, 5), ip(&t, "node2"), "tcp", 22);
+    assert_eq!(v, Verdict::Drop(DropReason::SpoofedSource { nic: n1 }));
+    // Pod CIDRs are no VNet routes: 10.40/13 falls into the 10/8 None route.
+    let v = send_from(&t, "node1", Ipv4Addr::new(10, 40, 0, 5), 22);
+    assert!(is_next_hop_none(v), "{v:?}");
+}
+
+// ---------------------------------------------------------------- 9. §5.3
+
+fn nsg_lab(nsgs: &str, subnet_b_nsg: &str, vm1_nsg: &str) -> String {
+    format!(
+        "resourceGroups: [{{name: {RG}, location: westeurope}}]
+networkSecurityGroups:
+{nsgs}
+virtualNetworks:
+  - name: vnet
+    addressPrefixes: [10.0.0.0/16]
+    subnets:
+      - {{name: a, addressPrefix: 10.0.1.0/24}}
+      - {{name: b, addressPrefix: 10.0.2.0/24{subnet_b_nsg}}}
+virtualMachines:
+  - {{name: vm1, vnet: vnet, subnet: a, adminPassword: Passw0rd-12345{vm1_nsg}}}
+  - {{name: vm2, vnet: vnet, subnet: b, adminPassword: Passw0rd-12345}}
+"
+    )
+}
+
+#[test]
+fn subnet_nsg_deny_wins_over_nic_allow() {
+    let (_, t) = lab(&nsg_lab(
+        "  - name: subnet-b-nsg\n    rules: [{name: deny-ssh, priority: 100, access: Deny, protocol: Tcp, destinationPortRanges: ['22']}]",
+        ", networkSecurityGroup: subnet-b-nsg",
+        "",
+    ));
+    assert!(!ssh(&t, "vm1", "vm2"));
+    let v = send_from(&t, "vm1", ip(&t, "vm2"), 22);
+    let subnet_nsg = subnet_of(&t, "vm2").nsg.expect("subnet NSG");
+    assert_eq!(v, Verdict::Drop(DropReason::NsgDenied { nic: nic(&t, "vm2"), direction: Direction::Inbound, nsg: subnet_nsg, rule: 0 }));
+    assert!(ping(&t, "vm1", "vm2"), "other traffic still passes");
+}
+
+#[test]
+fn nic_nsg_outbound_deny() {
+    let (_, t) = lab(&nsg_lab(
+        "  - name: vm1-nsg\n    rules: [{name: no-ssh-out, priority: 100, direction: Outbound, access: Deny, protocol: Tcp, destinationPortRanges: ['22']}]",
+        "",
+        ", nsg: vm1-nsg",
+    ));
+    let v = send_from(&t, "vm1", ip(&t, "vm2"), 22);
+    let n1 = nic(&t, "vm1");
+    assert!(matches!(v, Verdict::Drop(DropReason::NsgDenied { nic, direction: Direction::Outbound, nsg, .. }) if nic == n1 && Some(nsg) == t.nics[n1 as usize].nsg), "{v:?}");
+    assert!(ping(&t, "vm1", "vm2"));
+}
+
+#[test]
+fn nsg_is_stateful() {
+    let (_, t) = lab(&nsg_lab(
+        "  - name: vm1-nsg\n    rules: [{name: deny-from-b, priority: 100, access: Deny, sourceAddressPrefixes: [10.0.2.0/24]}]",
+        "",
+        ", nsg: vm1-nsg",
+    ));
+    // vm1 starts the flow: the answer from vm2 passes despite the deny.
+    assert!(ssh(&t, "vm1", "vm2"));
+    assert!(ping(&t, "vm1", "vm2"));
+    // vm2 starting a flow to vm1 is denied.
+    let v = send_from(&t, "vm2", ip(&t, "vm1"), 22);
+    assert!(matches!(v, Verdict::Drop(DropReason::NsgDenied { direction: Direction::Inbound, .. })), "{v:?}");
+    assert!(!ssh(&t, "vm2", "vm1"));
+}
+
+#[test]
+fn nsg_rule_change_affects_new_flows_only() {
+    let (mut m, t1) = lab(&nsg_lab("  []", "", ""));
+    let (a, b) = (ip(&t1, "vm1"), ip(&t1, "vm2"));
+    let (n1, n2) = (nic(&t1, "vm1"), nic(&t1, "vm2"));
+    let mut ct = ConnTrack::new();
+    let now = Instant::now();
+    let req = pkt(a, b, "tcp", 40000, 22);
+    let rep = probe_packet(b, a, "tcp", 22, 40000, true).expect("reply");
+    assert_eq!(decide(&t1, &mut ct, Ingress::Nic(n1), &req, now), Verdict::Deliver { nic: n2, dnat: None });
+    assert_eq!(decide(&t1, &mut ct, Ingress::Nic(n2), &rep, now), Verdict::Deliver { nic: n1, dnat: None });
+
+    let nsg = ResourceId::network(DEFAULT_SUBSCRIPTION_ID, RG, "networkSecurityGroups", "vm2NSG");
+    m.apply(Change::PutSecurityRule(SecurityRuleSpec {
+        id: nsg.child("securityRules", "deny-ssh"),
+        priority: 100,
+        direction: "Inbound".into(),
+        access: "Deny".into(),
+        protocol: "Tcp".into(),
+        source_address_prefixes: vec!["*".into()],
+        source_port_ranges: vec!["*".into()],
+        destination_address_prefixes: vec!["*".into()],
+        destination_port_ranges: vec!["22".into()],
+        description: None,
+    }))
+    .expect("put rule");
+    let t2 = Tables::compile(&m, 2);
+    let (n1, n2) = (nic(&t2, "vm1"), nic(&t2, "vm2"));
+    // The established flow goes on.
+    assert_eq!(decide(&t2, &mut ct, Ingress::Nic(n1), &req, now), Verdict::Deliver { nic: n2, dnat: None });
+    assert_eq!(decide(&t2, &mut ct, Ingress::Nic(n2), &rep, now), Verdict::Deliver { nic: n1, dnat: None });
+    // A new flow (other source port) is denied.
+    let v = decide(&t2, &mut ct, Ingress::Nic(n1), &pkt(a, b, "tcp", 40001, 22), now);
+    assert!(matches!(v, Verdict::Drop(DropReason::NsgDenied { direction: Direction::Inbound, .. })), "{v:?}");
+}
+
+// ---------------------------------------------------------------- 10. §4.1
+
+fn no_access_lab(vm_a: &str, vm_b: &str, nsgs: &str) -> String {
+    format!(
+        "resourceGroups: [{{name: {RG}, location: westeurope}}]
+networkSecurityGroups:
+{nsgs}
+virtualNetworks:
+  - name: vnet-a
+    addressPrefixes: [10.1.0.0/16]
+    subnets: [{{name: default, addressPrefix: 10.1.1.0/24}}]
+    peerings: [{{name: a-to-b, remoteVirtualNetwork: vnet-b, allowVirtualNetworkAccess: false}}]
+  - name: vnet-b
+    addressPrefixes: [10.2.0.0/16]
+    subnets: [{{name: default, addressPrefix: 10.2.1.0/24}}]
+    peerings: [{{name: b-to-a, remoteVirtualNetwork: vnet-a, allowVirtualNetworkAccess: true}}]
+virtualMachines:
+  - {{name: vm-a, vnet: vnet-a, subnet: default, adminPassword: Passw0rd-12345{vm_a}}}
+  - {{name: vm-b, vnet: vnet-b, subnet: default, adminPassword: Passw0rd-12345{vm_b}}}
+"
+    )
+}
+
+fn rule_name(t: &Tables, v: Verdict) -> String {
+    match v {
+        Verdict::Drop(DropReason::NsgDenied { direction, nsg, rule, .. }) => t.nsgs[nsg as usize].rules(direction)[rule as usize].name.clone(),
+        other => format!("{other:?}"),
+    }
+}
+
+#[test]
+fn allow_virtual_network_access_off_with_default_nsgs() {
+    let (_, t) = lab(&no_access_lab(", nsgRule: NONE", ", nsgRule: NONE", "  []"));
+    let v = send(&t, Ingress::Nic(nic(&t, "vm-a")), ip(&t, "vm-a"), ip(&t, "vm-b"), "icmp", 0);
+    assert_eq!(rule_name(&t, v), "DenyAllOutBound");
+    let v = send(&t, Ingress::Nic(nic(&t, "vm-b")), ip(&t, "vm-b"), ip(&t, "vm-a"), "icmp", 0);
+    assert_eq!(rule_name(&t, v), "DenyAllInBound");
+    assert!(!ping(&t, "vm-a", "vm-b") && !ping(&t, "vm-b", "vm-a"));
+}
+
+#[test]
+fn allow_virtual_network_access_off_without_nsgs() {
+    let (_, t) = lab(&no_access_lab(", nsg: ''", ", nsg: ''", "  []"));
+    let v = send_from(&t, "vm-a", ip(&t, "vm-b"), 22);
+    assert!(matches!(v, Verdict::Drop(DropReason::PeeringAccessBlocked { .. })), "{v:?}");
+    let v = send_from(&t, "vm-b", ip(&t, "vm-a"), 22);
+    assert!(matches!(v, Verdict::Drop(DropReason::PeeringAccessBlocked { .. })), "{v:?}");
+}
+
+#[test]
+fn allow_virtual_network_access_off_explicit_nsg_allow_passes() {
+    let (_, t) = lab(&no_access_lab(
+        ", nsg: a-nsg",
+        ", nsgRule: NONE",
+        "  - name: a-nsg
+    rules:
+      - {name: from-b, priority: 100, sourceAddressPrefixes: [10.2.0.0/16]}
+      - {name: to-b, priority: 100, direction: Outbound, destinationAddressPrefixes: [10.2.0.0/16]}",
+    ));
+    assert!(ping(&t, "vm-a", "vm-b"));
+    assert!(ping(&t, "vm-b", "vm-a"));
+    assert!(works(&t, "vm-a", ip(&t, "vm-b"), "tcp", 8080));
+}
+
+// ---------------------------------------------------------------- 11. §2.4
+
+#[test]
+fn forced_tunnelling_through_nva() {
+    let (_, t) = lab(&format!(
+        "resourceGroups: [{{name: {RG}, location: westeurope}}]
+routeTables:
+  - name: rt-app
+    routes: [{{name: default, addressPrefix: 0.0.0.0/0, nextHopType: VirtualAppliance, nextHopIpAddress: 10.0.1.4}}]
+virtualNetworks:
+  - name: vnet
+    addressPrefixes: [10.0.0.0/16]
+    subnets:
+      - {{name: nva, addressPrefix: 10.0.1.0/24}}
+      - {{name: app, addressPrefix: 10.0.2.0/24, routeTable: rt-app}}
+virtualMachines:
+  - {{name: nva, vnet: vnet, subnet: nva, privateIpAddress: 10.0.1.4, ipForwarding: true, nsg: '', adminPassword: Passw0rd-12345}}
+  - {{name: app, vnet: vnet, subnet: app, adminPassword: Passw0rd-12345}}
+"
+    ));
+    let rows = &subnet_of(&t, "app").routes;
+    let zero = net("0.0.0.0/0");
+    assert!(rows.iter().any(|r| r.address_prefix == zero && r.source == RouteSource::Default && r.next_hop_type == NextHopType::Internet && r.state == RouteState::Invalid), "{rows:#?}");
+    assert!(rows.iter().any(|r| r.address_prefix == zero && r.source == RouteSource::User && r.state == RouteState::Active));
+    assert!(!rows.iter().any(|r| r.next_hop_type == NextHopType::None), "{rows:#?}");
+    let nva = nic(&t, "nva");
+    assert_eq!(send_from(&t, "app", Ipv4Addr::new(8, 8, 8, 8), 443), Verdict::ToAppliance { nic: nva });
+    // Private destinations outside the VNet follow the 0/0 too.
+    assert_eq!(send_from(&t, "app", Ipv4Addr::new(172, 16, 0, 1), 443), Verdict::ToAppliance { nic: nva });
+    // Inside the VNet: VnetLocal still wins.
+    assert!(ssh(&t, "app", "nva"));
+}
+
+// ---------------------------------------------------------------- 12. §10
+
+#[test]
+fn internet_egress_and_inbound() {
+    let (_, t) = lab(&format!(
+        "resourceGroups: [{{name: {RG}, location: westeurope}}]
+virtualNetworks:
+  - name: vnet
+    addressPrefixes: [10.0.0.0/16]
+    subnets:
+      - {{name: default, addressPrefix: 10.0.1.0/24}}
+      - {{name: private, addressPrefix: 10.0.2.0/24, defaultOutboundAccess: false}}
+virtualMachines:
+  - {{name: vm1, vnet: vnet, subnet: default, adminPassword: Passw0rd-12345}}
+  - {{name: vm2, vnet: vnet, subnet: default, adminPassword: Passw0rd-12345}}
+  - {{name: nopip, vnet: vnet, subnet: default, publicIpAddress: '', adminPassword: Passw0rd-12345}}
+  - {{name: priv, vnet: vnet, subnet: private, publicIpAddress: '', adminPassword: Passw0rd-12345}}
+  - {{name: open, vnet: vnet, subnet: default, nsg: '', adminPassword: Passw0rd-12345}}
+"
+    ));
+    let snat = pip(&t, "vm1");
+    assert_eq!(send_from(&t, "vm1", Ipv4Addr::new(1, 1, 1, 1), 443), Verdict::ToInternet { snat });
+    assert_eq!(send_from(&t, "vm1", pip(&t, "vm2"), 22), Verdict::ToInternet { snat });
+    assert_eq!(send_from(&t, "nopip", Ipv4Addr::new(1, 1, 1, 1), 443), Verdict::ToInternet { snat: vnetlab::dataplane::DEFAULT_OUTBOUND_IP });
+    assert_eq!(send_from(&t, "priv", Ipv4Addr::new(1, 1, 1, 1), 443), Verdict::Drop(DropReason::NoOutboundAccess { nic: nic(&t, "priv") }));
+    let v = send(&t, Ingress::Internet, Ipv4Addr::new(198, 51, 100, 7), pip(&t, "open"), "tcp", 22);
+    assert_eq!(v, Verdict::Drop(DropReason::PublicIpClosed { nic: nic(&t, "open") }));
+    // An unknown public address is not ours.
+    let v = send(&t, Ingress::Internet, Ipv4Addr::new(198, 51, 100, 7), Ipv4Addr::new(203, 0, 113, 250), "tcp", 22);
+    assert!(matches!(v, Verdict::Drop(_)), "{v:?}");
+}
+
+// ---------------------------------------------------------------- 13. fragments
+
+fn fragments(src: Ipv4Addr, dst: Ipv4Addr, id: u16) -> (Vec<u8>, Vec<u8>) {
+    let mut whole = Vec::new();
+    etherparse::PacketBuilder::ipv4(src.octets(), dst.octets(), 64).udp(5000, 53).write(&mut whole, &[7u8; 16]).expect("udp");
+    let l4 = whole[20..].to_vec();
+    let mk = |payload: &[u8], offset8: u16, more: bool| {
+        let mut h = etherparse::Ipv4Header::new(payload.len() as u16, 64, etherparse::IpNumber::UDP, src.octets(), dst.octets()).expect("header");
+        h.identification = id;
+        h.more_fragments = more;
+        h.fragment_offset = etherparse::IpFragOffset::try_new(offset8).expect("offset");
+        h.header_checksum = h.calc_header_checksum();
+        let mut out = h.to_bytes().to_vec();
+        out.extend_from_slice(payload);
+        out
+    };
+    (mk(&l4[..8], 0, true), mk(&l4[8..], 1, false))
+}
+
+#[test]
+fn fragments_in_and_out_of_order() {
+    let (_, t) = lab(&nsg_lab("  []", "", ""));
+    let (n1, n2) = (nic(&t, "vm1"), nic(&t, "vm2"));
+    let (first, later) = fragments(ip(&t, "vm1"), ip(&t, "vm2"), 4711);
+    let now = Instant::now();
+    let mut ct = ConnTrack::new();
+    assert_eq!(decide(&t, &mut ct, Ingress::Nic(n1), &first, now), Verdict::Deliver { nic: n2, dnat: None });
+    assert_eq!(decide(&t, &mut ct, Ingress::Nic(n1), &later, now), Verdict::Deliver { nic: n2, dnat: None });
+    let mut fresh = ConnTrack::new();
+    assert_eq!(decide(&t, &mut fresh, Ingress::Nic(n1), &later, now), Verdict::Drop(DropReason::FragmentOutOfOrder));
+}
+
+// ---------------------------------------------------------------- 14. power state
+
+#[test]
+fn stopped_vm_gets_nothing() {
+    let (_, t) = lab(&stopped_lab());
+    let n2 = nic(&t, "vm2");
+    assert!(!ssh(&t, "vm1", "vm2"));
+    let v = send(&t, Ingress::Internet, Ipv4Addr::new(198, 51, 100, 7), pip(&t, "vm2"), "tcp", 22);
+    assert_eq!(v, Verdict::Drop(DropReason::VmNotRunning { nic: n2 }));
+    let v = send_from(&t, "vm2", ip(&t, "vm1"), 22);
+    assert_eq!(v, Verdict::Drop(DropReason::VmNotRunning { nic: n2 }));
+}
+
+fn stopped_lab() -> String {
+    format!(
+        "resourceGroups: [{{name: {RG}, location: westeurope}}]
+virtualNetworks:
+  - name: vnet
+    addressPrefixes: [10.0.0.0/16]
+    subnets: [{{name: default, addressPrefix: 10.0.1.0/24}}]
+virtualMachines:
+  - {{name: vm1, vnet: vnet, subnet: default, adminPassword: Passw0rd-12345}}
+  - {{name: vm2, vnet: vnet, subnet: default, adminPassword: Passw0rd-12345, running: false}}
+"
+    )
+}
+
+#[test]
+
+fn stopped_vm_one_way_private() {
+    let (_, t) = lab(&stopped_lab());
+    let v = send_from(&t, "vm1", ip(&t, "vm2"), 22);
+    assert_eq!(v, Verdict::Drop(DropReason::VmNotRunning { nic: nic(&t, "vm2") }));
+}
