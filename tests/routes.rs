@@ -210,10 +210,42 @@ fn gateway_route_inside_peered_vnet_is_not_programmed() {
     assert_eq!(find(&rows, "192.168.100.0/24", S::VirtualNetworkGateway, H::VirtualNetworkGateway).len(), 1, "{rows:#?}");
     assert!(find(&rows, "10.1.0.0/24", S::VirtualNetworkGateway, H::VirtualNetworkGateway).is_empty(), "{rows:#?}");
     assert_eq!(find(&rows, "10.1.0.0/16", S::Default, H::VNetPeering).len(), 1, "{rows:#?}");
-    // Nor inside the VNet's own range.
-    let m = hub_spoke_gateway("192.168.100.0/24, 10.0.7.0/24");
-    let rows = effective_routes(&m, &subnet("hub", "default"));
-    assert!(find(&rows, "10.0.7.0/24", S::VirtualNetworkGateway, H::VirtualNetworkGateway).is_empty(), "{rows:#?}");
+}
+
+#[test]
+fn route_server_learned_routes() {
+    let m = build(&format!(
+        "resourceGroups: [{{name: {RG}, location: westeurope}}]
+virtualNetworks:
+  - name: hub
+    addressPrefixes: [10.0.0.0/16]
+    subnets:
+      - {{name: RouteServerSubnet, addressPrefix: 10.0.0.0/27}}
+      - {{name: default, addressPrefix: 10.0.1.0/24}}
+    peerings: [{{name: hub-to-spoke, remoteVirtualNetwork: spoke, allowVirtualNetworkAccess: true, allowGatewayTransit: true}}]
+  - name: spoke
+    addressPrefixes: [10.1.0.0/16]
+    subnets: [{{name: default, addressPrefix: 10.1.1.0/24}}]
+    peerings: [{{name: spoke-to-hub, remoteVirtualNetwork: hub, allowVirtualNetworkAccess: true, useRemoteGateways: true}}]
+routeServers:
+  - name: rs
+    vnet: hub
+    peerings:
+      - {{name: nva, peerIp: 10.0.1.10, peerAsn: 65001, advertisedPrefixes: [10.0.7.0/24, 10.1.0.0/24, 10.8.0.0/16, 10.0.0.0/8]}}
+"
+    ));
+    for v in ["hub", "spoke"] {
+        let rows = effective_routes(&m, &subnet(v, "default"));
+        // Inside the VNet's own range or a peered range: not programmed (§7).
+        assert!(find(&rows, "10.0.7.0/24", S::VirtualNetworkGateway, H::VirtualNetworkGateway).is_empty(), "{v}: {rows:#?}");
+        assert!(find(&rows, "10.1.0.0/24", S::VirtualNetworkGateway, H::VirtualNetworkGateway).is_empty(), "{v}: {rows:#?}");
+        let r = find(&rows, "10.8.0.0/16", S::VirtualNetworkGateway, H::VirtualNetworkGateway);
+        assert_eq!(r.len(), 1, "{v}: {rows:#?}");
+        assert_eq!((r[0].state, r[0].next_hop_ips.clone()), (A, vec!["10.0.1.10".parse().expect("ip")]), "{v}: next hop is the NVA");
+        // A supernet is accepted; equal to the reserved 10/8 it beats the None route.
+        assert_eq!(find(&rows, "10.0.0.0/8", S::VirtualNetworkGateway, H::VirtualNetworkGateway)[0].state, A, "{v}: {rows:#?}");
+        assert_eq!(find(&rows, "10.0.0.0/8", S::Default, H::None)[0].state, I, "{v}: {rows:#?}");
+    }
 }
 
 #[test]
@@ -257,32 +289,32 @@ fn peering_rows_local_and_global() {
     let m = build(&format!(
         "resourceGroups: [{{name: {RG}, location: northeurope}}]
 virtualNetworks:
-  - name: a
+  - name: vnet-a
     location: northeurope
     addressPrefixes: [10.1.0.0/16]
     subnets: [{{name: default, addressPrefix: 10.1.1.0/24}}]
     peerings:
-      - {{name: a-to-b, remoteVirtualNetwork: b, allowVirtualNetworkAccess: true}}
-      - {{name: a-to-c, remoteVirtualNetwork: c, allowVirtualNetworkAccess: true}}
-  - name: b
+      - {{name: a-to-b, remoteVirtualNetwork: vnet-b, allowVirtualNetworkAccess: true}}
+      - {{name: a-to-c, remoteVirtualNetwork: vnet-c, allowVirtualNetworkAccess: true}}
+  - name: vnet-b
     location: northeurope
     addressPrefixes: [10.2.0.0/16]
     subnets: [{{name: default, addressPrefix: 10.2.1.0/24}}]
-    peerings: [{{name: b-to-a, remoteVirtualNetwork: a, allowVirtualNetworkAccess: true}}]
-  - name: c
+    peerings: [{{name: b-to-a, remoteVirtualNetwork: vnet-a, allowVirtualNetworkAccess: true}}]
+  - name: vnet-c
     location: westeurope
     addressPrefixes: [10.3.0.0/16, 172.16.0.0/12]
     subnets: [{{name: default, addressPrefix: 10.3.1.0/24}}]
-    peerings: [{{name: c-to-a, remoteVirtualNetwork: a, allowVirtualNetworkAccess: true}}]
+    peerings: [{{name: c-to-a, remoteVirtualNetwork: vnet-a, allowVirtualNetworkAccess: true}}]
 "
     ));
-    let rows = effective_routes(&m, &subnet("a", "default"));
+    let rows = effective_routes(&m, &subnet("vnet-a", "default"));
     assert_eq!(find(&rows, "10.2.0.0/16", S::Default, H::VNetPeering).len(), 1, "{rows:#?}");
     assert_eq!(find(&rows, "10.3.0.0/16", S::Default, H::VNetGlobalPeering).len(), 1, "{rows:#?}");
     assert_eq!(find(&rows, "172.16.0.0/12", S::Default, H::VNetGlobalPeering).len(), 1, "{rows:#?}");
     // A peered range equal to a reserved prefix is reachable: no competing None row.
     assert!(find(&rows, "172.16.0.0/12", S::Default, H::None).is_empty(), "{rows:#?}");
     // Peering is not transitive: b sees a, not c.
-    let rows = effective_routes(&m, &subnet("b", "default"));
+    let rows = effective_routes(&m, &subnet("vnet-b", "default"));
     assert!(rows.iter().all(|r| r.address_prefix != "10.3.0.0/16".parse().expect("p")), "{rows:#?}");
 }

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use vnetlab::dataplane::explain::{probe_packet, round_trip};
 use vnetlab::dataplane::{ConnTrack, DropReason, Ingress, NicIdx, Tables, Verdict, decide};
-use vnetlab::model::{Change, DEFAULT_SUBSCRIPTION_ID, Direction, Model, NextHopType, PeeringState, ResourceId, SecurityRuleSpec};
+use vnetlab::model::{Change, DEFAULT_SUBSCRIPTION_ID, Direction, ErrorCode, Model, NextHopType, PeeringSpec, PeeringState, PowerState, ResourceId, SecurityRuleSpec};
 use vnetlab::routing::{RouteSource, RouteState};
 use vnetlab::topology::Topology;
 
@@ -83,6 +83,11 @@ fn peering_id(vnet: &str, name: &str) -> ResourceId {
 #[test]
 fn learn_peering_exercise() {
     let (_, t) = lab(include_str!("../labs/01-peering-basics/topology.yaml"));
+    let has = |vm: &str, p: &str, h: NextHopType| subnet_of(&t, vm).routes.iter().any(|r| r.address_prefix == net(p) && r.next_hop_type == h && r.state == RouteState::Active);
+    assert!(has("SalesVM", "10.2.0.0/16", NextHopType::VNetPeering));
+    assert!(!subnet_of(&t, "SalesVM").routes.iter().any(|r| r.address_prefix == net("10.3.0.0/16")));
+    assert!(has("MarketingVM", "10.1.0.0/16", NextHopType::VNetPeering));
+    assert!(has("MarketingVM", "10.3.0.0/16", NextHopType::VNetGlobalPeering));
     assert_eq!(ip(&t, "SalesVM"), Ipv4Addr::new(10, 1, 1, 4));
     assert_eq!(ip(&t, "MarketingVM"), Ipv4Addr::new(10, 2, 1, 4));
     assert_eq!(ip(&t, "ResearchVM"), Ipv4Addr::new(10, 3, 1, 4));
@@ -153,6 +158,35 @@ fn peering_lifecycle_initiated_connected_disconnected() {
     assert!(!subnet_of(&t, "vm-a").routes.iter().any(|r| r.address_prefix == net("10.2.0.0/16")));
     assert!(!ssh(&t, "vm-a", "vm-b"));
     assert!(!ssh(&t, "vm-b", "vm-a"));
+
+    // Re-creating b-to-a alone does not revive a Disconnected link.
+    let a_id = ResourceId::network(DEFAULT_SUBSCRIPTION_ID, RG, "virtualNetworks", "vnet-a");
+    let spec = PeeringSpec {
+        id: peering_id("vnet-b", "b-to-a"),
+        remote_virtual_network: a_id,
+        allow_virtual_network_access: true,
+        allow_forwarded_traffic: false,
+        allow_gateway_transit: false,
+        use_remote_gateways: false,
+        principal: None,
+    };
+    let e = m.apply(Change::PutPeering(spec.clone())).expect_err("re-create against a Disconnected link");
+    assert_eq!(e.code, ErrorCode::RemotePeeringIsDisconnected);
+    // Delete the remaining link, create both again: Connected.
+    m.apply(Change::DeletePeering(peering_id("vnet-a", "a-to-b"))).expect("delete");
+    m.apply(Change::PutPeering(spec)).expect("b-to-a");
+    m.apply(Change::PutPeering(PeeringSpec {
+        id: peering_id("vnet-a", "a-to-b"),
+        remote_virtual_network: ResourceId::network(DEFAULT_SUBSCRIPTION_ID, RG, "virtualNetworks", "vnet-b"),
+        allow_virtual_network_access: true,
+        allow_forwarded_traffic: false,
+        allow_gateway_transit: false,
+        use_remote_gateways: false,
+        principal: None,
+    }))
+    .expect("a-to-b");
+    let t = Tables::compile(&m, 3);
+    assert!(ssh(&t, "vm-a", "vm-b") && ssh(&t, "vm-b", "vm-a"));
 }
 
 // ---------------------------------------------------------------- 3/4. §4.5, §4.3
@@ -207,6 +241,10 @@ fn hub_nva_needs_allow_forwarded_traffic_on_receiving_spoke() {
         let second = decide(&t, &mut ct, Ingress::Nic(nva), &bytes, now);
         if forwarded {
             assert_eq!(second, Verdict::Deliver { nic: nic(&t, "vm2"), dnat: None });
+            // The answer takes the same way back (spoke1 allows forwarded traffic).
+            let back = probe_packet(vm2, vm1, "tcp", 22, 40000, true).expect("reply");
+            assert_eq!(decide(&t, &mut ct, Ingress::Nic(nic(&t, "vm2")), &back, now), Verdict::ToAppliance { nic: nva });
+            assert_eq!(decide(&t, &mut ct, Ingress::Nic(nva), &back, now), Verdict::Deliver { nic: nic(&t, "vm1"), dnat: None });
         } else {
             assert!(matches!(second, Verdict::Drop(DropReason::ForwardedTrafficNotAllowed { .. })), "{second:?}");
         }
@@ -659,6 +697,13 @@ virtualMachines:
     assert_eq!(send_from(&t, "app", Ipv4Addr::new(172, 16, 0, 1), 443), Verdict::ToAppliance { nic: nva });
     // Inside the VNet: VnetLocal still wins.
     assert!(ssh(&t, "app", "nva"));
+    // The UDR 0/0 puts 0/0 in the VirtualNetwork tag (§5.4): AllowVnetInBound
+    // admits any port from the Internet, but the answer goes to the NVA.
+    let (app, shell) = (nic(&t, "app"), Ipv4Addr::new(198, 51, 100, 7));
+    let v = send(&t, Ingress::Internet, shell, pip(&t, "app"), "tcp", 8080);
+    assert_eq!(v, Verdict::Deliver { nic: app, dnat: Some(ip(&t, "app")) });
+    let back = probe_packet(ip(&t, "app"), shell, "tcp", 8080, 40000, true).expect("reply");
+    assert_eq!(decide(&t, &mut ConnTrack::new(), Ingress::Nic(app), &back, Instant::now()), Verdict::ToAppliance { nic: nva });
 }
 
 // ---------------------------------------------------------------- 12. §10
@@ -758,4 +803,35 @@ fn stopped_vm_one_way_private() {
     let (_, t) = lab(&stopped_lab());
     let v = send_from(&t, "vm1", ip(&t, "vm2"), 22);
     assert_eq!(v, Verdict::Drop(DropReason::VmNotRunning { nic: nic(&t, "vm2") }));
+}
+
+#[test]
+fn stopped_nva_blackholes() {
+    // Azure: a UDR to a stopped appliance black-holes the traffic.
+    let (mut m, _) = lab(&hub_nva(true, true, true));
+    let vm = ResourceId::resource(DEFAULT_SUBSCRIPTION_ID, RG, vnetlab::model::COMPUTE, "virtualMachines", "nva");
+    m.apply(Change::SetPowerState { vm, state: PowerState::Stopped }).expect("stop");
+    let t = Tables::compile(&m, 2);
+    let v = send_from(&t, "vm1", ip(&t, "vm2"), 22);
+    assert_eq!(v, Verdict::Drop(DropReason::VmNotRunning { nic: nic(&t, "nva") }));
+}
+
+#[test]
+fn subnet_nsg_filters_traffic_inside_the_subnet() {
+    let (_, t) = lab(&format!(
+        "resourceGroups: [{{name: {RG}, location: westeurope}}]
+networkSecurityGroups:
+  - name: subnet-nsg
+    rules: [{{name: deny-ssh, priority: 100, access: Deny, protocol: Tcp, destinationPortRanges: ['22']}}]
+virtualNetworks:
+  - name: vnet
+    addressPrefixes: [10.0.0.0/16]
+    subnets: [{{name: default, addressPrefix: 10.0.1.0/24, networkSecurityGroup: subnet-nsg}}]
+virtualMachines:
+  - {{name: vm1, vnet: vnet, subnet: default, adminPassword: Passw0rd-12345}}
+  - {{name: vm2, vnet: vnet, subnet: default, adminPassword: Passw0rd-12345}}
+"
+    ));
+    assert!(!ssh(&t, "vm1", "vm2"));
+    assert!(ping(&t, "vm1", "vm2"));
 }

@@ -522,7 +522,6 @@ fn deleting_a_gateway_subnet_holding_a_vpn_gateway_is_refused() {
 }
 
 #[test]
-
 fn deleting_a_gateway_subnet_holding_an_expressroute_gateway_is_refused() {
     let mut m = base();
     add_gateway_vnet(&mut m, "er-vnet", "10.31.0.0/16", "10.31.255.0/27", false);
@@ -695,14 +694,14 @@ fn peering_to_a_vnet_in_an_unknown_subscription_is_linked_authorization_failed()
 #[test]
 fn peering_across_clouds_is_refused() {
     let mut m = base();
-    let c = Change::PutVirtualNetwork(VnetSpec {
-        id: vnet("china-vnet"),
-        location: Some("chinanorth3".into()),
-        address_prefixes: vec!["10.80.0.0/16".into()],
-        flow_timeout_in_minutes: None,
-    });
-    ok(&mut m, c);
-    refused(&mut m, peer("lonely-vnet", "to-china", "china-vnet"), ErrorCode::BadRequest, "chinanorth3");
+    // A subscription lives in one cloud: the China VNet needs its own.
+    let china_sub = "44444444-4444-4444-8444-444444444444";
+    ok(&mut m, Change::PutSubscription(Subscription { id: china_sub.into(), name: "china".into(), tenant_id: DEFAULT_TENANT_ID.into() }));
+    ok(&mut m, Change::PutResourceGroup { subscription: china_sub.into(), name: "china-rg".into(), location: "chinanorth3".into() });
+    let china = ResourceId::network(china_sub, "china-rg", "virtualNetworks", "china-vnet");
+    ok(&mut m, vnet_change_id(china.clone(), &["10.80.0.0/16"]));
+    let c = Change::PutPeering(peering_spec("lonely-vnet", "to-china", china));
+    refused(&mut m, c, ErrorCode::BadRequest, "chinanorth3");
 }
 
 #[test]
@@ -1311,7 +1310,6 @@ fn resource_group_names_that_break_the_rules_are_refused() {
 }
 
 #[test]
-
 fn path_like_names_are_refused_for_every_resource_type() {
     let mut m = base();
     for bad in ["../x", "a/b", "../../nsg"] {
@@ -1410,8 +1408,6 @@ fn deleting_a_missing_resource_group_is_refused() {
 #[test]
 fn deleting_a_resource_group_whose_subnet_is_used_from_outside_is_refused_whole() {
     let mut m = base();
-    // (Turn off useRemoteGateways first: see the ignored test below.)
-    ok(&mut m, Change::PutPeering(peering_spec("spoke1-vnet", "spoke1-to-hub", vnet("hub-vnet"))));
     ok(&mut m, Change::PutResourceGroup { subscription: SUB.into(), name: "other-rg".into(), location: LOC.into() });
     let outside = ResourceId::network(SUB, "other-rg", "networkInterfaces", "outside-nic");
     ok(
@@ -1431,7 +1427,6 @@ fn deleting_a_resource_group_removes_everything_in_it() {
 }
 
 #[test]
-
 fn deleting_a_hub_and_spoke_resource_group_with_remote_gateway_peering_succeeds() {
     let mut m = base();
     ok(&mut m, Change::DeleteResourceGroup(ResourceId::resource_group(SUB, RG)));
@@ -1505,4 +1500,47 @@ fn every_error_code_is_asserted_somewhere_in_this_file() {
         });
         assert!(used, "{c} has no test in tests/validation.rs");
     }
+}
+
+// ================================================================ locations and lost peers
+
+#[test]
+fn an_update_without_location_keeps_the_resource_location() {
+    let mut m = base();
+    let id = vnet("north-vnet");
+    let mut c = vnet_change_id(id.clone(), &["10.50.0.0/16"]);
+    if let Change::PutVirtualNetwork(s) = &mut c {
+        s.location = Some("northeurope".into());
+    }
+    ok(&mut m, c);
+    // The group is in westeurope; an update that names no location keeps northeurope.
+    ok(&mut m, vnet_change_id(id.clone(), &["10.50.0.0/16", "10.51.0.0/16"]));
+    assert_eq!(m.virtual_networks[&id].location, "northeurope");
+}
+
+#[test]
+fn a_region_of_another_cloud_is_refused_in_a_subscription() {
+    let mut m = base();
+    let mut c = vnet_change("china-vnet", &["10.60.0.0/16"]);
+    if let Change::PutVirtualNetwork(s) = &mut c {
+        s.location = Some("chinanorth3".into());
+    }
+    refused(&mut m, c, ErrorCode::LocationNotAvailableForResourceType, "chinanorth3");
+    let c = Change::PutResourceGroup { subscription: SUB.into(), name: "china-rg".into(), location: "chinanorth3".into() };
+    refused(&mut m, c, ErrorCode::LocationNotAvailableForResourceType, "chinanorth3");
+}
+
+#[test]
+fn an_initiated_link_whose_remote_vnet_is_deleted_stays_disconnected() {
+    let mut m = base();
+    ok(&mut m, vnet_change("left", &["10.70.0.0/16"]));
+    ok(&mut m, vnet_change("right", &["10.71.0.0/16"]));
+    ok(&mut m, peer("left", "left-to-right", "right"));
+    let link = m.virtual_networks[&vnet("left")].peerings[0].clone();
+    assert_eq!(m.peering_state(&vnet("left"), &link), PeeringState::Initiated);
+    ok(&mut m, Change::DeleteVirtualNetwork(vnet("right")));
+    ok(&mut m, vnet_change("right", &["10.71.0.0/16"]));
+    let link = m.virtual_networks[&vnet("left")].peerings[0].clone();
+    assert_eq!(m.peering_state(&vnet("left"), &link), PeeringState::Disconnected);
+    refused(&mut m, peer("right", "right-to-left", "left"), ErrorCode::RemotePeeringIsDisconnected, "Disconnected");
 }

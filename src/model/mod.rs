@@ -229,7 +229,7 @@ impl Model {
     pub fn peering_state(&self, local: &ResourceId, p: &Peering) -> PeeringState {
         match self.reverse_peering(local, p) {
             Some(_) => PeeringState::Connected,
-            None if p.was_connected || !self.virtual_networks.contains_key(&p.remote_virtual_network) => {
+            None if p.disconnected_when_alone || !self.virtual_networks.contains_key(&p.remote_virtual_network) => {
                 PeeringState::Disconnected
             }
             None => PeeringState::Initiated,

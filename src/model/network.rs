@@ -60,9 +60,10 @@ impl Subnet {
 /// One direction of a peering, stored in the local VNet (§4.1).
 ///
 /// Its state is never stored: `Model::peering_state` derives it from
-/// whether the reverse link exists. `was_connected` is the one piece of
-/// history the derivation needs (a link whose partner was deleted is
-/// Disconnected, not Initiated), and only the model sets it.
+/// whether the reverse link exists. `disconnected_when_alone` is the one
+/// piece of history the derivation needs, and only the model sets it: once
+/// the link has been Connected, or its remote VNet has been deleted, a link
+/// without a partner is Disconnected rather than Initiated (§4.2).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Peering {
@@ -76,7 +77,7 @@ pub struct Peering {
     /// The remote VNet's address space as of the last sync: what routes and
     /// the VirtualNetwork tag use until the peering is synced again (§4.6).
     pub remote_address_space: Vec<Ipv4Net>,
-    pub was_connected: bool,
+    pub disconnected_when_alone: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,6 +1,7 @@
 //! Subscriptions, principals, role assignments and resource groups.
 
 use super::names::{self, NameKind};
+use super::regions;
 use super::{AzureError, Model, Principal, ResourceGroup, ResourceId, RoleAssignment, Subscription, bail, check_location, role_actions, role_grants};
 
 fn is_guid(s: &str) -> bool {
@@ -87,6 +88,9 @@ impl Model {
         }
         let location = check_location(location, "Microsoft.Resources/resourceGroups")?;
         let id = ResourceId::resource_group(sub, name);
+        if let Some(other) = self.resource_groups.values().find(|g| g.id.subscription_id().eq_ignore_ascii_case(sub) && regions::cloud_of(&g.location) != regions::cloud_of(&location)) {
+            bail!(LocationNotAvailableForResourceType, "The provided location '{location}' is not available for resource type 'Microsoft.Resources/resourceGroups' in subscription {sub}: its resource group {} is in {}, and a subscription lives in a single Azure cloud.", other.name, other.location);
+        }
         if let Some(rg) = self.resource_groups.get(&id) {
             if rg.location != location {
                 bail!(InvalidResourceLocation, "The resource group '{name}' already exists in location '{}'. A resource group with the same name cannot be created in location '{location}'. Please select a new resource group name.", rg.location);
@@ -162,12 +166,37 @@ impl Model {
     }
 
     /// The location for a new resource: the one given, or the group's.
+    /// The location for a resource: the one given; else, for an update,
+    /// the one it has; else its group's. A subscription lives in one
+    /// Azure cloud, so a region of another cloud is not available.
     pub(super) fn resolve_location(&self, id: &ResourceId, location: Option<&str>, resource_type: &str) -> Result<String, AzureError> {
         let rg = self.require_group(id)?;
-        match location {
-            Some(l) => check_location(l, resource_type),
-            None => Ok(rg.location.clone()),
+        let l = match (location, self.existing_location(id)) {
+            (Some(l), _) => check_location(l, resource_type)?,
+            (None, Some(existing)) => return Ok(existing.to_string()),
+            (None, None) => return Ok(rg.location.clone()),
+        };
+        if regions::cloud_of(&l) != regions::cloud_of(&rg.location) {
+            bail!(LocationNotAvailableForResourceType, "The provided location '{l}' is not available for resource type '{resource_type}' in this subscription: resource group {} is in {}, and a subscription lives in a single Azure cloud. Choose a region of the same cloud.", rg.name, rg.location);
         }
+        Ok(l)
+    }
+
+    /// The location of the resource `id`, if it exists.
+    fn existing_location(&self, id: &ResourceId) -> Option<&str> {
+        let found = [
+            self.virtual_networks.get(id).map(|r| &r.location),
+            self.network_security_groups.get(id).map(|r| &r.location),
+            self.route_tables.get(id).map(|r| &r.location),
+            self.public_ip_addresses.get(id).map(|r| &r.location),
+            self.network_interfaces.get(id).map(|r| &r.location),
+            self.virtual_machines.get(id).map(|r| &r.location),
+            self.virtual_network_gateways.get(id).map(|r| &r.location),
+            self.local_network_gateways.get(id).map(|r| &r.location),
+            self.connections.get(id).map(|r| &r.location),
+            self.route_servers.get(id).map(|r| &r.location),
+        ];
+        found.into_iter().flatten().next().map(String::as_str)
     }
 }
 

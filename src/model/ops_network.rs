@@ -7,7 +7,7 @@ use super::addr::{FORBIDDEN_VNET_RANGES, overlapping, overlaps, parse_prefix};
 use super::names::{self, NameKind};
 use super::ops_identity::keep_location;
 use super::regions;
-use super::{AzureError, ErrorCode, Model, PEER_ACTION, PEERING_WRITE, Peering, PeeringState, ResourceId, Subnet, VirtualNetwork, bail};
+use super::{AzureError, ErrorCode, Model, PEER_ACTION, PEERING_WRITE, Peering, ResourceId, Subnet, VirtualNetwork, bail};
 
 const VNET_TYPE: &str = "Microsoft.Network/virtualNetworks";
 
@@ -134,8 +134,14 @@ impl Model {
                 bail!(InUseSubnetCannotBeDeleted, "Subnet {} is in use by {user} and cannot be deleted. In order to delete the subnet, delete all the resources within the subnet. See aka.ms/deletesubnet.", s.name);
             }
         }
-        // Remote links stay and become Disconnected (§4.2).
+        // Remote links stay and become Disconnected for good (§4.2):
+        // re-creating the VNet does not bring them back.
         self.virtual_networks.remove(id);
+        for v in self.virtual_networks.values_mut() {
+            for p in v.peerings.iter_mut().filter(|p| &p.remote_virtual_network == id) {
+                p.disconnected_when_alone = true;
+            }
+        }
         Ok(())
     }
 
@@ -265,7 +271,7 @@ impl Model {
         let reverse = self.link(remote_id, &local_id).cloned();
         if existing.is_none() {
             if let Some(r) = &reverse {
-                if self.peering_state(remote_id, r) == PeeringState::Disconnected || r.was_connected {
+                if r.disconnected_when_alone {
                     bail!(RemotePeeringIsDisconnected, "Cannot create or update peering {id} because remote peering {} referencing parent virtual network {local_id} is in Disconnected state. Update or re-create the remote peering to get it back to Initiated state. Peering gets Disconnected when remote vnet or remote peering is deleted and re-created", r.id);
                 }
             }
@@ -292,7 +298,7 @@ impl Model {
             allow_gateway_transit: spec.allow_gateway_transit,
             use_remote_gateways: spec.use_remote_gateways,
             remote_address_space: snapshot,
-            was_connected: connected || existing.is_some_and(|p| p.was_connected),
+            disconnected_when_alone: connected || existing.is_some_and(|p| p.disconnected_when_alone),
         };
         let local = self.virtual_networks.get_mut(&local_id).ok_or_else(|| not_found(VNET_TYPE, &local_id))?;
         match local.peerings.iter_mut().find(|p| p.id == id) {
@@ -305,7 +311,7 @@ impl Model {
                 .get_mut(remote_id)
                 .and_then(|v| v.peerings.iter_mut().find(|q| q.remote_virtual_network == local_id))
             {
-                r.was_connected = true;
+                r.disconnected_when_alone = true;
             }
         }
         Ok(())
