@@ -15,11 +15,14 @@ use super::packet::FlowKey;
 /// Fragments after the first are matched to it for this long.
 const FRAGMENT_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// A datagram's identity for matching its fragments: (src, dst, proto, IP ID).
+type DatagramId = (u32, u32, u8, u16);
+
 #[derive(Debug, Default)]
 pub struct ConnTrack {
     flows: FxHashMap<(u64, FlowKey), Instant>,
     /// (src, dst, proto, IP ID) of first fragments that passed → their ports.
-    fragments: FxHashMap<(u32, u32, u8, u16), (u16, u16, Instant)>,
+    fragments: FxHashMap<DatagramId, (u16, u16, Instant)>,
 }
 
 impl ConnTrack {

@@ -187,13 +187,13 @@ impl<O: Observer> Decision<'_, O> {
             return Err(DropReason::NotUnicast);
         }
         match ingress {
-            Ingress::Nic(n) => self.from_nic(n),
-            Ingress::Internet => self.from_internet(),
-            Ingress::Connection(c) => self.from_site(c),
+            Ingress::Nic(n) => self.sent_by_nic(n),
+            Ingress::Internet => self.sent_from_internet(),
+            Ingress::Connection(c) => self.sent_from_site(c),
         }
     }
 
-    fn from_nic(&mut self, n: NicIdx) -> Result<Verdict, DropReason> {
+    fn sent_by_nic(&mut self, n: NicIdx) -> Result<Verdict, DropReason> {
         let t = self.t;
         let nic = t.nics.get(n as usize).ok_or(DropReason::Malformed)?;
         if !nic.running {
@@ -229,7 +229,7 @@ impl<O: Observer> Decision<'_, O> {
         }
     }
 
-    fn from_internet(&mut self) -> Result<Verdict, DropReason> {
+    fn sent_from_internet(&mut self) -> Result<Verdict, DropReason> {
         let t = self.t;
         let m = t.public_ip_owner(self.key.dst).ok_or(DropReason::NoPublicIp)?;
         let nic = &t.nics[m as usize];
@@ -249,7 +249,7 @@ impl<O: Observer> Decision<'_, O> {
         Ok(Verdict::Deliver { nic: m, dnat: Some(nic.ip) })
     }
 
-    fn from_site(&mut self, c: u32) -> Result<Verdict, DropReason> {
+    fn sent_from_site(&mut self, c: u32) -> Result<Verdict, DropReason> {
         let vnet = self.t.connections.get(c as usize).and_then(|c| c.vnet).ok_or(DropReason::Malformed)?;
         match self.route(RouteCtx::Gateway(vnet), vnet, true, 0)? {
             Target::Nic { nic: m, appliance } => {

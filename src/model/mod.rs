@@ -306,8 +306,8 @@ impl Model {
             .filter(|n| &n.subnet == subnet_id)
             .map(|n| (n.private_ip_address, n.ip_configuration_id()))
             .collect();
-        if let Some((vnet, s)) = self.subnet(subnet_id) {
-            if s.is_gateway_subnet() {
+        if let Some((vnet, s)) = self.subnet(subnet_id)
+            && s.is_gateway_subnet() {
                 // Every gateway (VPN or ExpressRoute) lives in GatewaySubnet;
                 // vnetlab gives addresses to the VPN one's instances.
                 for g in self.virtual_network_gateways.values().filter(|g| g.virtual_network == vnet.id) {
@@ -315,7 +315,6 @@ impl Model {
                     out.extend(ips.into_iter().map(|ip| (ip, g.id.clone())));
                 }
             }
-        }
         for rs in self.route_servers.values().filter(|r| &r.hosted_subnet == subnet_id) {
             out.extend(self.route_server_ips(rs).into_iter().map(|ip| (ip, rs.id.clone())));
         }

@@ -34,7 +34,7 @@ impl NameKind {
 /// `a/b` can never hide behind a well-formed last segment.
 pub fn check_id(kind: NameKind, what: &str, id: &super::ResourceId) -> Result<(), AzureError> {
     let segs: Vec<&str> = id.as_str().split('/').skip(1).collect();
-    let well_formed = id.as_str().starts_with('/') && segs.len() % 2 == 0 && segs.iter().all(|s| !s.is_empty() && *s != "." && *s != ".." && !s.chars().any(char::is_control));
+    let well_formed = id.as_str().starts_with('/') && segs.len().is_multiple_of(2) && segs.iter().all(|s| !s.is_empty() && *s != "." && *s != ".." && !s.chars().any(char::is_control));
     if !well_formed {
         let code = if kind == NameKind::VirtualMachine { ErrorCode::InvalidParameter } else { ErrorCode::InvalidResourceName };
         return Err(AzureError::new(

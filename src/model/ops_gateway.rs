@@ -142,11 +142,10 @@ impl Model {
         if let Some(c) = self.connections.values().find(|c| &c.virtual_network_gateway1 == id || &c.peer == id) {
             bail!(BadRequest, "Virtual network gateway {} is in use by connection {} and cannot be deleted. Delete the connection first.", gw.name, c.name);
         }
-        if self.route_server_of(&gw.virtual_network).is_none() {
-            if let Some(user) = self.peers_using_gateway_of(&gw.virtual_network).first() {
+        if self.route_server_of(&gw.virtual_network).is_none()
+            && let Some(user) = self.peers_using_gateway_of(&gw.virtual_network).first() {
                 bail!(BadRequest, "Virtual network gateway {} cannot be deleted because peering {user} uses it as remote gateway. Turn off useRemoteGateways on that peering first.", gw.name);
             }
-        }
         self.virtual_network_gateways.remove(id);
         Ok(())
     }
@@ -283,11 +282,10 @@ impl Model {
             bail!(ResourceNotFound, "The Resource '{RS_TYPE}/{}' under resource group '{}' was not found.", id.name(), id.resource_group_name());
         };
         let vnet = rs.hosted_subnet.parent().unwrap_or_else(|| id.clone());
-        if self.vpn_gateway_of(&vnet).is_none() {
-            if let Some(user) = self.peers_using_gateway_of(&vnet).first() {
+        if self.vpn_gateway_of(&vnet).is_none()
+            && let Some(user) = self.peers_using_gateway_of(&vnet).first() {
                 bail!(BadRequest, "Route Server {} cannot be deleted because peering {user} uses it as remote gateway. Turn off useRemoteGateways on that peering first.", rs.name);
             }
-        }
         self.route_servers.remove(id);
         Ok(())
     }

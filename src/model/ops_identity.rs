@@ -202,11 +202,10 @@ impl Model {
 
 /// A resource of `kind` must not change location once created.
 pub(super) fn keep_location(existing: Option<&str>, name: &str, rg: &str, location: &str) -> Result<(), AzureError> {
-    if let Some(old) = existing {
-        if old != location {
+    if let Some(old) = existing
+        && old != location {
             bail!(InvalidResourceLocation, "The resource '{name}' already exists in location '{old}' in resource group '{rg}'. A resource with the same name cannot be created in location '{location}'. Please select a new resource name.");
         }
-    }
     Ok(())
 }
 

@@ -78,11 +78,10 @@ impl Model {
             }
             prefixes.push(n);
         }
-        if let Some(t) = spec.flow_timeout_in_minutes {
-            if !(4..=30).contains(&t) {
+        if let Some(t) = spec.flow_timeout_in_minutes
+            && !(4..=30).contains(&t) {
                 bail!(InvalidParameter, "flowTimeoutInMinutes of virtual network {} is {t}; it must be between 4 and 30 minutes.", id.name());
             }
-        }
         if let Some(old) = existing {
             for s in &old.subnets {
                 if !prefixes.iter().any(|p| p.contains(&s.address_prefix)) {
@@ -161,11 +160,10 @@ impl Model {
             bail!(NetcfgSubnetRangesOverlap, "Subnet '{}' is not valid because its IP address range overlaps with that of an existing subnet in virtual network '{}' ('{}', {}). Choose a free range.", id.name(), vnet.name, o.name, o.address_prefix);
         }
         let existing = vnet.subnets.iter().find(|s| s.id == id);
-        if let Some(old) = existing {
-            if old.address_prefix != prefix && !self.subnet_users(&id).is_empty() {
+        if let Some(old) = existing
+            && old.address_prefix != prefix && !self.subnet_users(&id).is_empty() {
                 bail!(InUsePrefixCannotBeDeleted, "IpPrefix {} on Subnet {} has active allocations and cannot be deleted. Delete the resources in the subnet before resizing it.", old.address_prefix, id.name());
             }
-        }
         let special = if id.name().eq_ignore_ascii_case(super::ROUTE_SERVER_SUBNET) {
             Some("RouteServerSubnet")
         } else {
@@ -231,11 +229,10 @@ impl Model {
         let local = self.vnet_or_not_found(&local_id)?;
         let remote_id = &spec.remote_virtual_network;
         let existing = local.peering(id.name());
-        if let Some(old) = existing {
-            if &old.remote_virtual_network != remote_id {
+        if let Some(old) = existing
+            && &old.remote_virtual_network != remote_id {
                 bail!(ChangingRemoteVirtualNetworkNotAllowed, "Changing the remote virtual network of peering {id} from {} to {remote_id} is not allowed. Delete the peering and create a new one.", old.remote_virtual_network);
             }
-        }
         if remote_id == &local_id {
             bail!(BadRequest, "Cannot create or update peering {id}. A virtual network cannot be peered with itself. Choose another --remote-vnet.");
         }
@@ -269,13 +266,11 @@ impl Model {
             }
         }
         let reverse = self.link(remote_id, &local_id).cloned();
-        if existing.is_none() {
-            if let Some(r) = &reverse {
-                if r.disconnected_when_alone {
+        if existing.is_none()
+            && let Some(r) = &reverse
+                && r.disconnected_when_alone {
                     bail!(RemotePeeringIsDisconnected, "Cannot create or update peering {id} because remote peering {} referencing parent virtual network {local_id} is in Disconnected state. Update or re-create the remote peering to get it back to Initiated state. Peering gets Disconnected when remote vnet or remote peering is deleted and re-created", r.id);
                 }
-            }
-        }
         if spec.use_remote_gateways {
             if !self.has_gateway(remote_id) {
                 bail!(RemoteVnetHasNoGateways, "Peering {id} cannot have UseRemoteGateway flag set to true because remote virtual network {remote_id} referenced by the peering does not have any gateways.");
@@ -305,15 +300,14 @@ impl Model {
             Some(p) => *p = peering,
             None => local.peerings.push(peering),
         }
-        if connected {
-            if let Some(r) = self
+        if connected
+            && let Some(r) = self
                 .virtual_networks
                 .get_mut(remote_id)
                 .and_then(|v| v.peerings.iter_mut().find(|q| q.remote_virtual_network == local_id))
             {
                 r.disconnected_when_alone = true;
             }
-        }
         Ok(())
     }
 

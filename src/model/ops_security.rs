@@ -42,7 +42,7 @@ const RT_TYPE: &str = "Microsoft.Network/routeTables";
 
 impl Model {
     pub(super) fn put_nsg(&mut self, id: &ResourceId, location: Option<&str>) -> Result<(), AzureError> {
-        names::check_id(NameKind::NetworkChild, "network security group", &id)?;
+        names::check_id(NameKind::NetworkChild, "network security group", id)?;
         let location = self.resolve_location(id, location, NSG_TYPE)?;
         let existing = self.network_security_groups.get(id);
         keep_location(existing.map(|n| n.location.as_str()), id.name(), id.resource_group_name(), &location)?;
@@ -76,7 +76,7 @@ impl Model {
 
     pub(super) fn put_security_rule(&mut self, spec: SecurityRuleSpec) -> Result<(), AzureError> {
         let id = &spec.id;
-        names::check_id(NameKind::NetworkChild, "security rule", &id)?;
+        names::check_id(NameKind::NetworkChild, "security rule", id)?;
         let nsg_id = id.parent().ok_or_else(|| AzureError::new(ErrorCode::InvalidRequestFormat, format!("{id} is not a security rule ID.")))?;
         let Some(nsg) = self.network_security_groups.get(&nsg_id) else {
             bail!(ResourceNotFound, "The Resource '{NSG_TYPE}/{}' under resource group '{}' was not found. Create the NSG first.", nsg_id.name(), nsg_id.resource_group_name());
@@ -109,7 +109,7 @@ impl Model {
     }
 
     pub(super) fn put_route_table(&mut self, id: &ResourceId, location: Option<&str>, disable_bgp: bool) -> Result<(), AzureError> {
-        names::check_id(NameKind::NetworkChild, "route table", &id)?;
+        names::check_id(NameKind::NetworkChild, "route table", id)?;
         let location = self.resolve_location(id, location, RT_TYPE)?;
         let existing = self.route_tables.get(id);
         keep_location(existing.map(|n| n.location.as_str()), id.name(), id.resource_group_name(), &location)?;
@@ -144,7 +144,7 @@ impl Model {
 
     pub(super) fn put_route(&mut self, spec: RouteSpec) -> Result<(), AzureError> {
         let id = &spec.id;
-        names::check_id(NameKind::NetworkChild, "route", &id)?;
+        names::check_id(NameKind::NetworkChild, "route", id)?;
         let rt_id = id.parent().ok_or_else(|| AzureError::new(ErrorCode::InvalidRequestFormat, format!("{id} is not a route ID.")))?;
         let Some(rt) = self.route_tables.get(&rt_id) else {
             bail!(ResourceNotFound, "The Resource '{RT_TYPE}/{}' under resource group '{}' was not found. Create the route table first.", rt_id.name(), rt_id.resource_group_name());
@@ -265,10 +265,9 @@ fn parse_addresses(list: &[String], param: &str, id: &ResourceId) -> Result<Vec<
         };
         out.push(parsed);
     }
-    if out.len() > 1 {
-        if let Some(bad) = out.iter().find(|p| !matches!(p, AddressPrefix::Net(_))) {
+    if out.len() > 1
+        && let Some(bad) = out.iter().find(|p| !matches!(p, AddressPrefix::Net(_))) {
             bail!(SecurityRuleParameterContainsUnsupportedValue, "Security rule parameter {param} for rule with Id {id} cannot specify existing VIRTUALNETWORK, INTERNET, AZURELOADBALANCER, '*' or system tags. Unsupported value used: {bad}.");
         }
-    }
     Ok(out)
 }
