@@ -5,36 +5,12 @@
 //! `cargo test`.
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 use std::time::Instant;
 
 use proptest::prelude::*;
 use vnetlab::dataplane::{ConnTrack, DropReason, Ingress, Tables, Verdict, decide};
-use vnetlab::topology::Topology;
 
-const TOPOLOGY: &str = include_str!("../labs/01-peering-basics/topology.yaml");
-
-fn tables() -> &'static Tables {
-    static T: OnceLock<Tables> = OnceLock::new();
-    T.get_or_init(|| {
-        let model = Topology::parse(TOPOLOGY).expect("lab 01 parses").build().expect("lab 01 builds");
-        Tables::compile(&model, 1)
-    })
-}
-
-/// The fuzz target's ingress selection: NIC `b % (nics + 2)`, then the
-/// Internet, then connection 0.
-fn ingress(t: &Tables, b: u8) -> Ingress {
-    let nics = t.nics.len();
-    let i = b as usize % (nics + 2);
-    if i < nics {
-        Ingress::Nic(i as u32)
-    } else if i == nics {
-        Ingress::Internet
-    } else {
-        Ingress::Connection(0)
-    }
-}
+use vnetlab::dataplane::fuzzing::{ingress, tables};
 
 /// Every ingress the harness can pick, plus out-of-range ones.
 fn all_ingresses(t: &Tables) -> Vec<Ingress> {

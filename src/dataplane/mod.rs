@@ -1,6 +1,8 @@
 //! The packet path: compiled tables, connection tracking and the verdict.
 
 mod conntrack;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod explain;
 pub mod packet;
 mod tables;

@@ -108,12 +108,15 @@ impl Model {
             bail!(ResourceGroupNotFound, "Resource group '{}' could not be found.", id.name());
         }
         let inside = |r: &ResourceId| r.is_within(id.as_str());
-        let vms: Vec<ResourceId> = self.virtual_machines.keys().filter(|k| inside(k)).cloned().collect();
-        for vm in vms {
+        fn within<T>(map: &std::collections::BTreeMap<ResourceId, T>, inside: impl Fn(&ResourceId) -> bool) -> Vec<ResourceId> {
+            map.keys().filter(|k| inside(k)).cloned().collect()
+        }
+        // Dependents first, so each delete finds nothing in the group
+        // still using what it removes.
+        for vm in within(&self.virtual_machines, inside) {
             self.delete_vm(&vm)?;
         }
-        let conns: Vec<ResourceId> = self.connections.keys().filter(|k| inside(k)).cloned().collect();
-        for c in conns {
+        for c in within(&self.connections, inside) {
             self.delete_connection(&c)?;
         }
         // The group's VNets lose their peerings first, so that a gateway
@@ -121,33 +124,28 @@ impl Model {
         for v in self.virtual_networks.values_mut().filter(|v| inside(&v.id)) {
             v.peerings.clear();
         }
-        let servers: Vec<ResourceId> = self.route_servers.keys().filter(|k| inside(k)).cloned().collect();
-        for rs in servers {
+        for rs in within(&self.route_servers, inside) {
             self.delete_route_server(&rs)?;
         }
-        let gws: Vec<ResourceId> = self.virtual_network_gateways.keys().filter(|k| inside(k)).cloned().collect();
-        for g in gws {
+        for g in within(&self.virtual_network_gateways, inside) {
             self.delete_gateway(&g)?;
         }
-        self.local_network_gateways.retain(|k, _| !inside(k));
-        let nics: Vec<ResourceId> = self.network_interfaces.keys().filter(|k| inside(k)).cloned().collect();
-        for n in nics {
+        for l in within(&self.local_network_gateways, inside) {
+            self.delete_local_gateway(&l)?;
+        }
+        for n in within(&self.network_interfaces, inside) {
             self.delete_nic(&n)?;
         }
-        let vnets: Vec<ResourceId> = self.virtual_networks.keys().filter(|k| inside(k)).cloned().collect();
-        for v in vnets {
+        for v in within(&self.virtual_networks, inside) {
             self.delete_vnet(&v)?;
         }
-        let pips: Vec<ResourceId> = self.public_ip_addresses.keys().filter(|k| inside(k)).cloned().collect();
-        for p in pips {
+        for p in within(&self.public_ip_addresses, inside) {
             self.delete_public_ip(&p)?;
         }
-        let nsgs: Vec<ResourceId> = self.network_security_groups.keys().filter(|k| inside(k)).cloned().collect();
-        for n in nsgs {
+        for n in within(&self.network_security_groups, inside) {
             self.delete_nsg(&n)?;
         }
-        let rts: Vec<ResourceId> = self.route_tables.keys().filter(|k| inside(k)).cloned().collect();
-        for r in rts {
+        for r in within(&self.route_tables, inside) {
             self.delete_route_table(&r)?;
         }
         Ok(())
