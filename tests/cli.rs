@@ -111,3 +111,13 @@ fn committed_schema_is_current() {
     let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/topology.schema.json")).unwrap();
     assert_eq!(committed.trim(), vnetlab::topology::json_schema().trim(), "regenerate: cargo run -- schema > docs/topology.schema.json");
 }
+
+#[test]
+fn explain_from_the_internet_reaches_ssh_through_the_public_ip_only() {
+    let (code, out, _) = vnetlab(&["explain", LAB, "--from", "Internet", "--to", "SalesVM", "--protocol", "tcp"]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("Internet (192.0.2.10) -> 203.0.113.1:22 tcp: delivered to SalesVM"), "{out}");
+    assert!(out.contains("NSG SalesVMNSG on NIC SalesVMVMNic: rule default-allow-ssh (priority 1000, Allow)"), "{out}");
+    let (_, out, _) = vnetlab(&["explain", LAB, "--from", "Internet", "--to", "203.0.113.1:80"]);
+    assert!(out.lines().next().unwrap().contains("dropped: inbound denied by NSG SalesVMNSG on NIC SalesVMVMNic: rule DenyAllInBound"), "{out}");
+}

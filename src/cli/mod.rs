@@ -76,6 +76,7 @@ pub enum Command {
     /// The verdict for a packet from a VM, with the chain of reasons.
     Explain {
         file: PathBuf,
+        /// A VM name, or `Internet` for the Cloud Shell side.
         #[arg(long)]
         from: String,
         /// IP, IP:PORT, or a VM name.

@@ -188,20 +188,37 @@ fn ip_flow(t: &Tables, vm: &str, direction: &str, protocol: &str, local: &str, r
     Ok(())
 }
 
+/// Where the Cloud Shell sits on the lab's Internet side (RFC 5737).
+const CLOUD_SHELL_IP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 10);
+
 fn explain_cmd(t: &Tables, from: &str, to: &str, protocol: Option<&str>, out: &mut impl Write) -> anyhow::Result<()> {
-    let n = find_vm(t, from)?;
+    // `--from Internet` (or CloudShell): a packet from the Internet side
+    // to a public IP, as a learner's ssh from the Cloud Shell.
+    let (ingress, src) = if ["internet", "cloudshell"].contains(&from.to_ascii_lowercase().as_str()) {
+        (Ingress::Internet, CLOUD_SHELL_IP)
+    } else {
+        let n = find_vm(t, from)?;
+        (Ingress::Nic(n), t.nics[n as usize].ip)
+    };
     let (dst, port) = match to.rsplit_once(':') {
         Some((ip, p)) => (ip.parse::<Ipv4Addr>().with_context(|| format!("--to: '{ip}' is not an IPv4 address"))?, Some(p.parse::<u16>().with_context(|| format!("--to: '{p}' is not a port"))?)),
         None => match to.parse::<Ipv4Addr>() {
             Ok(ip) => (ip, None),
-            Err(_) => (t.nics[find_vm(t, to)? as usize].ip, None),
+            Err(_) => {
+                let nic = &t.nics[find_vm(t, to)? as usize];
+                // From the Internet a VM is reached at its public IP.
+                match (ingress, nic.public_ip) {
+                    (Ingress::Internet, Some((ip, _))) => (ip, None),
+                    (Ingress::Internet, None) => bail!("{to} has no public IP, so the Internet cannot reach it"),
+                    _ => (nic.ip, None),
+                }
+            }
         },
     };
     let protocol = protocol.map(str::to_ascii_lowercase).unwrap_or_else(|| if port.is_some() { "tcp".into() } else { "icmp".into() });
     let port = port.unwrap_or(if protocol == "icmp" { 1 } else { 22 });
-    let src = t.nics[n as usize].ip;
     let pkt = probe_packet(src, dst, &protocol, 49152, port, false).with_context(|| format!("--protocol must be tcp, udp or icmp, not '{protocol}'"))?;
-    let e = explain(t, &mut ConnTrack::new(), Ingress::Nic(n), &pkt, Instant::now());
+    let e = explain(t, &mut ConnTrack::new(), ingress, &pkt, Instant::now());
     let what = if protocol == "icmp" { format!("{dst} icmp") } else { format!("{dst}:{port} {protocol}") };
     writeln!(out, "{from} ({src}) -> {what}: {}", e.summary)?;
     for (i, s) in e.steps.iter().enumerate() {

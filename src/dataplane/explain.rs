@@ -105,8 +105,14 @@ impl Words<'_> {
     fn nsg_rule(&self, nic: NicIdx, g: u32, d: Direction, rule: u32) -> String {
         let nsg = &self.t.nsgs[g as usize];
         let r = &nsg.rules(d)[rule as usize];
-        let level = if self.t.nics[nic as usize].nsg == Some(g) { "NIC" } else { "subnet" };
-        format!("NSG {} ({level} of {}) rule {} (priority {}, {:?})", nsg.name, self.nic(nic), r.name, r.priority, r.access)
+        let n = &self.t.nics[nic as usize];
+        let at = if n.nsg == Some(g) {
+            format!("on NIC {}", n.name)
+        } else {
+            let s = &self.t.subnets[n.subnet as usize];
+            format!("on subnet {}/{}", self.vnet(s.vnet), s.id.name())
+        };
+        format!("NSG {} {at}: rule {} (priority {}, {:?})", nsg.name, r.name, r.priority, r.access)
     }
 
     fn step(&self, s: &Step) -> String {
