@@ -19,17 +19,6 @@ fn all_ingresses(t: &Tables) -> Vec<Ingress> {
     v
 }
 
-/// The fuzz target's body.
-fn harness(data: &[u8]) {
-    let Some((&first, packet)) = data.split_first() else { return };
-    let t = tables();
-    let mut ct = ConnTrack::new();
-    let now = Instant::now();
-    let ing = ingress(t, first);
-    let _ = decide(t, &mut ct, ing, packet, now);
-    let _ = decide(t, &mut ct, ing, packet, now);
-}
-
 fn files_in(dir: &Path) -> Vec<PathBuf> {
     let Ok(rd) = std::fs::read_dir(dir) else { return vec![] };
     let mut v: Vec<PathBuf> = rd.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_file()).collect();
@@ -83,7 +72,7 @@ fn corpus_packets_are_real_packets() {
 #[test]
 fn corpus_replays_without_panic() {
     for (path, data) in corpus() {
-        let r = std::panic::catch_unwind(|| harness(&data));
+        let r = std::panic::catch_unwind(|| vnetlab::dataplane::fuzzing::run(&data));
         assert!(r.is_ok(), "decide panicked on {}", path.display());
     }
 }
@@ -117,7 +106,7 @@ proptest! {
             let _ = decide(t, &mut ct, ing, &bytes, now);
             let _ = decide(t, &mut ct, ing, &bytes, now);
         }
-        harness(&bytes);
+        vnetlab::dataplane::fuzzing::run(&bytes);
     }
 
     #[test]
