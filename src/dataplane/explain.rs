@@ -27,7 +27,7 @@ pub fn explain(t: &Tables, ct: &mut ConnTrack, ingress: Ingress, bytes: &[u8], n
     let verdict = decide_with(t, ct, ingress, bytes, now, &mut raw);
     let key = packet::parse(bytes).map(|p| p.key).ok();
     let w = Words { t, key };
-    Explanation { verdict, summary: w.verdict(&verdict, &raw), steps: raw.iter().map(|s| w.step(s)).collect(), raw_steps: raw }
+    Explanation { verdict, summary: w.verdict(&verdict), steps: raw.iter().map(|s| w.step(s)).collect(), raw_steps: raw }
 }
 
 struct Words<'a> {
@@ -126,14 +126,14 @@ impl Words<'_> {
         }
     }
 
-    fn verdict(&self, v: &Verdict, steps: &[Step]) -> String {
+    fn verdict(&self, v: &Verdict) -> String {
         match *v {
             Verdict::Deliver { nic, dnat: None } => format!("delivered to {}", self.nic(nic)),
             Verdict::Deliver { nic, dnat: Some(_) } => format!("delivered to {} through its public IP", self.nic(nic)),
             Verdict::ToAppliance { nic } => format!("handed to the network virtual appliance {}, whose NIC forwards IP", self.nic(nic)),
             Verdict::ToInternet { snat } => format!("leaves Azure to the Internet, source translated to {snat}"),
             Verdict::ToSite { connection } => format!("sent through VPN connection {} to the on-premises site", self.t.connections[connection as usize].name),
-            Verdict::Drop(r) => format!("dropped: {}", self.reason(&r, steps)),
+            Verdict::Drop(r) => format!("dropped: {}", self.reason(&r)),
         }
     }
 
@@ -141,7 +141,7 @@ impl Words<'_> {
         self.key.map_or_else(|| "the destination".into(), |k| k.dst.to_string())
     }
 
-    fn reason(&self, r: &DropReason, _steps: &[Step]) -> String {
+    fn reason(&self, r: &DropReason) -> String {
         let t = self.t;
         match *r {
             DropReason::Malformed => "not a well-formed IPv4 packet".into(),

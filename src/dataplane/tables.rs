@@ -52,6 +52,8 @@ pub struct NicEntry {
     pub public_ip: Option<(Ipv4Addr, PublicIpSku)>,
     /// Attached to a running VM: only then does it send or answer.
     pub running: bool,
+    /// Idle timeout of its tracked flows: its VNet's flow timeout.
+    pub flow_timeout: Duration,
 }
 
 #[derive(Clone, Debug)]
@@ -73,6 +75,9 @@ pub struct SubnetEntry {
 pub struct LinkEntry {
     pub id: ResourceId,
     pub remote: Option<VnetIdx>,
+    /// The remote VNet's link pointing back here (index in its `links`);
+    /// it decides whether forwarded traffic may enter over this peering.
+    pub back: Option<u32>,
     pub state: PeeringState,
     pub allow_virtual_network_access: bool,
     pub allow_forwarded_traffic: bool,
@@ -132,6 +137,26 @@ pub struct Tables {
     public_ips: FxHashMap<u32, NicIdx>,
 }
 
+/// Compiles each NSG once per subnet context it is used in (the subnet's
+/// own NSG and its NICs' NSGs share that context).
+#[derive(Default)]
+struct NsgCompiler {
+    compiled: Vec<CompiledNsg>,
+    index: FxHashMap<(ResourceId, SubnetIdx), u32>,
+}
+
+impl NsgCompiler {
+    fn get(&mut self, model: &Model, id: Option<&ResourceId>, subnet: SubnetIdx, vnet_tag: &[Ipv4Net], own_ranges: &[Ipv4Net]) -> Option<u32> {
+        let id = id?;
+        let nsg = model.network_security_groups.get(id)?;
+        let compiled = &mut self.compiled;
+        Some(*self.index.entry((id.clone(), subnet)).or_insert_with(|| {
+            compiled.push(CompiledNsg::compile(nsg, vnet_tag, own_ranges));
+            (compiled.len() - 1) as u32
+        }))
+    }
+}
+
 pub fn stable_key(id: &ResourceId) -> u64 {
     let mut h = FxHasher::default();
     id.hash(&mut h);
@@ -142,8 +167,7 @@ impl Tables {
     pub fn compile(model: &Model, generation: u64) -> Tables {
         let vnet_idx: FxHashMap<&ResourceId, VnetIdx> = model.virtual_networks.keys().enumerate().map(|(i, id)| (id, i as VnetIdx)).collect();
         let conn_idx: FxHashMap<&ResourceId, u32> = model.connections.keys().enumerate().map(|(i, id)| (id, i as u32)).collect();
-        let mut nsgs: Vec<CompiledNsg> = Vec::new();
-        let mut nsg_cache: FxHashMap<(ResourceId, SubnetIdx), u32> = FxHashMap::default();
+        let mut nsgs = NsgCompiler::default();
 
         let compile_hop = |vnet: VnetIdx, hop: &Hop| -> CHop {
             match hop {
@@ -180,6 +204,11 @@ impl Tables {
                 .map(|p| LinkEntry {
                     id: p.id.clone(),
                     remote: vnet_idx.get(&p.remote_virtual_network).copied(),
+                    back: model
+                        .virtual_networks
+                        .get(&p.remote_virtual_network)
+                        .and_then(|r| r.peerings.iter().position(|q| q.remote_virtual_network == v.id))
+                        .map(|b| b as u32),
                     state: model.peering_state(&v.id, p),
                     allow_virtual_network_access: p.allow_virtual_network_access,
                     allow_forwarded_traffic: p.allow_forwarded_traffic,
@@ -218,13 +247,7 @@ impl Tables {
                     lpm.insert(r.address_prefix, j as u32);
                 }
                 let vnet_tag = routing::virtual_network_tag(model, &s.id, &routes);
-                let nsg = s.network_security_group.as_ref().and_then(|id| {
-                    let n = model.network_security_groups.get(id)?;
-                    Some(*nsg_cache.entry((id.clone(), si)).or_insert_with(|| {
-                        nsgs.push(CompiledNsg::compile(n, &vnet_tag, &v.address_prefixes));
-                        (nsgs.len() - 1) as u32
-                    }))
-                });
+                let nsg = nsgs.get(model, s.network_security_group.as_ref(), si, &vnet_tag, &v.address_prefixes);
                 subnets.push(SubnetEntry { id: s.id.clone(), vnet: vi as VnetIdx, prefix: s.address_prefix, routes, hops, lpm, nsg, vnet_tag, default_outbound_access: s.default_outbound_access });
             }
         }
@@ -235,14 +258,8 @@ impl Tables {
         for n in model.network_interfaces.values() {
             let Some(&si) = subnet_idx.get(&n.subnet) else { continue };
             let subnet = &subnets[si as usize];
-            let nsg = n.network_security_group.as_ref().and_then(|id| {
-                let g = model.network_security_groups.get(id)?;
-                let ranges = &vnets[subnet.vnet as usize].address_prefixes;
-                Some(*nsg_cache.entry((id.clone(), si)).or_insert_with(|| {
-                    nsgs.push(CompiledNsg::compile(g, &subnet.vnet_tag, ranges));
-                    (nsgs.len() - 1) as u32
-                }))
-            });
+            let vnet = &vnets[subnet.vnet as usize];
+            let nsg = nsgs.get(model, n.network_security_group.as_ref(), si, &subnet.vnet_tag, &vnet.address_prefixes);
             let vm = n.virtual_machine.as_ref().and_then(|v| model.virtual_machines.get(v));
             let public_ip = n.public_ip_address.as_ref().and_then(|p| model.public_ip_addresses.get(p)).map(|p| (p.ip_address, p.sku));
             let idx = nics.len() as NicIdx;
@@ -261,6 +278,7 @@ impl Tables {
                 nsg,
                 public_ip,
                 running: vm.is_some_and(|v| v.power_state == crate::model::PowerState::Running),
+                flow_timeout: vnet.flow_timeout,
             });
         }
         let connections = model
@@ -272,7 +290,7 @@ impl Tables {
                 vnet: model.virtual_network_gateways.get(&c.virtual_network_gateway1).and_then(|g| vnet_idx.get(&g.virtual_network).copied()),
             })
             .collect();
-        Tables { generation, nics, subnets, vnets, nsgs, connections, hosts, public_ips }
+        Tables { generation, nics, subnets, vnets, nsgs: nsgs.compiled, connections, hosts, public_ips }
     }
 
     #[inline]

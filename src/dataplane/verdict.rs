@@ -263,8 +263,17 @@ impl<O: Observer> Decision<'_, O> {
     }
 
     /// Looks the destination up in `ctx` (whose VNet is `vnet`) and follows
-    /// the hop to a NIC, the Internet or a site.
+    /// the hop to a NIC, the Internet or a site. A NIC receives only while
+    /// its VM runs, whichever hop led to it.
     fn route(&mut self, ctx: RouteCtx, vnet: VnetIdx, via_gateway: bool, depth: u8) -> Result<Target, DropReason> {
+        let target = self.follow(ctx, vnet, via_gateway, depth)?;
+        match target {
+            Target::Nic { nic, .. } if !self.t.nics[nic as usize].running => Err(DropReason::VmNotRunning { nic }),
+            _ => Ok(target),
+        }
+    }
+
+    fn follow(&mut self, ctx: RouteCtx, vnet: VnetIdx, via_gateway: bool, depth: u8) -> Result<Target, DropReason> {
         let t = self.t;
         let dst = self.key.dst;
         let (row, hop) = match ctx {
@@ -283,12 +292,12 @@ impl<O: Observer> Decision<'_, O> {
         match hop {
             CHop::VnetLocal { vnet: v } => {
                 let m = t.host(*v, dst).ok_or(DropReason::NoHost { vnet: *v, ctx, row })?;
-                running(t, m)
+                Ok(Target::Nic { nic: m, appliance: false })
             }
             CHop::Peering { vnet: r, link } => {
                 self.cross_peering(vnet, *r, *link, via_gateway)?;
                 let m = t.host(*r, dst).ok_or(DropReason::NoHost { vnet: *r, ctx, row })?;
-                running(t, m)
+                Ok(Target::Nic { nic: m, appliance: false })
             }
             CHop::Internet => Ok(Target::Internet),
             CHop::Drop => Err(DropReason::NextHopNone { ctx, row }),
@@ -296,10 +305,7 @@ impl<O: Observer> Decision<'_, O> {
                 let ip = ips[(flow_hash(&self.key) % ips.len() as u64) as usize];
                 let m = self.reach_appliance(vnet, ip, via_gateway).ok_or(DropReason::ApplianceUnreachable { ctx, row, ip })??;
                 let nic = &t.nics[m as usize];
-                if !nic.running {
-                    return Err(DropReason::VmNotRunning { nic: m });
-                }
-                if dst != nic.ip && !nic.ip_forwarding {
+                if nic.running && dst != nic.ip && !nic.ip_forwarding {
                     // Azure: the destination check drops it at the NIC.
                     return Err(DropReason::NotForwarding { nic: m });
                 }
@@ -343,11 +349,9 @@ impl<O: Observer> Decision<'_, O> {
         if via_gateway || t.vnets[from as usize].contains(self.key.src) {
             return Ok(());
         }
-        let back = t.vnets[to as usize].links.iter().position(|l| l.remote == Some(from));
-        match back {
-            Some(b) if t.vnets[to as usize].links[b].allow_forwarded_traffic => Ok(()),
-            Some(b) => Err(DropReason::ForwardedTrafficNotAllowed { vnet: to, link: b as u32 }),
-            None => Err(DropReason::ForwardedTrafficNotAllowed { vnet: to, link: u32::MAX }),
+        match t.vnets[from as usize].links[link as usize].back {
+            Some(b) if t.vnets[to as usize].links[b as usize].allow_forwarded_traffic => Ok(()),
+            back => Err(DropReason::ForwardedTrafficNotAllowed { vnet: to, link: back.unwrap_or(u32::MAX) }),
         }
     }
 
@@ -356,11 +360,9 @@ impl<O: Observer> Decision<'_, O> {
     fn nsg(&mut self, x: NicIdx, dir: Direction) -> Result<bool, DropReason> {
         let t = self.t;
         let nic = &t.nics[x as usize];
-        let subnet = &t.subnets[nic.subnet as usize];
-        let timeout = t.vnets[subnet.vnet as usize].flow_timeout;
         let tracked = match self.related {
             Some(inner) => self.ct.has(nic.key, &inner, self.now),
-            None => self.ct.hit(nic.key, &self.key, self.now, timeout),
+            None => self.ct.hit(nic.key, &self.key, self.now, nic.flow_timeout),
         };
         if tracked {
             self.obs.step(Step::Tracked { nic: x, direction: dir });
@@ -374,8 +376,7 @@ impl<O: Observer> Decision<'_, O> {
         for &(x, new) in nics {
             if new {
                 let nic = &self.t.nics[x as usize];
-                let timeout = self.t.vnets[self.t.subnets[nic.subnet as usize].vnet as usize].flow_timeout;
-                self.ct.insert(nic.key, &self.key, self.now, timeout);
+                self.ct.insert(nic.key, &self.key, self.now, nic.flow_timeout);
             }
         }
     }
@@ -413,11 +414,6 @@ pub fn nsg_decision(t: &Tables, x: NicIdx, dir: Direction, key: &FlowKey, obs: &
         }
     }
     Ok(())
-}
-
-/// A NIC receives only while its VM runs.
-fn running(t: &Tables, m: NicIdx) -> Result<Target, DropReason> {
-    if t.nics[m as usize].running { Ok(Target::Nic { nic: m, appliance: false }) } else { Err(DropReason::VmNotRunning { nic: m }) }
 }
 
 /// Symmetric, so both directions of a flow pick the same ECMP member.

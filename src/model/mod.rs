@@ -298,32 +298,40 @@ impl Model {
         }
     }
 
-    /// Every private address in use in a subnet, with who holds it.
-    pub(crate) fn addresses_in_subnet(&self, subnet_id: &ResourceId) -> Vec<(Ipv4Addr, ResourceId)> {
-        let mut out: Vec<(Ipv4Addr, ResourceId)> = self
+    /// What is deployed in a subnet, with the private address each holds.
+    /// ExpressRoute gateways occupy GatewaySubnet without an address
+    /// vnetlab hands out.
+    fn subnet_occupants(&self, subnet_id: &ResourceId) -> Vec<(Option<Ipv4Addr>, ResourceId)> {
+        let mut out: Vec<(Option<Ipv4Addr>, ResourceId)> = self
             .network_interfaces
             .values()
             .filter(|n| &n.subnet == subnet_id)
-            .map(|n| (n.private_ip_address, n.ip_configuration_id()))
+            .map(|n| (Some(n.private_ip_address), n.ip_configuration_id()))
             .collect();
         if let Some((vnet, s)) = self.subnet(subnet_id)
-            && s.is_gateway_subnet() {
-                // Every gateway (VPN or ExpressRoute) lives in GatewaySubnet;
-                // vnetlab gives addresses to the VPN one's instances.
-                for g in self.virtual_network_gateways.values().filter(|g| g.virtual_network == vnet.id) {
-                    let ips = if g.gateway_type == GatewayType::Vpn { self.gateway_instance_ips(g) } else { vec![Ipv4Addr::UNSPECIFIED] };
-                    out.extend(ips.into_iter().map(|ip| (ip, g.id.clone())));
+            && s.is_gateway_subnet()
+        {
+            for g in self.virtual_network_gateways.values().filter(|g| g.virtual_network == vnet.id) {
+                match g.gateway_type {
+                    GatewayType::Vpn => out.extend(self.gateway_instance_ips(g).into_iter().map(|ip| (Some(ip), g.id.clone()))),
+                    GatewayType::ExpressRoute => out.push((None, g.id.clone())),
                 }
             }
+        }
         for rs in self.route_servers.values().filter(|r| &r.hosted_subnet == subnet_id) {
-            out.extend(self.route_server_ips(rs).into_iter().map(|ip| (ip, rs.id.clone())));
+            out.extend(self.route_server_ips(rs).into_iter().map(|ip| (Some(ip), rs.id.clone())));
         }
         out
     }
 
-    /// Names of resources deployed in a subnet (for in-use errors).
+    /// Every private address in use in a subnet, with who holds it.
+    pub(crate) fn addresses_in_subnet(&self, subnet_id: &ResourceId) -> Vec<(Ipv4Addr, ResourceId)> {
+        self.subnet_occupants(subnet_id).into_iter().filter_map(|(ip, id)| Some((ip?, id))).collect()
+    }
+
+    /// Resources deployed in a subnet (for in-use errors).
     pub(crate) fn subnet_users(&self, subnet_id: &ResourceId) -> Vec<ResourceId> {
-        self.addresses_in_subnet(subnet_id).into_iter().map(|(_, id)| id).collect()
+        self.subnet_occupants(subnet_id).into_iter().map(|(_, id)| id).collect()
     }
 }
 
