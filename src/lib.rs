@@ -19,4 +19,7 @@ pub mod routing;
 pub mod nsg;
 pub mod dataplane;
 pub mod topology;
+pub mod expect;
+pub mod host;
+pub mod daemon;
 pub mod cli;

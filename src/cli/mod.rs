@@ -2,6 +2,7 @@
 //! the model through validated changes, compile it and ask the verdict
 //! function; none of them re-implements a rule.
 
+mod live;
 mod offline;
 pub mod table;
 
@@ -88,11 +89,138 @@ pub enum Command {
     },
     /// Print the topology file's JSON schema.
     Schema,
+
+    /// Start a lab: every VM a namespace with a TUN and sshd, one data plane.
+    Up {
+        /// topology.yaml or a lab folder; without it, an empty lab.
+        file: Option<PathBuf>,
+        #[command(flatten)]
+        lab: LabArg,
+        /// Stay attached; Ctrl-C removes the lab.
+        #[arg(long)]
+        foreground: bool,
+    },
+    /// Remove everything a lab made (also after its daemon was killed).
+    Down {
+        #[command(flatten)]
+        lab: LabArg,
+    },
+    /// VMs, peerings and their packet counters.
+    Status {
+        #[command(flatten)]
+        lab: LabArg,
+        #[arg(short, long, value_enum, default_value_t)]
+        output: Output,
+    },
+    /// Run a command inside a VM (its network, hostname and users).
+    Exec {
+        #[command(flatten)]
+        lab: LabArg,
+        vm: String,
+        /// The command; an interactive shell when empty.
+        #[arg(last = true)]
+        cmd: Vec<String>,
+    },
+    /// The Cloud Shell: a shell (or CMD) on the Internet side of the lab.
+    Shell {
+        #[command(flatten)]
+        lab: LabArg,
+        #[arg(last = true)]
+        cmd: Vec<String>,
+    },
+    /// ssh from the Cloud Shell to a VM's public IP, as `ssh azureuser@IP`.
+    Ssh {
+        #[command(flatten)]
+        lab: LabArg,
+        vm: String,
+        #[arg(last = true)]
+        cmd: Vec<String>,
+    },
+    /// Stream the packets the fabric drops, with the reason, as they happen.
+    Trace {
+        #[command(flatten)]
+        lab: LabArg,
+        /// Only drops sent by or meant for this VM.
+        #[arg(long)]
+        vm: Option<String>,
+    },
+    /// Apply model changes to a running lab: all of them, or none.
+    Apply {
+        #[command(flatten)]
+        lab: LabArg,
+        /// YAML or JSON: `changes: [ {op: PutPeering, resource: {...}}, ... ]`.
+        file: PathBuf,
+    },
+    /// Check a lab's expect.yaml with real traffic; exit 1 on a mismatch.
+    Test {
+        /// A lab folder (topology.yaml + expect.yaml) or an expect.yaml.
+        dir: PathBuf,
+        #[command(flatten)]
+        lab: LabArg,
+        /// Also write the results as JUnit XML.
+        #[arg(long)]
+        junit: Option<PathBuf>,
+    },
+
+    #[command(name = "__daemon", hide = true)]
+    Daemon {
+        #[command(flatten)]
+        lab: LabArg,
+        #[arg(long)]
+        file: Option<PathBuf>,
+    },
+    #[command(name = "__vm-boot", hide = true)]
+    VmBoot {
+        #[arg(long)]
+        hostname: String,
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        dir: PathBuf,
+    },
+}
+
+/// Which lab: `--lab`, else `VNETLAB_LAB`, else `default`.
+#[derive(Clone, Debug, clap::Args)]
+pub struct LabArg {
+    #[arg(long = "lab", global = true)]
+    name: Option<String>,
+}
+
+impl LabArg {
+    fn get(&self) -> anyhow::Result<crate::host::Lab> {
+        Ok(crate::host::lab_from(self.name.as_deref())?)
+    }
 }
 
 /// Runs a command; the exit code follows ripgrep's convention: 0 done,
 /// 1 an expectation did not hold, 2 a usage or input error.
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
     let mut out = std::io::stdout().lock();
-    offline::run(cli.command, &mut out)
+    match cli.command {
+        Command::Up { file, lab, foreground } => live::up(&lab.get()?, file.as_deref(), foreground, &mut out),
+        Command::Down { lab } => live::down(&lab.get()?, &mut out),
+        Command::Status { lab, output } => live::status(&lab.get()?, output, &mut out),
+        Command::Exec { lab, vm, cmd } => {
+            drop(out);
+            live::exec(&lab.get()?, &vm, cmd)
+        }
+        Command::Shell { lab, cmd } => {
+            drop(out);
+            live::shell(&lab.get()?, cmd)
+        }
+        Command::Ssh { lab, vm, cmd } => {
+            drop(out);
+            live::ssh(&lab.get()?, &vm, cmd)
+        }
+        Command::Trace { lab, vm } => live::trace(&lab.get()?, vm, &mut out),
+        Command::Apply { lab, file } => live::apply(&lab.get()?, &file, &mut out),
+        Command::Test { dir, lab, junit } => live::test(&lab.get()?, &dir, junit.as_deref(), &mut out),
+        Command::Daemon { lab, file } => {
+            drop(out);
+            live::daemon(&lab.get()?, file.as_deref())
+        }
+        Command::VmBoot { hostname, user, dir } => Err(crate::host::vm::boot(&dir, &hostname, &user).into()),
+        other => offline::run(other, &mut out),
+    }
 }

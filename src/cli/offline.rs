@@ -11,7 +11,7 @@ use serde_json::json;
 use super::table::write_table;
 use super::{Command, Output};
 use crate::dataplane::explain::{explain, probe_packet, round_trip};
-use crate::dataplane::{ConnTrack, DropReason, Ingress, NicIdx, RouteCtx, Step, Tables, nsg_decision};
+use crate::dataplane::{CLOUD_SHELL_IP, ConnTrack, DropReason, Ingress, NicIdx, RouteCtx, Step, Tables, nsg_decision};
 use crate::dataplane::packet::FlowKey;
 use crate::model::{Direction, Model};
 use crate::topology::Topology;
@@ -53,6 +53,8 @@ pub fn run(cmd: Command, out: &mut impl Write) -> anyhow::Result<u8> {
             explain_cmd(&t, &from, &to, protocol.as_deref(), out)?;
         }
         Command::Schema => writeln!(out, "{}", crate::topology::json_schema())?,
+        // cli::run sends the commands on a running lab elsewhere.
+        live => bail!("{live:?} needs a running lab"),
     }
     Ok(0)
 }
@@ -187,9 +189,6 @@ fn ip_flow(t: &Tables, vm: &str, direction: &str, protocol: &str, local: &str, r
     }
     Ok(())
 }
-
-/// Where the Cloud Shell sits on the lab's Internet side (RFC 5737).
-const CLOUD_SHELL_IP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 10);
 
 fn explain_cmd(t: &Tables, from: &str, to: &str, protocol: Option<&str>, out: &mut impl Write) -> anyhow::Result<()> {
     // `--from Internet` (or CloudShell): a packet from the Internet side

@@ -30,6 +30,13 @@ pub fn explain(t: &Tables, ct: &mut ConnTrack, ingress: Ingress, bytes: &[u8], n
     Explanation { verdict, summary: w.verdict(&verdict), steps: raw.iter().map(|s| w.step(s)).collect(), raw_steps: raw }
 }
 
+/// The one-line sentence `explain` gives for `verdict` on `bytes`, without
+/// re-running anything: what the live data plane's trace prints.
+pub fn summarize(t: &Tables, verdict: &Verdict, bytes: &[u8]) -> String {
+    let key = packet::parse(bytes).map(|p| p.key).ok();
+    Words { t, key }.verdict(verdict)
+}
+
 struct Words<'a> {
     t: &'a Tables,
     key: Option<FlowKey>,

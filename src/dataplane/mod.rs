@@ -4,10 +4,11 @@ mod conntrack;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod explain;
+pub mod nat;
 pub mod packet;
 mod tables;
 mod verdict;
 
 pub use conntrack::ConnTrack;
 pub use tables::{CHop, ConnectionEntry, GatewayEntry, LinkEntry, NicEntry, NicIdx, SubnetEntry, SubnetIdx, Tables, VnetEntry, VnetIdx, stable_key};
-pub use verdict::{DEFAULT_OUTBOUND_IP, DropReason, Ingress, Observer, RouteCtx, Step, Verdict, decide, decide_with, nsg_decision};
+pub use verdict::{CLOUD_SHELL_IP, DEFAULT_OUTBOUND_IP, INTERNET_GATEWAY_IP, DropReason, Ingress, Observer, RouteCtx, Step, Verdict, decide, decide_with, nsg_decision};

@@ -26,6 +26,11 @@ use crate::nsg::FlowView;
 /// with this address (RFC 5737 TEST-NET-1, never a real one).
 pub const DEFAULT_OUTBOUND_IP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 254);
 
+/// The Cloud Shell's address on the Internet side (RFC 5737 TEST-NET-1),
+/// and the Internet-side gateway it routes through.
+pub const CLOUD_SHELL_IP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 10);
+pub const INTERNET_GATEWAY_IP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
+
 /// Gateways forwarding into gateways: more hops than this is a loop.
 const MAX_GATEWAY_HOPS: u8 = 4;
 

@@ -1,0 +1,465 @@
+//! Commands on a running lab: up, down, status, exec, shell, ssh, trace,
+//! apply, test. They talk to the lab's daemon over its socket; only `up`
+//! (which starts the daemon) and the hidden boot commands touch the host.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::os::unix::process::CommandExt;
+use std::process::{Command as Process, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+
+use super::Output;
+use super::table::write_table;
+use crate::daemon::client::{self, Client};
+use crate::daemon::proto::{LabStatus, Request, Response, VmStatus};
+use crate::dataplane::explain::round_trip;
+use crate::dataplane::{CLOUD_SHELL_IP, Tables};
+use crate::expect::{self, CLOUD_SHELL, ExpectFile, Expectation, Outcome, Probe};
+use crate::host::{self, Lab, netns};
+use crate::model::{Change, Model};
+use crate::topology::Topology;
+
+/// How long `up` waits for the daemon to report ready.
+const START_TIMEOUT: Duration = Duration::from_secs(120);
+
+fn require_root(what: &str) -> anyhow::Result<()> {
+    if !nix::unistd::geteuid().is_root() {
+        bail!("`vnetlab {what}` needs root: it creates network namespaces and TUN devices. Run it with sudo.");
+    }
+    Ok(())
+}
+
+/// The topology's changes, validated as a whole before anything is built.
+pub fn topology_changes(path: &Path) -> anyhow::Result<(PathBuf, Vec<Change>)> {
+    let file = if path.is_dir() { path.join("topology.yaml") } else { path.to_path_buf() };
+    let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+    let topo = Topology::parse(&text).with_context(|| format!("{} is not a valid topology", file.display()))?;
+    topo.build().with_context(|| format!("{} was refused", file.display()))?;
+    let changes = topo.changes().with_context(|| format!("{} was refused", file.display()))?.into_iter().map(|(_, c)| c).collect();
+    let file = file.canonicalize().with_context(|| format!("cannot resolve {}", file.display()))?;
+    Ok((file, changes))
+}
+
+pub fn up(lab: &Lab, file: Option<&Path>, foreground: bool, out: &mut impl Write) -> anyhow::Result<u8> {
+    require_root("up")?;
+    let (file, changes) = match file {
+        Some(f) => {
+            let (file, changes) = topology_changes(f)?;
+            (Some(file), changes)
+        }
+        None => (None, Vec::new()),
+    };
+    if let Some(pid) = host::daemon_pid(lab) {
+        bail!("lab '{lab}' is already running (daemon PID {pid}). `vnetlab status --lab {lab}` shows it; `vnetlab down --lab {lab}` removes it.");
+    }
+    // Whatever a killed daemon of this lab left behind goes first.
+    host::remove_lab(lab, None)?;
+    let dir = lab.runtime_dir();
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o700))?;
+    writeln!(out, "Starting lab '{lab}'{}", file.as_ref().map(|f| format!(" from {}", f.display())).unwrap_or_default())?;
+
+    if foreground {
+        let say = |line: &str| {
+            let mut o = std::io::stdout().lock();
+            let _ = writeln!(o, "  {line}");
+            if line == "ready" {
+                let _ = writeln!(o, "  lab '{lab}' runs in the foreground: Ctrl-C removes it");
+            }
+        };
+        crate::daemon::run(lab.clone(), changes, &say)?;
+        writeln!(out, "lab '{lab}' removed")?;
+        return Ok(0);
+    }
+
+    let log = std::fs::File::create(lab.log_file())?;
+    let exe = std::env::current_exe()?;
+    let mut cmd = Process::new(exe);
+    cmd.args(["__daemon", "--lab", lab.name()]);
+    if let Some(f) = &file {
+        cmd.arg("--file").arg(f);
+    }
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(log)
+        // Its own process group: Ctrl-C in this terminal does not reach it.
+        .process_group(0)
+        .spawn()
+        .context("cannot start the lab daemon")?;
+    let stdout = child.stdout.take().context("no pipe to the daemon")?;
+    let started = Instant::now();
+    let mut ready = false;
+    let mut last_error = None;
+    for line in BufReader::new(stdout).lines() {
+        let line = line?;
+        if line == "ready" {
+            ready = true;
+            break;
+        }
+        if let Some(e) = line.strip_prefix("error: ") {
+            last_error = Some(e.to_string());
+        } else {
+            writeln!(out, "  {line}")?;
+            out.flush()?;
+        }
+        if started.elapsed() > START_TIMEOUT {
+            break;
+        }
+    }
+    if !ready {
+        let _ = child.kill();
+        let _ = child.wait();
+        host::remove_lab(lab, None)?;
+        bail!("lab '{lab}' did not start: {}", last_error.unwrap_or_else(|| "the daemon stopped without saying why".into()));
+    }
+    writeln!(out, "Lab '{lab}' is up (daemon PID {}).\n", child.id())?;
+    status(lab, Output::Table, out)?;
+    writeln!(out, "\nNext: `vnetlab ssh --lab {lab} VM`, `vnetlab exec --lab {lab} VM -- CMD`, `vnetlab trace --lab {lab}`, `vnetlab down --lab {lab}`.")?;
+    Ok(0)
+}
+
+/// The hidden `__daemon` command: runs the daemon, reporting progress on
+/// stdout for `up` to relay, and ending that with "ready" or "error: …".
+pub fn daemon(lab: &Lab, file: Option<&Path>) -> anyhow::Result<u8> {
+    let say = |line: &str| {
+        // `up` may be gone (its user pressed Ctrl-C): the daemon goes on.
+        let _ = writeln!(std::io::stdout().lock(), "{line}");
+        eprintln!("{line}");
+    };
+    let changes = match file {
+        Some(f) => match topology_changes(f) {
+            Ok((_, c)) => c,
+            Err(e) => {
+                say(&format!("error: {e:#}"));
+                return Err(e);
+            }
+        },
+        None => Vec::new(),
+    };
+    if let Err(e) = crate::daemon::run(lab.clone(), changes, &say) {
+        say(&format!("error: {e}"));
+        return Err(e.into());
+    }
+    Ok(0)
+}
+
+pub fn down(lab: &Lab, out: &mut impl Write) -> anyhow::Result<u8> {
+    require_root("down")?;
+    let running = host::daemon_pid(lab);
+    if let Some(pid) = running {
+        // Ask first: the daemon removes its VMs itself; the sweep below
+        // covers a daemon that cannot answer.
+        if matches!(client::call(lab, &Request::Shutdown), Ok(Response::Ok)) {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Path::new(&format!("/proc/{pid}")).exists() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+    let removed = host::remove_lab(lab, None)?;
+    if removed.namespaces.is_empty() && !removed.daemon && running.is_none() {
+        writeln!(out, "lab '{lab}' is not running; nothing to remove")?;
+    } else {
+        writeln!(out, "lab '{lab}' removed")?;
+    }
+    Ok(0)
+}
+
+fn lab_status(lab: &Lab) -> anyhow::Result<LabStatus> {
+    match client::call(lab, &Request::Status)? {
+        Response::Status(s) => Ok(*s),
+        other => bail!("unexpected answer from the daemon: {other:?}"),
+    }
+}
+
+fn lab_model(lab: &Lab) -> anyhow::Result<Model> {
+    match client::call(lab, &Request::Model)? {
+        Response::Model(m) => Ok(*m),
+        other => bail!("unexpected answer from the daemon: {other:?}"),
+    }
+}
+
+pub fn status(lab: &Lab, output: Output, out: &mut impl Write) -> anyhow::Result<u8> {
+    let s = lab_status(lab)?;
+    if output == Output::Json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&s)?)?;
+        return Ok(0);
+    }
+    writeln!(out, "Lab {} (daemon PID {}, model generation {}); Cloud Shell: namespace {}, {}", s.lab, s.pid, s.generation, s.cloud_shell.netns, s.cloud_shell.address)?;
+    writeln!(out)?;
+    let mut rows = Vec::new();
+    for vm in &s.vms {
+        for n in &vm.nics {
+            rows.push(vec![
+                vm.name.clone(),
+                vm.resource_group.clone(),
+                vm.power_state.clone(),
+                vm.netns.clone(),
+                format!("{} {}/{}", n.interface, n.private_ip, n.prefix_len),
+                n.public_ip.clone().unwrap_or_default(),
+                n.tx.packets.to_string(),
+                n.tx.bytes.to_string(),
+                n.rx.packets.to_string(),
+                n.rx.bytes.to_string(),
+                n.dropped.to_string(),
+            ]);
+        }
+    }
+    write_table(out, &["Name", "ResourceGroup", "PowerState", "Namespace", "PrivateIp", "PublicIp", "TxPackets", "TxBytes", "RxPackets", "RxBytes", "Dropped"], &rows)?;
+    if !s.peerings.is_empty() {
+        writeln!(out)?;
+        let rows: Vec<Vec<String>> = s
+            .peerings
+            .iter()
+            .map(|p| vec![p.name.clone(), p.vnet.clone(), p.remote_vnet.clone(), p.peering_state.clone(), p.carried.packets.to_string(), p.carried.bytes.to_string(), p.dropped.to_string()])
+            .collect();
+        write_table(out, &["Name", "VNet", "RemoteVNet", "PeeringState", "Packets", "Bytes", "Dropped"], &rows)?;
+    }
+    Ok(0)
+}
+
+fn find_vm<'a>(s: &'a LabStatus, name: &str) -> anyhow::Result<&'a VmStatus> {
+    s.vms.iter().find(|v| v.name.eq_ignore_ascii_case(name)).with_context(|| {
+        let names: Vec<&str> = s.vms.iter().map(|v| v.name.as_str()).collect();
+        format!("(ResourceNotFound) lab '{}' has no VM named '{name}'. Its VMs: {}.", s.lab, if names.is_empty() { "none".into() } else { names.join(", ") })
+    })
+}
+
+/// The process that holds the VM's namespaces (its sshd).
+fn anchor(lab: &Lab, vm: &VmStatus) -> anyhow::Result<u32> {
+    let suffix = &vm.netns[lab.vm_netns("").len()..];
+    let file = lab.vm_dir(suffix).join("anchor.pid");
+    let pid: u32 = std::fs::read_to_string(&file).ok().and_then(|s| s.trim().parse().ok()).with_context(|| format!("VM {} has no anchor process ({} is missing)", vm.name, file.display()))?;
+    if !Path::new(&format!("/proc/{pid}")).exists() {
+        bail!("VM {}'s sshd (PID {pid}) is not running; see {}", vm.name, lab.vm_dir(suffix).join("sshd.log").display());
+    }
+    Ok(pid)
+}
+
+/// Runs `cmd` and returns its exit code as a shell would report it.
+fn pass_through(mut cmd: Process) -> anyhow::Result<u8> {
+    let status = cmd.status().context("cannot run the command")?;
+    Ok(match status.code() {
+        Some(c) => c as u8,
+        None => 128 + std::os::unix::process::ExitStatusExt::signal(&status).unwrap_or(0) as u8,
+    })
+}
+
+fn default_shell(cmd: Vec<String>) -> Vec<String> {
+    if cmd.is_empty() { vec!["bash".into(), "-l".into()] } else { cmd }
+}
+
+pub fn exec(lab: &Lab, vm: &str, cmd: Vec<String>) -> anyhow::Result<u8> {
+    require_root("exec")?;
+    let s = lab_status(lab)?;
+    let vm = find_vm(&s, vm)?;
+    pass_through(host::vm_command(anchor(lab, vm)?, &default_shell(cmd)))
+}
+
+pub fn shell(lab: &Lab, cmd: Vec<String>) -> anyhow::Result<u8> {
+    require_root("shell")?;
+    lab_status(lab)?;
+    pass_through(host::shell_command(lab, &default_shell(cmd)))
+}
+
+/// ssh from the Cloud Shell to a VM's public IP, with the lab's password.
+pub fn ssh(lab: &Lab, vm: &str, cmd: Vec<String>) -> anyhow::Result<u8> {
+    require_root("ssh")?;
+    let s = lab_status(lab)?;
+    let v = find_vm(&s, vm)?;
+    let Some(ip) = v.nics.iter().find_map(|n| n.public_ip.clone()) else {
+        bail!("VM {} has no public IP, so the Cloud Shell cannot reach it. Log in through a VM that can: `vnetlab exec --lab {lab} OTHER_VM -- ssh {}@{}`", v.name, v.admin_username, v.nics.first().map_or("?", |n| n.private_ip.as_str()));
+    };
+    let model = lab_model(lab)?;
+    let password = model.virtual_machines.values().find(|m| m.name.eq_ignore_ascii_case(&v.name)).and_then(|m| m.admin_password.clone());
+    let mut full = ssh_argv(password.is_some(), &v.admin_username, &ip, 10);
+    full.extend(cmd);
+    let mut c = host::shell_command(lab, &full);
+    if let Some(p) = password {
+        c.env("SSHPASS", p);
+    }
+    pass_through(c)
+}
+
+/// An ssh command line that never prompts about host keys (every lab has
+/// new ones) and, with a password, reads it from `SSHPASS`.
+fn ssh_argv(password: bool, user: &str, ip: &str, timeout_s: u32) -> Vec<String> {
+    let mut v: Vec<String> = Vec::new();
+    if password {
+        v.extend(["sshpass".into(), "-e".into()]);
+    }
+    v.extend(
+        ["ssh", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", &format!("ConnectTimeout={timeout_s}"), "-o", "NumberOfPasswordPrompts=1"]
+            .iter()
+            .map(|s| s.to_string()),
+    );
+    if password {
+        v.extend(["-o".into(), "PubkeyAuthentication=no".into()]);
+    }
+    v.push(format!("{user}@{ip}"));
+    v
+}
+
+pub fn trace(lab: &Lab, vm: Option<String>, out: &mut impl Write) -> anyhow::Result<u8> {
+    let mut c = Client::connect(lab)?;
+    match c.call(&Request::Trace { vm: vm.clone() })? {
+        Response::Ok => {}
+        other => bail!("unexpected answer from the daemon: {other:?}"),
+    }
+    writeln!(out, "Tracing drops in lab '{lab}'{} (Ctrl-C stops)", vm.map(|v| format!(" that concern {v}")).unwrap_or_default())?;
+    out.flush()?;
+    while let Some(resp) = c.recv()? {
+        if let Response::Drop(d) = resp {
+            let secs = d.time as u64 % 86_400;
+            let millis = ((d.time.fract()) * 1000.0) as u64;
+            writeln!(out, "{:02}:{:02}:{:02}.{millis:03}  {:<12} {}  {}", secs / 3600, secs / 60 % 60, secs % 60, d.from, d.flow, d.reason)?;
+            out.flush()?;
+        }
+    }
+    Ok(0)
+}
+
+/// Applies a changes file (`changes: [...]`, the engine's `Change` list as
+/// YAML or JSON) to a running lab.
+pub fn apply(lab: &Lab, file: &Path, out: &mut impl Write) -> anyhow::Result<u8> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct ChangesFile {
+        changes: Vec<Change>,
+    }
+    let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let parsed: ChangesFile = serde_yaml_ng::from_str(&text).with_context(|| format!("{} is not a changes file", file.display()))?;
+    let n = parsed.changes.len();
+    match client::call(lab, &Request::Apply { changes: parsed.changes })? {
+        Response::Applied { generation } => {
+            writeln!(out, "applied {n} change(s) to lab '{lab}' (model generation {generation})")?;
+            Ok(0)
+        }
+        Response::Refused { index, error } => bail!("change {} of {n} was refused, nothing was applied: {error}", index + 1),
+        Response::Error { message } => bail!("{message}"),
+        other => bail!("unexpected answer from the daemon: {other:?}"),
+    }
+}
+
+/// `vnetlab test`: brings the lab up if needed, checks every expectation
+/// with real traffic, prints the matrix; 1 on any mismatch.
+pub fn test(lab: &Lab, dir: &Path, junit: Option<&Path>, out: &mut impl Write) -> anyhow::Result<u8> {
+    require_root("test")?;
+    let expect_file = if dir.is_dir() { dir.join("expect.yaml") } else { dir.to_path_buf() };
+    let text = std::fs::read_to_string(&expect_file).with_context(|| format!("cannot read {}", expect_file.display()))?;
+    let expectations = ExpectFile::parse(&text).with_context(|| format!("{} is not a valid expectations file", expect_file.display()))?.expectations;
+    if host::daemon_pid(lab).is_none() {
+        let topology = expect_file.parent().unwrap_or(Path::new(".")).to_path_buf();
+        up(lab, Some(&topology), false, out)?;
+        writeln!(out)?;
+    }
+    let model = lab_model(lab)?;
+    let s = lab_status(lab)?;
+    let tables = Tables::compile(&model, 1);
+    writeln!(out, "Checking {} expectation(s) in lab '{lab}' with real traffic…", expectations.len())?;
+    out.flush()?;
+    let outcomes: Vec<anyhow::Result<Outcome>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = expectations.iter().map(|e| scope.spawn(|| check(lab, &s, &model, &tables, e))).collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("a check panicked")))).collect()
+    });
+    let outcomes: Vec<Outcome> = outcomes.into_iter().collect::<anyhow::Result<_>>()?;
+    writeln!(out)?;
+    write!(out, "{}", expect::matrix(&outcomes))?;
+    writeln!(out, "(ok: reached, --: blocked, !: not what expect.yaml says)\n")?;
+    write!(out, "{}", expect::findings(&outcomes))?;
+    if let Some(path) = junit {
+        std::fs::write(path, expect::junit(lab.name(), &outcomes)?).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    let failed = outcomes.iter().filter(|o| !o.passed()).count();
+    writeln!(out, "\n{} of {} expectations hold{}", outcomes.len() - failed, outcomes.len(), if failed > 0 { format!("; {failed} do not") } else { String::new() })?;
+    Ok(if failed > 0 { 1 } else { 0 })
+}
+
+/// Runs one expectation's probe and asks the verdict function why.
+fn check(lab: &Lab, s: &LabStatus, model: &Model, tables: &Tables, e: &Expectation) -> anyhow::Result<Outcome> {
+    let from_cloud = e.from.eq_ignore_ascii_case(CLOUD_SHELL);
+    let target = s.vms.iter().find(|v| v.name.eq_ignore_ascii_case(&e.to));
+    let address: Ipv4Addr = match (target, from_cloud) {
+        (Some(v), true) => v.nics.iter().find_map(|n| n.public_ip.as_deref()).with_context(|| format!("{} has no public IP to reach from the Cloud Shell", v.name))?.parse()?,
+        (Some(v), false) => v.nics.first().context("VM without NIC")?.private_ip.parse()?,
+        (None, _) => e.to.parse().with_context(|| format!("'{}' is neither a VM of lab '{lab}' nor an IPv4 address", e.to))?,
+    };
+    let port = match e.via {
+        Probe::Ping => 0,
+        Probe::Ssh => 22,
+        Probe::Tcp => e.port.unwrap_or(22),
+    };
+    let protocol = if e.via == Probe::Ping { "icmp" } else { "tcp" };
+    let why = if from_cloud {
+        crate::dataplane::explain::explain(tables, &mut crate::dataplane::ConnTrack::new(), crate::dataplane::Ingress::Internet, &crate::dataplane::explain::probe_packet(CLOUD_SHELL_IP, address, protocol, 40000, port, false).unwrap_or_default(), Instant::now()).summary
+    } else {
+        let nic = tables.nic_of_vm(&e.from).with_context(|| format!("lab '{lab}' has no VM named '{}'", e.from))?;
+        round_trip(tables, nic, address, protocol, port, Instant::now()).1.summary
+    };
+    let (netns, anchor_pid) = if from_cloud {
+        (lab.cloud_shell_netns(), None)
+    } else {
+        let v = find_vm(s, &e.from)?;
+        (v.netns.clone(), Some(anchor(lab, v)?))
+    };
+    let started = Instant::now();
+    let (reachable, detail) = match e.via {
+        Probe::Ping => probe_ping(lab, anchor_pid, address)?,
+        Probe::Tcp => probe_tcp(&netns, address, port)?,
+        Probe::Ssh => {
+            let vm = target.map(|v| v.name.clone());
+            let m = vm.as_ref().and_then(|n| model.virtual_machines.values().find(|m| m.name.eq_ignore_ascii_case(n)));
+            let user = m.map_or("azureuser".to_string(), |m| m.admin_username.clone());
+            let password = m.and_then(|m| m.admin_password.clone());
+            probe_ssh(lab, anchor_pid, address, &user, password.as_deref(), vm.as_deref())?
+        }
+    };
+    Ok(Outcome { expectation: e.clone(), address: address.to_string(), reachable, detail, why, took: started.elapsed() })
+}
+
+fn in_place(lab: &Lab, anchor_pid: Option<u32>, argv: &[String]) -> Process {
+    match anchor_pid {
+        Some(pid) => host::vm_command(pid, argv),
+        None => host::shell_command(lab, argv),
+    }
+}
+
+fn probe_ping(lab: &Lab, anchor_pid: Option<u32>, ip: Ipv4Addr) -> anyhow::Result<(bool, String)> {
+    // Three echoes a quarter second apart, two seconds at most.
+    let argv: Vec<String> = ["ping", "-n", "-q", "-c", "3", "-i", "0.25", "-w", "2", &ip.to_string()].iter().map(|s| s.to_string()).collect();
+    let out = in_place(lab, anchor_pid, &argv).output().context("cannot run ping (is iputils-ping installed?)")?;
+    Ok(if out.status.success() { (true, "echo replies".into()) } else { (false, "no echo reply within 2 s".into()) })
+}
+
+fn probe_tcp(netns: &str, ip: Ipv4Addr, port: u16) -> anyhow::Result<(bool, String)> {
+    let addr = SocketAddr::from((ip, port));
+    let r = netns::run_in(netns, move || TcpStream::connect_timeout(&addr, Duration::from_secs(3)))?;
+    Ok(match r {
+        Ok(_) => (true, "connected".into()),
+        Err(e) if e.kind() == std::io::ErrorKind::TimedOut => (false, "no answer within 3 s".into()),
+        Err(e) => (false, e.to_string()),
+    })
+}
+
+fn probe_ssh(lab: &Lab, anchor_pid: Option<u32>, ip: Ipv4Addr, user: &str, password: Option<&str>, expect_host: Option<&str>) -> anyhow::Result<(bool, String)> {
+    let mut argv = ssh_argv(password.is_some(), user, &ip.to_string(), 4);
+    argv.push("hostname".into());
+    let mut cmd = in_place(lab, anchor_pid, &argv);
+    if let Some(p) = password {
+        cmd.env("SSHPASS", p);
+    }
+    let out = cmd.stdin(Stdio::null()).output().context("cannot run ssh (are openssh-client and sshpass installed?)")?;
+    let printed = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr).trim().to_string();
+        return Ok((false, if err.is_empty() { format!("ssh exited with {}", out.status) } else { err }));
+    }
+    match expect_host {
+        Some(h) if !printed.eq_ignore_ascii_case(h) => Ok((false, format!("logged in, but `hostname` printed '{printed}', not {h}"))),
+        _ => Ok((true, format!("`hostname` printed {printed}"))),
+    }
+}

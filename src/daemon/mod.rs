@@ -1,0 +1,389 @@
+//! One daemon per lab: it owns the model, the host (namespaces, TUNs,
+//! sshd processes) and the packet tasks, and serves the API socket.
+//!
+//! Every change, the topology at start-up included, takes one path:
+//! validate on a copy of the model, build what the host lacks, compile new
+//! tables, swap them in atomically, then remove what is no longer needed.
+//! A refused change leaves model, host and traffic exactly as they were.
+
+mod api;
+pub mod client;
+mod hostplan;
+mod plane;
+pub mod proto;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use rustc_hash::FxHashMap;
+use thiserror::Error;
+use tokio::sync::{Notify, broadcast};
+use tokio::task::JoinHandle;
+use tun_rs::AsyncDevice;
+
+pub use hostplan::{NicPlan, VmPlan, plan};
+use plane::{Fabric, LinkCounters, Plane, Port};
+use proto::{CloudShellStatus, LabStatus, NicStatus, PeeringStatus, Response, VmStatus};
+
+use crate::dataplane::{CLOUD_SHELL_IP, ConnTrack, INTERNET_GATEWAY_IP, Tables, stable_key};
+use crate::host::tun::Interface;
+use crate::host::{self, HostError, Lab, netns, vm};
+use crate::model::{Change, Model, PowerState, ResourceId};
+
+/// How long a new VM's sshd may take to listen.
+const SSHD_READY: Duration = Duration::from_secs(20);
+
+#[derive(Debug, Error)]
+pub enum DaemonError {
+    #[error(transparent)]
+    Host(#[from] HostError),
+    #[error("lab '{lab}' is already running (daemon PID {pid}); `vnetlab down --lab {lab}` stops it")]
+    AlreadyRunning { lab: String, pid: u32 },
+    #[error("{0}")]
+    Refused(String),
+    #[error("could not {what}: {source}")]
+    Io { what: String, source: std::io::Error },
+}
+
+/// A VM whose namespace, TUNs and sshd exist.
+#[derive(Debug)]
+struct RunningVm {
+    plan: VmPlan,
+    ports: Vec<Arc<Port>>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+#[derive(Debug)]
+struct HostState {
+    vms: BTreeMap<ResourceId, RunningVm>,
+    link_counters: FxHashMap<u64, Arc<LinkCounters>>,
+    generation: u64,
+}
+
+#[derive(Debug)]
+pub struct Daemon {
+    lab: Lab,
+    fabric: Arc<Fabric>,
+    internet: Arc<Port>,
+    model: Mutex<Model>,
+    /// Held for the whole of a change: changes apply one at a time.
+    host: tokio::sync::Mutex<HostState>,
+    shutdown: Notify,
+}
+
+/// Runs a lab until SIGTERM, SIGINT or an API `Shutdown`, then removes
+/// everything it made. `changes` (the topology) are applied first;
+/// `progress` hears each step, and "ready" once the API is up.
+pub fn run(lab: Lab, changes: Vec<Change>, progress: &(dyn Fn(&str) + Sync)) -> Result<(), DaemonError> {
+    let io = |what: &str| {
+        let what = what.to_string();
+        move |e| DaemonError::Io { what, source: e }
+    };
+    if let Some(pid) = host::daemon_pid(&lab) {
+        return Err(DaemonError::AlreadyRunning { lab: lab.to_string(), pid });
+    }
+    // Whatever a killed daemon of this lab left behind goes first.
+    host::remove_lab(&lab, None)?;
+    let dir = lab.runtime_dir();
+    std::fs::create_dir_all(&dir).map_err(io("create the runtime directory"))?;
+    std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o700)).map_err(io("restrict the runtime directory"))?;
+    std::fs::write(lab.pid_file(), std::process::id().to_string()).map_err(io("write the PID file"))?;
+
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().map_err(io("start the runtime"))?;
+    let result = runtime.block_on(async {
+        let daemon = start(lab.clone(), progress).await?;
+        let refused = match daemon.apply(changes, progress).await {
+            Response::Applied { .. } => None,
+            Response::Refused { index, error } => Some(format!("change {}: {error}", index + 1)),
+            Response::Error { message } => Some(message),
+            other => Some(format!("unexpected answer {other:?}")),
+        };
+        if let Some(why) = refused {
+            daemon.stop().await;
+            return Err(DaemonError::Refused(why));
+        }
+        let listener = api::bind(&lab).map_err(io("open the API socket"))?;
+        progress("ready");
+        let server = tokio::spawn(api::serve(daemon.clone(), listener));
+        wait_for_shutdown(&daemon).await;
+        server.abort();
+        daemon.stop().await;
+        Ok(())
+    });
+    drop(runtime);
+    host::remove_lab(&lab, Some(std::process::id()))?;
+    result
+}
+
+async fn wait_for_shutdown(daemon: &Daemon) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt()), signal(SignalKind::hangup())) else {
+        daemon.shutdown.notified().await;
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+        _ = hup.recv() => {}
+        _ = daemon.shutdown.notified() => {}
+    }
+}
+
+/// The Cloud Shell's namespace and the fabric around it.
+async fn start(lab: Lab, progress: &(dyn Fn(&str) + Sync)) -> Result<Arc<Daemon>, DaemonError> {
+    let ns = lab.cloud_shell_netns();
+    progress(&format!("creating the Cloud Shell (namespace {ns}, {CLOUD_SHELL_IP} on the Internet side)"));
+    let dev = tokio::task::spawn_blocking(move || -> Result<AsyncDevice, HostError> {
+        netns::add(&ns)?;
+        let iface = Interface { address: CLOUD_SHELL_IP, prefix_len: 24, gateway: INTERNET_GATEWAY_IP, forwarding: false };
+        let dev = host::tun::open(&ns, "eth0", &iface, true)?;
+        AsyncDevice::new(dev).map_err(|e| HostError::Io { what: "register the Cloud Shell's TUN".into(), source: e })
+    })
+    .await
+    .map_err(|e| DaemonError::Io { what: "create the Cloud Shell".into(), source: std::io::Error::other(e) })??;
+    let internet = Arc::new(Port::new(dev, None, "Internet".into()));
+    let (drops, _) = broadcast::channel(1024);
+    let mut link_counters = FxHashMap::default();
+    let plane = Plane::new(Tables::compile(&Model::new(), 0), &FxHashMap::default(), &mut link_counters, internet.clone());
+    let fabric = Arc::new(Fabric { plane: ArcSwap::from_pointee(plane), conntrack: Mutex::new(ConnTrack::new()), drops });
+    let daemon = Arc::new(Daemon {
+        lab,
+        fabric: fabric.clone(),
+        internet: internet.clone(),
+        model: Mutex::new(Model::new()),
+        host: tokio::sync::Mutex::new(HostState { vms: BTreeMap::new(), link_counters, generation: 0 }),
+        shutdown: Notify::new(),
+    });
+    tokio::spawn(plane::run_port(fabric.clone(), internet));
+    tokio::spawn(expire_flows(fabric));
+    Ok(daemon)
+}
+
+/// Idle flows leave the connection table (each NIC's timeout is checked
+/// on lookup; this only frees memory).
+async fn expire_flows(fabric: Arc<Fabric>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(30));
+    loop {
+        tick.tick().await;
+        if let Ok(mut ct) = fabric.conntrack.lock() {
+            ct.expire(std::time::Instant::now());
+        }
+    }
+}
+
+impl Daemon {
+    pub fn lab(&self) -> &Lab {
+        &self.lab
+    }
+
+    pub fn model(&self) -> Model {
+        self.model.lock().map(|m| m.clone()).unwrap_or_default()
+    }
+
+    pub fn request_shutdown(&self) {
+        self.shutdown.notify_one();
+    }
+
+    pub fn drops(&self) -> broadcast::Receiver<proto::DropEvent> {
+        self.fabric.drops.subscribe()
+    }
+
+    /// Applies `changes` whole, or refuses them with the engine's error
+    /// and changes nothing.
+    pub async fn apply(self: &Arc<Self>, changes: Vec<Change>, progress: &(dyn Fn(&str) + Sync)) -> Response {
+        let mut host = self.host.lock().await;
+        let mut next = self.model();
+        if let Err((index, error)) = next.apply_all(changes) {
+            return Response::Refused { index, error };
+        }
+        let wanted = plan(&self.lab, &next);
+        let stale: Vec<ResourceId> = host.vms.iter().filter(|(id, run)| wanted.get(*id).is_none_or(|p| run.plan.host_differs(p))).map(|(id, _)| id.clone()).collect();
+        let fresh: Vec<(ResourceId, VmPlan)> = wanted.iter().filter(|(id, p)| host.vms.get(*id).is_none_or(|run| run.plan.host_differs(p))).map(|(id, p)| (id.clone(), p.clone())).collect();
+
+        // Changed VMs give their namespace back before it is rebuilt.
+        let mut removed = Vec::new();
+        for id in &stale {
+            if let Some(run) = host.vms.remove(id) {
+                progress(&format!("removing VM {} (namespace {})", run.plan.name, run.plan.setup.netns));
+                removed.push((id.clone(), run.plan.clone()));
+                teardown(run).await;
+            }
+        }
+        let mut built: Vec<(ResourceId, RunningVm)> = Vec::new();
+        let total = fresh.len();
+        for (i, (id, p)) in fresh.into_iter().enumerate() {
+            progress(&format!("[{}/{total}] VM {}: namespace {}, {} {}/{}, sshd", i + 1, p.name, p.setup.netns, p.nics.first().map_or("-", |n| n.interface.as_str()), p.nics.first().map_or_else(|| "-".into(), |n| n.iface.address.to_string()), p.nics.first().map_or(0, |n| n.iface.prefix_len)));
+            match build(p).await {
+                Ok(run) => built.push((id, run)),
+                Err(e) => {
+                    for (_, run) in built {
+                        teardown(run).await;
+                    }
+                    // Put back what this change took down.
+                    for (id, p) in removed {
+                        if let Ok(run) = build(p).await {
+                            host.vms.insert(id, run);
+                        }
+                    }
+                    self.publish(&mut host);
+                    self.start_tasks(&mut host);
+                    return Response::Error { message: format!("the change was valid but the host could not build it, so nothing changed: {e}") };
+                }
+            }
+        }
+        if !built.is_empty() {
+            progress(&format!("waiting for {} VM(s) to answer on port 22", built.len()));
+        }
+        for (_, run) in &built {
+            let (ns, ip) = (run.plan.setup.netns.clone(), run.plan.nics.first().map(|n| n.iface.address));
+            if let Some(ip) = ip {
+                let ready = tokio::task::spawn_blocking(move || vm::wait_ready(&ns, ip, SSHD_READY)).await;
+                if let Ok(Err(e)) = ready {
+                    progress(&format!("warning: {e}"));
+                }
+            }
+        }
+        if let Ok(mut m) = self.model.lock() {
+            *m = next;
+        }
+        host.vms.extend(built);
+        let generation = self.publish(&mut host);
+        self.start_tasks(&mut host);
+        Response::Applied { generation }
+    }
+
+    /// Starts the packet tasks of new VMs, once their NICs are in the
+    /// published tables.
+    fn start_tasks(&self, host: &mut HostState) {
+        for run in host.vms.values_mut().filter(|r| r.tasks.is_empty()) {
+            run.tasks = run.ports.iter().map(|p| tokio::spawn(plane::run_port(self.fabric.clone(), p.clone()))).collect();
+        }
+    }
+
+    /// Compiles the current model and swaps the new plane in.
+    fn publish(&self, host: &mut HostState) -> u64 {
+        host.generation += 1;
+        let model = self.model();
+        let by_key: FxHashMap<u64, Arc<Port>> = host.vms.values().flat_map(|r| r.ports.iter()).filter_map(|p| Some((p.nic_key?, p.clone()))).collect();
+        let tables = Tables::compile(&model, host.generation);
+        let plane = Plane::new(tables, &by_key, &mut host.link_counters, self.internet.clone());
+        self.fabric.plane.store(Arc::new(plane));
+        host.generation
+    }
+
+    /// Stops every packet task and removes every VM.
+    async fn stop(&self) {
+        let mut host = self.host.lock().await;
+        let vms = std::mem::take(&mut host.vms);
+        for (_, run) in vms {
+            teardown(run).await;
+        }
+    }
+
+    pub async fn status(&self) -> LabStatus {
+        let host = self.host.lock().await;
+        let model = self.model();
+        let plane = self.fabric.plane.load();
+        let vms = host
+            .vms
+            .iter()
+            .map(|(id, run)| {
+                let power = model.virtual_machines.get(id).map_or(PowerState::Running, |v| v.power_state);
+                let nics = run
+                    .plan
+                    .nics
+                    .iter()
+                    .zip(&run.ports)
+                    .map(|(n, port)| {
+                        let public_ip = plane.tables.nics.iter().find(|e| e.key == n.key).and_then(|e| e.public_ip).map(|(ip, _)| ip.to_string());
+                        NicStatus {
+                            name: n.name.clone(),
+                            interface: n.interface.clone(),
+                            private_ip: n.iface.address.to_string(),
+                            prefix_len: n.iface.prefix_len,
+                            public_ip,
+                            tx: port.tx.get(),
+                            rx: port.rx.get(),
+                            dropped: port.dropped.load(Relaxed),
+                        }
+                    })
+                    .collect();
+                VmStatus { name: run.plan.name.clone(), resource_group: run.plan.resource_group.clone(), netns: run.plan.setup.netns.clone(), power_state: power.display().to_string(), admin_username: run.plan.setup.admin_username.clone(), nics }
+            })
+            .collect();
+        let mut peerings = Vec::new();
+        for vnet in model.virtual_networks.values() {
+            for p in &vnet.peerings {
+                let c = host.link_counters.get(&stable_key(&p.id));
+                peerings.push(PeeringStatus {
+                    name: p.name.clone(),
+                    vnet: vnet.name.clone(),
+                    remote_vnet: p.remote_virtual_network.name().to_string(),
+                    peering_state: format!("{:?}", model.peering_state(&vnet.id, p)),
+                    carried: c.map(|c| c.carried.get()).unwrap_or_default(),
+                    dropped: c.map_or(0, |c| c.dropped.load(Relaxed)),
+                });
+            }
+        }
+        LabStatus {
+            lab: self.lab.to_string(),
+            pid: std::process::id(),
+            generation: host.generation,
+            cloud_shell: CloudShellStatus { netns: self.lab.cloud_shell_netns(), address: CLOUD_SHELL_IP.to_string() },
+            vms,
+            peerings,
+        }
+    }
+}
+
+/// Builds a VM on the host: namespace, one TUN per NIC, files, sshd.
+async fn build(p: VmPlan) -> Result<RunningVm, HostError> {
+    tokio::task::spawn_blocking(move || {
+        let ns = p.setup.netns.clone();
+        netns::add(&ns)?;
+        let made = (|| -> Result<RunningVm, HostError> {
+            let mut ports = Vec::new();
+            for (i, n) in p.nics.iter().enumerate() {
+                let dev = host::tun::open(&ns, &n.interface, &n.iface, i == 0)?;
+                let dev = AsyncDevice::new(dev).map_err(|e| HostError::Io { what: format!("register {}'s TUN", p.name), source: e })?;
+                ports.push(Arc::new(Port::new(dev, Some(n.key), format!("{}/{}", p.name, n.interface))));
+            }
+            vm::prepare(&p.setup)?;
+            let anchor = vm::spawn(&p.setup)?;
+            std::fs::write(p.setup.dir.join("anchor.pid"), anchor.to_string()).map_err(|e| HostError::Io { what: "write anchor.pid".into(), source: e })?;
+            Ok(RunningVm { plan: p.clone(), ports, tasks: Vec::new() })
+        })();
+        if made.is_err() {
+            kill_all(&ns);
+            let _ = netns::delete(&ns);
+        }
+        made
+    })
+    .await
+    .map_err(|e| HostError::Io { what: "build a VM".into(), source: std::io::Error::other(e) })?
+}
+
+async fn teardown(run: RunningVm) {
+    for t in &run.tasks {
+        t.abort();
+    }
+    let ns = run.plan.setup.netns.clone();
+    let dir = run.plan.setup.dir.clone();
+    drop(run);
+    let _ = tokio::task::spawn_blocking(move || {
+        kill_all(&ns);
+        let _ = netns::delete(&ns);
+        let _ = std::fs::remove_dir_all(dir);
+    })
+    .await;
+}
+
+fn kill_all(ns: &str) {
+    use nix::sys::signal::{Signal, kill};
+    for pid in netns::pids(ns) {
+        let _ = kill(nix::unistd::Pid::from_raw(pid), Signal::SIGKILL);
+    }
+}

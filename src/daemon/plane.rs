@@ -1,0 +1,311 @@
+//! The live data plane: one task per TUN reads a packet (a GSO
+//! super-packet with its virtio header), asks the verdict function, and
+//! writes it whole to the TUN the verdict names.
+//!
+//! Super-packets are decided once, by their headers: every segment of one
+//! shares them, so the verdict is the same for all. Nothing is split
+//! unless a kernel refuses a coalesced write. The fabric adds no ICMP on a
+//! drop and never touches TTL.
+
+use std::io;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use arc_swap::ArcSwap;
+use rustc_hash::FxHashMap;
+use tokio::sync::broadcast;
+use tun_rs::{AsyncDevice, VIRTIO_NET_HDR_LEN, VirtioNetHdr};
+
+// From linux/virtio_net.h.
+const VIRTIO_NET_HDR_F_NEEDS_CSUM: u8 = 1;
+const VIRTIO_NET_HDR_GSO_NONE: u8 = 0;
+
+use super::proto::{self, DropEvent};
+use crate::dataplane::nat::{self, L4Checksum, Side};
+use crate::dataplane::{ConnTrack, DropReason, Ingress, NicIdx, Observer, Step, Tables, Verdict, VnetIdx, decide_with, explain, packet};
+
+/// Largest read: a 64 KB super-packet behind its virtio header.
+const BUF_LEN: usize = VIRTIO_NET_HDR_LEN + 65_536;
+
+#[derive(Debug, Default)]
+pub struct Counter {
+    packets: AtomicU64,
+    bytes: AtomicU64,
+}
+
+impl Counter {
+    fn add(&self, packets: u64, bytes: u64) {
+        self.packets.fetch_add(packets, Relaxed);
+        self.bytes.fetch_add(bytes, Relaxed);
+    }
+
+    pub fn get(&self) -> proto::Counters {
+        proto::Counters { packets: self.packets.load(Relaxed), bytes: self.bytes.load(Relaxed) }
+    }
+}
+
+/// One TUN: a VM's NIC, or the Internet side.
+pub struct Port {
+    pub dev: AsyncDevice,
+    /// The NIC's stable key; `None` for the Internet side.
+    pub nic_key: Option<u64>,
+    pub label: String,
+    pub tx: Counter,
+    pub rx: Counter,
+    pub dropped: AtomicU64,
+    /// Cleared when the kernel refused a coalesced write: from then on
+    /// super-packets are split before they are written here.
+    coalesced_writes: AtomicBool,
+}
+
+impl std::fmt::Debug for Port {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Port").field("label", &self.label).field("nic_key", &self.nic_key).finish_non_exhaustive()
+    }
+}
+
+impl Port {
+    pub fn new(dev: AsyncDevice, nic_key: Option<u64>, label: String) -> Port {
+        Port { dev, nic_key, label, tx: Counter::default(), rx: Counter::default(), dropped: AtomicU64::new(0), coalesced_writes: AtomicBool::new(true) }
+    }
+}
+
+/// Per-peering counters, kept across snapshots by the peering's key.
+#[derive(Debug, Default)]
+pub struct LinkCounters {
+    pub carried: Counter,
+    pub dropped: AtomicU64,
+}
+
+/// What the packet tasks read: one model generation's tables and where
+/// each of its NICs is plugged in. Swapped whole on every change.
+#[derive(Debug)]
+pub struct Plane {
+    pub tables: Tables,
+    /// By `NicIdx`: the TUN of that NIC, when its VM runs here.
+    pub ports: Vec<Option<Arc<Port>>>,
+    /// By VNet, then link index.
+    pub links: Vec<Vec<Arc<LinkCounters>>>,
+    pub internet: Arc<Port>,
+    nic_by_key: FxHashMap<u64, NicIdx>,
+}
+
+impl Plane {
+    pub fn new(tables: Tables, by_key: &FxHashMap<u64, Arc<Port>>, link_counters: &mut FxHashMap<u64, Arc<LinkCounters>>, internet: Arc<Port>) -> Plane {
+        let ports = tables.nics.iter().map(|n| by_key.get(&n.key).cloned()).collect();
+        let nic_by_key = tables.nics.iter().enumerate().map(|(i, n)| (n.key, i as NicIdx)).collect();
+        let links = tables
+            .vnets
+            .iter()
+            .map(|v| v.links.iter().map(|l| link_counters.entry(crate::dataplane::stable_key(&l.id)).or_default().clone()).collect())
+            .collect();
+        Plane { tables, ports, links, internet, nic_by_key }
+    }
+}
+
+/// What every packet task shares.
+#[derive(Debug)]
+pub struct Fabric {
+    pub plane: ArcSwap<Plane>,
+    pub conntrack: Mutex<ConnTrack>,
+    pub drops: broadcast::Sender<DropEvent>,
+}
+
+/// Records the peerings a packet crossed, for the per-peering counters.
+#[derive(Default)]
+struct Crossings {
+    links: [(VnetIdx, u32); 4],
+    n: usize,
+}
+
+impl Observer for Crossings {
+    #[inline]
+    fn step(&mut self, s: Step) {
+        if let Step::CrossPeering { from, link, .. } = s
+            && self.n < self.links.len()
+        {
+            self.links[self.n] = (from, link);
+            self.n += 1;
+        }
+    }
+}
+
+/// Reads `port` until it goes away, forwarding every packet.
+pub async fn run_port(fabric: Arc<Fabric>, port: Arc<Port>) {
+    let mut buf = vec![0u8; BUF_LEN];
+    let mut cached: Option<(u64, Option<NicIdx>)> = None;
+    loop {
+        let n = match port.dev.recv(&mut buf).await {
+            Ok(n) => n,
+            // The device was deleted (VM removed): this task is done.
+            Err(e) if matches!(e.raw_os_error(), Some(nix::libc::EBADFD) | Some(nix::libc::ENODEV)) => return,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                eprintln!("{}: read failed: {e}", port.label);
+                return;
+            }
+        };
+        if n <= VIRTIO_NET_HDR_LEN {
+            continue;
+        }
+        let plane = fabric.plane.load();
+        let ingress = match port.nic_key {
+            None => Ingress::Internet,
+            Some(key) => {
+                let idx = match cached {
+                    Some((generation, idx)) if generation == plane.tables.generation => idx,
+                    _ => {
+                        let idx = plane.nic_by_key.get(&key).copied();
+                        cached = Some((plane.tables.generation, idx));
+                        idx
+                    }
+                };
+                // A NIC the model no longer has sends into nothing.
+                let Some(idx) = idx else { continue };
+                Ingress::Nic(idx)
+            }
+        };
+        forward(&fabric, &plane, &port, ingress, &mut buf[..n]).await;
+    }
+}
+
+async fn forward(fabric: &Fabric, plane: &Plane, from: &Port, ingress: Ingress, frame: &mut [u8]) {
+    let Ok(hdr) = VirtioNetHdr::decode(frame) else { return };
+    let len = (frame.len() - VIRTIO_NET_HDR_LEN) as u64;
+    let segments = segments(&hdr, len);
+    from.tx.add(segments, len);
+
+    let mut crossed = Crossings::default();
+    let verdict = {
+        let Ok(mut ct) = fabric.conntrack.lock() else { return };
+        decide_with(&plane.tables, &mut ct, ingress, &frame[VIRTIO_NET_HDR_LEN..], Instant::now(), &mut crossed)
+    };
+    let l4 = if hdr.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM != 0 { L4Checksum::Partial } else { L4Checksum::Full };
+    let to = match verdict {
+        Verdict::Deliver { nic, dnat } => {
+            if let Some(private) = dnat {
+                nat::rewrite(&mut frame[VIRTIO_NET_HDR_LEN..], Side::Destination, private, l4);
+            }
+            plane.ports[nic as usize].as_ref()
+        }
+        Verdict::ToAppliance { nic } => plane.ports[nic as usize].as_ref(),
+        Verdict::ToInternet { snat } => {
+            nat::rewrite(&mut frame[VIRTIO_NET_HDR_LEN..], Side::Source, snat, l4);
+            Some(&plane.internet)
+        }
+        Verdict::ToSite { .. } | Verdict::Drop(_) => None,
+    };
+    let Some(to) = to else {
+        record_drop(fabric, plane, from, ingress, &verdict, &frame[VIRTIO_NET_HDR_LEN..], segments);
+        return;
+    };
+    for &(vnet, link) in &crossed.links[..crossed.n] {
+        if let Some(c) = plane.links.get(vnet as usize).and_then(|l| l.get(link as usize)) {
+            c.carried.add(segments, len);
+        }
+    }
+    write(to, &hdr, frame).await;
+    to.rx.add(segments, len);
+}
+
+/// How many wire packets a super-packet stands for.
+fn segments(hdr: &VirtioNetHdr, len: u64) -> u64 {
+    if hdr.gso_type == VIRTIO_NET_HDR_GSO_NONE || hdr.gso_size == 0 {
+        return 1;
+    }
+    let payload = len.saturating_sub(u64::from(hdr.hdr_len));
+    payload.div_ceil(u64::from(hdr.gso_size)).max(1)
+}
+
+async fn write(to: &Port, hdr: &VirtioNetHdr, frame: &mut [u8]) {
+    let gso = hdr.gso_type != VIRTIO_NET_HDR_GSO_NONE;
+    if !gso || to.coalesced_writes.load(Relaxed) {
+        match to.dev.send(frame).await {
+            Ok(_) => return,
+            Err(e) if gso && e.raw_os_error() == Some(nix::libc::EINVAL) => {
+                eprintln!("{}: the kernel refused a coalesced write; splitting super-packets from now on", to.label);
+                to.coalesced_writes.store(false, Relaxed);
+            }
+            // The receiving VM went away mid-write (EIO): like a wire
+            // pulled, the packet is lost and the fabric carries on.
+            Err(_) => return,
+        }
+    }
+    write_split(to, hdr, frame).await;
+}
+
+/// Splits a super-packet into MTU-sized packets and writes each.
+async fn write_split(to: &Port, hdr: &VirtioNetHdr, frame: &mut [u8]) {
+    const MAX_SEGMENTS: usize = 64;
+    let mut bufs = vec![vec![0u8; VIRTIO_NET_HDR_LEN + usize::from(crate::host::tun::MTU)]; MAX_SEGMENTS];
+    let mut sizes = [0usize; MAX_SEGMENTS];
+    let is_v6 = frame.get(VIRTIO_NET_HDR_LEN).is_some_and(|b| b >> 4 == 6);
+    let Ok(n) = tun_rs::gso_split(&mut frame[VIRTIO_NET_HDR_LEN..], *hdr, &mut bufs, &mut sizes, VIRTIO_NET_HDR_LEN, is_v6) else { return };
+    for (buf, size) in bufs.iter_mut().zip(sizes).take(n) {
+        // Each segment goes out complete: an all-zero header (GSO_NONE).
+        buf[..VIRTIO_NET_HDR_LEN].fill(0);
+        let _ = to.dev.send(&buf[..VIRTIO_NET_HDR_LEN + size]).await;
+    }
+}
+
+fn record_drop(fabric: &Fabric, plane: &Plane, from: &Port, ingress: Ingress, verdict: &Verdict, pkt: &[u8], segments: u64) {
+    from.dropped.fetch_add(segments, Relaxed);
+    let concerned = match verdict {
+        Verdict::Drop(r) => concerned_nic(r),
+        _ => None,
+    };
+    if let Some(port) = concerned.and_then(|n| plane.ports.get(n as usize)?.as_ref()).filter(|p| !std::ptr::eq(p.as_ref(), from)) {
+        port.dropped.fetch_add(segments, Relaxed);
+    }
+    if let Verdict::Drop(DropReason::ForwardedTrafficNotAllowed { vnet, link } | DropReason::PeeringAccessBlocked { vnet, link, .. }) = *verdict
+        && let Some(c) = plane.links.get(vnet as usize).and_then(|l| l.get(link as usize))
+    {
+        c.dropped.fetch_add(segments, Relaxed);
+    }
+    // Words cost only when someone is tracing.
+    if fabric.drops.receiver_count() == 0 {
+        return;
+    }
+    let t = &plane.tables;
+    let vm_of = |n: NicIdx| t.nics[n as usize].vm.clone();
+    let mut vms: Vec<String> = Vec::new();
+    let from_name = match ingress {
+        Ingress::Nic(n) => vm_of(n).unwrap_or_else(|| t.nics[n as usize].name.clone()),
+        Ingress::Internet => "Internet".into(),
+        Ingress::Connection(c) => t.connections.get(c as usize).map_or_else(|| "on-premises".into(), |c| c.name.clone()),
+    };
+    vms.push(from_name.clone());
+    let receiver = concerned.or_else(|| packet::parse(pkt).ok().and_then(|p| t.vnets_containing(p.key.dst).find_map(|v| t.host(v, p.key.dst))));
+    if let Some(name) = receiver.and_then(vm_of) {
+        vms.push(name);
+    }
+    let flow = packet::parse(pkt).map_or_else(|_| "(unparsable)".into(), |p| describe_flow(&p.key));
+    let mut reason = explain::summarize(t, verdict, pkt);
+    if let Verdict::ToSite { .. } = verdict {
+        reason.push_str(" — but this lab has no on-premises site to receive it");
+    }
+    let time = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
+    let _ = fabric.drops.send(DropEvent { time, from: from_name, vms, flow, reason });
+}
+
+fn concerned_nic(r: &DropReason) -> Option<NicIdx> {
+    match *r {
+        DropReason::VmNotRunning { nic }
+        | DropReason::NotForwarding { nic }
+        | DropReason::PeeringAccessBlocked { nic, .. }
+        | DropReason::NsgDenied { nic, .. }
+        | DropReason::PublicIpClosed { nic } => Some(nic),
+        _ => None,
+    }
+}
+
+fn describe_flow(k: &packet::FlowKey) -> String {
+    let proto = match k.proto {
+        1 => "icmp".to_string(),
+        6 => "tcp".to_string(),
+        17 => "udp".to_string(),
+        p => format!("proto {p}"),
+    };
+    if k.has_ports() { format!("{}:{} -> {}:{} {proto}", k.src, k.sport, k.dst, k.dport) } else { format!("{} -> {} {proto}", k.src, k.dst) }
+}

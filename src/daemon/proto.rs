@@ -1,0 +1,112 @@
+//! The lab daemon's API: one JSON object per line over a Unix socket that
+//! only root can open. A request gets one response line, except `Trace`,
+//! which streams drop events until the client goes away.
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{AzureError, Change, Model};
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "request", rename_all = "camelCase")]
+pub enum Request {
+    Status,
+    /// The whole running model.
+    Model,
+    /// Applied whole, or refused with the engine's error and nothing changed.
+    Apply { changes: Vec<Change> },
+    Trace { vm: Option<String> },
+    Shutdown,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "response", rename_all = "camelCase")]
+pub enum Response {
+    Status(Box<LabStatus>),
+    Model(Box<Model>),
+    Applied { generation: u64 },
+    Drop(DropEvent),
+    Ok,
+    /// The engine refused a change (`index` says which one of a batch).
+    Refused { index: usize, error: AzureError },
+    Error { message: String },
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Counters {
+    pub packets: u64,
+    pub bytes: u64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LabStatus {
+    pub lab: String,
+    pub pid: u32,
+    pub generation: u64,
+    pub cloud_shell: CloudShellStatus,
+    pub vms: Vec<VmStatus>,
+    pub peerings: Vec<PeeringStatus>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CloudShellStatus {
+    pub netns: String,
+    pub address: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VmStatus {
+    pub name: String,
+    pub resource_group: String,
+    pub netns: String,
+    pub power_state: String,
+    pub admin_username: String,
+    pub nics: Vec<NicStatus>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NicStatus {
+    pub name: String,
+    pub interface: String,
+    pub private_ip: String,
+    pub prefix_len: u8,
+    pub public_ip: Option<String>,
+    /// Sent by the VM.
+    pub tx: Counters,
+    /// Delivered to the VM.
+    pub rx: Counters,
+    /// Packets the fabric dropped that this NIC sent or was to receive.
+    pub dropped: u64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PeeringStatus {
+    pub name: String,
+    pub vnet: String,
+    pub remote_vnet: String,
+    pub peering_state: String,
+    /// Carried from `vnet` into `remote_vnet` over this link.
+    pub carried: Counters,
+    pub dropped: u64,
+}
+
+/// One packet the fabric dropped.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DropEvent {
+    /// Seconds since the Unix epoch.
+    pub time: f64,
+    /// Where it entered: a VM's name, or "Internet".
+    pub from: String,
+    /// VMs the drop concerns (sender and intended receiver), for filters.
+    pub vms: Vec<String>,
+    /// `src -> dst proto`.
+    pub flow: String,
+    /// The verdict in the words `explain` uses.
+    pub reason: String,
+}

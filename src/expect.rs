@@ -1,0 +1,242 @@
+//! A lab's `expect.yaml`: who must (and must not) reach whom, and the
+//! report `vnetlab test` prints: a from × to matrix and JUnit XML.
+//!
+//! Pure: the live checks happen in the CLI; this module only reads the
+//! expectations and renders outcomes.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+use serde::Deserialize;
+use thiserror::Error;
+
+/// Where `from` may name the Internet side instead of a VM.
+pub const CLOUD_SHELL: &str = "CloudShell";
+
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectFile {
+    pub expectations: Vec<Expectation>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Expectation {
+    /// A VM's name, or `CloudShell` (the Internet side).
+    pub from: String,
+    /// A VM's name (its private IP; from the Cloud Shell, its public IP)
+    /// or an IPv4 address.
+    pub to: String,
+    pub via: Probe,
+    /// TCP port for `tcp` (ssh always uses 22).
+    #[serde(default)]
+    pub port: Option<u16>,
+    pub reachable: bool,
+    /// Why, in the lab's words (shown in the report).
+    #[serde(default)]
+    pub because: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Probe {
+    /// ICMP echo.
+    Ping,
+    /// A TCP connection that completes.
+    Tcp,
+    /// An OpenSSH login that runs `hostname` and prints the target's name.
+    Ssh,
+}
+
+impl Probe {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Probe::Ping => "ping",
+            Probe::Tcp => "tcp",
+            Probe::Ssh => "ssh",
+        }
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum ExpectError {
+    #[error("{0}")]
+    Yaml(#[from] serde_yaml_ng::Error),
+    #[error("expectation {index} ({from} -> {to}): {message}")]
+    Invalid { index: usize, from: String, to: String, message: String },
+}
+
+impl ExpectFile {
+    pub fn parse(text: &str) -> Result<ExpectFile, ExpectError> {
+        let file: ExpectFile = serde_yaml_ng::from_str(text)?;
+        for (i, e) in file.expectations.iter().enumerate() {
+            let bad = |message: &str| Err(ExpectError::Invalid { index: i + 1, from: e.from.clone(), to: e.to.clone(), message: message.into() });
+            match (e.via, e.port) {
+                (Probe::Tcp, None) => return bad("a tcp probe needs a port"),
+                (Probe::Ping, Some(_)) => return bad("ping has no port"),
+                (Probe::Ssh, Some(p)) if p != 22 => return bad("ssh probes port 22; use `via: tcp` for other ports"),
+                _ => {}
+            }
+        }
+        Ok(file)
+    }
+}
+
+/// What a check saw.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    pub expectation: Expectation,
+    /// The address the probe went to.
+    pub address: String,
+    pub reachable: bool,
+    /// What the probe printed or why it failed (ssh: the remote hostname).
+    pub detail: String,
+    /// The verdict function's explanation of the first packet.
+    pub why: String,
+    pub took: Duration,
+}
+
+impl Outcome {
+    pub fn passed(&self) -> bool {
+        self.reachable == self.expectation.reachable
+    }
+
+    fn label(&self) -> String {
+        let e = &self.expectation;
+        match (e.via, e.port) {
+            (Probe::Tcp, Some(p)) => format!("tcp/{p}"),
+            (v, _) => v.as_str().to_string(),
+        }
+    }
+}
+
+/// The from × to matrix: each cell lists the probes, `ok` for reached and
+/// `--` for blocked, with `!` marking a result that broke an expectation.
+pub fn matrix(outcomes: &[Outcome]) -> String {
+    let mut rows: Vec<String> = Vec::new();
+    let mut cols: Vec<String> = Vec::new();
+    let mut cells: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+    for o in outcomes {
+        let (f, t) = (o.expectation.from.clone(), o.expectation.to.clone());
+        if !rows.contains(&f) {
+            rows.push(f.clone());
+        }
+        if !cols.contains(&t) {
+            cols.push(t.clone());
+        }
+        let mark = if o.passed() { "" } else { "!" };
+        cells.entry((f, t)).or_default().push(format!("{} {}{mark}", o.label(), if o.reachable { "ok" } else { "--" }));
+    }
+    let corner = "from \\ to".to_string();
+    let mut table: Vec<Vec<String>> = vec![std::iter::once(corner).chain(cols.iter().cloned()).collect()];
+    for r in &rows {
+        let mut line = vec![r.clone()];
+        for c in &cols {
+            line.push(cells.get(&(r.clone(), c.clone())).map_or_else(|| "".into(), |v| v.join(", ")));
+        }
+        table.push(line);
+    }
+    let widths: Vec<usize> = (0..table[0].len()).map(|i| table.iter().map(|l| l[i].chars().count()).max().unwrap_or(0)).collect();
+    let mut out = String::new();
+    for line in &table {
+        let cells: Vec<String> = line.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        let _ = writeln!(out, "{}", cells.join("  ").trim_end());
+    }
+    out
+}
+
+/// One line per expectation that failed or that expected a block.
+pub fn findings(outcomes: &[Outcome]) -> String {
+    let mut out = String::new();
+    for o in outcomes {
+        let e = &o.expectation;
+        let head = format!("{} -> {} ({}) {}", e.from, e.to, o.address, o.label());
+        let because = e.because.as_deref().map(|b| format!(" [{b}]")).unwrap_or_default();
+        match (o.passed(), o.reachable) {
+            (true, true) => {}
+            (true, false) => {
+                let _ = writeln!(out, "ok      {head}: blocked as expected{because}: {}", o.why);
+            }
+            (false, true) => {
+                let _ = writeln!(out, "FAILED  {head}: expected blocked, but it got through ({}){because}: {}", o.detail, o.why);
+            }
+            (false, false) => {
+                let _ = writeln!(out, "FAILED  {head}: expected reachable, but {}{because}: {}", o.detail, o.why);
+            }
+        }
+    }
+    out
+}
+
+pub fn junit(lab: &str, outcomes: &[Outcome]) -> Result<String, quick_junit::SerializeError> {
+    let mut suite = TestSuite::new(format!("vnetlab {lab}"));
+    for o in outcomes {
+        let e = &o.expectation;
+        let name = format!("{} -> {} {} {}", e.from, e.to, o.label(), if e.reachable { "reachable" } else { "blocked" });
+        let status = if o.passed() {
+            TestCaseStatus::success()
+        } else {
+            let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            s.set_message(format!("{}: {}", if o.reachable { "got through" } else { "blocked" }, o.detail));
+            s.set_description(o.why.clone());
+            s
+        };
+        let mut case = TestCase::new(name, status);
+        case.set_classname(format!("{lab}.{}", e.from));
+        case.set_time(o.took);
+        suite.add_test_case(case);
+    }
+    let mut report = Report::new("vnetlab");
+    report.add_test_suite(suite);
+    report.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(from: &str, to: &str, via: Probe, expected: bool, got: bool) -> Outcome {
+        Outcome {
+            expectation: Expectation { from: from.into(), to: to.into(), via, port: None, reachable: expected, because: None },
+            address: "10.0.0.4".into(),
+            reachable: got,
+            detail: "timed out".into(),
+            why: "dropped: no route".into(),
+            took: Duration::from_millis(5),
+        }
+    }
+
+    #[test]
+    fn parses_the_learn_lab() {
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/labs/01-peering-basics/expect.yaml")).unwrap();
+        let file = ExpectFile::parse(&text).unwrap();
+        assert!(file.expectations.iter().any(|e| !e.reachable), "needs negative expectations");
+        assert!(file.expectations.iter().any(|e| e.from == CLOUD_SHELL));
+    }
+
+    #[test]
+    fn refuses_ports_that_make_no_sense() {
+        for bad in ["{from: a, to: b, via: tcp, reachable: true}", "{from: a, to: b, via: ping, port: 1, reachable: true}", "{from: a, to: b, via: ssh, port: 2222, reachable: true}"] {
+            assert!(ExpectFile::parse(&format!("expectations: [{bad}]")).is_err(), "{bad}");
+        }
+        assert!(ExpectFile::parse("expectations: [{from: a, to: b, via: udp, reachable: true}]").is_err());
+        assert!(ExpectFile::parse("expectations: [{from: a, to: b, via: ping, reachable: true, extra: 1}]").is_err());
+    }
+
+    #[test]
+    fn matrix_marks_mismatches_and_findings_explain_them() {
+        let o = [outcome("SalesVM", "MarketingVM", Probe::Ssh, true, true), outcome("SalesVM", "ResearchVM", Probe::Ssh, false, false), outcome("SalesVM", "ResearchVM", Probe::Ping, true, false)];
+        let m = matrix(&o);
+        assert!(m.lines().next().unwrap().starts_with("from \\ to"));
+        assert!(m.contains("ssh ok"), "{m}");
+        assert!(m.contains("ssh --, ping --!"), "{m}");
+        let f = findings(&o);
+        assert!(f.contains("blocked as expected: dropped: no route"), "{f}");
+        assert!(f.contains("FAILED  SalesVM -> ResearchVM (10.0.0.4) ping: expected reachable, but timed out"), "{f}");
+        let x = junit("t", &o).unwrap();
+        assert_eq!(x.matches("<testcase").count(), 3);
+        assert_eq!(x.matches("<failure").count(), 1);
+    }
+}

@@ -1,0 +1,67 @@
+//! A VM's `eth0`: a TUN device created inside the VM's namespace, with the
+//! virtio header and TCP/UDP segmentation offloads on from the start.
+//!
+//! tun-rs 2.x replaces the tun-tap crate of the first design: tun-tap has
+//! neither `IFF_VNET_HDR`/`TUNSETOFFLOAD` nor tokio-1 support, and without
+//! offload a userspace relay here stops at about 0.2× kernel forwarding
+//! (../shared/performance.md). With offload the TUN advertises TSO, so the
+//! sending kernel hands over up to 64 KB super-packets and the receiving
+//! kernel takes them whole.
+
+use std::net::Ipv4Addr;
+
+use tun_rs::{DeviceBuilder, SyncDevice};
+
+use super::{HostError, netns};
+
+/// The default qdisc queue of a TUN (500) drops bursts; Firezone and the
+/// measurements in ../shared/performance.md raised it.
+const TX_QUEUE_LEN: u32 = 5000;
+pub const MTU: u16 = 1500;
+
+/// What the inside of a VM's network looks like.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Interface {
+    pub address: Ipv4Addr,
+    pub prefix_len: u8,
+    /// The subnet's first address, where Azure's fabric answers.
+    pub gateway: Ipv4Addr,
+    /// An NVA's kernel forwards (`net.ipv4.ip_forward=1`).
+    pub forwarding: bool,
+}
+
+/// Creates the TUN `name` in the namespace, addresses it and brings it and
+/// `lo` up. The first NIC (`default_route`) carries the default route via
+/// its subnet's gateway, as on an Azure VM.
+pub fn open(ns: &str, name: &str, iface: &Interface, default_route: bool) -> Result<SyncDevice, HostError> {
+    let (address, prefix, forwarding) = (iface.address, iface.prefix_len, iface.forwarding);
+    let dev_name = name.to_string();
+    let dev = netns::run_in(ns, move || -> Result<SyncDevice, HostError> {
+        // vnetlab's VNets are IPv4-only: without this, each new device's
+        // IPv6 link-local chatter (router and MLD solicitations) would fill
+        // the drop counters and `vnetlab trace`.
+        for conf in ["all", "default"] {
+            std::fs::write(format!("/proc/sys/net/ipv6/conf/{conf}/disable_ipv6"), "1").map_err(|e| HostError::Io { what: "turn IPv6 off".into(), source: e })?;
+        }
+        let dev = DeviceBuilder::new()
+            .name(&dev_name)
+            .mtu(MTU)
+            .offload(true)
+            .tx_queue_len(TX_QUEUE_LEN)
+            .ipv4(address, prefix, None)
+            .enable(true)
+            .build_sync()
+            .map_err(|e| HostError::Io { what: format!("create TUN {dev_name}"), source: e })?;
+        // /proc/sys/net follows the namespace of the thread that opens it.
+        if forwarding {
+            std::fs::write("/proc/sys/net/ipv4/ip_forward", "1").map_err(|e| HostError::Io { what: "set net.ipv4.ip_forward".into(), source: e })?;
+        }
+        Ok(dev)
+    })??;
+    let mut batch = String::from("link set lo up\n");
+    if default_route {
+        batch.push_str(&format!("route replace default via {} dev {name} onlink\n", iface.gateway));
+    }
+    netns::ip_batch(ns, &batch)?;
+    Ok(dev)
+}

@@ -1,0 +1,211 @@
+//! A VM's inside: its own mount and UTS namespaces (so `hostname` is the
+//! VM's name and `/etc/passwd` is the VM's), and a real OpenSSH sshd.
+//!
+//! The admin user exists only in files under the lab's runtime directory,
+//! bind-mounted over `/etc/passwd`, `/etc/shadow` and `/etc/group` inside
+//! the VM's mount namespace: the host's own files are never written.
+
+use std::fs;
+use std::io::Read;
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::os::unix::fs::{PermissionsExt, chown};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::mount::{MsFlags, mount};
+use nix::sched::{CloneFlags, unshare};
+use sha_crypt::{PasswordHasher, ShaCrypt};
+
+use super::{HostError, netns};
+
+/// The admin user's IDs inside every VM (what cloud-init gives the first
+/// user on an Azure Linux image).
+const ADMIN_UID: u32 = 1000;
+const SSHD: &str = "/usr/sbin/sshd";
+
+/// Everything the host needs to bring up one VM.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VmSetup {
+    pub name: String,
+    pub netns: String,
+    pub dir: PathBuf,
+    pub admin_username: String,
+    pub admin_password: Option<String>,
+    pub ssh_public_keys: Vec<String>,
+}
+
+/// Writes the VM's private files: passwd, shadow and group (the host's
+/// system accounts plus the admin user), sshd's config and host key.
+pub fn prepare(vm: &VmSetup) -> Result<(), HostError> {
+    let io = |what: &str| {
+        let what = format!("{what} for VM {}", vm.name);
+        move |e| HostError::Io { what, source: e }
+    };
+    fs::create_dir_all(&vm.dir).map_err(io("create its directory"))?;
+    fs::set_permissions(&vm.dir, fs::Permissions::from_mode(0o700)).map_err(io("restrict its directory"))?;
+    let user = &vm.admin_username;
+    let system = |path: &str| -> Result<String, HostError> {
+        let text = fs::read_to_string(path).map_err(io(&format!("read {path}")))?;
+        // Keep system accounts (sshd's privilege-separation user among
+        // them); drop the host's people and any namesake of the admin.
+        Ok(text
+            .lines()
+            .filter(|l| {
+                let mut f = l.split(':');
+                let name = f.next().unwrap_or("");
+                let id: u32 = f.nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+                name != user && (id < ADMIN_UID || id == 65534)
+            })
+            .map(|l| format!("{l}\n"))
+            .collect())
+    };
+    let mut passwd = system("/etc/passwd")?;
+    passwd.push_str(&format!("{user}:x:{ADMIN_UID}:{ADMIN_UID}:{user}:/home/{user}:/bin/bash\n"));
+    let mut group = system("/etc/group")?;
+    group.push_str(&format!("{user}:x:{ADMIN_UID}:\n"));
+    let shadow_system: String = passwd.lines().filter(|l| !l.starts_with(&format!("{user}:"))).map(|l| format!("{}:*:19000:0:99999:7:::\n", l.split(':').next().unwrap_or(""))).collect();
+    let hash = match &vm.admin_password {
+        Some(p) => hash_password(p).map_err(io("hash the admin password"))?,
+        // Key-only users: a locked password, as Azure sets it.
+        None => "!".to_string(),
+    };
+    let shadow = format!("{shadow_system}{user}:{hash}:19000:0:99999:7:::\n");
+    write(&vm.dir.join("passwd"), &passwd, 0o644).map_err(io("write passwd"))?;
+    write(&vm.dir.join("group"), &group, 0o644).map_err(io("write group"))?;
+    write(&vm.dir.join("shadow"), &shadow, 0o600).map_err(io("write shadow"))?;
+    write(&vm.dir.join("authorized_keys"), &vm.ssh_public_keys.iter().map(|k| format!("{}\n", k.trim())).collect::<String>(), 0o644).map_err(io("write authorized_keys"))?;
+
+    let key = vm.dir.join("ssh_host_ed25519_key");
+    if !key.exists() {
+        netns::run(Command::new("ssh-keygen").args(["-q", "-t", "ed25519", "-N", "", "-C", &vm.name, "-f"]).arg(&key), "ssh-keygen")?;
+    }
+    let password_auth = if vm.admin_password.is_some() { "yes" } else { "no" };
+    let config = format!(
+        "# sshd of Azure VM {name} (vnetlab)\n\
+         Port 22\n\
+         HostKey {RUN_DIR}/ssh_host_ed25519_key\n\
+         PidFile none\n\
+         UsePAM no\n\
+         PermitRootLogin no\n\
+         PasswordAuthentication {password_auth}\n\
+         KbdInteractiveAuthentication no\n\
+         PubkeyAuthentication yes\n\
+         AuthorizedKeysFile .ssh/authorized_keys\n\
+         UseDNS no\n\
+         PrintMotd no\n\
+         Subsystem sftp internal-sftp\n",
+        name = vm.name
+    );
+    write(&vm.dir.join("sshd_config"), &config, 0o600).map_err(io("write sshd_config"))?;
+    Ok(())
+}
+
+fn write(path: &Path, text: &str, mode: u32) -> std::io::Result<()> {
+    fs::write(path, text)?;
+    fs::set_permissions(path, fs::Permissions::from_mode(mode))
+}
+
+fn hash_password(password: &str) -> std::io::Result<String> {
+    let mut salt = [0u8; 12];
+    fs::File::open("/dev/urandom")?.read_exact(&mut salt)?;
+    ShaCrypt::default().hash_password_with_salt(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(|e| std::io::Error::other(e.to_string()))
+}
+
+/// Where the VM's sshd finds its config and key: the VM's own `/run`.
+const RUN_DIR: &str = "/run/vnetlab-vm";
+
+/// Starts the VM's sshd in the VM's namespace and returns its PID. The
+/// sshd process is the anchor of the VM's mount and UTS namespaces:
+/// `vnetlab exec` enters them through it.
+pub fn spawn(vm: &VmSetup) -> Result<u32, HostError> {
+    let exe = std::env::current_exe().map_err(|e| HostError::Io { what: "find the vnetlab binary".into(), source: e })?;
+    let log = fs::File::create(vm.dir.join("sshd.log")).map_err(|e| HostError::Io { what: "create sshd.log".into(), source: e })?;
+    let err = log.try_clone().map_err(|e| HostError::Io { what: "open sshd.log".into(), source: e })?;
+    // `ip netns exec` and `__vm-boot` both exec in place: the PID we get
+    // is sshd's.
+    let child = Command::new("ip")
+        .args(["netns", "exec", &vm.netns])
+        .arg(exe)
+        .args(["__vm-boot", "--hostname", &vm.name, "--user", &vm.admin_username, "--dir"])
+        .arg(&vm.dir)
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(err)
+        // Not in the daemon's process group: a Ctrl-C meant for a
+        // foreground daemon must not reach the VMs before cleanup does.
+        .process_group(0)
+        .spawn()
+        .map_err(|e| HostError::Spawn { what: format!("sshd of VM {}", vm.name), source: e })?;
+    Ok(child.id())
+}
+
+/// Inside the new process, in the VM's network namespace: make the VM's
+/// own mount and UTS namespaces, then become sshd. Only returns on error.
+pub fn boot(dir: &Path, hostname: &str, user: &str) -> HostError {
+    match boot_inner(dir, hostname, user) {
+        Ok(never) => match never {},
+        Err(e) => e,
+    }
+}
+
+fn boot_inner(dir: &Path, hostname: &str, user: &str) -> Result<std::convert::Infallible, HostError> {
+    let sys = |what: &str| {
+        let what = what.to_string();
+        move |e: nix::Error| HostError::Io { what, source: e.into() }
+    };
+    let io = |what: &str| {
+        let what = what.to_string();
+        move |e: std::io::Error| HostError::Io { what, source: e }
+    };
+    unshare(CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWUTS).map_err(sys("unshare mount and UTS namespaces"))?;
+    mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>).map_err(sys("make mounts private"))?;
+    nix::unistd::sethostname(hostname).map_err(sys("set the hostname"))?;
+    for f in ["passwd", "shadow", "group"] {
+        mount(Some(&dir.join(f)), format!("/etc/{f}").as_str(), None::<&str>, MsFlags::MS_BIND, None::<&str>).map_err(sys(&format!("bind /etc/{f}")))?;
+    }
+    // Read what sshd needs before /run is replaced by the VM's own.
+    let config = fs::read(dir.join("sshd_config")).map_err(io("read sshd_config"))?;
+    let key = fs::read(dir.join("ssh_host_ed25519_key")).map_err(io("read the host key"))?;
+    let keys = fs::read(dir.join("authorized_keys")).map_err(io("read authorized_keys"))?;
+    for (target, mode) in [("/run", "mode=755"), ("/tmp", "mode=1777"), ("/home", "mode=755")] {
+        mount(Some("tmpfs"), target, Some("tmpfs"), MsFlags::MS_NOSUID | MsFlags::MS_NODEV, Some(mode)).map_err(sys(&format!("mount the VM's {target}")))?;
+    }
+    let private = |path: &str, data: &[u8], mode: u32| -> Result<(), HostError> {
+        fs::write(path, data).map_err(io(&format!("write {path}")))?;
+        fs::set_permissions(path, fs::Permissions::from_mode(mode)).map_err(io(&format!("chmod {path}")))
+    };
+    fs::create_dir_all(RUN_DIR).map_err(io("create the sshd directory"))?;
+    fs::create_dir_all("/run/sshd").map_err(io("create /run/sshd"))?;
+    private(&format!("{RUN_DIR}/sshd_config"), &config, 0o600)?;
+    private(&format!("{RUN_DIR}/ssh_host_ed25519_key"), &key, 0o600)?;
+    let home = format!("/home/{user}");
+    fs::create_dir_all(format!("{home}/.ssh")).map_err(io("create the admin's home"))?;
+    private(&format!("{home}/.ssh/authorized_keys"), &keys, 0o600)?;
+    for p in [home.clone(), format!("{home}/.ssh"), format!("{home}/.ssh/authorized_keys")] {
+        chown(&p, Some(ADMIN_UID), Some(ADMIN_UID)).map_err(io(&format!("chown {p}")))?;
+    }
+    fs::set_permissions(format!("{home}/.ssh"), fs::Permissions::from_mode(0o700)).map_err(io("chmod .ssh"))?;
+    let err = Command::new(SSHD).args(["-D", "-e", "-f"]).arg(format!("{RUN_DIR}/sshd_config")).exec();
+    Err(HostError::Spawn { what: SSHD.into(), source: err })
+}
+
+/// Waits until the VM's sshd accepts connections on its private address.
+/// The probe runs inside the VM's namespace, so it does not cross the
+/// data plane.
+pub fn wait_ready(netns: &str, address: Ipv4Addr, timeout: Duration) -> Result<(), HostError> {
+    let deadline = Instant::now() + timeout;
+    let addr = SocketAddr::from((address, 22));
+    let ns = netns.to_string();
+    let ok = netns::run_in(netns, move || {
+        while Instant::now() < deadline {
+            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    })?;
+    if ok { Ok(()) } else { Err(HostError::Timeout { what: format!("sshd in {ns} to listen on {addr}") }) }
+}
