@@ -1,0 +1,243 @@
+//! Live labs with real traffic: namespaces, TUNs, sshd, ping and ssh.
+//! Needs root (`cargo test --features root-tests`, as scripts/test does
+//! when run as root). Every test uses its own lab name and removes its lab
+//! in a drop guard, also when it fails; every wait is bounded.
+#![cfg(feature = "root-tests")]
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_vnetlab");
+const LAB_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/labs/01-peering-basics");
+const PASSWORD: &str = "Learn-Peering-2026!";
+
+fn vnetlab(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).stdin(Stdio::null()).output().expect("run vnetlab")
+}
+
+fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+/// A lab that is removed when the test ends, however it ends.
+struct Lab(String);
+
+impl Lab {
+    fn up(tag: &str) -> Lab {
+        let lab = Lab(format!("{tag}{}", std::process::id() % 100_000));
+        let o = vnetlab(&["up", LAB_DIR, "--lab", &lab.0]);
+        assert!(o.status.success(), "up failed: {}", text(&o));
+        lab
+    }
+
+    /// `vnetlab SUBCOMMAND --lab NAME REST…`.
+    fn run(&self, args: &[&str]) -> Output {
+        let mut all = vec![args[0], "--lab", &self.0];
+        all.extend(&args[1..]);
+        vnetlab(&all)
+    }
+
+    /// `exec VM -- argv`, with the lab's password in SSHPASS.
+    fn exec(&self, vm: &str, argv: &[&str]) -> Output {
+        let mut args = vec!["exec", "--lab", &self.0, vm, "--"];
+        args.extend(argv);
+        Command::new(BIN).args(&args).env("SSHPASS", PASSWORD).stdin(Stdio::null()).output().expect("run vnetlab exec")
+    }
+
+    /// ssh from `vm` to `ip`, running `hostname`; what it printed, if it
+    /// logged in. ConnectTimeout bounds a blocked attempt.
+    fn ssh_hostname(&self, vm: &str, ip: &str) -> Option<String> {
+        let target = format!("azureuser@{ip}");
+        let o = self.exec(vm, &["sshpass", "-e", "ssh", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=3", &target, "hostname"]);
+        o.status.success().then(|| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    }
+
+    fn ping(&self, vm: &str, ip: &str) -> bool {
+        self.exec(vm, &["ping", "-n", "-q", "-c", "2", "-i", "0.2", "-w", "2", ip]).status.success()
+    }
+
+    fn status(&self) -> serde_json::Value {
+        let o = self.run(&["status", "-o", "json"]);
+        assert!(o.status.success(), "{}", text(&o));
+        serde_json::from_slice(&o.stdout).expect("status JSON")
+    }
+
+    fn runtime(&self) -> std::path::PathBuf {
+        Path::new("/run/vnetlab").join(&self.0)
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        let _ = vnetlab(&["down", "--lab", &self.0]);
+    }
+}
+
+fn counter(status: &serde_json::Value, vm: &str, field: &str) -> u64 {
+    let v = status["vms"].as_array().unwrap().iter().find(|v| v["name"] == vm).unwrap();
+    let n = &v["nics"][0];
+    match field {
+        "dropped" => n["dropped"].as_u64().unwrap(),
+        f => n[f]["packets"].as_u64().unwrap(),
+    }
+}
+
+fn timed<T>(f: impl FnOnce() -> T) -> (T, Duration) {
+    let t = Instant::now();
+    let r = f();
+    (r, t.elapsed())
+}
+
+fn poll_until(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn learn_exercise_with_real_traffic() {
+    let host_files = || ["/etc/passwd", "/etc/shadow", "/etc/group"].map(|f| std::fs::read(f).unwrap());
+    let host_before = host_files();
+    let lab = Lab::up("learn");
+    assert_eq!(lab.ssh_hostname("SalesVM", "10.2.1.4").as_deref(), Some("MarketingVM"));
+    assert_eq!(lab.ssh_hostname("MarketingVM", "10.3.1.4").as_deref(), Some("ResearchVM"));
+    assert_eq!(lab.ssh_hostname("ResearchVM", "10.2.1.4").as_deref(), Some("MarketingVM"));
+    assert!(lab.ping("SalesVM", "10.2.1.4") && lab.ping("MarketingVM", "10.3.1.4"));
+    // Not transitive: Sales and Research fail both ways, within bounds.
+    for (from, to) in [("SalesVM", "10.3.1.4"), ("ResearchVM", "10.1.1.4")] {
+        let (login, took) = timed(|| lab.ssh_hostname(from, to));
+        assert_eq!(login, None, "{from} -> {to} must fail");
+        assert!(took < Duration::from_secs(15), "{from} -> {to} took {took:?}");
+        let (reached, took) = timed(|| lab.ping(from, to));
+        assert!(!reached && took < Duration::from_secs(5), "{from} ping {to}: {reached} in {took:?}");
+    }
+    // The admin user exists in the VM only; the host's files are untouched.
+    assert!(lab.exec("SalesVM", &["id", "azureuser"]).status.success());
+    assert_eq!(String::from_utf8_lossy(&lab.exec("MarketingVM", &["hostname"]).stdout).trim(), "MarketingVM");
+    assert!(host_files() == host_before, "the host's passwd, shadow or group changed");
+    // exec passes the exit code through.
+    assert_eq!(lab.exec("SalesVM", &["sh", "-c", "exit 7"]).status.code(), Some(7));
+}
+
+#[test]
+fn cloud_shell_nsg_and_spoofing() {
+    let lab = Lab::up("edge");
+    // From the Cloud Shell to SalesVM's public IP: az's default-allow-ssh.
+    let o = lab.run(&["ssh", "SalesVM", "--", "hostname"]);
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "SalesVM", "{}", text(&o));
+
+    // An NSG rule that denies 22 (applied live) closes MarketingVM.
+    let o = lab.run(&["apply", concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/deny-ssh-marketing.yaml")]);
+    assert!(o.status.success(), "{}", text(&o));
+    let (o, took) = timed(|| lab.run(&["ssh", "MarketingVM", "--", "hostname"]));
+    assert!(!o.status.success() && took < Duration::from_secs(20), "ssh through a deny rule: {}", text(&o));
+    assert_eq!(lab.ssh_hostname("SalesVM", "10.2.1.4"), None, "the rule denies 22 from the peer too");
+    assert!(lab.ping("SalesVM", "10.2.1.4"), "only port 22 is denied");
+
+    // SalesVM sends as ResearchVM: the fabric delivers nothing.
+    assert!(lab.exec("SalesVM", &["ip", "addr", "add", "10.3.1.4/32", "dev", "eth0"]).status.success());
+    let before = lab.status();
+    let spoofed = lab.exec("SalesVM", &["ping", "-n", "-q", "-c", "3", "-i", "0.2", "-w", "2", "-I", "10.3.1.4", "10.2.1.4"]);
+    let after = lab.status();
+    assert!(!spoofed.status.success());
+    assert_eq!(counter(&before, "MarketingVM", "rx"), counter(&after, "MarketingVM", "rx"), "nothing reached MarketingVM");
+    assert_eq!(counter(&before, "ResearchVM", "rx"), counter(&after, "ResearchVM", "rx"));
+    assert!(counter(&after, "SalesVM", "dropped") >= counter(&before, "SalesVM", "dropped") + 3);
+
+    // A refused change changes nothing.
+    let generation = lab.status()["generation"].clone();
+    let o = lab.run(&["apply", concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/bad-peering.yaml")]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("(InvalidResourceReference)"), "{}", text(&o));
+    assert_eq!(lab.status()["generation"], generation);
+}
+
+#[test]
+fn live_peering_change_loses_no_packet_and_restarts_nothing() {
+    let lab = Lab::up("live");
+    assert_eq!(lab.ssh_hostname("SalesVM", "10.3.1.4"), None);
+    let anchors = |lab: &Lab| -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(lab.runtime().join("vms")).unwrap().map(|e| std::fs::read_to_string(e.unwrap().path().join("anchor.pid")).unwrap()).collect();
+        v.sort();
+        v
+    };
+    let (anchors_before, daemon_before) = (anchors(&lab), lab.status()["pid"].clone());
+
+    // 250 echoes 10 ms apart, across the change.
+    let ping = Command::new(BIN)
+        .args(["exec", "--lab", &lab.0, "SalesVM", "--", "ping", "-n", "-q", "-c", "250", "-i", "0.01", "-W", "1", "10.2.1.4"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    poll_until("the ping to be under way", Duration::from_secs(10), || counter(&lab.status(), "SalesVM", "tx") > 20);
+    let o = lab.run(&["apply", concat!(env!("CARGO_MANIFEST_DIR"), "/labs/01-peering-basics/changes/peer-sales-research.yaml")]);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = ping.wait_with_output().unwrap();
+    let summary = String::from_utf8_lossy(&out.stdout);
+    assert!(summary.contains("250 packets transmitted, 250 received, 0% packet loss"), "{summary}");
+
+    assert_eq!(lab.ssh_hostname("SalesVM", "10.3.1.4").as_deref(), Some("ResearchVM"));
+    assert_eq!(lab.ssh_hostname("ResearchVM", "10.1.1.4").as_deref(), Some("SalesVM"));
+    assert_eq!(anchors(&lab), anchors_before, "no VM restarted");
+    assert_eq!(lab.status()["pid"], daemon_before);
+}
+
+/// The root namespace's addresses, routes, rules and firewall.
+fn root_snapshot() -> String {
+    let mut s = String::new();
+    for args in [&["-d", "addr"][..], &["route", "show", "table", "all"], &["-6", "route", "show", "table", "all"], &["rule"], &["-d", "link"]] {
+        s.push_str(&String::from_utf8_lossy(&Command::new("ip").args(args).output().unwrap().stdout));
+    }
+    for fw in [&["nft", "list", "ruleset"][..], &["iptables-save"], &["ip6tables-save"]] {
+        if let Ok(o) = Command::new(fw[0]).args(&fw[1..]).output() {
+            // iptables-save stamps the time: keep only the rules.
+            s.extend(String::from_utf8_lossy(&o.stdout).lines().filter(|l| !l.starts_with('#')).map(|l| format!("{l}\n")));
+        }
+    }
+    s
+}
+
+#[test]
+fn test_command_then_down_after_sigkill_leaves_nothing() {
+    let before = root_snapshot();
+    let name = format!("gone{}", std::process::id() % 100_000);
+    let lab = Lab(name.clone());
+    let junit = std::env::temp_dir().join(format!("{name}.xml"));
+    // `vnetlab test` brings the lab up itself.
+    let o = vnetlab(&["test", LAB_DIR, "--lab", &name, "--junit", junit.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("12 of 12 expectations hold"), "{}", text(&o));
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert_eq!((xml.matches("<testcase").count(), xml.matches("<failure").count()), (12, 0));
+    let _ = std::fs::remove_file(&junit);
+
+    let status = lab.status();
+    let daemon = status["pid"].as_u64().unwrap() as i32;
+    let anchors: Vec<i32> = std::fs::read_dir(lab.runtime().join("vms")).unwrap().map(|e| std::fs::read_to_string(e.unwrap().path().join("anchor.pid")).unwrap().trim().parse().unwrap()).collect();
+    assert_eq!(anchors.len(), 3);
+    nix_kill(daemon);
+    poll_until("the daemon to die", Duration::from_secs(5), || !Path::new(&format!("/proc/{daemon}")).exists());
+
+    for _ in 0..2 {
+        let o = vnetlab(&["down", "--lab", &name]);
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    let netns = String::from_utf8_lossy(&Command::new("ip").args(["netns", "list"]).output().unwrap().stdout).to_string();
+    assert!(!netns.contains(&format!("vnl-{name}.")) && !netns.contains(&format!("vnl-{name}@")), "{netns}");
+    for pid in anchors {
+        poll_until("sshd to go", Duration::from_secs(5), || !Path::new(&format!("/proc/{pid}")).exists() || is_zombie(pid));
+    }
+    assert!(!lab.runtime().exists());
+    assert_eq!(root_snapshot(), before, "the root namespace changed");
+}
+
+fn nix_kill(pid: i32) {
+    assert!(Command::new("kill").args(["-9", &pid.to_string()]).status().unwrap().success());
+}
+
+fn is_zombie(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.rsplit(')').next().is_some_and(|r| r.trim_start().starts_with('Z')))
+}
