@@ -75,12 +75,10 @@ impl Drop for Lab {
 }
 
 fn counter(status: &serde_json::Value, vm: &str, field: &str) -> u64 {
-    let v = status["vms"].as_array().unwrap().iter().find(|v| v["name"] == vm).unwrap();
+    let v = status["vms"].as_array().and_then(|vms| vms.iter().find(|v| v["name"] == vm)).expect("VM in status");
     let n = &v["nics"][0];
-    match field {
-        "dropped" => n["dropped"].as_u64().unwrap(),
-        f => n[f]["packets"].as_u64().unwrap(),
-    }
+    let value = if field == "dropped" { &n["dropped"] } else { &n[field]["packets"] };
+    value.as_u64().expect("a counter")
 }
 
 fn timed<T>(f: impl FnOnce() -> T) -> (T, Duration) {
@@ -189,7 +187,7 @@ fn live_peering_change_loses_no_packet_and_restarts_nothing() {
 fn root_snapshot() -> String {
     let mut s = String::new();
     for args in [&["-d", "addr"][..], &["route", "show", "table", "all"], &["-6", "route", "show", "table", "all"], &["rule"], &["-d", "link"]] {
-        s.push_str(&String::from_utf8_lossy(&Command::new("ip").args(args).output().unwrap().stdout));
+        s.push_str(&String::from_utf8_lossy(&Command::new("ip").args(args).output().expect("run ip").stdout));
     }
     for fw in [&["nft", "list", "ruleset"][..], &["iptables-save"], &["ip6tables-save"]] {
         if let Ok(o) = Command::new(fw[0]).args(&fw[1..]).output() {
@@ -235,7 +233,7 @@ fn test_command_then_down_after_sigkill_leaves_nothing() {
 }
 
 fn nix_kill(pid: i32) {
-    assert!(Command::new("kill").args(["-9", &pid.to_string()]).status().unwrap().success());
+    assert!(Command::new("kill").args(["-9", &pid.to_string()]).status().expect("run kill").success());
 }
 
 fn is_zombie(pid: i32) -> bool {
