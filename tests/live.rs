@@ -239,3 +239,27 @@ fn nix_kill(pid: i32) {
 fn is_zombie(pid: i32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.rsplit(')').next().is_some_and(|r| r.trim_start().starts_with('Z')))
 }
+
+#[test]
+fn vms_come_and_go_while_the_lab_runs() {
+    let lab = Lab::up("vms");
+    let fixture = |f: &str| format!("{}/tests/fixtures/{f}", env!("CARGO_MANIFEST_DIR"));
+    let o = lab.run(&["apply", &fixture("add-dev-vm.yaml")]);
+    assert!(o.status.success(), "{}", text(&o));
+    let netns = format!("vnl-{}.DevVM", lab.0);
+    assert!(Path::new("/run/netns").join(&netns).exists());
+    assert_eq!(String::from_utf8_lossy(&lab.exec("DevVM", &["hostname"]).stdout).trim(), "DevVM");
+    assert!(lab.exec("DevVM", &["id", "devops"]).status.success());
+    // An NVA's NIC forwards, so its kernel forwards too.
+    assert_eq!(String::from_utf8_lossy(&lab.exec("DevVM", &["cat", "/proc/sys/net/ipv4/ip_forward"]).stdout).trim(), "1");
+    assert_eq!(String::from_utf8_lossy(&lab.exec("SalesVM", &["cat", "/proc/sys/net/ipv4/ip_forward"]).stdout).trim(), "0");
+    // The first free address of SalesVNet/Apps after SalesVM's .4.
+    assert!(lab.ping("SalesVM", "10.1.1.5"));
+    assert!(lab.ping("MarketingVM", "10.1.1.5"), "peered VNets reach the new VM");
+
+    let o = lab.run(&["apply", &fixture("remove-dev-vm.yaml")]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(!Path::new("/run/netns").join(&netns).exists());
+    assert!(!lab.ping("SalesVM", "10.1.1.5"));
+    assert_eq!(lab.ssh_hostname("SalesVM", "10.2.1.4").as_deref(), Some("MarketingVM"), "the rest of the lab is untouched");
+}
