@@ -92,7 +92,12 @@ pub fn run(lab: Lab, changes: Vec<Change>, progress: &(dyn Fn(&str) + Sync)) -> 
     std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o700)).map_err(io("restrict the runtime directory"))?;
     std::fs::write(lab.pid_file(), std::process::id().to_string()).map_err(io("write the PID file"))?;
 
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().map_err(io("start the runtime"))?;
+    // Half the cores for the data plane, the rest for the VMs' own
+    // processes (iperf3, sshd…): on 2 vCPUs one packet thread carried
+    // 100 k pps of 64-byte UDP without loss where two lost 1-10 %, the
+    // packet threads and the endpoints taking turns on the same cores.
+    let workers = std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1));
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().build().map_err(io("start the runtime"))?;
     let result = runtime.block_on(async {
         let daemon = start(lab.clone(), progress).await?;
         let refused = match daemon.apply(changes, progress).await {

@@ -14,9 +14,11 @@ use tun_rs::{DeviceBuilder, SyncDevice};
 
 use super::{HostError, netns};
 
-/// The default qdisc queue of a TUN (500) drops bursts; Firezone and the
-/// measurements in ../shared/performance.md raised it.
-const TX_QUEUE_LEN: u32 = 5000;
+/// The default queue of a TUN (500 packets) drops bursts (Firezone and
+/// ../shared/performance.md raised it). At 5 000, a 100 k pps stream of
+/// 64-byte UDP still overflowed it whenever the endpoints held the CPU
+/// for a few tens of milliseconds; 20 000 absorbed that in every run.
+const TX_QUEUE_LEN: u32 = 20_000;
 pub const MTU: u16 = 1500;
 
 /// What the inside of a VM's network looks like.
