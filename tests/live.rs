@@ -118,6 +118,63 @@ fn learn_exercise_with_real_traffic() {
     assert!(host_files() == host_before, "the host's passwd, shadow or group changed");
     // exec passes the exit code through.
     assert_eq!(lab.exec("SalesVM", &["sh", "-c", "exit 7"]).status.code(), Some(7));
+
+    // The fabric is one hop (TTL 64 arrives as sent) and drops silently:
+    // no ICMP unreachable comes back for the non-transitive path.
+    let o = lab.exec("SalesVM", &["ping", "-n", "-c", "1", "10.2.1.4"]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("ttl=64"), "{}", text(&o));
+    let o = lab.exec("SalesVM", &["ping", "-n", "-c", "2", "-W", "1", "10.3.1.4"]);
+    let out = text(&o);
+    assert!(out.contains("100% packet loss") && !out.contains("nreachable"), "{out}");
+}
+
+#[test]
+fn trace_streams_drops_with_their_reason() {
+    let lab = Lab::up("trace");
+    let mut trace = Command::new(BIN).args(["trace", "--lab", &lab.0, "--vm", "ResearchVM"]).stdout(Stdio::piped()).spawn().expect("start trace");
+    let stdout = trace.stdout.take().expect("trace stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    // The header says the trace is attached; then the drops come.
+    let first = rx.recv_timeout(Duration::from_secs(5)).expect("trace header");
+    assert!(first.starts_with("Tracing drops"), "{first}");
+    assert!(!lab.ping("SalesVM", "10.3.1.4"));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut seen = Vec::new();
+    let found = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) if line.contains("10.1.1.4 -> 10.3.1.4 icmp") && line.contains("no route leads to 10.3.1.4") && line.contains("not transitive") => break true,
+            Ok(line) => seen.push(line),
+            Err(_) => break false,
+        }
+    };
+    let _ = trace.kill();
+    let _ = trace.wait();
+    assert!(found, "no drop line for SalesVM -> ResearchVM; saw {seen:?}");
+    // Drops of VMs other than the filtered one are not shown.
+    assert!(seen.iter().all(|l| !l.contains("10.1.1.4 -> 10.2.1.4")), "{seen:?}");
+}
+
+#[test]
+fn cloud_shell_reaches_public_ips_as_far_as_nsgs_allow() {
+    let lab = Lab::up("shell");
+    let shell = |script: &str| lab.run(&["shell", "--", "timeout", "5", "bash", "-c", script]);
+    // Port 22 of SalesVM's public IP is open (az's default-allow-ssh)…
+    assert!(shell("exec 3<>/dev/tcp/203.0.113.1/22").status.success());
+    // …ICMP is not (DenyAllInBound), and neither is a private address.
+    assert!(!lab.run(&["shell", "--", "ping", "-c", "1", "-W", "2", "203.0.113.1"]).status.success());
+    assert!(!shell("exec 3<>/dev/tcp/10.1.1.4/22").status.success());
+    // Inside the Cloud Shell the address is the documented one.
+    let o = lab.run(&["shell", "--", "ip", "-4", "-br", "addr", "show", "eth0"]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("192.0.2.10/24"), "{}", text(&o));
 }
 
 #[test]
