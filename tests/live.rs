@@ -116,6 +116,8 @@ fn learn_exercise_with_real_traffic() {
     assert!(lab.exec("SalesVM", &["id", "azureuser"]).status.success());
     assert_eq!(String::from_utf8_lossy(&lab.exec("MarketingVM", &["hostname"]).stdout).trim(), "MarketingVM");
     assert!(host_files() == host_before, "the host's passwd, shadow or group changed");
+    // The VM's own name resolves to its private IP, as cloud-init sets it.
+    assert!(String::from_utf8_lossy(&lab.exec("SalesVM", &["getent", "hosts", "SalesVM"]).stdout).starts_with("10.1.1.4"));
     // exec passes the exit code through.
     assert_eq!(lab.exec("SalesVM", &["sh", "-c", "exit 7"]).status.code(), Some(7));
 

@@ -52,11 +52,11 @@ pub fn up(lab: &Lab, file: Option<&Path>, foreground: bool, out: &mut impl Write
         }
         None => (None, Vec::new()),
     };
-    if let Some(pid) = host::daemon_pid(lab) {
-        bail!("lab '{lab}' is already running (daemon PID {pid}). `vnetlab status --lab {lab}` shows it; `vnetlab down --lab {lab}` removes it.");
+    if host::is_running(lab) {
+        bail!("lab '{lab}' is already running (daemon PID {}). `vnetlab status --lab {lab}` shows it; `vnetlab down --lab {lab}` removes it.", host::daemon_pid(lab).map_or_else(|| "?".into(), |p| p.to_string()));
     }
     // Whatever a killed daemon of this lab left behind goes first.
-    host::remove_lab(lab, None)?;
+    host::remove_lab(lab)?;
     let dir = lab.runtime_dir();
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o700))?;
@@ -91,11 +91,20 @@ pub fn up(lab: &Lab, file: Option<&Path>, foreground: bool, out: &mut impl Write
         .spawn()
         .context("cannot start the lab daemon")?;
     let stdout = child.stdout.take().context("no pipe to the daemon")?;
-    let started = Instant::now();
+    // Lines arrive on a thread so that the deadline holds even when the
+    // daemon hangs without a word.
+    let (tx, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let deadline = Instant::now() + START_TIMEOUT;
     let mut ready = false;
     let mut last_error = None;
-    for line in BufReader::new(stdout).lines() {
-        let line = line?;
+    while let Ok(line) = lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
         if line == "ready" {
             ready = true;
             break;
@@ -106,15 +115,13 @@ pub fn up(lab: &Lab, file: Option<&Path>, foreground: bool, out: &mut impl Write
             writeln!(out, "  {line}")?;
             out.flush()?;
         }
-        if started.elapsed() > START_TIMEOUT {
-            break;
-        }
     }
     if !ready {
         let _ = child.kill();
         let _ = child.wait();
-        host::remove_lab(lab, None)?;
-        bail!("lab '{lab}' did not start: {}", last_error.unwrap_or_else(|| "the daemon stopped without saying why".into()));
+        host::remove_lab(lab)?;
+        let why = last_error.unwrap_or_else(|| if Instant::now() >= deadline { format!("not ready after {} s", START_TIMEOUT.as_secs()) } else { "the daemon stopped without saying why".into() });
+        bail!("lab '{lab}' did not start: {why}");
     }
     writeln!(out, "Lab '{lab}' is up (daemon PID {}).\n", child.id())?;
     status(lab, Output::Table, out)?;
@@ -149,19 +156,29 @@ pub fn daemon(lab: &Lab, file: Option<&Path>) -> anyhow::Result<u8> {
 
 pub fn down(lab: &Lab, out: &mut impl Write) -> anyhow::Result<u8> {
     require_root("down")?;
-    let running = host::daemon_pid(lab);
-    if let Some(pid) = running {
-        // Ask first: the daemon removes its VMs itself; the sweep below
-        // covers a daemon that cannot answer.
+    let running = host::is_running(lab);
+    if running {
+        // Ask first: the daemon removes its VMs itself. One that cannot
+        // answer is stopped; the sweep below then removes what it left.
+        let deadline = Instant::now() + Duration::from_secs(15);
         if matches!(client::call(lab, &Request::Shutdown), Ok(Response::Ok)) {
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while Path::new(&format!("/proc/{pid}")).exists() && Instant::now() < deadline {
+            while host::is_running(lab) && Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(20));
             }
         }
+        if let Some(pid) = host::daemon_pid(lab) {
+            host::stop_daemon(lab, pid, Duration::from_secs(5));
+        }
+        if host::is_running(lab) {
+            bail!("the daemon of lab '{lab}' does not stop; see {}", lab.log_file().display());
+        }
     }
-    let removed = host::remove_lab(lab, None)?;
-    if removed.namespaces.is_empty() && !removed.daemon && running.is_none() {
+    let removed = host::remove_lab(lab)?;
+    if let Some(lock) = host::LabLock::try_take(lab)? {
+        let _ = std::fs::remove_file(lab.lock_file());
+        drop(lock);
+    }
+    if !running && removed.namespaces.is_empty() {
         writeln!(out, "lab '{lab}' is not running; nothing to remove")?;
     } else {
         writeln!(out, "lab '{lab}' removed")?;
@@ -231,10 +248,10 @@ fn find_vm<'a>(s: &'a LabStatus, name: &str) -> anyhow::Result<&'a VmStatus> {
 
 /// The process that holds the VM's namespaces (its sshd).
 fn anchor(lab: &Lab, vm: &VmStatus) -> anyhow::Result<u32> {
-    let suffix = &vm.netns[lab.vm_netns("").len()..];
+    let suffix = vm.netns.strip_prefix(&lab.vm_netns("")).with_context(|| format!("VM {}'s namespace {} is not lab '{lab}''s", vm.name, vm.netns))?;
     let file = lab.vm_dir(suffix).join("anchor.pid");
     let pid: u32 = std::fs::read_to_string(&file).ok().and_then(|s| s.trim().parse().ok()).with_context(|| format!("VM {} has no anchor process ({} is missing)", vm.name, file.display()))?;
-    if !Path::new(&format!("/proc/{pid}")).exists() {
+    if !Path::new(&format!("/proc/{pid}")).exists() || host::is_zombie(pid) {
         bail!("VM {}'s sshd (PID {pid}) is not running; see {}", vm.name, lab.vm_dir(suffix).join("sshd.log").display());
     }
     Ok(pid)
@@ -352,7 +369,7 @@ pub fn test(lab: &Lab, dir: &Path, junit: Option<&Path>, out: &mut impl Write) -
     let expect_file = if dir.is_dir() { dir.join("expect.yaml") } else { dir.to_path_buf() };
     let text = std::fs::read_to_string(&expect_file).with_context(|| format!("cannot read {}", expect_file.display()))?;
     let expectations = ExpectFile::parse(&text).with_context(|| format!("{} is not a valid expectations file", expect_file.display()))?.expectations;
-    if host::daemon_pid(lab).is_none() {
+    if !host::is_running(lab) {
         let topology = expect_file.parent().unwrap_or(Path::new(".")).to_path_buf();
         up(lab, Some(&topology), false, out)?;
         writeln!(out)?;

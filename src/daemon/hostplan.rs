@@ -37,12 +37,14 @@ pub fn plan(lab: &Lab, model: &Model) -> BTreeMap<ResourceId, VmPlan> {
     for (id, vm) in &model.virtual_machines {
         // Two resource groups may each hold a VM of the same name; the
         // second one's namespace also names its group.
-        let mut netns = lab.vm_netns(&vm.name);
-        if !taken.insert(netns.to_ascii_lowercase()) {
-            netns = format!("{netns}.{}", id.resource_group_name());
-            taken.insert(netns.to_ascii_lowercase());
+        let base = lab.vm_netns(&vm.name);
+        let mut netns = base.clone();
+        let mut n = 1;
+        while !taken.insert(netns.to_ascii_lowercase()) {
+            netns = if n == 1 { format!("{base}.{}", id.resource_group_name()) } else { format!("{base}.{}.{n}", id.resource_group_name()) };
+            n += 1;
         }
-        let nics = vm
+        let nics: Vec<NicPlan> = vm
             .network_interfaces
             .iter()
             .filter_map(|nic_id| model.network_interfaces.get(nic_id))
@@ -68,6 +70,7 @@ pub fn plan(lab: &Lab, model: &Model) -> BTreeMap<ResourceId, VmPlan> {
             admin_username: vm.admin_username.clone(),
             admin_password: vm.admin_password.clone(),
             ssh_public_keys: vm.ssh_public_keys.clone(),
+            address: nics.first().map(|n| n.iface.address),
         };
         out.insert(id.clone(), VmPlan { name: vm.name.clone(), resource_group: id.resource_group_name().to_string(), setup, nics, power_state: vm.power_state });
     }

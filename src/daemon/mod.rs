@@ -52,8 +52,30 @@ pub enum DaemonError {
 #[derive(Debug)]
 struct RunningVm {
     plan: VmPlan,
+    /// The VM's sshd, anchor of its mount and UTS namespaces; reaped on
+    /// teardown.
+    sshd: Option<std::process::Child>,
     ports: Vec<Arc<Port>>,
     tasks: Vec<JoinHandle<()>>,
+}
+
+impl RunningVm {
+    /// Waits until the VM's sshd answers; a VM whose sshd never does (or
+    /// died booting) was not built.
+    async fn ready(&self) -> Result<(), HostError> {
+        let Some(ip) = self.plan.nics.first().map(|n| n.iface.address) else { return Ok(()) };
+        let ns = self.plan.setup.netns.clone();
+        let pid = self.sshd.as_ref().map_or(0, |c| c.id());
+        let log = self.plan.setup.dir.join("sshd.log");
+        tokio::task::spawn_blocking(move || {
+            vm::wait_ready(&ns, ip, pid, SSHD_READY).map_err(|e| match std::fs::read_to_string(&log) {
+                Ok(text) if !text.trim().is_empty() => HostError::Command { what: format!("sshd in {ns}"), stderr: text.trim().to_string() },
+                _ => e,
+            })
+        })
+        .await
+        .map_err(|e| HostError::Io { what: "wait for sshd".into(), source: std::io::Error::other(e) })?
+    }
 }
 
 #[derive(Debug)]
@@ -71,6 +93,8 @@ pub struct Daemon {
     model: Mutex<Model>,
     /// Held for the whole of a change: changes apply one at a time.
     host: tokio::sync::Mutex<HostState>,
+    /// Set once the lab is being removed: no change may rebuild it.
+    closing: std::sync::atomic::AtomicBool,
     shutdown: Notify,
 }
 
@@ -82,11 +106,11 @@ pub fn run(lab: Lab, changes: Vec<Change>, progress: &(dyn Fn(&str) + Sync)) -> 
         let what = what.to_string();
         move |e| DaemonError::Io { what, source: e }
     };
-    if let Some(pid) = host::daemon_pid(&lab) {
-        return Err(DaemonError::AlreadyRunning { lab: lab.to_string(), pid });
-    }
-    // Whatever a killed daemon of this lab left behind goes first.
-    host::remove_lab(&lab, None)?;
+    // `up` swept what a killed daemon of this lab left behind; the lock
+    // makes this daemon the lab's only one until it exits.
+    let Some(lock) = host::LabLock::try_take(&lab)? else {
+        return Err(DaemonError::AlreadyRunning { lab: lab.to_string(), pid: host::daemon_pid(&lab).unwrap_or(0) });
+    };
     let dir = lab.runtime_dir();
     std::fs::create_dir_all(&dir).map_err(io("create the runtime directory"))?;
     std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o700)).map_err(io("restrict the runtime directory"))?;
@@ -119,7 +143,9 @@ pub fn run(lab: Lab, changes: Vec<Change>, progress: &(dyn Fn(&str) + Sync)) -> 
         Ok(())
     });
     drop(runtime);
-    host::remove_lab(&lab, Some(std::process::id()))?;
+    host::remove_lab(&lab)?;
+    let _ = std::fs::remove_file(lab.lock_file());
+    drop(lock);
     result
 }
 
@@ -160,6 +186,7 @@ async fn start(lab: Lab, progress: &(dyn Fn(&str) + Sync)) -> Result<Arc<Daemon>
         internet: internet.clone(),
         model: Mutex::new(Model::new()),
         host: tokio::sync::Mutex::new(HostState { vms: BTreeMap::new(), link_counters, generation: 0 }),
+        closing: std::sync::atomic::AtomicBool::new(false),
         shutdown: Notify::new(),
     });
     tokio::spawn(plane::run_port(fabric.clone(), internet));
@@ -173,9 +200,7 @@ async fn expire_flows(fabric: Arc<Fabric>) {
     let mut tick = tokio::time::interval(Duration::from_secs(30));
     loop {
         tick.tick().await;
-        if let Ok(mut ct) = fabric.conntrack.lock() {
-            ct.expire(std::time::Instant::now());
-        }
+        fabric.conntrack.lock().unwrap_or_else(|e| e.into_inner()).expire(std::time::Instant::now());
     }
 }
 
@@ -200,64 +225,84 @@ impl Daemon {
     /// and changes nothing.
     pub async fn apply(self: &Arc<Self>, changes: Vec<Change>, progress: &(dyn Fn(&str) + Sync)) -> Response {
         let mut host = self.host.lock().await;
+        if self.closing.load(Relaxed) {
+            return Response::Error { message: format!("lab '{}' is being removed", self.lab) };
+        }
         let mut next = self.model();
         if let Err((index, error)) = next.apply_all(changes) {
             return Response::Refused { index, error };
         }
         let wanted = plan(&self.lab, &next);
-        let stale: Vec<ResourceId> = host.vms.iter().filter(|(id, run)| wanted.get(*id).is_none_or(|p| run.plan.host_differs(p))).map(|(id, _)| id.clone()).collect();
+        let deleted: Vec<ResourceId> = host.vms.keys().filter(|id| !wanted.contains_key(*id)).cloned().collect();
+        let changed: Vec<ResourceId> = host.vms.iter().filter(|(id, run)| wanted.get(*id).is_some_and(|p| run.plan.host_differs(p))).map(|(id, _)| id.clone()).collect();
         let fresh: Vec<(ResourceId, VmPlan)> = wanted.iter().filter(|(id, p)| host.vms.get(*id).is_none_or(|run| run.plan.host_differs(p))).map(|(id, p)| (id.clone(), p.clone())).collect();
 
-        // Changed VMs give their namespace back before it is rebuilt.
-        let mut removed = Vec::new();
-        for id in &stale {
+        // A rebuilt VM gives its namespace back first; VMs that are simply
+        // gone stay until the new tables no longer lead to them.
+        let mut rebuilt = Vec::new();
+        for id in &changed {
             if let Some(run) = host.vms.remove(id) {
-                progress(&format!("removing VM {} (namespace {})", run.plan.name, run.plan.setup.netns));
-                removed.push((id.clone(), run.plan.clone()));
+                progress(&format!("rebuilding VM {} (namespace {})", run.plan.name, run.plan.setup.netns));
+                rebuilt.push((id.clone(), run.plan.clone()));
                 teardown(run).await;
             }
         }
         let mut built: Vec<(ResourceId, RunningVm)> = Vec::new();
         let total = fresh.len();
         for (i, (id, p)) in fresh.into_iter().enumerate() {
-            progress(&format!("[{}/{total}] VM {}: namespace {}, {} {}/{}, sshd", i + 1, p.name, p.setup.netns, p.nics.first().map_or("-", |n| n.interface.as_str()), p.nics.first().map_or_else(|| "-".into(), |n| n.iface.address.to_string()), p.nics.first().map_or(0, |n| n.iface.prefix_len)));
+            let eth0 = p.nics.first().map_or_else(|| "no NIC".to_string(), |n| format!("{} {}/{}", n.interface, n.iface.address, n.iface.prefix_len));
+            progress(&format!("[{}/{total}] VM {}: namespace {}, {eth0}, sshd", i + 1, p.name, p.setup.netns));
             match build(p).await {
                 Ok(run) => built.push((id, run)),
-                Err(e) => {
-                    for (_, run) in built {
-                        teardown(run).await;
-                    }
-                    // Put back what this change took down.
-                    for (id, p) in removed {
-                        if let Ok(run) = build(p).await {
-                            host.vms.insert(id, run);
-                        }
-                    }
-                    self.publish(&mut host);
-                    self.start_tasks(&mut host);
-                    return Response::Error { message: format!("the change was valid but the host could not build it, so nothing changed: {e}") };
-                }
+                Err(e) => return self.undo(&mut host, built, rebuilt, e).await,
             }
         }
         if !built.is_empty() {
             progress(&format!("waiting for {} VM(s) to answer on port 22", built.len()));
         }
         for (_, run) in &built {
-            let (ns, ip) = (run.plan.setup.netns.clone(), run.plan.nics.first().map(|n| n.iface.address));
-            if let Some(ip) = ip {
-                let ready = tokio::task::spawn_blocking(move || vm::wait_ready(&ns, ip, SSHD_READY)).await;
-                if let Ok(Err(e)) = ready {
-                    progress(&format!("warning: {e}"));
-                }
+            if let Err(e) = run.ready().await {
+                return self.undo(&mut host, built, rebuilt, e).await;
             }
         }
         if let Ok(mut m) = self.model.lock() {
             *m = next;
         }
         host.vms.extend(built);
+        let gone: Vec<RunningVm> = deleted.iter().filter_map(|id| host.vms.remove(id)).collect();
         let generation = self.publish(&mut host);
         self.start_tasks(&mut host);
+        for run in gone {
+            progress(&format!("removing VM {} (namespace {})", run.plan.name, run.plan.setup.netns));
+            teardown(run).await;
+        }
         Response::Applied { generation }
+    }
+
+    /// The host could not build a valid change: remove what this change
+    /// built, rebuild what it took down, keep the old model.
+    async fn undo(&self, host: &mut HostState, built: Vec<(ResourceId, RunningVm)>, rebuilt: Vec<(ResourceId, VmPlan)>, e: HostError) -> Response {
+        for (_, run) in built {
+            teardown(run).await;
+        }
+        let mut lost = Vec::new();
+        for (id, p) in rebuilt {
+            let name = p.name.clone();
+            match build(p).await {
+                Ok(run) => {
+                    let _ = run.ready().await;
+                    host.vms.insert(id, run);
+                }
+                Err(_) => lost.push(name),
+            }
+        }
+        self.publish(host);
+        self.start_tasks(host);
+        let mut message = format!("the change is valid, but the host could not build it, so it was not applied: {e}");
+        if !lost.is_empty() {
+            message.push_str(&format!("; VM(s) {} could not be restored on the host either (the model still has them)", lost.join(", ")));
+        }
+        Response::Error { message }
     }
 
     /// Starts the packet tasks of new VMs, once their NICs are in the
@@ -281,6 +326,7 @@ impl Daemon {
 
     /// Stops every packet task and removes every VM.
     async fn stop(&self) {
+        self.closing.store(true, Relaxed);
         let mut host = self.host.lock().await;
         let vms = std::mem::take(&mut host.vms);
         for (_, run) in vms {
@@ -357,12 +403,12 @@ async fn build(p: VmPlan) -> Result<RunningVm, HostError> {
                 ports.push(Arc::new(Port::new(dev, Some(n.key), format!("{}/{}", p.name, n.interface))));
             }
             vm::prepare(&p.setup)?;
-            let anchor = vm::spawn(&p.setup)?;
-            std::fs::write(p.setup.dir.join("anchor.pid"), anchor.to_string()).map_err(|e| HostError::Io { what: "write anchor.pid".into(), source: e })?;
-            Ok(RunningVm { plan: p.clone(), ports, tasks: Vec::new() })
+            let sshd = vm::spawn(&p.setup)?;
+            std::fs::write(p.setup.dir.join("anchor.pid"), sshd.id().to_string()).map_err(|e| HostError::Io { what: "write anchor.pid".into(), source: e })?;
+            Ok(RunningVm { plan: p.clone(), sshd: Some(sshd), ports, tasks: Vec::new() })
         })();
         if made.is_err() {
-            kill_all(&ns);
+            host::kill_all(&ns);
             let _ = netns::delete(&ns);
         }
         made
@@ -371,24 +417,22 @@ async fn build(p: VmPlan) -> Result<RunningVm, HostError> {
     .map_err(|e| HostError::Io { what: "build a VM".into(), source: std::io::Error::other(e) })?
 }
 
-async fn teardown(run: RunningVm) {
+async fn teardown(mut run: RunningVm) {
     for t in &run.tasks {
         t.abort();
     }
     let ns = run.plan.setup.netns.clone();
     let dir = run.plan.setup.dir.clone();
+    let sshd = run.sshd.take();
     drop(run);
     let _ = tokio::task::spawn_blocking(move || {
-        kill_all(&ns);
+        if let Some(mut sshd) = sshd {
+            let _ = sshd.kill();
+            let _ = sshd.wait();
+        }
+        host::kill_all(&ns);
         let _ = netns::delete(&ns);
         let _ = std::fs::remove_dir_all(dir);
     })
     .await;
-}
-
-fn kill_all(ns: &str) {
-    use nix::sys::signal::{Signal, kill};
-    for pid in netns::pids(ns) {
-        let _ = kill(nix::unistd::Pid::from_raw(pid), Signal::SIGKILL);
-    }
 }

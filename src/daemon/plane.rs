@@ -142,8 +142,11 @@ pub async fn run_port(fabric: Arc<Fabric>, port: Arc<Port>) {
             Err(e) if matches!(e.raw_os_error(), Some(nix::libc::EBADFD) | Some(nix::libc::ENODEV)) => return,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => {
+                // Anything else is reported and retried, not fatal: the
+                // port must keep serving its VM.
                 eprintln!("{}: read failed: {e}", port.label);
-                return;
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                continue;
             }
         };
         if n <= VIRTIO_NET_HDR_LEN {
@@ -178,7 +181,9 @@ async fn forward(fabric: &Fabric, plane: &Plane, from: &Port, ingress: Ingress, 
 
     let mut crossed = Crossings::default();
     let verdict = {
-        let Ok(mut ct) = fabric.conntrack.lock() else { return };
+        // The table is consistent between packets even if a holder
+        // panicked mid-way: a poisoned lock must not stop the fabric.
+        let mut ct = fabric.conntrack.lock().unwrap_or_else(|e| e.into_inner());
         decide_with(&plane.tables, &mut ct, ingress, &frame[VIRTIO_NET_HDR_LEN..], Instant::now(), &mut crossed)
     };
     let l4 = if hdr.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM != 0 { L4Checksum::Partial } else { L4Checksum::Full };

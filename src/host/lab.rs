@@ -58,6 +58,11 @@ impl Lab {
         PathBuf::from(RUNTIME_ROOT).join(&self.0)
     }
 
+    /// Beside the runtime directory, never inside it: see `LabLock`.
+    pub fn lock_file(&self) -> PathBuf {
+        PathBuf::from(RUNTIME_ROOT).join(format!("{}.lock", self.0))
+    }
+
     pub fn socket(&self) -> PathBuf {
         self.runtime_dir().join("api.sock")
     }

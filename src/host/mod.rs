@@ -10,9 +10,9 @@ pub mod netns;
 pub mod tun;
 pub mod vm;
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
+use nix::fcntl::{Flock, FlockArg};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use thiserror::Error;
@@ -34,67 +34,107 @@ pub enum HostError {
 /// What `remove_lab` found and removed.
 #[derive(Debug, Default)]
 pub struct Removed {
-    pub daemon: bool,
     pub namespaces: Vec<String>,
     pub processes: usize,
 }
 
-/// Removes everything a lab made: its daemon, the processes in its
-/// namespaces, the namespaces and the runtime directory. TUN devices go
-/// with the daemon's file descriptors. Safe to repeat, and works after the
-/// daemon died by SIGKILL. `keep_pid` spares the caller (the daemon
-/// cleaning up after itself).
-pub fn remove_lab(lab: &Lab, keep_pid: Option<u32>) -> Result<Removed, HostError> {
-    let mut removed = Removed::default();
-    if let Some(pid) = daemon_pid(lab).filter(|p| Some(*p) != keep_pid) {
-        removed.daemon = true;
-        stop(pid, Duration::from_secs(5));
+/// Held by a lab's daemon for its whole life: "the lab runs" means "its
+/// lock is held", whoever started the daemon (`up`, `up --foreground`).
+/// The lock file sits beside the runtime directory, so removing that
+/// directory never drops a held lock.
+#[derive(Debug)]
+pub struct LabLock {
+    _lock: Flock<std::fs::File>,
+}
+
+impl LabLock {
+    /// Takes the lab's lock, or says the lab is running.
+    pub fn try_take(lab: &Lab) -> Result<Option<LabLock>, HostError> {
+        let io = |e| HostError::Io { what: format!("open {}", lab.lock_file().display()), source: e };
+        std::fs::create_dir_all(lab::RUNTIME_ROOT).map_err(io)?;
+        let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(lab.lock_file()).map_err(io)?;
+        match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+            Ok(lock) => Ok(Some(LabLock { _lock: lock })),
+            Err((_, nix::errno::Errno::EWOULDBLOCK)) => Ok(None),
+            Err((_, e)) => Err(HostError::Io { what: format!("lock {}", lab.lock_file().display()), source: e.into() }),
+        }
     }
+}
+
+/// Is the lab's daemon alive?
+pub fn is_running(lab: &Lab) -> bool {
+    matches!(LabLock::try_take(lab), Ok(None))
+}
+
+/// The running daemon's PID.
+pub fn daemon_pid(lab: &Lab) -> Option<u32> {
+    if !is_running(lab) {
+        return None;
+    }
+    std::fs::read_to_string(lab.pid_file()).ok()?.trim().parse().ok()
+}
+
+/// Removes everything a lab made: the processes in its namespaces, the
+/// namespaces and the runtime directory. TUN devices go with the daemon's
+/// file descriptors. Safe to repeat, and works after the daemon died by
+/// SIGKILL; the caller makes sure no daemon runs (or is that daemon).
+pub fn remove_lab(lab: &Lab) -> Result<Removed, HostError> {
+    let mut removed = Removed::default();
     let mut namespaces: Vec<String> = netns::list().into_iter().filter(|n| lab.owns_netns(n)).collect();
     namespaces.sort();
     for ns in &namespaces {
-        for pid in netns::pids(ns) {
-            if Some(pid as u32) != keep_pid && kill(Pid::from_raw(pid), Signal::SIGKILL).is_ok() {
-                removed.processes += 1;
-            }
-        }
+        removed.processes += kill_all(ns);
         netns::delete(ns)?;
     }
     removed.namespaces = namespaces;
     let dir = lab.runtime_dir();
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir).map_err(|e| HostError::Io { what: format!("remove {}", dir.display()), source: e })?;
+    match std::fs::remove_dir_all(&dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(HostError::Io { what: format!("remove {}", dir.display()), source: e }),
+        _ => {}
     }
     Ok(removed)
 }
 
-/// The lab's daemon, if its PID file names a live vnetlab process.
-pub fn daemon_pid(lab: &Lab) -> Option<u32> {
-    let pid: u32 = std::fs::read_to_string(lab.pid_file()).ok()?.trim().parse().ok()?;
-    // A PID can be reused after a crash: only a vnetlab daemon counts.
-    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-    let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
-    let ours = args.iter().any(|a| *a == b"__daemon") && args.windows(2).any(|w| w[0] == b"--lab" && w[1] == lab.name().as_bytes());
-    ours.then_some(pid)
+/// Kills every process in the namespace, again until none is left (a
+/// process may fork while it is being killed); returns how many.
+pub fn kill_all(ns: &str) -> usize {
+    let me = std::process::id() as i32;
+    let mut killed = 0;
+    for _ in 0..20 {
+        let pids: Vec<i32> = netns::pids(ns).into_iter().filter(|p| *p != me && !is_zombie(*p as u32)).collect();
+        if pids.is_empty() {
+            break;
+        }
+        for pid in pids {
+            if kill(Pid::from_raw(pid), Signal::SIGKILL).is_ok() {
+                killed += 1;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    killed
 }
 
-/// SIGTERM, a bounded wait, then SIGKILL.
-fn stop(pid: u32, grace: Duration) {
+/// SIGTERM, a bounded wait for the lab's lock, then SIGKILL.
+pub fn stop_daemon(lab: &Lab, pid: u32, grace: Duration) {
     let p = Pid::from_raw(pid as i32);
     if kill(p, Signal::SIGTERM).is_err() {
         return;
     }
     let deadline = Instant::now() + grace;
     while Instant::now() < deadline {
-        if !Path::new(&format!("/proc/{pid}")).exists() || is_zombie(pid) {
+        if !is_running(lab) {
             return;
         }
         std::thread::sleep(Duration::from_millis(20));
     }
     let _ = kill(p, Signal::SIGKILL);
+    while is_running(lab) && Instant::now() < deadline + grace {
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
-fn is_zombie(pid: u32) -> bool {
+pub fn is_zombie(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.rsplit(')').next().is_some_and(|r| r.trim_start().starts_with('Z')))
 }
 

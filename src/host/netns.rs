@@ -28,12 +28,13 @@ pub fn add(name: &str) -> Result<(), HostError> {
     ip(&["netns", "add", name]).map(drop)
 }
 
-/// Deletes the namespace; one that is already gone is not an error.
+/// Deletes the namespace; one that is already gone (or goes meanwhile)
+/// is not an error.
 pub fn delete(name: &str) -> Result<(), HostError> {
-    if !exists(name) {
-        return Ok(());
+    match ip(&["netns", "delete", name]) {
+        Err(_) if !exists(name) => Ok(()),
+        r => r.map(drop),
     }
-    ip(&["netns", "delete", name]).map(drop)
 }
 
 pub fn exists(name: &str) -> bool {

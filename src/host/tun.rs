@@ -42,8 +42,12 @@ pub fn open(ns: &str, name: &str, iface: &Interface, default_route: bool) -> Res
         // vnetlab's VNets are IPv4-only: without this, each new device's
         // IPv6 link-local chatter (router and MLD solicitations) would fill
         // the drop counters and `vnetlab trace`.
+        // A host booted with ipv6.disable=1 has no such files: nothing to do.
         for conf in ["all", "default"] {
-            std::fs::write(format!("/proc/sys/net/ipv6/conf/{conf}/disable_ipv6"), "1").map_err(|e| HostError::Io { what: "turn IPv6 off".into(), source: e })?;
+            match std::fs::write(format!("/proc/sys/net/ipv6/conf/{conf}/disable_ipv6"), "1") {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(HostError::Io { what: "turn IPv6 off".into(), source: e }),
+                _ => {}
+            }
         }
         let dev = DeviceBuilder::new()
             .name(&dev_name)
@@ -55,9 +59,8 @@ pub fn open(ns: &str, name: &str, iface: &Interface, default_route: bool) -> Res
             .build_sync()
             .map_err(|e| HostError::Io { what: format!("create TUN {dev_name}"), source: e })?;
         // /proc/sys/net follows the namespace of the thread that opens it.
-        if forwarding {
-            std::fs::write("/proc/sys/net/ipv4/ip_forward", "1").map_err(|e| HostError::Io { what: "set net.ipv4.ip_forward".into(), source: e })?;
-        }
+        // Always written: a new namespace may copy the host's value.
+        std::fs::write("/proc/sys/net/ipv4/ip_forward", if forwarding { "1" } else { "0" }).map_err(|e| HostError::Io { what: "set net.ipv4.ip_forward".into(), source: e })?;
         Ok(dev)
     })??;
     let mut batch = String::from("link set lo up\n");

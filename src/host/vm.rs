@@ -34,6 +34,9 @@ pub struct VmSetup {
     pub admin_username: String,
     pub admin_password: Option<String>,
     pub ssh_public_keys: Vec<String>,
+    /// The primary private IP, which the VM's own name resolves to (as
+    /// cloud-init writes it on Azure).
+    pub address: Option<Ipv4Addr>,
 }
 
 /// Writes the VM's private files: passwd, shadow and group (the host's
@@ -74,6 +77,9 @@ pub fn prepare(vm: &VmSetup) -> Result<(), HostError> {
     let shadow = format!("{shadow_system}{user}:{hash}:19000:0:99999:7:::\n");
     write(&vm.dir.join("passwd"), &passwd, 0o644).map_err(io("write passwd"))?;
     write(&vm.dir.join("group"), &group, 0o644).map_err(io("write group"))?;
+    let own = vm.address.map(|ip| format!("{ip} {}\n", vm.name)).unwrap_or_default();
+    write(&vm.dir.join("hosts"), &format!("127.0.0.1 localhost\n{own}"), 0o644).map_err(io("write hosts"))?;
+    write(&vm.dir.join("hostname"), &format!("{}\n", vm.name), 0o644).map_err(io("write hostname"))?;
     write(&vm.dir.join("shadow"), &shadow, 0o600).map_err(io("write shadow"))?;
     write(&vm.dir.join("authorized_keys"), &vm.ssh_public_keys.iter().map(|k| format!("{}\n", k.trim())).collect::<String>(), 0o644).map_err(io("write authorized_keys"))?;
 
@@ -119,7 +125,7 @@ const RUN_DIR: &str = "/run/vnetlab-vm";
 /// Starts the VM's sshd in the VM's namespace and returns its PID. The
 /// sshd process is the anchor of the VM's mount and UTS namespaces:
 /// `vnetlab exec` enters them through it.
-pub fn spawn(vm: &VmSetup) -> Result<u32, HostError> {
+pub fn spawn(vm: &VmSetup) -> Result<std::process::Child, HostError> {
     let exe = std::env::current_exe().map_err(|e| HostError::Io { what: "find the vnetlab binary".into(), source: e })?;
     let log = fs::File::create(vm.dir.join("sshd.log")).map_err(|e| HostError::Io { what: "create sshd.log".into(), source: e })?;
     let err = log.try_clone().map_err(|e| HostError::Io { what: "open sshd.log".into(), source: e })?;
@@ -138,7 +144,7 @@ pub fn spawn(vm: &VmSetup) -> Result<u32, HostError> {
         .process_group(0)
         .spawn()
         .map_err(|e| HostError::Spawn { what: format!("sshd of VM {}", vm.name), source: e })?;
-    Ok(child.id())
+    Ok(child)
 }
 
 /// Inside the new process, in the VM's network namespace: make the VM's
@@ -162,7 +168,7 @@ fn boot_inner(dir: &Path, hostname: &str, user: &str) -> Result<std::convert::In
     unshare(CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWUTS).map_err(sys("unshare mount and UTS namespaces"))?;
     mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>).map_err(sys("make mounts private"))?;
     nix::unistd::sethostname(hostname).map_err(sys("set the hostname"))?;
-    for f in ["passwd", "shadow", "group"] {
+    for f in ["passwd", "shadow", "group", "hosts", "hostname"] {
         mount(Some(&dir.join(f)), format!("/etc/{f}").as_str(), None::<&str>, MsFlags::MS_BIND, None::<&str>).map_err(sys(&format!("bind /etc/{f}")))?;
     }
     // Read what sshd needs before /run is replaced by the VM's own.
@@ -191,15 +197,18 @@ fn boot_inner(dir: &Path, hostname: &str, user: &str) -> Result<std::convert::In
     Err(HostError::Spawn { what: SSHD.into(), source: err })
 }
 
-/// Waits until the VM's sshd accepts connections on its private address.
-/// The probe runs inside the VM's namespace, so it does not cross the
-/// data plane.
-pub fn wait_ready(netns: &str, address: Ipv4Addr, timeout: Duration) -> Result<(), HostError> {
+/// Waits until the VM's sshd (`pid`) accepts connections on its private
+/// address, or dies. The probe runs inside the VM's namespace, so it does
+/// not cross the data plane.
+pub fn wait_ready(netns: &str, address: Ipv4Addr, pid: u32, timeout: Duration) -> Result<(), HostError> {
     let deadline = Instant::now() + timeout;
     let addr = SocketAddr::from((address, 22));
     let ns = netns.to_string();
     let ok = netns::run_in(netns, move || {
         while Instant::now() < deadline {
+            if super::is_zombie(pid) || !Path::new(&format!("/proc/{pid}")).exists() {
+                return false;
+            }
             if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
                 return true;
             }
