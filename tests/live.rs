@@ -322,3 +322,35 @@ fn vms_come_and_go_while_the_lab_runs() {
     assert!(!lab.ping("SalesVM", "10.1.1.5"));
     assert_eq!(lab.ssh_hostname("SalesVM", "10.2.1.4").as_deref(), Some("MarketingVM"), "the rest of the lab is untouched");
 }
+
+#[test]
+fn key_only_vm_accepts_its_key_and_refuses_passwords() {
+    let lab = Lab::up("keys");
+    // Under target/tmp: the host's /tmp is not the VM's /tmp.
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(&lab.0);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let key = dir.join("id_ed25519");
+    assert!(Command::new("ssh-keygen").args(["-q", "-t", "ed25519", "-N", "", "-f"]).arg(&key).status().unwrap().success());
+    let public = std::fs::read_to_string(dir.join("id_ed25519.pub")).unwrap();
+    let fixture = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/add-dev-vm.yaml")).unwrap();
+    let old_key = fixture.lines().find(|l| l.contains("sshPublicKeys")).unwrap().to_string();
+    let changes = dir.join("changes.yaml");
+    std::fs::write(&changes, fixture.replace(&old_key, &format!("      sshPublicKeys: [\"{}\"]", public.trim()))).unwrap();
+    let o = lab.run(&["apply", changes.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+
+    let login = |extra: &[&str]| {
+        let mut argv = vec!["ssh", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=3"];
+        argv.extend(extra);
+        argv.extend(["devops@10.1.1.5", "hostname"]);
+        lab.exec("SalesVM", &argv)
+    };
+    let o = login(&["-o", "BatchMode=yes", "-i", key.to_str().unwrap()]);
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "DevVM", "{}", text(&o));
+    // No key, a password offered: refused (the account is key-only).
+    let mut argv = vec!["sshpass", "-e"];
+    argv.extend(["ssh", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "PubkeyAuthentication=no", "-o", "ConnectTimeout=3", "devops@10.1.1.5", "hostname"]);
+    assert!(!lab.exec("SalesVM", &argv).status.success());
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -71,8 +71,9 @@ pub fn prepare(vm: &VmSetup) -> Result<(), HostError> {
     let shadow_system: String = passwd.lines().filter(|l| !l.starts_with(&format!("{user}:"))).map(|l| format!("{}:*:19000:0:99999:7:::\n", l.split(':').next().unwrap_or(""))).collect();
     let hash = match &vm.admin_password {
         Some(p) => hash_password(p).map_err(io("hash the admin password"))?,
-        // Key-only users: a locked password, as Azure sets it.
-        None => "!".to_string(),
+        // Key-only users: no password can match. Not "!": without PAM,
+        // sshd takes "!" for a locked account and refuses keys too.
+        None => "*".to_string(),
     };
     let shadow = format!("{shadow_system}{user}:{hash}:19000:0:99999:7:::\n");
     write(&vm.dir.join("passwd"), &passwd, 0o644).map_err(io("write passwd"))?;
