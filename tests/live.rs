@@ -326,7 +326,6 @@ fn vms_come_and_go_while_the_lab_runs() {
 #[test]
 fn key_only_vm_accepts_its_key_and_refuses_passwords() {
     let lab = Lab::up("keys");
-    // Under target/tmp: the host's /tmp is not the VM's /tmp.
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(&lab.0);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -346,7 +345,16 @@ fn key_only_vm_accepts_its_key_and_refuses_passwords() {
         argv.extend(["devops@10.1.1.5", "hostname"]);
         lab.exec("SalesVM", &argv)
     };
-    let o = login(&["-o", "BatchMode=yes", "-i", key.to_str().unwrap()]);
+    // The private key goes into SalesVM's own /tmp (the host's /tmp is
+    // not the VM's), as a user would copy it there.
+    let secret = std::fs::read_to_string(&key).unwrap();
+    let copy = Command::new(BIN)
+        .args(["exec", "--lab", &lab.0, "SalesVM", "--", "sh", "-c", "umask 077; printf '%s' \"$KEY\" > /tmp/id_ed25519"])
+        .env("KEY", &secret)
+        .status()
+        .unwrap();
+    assert!(copy.success());
+    let o = login(&["-o", "BatchMode=yes", "-i", "/tmp/id_ed25519"]);
     assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "DevVM", "{}", text(&o));
     // No key, a password offered: refused (the account is key-only).
     let mut argv = vec!["sshpass", "-e"];
