@@ -129,22 +129,15 @@ pub fn matrix(outcomes: &[Outcome]) -> String {
         let mark = if o.passed() { "" } else { "!" };
         cells.entry((f, t)).or_default().push(format!("{} {}{mark}", o.label(), if o.reachable { "ok" } else { "--" }));
     }
-    let corner = "from \\ to".to_string();
-    let mut table: Vec<Vec<String>> = vec![std::iter::once(corner).chain(cols.iter().cloned()).collect()];
-    for r in &rows {
-        let mut line = vec![r.clone()];
-        for c in &cols {
-            line.push(cells.get(&(r.clone(), c.clone())).map_or_else(|| "".into(), |v| v.join(", ")));
-        }
-        table.push(line);
-    }
-    let widths: Vec<usize> = (0..table[0].len()).map(|i| table.iter().map(|l| l[i].chars().count()).max().unwrap_or(0)).collect();
-    let mut out = String::new();
-    for line in &table {
-        let cells: Vec<String> = line.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
-        let _ = writeln!(out, "{}", cells.join("  ").trim_end());
-    }
-    out
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| std::iter::once(r.clone()).chain(cols.iter().map(|c| cells.get(&(r.clone(), c.clone())).map_or_else(String::new, |v| v.join(", ")))).collect())
+        .collect();
+    let headers: Vec<&str> = std::iter::once("from \\ to").chain(cols.iter().map(String::as_str)).collect();
+    let mut out = Vec::new();
+    // Writing to a Vec cannot fail.
+    let _ = crate::cli::table::write_table(&mut out, &headers, &rows);
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// One line per expectation that failed or that expected a block.

@@ -74,6 +74,13 @@ impl Drop for Lab {
     }
 }
 
+/// Every VM's sshd PID (the anchor of its namespaces), sorted.
+fn sshd_pids(status: &serde_json::Value) -> Vec<u64> {
+    let mut v: Vec<u64> = status["vms"].as_array().expect("VMs in status").iter().map(|vm| vm["sshdPid"].as_u64().expect("sshdPid")).collect();
+    v.sort_unstable();
+    v
+}
+
 fn counter(status: &serde_json::Value, vm: &str, field: &str) -> u64 {
     let v = status["vms"].as_array().and_then(|vms| vms.iter().find(|v| v["name"] == vm)).expect("VM in status");
     let n = &v["nics"][0];
@@ -216,11 +223,7 @@ fn cloud_shell_nsg_and_spoofing() {
 fn live_peering_change_loses_no_packet_and_restarts_nothing() {
     let lab = Lab::up("live");
     assert_eq!(lab.ssh_hostname("SalesVM", "10.3.1.4"), None);
-    let anchors = |lab: &Lab| -> Vec<String> {
-        let mut v: Vec<String> = std::fs::read_dir(lab.runtime().join("vms")).unwrap().map(|e| std::fs::read_to_string(e.unwrap().path().join("anchor.pid")).unwrap()).collect();
-        v.sort();
-        v
-    };
+    let anchors = |lab: &Lab| -> Vec<u64> { sshd_pids(&lab.status()) };
     let (anchors_before, daemon_before) = (anchors(&lab), lab.status()["pid"].clone());
 
     // 250 echoes 10 ms apart, across the change.
@@ -273,7 +276,7 @@ fn test_command_then_down_after_sigkill_leaves_nothing() {
 
     let status = lab.status();
     let daemon = status["pid"].as_u64().unwrap() as i32;
-    let anchors: Vec<i32> = std::fs::read_dir(lab.runtime().join("vms")).unwrap().map(|e| std::fs::read_to_string(e.unwrap().path().join("anchor.pid")).unwrap().trim().parse().unwrap()).collect();
+    let anchors = sshd_pids(&status);
     assert_eq!(anchors.len(), 3);
     nix_kill(daemon);
     poll_until("the daemon to die", Duration::from_secs(5), || !Path::new(&format!("/proc/{daemon}")).exists());
@@ -285,7 +288,7 @@ fn test_command_then_down_after_sigkill_leaves_nothing() {
     let netns = String::from_utf8_lossy(&Command::new("ip").args(["netns", "list"]).output().unwrap().stdout).to_string();
     assert!(!netns.contains(&format!("vnl-{name}.")) && !netns.contains(&format!("vnl-{name}@")), "{netns}");
     for pid in anchors {
-        poll_until("sshd to go", Duration::from_secs(5), || !Path::new(&format!("/proc/{pid}")).exists() || is_zombie(pid));
+        poll_until("sshd to go", Duration::from_secs(5), || !Path::new(&format!("/proc/{pid}")).exists() || vnetlab::host::is_zombie(pid as u32));
     }
     assert!(!lab.runtime().exists());
     assert_eq!(root_snapshot(), before, "the root namespace changed");
@@ -293,10 +296,6 @@ fn test_command_then_down_after_sigkill_leaves_nothing() {
 
 fn nix_kill(pid: i32) {
     assert!(Command::new("kill").args(["-9", &pid.to_string()]).status().expect("run kill").success());
-}
-
-fn is_zombie(pid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.rsplit(')').next().is_some_and(|r| r.trim_start().starts_with('Z')))
 }
 
 #[test]

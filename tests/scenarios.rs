@@ -31,7 +31,7 @@ fn pip(t: &Tables, vm: &str) -> Ipv4Addr {
 }
 
 fn works(t: &Tables, from: &str, dst: Ipv4Addr, proto: &str, port: u16) -> bool {
-    let (ok, e) = round_trip(t, nic(t, from), dst, proto, port, Instant::now());
+    let (ok, e) = round_trip(t, Ingress::Nic(nic(t, from)), dst, proto, port, Instant::now());
     if !ok {
         eprintln!("{from} -> {dst} {proto}/{port}: {}", e.summary);
     }
@@ -79,6 +79,16 @@ fn peering_id(vnet: &str, name: &str) -> ResourceId {
 }
 
 // ---------------------------------------------------------------- 1. §12.1
+
+#[test]
+fn learn_peering_exercise_from_the_cloud_shell_is_a_round_trip_through_nat() {
+    let (_, t) = lab(include_str!("../labs/01-peering-basics/topology.yaml"));
+    let public = Ipv4Addr::new(203, 0, 113, 1);
+    assert!(round_trip(&t, Ingress::Internet, public, "tcp", 22, Instant::now()).0, "ssh to SalesVM's public IP and back");
+    let (ok, e) = round_trip(&t, Ingress::Internet, public, "tcp", 80, Instant::now());
+    assert!(!ok && e.summary.contains("DenyAllInBound"), "{}", e.summary);
+    assert!(!round_trip(&t, Ingress::Internet, Ipv4Addr::new(10, 1, 1, 4), "tcp", 22, Instant::now()).0, "private addresses are not on the Internet");
+}
 
 #[test]
 fn learn_peering_exercise() {

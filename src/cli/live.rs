@@ -16,7 +16,7 @@ use super::table::write_table;
 use crate::daemon::client::{self, Client};
 use crate::daemon::proto::{LabStatus, Request, Response, VmStatus};
 use crate::dataplane::explain::round_trip;
-use crate::dataplane::{CLOUD_SHELL_IP, Tables};
+use crate::dataplane::{Ingress, Tables};
 use crate::expect::{self, CLOUD_SHELL, ExpectFile, Expectation, Outcome, Probe};
 use crate::host::{self, Lab, netns};
 use crate::model::{Change, Model};
@@ -247,12 +247,10 @@ fn find_vm<'a>(s: &'a LabStatus, name: &str) -> anyhow::Result<&'a VmStatus> {
 }
 
 /// The process that holds the VM's namespaces (its sshd).
-fn anchor(lab: &Lab, vm: &VmStatus) -> anyhow::Result<u32> {
-    let suffix = vm.netns.strip_prefix(&lab.vm_netns("")).with_context(|| format!("VM {}'s namespace {} is not lab '{lab}''s", vm.name, vm.netns))?;
-    let file = lab.vm_dir(suffix).join("anchor.pid");
-    let pid: u32 = std::fs::read_to_string(&file).ok().and_then(|s| s.trim().parse().ok()).with_context(|| format!("VM {} has no anchor process ({} is missing)", vm.name, file.display()))?;
+fn anchor(vm: &VmStatus) -> anyhow::Result<u32> {
+    let pid = vm.sshd_pid;
     if !Path::new(&format!("/proc/{pid}")).exists() || host::is_zombie(pid) {
-        bail!("VM {}'s sshd (PID {pid}) is not running; see {}", vm.name, lab.vm_dir(suffix).join("sshd.log").display());
+        bail!("VM {}'s sshd (PID {pid}) is not running; see {}", vm.name, vm.sshd_log);
     }
     Ok(pid)
 }
@@ -274,7 +272,7 @@ pub fn exec(lab: &Lab, vm: &str, cmd: Vec<String>) -> anyhow::Result<u8> {
     require_root("exec")?;
     let s = lab_status(lab)?;
     let vm = find_vm(&s, vm)?;
-    pass_through(host::vm_command(anchor(lab, vm)?, &default_shell(cmd)))
+    pass_through(host::vm_command(anchor(vm)?, &default_shell(cmd)))
 }
 
 pub fn shell(lab: &Lab, cmd: Vec<String>) -> anyhow::Result<u8> {
@@ -411,17 +409,17 @@ fn check(lab: &Lab, s: &LabStatus, model: &Model, tables: &Tables, e: &Expectati
         Probe::Tcp => e.port.unwrap_or(22),
     };
     let protocol = if e.via == Probe::Ping { "icmp" } else { "tcp" };
-    let why = if from_cloud {
-        crate::dataplane::explain::explain(tables, &mut crate::dataplane::ConnTrack::new(), crate::dataplane::Ingress::Internet, &crate::dataplane::explain::probe_packet(CLOUD_SHELL_IP, address, protocol, 40000, port, false).unwrap_or_default(), Instant::now()).summary
+    let from = if from_cloud {
+        Ingress::Internet
     } else {
-        let nic = tables.nic_of_vm(&e.from).with_context(|| format!("lab '{lab}' has no VM named '{}'", e.from))?;
-        round_trip(tables, nic, address, protocol, port, Instant::now()).1.summary
+        Ingress::Nic(tables.nic_of_vm(&e.from).with_context(|| format!("lab '{lab}' has no VM named '{}'", e.from))?)
     };
+    let why = round_trip(tables, from, address, protocol, port, Instant::now()).1.summary;
     let (netns, anchor_pid) = if from_cloud {
         (lab.cloud_shell_netns(), None)
     } else {
         let v = find_vm(s, &e.from)?;
-        (v.netns.clone(), Some(anchor(lab, v)?))
+        (v.netns.clone(), Some(anchor(v)?))
     };
     let started = Instant::now();
     let (reachable, detail) = match e.via {

@@ -247,8 +247,8 @@ fn analyze(file: &Path, out: &mut impl Write) -> anyhow::Result<()> {
     for &a in &vms {
         for &b in vms.iter().filter(|b| **b != a) {
             let dst = t.nics[b as usize].ip;
-            let (ping, pe) = round_trip(&t, a, dst, "icmp", 0, now);
-            let (ssh, se) = round_trip(&t, a, dst, "tcp", 22, now);
+            let (ping, pe) = round_trip(&t, Ingress::Nic(a), dst, "icmp", 0, now);
+            let (ssh, se) = round_trip(&t, Ingress::Nic(a), dst, "tcp", 22, now);
             let why = if !ssh { se.summary } else if !ping { pe.summary } else { String::new() };
             let yes = |b: bool| if b { "yes" } else { "no" }.to_string();
             rows.push(vec![t.nics[a as usize].vm.clone().unwrap_or_default(), t.nics[b as usize].vm.clone().unwrap_or_default(), yes(ping), yes(ssh), why]);

@@ -37,11 +37,10 @@ pub fn plan(lab: &Lab, model: &Model) -> BTreeMap<ResourceId, VmPlan> {
     for (id, vm) in &model.virtual_machines {
         // Two resource groups may each hold a VM of the same name; the
         // second one's namespace also names its group.
-        let base = lab.vm_netns(&vm.name);
-        let mut netns = base.clone();
+        let mut local = vm.name.clone();
         let mut n = 1;
-        while !taken.insert(netns.to_ascii_lowercase()) {
-            netns = if n == 1 { format!("{base}.{}", id.resource_group_name()) } else { format!("{base}.{}.{n}", id.resource_group_name()) };
+        while !taken.insert(local.to_ascii_lowercase()) {
+            local = if n == 1 { format!("{}.{}", vm.name, id.resource_group_name()) } else { format!("{}.{}.{n}", vm.name, id.resource_group_name()) };
             n += 1;
         }
         let nics: Vec<NicPlan> = vm
@@ -65,8 +64,8 @@ pub fn plan(lab: &Lab, model: &Model) -> BTreeMap<ResourceId, VmPlan> {
             .collect();
         let setup = VmSetup {
             name: vm.name.clone(),
-            netns: netns.clone(),
-            dir: lab.vm_dir(&netns[lab.vm_netns("").len()..]),
+            netns: lab.vm_netns(&local),
+            dir: lab.vm_dir(&local),
             admin_username: vm.admin_username.clone(),
             admin_password: vm.admin_password.clone(),
             ssh_public_keys: vm.ssh_public_keys.clone(),

@@ -171,7 +171,7 @@ async fn start(lab: Lab, progress: &(dyn Fn(&str) + Sync)) -> Result<Arc<Daemon>
         netns::add(&ns)?;
         let iface = Interface { address: CLOUD_SHELL_IP, prefix_len: 24, gateway: INTERNET_GATEWAY_IP, forwarding: false };
         let dev = host::tun::open(&ns, "eth0", &iface, true)?;
-        AsyncDevice::new(dev).map_err(|e| HostError::Io { what: "register the Cloud Shell's TUN".into(), source: e })
+        AsyncDevice::new(dev).map_err(HostError::io("register the Cloud Shell's TUN"))
     })
     .await
     .map_err(|e| DaemonError::Io { what: "create the Cloud Shell".into(), source: std::io::Error::other(e) })??;
@@ -205,10 +205,6 @@ async fn expire_flows(fabric: Arc<Fabric>) {
 }
 
 impl Daemon {
-    pub fn lab(&self) -> &Lab {
-        &self.lab
-    }
-
     pub fn model(&self) -> Model {
         self.model.lock().map(|m| m.clone()).unwrap_or_default()
     }
@@ -234,8 +230,9 @@ impl Daemon {
         }
         let wanted = plan(&self.lab, &next);
         let deleted: Vec<ResourceId> = host.vms.keys().filter(|id| !wanted.contains_key(*id)).cloned().collect();
-        let changed: Vec<ResourceId> = host.vms.iter().filter(|(id, run)| wanted.get(*id).is_some_and(|p| run.plan.host_differs(p))).map(|(id, _)| id.clone()).collect();
-        let fresh: Vec<(ResourceId, VmPlan)> = wanted.iter().filter(|(id, p)| host.vms.get(*id).is_none_or(|run| run.plan.host_differs(p))).map(|(id, p)| (id.clone(), p.clone())).collect();
+        let fresh: Vec<(ResourceId, VmPlan)> = wanted.into_iter().filter(|(id, p)| host.vms.get(id).is_none_or(|run| run.plan.host_differs(p))).collect();
+        // Fresh plans of VMs that already run: a rebuild.
+        let changed: Vec<ResourceId> = fresh.iter().map(|(id, _)| id).filter(|id| host.vms.contains_key(*id)).cloned().collect();
 
         // A rebuilt VM gives its namespace back first; VMs that are simply
         // gone stay until the new tables no longer lead to them.
@@ -349,7 +346,7 @@ impl Daemon {
                     .iter()
                     .zip(&run.ports)
                     .map(|(n, port)| {
-                        let public_ip = plane.tables.nics.iter().find(|e| e.key == n.key).and_then(|e| e.public_ip).map(|(ip, _)| ip.to_string());
+                        let public_ip = plane.nic(n.key).and_then(|e| e.public_ip).map(|(ip, _)| ip.to_string());
                         NicStatus {
                             name: n.name.clone(),
                             interface: n.interface.clone(),
@@ -362,7 +359,16 @@ impl Daemon {
                         }
                     })
                     .collect();
-                VmStatus { name: run.plan.name.clone(), resource_group: run.plan.resource_group.clone(), netns: run.plan.setup.netns.clone(), power_state: power.display().to_string(), admin_username: run.plan.setup.admin_username.clone(), nics }
+                VmStatus {
+                    name: run.plan.name.clone(),
+                    resource_group: run.plan.resource_group.clone(),
+                    netns: run.plan.setup.netns.clone(),
+                    power_state: power.display().to_string(),
+                    admin_username: run.plan.setup.admin_username.clone(),
+                    sshd_pid: run.sshd.as_ref().map_or(0, |c| c.id()),
+                    sshd_log: run.plan.setup.dir.join("sshd.log").display().to_string(),
+                    nics,
+                }
             })
             .collect();
         let mut peerings = Vec::new();
@@ -399,12 +405,11 @@ async fn build(p: VmPlan) -> Result<RunningVm, HostError> {
             let mut ports = Vec::new();
             for (i, n) in p.nics.iter().enumerate() {
                 let dev = host::tun::open(&ns, &n.interface, &n.iface, i == 0)?;
-                let dev = AsyncDevice::new(dev).map_err(|e| HostError::Io { what: format!("register {}'s TUN", p.name), source: e })?;
+                let dev = AsyncDevice::new(dev).map_err(HostError::io(format!("register {}'s TUN", p.name)))?;
                 ports.push(Arc::new(Port::new(dev, Some(n.key), format!("{}/{}", p.name, n.interface))));
             }
             vm::prepare(&p.setup)?;
             let sshd = vm::spawn(&p.setup)?;
-            std::fs::write(p.setup.dir.join("anchor.pid"), sshd.id().to_string()).map_err(|e| HostError::Io { what: "write anchor.pid".into(), source: e })?;
             Ok(RunningVm { plan: p.clone(), sshd: Some(sshd), ports, tasks: Vec::new() })
         })();
         if made.is_err() {

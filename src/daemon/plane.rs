@@ -102,6 +102,11 @@ impl Plane {
             .collect();
         Plane { tables, ports, links, internet, nic_by_key }
     }
+
+    /// The compiled entry of the NIC with this stable key.
+    pub fn nic(&self, key: u64) -> Option<&crate::dataplane::NicEntry> {
+        self.nic_by_key.get(&key).map(|&i| &self.tables.nics[i as usize])
+    }
 }
 
 /// What every packet task shares.
@@ -281,11 +286,12 @@ fn record_drop(fabric: &Fabric, plane: &Plane, from: &Port, ingress: Ingress, ve
         Ingress::Connection(c) => t.connections.get(c as usize).map_or_else(|| "on-premises".into(), |c| c.name.clone()),
     };
     vms.push(from_name.clone());
-    let receiver = concerned.or_else(|| packet::parse(pkt).ok().and_then(|p| t.vnets_containing(p.key.dst).find_map(|v| t.host(v, p.key.dst))));
+    let key = packet::parse(pkt).ok().map(|p| p.key);
+    let receiver = concerned.or_else(|| key.and_then(|k| t.vnets_containing(k.dst).find_map(|v| t.host(v, k.dst))));
     if let Some(name) = receiver.and_then(vm_of) {
         vms.push(name);
     }
-    let flow = packet::parse(pkt).map_or_else(|_| "(unparsable)".into(), |p| describe_flow(&p.key));
+    let flow = key.map_or_else(|| "(unparsable)".into(), |k| k.to_string());
     let mut reason = explain::summarize(t, verdict, pkt);
     if let Verdict::ToSite { .. } = verdict {
         reason.push_str(" — but this lab has no on-premises site to receive it");
@@ -303,14 +309,4 @@ fn concerned_nic(r: &DropReason) -> Option<NicIdx> {
         | DropReason::PublicIpClosed { nic } => Some(nic),
         _ => None,
     }
-}
-
-fn describe_flow(k: &packet::FlowKey) -> String {
-    let proto = match k.proto {
-        1 => "icmp".to_string(),
-        6 => "tcp".to_string(),
-        17 => "udp".to_string(),
-        p => format!("proto {p}"),
-    };
-    if k.has_ports() { format!("{}:{} -> {}:{} {proto}", k.src, k.sport, k.dst, k.dport) } else { format!("{} -> {} {proto}", k.src, k.dst) }
 }

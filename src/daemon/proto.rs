@@ -64,6 +64,9 @@ pub struct VmStatus {
     pub netns: String,
     pub power_state: String,
     pub admin_username: String,
+    /// The VM's sshd, whose mount and UTS namespaces are the VM's.
+    pub sshd_pid: u32,
+    pub sshd_log: String,
     pub nics: Vec<NicStatus>,
 }
 

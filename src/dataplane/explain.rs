@@ -272,22 +272,30 @@ pub fn probe_packet(src: Ipv4Addr, dst: Ipv4Addr, protocol: &str, sport: u16, dp
     ok.then_some(out)
 }
 
-/// Whether a request from `from` to `dst` and its answer both get
-/// through, as a real ping or TCP handshake needs; with the explanation
-/// of the first leg that fails (or of the request when both pass).
-pub fn round_trip(t: &Tables, from: NicIdx, dst: Ipv4Addr, protocol: &str, port: u16, now: Instant) -> (bool, Explanation) {
+/// Whether a request from `from` (a VM's NIC, or the Cloud Shell on the
+/// Internet side) to `dst` and its answer both get through, as a real ping
+/// or TCP handshake needs; with the explanation of the first leg that
+/// fails (or of the request when both pass).
+pub fn round_trip(t: &Tables, from: Ingress, dst: Ipv4Addr, protocol: &str, port: u16, now: Instant) -> (bool, Explanation) {
     let mut ct = ConnTrack::new();
-    let src = t.nics[from as usize].ip;
+    let src = match from {
+        Ingress::Nic(n) => t.nics[n as usize].ip,
+        Ingress::Internet | Ingress::Connection(_) => super::CLOUD_SHELL_IP,
+    };
     let (sport, dport) = if protocol.eq_ignore_ascii_case("icmp") { (4242, 4242) } else { (49152, port) };
     let Some(req) = probe_packet(src, dst, protocol, sport, dport, false) else {
-        return (false, explain(t, &mut ct, Ingress::Nic(from), &[], now));
+        return (false, explain(t, &mut ct, from, &[], now));
     };
-    let there = explain(t, &mut ct, Ingress::Nic(from), &req, now);
+    let there = explain(t, &mut ct, from, &req, now);
     let Verdict::Deliver { nic: to, .. } = there.verdict else { return (false, there) };
-    let Some(rep) = probe_packet(dst, src, protocol, dport, sport, true) else { return (false, there) };
+    // The answer leaves the receiver from its private address; a public
+    // IP's translation back is the fabric's business.
+    let Some(rep) = probe_packet(t.nics[to as usize].ip, src, protocol, dport, sport, true) else { return (false, there) };
     let back = explain(t, &mut ct, Ingress::Nic(to), &rep, now);
-    match back.verdict {
-        Verdict::Deliver { nic, .. } if nic == from => (true, there),
-        _ => (false, Explanation { summary: format!("the answer is {}", back.summary), ..back }),
-    }
+    let home = match (back.verdict, from) {
+        (Verdict::Deliver { nic, .. }, Ingress::Nic(n)) => nic == n,
+        (Verdict::ToInternet { snat }, Ingress::Internet) => snat == dst,
+        _ => false,
+    };
+    if home { (true, there) } else { (false, Explanation { summary: format!("the answer is {}", back.summary), ..back }) }
 }

@@ -22,6 +22,23 @@ pub struct FlowKey {
     pub dport: u16,
 }
 
+/// `src:sport -> dst:dport tcp`, or `src -> dst icmp` without ports.
+impl std::fmt::Display for FlowKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.has_ports() {
+            write!(f, "{}:{} -> {}:{} ", self.src, self.sport, self.dst, self.dport)?;
+        } else {
+            write!(f, "{} -> {} ", self.src, self.dst)?;
+        }
+        match self.proto {
+            1 => f.write_str("icmp"),
+            6 => f.write_str("tcp"),
+            17 => f.write_str("udp"),
+            p => write!(f, "proto {p}"),
+        }
+    }
+}
+
 impl FlowKey {
     /// The same flow seen from the other end.
     pub fn reversed(&self) -> FlowKey {
@@ -197,6 +214,12 @@ pub(crate) mod build {
 mod tests {
     use super::build::*;
     use super::*;
+
+    #[test]
+    fn flow_keys_print_as_trace_shows_them() {
+        assert_eq!(parse(&tcp([10, 1, 1, 4], [10, 2, 1, 4], 40000, 22)).unwrap().key.to_string(), "10.1.1.4:40000 -> 10.2.1.4:22 tcp");
+        assert_eq!(parse(&ping([10, 1, 1, 4], [10, 3, 1, 4], 7, false)).unwrap().key.to_string(), "10.1.1.4 -> 10.3.1.4 icmp");
+    }
 
     #[test]
     fn tcp_udp_icmp() {

@@ -31,6 +31,20 @@ pub enum HostError {
     Timeout { what: String },
 }
 
+impl HostError {
+    /// For `map_err`: an I/O failure while trying to `what`.
+    pub fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> HostError {
+        let what = what.into();
+        move |source| HostError::Io { what, source }
+    }
+
+    /// For `map_err` on nix calls.
+    pub fn sys(what: impl Into<String>) -> impl FnOnce(nix::Error) -> HostError {
+        let what = what.into();
+        move |e| HostError::Io { what, source: e.into() }
+    }
+}
+
 /// What `remove_lab` found and removed.
 #[derive(Debug, Default)]
 pub struct Removed {

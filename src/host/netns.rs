@@ -65,9 +65,9 @@ pub fn ip_batch(name: &str, commands: &str) -> Result<(), HostError> {
         .spawn()
         .map_err(|e| HostError::Spawn { what: what.clone(), source: e })?;
     if let Some(mut stdin) = child.stdin.take() {
-        stdin.write_all(commands.as_bytes()).map_err(|e| HostError::Io { what: what.clone(), source: e })?;
+        stdin.write_all(commands.as_bytes()).map_err(HostError::io(what.clone()))?;
     }
-    let out = child.wait_with_output().map_err(|e| HostError::Io { what: what.clone(), source: e })?;
+    let out = child.wait_with_output().map_err(HostError::io(what.clone()))?;
     if out.status.success() {
         Ok(())
     } else {
@@ -80,10 +80,10 @@ pub fn ip_batch(name: &str, commands: &str) -> Result<(), HostError> {
 /// the calling thread (and the rest of the process) never moves.
 pub fn run_in<T: Send + 'static>(name: &str, f: impl FnOnce() -> T + Send + 'static) -> Result<T, HostError> {
     let path = Path::new("/run/netns").join(name);
-    let ns = File::open(&path).map_err(|e| HostError::Io { what: format!("open {}", path.display()), source: e })?;
+    let ns = File::open(&path).map_err(HostError::io(format!("open {}", path.display())))?;
     let name = name.to_string();
     std::thread::spawn(move || {
-        setns(&ns, CloneFlags::CLONE_NEWNET).map_err(|e| HostError::Io { what: format!("enter namespace {name}"), source: e.into() })?;
+        setns(&ns, CloneFlags::CLONE_NEWNET).map_err(HostError::sys(format!("enter namespace {name}")))?;
         Ok(f())
     })
     .join()

@@ -57,10 +57,10 @@ pub fn open(ns: &str, name: &str, iface: &Interface, default_route: bool) -> Res
             .ipv4(address, prefix, None)
             .enable(true)
             .build_sync()
-            .map_err(|e| HostError::Io { what: format!("create TUN {dev_name}"), source: e })?;
+            .map_err(HostError::io(format!("create TUN {dev_name}")))?;
         // /proc/sys/net follows the namespace of the thread that opens it.
         // Always written: a new namespace may copy the host's value.
-        std::fs::write("/proc/sys/net/ipv4/ip_forward", if forwarding { "1" } else { "0" }).map_err(|e| HostError::Io { what: "set net.ipv4.ip_forward".into(), source: e })?;
+        std::fs::write("/proc/sys/net/ipv4/ip_forward", if forwarding { "1" } else { "0" }).map_err(HostError::io("set net.ipv4.ip_forward"))?;
         Ok(dev)
     })??;
     let mut batch = String::from("link set lo up\n");

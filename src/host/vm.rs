@@ -127,9 +127,9 @@ const RUN_DIR: &str = "/run/vnetlab-vm";
 /// sshd process is the anchor of the VM's mount and UTS namespaces:
 /// `vnetlab exec` enters them through it.
 pub fn spawn(vm: &VmSetup) -> Result<std::process::Child, HostError> {
-    let exe = std::env::current_exe().map_err(|e| HostError::Io { what: "find the vnetlab binary".into(), source: e })?;
-    let log = fs::File::create(vm.dir.join("sshd.log")).map_err(|e| HostError::Io { what: "create sshd.log".into(), source: e })?;
-    let err = log.try_clone().map_err(|e| HostError::Io { what: "open sshd.log".into(), source: e })?;
+    let exe = std::env::current_exe().map_err(HostError::io("find the vnetlab binary"))?;
+    let log = fs::File::create(vm.dir.join("sshd.log")).map_err(HostError::io("create sshd.log"))?;
+    let err = log.try_clone().map_err(HostError::io("open sshd.log"))?;
     // `ip netns exec` and `__vm-boot` both exec in place: the PID we get
     // is sshd's.
     let child = Command::new("ip")
@@ -158,42 +158,34 @@ pub fn boot(dir: &Path, hostname: &str, user: &str) -> HostError {
 }
 
 fn boot_inner(dir: &Path, hostname: &str, user: &str) -> Result<std::convert::Infallible, HostError> {
-    let sys = |what: &str| {
-        let what = what.to_string();
-        move |e: nix::Error| HostError::Io { what, source: e.into() }
-    };
-    let io = |what: &str| {
-        let what = what.to_string();
-        move |e: std::io::Error| HostError::Io { what, source: e }
-    };
-    unshare(CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWUTS).map_err(sys("unshare mount and UTS namespaces"))?;
-    mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>).map_err(sys("make mounts private"))?;
-    nix::unistd::sethostname(hostname).map_err(sys("set the hostname"))?;
+    unshare(CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWUTS).map_err(HostError::sys("unshare mount and UTS namespaces"))?;
+    mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>).map_err(HostError::sys("make mounts private"))?;
+    nix::unistd::sethostname(hostname).map_err(HostError::sys("set the hostname"))?;
     for f in ["passwd", "shadow", "group", "hosts", "hostname"] {
-        mount(Some(&dir.join(f)), format!("/etc/{f}").as_str(), None::<&str>, MsFlags::MS_BIND, None::<&str>).map_err(sys(&format!("bind /etc/{f}")))?;
+        mount(Some(&dir.join(f)), format!("/etc/{f}").as_str(), None::<&str>, MsFlags::MS_BIND, None::<&str>).map_err(HostError::sys(&format!("bind /etc/{f}")))?;
     }
     // Read what sshd needs before /run is replaced by the VM's own.
-    let config = fs::read(dir.join("sshd_config")).map_err(io("read sshd_config"))?;
-    let key = fs::read(dir.join("ssh_host_ed25519_key")).map_err(io("read the host key"))?;
-    let keys = fs::read(dir.join("authorized_keys")).map_err(io("read authorized_keys"))?;
+    let config = fs::read(dir.join("sshd_config")).map_err(HostError::io("read sshd_config"))?;
+    let key = fs::read(dir.join("ssh_host_ed25519_key")).map_err(HostError::io("read the host key"))?;
+    let keys = fs::read(dir.join("authorized_keys")).map_err(HostError::io("read authorized_keys"))?;
     for (target, mode) in [("/run", "mode=755"), ("/tmp", "mode=1777"), ("/home", "mode=755")] {
-        mount(Some("tmpfs"), target, Some("tmpfs"), MsFlags::MS_NOSUID | MsFlags::MS_NODEV, Some(mode)).map_err(sys(&format!("mount the VM's {target}")))?;
+        mount(Some("tmpfs"), target, Some("tmpfs"), MsFlags::MS_NOSUID | MsFlags::MS_NODEV, Some(mode)).map_err(HostError::sys(&format!("mount the VM's {target}")))?;
     }
     let private = |path: &str, data: &[u8], mode: u32| -> Result<(), HostError> {
-        fs::write(path, data).map_err(io(&format!("write {path}")))?;
-        fs::set_permissions(path, fs::Permissions::from_mode(mode)).map_err(io(&format!("chmod {path}")))
+        fs::write(path, data).map_err(HostError::io(&format!("write {path}")))?;
+        fs::set_permissions(path, fs::Permissions::from_mode(mode)).map_err(HostError::io(&format!("chmod {path}")))
     };
-    fs::create_dir_all(RUN_DIR).map_err(io("create the sshd directory"))?;
-    fs::create_dir_all("/run/sshd").map_err(io("create /run/sshd"))?;
+    fs::create_dir_all(RUN_DIR).map_err(HostError::io("create the sshd directory"))?;
+    fs::create_dir_all("/run/sshd").map_err(HostError::io("create /run/sshd"))?;
     private(&format!("{RUN_DIR}/sshd_config"), &config, 0o600)?;
     private(&format!("{RUN_DIR}/ssh_host_ed25519_key"), &key, 0o600)?;
     let home = format!("/home/{user}");
-    fs::create_dir_all(format!("{home}/.ssh")).map_err(io("create the admin's home"))?;
+    fs::create_dir_all(format!("{home}/.ssh")).map_err(HostError::io("create the admin's home"))?;
     private(&format!("{home}/.ssh/authorized_keys"), &keys, 0o600)?;
     for p in [home.clone(), format!("{home}/.ssh"), format!("{home}/.ssh/authorized_keys")] {
-        chown(&p, Some(ADMIN_UID), Some(ADMIN_UID)).map_err(io(&format!("chown {p}")))?;
+        chown(&p, Some(ADMIN_UID), Some(ADMIN_UID)).map_err(HostError::io(&format!("chown {p}")))?;
     }
-    fs::set_permissions(format!("{home}/.ssh"), fs::Permissions::from_mode(0o700)).map_err(io("chmod .ssh"))?;
+    fs::set_permissions(format!("{home}/.ssh"), fs::Permissions::from_mode(0o700)).map_err(HostError::io("chmod .ssh"))?;
     let err = Command::new(SSHD).args(["-D", "-e", "-f"]).arg(format!("{RUN_DIR}/sshd_config")).exec();
     Err(HostError::Spawn { what: SSHD.into(), source: err })
 }
