@@ -22,4 +22,5 @@ pub mod topology;
 pub mod expect;
 pub mod host;
 pub mod daemon;
+pub mod az;
 pub mod cli;

@@ -361,3 +361,61 @@ fn key_only_vm_accepts_its_key_and_refuses_passwords() {
     assert!(!lab.exec("SalesVM", &argv).status.success());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A lab that `az` starts itself: named but never `up`ed, removed on drop.
+fn az_lab(tag: &str) -> Lab {
+    Lab(format!("{tag}{}", std::process::id() % 100_000))
+}
+
+#[test]
+fn learn_script_through_the_az_shim_builds_the_lab_and_real_traffic_agrees() {
+    let lab = az_lab("az");
+    let shim_dir = std::env::temp_dir().join(format!("vnetlab-shim-{}", lab.0));
+    let o = vnetlab(&["shim", "install", shim_dir.to_str().expect("utf-8 path")]);
+    assert!(o.status.success(), "{}", text(&o));
+    let path = format!("{}:{}", shim_dir.display(), std::env::var("PATH").unwrap_or_default());
+    let az = |args: &[&str]| Command::new("az").args(args).env("PATH", &path).env("VNETLAB_LAB", &lab.0).stdin(Stdio::null()).output().expect("run the az shim");
+
+    // Nothing runs yet: reading commands answer from an empty lab.
+    let o = az(&["group", "list"]);
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "[]\n", "{}", text(&o));
+    assert!(!lab.runtime().exists(), "a read must not start the lab");
+
+    let o = Command::new(format!("{LAB_DIR}/setup.sh")).env("PATH", &path).env("VNETLAB_LAB", &lab.0).stdin(Stdio::null()).output().expect("run setup.sh");
+    assert!(o.status.success(), "setup.sh failed: {}", text(&o));
+    let printed = String::from_utf8_lossy(&o.stdout);
+    assert!(printed.contains("SalesVNet-To-MarketingVNet  learn-rg    Connected       True"), "{printed}");
+    assert!(printed.contains("Default   Active   10.2.0.0/16       VNetPeering"), "{printed}");
+
+    // The expectations of the topology file hold for the lab az built.
+    let o = lab.run(&["test", LAB_DIR]);
+    assert!(o.status.success(), "expectations failed on the az-built lab: {}", text(&o));
+
+    // run-command runs inside the VM.
+    let o = az(&["vm", "run-command", "invoke", "-g", "learn-rg", "-n", "MarketingVM", "--command-id", "RunShellScript", "--scripts", "hostname"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("run-command JSON");
+    assert!(doc["value"][0]["message"].as_str().is_some_and(|m| m.contains("[stdout]\nMarketingVM\n")), "{doc}");
+
+    // A refused command changes nothing in the running lab.
+    let before = lab.run(&["status", "-o", "json"]);
+    let o = az(&["network", "vnet", "create", "-g", "learn-rg", "-n", "Clash", "--address-prefixes", "10.1.0.0/16"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = az(&["network", "vnet", "peering", "create", "-g", "learn-rg", "--vnet-name", "Clash", "-n", "c-s", "--remote-vnet", "SalesVNet", "--allow-vnet-access"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("(VnetAddressSpacesOverlap)"), "{}", text(&o));
+    let after = lab.run(&["status", "-o", "json"]);
+    let generation = |o: &Output| serde_json::from_slice::<serde_json::Value>(&o.stdout).expect("status")["generation"].clone();
+    assert_eq!(generation(&before).as_u64().map(|g| g + 1), generation(&after).as_u64(), "only the VNet create changed the lab");
+
+    // A stopped VM stops answering; started again, it answers.
+    let marketing_ip = "10.2.1.4";
+    assert!(lab.ping("SalesVM", marketing_ip));
+    let o = az(&["vm", "stop", "-g", "learn-rg", "-n", "MarketingVM"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(!lab.ping("SalesVM", marketing_ip), "a stopped VM must not answer");
+    let o = az(&["vm", "start", "-g", "learn-rg", "-n", "MarketingVM"]);
+    assert!(o.status.success(), "{}", text(&o));
+    poll_until("MarketingVM answers again", Duration::from_secs(10), || lab.ping("SalesVM", marketing_ip));
+    let _ = std::fs::remove_dir_all(&shim_dir);
+}

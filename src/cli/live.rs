@@ -174,6 +174,8 @@ pub fn down(lab: &Lab, out: &mut impl Write) -> anyhow::Result<u8> {
         }
     }
     let removed = host::remove_lab(lab)?;
+    // The az session's account belongs to the lab's subscriptions.
+    let _ = std::fs::remove_file(lab.az_profile_file());
     if let Some(lock) = host::LabLock::try_take(lab)? {
         let _ = std::fs::remove_file(lab.lock_file());
         drop(lock);

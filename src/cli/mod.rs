@@ -2,6 +2,7 @@
 //! the model through validated changes, compile it and ask the verdict
 //! function; none of them re-implements a rule.
 
+mod az;
 mod live;
 mod offline;
 pub mod table;
@@ -162,6 +163,26 @@ pub enum Command {
         junit: Option<PathBuf>,
     },
 
+    /// Azure CLI commands against the lab: `vnetlab az network vnet list -o table`.
+    #[command(disable_help_flag = true)]
+    Az {
+        #[command(flatten)]
+        lab: LabArg,
+        /// The az command line, as you would give it to az.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
+        args: Vec<String>,
+    },
+    /// Manage the `az` shim.
+    Shim {
+        #[command(subcommand)]
+        action: ShimAction,
+    },
+    /// Shell lines that put the `az` shim first on PATH: eval "$(vnetlab env)".
+    Env {
+        #[command(flatten)]
+        lab: LabArg,
+    },
+
     #[command(name = "__daemon", hide = true)]
     Daemon {
         #[command(flatten)]
@@ -177,6 +198,15 @@ pub enum Command {
         user: String,
         #[arg(long)]
         dir: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ShimAction {
+    /// Write an `az` executable that forwards to `vnetlab az`.
+    Install {
+        /// Where to write it (default: ~/.local/share/vnetlab/bin).
+        dir: Option<PathBuf>,
     },
 }
 
@@ -216,6 +246,12 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Trace { lab, vm } => live::trace(&lab.get()?, vm, &mut out),
         Command::Apply { lab, file } => live::apply(&lab.get()?, &file, &mut out),
         Command::Test { dir, lab, junit } => live::test(&lab.get()?, &dir, junit.as_deref(), &mut out),
+        Command::Az { lab, args } => {
+            drop(out);
+            Ok(az::run(&lab.get()?, &args))
+        }
+        Command::Shim { action: ShimAction::Install { dir } } => az::shim_install(dir.as_deref(), &mut out),
+        Command::Env { lab } => az::env(lab.name.as_deref(), &mut out),
         Command::Daemon { lab, file } => {
             drop(out);
             live::daemon(&lab.get()?, file.as_deref())

@@ -63,6 +63,12 @@ impl Lab {
         PathBuf::from(RUNTIME_ROOT).join(format!("{}.lock", self.0))
     }
 
+    /// The az front's signed-in account for this lab. It lives beside the
+    /// runtime dir, which a lab's start wipes, so `az login` may come first.
+    pub fn az_profile_file(&self) -> PathBuf {
+        PathBuf::from(RUNTIME_ROOT).join(format!("{}.az-profile.json", self.0))
+    }
+
     pub fn socket(&self) -> PathBuf {
         self.runtime_dir().join("api.sock")
     }

@@ -1,0 +1,224 @@
+//! The `az` front: Azure CLI commands, flags, defaults and outputs on top
+//! of the model. A command turns its arguments and the current model into
+//! one batch of changes (applied whole or refused whole), then prints the
+//! resulting resources the way az prints them. Nothing here touches the
+//! host: a [`Backend`] reads and changes the lab.
+
+mod args;
+mod backend;
+mod cmd_account;
+mod cmd_group;
+mod cmd_network;
+mod cmd_nic;
+mod cmd_nsg;
+mod cmd_route;
+mod cmd_vm;
+mod cmd_watcher;
+mod ctx;
+pub mod output;
+mod render;
+pub mod watcher;
+
+use std::io::Write;
+
+use serde_json::Value;
+use thiserror::Error;
+
+pub use backend::{Backend, Measured, MemoryBackend, Profile, ScriptOutput, SignedIn};
+pub use ctx::Ctx;
+use args::{Args, Leaf};
+use output::Format;
+
+use crate::model::{AzureError, ErrorCode};
+
+#[derive(Debug, Error)]
+pub enum AzError {
+    /// A mistake in the command line itself (az exits 2).
+    #[error("{0}")]
+    Usage(String),
+    /// `--help`, or a command group without a command: printed, exit 0.
+    #[error("{0}")]
+    Help(String),
+    /// Azure refused the request.
+    #[error("({}) {}", .0.code.as_str(), .0.message)]
+    Azure(AzureError),
+    /// A refusal of a service other than the network model (compute's
+    /// run-command, for instance), with its code.
+    #[error("({code}) {message}")]
+    Service { code: &'static str, message: String },
+    /// A check az makes itself before calling Azure.
+    #[error("{0}")]
+    Cli(String),
+}
+
+impl AzError {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            AzError::Usage(_) => 2,
+            AzError::Help(_) => 0,
+            // az's ResourceNotFoundError exits 3.
+            AzError::Azure(e) if matches!(e.code, ErrorCode::ResourceNotFound | ErrorCode::ResourceGroupNotFound | ErrorCode::NotFound) => 3,
+            AzError::Azure(_) | AzError::Service { .. } | AzError::Cli(_) => 1,
+        }
+    }
+}
+
+impl From<AzureError> for AzError {
+    fn from(e: AzureError) -> Self {
+        AzError::Azure(e)
+    }
+}
+
+/// What a command prints.
+#[derive(Debug)]
+pub enum Reply {
+    /// Deletes and `--no-wait` print nothing.
+    Nothing,
+    Value(Value),
+    /// A value with az's table transformer for `-o table` (used unless a
+    /// `--query` is active, as in az).
+    Table(Value, fn(&Value) -> Value),
+}
+
+type Handler = fn(&mut Ctx, Args) -> Result<Reply, AzError>;
+
+/// az's prompt before a delete, skipped with `--yes`; "n" cancels.
+fn confirm(ctx: &mut Ctx, a: &Args) -> Result<(), AzError> {
+    if a.flag("yes") || ctx.backend.confirm("Are you sure you want to perform this operation? (y/n): ")? {
+        Ok(())
+    } else {
+        Err(AzError::Cli("Operation cancelled.".into()))
+    }
+}
+
+/// After a change: `--no-wait` prints nothing, otherwise the resource as
+/// its `show` command prints it.
+fn finish(ctx: &mut Ctx, a: Args, show: Handler) -> Result<Reply, AzError> {
+    if a.flag("no-wait") { Ok(Reply::Nothing) } else { show(ctx, a) }
+}
+
+fn leaves() -> Vec<Leaf<Handler>> {
+    [cmd_account::leaves(), cmd_group::leaves(), cmd_network::leaves(), cmd_route::leaves(), cmd_nsg::leaves(), cmd_nic::leaves(), cmd_vm::leaves(), cmd_watcher::leaves()].into_iter().flatten().collect()
+}
+
+/// Runs `az ARGV…` against `backend`, printing as az does; returns az's
+/// exit code: 0 done, 1 refused, 2 usage error, 3 not found.
+pub fn run(argv: &[String], backend: &mut dyn Backend, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
+    match run_inner(argv, backend) {
+        Ok(text) => {
+            let _ = out.write_all(text.as_bytes());
+            0
+        }
+        Err(AzError::Help(text)) => {
+            let _ = out.write_all(text.as_bytes());
+            0
+        }
+        Err(e) => {
+            let _ = write_error(&e, err);
+            e.exit_code()
+        }
+    }
+}
+
+/// az's error layout: an Azure error repeats its code and message below
+/// the one-line summary, as azure-core's HttpResponseError prints it.
+fn write_error(e: &AzError, err: &mut dyn Write) -> std::io::Result<()> {
+    match e {
+        AzError::Azure(a) => writeln!(err, "ERROR: ({code}) {msg}\nCode: {code}\nMessage: {msg}", code = a.code.as_str(), msg = a.message),
+        AzError::Service { code, message } => writeln!(err, "ERROR: ({code}) {message}\nCode: {code}\nMessage: {message}"),
+        other => writeln!(err, "ERROR: {other}"),
+    }
+}
+
+fn run_inner(argv: &[String], backend: &mut dyn Backend) -> Result<String, AzError> {
+    let leaves = leaves();
+    let tree = args::tree(&leaves);
+    let matches = tree.clone().try_get_matches_from(argv).map_err(|e| args::usage_error(e, &tree))?;
+    let (path, m) = args::leaf_of(&matches);
+    let leaf = leaves.iter().find(|l| l.path == path).ok_or_else(|| AzError::Usage(format!("'{path}' is misspelled or not recognized by the system.")))?;
+    let a = Args(m);
+    let format = match a.str("output") {
+        Some(f) => f.parse::<Format>().map_err(|e| AzError::Usage(e.to_string()))?,
+        None => std::env::var("AZURE_CORE_OUTPUT").ok().and_then(|f| f.parse().ok()).unwrap_or(Format::Json),
+    };
+    let query = a.str("query").map(str::to_string);
+    let mut ctx = Ctx::new(backend, a.str("subscription"))?;
+    let reply = (leaf.run)(&mut ctx, a)?;
+    let (mut value, transformer) = match reply {
+        Reply::Nothing => return Ok(String::new()),
+        Reply::Value(v) => (v, None),
+        Reply::Table(v, t) => (v, Some(t)),
+    };
+    render::add_resource_groups(&mut value);
+    Ok(match (&query, transformer) {
+        (Some(q), _) => output::render_query(&value, q, format).map_err(|e| AzError::Usage(e.to_string()))?,
+        (None, Some(t)) if format == Format::Table => output::render(&t(&value), Format::Table, false),
+        (None, _) => output::render(&value, format, true),
+    })
+}
+
+#[cfg(test)]
+mod tests;
+
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+
+    /// Runs one az command line (split like a shell without quotes, or
+    /// given as words) on `b`: (exit code, stdout, stderr).
+    pub fn az(b: &mut MemoryBackend, words: &[&str]) -> (u8, String, String) {
+        let argv: Vec<String> = words.iter().map(|s| s.to_string()).collect();
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let code = run(&argv, b, &mut out, &mut err);
+        (code, String::from_utf8_lossy(&out).into_owned(), String::from_utf8_lossy(&err).into_owned())
+    }
+
+    /// Like `az` but the command line is one string split on whitespace,
+    /// with '…' quoting for values that hold spaces.
+    pub fn sh(b: &mut MemoryBackend, line: &str) -> (u8, String, String) {
+        let words = split(line);
+        let refs: Vec<&str> = words.iter().map(String::as_str).collect();
+        az(b, &refs)
+    }
+
+    pub fn split(line: &str) -> Vec<String> {
+        let mut words = Vec::new();
+        let mut cur = String::new();
+        let mut quoted = false;
+        let mut has = false;
+        for c in line.chars() {
+            match c {
+                '\'' => {
+                    quoted = !quoted;
+                    has = true;
+                }
+                c if c.is_whitespace() && !quoted => {
+                    if has {
+                        words.push(std::mem::take(&mut cur));
+                        has = false;
+                    }
+                }
+                c => {
+                    cur.push(c);
+                    has = true;
+                }
+            }
+        }
+        if has {
+            words.push(cur);
+        }
+        words
+    }
+
+    /// Runs and insists on success; the stdout.
+    pub fn ok(b: &mut MemoryBackend, line: &str) -> String {
+        let (code, out, err) = sh(b, line);
+        assert_eq!(code, 0, "`az {line}` failed: {err}");
+        out
+    }
+
+    pub fn json(b: &mut MemoryBackend, line: &str) -> Value {
+        let out = ok(b, line);
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("`az {line}` printed no JSON ({e}): {out}"))
+    }
+}

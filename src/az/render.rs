@@ -1,0 +1,423 @@
+//! Resources as ARM returns them and az prints them: the same keys,
+//! nesting and spellings. `resourceGroup` is added afterwards to every
+//! object with an `id`, as az does ([`add_resource_groups`]).
+
+use std::hash::{Hash, Hasher};
+
+use serde_json::{Value, json};
+
+use crate::model::{
+    AddressPrefix, Model, NetworkInterface, NetworkSecurityGroup, Peering, PublicIpAddress, ResourceGroup, ResourceId, Route, RouteTable, SecurityRule, Subnet, VirtualMachine, VirtualNetwork,
+    default_security_rules,
+};
+
+/// A GUID that stays the same for the same resource (resourceGuid, vmId, etag).
+pub fn guid(id: &ResourceId, salt: &str) -> String {
+    let mut h = rustc_hash::FxHasher::default();
+    id.hash(&mut h);
+    salt.hash(&mut h);
+    let a = h.finish();
+    a.hash(&mut h);
+    let b = h.finish();
+    format!("{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}", a >> 32, (a >> 16) & 0xffff, a & 0xfff, 0x8000 | (b >> 48) & 0x3fff, b & 0xffff_ffff_ffff)
+}
+
+fn etag(id: &ResourceId) -> String {
+    format!("W/\"{}\"", guid(id, "etag"))
+}
+
+fn reference(id: &ResourceId) -> Value {
+    json!({ "id": id.as_str() })
+}
+
+/// A MAC address in Azure's OUI, the same for the same NIC.
+pub fn mac_address(nic: &ResourceId) -> String {
+    let g = guid(nic, "mac");
+    let hex: Vec<char> = g.chars().filter(char::is_ascii_hexdigit).collect();
+    let b: Vec<String> = hex.chunks(2).take(3).map(|c| c.iter().collect::<String>().to_ascii_uppercase()).collect();
+    format!("00-0D-3A-{}", b.join("-"))
+}
+
+pub fn group(g: &ResourceGroup) -> Value {
+    json!({
+        "id": g.id.as_str(),
+        "location": g.location,
+        "managedBy": null,
+        "name": g.name,
+        "properties": { "provisioningState": "Succeeded" },
+        "tags": null,
+        "type": "Microsoft.Resources/resourceGroups",
+    })
+}
+
+pub fn vnet(m: &Model, v: &VirtualNetwork) -> Value {
+    json!({
+        "addressSpace": { "addressPrefixes": v.address_prefixes.iter().map(|p| p.to_string()).collect::<Vec<_>>() },
+        "enableDdosProtection": false,
+        "etag": etag(&v.id),
+        "id": v.id.as_str(),
+        "location": v.location,
+        "name": v.name,
+        "privateEndpointVNetPolicies": "Disabled",
+        "provisioningState": "Succeeded",
+        "resourceGuid": guid(&v.id, "resource"),
+        "subnets": v.subnets.iter().map(|s| subnet(m, s)).collect::<Vec<_>>(),
+        "type": "Microsoft.Network/virtualNetworks",
+        "virtualNetworkPeerings": v.peerings.iter().map(|p| peering(m, v, p)).collect::<Vec<_>>(),
+    })
+}
+
+pub fn subnet(m: &Model, s: &Subnet) -> Value {
+    let mut doc = json!({
+        "addressPrefix": s.address_prefix.to_string(),
+        "defaultOutboundAccess": s.default_outbound_access,
+        "delegations": [],
+        "etag": etag(&s.id),
+        "id": s.id.as_str(),
+        "name": s.name,
+        "privateEndpointNetworkPolicies": "Disabled",
+        "privateLinkServiceNetworkPolicies": "Enabled",
+        "provisioningState": "Succeeded",
+        "type": "Microsoft.Network/virtualNetworks/subnets",
+    });
+    let configs: Vec<Value> = m.network_interfaces.values().filter(|n| n.subnet == s.id).map(|n| reference(&n.ip_configuration_id())).collect();
+    if !configs.is_empty() {
+        doc["ipConfigurations"] = Value::Array(configs);
+    }
+    if let Some(nsg) = &s.network_security_group {
+        doc["networkSecurityGroup"] = reference(nsg);
+    }
+    if let Some(rt) = &s.route_table {
+        doc["routeTable"] = reference(rt);
+    }
+    doc
+}
+
+pub fn peering(m: &Model, v: &VirtualNetwork, p: &Peering) -> Value {
+    let space = json!({ "addressPrefixes": p.remote_address_space.iter().map(|a| a.to_string()).collect::<Vec<_>>() });
+    json!({
+        "allowForwardedTraffic": p.allow_forwarded_traffic,
+        "allowGatewayTransit": p.allow_gateway_transit,
+        "allowVirtualNetworkAccess": p.allow_virtual_network_access,
+        "doNotVerifyRemoteGateways": false,
+        "etag": etag(&p.id),
+        "id": p.id.as_str(),
+        "name": p.name,
+        "peerCompleteVnets": true,
+        "peeringState": m.peering_state(&v.id, p).as_str(),
+        "peeringSyncLevel": m.peering_sync_level(&v.id, p).as_str(),
+        "provisioningState": "Succeeded",
+        "remoteAddressSpace": space,
+        "remoteVirtualNetwork": reference(&p.remote_virtual_network),
+        "remoteVirtualNetworkAddressSpace": space,
+        "resourceGuid": guid(&p.id, "resource"),
+        "type": "Microsoft.Network/virtualNetworks/virtualNetworkPeerings",
+        "useRemoteGateways": p.use_remote_gateways,
+    })
+}
+
+pub fn route_table(m: &Model, rt: &RouteTable) -> Value {
+    let subnets: Vec<Value> = m.virtual_networks.values().flat_map(|v| &v.subnets).filter(|s| s.route_table.as_ref() == Some(&rt.id)).map(|s| reference(&s.id)).collect();
+    let mut doc = json!({
+        "disableBgpRoutePropagation": rt.disable_bgp_route_propagation,
+        "etag": etag(&rt.id),
+        "id": rt.id.as_str(),
+        "location": rt.location,
+        "name": rt.name,
+        "provisioningState": "Succeeded",
+        "resourceGuid": guid(&rt.id, "resource"),
+        "routes": rt.routes.iter().map(|r| route(rt, r)).collect::<Vec<_>>(),
+        "type": "Microsoft.Network/routeTables",
+    });
+    if !subnets.is_empty() {
+        doc["subnets"] = Value::Array(subnets);
+    }
+    doc
+}
+
+pub fn route(rt: &RouteTable, r: &Route) -> Value {
+    let id = rt.id.child("routes", &r.name);
+    let mut doc = json!({
+        "addressPrefix": r.address_prefix.to_string(),
+        "etag": etag(&id),
+        "hasBgpOverride": false,
+        "id": id.as_str(),
+        "name": r.name,
+        "nextHopType": r.next_hop_type.as_str(),
+        "provisioningState": "Succeeded",
+        "type": "Microsoft.Network/routeTables/routes",
+    });
+    if let Some(ip) = r.next_hop_ip_address {
+        doc["nextHopIpAddress"] = json!(ip.to_string());
+    }
+    doc
+}
+
+pub fn nsg(m: &Model, n: &NetworkSecurityGroup) -> Value {
+    let nics: Vec<Value> = m.network_interfaces.values().filter(|x| x.network_security_group.as_ref() == Some(&n.id)).map(|x| reference(&x.id)).collect();
+    let subnets: Vec<Value> = m.virtual_networks.values().flat_map(|v| &v.subnets).filter(|s| s.network_security_group.as_ref() == Some(&n.id)).map(|s| reference(&s.id)).collect();
+    let mut doc = json!({
+        "defaultSecurityRules": default_security_rules().iter().map(|r| security_rule(&n.id, r, true)).collect::<Vec<_>>(),
+        "etag": etag(&n.id),
+        "id": n.id.as_str(),
+        "location": n.location,
+        "name": n.name,
+        "provisioningState": "Succeeded",
+        "resourceGuid": guid(&n.id, "resource"),
+        "securityRules": n.security_rules.iter().map(|r| security_rule(&n.id, r, false)).collect::<Vec<_>>(),
+        "type": "Microsoft.Network/networkSecurityGroups",
+    });
+    if !nics.is_empty() {
+        doc["networkInterfaces"] = Value::Array(nics);
+    }
+    if !subnets.is_empty() {
+        doc["subnets"] = Value::Array(subnets);
+    }
+    doc
+}
+
+fn prefix_text(p: &AddressPrefix) -> String {
+    p.to_string()
+}
+
+/// One value goes to ARM's singular field and the plural list stays
+/// empty; several go to the list (how az sends them, §9.6).
+fn one_or_many(doc: &mut Value, singular: &str, plural: &str, values: Vec<String>) {
+    if values.len() == 1 {
+        doc[singular] = json!(values[0]);
+        doc[plural] = json!([]);
+    } else {
+        doc[plural] = json!(values);
+    }
+}
+
+pub fn security_rule(nsg: &ResourceId, r: &SecurityRule, default: bool) -> Value {
+    let id = nsg.child(if default { "defaultSecurityRules" } else { "securityRules" }, &r.name);
+    let mut doc = json!({
+        "access": format!("{:?}", r.access),
+        "etag": etag(&id),
+        "id": id.as_str(),
+        "name": r.name,
+        "priority": r.priority,
+        "protocol": serde_json::to_value(r.protocol).unwrap_or(Value::Null),
+        "provisioningState": "Succeeded",
+        "direction": format!("{:?}", r.direction),
+        "type": format!("Microsoft.Network/networkSecurityGroups/{}", if default { "defaultSecurityRules" } else { "securityRules" }),
+    });
+    if let Some(d) = &r.description {
+        doc["description"] = json!(d);
+    }
+    one_or_many(&mut doc, "sourceAddressPrefix", "sourceAddressPrefixes", r.source_address_prefixes.iter().map(prefix_text).collect());
+    one_or_many(&mut doc, "sourcePortRange", "sourcePortRanges", r.source_port_ranges.iter().map(|p| p.to_string()).collect());
+    one_or_many(&mut doc, "destinationAddressPrefix", "destinationAddressPrefixes", r.destination_address_prefixes.iter().map(prefix_text).collect());
+    one_or_many(&mut doc, "destinationPortRange", "destinationPortRanges", r.destination_port_ranges.iter().map(|p| p.to_string()).collect());
+    doc
+}
+
+pub fn public_ip(m: &Model, p: &PublicIpAddress) -> Value {
+    let mut doc = json!({
+        "ddosSettings": { "protectionMode": "VirtualNetworkInherited" },
+        "etag": etag(&p.id),
+        "id": p.id.as_str(),
+        "idleTimeoutInMinutes": 4,
+        "ipAddress": p.ip_address.to_string(),
+        "ipTags": [],
+        "location": p.location,
+        "name": p.name,
+        "provisioningState": "Succeeded",
+        "publicIPAddressVersion": "IPv4",
+        "publicIPAllocationMethod": "Static",
+        "resourceGuid": guid(&p.id, "resource"),
+        "sku": { "name": format!("{:?}", p.sku), "tier": "Regional" },
+        "type": "Microsoft.Network/publicIPAddresses",
+    });
+    if let Some(n) = m.network_interfaces.values().find(|n| n.public_ip_address.as_ref() == Some(&p.id)) {
+        doc["ipConfiguration"] = reference(&n.ip_configuration_id());
+    }
+    doc
+}
+
+pub fn nic(n: &NetworkInterface) -> Value {
+    let config_id = n.ip_configuration_id();
+    let mut config = json!({
+        "etag": etag(&config_id),
+        "id": config_id.as_str(),
+        "name": config_id.name(),
+        "primary": true,
+        "privateIPAddress": n.private_ip_address.to_string(),
+        "privateIPAddressVersion": "IPv4",
+        "privateIPAllocationMethod": format!("{:?}", n.private_ip_allocation_method),
+        "provisioningState": "Succeeded",
+        "subnet": reference(&n.subnet),
+        "type": "Microsoft.Network/networkInterfaces/ipConfigurations",
+    });
+    if let Some(p) = &n.public_ip_address {
+        config["publicIPAddress"] = reference(p);
+    }
+    let mut doc = json!({
+        "auxiliaryMode": "None",
+        "auxiliarySku": "None",
+        "disableTcpStateTracking": false,
+        "dnsSettings": { "appliedDnsServers": [], "dnsServers": [], "internalDomainNameSuffix": format!("{}.internal.cloudapp.net", guid(&n.id, "dns").replace('-', "")) },
+        "enableAcceleratedNetworking": false,
+        "enableIPForwarding": n.enable_ip_forwarding,
+        "etag": etag(&n.id),
+        "hostedWorkloads": [],
+        "id": n.id.as_str(),
+        "ipConfigurations": [config],
+        "location": n.location,
+        "macAddress": mac_address(&n.id),
+        "name": n.name,
+        "nicType": "Standard",
+        "primary": n.virtual_machine.is_some(),
+        "provisioningState": "Succeeded",
+        "resourceGuid": guid(&n.id, "resource"),
+        "tapConfigurations": [],
+        "type": "Microsoft.Network/networkInterfaces",
+        "vnetEncryptionSupported": false,
+    });
+    if let Some(nsg) = &n.network_security_group {
+        doc["networkSecurityGroup"] = reference(nsg);
+    }
+    if let Some(vm) = &n.virtual_machine {
+        doc["virtualMachine"] = reference(vm);
+    }
+    doc
+}
+
+/// `publisher:offer:sku:version` of az's image aliases (az vm image list).
+pub const IMAGE_ALIASES: &[(&str, &str)] = &[
+    ("Ubuntu2404", "Canonical:ubuntu-24_04-lts:server:latest"),
+    ("Ubuntu2204", "Canonical:0001-com-ubuntu-server-jammy:22_04-lts-gen2:latest"),
+    ("Debian12", "Debian:debian-12:12-gen2:latest"),
+    ("Debian11", "Debian:debian-11:11-backports-gen2:latest"),
+    ("RHELRaw8LVMGen2", "RedHat:RHEL:8-lvm-gen2:latest"),
+    ("SuseSles15SP5", "SUSE:sles-15-sp5:gen2:latest"),
+    ("CentOS85Gen2", "OpenLogic:CentOS:8_5-gen2:latest"),
+    ("OpenSuseLeap154Gen2", "SUSE:openSUSE-leap-15-4:gen2:latest"),
+    ("FlatcarLinuxFreeGen2", "kinvolk:flatcar-container-linux-free:stable-gen2:latest"),
+    ("AlmaLinux8", "almalinux:almalinux-x86_64:8-gen2:latest"),
+];
+
+/// The URN an image alias or URN stands for, or `None` for an unknown image.
+pub fn image_urn(image: &str) -> Option<String> {
+    if let Some((_, urn)) = IMAGE_ALIASES.iter().find(|(a, _)| a.eq_ignore_ascii_case(image)) {
+        return Some(urn.to_string());
+    }
+    (image.split(':').count() == 4 && image.split(':').all(|p| !p.is_empty())).then(|| image.to_string())
+}
+
+pub fn vm(m: &Model, v: &VirtualMachine, details: bool) -> Value {
+    let urn = image_urn(&v.image).unwrap_or_else(|| v.image.clone());
+    let parts: Vec<&str> = urn.split(':').collect();
+    let part = |i: usize| parts.get(i).copied().unwrap_or("");
+    let password_auth = v.admin_password.is_some();
+    let ssh = if v.ssh_public_keys.is_empty() {
+        Value::Null
+    } else {
+        json!({ "publicKeys": v.ssh_public_keys.iter().map(|k| json!({ "keyData": k, "path": format!("/home/{}/.ssh/authorized_keys", v.admin_username) })).collect::<Vec<_>>() })
+    };
+    let nics: Vec<Value> = v.network_interfaces.iter().enumerate().map(|(i, id)| json!({ "id": id.as_str(), "primary": i == 0 })).collect();
+    let mut doc = json!({
+        "hardwareProfile": { "vmSize": v.size },
+        "id": v.id.as_str(),
+        "location": v.location,
+        "name": v.name,
+        "networkProfile": { "networkInterfaces": nics },
+        "osProfile": {
+            "adminPassword": null,
+            "adminUsername": v.admin_username,
+            "allowExtensionOperations": true,
+            "computerName": v.name,
+            "linuxConfiguration": { "disablePasswordAuthentication": !password_auth, "provisionVMAgent": true, "ssh": ssh },
+            "requireGuestProvisionSignal": true,
+            "secrets": [],
+        },
+        "provisioningState": "Succeeded",
+        "storageProfile": {
+            "dataDisks": [],
+            "imageReference": { "exactVersion": null, "offer": part(1), "publisher": part(0), "sku": part(2), "version": part(3) },
+            "osDisk": { "caching": "ReadWrite", "createOption": "FromImage", "deleteOption": "Detach", "diskSizeGb": 30, "name": format!("{}_OsDisk_1_{}", v.name, guid(&v.id, "disk").replace('-', "")), "osType": "Linux" },
+        },
+        "type": "Microsoft.Compute/virtualMachines",
+        "vmId": guid(&v.id, "vmId"),
+    });
+    if details {
+        let d = vm_details(m, v);
+        for k in ["fqdns", "macAddresses", "powerState", "privateIps", "publicIps"] {
+            doc[k] = d[k].clone();
+        }
+    }
+    doc
+}
+
+/// What `-d/--show-details` adds: comma-joined strings, as az prints them.
+pub fn vm_details(m: &Model, v: &VirtualMachine) -> Value {
+    let nics: Vec<&NetworkInterface> = v.network_interfaces.iter().filter_map(|id| m.network_interfaces.get(id)).collect();
+    let private: Vec<String> = nics.iter().map(|n| n.private_ip_address.to_string()).collect();
+    let public: Vec<String> = nics.iter().filter_map(|n| n.public_ip_address.as_ref()).filter_map(|p| m.public_ip_addresses.get(p)).map(|p| p.ip_address.to_string()).collect();
+    let macs: Vec<String> = nics.iter().map(|n| mac_address(&n.id)).collect();
+    json!({
+        "fqdns": "",
+        "macAddresses": macs.join(","),
+        "powerState": v.power_state.display(),
+        "privateIps": private.join(","),
+        "publicIps": public.join(","),
+    })
+}
+
+/// az adds `resourceGroup`, parsed from the ID, to every object that has
+/// an `id` (azure-cli core/commands `_add_resource_group`).
+pub fn add_resource_groups(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            let rg = map.get("id").and_then(Value::as_str).and_then(ResourceId::parse).map(|id| id.resource_group_name().to_string()).filter(|rg| !rg.is_empty());
+            if let Some(rg) = rg
+                && !map.keys().any(|k| k.eq_ignore_ascii_case("resourceGroup"))
+            {
+                map.insert("resourceGroup".into(), Value::String(rg));
+            }
+            for (_, child) in map.iter_mut() {
+                add_resource_groups(child);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(add_resource_groups),
+        _ => {}
+    }
+}
+
+/// `az network nic show-effective-route-table` for a NIC in `subnet`.
+pub fn effective_route_table(m: &Model, subnet: &ResourceId) -> Value {
+    let disable_bgp = m.subnet(subnet).and_then(|(_, s)| s.route_table.as_ref()).and_then(|rt| m.route_tables.get(rt)).is_some_and(|rt| rt.disable_bgp_route_propagation);
+    let value: Vec<Value> = crate::routing::effective_routes(m, subnet)
+        .iter()
+        .map(|r| {
+            json!({
+                "addressPrefix": [r.address_prefix.to_string()],
+                "disableBgpRoutePropagation": disable_bgp,
+                "name": r.name,
+                "nextHopIpAddress": r.next_hop_ips.iter().map(|i| i.to_string()).collect::<Vec<_>>(),
+                "nextHopType": r.next_hop_type.as_str(),
+                "source": format!("{:?}", r.source),
+                "state": format!("{:?}", r.state),
+            })
+        })
+        .collect();
+    json!({ "nextLink": null, "value": value })
+}
+
+/// az's transform_effective_route_table: one row per prefix (§9.4).
+pub fn effective_route_rows(v: &Value) -> Value {
+    let join = |a: &Value| a.as_array().map(|x| x.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" ")).unwrap_or_default();
+    let rows: Vec<Value> = v["value"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|r| {
+            r["addressPrefix"].as_array().cloned().unwrap_or_default().into_iter().map(move |prefix| {
+                json!({ "Source": r["source"], "State": r["state"], "Address Prefix": prefix, "Next Hop Type": r["nextHopType"], "Next Hop IP": join(&r["nextHopIpAddress"]) })
+            })
+        })
+        .collect();
+    Value::Array(rows)
+}

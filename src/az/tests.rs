@@ -1,0 +1,326 @@
+//! The az front on a lab in memory: the Learn exercise's script, az's
+//! defaults and side effects, table goldens, usage errors, refusals.
+
+use serde_json::Value;
+
+use super::testing::{json, ok, sh};
+use super::{MemoryBackend, leaves};
+use crate::dataplane::explain::round_trip;
+use crate::dataplane::{Ingress, Tables};
+use crate::model::{Change, Principal, PrincipalType, Subscription};
+
+const SETUP: &str = include_str!("../../labs/01-peering-basics/setup.sh");
+
+/// The az command lines of a shell script, continuation lines joined and
+/// `$RG`/`$PASSWORD` filled in as the script's defaults do.
+fn script_commands(script: &str) -> Vec<String> {
+    let joined = script.replace("\\\n", " ");
+    joined
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("az "))
+        .map(|l| l.trim_start_matches("az ").replace("\"$RG\"", "learn-rg").replace("\"$PASSWORD\"", "'Learn-Peering-2026!'").replace('"', "'"))
+        .collect()
+}
+
+fn learn_lab() -> MemoryBackend {
+    let mut b = MemoryBackend::new();
+    for line in script_commands(SETUP) {
+        ok(&mut b, &line);
+    }
+    b
+}
+
+#[test]
+fn the_learn_script_builds_what_the_topology_file_describes() {
+    let b = learn_lab();
+    let topo = crate::topology::Topology::parse(include_str!("../../labs/01-peering-basics/topology.yaml")).expect("topology parses").build().expect("topology builds");
+    let (ta, tb) = (Tables::compile(&b.model, 1), Tables::compile(&topo, 1));
+    let now = std::time::Instant::now();
+    let vms = ["SalesVM", "MarketingVM", "ResearchVM"];
+    for from in vms {
+        let (na, nb) = (ta.nic_of_vm(from).expect("az made the VM"), tb.nic_of_vm(from).expect("topology VM"));
+        assert_eq!(ta.nics[na as usize].ip, tb.nics[nb as usize].ip, "{from}'s private IP");
+        for to in vms.iter().filter(|t| **t != from) {
+            let ip = ta.nics[ta.nic_of_vm(to).expect("vm") as usize].ip;
+            for (proto, port) in [("icmp", 0), ("tcp", 22)] {
+                let a = round_trip(&ta, Ingress::Nic(na), ip, proto, port, now).0;
+                let t = round_trip(&tb, Ingress::Nic(nb), ip, proto, port, now).0;
+                assert_eq!(a, t, "{from} -> {to} {proto}: az lab and topology disagree");
+            }
+        }
+    }
+    let sales = ta.nic_of_vm("SalesVM").expect("vm");
+    let research_ip = ta.nics[ta.nic_of_vm("ResearchVM").expect("vm") as usize].ip;
+    assert!(!round_trip(&ta, Ingress::Nic(sales), research_ip, "tcp", 22, now).0, "peering must not be transitive");
+}
+
+#[test]
+fn the_exercise_tables_print_in_az_columns() {
+    let mut b = learn_lab();
+    let peerings = ok(&mut b, "network vnet peering list -g learn-rg --vnet-name SalesVNet --query [].{Name:name,Resource:resourceGroup,PeeringState:peeringState,AllowVnetAccess:allowVirtualNetworkAccess} -o table");
+    assert_eq!(
+        peerings,
+        "Name                        Resource    PeeringState    AllowVnetAccess\n\
+         --------------------------  ----------  --------------  -----------------\n\
+         SalesVNet-To-MarketingVNet  learn-rg    Connected       True\n"
+    );
+    let routes = ok(&mut b, "network nic show-effective-route-table -g learn-rg -n SalesVMVMNic -o table");
+    let lines: Vec<&str> = routes.lines().collect();
+    assert_eq!(lines[0], "Source    State    Address Prefix    Next Hop Type    Next Hop IP");
+    assert_eq!(lines[1], "--------  -------  ----------------  ---------------  -------------");
+    assert_eq!(lines[2], "Default   Active   10.1.0.0/16       VnetLocal");
+    assert_eq!(lines[3], "Default   Active   10.2.0.0/16       VNetPeering");
+    assert!(!routes.contains("10.3.0.0/16"), "Sales has no route to Research:\n{routes}");
+    let marketing = ok(&mut b, "network nic show-effective-route-table -g learn-rg -n MarketingVMVMNic -o table");
+    assert!(marketing.lines().any(|l| l.starts_with("Default   Active   10.3.0.0/16       VNetGlobalPeering")), "{marketing}");
+    let vms = ok(&mut b, "vm list -g learn-rg --query [*].{Name:name,PrivateIP:privateIps,PublicIP:publicIps} -d -o table");
+    let lines: Vec<&str> = vms.lines().collect();
+    assert_eq!(lines[0], "Name         PrivateIP    PublicIP");
+    assert!(lines.contains(&"SalesVM      10.1.1.4     203.0.113.1"), "{vms}");
+}
+
+#[test]
+fn vnet_list_table_has_the_transformer_columns() {
+    let mut b = MemoryBackend::new();
+    ok(&mut b, "group create -n rg1 -l eastus");
+    ok(&mut b, "network vnet create -g rg1 -n vnet-hub --address-prefixes 10.0.0.0/16 10.1.0.0/16 --subnet-name a --subnet-prefixes 10.0.0.0/24");
+    ok(&mut b, "network vnet subnet create -g rg1 --vnet-name vnet-hub -n b --address-prefixes 10.1.0.0/24");
+    assert_eq!(
+        ok(&mut b, "network vnet list -o table"),
+        "Name      ResourceGroup    Location    NumSubnets    Prefixes                  DnsServers    DDOSProtection    VMProtection\n\
+         --------  ---------------  ----------  ------------  ------------------------  ------------  ----------------  --------------\n\
+         vnet-hub  rg1              eastus      2             10.0.0.0/16, 10.1.0.0/16                False\n"
+    );
+}
+
+#[test]
+fn peering_list_without_query_sorts_columns_as_az_does() {
+    let mut b = learn_lab();
+    let t = ok(&mut b, "network vnet peering list -g learn-rg --vnet-name MarketingVNet -o table");
+    let header: Vec<&str> = t.lines().next().expect("header").split_whitespace().collect();
+    assert_eq!(header, ["AllowForwardedTraffic", "AllowGatewayTransit", "AllowVirtualNetworkAccess", "DoNotVerifyRemoteGateways", "Name", "PeerCompleteVnets", "PeeringState", "PeeringSyncLevel", "ProvisioningState", "ResourceGroup", "ResourceGuid", "UseRemoteGateways"]);
+    assert_eq!(t.lines().count(), 4);
+}
+
+#[test]
+fn vm_create_makes_what_az_makes() {
+    let mut b = MemoryBackend::new();
+    ok(&mut b, "group create -n rg -l westus2");
+    let out = json(&mut b, "vm create -g rg -n web --image Ubuntu2404 --admin-username azureuser --admin-password Pa55word-Pa55word");
+    assert_eq!(out["privateIpAddress"], "10.0.0.4");
+    assert_eq!(out["powerState"], "VM running");
+    assert_eq!(out["resourceGroup"], "rg");
+    let nic = json(&mut b, "network nic show -g rg -n webVMNic");
+    assert_eq!(nic["networkSecurityGroup"]["id"].as_str().map(|s| s.ends_with("/networkSecurityGroups/webNSG")), Some(true));
+    assert_eq!(nic["ipConfigurations"][0]["subnet"]["id"].as_str().map(|s| s.ends_with("/virtualNetworks/webVNET/subnets/webSubnet")), Some(true));
+    let rule = json(&mut b, "network nsg rule show -g rg --nsg-name webNSG -n default-allow-ssh");
+    assert_eq!((rule["priority"].as_u64(), rule["destinationPortRange"].as_str(), rule["protocol"].as_str()), (Some(1000), Some("22"), Some("Tcp")));
+    let vm = json(&mut b, "vm show -g rg -n web");
+    assert_eq!(vm["hardwareProfile"]["vmSize"], "Standard_D2s_v5");
+    assert_eq!(vm["storageProfile"]["imageReference"]["offer"], "ubuntu-24_04-lts");
+    json(&mut b, "network public-ip show -g rg -n webPublicIP");
+    // A second VM reuses the VNet az finds in the group and location.
+    let second = json(&mut b, "vm create -g rg -n api --image Ubuntu2404 --admin-username azureuser --admin-password Pa55word-Pa55word --public-ip-address '' --nsg ''");
+    assert_eq!(second["privateIpAddress"], "10.0.0.5");
+    assert_eq!(second["publicIpAddress"], "");
+    let nic = json(&mut b, "network nic show -g rg -n apiVMNic");
+    assert!(nic.get("networkSecurityGroup").is_none());
+}
+
+#[test]
+fn defaults_that_surprise_are_az_defaults() {
+    let mut b = MemoryBackend::new();
+    ok(&mut b, "group create -n rg -l eastus");
+    ok(&mut b, "network nsg create -g rg -n nsg1");
+    let r = json(&mut b, "network nsg rule create -g rg --nsg-name nsg1 -n r1 --priority 200");
+    assert_eq!(r["destinationPortRange"], "80");
+    assert_eq!((r["direction"].as_str(), r["access"].as_str(), r["protocol"].as_str()), (Some("Inbound"), Some("Allow"), Some("*")));
+    ok(&mut b, "network vnet create -g rg -n va --address-prefixes 10.1.0.0/16");
+    ok(&mut b, "network vnet create -g rg -n vb --address-prefixes 10.2.0.0/16");
+    let p = json(&mut b, "network vnet peering create -g rg --vnet-name va -n a-b --remote-vnet vb");
+    assert_eq!(p["allowVirtualNetworkAccess"], false);
+    assert_eq!(p["peeringState"], "Initiated");
+    let q = json(&mut b, "network vnet peering create -g rg --vnet-name vb -n b-a --remote-vnet va --allow-vnet-access true");
+    assert_eq!(q["allowVirtualNetworkAccess"], true);
+    assert_eq!(json(&mut b, "network vnet peering show -g rg --vnet-name va -n a-b")["peeringState"], "Connected");
+    let v = json(&mut b, "network vnet create -g rg -n vc --subnet-name s");
+    assert_eq!(v["newVNet"]["addressSpace"]["addressPrefixes"][0], "10.0.0.0/16");
+    assert_eq!(v["newVNet"]["subnets"][0]["addressPrefix"], "10.0.0.0/24");
+    // An unambiguous prefix of a long option is accepted, as argparse does.
+    ok(&mut b, "network vnet subnet create -g rg --vnet-name vc -n t --address-prefix 10.0.1.0/24");
+    let u = json(&mut b, "network vnet peering update -g rg --vnet-name va -n a-b --set allowForwardedTraffic=true");
+    assert_eq!(u["allowForwardedTraffic"], true);
+}
+
+#[test]
+fn a_refused_command_changes_nothing_and_says_why_in_azure_words() {
+    let mut b = learn_lab();
+    let before = b.model.clone();
+    ok(&mut b, "network vnet create -g learn-rg -n Overlap --address-prefixes 10.1.0.0/16");
+    let before_overlap = b.model.clone();
+    let (code, out, err) = sh(&mut b, "network vnet peering create -g learn-rg --vnet-name Overlap -n o-s --remote-vnet SalesVNet --allow-vnet-access");
+    assert_eq!((code, out.as_str()), (1, ""));
+    assert!(err.starts_with("ERROR: (VnetAddressSpacesOverlap) "), "{err}");
+    assert!(err.contains("\nCode: VnetAddressSpacesOverlap\nMessage: "), "{err}");
+    assert_eq!(b.model, before_overlap);
+    // A VM whose password Azure refuses leaves no VNet, NIC, NSG or public IP behind.
+    let (code, _, err) = sh(&mut b, "vm create -g learn-rg -n Weak --image Ubuntu2204 --admin-username azureuser --admin-password short");
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(b.model, before_overlap);
+    let _ = before;
+    let (code, _, err) = sh(&mut b, "network vnet show -g learn-rg -n Nope");
+    assert_eq!(code, 3);
+    assert!(err.contains("(ResourceNotFound) The Resource 'Microsoft.Network/virtualNetworks/Nope' under resource group 'learn-rg' was not found."), "{err}");
+    let (code, _, err) = sh(&mut b, "network vnet create -g nope -n x");
+    assert_eq!((code, err.lines().next()), (3, Some("ERROR: (ResourceGroupNotFound) Resource group 'nope' could not be found.")));
+}
+
+#[test]
+fn usage_errors_exit_2_in_az_words() {
+    let mut b = MemoryBackend::new();
+    let (code, _, err) = sh(&mut b, "network vnet peering create -g rg --vnet-name a -n x --remote-vnet b --allow-vnet-acess");
+    assert_eq!(code, 2);
+    assert!(err.starts_with("ERROR: unrecognized arguments: --allow-vnet-acess"), "{err}");
+    let (code, _, err) = sh(&mut b, "network vnett list");
+    assert_eq!(code, 2);
+    assert!(err.starts_with("ERROR: 'vnett' is misspelled or not recognized by the system."), "{err}");
+    let (code, _, err) = sh(&mut b, "network vnet create --name x");
+    assert_eq!((code, err.trim_end()), (2, "ERROR: the following arguments are required: --resource-group/-g"));
+    let (code, _, err) = sh(&mut b, "network nsg rule create -g rg --nsg-name n -n r --priority 100 --direction Sideways");
+    assert_eq!(code, 2);
+    assert!(err.contains("argument --direction: invalid choice: 'Sideways'"), "{err}");
+    let (code, _, _) = sh(&mut b, "group list -o xml");
+    assert_eq!(code, 2);
+    let (code, _, err) = sh(&mut b, "group list --query [?");
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(b.applies, 0);
+}
+
+/// Every argument of every command parses (given values of its kind), and
+/// a misspelt one is refused: what a script with the real flags needs.
+#[test]
+fn every_declared_flag_is_accepted_and_a_misspelt_one_is_refused() {
+    let leaves = leaves();
+    let tree = super::args::tree(&leaves);
+    for leaf in &leaves {
+        let base: Vec<String> = leaf.path.split(' ').map(str::to_string).collect();
+        let required: Vec<String> = leaf.args.iter().filter(|a| a.is_required_set()).flat_map(|a| [format!("--{}", a.get_long().unwrap_or_default()), sample(a)]).collect();
+        for arg in leaf.args.iter().filter(|a| !a.is_required_set()) {
+            let Some(long) = arg.get_long() else { continue };
+            let mut argv = base.clone();
+            argv.extend(required.iter().cloned());
+            argv.push(format!("--{long}"));
+            if arg.get_num_args().is_none_or(|n| n.takes_values()) && !matches!(arg.get_action(), clap::ArgAction::SetTrue) {
+                argv.push(sample(arg));
+            }
+            let r = tree.clone().try_get_matches_from(&argv);
+            assert!(r.is_ok(), "`az {}` was refused: {:?}", argv.join(" "), r.err().map(|e| e.to_string()));
+        }
+        let mut argv = base.clone();
+        argv.extend(required.iter().cloned());
+        argv.push("--no-such-flag".into());
+        let e = tree.clone().try_get_matches_from(&argv).expect_err("a misspelt flag must be refused");
+        assert_eq!(super::args::usage_error(e, &tree).exit_code(), 2, "{}", leaf.path);
+    }
+}
+
+/// A value the argument accepts: the first of its choices, else a word.
+fn sample(arg: &clap::Arg) -> String {
+    let choices = arg.get_possible_values();
+    if let Some(c) = choices.first() {
+        return c.get_name().to_string();
+    }
+    match arg.get_id().as_str() {
+        "priority" | "flowtimeout" | "dest-port" | "source-port" => "100".into(),
+        id if id.contains("address-prefix") || id.contains("prefixes") => "10.0.0.0/24".into(),
+        "local" | "remote" => "10.0.0.4:22".into(),
+        "output" => "json".into(),
+        id if ["allow-vnet-access", "ip-forwarding", "disable-bgp-route-propagation", "ddos-protection", "vm-protection", "default-outbound-access", "allow-forwarded-traffic", "allow-gateway-transit", "use-remote-gateways", "peer-complete-vnets"].contains(&id) => "true".into(),
+        _ => "value".into(),
+    }
+}
+
+#[test]
+fn output_formats_and_queries() {
+    let mut b = MemoryBackend::new();
+    ok(&mut b, "group create -n rg -l eastus");
+    assert_eq!(ok(&mut b, "group show -n rg -o none"), "");
+    assert_eq!(ok(&mut b, "group show -n rg -o tsv"), "/subscriptions/00000000-0000-4000-8000-000000000001/resourceGroups/rg\teastus\tNone\trg\t\trg\tNone\tMicrosoft.Resources/resourceGroups\n");
+    assert_eq!(ok(&mut b, "group show -n rg --query name -o tsv"), "rg\n");
+    let y = ok(&mut b, "group show -n rg -o yaml");
+    assert!(y.starts_with("id: /subscriptions/00000000-0000-4000-8000-000000000001/resourceGroups/rg\nlocation: eastus\nmanagedBy: null\nname: rg\nproperties:\n  provisioningState: Succeeded\n"), "{y}");
+    assert_eq!(ok(&mut b, "group list -o table"), "Name    Location    Status\n------  ----------  ---------\nrg      eastus      Succeeded\n");
+    let j = ok(&mut b, "group show -n rg");
+    let keys: Vec<String> = serde_json::from_str::<serde_json::Map<String, Value>>(&j).expect("json").keys().cloned().collect();
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(keys, sorted, "az prints JSON keys sorted");
+    assert!(ok(&mut b, "group show -n rg -o jsonc").contains('\u{1b}'));
+}
+
+#[test]
+fn accounts_subscriptions_and_roles() {
+    let mut b = MemoryBackend::new();
+    let other = Subscription { id: "11111111-1111-4111-8111-111111111111".into(), name: "research".into(), tenant_id: "22222222-2222-4222-8222-222222222222".into() };
+    b.model.apply(Change::PutSubscription(other.clone())).expect("subscription");
+    b.model
+        .apply(Change::PutPrincipal(Principal { name: "alice@contoso.com".into(), object_id: "aaaaaaaa-0000-4000-8000-000000000001".into(), tenant_id: other.tenant_id.clone(), principal_type: PrincipalType::User }))
+        .expect("principal");
+    let all = json(&mut b, "account list");
+    assert_eq!(all.as_array().map(Vec::len), Some(2));
+    assert_eq!(json(&mut b, "account show")["isDefault"], true);
+    ok(&mut b, "account set --subscription research");
+    assert_eq!(json(&mut b, "account show")["id"], other.id.as_str());
+    ok(&mut b, "group create -n rg -l eastus");
+    assert!(json(&mut b, "group show -n rg")["id"].as_str().is_some_and(|id| id.contains(&other.id)));
+    let scope = format!("/subscriptions/{}/resourceGroups/rg", other.id);
+    let a = json(&mut b, &format!("role assignment create --assignee alice@contoso.com --role 'Network Contributor' --scope {scope}"));
+    assert_eq!(a["roleDefinitionName"], "Network Contributor");
+    assert!(a["roleDefinitionId"].as_str().is_some_and(|r| r.ends_with("4d97b98b-1d4f-4787-a291-c67834d212e7")));
+    let table = ok(&mut b, "role assignment list --all -o table");
+    assert!(table.contains("alice@contoso.com  Network Contributor"), "{table}");
+    // alice sees only the subscription where she holds a role.
+    let logged = json(&mut b, "login -u alice@contoso.com -p anything");
+    assert_eq!(logged.as_array().map(Vec::len), Some(1));
+    assert_eq!(json(&mut b, "account show")["user"]["name"], "alice@contoso.com");
+    let (code, _, err) = sh(&mut b, "login -u mallory@contoso.com -p x");
+    assert_eq!(code, 1);
+    assert!(err.contains("AADSTS50034"), "{err}");
+    ok(&mut b, &format!("role assignment delete --assignee alice@contoso.com --role 'Network Contributor' --scope {scope}"));
+    assert!(b.model.role_assignments.is_empty());
+}
+
+#[test]
+fn watcher_answers_with_the_verdict_function() {
+    let mut b = learn_lab();
+    let hop = json(&mut b, "network watcher show-next-hop -g learn-rg --vm SalesVM --source-ip 10.1.1.4 --dest-ip 10.2.1.4");
+    assert_eq!((hop["nextHopType"].as_str(), hop["routeTableId"].as_str()), (Some("VnetPeering"), Some("System Route")));
+    let none = json(&mut b, "network watcher show-next-hop -g learn-rg --vm SalesVM --source-ip 10.1.1.4 --dest-ip 10.3.1.4");
+    assert_eq!(none["nextHopType"], "None");
+    let flow = json(&mut b, "network watcher test-ip-flow -g learn-rg --vm SalesVM --direction Inbound --protocol TCP --local 10.1.1.4:80 --remote 198.51.100.9:5000");
+    assert_eq!((flow["access"].as_str(), flow["ruleName"].as_str()), (Some("Deny"), Some("defaultSecurityRules/DenyAllInBound")));
+    let c = json(&mut b, "network watcher test-connectivity -g learn-rg --source-resource SalesVM --dest-resource ResearchVM --dest-port 22");
+    assert_eq!(c["connectionStatus"], "Unreachable");
+    let c = json(&mut b, "network watcher test-connectivity -g learn-rg --source-resource SalesVM --dest-resource MarketingVM --dest-port 22");
+    assert_eq!(c["connectionStatus"], "Reachable");
+    let nsg = ok(&mut b, "network nic list-effective-nsg -g learn-rg -n SalesVMVMNic -o table");
+    assert!(nsg.lines().next().is_some_and(|h| h.split("  ").filter(|c| !c.is_empty()).map(str::trim).collect::<Vec<_>>() == ["NIC", "Subnet", "NSG", "Rule Name", "Protocol", "Direction", "Access"]), "{nsg}");
+    assert!(nsg.contains("securityRules/default-allow-ssh"), "{nsg}");
+}
+
+#[test]
+fn a_stopped_vm_has_no_effective_routes_and_runs_no_commands() {
+    let mut b = learn_lab();
+    ok(&mut b, "vm stop -g learn-rg -n SalesVM");
+    assert_eq!(json(&mut b, "vm show -g learn-rg -n SalesVM -d")["powerState"], "VM stopped");
+    let (code, _, _) = sh(&mut b, "network nic show-effective-route-table -g learn-rg -n SalesVMVMNic");
+    assert_eq!(code, 1);
+    let (code, _, err) = sh(&mut b, "vm run-command invoke -g learn-rg -n SalesVM --command-id RunShellScript --scripts hostname");
+    assert_eq!(code, 1);
+    assert!(err.contains("(Conflict)"), "{err}");
+    ok(&mut b, "vm start -g learn-rg -n SalesVM");
+    let (code, _, err) = sh(&mut b, "vm delete -g learn-rg -n SalesVM");
+    assert_eq!((code, err.trim_end()), (1, "ERROR: Unable to prompt for confirmation as no tty available. Use --yes."));
+    ok(&mut b, "vm delete -g learn-rg -n SalesVM --yes");
+}

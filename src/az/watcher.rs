@@ -1,0 +1,123 @@
+//! Network Watcher's answers (azure-semantics §8), computed by the same
+//! verdict function the data plane runs. The offline `vnetlab next-hop`
+//! and `ip-flow` commands print these documents too.
+
+use std::net::Ipv4Addr;
+use std::time::Instant;
+
+use serde_json::{Value, json};
+
+use crate::dataplane::explain::{explain, probe_packet, round_trip};
+use crate::dataplane::packet::FlowKey;
+use crate::dataplane::{ConnTrack, DropReason, Ingress, NicIdx, RouteCtx, Step, Tables, Verdict, nsg_decision};
+use crate::model::Direction;
+use crate::routing::RouteSource;
+
+/// `show-next-hop`: `{nextHopIpAddress, nextHopType, routeTableId}`, or
+/// the explanation of why no route applies.
+pub fn next_hop(t: &Tables, nic: NicIdx, src: Ipv4Addr, dst: Ipv4Addr) -> Result<Value, String> {
+    let pkt = probe_packet(src, dst, "icmp", 1, 1, false).ok_or("cannot build a probe packet")?;
+    let e = explain(t, &mut ConnTrack::new(), Ingress::Nic(nic), &pkt, Instant::now());
+    let Some((s, row)) = e.raw_steps.iter().find_map(|s| match s {
+        Step::Route { ctx: RouteCtx::Subnet(s), row } => Some((*s, *row)),
+        _ => None,
+    }) else {
+        // No route at all: Network Watcher answers None.
+        return Ok(json!({ "nextHopIpAddress": null, "nextHopType": "None", "routeTableId": "System Route" }));
+    };
+    let r = &t.subnets[s as usize].routes[row as usize];
+    // Network Watcher has one peering value for both kinds of peering.
+    let hop_type = match r.next_hop_type.as_str() {
+        "VNetPeering" | "VNetGlobalPeering" => "VnetPeering",
+        other => other,
+    };
+    let table_id = r.route_table.as_ref().map_or_else(|| "System Route".to_string(), |id| id.to_string());
+    Ok(json!({ "nextHopIpAddress": r.next_hop_ips.first().map(|i| i.to_string()), "nextHopType": hop_type, "routeTableId": table_id }))
+}
+
+/// `test-ip-flow`: which NSG rule decides a flow at the NIC.
+pub fn ip_flow(t: &Tables, nic: NicIdx, direction: Direction, proto: u8, local: (Ipv4Addr, u16), remote: (Ipv4Addr, u16)) -> Value {
+    let key = match direction {
+        Direction::Inbound => FlowKey { src: remote.0, dst: local.0, proto, sport: remote.1, dport: local.1 },
+        Direction::Outbound => FlowKey { src: local.0, dst: remote.0, proto, sport: local.1, dport: remote.1 },
+    };
+    let mut steps = Vec::new();
+    let result = nsg_decision(t, nic, direction, &key, &mut steps);
+    let last_rule = steps.iter().rev().find_map(|s| match s {
+        Step::Nsg { nsg, rule, direction, .. } => Some(t.nsgs[*nsg as usize].rules(*direction)[*rule as usize].qualified_name()),
+        _ => None,
+    });
+    let access = if result.is_ok() { "Allow" } else { "Deny" };
+    json!({ "access": access, "ruleName": last_rule.unwrap_or_default() })
+}
+
+/// What a real probe measured, when the lab is live.
+#[derive(Clone, Debug, Default)]
+pub struct Measured {
+    pub sent: u32,
+    pub failed: u32,
+    pub latencies_ms: Vec<f64>,
+}
+
+/// `test-connectivity`: the verdict for a request and its answer, with
+/// the hops and the issue that stops it, and what real probes measured.
+pub fn connectivity(t: &Tables, nic: NicIdx, dst: Ipv4Addr, protocol: &str, port: u16, measured: Option<Measured>) -> Value {
+    let (ok, e) = round_trip(t, Ingress::Nic(nic), dst, protocol, port, Instant::now());
+    let src = &t.nics[nic as usize];
+    let mut source_issues = Vec::new();
+    let mut dest_issues = Vec::new();
+    if let Verdict::Drop(reason) = e.verdict {
+        let issue = |origin: &str, kind: &str, context: Value| json!({ "context": context, "origin": origin, "severity": "Error", "type": kind });
+        match reason {
+            DropReason::NsgDenied { nic: at, direction, nsg, rule } => {
+                let name = t.nsgs[nsg as usize].rules(direction)[rule as usize].name.clone();
+                let origin = if direction == Direction::Outbound { "Outbound" } else { "Inbound" };
+                let it = issue(origin, "NetworkSecurityRule", json!([{ "key": "RuleName", "value": name }]));
+                if at == nic { source_issues.push(it) } else { dest_issues.push(it) }
+            }
+            DropReason::NextHopNone { ctx: RouteCtx::Subnet(s), row } | DropReason::NoGateway { ctx: RouteCtx::Subnet(s), row } | DropReason::ApplianceUnreachable { ctx: RouteCtx::Subnet(s), row, .. }
+                if t.subnets[s as usize].routes[row as usize].source == RouteSource::User =>
+            {
+                let r = &t.subnets[s as usize].routes[row as usize];
+                source_issues.push(issue("Outbound", "UserDefinedRoute", json!([{ "key": "RouteName", "value": r.name.clone().unwrap_or_default() }])));
+            }
+            DropReason::VmNotRunning { .. } => dest_issues.push(issue("Inbound", "AgentStopped", json!([]))),
+            _ => source_issues.push(issue("Outbound", "Platform", json!([{ "key": "Reason", "value": e.summary.clone() }]))),
+        }
+    }
+    let dest_nic = t.nics.iter().find(|n| n.ip == dst);
+    let mut hops = vec![json!({
+        "address": src.ip.to_string(),
+        "id": crate::az::render::guid(&src.id, "hop"),
+        "issues": source_issues,
+        "nextHopIds": [],
+        "resourceId": src.id.child("ipConfigurations", "ipconfig1").as_str(),
+        "type": "Source",
+    })];
+    if ok || !dest_issues.is_empty() {
+        hops.push(json!({
+            "address": dst.to_string(),
+            "id": dest_nic.map_or_else(|| "destination".to_string(), |n| crate::az::render::guid(&n.id, "hop")),
+            "issues": dest_issues,
+            "nextHopIds": [],
+            "resourceId": dest_nic.map_or_else(|| "Internet".to_string(), |n| n.id.child("ipConfigurations", "ipconfig1").to_string()),
+            "type": if dest_nic.is_some() { "VnetLocal" } else { "Internet" },
+        }));
+    }
+    if let (Some(next), Some(first)) = (hops.get(1).map(|h| h["id"].clone()), hops.first_mut()) {
+        first["nextHopIds"] = json!([next]);
+    }
+    let m = measured.unwrap_or(Measured { sent: 0, failed: 0, latencies_ms: vec![] });
+    let reached = if m.sent > 0 { m.failed < m.sent } else { ok };
+    let stat = |f: fn(f64, f64) -> f64| m.latencies_ms.iter().copied().reduce(f).map(|v| (v * 1000.0).round() / 1000.0);
+    let avg = (!m.latencies_ms.is_empty()).then(|| (m.latencies_ms.iter().sum::<f64>() / m.latencies_ms.len() as f64).round());
+    json!({
+        "avgLatencyInMs": avg.map(|v| v as u64),
+        "connectionStatus": if reached { "Reachable" } else { "Unreachable" },
+        "hops": hops,
+        "maxLatencyInMs": stat(f64::max).map(|v| v.round() as u64),
+        "minLatencyInMs": stat(f64::min).map(|v| v.round() as u64),
+        "probesFailed": m.failed,
+        "probesSent": m.sent,
+    })
+}
