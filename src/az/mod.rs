@@ -16,7 +16,7 @@ mod cmd_vm;
 mod cmd_watcher;
 mod ctx;
 pub mod output;
-mod render;
+pub mod render;
 pub mod watcher;
 
 use std::io::Write;

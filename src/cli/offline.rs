@@ -6,13 +6,12 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use serde_json::json;
 
 use super::table::write_table;
 use super::{Command, Output};
+use crate::az::watcher;
 use crate::dataplane::explain::{explain, probe_packet, round_trip};
-use crate::dataplane::{CLOUD_SHELL_IP, ConnTrack, DropReason, Ingress, NicIdx, RouteCtx, Step, Tables, nsg_decision};
-use crate::dataplane::packet::FlowKey;
+use crate::dataplane::{CLOUD_SHELL_IP, ConnTrack, Ingress, NicIdx, Tables};
 use crate::model::{Direction, Model};
 use crate::topology::Topology;
 
@@ -36,9 +35,9 @@ pub fn run(cmd: Command, out: &mut impl Write) -> anyhow::Result<u8> {
         }
         Command::Analyze { file } => analyze(&file, out)?,
         Command::Routes { file, nic, output } => {
-            let (_, t) = load(&file)?;
+            let (model, t) = load(&file)?;
             let n = find_nic(&t, &nic)?;
-            print_routes(&t, n, output, out)?;
+            print_routes(&model, &t, n, output, out)?;
         }
         Command::NextHop { file, vm, dest, source_ip, output } => {
             let (_, t) = load(&file)?;
@@ -92,7 +91,7 @@ fn summary(model: &Model, out: &mut impl Write) -> std::io::Result<()> {
 }
 
 /// The az table and JSON of `nic show-effective-route-table`.
-pub fn print_routes(t: &Tables, nic: NicIdx, output: Output, out: &mut impl Write) -> anyhow::Result<()> {
+pub fn print_routes(model: &Model, t: &Tables, nic: NicIdx, output: Output, out: &mut impl Write) -> anyhow::Result<()> {
     let routes = &t.subnets[t.nics[nic as usize].subnet as usize].routes;
     let ips = |r: &crate::routing::EffectiveRoute| r.next_hop_ips.iter().map(|i| i.to_string()).collect::<Vec<_>>();
     match output {
@@ -104,22 +103,8 @@ pub fn print_routes(t: &Tables, nic: NicIdx, output: Output, out: &mut impl Writ
             write_table(out, &["Source", "State", "Address Prefix", "Next Hop Type", "Next Hop IP"], &rows)?;
         }
         Output::Json => {
-            let value: Vec<serde_json::Value> = routes
-                .iter()
-                .map(|r| {
-                    json!({
-                        "addressPrefix": [r.address_prefix.to_string()],
-                        "disableBgpRoutePropagation": false,
-                        "hasBgpOverride": false,
-                        "name": r.name,
-                        "nextHopIpAddress": ips(r),
-                        "nextHopType": r.next_hop_type.as_str(),
-                        "source": format!("{:?}", r.source),
-                        "state": format!("{:?}", r.state),
-                    })
-                })
-                .collect();
-            writeln!(out, "{}", serde_json::to_string_pretty(&json!({ "nextLink": null, "value": value }))?)?;
+            let subnet = &t.subnets[t.nics[nic as usize].subnet as usize];
+            writeln!(out, "{}", serde_json::to_string_pretty(&crate::az::render::effective_route_table(model, &subnet.id))?)?;
         }
     }
     Ok(())
@@ -128,25 +113,11 @@ pub fn print_routes(t: &Tables, nic: NicIdx, output: Output, out: &mut impl Writ
 fn next_hop(t: &Tables, vm: &str, dest: Ipv4Addr, source_ip: Option<Ipv4Addr>, output: Output, out: &mut impl Write) -> anyhow::Result<()> {
     let n = find_vm(t, vm)?;
     let src = source_ip.unwrap_or(t.nics[n as usize].ip);
-    let pkt = probe_packet(src, dest, "icmp", 1, 1, false).context("cannot build a probe packet")?;
-    let e = explain(t, &mut ConnTrack::new(), Ingress::Nic(n), &pkt, Instant::now());
-    let Some((s, row)) = e.raw_steps.iter().find_map(|s| match s {
-        Step::Route { ctx: RouteCtx::Subnet(s), row } => Some((*s, *row)),
-        _ => None,
-    }) else {
-        bail!("no next hop: {}", e.summary);
-    };
-    let r = &t.subnets[s as usize].routes[row as usize];
-    // Network Watcher has one peering value for both kinds of peering.
-    let hop_type = match r.next_hop_type.as_str() {
-        "VNetPeering" | "VNetGlobalPeering" => "VnetPeering",
-        other => other,
-    };
-    let ip = r.next_hop_ips.first().map(|i| i.to_string());
-    let table_id = r.route_table.as_ref().map_or_else(|| "System Route".to_string(), |id| id.to_string());
+    let doc = watcher::next_hop(t, n, src, dest).map_err(anyhow::Error::msg)?;
+    let cell = |k: &str| doc[k].as_str().unwrap_or_default().to_string();
     match output {
-        Output::Json => writeln!(out, "{}", serde_json::to_string_pretty(&json!({ "nextHopIpAddress": ip, "nextHopType": hop_type, "routeTableId": table_id }))?)?,
-        Output::Table => write_table(out, &["NextHopIpAddress", "NextHopType", "RouteTableId"], &[vec![ip.unwrap_or_default(), hop_type.into(), table_id]])?,
+        Output::Json => writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?,
+        Output::Table => write_table(out, &["NextHopIpAddress", "NextHopType", "RouteTableId"], &[vec![cell("nextHopIpAddress"), cell("nextHopType"), cell("routeTableId")]])?,
     }
     Ok(())
 }
@@ -161,31 +132,18 @@ fn endpoint(s: &str, what: &str) -> anyhow::Result<(Ipv4Addr, u16)> {
 #[allow(clippy::too_many_arguments)]
 fn ip_flow(t: &Tables, vm: &str, direction: &str, protocol: &str, local: &str, remote: &str, output: Output, out: &mut impl Write) -> anyhow::Result<()> {
     let n = find_vm(t, vm)?;
-    let (lip, lport) = endpoint(local, "local")?;
-    let (rip, rport) = endpoint(remote, "remote")?;
-    if lip != t.nics[n as usize].ip {
-        bail!("--local {lip} is not the private IP of {vm} ({})", t.nics[n as usize].ip);
+    let local = endpoint(local, "local")?;
+    let remote = endpoint(remote, "remote")?;
+    if local.0 != t.nics[n as usize].ip {
+        bail!("--local {} is not the private IP of {vm} ({})", local.0, t.nics[n as usize].ip);
     }
     let proto = if protocol.eq_ignore_ascii_case("tcp") { 6 } else { 17 };
-    let (dir, key) = if direction.eq_ignore_ascii_case("inbound") {
-        (Direction::Inbound, FlowKey { src: rip, dst: lip, proto, sport: rport, dport: lport })
-    } else {
-        (Direction::Outbound, FlowKey { src: lip, dst: rip, proto, sport: lport, dport: rport })
-    };
-    let mut steps = Vec::new();
-    let result = nsg_decision(t, n, dir, &key, &mut steps);
-    let last_rule = steps.iter().rev().find_map(|s| match s {
-        Step::Nsg { nsg, rule, direction, .. } => Some(t.nsgs[*nsg as usize].rules(*direction)[*rule as usize].qualified_name()),
-        _ => None,
-    });
-    let (access, rule) = match result {
-        Ok(()) => ("Allow", last_rule.unwrap_or_default()),
-        Err(DropReason::NsgDenied { .. }) => ("Deny", last_rule.unwrap_or_default()),
-        Err(_) => ("Deny", String::new()),
-    };
+    let dir = if direction.eq_ignore_ascii_case("inbound") { Direction::Inbound } else { Direction::Outbound };
+    let doc = watcher::ip_flow(t, n, dir, proto, local, remote);
+    let cell = |k: &str| doc[k].as_str().unwrap_or_default().to_string();
     match output {
-        Output::Json => writeln!(out, "{}", serde_json::to_string_pretty(&json!({ "access": access, "ruleName": rule }))?)?,
-        Output::Table => write_table(out, &["Access", "RuleName"], &[vec![access.into(), rule]])?,
+        Output::Json => writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?,
+        Output::Table => write_table(out, &["Access", "RuleName"], &[vec![cell("access"), cell("ruleName")]])?,
     }
     Ok(())
 }
