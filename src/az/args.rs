@@ -100,6 +100,7 @@ pub fn tree<H>(leaves: &[Leaf<H>]) -> Command {
         .disable_version_flag(true)
         .disable_help_subcommand(true)
         .subcommand_required(true)
+        .args_override_self(true)
         .args(global_args());
     let paths: Vec<(Vec<&'static str>, &Leaf<H>)> = leaves.iter().map(|l| (l.path.split(' ').collect(), l)).collect();
     add_children(root, &[], &paths)
@@ -116,7 +117,8 @@ fn add_children<H>(mut cmd: Command, prefix: &[&'static str], paths: &[(Vec<&'st
         let mut next_prefix = prefix.to_vec();
         next_prefix.push(word);
         let child = match paths.iter().find(|(w, _)| *w == next_prefix) {
-            Some((_, leaf)) => Command::new(word).about(leaf.about).args(leaf.args.iter().cloned()),
+            // argparse lets an option be given twice; the last one counts.
+            Some((_, leaf)) => Command::new(word).about(leaf.about).args_override_self(true).args(leaf.args.iter().cloned()),
             None => add_children(Command::new(word).subcommand_required(true), &next_prefix, paths),
         };
         cmd = cmd.subcommand(child);
@@ -156,6 +158,11 @@ impl<'a> Args<'a> {
 
     pub fn bool(&self, id: &str) -> Option<bool> {
         self.0.try_get_one::<bool>(id).ok().flatten().copied()
+    }
+
+    /// An integer argument, refused as argparse refuses a bad `type=int`.
+    pub fn int<T: std::str::FromStr>(&self, id: &str) -> Result<Option<T>, AzError> {
+        self.str(id).map(|v| v.parse::<T>().map_err(|_| AzError::Usage(format!("argument --{id}: invalid int value: '{v}'")))).transpose()
     }
 
     pub fn flag(&self, id: &str) -> bool {
@@ -218,10 +225,6 @@ pub fn usage_error(e: clap::Error, tree: &Command) -> AzError {
             }
         }
         ErrorKind::TooFewValues | ErrorKind::WrongNumberOfValues | ErrorKind::NoEquals => {
-            let arg = ctx(ContextKind::InvalidArg).first().map(|a| arg_name(a)).unwrap_or_default();
-            format!("argument {arg}: expected one argument")
-        }
-        ErrorKind::ArgumentConflict => {
             let arg = ctx(ContextKind::InvalidArg).first().map(|a| arg_name(a)).unwrap_or_default();
             format!("argument {arg}: expected one argument")
         }

@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use super::args::{Args, Leaf, flag, location, name, opt, yes};
-use super::{AzError, Ctx, Handler, Reply, render};
+use super::{AzError, Ctx, Handler, Reply, render, table_rows};
 use crate::model::Change;
 
 pub fn leaves() -> Vec<Leaf<Handler>> {
@@ -32,10 +32,7 @@ fn list(ctx: &mut Ctx, _a: Args) -> Result<Reply, AzError> {
 /// az's group table: Name, Location, Status.
 fn table(v: &Value) -> Value {
     let rows = |g: &Value| serde_json::json!({ "Name": g["name"], "Location": g["location"], "Status": g["properties"]["provisioningState"] });
-    match v {
-        Value::Array(items) => Value::Array(items.iter().map(rows).collect()),
-        one => rows(one),
-    }
+    table_rows(v, rows)
 }
 
 fn show(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {

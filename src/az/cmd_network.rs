@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::args::{Args, Leaf, boolean, flag, many, location, name, opt, req, rg};
 use super::ctx::not_found;
-use super::{AzError, Ctx, Handler, Reply, render};
+use super::{AzError, Ctx, Handler, Reply, render, table_rows};
 use crate::model::{Change, NETWORK, PeeringSpec, ResourceId, SubnetSpec, VnetSpec};
 
 pub fn leaves() -> Vec<Leaf<Handler>> {
@@ -81,10 +81,6 @@ fn vnet_id(ctx: &Ctx, a: &Args, key: &str) -> ResourceId {
     ctx.net_id(a.must("resource-group"), "virtualNetworks", a.must(key))
 }
 
-fn flow_timeout(a: &Args) -> Result<Option<u32>, AzError> {
-    a.str("flowtimeout").map(|t| t.parse::<u32>().map_err(|_| AzError::Usage(format!("argument --flowtimeout: invalid int value: '{t}'")))).transpose()
-}
-
 /// A reference given as NAME (in `rg`) or ID; `""` removes it.
 pub fn optional_ref(ctx: &Ctx, value: Option<&str>, rg: &str, kind: &str) -> Result<Option<Option<ResourceId>>, AzError> {
     match value {
@@ -107,7 +103,7 @@ fn vnet_create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let location = ctx.group(rg)?.location.clone();
     let id = vnet_id(ctx, &a, "name");
     let prefixes = a.list("address-prefixes").unwrap_or_else(|| vec!["10.0.0.0/16".into()]);
-    let mut changes = vec![Change::PutVirtualNetwork(VnetSpec { id: id.clone(), location: Some(a.str("location").unwrap_or(&location).to_string()), address_prefixes: prefixes.clone(), flow_timeout_in_minutes: flow_timeout(&a)? })];
+    let mut changes = vec![Change::PutVirtualNetwork(VnetSpec { id: id.clone(), location: Some(a.str("location").unwrap_or(&location).to_string()), address_prefixes: prefixes.clone(), flow_timeout_in_minutes: a.int("flowtimeout")? })];
     match (a.str("subnet-name"), a.list("subnet-prefixes")) {
         (None, Some(_)) => return Err(AzError::Usage("incorrect usage: --subnet-name NAME [--subnet-prefixes PREFIXES]".into())),
         (None, None) => {}
@@ -137,10 +133,7 @@ fn one_prefix(mut prefixes: Vec<String>, subnet: &str) -> Result<String, AzError
 }
 
 fn vnet_list(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
-    let scope = match a.str("resource-group") {
-        Some(rg) => ctx.group(rg)?.id.clone(),
-        None => ResourceId::subscription(ctx.sub()),
-    };
+    let scope = ctx.list_scope(a.str("resource-group"))?;
     let m = ctx.model();
     let items: Vec<Value> = m.virtual_networks.values().filter(|v| v.id.is_within(scope.as_str())).map(|v| render::vnet(m, v)).collect();
     Ok(Reply::Table(Value::Array(items), vnet_table))
@@ -162,10 +155,7 @@ fn vnet_table(v: &Value) -> Value {
             "VMProtection": r.get("enableVmProtection").cloned().unwrap_or(json!("")),
         })
     };
-    match v {
-        Value::Array(items) => Value::Array(items.iter().map(row).collect()),
-        one => Value::Array(vec![row(one)]),
-    }
+    table_rows(v, row)
 }
 
 fn vnet_show(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
@@ -181,7 +171,7 @@ fn vnet_update(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
         id: id.clone(),
         location: Some(v.location.clone()),
         address_prefixes: a.list("address-prefixes").unwrap_or_else(|| v.address_prefixes.iter().map(|p| p.to_string()).collect()),
-        flow_timeout_in_minutes: flow_timeout(&a)?.or(v.flow_timeout_in_minutes),
+        flow_timeout_in_minutes: a.int("flowtimeout")?.or(v.flow_timeout_in_minutes),
     };
     ctx.apply(vec![Change::PutVirtualNetwork(spec)])?;
     if a.flag("no-wait") {
@@ -192,12 +182,8 @@ fn vnet_update(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
 
 fn vnet_delete(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let id = vnet_id(ctx, &a, "name");
-    // Deleting what is not there succeeds quietly, as ARM's DELETE does.
-    if ctx.model().virtual_networks.contains_key(&id) {
-        ctx.apply(vec![Change::DeleteVirtualNetwork(id)])?;
-    } else {
-        ctx.group(a.must("resource-group"))?;
-    }
+    let present = ctx.model().virtual_networks.contains_key(&id);
+    ctx.delete_if_present(present, Change::DeleteVirtualNetwork(id), a.must("resource-group"))?;
     Ok(Reply::Nothing)
 }
 

@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 
 use super::args::{Args, Leaf, boolean, name, opt, rg};
 use super::cmd_network::optional_ref;
-use super::{AzError, Ctx, Handler, Reply, render};
+use super::{AzError, Ctx, Handler, Reply, render, table_rows};
 use crate::model::{AddressPrefix, Change, Direction, IpAllocation, Model, NetworkInterface, NetworkSecurityGroup, NicSpec, PortRange, Protocol, ResourceId, SecurityRule, ServiceTag, default_security_rules};
 
 pub fn leaves() -> Vec<Leaf<Handler>> {
@@ -28,15 +28,8 @@ fn nic_id(ctx: &Ctx, a: &Args) -> ResourceId {
     ctx.net_id(a.must("resource-group"), "networkInterfaces", a.must("name"))
 }
 
-fn scope(ctx: &Ctx, a: &Args) -> Result<ResourceId, AzError> {
-    Ok(match a.str("resource-group") {
-        Some(rg) => ctx.group(rg)?.id.clone(),
-        None => ResourceId::subscription(ctx.sub()),
-    })
-}
-
 fn list(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
-    let scope = scope(ctx, &a)?;
+    let scope = ctx.list_scope(a.str("resource-group"))?;
     Ok(Reply::Value(Value::Array(ctx.model().network_interfaces.values().filter(|n| n.id.is_within(scope.as_str())).map(render::nic).collect())))
 }
 
@@ -158,7 +151,7 @@ fn effective_nsg_rows(v: &Value) -> Value {
 }
 
 fn pip_list(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
-    let scope = scope(ctx, &a)?;
+    let scope = ctx.list_scope(a.str("resource-group"))?;
     let m = ctx.model();
     Ok(Reply::Table(Value::Array(m.public_ip_addresses.values().filter(|p| p.id.is_within(scope.as_str())).map(|p| render::public_ip(m, p)).collect()), pip_table))
 }
@@ -178,10 +171,7 @@ fn pip_table(v: &Value) -> Value {
             "ProvisioningState": p["provisioningState"],
         })
     };
-    match v {
-        Value::Array(items) => Value::Array(items.iter().map(row).collect()),
-        one => Value::Array(vec![row(one)]),
-    }
+    table_rows(v, row)
 }
 
 fn pip_show(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {

@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 
 use super::args::{Args, Leaf, choice, flag, many, location, name, opt, req, rg};
 use super::ctx::not_found;
-use super::{AzError, Ctx, Handler, Reply, finish, render};
+use super::{AzError, Ctx, Handler, Reply, finish, render, table_rows};
 use crate::model::{Change, ResourceId, SecurityRuleSpec, default_security_rules};
 
 const DIRECTIONS: &[&str] = &["Inbound", "Outbound"];
@@ -57,10 +57,7 @@ fn create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
 }
 
 fn list(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
-    let scope = match a.str("resource-group") {
-        Some(rg) => ctx.group(rg)?.id.clone(),
-        None => ResourceId::subscription(ctx.sub()),
-    };
+    let scope = ctx.list_scope(a.str("resource-group"))?;
     let m = ctx.model();
     Ok(Reply::Value(Value::Array(m.network_security_groups.values().filter(|n| n.id.is_within(scope.as_str())).map(|n| render::nsg(m, n)).collect())))
 }
@@ -72,11 +69,8 @@ fn show(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
 
 fn delete(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let id = nsg_id(ctx, &a, "name");
-    if ctx.model().network_security_groups.contains_key(&id) {
-        ctx.apply(vec![Change::DeleteNetworkSecurityGroup(id)])?;
-    } else {
-        ctx.group(a.must("resource-group"))?;
-    }
+    let present = ctx.model().network_security_groups.contains_key(&id);
+    ctx.delete_if_present(present, Change::DeleteNetworkSecurityGroup(id), a.must("resource-group"))?;
     Ok(Reply::Nothing)
 }
 
@@ -84,16 +78,12 @@ fn rule_id(ctx: &Ctx, a: &Args) -> ResourceId {
     nsg_id(ctx, a, "nsg-name").child("securityRules", a.must("name"))
 }
 
-fn priority(a: &Args) -> Result<Option<i64>, AzError> {
-    a.str("priority").map(|p| p.parse::<i64>().map_err(|_| AzError::Usage(format!("argument --priority: invalid int value: '{p}'")))).transpose()
-}
-
 fn rule_create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     ctx.existing(&ctx.model().network_security_groups, &nsg_id(ctx, &a, "nsg-name"))?;
     let any = || vec!["*".to_string()];
     let spec = SecurityRuleSpec {
         id: rule_id(ctx, &a),
-        priority: priority(&a)?.unwrap_or_default(),
+        priority: a.int::<i64>("priority")?.unwrap_or_default(),
         direction: a.str("direction").unwrap_or("Inbound").into(),
         access: a.str("access").unwrap_or("Allow").into(),
         protocol: a.str("protocol").unwrap_or("*").into(),
@@ -132,10 +122,7 @@ fn rule_table(v: &Value) -> Value {
             "DestinationASG": "None",
         })
     };
-    match v {
-        Value::Array(items) => Value::Array(items.iter().map(row).collect()),
-        one => Value::Array(vec![row(one)]),
-    }
+    table_rows(v, row)
 }
 
 fn rule_list(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
@@ -161,7 +148,7 @@ fn rule_update(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let texts = |given: Option<Vec<String>>, old: Vec<String>| given.unwrap_or(old);
     let spec = SecurityRuleSpec {
         id,
-        priority: priority(&a)?.unwrap_or(i64::from(r.priority)),
+        priority: a.int::<i64>("priority")?.unwrap_or(i64::from(r.priority)),
         direction: a.str("direction").map_or_else(|| format!("{:?}", r.direction), str::to_string),
         access: a.str("access").map_or_else(|| format!("{:?}", r.access), str::to_string),
         protocol: a.str("protocol").map_or_else(|| serde_json::to_value(r.protocol).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(), str::to_string),

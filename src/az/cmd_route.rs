@@ -52,10 +52,7 @@ fn create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
 }
 
 fn list(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
-    let scope = match a.str("resource-group") {
-        Some(rg) => ctx.group(rg)?.id.clone(),
-        None => ResourceId::subscription(ctx.sub()),
-    };
+    let scope = ctx.list_scope(a.str("resource-group"))?;
     let m = ctx.model();
     Ok(Reply::Value(Value::Array(m.route_tables.values().filter(|t| t.id.is_within(scope.as_str())).map(|t| render::route_table(m, t)).collect())))
 }
@@ -76,11 +73,8 @@ fn update(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
 
 fn delete(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let id = table_id(ctx, &a, "name");
-    if ctx.model().route_tables.contains_key(&id) {
-        ctx.apply(vec![Change::DeleteRouteTable(id)])?;
-    } else {
-        ctx.group(a.must("resource-group"))?;
-    }
+    let present = ctx.model().route_tables.contains_key(&id);
+    ctx.delete_if_present(present, Change::DeleteRouteTable(id), a.must("resource-group"))?;
     Ok(Reply::Nothing)
 }
 

@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use super::args::{Args, Leaf, choice, flag, many, location, name, opt, req, rg, yes};
-use super::{AzError, Ctx, Handler, Reply, render};
+use super::{AzError, Ctx, Handler, Reply, render, table_rows};
 use crate::model::{Change, NETWORK, COMPUTE, NicSpec, PowerState, PublicIpSku, PublicIpSpec, ResourceId, SecurityRuleSpec, SubnetSpec, VmSpec, VnetSpec, GATEWAY_SUBNET, ROUTE_SERVER_SUBNET};
 
 pub const DEFAULT_SIZE: &str = "Standard_D2s_v5";
@@ -272,17 +272,11 @@ fn vm_table(v: &Value) -> Value {
         }
         Value::Object(r)
     };
-    match v {
-        Value::Array(items) => Value::Array(items.iter().map(row).collect()),
-        one => Value::Array(vec![row(one)]),
-    }
+    table_rows(v, row)
 }
 
 fn list(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
-    let scope = match a.str("resource-group") {
-        Some(rg) => ctx.group(rg)?.id.clone(),
-        None => ResourceId::subscription(ctx.sub()),
-    };
+    let scope = ctx.list_scope(a.str("resource-group"))?;
     let m = ctx.model();
     let details = a.flag("show-details");
     Ok(Reply::Table(Value::Array(m.virtual_machines.values().filter(|v| v.id.is_within(scope.as_str())).map(|v| render::vm(m, v, details)).collect()), vm_table))

@@ -57,11 +57,8 @@ fn next_hop(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     Ok(Reply::Value(doc))
 }
 
-/// `IP:PORT`, with `*` for any port.
 fn endpoint(s: &str, what: &str) -> Result<(Ipv4Addr, u16), AzError> {
-    let (addr, port) = s.rsplit_once(':').ok_or_else(|| AzError::Usage(format!("argument --{what}: expected IP:PORT, got '{s}'")))?;
-    let port = if port == "*" { 0 } else { port.parse().map_err(|_| AzError::Usage(format!("argument --{what}: '{port}' is not a port (0-65535 or *)")))? };
-    Ok((ip(addr, what)?, port))
+    watcher::endpoint(s).map_err(|e| AzError::Usage(format!("argument --{what}: {e}")))
 }
 
 fn ip_flow(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
@@ -91,8 +88,8 @@ fn connectivity(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
         (None, None) => return Err(AzError::Cli("usage error: --dest-resource ID | --dest-address ADDRESS".into())),
     };
     let protocol = a.str("protocol").unwrap_or("Tcp");
-    let port: u16 = match (a.str("dest-port"), protocol) {
-        (Some(p), _) => p.parse().map_err(|_| AzError::Usage(format!("argument --dest-port: invalid int value: '{p}'")))?,
+    let port: u16 = match (a.int("dest-port")?, protocol) {
+        (Some(p), _) => p,
         (None, "Icmp") => 0,
         (None, "Https") => 443,
         (None, _) => 80,

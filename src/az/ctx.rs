@@ -71,6 +71,25 @@ impl<'a> Ctx<'a> {
         self.model.resource_groups.get(&self.rg_id(rg)).ok_or_else(|| AzureError::new(ErrorCode::ResourceGroupNotFound, format!("Resource group '{rg}' could not be found.")).into())
     }
 
+    /// What a `list` command covers: the group `-g` names (which must
+    /// exist), else the whole subscription.
+    pub fn list_scope(&self, rg: Option<&str>) -> Result<ResourceId, AzError> {
+        Ok(match rg {
+            Some(rg) => self.group(rg)?.id.clone(),
+            None => ResourceId::subscription(self.sub()),
+        })
+    }
+
+    /// A top-level delete: deleting what is not there succeeds quietly, as
+    /// ARM's DELETE does, once the group is known to exist.
+    pub fn delete_if_present(&mut self, present: bool, change: Change, rg: &str) -> Result<(), AzError> {
+        if present {
+            self.apply(vec![change])
+        } else {
+            self.group(rg).map(|_| ())
+        }
+    }
+
     /// A Microsoft.Network resource in this subscription.
     pub fn net_id(&self, rg: &str, kind: &str, name: &str) -> ResourceId {
         ResourceId::network(self.sub(), rg, kind, name)

@@ -82,6 +82,15 @@ pub enum Reply {
 
 type Handler = fn(&mut Ctx, Args) -> Result<Reply, AzError>;
 
+/// A table transformer's rows: `row` applied to each item of a list, or
+/// to the one object a show command returns.
+fn table_rows(v: &Value, row: impl Fn(&Value) -> Value) -> Value {
+    match v {
+        Value::Array(items) => Value::Array(items.iter().map(row).collect()),
+        one => Value::Array(vec![row(one)]),
+    }
+}
+
 /// az's prompt before a delete, skipped with `--yes`; "n" cancels.
 fn confirm(ctx: &mut Ctx, a: &Args) -> Result<(), AzError> {
     if a.flag("yes") || ctx.backend.confirm("Are you sure you want to perform this operation? (y/n): ")? {

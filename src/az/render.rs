@@ -116,8 +116,13 @@ pub fn peering(m: &Model, v: &VirtualNetwork, p: &Peering) -> Value {
     })
 }
 
+/// References to the subnets `uses` picks.
+fn subnet_refs(m: &Model, uses: impl Fn(&Subnet) -> bool) -> Vec<Value> {
+    m.virtual_networks.values().flat_map(|v| &v.subnets).filter(|s| uses(s)).map(|s| reference(&s.id)).collect()
+}
+
 pub fn route_table(m: &Model, rt: &RouteTable) -> Value {
-    let subnets: Vec<Value> = m.virtual_networks.values().flat_map(|v| &v.subnets).filter(|s| s.route_table.as_ref() == Some(&rt.id)).map(|s| reference(&s.id)).collect();
+    let subnets = subnet_refs(m, |s| s.route_table.as_ref() == Some(&rt.id));
     let mut doc = json!({
         "disableBgpRoutePropagation": rt.disable_bgp_route_propagation,
         "etag": etag(&rt.id),
@@ -155,7 +160,7 @@ pub fn route(rt: &RouteTable, r: &Route) -> Value {
 
 pub fn nsg(m: &Model, n: &NetworkSecurityGroup) -> Value {
     let nics: Vec<Value> = m.network_interfaces.values().filter(|x| x.network_security_group.as_ref() == Some(&n.id)).map(|x| reference(&x.id)).collect();
-    let subnets: Vec<Value> = m.virtual_networks.values().flat_map(|v| &v.subnets).filter(|s| s.network_security_group.as_ref() == Some(&n.id)).map(|s| reference(&s.id)).collect();
+    let subnets = subnet_refs(m, |s| s.network_security_group.as_ref() == Some(&n.id));
     let mut doc = json!({
         "defaultSecurityRules": default_security_rules().iter().map(|r| security_rule(&n.id, r, true)).collect::<Vec<_>>(),
         "etag": etag(&n.id),
@@ -174,10 +179,6 @@ pub fn nsg(m: &Model, n: &NetworkSecurityGroup) -> Value {
         doc["subnets"] = Value::Array(subnets);
     }
     doc
-}
-
-fn prefix_text(p: &AddressPrefix) -> String {
-    p.to_string()
 }
 
 /// One value goes to ARM's singular field and the plural list stays
@@ -207,9 +208,9 @@ pub fn security_rule(nsg: &ResourceId, r: &SecurityRule, default: bool) -> Value
     if let Some(d) = &r.description {
         doc["description"] = json!(d);
     }
-    one_or_many(&mut doc, "sourceAddressPrefix", "sourceAddressPrefixes", r.source_address_prefixes.iter().map(prefix_text).collect());
+    one_or_many(&mut doc, "sourceAddressPrefix", "sourceAddressPrefixes", r.source_address_prefixes.iter().map(AddressPrefix::to_string).collect());
     one_or_many(&mut doc, "sourcePortRange", "sourcePortRanges", r.source_port_ranges.iter().map(|p| p.to_string()).collect());
-    one_or_many(&mut doc, "destinationAddressPrefix", "destinationAddressPrefixes", r.destination_address_prefixes.iter().map(prefix_text).collect());
+    one_or_many(&mut doc, "destinationAddressPrefix", "destinationAddressPrefixes", r.destination_address_prefixes.iter().map(AddressPrefix::to_string).collect());
     one_or_many(&mut doc, "destinationPortRange", "destinationPortRanges", r.destination_port_ranges.iter().map(|p| p.to_string()).collect());
     doc
 }

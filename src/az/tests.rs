@@ -248,6 +248,8 @@ fn output_formats_and_queries() {
     assert_eq!(ok(&mut b, "group show -n rg -o none"), "");
     assert_eq!(ok(&mut b, "group show -n rg -o tsv"), "/subscriptions/00000000-0000-4000-8000-000000000001/resourceGroups/rg\teastus\tNone\trg\t\trg\tNone\tMicrosoft.Resources/resourceGroups\n");
     assert_eq!(ok(&mut b, "group show -n rg --query name -o tsv"), "rg\n");
+    // An option given twice counts once, the last time, as with argparse.
+    assert_eq!(ok(&mut b, "group show -n nope -n rg --query name -o tsv"), "rg\n");
     let y = ok(&mut b, "group show -n rg -o yaml");
     assert!(y.starts_with("id: /subscriptions/00000000-0000-4000-8000-000000000001/resourceGroups/rg\nlocation: eastus\nmanagedBy: null\nname: rg\nproperties:\n  provisioningState: Succeeded\n"), "{y}");
     assert_eq!(ok(&mut b, "group list -o table"), "Name    Location    Status\n------  ----------  ---------\nrg      eastus      Succeeded\n");

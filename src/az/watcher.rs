@@ -35,6 +35,14 @@ pub fn next_hop(t: &Tables, nic: NicIdx, src: Ipv4Addr, dst: Ipv4Addr) -> Result
     Ok(json!({ "nextHopIpAddress": r.next_hop_ips.first().map(|i| i.to_string()), "nextHopType": hop_type, "routeTableId": table_id }))
 }
 
+/// `IP:PORT` as test-ip-flow's --local/--remote take it, `*` for any port.
+pub fn endpoint(s: &str) -> Result<(Ipv4Addr, u16), String> {
+    let (addr, port) = s.rsplit_once(':').ok_or_else(|| format!("expected IP:PORT, got '{s}'"))?;
+    let ip = addr.parse().map_err(|_| format!("'{addr}' is not an IPv4 address"))?;
+    let port = if port == "*" { 0 } else { port.parse().map_err(|_| format!("'{port}' is not a port (0-65535 or *)"))? };
+    Ok((ip, port))
+}
+
 /// `test-ip-flow`: which NSG rule decides a flow at the NIC.
 pub fn ip_flow(t: &Tables, nic: NicIdx, direction: Direction, proto: u8, local: (Ipv4Addr, u16), remote: (Ipv4Addr, u16)) -> Value {
     let key = match direction {

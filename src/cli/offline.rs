@@ -123,10 +123,7 @@ fn next_hop(t: &Tables, vm: &str, dest: Ipv4Addr, source_ip: Option<Ipv4Addr>, o
 }
 
 fn endpoint(s: &str, what: &str) -> anyhow::Result<(Ipv4Addr, u16)> {
-    let (ip, port) = s.rsplit_once(':').with_context(|| format!("--{what} must be IP:PORT, got '{s}'"))?;
-    let ip: Ipv4Addr = ip.parse().with_context(|| format!("--{what}: '{ip}' is not an IPv4 address"))?;
-    let port = if port == "*" { 0 } else { port.parse().with_context(|| format!("--{what}: '{port}' is not a port (0-65535 or *)"))? };
-    Ok((ip, port))
+    watcher::endpoint(s).map_err(|e| anyhow::anyhow!("--{what}: {e}"))
 }
 
 #[allow(clippy::too_many_arguments)]
