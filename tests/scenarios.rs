@@ -272,6 +272,28 @@ fn hub_nva_without_ip_forwarding() {
     assert_eq!(v, Verdict::Drop(DropReason::SpoofedSource { nic: nva }));
 }
 
+/// Explanations follow the packet through the NVA, as the live NVA's
+/// kernel does, and name it; the round trip works both ways through it.
+#[test]
+fn explanations_name_the_nva_hop_and_the_flag_that_stops_it() {
+    let (_, t) = lab(&hub_nva(true, true, true));
+    let (ok, e) = round_trip(&t, Ingress::Nic(nic(&t, "vm1")), ip(&t, "vm2"), "tcp", 22, Instant::now());
+    assert!(ok, "{}", e.summary);
+    assert_eq!(e.appliances, [nic(&t, "nva")]);
+    assert!(e.summary.starts_with("through the network virtual appliance nva (10.0.1.4"), "{}", e.summary);
+    assert!(e.steps.iter().any(|s| s.contains("forwards it: IP forwarding is on")), "{:#?}", e.steps);
+    assert!(ssh(&t, "vm2", "vm1") && ping(&t, "vm1", "vm2"));
+
+    let (_, t) = lab(&hub_nva(true, false, true));
+    let (ok, e) = round_trip(&t, Ingress::Nic(nic(&t, "vm1")), ip(&t, "vm2"), "tcp", 22, Instant::now());
+    assert!(!ok);
+    assert!(e.summary.contains("through the network virtual appliance nva") && e.summary.contains("spoke2-to-hub of spoke2 does not allow forwarded traffic"), "{}", e.summary);
+
+    let (_, t) = lab(&hub_nva(false, true, true));
+    let (_, e) = round_trip(&t, Ingress::Nic(nic(&t, "vm1")), ip(&t, "vm2"), "tcp", 22, Instant::now());
+    assert!(e.summary.contains("IP forwarding disabled"), "{}", e.summary);
+}
+
 #[test]
 fn peering_is_not_transitive_without_nva() {
     let (_, t) = lab(&hub_nva(true, true, false));
@@ -427,6 +449,52 @@ fn gateway_transit_not_with_basic_sku() {
             assert!(matches!(send_from(&t, "vm", Ipv4Addr::new(192, 168, 100, 10), 22), Verdict::Drop(_)));
         }
     }
+}
+
+/// What the on-premises router learns: the hub's space, plus each spoke
+/// only while transit really works for it.
+#[test]
+fn on_premises_router_learns_hub_and_transit_spokes() {
+    let learned = |sku: &str, use_remote: bool| -> Vec<String> {
+        let (m, _) = lab(&gateway_transit_lab(sku, use_remote, false));
+        let lng = m.local_network_gateways.keys().next().expect("lng").clone();
+        let routes = vnetlab::routing::site_routes(&m, &lng);
+        assert!(routes.iter().all(|(_, c)| c.name() == "hub-to-onprem"));
+        routes.iter().map(|(p, _)| p.to_string()).collect()
+    };
+    assert_eq!(learned("VpnGw1", true), ["10.0.0.0/16", "10.1.0.0/16"]);
+    assert_eq!(learned("VpnGw1", false), ["10.0.0.0/16"]);
+}
+
+/// Why a spoke cannot reach on-premises names the flag or the SKU.
+#[test]
+fn explanations_name_the_missing_transit_flag_or_the_basic_sku() {
+    let onprem = Ipv4Addr::new(192, 168, 100, 10);
+    let why = |yaml: &str| {
+        let (_, t) = lab(yaml);
+        round_trip(&t, Ingress::Nic(nic(&t, "vm")), onprem, "tcp", 22, Instant::now()).1.summary
+    };
+    let base = "no route leads to 192.168.100.10: 192.168.100.10 is on-premises, behind local network gateway onprem, reached through connection hub-to-onprem of the VPN gateway in hub; ";
+    let off = why(&gateway_transit_lab("VpnGw1", false, false));
+    assert_eq!(off, format!("dropped: {base}spoke's peering spoke-to-hub does not use remote gateways (useRemoteGateways false), so the gateway's routes are not in spoke"));
+    let no_transit = gateway_transit_lab("VpnGw1", true, false).replace("allowGatewayTransit: true", "allowGatewayTransit: false");
+    assert!(why(&no_transit).ends_with("spoke uses remote gateways, but hub's peering hub-to-spoke does not allow gateway transit (allowGatewayTransit false)"), "{}", why(&no_transit));
+    if Topology::parse(&gateway_transit_lab("Basic", true, false)).expect("parse").build().is_ok() {
+        assert!(why(&gateway_transit_lab("Basic", true, false)).ends_with("hub's gateway hub-gw is Basic SKU, and a Basic VPN gateway does not support gateway transit"));
+    }
+}
+
+/// A packet from on-premises and its answer: the round trip that `vnetlab
+/// test` explains for an on-premises host.
+#[test]
+fn round_trip_from_on_premises() {
+    let onprem = Ipv4Addr::new(192, 168, 100, 10);
+    let (_, t) = lab(&gateway_transit_lab("VpnGw1", true, false));
+    let (ok, e) = vnetlab::dataplane::explain::round_trip_from(&t, Ingress::Connection(0), Some(onprem), ip(&t, "vm"), "tcp", 22, Instant::now());
+    assert!(ok, "{}", e.summary);
+    let (ok, e) = round_trip(&t, Ingress::Nic(nic(&t, "vm")), onprem, "icmp", 0, Instant::now());
+    assert!(ok, "{}", e.summary);
+    assert!(e.summary.contains("to the on-premises site onprem"), "{}", e.summary);
 }
 
 #[test]

@@ -102,6 +102,17 @@ pub fn connectivity(t: &Tables, nic: NicIdx, dst: Ipv4Addr, protocol: &str, port
         "resourceId": src.id.child("ipConfigurations", "ipconfig1").as_str(),
         "type": "Source",
     })];
+    for &a in &e.appliances {
+        let nva = &t.nics[a as usize];
+        hops.push(json!({
+            "address": nva.ip.to_string(),
+            "id": crate::az::render::guid(&nva.id, "hop"),
+            "issues": [],
+            "nextHopIds": [],
+            "resourceId": nva.id.child("ipConfigurations", "ipconfig1").as_str(),
+            "type": "VirtualAppliance",
+        }));
+    }
     if ok || !dest_issues.is_empty() {
         hops.push(json!({
             "address": dst.to_string(),
@@ -112,8 +123,9 @@ pub fn connectivity(t: &Tables, nic: NicIdx, dst: Ipv4Addr, protocol: &str, port
             "type": if dest_nic.is_some() { "VnetLocal" } else { "Internet" },
         }));
     }
-    if let (Some(next), Some(first)) = (hops.get(1).map(|h| h["id"].clone()), hops.first_mut()) {
-        first["nextHopIds"] = json!([next]);
+    for i in 1..hops.len() {
+        let next = hops[i]["id"].clone();
+        hops[i - 1]["nextHopIds"] = json!([next]);
     }
     let m = measured.unwrap_or(Measured { sent: 0, failed: 0, latencies_ms: vec![] });
     let reached = if m.sent > 0 { m.failed < m.sent } else { ok };

@@ -14,8 +14,9 @@ use anyhow::{Context, bail};
 use super::Output;
 use super::table::write_table;
 use crate::daemon::client::{self, Client};
-use crate::daemon::proto::{LabStatus, Request, Response, VmStatus};
-use crate::dataplane::explain::round_trip;
+use crate::daemon::proto::{LabStatus, Request, Response, SiteStatus, VmStatus};
+use crate::daemon::{ONPREM_PASSWORD, ONPREM_USER};
+use crate::dataplane::explain::{round_trip, round_trip_from};
 use crate::dataplane::{Ingress, Tables};
 use crate::expect::{self, CLOUD_SHELL, ExpectFile, Expectation, Outcome, Probe};
 use crate::host::{self, Lab, netns};
@@ -238,13 +239,29 @@ pub fn status(lab: &Lab, output: Output, out: &mut impl Write) -> anyhow::Result
             .collect();
         write_table(out, &["Name", "VNet", "RemoteVNet", "PeeringState", "Packets", "Bytes", "Dropped"], &rows)?;
     }
+    if !s.sites.is_empty() {
+        writeln!(out, "\nOn-premises sites (user {ONPREM_USER}, password {ONPREM_PASSWORD}):")?;
+        let mut rows = Vec::new();
+        for site in &s.sites {
+            for (role, m) in [("VPN device", &site.router), ("host", &site.host)] {
+                for n in &m.nics {
+                    rows.push(vec![m.name.clone(), role.into(), m.netns.clone(), format!("{} {}/{}", n.interface, n.private_ip, n.prefix_len), n.tx.packets.to_string(), n.rx.packets.to_string(), n.dropped.to_string()]);
+                }
+            }
+        }
+        write_table(out, &["Name", "Role", "Namespace", "Interface", "TxPackets", "RxPackets", "Dropped"], &rows)?;
+        for site in &s.sites {
+            writeln!(out, "{} routes toward Azure: {}", site.name, if site.routes.is_empty() { "none (no Connected connection)".into() } else { site.routes.join(", ") })?;
+        }
+    }
     Ok(0)
 }
 
+/// A VM, or an on-premises site's router or host, by name.
 fn find_vm<'a>(s: &'a LabStatus, name: &str) -> anyhow::Result<&'a VmStatus> {
-    s.vms.iter().find(|v| v.name.eq_ignore_ascii_case(name)).with_context(|| {
-        let names: Vec<&str> = s.vms.iter().map(|v| v.name.as_str()).collect();
-        format!("(ResourceNotFound) lab '{}' has no VM named '{name}'. Its VMs: {}.", s.lab, if names.is_empty() { "none".into() } else { names.join(", ") })
+    s.machines().find(|v| v.name.eq_ignore_ascii_case(name)).with_context(|| {
+        let names: Vec<&str> = s.machines().map(|v| v.name.as_str()).collect();
+        format!("(ResourceNotFound) lab '{}' has no VM named '{name}'. Its machines: {}.", s.lab, if names.is_empty() { "none".into() } else { names.join(", ") })
     })
 }
 
@@ -399,11 +416,11 @@ pub fn test(lab: &Lab, dir: &Path, junit: Option<&Path>, out: &mut impl Write) -
 /// Runs one expectation's probe and asks the verdict function why.
 fn check(lab: &Lab, s: &LabStatus, model: &Model, tables: &Tables, e: &Expectation) -> anyhow::Result<Outcome> {
     let from_cloud = e.from.eq_ignore_ascii_case(CLOUD_SHELL);
-    let target = s.vms.iter().find(|v| v.name.eq_ignore_ascii_case(&e.to));
+    let target = s.machines().find(|v| v.name.eq_ignore_ascii_case(&e.to));
     let address: Ipv4Addr = match (target, from_cloud) {
         (Some(v), true) => v.nics.iter().find_map(|n| n.public_ip.as_deref()).with_context(|| format!("{} has no public IP to reach from the Cloud Shell", v.name))?.parse()?,
         (Some(v), false) => v.nics.first().context("VM without NIC")?.private_ip.parse()?,
-        (None, _) => e.to.parse().with_context(|| format!("'{}' is neither a VM of lab '{lab}' nor an IPv4 address", e.to))?,
+        (None, _) => e.to.parse().with_context(|| format!("'{}' is neither a machine of lab '{lab}' nor an IPv4 address", e.to))?,
     };
     let port = match e.via {
         Probe::Ping => 0,
@@ -411,12 +428,15 @@ fn check(lab: &Lab, s: &LabStatus, model: &Model, tables: &Tables, e: &Expectati
         Probe::Tcp => e.port.unwrap_or(22),
     };
     let protocol = if e.via == Probe::Ping { "icmp" } else { "tcp" };
-    let from = if from_cloud {
-        Ingress::Internet
+    let site = s.sites.iter().find(|x| x.router.name.eq_ignore_ascii_case(&e.from) || x.host.name.eq_ignore_ascii_case(&e.from));
+    let why = if from_cloud {
+        round_trip(tables, Ingress::Internet, address, protocol, port, Instant::now()).1.summary
+    } else if let Some(site) = site {
+        on_premises_why(model, tables, site, &e.from, address, protocol, port)?
     } else {
-        Ingress::Nic(tables.nic_of_vm(&e.from).with_context(|| format!("lab '{lab}' has no VM named '{}'", e.from))?)
+        let nic = tables.nic_of_vm(&e.from).with_context(|| format!("lab '{lab}' has no VM named '{}'", e.from))?;
+        round_trip(tables, Ingress::Nic(nic), address, protocol, port, Instant::now()).1.summary
     };
-    let why = round_trip(tables, from, address, protocol, port, Instant::now()).1.summary;
     let (netns, anchor_pid) = if from_cloud {
         (lab.cloud_shell_netns(), None)
     } else {
@@ -428,14 +448,36 @@ fn check(lab: &Lab, s: &LabStatus, model: &Model, tables: &Tables, e: &Expectati
         Probe::Ping => probe_ping(lab, anchor_pid, address)?,
         Probe::Tcp => probe_tcp(&netns, address, port)?,
         Probe::Ssh => {
-            let vm = target.map(|v| v.name.clone());
-            let m = vm.as_ref().and_then(|n| model.virtual_machines.values().find(|m| m.name.eq_ignore_ascii_case(n)));
-            let user = m.map_or("azureuser".to_string(), |m| m.admin_username.clone());
-            let password = m.and_then(|m| m.admin_password.clone());
-            probe_ssh(lab, anchor_pid, address, &user, password.as_deref(), vm.as_deref())?
+            let machine = target.map(|v| (v.name.clone(), v.admin_username.clone()));
+            let vm = machine.as_ref().and_then(|(n, _)| model.virtual_machines.values().find(|m| m.name.eq_ignore_ascii_case(n)));
+            let user = match (vm, &machine) {
+                (Some(m), _) => m.admin_username.clone(),
+                (None, Some((_, user))) => user.clone(),
+                (None, None) => "azureuser".into(),
+            };
+            let password = match (vm, &machine) {
+                (Some(m), _) => m.admin_password.clone(),
+                (None, Some(_)) => Some(ONPREM_PASSWORD.to_string()),
+                (None, None) => None,
+            };
+            probe_ssh(lab, anchor_pid, address, &user, password.as_deref(), machine.as_ref().map(|(n, _)| n.as_str()))?
         }
     };
     Ok(Outcome { expectation: e.clone(), address: address.to_string(), reachable, detail, why, took: started.elapsed() })
+}
+
+/// Why a flow from an on-premises machine goes where it goes: the site's
+/// router picks the tunnel by what it learned, then the fabric decides.
+fn on_premises_why(model: &Model, tables: &Tables, site: &SiteStatus, from: &str, dst: Ipv4Addr, protocol: &str, port: u16) -> anyhow::Result<String> {
+    let machine = if site.router.name.eq_ignore_ascii_case(from) { &site.router } else { &site.host };
+    let src: Ipv4Addr = machine.nics.first().context("on-premises machine without an address")?.private_ip.parse()?;
+    let lng = model.local_network_gateways.values().find(|l| l.name.eq_ignore_ascii_case(&site.name)).context("the site's local network gateway is gone")?;
+    let Some((prefix, conn)) = crate::routing::site_route_for(model, &lng.id, dst) else {
+        return Ok(format!("the on-premises router {} has no route to {dst}: no Azure gateway it is connected to advertises it (gateways advertise their VNet and the spokes that use them through gateway transit)", site.name));
+    };
+    let c = tables.connections.iter().position(|c| c.id == conn).context("connection not compiled")?;
+    let (_, e) = round_trip_from(tables, Ingress::Connection(c as u32), Some(src), dst, protocol, port, Instant::now());
+    Ok(format!("{} (the site's router sends {prefix} through connection {})", e.summary, conn.name()))
 }
 
 fn in_place(lab: &Lab, anchor_pid: Option<u32>, argv: &[String]) -> Process {

@@ -10,6 +10,7 @@ use anyhow::{Context, bail};
 use super::table::write_table;
 use super::{Command, Output};
 use crate::az::watcher;
+use crate::daemon::on_premises_machine;
 use crate::dataplane::explain::{explain, probe_packet, round_trip};
 use crate::dataplane::{CLOUD_SHELL_IP, ConnTrack, Ingress, NicIdx, Tables};
 use crate::model::{Direction, Model};
@@ -48,8 +49,8 @@ pub fn run(cmd: Command, out: &mut impl Write) -> anyhow::Result<u8> {
             ip_flow(&t, &vm, &direction, &protocol, &local, &remote, output, out)?;
         }
         Command::Explain { file, from, to, protocol } => {
-            let (_, t) = load(&file)?;
-            explain_cmd(&t, &from, &to, protocol.as_deref(), out)?;
+            let (model, t) = load(&file)?;
+            explain_cmd(&model, &t, &from, &to, protocol.as_deref(), out)?;
         }
         Command::Schema => writeln!(out, "{}", crate::topology::json_schema())?,
         // cli::run sends the commands on a running lab elsewhere.
@@ -63,6 +64,10 @@ fn find_nic(t: &Tables, name: &str) -> anyhow::Result<NicIdx> {
         let names: Vec<&str> = t.nics.iter().map(|n| n.name.as_str()).collect();
         anyhow::anyhow!("no network interface named '{name}'; the lab has: {}", names.join(", "))
     })
+}
+
+fn is_internet(name: &str) -> bool {
+    ["internet", "cloudshell"].contains(&name.to_ascii_lowercase().as_str())
 }
 
 fn find_vm(t: &Tables, name: &str) -> anyhow::Result<NicIdx> {
@@ -145,29 +150,40 @@ fn ip_flow(t: &Tables, vm: &str, direction: &str, protocol: &str, local: &str, r
     Ok(())
 }
 
-fn explain_cmd(t: &Tables, from: &str, to: &str, protocol: Option<&str>, out: &mut impl Write) -> anyhow::Result<()> {
-    // `--from Internet` (or CloudShell): a packet from the Internet side
-    // to a public IP, as a learner's ssh from the Cloud Shell.
-    let (ingress, src) = if ["internet", "cloudshell"].contains(&from.to_ascii_lowercase().as_str()) {
-        (Ingress::Internet, CLOUD_SHELL_IP)
-    } else {
-        let n = find_vm(t, from)?;
-        (Ingress::Nic(n), t.nics[n as usize].ip)
-    };
+fn explain_cmd(model: &Model, t: &Tables, from: &str, to: &str, protocol: Option<&str>, out: &mut impl Write) -> anyhow::Result<()> {
     let (dst, port) = match to.rsplit_once(':') {
         Some((ip, p)) => (ip.parse::<Ipv4Addr>().with_context(|| format!("--to: '{ip}' is not an IPv4 address"))?, Some(p.parse::<u16>().with_context(|| format!("--to: '{p}' is not a port"))?)),
         None => match to.parse::<Ipv4Addr>() {
             Ok(ip) => (ip, None),
+            Err(_) if on_premises_machine(model, to).is_some() => (on_premises_machine(model, to).map(|(_, ip)| ip).unwrap_or(Ipv4Addr::UNSPECIFIED), None),
             Err(_) => {
                 let nic = &t.nics[find_vm(t, to)? as usize];
                 // From the Internet a VM is reached at its public IP.
-                match (ingress, nic.public_ip) {
-                    (Ingress::Internet, Some((ip, _))) => (ip, None),
-                    (Ingress::Internet, None) => bail!("{to} has no public IP, so the Internet cannot reach it"),
+                match (is_internet(from), nic.public_ip) {
+                    (true, Some((ip, _))) => (ip, None),
+                    (true, None) => bail!("{to} has no public IP, so the Internet cannot reach it"),
                     _ => (nic.ip, None),
                 }
             }
         },
+    };
+    // `--from Internet` (or CloudShell): a packet from the Internet side
+    // to a public IP, as a learner's ssh from the Cloud Shell. An
+    // on-premises machine's packet enters through the connection its
+    // router picks.
+    let (ingress, src) = if is_internet(from) {
+        (Ingress::Internet, CLOUD_SHELL_IP)
+    } else if let Some((lng, ip)) = on_premises_machine(model, from) {
+        let Some((prefix, conn)) = crate::routing::site_route_for(model, &lng.id, dst) else {
+            writeln!(out, "{from} ({ip}) -> {dst}: the on-premises router {} has no route to {dst}: no Azure gateway it is connected to advertises it (a gateway advertises its VNet and the spokes that use it through gateway transit)", lng.name)?;
+            return Ok(());
+        };
+        writeln!(out, "{from} ({ip}): the on-premises router {} sends {prefix} through connection {}", lng.name, conn.name())?;
+        let c = t.connections.iter().position(|c| c.id == conn).context("connection not compiled")?;
+        (Ingress::Connection(c as u32), ip)
+    } else {
+        let n = find_vm(t, from)?;
+        (Ingress::Nic(n), t.nics[n as usize].ip)
     };
     let protocol = protocol.map(str::to_ascii_lowercase).unwrap_or_else(|| if port.is_some() { "tcp".into() } else { "icmp".into() });
     let port = port.unwrap_or(if protocol == "icmp" { 1 } else { 22 });

@@ -9,7 +9,9 @@ use crate::dataplane::stable_key;
 use crate::host::Lab;
 use crate::host::tun::Interface;
 use crate::host::vm::VmSetup;
-use crate::model::{Model, PowerState, ResourceId};
+use ipnet::Ipv4Net;
+
+use crate::model::{Connection, ConnectionType, LocalNetworkGateway, Model, PowerState, ResourceId};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct VmPlan {
@@ -18,7 +20,33 @@ pub struct VmPlan {
     pub setup: VmSetup,
     pub nics: Vec<NicPlan>,
     pub power_state: PowerState,
+    /// Set for an on-premises site: then `setup` and `nics` are its VPN
+    /// device (one tunnel per connection) and this is the rest.
+    pub site: Option<SitePlan>,
 }
+
+/// The on-premises side of a local network gateway: the VPN device the
+/// gateway describes (a router namespace) and one host on the site's LAN
+/// behind it, a namespace of its own joined to the router by a veth pair.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SitePlan {
+    pub host: VmSetup,
+    /// The router's LAN address, with the LAN's prefix length.
+    pub router_lan: Ipv4Net,
+    /// The LNG's other prefixes, held on the router's loopback so that
+    /// their first address answers.
+    pub other_prefixes: Vec<Ipv4Net>,
+    /// Prefix → tunnel interface: what the router learned (see
+    /// `routing::site_routes`). Changes in place, without a rebuild.
+    pub routes: Vec<(Ipv4Net, String)>,
+}
+
+/// The user on on-premises machines (they are not Azure VMs, so not
+/// `azureuser`), with a fixed password documented in the labs.
+pub const ONPREM_USER: &str = "onprem";
+pub const ONPREM_PASSWORD: &str = "OnPrem-Lab-2026!";
+/// The site host's name is the LNG's (its VPN device's) plus this.
+pub const SITE_HOST_SUFFIX: &str = "-host";
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct NicPlan {
@@ -71,16 +99,100 @@ pub fn plan(lab: &Lab, model: &Model) -> BTreeMap<ResourceId, VmPlan> {
             ssh_public_keys: vm.ssh_public_keys.clone(),
             address: nics.first().map(|n| n.iface.address),
         };
-        out.insert(id.clone(), VmPlan { name: vm.name.clone(), resource_group: id.resource_group_name().to_string(), setup, nics, power_state: vm.power_state });
+        out.insert(id.clone(), VmPlan { name: vm.name.clone(), resource_group: id.resource_group_name().to_string(), setup, nics, power_state: vm.power_state, site: None });
+    }
+    let mut taken = std::collections::HashSet::new();
+    for (id, lng) in &model.local_network_gateways {
+        let mut local = lng.name.clone();
+        if !taken.insert(local.to_ascii_lowercase()) {
+            local = format!("{}.{}", lng.name, id.resource_group_name());
+            taken.insert(local.to_ascii_lowercase());
+        }
+        out.insert(id.clone(), site_plan(lab, model, id, lng, &local));
     }
     out
+}
+
+/// A site's LAN is the LNG's first prefix: the router takes its first
+/// address, the host its tenth (its second on a /29 or /30). Returns the
+/// router's address with the LAN's length, and the host's address.
+pub fn site_lan(lng: &LocalNetworkGateway) -> (Ipv4Net, Ipv4Addr) {
+    let lan = lng.local_address_prefixes.first().copied().unwrap_or_else(|| Ipv4Net::new(lng.gateway_ip_address, 32).unwrap_or_default());
+    let nth = |i: u32| Ipv4Addr::from(u32::from(lan.network()).saturating_add(i));
+    let (router, host) = match lan.prefix_len() {
+        0..=28 => (nth(1), nth(10)),
+        29 | 30 => (nth(1), nth(2)),
+        _ => (lan.network(), lan.network()),
+    };
+    (Ipv4Net::new(router, lan.prefix_len()).unwrap_or(lan), host)
+}
+
+/// The on-premises machine called `name` (a local network gateway's
+/// router, or its `-host`): its site and address.
+pub fn on_premises_machine<'m>(model: &'m Model, name: &str) -> Option<(&'m LocalNetworkGateway, Ipv4Addr)> {
+    model.local_network_gateways.values().find_map(|l| {
+        let (router, host) = site_lan(l);
+        if l.name.eq_ignore_ascii_case(name) {
+            Some((l, router.addr()))
+        } else {
+            let stem = name.len().checked_sub(SITE_HOST_SUFFIX.len()).and_then(|n| Some((name.get(..n)?, name.get(n..)?)));
+            stem.filter(|(n, suffix)| suffix.eq_ignore_ascii_case(SITE_HOST_SUFFIX) && l.name.eq_ignore_ascii_case(n)).map(|_| (l, host))
+        }
+    })
+}
+
+fn site_plan(lab: &Lab, model: &Model, id: &ResourceId, lng: &LocalNetworkGateway, local: &str) -> VmPlan {
+    let (router_lan, host_ip) = site_lan(lng);
+    let router_ip = router_lan.addr();
+    let tunnels: Vec<&Connection> = model.connections.values().filter(|c| c.connection_type == ConnectionType::IPsec && c.peer == *id).collect();
+    let nics: Vec<NicPlan> = tunnels
+        .iter()
+        .enumerate()
+        .map(|(i, c)| NicPlan {
+            key: stable_key(&c.id),
+            name: c.name.clone(),
+            interface: format!("vti{i}"),
+            iface: Interface { address: lng.gateway_ip_address, prefix_len: 32, gateway: lng.gateway_ip_address, forwarding: true },
+            public_ip: None,
+        })
+        .collect();
+    let routes = crate::routing::site_routes(model, id)
+        .into_iter()
+        .filter_map(|(p, conn)| Some((p, nics.iter().find(|n| n.key == stable_key(&conn))?.interface.clone())))
+        .collect();
+    let machine = |name: String, netns: String, dir: std::path::PathBuf, address: Ipv4Addr| VmSetup {
+        name,
+        netns,
+        dir,
+        admin_username: ONPREM_USER.into(),
+        admin_password: Some(ONPREM_PASSWORD.into()),
+        ssh_public_keys: Vec::new(),
+        address: Some(address),
+    };
+    let host_name = format!("{}{SITE_HOST_SUFFIX}", lng.name);
+    VmPlan {
+        name: lng.name.clone(),
+        resource_group: id.resource_group_name().to_string(),
+        setup: machine(lng.name.clone(), lab.site_netns(local), lab.site_dir(local).join("router"), router_ip),
+        nics,
+        power_state: PowerState::Running,
+        site: Some(SitePlan {
+            host: machine(host_name.clone(), lab.site_netns(&format!("{local}{SITE_HOST_SUFFIX}")), lab.site_dir(local).join("host"), host_ip),
+            router_lan,
+            other_prefixes: lng.local_address_prefixes.iter().skip(1).copied().collect(),
+            routes,
+        }),
+    }
 }
 
 impl VmPlan {
     /// Does going from `self` to `next` need the VM rebuilt? Power state
     /// and public IPs live in the fabric, not on the host.
     pub fn host_differs(&self, next: &VmPlan) -> bool {
-        let strip = |p: &VmPlan| (p.setup.clone(), p.nics.iter().map(|n| (n.key, n.interface.clone(), n.iface.clone())).collect::<Vec<_>>());
+        let strip = |p: &VmPlan| {
+            let site = p.site.as_ref().map(|s| (s.host.clone(), s.router_lan, s.other_prefixes.clone()));
+            (p.setup.clone(), p.nics.iter().map(|n| (n.key, n.interface.clone(), n.iface.clone())).collect::<Vec<_>>(), site)
+        };
         strip(self) != strip(next)
     }
 }
@@ -121,5 +233,40 @@ mod tests {
         assert!(!a.host_differs(&b));
         b.nics[0].iface.forwarding = true;
         assert!(a.host_differs(&b));
+    }
+
+    #[test]
+    fn a_local_network_gateway_becomes_a_router_with_a_tunnel_per_connection_and_a_host() {
+        let yaml = "resourceGroups: [{name: rg, location: westeurope}]
+virtualNetworks:
+  - name: hub
+    addressPrefixes: [10.0.0.0/16]
+    subnets: [{name: GatewaySubnet, addressPrefix: 10.0.255.0/27}]
+virtualNetworkGateways: [{name: gw, vnet: hub, sku: VpnGw1}]
+localNetworkGateways:
+  - {name: Site1, gatewayIpAddress: 203.0.113.50, localAddressPrefixes: [192.168.10.0/24, 192.168.20.0/24]}
+connections:
+  - {name: to-site1, vnetGateway1: gw, localGateway2: Site1, sharedKey: k}
+";
+        let model = Topology::parse(yaml).unwrap().build().unwrap();
+        let lab = Lab::new("t").unwrap();
+        let plans = plan(&lab, &model);
+        let site = plans.values().find(|p| p.site.is_some()).unwrap();
+        assert_eq!((site.name.as_str(), site.setup.netns.as_str(), site.setup.admin_username.as_str()), ("Site1", "vnl-t@site.Site1", ONPREM_USER));
+        assert_eq!(site.nics.len(), 1);
+        assert_eq!((site.nics[0].interface.as_str(), site.nics[0].iface.address, site.nics[0].iface.forwarding), ("vti0", Ipv4Addr::new(203, 0, 113, 50), true));
+        let s = site.site.as_ref().unwrap();
+        assert_eq!(s.router_lan.to_string(), "192.168.10.1/24");
+        assert_eq!((s.host.name.as_str(), s.host.netns.as_str(), s.host.address), ("Site1-host", "vnl-t@site.Site1-host", Some(Ipv4Addr::new(192, 168, 10, 10))));
+        assert_eq!(s.other_prefixes.iter().map(|p| p.to_string()).collect::<Vec<_>>(), ["192.168.20.0/24"]);
+        assert_eq!(s.routes, [("10.0.0.0/16".parse().unwrap(), "vti0".to_string())]);
+        assert_eq!(on_premises_machine(&model, "site1-HOST").map(|(l, ip)| (l.name.as_str(), ip)), Some(("Site1", Ipv4Addr::new(192, 168, 10, 10))));
+        assert_eq!(on_premises_machine(&model, "Site1").map(|(_, ip)| ip), Some(Ipv4Addr::new(192, 168, 10, 1)));
+        // Learned routes change in place; the LAN does not.
+        let mut other = site.clone();
+        other.site.as_mut().unwrap().routes.clear();
+        assert!(!site.host_differs(&other));
+        other.site.as_mut().unwrap().other_prefixes.clear();
+        assert!(site.host_differs(&other));
     }
 }

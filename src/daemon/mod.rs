@@ -24,7 +24,7 @@ use tokio::sync::{Notify, broadcast};
 use tokio::task::JoinHandle;
 use tun_rs::AsyncDevice;
 
-pub use hostplan::{NicPlan, VmPlan, plan};
+pub use hostplan::{NicPlan, ONPREM_PASSWORD, ONPREM_USER, SitePlan, VmPlan, on_premises_machine, plan, site_lan};
 use plane::{Fabric, LinkCounters, Plane, Port};
 use proto::{CloudShellStatus, LabStatus, NicStatus, PeeringStatus, Response, VmStatus};
 
@@ -55,6 +55,8 @@ struct RunningVm {
     /// The VM's sshd, anchor of its mount and UTS namespaces; reaped on
     /// teardown.
     sshd: Option<std::process::Child>,
+    /// An on-premises site's host: its sshd.
+    site_host_sshd: Option<std::process::Child>,
     ports: Vec<Arc<Port>>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -63,19 +65,28 @@ impl RunningVm {
     /// Waits until the VM's sshd answers; a VM whose sshd never does (or
     /// died booting) was not built.
     async fn ready(&self) -> Result<(), HostError> {
-        let Some(ip) = self.plan.nics.first().map(|n| n.iface.address) else { return Ok(()) };
-        let ns = self.plan.setup.netns.clone();
-        let pid = self.sshd.as_ref().map_or(0, |c| c.id());
-        let log = self.plan.setup.dir.join("sshd.log");
-        tokio::task::spawn_blocking(move || {
-            vm::wait_ready(&ns, ip, pid, SSHD_READY).map_err(|e| match std::fs::read_to_string(&log) {
-                Ok(text) if !text.trim().is_empty() => HostError::Command { what: format!("sshd in {ns}"), stderr: text.trim().to_string() },
-                _ => e,
-            })
-        })
-        .await
-        .map_err(|e| HostError::Io { what: "wait for sshd".into(), source: std::io::Error::other(e) })?
+        if let (Some(site), Some(sshd)) = (&self.plan.site, &self.site_host_sshd) {
+            wait_sshd(&site.host, sshd.id()).await?;
+        }
+        let Some(sshd) = &self.sshd else { return Ok(()) };
+        wait_sshd(&self.plan.setup, sshd.id()).await
     }
+}
+
+/// Waits until the sshd of `machine` answers; one that never does (or
+/// died booting) was not built.
+async fn wait_sshd(machine: &vm::VmSetup, pid: u32) -> Result<(), HostError> {
+    let Some(ip) = machine.address else { return Ok(()) };
+    let ns = machine.netns.clone();
+    let log = machine.dir.join("sshd.log");
+    tokio::task::spawn_blocking(move || {
+        vm::wait_ready(&ns, ip, pid, SSHD_READY).map_err(|e| match std::fs::read_to_string(&log) {
+            Ok(text) if !text.trim().is_empty() => HostError::Command { what: format!("sshd in {ns}"), stderr: text.trim().to_string() },
+            _ => e,
+        })
+    })
+    .await
+    .map_err(|e| HostError::Io { what: "wait for sshd".into(), source: std::io::Error::other(e) })?
 }
 
 #[derive(Debug)]
@@ -229,6 +240,9 @@ impl Daemon {
             return Response::Refused { index, error };
         }
         let wanted = plan(&self.lab, &next);
+        // Sites whose router only learned or lost routes: changed in place.
+        let relearned: Vec<(ResourceId, VmPlan)> =
+            wanted.iter().filter(|(id, p)| host.vms.get(*id).is_some_and(|r| !r.plan.host_differs(p) && r.plan.site != p.site)).map(|(id, p)| (id.clone(), p.clone())).collect();
         let deleted: Vec<ResourceId> = host.vms.keys().filter(|id| !wanted.contains_key(*id)).cloned().collect();
         let fresh: Vec<(ResourceId, VmPlan)> = wanted.into_iter().filter(|(id, p)| host.vms.get(id).is_none_or(|run| run.plan.host_differs(p))).collect();
         // Fresh plans of VMs that already run: a rebuild.
@@ -247,8 +261,22 @@ impl Daemon {
         let mut built: Vec<(ResourceId, RunningVm)> = Vec::new();
         let total = fresh.len();
         for (i, (id, p)) in fresh.into_iter().enumerate() {
-            let eth0 = p.nics.first().map_or_else(|| "no NIC".to_string(), |n| format!("{} {}/{}", n.interface, n.iface.address, n.iface.prefix_len));
-            progress(&format!("[{}/{total}] VM {}: namespace {}, {eth0}, sshd", i + 1, p.name, p.setup.netns));
+            match &p.site {
+                None => {
+                    let eth0 = p.nics.first().map_or_else(|| "no NIC".to_string(), |n| format!("{} {}/{}", n.interface, n.iface.address, n.iface.prefix_len));
+                    progress(&format!("[{}/{total}] VM {}: namespace {}, {eth0}, sshd", i + 1, p.name, p.setup.netns));
+                }
+                Some(site) => progress(&format!(
+                    "[{}/{total}] on-premises site {}: router (namespace {}, {} tunnel(s), LAN {}) and host {} ({})",
+                    i + 1,
+                    p.name,
+                    p.setup.netns,
+                    p.nics.len(),
+                    site.router_lan,
+                    site.host.name,
+                    site.host.address.map_or_else(String::new, |a| a.to_string())
+                )),
+            }
             match build(p).await {
                 Ok(run) => built.push((id, run)),
                 Err(e) => return self.undo(&mut host, built, rebuilt, e).await,
@@ -269,6 +297,16 @@ impl Daemon {
         let gone: Vec<RunningVm> = deleted.iter().filter_map(|id| host.vms.remove(id)).collect();
         let generation = self.publish(&mut host);
         self.start_tasks(&mut host);
+        for (id, p) in relearned {
+            let Some(run) = host.vms.get_mut(&id) else { continue };
+            if let (Some(old), Some(new)) = (&run.plan.site, &p.site) {
+                progress(&format!("on-premises router {}: routes toward Azure now {}", p.name, describe_routes(&new.routes)));
+                if let Err(e) = relearn(&run.plan.setup.netns, old, new).await {
+                    progress(&format!("warning: could not update the routes of {}: {e}", p.name));
+                }
+            }
+            run.plan = p;
+        }
         for run in gone {
             progress(&format!("removing VM {} (namespace {})", run.plan.name, run.plan.setup.netns));
             teardown(run).await;
@@ -314,7 +352,7 @@ impl Daemon {
     fn publish(&self, host: &mut HostState) -> u64 {
         host.generation += 1;
         let model = self.model();
-        let by_key: FxHashMap<u64, Arc<Port>> = host.vms.values().flat_map(|r| r.ports.iter()).filter_map(|p| Some((p.nic_key?, p.clone()))).collect();
+        let by_key: FxHashMap<u64, Arc<Port>> = host.vms.values().flat_map(|r| r.ports.iter()).filter_map(|p| Some((p.key?, p.clone()))).collect();
         let tables = Tables::compile(&model, host.generation);
         let plane = Plane::new(tables, &by_key, &mut host.link_counters, self.internet.clone());
         self.fabric.plane.store(Arc::new(plane));
@@ -338,6 +376,7 @@ impl Daemon {
         let vms = host
             .vms
             .iter()
+            .filter(|(_, run)| run.plan.site.is_none())
             .map(|(id, run)| {
                 let power = model.virtual_machines.get(id).map_or(PowerState::Running, |v| v.power_state);
                 let nics = run
@@ -385,7 +424,9 @@ impl Daemon {
                 });
             }
         }
+        let sites = host.vms.values().filter_map(|run| Some(site_status(run, run.plan.site.as_ref()?))).collect();
         LabStatus {
+            sites,
             lab: self.lab.to_string(),
             pid: std::process::id(),
             generation: host.generation,
@@ -393,6 +434,39 @@ impl Daemon {
             vms,
             peerings,
         }
+    }
+}
+
+fn site_status(run: &RunningVm, site: &hostplan::SitePlan) -> proto::SiteStatus {
+    let machine = |setup: &vm::VmSetup, sshd: Option<&std::process::Child>, nics: Vec<NicStatus>| VmStatus {
+        name: setup.name.clone(),
+        resource_group: run.plan.resource_group.clone(),
+        netns: setup.netns.clone(),
+        power_state: PowerState::Running.display().to_string(),
+        admin_username: setup.admin_username.clone(),
+        sshd_pid: sshd.map_or(0, |c| c.id()),
+        sshd_log: setup.dir.join("sshd.log").display().to_string(),
+        nics,
+    };
+    let nic = |name: &str, interface: &str, ip: std::net::Ipv4Addr, prefix_len: u8, port: Option<&Arc<Port>>| NicStatus {
+        name: name.to_string(),
+        interface: interface.to_string(),
+        private_ip: ip.to_string(),
+        prefix_len,
+        public_ip: None,
+        tx: port.map(|p| p.tx.get()).unwrap_or_default(),
+        rx: port.map(|p| p.rx.get()).unwrap_or_default(),
+        dropped: port.map_or(0, |p| p.dropped.load(Relaxed)),
+    };
+    let lan = site.router_lan;
+    let mut router_nics = vec![nic("LAN", "lan0", lan.addr(), lan.prefix_len(), None)];
+    router_nics.extend(run.plan.nics.iter().zip(&run.ports).map(|(n, p)| nic(&n.name, &n.interface, n.iface.address, 32, Some(p))));
+    let host_nics = site.host.address.map(|ip| nic("LAN", "eth0", ip, lan.prefix_len(), None)).into_iter().collect();
+    proto::SiteStatus {
+        name: run.plan.name.clone(),
+        router: machine(&run.plan.setup, run.sshd.as_ref(), router_nics),
+        host: machine(&site.host, run.site_host_sshd.as_ref(), host_nics),
+        routes: site.routes.iter().map(|(p, dev)| format!("{p} via {dev}")).collect(),
     }
 }
 
@@ -404,17 +478,28 @@ async fn build(p: VmPlan) -> Result<RunningVm, HostError> {
         let made = (|| -> Result<RunningVm, HostError> {
             let mut ports = Vec::new();
             for (i, n) in p.nics.iter().enumerate() {
-                let dev = host::tun::open(&ns, &n.interface, &n.iface, i == 0)?;
+                // A VM's first NIC has its default route; a site router
+                // routes only what it learned into its tunnels.
+                let dev = host::tun::open(&ns, &n.interface, &n.iface, i == 0 && p.site.is_none())?;
                 let dev = AsyncDevice::new(dev).map_err(HostError::io(format!("register {}'s TUN", p.name)))?;
                 ports.push(Arc::new(Port::new(dev, Some(n.key), format!("{}/{}", p.name, n.interface))));
             }
+            let mut site_host_sshd = None;
+            if let Some(site) = &p.site {
+                host::site::build(&ns, &site.host.netns, site.router_lan, site.host.address, &site.other_prefixes)?;
+                host::site::set_routes(&ns, site.router_lan.addr(), &[], &site.routes)?;
+                vm::prepare(&site.host)?;
+                site_host_sshd = Some(vm::spawn(&site.host)?);
+            }
             vm::prepare(&p.setup)?;
             let sshd = vm::spawn(&p.setup)?;
-            Ok(RunningVm { plan: p.clone(), sshd: Some(sshd), ports, tasks: Vec::new() })
+            Ok(RunningVm { plan: p.clone(), sshd: Some(sshd), site_host_sshd, ports, tasks: Vec::new() })
         })();
         if made.is_err() {
-            host::kill_all(&ns);
-            let _ = netns::delete(&ns);
+            for ns in namespaces(&p) {
+                host::kill_all(&ns);
+                let _ = netns::delete(&ns);
+            }
         }
         made
     })
@@ -426,18 +511,41 @@ async fn teardown(mut run: RunningVm) {
     for t in &run.tasks {
         t.abort();
     }
-    let ns = run.plan.setup.netns.clone();
-    let dir = run.plan.setup.dir.clone();
-    let sshd = run.sshd.take();
+    let all_ns = namespaces(&run.plan);
+    let dirs: Vec<_> = std::iter::once(run.plan.setup.dir.clone()).chain(run.plan.site.as_ref().map(|s| s.host.dir.clone())).collect();
+    let sshds: Vec<_> = [run.sshd.take(), run.site_host_sshd.take()].into_iter().flatten().collect();
     drop(run);
     let _ = tokio::task::spawn_blocking(move || {
-        if let Some(mut sshd) = sshd {
+        for mut sshd in sshds {
             let _ = sshd.kill();
             let _ = sshd.wait();
         }
-        host::kill_all(&ns);
-        let _ = netns::delete(&ns);
-        let _ = std::fs::remove_dir_all(dir);
+        for ns in all_ns {
+            host::kill_all(&ns);
+            let _ = netns::delete(&ns);
+        }
+        for dir in dirs {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     })
     .await;
+}
+
+/// The namespaces a plan makes: a VM's one, or a site's router and host.
+fn namespaces(p: &VmPlan) -> Vec<String> {
+    std::iter::once(p.setup.netns.clone()).chain(p.site.as_ref().map(|s| s.host.netns.clone())).collect()
+}
+
+fn describe_routes(routes: &[(ipnet::Ipv4Net, String)]) -> String {
+    if routes.is_empty() {
+        return "none".into();
+    }
+    routes.iter().map(|(p, dev)| format!("{p} via {dev}")).collect::<Vec<_>>().join(", ")
+}
+
+async fn relearn(router_ns: &str, old: &hostplan::SitePlan, new: &hostplan::SitePlan) -> Result<(), HostError> {
+    let (ns, src, old, new) = (router_ns.to_string(), new.router_lan.addr(), old.routes.clone(), new.routes.clone());
+    tokio::task::spawn_blocking(move || host::site::set_routes(&ns, src, &old, &new))
+        .await
+        .map_err(|e| HostError::Io { what: "update a site's routes".into(), source: std::io::Error::other(e) })?
 }

@@ -45,11 +45,13 @@ impl Counter {
     }
 }
 
-/// One TUN: a VM's NIC, or the Internet side.
+/// One TUN: a VM's NIC, an on-premises router's tunnel, or the Internet
+/// side.
 pub struct Port {
     pub dev: AsyncDevice,
-    /// The NIC's stable key; `None` for the Internet side.
-    pub nic_key: Option<u64>,
+    /// The stable key of the NIC or of the connection whose tunnel this
+    /// is; `None` for the Internet side.
+    pub key: Option<u64>,
     pub label: String,
     pub tx: Counter,
     pub rx: Counter,
@@ -61,13 +63,13 @@ pub struct Port {
 
 impl std::fmt::Debug for Port {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Port").field("label", &self.label).field("nic_key", &self.nic_key).finish_non_exhaustive()
+        f.debug_struct("Port").field("label", &self.label).field("key", &self.key).finish_non_exhaustive()
     }
 }
 
 impl Port {
-    pub fn new(dev: AsyncDevice, nic_key: Option<u64>, label: String) -> Port {
-        Port { dev, nic_key, label, tx: Counter::default(), rx: Counter::default(), dropped: AtomicU64::new(0), coalesced_writes: AtomicBool::new(true) }
+    pub fn new(dev: AsyncDevice, key: Option<u64>, label: String) -> Port {
+        Port { dev, key, label, tx: Counter::default(), rx: Counter::default(), dropped: AtomicU64::new(0), coalesced_writes: AtomicBool::new(true) }
     }
 }
 
@@ -85,27 +87,36 @@ pub struct Plane {
     pub tables: Tables,
     /// By `NicIdx`: the TUN of that NIC, when its VM runs here.
     pub ports: Vec<Option<Arc<Port>>>,
+    /// By connection index: the tunnel of its on-premises router.
+    pub tunnels: Vec<Option<Arc<Port>>>,
     /// By VNet, then link index.
     pub links: Vec<Vec<Arc<LinkCounters>>>,
     pub internet: Arc<Port>,
-    nic_by_key: FxHashMap<u64, NicIdx>,
+    ingress_by_key: FxHashMap<u64, Ingress>,
 }
 
 impl Plane {
     pub fn new(tables: Tables, by_key: &FxHashMap<u64, Arc<Port>>, link_counters: &mut FxHashMap<u64, Arc<LinkCounters>>, internet: Arc<Port>) -> Plane {
         let ports = tables.nics.iter().map(|n| by_key.get(&n.key).cloned()).collect();
-        let nic_by_key = tables.nics.iter().enumerate().map(|(i, n)| (n.key, i as NicIdx)).collect();
+        let tunnels = tables.connections.iter().map(|c| by_key.get(&crate::dataplane::stable_key(&c.id)).cloned()).collect();
+        // Keys hash full resource IDs: a NIC's and a connection's differ.
+        let nics = tables.nics.iter().enumerate().map(|(i, n)| (n.key, Ingress::Nic(i as NicIdx)));
+        let connections = tables.connections.iter().enumerate().map(|(i, c)| (crate::dataplane::stable_key(&c.id), Ingress::Connection(i as u32)));
+        let ingress_by_key = nics.chain(connections).collect();
         let links = tables
             .vnets
             .iter()
             .map(|v| v.links.iter().map(|l| link_counters.entry(crate::dataplane::stable_key(&l.id)).or_default().clone()).collect())
             .collect();
-        Plane { tables, ports, links, internet, nic_by_key }
+        Plane { tables, ports, tunnels, links, internet, ingress_by_key }
     }
 
     /// The compiled entry of the NIC with this stable key.
     pub fn nic(&self, key: u64) -> Option<&crate::dataplane::NicEntry> {
-        self.nic_by_key.get(&key).map(|&i| &self.tables.nics[i as usize])
+        match self.ingress_by_key.get(&key) {
+            Some(&Ingress::Nic(i)) => Some(&self.tables.nics[i as usize]),
+            _ => None,
+        }
     }
 }
 
@@ -139,7 +150,7 @@ impl Observer for Crossings {
 /// Reads `port` until it goes away, forwarding every packet.
 pub async fn run_port(fabric: Arc<Fabric>, port: Arc<Port>) {
     let mut buf = vec![0u8; BUF_LEN];
-    let mut cached: Option<(u64, Option<NicIdx>)> = None;
+    let mut cached: Option<(u64, Option<Ingress>)> = None;
     loop {
         let n = match port.dev.recv(&mut buf).await {
             Ok(n) => n,
@@ -158,20 +169,21 @@ pub async fn run_port(fabric: Arc<Fabric>, port: Arc<Port>) {
             continue;
         }
         let plane = fabric.plane.load();
-        let ingress = match port.nic_key {
+        let ingress = match port.key {
             None => Ingress::Internet,
             Some(key) => {
-                let idx = match cached {
-                    Some((generation, idx)) if generation == plane.tables.generation => idx,
+                let ingress = match cached {
+                    Some((generation, ingress)) if generation == plane.tables.generation => ingress,
                     _ => {
-                        let idx = plane.nic_by_key.get(&key).copied();
-                        cached = Some((plane.tables.generation, idx));
-                        idx
+                        let ingress = plane.ingress_by_key.get(&key).copied();
+                        cached = Some((plane.tables.generation, ingress));
+                        ingress
                     }
                 };
-                // A NIC the model no longer has sends into nothing.
-                let Some(idx) = idx else { continue };
-                Ingress::Nic(idx)
+                // A NIC or connection the model no longer has sends into
+                // nothing.
+                let Some(ingress) = ingress else { continue };
+                ingress
             }
         };
         forward(&fabric, &plane, &port, ingress, &mut buf[..n]).await;
@@ -204,7 +216,8 @@ async fn forward(fabric: &Fabric, plane: &Plane, from: &Port, ingress: Ingress, 
             nat::rewrite(&mut frame[VIRTIO_NET_HDR_LEN..], Side::Source, snat, l4);
             Some(&plane.internet)
         }
-        Verdict::ToSite { .. } | Verdict::Drop(_) => None,
+        Verdict::ToSite { connection } => plane.tunnels.get(connection as usize).and_then(Option::as_ref),
+        Verdict::Drop(_) => None,
     };
     let Some(to) = to else {
         record_drop(fabric, plane, from, ingress, &verdict, &frame[VIRTIO_NET_HDR_LEN..], segments);
@@ -294,7 +307,7 @@ fn record_drop(fabric: &Fabric, plane: &Plane, from: &Port, ingress: Ingress, ve
     let flow = key.map_or_else(|| "(unparsable)".into(), |k| k.to_string());
     let mut reason = explain::summarize(t, verdict, pkt);
     if let Verdict::ToSite { .. } = verdict {
-        reason.push_str(" — but this lab has no on-premises site to receive it");
+        reason.push_str(" — but no on-premises router holds that tunnel");
     }
     let time = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
     let _ = fabric.drops.send(DropEvent { time, from: from_name, vms, flow, reason });

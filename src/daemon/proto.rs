@@ -47,6 +47,28 @@ pub struct LabStatus {
     pub cloud_shell: CloudShellStatus,
     pub vms: Vec<VmStatus>,
     pub peerings: Vec<PeeringStatus>,
+    /// On-premises sites, one per local network gateway.
+    pub sites: Vec<SiteStatus>,
+}
+
+impl LabStatus {
+    /// Every machine one can log in to: the VMs, then each site's router
+    /// and host.
+    pub fn machines(&self) -> impl Iterator<Item = &VmStatus> {
+        self.vms.iter().chain(self.sites.iter().flat_map(|s| [&s.router, &s.host]))
+    }
+}
+
+/// A local network gateway's site: its VPN device (named as the LNG, one
+/// tunnel interface per connection, `nics`) and a host on its LAN.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SiteStatus {
+    pub name: String,
+    pub router: VmStatus,
+    pub host: VmStatus,
+    /// What the router sends into its tunnels: `PREFIX via vtiN`.
+    pub routes: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -19,15 +19,41 @@ pub struct Explanation {
     /// The chain of decisions, in order.
     pub steps: Vec<String>,
     pub raw_steps: Vec<Step>,
+    /// The NVAs the packet crossed, in order.
+    pub appliances: Vec<NicIdx>,
 }
 
-/// Runs the verdict function on `bytes` and explains the result.
+/// More NVAs in a row than this is a routing loop between them.
+const MAX_APPLIANCES: usize = 8;
+
+/// Runs the verdict function on `bytes` and explains the result. A packet
+/// handed to an NVA is followed through it: the NVA's kernel forwards it
+/// back out of its NIC (what the live lab's NVA namespaces do), where the
+/// fabric decides again.
 pub fn explain(t: &Tables, ct: &mut ConnTrack, ingress: Ingress, bytes: &[u8], now: Instant) -> Explanation {
-    let mut raw = Vec::new();
-    let verdict = decide_with(t, ct, ingress, bytes, now, &mut raw);
     let key = packet::parse(bytes).map(|p| p.key).ok();
     let w = Words { t, key };
-    Explanation { verdict, summary: w.verdict(&verdict), steps: raw.iter().map(|s| w.step(s)).collect(), raw_steps: raw }
+    let (mut raw, mut steps, mut appliances) = (Vec::new(), Vec::new(), Vec::new());
+    let mut at = ingress;
+    let verdict = loop {
+        let first = raw.len();
+        let v = decide_with(t, ct, at, bytes, now, &mut raw);
+        steps.extend(raw[first..].iter().map(|s| w.step(s)));
+        match v {
+            Verdict::ToAppliance { nic } if appliances.len() < MAX_APPLIANCES => {
+                steps.push(format!("the network virtual appliance {} forwards it: IP forwarding is on, and its kernel routes the packet back out of its NIC", w.nic(nic)));
+                appliances.push(nic);
+                at = Ingress::Nic(nic);
+            }
+            v => break v,
+        }
+    };
+    let mut summary = w.verdict(&verdict);
+    if !appliances.is_empty() {
+        let via: Vec<String> = appliances.iter().map(|n| w.nic(*n)).collect();
+        summary = format!("through the network virtual appliance {}: {summary}", via.join(", then "));
+    }
+    Explanation { verdict, summary, steps, raw_steps: raw, appliances }
 }
 
 /// The one-line sentence `explain` gives for `verdict` on `bytes`, without
@@ -139,7 +165,10 @@ impl Words<'_> {
             Verdict::Deliver { nic, dnat: Some(_) } => format!("delivered to {} through its public IP", self.nic(nic)),
             Verdict::ToAppliance { nic } => format!("handed to the network virtual appliance {}, whose NIC forwards IP", self.nic(nic)),
             Verdict::ToInternet { snat } => format!("leaves Azure to the Internet, source translated to {snat}"),
-            Verdict::ToSite { connection } => format!("sent through VPN connection {} to the on-premises site", self.t.connections[connection as usize].name),
+            Verdict::ToSite { connection } => {
+                let c = &self.t.connections[connection as usize];
+                format!("sent through VPN connection {} to the on-premises site {}", c.name, c.site.as_ref().map_or("", |s| s.name()))
+            }
             Verdict::Drop(r) => format!("dropped: {}", self.reason(&r)),
         }
     }
@@ -226,6 +255,11 @@ impl Words<'_> {
         let src = t.subnets[s as usize].vnet;
         let sname = self.vnet(src);
         let targets: Vec<VnetIdx> = t.vnets_containing(dst).filter(|v| *v != src).collect();
+        if targets.is_empty()
+            && let Some(why) = self.unused_gateway(src, dst)
+        {
+            return why;
+        }
         let Some(&dv) = targets.first() else {
             return format!("{dst} is in none of the lab's VNets and matches Azure's reserved range {} (next hop None)", r.address_prefix);
         };
@@ -245,6 +279,32 @@ impl Words<'_> {
             Some(m) => format!("no route leads to {dst}: {dname} is not peered with {sname}, and peering is not transitive (both are peered with {m}); peer them directly or route through an NVA or gateway in {m}"),
             None => format!("no route leads to {dst}: {dname} is not peered with {sname}"),
         }
+    }
+}
+
+impl Words<'_> {
+    /// `dst` is on-premises behind a gateway in another VNet that `src`
+    /// does not use: say which flag or SKU keeps it from doing so (§4.4).
+    fn unused_gateway(&self, src: VnetIdx, dst: Ipv4Addr) -> Option<String> {
+        let t = self.t;
+        let c = t.connections.iter().find(|c| c.site_prefixes.iter().any(|p| p.contains(&dst)) && c.vnet.is_some_and(|v| v != src))?;
+        let hub = c.vnet?;
+        let (sname, hname) = (self.vnet(src), self.vnet(hub));
+        let site = c.site.as_ref().map_or("the site", |s| s.name());
+        let behind = format!("{dst} is on-premises, behind local network gateway {site}, reached through connection {} of the VPN gateway in {hname}", c.name);
+        let link = t.vnets[src as usize].links.iter().find(|l| l.remote == Some(hub));
+        let why = match (&t.vnets[src as usize].no_gateway, link) {
+            (_, None) => format!("{sname} is not peered with {hname}"),
+            (Some(NoGateway::TransitNotAllowed { hub_link, .. }), _) => format!(
+                "{sname} uses remote gateways, but {hname}'s peering {} does not allow gateway transit (allowGatewayTransit false)",
+                hub_link.as_ref().map_or("(missing)", |l| l.name())
+            ),
+            (Some(NoGateway::BasicSku { gateway }), _) => format!("{hname}'s gateway {} is Basic SKU, and a Basic VPN gateway does not support gateway transit", gateway.name()),
+            (Some(NoGateway::PeeringNotConnected { spoke_link }), _) => format!("peering {} is not Connected", spoke_link.name()),
+            (_, Some(l)) if !l.connected() => format!("peering {} from {sname} to {hname} is {:?}", l.id.name(), l.state),
+            (_, Some(l)) => format!("{sname}'s peering {} does not use remote gateways (useRemoteGateways false), so the gateway's routes are not in {sname}", l.id.name()),
+        };
+        Some(format!("no route leads to {dst}: {behind}; {why}"))
     }
 }
 
@@ -272,29 +332,41 @@ pub fn probe_packet(src: Ipv4Addr, dst: Ipv4Addr, protocol: &str, sport: u16, dp
     ok.then_some(out)
 }
 
-/// Whether a request from `from` (a VM's NIC, or the Cloud Shell on the
-/// Internet side) to `dst` and its answer both get through, as a real ping
-/// or TCP handshake needs; with the explanation of the first leg that
-/// fails (or of the request when both pass).
+/// Whether a request from `from` (a VM's NIC, the Cloud Shell on the
+/// Internet side, or an on-premises site's tunnel) to `dst` and its answer
+/// both get through, as a real ping or TCP handshake needs; with the
+/// explanation of the first leg that fails (or of the request when both
+/// pass). An on-premises sender is `src`; the others have their own.
 pub fn round_trip(t: &Tables, from: Ingress, dst: Ipv4Addr, protocol: &str, port: u16, now: Instant) -> (bool, Explanation) {
+    round_trip_from(t, from, None, dst, protocol, port, now)
+}
+
+pub fn round_trip_from(t: &Tables, from: Ingress, src: Option<Ipv4Addr>, dst: Ipv4Addr, protocol: &str, port: u16, now: Instant) -> (bool, Explanation) {
     let mut ct = ConnTrack::new();
-    let src = match from {
-        Ingress::Nic(n) => t.nics[n as usize].ip,
-        Ingress::Internet | Ingress::Connection(_) => super::CLOUD_SHELL_IP,
+    let src = match (from, src) {
+        (Ingress::Nic(n), _) => t.nics[n as usize].ip,
+        (_, Some(ip)) => ip,
+        (Ingress::Internet | Ingress::Connection(_), None) => super::CLOUD_SHELL_IP,
     };
     let (sport, dport) = if protocol.eq_ignore_ascii_case("icmp") { (4242, 4242) } else { (49152, port) };
     let Some(req) = probe_packet(src, dst, protocol, sport, dport, false) else {
         return (false, explain(t, &mut ct, from, &[], now));
     };
     let there = explain(t, &mut ct, from, &req, now);
-    let Verdict::Deliver { nic: to, .. } = there.verdict else { return (false, there) };
-    // The answer leaves the receiver from its private address; a public
-    // IP's translation back is the fabric's business.
-    let Some(rep) = probe_packet(t.nics[to as usize].ip, src, protocol, dport, sport, true) else { return (false, there) };
-    let back = explain(t, &mut ct, Ingress::Nic(to), &rep, now);
+    // The answer leaves the receiver from its private address (a public
+    // IP's translation back is the fabric's business), or comes back out
+    // of the site's tunnel.
+    let (back_from, reply_src) = match there.verdict {
+        Verdict::Deliver { nic: to, .. } => (Ingress::Nic(to), t.nics[to as usize].ip),
+        Verdict::ToSite { connection } => (Ingress::Connection(connection), dst),
+        _ => return (false, there),
+    };
+    let Some(rep) = probe_packet(reply_src, src, protocol, dport, sport, true) else { return (false, there) };
+    let back = explain(t, &mut ct, back_from, &rep, now);
     let home = match (back.verdict, from) {
         (Verdict::Deliver { nic, .. }, Ingress::Nic(n)) => nic == n,
         (Verdict::ToInternet { snat }, Ingress::Internet) => snat == dst,
+        (Verdict::ToSite { connection }, Ingress::Connection(c)) => t.connections[connection as usize].site == t.connections[c as usize].site,
         _ => false,
     };
     if home { (true, there) } else { (false, Explanation { summary: format!("the answer is {}", back.summary), ..back }) }

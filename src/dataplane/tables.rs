@@ -94,6 +94,8 @@ pub struct VnetEntry {
     pub flow_timeout: Duration,
     /// Forwarding context of the VPN gateway or Route Server in this VNet.
     pub gateway: Option<GatewayEntry>,
+    /// Why no gateway serves this VNet, for explanations.
+    pub no_gateway: Option<routing::NoGateway>,
 }
 
 impl LinkEntry {
@@ -120,6 +122,10 @@ pub struct ConnectionEntry {
     pub name: String,
     /// The VNet of the gateway the connection belongs to.
     pub vnet: Option<VnetIdx>,
+    /// The local network gateway (site) at the other end, for IPsec.
+    pub site: Option<ResourceId>,
+    /// The site's address prefixes.
+    pub site_prefixes: Vec<Ipv4Net>,
 }
 
 /// An immutable, compiled view of one model generation.
@@ -231,6 +237,7 @@ impl Tables {
                 links,
                 flow_timeout: v.flow_timeout_in_minutes.map_or(DEFAULT_FLOW_TIMEOUT, |m| Duration::from_secs(u64::from(m) * 60)),
                 gateway,
+                no_gateway: routing::serving_gateway(model, &v.id).err(),
             });
         }
 
@@ -288,6 +295,8 @@ impl Tables {
                 id: c.id.clone(),
                 name: c.name.clone(),
                 vnet: model.virtual_network_gateways.get(&c.virtual_network_gateway1).and_then(|g| vnet_idx.get(&g.virtual_network).copied()),
+                site: (c.connection_type == crate::model::ConnectionType::IPsec).then(|| c.peer.clone()),
+                site_prefixes: model.local_network_gateways.get(&c.peer).map(|l| l.local_address_prefixes.clone()).unwrap_or_default(),
             })
             .collect();
         Tables { generation, nics, subnets, vnets, nsgs: nsgs.compiled, connections, hosts, public_ips }

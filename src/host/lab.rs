@@ -49,6 +49,17 @@ impl Lab {
         format!("{NETNS_PREFIX}{}@cloudshell", self.0)
     }
 
+    /// An on-premises machine: `vnl-<lab>@site.<name>`. '@' keeps it apart
+    /// from every VM's namespace.
+    pub fn site_netns(&self, name: &str) -> String {
+        format!("{NETNS_PREFIX}{}@site.{name}", self.0)
+    }
+
+    /// Files of an on-premises site's machines.
+    pub fn site_dir(&self, site: &str) -> PathBuf {
+        self.runtime_dir().join("sites").join(site)
+    }
+
     /// Is `netns` one of this lab's namespaces?
     pub fn owns_netns(&self, netns: &str) -> bool {
         netns.strip_prefix(NETNS_PREFIX).and_then(|rest| rest.strip_prefix(self.0.as_str())).is_some_and(|rest| rest.starts_with('.') || rest.starts_with('@'))

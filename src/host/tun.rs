@@ -49,6 +49,13 @@ pub fn open(ns: &str, name: &str, iface: &Interface, default_route: bool) -> Res
                 _ => {}
             }
         }
+        // A router that sends a packet back out of the interface it came
+        // in on tells the sender to go direct (ICMP redirect). Azure's
+        // fabric has no use for those; the kernel sends one if either
+        // `all` or the device says so, and a device copies `default`.
+        for conf in ["all", "default"] {
+            std::fs::write(format!("/proc/sys/net/ipv4/conf/{conf}/send_redirects"), "0").map_err(HostError::io("turn ICMP redirects off"))?;
+        }
         let dev = DeviceBuilder::new()
             .name(&dev_name)
             .mtu(MTU)
@@ -61,6 +68,7 @@ pub fn open(ns: &str, name: &str, iface: &Interface, default_route: bool) -> Res
         // /proc/sys/net follows the namespace of the thread that opens it.
         // Always written: a new namespace may copy the host's value.
         std::fs::write("/proc/sys/net/ipv4/ip_forward", if forwarding { "1" } else { "0" }).map_err(HostError::io("set net.ipv4.ip_forward"))?;
+
         Ok(dev)
     })??;
     let mut batch = String::from("link set lo up\n");

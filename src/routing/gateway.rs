@@ -157,3 +157,29 @@ pub(crate) fn learned_routes(model: &Model, gw: &GatewayRef) -> Vec<(Ipv4Net, Ve
     }
     out
 }
+
+/// What the on-premises router behind local network gateway `lng` sends
+/// into each of its connections: the prefixes the Azure gateway at the
+/// other end advertises — its VNet's space and the spokes that use it
+/// through gateway transit (§6: "on-prem receives the spoke prefixes").
+/// BGP would teach the router exactly these; with static routing its
+/// admin would type them. A Basic gateway offers no transit, so no
+/// spokes; a connection that is not Connected carries nothing.
+pub fn site_routes(model: &Model, lng: &ResourceId) -> Vec<(Ipv4Net, ResourceId)> {
+    let mut out = Vec::new();
+    for c in model.connections.values().filter(|c| c.connection_type == ConnectionType::IPsec && &c.peer == lng && model.connection_connected(c)) {
+        let Some(g) = model.virtual_network_gateways.get(&c.virtual_network_gateway1) else { continue };
+        for (prefix, hop) in gateway_context(model, &g.virtual_network) {
+            if matches!(hop, Hop::VnetLocal { .. } | Hop::Peering { .. }) && !out.iter().any(|(p, _)| *p == prefix) {
+                out.push((prefix, c.id.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// The route the on-premises router behind `lng` takes to `dst`: the
+/// longest learned prefix holding it, and the connection it goes into.
+pub fn site_route_for(model: &Model, lng: &ResourceId, dst: Ipv4Addr) -> Option<(Ipv4Net, ResourceId)> {
+    site_routes(model, lng).into_iter().filter(|(p, _)| p.contains(&dst)).max_by_key(|(p, _)| p.prefix_len())
+}

@@ -20,5 +20,5 @@ mod gateway;
 mod lpm;
 
 pub use effective::{EffectiveRoute, Hop, RouteSource, RouteState, effective_routes, virtual_network_tag};
-pub use gateway::{GatewayKind, GatewayRef, NoGateway, gateway_context, serving_gateway};
+pub use gateway::{GatewayKind, GatewayRef, NoGateway, gateway_context, serving_gateway, site_route_for, site_routes};
 pub use lpm::Lpm;
