@@ -25,10 +25,30 @@ struct Lab(String);
 
 impl Lab {
     fn up(tag: &str) -> Lab {
+        Lab::up_from(tag, LAB_DIR)
+    }
+
+    /// A lab from a topology file or folder.
+    fn up_from(tag: &str, topology: &str) -> Lab {
         let lab = Lab(format!("{tag}{}", std::process::id() % 100_000));
-        let o = vnetlab(&["up", LAB_DIR, "--lab", &lab.0]);
+        let o = vnetlab(&["up", topology, "--lab", &lab.0]);
         assert!(o.status.success(), "up failed: {}", text(&o));
         lab
+    }
+
+    /// A lab from a topology given inline, written to a file that goes
+    /// with the returned guard.
+    fn up_inline(tag: &str, yaml: &str) -> (Lab, TempFile) {
+        let file = TempFile(std::env::temp_dir().join(format!("vnetlab-{tag}-{}.yaml", std::process::id())));
+        std::fs::write(&file.0, yaml).expect("write the topology");
+        (Lab::up_from(tag, file.0.to_str().expect("utf-8 path")), file)
+    }
+
+    /// `vnetlab az ARGS --lab`: the az front against this lab.
+    fn az(&self, args: &[&str]) -> Output {
+        let o = Command::new(BIN).arg("az").args(args).env("VNETLAB_LAB", &self.0).stdin(Stdio::null()).output().expect("run vnetlab az");
+        assert!(o.status.success(), "az {}: {}", args.join(" "), text(&o));
+        o
     }
 
     /// `vnetlab SUBCOMMAND --lab NAME REST…`.
@@ -65,6 +85,14 @@ impl Lab {
 
     fn runtime(&self) -> std::path::PathBuf {
         Path::new("/run/vnetlab").join(&self.0)
+    }
+}
+
+struct TempFile(std::path::PathBuf);
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
     }
 }
 
@@ -418,4 +446,112 @@ fn learn_script_through_the_az_shim_builds_the_lab_and_real_traffic_agrees() {
     assert!(o.status.success(), "{}", text(&o));
     poll_until("MarketingVM answers again", Duration::from_secs(10), || lab.ping("SalesVM", marketing_ip));
     let _ = std::fs::remove_dir_all(&shim_dir);
+}
+
+const HUB_NVA: &str = "resourceGroups: [{name: rg, location: westeurope}]
+routeTables:
+  - name: rt-spoke1
+    routes: [{name: to-spoke2, addressPrefix: 10.2.0.0/16, nextHopType: VirtualAppliance, nextHopIpAddress: 10.0.1.4}]
+  - name: rt-spoke2
+    routes: [{name: to-spoke1, addressPrefix: 10.1.0.0/16, nextHopType: VirtualAppliance, nextHopIpAddress: 10.0.1.4}]
+virtualNetworks:
+  - name: hub
+    addressPrefixes: [10.0.0.0/16]
+    subnets: [{name: nva, addressPrefix: 10.0.1.0/24}]
+    peerings:
+      - {name: hub-to-spoke1, remoteVirtualNetwork: spoke1, allowVirtualNetworkAccess: true}
+      - {name: hub-to-spoke2, remoteVirtualNetwork: spoke2, allowVirtualNetworkAccess: true}
+  - name: spoke1
+    addressPrefixes: [10.1.0.0/16]
+    subnets: [{name: default, addressPrefix: 10.1.1.0/24, routeTable: rt-spoke1}]
+    peerings: [{name: spoke1-to-hub, remoteVirtualNetwork: hub, allowVirtualNetworkAccess: true, allowForwardedTraffic: true}]
+  - name: spoke2
+    addressPrefixes: [10.2.0.0/16]
+    subnets: [{name: default, addressPrefix: 10.2.1.0/24, routeTable: rt-spoke2}]
+    peerings: [{name: spoke2-to-hub, remoteVirtualNetwork: hub, allowVirtualNetworkAccess: true, allowForwardedTraffic: true}]
+virtualMachines:
+  - {name: nva, vnet: hub, subnet: nva, ipForwarding: true, publicIpAddress: '', adminPassword: Learn-Peering-2026!}
+  - {name: vm1, vnet: spoke1, subnet: default, publicIpAddress: '', adminPassword: Learn-Peering-2026!}
+  - {name: vm2, vnet: spoke2, subnet: default, publicIpAddress: '', adminPassword: Learn-Peering-2026!}
+";
+
+/// The NVA is a real router: packets between the spokes cross its
+/// kernel (tcpdump sees them, traceroute shows its hop), and with IP
+/// forwarding off on its NIC they stop.
+#[test]
+fn nva_is_a_real_router_that_the_udr_hands_packets_to() {
+    let (lab, _file) = Lab::up_inline("nva", HUB_NVA);
+    let o = lab.exec("vm1", &["traceroute", "-n", "-q", "1", "-w", "1", "-m", "4", "10.2.1.4"]);
+    let hops = String::from_utf8_lossy(&o.stdout).to_string();
+    let lines: Vec<&str> = hops.lines().skip(1).collect();
+    assert!(lines.first().is_some_and(|l| l.contains("10.0.1.4")) && lines.get(1).is_some_and(|l| l.contains("10.2.1.4")), "traceroute: {hops}");
+
+    // tcpdump in the NVA sees each echo request twice: in, then out again.
+    let capture = {
+        let name = lab.0.clone();
+        std::thread::spawn(move || {
+            let args = ["exec", "--lab", &name, "nva", "--", "timeout", "8", "tcpdump", "-l", "-n", "-c", "2", "-i", "eth0", "icmp and host 10.2.1.4"];
+            Command::new(BIN).args(args).stdin(Stdio::null()).output().expect("tcpdump")
+        })
+    };
+    std::thread::sleep(Duration::from_millis(800));
+    assert!(lab.ping("vm1", "10.2.1.4"));
+    let o = capture.join().expect("tcpdump thread");
+    let seen = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(seen.matches("10.1.1.4 > 10.2.1.4: ICMP echo request").count(), 2, "tcpdump in the NVA: {}", text(&o));
+
+    // The source/destination check: IP forwarding off on the NIC.
+    lab.az(&["network", "nic", "update", "-g", "rg", "-n", "nvaVMNic", "--ip-forwarding", "false"]);
+    assert!(!lab.ping("vm1", "10.2.1.4"), "a NIC without IP forwarding must not pass traffic for others");
+    let o = lab.run(&["status", "-o", "json"]);
+    assert!(o.status.success());
+    lab.az(&["network", "nic", "update", "-g", "rg", "-n", "nvaVMNic", "--ip-forwarding", "true"]);
+    poll_until("vm1 reaches vm2 through the NVA again", Duration::from_secs(10), || lab.ping("vm1", "10.2.1.4"));
+    assert_eq!(lab.ssh_hostname("vm2", "10.1.1.4").as_deref(), Some("vm1"));
+}
+
+const TRANSIT: &str = "resourceGroups: [{name: rg, location: westeurope}]
+virtualNetworks:
+  - name: hub
+    addressPrefixes: [10.10.0.0/16]
+    subnets: [{name: default, addressPrefix: 10.10.1.0/24}, {name: GatewaySubnet, addressPrefix: 10.10.255.0/27}]
+    peerings:
+      - {name: hub-to-spoke, remoteVirtualNetwork: spoke, allowVirtualNetworkAccess: true, allowGatewayTransit: true}
+  - name: spoke
+    addressPrefixes: [10.11.0.0/16]
+    subnets: [{name: default, addressPrefix: 10.11.1.0/24}]
+    peerings:
+      - {name: spoke-to-hub, remoteVirtualNetwork: hub, allowVirtualNetworkAccess: true, useRemoteGateways: true}
+virtualNetworkGateways:
+  - {name: hub-gw, vnet: hub, sku: VpnGw1}
+localNetworkGateways:
+  - {name: OnPremSite, gatewayIpAddress: 203.0.113.10, localAddressPrefixes: [192.168.10.0/24]}
+connections:
+  - {name: hub-to-onprem, vnetGateway1: hub-gw, localGateway2: OnPremSite, sharedKey: abc123}
+virtualMachines:
+  - {name: hubvm, vnet: hub, subnet: default, publicIpAddress: '', adminPassword: Learn-Peering-2026!}
+  - {name: spokevm, vnet: spoke, subnet: default, publicIpAddress: '', adminPassword: Learn-Peering-2026!}
+";
+
+/// The site behind a local network gateway is real: its host reaches the
+/// hub and, through gateway transit, the spoke; without useRemoteGateways
+/// the spoke loses the site both ways, and the router forgets the route.
+#[test]
+fn on_premises_site_reaches_the_spoke_only_through_gateway_transit() {
+    let (lab, _file) = Lab::up_inline("site", TRANSIT);
+    let s = lab.status();
+    let site = &s["sites"][0];
+    assert_eq!(site["host"]["name"], "OnPremSite-host");
+    assert_eq!(site["routes"], serde_json::json!(["10.10.0.0/16 via vti0", "10.11.0.0/16 via vti0"]));
+    assert_eq!(lab.ssh_hostname("OnPremSite-host", "10.11.1.4").as_deref(), Some("spokevm"));
+    assert!(lab.ping("spokevm", "192.168.10.10"));
+    let o = lab.exec("OnPremSite-host", &["traceroute", "-n", "-q", "1", "-w", "1", "-m", "4", "10.10.1.4"]);
+    let hops = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(hops.lines().nth(1).is_some_and(|l| l.contains("192.168.10.1")), "the site's router is the first hop: {hops}");
+
+    lab.az(&["network", "vnet", "peering", "update", "-g", "rg", "--vnet-name", "spoke", "-n", "spoke-to-hub", "--set", "useRemoteGateways=false"]);
+    assert!(!lab.ping("spokevm", "192.168.10.10"), "without useRemoteGateways the spoke has no route to on-premises");
+    assert!(!lab.ping("OnPremSite-host", "10.11.1.4"));
+    assert!(lab.ping("OnPremSite-host", "10.10.1.4"), "the hub itself stays reachable");
+    assert_eq!(lab.status()["sites"][0]["routes"], serde_json::json!(["10.10.0.0/16 via vti0"]));
 }

@@ -78,10 +78,12 @@ pub enum Command {
     /// The verdict for a packet from a VM, with the chain of reasons.
     Explain {
         file: PathBuf,
-        /// A VM name, or `Internet` for the Cloud Shell side.
+        /// A VM name, `Internet` for the Cloud Shell side, or an
+        /// on-premises machine: a local network gateway's name (its VPN
+        /// device) or that name with `-host`.
         #[arg(long)]
         from: String,
-        /// IP, IP:PORT, or a VM name.
+        /// IP, IP:PORT, a VM name or an on-premises machine.
         #[arg(long)]
         to: String,
         /// tcp, udp or icmp; tcp when a port is given, else icmp.
