@@ -11,7 +11,7 @@ use super::table::write_table;
 use super::{Command, Output};
 use crate::az::watcher;
 use crate::daemon::on_premises_machine;
-use crate::dataplane::explain::{explain, probe_packet, round_trip};
+use crate::dataplane::explain::{explain, probe_packet, round_trip, round_trip_from};
 use crate::dataplane::{CLOUD_SHELL_IP, ConnTrack, Ingress, NicIdx, Tables};
 use crate::model::{Direction, Model};
 use crate::topology::Topology;
@@ -213,16 +213,37 @@ fn analyze(file: &Path, out: &mut impl Write) -> anyhow::Result<()> {
         .collect();
     write_table(out, &["VM", "VNet", "Location", "PrivateIp", "PublicIp"], &rows)?;
     writeln!(out)?;
+    // Each on-premises site's host joins the VMs.
+    let sites: Vec<(&crate::model::LocalNetworkGateway, Ipv4Addr)> = model.local_network_gateways.values().map(|l| (l, crate::daemon::site_lan(l).1)).collect();
+    // (name, address, the VM's NIC or the site's index)
+    let mut ends: Vec<(String, Ipv4Addr, Result<NicIdx, usize>)> = vms.iter().map(|&n| (t.nics[n as usize].vm.clone().unwrap_or_default(), t.nics[n as usize].ip, Ok(n))).collect();
+    ends.extend(sites.iter().enumerate().map(|(i, (l, ip))| (format!("{}{}", l.name, crate::daemon::SITE_HOST_SUFFIX), *ip, Err(i))));
     let now = Instant::now();
+    let trip = |from: &(String, Ipv4Addr, Result<NicIdx, usize>), dst: Ipv4Addr, proto: &str, port: u16| -> (bool, String) {
+        let site = match from.2 {
+            Ok(n) => {
+                let (ok, e) = round_trip(&t, Ingress::Nic(n), dst, proto, port, now);
+                return (ok, e.summary);
+            }
+            Err(i) => i,
+        };
+        let lng = sites[site].0;
+        match crate::routing::site_route_for(&model, &lng.id, dst).and_then(|(_, c)| t.connections.iter().position(|x| x.id == c)) {
+            Some(c) => {
+                let (ok, e) = round_trip_from(&t, Ingress::Connection(c as u32), Some(from.1), dst, proto, port, now);
+                (ok, e.summary)
+            }
+            None => (false, format!("the on-premises router {} has no route to {dst}: no Azure gateway it is connected to advertises it", lng.name)),
+        }
+    };
     let mut rows = Vec::new();
-    for &a in &vms {
-        for &b in vms.iter().filter(|b| **b != a) {
-            let dst = t.nics[b as usize].ip;
-            let (ping, pe) = round_trip(&t, Ingress::Nic(a), dst, "icmp", 0, now);
-            let (ssh, se) = round_trip(&t, Ingress::Nic(a), dst, "tcp", 22, now);
-            let why = if !ssh { se.summary } else if !ping { pe.summary } else { String::new() };
+    for a in &ends {
+        for b in ends.iter().filter(|b| b.0 != a.0 && (a.2.is_ok() || b.2.is_ok())) {
+            let (ping, pe) = trip(a, b.1, "icmp", 0);
+            let (ssh, se) = trip(a, b.1, "tcp", 22);
+            let why = if !ssh { se } else if !ping { pe } else { String::new() };
             let yes = |b: bool| if b { "yes" } else { "no" }.to_string();
-            rows.push(vec![t.nics[a as usize].vm.clone().unwrap_or_default(), t.nics[b as usize].vm.clone().unwrap_or_default(), yes(ping), yes(ssh), why]);
+            rows.push(vec![a.0.clone(), b.0.clone(), yes(ping), yes(ssh), why]);
         }
     }
     write_table(out, &["From", "To", "Ping", "SSH", "Why not"], &rows)?;

@@ -24,7 +24,7 @@ use tokio::sync::{Notify, broadcast};
 use tokio::task::JoinHandle;
 use tun_rs::AsyncDevice;
 
-pub use hostplan::{NicPlan, ONPREM_PASSWORD, ONPREM_USER, SitePlan, VmPlan, on_premises_machine, plan, site_lan};
+pub use hostplan::{NicPlan, ONPREM_PASSWORD, ONPREM_USER, SITE_HOST_SUFFIX, SitePlan, VmPlan, on_premises_machine, plan, site_lan};
 use plane::{Fabric, LinkCounters, Plane, Port};
 use proto::{CloudShellStatus, LabStatus, NicStatus, PeeringStatus, Response, VmStatus};
 
