@@ -156,10 +156,13 @@ fn gateway_spec(name: &str, v: &str) -> GatewaySpec {
         active_active: false,
         enable_bgp: false,
         asn: None,
+        public_ip_addresses: vec![],
+        vpn_type: VpnType::RouteBased,
+        vpn_gateway_generation: None,
     }
 }
 fn route_server_change(name: &str, hosted: ResourceId) -> Change {
-    Change::PutRouteServer(RouteServerSpec { id: rs(name), location: None, hosted_subnet: hosted, allow_branch_to_branch_traffic: false })
+    Change::PutRouteServer(RouteServerSpec { id: rs(name), location: None, hosted_subnet: hosted, allow_branch_to_branch_traffic: false, public_ip_address: None })
 }
 
 fn ok(m: &mut Model, c: Change) {
@@ -1142,6 +1145,94 @@ fn gateway_in_a_vnet_that_uses_remote_gateways_is_refused() {
     let mut m = base();
     ok(&mut m, subnet_change("spoke1-vnet", "GatewaySubnet", "10.1.255.0/27"));
     refused(&mut m, Change::PutVirtualNetworkGateway(gateway_spec("spoke1-gw", "spoke1-vnet")), ErrorCode::BadRequest, "spoke1-to-hub");
+}
+
+/// A gateway VNet (gw-vnet, no gateway yet) and two Standard public IPs.
+fn gateway_with_public_ips() -> Model {
+    let mut m = base();
+    add_gateway_vnet(&mut m, "gw-vnet", "10.51.0.0/16", "10.51.255.0/27", false);
+    for p in ["gw-pip1", "gw-pip2"] {
+        ok(&mut m, Change::PutPublicIp(PublicIpSpec { id: pip(p), location: None, sku: PublicIpSku::Standard }));
+    }
+    m
+}
+
+#[test]
+fn gateway_with_a_missing_public_ip_is_refused() {
+    let mut m = gateway_with_public_ips();
+    let c = Change::PutVirtualNetworkGateway(GatewaySpec { public_ip_addresses: vec![pip("nope")], ..gateway_spec("g", "gw-vnet") });
+    refused(&mut m, c, ErrorCode::InvalidResourceReference, "publicIPAddresses/nope");
+}
+
+#[test]
+fn a_public_ip_held_by_a_nic_cannot_go_to_a_gateway() {
+    let mut m = gateway_with_public_ips();
+    let c = Change::PutVirtualNetworkGateway(GatewaySpec { public_ip_addresses: vec![pip("vm1-pip")], ..gateway_spec("g", "gw-vnet") });
+    refused(&mut m, c, ErrorCode::PublicIPAddressInUse, "vm1-nic");
+}
+
+#[test]
+fn a_public_ip_held_by_a_gateway_cannot_be_deleted_nor_given_to_a_nic() {
+    let mut m = gateway_with_public_ips();
+    ok(&mut m, Change::PutVirtualNetworkGateway(GatewaySpec { public_ip_addresses: vec![pip("gw-pip1")], ..gateway_spec("g", "gw-vnet") }));
+    refused(&mut m, Change::DeletePublicIp(pip("gw-pip1")), ErrorCode::PublicIPAddressCannotBeDeleted, "vnetGatewayConfig0");
+    let c = Change::PutNetworkInterface(NicSpec { public_ip_address: Some(pip("gw-pip1")), ..nic_spec("vm2-nic", subnet("spoke1-vnet", "apps")) });
+    refused(&mut m, c, ErrorCode::PublicIPAddressInUse, "virtualNetworkGateways/g");
+    // Re-applying the gateway keeps its own addresses.
+    ok(&mut m, Change::PutVirtualNetworkGateway(GatewaySpec { public_ip_addresses: vec![pip("gw-pip1")], ..gateway_spec("g", "gw-vnet") }));
+}
+
+#[test]
+fn active_active_takes_two_different_public_ips() {
+    let mut m = gateway_with_public_ips();
+    let one = Change::PutVirtualNetworkGateway(GatewaySpec { active_active: true, public_ip_addresses: vec![pip("gw-pip1")], ..gateway_spec("g", "gw-vnet") });
+    refused(&mut m, one, ErrorCode::BadRequest, "active-active");
+    let twice = Change::PutVirtualNetworkGateway(GatewaySpec { active_active: true, public_ip_addresses: vec![pip("gw-pip1"), pip("gw-pip1")], ..gateway_spec("g", "gw-vnet") });
+    refused(&mut m, twice, ErrorCode::BadRequest, "gw-pip1");
+    ok(&mut m, Change::PutVirtualNetworkGateway(GatewaySpec { active_active: true, public_ip_addresses: vec![pip("gw-pip1"), pip("gw-pip2")], ..gateway_spec("g", "gw-vnet") }));
+}
+
+#[test]
+fn a_policy_based_gateway_must_be_basic_and_cannot_do_vnet_to_vnet() {
+    let mut m = gateway_with_public_ips();
+    let c = Change::PutVirtualNetworkGateway(GatewaySpec { vpn_type: VpnType::PolicyBased, ..gateway_spec("g", "gw-vnet") });
+    refused(&mut m, c, ErrorCode::BadRequest, "PolicyBased");
+    ok(&mut m, Change::PutVirtualNetworkGateway(GatewaySpec { vpn_type: VpnType::PolicyBased, sku: "Basic".into(), ..gateway_spec("g", "gw-vnet") }));
+    let c = Change::PutConnection(ConnectionSpec {
+        id: id("connections", "hub-to-g"),
+        location: None,
+        connection_type: ConnectionType::Vnet2Vnet,
+        virtual_network_gateway1: gw("hub-gw"),
+        peer: gw("g"),
+        shared_key: Some("k".into()),
+        enable_bgp: false,
+    });
+    refused(&mut m, c, ErrorCode::BadRequest, "RouteBased");
+}
+
+#[test]
+fn an_expressroute_gateway_takes_no_vpn_generation() {
+    let mut m = gateway_with_public_ips();
+    let c = Change::PutVirtualNetworkGateway(GatewaySpec {
+        gateway_type: GatewayType::ExpressRoute,
+        sku: "ErGw1AZ".into(),
+        vpn_gateway_generation: Some("Generation2".into()),
+        ..gateway_spec("g", "gw-vnet")
+    });
+    refused(&mut m, c, ErrorCode::BadRequest, "Generation2");
+}
+
+#[test]
+fn route_server_needs_a_standard_public_ip_of_its_own() {
+    let mut m = base();
+    ok(&mut m, subnet_change("lonely-vnet", "RouteServerSubnet", "10.9.1.0/27"));
+    ok(&mut m, Change::PutPublicIp(PublicIpSpec { id: pip("basic-pip"), location: None, sku: PublicIpSku::Basic }));
+    let with = |p: &str| Change::PutRouteServer(RouteServerSpec { id: rs("rs1"), location: None, hosted_subnet: subnet("lonely-vnet", "RouteServerSubnet"), allow_branch_to_branch_traffic: false, public_ip_address: Some(pip(p)) });
+    refused(&mut m, with("basic-pip"), ErrorCode::BadRequest, "Standard");
+    refused(&mut m, with("vm1-pip"), ErrorCode::PublicIPAddressInUse, "vm1-nic");
+    ok(&mut m, Change::PutPublicIp(PublicIpSpec { id: pip("rs-pip"), location: None, sku: PublicIpSku::Standard }));
+    ok(&mut m, with("rs-pip"));
+    refused(&mut m, Change::DeletePublicIp(pip("rs-pip")), ErrorCode::PublicIPAddressCannotBeDeleted, "virtualHubs/rs1");
 }
 
 #[test]

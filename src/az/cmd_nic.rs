@@ -2,10 +2,13 @@
 
 use serde_json::{Value, json};
 
-use super::args::{Args, Leaf, boolean, name, opt, rg};
+use super::args::{Args, Leaf, boolean, choice, flag, location, name, opt, rg};
 use super::cmd_network::optional_ref;
 use super::{AzError, Ctx, Handler, Reply, render, table_rows};
-use crate::model::{AddressPrefix, Change, Direction, IpAllocation, Model, NetworkInterface, NetworkSecurityGroup, NicSpec, PortRange, Protocol, ResourceId, SecurityRule, ServiceTag, default_security_rules};
+use crate::model::{
+    AddressPrefix, Change, Direction, IpAllocation, Model, NetworkInterface, NetworkSecurityGroup, NicSpec, PortRange, Protocol, PublicIpSku, PublicIpSpec, ResourceId, SecurityRule, ServiceTag,
+    default_security_rules,
+};
 
 pub fn leaves() -> Vec<Leaf<Handler>> {
     vec![
@@ -19,8 +22,15 @@ pub fn leaves() -> Vec<Leaf<Handler>> {
         },
         Leaf { path: "network nic show-effective-route-table", about: "Show the effective route table applied to a network interface.", args: vec![rg(), name()], run: effective_routes },
         Leaf { path: "network nic list-effective-nsg", about: "List all effective network security groups applied to a network interface.", args: vec![rg(), name()], run: effective_nsg },
+        Leaf {
+            path: "network public-ip create",
+            about: "Create a public IP address.",
+            args: vec![rg(), name(), location(), choice("sku", &["Basic", "Standard"]), choice("allocation-method", &["Dynamic", "Static"]), choice("version", &["IPv4", "IPv6"]), flag("no-wait")],
+            run: pip_create,
+        },
         Leaf { path: "network public-ip list", about: "List public IP addresses.", args: vec![opt("resource-group").short('g')], run: pip_list },
         Leaf { path: "network public-ip show", about: "Get the details of a public IP address.", args: vec![rg(), name()], run: pip_show },
+        Leaf { path: "network public-ip delete", about: "Delete a public IP address.", args: vec![rg(), name(), flag("no-wait")], run: pip_delete },
     ]
 }
 
@@ -174,8 +184,43 @@ fn pip_table(v: &Value) -> Value {
     table_rows(v, row)
 }
 
-fn pip_show(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
-    let id = ctx.net_id(a.must("resource-group"), "publicIPAddresses", a.must("name"));
+fn pip_id(ctx: &Ctx, a: &Args) -> ResourceId {
+    ctx.net_id(a.must("resource-group"), "publicIPAddresses", a.must("name"))
+}
+
+/// `public-ip create`: Standard unless `--sku Basic`, as current az does.
+/// vnetlab hands out every address at once, so it holds static ones only.
+fn pip_create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
+    let id = pip_id(ctx, &a);
+    let sku = if a.str("sku") == Some("Basic") { PublicIpSku::Basic } else { PublicIpSku::Standard };
+    if a.str("version") == Some("IPv6") {
+        return Err(AzError::Cli("vnetlab models IPv4 only: create the public IP with --version IPv4 (the default).".into()));
+    }
+    if a.str("allocation-method") == Some("Dynamic") {
+        return Err(match sku {
+            PublicIpSku::Standard => AzError::Service {
+                code: "StandardSkuPublicIPAddressesMustBeStatic",
+                message: format!("Standard sku publicIp {id} must have AllocationMethod set to Static."),
+            },
+            PublicIpSku::Basic => AzError::Cli("vnetlab allocates every public IP statically: leave out --allocation-method Dynamic, or use --allocation-method Static.".into()),
+        });
+    }
+    ctx.apply(vec![Change::PutPublicIp(PublicIpSpec { id: id.clone(), location: a.str("location").map(str::to_string), sku })])?;
+    if a.flag("no-wait") {
+        return Ok(Reply::Nothing);
+    }
     let p = ctx.existing(&ctx.model().public_ip_addresses, &id)?;
+    Ok(Reply::Value(json!({ "publicIp": render::public_ip(ctx.model(), p) })))
+}
+
+fn pip_show(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
+    let p = ctx.existing(&ctx.model().public_ip_addresses, &pip_id(ctx, &a))?;
     Ok(Reply::Value(render::public_ip(ctx.model(), p)))
+}
+
+fn pip_delete(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
+    let id = pip_id(ctx, &a);
+    let present = ctx.model().public_ip_addresses.contains_key(&id);
+    ctx.delete_if_present(present, Change::DeletePublicIp(id), a.must("resource-group"))?;
+    Ok(Reply::Nothing)
 }

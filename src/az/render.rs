@@ -7,8 +7,8 @@ use std::hash::{Hash, Hasher};
 use serde_json::{Value, json};
 
 use crate::model::{
-    AddressPrefix, Model, NetworkInterface, NetworkSecurityGroup, Peering, PublicIpAddress, ResourceGroup, ResourceId, Route, RouteTable, SecurityRule, Subnet, VirtualMachine, VirtualNetwork,
-    default_security_rules,
+    AddressPrefix, Connection, ConnectionType, GatewayType, LocalNetworkGateway, Model, NetworkInterface, NetworkSecurityGroup, Peering, PublicIpAddress, ResourceGroup, ResourceId, Route,
+    RouteServer, RouteServerPeering, RouteTable, SecurityRule, Subnet, VirtualMachine, VirtualNetwork, VirtualNetworkGateway, AZURE_ASN, GATEWAY_SUBNET, default_security_rules,
 };
 
 /// A GUID that stays the same for the same resource (resourceGuid, vmId, etag).
@@ -232,8 +232,8 @@ pub fn public_ip(m: &Model, p: &PublicIpAddress) -> Value {
         "sku": { "name": format!("{:?}", p.sku), "tier": "Regional" },
         "type": "Microsoft.Network/publicIPAddresses",
     });
-    if let Some(n) = m.network_interfaces.values().find(|n| n.public_ip_address.as_ref() == Some(&p.id)) {
-        doc["ipConfiguration"] = reference(&n.ip_configuration_id());
+    if let Some(holder) = m.public_ip_holder(&p.id) {
+        doc["ipConfiguration"] = reference(&holder);
     }
     doc
 }
@@ -421,4 +421,181 @@ pub fn effective_route_rows(v: &Value) -> Value {
         })
         .collect();
     Value::Array(rows)
+}
+
+/// The gateway's IP configurations: one per instance, each with its
+/// public IP (a topology-built gateway may have none).
+fn gateway_ip_configurations(g: &VirtualNetworkGateway) -> Vec<Value> {
+    let subnet = g.virtual_network.child("subnets", GATEWAY_SUBNET);
+    let count = if g.active_active { 2 } else { 1 };
+    (0..count)
+        .map(|i| {
+            let id = g.ip_configuration_id(i);
+            let mut config = json!({
+                "etag": etag(&g.id),
+                "id": id.as_str(),
+                "name": id.name(),
+                "privateIPAllocationMethod": "Dynamic",
+                "provisioningState": "Succeeded",
+                "subnet": reference(&subnet),
+            });
+            if let Some(pip) = g.public_ip_addresses.get(i) {
+                config["publicIPAddress"] = reference(pip);
+            }
+            config
+        })
+        .collect()
+}
+
+/// BGP settings as Azure shows them on every non-Basic VPN gateway (ASN
+/// 65515 unless set, whether BGP is on or not, §6): the BGP address of
+/// each instance is its private address in GatewaySubnet.
+fn gateway_bgp_settings(m: &Model, g: &VirtualNetworkGateway) -> Value {
+    if !g.supports_transit() {
+        return Value::Null;
+    }
+    let ips: Vec<String> = m.gateway_instance_ips(g).iter().take(if g.active_active { 2 } else { 1 }).map(|ip| ip.to_string()).collect();
+    let per_instance: Vec<Value> = ips
+        .iter()
+        .enumerate()
+        .map(|(i, ip)| {
+            let tunnel: Vec<String> = g.public_ip_addresses.get(i).and_then(|p| m.public_ip_addresses.get(p)).map(|p| p.ip_address.to_string()).into_iter().collect();
+            json!({ "customBgpIpAddresses": [], "defaultBgpIpAddresses": [ip], "ipconfigurationId": g.ip_configuration_id(i).as_str(), "tunnelIpAddresses": tunnel })
+        })
+        .collect();
+    json!({ "asn": g.asn, "bgpPeeringAddress": ips.join(","), "bgpPeeringAddresses": per_instance, "peerWeight": 0 })
+}
+
+pub fn vnet_gateway(m: &Model, g: &VirtualNetworkGateway) -> Value {
+    let generation = g.vpn_gateway_generation.clone().unwrap_or_else(|| if g.gateway_type == GatewayType::Vpn { "Generation1".into() } else { "None".into() });
+    json!({
+        "activeActive": g.active_active,
+        "bgpSettings": gateway_bgp_settings(m, g),
+        "disableIPSecReplayProtection": false,
+        "enableBgp": g.enable_bgp,
+        "enableBgpRouteTranslationForNat": false,
+        "enablePrivateIpAddress": false,
+        "etag": etag(&g.id),
+        "gatewayType": format!("{:?}", g.gateway_type),
+        "id": g.id.as_str(),
+        "ipConfigurations": gateway_ip_configurations(g),
+        "location": g.location,
+        "name": g.name,
+        "natRules": [],
+        "provisioningState": "Succeeded",
+        "resourceGuid": guid(&g.id, "resource"),
+        "sku": { "capacity": 2, "name": g.sku, "tier": g.sku },
+        "type": "Microsoft.Network/virtualNetworkGateways",
+        "vpnGatewayGeneration": generation,
+        "vpnType": format!("{:?}", g.vpn_type),
+    })
+}
+
+pub fn local_gateway(l: &LocalNetworkGateway) -> Value {
+    let mut doc = json!({
+        "etag": etag(&l.id),
+        "gatewayIpAddress": l.gateway_ip_address.to_string(),
+        "id": l.id.as_str(),
+        "localNetworkAddressSpace": { "addressPrefixes": l.local_address_prefixes.iter().map(|p| p.to_string()).collect::<Vec<_>>() },
+        "location": l.location,
+        "name": l.name,
+        "provisioningState": "Succeeded",
+        "resourceGuid": guid(&l.id, "resource"),
+        "type": "Microsoft.Network/localNetworkGateways",
+    });
+    if l.asn.is_some() || l.bgp_peering_address.is_some() {
+        doc["bgpSettings"] = json!({
+            "asn": l.asn,
+            "bgpPeeringAddress": l.bgp_peering_address.map(|a| a.to_string()),
+            "peerWeight": 0,
+        });
+    }
+    doc
+}
+
+/// Connected once the model says the tunnel is up (§6); vnetlab's
+/// gateways are instant, so a connection is never left `Unknown`.
+pub fn connection_status(m: &Model, c: &Connection) -> &'static str {
+    if m.connection_connected(c) { "Connected" } else { "NotConnected" }
+}
+
+/// A connection's properties: what `vpn-connection create` prints (its
+/// deployment's `reference()` output) and the body of `show`.
+pub fn connection_properties(m: &Model, c: &Connection) -> Value {
+    let mut doc = json!({
+        "connectionMode": "Default",
+        "connectionProtocol": "IKEv2",
+        "connectionStatus": connection_status(m, c),
+        "connectionType": format!("{:?}", c.connection_type),
+        "dpdTimeoutSeconds": 45,
+        "egressBytesTransferred": 0,
+        "enableBgp": c.enable_bgp,
+        "expressRouteGatewayBypass": false,
+        "ingressBytesTransferred": 0,
+        "ipsecPolicies": [],
+        "provisioningState": "Succeeded",
+        "resourceGuid": guid(&c.id, "resource"),
+        "routingWeight": 10,
+        "trafficSelectorPolicies": [],
+        "useLocalAzureIpAddress": false,
+        "usePolicyBasedTrafficSelectors": false,
+        "virtualNetworkGateway1": reference(&c.virtual_network_gateway1),
+    });
+    let peer = match c.connection_type {
+        ConnectionType::IPsec => "localNetworkGateway2",
+        ConnectionType::Vnet2Vnet => "virtualNetworkGateway2",
+    };
+    doc[peer] = reference(&c.peer);
+    if let Some(key) = &c.shared_key {
+        doc["sharedKey"] = json!(key);
+    }
+    doc
+}
+
+pub fn connection(m: &Model, c: &Connection) -> Value {
+    let mut doc = connection_properties(m, c);
+    for (k, v) in [("etag", json!(etag(&c.id))), ("id", json!(c.id.as_str())), ("location", json!(c.location)), ("name", json!(c.name)), ("type", json!("Microsoft.Network/connections"))] {
+        doc[k] = v;
+    }
+    doc
+}
+
+/// A Route Server: a virtual hub of kind RouteServer (§7), as the Route
+/// Server quickstart prints it.
+pub fn route_server(m: &Model, rs: &RouteServer) -> Value {
+    json!({
+        "allowBranchToBranchTraffic": rs.allow_branch_to_branch_traffic,
+        "etag": etag(&rs.id),
+        "hubRoutingPreference": "ExpressRoute",
+        "id": rs.id.as_str(),
+        "kind": "RouteServer",
+        "location": rs.location,
+        "name": rs.name,
+        "provisioningState": "Succeeded",
+        "routeTable": { "routes": [] },
+        "routingState": "Provisioned",
+        "sku": "Standard",
+        "type": "Microsoft.Network/virtualHubs",
+        "virtualHubRouteTableV2s": [],
+        "virtualRouterAsn": AZURE_ASN,
+        "virtualRouterAutoScaleConfiguration": { "minCapacity": 2 },
+        "virtualRouterIps": m.route_server_ips(rs).iter().map(|ip| ip.to_string()).collect::<Vec<_>>(),
+    })
+}
+
+/// A Route Server peering (ARM's bgpConnection). vnetlab runs no BGP: a
+/// session counts as up, and its announcements are what the topology
+/// file's `advertisedPrefixes` say.
+pub fn route_server_peering(rs: &RouteServer, p: &RouteServerPeering) -> Value {
+    let id = rs.id.child("bgpConnections", &p.name);
+    json!({
+        "connectionState": "Connected",
+        "etag": etag(&id),
+        "id": id.as_str(),
+        "name": p.name,
+        "peerAsn": p.peer_asn,
+        "peerIp": p.peer_ip.to_string(),
+        "provisioningState": "Succeeded",
+        "type": "Microsoft.Network/virtualHubs/bgpConnections",
+    })
 }

@@ -236,7 +236,8 @@ fn sample(arg: &clap::Arg) -> String {
         id if id.contains("address-prefix") || id.contains("prefixes") => "10.0.0.0/24".into(),
         "local" | "remote" => "10.0.0.4:22".into(),
         "output" => "json".into(),
-        id if ["allow-vnet-access", "ip-forwarding", "disable-bgp-route-propagation", "ddos-protection", "vm-protection", "default-outbound-access", "allow-forwarded-traffic", "allow-gateway-transit", "use-remote-gateways", "peer-complete-vnets"].contains(&id) => "true".into(),
+        // An AAZ boolean (args::boolean): the one option whose value is optional.
+        _ if arg.get_num_args().is_some_and(|n| n.min_values() == 0 && n.max_values() == 1) => "true".into(),
         _ => "value".into(),
     }
 }
@@ -325,4 +326,219 @@ fn a_stopped_vm_has_no_effective_routes_and_runs_no_commands() {
     let (code, _, err) = sh(&mut b, "vm delete -g learn-rg -n SalesVM");
     assert_eq!((code, err.trim_end()), (1, "ERROR: Unable to prompt for confirmation as no tty available. Use --yes."));
     ok(&mut b, "vm delete -g learn-rg -n SalesVM --yes");
+}
+
+// ---------------------------------------------------------------- gateways and Route Server
+
+/// A hub (GatewaySubnet, VPN gateway of `sku`, a site-to-site connection
+/// to 192.168.0.0/16 on premises, an NVA) and a spoke that uses the hub's
+/// gateway, built with the commands a hub-and-spoke lab script uses.
+fn hub_and_spoke(sku: &str) -> MemoryBackend {
+    let mut b = MemoryBackend::new();
+    let sku = if sku.is_empty() { String::new() } else { format!("--sku {sku}") };
+    let lines = [
+        "group create -n hs -l westeurope".to_string(),
+        "network vnet create -g hs -n hub --address-prefixes 10.0.0.0/16 --subnet-name nva --subnet-prefixes 10.0.1.0/24".into(),
+        "network vnet subnet create -g hs --vnet-name hub -n GatewaySubnet --address-prefixes 10.0.255.0/27".into(),
+        "network public-ip create -g hs -n hub-gw-pip --sku Standard --allocation-method Static --version IPv4".into(),
+        format!("network vnet-gateway create -g hs -n hub-gw --vnet hub --public-ip-addresses hub-gw-pip --gateway-type Vpn --vpn-type RouteBased {sku} --no-wait"),
+        "network local-gateway create -g hs -n onprem --gateway-ip-address 192.0.2.10 --local-address-prefixes 192.168.0.0/16".into(),
+        "network vpn-connection create -g hs -n hub-to-onprem --vnet-gateway1 hub-gw --local-gateway2 onprem --shared-key Lab-Key-1".into(),
+        "network vnet create -g hs -n spoke --address-prefixes 10.1.0.0/16 --subnet-name workload --subnet-prefixes 10.1.1.0/24".into(),
+        "network vnet peering create -g hs --vnet-name hub -n hub-to-spoke --remote-vnet spoke --allow-vnet-access --allow-forwarded-traffic --allow-gateway-transit".into(),
+        "network vnet peering create -g hs --vnet-name spoke -n spoke-to-hub --remote-vnet hub --allow-vnet-access true --allow-forwarded-traffic true --use-remote-gateways true".into(),
+        "network route-table create -g hs -n spoke-rt".into(),
+        "network route-table route create -g hs --route-table-name spoke-rt -n via-nva --address-prefix 10.2.0.0/16 --next-hop-type VirtualAppliance --next-hop-ip-address 10.0.1.4".into(),
+        "network route-table route create -g hs --route-table-name spoke-rt -n via-gw --address-prefix 10.3.0.0/16 --next-hop-type VirtualNetworkGateway".into(),
+        "network vnet subnet update -g hs --vnet-name spoke -n workload --route-table spoke-rt".into(),
+        "vm create -g hs -n nva --image Ubuntu2404 --vnet-name hub --subnet nva --private-ip-address 10.0.1.4 --public-ip-address '' --nsg '' --admin-username azureuser --admin-password Pa55word-Pa55word".into(),
+        "network nic update -g hs -n nvaVMNic --ip-forwarding true".into(),
+    ];
+    for line in &lines {
+        ok(&mut b, line);
+    }
+    // A route table given by ID, as scripts that pass $(az … --query id) do.
+    let rt = json(&mut b, "network route-table show -g hs -n spoke-rt")["id"].as_str().map(str::to_string).unwrap_or_default();
+    ok(&mut b, &format!("network vnet subnet create -g hs --vnet-name spoke -n data --address-prefixes 10.1.2.0/24 --route-table {rt}"));
+    let subnet = json(&mut b, "network vnet subnet show -g hs --vnet-name spoke -n workload")["id"].as_str().map(str::to_string).unwrap_or_default();
+    ok(&mut b, &format!("vm create -g hs -n app --image Ubuntu2404 --subnet {subnet} --vnet-name spoke --private-ip-address 10.1.1.10 --public-ip-address '' --admin-username azureuser --admin-password Pa55word-Pa55word"));
+    b
+}
+
+#[test]
+fn a_spoke_learns_the_on_premises_prefix_from_the_hub_gateway() {
+    let mut b = hub_and_spoke("VpnGw1");
+    let gw = json(&mut b, "network vnet-gateway show -g hs -n hub-gw");
+    assert_eq!((gw["sku"]["name"].as_str(), gw["vpnType"].as_str(), gw["activeActive"].as_bool()), (Some("VpnGw1"), Some("RouteBased"), Some(false)));
+    assert!(gw["ipConfigurations"][0]["publicIPAddress"]["id"].as_str().is_some_and(|id| id.ends_with("/publicIPAddresses/hub-gw-pip")), "{gw}");
+    assert_eq!(gw["bgpSettings"]["asn"], 65515);
+    let pip = json(&mut b, "network public-ip show -g hs -n hub-gw-pip");
+    assert!(pip["ipConfiguration"]["id"].as_str().is_some_and(|id| id.ends_with("/virtualNetworkGateways/hub-gw/ipConfigurations/vnetGatewayConfig0")), "{pip}");
+    let conn = json(&mut b, "network vpn-connection show -g hs -n hub-to-onprem");
+    assert_eq!((conn["connectionStatus"].as_str(), conn["connectionType"].as_str()), (Some("Connected"), Some("IPsec")));
+
+    let routes = ok(&mut b, "network nic show-effective-route-table -g hs -n appVMNic -o table");
+    assert!(routes.lines().any(|l| l == "VirtualNetworkGateway  Active   192.168.0.0/16    VirtualNetworkGateway  10.0.255.4"), "{routes}");
+    assert!(routes.lines().any(|l| l.starts_with("User                   Active   10.2.0.0/16       VirtualAppliance       10.0.1.4")), "{routes}");
+    assert!(routes.lines().any(|l| l.starts_with("User                   Active   10.3.0.0/16       VirtualNetworkGateway")), "{routes}");
+    let doc = json(&mut b, "network nic show-effective-route-table -g hs -n appVMNic");
+    let onprem = doc["value"].as_array().into_iter().flatten().find(|r| r["addressPrefix"][0] == "192.168.0.0/16").cloned().unwrap_or_default();
+    assert_eq!((onprem["source"].as_str(), onprem["nextHopType"].as_str()), (Some("VirtualNetworkGateway"), Some("VirtualNetworkGateway")), "{doc}");
+
+    let learned = ok(&mut b, "network vnet-gateway list-learned-routes -g hs -n hub-gw -o table");
+    assert!(learned.starts_with("Network         NextHop    Origin    SourcePeer    AsPath    Weight\n"), "{learned}");
+    assert!(learned.contains("192.168.0.0/16             Network   10.0.255.4              32768"), "{learned}");
+    assert!(learned.contains("10.1.0.0/16"), "the transit spoke is the gateway's too:\n{learned}");
+}
+
+#[test]
+fn a_basic_gateway_gives_the_spoke_no_gateway_routes() {
+    // No --sku: az's default, Basic, which cannot do gateway transit.
+    let mut b = hub_and_spoke("");
+    assert_eq!(json(&mut b, "network vnet-gateway show -g hs -n hub-gw")["sku"]["name"], "Basic");
+    let routes = ok(&mut b, "network nic show-effective-route-table -g hs -n appVMNic -o table");
+    assert!(!routes.lines().any(|l| l.starts_with("VirtualNetworkGateway")), "{routes}");
+    // The hub's own VMs still reach on premises through it.
+    let hub = ok(&mut b, "network nic show-effective-route-table -g hs -n nvaVMNic -o table");
+    assert!(hub.contains("VirtualNetworkGateway  Active   192.168.0.0/16"), "{hub}");
+}
+
+#[test]
+fn gateway_commands_print_what_az_prints() {
+    let mut b = MemoryBackend::new();
+    ok(&mut b, "group create -n g -l eastus");
+    ok(&mut b, "network vnet create -g g -n v1 --address-prefixes 10.10.0.0/16");
+    ok(&mut b, "network vnet subnet create -g g --vnet-name v1 -n GatewaySubnet --address-prefixes 10.10.255.0/27");
+    let pip = json(&mut b, "network public-ip create -g g -n p1");
+    assert_eq!((pip["publicIp"]["sku"]["name"].as_str(), pip["publicIp"]["publicIPAllocationMethod"].as_str()), (Some("Standard"), Some("Static")));
+    ok(&mut b, "network public-ip create -g g -n p2");
+    let gw = json(&mut b, "network vnet-gateway create -g g -n gw1 --vnet v1 --public-ip-addresses p1 p2 --sku VpnGw2 --asn 65010");
+    let gw = &gw["vnetGateway"];
+    assert_eq!((gw["activeActive"].as_bool(), gw["enableBgp"].as_bool(), gw["bgpSettings"]["asn"].as_u64()), (Some(true), Some(true), Some(65010)));
+    assert_eq!(gw["ipConfigurations"].as_array().map(Vec::len), Some(2));
+    assert_eq!(gw["bgpSettings"]["bgpPeeringAddress"], "10.10.255.4,10.10.255.5");
+    let lng = json(&mut b, "network local-gateway create -g g -n site --gateway-ip-address 192.0.2.1 --local-address-prefixes 172.16.0.0/16 172.17.0.0/16");
+    assert_eq!(lng["localNetworkAddressSpace"]["addressPrefixes"][1], "172.17.0.0/16");
+    let updated = json(&mut b, "network local-gateway update -g g -n site --local-address-prefixes 172.18.0.0/16");
+    assert_eq!(updated["localNetworkAddressSpace"]["addressPrefixes"], serde_json::json!(["172.18.0.0/16"]));
+    assert!(ok(&mut b, "network local-gateway list -g g -o table").contains("site    eastus      g                Succeeded            192.0.2.1           172.18.0.0/16"));
+    let c = json(&mut b, "network vpn-connection create -g g -n to-site --vnet-gateway1 gw1 --local-gateway2 site --shared-key k1 --enable-bgp false");
+    assert_eq!((c["resource"]["connectionStatus"].as_str(), c["resource"]["connectionType"].as_str()), (Some("Connected"), Some("IPsec")));
+    assert!(c["resource"].get("id").is_none(), "the deployment's output is the properties");
+    assert_eq!(json(&mut b, "network vpn-connection shared-key show -g g --connection-name to-site")["value"], "k1");
+    assert_eq!(json(&mut b, "network vpn-connection list -g g").as_array().map(Vec::len), Some(1));
+    // Deleting what is not there is quiet; what is in use is refused.
+    assert_eq!(ok(&mut b, "network vnet-gateway delete -g g -n nope"), "");
+    let (code, _, err) = sh(&mut b, "network vnet-gateway delete -g g -n gw1");
+    assert_eq!(code, 1, "{err}");
+    ok(&mut b, "network vpn-connection delete -g g -n to-site");
+    ok(&mut b, "network vnet-gateway delete -g g -n gw1");
+    ok(&mut b, "network local-gateway delete -g g -n site");
+    ok(&mut b, "network public-ip delete -g g -n p1");
+    assert!(b.model.virtual_network_gateways.is_empty() && b.model.local_network_gateways.is_empty());
+}
+
+#[test]
+fn vnet_to_vnet_needs_a_connection_from_each_side_with_the_same_key() {
+    let mut b = MemoryBackend::new();
+    ok(&mut b, "group create -n g -l eastus");
+    for (v, prefix) in [("va", "10.20"), ("vb", "10.30")] {
+        ok(&mut b, &format!("network vnet create -g g -n {v} --address-prefixes {prefix}.0.0/16"));
+        ok(&mut b, &format!("network vnet subnet create -g g --vnet-name {v} -n GatewaySubnet --address-prefixes {prefix}.255.0/27"));
+        ok(&mut b, &format!("network public-ip create -g g -n {v}-pip"));
+        ok(&mut b, &format!("network vnet-gateway create -g g -n {v}-gw --vnet {v} --public-ip-address {v}-pip --sku VpnGw1"));
+    }
+    let ab = json(&mut b, "network vpn-connection create -g g -n a-to-b --vnet-gateway1 va-gw --vnet-gateway2 vb-gw --shared-key s3cret");
+    assert_eq!((ab["resource"]["connectionStatus"].as_str(), ab["resource"]["connectionType"].as_str()), (Some("NotConnected"), Some("Vnet2Vnet")));
+    ok(&mut b, "network vpn-connection create -g g -n b-to-a --vnet-gateway1 vb-gw --vnet-gateway2 va-gw --shared-key s3cret");
+    assert_eq!(json(&mut b, "network vpn-connection show -g g -n a-to-b")["connectionStatus"], "Connected");
+    ok(&mut b, "network vpn-connection shared-key update -g g --connection-name b-to-a --value other");
+    assert_eq!(json(&mut b, "network vpn-connection show -g g -n a-to-b")["connectionStatus"], "NotConnected");
+    let (code, _, err) = sh(&mut b, "network vpn-connection create -g g -n both --vnet-gateway1 va-gw --vnet-gateway2 vb-gw --local-gateway2 x");
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("usage error: --vnet-gateway2 NAME_OR_ID | --local-gateway2 NAME_OR_ID"), "{err}");
+}
+
+#[test]
+fn route_server_with_branch_to_branch() {
+    let mut b = MemoryBackend::new();
+    ok(&mut b, "group create -n rs -l westus");
+    ok(&mut b, "network vnet create -g rs -n hub --address-prefixes 10.0.0.0/16 --subnet-name nva --subnet-prefixes 10.0.0.0/24");
+    ok(&mut b, "network vnet subnet create -g rs --vnet-name hub -n RouteServerSubnet --address-prefixes 10.0.1.0/27");
+    ok(&mut b, "network public-ip create -g rs -n rs-ip --sku Standard --version IPv4");
+    let subnet = json(&mut b, "network vnet subnet show -g rs --vnet-name hub -n RouteServerSubnet")["id"].as_str().map(str::to_string).unwrap_or_default();
+    let created = json(&mut b, &format!("network routeserver create -g rs -n hub-rs --hosted-subnet {subnet} --public-ip-address rs-ip"));
+    assert_eq!(created["allowBranchToBranchTraffic"], false);
+    ok(&mut b, "network routeserver update -g rs -n hub-rs --allow-b2b-traffic true");
+    let rs = json(&mut b, "network routeserver show -g rs -n hub-rs");
+    assert_eq!(rs["allowBranchToBranchTraffic"], true);
+    assert_eq!((rs["virtualRouterAsn"].as_u64(), rs["kind"].as_str()), (Some(65515), Some("RouteServer")));
+    assert_eq!(rs["virtualRouterIps"], serde_json::json!(["10.0.1.4", "10.0.1.5"]));
+    let p = json(&mut b, "network routeserver peering create -g rs --routeserver hub-rs -n nva1 --peer-ip 10.0.0.4 --peer-asn 65001");
+    assert_eq!((p["peerIp"].as_str(), p["peerAsn"].as_u64()), (Some("10.0.0.4"), Some(65001)));
+    // The az front cannot make an NVA announce anything: vnetlab runs no BGP.
+    assert_eq!(json(&mut b, "network routeserver peering list-learned-routes -g rs --routeserver hub-rs -n nva1")["RouteServiceRole_IN_0"], serde_json::json!([]));
+    let advertised = json(&mut b, "network routeserver peering list-advertised-routes -g rs --routeserver hub-rs -n nva1");
+    assert_eq!(advertised["RouteServiceRole_IN_1"][0]["network"], "10.0.0.0/16");
+    // What a topology file's advertisedPrefixes say is what az lists.
+    let spec = crate::model::RouteServerPeeringSpec {
+        id: crate::model::ResourceId::parse(p["id"].as_str().unwrap_or_default()).expect("peering id"),
+        peer_ip: "10.0.0.4".into(),
+        peer_asn: 65001,
+        advertised_prefixes: vec!["172.16.0.0/12".into()],
+    };
+    b.model.apply(Change::PutRouteServerPeering(spec)).expect("announce");
+    let learned = json(&mut b, "network routeserver peering list-learned-routes -g rs --routeserver hub-rs -n nva1");
+    assert_eq!((learned["RouteServiceRole_IN_0"][0]["network"].as_str(), learned["RouteServiceRole_IN_0"][0]["origin"].as_str()), (Some("172.16.0.0/12"), Some("EBgp")));
+    // Re-creating the peering with az keeps what the NVA announces.
+    ok(&mut b, "network routeserver peering create -g rs --routeserver hub-rs -n nva1 --peer-ip 10.0.0.4 --peer-asn 65001");
+    assert_eq!(json(&mut b, "network routeserver peering list-learned-routes -g rs --routeserver hub-rs -n nva1")["RouteServiceRole_IN_1"][0]["network"], "172.16.0.0/12");
+
+    let before = b.model.clone();
+    let (code, _, err) = sh(&mut b, "network public-ip delete -g rs -n rs-ip");
+    assert!(code == 1 && err.contains("(PublicIPAddressCannotBeDeleted)") && err.contains("virtualHubs/hub-rs/ipConfigurations/Default"), "{err}");
+    let (code, _, err) = sh(&mut b, "network routeserver peering delete -g rs --routeserver hub-rs -n nva1");
+    assert_eq!((code, err.trim_end()), (1, "ERROR: Unable to prompt for confirmation as no tty available. Use --yes."));
+    assert_eq!(b.model, before);
+    ok(&mut b, "network routeserver peering delete -g rs --routeserver hub-rs -n nva1 --yes");
+    ok(&mut b, "network routeserver delete -g rs -n hub-rs --yes");
+    ok(&mut b, "network public-ip delete -g rs -n rs-ip");
+    assert!(b.model.route_servers.is_empty() && b.model.public_ip_addresses.is_empty());
+}
+
+#[test]
+fn refused_gateway_commands_change_nothing() {
+    let mut b = MemoryBackend::new();
+    ok(&mut b, "group create -n g -l eastus");
+    ok(&mut b, "network vnet create -g g -n vn --address-prefixes 10.5.0.0/16 --subnet-name apps --subnet-prefixes 10.5.0.0/24");
+    ok(&mut b, "network public-ip create -g g -n pip");
+    let before = b.model.clone();
+    let refusals = [
+        // No GatewaySubnet in the VNet.
+        ("network vnet-gateway create -g g -n gw --vnet vn --public-ip-address pip --sku VpnGw1", 1, "(NetcfgMissingSubnet)"),
+        // A Route Server outside RouteServerSubnet.
+        ("network routeserver create -g g -n rs --hosted-subnet /subscriptions/00000000-0000-4000-8000-000000000001/resourceGroups/g/providers/Microsoft.Network/virtualNetworks/vn/subnets/apps --public-ip-address pip", 1, "RouteServerSubnet"),
+        // A subnet name where az wants its ID.
+        ("network routeserver create -g g -n rs --hosted-subnet RouteServerSubnet --public-ip-address pip", 1, "(InvalidRequestFormat)"),
+        // A public IP that does not exist: ARM's reference error.
+        ("network vnet-gateway create -g g -n gw --vnet vn --public-ip-address nope --sku VpnGw1", 1, ""),
+        // A VNet that does not exist.
+        ("network vnet-gateway create -g g -n gw --vnet nope --public-ip-address pip", 3, "(ResourceNotFound)"),
+        ("network vnet-gateway show -g g -n nope", 3, "(ResourceNotFound)"),
+        ("network public-ip create -g g -n dyn --allocation-method Dynamic", 1, "(StandardSkuPublicIPAddressesMustBeStatic)"),
+        ("network vnet-gateway create -g g -n gw --vnet vn --public-ip-address pip --gateway-type LocalGateway", 1, "not emulated"),
+    ];
+    for (line, want, needle) in refusals {
+        let (code, out, err) = sh(&mut b, line);
+        assert_eq!((code, out.as_str()), (want, ""), "`az {line}`: {err}");
+        assert!(err.contains(needle), "`az {line}`: {err}");
+        assert_eq!(b.model, before, "`az {line}` changed the model");
+    }
+    ok(&mut b, "network vnet subnet create -g g --vnet-name vn -n GatewaySubnet --address-prefixes 10.5.255.0/27");
+    let (code, _, err) = sh(&mut b, "network vnet-gateway create -g g -n gw --vnet vn --public-ip-address nope --sku VpnGw1");
+    assert!(code == 1 && err.contains("(InvalidResourceReference)") && err.contains("publicIPAddresses/nope"), "{err}");
+    // A public IP a gateway holds cannot be deleted, nor given to a second one.
+    ok(&mut b, "network vnet-gateway create -g g -n gw --vnet vn --public-ip-address pip --sku VpnGw1");
+    let (code, _, err) = sh(&mut b, "network public-ip delete -g g -n pip");
+    assert!(code == 1 && err.contains("(PublicIPAddressCannotBeDeleted)") && err.contains("vnetGatewayConfig0"), "{err}");
 }

@@ -22,6 +22,18 @@ pub enum GatewayType {
     ExpressRoute,
 }
 
+/// How a VPN gateway picks traffic for its tunnels (§6). PolicyBased is
+/// Basic-only and cannot do VNet-to-VNet.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum VpnType {
+    #[default]
+    RouteBased,
+    PolicyBased,
+}
+
+/// The generations az accepts for `--vpn-gateway-generation`.
+pub const VPN_GATEWAY_GENERATIONS: &[&str] = &["Generation1", "Generation2", "None"];
+
 /// The CLI's SKU names. Basic has no BGP and no gateway transit.
 pub const GATEWAY_SKUS: &[&str] = &[
     "Basic", "Standard", "HighPerformance", "UltraPerformance", "VpnGw1", "VpnGw2", "VpnGw3",
@@ -41,12 +53,28 @@ pub struct VirtualNetworkGateway {
     pub active_active: bool,
     pub enable_bgp: bool,
     pub asn: u32,
+    /// One public IP per instance (two when active-active). Gateways built
+    /// from a topology file may have none: vnetlab needs no public address
+    /// to emulate them.
+    #[serde(default)]
+    pub public_ip_addresses: Vec<ResourceId>,
+    #[serde(default)]
+    pub vpn_type: VpnType,
+    /// Recorded as given (Generation1, Generation2 or None), not emulated.
+    #[serde(default)]
+    pub vpn_gateway_generation: Option<String>,
 }
 
 impl VirtualNetworkGateway {
     /// Basic VPN gateways cannot be used for gateway transit [DOC].
     pub fn supports_transit(&self) -> bool {
         !self.sku.eq_ignore_ascii_case("Basic")
+    }
+
+    /// The ID of the gateway's `i`th IP configuration, named as az names
+    /// them (`vnetGatewayConfig0`, `vnetGatewayConfig1`).
+    pub fn ip_configuration_id(&self, i: usize) -> ResourceId {
+        self.id.child("ipConfigurations", &format!("vnetGatewayConfig{i}"))
     }
 }
 
@@ -93,6 +121,17 @@ pub struct RouteServer {
     pub hosted_subnet: ResourceId,
     pub allow_branch_to_branch_traffic: bool,
     pub peerings: Vec<RouteServerPeering>,
+    /// The Standard public IP Azure uses to manage Route Server; none for
+    /// Route Servers built from a topology file.
+    #[serde(default)]
+    pub public_ip_address: Option<ResourceId>,
+}
+
+impl RouteServer {
+    /// The ID of its one IP configuration, as az names it.
+    pub fn ip_configuration_id(&self) -> ResourceId {
+        self.id.child("ipConfigurations", "Default")
+    }
 }
 
 /// A BGP session between Route Server and an NVA.

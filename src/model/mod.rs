@@ -298,6 +298,17 @@ impl Model {
         }
     }
 
+    /// The IP configuration (of a NIC, gateway or Route Server) that holds
+    /// public IP `pip`: what Azure names when the address is in use.
+    pub fn public_ip_holder(&self, pip: &ResourceId) -> Option<ResourceId> {
+        let nic = self.network_interfaces.values().find(|n| n.public_ip_address.as_ref() == Some(pip)).map(|n| n.ip_configuration_id());
+        let gateway = || {
+            self.virtual_network_gateways.values().find_map(|g| g.public_ip_addresses.iter().position(|p| p == pip).map(|i| g.ip_configuration_id(i)))
+        };
+        let route_server = || self.route_servers.values().find(|r| r.public_ip_address.as_ref() == Some(pip)).map(|r| r.ip_configuration_id());
+        nic.or_else(gateway).or_else(route_server)
+    }
+
     /// What is deployed in a subnet, with the private address each holds.
     /// ExpressRoute gateways occupy GatewaySubnet without an address
     /// vnetlab hands out.

@@ -80,8 +80,8 @@ impl Model {
         if !self.public_ip_addresses.contains_key(id) {
             bail!(ResourceNotFound, "The Resource '{PIP_TYPE}/{}' under resource group '{}' was not found.", id.name(), id.resource_group_name());
         }
-        if let Some(nic) = self.network_interfaces.values().find(|n| n.public_ip_address.as_ref() == Some(id)) {
-            bail!(PublicIPAddressCannotBeDeleted, "Public IP address {id} can not be deleted since it is still allocated to resource {}. In order to delete the public IP, disassociate/detach the Public IP address from the resource.", nic.ip_configuration_id());
+        if let Some(holder) = self.public_ip_holder(id) {
+            bail!(PublicIPAddressCannotBeDeleted, "Public IP address {id} can not be deleted since it is still allocated to resource {holder}. In order to delete the public IP, disassociate/detach the Public IP address from the resource.");
         }
         self.public_ip_addresses.remove(id);
         Ok(())
@@ -153,8 +153,9 @@ impl Model {
             if p.location != location {
                 bail!(InvalidResourceReference, "Resource {pip} referenced by resource {id} was not found. Please make sure that the referenced resource exists, and that both resources are in the same region.");
             }
-            if let Some(other) = self.network_interfaces.values().find(|n| n.id != id && n.public_ip_address.as_ref() == Some(pip)) {
-                bail!(PublicIPAddressInUse, "IP configuration {} is referencing public IP address {pip} that is already allocated to resource {}.", id.child("ipConfigurations", "ipconfig1"), other.ip_configuration_id());
+            let own = id.child("ipConfigurations", "ipconfig1");
+            if let Some(other) = self.public_ip_holder(pip).filter(|h| *h != own) {
+                bail!(PublicIPAddressInUse, "IP configuration {own} is referencing public IP address {pip} that is already allocated to resource {other}.");
             }
         }
         let nic = NetworkInterface {

@@ -9,7 +9,10 @@ use super::addr::{overlapping, parse_prefix};
 use super::names::{self, NameKind};
 use super::ops_identity::keep_location;
 use super::ops_network::join;
-use super::{AZURE_ASN, AzureError, Connection, ConnectionType, ErrorCode, GATEWAY_SKUS, GatewayType, LocalNetworkGateway, Model, ResourceId, RouteServer, RouteServerPeering, VirtualNetworkGateway, bail, is_reserved_asn};
+use super::{
+    AZURE_ASN, AzureError, Connection, ConnectionType, ErrorCode, GATEWAY_SKUS, GatewayType, LocalNetworkGateway, Model, PublicIpSku, ResourceId, RouteServer, RouteServerPeering, VPN_GATEWAY_GENERATIONS,
+    VirtualNetworkGateway, VpnType, bail, is_reserved_asn,
+};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -22,6 +25,14 @@ pub struct GatewaySpec {
     pub active_active: bool,
     pub enable_bgp: bool,
     pub asn: Option<u32>,
+    /// One per instance: two for active-active. Empty is allowed (topology
+    /// files name none), az always gives one or two.
+    #[serde(default)]
+    pub public_ip_addresses: Vec<ResourceId>,
+    #[serde(default)]
+    pub vpn_type: VpnType,
+    #[serde(default)]
+    pub vpn_gateway_generation: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -54,6 +65,8 @@ pub struct RouteServerSpec {
     pub location: Option<String>,
     pub hosted_subnet: ResourceId,
     pub allow_branch_to_branch_traffic: bool,
+    #[serde(default)]
+    pub public_ip_address: Option<ResourceId>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -82,6 +95,23 @@ fn check_asn(asn: u32, who: &str) -> Result<(), AzureError> {
         bail!(BadRequest, "ASN {asn} of {who} is reserved by Azure (8074, 8075, 12076, 65515, 65517-65520, 23456, 64496-64511, 65535-65551). Choose another ASN, for example 65010.");
     }
     Ok(())
+}
+
+/// A VPN type and generation that fit the SKU and gateway type (§6):
+/// PolicyBased exists only as Basic, and a generation is for VPN gateways.
+fn check_vpn_options(vpn_type: &VpnType, generation: Option<&str>, sku: &str, gateway_type: GatewayType, name: &str) -> Result<(), AzureError> {
+    if *vpn_type == VpnType::PolicyBased && (gateway_type != GatewayType::Vpn || sku != "Basic") {
+        bail!(BadRequest, "Gateway {name}: a PolicyBased VPN gateway must be of type Vpn with the Basic SKU ({sku} given). Use --vpn-type RouteBased.");
+    }
+    match generation {
+        Some(g) if !VPN_GATEWAY_GENERATIONS.contains(&g) => {
+            bail!(BadRequest, "Gateway {name}: VPN gateway generation '{g}' is not valid. Valid values: {}.", VPN_GATEWAY_GENERATIONS.join(", "));
+        }
+        Some(g) if g != "None" && gateway_type != GatewayType::Vpn => {
+            bail!(BadRequest, "Gateway {name}: a VPN gateway generation ({g}) applies to Vpn gateways only; leave it out for an ExpressRoute gateway.");
+        }
+        _ => Ok(()),
+    }
 }
 
 impl Model {
@@ -120,6 +150,8 @@ impl Model {
         if asn != AZURE_ASN {
             check_asn(asn, id.name())?;
         }
+        check_vpn_options(&spec.vpn_type, spec.vpn_gateway_generation.as_deref(), sku, spec.gateway_type, id.name())?;
+        self.check_gateway_public_ips(&id, &spec.public_ip_addresses, spec.active_active, &location)?;
         let gw = VirtualNetworkGateway {
             id: id.clone(),
             name: id.name().into(),
@@ -130,6 +162,9 @@ impl Model {
             active_active: spec.active_active,
             enable_bgp: spec.enable_bgp,
             asn,
+            public_ip_addresses: spec.public_ip_addresses,
+            vpn_type: spec.vpn_type,
+            vpn_gateway_generation: spec.vpn_gateway_generation,
         };
         self.virtual_network_gateways.insert(id, gw);
         Ok(())
@@ -148,6 +183,34 @@ impl Model {
             }
         self.virtual_network_gateways.remove(id);
         Ok(())
+    }
+
+    /// One public IP per gateway instance, each existing in the gateway's
+    /// region and held by nothing else.
+    fn check_gateway_public_ips(&self, id: &ResourceId, pips: &[ResourceId], active_active: bool, location: &str) -> Result<(), AzureError> {
+        if pips.len() > 2 || (!pips.is_empty() && active_active != (pips.len() == 2)) {
+            bail!(BadRequest, "Virtual network gateway {} has {} public IP addresses: an active-standby gateway takes one, an active-active gateway two (--public-ip-addresses PIP1 PIP2).", id.name(), pips.len());
+        }
+        if pips.len() == 2 && pips[0] == pips[1] {
+            bail!(BadRequest, "The two instances of active-active gateway {} need two different public IP addresses; {} is given twice.", id.name(), pips[0].name());
+        }
+        for (i, pip) in pips.iter().enumerate() {
+            let config = id.child("ipConfigurations", &format!("vnetGatewayConfig{i}"));
+            self.check_public_ip_for(pip, &config, location)?;
+        }
+        Ok(())
+    }
+
+    /// A public IP that `config` (an IP configuration) may take: it exists
+    /// in the same region and no other configuration holds it.
+    fn check_public_ip_for(&self, pip: &ResourceId, config: &ResourceId, location: &str) -> Result<PublicIpSku, AzureError> {
+        let Some(p) = self.public_ip_addresses.get(pip).filter(|p| p.location == location) else {
+            bail!(InvalidResourceReference, "Resource {pip} referenced by resource {config} was not found. Please make sure that the referenced resource exists, and that both resources are in the same region.");
+        };
+        if let Some(other) = self.public_ip_holder(pip).filter(|h| h != config) {
+            bail!(PublicIPAddressInUse, "IP configuration {config} is referencing public IP address {pip} that is already allocated to resource {other}.");
+        }
+        Ok(p.sku)
     }
 
     /// Peerings (in other VNets) that use `vnet`'s gateway or Route Server.
@@ -221,6 +284,9 @@ impl Model {
                 let Some(gw2) = self.virtual_network_gateways.get(&spec.peer) else {
                     bail!(InvalidResourceReference, "Resource {} referenced by resource {id} was not found. Give the other VNet's gateway as --vnet-gateway2.", spec.peer);
                 };
+                if let Some(g) = [gw1, gw2].into_iter().find(|g| g.vpn_type != VpnType::RouteBased) {
+                    bail!(BadRequest, "Connection {} is VNet-to-VNet, which needs RouteBased gateways on both sides; {} is {:?}.", id.name(), g.name, g.vpn_type);
+                }
                 self.virtual_networks.get(&gw2.virtual_network).map(|v| v.address_prefixes.clone()).unwrap_or_default()
             }
         };
@@ -271,8 +337,21 @@ impl Model {
         if let Some(p) = vnet.peerings.iter().find(|p| p.use_remote_gateways) {
             bail!(BadRequest, "Virtual network {} uses the remote gateway of its peer through peering {}, so it cannot have a Route Server. Turn off useRemoteGateways first.", vnet.name, p.name);
         }
+        if let Some(pip) = &spec.public_ip_address
+            && self.check_public_ip_for(pip, &id.child("ipConfigurations", "Default"), &location)? != PublicIpSku::Standard
+        {
+            bail!(BadRequest, "Route Server {} needs a Standard SKU public IP address; {} is Basic. Create one with az network public-ip create --sku Standard.", id.name(), pip.name());
+        }
         let peerings = self.route_servers.get(&id).map(|r| r.peerings.clone()).unwrap_or_default();
-        let rs = RouteServer { id: id.clone(), name: id.name().into(), location, hosted_subnet: spec.hosted_subnet, allow_branch_to_branch_traffic: spec.allow_branch_to_branch_traffic, peerings };
+        let rs = RouteServer {
+            id: id.clone(),
+            name: id.name().into(),
+            location,
+            hosted_subnet: spec.hosted_subnet,
+            allow_branch_to_branch_traffic: spec.allow_branch_to_branch_traffic,
+            peerings,
+            public_ip_address: spec.public_ip_address,
+        };
         self.route_servers.insert(id, rs);
         Ok(())
     }

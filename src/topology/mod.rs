@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use crate::model::{
     AzureError, Change, ConnectionSpec, ConnectionType, GatewaySpec, GatewayType, LocalGatewaySpec, Model, NicSpec, PeeringSpec, PrincipalType, PublicIpSku, PublicIpSpec, ResourceId,
-    RoleAssignment, RouteServerPeeringSpec, RouteServerSpec, RouteSpec, SecurityRuleSpec, SubnetSpec, Subscription, VmSpec, VnetSpec, COMPUTE, DEFAULT_SUBSCRIPTION_ID, DEFAULT_SUBSCRIPTION_NAME,
+    RoleAssignment, RouteServerPeeringSpec, RouteServerSpec, RouteSpec, VpnType, SecurityRuleSpec, SubnetSpec, Subscription, VmSpec, VnetSpec, COMPUTE, DEFAULT_SUBSCRIPTION_ID, DEFAULT_SUBSCRIPTION_NAME,
 };
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -458,7 +458,16 @@ impl Topology {
                 "expressroute" => GatewayType::ExpressRoute,
                 other => return Err(TopologyError::Reference { at, message: format!("gatewayType '{other}' must be Vpn or ExpressRoute") }),
             };
-            let spec = GatewaySpec { virtual_network: r.reference(&at, &id, "virtualNetworks", &g.vnet)?, id, location: g.location.clone(), gateway_type, sku: g.sku.clone(), active_active: g.active_active, enable_bgp: g.enable_bgp, asn: g.asn };
+            let spec = GatewaySpec {
+                virtual_network: r.reference(&at, &id, "virtualNetworks", &g.vnet)?, id, location: g.location.clone(), gateway_type, sku: g.sku.clone(), active_active: g.active_active,
+                enable_bgp: g.enable_bgp,
+                asn: g.asn,
+                // A topology gateway needs no public IP: nothing in the lab
+                // reaches it by its public address.
+                public_ip_addresses: vec![],
+                vpn_type: VpnType::RouteBased,
+                vpn_gateway_generation: None,
+            };
             out.push((at, Change::PutVirtualNetworkGateway(spec)));
         }
         let mut rs_peerings = Vec::new();
@@ -466,7 +475,7 @@ impl Topology {
             let at = format!("routeServers[{i}] ({})", s.name);
             let id = r.id(&at, s.resource_group.as_deref(), "virtualHubs", &s.name)?;
             let vnet = r.reference(&at, &id, "virtualNetworks", &s.vnet)?;
-            let spec = RouteServerSpec { id: id.clone(), location: s.location.clone(), hosted_subnet: vnet.child("subnets", &s.subnet), allow_branch_to_branch_traffic: s.allow_branch_to_branch_traffic };
+            let spec = RouteServerSpec { id: id.clone(), location: s.location.clone(), hosted_subnet: vnet.child("subnets", &s.subnet), allow_branch_to_branch_traffic: s.allow_branch_to_branch_traffic, public_ip_address: None };
             out.push((at.clone(), Change::PutRouteServer(spec)));
             for (j, p) in s.peerings.iter().enumerate() {
                 let spec = RouteServerPeeringSpec { id: id.child("bgpConnections", &p.name), peer_ip: p.peer_ip.clone(), peer_asn: p.peer_asn, advertised_prefixes: p.advertised_prefixes.clone() };
