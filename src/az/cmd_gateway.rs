@@ -44,6 +44,12 @@ fn vnet_gateway_leaves() -> Vec<Leaf<Handler>> {
         Leaf { path: "network vnet-gateway show", about: "Get the details of a virtual network gateway.", args: vec![rg(), name()], run: gateway_show },
         Leaf { path: "network vnet-gateway delete", about: "Delete a virtual network gateway.", args: vec![rg(), name(), flag("no-wait")], run: gateway_delete },
         Leaf {
+            path: "network vnet-gateway wait",
+            about: "Place the CLI in a waiting state until a condition of the virtual network gateway is met.",
+            args: vec![rg(), name(), flag("created"), flag("updated"), flag("deleted"), flag("exists"), opt("custom"), opt("interval"), opt("timeout")],
+            run: gateway_wait,
+        },
+        Leaf {
             path: "network vnet-gateway list-learned-routes",
             about: "This operation retrieves a list of routes the virtual network gateway has learned, including routes learned from BGP peers.",
             args: vec![rg(), name()],
@@ -154,6 +160,21 @@ fn gateway_list(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
 fn gateway_show(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let g = ctx.existing(&ctx.model().virtual_network_gateways, &gateway_id(ctx, &a))?;
     Ok(Reply::Value(render::vnet_gateway(ctx.model(), g)))
+}
+
+/// In vnetlab a gateway is built (or removed) at once, so the condition
+/// holds now or never will: answer at once instead of polling until the
+/// timeout.
+fn gateway_wait(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
+    let id = gateway_id(ctx, &a);
+    if a.flag("deleted") {
+        if ctx.model().virtual_network_gateways.contains_key(&id) {
+            return Err(AzError::Cli(format!("Virtual network gateway '{}' still exists, and nothing is deleting it: vnetlab deletes at once, so waiting would never end.", id.name())));
+        }
+        return Ok(Reply::Nothing);
+    }
+    ctx.existing(&ctx.model().virtual_network_gateways, &id)?;
+    Ok(Reply::Nothing)
 }
 
 fn gateway_delete(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {

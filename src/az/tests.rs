@@ -391,6 +391,20 @@ fn a_spoke_learns_the_on_premises_prefix_from_the_hub_gateway() {
     assert!(learned.contains("10.1.0.0/16"), "the transit spoke is the gateway's too:\n{learned}");
 }
 
+/// Scripts wait for the gateway after --no-wait; in vnetlab it is there at
+/// once, so the wait answers at once.
+#[test]
+fn vnet_gateway_wait_answers_at_once() {
+    let mut b = hub_and_spoke("VpnGw1");
+    ok(&mut b, "network vnet-gateway wait -g hs -n hub-gw --created");
+    ok(&mut b, "network vnet-gateway wait -g hs -n nope --deleted");
+    let (code, _, err) = sh(&mut b, "network vnet-gateway wait -g hs -n nope --created");
+    assert_eq!(code, 3, "{err}");
+    let (code, _, err) = sh(&mut b, "network vnet-gateway wait -g hs -n hub-gw --deleted");
+    assert_eq!(code, 1);
+    assert!(err.contains("still exists"), "{err}");
+}
+
 #[test]
 fn a_basic_gateway_gives_the_spoke_no_gateway_routes() {
     // No --sku: az's default, Basic, which cannot do gateway transit.
