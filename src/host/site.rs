@@ -16,9 +16,19 @@ const HOST_LAN: &str = "eth0";
 /// (`router_ns`, which exists and already forwards). The router answers
 /// for the LNG's other prefixes on its loopback.
 pub fn build(router_ns: &str, host_ns: &str, router_lan: Ipv4Net, host: Option<Ipv4Addr>, other_prefixes: &[Ipv4Net]) -> Result<(), HostError> {
+    // The router forwards even before it has a tunnel (an LNG without a
+    // connection yet), and is IPv4-only like everything else.
+    netns::run_in(router_ns, || -> std::io::Result<()> {
+        std::fs::write("/proc/sys/net/ipv4/ip_forward", "1")?;
+        match std::fs::write("/proc/sys/net/ipv6/conf/all/disable_ipv6", "1") {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    })?
+    .map_err(HostError::io("make the site's router forward"))?;
     netns::add(host_ns)?;
     netns::ip(&["-n", router_ns, "link", "add", ROUTER_LAN, "type", "veth", "peer", "name", HOST_LAN, "netns", host_ns])?;
-    let mut router = format!("addr add {router_lan} dev {ROUTER_LAN}\nlink set {ROUTER_LAN} up\n");
+    let mut router = format!("link set lo up\naddr add {router_lan} dev {ROUTER_LAN}\nlink set {ROUTER_LAN} up\n");
     for p in other_prefixes {
         let first = Ipv4Addr::from(u32::from(p.network()).saturating_add(1));
         router.push_str(&format!("addr add {first}/32 dev lo\n"));
