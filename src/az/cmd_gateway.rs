@@ -152,9 +152,7 @@ fn gateway_create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
 }
 
 fn gateway_list(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
-    let scope = ctx.list_scope(a.str("resource-group"))?;
-    let m = ctx.model();
-    Ok(Reply::Value(Value::Array(m.virtual_network_gateways.values().filter(|g| g.id.is_within(scope.as_str())).map(|g| render::vnet_gateway(m, g)).collect())))
+    Ok(Reply::Value(ctx.list(a.str("resource-group"), |m| &m.virtual_network_gateways, render::vnet_gateway)?))
 }
 
 fn gateway_show(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
@@ -232,9 +230,7 @@ fn local_create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
 }
 
 fn local_list(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
-    let scope = ctx.list_scope(a.str("resource-group"))?;
-    let items = ctx.model().local_network_gateways.values().filter(|l| l.id.is_within(scope.as_str())).map(render::local_gateway).collect();
-    Ok(Reply::Table(Value::Array(items), local_table))
+    Ok(Reply::Table(ctx.list(a.str("resource-group"), |m| &m.local_network_gateways, |_, l| render::local_gateway(l))?, local_table))
 }
 
 /// az's transform_local_gateway_table_output: the first prefix, and
@@ -324,9 +320,7 @@ fn connection_create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
 }
 
 fn connection_list(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
-    let scope = ctx.list_scope(a.str("resource-group"))?;
-    let m = ctx.model();
-    Ok(Reply::Value(Value::Array(m.connections.values().filter(|c| c.id.is_within(scope.as_str())).map(|c| render::connection(m, c)).collect())))
+    Ok(Reply::Value(ctx.list(a.str("resource-group"), |m| &m.connections, render::connection)?))
 }
 
 fn connection_show(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {

@@ -133,10 +133,7 @@ fn one_prefix(mut prefixes: Vec<String>, subnet: &str) -> Result<String, AzError
 }
 
 fn vnet_list(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
-    let scope = ctx.list_scope(a.str("resource-group"))?;
-    let m = ctx.model();
-    let items: Vec<Value> = m.virtual_networks.values().filter(|v| v.id.is_within(scope.as_str())).map(|v| render::vnet(m, v)).collect();
-    Ok(Reply::Table(Value::Array(items), vnet_table))
+    Ok(Reply::Table(ctx.list(a.str("resource-group"), |m| &m.virtual_networks, render::vnet)?, vnet_table))
 }
 
 /// az's transform_vnet_table_output (§9.2).

@@ -39,8 +39,7 @@ fn nic_id(ctx: &Ctx, a: &Args) -> ResourceId {
 }
 
 fn list(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
-    let scope = ctx.list_scope(a.str("resource-group"))?;
-    Ok(Reply::Value(Value::Array(ctx.model().network_interfaces.values().filter(|n| n.id.is_within(scope.as_str())).map(render::nic).collect())))
+    Ok(Reply::Value(ctx.list(a.str("resource-group"), |m| &m.network_interfaces, |_, n| render::nic(n))?))
 }
 
 fn show(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
@@ -161,9 +160,7 @@ fn effective_nsg_rows(v: &Value) -> Value {
 }
 
 fn pip_list(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
-    let scope = ctx.list_scope(a.str("resource-group"))?;
-    let m = ctx.model();
-    Ok(Reply::Table(Value::Array(m.public_ip_addresses.values().filter(|p| p.id.is_within(scope.as_str())).map(|p| render::public_ip(m, p)).collect()), pip_table))
+    Ok(Reply::Table(ctx.list(a.str("resource-group"), |m| &m.public_ip_addresses, render::public_ip)?, pip_table))
 }
 
 /// az's public-ip list table (§9.5).

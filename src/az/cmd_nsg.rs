@@ -57,9 +57,7 @@ fn create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
 }
 
 fn list(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
-    let scope = ctx.list_scope(a.str("resource-group"))?;
-    let m = ctx.model();
-    Ok(Reply::Value(Value::Array(m.network_security_groups.values().filter(|n| n.id.is_within(scope.as_str())).map(|n| render::nsg(m, n)).collect())))
+    Ok(Reply::Value(ctx.list(a.str("resource-group"), |m| &m.network_security_groups, render::nsg)?))
 }
 
 fn show(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {

@@ -52,9 +52,7 @@ fn create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
 }
 
 fn list(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
-    let scope = ctx.list_scope(a.str("resource-group"))?;
-    let m = ctx.model();
-    Ok(Reply::Value(Value::Array(m.route_tables.values().filter(|t| t.id.is_within(scope.as_str())).map(|t| render::route_table(m, t)).collect())))
+    Ok(Reply::Value(ctx.list(a.str("resource-group"), |m| &m.route_tables, render::route_table)?))
 }
 
 fn show(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {

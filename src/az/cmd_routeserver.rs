@@ -80,9 +80,7 @@ fn create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
 }
 
 fn list(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
-    let scope = ctx.list_scope(a.str("resource-group"))?;
-    let m = ctx.model();
-    Ok(Reply::Value(Value::Array(m.route_servers.values().filter(|r| r.id.is_within(scope.as_str())).map(|r| render::route_server(m, r)).collect())))
+    Ok(Reply::Value(ctx.list(a.str("resource-group"), |m| &m.route_servers, render::route_server)?))
 }
 
 fn show(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {

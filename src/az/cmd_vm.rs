@@ -276,10 +276,8 @@ fn vm_table(v: &Value) -> Value {
 }
 
 fn list(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
-    let scope = ctx.list_scope(a.str("resource-group"))?;
-    let m = ctx.model();
     let details = a.flag("show-details");
-    Ok(Reply::Table(Value::Array(m.virtual_machines.values().filter(|v| v.id.is_within(scope.as_str())).map(|v| render::vm(m, v, details)).collect()), vm_table))
+    Ok(Reply::Table(ctx.list(a.str("resource-group"), |m| &m.virtual_machines, |m, v| render::vm(m, v, details))?, vm_table))
 }
 
 fn show(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {

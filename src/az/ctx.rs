@@ -1,6 +1,10 @@
 //! What every command needs: the lab's model, the signed-in account and
 //! the subscription it acts on, and ARM's way of naming and finding things.
 
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
 use super::{AzError, Backend, Profile};
 use crate::model::{AzureError, Change, ErrorCode, Model, ResourceGroup, ResourceId, Subscription};
 
@@ -71,13 +75,15 @@ impl<'a> Ctx<'a> {
         self.model.resource_groups.get(&self.rg_id(rg)).ok_or_else(|| AzureError::new(ErrorCode::ResourceGroupNotFound, format!("Resource group '{rg}' could not be found.")).into())
     }
 
-    /// What a `list` command covers: the group `-g` names (which must
-    /// exist), else the whole subscription.
-    pub fn list_scope(&self, rg: Option<&str>) -> Result<ResourceId, AzError> {
-        Ok(match rg {
+    /// What a `list` command prints: the resources of `items` in the group
+    /// `-g` names (which must exist), else in the whole subscription.
+    pub fn list<T>(&self, rg: Option<&str>, items: impl Fn(&Model) -> &BTreeMap<ResourceId, T>, render: impl Fn(&Model, &T) -> Value) -> Result<Value, AzError> {
+        let scope = match rg {
             Some(rg) => self.group(rg)?.id.clone(),
             None => ResourceId::subscription(self.sub()),
-        })
+        };
+        let m = &self.model;
+        Ok(Value::Array(items(m).iter().filter(|(id, _)| id.is_within(scope.as_str())).map(|(_, x)| render(m, x)).collect()))
     }
 
     /// A top-level delete: deleting what is not there succeeds quietly, as

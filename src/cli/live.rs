@@ -16,7 +16,7 @@ use super::table::write_table;
 use crate::daemon::client::{self, Client};
 use crate::daemon::proto::{LabStatus, Request, Response, SiteStatus, VmStatus};
 use crate::daemon::{ONPREM_PASSWORD, ONPREM_USER};
-use crate::dataplane::explain::{round_trip, round_trip_from};
+use crate::dataplane::explain::{round_trip, round_trip_from, site_ingress};
 use crate::dataplane::{Ingress, Tables};
 use crate::expect::{self, CLOUD_SHELL, ExpectFile, Expectation, Outcome, Probe};
 use crate::host::{self, Lab, netns};
@@ -448,19 +448,16 @@ fn check(lab: &Lab, s: &LabStatus, model: &Model, tables: &Tables, e: &Expectati
         Probe::Ping => probe_ping(lab, anchor_pid, address)?,
         Probe::Tcp => probe_tcp(&netns, address, port)?,
         Probe::Ssh => {
-            let machine = target.map(|v| (v.name.clone(), v.admin_username.clone()));
-            let vm = machine.as_ref().and_then(|(n, _)| model.virtual_machines.values().find(|m| m.name.eq_ignore_ascii_case(n)));
-            let user = match (vm, &machine) {
-                (Some(m), _) => m.admin_username.clone(),
-                (None, Some((_, user))) => user.clone(),
-                (None, None) => "azureuser".into(),
+            // A VM's admin logs in to a VM; the site's user to an
+            // on-premises machine.
+            let (user, password) = match target {
+                Some(v) => match model.virtual_machines.values().find(|m| m.name.eq_ignore_ascii_case(&v.name)) {
+                    Some(m) => (m.admin_username.clone(), m.admin_password.clone()),
+                    None => (v.admin_username.clone(), Some(ONPREM_PASSWORD.to_string())),
+                },
+                None => ("azureuser".to_string(), None),
             };
-            let password = match (vm, &machine) {
-                (Some(m), _) => m.admin_password.clone(),
-                (None, Some(_)) => Some(ONPREM_PASSWORD.to_string()),
-                (None, None) => None,
-            };
-            probe_ssh(lab, anchor_pid, address, &user, password.as_deref(), machine.as_ref().map(|(n, _)| n.as_str()))?
+            probe_ssh(lab, anchor_pid, address, &user, password.as_deref(), target.map(|v| v.name.as_str()))?
         }
     };
     Ok(Outcome { expectation: e.clone(), address: address.to_string(), reachable, detail, why, took: started.elapsed() })
@@ -472,11 +469,11 @@ fn on_premises_why(model: &Model, tables: &Tables, site: &SiteStatus, from: &str
     let machine = if site.router.name.eq_ignore_ascii_case(from) { &site.router } else { &site.host };
     let src: Ipv4Addr = machine.nics.first().context("on-premises machine without an address")?.private_ip.parse()?;
     let lng = model.local_network_gateways.values().find(|l| l.name.eq_ignore_ascii_case(&site.name)).context("the site's local network gateway is gone")?;
-    let Some((prefix, conn)) = crate::routing::site_route_for(model, &lng.id, dst) else {
-        return Ok(format!("the on-premises router {} has no route to {dst}: no Azure gateway it is connected to advertises it (gateways advertise their VNet and the spokes that use them through gateway transit)", site.name));
+    let (ingress, prefix, conn) = match site_ingress(model, tables, &lng.id, dst) {
+        Ok(entry) => entry,
+        Err(why) => return Ok(why),
     };
-    let c = tables.connections.iter().position(|c| c.id == conn).context("connection not compiled")?;
-    let (_, e) = round_trip_from(tables, Ingress::Connection(c as u32), Some(src), dst, protocol, port, Instant::now());
+    let (_, e) = round_trip_from(tables, ingress, Some(src), dst, protocol, port, Instant::now());
     Ok(format!("{} (the site's router sends {prefix} through connection {})", e.summary, conn.name()))
 }
 

@@ -11,7 +11,7 @@ use super::table::write_table;
 use super::{Command, Output};
 use crate::az::watcher;
 use crate::daemon::on_premises_machine;
-use crate::dataplane::explain::{explain, probe_packet, round_trip, round_trip_from};
+use crate::dataplane::explain::{explain, probe_packet, round_trip, round_trip_from, site_ingress};
 use crate::dataplane::{CLOUD_SHELL_IP, ConnTrack, Ingress, NicIdx, Tables};
 use crate::model::{Direction, Model};
 use crate::topology::Topology;
@@ -174,13 +174,16 @@ fn explain_cmd(model: &Model, t: &Tables, from: &str, to: &str, protocol: Option
     let (ingress, src) = if is_internet(from) {
         (Ingress::Internet, CLOUD_SHELL_IP)
     } else if let Some((lng, ip)) = on_premises_machine(model, from) {
-        let Some((prefix, conn)) = crate::routing::site_route_for(model, &lng.id, dst) else {
-            writeln!(out, "{from} ({ip}) -> {dst}: the on-premises router {} has no route to {dst}: no Azure gateway it is connected to advertises it (a gateway advertises its VNet and the spokes that use it through gateway transit)", lng.name)?;
-            return Ok(());
-        };
-        writeln!(out, "{from} ({ip}): the on-premises router {} sends {prefix} through connection {}", lng.name, conn.name())?;
-        let c = t.connections.iter().position(|c| c.id == conn).context("connection not compiled")?;
-        (Ingress::Connection(c as u32), ip)
+        match site_ingress(model, t, &lng.id, dst) {
+            Ok((ingress, prefix, conn)) => {
+                writeln!(out, "{from} ({ip}): the on-premises router {} sends {prefix} through connection {}", lng.name, conn.name())?;
+                (ingress, ip)
+            }
+            Err(why) => {
+                writeln!(out, "{from} ({ip}) -> {dst}: {why}")?;
+                return Ok(());
+            }
+        }
     } else {
         let n = find_vm(t, from)?;
         (Ingress::Nic(n), t.nics[n as usize].ip)
@@ -227,13 +230,12 @@ fn analyze(file: &Path, out: &mut impl Write) -> anyhow::Result<()> {
             }
             Err(i) => i,
         };
-        let lng = sites[site].0;
-        match crate::routing::site_route_for(&model, &lng.id, dst).and_then(|(_, c)| t.connections.iter().position(|x| x.id == c)) {
-            Some(c) => {
-                let (ok, e) = round_trip_from(&t, Ingress::Connection(c as u32), Some(from.1), dst, proto, port, now);
+        match site_ingress(&model, &t, &sites[site].0.id, dst) {
+            Ok((ingress, _, _)) => {
+                let (ok, e) = round_trip_from(&t, ingress, Some(from.1), dst, proto, port, now);
                 (ok, e.summary)
             }
-            None => (false, format!("the on-premises router {} has no route to {dst}: no Azure gateway it is connected to advertises it", lng.name)),
+            Err(why) => (false, why),
         }
     };
     let mut rows = Vec::new();

@@ -466,7 +466,7 @@ fn site_status(run: &RunningVm, site: &hostplan::SitePlan) -> proto::SiteStatus 
         name: run.plan.name.clone(),
         router: machine(&run.plan.setup, run.sshd.as_ref(), router_nics),
         host: machine(&site.host, run.site_host_sshd.as_ref(), host_nics),
-        routes: site.routes.iter().map(|(p, dev)| format!("{p} via {dev}")).collect(),
+        routes: site.routes.iter().map(route_text).collect(),
     }
 }
 
@@ -536,11 +536,16 @@ fn namespaces(p: &VmPlan) -> Vec<String> {
     std::iter::once(p.setup.netns.clone()).chain(p.site.as_ref().map(|s| s.host.netns.clone())).collect()
 }
 
+/// A route the site's router learned, as `status` shows it.
+fn route_text((prefix, dev): &(ipnet::Ipv4Net, String)) -> String {
+    format!("{prefix} via {dev}")
+}
+
 fn describe_routes(routes: &[(ipnet::Ipv4Net, String)]) -> String {
     if routes.is_empty() {
         return "none".into();
     }
-    routes.iter().map(|(p, dev)| format!("{p} via {dev}")).collect::<Vec<_>>().join(", ")
+    routes.iter().map(route_text).collect::<Vec<_>>().join(", ")
 }
 
 async fn relearn(router_ns: &str, old: &hostplan::SitePlan, new: &hostplan::SitePlan) -> Result<(), HostError> {

@@ -8,7 +8,9 @@ use super::packet::{self, FlowKey};
 use super::tables::{CHop, NicIdx, Tables, VnetIdx};
 use super::verdict::{DropReason, Ingress, RouteCtx, Step, Verdict, decide_with};
 use super::ConnTrack;
-use crate::model::{Direction, is_reserved_in_subnet};
+use ipnet::Ipv4Net;
+
+use crate::model::{Direction, Model, ResourceId, is_reserved_in_subnet};
 use crate::routing::{NoGateway, RouteSource};
 
 #[derive(Clone, Debug)]
@@ -280,9 +282,7 @@ impl Words<'_> {
             None => format!("no route leads to {dst}: {dname} is not peered with {sname}"),
         }
     }
-}
 
-impl Words<'_> {
     /// `dst` is on-premises behind a gateway in another VNet that `src`
     /// does not use: say which flag or SKU keeps it from doing so (§4.4).
     fn unused_gateway(&self, src: VnetIdx, dst: Ipv4Addr) -> Option<String> {
@@ -330,6 +330,20 @@ pub fn probe_packet(src: Ipv4Addr, dst: Ipv4Addr, protocol: &str, sport: u16, dp
         _ => false,
     };
     ok.then_some(out)
+}
+
+/// How a packet an on-premises machine behind `lng` sends to `dst` enters
+/// the fabric: through the connection whose tunnel the site's router
+/// routes `dst` into (with the prefix it matched), or why it does not.
+pub fn site_ingress(model: &Model, t: &Tables, lng: &ResourceId, dst: Ipv4Addr) -> Result<(Ingress, Ipv4Net, ResourceId), String> {
+    let Some((prefix, conn)) = crate::routing::site_route_for(model, lng, dst) else {
+        return Err(format!(
+            "the on-premises router {} has no route to {dst}: no Azure gateway it is connected to advertises it (a gateway advertises its VNet and the spokes that use it through gateway transit)",
+            lng.name()
+        ));
+    };
+    let c = t.connections.iter().position(|c| c.id == conn).ok_or_else(|| format!("connection {} is not in the compiled tables", conn.name()))?;
+    Ok((Ingress::Connection(c as u32), prefix, conn))
 }
 
 /// Whether a request from `from` (a VM's NIC, the Cloud Shell on the

@@ -75,6 +75,20 @@ pub fn ip_batch(name: &str, commands: &str) -> Result<(), HostError> {
     }
 }
 
+/// Turns IPv6 off in the calling thread's namespace (vnetlab's networks
+/// are IPv4-only; without this each new device's link-local chatter would
+/// fill drop counters and traces). `default` covers devices made later. A
+/// host booted with ipv6.disable=1 has no such files: nothing to do.
+pub fn ipv4_only() -> Result<(), HostError> {
+    for conf in ["all", "default"] {
+        match std::fs::write(format!("/proc/sys/net/ipv6/conf/{conf}/disable_ipv6"), "1") {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(HostError::Io { what: "turn IPv6 off".into(), source: e }),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// Runs `f` on a fresh thread that has entered the namespace. Sockets and
 /// TUN devices `f` creates belong to that namespace for their lifetime;
 /// the calling thread (and the rest of the process) never moves.

@@ -18,14 +18,10 @@ const HOST_LAN: &str = "eth0";
 pub fn build(router_ns: &str, host_ns: &str, router_lan: Ipv4Net, host: Option<Ipv4Addr>, other_prefixes: &[Ipv4Net]) -> Result<(), HostError> {
     // The router forwards even before it has a tunnel (an LNG without a
     // connection yet), and is IPv4-only like everything else.
-    netns::run_in(router_ns, || -> std::io::Result<()> {
-        std::fs::write("/proc/sys/net/ipv4/ip_forward", "1")?;
-        match std::fs::write("/proc/sys/net/ipv6/conf/all/disable_ipv6", "1") {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
-            _ => Ok(()),
-        }
-    })?
-    .map_err(HostError::io("make the site's router forward"))?;
+    netns::run_in(router_ns, || {
+        std::fs::write("/proc/sys/net/ipv4/ip_forward", "1").map_err(HostError::io("make the site's router forward"))?;
+        netns::ipv4_only()
+    })??;
     netns::add(host_ns)?;
     netns::ip(&["-n", router_ns, "link", "add", ROUTER_LAN, "type", "veth", "peer", "name", HOST_LAN, "netns", host_ns])?;
     let mut router = format!("link set lo up\naddr add {router_lan} dev {ROUTER_LAN}\nlink set {ROUTER_LAN} up\n");
@@ -39,11 +35,7 @@ pub fn build(router_ns: &str, host_ns: &str, router_lan: Ipv4Net, host: Option<I
         lan.push_str(&format!("addr add {ip}/{} dev {HOST_LAN}\nlink set {HOST_LAN} up\nroute add default via {}\n", router_lan.prefix_len(), router_lan.addr()));
     }
     netns::ip_batch(host_ns, &lan)?;
-    // IPv4 only, as in the VNets (a host booted without IPv6 has no file).
-    match netns::run_in(host_ns, || std::fs::write("/proc/sys/net/ipv6/conf/all/disable_ipv6", "1"))? {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(HostError::Io { what: "turn IPv6 off on the site host".into(), source: e }),
-        _ => Ok(()),
-    }
+    netns::run_in(host_ns, netns::ipv4_only)?
 }
 
 /// Replaces the router's routes toward Azure: `old` goes, `new` comes.

@@ -39,16 +39,7 @@ pub fn open(ns: &str, name: &str, iface: &Interface, default_route: bool) -> Res
     let (address, prefix, forwarding) = (iface.address, iface.prefix_len, iface.forwarding);
     let dev_name = name.to_string();
     let dev = netns::run_in(ns, move || -> Result<SyncDevice, HostError> {
-        // vnetlab's VNets are IPv4-only: without this, each new device's
-        // IPv6 link-local chatter (router and MLD solicitations) would fill
-        // the drop counters and `vnetlab trace`.
-        // A host booted with ipv6.disable=1 has no such files: nothing to do.
-        for conf in ["all", "default"] {
-            match std::fs::write(format!("/proc/sys/net/ipv6/conf/{conf}/disable_ipv6"), "1") {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(HostError::Io { what: "turn IPv6 off".into(), source: e }),
-                _ => {}
-            }
-        }
+        netns::ipv4_only()?;
         // A router that sends a packet back out of the interface it came
         // in on tells the sender to go direct (ICMP redirect). Azure's
         // fabric has no use for those; the kernel sends one if either
