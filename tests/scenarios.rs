@@ -5,6 +5,7 @@ use std::net::Ipv4Addr;
 use std::time::Instant;
 
 use vnetlab::dataplane::explain::{probe_packet, round_trip};
+use vnetlab::dataplane::nat::Rewrite;
 use vnetlab::dataplane::{ConnTrack, DropReason, Ingress, NicIdx, Tables, Verdict, decide};
 use vnetlab::model::{Change, DEFAULT_SUBSCRIPTION_ID, Direction, ErrorCode, Model, NextHopType, PeeringSpec, PeeringState, PowerState, ResourceId, SecurityRuleSpec};
 use vnetlab::routing::{RouteSource, RouteState};
@@ -116,7 +117,7 @@ fn learn_peering_exercise() {
     let shell = Ipv4Addr::new(198, 51, 100, 7);
     for vm in ["SalesVM", "MarketingVM", "ResearchVM"] {
         let v = send(&t, Ingress::Internet, shell, pip(&t, vm), "tcp", 22);
-        assert_eq!(v, Verdict::Deliver { nic: nic(&t, vm), dnat: Some(ip(&t, vm)) }, "{vm}");
+        assert_eq!(v, Verdict::Deliver { nic: nic(&t, vm), nat: Some(Rewrite::dst(ip(&t, vm))) }, "{vm}");
         let v = send(&t, Ingress::Internet, shell, pip(&t, vm), "tcp", 80);
         assert!(matches!(v, Verdict::Drop(DropReason::NsgDenied { direction: Direction::Inbound, .. })), "{vm}: {v:?}");
     }
@@ -246,15 +247,15 @@ fn hub_nva_needs_allow_forwarded_traffic_on_receiving_spoke() {
         let mut ct = ConnTrack::new();
         let now = Instant::now();
         let first = decide(&t, &mut ct, Ingress::Nic(nic(&t, "vm1")), &bytes, now);
-        assert_eq!(first, Verdict::ToAppliance { nic: nva });
+        assert_eq!(first, Verdict::ToAppliance { nic: nva, nat: None });
         // The NVA forwards the very same packet.
         let second = decide(&t, &mut ct, Ingress::Nic(nva), &bytes, now);
         if forwarded {
-            assert_eq!(second, Verdict::Deliver { nic: nic(&t, "vm2"), dnat: None });
+            assert_eq!(second, Verdict::Deliver { nic: nic(&t, "vm2"), nat: None });
             // The answer takes the same way back (spoke1 allows forwarded traffic).
             let back = probe_packet(vm2, vm1, "tcp", 22, 40000, true).expect("reply");
-            assert_eq!(decide(&t, &mut ct, Ingress::Nic(nic(&t, "vm2")), &back, now), Verdict::ToAppliance { nic: nva });
-            assert_eq!(decide(&t, &mut ct, Ingress::Nic(nva), &back, now), Verdict::Deliver { nic: nic(&t, "vm1"), dnat: None });
+            assert_eq!(decide(&t, &mut ct, Ingress::Nic(nic(&t, "vm2")), &back, now), Verdict::ToAppliance { nic: nva, nat: None });
+            assert_eq!(decide(&t, &mut ct, Ingress::Nic(nva), &back, now), Verdict::Deliver { nic: nic(&t, "vm1"), nat: None });
         } else {
             assert!(matches!(second, Verdict::Drop(DropReason::ForwardedTrafficNotAllowed { .. })), "{second:?}");
         }
@@ -424,7 +425,7 @@ fn gateway_transit_to_on_premises() {
     // From on-premises: ssh (default-allow-ssh) and any port (AllowVnetInBound: the tag holds gateway routes).
     for port in [22, 8080] {
         let v = send(&t, Ingress::Connection(0), onprem, vm, "tcp", port);
-        assert_eq!(v, Verdict::Deliver { nic: nic(&t, "vm"), dnat: None }, "port {port}");
+        assert_eq!(v, Verdict::Deliver { nic: nic(&t, "vm"), nat: None }, "port {port}");
     }
 }
 
@@ -653,8 +654,8 @@ fn nsg_rule_change_affects_new_flows_only() {
     let now = Instant::now();
     let req = pkt(a, b, "tcp", 40000, 22);
     let rep = probe_packet(b, a, "tcp", 22, 40000, true).expect("reply");
-    assert_eq!(decide(&t1, &mut ct, Ingress::Nic(n1), &req, now), Verdict::Deliver { nic: n2, dnat: None });
-    assert_eq!(decide(&t1, &mut ct, Ingress::Nic(n2), &rep, now), Verdict::Deliver { nic: n1, dnat: None });
+    assert_eq!(decide(&t1, &mut ct, Ingress::Nic(n1), &req, now), Verdict::Deliver { nic: n2, nat: None });
+    assert_eq!(decide(&t1, &mut ct, Ingress::Nic(n2), &rep, now), Verdict::Deliver { nic: n1, nat: None });
 
     let nsg = ResourceId::network(DEFAULT_SUBSCRIPTION_ID, RG, "networkSecurityGroups", "vm2NSG");
     m.apply(Change::PutSecurityRule(SecurityRuleSpec {
@@ -673,8 +674,8 @@ fn nsg_rule_change_affects_new_flows_only() {
     let t2 = Tables::compile(&m, 2);
     let (n1, n2) = (nic(&t2, "vm1"), nic(&t2, "vm2"));
     // The established flow goes on.
-    assert_eq!(decide(&t2, &mut ct, Ingress::Nic(n1), &req, now), Verdict::Deliver { nic: n2, dnat: None });
-    assert_eq!(decide(&t2, &mut ct, Ingress::Nic(n2), &rep, now), Verdict::Deliver { nic: n1, dnat: None });
+    assert_eq!(decide(&t2, &mut ct, Ingress::Nic(n1), &req, now), Verdict::Deliver { nic: n2, nat: None });
+    assert_eq!(decide(&t2, &mut ct, Ingress::Nic(n2), &rep, now), Verdict::Deliver { nic: n1, nat: None });
     // A new flow (other source port) is denied.
     let v = decide(&t2, &mut ct, Ingress::Nic(n1), &pkt(a, b, "tcp", 40001, 22), now);
     assert!(matches!(v, Verdict::Drop(DropReason::NsgDenied { direction: Direction::Inbound, .. })), "{v:?}");
@@ -770,18 +771,18 @@ virtualMachines:
     assert!(rows.iter().any(|r| r.address_prefix == zero && r.source == RouteSource::User && r.state == RouteState::Active));
     assert!(!rows.iter().any(|r| r.next_hop_type == NextHopType::None), "{rows:#?}");
     let nva = nic(&t, "nva");
-    assert_eq!(send_from(&t, "app", Ipv4Addr::new(8, 8, 8, 8), 443), Verdict::ToAppliance { nic: nva });
+    assert_eq!(send_from(&t, "app", Ipv4Addr::new(8, 8, 8, 8), 443), Verdict::ToAppliance { nic: nva, nat: None });
     // Private destinations outside the VNet follow the 0/0 too.
-    assert_eq!(send_from(&t, "app", Ipv4Addr::new(172, 16, 0, 1), 443), Verdict::ToAppliance { nic: nva });
+    assert_eq!(send_from(&t, "app", Ipv4Addr::new(172, 16, 0, 1), 443), Verdict::ToAppliance { nic: nva, nat: None });
     // Inside the VNet: VnetLocal still wins.
     assert!(ssh(&t, "app", "nva"));
     // The UDR 0/0 puts 0/0 in the VirtualNetwork tag (§5.4): AllowVnetInBound
     // admits any port from the Internet, but the answer goes to the NVA.
     let (app, shell) = (nic(&t, "app"), Ipv4Addr::new(198, 51, 100, 7));
     let v = send(&t, Ingress::Internet, shell, pip(&t, "app"), "tcp", 8080);
-    assert_eq!(v, Verdict::Deliver { nic: app, dnat: Some(ip(&t, "app")) });
+    assert_eq!(v, Verdict::Deliver { nic: app, nat: Some(Rewrite::dst(ip(&t, "app"))) });
     let back = probe_packet(ip(&t, "app"), shell, "tcp", 8080, 40000, true).expect("reply");
-    assert_eq!(decide(&t, &mut ConnTrack::new(), Ingress::Nic(app), &back, Instant::now()), Verdict::ToAppliance { nic: nva });
+    assert_eq!(decide(&t, &mut ConnTrack::new(), Ingress::Nic(app), &back, Instant::now()), Verdict::ToAppliance { nic: nva, nat: None });
 }
 
 // ---------------------------------------------------------------- 12. §10
@@ -842,8 +843,8 @@ fn fragments_in_and_out_of_order() {
     let (first, later) = fragments(ip(&t, "vm1"), ip(&t, "vm2"), 4711);
     let now = Instant::now();
     let mut ct = ConnTrack::new();
-    assert_eq!(decide(&t, &mut ct, Ingress::Nic(n1), &first, now), Verdict::Deliver { nic: n2, dnat: None });
-    assert_eq!(decide(&t, &mut ct, Ingress::Nic(n1), &later, now), Verdict::Deliver { nic: n2, dnat: None });
+    assert_eq!(decide(&t, &mut ct, Ingress::Nic(n1), &first, now), Verdict::Deliver { nic: n2, nat: None });
+    assert_eq!(decide(&t, &mut ct, Ingress::Nic(n1), &later, now), Verdict::Deliver { nic: n2, nat: None });
     let mut fresh = ConnTrack::new();
     assert_eq!(decide(&t, &mut fresh, Ingress::Nic(n1), &later, now), Verdict::Drop(DropReason::FragmentOutOfOrder));
 }

@@ -92,8 +92,16 @@ pub struct Plane {
     /// By VNet, then link index.
     pub links: Vec<Vec<Arc<LinkCounters>>>,
     pub internet: Arc<Port>,
+    /// By service index: the TUN of that service instance.
+    pub services: Vec<Option<Arc<Port>>>,
+    /// The namespace health probes come from (168.63.129.16).
+    pub azure_host: Option<Arc<Port>>,
     ingress_by_key: FxHashMap<u64, Ingress>,
 }
+
+/// The port key of the Azure host's TUN (NIC and connection keys hash
+/// resource IDs; this one is no resource).
+pub const AZURE_HOST_KEY: u64 = u64::MAX - 0xA2;
 
 impl Plane {
     pub fn new(tables: Tables, by_key: &FxHashMap<u64, Arc<Port>>, link_counters: &mut FxHashMap<u64, Arc<LinkCounters>>, internet: Arc<Port>) -> Plane {
@@ -102,13 +110,16 @@ impl Plane {
         // Keys hash full resource IDs: a NIC's and a connection's differ.
         let nics = tables.nics.iter().enumerate().map(|(i, n)| (n.key, Ingress::Nic(i as NicIdx)));
         let connections = tables.connections.iter().enumerate().map(|(i, c)| (crate::dataplane::stable_key(&c.id), Ingress::Connection(i as u32)));
-        let ingress_by_key = nics.chain(connections).collect();
+        let services = tables.services.iter().enumerate().map(|(i, s)| (s.key, Ingress::Service(i as u32)));
+        let ingress_by_key = nics.chain(connections).chain(services).chain([(AZURE_HOST_KEY, Ingress::AzureHost)]).collect();
+        let azure_host = by_key.get(&AZURE_HOST_KEY).cloned();
+        let services = tables.services.iter().map(|s| by_key.get(&s.key).cloned()).collect();
         let links = tables
             .vnets
             .iter()
             .map(|v| v.links.iter().map(|l| link_counters.entry(crate::dataplane::stable_key(&l.id)).or_default().clone()).collect())
             .collect();
-        Plane { tables, ports, tunnels, links, internet, ingress_by_key }
+        Plane { tables, ports, tunnels, links, internet, services, azure_host, ingress_by_key }
     }
 
     /// The compiled entry of the NIC with this stable key.
@@ -205,13 +216,20 @@ async fn forward(fabric: &Fabric, plane: &Plane, from: &Port, ingress: Ingress, 
     };
     let l4 = if hdr.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM != 0 { L4Checksum::Partial } else { L4Checksum::Full };
     let to = match verdict {
-        Verdict::Deliver { nic, dnat } => {
-            if let Some(private) = dnat {
-                nat::rewrite(&mut frame[VIRTIO_NET_HDR_LEN..], Side::Destination, private, l4);
+        Verdict::Deliver { nic, nat } | Verdict::ToAppliance { nic, nat } => {
+            if let Some(r) = nat {
+                nat::apply(&mut frame[VIRTIO_NET_HDR_LEN..], &r, l4);
             }
             plane.ports[nic as usize].as_ref()
         }
-        Verdict::ToAppliance { nic } => plane.ports[nic as usize].as_ref(),
+        Verdict::ToService { service, nat } => {
+            nat::apply(&mut frame[VIRTIO_NET_HDR_LEN..], &nat, l4);
+            plane.services.get(service as usize).and_then(Option::as_ref)
+        }
+        Verdict::ToAzureHost { nat } => {
+            nat::apply(&mut frame[VIRTIO_NET_HDR_LEN..], &nat, l4);
+            plane.azure_host.as_ref()
+        }
         Verdict::ToInternet { snat } => {
             nat::rewrite(&mut frame[VIRTIO_NET_HDR_LEN..], Side::Source, snat, l4);
             Some(&plane.internet)
@@ -297,6 +315,8 @@ fn record_drop(fabric: &Fabric, plane: &Plane, from: &Port, ingress: Ingress, ve
         Ingress::Nic(n) => vm_of(n).unwrap_or_else(|| t.nics[n as usize].name.clone()),
         Ingress::Internet => "Internet".into(),
         Ingress::Connection(c) => t.connections.get(c as usize).map_or_else(|| "on-premises".into(), |c| c.name.clone()),
+        Ingress::Service(s) => t.services.get(s as usize).map_or_else(|| "a service".into(), |s| s.name.clone()),
+        Ingress::AzureHost => "168.63.129.16".into(),
     };
     vms.push(from_name.clone());
     let key = packet::parse(pkt).ok().map(|p| p.key);

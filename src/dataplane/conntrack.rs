@@ -8,7 +8,9 @@
 
 use std::time::{Duration, Instant};
 
-use rustc_hash::FxHashMap;
+use std::net::Ipv4Addr;
+
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::packet::FlowKey;
 
@@ -23,6 +25,37 @@ pub struct ConnTrack {
     flows: FxHashMap<(u64, FlowKey), Instant>,
     /// (src, dst, proto, IP ID) of first fragments that passed → their ports.
     fragments: FxHashMap<DatagramId, (u16, u16, Instant)>,
+    /// Translated flows (load balancer, private endpoint) by the key their
+    /// sender uses: where they are pinned.
+    pinned: FxHashMap<FlowKey, Pinned>,
+    /// The same flows by the key of their answers: how to translate back.
+    answers: FxHashMap<FlowKey, Answer>,
+    /// (load balancer key, NIC key) of backends whose probe fails.
+    down: FxHashSet<(u64, u64)>,
+}
+
+/// Where a translated flow goes for its lifetime.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pinned {
+    pub ip: Ipv4Addr,
+    pub port: u16,
+    /// The stable key of the backend NIC or service.
+    pub backend: u64,
+    expires: Instant,
+    timeout: Duration,
+}
+
+/// How the answer of a translated flow is translated back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Answer {
+    /// The address and port the sender addressed (frontend or endpoint).
+    pub ip: Ipv4Addr,
+    pub port: u16,
+    /// Set for a private endpoint: the sender's NIC key; the answer goes
+    /// straight back over the backbone instead of being routed.
+    pub back_to: Option<u64>,
+    expires: Instant,
+    timeout: Duration,
 }
 
 impl ConnTrack {
@@ -63,10 +96,57 @@ impl ConnTrack {
             .map(|(s, d, _)| (*s, *d))
     }
 
+    /// The backend flow `key` is pinned to, refreshing it.
+    #[inline]
+    pub fn pinned(&mut self, key: &FlowKey, now: Instant) -> Option<Pinned> {
+        if self.pinned.is_empty() {
+            return None;
+        }
+        let p = self.pinned.get_mut(key).filter(|p| p.expires > now)?;
+        p.expires = now + p.timeout;
+        Some(*p)
+    }
+
+    /// Pins flow `key` (as its sender sends it) to `backend` at `to`, and
+    /// records how its answers (`answer_key`) are translated back.
+    pub fn pin(&mut self, key: &FlowKey, to: (Ipv4Addr, u16), backend: u64, back_to: Option<u64>, now: Instant, timeout: Duration) {
+        let expires = now + timeout;
+        self.pinned.insert(*key, Pinned { ip: to.0, port: to.1, backend, expires, timeout });
+        let answer_key = FlowKey { src: to.0, dst: key.src, proto: key.proto, sport: to.1, dport: key.sport };
+        self.answers.insert(answer_key, Answer { ip: key.dst, port: key.dport, back_to, expires, timeout });
+    }
+
+    /// The translation back for an answer whose key is `key`, refreshing it.
+    #[inline]
+    pub fn answer(&mut self, key: &FlowKey, now: Instant) -> Option<Answer> {
+        if self.answers.is_empty() {
+            return None;
+        }
+        let a = self.answers.get_mut(key).filter(|a| a.expires > now)?;
+        a.expires = now + a.timeout;
+        Some(*a)
+    }
+
+    /// Records a health probe's verdict on backend `nic` of load balancer `lb`.
+    pub fn set_backend_health(&mut self, lb: u64, nic: u64, healthy: bool) {
+        if healthy {
+            self.down.remove(&(lb, nic));
+        } else {
+            self.down.insert((lb, nic));
+        }
+    }
+
+    #[inline]
+    pub fn backend_down(&self, lb: u64, nic: u64) -> bool {
+        !self.down.is_empty() && self.down.contains(&(lb, nic))
+    }
+
     /// Drops expired entries. The data plane calls this now and then.
     pub fn expire(&mut self, now: Instant) {
         self.flows.retain(|_, e| *e > now);
         self.fragments.retain(|_, (_, _, e)| *e > now);
+        self.pinned.retain(|_, p| p.expires > now);
+        self.answers.retain(|_, a| a.expires > now);
     }
 
     pub fn len(&self) -> usize {

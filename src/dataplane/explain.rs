@@ -8,6 +8,7 @@ use super::packet::{self, FlowKey};
 use super::tables::{CHop, NicIdx, Tables, VnetIdx};
 use super::verdict::{DropReason, Ingress, RouteCtx, Step, Verdict, decide_with};
 use super::ConnTrack;
+use super::nat::Side;
 use ipnet::Ipv4Net;
 
 use crate::model::{Direction, Model, ResourceId, is_reserved_in_subnet};
@@ -37,12 +38,16 @@ pub fn explain(t: &Tables, ct: &mut ConnTrack, ingress: Ingress, bytes: &[u8], n
     let w = Words { t, key };
     let (mut raw, mut steps, mut appliances) = (Vec::new(), Vec::new(), Vec::new());
     let mut at = ingress;
+    let mut pkt = bytes.to_vec();
     let verdict = loop {
         let first = raw.len();
-        let v = decide_with(t, ct, at, bytes, now, &mut raw);
+        let v = decide_with(t, ct, at, &pkt, now, &mut raw);
         steps.extend(raw[first..].iter().map(|s| w.step(s)));
         match v {
-            Verdict::ToAppliance { nic } if appliances.len() < MAX_APPLIANCES => {
+            Verdict::ToAppliance { nic, nat } if appliances.len() < MAX_APPLIANCES => {
+                if let Some(r) = nat {
+                    super::nat::apply(&mut pkt, &r, super::nat::L4Checksum::Full);
+                }
                 steps.push(format!("the network virtual appliance {} forwards it: IP forwarding is on, and its kernel routes the packet back out of its NIC", w.nic(nic)));
                 appliances.push(nic);
                 at = Ingress::Nic(nic);
@@ -158,14 +163,33 @@ impl Words<'_> {
             Step::NoNsg { nic, direction } => format!("{} NSGs of {}: none on NIC or subnet, allowed", Self::dir(direction), self.nic(nic)),
             Step::Nsg { nic, direction, nsg, rule, .. } => format!("{} {}", Self::dir(direction), self.nsg_rule(nic, nsg, direction, rule)),
             Step::Dnat { nic, to } => format!("public IP translated to {to}, the private address of {}", self.nic(nic)),
+            Step::Balance { lb, rule, nic, pinned } => {
+                let l = &self.t.lbs[lb as usize];
+                let r = &l.rules[rule as usize];
+                let (fe_name, fe_ip) = &l.frontends[r.frontend as usize];
+                let ports = if r.frontend_port == 0 { "all ports (HA ports)".to_string() } else { format!("{} {} -> {}", r.protocol.as_str(), r.frontend_port, r.backend_port) };
+                let how = if pinned { "the flow stays on the backend it was given" } else { "a new flow: the rule's hash picks a healthy backend" };
+                format!("{} load balancer {}: frontend {fe_name} ({fe_ip}), rule {} ({ports}); {how}: {}", l.sku.as_str(), l.name, r.name, self.nic(nic))
+            }
+            Step::Endpoint { endpoint, service } => {
+                let e = &self.t.endpoints[endpoint as usize];
+                format!("private endpoint {} ({}) leads over the Microsoft backbone to {}, in whatever region it is", e.name, e.ip, self.t.services[service as usize].name)
+            }
+            Step::Untranslate { ip } => format!("the answer of a translated flow: its source becomes {ip} again, the address its sender used"),
         }
     }
 
     fn verdict(&self, v: &Verdict) -> String {
         match *v {
-            Verdict::Deliver { nic, dnat: None } => format!("delivered to {}", self.nic(nic)),
-            Verdict::Deliver { nic, dnat: Some(_) } => format!("delivered to {} through its public IP", self.nic(nic)),
-            Verdict::ToAppliance { nic } => format!("handed to the network virtual appliance {}, whose NIC forwards IP", self.nic(nic)),
+            Verdict::Deliver { nic, nat: None } => format!("delivered to {}", self.nic(nic)),
+            Verdict::Deliver { nic, nat: Some(r) } => match (r.side, self.key) {
+                (Side::Destination, Some(k)) if self.t.public_ip_owner(k.dst) == Some(nic) => format!("delivered to {} through its public IP", self.nic(nic)),
+                (Side::Destination, Some(k)) => format!("delivered to {}, the destination {} translated to {}", self.nic(nic), k.dst, r.ip),
+                _ => format!("delivered to {}, the source translated back to {}", self.nic(nic), r.ip),
+            },
+            Verdict::ToAppliance { nic, .. } => format!("handed to the network virtual appliance {}, whose NIC forwards IP", self.nic(nic)),
+            Verdict::ToService { service, .. } => format!("carried over the Microsoft backbone to {}", self.t.services[service as usize].name),
+            Verdict::ToAzureHost { .. } => "delivered to the Azure host 168.63.129.16 (the answer to a health probe)".into(),
             Verdict::ToInternet { snat } => format!("leaves Azure to the Internet, source translated to {snat}"),
             Verdict::ToSite { connection } => {
                 let c = &self.t.connections[connection as usize];
@@ -240,6 +264,44 @@ impl Words<'_> {
             DropReason::PublicIpClosed { nic } => format!("the Standard public IP of {} is closed to inbound traffic unless an NSG allows it, and neither its NIC nor its subnet has an NSG", self.nic(nic)),
             DropReason::NoOutboundAccess { nic } => format!("{} has no public IP and its subnet has default outbound access disabled (a private subnet)", self.nic(nic)),
             DropReason::RoutingLoop => "the gateways forward into each other in a loop".into(),
+            DropReason::BasicLbOverGlobalPeering { lb, vnet, link } => {
+                let l = &t.lbs[lb as usize];
+                let (from, to) = (&t.vnets[vnet as usize], &t.vnets[l.vnet as usize]);
+                let what = match &l.cache {
+                    Some(cache) => format!("{} is the static IP of cache {cache}, which Azure serves through an internal Basic load balancer", self.dst()),
+                    None => format!("{} is the frontend of Basic load balancer {}", self.dst(), l.name),
+                };
+                format!(
+                    "{what} in {} ({}); the packet came from {} ({}) over global peering {}, and Basic load balancer frontends are not reachable over global VNet peering (the backends' own addresses are). Use a Standard load balancer, a private endpoint, or a VNet-to-VNet VPN connection instead of the peering",
+                    to.name,
+                    to.location,
+                    from.name,
+                    from.location,
+                    self.link(vnet, link)
+                )
+            }
+            DropReason::NoLbRule { lb, frontend } => {
+                let l = &t.lbs[lb as usize];
+                let (name, ip) = &l.frontends[frontend as usize];
+                let what = self.key.map_or_else(String::new, |k| if k.has_ports() { format!("{} port {}", if k.proto == 6 { "TCP" } else { "UDP" }, k.dport) } else { format!("IP protocol {} (ping is not load-balanced)", k.proto) });
+                let rules: Vec<String> = l.rules.iter().filter(|r| r.frontend == frontend).map(|r| if r.frontend_port == 0 { "all ports".to_string() } else { format!("{} {}", r.protocol.as_str(), r.frontend_port) }).collect();
+                let has = if rules.is_empty() { "none".to_string() } else { rules.join(", ") };
+                format!("load balancer {} has no load-balancing rule for {what} on frontend {name} ({ip}); its rules there cover: {has}. A frontend forwards only what a rule covers", l.name)
+            }
+            DropReason::NoHealthyBackend { lb, rule } => {
+                let l = &t.lbs[lb as usize];
+                let r = &l.rules[rule as usize];
+                let (pool, members) = &l.pools[r.pool as usize];
+                let probe = r.probe.and_then(|p| l.probes.get(p as usize)).map_or_else(String::new, |p| format!(" (health probe {}: {} port {})", p.name, p.protocol.as_str(), p.port));
+                if members.is_empty() {
+                    format!("rule {} of load balancer {} sends to backend pool {pool}, which has no members", r.name, l.name)
+                } else {
+                    format!("no backend of pool {pool} of load balancer {} is healthy{probe}: each is down or its VM is stopped, so new flows of rule {} have nowhere to go", l.name, r.name)
+                }
+            }
+            DropReason::EndpointWithoutService { endpoint } => format!("private endpoint {} leads to a service that no longer exists", t.endpoints[endpoint as usize].name),
+            DropReason::EndpointProtocol { endpoint } => format!("private endpoint {} carries TCP and UDP only; ping does not reach a private endpoint", t.endpoints[endpoint as usize].name),
+            DropReason::Unsolicited => "not the answer of a flow that reached this sender; a service or the Azure host starts no flows".into(),
         }
     }
 
@@ -361,6 +423,8 @@ pub fn round_trip_from(t: &Tables, from: Ingress, src: Option<Ipv4Addr>, dst: Ip
         (Ingress::Nic(n), _) => t.nics[n as usize].ip,
         (_, Some(ip)) => ip,
         (Ingress::Internet | Ingress::Connection(_), None) => super::CLOUD_SHELL_IP,
+        (Ingress::Service(_), None) => super::tables::SERVICE_IP,
+        (Ingress::AzureHost, None) => crate::model::AZURE_HOST_IP,
     };
     let (sport, dport) = if protocol.eq_ignore_ascii_case("icmp") { (4242, 4242) } else { (49152, port) };
     let Some(req) = probe_packet(src, dst, protocol, sport, dport, false) else {
@@ -370,12 +434,13 @@ pub fn round_trip_from(t: &Tables, from: Ingress, src: Option<Ipv4Addr>, dst: Ip
     // The answer leaves the receiver from its private address (a public
     // IP's translation back is the fabric's business), or comes back out
     // of the site's tunnel.
-    let (back_from, reply_src) = match there.verdict {
-        Verdict::Deliver { nic: to, .. } => (Ingress::Nic(to), t.nics[to as usize].ip),
-        Verdict::ToSite { connection } => (Ingress::Connection(connection), dst),
+    let (back_from, reply_src, reply_port) = match there.verdict {
+        Verdict::Deliver { nic: to, nat } => (Ingress::Nic(to), t.nics[to as usize].ip, nat.and_then(|r| r.port).unwrap_or(dport)),
+        Verdict::ToSite { connection } => (Ingress::Connection(connection), dst, dport),
+        Verdict::ToService { service, nat } => (Ingress::Service(service), nat.ip, nat.port.unwrap_or(dport)),
         _ => return (false, there),
     };
-    let Some(rep) = probe_packet(reply_src, src, protocol, dport, sport, true) else { return (false, there) };
+    let Some(rep) = probe_packet(reply_src, src, protocol, reply_port, sport, true) else { return (false, there) };
     let back = explain(t, &mut ct, back_from, &rep, now);
     let home = match (back.verdict, from) {
         (Verdict::Deliver { nic, .. }, Ingress::Nic(n)) => nic == n,

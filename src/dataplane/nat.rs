@@ -69,6 +69,73 @@ pub fn rewrite(pkt: &mut [u8], side: Side, new: Ipv4Addr, l4: L4Checksum) -> boo
     true
 }
 
+/// A translation the fabric applies to a packet on its way: the source or
+/// destination address, and with it the TCP/UDP port when `port` is set
+/// (a load-balancing rule whose backend port differs from its frontend's).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rewrite {
+    pub side: Side,
+    pub ip: Ipv4Addr,
+    pub port: Option<u16>,
+}
+
+impl Rewrite {
+    pub fn dst(ip: Ipv4Addr) -> Rewrite {
+        Rewrite { side: Side::Destination, ip, port: None }
+    }
+
+    pub fn src(ip: Ipv4Addr) -> Rewrite {
+        Rewrite { side: Side::Source, ip, port: None }
+    }
+}
+
+/// Applies `r` to `pkt`; false (nothing changed) when `pkt` is not IPv4.
+pub fn apply(pkt: &mut [u8], r: &Rewrite, l4: L4Checksum) -> bool {
+    if !rewrite(pkt, r.side, r.ip, l4) {
+        return false;
+    }
+    if let Some(port) = r.port {
+        rewrite_port(pkt, r.side, port, l4);
+    }
+    true
+}
+
+/// Rewrites the TCP or UDP source or destination port. Ports are not in
+/// the pseudo-header, so a partial checksum needs no change; a full one
+/// is updated incrementally. Later fragments and other protocols are left
+/// alone.
+fn rewrite_port(pkt: &mut [u8], side: Side, port: u16, l4: L4Checksum) {
+    let ihl = usize::from(pkt[0] & 0x0f) * 4;
+    let later_fragment = u16::from_be_bytes([pkt[6], pkt[7]]) & 0x1fff != 0;
+    let field = match pkt[9] {
+        6 if !later_fragment => ihl + 16,
+        17 if !later_fragment => ihl + 6,
+        _ => return,
+    };
+    let at = ihl + if side == Side::Source { 0 } else { 2 };
+    if pkt.len() < field + 2 || pkt.len() < at + 2 {
+        return;
+    }
+    let old = [pkt[at], pkt[at + 1]];
+    let new = port.to_be_bytes();
+    pkt[at..at + 2].copy_from_slice(&new);
+    let udp_none = pkt[9] == 17 && pkt[field] == 0 && pkt[field + 1] == 0;
+    if l4 == L4Checksum::Partial || udp_none {
+        return;
+    }
+    // RFC 1624 eqn. 3 for one 16-bit word.
+    let hc = u16::from_be_bytes([pkt[field], pkt[field + 1]]);
+    let mut sum = u32::from(!hc) + u32::from(!u16::from_be_bytes(old)) + u32::from(u16::from_be_bytes(new));
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    let mut out = !(sum as u16);
+    if pkt[9] == 17 && out == 0 {
+        out = 0xffff;
+    }
+    pkt[field..field + 2].copy_from_slice(&out.to_be_bytes());
+}
+
 /// One's-complement sum of the field, minus the old words, plus the new.
 fn adjusted(field: u16, old: &[u8; 4], new: &[u8; 4]) -> u16 {
     let mut sum = u32::from(field);
@@ -176,6 +243,25 @@ mod tests {
         assert!(rewrite(&mut second, Side::Destination, Ipv4Addr::new(10, 1, 1, 4), L4Checksum::Full));
         assert_eq!(second[20..], payload[..]);
         assert!(ip_ok(&second));
+    }
+
+    #[test]
+    fn ports_change_with_their_checksums() {
+        let mut t = build::tcp([10, 1, 1, 4], [10, 2, 1, 100], 40000, 80);
+        assert!(apply(&mut t, &Rewrite { side: Side::Destination, ip: Ipv4Addr::new(10, 2, 1, 5), port: Some(8080) }, L4Checksum::Full));
+        assert_eq!(u16::from_be_bytes([t[22], t[23]]), 8080);
+        assert!(ip_ok(&t) && tcp_ok(&t));
+        let mut u = build::udp([10, 2, 1, 5], [10, 1, 1, 4], 5353, 40000);
+        assert!(apply(&mut u, &Rewrite { side: Side::Source, ip: Ipv4Addr::new(10, 2, 1, 100), port: Some(53) }, L4Checksum::Full));
+        assert_eq!(u16::from_be_bytes([u[20], u[21]]), 53);
+        assert!(ip_ok(&u) && udp_ok(&u));
+        // A partial sum covers no port: it changes only with the address.
+        let (src, dst) = ([10, 1, 1, 4], [10, 2, 1, 100]);
+        let mut p = build::tcp(src, dst, 40000, 80);
+        let l4_len = (p.len() - 20) as u16;
+        p[36..38].copy_from_slice(&pseudo(src, dst, 6, l4_len).to_be_bytes());
+        assert!(apply(&mut p, &Rewrite { side: Side::Destination, ip: Ipv4Addr::new(10, 2, 1, 5), port: Some(8080) }, L4Checksum::Partial));
+        assert_eq!(u16::from_be_bytes([p[36], p[37]]), pseudo(src, [10, 2, 1, 5], 6, l4_len));
     }
 
     #[test]

@@ -13,7 +13,7 @@ use std::time::Duration;
 use ipnet::Ipv4Net;
 use rustc_hash::{FxHashMap, FxHasher};
 
-use crate::model::{Model, PeeringState, PublicIpSku, ResourceId, regions};
+use crate::model::{LbSku, LoadDistribution, Model, PeeringState, ProbeProtocol, PublicIpSku, REDIS_PORT, ResourceId, TransportProtocol, regions};
 use crate::nsg::CompiledNsg;
 use crate::routing::{self, EffectiveRoute, Hop, NoGateway};
 
@@ -35,6 +35,8 @@ pub enum CHop {
     NoGateway(NoGateway),
     Site { connection: u32 },
     Vnet2Vnet { connection: u32, vnet: VnetIdx },
+    /// A private endpoint, by index in `Tables::endpoints`.
+    InterfaceEndpoint { endpoint: u32 },
 }
 
 #[derive(Clone, Debug)]
@@ -128,6 +130,90 @@ pub struct ConnectionEntry {
     pub site_prefixes: Vec<Ipv4Net>,
 }
 
+/// An internal load balancer (or the one Azure puts in front of a cache
+/// injected into a VNet).
+#[derive(Clone, Debug)]
+pub struct LbEntry {
+    pub id: ResourceId,
+    pub name: String,
+    /// Stable across snapshots: backend health is keyed by it.
+    pub key: u64,
+    pub sku: LbSku,
+    pub vnet: VnetIdx,
+    /// The cache this load balancer fronts, if Azure made it for one.
+    pub cache: Option<String>,
+    pub frontends: Vec<(String, Ipv4Addr)>,
+    pub pools: Vec<(String, Vec<NicIdx>)>,
+    pub probes: Vec<ProbeEntry>,
+    pub rules: Vec<LbRuleEntry>,
+}
+
+#[derive(Clone, Debug)]
+pub struct LbRuleEntry {
+    pub name: String,
+    pub frontend: u32,
+    pub pool: u32,
+    pub probe: Option<u32>,
+    pub protocol: TransportProtocol,
+    /// 0 with protocol All: an HA-ports rule, every port as it came.
+    pub frontend_port: u16,
+    pub backend_port: u16,
+    pub idle_timeout: Duration,
+    pub distribution: LoadDistribution,
+}
+
+impl LbRuleEntry {
+    pub fn matches(&self, frontend: u32, proto: u8, dport: Option<u16>) -> bool {
+        self.frontend == frontend && self.protocol.matches(proto) && (self.frontend_port == 0 || dport == Some(self.frontend_port))
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct ProbeEntry {
+    pub name: String,
+    pub protocol: ProbeProtocol,
+    pub port: u16,
+    pub path: Option<String>,
+    pub interval: Duration,
+    pub threshold: u32,
+}
+
+/// A private endpoint and the service it leads to.
+#[derive(Clone, Debug)]
+pub struct EndpointEntry {
+    pub id: ResourceId,
+    pub name: String,
+    pub ip: Ipv4Addr,
+    pub vnet: VnetIdx,
+    /// Index in `Tables::services`; `None` once the service is gone.
+    pub service: Option<u32>,
+}
+
+/// A PaaS instance outside every VNet (a cache that is not injected),
+/// reachable only through private endpoints.
+#[derive(Clone, Debug)]
+pub struct ServiceEntry {
+    pub id: ResourceId,
+    pub name: String,
+    pub key: u64,
+}
+
+/// The address every service instance has on its own side of the fabric
+/// (RFC 5737 TEST-NET-2): each sits behind its own port, so they can share
+/// it, and it never meets a VNet's addresses.
+pub const SERVICE_IP: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 10);
+
+/// Health probes come from 168.63.129.16 in a namespace of their own; each
+/// NIC is reached there at `PROBE_ALIAS_BASE + its index`, because NICs of
+/// VNets that are not peered may share addresses.
+pub const PROBE_ALIAS_BASE: Ipv4Addr = Ipv4Addr::new(100, 64, 0, 1);
+pub const PROBE_ALIAS_NET: &str = "100.64.0.0/10";
+
+/// The stable key of the NIC Azure gives a cache's instance.
+pub fn cache_instance_key(cache: &ResourceId) -> u64 {
+    stable_key(&cache.child("instances", "0"))
+}
+
 /// An immutable, compiled view of one model generation.
 #[derive(Clone, Debug)]
 pub struct Tables {
@@ -137,6 +223,12 @@ pub struct Tables {
     pub vnets: Vec<VnetEntry>,
     pub nsgs: Vec<CompiledNsg>,
     pub connections: Vec<ConnectionEntry>,
+    pub lbs: Vec<LbEntry>,
+    pub endpoints: Vec<EndpointEntry>,
+    pub services: Vec<ServiceEntry>,
+    /// (VNet, frontend address) → (load balancer, frontend).
+    frontends: FxHashMap<(VnetIdx, u32), (u32, u32)>,
+    nic_keys: FxHashMap<u64, NicIdx>,
     /// (VNet, private address) → NIC. VNets that are not peered may reuse
     /// the same ranges, so the VNet is part of the key.
     hosts: FxHashMap<(VnetIdx, u32), NicIdx>,
@@ -198,6 +290,10 @@ impl Tables {
                 Hop::Vnet2Vnet { connection, vnet: v } => match (conn_idx.get(connection), vnet_idx.get(v)) {
                     (Some(c), Some(v)) => CHop::Vnet2Vnet { connection: *c, vnet: *v },
                     _ => CHop::Drop,
+                },
+                Hop::InterfaceEndpoint { endpoint } => match model.private_endpoints.keys().position(|k| k == endpoint) {
+                    Some(e) => CHop::InterfaceEndpoint { endpoint: e as u32 },
+                    None => CHop::Drop,
                 },
             }
         };
@@ -288,6 +384,42 @@ impl Tables {
                 flow_timeout: vnet.flow_timeout,
             });
         }
+        // A cache injected into a subnet: Azure's instance has an address
+        // there, like a VM's NIC.
+        for r in model.redis_caches.values() {
+            let (Some(subnet_id), Some(ip)) = (&r.subnet, r.instance_ip) else { continue };
+            let Some(&si) = subnet_idx.get(subnet_id) else { continue };
+            let subnet = &subnets[si as usize];
+            let idx = nics.len() as NicIdx;
+            hosts.insert((subnet.vnet, u32::from(ip)), idx);
+            nics.push(NicEntry {
+                id: r.id.clone(),
+                key: cache_instance_key(&r.id),
+                name: format!("{}-instance", r.name),
+                // Not a VM: nothing logs in to a cache instance.
+                vm: None,
+                ip,
+                subnet: si,
+                ip_forwarding: false,
+                nsg: None,
+                public_ip: None,
+                running: true,
+                flow_timeout: vnets[subnet.vnet as usize].flow_timeout,
+            });
+        }
+        let nic_keys: FxHashMap<u64, NicIdx> = nics.iter().enumerate().map(|(i, n)| (n.key, i as NicIdx)).collect();
+        let (lbs, frontends) = compile_lbs(model, &subnet_idx, &subnets, &nic_keys);
+        let services: Vec<ServiceEntry> =
+            model.redis_caches.values().filter(|r| r.subnet.is_none()).map(|r| ServiceEntry { id: r.id.clone(), name: r.name.clone(), key: cache_instance_key(&r.id) }).collect();
+        let endpoints = model
+            .private_endpoints
+            .values()
+            .filter_map(|pe| {
+                let vnet = subnets[*subnet_idx.get(&pe.subnet)? as usize].vnet;
+                let service = services.iter().position(|s| s.id == pe.private_link_service_id).map(|s| s as u32);
+                Some(EndpointEntry { id: pe.id.clone(), name: pe.name.clone(), ip: pe.private_ip_address, vnet, service })
+            })
+            .collect();
         let connections = model
             .connections
             .values()
@@ -299,7 +431,31 @@ impl Tables {
                 site_prefixes: model.local_network_gateways.get(&c.peer).map(|l| l.local_address_prefixes.clone()).unwrap_or_default(),
             })
             .collect();
-        Tables { generation, nics, subnets, vnets, nsgs: nsgs.compiled, connections, hosts, public_ips }
+        Tables { generation, nics, subnets, vnets, nsgs: nsgs.compiled, connections, lbs, endpoints, services, frontends, nic_keys, hosts, public_ips }
+    }
+
+    /// The load balancer and frontend holding `ip` in `vnet`.
+    #[inline]
+    pub fn frontend(&self, vnet: VnetIdx, ip: Ipv4Addr) -> Option<(u32, u32)> {
+        if self.frontends.is_empty() {
+            return None;
+        }
+        self.frontends.get(&(vnet, u32::from(ip))).copied()
+    }
+
+    pub fn nic_by_key(&self, key: u64) -> Option<NicIdx> {
+        self.nic_keys.get(&key).copied()
+    }
+
+    /// Where the health prober reaches NIC `nic` (see `PROBE_ALIAS_BASE`).
+    pub fn probe_alias(&self, nic: NicIdx) -> Ipv4Addr {
+        Ipv4Addr::from(u32::from(PROBE_ALIAS_BASE) + nic)
+    }
+
+    /// The NIC a probe alias stands for.
+    pub fn probe_target(&self, alias: Ipv4Addr) -> Option<NicIdx> {
+        let i = u32::from(alias).checked_sub(u32::from(PROBE_ALIAS_BASE))?;
+        ((i as usize) < self.nics.len()).then_some(i)
     }
 
     #[inline]
@@ -328,4 +484,116 @@ impl Tables {
     pub fn vnets_containing(&self, ip: Ipv4Addr) -> impl Iterator<Item = VnetIdx> + '_ {
         self.vnets.iter().enumerate().filter(move |(_, v)| v.contains(ip)).map(|(i, _)| i as VnetIdx)
     }
+}
+
+/// Compiles every load balancer, and the Basic one Azure puts in front of
+/// each cache injected into a subnet (its frontend is the cache's static
+/// IP, its one backend the cache's instance, probed on the Redis port).
+fn compile_lbs(
+    model: &Model,
+    subnet_idx: &FxHashMap<ResourceId, SubnetIdx>,
+    subnets: &[SubnetEntry],
+    nic_keys: &FxHashMap<u64, NicIdx>,
+) -> (Vec<LbEntry>, FxHashMap<(VnetIdx, u32), (u32, u32)>) {
+    let mut lbs = Vec::new();
+    let vnet_of = |subnet: &ResourceId| subnet_idx.get(subnet).map(|s| subnets[*s as usize].vnet);
+    for lb in model.load_balancers.values() {
+        let Some(vnet) = lb.frontend_ip_configurations.first().and_then(|f| vnet_of(&f.subnet)) else { continue };
+        let pools = lb
+            .backend_address_pools
+            .iter()
+            .map(|p| {
+                let members = model
+                    .network_interfaces
+                    .values()
+                    .filter(|n| n.load_balancer_backend_address_pools.contains(&p.id))
+                    .filter_map(|n| nic_keys.get(&stable_key(&n.id)).copied())
+                    .collect();
+                (p.name.clone(), members)
+            })
+            .collect();
+        let probes = lb
+            .probes
+            .iter()
+            .map(|p| ProbeEntry {
+                name: p.name.clone(),
+                protocol: p.protocol,
+                port: p.port,
+                path: p.request_path.clone(),
+                interval: Duration::from_secs(u64::from(p.interval_in_seconds)),
+                threshold: p.number_of_probes,
+            })
+            .collect();
+        let position = |list: &[ResourceId], id: &ResourceId| list.iter().position(|x| x == id).map(|i| i as u32);
+        let fe_ids: Vec<ResourceId> = lb.frontend_ip_configurations.iter().map(|f| f.id.clone()).collect();
+        let pool_ids: Vec<ResourceId> = lb.backend_address_pools.iter().map(|p| p.id.clone()).collect();
+        let probe_ids: Vec<ResourceId> = lb.probes.iter().map(|p| p.id.clone()).collect();
+        let rules = lb
+            .load_balancing_rules
+            .iter()
+            .filter_map(|r| {
+                Some(LbRuleEntry {
+                    name: r.name.clone(),
+                    frontend: position(&fe_ids, &r.frontend_ip_configuration)?,
+                    pool: position(&pool_ids, &r.backend_address_pool)?,
+                    probe: r.probe.as_ref().and_then(|p| position(&probe_ids, p)),
+                    protocol: r.protocol,
+                    frontend_port: r.frontend_port,
+                    backend_port: r.backend_port,
+                    idle_timeout: Duration::from_secs(u64::from(r.idle_timeout_in_minutes) * 60),
+                    distribution: r.load_distribution,
+                })
+            })
+            .collect();
+        lbs.push(LbEntry {
+            id: lb.id.clone(),
+            name: lb.name.clone(),
+            key: stable_key(&lb.id),
+            sku: lb.sku,
+            vnet,
+            cache: None,
+            frontends: lb.frontend_ip_configurations.iter().map(|f| (f.name.clone(), f.private_ip_address)).collect(),
+            pools,
+            probes,
+            rules,
+        });
+    }
+    for r in model.redis_caches.values() {
+        let (Some(subnet), Some(frontend), Some(instance)) = (&r.subnet, r.static_ip, nic_keys.get(&cache_instance_key(&r.id))) else { continue };
+        let Some(vnet) = vnet_of(subnet) else { continue };
+        let rules = r
+            .ports()
+            .into_iter()
+            .map(|port| LbRuleEntry {
+                name: format!("redis-{port}"),
+                frontend: 0,
+                pool: 0,
+                probe: Some(0),
+                protocol: TransportProtocol::Tcp,
+                frontend_port: port,
+                backend_port: port,
+                idle_timeout: Duration::from_secs(4 * 60),
+                distribution: LoadDistribution::Default,
+            })
+            .collect();
+        let id = r.id.child("loadBalancers", "internal");
+        lbs.push(LbEntry {
+            key: stable_key(&id),
+            id,
+            name: format!("{} (the cache's internal load balancer)", r.name),
+            sku: LbSku::Basic,
+            vnet,
+            cache: Some(r.name.clone()),
+            frontends: vec![("frontend".into(), frontend)],
+            pools: vec![("instances".into(), vec![*instance])],
+            probes: vec![ProbeEntry { name: "redis".into(), protocol: ProbeProtocol::Tcp, port: REDIS_PORT, path: None, interval: Duration::from_secs(5), threshold: 2 }],
+            rules,
+        });
+    }
+    let frontends = lbs
+        .iter()
+        .enumerate()
+        .flat_map(|(l, lb)| lb.frontends.iter().enumerate().map(move |(f, (_, ip))| ((lb.vnet, u32::from(*ip)), (l as u32, f as u32))))
+        .collect();
+    (lbs, frontends)
 }

@@ -17,9 +17,10 @@ use std::net::Ipv4Addr;
 use std::time::Instant;
 
 use super::conntrack::ConnTrack;
+use super::nat::{Rewrite, Side};
 use super::packet::{self, FlowKey, Fragment, IcmpKind};
-use super::tables::{CHop, NicIdx, SubnetIdx, Tables, VnetIdx};
-use crate::model::{Access, Direction, PublicIpSku};
+use super::tables::{CHop, NicIdx, SERVICE_IP, SubnetIdx, Tables, VnetIdx};
+use crate::model::{AZURE_HOST_IP, Access, Direction, LbSku, LoadDistribution, PublicIpSku};
 use crate::nsg::FlowView;
 
 /// Default outbound access: traffic from a VM without a public IP leaves
@@ -43,6 +44,11 @@ pub enum Ingress {
     Internet,
     /// From the on-premises site behind this connection.
     Connection(u32),
+    /// From a service instance outside the VNets (`Tables::services`).
+    Service(u32),
+    /// From the Azure host (168.63.129.16): health probes, addressed to
+    /// a NIC's probe alias.
+    AzureHost,
 }
 
 /// Which route table decided.
@@ -55,11 +61,16 @@ pub enum RouteCtx {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Verdict {
-    /// Into this NIC's VM; `dnat` rewrites the destination (public IP →
-    /// private IP) on the way in.
-    Deliver { nic: NicIdx, dnat: Option<Ipv4Addr> },
+    /// Into this NIC's VM; `nat` is the translation on the way (public IP
+    /// or load-balancer frontend to private IP, or back).
+    Deliver { nic: NicIdx, nat: Option<Rewrite> },
     /// Into an NVA whose NIC forwards: the packet is not addressed to it.
-    ToAppliance { nic: NicIdx },
+    ToAppliance { nic: NicIdx, nat: Option<Rewrite> },
+    /// Over the backbone to a service instance behind a private endpoint.
+    ToService { service: u32, nat: Rewrite },
+    /// To the Azure host's namespace (a health probe's answer), the
+    /// source translated to the NIC's probe alias.
+    ToAzureHost { nat: Rewrite },
     /// Out to the Internet side, the source translated to `snat`.
     ToInternet { snat: Ipv4Addr },
     /// Into the VPN tunnel of this site-to-site connection.
@@ -101,6 +112,20 @@ pub enum DropReason {
     /// A private subnet (defaultOutboundAccess false) without a public IP.
     NoOutboundAccess { nic: NicIdx },
     RoutingLoop,
+    /// A Basic load balancer's frontend, reached over the global peering
+    /// `vnet`.links[`link`]: Azure does not carry that.
+    BasicLbOverGlobalPeering { lb: u32, vnet: VnetIdx, link: u32 },
+    /// No load-balancing rule of `lb` covers the frontend, protocol and port.
+    NoLbRule { lb: u32, frontend: u32 },
+    /// Every backend of the rule's pool is down (probe failing) or stopped.
+    NoHealthyBackend { lb: u32, rule: u32 },
+    /// The private endpoint's service no longer exists.
+    EndpointWithoutService { endpoint: u32 },
+    /// Private endpoints carry TCP and UDP only.
+    EndpointProtocol { endpoint: u32 },
+    /// Sent from a service instance or the Azure host, but not the answer
+    /// of a flow that reached it.
+    Unsolicited,
 }
 
 /// One step of a decision, for explanations.
@@ -112,6 +137,12 @@ pub enum Step {
     NoNsg { nic: NicIdx, direction: Direction },
     Nsg { nic: NicIdx, direction: Direction, nsg: u32, rule: u32, access: Access },
     Dnat { nic: NicIdx, to: Ipv4Addr },
+    /// Load balancer `lb`'s rule chose `nic` (`pinned`: the flow already had it).
+    Balance { lb: u32, rule: u32, nic: NicIdx, pinned: bool },
+    /// Private endpoint `endpoint` leads to service `service`.
+    Endpoint { endpoint: u32, service: u32 },
+    /// The answer of a translated flow: its source becomes `ip` again.
+    Untranslate { ip: Ipv4Addr },
 }
 
 pub trait Observer {
@@ -153,7 +184,7 @@ pub fn decide_with(t: &Tables, ct: &mut ConnTrack, ingress: Ingress, bytes: &[u8
             None => return Verdict::Drop(DropReason::FragmentOutOfOrder),
         }
     }
-    let mut d = Decision { t, ct, now, obs, key, related: None };
+    let mut d = Decision { t, ct, now, obs, sent: key, key, related: None, nat: None, pin: None, sender: None };
     if let Some(IcmpKind::Error { inner }) = pkt.icmp {
         d.related = Some(inner);
     }
@@ -169,6 +200,16 @@ enum Target {
     Nic { nic: NicIdx, appliance: bool },
     Internet,
     Site(u32),
+    Service(u32),
+}
+
+/// A translated flow to pin once the whole path is allowed.
+struct Pin {
+    key: FlowKey,
+    to: (Ipv4Addr, u16),
+    backend: u64,
+    back_to: Option<u64>,
+    timeout: std::time::Duration,
 }
 
 struct Decision<'a, O: Observer> {
@@ -176,7 +217,15 @@ struct Decision<'a, O: Observer> {
     ct: &'a mut ConnTrack,
     now: Instant,
     obs: &'a mut O,
+    /// The packet as its sender sent it: what the sender's outbound NSGs see.
+    sent: FlowKey,
+    /// The packet as it is now (after any translation): what routing and
+    /// the receiver's inbound NSGs see.
     key: FlowKey,
+    nat: Option<Rewrite>,
+    pin: Option<Pin>,
+    /// The NIC that sent the packet, if a NIC did.
+    sender: Option<NicIdx>,
     /// For ICMP errors: the flow they answer. They pass where that flow
     /// is tracked, and never create state of their own.
     related: Option<FlowKey>,
@@ -195,6 +244,8 @@ impl<O: Observer> Decision<'_, O> {
             Ingress::Nic(n) => self.sent_by_nic(n),
             Ingress::Internet => self.sent_from_internet(),
             Ingress::Connection(c) => self.sent_from_site(c),
+            Ingress::Service(s) => self.sent_by_service(s),
+            Ingress::AzureHost => self.sent_by_azure_host(),
         }
     }
 
@@ -208,13 +259,35 @@ impl<O: Observer> Decision<'_, O> {
         if self.key.src != nic.ip && !nic.ip_forwarding {
             return Err(DropReason::SpoofedSource { nic: n });
         }
+        self.sender = Some(n);
+        // Azure: 168.63.129.16 is reached from every VM whatever its
+        // routes say; here it answers health probes.
+        if self.key.dst == AZURE_HOST_IP {
+            let new = self.nsg(n, Direction::Outbound)?;
+            self.track(&[(n, Direction::Outbound, new)]);
+            return Ok(Verdict::ToAzureHost { nat: Rewrite::src(t.probe_alias(n)) });
+        }
+        if let Some(a) = self.ct.answer(&self.key, self.now) {
+            self.untranslate(a.ip, a.port);
+            if let Some(m) = a.back_to.and_then(|k| t.nic_by_key(k)) {
+                // A private endpoint's answer goes back over the backbone.
+                let (out_new, in_new) = (self.nsg(n, Direction::Outbound)?, self.nsg(m, Direction::Inbound)?);
+                self.track(&[(n, Direction::Outbound, out_new), (m, Direction::Inbound, in_new)]);
+                return Ok(Verdict::Deliver { nic: m, nat: self.nat });
+            }
+        }
         let src_vnet = t.subnets[nic.subnet as usize].vnet;
         let target = self.route(RouteCtx::Subnet(nic.subnet), src_vnet, false, 0)?;
         match target {
             Target::Nic { nic: m, appliance } => {
                 let (out_new, in_new) = (self.nsg(n, Direction::Outbound)?, self.nsg(m, Direction::Inbound)?);
-                self.track(&[(n, out_new), (m, in_new)]);
-                Ok(if appliance { Verdict::ToAppliance { nic: m } } else { Verdict::Deliver { nic: m, dnat: None } })
+                self.track(&[(n, Direction::Outbound, out_new), (m, Direction::Inbound, in_new)]);
+                Ok(if appliance { Verdict::ToAppliance { nic: m, nat: self.nat } } else { Verdict::Deliver { nic: m, nat: self.nat } })
+            }
+            Target::Service(s) => {
+                let new = self.nsg(n, Direction::Outbound)?;
+                self.track(&[(n, Direction::Outbound, new)]);
+                Ok(Verdict::ToService { service: s, nat: self.nat.unwrap_or(Rewrite::dst(SERVICE_IP)) })
             }
             Target::Internet => {
                 let snat = match nic.public_ip {
@@ -223,15 +296,59 @@ impl<O: Observer> Decision<'_, O> {
                     None => return Err(DropReason::NoOutboundAccess { nic: n }),
                 };
                 let new = self.nsg(n, Direction::Outbound)?;
-                self.track(&[(n, new)]);
+                self.track(&[(n, Direction::Outbound, new)]);
                 Ok(Verdict::ToInternet { snat })
             }
             Target::Site(c) => {
                 let new = self.nsg(n, Direction::Outbound)?;
-                self.track(&[(n, new)]);
+                self.track(&[(n, Direction::Outbound, new)]);
                 Ok(Verdict::ToSite { connection: c })
             }
         }
+    }
+
+    /// A service instance answers a flow that came through a private
+    /// endpoint: back to the sender, from the endpoint's address.
+    fn sent_by_service(&mut self, _s: u32) -> Result<Verdict, DropReason> {
+        let a = self.ct.answer(&self.key, self.now).ok_or(DropReason::Unsolicited)?;
+        let m = a.back_to.and_then(|k| self.t.nic_by_key(k)).ok_or(DropReason::Unsolicited)?;
+        self.untranslate(a.ip, a.port);
+        if !self.t.nics[m as usize].running {
+            return Err(DropReason::VmNotRunning { nic: m });
+        }
+        let new = self.nsg(m, Direction::Inbound)?;
+        self.track(&[(m, Direction::Inbound, new)]);
+        Ok(Verdict::Deliver { nic: m, nat: self.nat })
+    }
+
+    /// A health probe from 168.63.129.16 to a NIC's probe alias. The NIC's
+    /// inbound NSGs see it come from the AzureLoadBalancer tag.
+    fn sent_by_azure_host(&mut self) -> Result<Verdict, DropReason> {
+        let t = self.t;
+        if self.key.src != AZURE_HOST_IP {
+            return Err(DropReason::Unsolicited);
+        }
+        let m = t.probe_target(self.key.dst).ok_or(DropReason::Unsolicited)?;
+        let nic = &t.nics[m as usize];
+        if !nic.running {
+            return Err(DropReason::VmNotRunning { nic: m });
+        }
+        self.key.dst = nic.ip;
+        let new = self.nsg(m, Direction::Inbound)?;
+        self.track(&[(m, Direction::Inbound, new)]);
+        Ok(Verdict::Deliver { nic: m, nat: Some(Rewrite::dst(nic.ip)) })
+    }
+
+    /// The answer of a translated flow: its source becomes what its
+    /// sender addressed.
+    fn untranslate(&mut self, ip: Ipv4Addr, port: u16) {
+        self.obs.step(Step::Untranslate { ip });
+        let ports = self.key.has_ports();
+        self.key.src = ip;
+        if ports {
+            self.key.sport = port;
+        }
+        self.nat = Some(Rewrite { side: Side::Source, ip, port: ports.then_some(port) });
     }
 
     fn sent_from_internet(&mut self) -> Result<Verdict, DropReason> {
@@ -250,8 +367,8 @@ impl<O: Observer> Decision<'_, O> {
             return Err(DropReason::PublicIpClosed { nic: m });
         }
         let new = self.nsg(m, Direction::Inbound)?;
-        self.track(&[(m, new)]);
-        Ok(Verdict::Deliver { nic: m, dnat: Some(nic.ip) })
+        self.track(&[(m, Direction::Inbound, new)]);
+        Ok(Verdict::Deliver { nic: m, nat: Some(Rewrite::dst(nic.ip)) })
     }
 
     fn sent_from_site(&mut self, c: u32) -> Result<Verdict, DropReason> {
@@ -259,11 +376,11 @@ impl<O: Observer> Decision<'_, O> {
         match self.route(RouteCtx::Gateway(vnet), vnet, true, 0)? {
             Target::Nic { nic: m, appliance } => {
                 let new = self.nsg(m, Direction::Inbound)?;
-                self.track(&[(m, new)]);
-                Ok(if appliance { Verdict::ToAppliance { nic: m } } else { Verdict::Deliver { nic: m, dnat: None } })
+                self.track(&[(m, Direction::Inbound, new)]);
+                Ok(if appliance { Verdict::ToAppliance { nic: m, nat: self.nat } } else { Verdict::Deliver { nic: m, nat: self.nat } })
             }
             Target::Site(other) => Ok(Verdict::ToSite { connection: other }),
-            Target::Internet => Err(DropReason::NoRoute { ctx: RouteCtx::Gateway(vnet) }),
+            Target::Internet | Target::Service(_) => Err(DropReason::NoRoute { ctx: RouteCtx::Gateway(vnet) }),
         }
     }
 
@@ -295,15 +412,12 @@ impl<O: Observer> Decision<'_, O> {
         };
         self.obs.step(Step::Route { ctx, row });
         match hop {
-            CHop::VnetLocal { vnet: v } => {
-                let m = t.host(*v, dst).ok_or(DropReason::NoHost { vnet: *v, ctx, row })?;
-                Ok(Target::Nic { nic: m, appliance: false })
-            }
+            CHop::VnetLocal { vnet: v } => self.arrive(*v, None, ctx, row),
             CHop::Peering { vnet: r, link } => {
                 self.cross_peering(vnet, *r, *link, via_gateway)?;
-                let m = t.host(*r, dst).ok_or(DropReason::NoHost { vnet: *r, ctx, row })?;
-                Ok(Target::Nic { nic: m, appliance: false })
+                self.arrive(*r, Some((vnet, *link)), ctx, row)
             }
+            CHop::InterfaceEndpoint { endpoint } => self.endpoint(*endpoint),
             CHop::Internet => Ok(Target::Internet),
             CHop::Drop => Err(DropReason::NextHopNone { ctx, row }),
             CHop::Appliance { ips } => {
@@ -327,6 +441,88 @@ impl<O: Observer> Decision<'_, O> {
             CHop::NoGateway(_) => Err(DropReason::NoGateway { ctx, row }),
             CHop::Site { connection } => Ok(Target::Site(*connection)),
         }
+    }
+
+    /// The packet is inside VNet `v` (having crossed peering `over`, if
+    /// any): a NIC's address, or a load balancer's frontend.
+    fn arrive(&mut self, v: VnetIdx, over: Option<(VnetIdx, u32)>, ctx: RouteCtx, row: u32) -> Result<Target, DropReason> {
+        let dst = self.key.dst;
+        if let Some(m) = self.t.host(v, dst) {
+            return Ok(Target::Nic { nic: m, appliance: false });
+        }
+        match self.t.frontend(v, dst) {
+            Some((lb, frontend)) => self.balance(lb, frontend, over),
+            None => Err(DropReason::NoHost { vnet: v, ctx, row }),
+        }
+    }
+
+    /// A load balancer's frontend: the flow's rule picks a healthy backend
+    /// (once; the flow stays pinned to it) and the destination becomes the
+    /// backend's address and port.
+    fn balance(&mut self, l: u32, frontend: u32, over: Option<(VnetIdx, u32)>) -> Result<Target, DropReason> {
+        let t = self.t;
+        let lb = &t.lbs[l as usize];
+        if let Some((from, link)) = over
+            && lb.sku == LbSku::Basic
+            && t.vnets[from as usize].location != t.vnets[lb.vnet as usize].location
+        {
+            // Azure: Basic load balancer frontends are not reachable over
+            // global VNet peering; the backends' own addresses are.
+            return Err(DropReason::BasicLbOverGlobalPeering { lb: l, vnet: from, link });
+        }
+        let k = self.key;
+        let dport = k.has_ports().then_some(k.dport);
+        let r = lb.rules.iter().position(|r| r.matches(frontend, k.proto, dport)).ok_or(DropReason::NoLbRule { lb: l, frontend })? as u32;
+        let rule = &lb.rules[r as usize];
+        let pool = &lb.pools[rule.pool as usize].1;
+        let was = self.ct.pinned(&k, self.now);
+        let ct = &*self.ct;
+        let healthy = |m: &NicIdx| t.nics[*m as usize].running && !ct.backend_down(lb.key, t.nics[*m as usize].key);
+        // Azure: an established flow stays on its backend while that is
+        // in the pool (Standard keeps it even when the probe fails).
+        let pinned = was.and_then(|p| t.nic_by_key(p.backend)).filter(|m| pool.contains(m) && (lb.sku == LbSku::Standard || healthy(m)));
+        let m = match pinned {
+            Some(m) => m,
+            None => {
+                let n = pool.iter().filter(|m| healthy(m)).count();
+                if n == 0 {
+                    return Err(DropReason::NoHealthyBackend { lb: l, rule: r });
+                }
+                let pick = (distribution_hash(&k, rule.distribution) % n as u64) as usize;
+                pool.iter().copied().filter(|m| healthy(m)).nth(pick).ok_or(DropReason::NoHealthyBackend { lb: l, rule: r })?
+            }
+        };
+        self.obs.step(Step::Balance { lb: l, rule: r, nic: m, pinned: pinned.is_some() });
+        let ip = t.nics[m as usize].ip;
+        let port = if rule.backend_port == 0 { k.dport } else { rule.backend_port };
+        if pinned.is_none() {
+            self.pin = Some(Pin { key: k, to: (ip, if dport.is_some() { port } else { 0 }), backend: t.nics[m as usize].key, back_to: None, timeout: rule.idle_timeout });
+        }
+        self.key.dst = ip;
+        if dport.is_some() {
+            self.key.dport = port;
+        }
+        self.nat = Some(Rewrite { side: Side::Destination, ip, port: dport.map(|_| port) });
+        Ok(Target::Nic { nic: m, appliance: false })
+    }
+
+    /// A private endpoint's address: over the backbone to its service, in
+    /// whatever region, with the destination translated to the instance.
+    fn endpoint(&mut self, e: u32) -> Result<Target, DropReason> {
+        let ep = &self.t.endpoints[e as usize];
+        let s = ep.service.ok_or(DropReason::EndpointWithoutService { endpoint: e })?;
+        let k = self.key;
+        if !k.has_ports() {
+            return Err(DropReason::EndpointProtocol { endpoint: e });
+        }
+        let sender = self.sender.map(|n| self.t.nics[n as usize].key);
+        self.obs.step(Step::Endpoint { endpoint: e, service: s });
+        if self.ct.pinned(&k, self.now).is_none() {
+            self.pin = Some(Pin { key: k, to: (SERVICE_IP, k.dport), backend: self.t.services[s as usize].key, back_to: sender, timeout: std::time::Duration::from_secs(4 * 60) });
+        }
+        self.key.dst = SERVICE_IP;
+        self.nat = Some(Rewrite::dst(SERVICE_IP));
+        Ok(Target::Service(s))
     }
 
     /// The NIC holding an NVA address: in the VNet itself or in a VNet
@@ -360,29 +556,42 @@ impl<O: Observer> Decision<'_, O> {
         }
     }
 
+    /// The packet as NIC NSGs in `dir` see it: the sender's as sent, the
+    /// receiver's as received.
+    fn seen(&self, dir: Direction) -> FlowKey {
+        if dir == Direction::Outbound { self.sent } else { self.key }
+    }
+
     /// Runs the NSGs of NIC `x` in `dir`. Returns whether the flow was
     /// new there (and must be tracked once the whole path is allowed).
     fn nsg(&mut self, x: NicIdx, dir: Direction) -> Result<bool, DropReason> {
         let t = self.t;
         let nic = &t.nics[x as usize];
+        let key = self.seen(dir);
         let tracked = match self.related {
             Some(inner) => self.ct.has(nic.key, &inner, self.now),
-            None => self.ct.hit(nic.key, &self.key, self.now, nic.flow_timeout),
+            None => self.ct.hit(nic.key, &key, self.now, nic.flow_timeout),
         };
         if tracked {
             self.obs.step(Step::Tracked { nic: x, direction: dir });
             return Ok(false);
         }
-        nsg_decision(t, x, dir, &self.key, self.obs)?;
+        nsg_decision(t, x, dir, &key, self.obs)?;
         Ok(self.related.is_none())
     }
 
-    fn track(&mut self, nics: &[(NicIdx, bool)]) {
-        for &(x, new) in nics {
+    /// The whole path is allowed: new flows are tracked where their NSGs
+    /// allowed them, and a translated flow is pinned.
+    fn track(&mut self, nics: &[(NicIdx, Direction, bool)]) {
+        for &(x, dir, new) in nics {
             if new {
                 let nic = &self.t.nics[x as usize];
-                self.ct.insert(nic.key, &self.key, self.now, nic.flow_timeout);
+                let key = self.seen(dir);
+                self.ct.insert(nic.key, &key, self.now, nic.flow_timeout);
             }
+        }
+        if let Some(p) = self.pin.take() {
+            self.ct.pin(&p.key, p.to, p.backend, p.back_to, self.now, p.timeout);
         }
     }
 }
@@ -419,6 +628,20 @@ pub fn nsg_decision(t: &Tables, x: NicIdx, dir: Direction, key: &FlowKey, obs: &
         }
     }
     Ok(())
+}
+
+/// Which backend a new flow gets: a hash of its 5-tuple, or of fewer
+/// fields for source-IP affinity.
+#[inline]
+fn distribution_hash(k: &FlowKey, d: LoadDistribution) -> u64 {
+    let masked = match d {
+        LoadDistribution::Default => *k,
+        LoadDistribution::SourceIpProtocol => FlowKey { sport: 0, dport: 0, ..*k },
+        LoadDistribution::SourceIp => FlowKey { sport: 0, dport: 0, proto: 0, ..*k },
+    };
+    let a = (u64::from(u32::from(masked.src)) << 32) | u64::from(u32::from(masked.dst));
+    let b = (u64::from(masked.sport) << 24) | (u64::from(masked.dport) << 8) | u64::from(masked.proto);
+    (a.rotate_left(29) ^ b).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 11
 }
 
 /// Symmetric, so both directions of a flow pick the same ECMP member.

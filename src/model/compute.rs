@@ -29,6 +29,9 @@ pub struct NetworkInterface {
     pub public_ip_address: Option<ResourceId>,
     /// The VM this NIC is attached to; set by the model when a VM is created.
     pub virtual_machine: Option<ResourceId>,
+    /// Backend pools of internal load balancers its IP configuration is in.
+    #[serde(default)]
+    pub load_balancer_backend_address_pools: Vec<ResourceId>,
 }
 
 impl NetworkInterface {

@@ -83,6 +83,8 @@ error_codes! {
     PrincipalNotFound,
     RoleDefinitionDoesNotExist,
     LocationNotAvailableForResourceType,
+    // Load balancers.
+    DifferentSkuLoadBalancersAndPublicIPAddressNotAllowed,
 }
 
 impl fmt::Display for ErrorCode {

@@ -6,6 +6,7 @@
 //! dropped). Peering state and sync level are derived, never stored.
 
 mod addr;
+mod balancer;
 mod compute;
 mod error;
 mod gateway;
@@ -13,6 +14,7 @@ mod identity;
 mod ids;
 mod names;
 mod network;
+mod ops_balancer;
 mod ops_compute;
 mod ops_gateway;
 mod ops_identity;
@@ -28,6 +30,7 @@ use std::net::Ipv4Addr;
 use serde::{Deserialize, Serialize};
 
 pub use addr::{AZURE_HOST_IP, FORBIDDEN_VNET_RANGES, NON_INTERNET, RESERVED_NONE_PREFIXES, is_reserved_in_subnet, nth, overlaps, parse_prefix};
+pub use balancer::*;
 pub use compute::*;
 pub use error::{AzureError, ErrorCode};
 pub(crate) use error::bail;
@@ -36,6 +39,7 @@ pub use identity::*;
 pub use ids::{COMPUTE, NETWORK, ResourceId};
 pub use names::{NameKind, check_admin_password, check_admin_username};
 pub use network::*;
+pub use ops_balancer::{DEFAULT_IDLE_TIMEOUT, DEFAULT_NUMBER_OF_PROBES, DEFAULT_PROBE_INTERVAL, FrontendSpec, LbRuleSpec, LoadBalancerSpec, PrivateEndpointSpec, ProbeSpec, RedisSpec};
 pub use ops_compute::{NicSpec, PublicIpSpec, VmSpec};
 pub use ops_gateway::{ConnectionSpec, GatewaySpec, LocalGatewaySpec, RouteServerPeeringSpec, RouteServerSpec};
 pub use ops_network::{PeeringSpec, SubnetSpec, VnetSpec};
@@ -91,6 +95,14 @@ pub enum Change {
     DeleteRouteServer(ResourceId),
     PutRouteServerPeering(RouteServerPeeringSpec),
     DeleteRouteServerPeering(ResourceId),
+    PutLoadBalancer(LoadBalancerSpec),
+    DeleteLoadBalancer(ResourceId),
+    /// The backend pools of a NIC's IP configuration (replaces the list).
+    SetBackendPools { nic: ResourceId, pools: Vec<ResourceId> },
+    PutRedisCache(RedisSpec),
+    DeleteRedisCache(ResourceId),
+    PutPrivateEndpoint(PrivateEndpointSpec),
+    DeletePrivateEndpoint(ResourceId),
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -110,6 +122,12 @@ pub struct Model {
     pub local_network_gateways: BTreeMap<ResourceId, LocalNetworkGateway>,
     pub connections: BTreeMap<ResourceId, Connection>,
     pub route_servers: BTreeMap<ResourceId, RouteServer>,
+    #[serde(default)]
+    pub load_balancers: BTreeMap<ResourceId, LoadBalancer>,
+    #[serde(default)]
+    pub redis_caches: BTreeMap<ResourceId, RedisCache>,
+    #[serde(default)]
+    pub private_endpoints: BTreeMap<ResourceId, PrivateEndpoint>,
 }
 
 impl Model {
@@ -187,6 +205,13 @@ impl Model {
             DeleteRouteServer(id) => self.delete_route_server(&id),
             PutRouteServerPeering(s) => self.put_route_server_peering(s),
             DeleteRouteServerPeering(id) => self.delete_route_server_peering(&id),
+            PutLoadBalancer(s) => self.put_load_balancer(s),
+            DeleteLoadBalancer(id) => self.delete_load_balancer(&id),
+            SetBackendPools { nic, pools } => self.set_backend_pools(&nic, pools),
+            PutRedisCache(s) => self.put_redis(s),
+            DeleteRedisCache(id) => self.delete_redis(&id),
+            PutPrivateEndpoint(s) => self.put_private_endpoint(s),
+            DeletePrivateEndpoint(id) => self.delete_private_endpoint(&id),
         }
     }
 
@@ -331,6 +356,15 @@ impl Model {
         }
         for rs in self.route_servers.values().filter(|r| &r.hosted_subnet == subnet_id) {
             out.extend(self.route_server_ips(rs).into_iter().map(|ip| (Some(ip), rs.id.clone())));
+        }
+        for lb in self.load_balancers.values() {
+            out.extend(lb.frontend_ip_configurations.iter().filter(|f| &f.subnet == subnet_id).map(|f| (Some(f.private_ip_address), f.id.clone())));
+        }
+        for r in self.redis_caches.values().filter(|r| r.subnet.as_ref() == Some(subnet_id)) {
+            out.extend([r.static_ip, r.instance_ip].into_iter().flatten().map(|ip| (Some(ip), r.id.clone())));
+        }
+        for pe in self.private_endpoints.values().filter(|p| &p.subnet == subnet_id) {
+            out.push((Some(pe.private_ip_address), pe.id.clone()));
         }
         out
     }

@@ -16,6 +16,8 @@ pub enum NameKind {
     /// public IPs, gateways, connections, Route Servers.
     NetworkChild,
     VirtualMachine,
+    /// Azure Cache for Redis: its name is also a DNS label.
+    RedisCache,
 }
 
 impl NameKind {
@@ -25,6 +27,7 @@ impl NameKind {
             NameKind::VirtualNetwork => (2, 64),
             NameKind::NetworkChild => (1, 80),
             NameKind::VirtualMachine => (1, 64),
+            NameKind::RedisCache => (1, 63),
         }
     }
 }
@@ -59,6 +62,7 @@ pub fn check(kind: NameKind, what: &str, name: &str) -> Result<(), AzureError> {
     let rule = match kind {
         NameKind::ResourceGroup => "It can be up to 90 characters long and may contain letters, digits, '_', '-', '.', '(' and ')'; it must not end with '.'".to_string(),
         NameKind::VirtualMachine => "Linux virtual machine names can be 1 to 64 characters long, may contain letters, digits, '-' and '.', must begin with a letter or digit and must not end with '.' or '-'".to_string(),
+        NameKind::RedisCache => "Cache names can be 1 to 63 characters long, may contain letters, digits and '-', must begin and end with a letter or digit, and must not contain '--'".to_string(),
         NameKind::VirtualNetwork | NameKind::NetworkChild => format!(
             "The name can be {min} to {max} characters long. It must begin with a word character, and it must end with a word character or with '_'. The name may contain word characters or '.', '-', '_'"
         ),
@@ -90,6 +94,9 @@ fn chars_ok(kind: NameKind, name: &str) -> bool {
             name.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
                 && first.is_ascii_alphanumeric()
                 && (last.is_ascii_alphanumeric() || last == '_')
+        }
+        NameKind::RedisCache => {
+            name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') && first.is_ascii_alphanumeric() && last.is_ascii_alphanumeric() && !name.contains("--")
         }
         NameKind::VirtualMachine => {
             name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')

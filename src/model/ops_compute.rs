@@ -111,37 +111,9 @@ impl Model {
                 bail!(BadRequest, "Network interface {id} is in virtual network {}; a network interface cannot move to another virtual network ({}). Create a new network interface instead.", old_vnet.map(|v| v.name().to_string()).unwrap_or_default(), vnet.name);
             }
         }
-        let prefix = subnet.address_prefix;
-        let taken: Vec<(Ipv4Addr, ResourceId)> = self
-            .addresses_in_subnet(&spec.subnet)
-            .into_iter()
-            .filter(|(_, who)| who != &id.child("ipConfigurations", "ipconfig1"))
-            .collect();
-        let (ip, allocation) = match &spec.private_ip_address {
-            Some(s) => {
-                let ip: Ipv4Addr = s.trim().parse().map_err(|_| AzureError::new(ErrorCode::InvalidRequestFormat, format!("Private IP address '{s}' of {id} is not a valid IPv4 address.")))?;
-                if !prefix.contains(&ip) {
-                    bail!(PrivateIPAddressNotInSubnet, "Private static IP address {ip} does not belong to the range of subnet prefix {prefix}. Choose an address inside {prefix}.");
-                }
-                if is_reserved_in_subnet(&prefix, ip) {
-                    bail!(PrivateIPAddressInReservedRange, "Private static IP address {ip} falls within reserved IP range of subnet prefix {prefix}. Azure reserves the first four and the last address; use {} or above.", nth(&prefix, 4));
-                }
-                if let Some((_, who)) = taken.iter().find(|(t, _)| *t == ip) {
-                    bail!(PrivateIPAddressIsAllocated, "IP configuration {} is using the private IP address {ip} which is already allocated to resource {who}. Choose a free address.", id.child("ipConfigurations", "ipconfig1"));
-                }
-                (ip, IpAllocation::Static)
-            }
-            None => match existing.as_ref().filter(|o| o.subnet == spec.subnet) {
-                Some(o) => (o.private_ip_address, o.private_ip_allocation_method),
-                None => {
-                    let free = (4..usable_hosts(&prefix) as u32 + 4).map(|n| nth(&prefix, n)).find(|ip| !taken.iter().any(|(t, _)| t == ip));
-                    let Some(ip) = free else {
-                        bail!(SubnetIsFull, "Subnet {} with address prefix {prefix} doesn't have enough capacity for IP addresses. Use a larger subnet or free an address.", subnet.name);
-                    };
-                    (ip, IpAllocation::Dynamic)
-                }
-            },
-        };
+        let own = id.child("ipConfigurations", "ipconfig1");
+        let keep = existing.as_ref().filter(|o| o.subnet == spec.subnet).map(|o| (o.private_ip_address, o.private_ip_allocation_method));
+        let (ip, allocation) = self.allocate_private_ip(&spec.subnet, spec.private_ip_address.as_deref(), &own, keep, &[])?;
         if let Some(nsg) = &spec.network_security_group {
             let loc = self.network_security_groups.get(nsg).map(|n| n.location.clone());
             self.check_reference(nsg, loc.as_deref(), &id, &location)?;
@@ -168,10 +140,61 @@ impl Model {
             enable_ip_forwarding: spec.enable_ip_forwarding,
             network_security_group: spec.network_security_group,
             public_ip_address: spec.public_ip_address,
+            load_balancer_backend_address_pools: existing.as_ref().map(|e| e.load_balancer_backend_address_pools.clone()).unwrap_or_default(),
             virtual_machine: existing.and_then(|e| e.virtual_machine),
         };
         self.network_interfaces.insert(id, nic);
         Ok(())
+    }
+
+    /// The address a new IP configuration `holder` gets in `subnet_id`:
+    /// `requested` if it is valid and free, else the one it has (`keep`),
+    /// else the lowest free one from .4 up. `also_taken` holds addresses
+    /// handed out earlier in the same change. Addresses held by `holder`
+    /// itself or its children are free to it: a resource put again keeps them.
+    pub(super) fn allocate_private_ip(
+        &self,
+        subnet_id: &ResourceId,
+        requested: Option<&str>,
+        holder: &ResourceId,
+        keep: Option<(Ipv4Addr, IpAllocation)>,
+        also_taken: &[Ipv4Addr],
+    ) -> Result<(Ipv4Addr, IpAllocation), AzureError> {
+        let Some((_, subnet)) = self.subnet(subnet_id) else {
+            bail!(InvalidResourceReference, "Resource {subnet_id} referenced by resource {holder} was not found. Please make sure that the referenced resource exists, and that both resources are in the same region.");
+        };
+        let prefix = subnet.address_prefix;
+        let taken: Vec<(Ipv4Addr, ResourceId)> = self
+            .addresses_in_subnet(subnet_id)
+            .into_iter()
+            .filter(|(_, who)| !who.is_within(holder.as_str()))
+            .chain(also_taken.iter().map(|ip| (*ip, holder.clone())))
+            .collect();
+        match requested {
+            Some(s) => {
+                let ip: Ipv4Addr = s.trim().parse().map_err(|_| AzureError::new(ErrorCode::InvalidRequestFormat, format!("Private IP address '{s}' of {holder} is not a valid IPv4 address.")))?;
+                if !prefix.contains(&ip) {
+                    bail!(PrivateIPAddressNotInSubnet, "Private static IP address {ip} does not belong to the range of subnet prefix {prefix}. Choose an address inside {prefix}.");
+                }
+                if is_reserved_in_subnet(&prefix, ip) {
+                    bail!(PrivateIPAddressInReservedRange, "Private static IP address {ip} falls within reserved IP range of subnet prefix {prefix}. Azure reserves the first four and the last address; use {} or above.", nth(&prefix, 4));
+                }
+                if let Some((_, who)) = taken.iter().find(|(t, _)| *t == ip) {
+                    bail!(PrivateIPAddressIsAllocated, "IP configuration {holder} is using the private IP address {ip} which is already allocated to resource {who}. Choose a free address.");
+                }
+                Ok((ip, IpAllocation::Static))
+            }
+            None => match keep {
+                Some(k) => Ok(k),
+                None => {
+                    let free = (4..usable_hosts(&prefix) as u32 + 4).map(|n| nth(&prefix, n)).find(|ip| !taken.iter().any(|(t, _)| t == ip));
+                    let Some(ip) = free else {
+                        bail!(SubnetIsFull, "Subnet {} with address prefix {prefix} doesn't have enough capacity for IP addresses. Use a larger subnet or free an address.", subnet.name);
+                    };
+                    Ok((ip, IpAllocation::Dynamic))
+                }
+            },
+        }
     }
 
     pub(super) fn delete_nic(&mut self, id: &ResourceId) -> Result<(), AzureError> {

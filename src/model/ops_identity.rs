@@ -116,6 +116,18 @@ impl Model {
         for vm in within(&self.virtual_machines, inside) {
             self.delete_vm(&vm)?;
         }
+        for pe in within(&self.private_endpoints, inside) {
+            self.delete_private_endpoint(&pe)?;
+        }
+        for r in within(&self.redis_caches, inside) {
+            self.delete_redis(&r)?;
+        }
+        for n in self.network_interfaces.values_mut() {
+            n.load_balancer_backend_address_pools.retain(|p| !inside(p));
+        }
+        for lb in within(&self.load_balancers, inside) {
+            self.delete_load_balancer(&lb)?;
+        }
         for c in within(&self.connections, inside) {
             self.delete_connection(&c)?;
         }
@@ -193,6 +205,9 @@ impl Model {
             self.local_network_gateways.get(id).map(|r| &r.location),
             self.connections.get(id).map(|r| &r.location),
             self.route_servers.get(id).map(|r| &r.location),
+            self.load_balancers.get(id).map(|r| &r.location),
+            self.redis_caches.get(id).map(|r| &r.location),
+            self.private_endpoints.get(id).map(|r| &r.location),
         ];
         found.into_iter().flatten().next().map(String::as_str)
     }

@@ -46,6 +46,8 @@ pub enum NextHopType {
     VirtualNetworkGateway,
     VNetPeering,
     VNetGlobalPeering,
+    /// A private endpoint's /32 (system routes only).
+    InterfaceEndpoint,
 }
 
 impl NextHopType {
@@ -66,6 +68,7 @@ impl NextHopType {
             NextHopType::VirtualNetworkGateway => "VirtualNetworkGateway",
             NextHopType::VNetPeering => "VNetPeering",
             NextHopType::VNetGlobalPeering => "VNetGlobalPeering",
+            NextHopType::InterfaceEndpoint => "InterfaceEndpoint",
         }
     }
 

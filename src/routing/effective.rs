@@ -42,6 +42,8 @@ pub enum Hop {
     Site { connection: ResourceId },
     /// Through a VNet-to-VNet connection into `vnet` (gateway contexts only).
     Vnet2Vnet { connection: ResourceId, vnet: ResourceId },
+    /// A private endpoint's /32: over the backbone to its service.
+    InterfaceEndpoint { endpoint: ResourceId },
 }
 
 /// One row of `az network nic show-effective-route-table`.
@@ -90,6 +92,15 @@ pub fn effective_routes(model: &Model, subnet_id: &ResourceId) -> Vec<EffectiveR
         }
     }
     let vnet_like: Vec<Ipv4Net> = vnet.address_prefixes.iter().chain(&peered).copied().collect();
+    // Azure: a private endpoint adds a /32 InterfaceEndpoint route in its
+    // own VNet and in the VNets peered with it.
+    let linked = |pe_vnet: &ResourceId| {
+        *pe_vnet == vnet.id || vnet.peerings.iter().any(|l| &l.remote_virtual_network == pe_vnet && model.peering_state(&vnet.id, l) == PeeringState::Connected)
+    };
+    for pe in model.private_endpoints.values().filter(|pe| pe.subnet.parent().is_some_and(|v| linked(&v))) {
+        let hop = Hop::InterfaceEndpoint { endpoint: pe.id.clone() };
+        rows.push(row(RouteSource::Default, Ipv4Net::from(pe.private_ip_address), NextHopType::InterfaceEndpoint, vec![], hop));
+    }
 
     let propagate = !rt.is_some_and(|t| t.disable_bgp_route_propagation);
     let gateway = serving_gateway(model, &vnet.id);
@@ -130,7 +141,7 @@ pub fn effective_routes(model: &Model, subnet_id: &ResourceId) -> Vec<EffectiveR
                     Ok(g) => (Hop::Gateway(g.clone()), vec![]),
                     Err(why) => (Hop::NoGateway(why.clone()), vec![]),
                 },
-                NextHopType::VNetPeering | NextHopType::VNetGlobalPeering => continue,
+                NextHopType::VNetPeering | NextHopType::VNetGlobalPeering | NextHopType::InterfaceEndpoint => continue,
             };
             let mut e = row(RouteSource::User, r.address_prefix, r.next_hop_type, ips, hop);
             e.name = Some(r.name.clone());

@@ -10,6 +10,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::model::{
+    FrontendSpec, LbRuleSpec, LbSku, LoadBalancerSpec, LoadDistribution, PrivateEndpointSpec, ProbeProtocol, ProbeSpec, RedisSku, RedisSpec, TransportProtocol,
     AzureError, Change, ConnectionSpec, ConnectionType, GatewaySpec, GatewayType, LocalGatewaySpec, Model, NicSpec, PeeringSpec, PrincipalType, PublicIpSku, PublicIpSpec, ResourceId,
     RoleAssignment, RouteServerPeeringSpec, RouteServerSpec, RouteSpec, VpnType, SecurityRuleSpec, SubnetSpec, Subscription, VmSpec, VnetSpec, COMPUTE, DEFAULT_SUBSCRIPTION_ID, DEFAULT_SUBSCRIPTION_NAME,
 };
@@ -41,6 +42,108 @@ pub struct Topology {
     pub local_network_gateways: Vec<LocalGatewayDef>,
     #[serde(default)]
     pub connections: Vec<ConnectionDef>,
+    #[serde(default)]
+    pub load_balancers: Vec<LoadBalancerDef>,
+    #[serde(default)]
+    pub redis_caches: Vec<RedisDef>,
+    #[serde(default)]
+    pub private_endpoints: Vec<PrivateEndpointDef>,
+}
+
+/// An internal load balancer with one frontend and one backend pool.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LoadBalancerDef {
+    pub name: String,
+    pub resource_group: Option<String>,
+    pub location: Option<String>,
+    /// Basic or Standard (az's default).
+    #[serde(default = "standard")]
+    pub sku: String,
+    pub vnet: String,
+    pub subnet: String,
+    /// Dynamic (the lowest free address) when omitted.
+    pub private_ip_address: Option<String>,
+    #[serde(default = "frontend_name")]
+    pub frontend_name: String,
+    /// Default `<name>bepool`, as az names it.
+    pub backend_pool_name: Option<String>,
+    /// VMs (topology names) whose NIC joins the backend pool.
+    #[serde(default)]
+    pub backends: Vec<String>,
+    #[serde(default)]
+    pub probes: Vec<ProbeDef>,
+    #[serde(default)]
+    pub rules: Vec<LbRuleDef>,
+}
+
+fn frontend_name() -> String {
+    "LoadBalancerFrontEnd".into()
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProbeDef {
+    pub name: String,
+    /// Tcp, Http or Https.
+    pub protocol: String,
+    pub port: u32,
+    /// Http and Https probes: the path; 200 means healthy.
+    pub path: Option<String>,
+    /// Seconds between probes (15 when omitted, at least 5).
+    pub interval: Option<u32>,
+    /// Consecutive results that flip a backend (2 when omitted).
+    pub threshold: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LbRuleDef {
+    pub name: String,
+    /// Tcp, Udp, or All (HA ports, with both ports 0; Standard only).
+    pub protocol: String,
+    pub frontend_port: u32,
+    pub backend_port: u32,
+    pub probe: Option<String>,
+    /// Minutes (4 when omitted).
+    pub idle_timeout: Option<u32>,
+    /// Default (5-tuple), SourceIP or SourceIPProtocol.
+    pub load_distribution: Option<String>,
+}
+
+/// An Azure Cache for Redis: a real redis-server. With `subnet` it is
+/// injected into the VNet (Premium only) behind an internal Basic load
+/// balancer; without, it is reachable only through private endpoints.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RedisDef {
+    pub name: String,
+    pub resource_group: Option<String>,
+    pub location: Option<String>,
+    /// Basic, Standard or Premium.
+    pub sku: String,
+    /// C0..C6, or P1..P5 for Premium.
+    pub vm_size: String,
+    pub vnet: Option<String>,
+    pub subnet: Option<String>,
+    pub static_ip: Option<String>,
+    /// Opens the plain port 6379 (the TLS port 6380 is always open).
+    #[serde(default)]
+    pub enable_non_ssl_port: bool,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PrivateEndpointDef {
+    pub name: String,
+    pub resource_group: Option<String>,
+    pub location: Option<String>,
+    pub vnet: String,
+    pub subnet: String,
+    /// The cache it leads to (name, `rg/name` or ID).
+    pub redis_cache: String,
+    /// Default `<name>-connection`.
+    pub connection_name: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -506,7 +609,125 @@ impl Topology {
             let spec = ConnectionSpec { id, location: c.location.clone(), connection_type, virtual_network_gateway1: gw1, peer, shared_key: c.shared_key.clone(), enable_bgp: c.enable_bgp };
             out.push((at, Change::PutConnection(spec)));
         }
+        self.balancer_changes(&r, &mut out)?;
         Ok(out)
+    }
+
+    fn balancer_changes(&self, r: &Resolver, out: &mut Vec<(String, Change)>) -> Result<(), TopologyError> {
+        let bad = |at: &str, message: String| TopologyError::Reference { at: at.into(), message };
+        for (i, l) in self.load_balancers.iter().enumerate() {
+            let at = format!("loadBalancers[{i}] ({})", l.name);
+            let id = r.id(&at, l.resource_group.as_deref(), "loadBalancers", &l.name)?;
+            let sku = match l.sku.to_ascii_lowercase().as_str() {
+                "basic" => LbSku::Basic,
+                "standard" => LbSku::Standard,
+                other => return Err(bad(&at, format!("sku '{other}' must be Basic or Standard"))),
+            };
+            let vnet = r.reference(&at, &id, "virtualNetworks", &l.vnet)?;
+            let pool = l.backend_pool_name.clone().unwrap_or_else(|| format!("{}bepool", l.name));
+            let probes = l
+                .probes
+                .iter()
+                .map(|p| {
+                    let protocol = match p.protocol.to_ascii_lowercase().as_str() {
+                        "tcp" => ProbeProtocol::Tcp,
+                        "http" => ProbeProtocol::Http,
+                        "https" => ProbeProtocol::Https,
+                        other => return Err(bad(&at, format!("probe {}: protocol '{other}' must be Tcp, Http or Https", p.name))),
+                    };
+                    Ok(ProbeSpec { name: p.name.clone(), protocol, port: p.port, request_path: p.path.clone(), interval_in_seconds: p.interval, number_of_probes: p.threshold })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let rules = l
+                .rules
+                .iter()
+                .map(|x| {
+                    let protocol = match x.protocol.to_ascii_lowercase().as_str() {
+                        "tcp" => TransportProtocol::Tcp,
+                        "udp" => TransportProtocol::Udp,
+                        "all" => TransportProtocol::All,
+                        other => return Err(bad(&at, format!("rule {}: protocol '{other}' must be Tcp, Udp or All", x.name))),
+                    };
+                    let load_distribution = match x.load_distribution.as_deref().map(str::to_ascii_lowercase).as_deref() {
+                        None | Some("default") => LoadDistribution::Default,
+                        Some("sourceip") => LoadDistribution::SourceIp,
+                        Some("sourceipprotocol") => LoadDistribution::SourceIpProtocol,
+                        Some(other) => return Err(bad(&at, format!("rule {}: loadDistribution '{other}' must be Default, SourceIP or SourceIPProtocol", x.name))),
+                    };
+                    Ok(LbRuleSpec {
+                        name: x.name.clone(),
+                        frontend: l.frontend_name.clone(),
+                        backend_pool: pool.clone(),
+                        probe: x.probe.clone(),
+                        protocol,
+                        frontend_port: x.frontend_port,
+                        backend_port: x.backend_port,
+                        idle_timeout_in_minutes: x.idle_timeout,
+                        enable_floating_ip: false,
+                        load_distribution,
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let spec = LoadBalancerSpec {
+                id: id.clone(),
+                location: l.location.clone(),
+                sku,
+                frontends: vec![FrontendSpec { name: l.frontend_name.clone(), subnet: vnet.child("subnets", &l.subnet), private_ip_address: l.private_ip_address.clone() }],
+                backend_pools: vec![pool.clone()],
+                probes,
+                rules,
+            };
+            out.push((at.clone(), Change::PutLoadBalancer(spec)));
+            for vm in &l.backends {
+                let Some(def) = self.virtual_machines.iter().find(|v| v.name.eq_ignore_ascii_case(vm)) else {
+                    return Err(bad(&at, format!("backend '{vm}' is not a VM of this topology")));
+                };
+                let (sub, rg) = r.group(&at, def.resource_group.as_deref())?;
+                let nic = ResourceId::network(&sub, &rg, "networkInterfaces", &format!("{}VMNic", def.name));
+                out.push((format!("{at}.backends ({vm})"), Change::SetBackendPools { nic, pools: vec![id.child("backendAddressPools", &pool)] }));
+            }
+        }
+        for (i, c) in self.redis_caches.iter().enumerate() {
+            let at = format!("redisCaches[{i}] ({})", c.name);
+            let (sub, rg) = r.group(&at, c.resource_group.as_deref())?;
+            let id = ResourceId::resource(&sub, &rg, "Microsoft.Cache", "redis", &c.name);
+            let sku = match c.sku.to_ascii_lowercase().as_str() {
+                "basic" => RedisSku::Basic,
+                "standard" => RedisSku::Standard,
+                "premium" => RedisSku::Premium,
+                other => return Err(bad(&at, format!("sku '{other}' must be Basic, Standard or Premium"))),
+            };
+            let subnet = match (&c.vnet, &c.subnet) {
+                (Some(v), Some(s)) => Some(r.reference(&at, &id, "virtualNetworks", v)?.child("subnets", s)),
+                (None, None) => None,
+                _ => return Err(bad(&at, "give both vnet and subnet, or neither".into())),
+            };
+            let spec = RedisSpec { id, location: c.location.clone(), sku, vm_size: c.vm_size.clone(), subnet, static_ip: c.static_ip.clone(), enable_non_ssl_port: c.enable_non_ssl_port, redis_version: None };
+            out.push((at, Change::PutRedisCache(spec)));
+        }
+        for (i, p) in self.private_endpoints.iter().enumerate() {
+            let at = format!("privateEndpoints[{i}] ({})", p.name);
+            let id = r.id(&at, p.resource_group.as_deref(), "privateEndpoints", &p.name)?;
+            let vnet = r.reference(&at, &id, "virtualNetworks", &p.vnet)?;
+            let cache = match p.redis_cache.split_once('/') {
+                _ if p.redis_cache.starts_with('/') => ResourceId::parse(&p.redis_cache).ok_or_else(|| bad(&at, format!("'{}' is not a valid resource ID", p.redis_cache)))?,
+                Some((rg, name)) => {
+                    let (sub, rg) = r.group(&at, Some(rg))?;
+                    ResourceId::resource(&sub, &rg, "Microsoft.Cache", "redis", name)
+                }
+                None => ResourceId::resource(id.subscription_id(), id.resource_group_name(), "Microsoft.Cache", "redis", &p.redis_cache),
+            };
+            let spec = PrivateEndpointSpec {
+                id,
+                location: p.location.clone(),
+                subnet: vnet.child("subnets", &p.subnet),
+                private_link_service_id: cache,
+                group_ids: vec!["redisCache".into()],
+                connection_name: p.connection_name.clone().unwrap_or_else(|| format!("{}-connection", p.name)),
+            };
+            out.push((at, Change::PutPrivateEndpoint(spec)));
+        }
+        Ok(())
     }
 }
 
