@@ -254,6 +254,24 @@ pub fn status(lab: &Lab, output: Output, out: &mut impl Write) -> anyhow::Result
             writeln!(out, "{} routes toward Azure: {}", site.name, if site.routes.is_empty() { "none (no Connected connection)".into() } else { site.routes.join(", ") })?;
         }
     }
+    if !s.load_balancers.is_empty() {
+        writeln!(out, "\nLoad balancers (health probes from 168.63.129.16):")?;
+        let rows: Vec<Vec<String>> = s
+            .load_balancers
+            .iter()
+            .flat_map(|lb| lb.backends.iter().map(move |b| vec![lb.name.clone(), lb.sku.clone(), lb.frontends.join(" "), b.name.clone(), b.ip.clone(), b.health.clone()]))
+            .collect();
+        write_table(out, &["Name", "Sku", "Frontend", "Backend", "BackendIp", "Health"], &rows)?;
+    }
+    if !s.caches.is_empty() {
+        writeln!(out, "\nAzure Cache for Redis (redis-server; the password is `az redis list-keys`' primaryKey):")?;
+        let rows: Vec<Vec<String>> = s
+            .caches
+            .iter()
+            .map(|c| vec![c.name.clone(), c.netns.clone(), c.static_ip.clone().unwrap_or_else(|| "(private endpoints only)".into()), c.instance_ip.clone(), c.pid.to_string()])
+            .collect();
+        write_table(out, &["Name", "Namespace", "StaticIp", "InstanceIp", "Pid"], &rows)?;
+    }
     Ok(0)
 }
 

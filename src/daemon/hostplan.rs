@@ -5,9 +5,10 @@
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
-use crate::dataplane::stable_key;
+use crate::dataplane::{SERVICE_IP, cache_instance_key, stable_key};
 use crate::host::Lab;
 use crate::host::tun::Interface;
+use crate::host::cache::CacheSetup;
 use crate::host::vm::VmSetup;
 use ipnet::Ipv4Net;
 
@@ -23,6 +24,9 @@ pub struct VmPlan {
     /// Set for an on-premises site: then `setup` and `nics` are its VPN
     /// device (one tunnel per connection) and this is the rest.
     pub site: Option<SitePlan>,
+    /// Set for an Azure Cache for Redis instance: then `setup` names its
+    /// namespace and directory, and redis-server runs instead of sshd.
+    pub cache: Option<CacheSetup>,
 }
 
 /// The on-premises side of a local network gateway: the VPN device the
@@ -99,7 +103,10 @@ pub fn plan(lab: &Lab, model: &Model) -> BTreeMap<ResourceId, VmPlan> {
             ssh_public_keys: vm.ssh_public_keys.clone(),
             address: nics.first().map(|n| n.iface.address),
         };
-        out.insert(id.clone(), VmPlan { name: vm.name.clone(), resource_group: id.resource_group_name().to_string(), setup, nics, power_state: vm.power_state, site: None });
+        out.insert(id.clone(), VmPlan { name: vm.name.clone(), resource_group: id.resource_group_name().to_string(), setup, nics, power_state: vm.power_state, site: None, cache: None });
+    }
+    for (id, cache) in &model.redis_caches {
+        out.insert(id.clone(), cache_plan(lab, model, id, cache));
     }
     let mut taken = std::collections::HashSet::new();
     for (id, lng) in &model.local_network_gateways {
@@ -141,6 +148,40 @@ pub fn on_premises_machine<'m>(model: &'m Model, name: &str) -> Option<(&'m Loca
     })
 }
 
+/// A cache's instance: in its subnet when injected into a VNet, else on
+/// the service side of the fabric (`SERVICE_IP`), reached through private
+/// endpoints only.
+fn cache_plan(lab: &Lab, model: &Model, id: &ResourceId, cache: &crate::model::RedisCache) -> VmPlan {
+    // Two resource groups may hold caches of the same name only in
+    // theory: the name is a global DNS label in Azure.
+    let local = cache.name.clone();
+    let subnet = cache.subnet.as_ref().and_then(|s| model.subnet(s)).map(|(_, s)| s.address_prefix);
+    let iface = match (subnet, cache.instance_ip) {
+        (Some(prefix), Some(ip)) => Interface { address: ip, prefix_len: prefix.prefix_len(), gateway: Ipv4Addr::from(u32::from(prefix.network()) + 1), forwarding: false },
+        _ => Interface { address: SERVICE_IP, prefix_len: 24, gateway: Ipv4Addr::from(u32::from(SERVICE_IP) & 0xffff_ff00 | 1), forwarding: false },
+    };
+    let setup = VmSetup {
+        name: cache.name.clone(),
+        netns: lab.cache_netns(&local),
+        dir: lab.cache_dir(&local),
+        admin_username: String::new(),
+        admin_password: None,
+        ssh_public_keys: Vec::new(),
+        address: Some(iface.address),
+    };
+    let nic = NicPlan { key: cache_instance_key(id), name: format!("{}-instance", cache.name), interface: "eth0".into(), iface, public_ip: None };
+    let cache_setup = CacheSetup { name: cache.name.clone(), host_name: cache.host_name(), netns: setup.netns.clone(), dir: setup.dir.clone(), password: cache.primary_key.clone() };
+    VmPlan {
+        name: cache.name.clone(),
+        resource_group: id.resource_group_name().to_string(),
+        setup,
+        nics: vec![nic],
+        power_state: PowerState::Running,
+        site: None,
+        cache: Some(cache_setup),
+    }
+}
+
 fn site_plan(lab: &Lab, model: &Model, id: &ResourceId, lng: &LocalNetworkGateway, local: &str) -> VmPlan {
     let (router_lan, host_ip) = site_lan(lng);
     let router_ip = router_lan.addr();
@@ -176,6 +217,7 @@ fn site_plan(lab: &Lab, model: &Model, id: &ResourceId, lng: &LocalNetworkGatewa
         setup: machine(lng.name.clone(), lab.site_netns(local), lab.site_dir(local).join("router"), router_ip),
         nics,
         power_state: PowerState::Running,
+        cache: None,
         site: Some(SitePlan {
             host: machine(host_name.clone(), lab.site_netns(&format!("{local}{SITE_HOST_SUFFIX}")), lab.site_dir(local).join("host"), host_ip),
             router_lan,
@@ -191,7 +233,7 @@ impl VmPlan {
     pub fn host_differs(&self, next: &VmPlan) -> bool {
         let strip = |p: &VmPlan| {
             let site = p.site.as_ref().map(|s| (s.host.clone(), s.router_lan, s.other_prefixes.clone()));
-            (p.setup.clone(), p.nics.iter().map(|n| (n.key, n.interface.clone(), n.iface.clone())).collect::<Vec<_>>(), site)
+            (p.setup.clone(), p.nics.iter().map(|n| (n.key, n.interface.clone(), n.iface.clone())).collect::<Vec<_>>(), site, p.cache.clone())
         };
         strip(self) != strip(next)
     }

@@ -10,6 +10,7 @@ mod api;
 pub mod client;
 mod hostplan;
 mod plane;
+mod prober;
 pub mod proto;
 
 use std::collections::BTreeMap;
@@ -28,7 +29,8 @@ pub use hostplan::{NicPlan, ONPREM_PASSWORD, ONPREM_USER, SITE_HOST_SUFFIX, Site
 use plane::{Fabric, LinkCounters, Plane, Port};
 use proto::{CloudShellStatus, LabStatus, NicStatus, PeeringStatus, Response, VmStatus};
 
-use crate::dataplane::{CLOUD_SHELL_IP, ConnTrack, INTERNET_GATEWAY_IP, Tables, stable_key};
+use crate::dataplane::{CLOUD_SHELL_IP, ConnTrack, INTERNET_GATEWAY_IP, PROBE_ALIAS_NET, Tables, stable_key};
+use crate::model::AZURE_HOST_IP;
 use crate::host::tun::Interface;
 use crate::host::{self, HostError, Lab, netns, vm};
 use crate::model::{Change, Model, PowerState, ResourceId};
@@ -69,6 +71,9 @@ impl RunningVm {
             wait_sshd(&site.host, sshd.id()).await?;
         }
         let Some(sshd) = &self.sshd else { return Ok(()) };
+        if self.plan.cache.is_some() {
+            return wait_listening(&self.plan.setup, crate::model::REDIS_PORT, "redis.log", sshd.id()).await;
+        }
         wait_sshd(&self.plan.setup, sshd.id()).await
     }
 }
@@ -76,11 +81,17 @@ impl RunningVm {
 /// Waits until the sshd of `machine` answers; one that never does (or
 /// died booting) was not built.
 async fn wait_sshd(machine: &vm::VmSetup, pid: u32) -> Result<(), HostError> {
+    wait_listening(machine, 22, "sshd.log", pid).await
+}
+
+/// Waits until `machine`'s server (`pid`) listens on `port`; on failure
+/// the error carries the server's log.
+async fn wait_listening(machine: &vm::VmSetup, port: u16, log: &str, pid: u32) -> Result<(), HostError> {
     let Some(ip) = machine.address else { return Ok(()) };
     let ns = machine.netns.clone();
-    let log = machine.dir.join("sshd.log");
+    let log = machine.dir.join(log);
     tokio::task::spawn_blocking(move || {
-        vm::wait_ready(&ns, ip, pid, SSHD_READY).map_err(|e| match std::fs::read_to_string(&log) {
+        vm::wait_ready(&ns, ip, port, pid, SSHD_READY).map_err(|e| match std::fs::read_to_string(&log) {
             Ok(text) if !text.trim().is_empty() => HostError::Command { what: format!("sshd in {ns}"), stderr: text.trim().to_string() },
             _ => e,
         })
@@ -101,6 +112,9 @@ pub struct Daemon {
     lab: Lab,
     fabric: Arc<Fabric>,
     internet: Arc<Port>,
+    /// The Azure host's TUN, where health probes come from.
+    azure_host: Arc<Port>,
+    stop_probes: Arc<std::sync::atomic::AtomicBool>,
     model: Mutex<Model>,
     /// Held for the whole of a change: changes apply one at a time.
     host: tokio::sync::Mutex<HostState>,
@@ -187,14 +201,33 @@ async fn start(lab: Lab, progress: &(dyn Fn(&str) + Sync)) -> Result<Arc<Daemon>
     .await
     .map_err(|e| DaemonError::Io { what: "create the Cloud Shell".into(), source: std::io::Error::other(e) })??;
     let internet = Arc::new(Port::new(dev, None, "Internet".into()));
+    let ns = lab.azure_host_netns();
+    progress(&format!("creating the Azure host (namespace {ns}, {AZURE_HOST_IP}, where health probes come from)"));
+    let host_ns = ns.clone();
+    let dev = tokio::task::spawn_blocking(move || -> Result<AsyncDevice, HostError> {
+        netns::add(&host_ns)?;
+        let iface = Interface { address: AZURE_HOST_IP, prefix_len: 32, gateway: AZURE_HOST_IP, forwarding: false };
+        let dev = host::tun::open(&host_ns, "eth0", &iface, false)?;
+        // Backends are reached at their probe aliases (see Tables::probe_alias).
+        netns::ip_batch(&host_ns, &format!("route add {PROBE_ALIAS_NET} dev eth0\n"))?;
+        AsyncDevice::new(dev).map_err(HostError::io("register the Azure host's TUN"))
+    })
+    .await
+    .map_err(|e| DaemonError::Io { what: "create the Azure host".into(), source: std::io::Error::other(e) })??;
+    let azure_host = Arc::new(Port::new(dev, Some(plane::AZURE_HOST_KEY), "Azure host".into()));
     let (drops, _) = broadcast::channel(1024);
     let mut link_counters = FxHashMap::default();
     let plane = Plane::new(Tables::compile(&Model::new(), 0), &FxHashMap::default(), &mut link_counters, internet.clone());
     let fabric = Arc::new(Fabric { plane: ArcSwap::from_pointee(plane), conntrack: Mutex::new(ConnTrack::new()), drops });
+    let stop_probes = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    prober::spawn(fabric.clone(), &ns, stop_probes.clone())?;
+    tokio::spawn(plane::run_port(fabric.clone(), azure_host.clone()));
     let daemon = Arc::new(Daemon {
         lab,
         fabric: fabric.clone(),
         internet: internet.clone(),
+        azure_host,
+        stop_probes,
         model: Mutex::new(Model::new()),
         host: tokio::sync::Mutex::new(HostState { vms: BTreeMap::new(), link_counters, generation: 0 }),
         closing: std::sync::atomic::AtomicBool::new(false),
@@ -262,6 +295,10 @@ impl Daemon {
         let total = fresh.len();
         for (i, (id, p)) in fresh.into_iter().enumerate() {
             match &p.site {
+                None if p.cache.is_some() => {
+                    let at = p.nics.first().map_or_else(String::new, |n| format!(", {} {}", n.interface, n.iface.address));
+                    progress(&format!("[{}/{total}] Azure Cache for Redis {}: namespace {}{at}, redis-server on 6379 and 6380 (TLS)", i + 1, p.name, p.setup.netns));
+                }
                 None => {
                     let eth0 = p.nics.first().map_or_else(|| "no NIC".to_string(), |n| format!("{} {}/{}", n.interface, n.iface.address, n.iface.prefix_len));
                     progress(&format!("[{}/{total}] VM {}: namespace {}, {eth0}, sshd", i + 1, p.name, p.setup.netns));
@@ -352,7 +389,8 @@ impl Daemon {
     fn publish(&self, host: &mut HostState) -> u64 {
         host.generation += 1;
         let model = self.model();
-        let by_key: FxHashMap<u64, Arc<Port>> = host.vms.values().flat_map(|r| r.ports.iter()).filter_map(|p| Some((p.key?, p.clone()))).collect();
+        let mut by_key: FxHashMap<u64, Arc<Port>> = host.vms.values().flat_map(|r| r.ports.iter()).filter_map(|p| Some((p.key?, p.clone()))).collect();
+        by_key.insert(plane::AZURE_HOST_KEY, self.azure_host.clone());
         let tables = Tables::compile(&model, host.generation);
         let plane = Plane::new(tables, &by_key, &mut host.link_counters, self.internet.clone());
         self.fabric.plane.store(Arc::new(plane));
@@ -362,6 +400,7 @@ impl Daemon {
     /// Stops every packet task and removes every VM.
     async fn stop(&self) {
         self.closing.store(true, Relaxed);
+        self.stop_probes.store(true, Relaxed);
         let mut host = self.host.lock().await;
         let vms = std::mem::take(&mut host.vms);
         for (_, run) in vms {
@@ -376,7 +415,7 @@ impl Daemon {
         let vms = host
             .vms
             .iter()
-            .filter(|(_, run)| run.plan.site.is_none())
+            .filter(|(_, run)| run.plan.site.is_none() && run.plan.cache.is_none())
             .map(|(id, run)| {
                 let power = model.virtual_machines.get(id).map_or(PowerState::Running, |v| v.power_state);
                 let nics = run
@@ -425,8 +464,48 @@ impl Daemon {
             }
         }
         let sites = host.vms.values().filter_map(|run| Some(site_status(run, run.plan.site.as_ref()?))).collect();
+        let caches = host
+            .vms
+            .values()
+            .filter_map(|run| {
+                let c = run.plan.cache.as_ref()?;
+                let cache = model.redis_caches.values().find(|r| r.name == c.name)?;
+                Some(proto::CacheStatus {
+                    name: c.name.clone(),
+                    netns: c.netns.clone(),
+                    instance_ip: run.plan.setup.address.map(|a| a.to_string()).unwrap_or_default(),
+                    static_ip: cache.static_ip.map(|a| a.to_string()),
+                    pid: run.sshd.as_ref().map_or(0, |p| p.id()),
+                    log: c.dir.join("redis.log").display().to_string(),
+                })
+            })
+            .collect();
+        let load_balancers = {
+            let ct = self.fabric.conntrack.lock().unwrap_or_else(|e| e.into_inner());
+            let t = &plane.tables;
+            t.lbs
+                .iter()
+                .map(|lb| proto::LbStatus {
+                    name: lb.name.clone(),
+                    sku: lb.sku.as_str().into(),
+                    frontends: lb.frontends.iter().map(|(_, ip)| ip.to_string()).collect(),
+                    backends: lb
+                        .pools
+                        .iter()
+                        .flat_map(|(_, m)| m.iter())
+                        .map(|&n| {
+                            let nic = &t.nics[n as usize];
+                            let state = if !nic.running { "Stopped" } else if ct.backend_down(lb.key, nic.key) { "Down" } else { "Up" };
+                            proto::BackendStatus { name: nic.vm.clone().unwrap_or_else(|| nic.name.clone()), ip: nic.ip.to_string(), health: state.into() }
+                        })
+                        .collect(),
+                })
+                .collect()
+        };
         LabStatus {
             sites,
+            caches,
+            load_balancers,
             lab: self.lab.to_string(),
             pid: std::process::id(),
             generation: host.generation,
@@ -491,8 +570,16 @@ async fn build(p: VmPlan) -> Result<RunningVm, HostError> {
                 vm::prepare(&site.host)?;
                 site_host_sshd = Some(vm::spawn(&site.host)?);
             }
-            vm::prepare(&p.setup)?;
-            let sshd = vm::spawn(&p.setup)?;
+            let sshd = match &p.cache {
+                Some(c) => {
+                    host::cache::prepare(c)?;
+                    host::cache::spawn(c)?
+                }
+                None => {
+                    vm::prepare(&p.setup)?;
+                    vm::spawn(&p.setup)?
+                }
+            };
             Ok(RunningVm { plan: p.clone(), sshd: Some(sshd), site_host_sshd, ports, tasks: Vec::new() })
         })();
         if made.is_err() {

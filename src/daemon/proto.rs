@@ -49,6 +49,43 @@ pub struct LabStatus {
     pub peerings: Vec<PeeringStatus>,
     /// On-premises sites, one per local network gateway.
     pub sites: Vec<SiteStatus>,
+    #[serde(default)]
+    pub caches: Vec<CacheStatus>,
+    /// Internal load balancers (with the ones Azure puts in front of
+    /// injected caches) and what their health probes say.
+    #[serde(default)]
+    pub load_balancers: Vec<LbStatus>,
+}
+
+/// An Azure Cache for Redis instance: redis-server in its namespace.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CacheStatus {
+    pub name: String,
+    pub netns: String,
+    pub instance_ip: String,
+    /// The internal load balancer's frontend, for an injected cache.
+    pub static_ip: Option<String>,
+    pub pid: u32,
+    pub log: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LbStatus {
+    pub name: String,
+    pub sku: String,
+    pub frontends: Vec<String>,
+    pub backends: Vec<BackendStatus>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BackendStatus {
+    pub name: String,
+    pub ip: String,
+    /// Up, Down (its probe fails) or Stopped.
+    pub health: String,
 }
 
 impl LabStatus {

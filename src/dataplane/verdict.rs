@@ -641,7 +641,12 @@ fn distribution_hash(k: &FlowKey, d: LoadDistribution) -> u64 {
     };
     let a = (u64::from(u32::from(masked.src)) << 32) | u64::from(u32::from(masked.dst));
     let b = (u64::from(masked.sport) << 24) | (u64::from(masked.dport) << 8) | u64::from(masked.proto);
-    (a.rotate_left(29) ^ b).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 11
+    // splitmix64's finalizer: every input bit reaches the low bits that
+    // the modulo keeps.
+    let mut x = a ^ b.rotate_left(40);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
 }
 
 /// Symmetric, so both directions of a flow pick the same ECMP member.

@@ -55,6 +55,21 @@ impl Lab {
         format!("{NETNS_PREFIX}{}@site.{name}", self.0)
     }
 
+    /// A managed service's instance (an Azure Cache for Redis):
+    /// `vnl-<lab>@cache.<name>`.
+    pub fn cache_netns(&self, name: &str) -> String {
+        format!("{NETNS_PREFIX}{}@cache.{name}", self.0)
+    }
+
+    /// Where health probes come from: the Azure host, 168.63.129.16.
+    pub fn azure_host_netns(&self) -> String {
+        format!("{NETNS_PREFIX}{}@azurehost", self.0)
+    }
+
+    pub fn cache_dir(&self, name: &str) -> PathBuf {
+        self.runtime_dir().join("caches").join(name)
+    }
+
     /// Files of an on-premises site's machines.
     pub fn site_dir(&self, site: &str) -> PathBuf {
         self.runtime_dir().join("sites").join(site)

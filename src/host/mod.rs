@@ -5,6 +5,7 @@
 //! The root namespace is never changed: every address, route and sysctl
 //! set here is set inside a lab's own namespace.
 
+pub mod cache;
 pub mod lab;
 pub mod netns;
 pub mod site;

@@ -190,12 +190,13 @@ fn boot_inner(dir: &Path, hostname: &str, user: &str) -> Result<std::convert::In
     Err(HostError::Spawn { what: SSHD.into(), source: err })
 }
 
-/// Waits until the VM's sshd (`pid`) accepts connections on its private
-/// address, or dies. The probe runs inside the VM's namespace, so it does
-/// not cross the data plane.
-pub fn wait_ready(netns: &str, address: Ipv4Addr, pid: u32, timeout: Duration) -> Result<(), HostError> {
+/// Waits until the machine's server (`pid`: sshd, or a cache's
+/// redis-server) accepts connections on `port` of its private address, or
+/// dies. The probe runs inside the machine's namespace, so it does not
+/// cross the data plane.
+pub fn wait_ready(netns: &str, address: Ipv4Addr, port: u16, pid: u32, timeout: Duration) -> Result<(), HostError> {
     let deadline = Instant::now() + timeout;
-    let addr = SocketAddr::from((address, 22));
+    let addr = SocketAddr::from((address, port));
     let ns = netns.to_string();
     let ok = netns::run_in(netns, move || {
         while Instant::now() < deadline {
@@ -209,5 +210,5 @@ pub fn wait_ready(netns: &str, address: Ipv4Addr, pid: u32, timeout: Duration) -
         }
         false
     })?;
-    if ok { Ok(()) } else { Err(HostError::Timeout { what: format!("sshd in {ns} to listen on {addr}") }) }
+    if ok { Ok(()) } else { Err(HostError::Timeout { what: format!("the server in {ns} to listen on {addr}") }) }
 }

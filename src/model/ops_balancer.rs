@@ -174,6 +174,9 @@ impl Model {
                 bail!(InvalidParameter, "Load balancer {} has two probes named {}. Give each a different name.", id.name(), p.name);
             }
             let port = bad_port("Probe port", p.port, &id, 1)?;
+            if p.protocol == ProbeProtocol::Https {
+                bail!(InvalidParameter, "Probe {} of load balancer {}: vnetlab does not emulate HTTPS probes (its prober speaks no TLS). Use an Http or Tcp probe.", p.name, id.name());
+            }
             let path = match (p.protocol, &p.request_path) {
                 (ProbeProtocol::Tcp, Some(_)) => bail!(InvalidParameter, "Probe {} of load balancer {} is a Tcp probe; a request path is allowed only for Http and Https probes. Drop --path.", p.name, id.name()),
                 (ProbeProtocol::Tcp, None) => None,

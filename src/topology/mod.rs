@@ -615,6 +615,7 @@ impl Topology {
 
     fn balancer_changes(&self, r: &Resolver, out: &mut Vec<(String, Change)>) -> Result<(), TopologyError> {
         let bad = |at: &str, message: String| TopologyError::Reference { at: at.into(), message };
+        let mut members: Vec<(String, ResourceId, Vec<ResourceId>)> = Vec::new();
         for (i, l) in self.load_balancers.iter().enumerate() {
             let at = format!("loadBalancers[{i}] ({})", l.name);
             let id = r.id(&at, l.resource_group.as_deref(), "loadBalancers", &l.name)?;
@@ -684,9 +685,15 @@ impl Topology {
                 };
                 let (sub, rg) = r.group(&at, def.resource_group.as_deref())?;
                 let nic = ResourceId::network(&sub, &rg, "networkInterfaces", &format!("{}VMNic", def.name));
-                out.push((format!("{at}.backends ({vm})"), Change::SetBackendPools { nic, pools: vec![id.child("backendAddressPools", &pool)] }));
+                let pool = id.child("backendAddressPools", &pool);
+                match members.iter_mut().find(|(_, n, _)| *n == nic) {
+                    Some((_, _, pools)) => pools.push(pool),
+                    None => members.push((format!("{at}.backends ({vm})"), nic, vec![pool])),
+                }
             }
         }
+        // A NIC's IP configuration lists every pool it is in, across load balancers.
+        out.extend(members.into_iter().map(|(at, nic, pools)| (at, Change::SetBackendPools { nic, pools })));
         for (i, c) in self.redis_caches.iter().enumerate() {
             let at = format!("redisCaches[{i}] ({})", c.name);
             let (sub, rg) = r.group(&at, c.resource_group.as_deref())?;
