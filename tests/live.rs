@@ -555,3 +555,62 @@ fn on_premises_site_reaches_the_spoke_only_through_gateway_transit() {
     assert!(lab.ping("OnPremSite-host", "10.10.1.4"), "the hub itself stays reachable");
     assert_eq!(lab.status()["sites"][0]["routes"], serde_json::json!(["10.10.0.0/16 via vti0"]));
 }
+
+const LB_LAB: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/labs/05-global-peering-load-balancers");
+
+/// `ssh -p PORT` from `vm` to `ip`, running `hostname`.
+fn ssh_port_hostname(lab: &Lab, vm: &str, ip: &str, port: &str) -> Option<String> {
+    let target = format!("azureuser@{ip}");
+    let o = lab.exec(vm, &["sshpass", "-e", "ssh", "-p", port, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=3", &target, "hostname"]);
+    o.status.success().then(|| String::from_utf8_lossy(&o.stdout).trim().to_string())
+}
+
+#[test]
+fn internal_load_balancers_over_global_peering_with_real_probes() {
+    let lab = Lab::up_from("ilb", LB_LAB);
+    // Standard: reachable from Japan East over global peering, flows
+    // spread over both backends, port 2222 translated to 22.
+    let seen: std::collections::BTreeSet<String> = (0..12).filter_map(|_| ssh_port_hostname(&lab, "VM1", "10.2.0.100", "2222")).collect();
+    assert_eq!(seen.into_iter().collect::<Vec<_>>(), ["backend1", "backend2"]);
+    // Basic: not over global peering; yes over regional peering; the
+    // backends' own addresses always.
+    assert_eq!(ssh_port_hostname(&lab, "VM1", "10.2.0.101", "2222"), None);
+    assert!(ssh_port_hostname(&lab, "VM3", "10.2.0.101", "2222").is_some_and(|h| h.starts_with("basic-backend")));
+    assert_eq!(lab.ssh_hostname("VM1", "10.2.0.6").as_deref(), Some("basic-backend1"));
+    // backend1's NSG refuses the probes from 168.63.129.16 (the
+    // AzureLoadBalancer tag): it leaves the rotation, then comes back.
+    lab.az(&["network", "nsg", "rule", "create", "-g", "lb-lab-rg", "--nsg-name", "backend1NSG", "-n", "deny-probes", "--priority", "100", "--source-address-prefixes", "AzureLoadBalancer", "--access", "Deny", "--protocol", "*", "--destination-port-ranges", "*", "-o", "none"]);
+    let health = |lab: &Lab, backend: &str| {
+        let s = lab.status();
+        s["loadBalancers"].as_array().into_iter().flatten().flat_map(|lb| lb["backends"].as_array().cloned().unwrap_or_default()).find(|b| b["name"] == backend).map(|b| b["health"].as_str().unwrap_or("").to_string())
+    };
+    poll_until("backend1 to go down", Duration::from_secs(30), || health(&lab, "backend1").as_deref() == Some("Down"));
+    assert!((0..6).all(|_| ssh_port_hostname(&lab, "VM1", "10.2.0.100", "2222").as_deref() == Some("backend2")));
+    lab.az(&["network", "nsg", "rule", "delete", "-g", "lb-lab-rg", "--nsg-name", "backend1NSG", "-n", "deny-probes"]);
+    poll_until("backend1 to come back", Duration::from_secs(30), || health(&lab, "backend1").as_deref() == Some("Up"));
+}
+
+#[test]
+fn redis_behind_its_basic_ilb_and_through_a_private_endpoint() {
+    let lab = Lab::up_from("redis", LB_LAB);
+    let key = |cache: &str| -> String {
+        let o = lab.az(&["redis", "list-keys", "-g", "lb-lab-rg", "-n", cache]);
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("list-keys JSON");
+        v["primaryKey"].as_str().expect("primaryKey").to_string()
+    };
+    let redis = |vm: &str, host: &str, extra: &[&str], key: &str| -> String {
+        let mut argv = vec!["timeout", "5", "redis-cli", "--no-auth-warning", "-h", host, "-a", key];
+        argv.extend(extra);
+        argv.push("PING");
+        let o = lab.exec(vm, &argv);
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    let injected = key("lb-lab-cache");
+    assert_eq!(redis("VM3", "10.2.1.10", &[], &injected), "PONG", "regional peering reaches the Basic frontend");
+    assert_eq!(redis("VM3", "10.2.1.10", &["-p", "6380", "--tls", "--insecure"], &injected), "PONG", "TLS on 6380");
+    assert_eq!(redis("VM1", "10.2.1.10", &[], &injected), "", "global peering: the Basic frontend never answers");
+    assert!(redis("VM3", "10.2.1.10", &[], "wrong-key").contains("WRONGPASS"), "the access key is the password");
+    let linked = key("lb-lab-cache-pl");
+    assert_eq!(redis("VM1", "10.1.0.5", &[], &linked), "PONG", "the private endpoint crosses regions");
+    assert!(!lab.ping("VM1", "10.1.0.5"), "a private endpoint answers no ping");
+}
