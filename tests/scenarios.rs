@@ -918,11 +918,11 @@ virtualMachines:
 // ------------------------------------------- §12.3 global peering and load balancers
 
 fn lb_lab() -> (Model, Tables) {
-    lab(&std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/labs/05-global-peering-load-balancers/topology.yaml")).unwrap())
+    lab(&std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/labs/05-global-peering-load-balancers/topology.yaml")).expect("lab 05"))
 }
 
 fn v4(s: &str) -> Ipv4Addr {
-    s.parse().unwrap()
+    s.parse().expect("lab 05")
 }
 
 #[test]
@@ -953,7 +953,7 @@ fn the_frontend_port_is_translated_to_the_backend_port_and_back() {
     assert_eq!((r.ip, r.port), (t.nics[backend as usize].ip, Some(22)));
     // The answer leaves the backend from its own address and port 22, and
     // reaches VM1 from the frontend's 10.2.0.100:2222.
-    let back = probe_packet(t.nics[backend as usize].ip, ip(&t, "VM1"), "tcp", 22, 40000, true).unwrap();
+    let back = probe_packet(t.nics[backend as usize].ip, ip(&t, "VM1"), "tcp", 22, 40000, true).expect("lab 05");
     let Verdict::Deliver { nic: home, nat: Some(r) } = decide(&t, &mut ct, Ingress::Nic(backend), &back, now) else { panic!("answer not delivered") };
     assert_eq!((home, r.ip, r.port), (vm1, v4("10.2.0.100"), Some(2222)));
     // The flow stays on its backend.
@@ -977,10 +977,10 @@ fn new_flows_spread_over_healthy_backends_only() {
     assert!((16..=48).contains(&ones), "64 flows, {ones} on backend1");
     // backend1's probe fails: new flows all go to backend2; flows already
     // pinned to backend1 stay (Standard).
-    let lb = t.lbs.iter().find(|l| l.name == "std-ilb").unwrap().key;
+    let lb = t.lbs.iter().find(|l| l.name == "std-ilb").expect("lab 05").key;
     ct.set_backend_health(lb, t.nics[b1 as usize].key, false);
     assert!((50000..50032).all(|p| backend_of(&mut ct, p) == Some(b2)));
-    let pinned = (40000..40064).find(|p| picks[(*p - 40000) as usize] == Some(b1)).unwrap();
+    let pinned = (40000..40064).find(|p| picks[(*p - 40000) as usize] == Some(b1)).expect("lab 05");
     assert_eq!(backend_of(&mut ct, pinned), Some(b1));
     ct.set_backend_health(lb, t.nics[b2 as usize].key, false);
     let v = decide(&t, &mut ct, Ingress::Nic(nic(&t, "VM1")), &pkt(ip(&t, "VM1"), v4("10.2.0.100"), "tcp", 60000, 2222), now);
@@ -995,7 +995,7 @@ fn probes_come_from_the_azure_host_and_nsgs_see_the_azure_load_balancer_tag() {
     let now = Instant::now();
     let probe = pkt(vnetlab::model::AZURE_HOST_IP, t.probe_alias(b1), "tcp", 33000, 22);
     assert_eq!(decide(&t, &mut ct, Ingress::AzureHost, &probe, now), Verdict::Deliver { nic: b1, nat: Some(Rewrite::dst(ip(&t, "backend1"))) });
-    let answer = probe_packet(ip(&t, "backend1"), vnetlab::model::AZURE_HOST_IP, "tcp", 22, 33000, true).unwrap();
+    let answer = probe_packet(ip(&t, "backend1"), vnetlab::model::AZURE_HOST_IP, "tcp", 22, 33000, true).expect("lab 05");
     assert_eq!(decide(&t, &mut ct, Ingress::Nic(b1), &answer, now), Verdict::ToAzureHost { nat: Rewrite::src(t.probe_alias(b1)) });
 }
 
@@ -1009,7 +1009,7 @@ fn the_injected_cache_sits_behind_a_basic_ilb_and_the_private_endpoint_crosses_r
     // The plain port is open only with --enable-non-ssl-port; TLS always.
     assert!(works(&t, "VM3", v4("10.2.1.10"), "tcp", 6380));
     // The private endpoint in VNet1 reaches the other cache in Japan West.
-    let pe = model.private_endpoints.values().next().unwrap().private_ip_address;
+    let pe = model.private_endpoints.values().next().expect("lab 05").private_ip_address;
     assert!(works(&t, "VM1", pe, "tcp", 6379) && works(&t, "VM1", pe, "tcp", 6380));
     assert!(!works(&t, "VM1", pe, "icmp", 0), "private endpoints carry no ICMP");
     // Its /32 is an InterfaceEndpoint route in VNet1 and in VNets peered with it.
@@ -1022,24 +1022,24 @@ fn the_injected_cache_sits_behind_a_basic_ilb_and_the_private_endpoint_crosses_r
 
 #[test]
 fn a_vnet_to_vnet_connection_instead_of_peering_reaches_the_basic_frontend() {
-    let yaml = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/labs/05-global-peering-load-balancers/topology.yaml")).unwrap();
-    let mut topo: serde_yaml_ng::Value = serde_yaml_ng::from_str(&yaml).unwrap();
-    let vnets = topo["virtualNetworks"].as_sequence_mut().unwrap();
+    let yaml = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/labs/05-global-peering-load-balancers/topology.yaml")).expect("lab 05");
+    let mut topo: serde_yaml_ng::Value = serde_yaml_ng::from_str(&yaml).expect("lab 05");
+    let vnets = topo["virtualNetworks"].as_sequence_mut().expect("lab 05");
     for v in vnets.iter_mut() {
-        let name = v["name"].as_str().unwrap().to_string();
-        let subnets = v["subnets"].as_sequence_mut().unwrap();
+        let name = v["name"].as_str().expect("lab 05").to_string();
+        let subnets = v["subnets"].as_sequence_mut().expect("lab 05");
         if name == "VNet1" || name == "VNet2" {
             let prefix = if name == "VNet1" { "10.1.255.0/27" } else { "10.2.255.0/27" };
             if !subnets.iter().any(|s| s["name"] == "GatewaySubnet") {
-                subnets.push(serde_yaml_ng::from_str(&format!("{{name: GatewaySubnet, addressPrefix: {prefix}}}")).unwrap());
+                subnets.push(serde_yaml_ng::from_str(&format!("{{name: GatewaySubnet, addressPrefix: {prefix}}}")).expect("lab 05"));
             }
-            v["peerings"] = serde_yaml_ng::from_str(if name == "VNet2" { "[{name: VNet2-to-VNet3, remoteVirtualNetwork: VNet3, allowVirtualNetworkAccess: true}]" } else { "[]" }).unwrap();
+            v["peerings"] = serde_yaml_ng::from_str(if name == "VNet2" { "[{name: VNet2-to-VNet3, remoteVirtualNetwork: VNet3, allowVirtualNetworkAccess: true}]" } else { "[]" }).expect("lab 05");
         }
     }
-    topo["virtualNetworkGateways"] = serde_yaml_ng::from_str("[{name: gw1, location: japaneast, vnet: VNet1, sku: VpnGw1}, {name: gw2, location: japanwest, vnet: VNet2, sku: VpnGw1}]").unwrap();
-    topo["connections"] = serde_yaml_ng::from_str("[{name: c12, location: japaneast, vnetGateway1: gw1, vnetGateway2: gw2, sharedKey: k}, {name: c21, location: japanwest, vnetGateway1: gw2, vnetGateway2: gw1, sharedKey: k}]").unwrap();
-    topo["privateEndpoints"] = serde_yaml_ng::from_str("[]").unwrap();
-    let (_, t) = lab(&serde_yaml_ng::to_string(&topo).unwrap());
+    topo["virtualNetworkGateways"] = serde_yaml_ng::from_str("[{name: gw1, location: japaneast, vnet: VNet1, sku: VpnGw1}, {name: gw2, location: japanwest, vnet: VNet2, sku: VpnGw1}]").expect("lab 05");
+    topo["connections"] = serde_yaml_ng::from_str("[{name: c12, location: japaneast, vnetGateway1: gw1, vnetGateway2: gw2, sharedKey: k}, {name: c21, location: japanwest, vnetGateway1: gw2, vnetGateway2: gw1, sharedKey: k}]").expect("lab 05");
+    topo["privateEndpoints"] = serde_yaml_ng::from_str("[]").expect("lab 05");
+    let (_, t) = lab(&serde_yaml_ng::to_string(&topo).expect("lab 05"));
     assert!(works(&t, "VM1", v4("10.2.0.101"), "tcp", 2222), "Basic ILB over VNet-to-VNet");
     assert!(works(&t, "VM1", v4("10.2.1.10"), "tcp", 6379), "the injected cache over VNet-to-VNet");
 }
@@ -1053,7 +1053,7 @@ fn load_balancer_and_cache_refusals_leave_the_model_as_it_was() {
     let vnet2 = rg("virtualNetworks", "VNet2");
     // A NIC cannot be in a Basic and a Standard pool.
     let both = vec![rg("loadBalancers", "std-ilb").child("backendAddressPools", "std-ilbbepool"), rg("loadBalancers", "basic-ilb").child("backendAddressPools", "basic-ilbbepool")];
-    let e = model.apply(Change::SetBackendPools { nic: rg("networkInterfaces", "backend1VMNic"), pools: both }).unwrap_err();
+    let e = model.apply(Change::SetBackendPools { nic: rg("networkInterfaces", "backend1VMNic"), pools: both }).expect_err("refused");
     assert_eq!(e.code, ErrorCode::DifferentSkuLoadBalancersAndPublicIPAddressNotAllowed);
     // No private endpoint to a VNet-injected cache.
     let pe = vnetlab::model::PrivateEndpointSpec {
@@ -1064,7 +1064,7 @@ fn load_balancer_and_cache_refusals_leave_the_model_as_it_was() {
         group_ids: vec!["redisCache".into()],
         connection_name: "c".into(),
     };
-    let e = model.apply(Change::PutPrivateEndpoint(pe)).unwrap_err();
+    let e = model.apply(Change::PutPrivateEndpoint(pe)).expect_err("refused");
     assert!(e.message.contains("can't be used with a VNet-injected cache"), "{e}");
     // VNet injection is Premium only.
     let redis = vnetlab::model::RedisSpec {
@@ -1077,7 +1077,7 @@ fn load_balancer_and_cache_refusals_leave_the_model_as_it_was() {
         enable_non_ssl_port: false,
         redis_version: None,
     };
-    let e = model.apply(Change::PutRedisCache(redis)).unwrap_err();
+    let e = model.apply(Change::PutRedisCache(redis)).expect_err("refused");
     assert!(e.message.contains("only for Premium"), "{e}");
     // A cache's subnet holds caches only.
     let redis = vnetlab::model::RedisSpec {
@@ -1090,8 +1090,8 @@ fn load_balancer_and_cache_refusals_leave_the_model_as_it_was() {
         enable_non_ssl_port: false,
         redis_version: None,
     };
-    assert!(model.apply(Change::PutRedisCache(redis)).unwrap_err().message.contains("holds only Azure Cache for Redis"));
+    assert!(model.apply(Change::PutRedisCache(redis)).expect_err("refused").message.contains("holds only Azure Cache for Redis"));
     // The frontend's address is taken.
-    assert_eq!(model.apply(Change::DeleteVirtualNetwork(vnet2)).unwrap_err().code, ErrorCode::InUseSubnetCannotBeDeleted);
+    assert_eq!(model.apply(Change::DeleteVirtualNetwork(vnet2)).expect_err("refused").code, ErrorCode::InUseSubnetCannotBeDeleted);
     assert_eq!(model, before);
 }

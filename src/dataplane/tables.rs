@@ -214,6 +214,9 @@ pub fn cache_instance_key(cache: &ResourceId) -> u64 {
     stable_key(&cache.child("instances", "0"))
 }
 
+/// (VNet, frontend address) → (load balancer, frontend).
+type FrontendMap = FxHashMap<(VnetIdx, u32), (u32, u32)>;
+
 /// An immutable, compiled view of one model generation.
 #[derive(Clone, Debug)]
 pub struct Tables {
@@ -226,8 +229,7 @@ pub struct Tables {
     pub lbs: Vec<LbEntry>,
     pub endpoints: Vec<EndpointEntry>,
     pub services: Vec<ServiceEntry>,
-    /// (VNet, frontend address) → (load balancer, frontend).
-    frontends: FxHashMap<(VnetIdx, u32), (u32, u32)>,
+    frontends: FrontendMap,
     nic_keys: FxHashMap<u64, NicIdx>,
     /// (VNet, private address) → NIC. VNets that are not peered may reuse
     /// the same ranges, so the VNet is part of the key.
@@ -494,7 +496,7 @@ fn compile_lbs(
     subnet_idx: &FxHashMap<ResourceId, SubnetIdx>,
     subnets: &[SubnetEntry],
     nic_keys: &FxHashMap<u64, NicIdx>,
-) -> (Vec<LbEntry>, FxHashMap<(VnetIdx, u32), (u32, u32)>) {
+) -> (Vec<LbEntry>, FrontendMap) {
     let mut lbs = Vec::new();
     let vnet_of = |subnet: &ResourceId| subnet_idx.get(subnet).map(|s| subnets[*s as usize].vnet);
     for lb in model.load_balancers.values() {
