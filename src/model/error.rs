@@ -83,6 +83,13 @@ error_codes! {
     PrincipalNotFound,
     RoleDefinitionDoesNotExist,
     LocationNotAvailableForResourceType,
+    // AKS (Microsoft.ContainerService) and, for pods, Kubernetes reasons.
+    SubnetNotFound,
+    NetworkProfileCIDROverlapVNET,
+    ServiceCidrOverlapExistingSubnetsCidr,
+    PropertyChangeNotAllowed,
+    AlreadyExists,
+    Invalid,
 }
 
 impl fmt::Display for ErrorCode {

@@ -6,11 +6,13 @@
 //! dropped). Peering state and sync level are derived, never stored.
 
 mod addr;
+mod aks;
 mod compute;
 mod error;
 mod gateway;
 mod identity;
 mod ids;
+mod ops_aks;
 mod names;
 mod network;
 mod ops_compute;
@@ -27,6 +29,8 @@ use std::net::Ipv4Addr;
 
 use serde::{Deserialize, Serialize};
 
+pub use aks::*;
+pub use ops_aks::{DEFAULT_KUBERNETES_VERSION, DEFAULT_NODE_VM_SIZE, DEFAULT_POD_CIDR, DEFAULT_POOL_NAME, DEFAULT_SERVICE_CIDR, pod_slices};
 pub use addr::{AZURE_HOST_IP, FORBIDDEN_VNET_RANGES, NON_INTERNET, RESERVED_NONE_PREFIXES, is_reserved_in_subnet, nth, overlaps, parse_prefix};
 pub use compute::*;
 pub use error::{AzureError, ErrorCode};
@@ -91,6 +95,15 @@ pub enum Change {
     DeleteRouteServer(ResourceId),
     PutRouteServerPeering(RouteServerPeeringSpec),
     DeleteRouteServerPeering(ResourceId),
+    PutManagedCluster(ManagedClusterSpec),
+    DeleteManagedCluster(ResourceId),
+    PutAgentPool(AgentPoolSpec),
+    DeleteAgentPool(ResourceId),
+    PutPod(PodSpec),
+    DeletePod { cluster: ResourceId, name: String },
+    SetClusterMesh { cluster: ResourceId, enabled: bool },
+    ConnectClusterMesh { cluster: ResourceId, remote: ResourceId },
+    DisconnectClusterMesh { cluster: ResourceId, remote: ResourceId },
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -110,6 +123,8 @@ pub struct Model {
     pub local_network_gateways: BTreeMap<ResourceId, LocalNetworkGateway>,
     pub connections: BTreeMap<ResourceId, Connection>,
     pub route_servers: BTreeMap<ResourceId, RouteServer>,
+    #[serde(default)]
+    pub managed_clusters: BTreeMap<ResourceId, ManagedCluster>,
 }
 
 impl Model {
@@ -187,6 +202,15 @@ impl Model {
             DeleteRouteServer(id) => self.delete_route_server(&id),
             PutRouteServerPeering(s) => self.put_route_server_peering(s),
             DeleteRouteServerPeering(id) => self.delete_route_server_peering(&id),
+            PutManagedCluster(s) => self.put_managed_cluster(s),
+            DeleteManagedCluster(id) => self.delete_managed_cluster(&id),
+            PutAgentPool(s) => self.put_agent_pool(s),
+            DeleteAgentPool(id) => self.delete_agent_pool(&id),
+            PutPod(s) => self.put_pod(s),
+            DeletePod { cluster, name } => self.delete_pod(&cluster, &name),
+            SetClusterMesh { cluster, enabled } => self.set_cluster_mesh(&cluster, enabled),
+            ConnectClusterMesh { cluster, remote } => self.connect_cluster_mesh(&cluster, &remote),
+            DisconnectClusterMesh { cluster, remote } => self.disconnect_cluster_mesh(&cluster, &remote),
         }
     }
 
