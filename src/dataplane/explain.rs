@@ -158,6 +158,10 @@ impl Words<'_> {
             Step::NoNsg { nic, direction } => format!("{} NSGs of {}: none on NIC or subnet, allowed", Self::dir(direction), self.nic(nic)),
             Step::Nsg { nic, direction, nsg, rule, .. } => format!("{} {}", Self::dir(direction), self.nsg_rule(nic, nsg, direction, rule)),
             Step::Dnat { nic, to } => format!("public IP translated to {to}, the private address of {}", self.nic(nic)),
+            Step::PodRoute { cluster, node } => {
+                let c = &self.t.overlay.clusters[cluster as usize];
+                format!("overlay routing of cluster {} (pod CIDR {}): to node {}, which holds the pods of {}", c.name, c.pod_cidr, self.nic(node), self.t.overlay.slice_of(node).map_or_else(String::new, |s| s.to_string()))
+            }
         }
     }
 
@@ -240,6 +244,19 @@ impl Words<'_> {
             DropReason::PublicIpClosed { nic } => format!("the Standard public IP of {} is closed to inbound traffic unless an NSG allows it, and neither its NIC nor its subnet has an NSG", self.nic(nic)),
             DropReason::NoOutboundAccess { nic } => format!("{} has no public IP and its subnet has default outbound access disabled (a private subnet)", self.nic(nic)),
             DropReason::RoutingLoop => "the gateways forward into each other in a loop".into(),
+            DropReason::PodAddressNotRouted { cluster } => {
+                let c = &t.overlay.clusters[cluster as usize];
+                format!("{} is a pod address of cluster {} (pod CIDR {}); pod CIDRs are not routed by the VNet or over peering, only between the cluster's own nodes (a cluster mesh tunnels them between clusters)", self.dst(), c.name, c.pod_cidr)
+            }
+            DropReason::PodSourceOutsideCluster { nic, cluster } => {
+                let c = &t.overlay.clusters[cluster as usize];
+                let src = self.key.map_or_else(|| "a pod address".into(), |k| k.src.to_string());
+                format!("{} sent with source {src}, a pod address of cluster {}, to {} outside the cluster's pods and nodes; pod traffic leaves the cluster only SNATed to the node's IP", self.nic(nic), c.name, self.dst())
+            }
+            DropReason::NoPodNode { cluster } => {
+                let c = &t.overlay.clusters[cluster as usize];
+                format!("{} is in the pod CIDR {} of cluster {}, but no node of the cluster holds its /24", self.dst(), c.pod_cidr, c.name)
+            }
         }
     }
 
@@ -358,8 +375,8 @@ pub fn round_trip(t: &Tables, from: Ingress, dst: Ipv4Addr, protocol: &str, port
 pub fn round_trip_from(t: &Tables, from: Ingress, src: Option<Ipv4Addr>, dst: Ipv4Addr, protocol: &str, port: u16, now: Instant) -> (bool, Explanation) {
     let mut ct = ConnTrack::new();
     let src = match (from, src) {
-        (Ingress::Nic(n), _) => t.nics[n as usize].ip,
         (_, Some(ip)) => ip,
+        (Ingress::Nic(n), None) => t.nics[n as usize].ip,
         (Ingress::Internet | Ingress::Connection(_), None) => super::CLOUD_SHELL_IP,
     };
     let (sport, dport) = if protocol.eq_ignore_ascii_case("icmp") { (4242, 4242) } else { (49152, port) };
@@ -370,7 +387,9 @@ pub fn round_trip_from(t: &Tables, from: Ingress, src: Option<Ipv4Addr>, dst: Ip
     // The answer leaves the receiver from its private address (a public
     // IP's translation back is the fabric's business), or comes back out
     // of the site's tunnel.
+    // A pod answers from its own address, through its node.
     let (back_from, reply_src) = match there.verdict {
+        Verdict::Deliver { nic: to, dnat: None } => (Ingress::Nic(to), dst),
         Verdict::Deliver { nic: to, .. } => (Ingress::Nic(to), t.nics[to as usize].ip),
         Verdict::ToSite { connection } => (Ingress::Connection(connection), dst),
         _ => return (false, there),

@@ -30,7 +30,7 @@ use std::net::Ipv4Addr;
 use serde::{Deserialize, Serialize};
 
 pub use aks::*;
-pub use ops_aks::{DEFAULT_KUBERNETES_VERSION, DEFAULT_NODE_VM_SIZE, DEFAULT_POD_CIDR, DEFAULT_POOL_NAME, DEFAULT_SERVICE_CIDR, pod_slices};
+pub use ops_aks::{DEFAULT_KUBERNETES_VERSION, DEFAULT_NODE_VM_SIZE, DEFAULT_POD_CIDR, DEFAULT_POOL_NAME, DEFAULT_SERVICE_CIDR, aks_node_name, pod_slices};
 pub use addr::{AZURE_HOST_IP, FORBIDDEN_VNET_RANGES, NON_INTERNET, RESERVED_NONE_PREFIXES, is_reserved_in_subnet, nth, overlaps, parse_prefix};
 pub use compute::*;
 pub use error::{AzureError, ErrorCode};

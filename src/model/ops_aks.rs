@@ -72,6 +72,11 @@ fn check_count(count: i64, mode: AgentPoolMode) -> Result<usize, AzureError> {
     Ok(count as usize)
 }
 
+/// The Kubernetes name of instance `instance` of node pool `pool`.
+pub fn aks_node_name(cluster: &ResourceId, pool: &str, instance: u32) -> String {
+    format!("aks-{pool}-{}-vmss{instance:06}", node_suffix(cluster))
+}
+
 /// The 8 digits AKS puts in node names, stable for a cluster.
 fn node_suffix(cluster: &ResourceId) -> String {
     let mut h: u32 = 0x811c_9dc5;
@@ -277,7 +282,6 @@ impl Model {
             }
         };
         let count = check_count(spec.count, pool.mode)?;
-        let suffix = node_suffix(&cluster_id);
         let mut slices_taken: Vec<Ipv4Net> = cluster.nodes().map(|n| n.pod_cidr).collect();
         let mut removed = Vec::new();
         while pool.nodes.len() > count {
@@ -293,7 +297,7 @@ impl Model {
             let slice = pod_slices(cluster.network_profile.pod_cidr).find(|s| !slices_taken.contains(s)).ok_or_else(|| {
                 invalid("networkProfile.podCIDR", format!("The pod CIDR {} has no /24 left for another node (each node takes one). Use a larger --pod-cidr or fewer nodes.", cluster.network_profile.pod_cidr))
             })?;
-            let node_name = format!("aks-{}-{suffix}-vmss{:06}", pool.name, pool.next_instance);
+            let node_name = aks_node_name(&cluster_id, &pool.name, pool.next_instance);
             pool.next_instance += 1;
             let node = self.add_node(&cluster, &pool, &node_name, slice)?;
             slices_taken.push(slice);

@@ -6,6 +6,8 @@
 //! build the same model. `docs/topology.md` documents the format and
 //! `docs/topology.schema.json` is its JSON schema.
 
+mod aks;
+
 use schemars::JsonSchema;
 use serde::Deserialize;
 
@@ -41,6 +43,9 @@ pub struct Topology {
     pub local_network_gateways: Vec<LocalGatewayDef>,
     #[serde(default)]
     pub connections: Vec<ConnectionDef>,
+    /// AKS clusters (Azure CNI Overlay), with their test pods.
+    #[serde(default)]
+    pub managed_clusters: Vec<crate::topology::aks::ClusterDef>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -506,6 +511,7 @@ impl Topology {
             let spec = ConnectionSpec { id, location: c.location.clone(), connection_type, virtual_network_gateway1: gw1, peer, shared_key: c.shared_key.clone(), enable_bgp: c.enable_bgp };
             out.push((at, Change::PutConnection(spec)));
         }
+        out.extend(aks::changes(&r, &self.managed_clusters)?);
         Ok(out)
     }
 }
