@@ -7,6 +7,7 @@ use std::net::Ipv4Addr;
 
 use crate::dataplane::stable_key;
 use crate::host::Lab;
+use crate::host::pod::NodeNet;
 use crate::host::tun::Interface;
 use crate::host::vm::VmSetup;
 use ipnet::Ipv4Net;
@@ -23,6 +24,8 @@ pub struct VmPlan {
     /// Set for an on-premises site: then `setup` and `nics` are its VPN
     /// device (one tunnel per connection) and this is the rest.
     pub site: Option<SitePlan>,
+    /// Set for an AKS node: its pods and mesh, changed in place.
+    pub node: Option<NodeNet>,
 }
 
 /// The on-premises side of a local network gateway: the VPN device the
@@ -85,7 +88,9 @@ pub fn plan(lab: &Lab, model: &Model) -> BTreeMap<ResourceId, VmPlan> {
                     key: stable_key(&nic.id),
                     name: nic.name.clone(),
                     interface: format!("eth{i}"),
-                    iface: Interface { address: nic.private_ip_address, prefix_len: prefix.prefix_len(), gateway, forwarding: nic.enable_ip_forwarding },
+                    // An AKS node's kernel forwards for its pods, whatever
+                    // the NIC's flag (the fabric's overlay rules apply).
+                    iface: Interface { address: nic.private_ip_address, prefix_len: prefix.prefix_len(), gateway, forwarding: nic.enable_ip_forwarding || model.aks_node_of_vm(id).is_some() },
                     public_ip,
                 })
             })
@@ -99,7 +104,8 @@ pub fn plan(lab: &Lab, model: &Model) -> BTreeMap<ResourceId, VmPlan> {
             ssh_public_keys: vm.ssh_public_keys.clone(),
             address: nics.first().map(|n| n.iface.address),
         };
-        out.insert(id.clone(), VmPlan { name: vm.name.clone(), resource_group: id.resource_group_name().to_string(), setup, nics, power_state: vm.power_state, site: None });
+        let node = super::podplan::node_net(lab, model, id);
+        out.insert(id.clone(), VmPlan { name: vm.name.clone(), resource_group: id.resource_group_name().to_string(), setup, nics, power_state: vm.power_state, site: None, node });
     }
     let mut taken = std::collections::HashSet::new();
     for (id, lng) in &model.local_network_gateways {
@@ -182,6 +188,7 @@ fn site_plan(lab: &Lab, model: &Model, id: &ResourceId, lng: &LocalNetworkGatewa
             other_prefixes: lng.local_address_prefixes.iter().skip(1).copied().collect(),
             routes,
         }),
+        node: None,
     }
 }
 

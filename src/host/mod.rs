@@ -7,6 +7,7 @@
 
 pub mod lab;
 pub mod netns;
+pub mod pod;
 pub mod site;
 pub mod tun;
 pub mod vm;

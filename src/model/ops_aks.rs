@@ -372,8 +372,10 @@ impl Model {
 
     pub(super) fn put_pod(&mut self, spec: PodSpec) -> Result<(), AzureError> {
         let cluster = self.cluster(&spec.cluster)?;
-        if !is_dns1123_subdomain(&spec.name) {
-            bail!(Invalid, "The Pod \"{}\" is invalid: metadata.name: Invalid value: \"{}\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character", spec.name, spec.name);
+        // Kubernetes allows 253 characters; a pod's name is also its
+        // hostname and part of its namespace's name, so vnetlab keeps 63.
+        if !is_dns1123_subdomain(&spec.name) || spec.name.len() > 63 {
+            bail!(Invalid, "The Pod \"{}\" is invalid: metadata.name: Invalid value: \"{}\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (vnetlab: at most 63 characters)", spec.name, spec.name);
         }
         if cluster.pod(&spec.name).is_some() {
             bail!(AlreadyExists, "pods \"{}\" already exists", spec.name);
