@@ -417,10 +417,14 @@ pub fn test(lab: &Lab, dir: &Path, junit: Option<&Path>, out: &mut impl Write) -
 fn check(lab: &Lab, s: &LabStatus, model: &Model, tables: &Tables, e: &Expectation) -> anyhow::Result<Outcome> {
     let from_cloud = e.from.eq_ignore_ascii_case(CLOUD_SHELL);
     let target = s.machines().find(|v| v.name.eq_ignore_ascii_case(&e.to));
+    let (pod_from, pod_to) = (super::pods::find(model, &e.from), super::pods::find(model, &e.to));
     let address: Ipv4Addr = match (target, from_cloud) {
         (Some(v), true) => v.nics.iter().find_map(|n| n.public_ip.as_deref()).with_context(|| format!("{} has no public IP to reach from the Cloud Shell", v.name))?.parse()?,
         (Some(v), false) => v.nics.first().context("VM without NIC")?.private_ip.parse()?,
-        (None, _) => e.to.parse().with_context(|| format!("'{}' is neither a machine of lab '{lab}' nor an IPv4 address", e.to))?,
+        (None, _) => match pod_to {
+            Some((_, p)) => p.ip,
+            None => e.to.parse().with_context(|| format!("'{}' is neither a machine nor a pod (CLUSTER/POD) of lab '{lab}', nor an IPv4 address", e.to))?,
+        },
     };
     let port = match e.via {
         Probe::Ping => 0,
@@ -433,12 +437,16 @@ fn check(lab: &Lab, s: &LabStatus, model: &Model, tables: &Tables, e: &Expectati
         round_trip(tables, Ingress::Internet, address, protocol, port, Instant::now()).1.summary
     } else if let Some(site) = site {
         on_premises_why(model, tables, site, &e.from, address, protocol, port)?
+    } else if let Some((_, p)) = pod_from {
+        super::pods::why(tables, p, address, protocol, port)?
     } else {
         let nic = tables.nic_of_vm(&e.from).with_context(|| format!("lab '{lab}' has no VM named '{}'", e.from))?;
         round_trip(tables, Ingress::Nic(nic), address, protocol, port, Instant::now()).1.summary
     };
     let (netns, anchor_pid) = if from_cloud {
         (lab.cloud_shell_netns(), None)
+    } else if let Some((_, p)) = pod_from {
+        (lab.pod_netns(&p.node, &p.name), Some(super::pods::anchor(lab, p)?))
     } else {
         let v = find_vm(s, &e.from)?;
         (v.netns.clone(), Some(anchor(v)?))

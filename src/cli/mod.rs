@@ -5,6 +5,7 @@
 mod az;
 mod live;
 mod offline;
+mod pods;
 pub mod table;
 
 use std::path::PathBuf;
