@@ -26,7 +26,7 @@ use crate::topology::Topology;
 /// How long `up` waits for the daemon to report ready.
 const START_TIMEOUT: Duration = Duration::from_secs(120);
 
-fn require_root(what: &str) -> anyhow::Result<()> {
+pub(super) fn require_root(what: &str) -> anyhow::Result<()> {
     if !nix::unistd::geteuid().is_root() {
         bail!("`vnetlab {what}` needs root: it creates network namespaces and TUN devices. Run it with sudo.");
     }
@@ -196,7 +196,7 @@ fn lab_status(lab: &Lab) -> anyhow::Result<LabStatus> {
     }
 }
 
-fn lab_model(lab: &Lab) -> anyhow::Result<Model> {
+pub(super) fn lab_model(lab: &Lab) -> anyhow::Result<Model> {
     match client::call(lab, &Request::Model)? {
         Response::Model(m) => Ok(*m),
         other => bail!("unexpected answer from the daemon: {other:?}"),
@@ -275,7 +275,7 @@ fn anchor(vm: &VmStatus) -> anyhow::Result<u32> {
 }
 
 /// Runs `cmd` and returns its exit code as a shell would report it.
-fn pass_through(mut cmd: Process) -> anyhow::Result<u8> {
+pub(super) fn pass_through(mut cmd: Process) -> anyhow::Result<u8> {
     let status = cmd.status().context("cannot run the command")?;
     Ok(match status.code() {
         Some(c) => c as u8,
