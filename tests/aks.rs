@@ -20,7 +20,7 @@ fn read(path: &str) -> String {
 }
 
 fn stage1() -> Model {
-    Topology::parse(&read("topology.yaml")).unwrap().build().unwrap()
+    Topology::parse(&read("topology.yaml")).expect("topology parses").build().expect("topology builds")
 }
 
 fn apply(model: &mut Model, changes: &str) {
@@ -28,7 +28,7 @@ fn apply(model: &mut Model, changes: &str) {
     struct File {
         changes: Vec<Change>,
     }
-    let f: File = serde_yaml_ng::from_str(&read(changes)).unwrap();
+    let f: File = serde_yaml_ng::from_str(&read(changes)).expect("a changes file");
     model.apply_all(f.changes).unwrap_or_else(|(i, e)| panic!("{changes}: change {i}: {e}"));
 }
 
@@ -44,9 +44,9 @@ fn decide(model: &Model, t: &Tables, from: &str, to: &str, via: Probe, port: Opt
         _ => ("tcp", port.unwrap_or(22)),
     };
     match pod(from) {
-        Some(p) => pod_round_trip(t, t.nic_of_vm(&p.node).unwrap(), p.ip, dst, protocol, port, Instant::now()),
+        Some(p) => pod_round_trip(t, t.nic_of_vm(&p.node).expect("the pod's node"), p.ip, dst, protocol, port, Instant::now()),
         None => {
-            let (ok, e) = round_trip(t, Ingress::Nic(t.nic_of_vm(from).unwrap()), dst, protocol, port, Instant::now());
+            let (ok, e) = round_trip(t, Ingress::Nic(t.nic_of_vm(from).expect("a VM")), dst, protocol, port, Instant::now());
             (ok, e.summary)
         }
     }
@@ -54,7 +54,7 @@ fn decide(model: &Model, t: &Tables, from: &str, to: &str, via: Probe, port: Opt
 
 fn check(model: &Model, expect: &str) {
     let t = Tables::compile(model, 1);
-    for e in ExpectFile::parse(&read(expect)).unwrap().expectations {
+    for e in ExpectFile::parse(&read(expect)).expect("an expectations file").expectations {
         let (ok, why) = decide(model, &t, &e.from, &e.to, e.via, e.port);
         assert_eq!(ok, e.reachable, "{expect}: {} -> {} ({:?}): {why}", e.from, e.to, e.via);
     }

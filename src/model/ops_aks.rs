@@ -586,7 +586,7 @@ mod tests {
         assert!(e.message.contains("not enabled in cluster aks2"), "{e}");
         m.apply(Change::SetClusterMesh { cluster: ib.clone(), enabled: true }).unwrap();
         m.apply(Change::ConnectClusterMesh { cluster: ia.clone(), remote: ib.clone() }).unwrap();
-        assert_eq!(m.managed_clusters[&ib].mesh_peers, [ia.clone()]);
+        assert_eq!(m.managed_clusters[&ib].mesh_peers, std::slice::from_ref(&ia));
         m.apply(Change::DeleteManagedCluster(ib)).unwrap();
         assert!(m.managed_clusters[&ia].mesh_peers.is_empty());
     }
