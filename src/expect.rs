@@ -24,10 +24,11 @@ pub struct ExpectFile {
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Expectation {
-    /// A VM's name, or `CloudShell` (the Internet side).
+    /// A VM's name, `CloudShell` (the Internet side), an on-premises
+    /// machine, or an AKS pod as `CLUSTER/POD`.
     pub from: String,
-    /// A VM's name (its private IP; from the Cloud Shell, its public IP)
-    /// or an IPv4 address.
+    /// A VM's name (its private IP; from the Cloud Shell, its public IP),
+    /// an AKS pod as `CLUSTER/POD` (its pod IP) or an IPv4 address.
     pub to: String,
     pub via: Probe,
     /// TCP port for `tcp` (ssh always uses 22).

@@ -614,3 +614,77 @@ fn redis_behind_its_basic_ilb_and_through_a_private_endpoint() {
     assert_eq!(redis("VM1", "10.1.0.5", &[], &linked), "PONG", "the private endpoint crosses regions");
     assert!(!lab.ping("VM1", "10.1.0.5"), "a private endpoint answers no ping");
 }
+
+/// Issue 7 (azure-semantics §12.4): lab 06's three stages with real ping
+/// from pods and nodes, and kubectl run/exec/delete. Pod traffic leaving
+/// the cluster really is SNATed by the node's kernel: the remote node sees
+/// the node's address.
+#[test]
+fn aks_overlay_three_stages_with_real_ping() {
+    const AKS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/labs/06-aks-overlay-multiregion");
+    let lab = Lab::up_from("aks", AKS);
+    let kubectl = |cluster: &str, args: &[&str]| {
+        let mut all = vec!["kubectl", "--lab", &lab.0, "--cluster", cluster];
+        all.extend(args);
+        vnetlab(&all)
+    };
+    let ping = |cluster: &str, pod: &str, ip: &str| kubectl(cluster, &["exec", pod, "--", "ping", "-n", "-q", "-c", "2", "-i", "0.2", "-w", "2", ip]).status.success();
+    let (cc_node0, eus_node0) = ("10.1.0.4", "10.5.0.4");
+    let (cc_pod0, eus_pod0, db) = ("10.32.0.4", "10.40.0.4", "10.6.0.4");
+    let table = || {
+        [
+            lab.ping("aks-nodepool1-56103950-vmss000000", eus_node0),
+            ping("aks-canada", "cc-pod-0", eus_node0),
+            ping("aks-canada", "cc-pod-0", eus_pod0),
+            ping("aks-eastus", "eus-pod-0", cc_pod0),
+            ping("aks-canada", "cc-pod-0", db),
+        ]
+    };
+    // Inside a cluster, across nodes, the overlay carries pod to pod.
+    assert!(ping("aks-canada", "cc-pod-0", "10.32.1.4"));
+    // node<->node, pod->node, pod->pod both ways, pod->db.
+    assert_eq!(table(), [false, false, false, false, false], "stage 1: no peering");
+    let o = lab.run(&["apply", &format!("{AKS}/changes/peering.yaml")]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(table(), [true, true, false, false, true], "stage 2: peering");
+    // The pod's packet left its node SNATed: the remote node sees the
+    // Canada node's address, never the pod's.
+    let dump = Command::new(BIN)
+        .args(["exec", "--lab", &lab.0, "aks-nodepool1-95609350-vmss000000", "--", "timeout", "8", "tcpdump", "-n", "-l", "-c", "1", "-i", "eth0", "icmp[icmptype] == icmp-echo"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("tcpdump");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(ping("aks-canada", "cc-pod-0", eus_node0));
+    let seen = String::from_utf8_lossy(&dump.wait_with_output().expect("tcpdump output").stdout).to_string();
+    assert!(seen.contains(&format!("{cc_node0} > {eus_node0}")), "the remote node saw: {seen}");
+    let nat = lab.exec("aks-nodepool1-56103950-vmss000000", &["nft", "list", "table", "ip", "vnetlab_aks"]);
+    assert!(String::from_utf8_lossy(&nat.stdout).contains("masquerade"), "{}", text(&nat));
+    let o = lab.run(&["apply", &format!("{AKS}/changes/peering.undo.yaml")]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = lab.run(&["apply", &format!("{AKS}/changes/peering-mesh.yaml")]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(table(), [true, true, true, true, true], "stage 3: peering + mesh");
+    let o = lab.run(&["apply", &format!("{AKS}/changes/peering-mesh.undo.yaml")]);
+    assert!(o.status.success(), "{}", text(&o));
+    // A mesh without peering: the tunnel's packets are dropped.
+    let o = lab.run(&["apply", &format!("{AKS}/changes/mesh-without-peering.yaml")]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(table(), [false, false, false, false, false], "mesh without peering");
+
+    // kubectl habits: run, get -o wide, exec, delete.
+    let o = kubectl("aks-eastus", &["run", "web", "--image", "busybox", "--", "sleep", "3600"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = kubectl("aks-eastus", &["get", "pods", "-o", "wide"]);
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    let web = out.lines().find(|l| l.starts_with("web ")).unwrap_or_else(|| panic!("{out}"));
+    assert!(web.contains("Running") && web.contains("10.40.0.5"), "{out}");
+    let o = kubectl("aks-eastus", &["exec", "web", "--", "hostname"]);
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "web");
+    assert!(ping("aks-eastus", "web", "10.40.1.4"));
+    let o = kubectl("aks-eastus", &["delete", "pod", "web"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let netns = Command::new("ip").args(["netns", "list"]).output().expect("ip netns list");
+    assert!(!String::from_utf8_lossy(&netns.stdout).contains(&format!("vnl-{}@pod.aks-nodepool1-95609350-vmss000000.web", lab.0)), "the pod's namespace is gone");
+}

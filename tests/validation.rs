@@ -1635,3 +1635,38 @@ fn an_initiated_link_whose_remote_vnet_is_deleted_stays_disconnected() {
     assert_eq!(m.peering_state(&vnet("left"), &link), PeeringState::Disconnected);
     refused(&mut m, peer("right", "right-to-left", "left"), ErrorCode::RemotePeeringIsDisconnected, "Disconnected");
 }
+
+// ================================================================ AKS (issue 7)
+
+fn aks_spec(name: &str, pod_cidr: &str, service_cidr: &str, subnet_name: &str) -> ManagedClusterSpec {
+    let id = ResourceId::resource(SUB, RG, CONTAINER_SERVICE, "managedClusters", name);
+    ManagedClusterSpec {
+        pool: AgentPoolSpec { id: id.child("agentPools", "nodepool1"), count: 1, vm_size: None, vnet_subnet_id: Some(subnet("hub-vnet", subnet_name)), mode: None },
+        id,
+        location: None,
+        network_plugin: "azure".into(),
+        network_plugin_mode: Some("overlay".into()),
+        pod_cidr: Some(pod_cidr.into()),
+        service_cidr: Some(service_cidr.into()),
+        dns_service_ip: None,
+        kubernetes_version: None,
+        dns_prefix: None,
+        node_resource_group: None,
+    }
+}
+
+#[test]
+fn aks_refusals_use_aks_and_kubernetes_codes() {
+    let mut m = base();
+    refused(&mut m, Change::PutManagedCluster(aks_spec("aks1", "10.0.128.0/17", "10.100.0.0/16", "shared")), ErrorCode::NetworkProfileCIDROverlapVNET, "overlaps with reserved VNET CIDR 10.0.0.0/16");
+    refused(&mut m, Change::PutManagedCluster(aks_spec("aks1", "10.244.0.0/16", "10.0.0.0/22", "shared")), ErrorCode::ServiceCidrOverlapExistingSubnetsCidr, "conflicted with an existing subnet CIDR 10.0.1.0/24");
+    refused(&mut m, Change::PutManagedCluster(aks_spec("aks1", "10.244.0.0/16", "10.100.0.0/16", "nope")), ErrorCode::SubnetNotFound, "Could not find subnet nope in vnet hub-vnet");
+    ok(&mut m, Change::PutManagedCluster(aks_spec("aks1", "10.244.0.0/16", "10.100.0.0/16", "shared")));
+    refused(&mut m, Change::PutManagedCluster(aks_spec("aks1", "10.245.0.0/16", "10.100.0.0/16", "shared")), ErrorCode::PropertyChangeNotAllowed, "podCidr");
+    let cluster = ResourceId::resource(SUB, RG, CONTAINER_SERVICE, "managedClusters", "aks1");
+    let pod = |name: &str| Change::PutPod(PodSpec { cluster: cluster.clone(), name: name.into(), image: "busybox".into(), command: vec![], node: None });
+    ok(&mut m, pod("web"));
+    refused(&mut m, pod("web"), ErrorCode::AlreadyExists, "already exists");
+    refused(&mut m, pod("Web_1"), ErrorCode::Invalid, "RFC 1123");
+    refused(&mut m, Change::DeletePod { cluster, name: "gone".into() }, ErrorCode::NotFound, "not found");
+}

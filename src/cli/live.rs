@@ -26,7 +26,7 @@ use crate::topology::Topology;
 /// How long `up` waits for the daemon to report ready.
 const START_TIMEOUT: Duration = Duration::from_secs(120);
 
-fn require_root(what: &str) -> anyhow::Result<()> {
+pub(super) fn require_root(what: &str) -> anyhow::Result<()> {
     if !nix::unistd::geteuid().is_root() {
         bail!("`vnetlab {what}` needs root: it creates network namespaces and TUN devices. Run it with sudo.");
     }
@@ -196,7 +196,7 @@ fn lab_status(lab: &Lab) -> anyhow::Result<LabStatus> {
     }
 }
 
-fn lab_model(lab: &Lab) -> anyhow::Result<Model> {
+pub(super) fn lab_model(lab: &Lab) -> anyhow::Result<Model> {
     match client::call(lab, &Request::Model)? {
         Response::Model(m) => Ok(*m),
         other => bail!("unexpected answer from the daemon: {other:?}"),
@@ -293,7 +293,7 @@ fn anchor(vm: &VmStatus) -> anyhow::Result<u32> {
 }
 
 /// Runs `cmd` and returns its exit code as a shell would report it.
-fn pass_through(mut cmd: Process) -> anyhow::Result<u8> {
+pub(super) fn pass_through(mut cmd: Process) -> anyhow::Result<u8> {
     let status = cmd.status().context("cannot run the command")?;
     Ok(match status.code() {
         Some(c) => c as u8,
@@ -435,10 +435,14 @@ pub fn test(lab: &Lab, dir: &Path, junit: Option<&Path>, out: &mut impl Write) -
 fn check(lab: &Lab, s: &LabStatus, model: &Model, tables: &Tables, e: &Expectation) -> anyhow::Result<Outcome> {
     let from_cloud = e.from.eq_ignore_ascii_case(CLOUD_SHELL);
     let target = s.machines().find(|v| v.name.eq_ignore_ascii_case(&e.to));
+    let (pod_from, pod_to) = (super::pods::find(model, &e.from), super::pods::find(model, &e.to));
     let address: Ipv4Addr = match (target, from_cloud) {
         (Some(v), true) => v.nics.iter().find_map(|n| n.public_ip.as_deref()).with_context(|| format!("{} has no public IP to reach from the Cloud Shell", v.name))?.parse()?,
         (Some(v), false) => v.nics.first().context("VM without NIC")?.private_ip.parse()?,
-        (None, _) => e.to.parse().with_context(|| format!("'{}' is neither a machine of lab '{lab}' nor an IPv4 address", e.to))?,
+        (None, _) => match pod_to {
+            Some((_, p)) => p.ip,
+            None => e.to.parse().with_context(|| format!("'{}' is neither a machine nor a pod (CLUSTER/POD) of lab '{lab}', nor an IPv4 address", e.to))?,
+        },
     };
     let port = match e.via {
         Probe::Ping => 0,
@@ -451,12 +455,16 @@ fn check(lab: &Lab, s: &LabStatus, model: &Model, tables: &Tables, e: &Expectati
         round_trip(tables, Ingress::Internet, address, protocol, port, Instant::now()).1.summary
     } else if let Some(site) = site {
         on_premises_why(model, tables, site, &e.from, address, protocol, port)?
+    } else if let Some((_, p)) = pod_from {
+        super::pods::why(tables, p, address, protocol, port)?
     } else {
         let nic = tables.nic_of_vm(&e.from).with_context(|| format!("lab '{lab}' has no VM named '{}'", e.from))?;
         round_trip(tables, Ingress::Nic(nic), address, protocol, port, Instant::now()).1.summary
     };
     let (netns, anchor_pid) = if from_cloud {
         (lab.cloud_shell_netns(), None)
+    } else if let Some((_, p)) = pod_from {
+        (lab.pod_netns(&p.node, &p.name), Some(super::pods::anchor(lab, p)?))
     } else {
         let v = find_vm(s, &e.from)?;
         (v.netns.clone(), Some(anchor(v)?))

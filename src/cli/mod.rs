@@ -3,8 +3,10 @@
 //! function; none of them re-implements a rule.
 
 mod az;
+mod kubectl;
 mod live;
 mod offline;
+mod pods;
 pub mod table;
 
 use std::path::PathBuf;
@@ -201,6 +203,23 @@ pub enum Command {
         #[arg(long)]
         dir: PathBuf,
     },
+    /// Test pods on an AKS cluster of the lab: run, get pods/nodes, exec, delete.
+    Kubectl {
+        #[command(flatten)]
+        lab: LabArg,
+        /// The AKS cluster (may be left out when the lab has one).
+        #[arg(long, global = true)]
+        cluster: Option<String>,
+        #[command(subcommand)]
+        cmd: kubectl::KubectlCmd,
+    },
+    /// AKS extras: `aks mesh enable|connect|status|disconnect|disable`.
+    Aks {
+        #[command(flatten)]
+        lab: LabArg,
+        #[command(subcommand)]
+        cmd: kubectl::AksCmd,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -258,6 +277,8 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             drop(out);
             live::daemon(&lab.get()?, file.as_deref())
         }
+        Command::Kubectl { lab, cluster, cmd } => kubectl::kubectl(&lab.get()?, cluster.as_deref(), cmd, &mut out),
+        Command::Aks { lab, cmd } => kubectl::aks(&lab.get()?, cmd, &mut out),
         Command::VmBoot { hostname, user, dir } => Err(crate::host::vm::boot(&dir, &hostname, &user).into()),
         other => offline::run(other, &mut out),
     }

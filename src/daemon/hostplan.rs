@@ -7,6 +7,7 @@ use std::net::Ipv4Addr;
 
 use crate::dataplane::{SERVICE_IP, cache_instance_key, stable_key};
 use crate::host::Lab;
+use crate::host::pod::NodeNet;
 use crate::host::tun::Interface;
 use crate::host::cache::CacheSetup;
 use crate::host::vm::VmSetup;
@@ -27,6 +28,8 @@ pub struct VmPlan {
     /// Set for an Azure Cache for Redis instance: then `setup` names its
     /// namespace and directory, and redis-server runs instead of sshd.
     pub cache: Option<CacheSetup>,
+    /// Set for an AKS node: its pods and mesh, changed in place.
+    pub node: Option<NodeNet>,
 }
 
 /// The on-premises side of a local network gateway: the VPN device the
@@ -89,7 +92,9 @@ pub fn plan(lab: &Lab, model: &Model) -> BTreeMap<ResourceId, VmPlan> {
                     key: stable_key(&nic.id),
                     name: nic.name.clone(),
                     interface: format!("eth{i}"),
-                    iface: Interface { address: nic.private_ip_address, prefix_len: prefix.prefix_len(), gateway, forwarding: nic.enable_ip_forwarding },
+                    // An AKS node's kernel forwards for its pods, whatever
+                    // the NIC's flag (the fabric's overlay rules apply).
+                    iface: Interface { address: nic.private_ip_address, prefix_len: prefix.prefix_len(), gateway, forwarding: nic.enable_ip_forwarding || model.aks_node_of_vm(id).is_some() },
                     public_ip,
                 })
             })
@@ -103,7 +108,8 @@ pub fn plan(lab: &Lab, model: &Model) -> BTreeMap<ResourceId, VmPlan> {
             ssh_public_keys: vm.ssh_public_keys.clone(),
             address: nics.first().map(|n| n.iface.address),
         };
-        out.insert(id.clone(), VmPlan { name: vm.name.clone(), resource_group: id.resource_group_name().to_string(), setup, nics, power_state: vm.power_state, site: None, cache: None });
+        let node = super::podplan::node_net(lab, model, id);
+        out.insert(id.clone(), VmPlan { name: vm.name.clone(), resource_group: id.resource_group_name().to_string(), setup, nics, power_state: vm.power_state, site: None, cache: None, node });
     }
     for (id, cache) in &model.redis_caches {
         out.insert(id.clone(), cache_plan(lab, model, id, cache));
@@ -179,6 +185,7 @@ fn cache_plan(lab: &Lab, model: &Model, id: &ResourceId, cache: &crate::model::R
         power_state: PowerState::Running,
         site: None,
         cache: Some(cache_setup),
+        node: None,
     }
 }
 
@@ -224,6 +231,7 @@ fn site_plan(lab: &Lab, model: &Model, id: &ResourceId, lng: &LocalNetworkGatewa
             other_prefixes: lng.local_address_prefixes.iter().skip(1).copied().collect(),
             routes,
         }),
+        node: None,
     }
 }
 

@@ -11,6 +11,7 @@ pub mod client;
 mod hostplan;
 mod plane;
 mod prober;
+mod podplan;
 pub mod proto;
 
 use std::collections::BTreeMap;
@@ -30,6 +31,7 @@ use plane::{Fabric, LinkCounters, Plane, Port};
 use proto::{CloudShellStatus, LabStatus, NicStatus, PeeringStatus, Response, VmStatus};
 
 use crate::dataplane::{CLOUD_SHELL_IP, ConnTrack, INTERNET_GATEWAY_IP, PROBE_ALIAS_NET, Tables, stable_key};
+use crate::host::pod::NodeNet;
 use crate::model::AZURE_HOST_IP;
 use crate::host::tun::Interface;
 use crate::host::{self, HostError, Lab, netns, vm};
@@ -276,6 +278,9 @@ impl Daemon {
         // Sites whose router only learned or lost routes: changed in place.
         let relearned: Vec<(ResourceId, VmPlan)> =
             wanted.iter().filter(|(id, p)| host.vms.get(*id).is_some_and(|r| !r.plan.host_differs(p) && r.plan.site != p.site)).map(|(id, p)| (id.clone(), p.clone())).collect();
+        // AKS nodes whose pods or mesh changed: changed in place.
+        let renoded: Vec<(ResourceId, VmPlan)> =
+            wanted.iter().filter(|(id, p)| host.vms.get(*id).is_some_and(|r| !r.plan.host_differs(p) && r.plan.node != p.node)).map(|(id, p)| (id.clone(), p.clone())).collect();
         let deleted: Vec<ResourceId> = host.vms.keys().filter(|id| !wanted.contains_key(*id)).cloned().collect();
         let fresh: Vec<(ResourceId, VmPlan)> = wanted.into_iter().filter(|(id, p)| host.vms.get(id).is_none_or(|run| run.plan.host_differs(p))).collect();
         // Fresh plans of VMs that already run: a rebuild.
@@ -327,8 +332,29 @@ impl Daemon {
                 return self.undo(&mut host, built, rebuilt, e).await;
             }
         }
+        let mut synced: Vec<(String, NodeNet, NodeNet)> = Vec::new();
+        for (id, p) in &renoded {
+            let Some((run, Some(new))) = host.vms.get(id).map(|r| (r, p.node.clone())) else { continue };
+            let (ns, old) = (run.plan.setup.netns.clone(), run.plan.node.clone());
+            progress(&format!("AKS node {}: pods and mesh", p.name));
+            if let Err(e) = sync_node(ns.clone(), old.clone(), new.clone()).await {
+                // Back to what the nodes held: the change is not applied.
+                for (ns, new, old) in synced.into_iter().rev() {
+                    let _ = sync_node(ns, Some(new), old).await;
+                }
+                return self.undo(&mut host, built, rebuilt, e).await;
+            }
+            if let Some(old) = old {
+                synced.push((ns, new, old));
+            }
+        }
         if let Ok(mut m) = self.model.lock() {
             *m = next;
+        }
+        for (id, p) in renoded {
+            if let Some(run) = host.vms.get_mut(&id) {
+                run.plan.node = p.node;
+            }
         }
         host.vms.extend(built);
         let gone: Vec<RunningVm> = deleted.iter().filter_map(|id| host.vms.remove(id)).collect();
@@ -580,6 +606,9 @@ async fn build(p: VmPlan) -> Result<RunningVm, HostError> {
                     vm::spawn(&p.setup)?
                 }
             };
+            if let Some(node) = &p.node {
+                host::pod::sync(&ns, None, node)?;
+            }
             Ok(RunningVm { plan: p.clone(), sshd: Some(sshd), site_host_sshd, ports, tasks: Vec::new() })
         })();
         if made.is_err() {
@@ -619,8 +648,10 @@ async fn teardown(mut run: RunningVm) {
 }
 
 /// The namespaces a plan makes: a VM's one, or a site's router and host.
+/// An AKS node's pods come with it.
 fn namespaces(p: &VmPlan) -> Vec<String> {
-    std::iter::once(p.setup.netns.clone()).chain(p.site.as_ref().map(|s| s.host.netns.clone())).collect()
+    let pods = p.node.iter().flat_map(host::pod::namespaces);
+    std::iter::once(p.setup.netns.clone()).chain(p.site.as_ref().map(|s| s.host.netns.clone())).chain(pods).collect()
 }
 
 /// A route the site's router learned, as `status` shows it.
@@ -633,6 +664,12 @@ fn describe_routes(routes: &[(ipnet::Ipv4Net, String)]) -> String {
         return "none".into();
     }
     routes.iter().map(route_text).collect::<Vec<_>>().join(", ")
+}
+
+async fn sync_node(ns: String, old: Option<NodeNet>, new: NodeNet) -> Result<(), HostError> {
+    tokio::task::spawn_blocking(move || host::pod::sync(&ns, old.as_ref(), &new))
+        .await
+        .map_err(|e| HostError::Io { what: "update an AKS node".into(), source: std::io::Error::other(e) })?
 }
 
 async fn relearn(router_ns: &str, old: &hostplan::SitePlan, new: &hostplan::SitePlan) -> Result<(), HostError> {

@@ -176,6 +176,10 @@ impl Words<'_> {
                 format!("private endpoint {} ({}) leads over the Microsoft backbone to {}, in whatever region it is", e.name, e.ip, self.t.services[service as usize].name)
             }
             Step::Untranslate { ip } => format!("the answer of a translated flow: its source becomes {ip} again, the address its sender used"),
+            Step::PodRoute { cluster, node } => {
+                let c = &self.t.overlay.clusters[cluster as usize];
+                format!("overlay routing of cluster {} (pod CIDR {}): to node {}, which holds the pods of {}", c.name, c.pod_cidr, self.nic(node), self.t.overlay.slice_of(node).map_or_else(String::new, |s| s.to_string()))
+            }
         }
     }
 
@@ -302,6 +306,19 @@ impl Words<'_> {
             DropReason::EndpointWithoutService { endpoint } => format!("private endpoint {} leads to a service that no longer exists", t.endpoints[endpoint as usize].name),
             DropReason::EndpointProtocol { endpoint } => format!("private endpoint {} carries TCP and UDP only; ping does not reach a private endpoint", t.endpoints[endpoint as usize].name),
             DropReason::Unsolicited => "not the answer of a flow that reached this sender; a service or the Azure host starts no flows".into(),
+            DropReason::PodAddressNotRouted { cluster } => {
+                let c = &t.overlay.clusters[cluster as usize];
+                format!("{} is a pod address of cluster {} (pod CIDR {}); pod CIDRs are not routed by the VNet or over peering, only between the cluster's own nodes (a cluster mesh tunnels them between clusters)", self.dst(), c.name, c.pod_cidr)
+            }
+            DropReason::PodSourceOutsideCluster { nic, cluster } => {
+                let c = &t.overlay.clusters[cluster as usize];
+                let src = self.key.map_or_else(|| "a pod address".into(), |k| k.src.to_string());
+                format!("{} sent with source {src}, a pod address of cluster {}, to {} outside the cluster's pods and nodes; pod traffic leaves the cluster only SNATed to the node's IP", self.nic(nic), c.name, self.dst())
+            }
+            DropReason::NoPodNode { cluster } => {
+                let c = &t.overlay.clusters[cluster as usize];
+                format!("{} is in the pod CIDR {} of cluster {}, but no node of the cluster holds its /24", self.dst(), c.pod_cidr, c.name)
+            }
         }
     }
 
@@ -420,8 +437,8 @@ pub fn round_trip(t: &Tables, from: Ingress, dst: Ipv4Addr, protocol: &str, port
 pub fn round_trip_from(t: &Tables, from: Ingress, src: Option<Ipv4Addr>, dst: Ipv4Addr, protocol: &str, port: u16, now: Instant) -> (bool, Explanation) {
     let mut ct = ConnTrack::new();
     let src = match (from, src) {
-        (Ingress::Nic(n), _) => t.nics[n as usize].ip,
         (_, Some(ip)) => ip,
+        (Ingress::Nic(n), None) => t.nics[n as usize].ip,
         (Ingress::Internet | Ingress::Connection(_), None) => super::CLOUD_SHELL_IP,
         (Ingress::Service(_), None) => super::tables::SERVICE_IP,
         (Ingress::AzureHost, None) => crate::model::AZURE_HOST_IP,
@@ -434,8 +451,11 @@ pub fn round_trip_from(t: &Tables, from: Ingress, src: Option<Ipv4Addr>, dst: Ip
     // The answer leaves the receiver from its private address (a public
     // IP's translation back is the fabric's business), or comes back out
     // of the site's tunnel.
+    // A pod answers from its own address, through its node; a translated
+    // destination answers from the address (and port) it became.
     let (back_from, reply_src, reply_port) = match there.verdict {
-        Verdict::Deliver { nic: to, nat } => (Ingress::Nic(to), t.nics[to as usize].ip, nat.and_then(|r| r.port).unwrap_or(dport)),
+        Verdict::Deliver { nic: to, nat: None } => (Ingress::Nic(to), dst, dport),
+        Verdict::Deliver { nic: to, nat: Some(r) } => (Ingress::Nic(to), r.ip, r.port.unwrap_or(dport)),
         Verdict::ToSite { connection } => (Ingress::Connection(connection), dst, dport),
         Verdict::ToService { service, nat } => (Ingress::Service(service), nat.ip, nat.port.unwrap_or(dport)),
         _ => return (false, there),

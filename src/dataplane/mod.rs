@@ -5,6 +5,7 @@ mod conntrack;
 pub mod fuzzing;
 pub mod explain;
 pub mod nat;
+pub mod overlay;
 pub mod packet;
 mod tables;
 mod verdict;

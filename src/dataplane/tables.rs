@@ -235,6 +235,8 @@ pub struct Tables {
     /// the same ranges, so the VNet is part of the key.
     hosts: FxHashMap<(VnetIdx, u32), NicIdx>,
     public_ips: FxHashMap<u32, NicIdx>,
+    /// AKS clusters' pod routing domains (Azure CNI Overlay).
+    pub overlay: super::overlay::Overlay,
 }
 
 /// Compiles each NSG once per subnet context it is used in (the subnet's
@@ -433,7 +435,9 @@ impl Tables {
                 site_prefixes: model.local_network_gateways.get(&c.peer).map(|l| l.local_address_prefixes.clone()).unwrap_or_default(),
             })
             .collect();
-        Tables { generation, nics, subnets, vnets, nsgs: nsgs.compiled, connections, lbs, endpoints, services, frontends, nic_keys, hosts, public_ips }
+        let nic_index: FxHashMap<&ResourceId, NicIdx> = nics.iter().enumerate().map(|(i, n)| (&n.id, i as NicIdx)).collect();
+        let overlay = super::overlay::Overlay::compile(model, |id| nic_index.get(id).copied());
+        Tables { generation, nics, subnets, vnets, nsgs: nsgs.compiled, connections, lbs, endpoints, services, frontends, nic_keys, hosts, public_ips, overlay }
     }
 
     /// The load balancer and frontend holding `ip` in `vnet`.

@@ -126,6 +126,14 @@ pub enum DropReason {
     /// Sent from a service instance or the Azure host, but not the answer
     /// of a flow that reached it.
     Unsolicited,
+    /// The destination is a pod address of `cluster`: pod CIDRs are not
+    /// routed by the VNet or over peering (Azure CNI Overlay).
+    PodAddressNotRouted { cluster: u32 },
+    /// A node sent with a pod source address to outside its cluster's
+    /// pods: only SNATed traffic may leave the cluster.
+    PodSourceOutsideCluster { nic: NicIdx, cluster: u32 },
+    /// No node of `cluster` holds the /24 of the destination pod address.
+    NoPodNode { cluster: u32 },
 }
 
 /// One step of a decision, for explanations.
@@ -143,6 +151,9 @@ pub enum Step {
     Endpoint { endpoint: u32, service: u32 },
     /// The answer of a translated flow: its source becomes `ip` again.
     Untranslate { ip: Ipv4Addr },
+    /// The cluster's overlay routing domain sends it to the node that
+    /// owns the destination pod's /24.
+    PodRoute { cluster: u32, node: NicIdx },
 }
 
 pub trait Observer {
@@ -255,6 +266,9 @@ impl<O: Observer> Decision<'_, O> {
         if !nic.running {
             return Err(DropReason::VmNotRunning { nic: n });
         }
+        if let Some(v) = self.pod_overlay(n)? {
+            return Ok(v);
+        }
         // Azure: without IP forwarding a NIC may only send from its own IP.
         if self.key.src != nic.ip && !nic.ip_forwarding {
             return Err(DropReason::SpoofedSource { nic: n });
@@ -277,7 +291,7 @@ impl<O: Observer> Decision<'_, O> {
             }
         }
         let src_vnet = t.subnets[nic.subnet as usize].vnet;
-        let target = self.route(RouteCtx::Subnet(nic.subnet), src_vnet, false, 0)?;
+        let target = self.route(RouteCtx::Subnet(nic.subnet), src_vnet, false, 0).map_err(|e| self.pod_not_routed(e))?;
         match target {
             Target::Nic { nic: m, appliance } => {
                 let (out_new, in_new) = (self.nsg(n, Direction::Outbound)?, self.nsg(m, Direction::Inbound)?);
@@ -381,6 +395,42 @@ impl<O: Observer> Decision<'_, O> {
             }
             Target::Site(other) => Ok(Verdict::ToSite { connection: other }),
             Target::Internet | Target::Service(_) => Err(DropReason::NoRoute { ctx: RouteCtx::Gateway(vnet) }),
+        }
+    }
+
+    /// Azure CNI Overlay (see `overlay`): a node's packet to a pod of its
+    /// own cluster goes to the node owning the pod's /24; a pod source
+    /// may not go anywhere else. `None`: not overlay traffic.
+    fn pod_overlay(&mut self, n: NicIdx) -> Result<Option<Verdict>, DropReason> {
+        let (t, k) = (self.t, self.key);
+        let Some(c) = t.overlay.cluster_of_node(n) else { return Ok(None) };
+        let cluster = &t.overlay.clusters[c as usize];
+        let (src_pod, dst_pod) = (cluster.pod_cidr.contains(&k.src), cluster.pod_cidr.contains(&k.dst));
+        let outside = DropReason::PodSourceOutsideCluster { nic: n, cluster: c };
+        let m = match (src_pod, dst_pod) {
+            (false, false) => return Ok(None),
+            // Forwarded by the node for someone else: the usual rules.
+            (false, true) if k.src != t.nics[n as usize].ip => return Ok(None),
+            (true, _) if !t.overlay.slice_of(n).is_some_and(|s| s.contains(&k.src)) => return Err(outside),
+            // A pod answers (or talks to) a node of its own cluster.
+            (true, false) => cluster.slices.iter().map(|(_, m)| *m).find(|m| t.nics[*m as usize].ip == k.dst).ok_or(outside)?,
+            (_, true) => t.overlay.slice_owner(c, k.dst).ok_or(DropReason::NoPodNode { cluster: c })?,
+        };
+        if !t.nics[m as usize].running {
+            return Err(DropReason::VmNotRunning { nic: m });
+        }
+        self.obs.step(Step::PodRoute { cluster: c, node: m });
+        let (out_new, in_new) = (self.nsg(n, Direction::Outbound)?, self.nsg(m, Direction::Inbound)?);
+        self.track(&[(n, Direction::Outbound, out_new), (m, Direction::Inbound, in_new)]);
+        Ok(Some(Verdict::Deliver { nic: m, nat: None }))
+    }
+
+    /// A routing drop of a packet for a pod address says so: pod CIDRs
+    /// are no VNet's routes, so no route of a VNet or peering leads there.
+    fn pod_not_routed(&self, e: DropReason) -> DropReason {
+        match (e, self.t.overlay.cluster_of_pod_ip(self.key.dst)) {
+            (DropReason::NoRoute { .. } | DropReason::NextHopNone { .. } | DropReason::NoHost { .. }, Some(cluster)) => DropReason::PodAddressNotRouted { cluster },
+            _ => e,
         }
     }
 

@@ -70,6 +70,12 @@ impl Lab {
         self.runtime_dir().join("caches").join(name)
     }
 
+    /// An AKS pod: `vnl-<lab>@pod.<node>.<pod>`. '@' keeps it apart from
+    /// every VM's namespace; node names hold no '.'.
+    pub fn pod_netns(&self, node: &str, pod: &str) -> String {
+        format!("{NETNS_PREFIX}{}@pod.{node}.{pod}", self.0)
+    }
+
     /// Files of an on-premises site's machines.
     pub fn site_dir(&self, site: &str) -> PathBuf {
         self.runtime_dir().join("sites").join(site)

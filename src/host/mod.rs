@@ -8,6 +8,7 @@
 pub mod cache;
 pub mod lab;
 pub mod netns;
+pub mod pod;
 pub mod site;
 pub mod tun;
 pub mod vm;

@@ -56,22 +56,20 @@ pub fn pids(name: &str) -> Vec<i32> {
 /// Runs `commands` (one `ip` command per line, without the `ip`) inside
 /// the namespace in one process.
 pub fn ip_batch(name: &str, commands: &str) -> Result<(), HostError> {
-    let what = format!("ip -n {name} -batch -");
-    let mut child = Command::new("ip")
-        .args(["-n", name, "-batch", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| HostError::Spawn { what: what.clone(), source: e })?;
+    feed(Command::new("ip").args(["-n", name, "-batch", "-"]), &format!("ip -n {name} -batch -"), commands)
+}
+
+/// Runs `cmd` with `input` on its stdin; a failure carries its stderr.
+pub(crate) fn feed(cmd: &mut Command, what: &str, input: &str) -> Result<(), HostError> {
+    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().map_err(|e| HostError::Spawn { what: what.to_string(), source: e })?;
     if let Some(mut stdin) = child.stdin.take() {
-        stdin.write_all(commands.as_bytes()).map_err(HostError::io(what.clone()))?;
+        stdin.write_all(input.as_bytes()).map_err(HostError::io(what.to_string()))?;
     }
-    let out = child.wait_with_output().map_err(HostError::io(what.clone()))?;
+    let out = child.wait_with_output().map_err(HostError::io(what.to_string()))?;
     if out.status.success() {
         Ok(())
     } else {
-        Err(HostError::Command { what, stderr: String::from_utf8_lossy(&out.stderr).trim().to_string() })
+        Err(HostError::Command { what: what.to_string(), stderr: String::from_utf8_lossy(&out.stderr).trim().to_string() })
     }
 }
 

@@ -85,6 +85,13 @@ error_codes! {
     LocationNotAvailableForResourceType,
     // Load balancers.
     DifferentSkuLoadBalancersAndPublicIPAddressNotAllowed,
+    // AKS (Microsoft.ContainerService) and, for pods, Kubernetes reasons.
+    SubnetNotFound,
+    NetworkProfileCIDROverlapVNET,
+    ServiceCidrOverlapExistingSubnetsCidr,
+    PropertyChangeNotAllowed,
+    AlreadyExists,
+    Invalid,
 }
 
 impl fmt::Display for ErrorCode {

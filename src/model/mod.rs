@@ -7,11 +7,13 @@
 
 mod addr;
 mod balancer;
+mod aks;
 mod compute;
 mod error;
 mod gateway;
 mod identity;
 mod ids;
+mod ops_aks;
 mod names;
 mod network;
 mod ops_balancer;
@@ -29,6 +31,8 @@ use std::net::Ipv4Addr;
 
 use serde::{Deserialize, Serialize};
 
+pub use aks::*;
+pub use ops_aks::{DEFAULT_KUBERNETES_VERSION, DEFAULT_NODE_VM_SIZE, DEFAULT_POD_CIDR, DEFAULT_POOL_NAME, DEFAULT_SERVICE_CIDR, aks_node_name, pod_slices};
 pub use addr::{AZURE_HOST_IP, FORBIDDEN_VNET_RANGES, NON_INTERNET, RESERVED_NONE_PREFIXES, is_reserved_in_subnet, nth, overlaps, parse_prefix};
 pub use balancer::*;
 pub use compute::*;
@@ -103,6 +107,15 @@ pub enum Change {
     DeleteRedisCache(ResourceId),
     PutPrivateEndpoint(PrivateEndpointSpec),
     DeletePrivateEndpoint(ResourceId),
+    PutManagedCluster(ManagedClusterSpec),
+    DeleteManagedCluster(ResourceId),
+    PutAgentPool(AgentPoolSpec),
+    DeleteAgentPool(ResourceId),
+    PutPod(PodSpec),
+    DeletePod { cluster: ResourceId, name: String },
+    SetClusterMesh { cluster: ResourceId, enabled: bool },
+    ConnectClusterMesh { cluster: ResourceId, remote: ResourceId },
+    DisconnectClusterMesh { cluster: ResourceId, remote: ResourceId },
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -128,6 +141,7 @@ pub struct Model {
     pub redis_caches: BTreeMap<ResourceId, RedisCache>,
     #[serde(default)]
     pub private_endpoints: BTreeMap<ResourceId, PrivateEndpoint>,
+    pub managed_clusters: BTreeMap<ResourceId, ManagedCluster>,
 }
 
 impl Model {
@@ -212,6 +226,15 @@ impl Model {
             DeleteRedisCache(id) => self.delete_redis(&id),
             PutPrivateEndpoint(s) => self.put_private_endpoint(s),
             DeletePrivateEndpoint(id) => self.delete_private_endpoint(&id),
+            PutManagedCluster(s) => self.put_managed_cluster(s),
+            DeleteManagedCluster(id) => self.delete_managed_cluster(&id),
+            PutAgentPool(s) => self.put_agent_pool(s),
+            DeleteAgentPool(id) => self.delete_agent_pool(&id),
+            PutPod(s) => self.put_pod(s),
+            DeletePod { cluster, name } => self.delete_pod(&cluster, &name),
+            SetClusterMesh { cluster, enabled } => self.set_cluster_mesh(&cluster, enabled),
+            ConnectClusterMesh { cluster, remote } => self.connect_cluster_mesh(&cluster, &remote),
+            DisconnectClusterMesh { cluster, remote } => self.disconnect_cluster_mesh(&cluster, &remote),
         }
     }
 

@@ -104,9 +104,11 @@ impl Model {
     /// Deletes a resource group and everything in it, as ARM does. It is
     /// refused when something outside the group still uses what is inside.
     pub(super) fn delete_resource_group(&mut self, id: &ResourceId) -> Result<(), AzureError> {
-        if self.resource_groups.remove(id).is_none() {
+        if !self.resource_groups.contains_key(id) {
             bail!(ResourceGroupNotFound, "Resource group '{}' could not be found.", id.name());
         }
+        self.delete_clusters_in(id)?;
+        self.resource_groups.remove(id);
         let inside = |r: &ResourceId| r.is_within(id.as_str());
         fn within<T>(map: &std::collections::BTreeMap<ResourceId, T>, inside: impl Fn(&ResourceId) -> bool) -> Vec<ResourceId> {
             map.keys().filter(|k| inside(k)).cloned().collect()

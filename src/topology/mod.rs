@@ -6,6 +6,8 @@
 //! build the same model. `docs/topology.md` documents the format and
 //! `docs/topology.schema.json` is its JSON schema.
 
+mod aks;
+
 use schemars::JsonSchema;
 use serde::Deserialize;
 
@@ -42,6 +44,9 @@ pub struct Topology {
     pub local_network_gateways: Vec<LocalGatewayDef>,
     #[serde(default)]
     pub connections: Vec<ConnectionDef>,
+    /// AKS clusters (Azure CNI Overlay), with their test pods.
+    #[serde(default)]
+    pub managed_clusters: Vec<crate::topology::aks::ClusterDef>,
     #[serde(default)]
     pub load_balancers: Vec<LoadBalancerDef>,
     #[serde(default)]
@@ -610,6 +615,7 @@ impl Topology {
             out.push((at, Change::PutConnection(spec)));
         }
         self.balancer_changes(&r, &mut out)?;
+        out.extend(aks::changes(&r, &self.managed_clusters)?);
         Ok(out)
     }
 
