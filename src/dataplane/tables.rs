@@ -207,7 +207,6 @@ pub const SERVICE_IP: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 10);
 /// NIC is reached there at `PROBE_ALIAS_BASE + its index`, because NICs of
 /// VNets that are not peered may share addresses.
 pub const PROBE_ALIAS_BASE: Ipv4Addr = Ipv4Addr::new(100, 64, 0, 1);
-pub const PROBE_ALIAS_NET: &str = "100.64.0.0/10";
 
 /// The stable key of the NIC Azure gives a cache's instance.
 pub fn cache_instance_key(cache: &ResourceId) -> u64 {
@@ -226,8 +225,7 @@ pub struct Tables {
     pub lbs: Vec<LbEntry>,
     pub endpoints: Vec<EndpointEntry>,
     pub services: Vec<ServiceEntry>,
-    /// (VNet, frontend address) → (load balancer, frontend).
-    frontends: FxHashMap<(VnetIdx, u32), (u32, u32)>,
+    frontends: FrontendIndex,
     nic_keys: FxHashMap<u64, NicIdx>,
     /// (VNet, private address) → NIC. VNets that are not peered may reuse
     /// the same ranges, so the VNet is part of the key.
@@ -486,6 +484,9 @@ impl Tables {
     }
 }
 
+/// (VNet, frontend address) → (load balancer, frontend).
+type FrontendIndex = FxHashMap<(VnetIdx, u32), (u32, u32)>;
+
 /// Compiles every load balancer, and the Basic one Azure puts in front of
 /// each cache injected into a subnet (its frontend is the cache's static
 /// IP, its one backend the cache's instance, probed on the Redis port).
@@ -494,7 +495,7 @@ fn compile_lbs(
     subnet_idx: &FxHashMap<ResourceId, SubnetIdx>,
     subnets: &[SubnetEntry],
     nic_keys: &FxHashMap<u64, NicIdx>,
-) -> (Vec<LbEntry>, FxHashMap<(VnetIdx, u32), (u32, u32)>) {
+) -> (Vec<LbEntry>, FrontendIndex) {
     let mut lbs = Vec::new();
     let vnet_of = |subnet: &ResourceId| subnet_idx.get(subnet).map(|s| subnets[*s as usize].vnet);
     for lb in model.load_balancers.values() {
