@@ -244,6 +244,31 @@ fn put(ctx: &mut Ctx, a: Args, spec: LoadBalancerSpec, show: Handler) -> Result<
     super::finish(ctx, a, show)
 }
 
+/// Puts `item` in place of the part of the same name, or adds it.
+fn upsert<T>(items: &mut Vec<T>, item: T, name_of: impl Fn(&T) -> &str) {
+    match items.iter().position(|o| name_of(o).eq_ignore_ascii_case(name_of(&item))) {
+        Some(i) => items[i] = item,
+        None => items.push(item),
+    }
+}
+
+/// Takes the part named `name` out; whether there was one.
+fn remove_named<T>(items: &mut Vec<T>, name: &str, name_of: impl Fn(&T) -> &str) -> bool {
+    let before = items.len();
+    items.retain(|x| !name_of(x).eq_ignore_ascii_case(name));
+    items.len() < before
+}
+
+/// A part's `delete`: the load balancer without it is put; deleting a
+/// part that is not there succeeds quietly, as ARM's DELETE does.
+fn remove_part(ctx: &mut Ctx, a: &Args, remove: impl FnOnce(&mut LoadBalancerSpec, &str) -> bool) -> Result<Reply, AzError> {
+    let mut spec = spec_of(the_lb(ctx, a, "lb-name")?);
+    if remove(&mut spec, a.must("name")) {
+        ctx.apply(vec![Change::PutLoadBalancer(spec)])?;
+    }
+    Ok(Reply::Nothing)
+}
+
 /// The index of the part named `name` (ARM names compare without case),
 /// or ARM's not-found for the child.
 fn position<T>(items: &[T], name: &str, name_of: impl Fn(&T) -> &str, lb: &ResourceId, kind: &str) -> Result<usize, AzError> {
@@ -283,21 +308,12 @@ fn frontend_create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
         (Some(_), None) => return Err(AzError::Usage("incorrect usage: --subnet NAME --vnet-name NAME | --subnet ID".into())),
     };
     let f = FrontendSpec { name: a.must("name").to_string(), subnet, private_ip_address: a.str("private-ip-address").map(str::to_string) };
-    match spec.frontends.iter().position(|o| o.name.eq_ignore_ascii_case(&f.name)) {
-        Some(i) => spec.frontends[i] = f,
-        None => spec.frontends.push(f),
-    }
+    upsert(&mut spec.frontends, f, |o| &o.name);
     put(ctx, a, spec, frontend_show)
 }
 
 fn frontend_delete(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
-    let mut spec = spec_of(the_lb(ctx, &a, "lb-name")?);
-    let before = spec.frontends.len();
-    spec.frontends.retain(|f| !f.name.eq_ignore_ascii_case(a.must("name")));
-    if spec.frontends.len() < before {
-        ctx.apply(vec![Change::PutLoadBalancer(spec)])?;
-    }
-    Ok(Reply::Nothing)
+    remove_part(ctx, &a, |spec, name| remove_named(&mut spec.frontends, name, |f| &f.name))
 }
 
 // ---------------------------------------------------------------- address-pool
@@ -314,21 +330,12 @@ fn pool_show(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
 
 fn pool_create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let mut spec = spec_of(the_lb(ctx, &a, "lb-name")?);
-    let name = a.must("name");
-    if !spec.backend_pools.iter().any(|p| p.eq_ignore_ascii_case(name)) {
-        spec.backend_pools.push(name.to_string());
-    }
+    upsert(&mut spec.backend_pools, a.must("name").to_string(), |p| p.as_str());
     put(ctx, a, spec, pool_show)
 }
 
 fn pool_delete(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
-    let mut spec = spec_of(the_lb(ctx, &a, "lb-name")?);
-    let before = spec.backend_pools.len();
-    spec.backend_pools.retain(|p| !p.eq_ignore_ascii_case(a.must("name")));
-    if spec.backend_pools.len() < before {
-        ctx.apply(vec![Change::PutLoadBalancer(spec)])?;
-    }
-    Ok(Reply::Nothing)
+    remove_part(ctx, &a, |spec, name| remove_named(&mut spec.backend_pools, name, |p| p.as_str()))
 }
 
 // ---------------------------------------------------------------- probe
@@ -381,10 +388,7 @@ fn probe_create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let name = a.must("name");
     let mut p = ProbeSpec { name: name.to_string(), protocol: probe_protocol(a.must("protocol")), port: 0, request_path: None, interval_in_seconds: None, number_of_probes: None };
     set_probe(&mut p, &a)?;
-    match spec.probes.iter().position(|o| o.name.eq_ignore_ascii_case(name)) {
-        Some(i) => spec.probes[i] = p,
-        None => spec.probes.push(p),
-    }
+    upsert(&mut spec.probes, p, |o| &o.name);
     put(ctx, a, spec, probe_show)
 }
 
@@ -396,13 +400,7 @@ fn probe_update(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
 }
 
 fn probe_delete(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
-    let mut spec = spec_of(the_lb(ctx, &a, "lb-name")?);
-    let before = spec.probes.len();
-    spec.probes.retain(|p| !p.name.eq_ignore_ascii_case(a.must("name")));
-    if spec.probes.len() < before {
-        ctx.apply(vec![Change::PutLoadBalancer(spec)])?;
-    }
-    Ok(Reply::Nothing)
+    remove_part(ctx, &a, |spec, name| remove_named(&mut spec.probes, name, |p| &p.name))
 }
 
 // ---------------------------------------------------------------- rule
@@ -503,10 +501,7 @@ fn rule_create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
         load_distribution: LoadDistribution::Default,
     };
     set_rule(&mut r, &a)?;
-    match spec.rules.iter().position(|o| o.name.eq_ignore_ascii_case(name)) {
-        Some(i) => spec.rules[i] = r,
-        None => spec.rules.push(r),
-    }
+    upsert(&mut spec.rules, r, |o| &o.name);
     put(ctx, a, spec, rule_show)
 }
 
@@ -518,13 +513,7 @@ fn rule_update(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
 }
 
 fn rule_delete(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
-    let mut spec = spec_of(the_lb(ctx, &a, "lb-name")?);
-    let before = spec.rules.len();
-    spec.rules.retain(|r| !r.name.eq_ignore_ascii_case(a.must("name")));
-    if spec.rules.len() < before {
-        ctx.apply(vec![Change::PutLoadBalancer(spec)])?;
-    }
-    Ok(Reply::Nothing)
+    remove_part(ctx, &a, |spec, name| remove_named(&mut spec.rules, name, |r| &r.name))
 }
 
 // ---------------------------------------------------------------- nic ip-config address-pool
