@@ -67,6 +67,11 @@ fn redis_create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
         "Standard" => RedisSku::Standard,
         _ => RedisSku::Basic,
     };
+    // az checks the size against the SKU itself, before any request.
+    let premium_size = a.must("vm-size").starts_with(['p', 'P']);
+    if premium_size != (sku == RedisSku::Premium) {
+        return Err(AzError::Cli("Invalid VM size. Example for Valid values: For Standard Sku : (C0, C1, C2, C3, C4, C5, C6), for Premium Sku : (P1, P2, P3, P4, P5)".into()));
+    }
     let subnet = a.str("subnet-id").map(|s| ctx.reference(s, rg, NETWORK, "virtualNetworks")).transpose()?;
     let spec = RedisSpec {
         id: redis_id(ctx, &a),

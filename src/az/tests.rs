@@ -728,7 +728,7 @@ fn refused_balancer_commands_change_nothing() {
         ("network nic ip-config address-pool add -g lb --nic-name clientVMNic --lb-name ilb --address-pool pool".into(), 1, "virtual network"),
         ("network nic ip-config address-pool add -g lb --nic-name web1VMNic --address-pool pool".into(), 2, "--lb-name"),
         ("network lb delete -g lb -n ilb".into(), 1, "address-pool remove"),
-        ("redis create -n cache4 -g lb -l japaneast --sku Premium --vm-size c1".into(), 1, "P1 to P5"),
+        ("redis create -n cache4 -g lb -l japaneast --sku Premium --vm-size c1".into(), 1, "ERROR: Invalid VM size. Example for Valid values: For Standard Sku : (C0, C1, C2, C3, C4, C5, C6), for Premium Sku : (P1, P2, P3, P4, P5)"),
         ("redis create -n cache4 -g lb -l japaneast --sku Basic --vm-size c9".into(), 2, "invalid choice"),
     ];
     for (line, want, needle) in &refusals {
