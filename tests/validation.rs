@@ -1670,3 +1670,96 @@ fn aks_refusals_use_aks_and_kubernetes_codes() {
     refused(&mut m, pod("Web_1"), ErrorCode::Invalid, "RFC 1123");
     refused(&mut m, Change::DeletePod { cluster, name: "gone".into() }, ErrorCode::NotFound, "not found");
 }
+
+// ================================================================ load balancers, Redis, private endpoints
+
+fn lb_id(name: &str) -> ResourceId {
+    id("loadBalancers", name)
+}
+
+/// An internal load balancer in spoke1's apps subnet with one pool
+/// `<name>-pool`, and a Tcp rule on port 80 (or an HA-ports rule).
+fn lb_change(name: &str, sku: LbSku, ha_ports: bool) -> Change {
+    let (protocol, port) = if ha_ports { (TransportProtocol::All, 0) } else { (TransportProtocol::Tcp, 80) };
+    Change::PutLoadBalancer(LoadBalancerSpec {
+        id: lb_id(name),
+        location: None,
+        sku,
+        frontends: vec![FrontendSpec { name: "fe".into(), subnet: subnet("spoke1-vnet", "apps"), private_ip_address: None }],
+        backend_pools: vec![format!("{name}-pool")],
+        probes: vec![],
+        rules: vec![LbRuleSpec {
+            name: "r".into(),
+            frontend: "fe".into(),
+            backend_pool: format!("{name}-pool"),
+            probe: None,
+            protocol,
+            frontend_port: port,
+            backend_port: port,
+            idle_timeout_in_minutes: None,
+            enable_floating_ip: false,
+            load_distribution: LoadDistribution::Default,
+        }],
+    })
+}
+
+fn pool(lb: &str) -> ResourceId {
+    lb_id(lb).child("backendAddressPools", &format!("{lb}-pool"))
+}
+
+fn redis_id(name: &str) -> ResourceId {
+    ResourceId::resource(SUB, RG, "Microsoft.Cache", "Redis", name)
+}
+
+fn redis_change(name: &str, sku: RedisSku, size: &str, in_subnet: Option<ResourceId>) -> Change {
+    Change::PutRedisCache(RedisSpec { id: redis_id(name), location: None, sku, vm_size: size.into(), subnet: in_subnet, static_ip: None, enable_non_ssl_port: false, redis_version: None })
+}
+
+fn endpoint_change(name: &str, cache: &str) -> Change {
+    Change::PutPrivateEndpoint(PrivateEndpointSpec {
+        id: id("privateEndpoints", name),
+        location: None,
+        subnet: subnet("spoke1-vnet", "apps"),
+        private_link_service_id: redis_id(cache),
+        group_ids: vec!["redisCache".into()],
+        connection_name: "conn".into(),
+    })
+}
+
+#[test]
+fn a_nic_in_pools_of_a_basic_and_a_standard_load_balancer_is_refused() {
+    let mut m = base();
+    ok(&mut m, lb_change("std-lb", LbSku::Standard, false));
+    ok(&mut m, lb_change("basic-lb", LbSku::Basic, false));
+    ok(&mut m, Change::SetBackendPools { nic: nic("vm1-nic"), pools: vec![pool("std-lb")] });
+    refused(&mut m, Change::SetBackendPools { nic: nic("vm1-nic"), pools: vec![pool("std-lb"), pool("basic-lb")] }, ErrorCode::DifferentSkuLoadBalancersAndPublicIPAddressNotAllowed, "vm1-nic");
+}
+
+#[test]
+fn an_ha_ports_rule_on_a_basic_load_balancer_is_refused() {
+    let mut m = base();
+    ok(&mut m, lb_change("std-lb", LbSku::Standard, true));
+    refused(&mut m, lb_change("basic-lb", LbSku::Basic, true), ErrorCode::InvalidParameter, "HA ports");
+}
+
+#[test]
+fn a_backend_outside_the_load_balancers_vnet_and_a_pool_in_use_are_refused() {
+    let mut m = base();
+    ok(&mut m, lb_change("std-lb", LbSku::Standard, false));
+    ok(&mut m, Change::PutNetworkInterface(nic_spec("web-nic", subnet("spoke2-vnet", "web"))));
+    refused(&mut m, Change::SetBackendPools { nic: nic("web-nic"), pools: vec![pool("std-lb")] }, ErrorCode::InvalidParameter, "web-nic");
+    ok(&mut m, Change::SetBackendPools { nic: nic("vm1-nic"), pools: vec![pool("std-lb")] });
+    refused(&mut m, Change::DeleteLoadBalancer(lb_id("std-lb")), ErrorCode::BadRequest, "std-lb");
+}
+
+#[test]
+fn a_cache_in_a_subnet_must_be_premium_and_a_private_endpoint_cannot_reach_an_injected_one() {
+    let mut m = base();
+    ok(&mut m, subnet_change("spoke1-vnet", "cache", "10.1.3.0/24"));
+    refused(&mut m, redis_change("std-cache", RedisSku::Standard, "C1", Some(subnet("spoke1-vnet", "cache"))), ErrorCode::InvalidParameter, "Premium");
+    ok(&mut m, redis_change("vnet-cache", RedisSku::Premium, "P1", Some(subnet("spoke1-vnet", "cache"))));
+    refused(&mut m, endpoint_change("pe1", "vnet-cache"), ErrorCode::InvalidParameter, "vnet-cache");
+    // A cache without a subnet is reached through a private endpoint.
+    ok(&mut m, redis_change("plain-cache", RedisSku::Basic, "C0", None));
+    ok(&mut m, endpoint_change("pe1", "plain-cache"));
+}

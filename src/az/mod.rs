@@ -9,10 +9,12 @@ mod backend;
 mod cmd_account;
 mod cmd_aks;
 mod cmd_gateway;
+mod cmd_lb;
 mod cmd_group;
 mod cmd_network;
 mod cmd_nic;
 mod cmd_nsg;
+mod cmd_redis;
 mod cmd_route;
 mod cmd_routeserver;
 mod cmd_vm;
@@ -110,7 +112,7 @@ fn finish(ctx: &mut Ctx, a: Args, show: Handler) -> Result<Reply, AzError> {
 }
 
 fn leaves() -> Vec<Leaf<Handler>> {
-    [cmd_account::leaves(), cmd_group::leaves(), cmd_network::leaves(), cmd_route::leaves(), cmd_nsg::leaves(), cmd_nic::leaves(), cmd_gateway::leaves(), cmd_routeserver::leaves(), cmd_vm::leaves(), cmd_watcher::leaves(), cmd_aks::leaves()].into_iter().flatten().collect()
+    [cmd_account::leaves(), cmd_group::leaves(), cmd_network::leaves(), cmd_route::leaves(), cmd_nsg::leaves(), cmd_nic::leaves(), cmd_gateway::leaves(), cmd_lb::leaves(), cmd_redis::leaves(), cmd_routeserver::leaves(), cmd_vm::leaves(), cmd_watcher::leaves(), cmd_aks::leaves()].into_iter().flatten().collect()
 }
 
 /// Runs `az ARGV…` against `backend`, printing as az does; returns az's

@@ -7,7 +7,8 @@ use std::hash::{Hash, Hasher};
 use serde_json::{Value, json};
 
 use crate::model::{
-    AddressPrefix, Connection, ConnectionType, GatewayType, LocalNetworkGateway, Model, NetworkInterface, NetworkSecurityGroup, Peering, PublicIpAddress, ResourceGroup, ResourceId, Route,
+    AddressPrefix, Connection, ConnectionType, GatewayType, LbBackendPool, LbFrontend, LbProbe, LbRule, LoadBalancer, LocalNetworkGateway, Model, NetworkInterface, PrivateEndpoint, RedisCache,
+    RedisSku, REDIS_PORT, REDIS_SSL_PORT, NetworkSecurityGroup, Peering, PublicIpAddress, ResourceGroup, ResourceId, Route,
     RouteServer, RouteServerPeering, RouteTable, SecurityRule, Subnet, VirtualMachine, VirtualNetwork, VirtualNetworkGateway, AZURE_ASN, GATEWAY_SUBNET, default_security_rules,
 };
 
@@ -254,6 +255,9 @@ pub fn nic(n: &NetworkInterface) -> Value {
     });
     if let Some(p) = &n.public_ip_address {
         config["publicIPAddress"] = reference(p);
+    }
+    if !n.load_balancer_backend_address_pools.is_empty() {
+        config["loadBalancerBackendAddressPools"] = Value::Array(n.load_balancer_backend_address_pools.iter().map(reference).collect());
     }
     let mut doc = json!({
         "auxiliaryMode": "None",
@@ -597,5 +601,180 @@ pub fn route_server_peering(rs: &RouteServer, p: &RouteServerPeering) -> Value {
         "peerIp": p.peer_ip.to_string(),
         "provisioningState": "Succeeded",
         "type": "Microsoft.Network/virtualHubs/bgpConnections",
+    })
+}
+
+// ---------------------------------------------------------------- load balancers
+
+/// A load balancer's child: flattened, as `show` and `list` print it, or
+/// with its properties under `properties`, as the deployment's
+/// `reference()` output of `lb create` has them. Children carry their
+/// load balancer's etag, as ARM gives them.
+fn lb_child(lb: &LoadBalancer, id: &ResourceId, kind: &str, props: Value, nested: bool) -> Value {
+    let mut doc = if nested { json!({ "properties": props }) } else { props };
+    doc["etag"] = json!(etag(&lb.id));
+    doc["id"] = json!(id.as_str());
+    doc["name"] = json!(id.name());
+    doc["type"] = json!(format!("Microsoft.Network/loadBalancers/{kind}"));
+    doc
+}
+
+/// `loadBalancingRules` back-references, only when there are some.
+fn rules_using(lb: &LoadBalancer, props: &mut Value, uses: impl Fn(&LbRule) -> bool) {
+    let rules: Vec<Value> = lb.load_balancing_rules.iter().filter(|r| uses(r)).map(|r| reference(&r.id)).collect();
+    if !rules.is_empty() {
+        props["loadBalancingRules"] = Value::Array(rules);
+    }
+}
+
+pub fn lb_frontend(lb: &LoadBalancer, f: &LbFrontend, nested: bool) -> Value {
+    let mut props = json!({
+        "privateIPAddress": f.private_ip_address.to_string(),
+        "privateIPAddressVersion": "IPv4",
+        "privateIPAllocationMethod": format!("{:?}", f.private_ip_allocation_method),
+        "provisioningState": "Succeeded",
+        "subnet": reference(&f.subnet),
+    });
+    rules_using(lb, &mut props, |r| r.frontend_ip_configuration == f.id);
+    lb_child(lb, &f.id, "frontendIPConfigurations", props, nested)
+}
+
+/// A backend pool: `backendIPConfigurations` lists the NIC IP
+/// configurations in it.
+pub fn lb_pool(m: &Model, lb: &LoadBalancer, p: &LbBackendPool, nested: bool) -> Value {
+    let mut props = json!({ "provisioningState": "Succeeded" });
+    let members: Vec<Value> = m.network_interfaces.values().filter(|n| n.load_balancer_backend_address_pools.contains(&p.id)).map(|n| reference(&n.ip_configuration_id())).collect();
+    if !members.is_empty() {
+        props["backendIPConfigurations"] = Value::Array(members);
+    }
+    rules_using(lb, &mut props, |r| r.backend_address_pool == p.id);
+    lb_child(lb, &p.id, "backendAddressPools", props, nested)
+}
+
+pub fn lb_probe(lb: &LoadBalancer, p: &LbProbe, nested: bool) -> Value {
+    let mut props = json!({
+        "intervalInSeconds": p.interval_in_seconds,
+        "numberOfProbes": p.number_of_probes,
+        "port": p.port,
+        "protocol": p.protocol.as_str(),
+        "provisioningState": "Succeeded",
+    });
+    if let Some(path) = &p.request_path {
+        props["requestPath"] = json!(path);
+    }
+    rules_using(lb, &mut props, |r| r.probe.as_ref() == Some(&p.id));
+    lb_child(lb, &p.id, "probes", props, nested)
+}
+
+pub fn lb_rule(lb: &LoadBalancer, r: &LbRule, nested: bool) -> Value {
+    let mut props = json!({
+        "backendAddressPool": reference(&r.backend_address_pool),
+        "backendAddressPools": [reference(&r.backend_address_pool)],
+        "backendPort": r.backend_port,
+        "disableOutboundSnat": false,
+        "enableFloatingIP": false,
+        "enableTcpReset": false,
+        "frontendIPConfiguration": reference(&r.frontend_ip_configuration),
+        "frontendPort": r.frontend_port,
+        "idleTimeoutInMinutes": r.idle_timeout_in_minutes,
+        "loadDistribution": r.load_distribution.as_str(),
+        "protocol": r.protocol.as_str(),
+        "provisioningState": "Succeeded",
+    });
+    if let Some(p) = &r.probe {
+        props["probe"] = reference(p);
+    }
+    lb_child(lb, &r.id, "loadBalancingRules", props, nested)
+}
+
+/// A load balancer's properties: the body of `show`, and (children
+/// nested) what `lb create` prints under `loadBalancer`.
+pub fn lb_properties(m: &Model, lb: &LoadBalancer, nested: bool) -> Value {
+    json!({
+        "backendAddressPools": lb.backend_address_pools.iter().map(|p| lb_pool(m, lb, p, nested)).collect::<Vec<_>>(),
+        "frontendIPConfigurations": lb.frontend_ip_configurations.iter().map(|f| lb_frontend(lb, f, nested)).collect::<Vec<_>>(),
+        "inboundNatPools": [],
+        "inboundNatRules": [],
+        "loadBalancingRules": lb.load_balancing_rules.iter().map(|r| lb_rule(lb, r, nested)).collect::<Vec<_>>(),
+        "outboundRules": [],
+        "probes": lb.probes.iter().map(|p| lb_probe(lb, p, nested)).collect::<Vec<_>>(),
+        "provisioningState": "Succeeded",
+        "resourceGuid": guid(&lb.id, "resource"),
+    })
+}
+
+pub fn load_balancer(m: &Model, lb: &LoadBalancer) -> Value {
+    let mut doc = lb_properties(m, lb, false);
+    for (k, v) in [
+        ("etag", json!(etag(&lb.id))),
+        ("id", json!(lb.id.as_str())),
+        ("location", json!(lb.location)),
+        ("name", json!(lb.name)),
+        ("sku", json!({ "name": lb.sku.as_str(), "tier": "Regional" })),
+        ("type", json!("Microsoft.Network/loadBalancers")),
+    ] {
+        doc[k] = v;
+    }
+    doc
+}
+
+// ---------------------------------------------------------------- Redis and private endpoints
+
+/// An Azure Cache for Redis as az prints it (the SDK model, flattened).
+pub fn redis(r: &RedisCache) -> Value {
+    let family = if r.sku == RedisSku::Premium { "P" } else { "C" };
+    let capacity: u64 = r.vm_size.get(1..).and_then(|c| c.parse().ok()).unwrap_or(0);
+    json!({
+        "accessKeys": null,
+        "enableNonSslPort": r.enable_non_ssl_port,
+        "hostName": r.host_name(),
+        "id": r.id.as_str(),
+        "linkedServers": [],
+        "location": r.location,
+        "minimumTlsVersion": "1.2",
+        "name": r.name,
+        "port": REDIS_PORT,
+        "provisioningState": "Succeeded",
+        "publicNetworkAccess": if r.subnet.is_some() { "Disabled" } else { "Enabled" },
+        "redisVersion": r.redis_version,
+        "sku": { "capacity": capacity, "family": family, "name": r.sku.as_str() },
+        "sslPort": REDIS_SSL_PORT,
+        "staticIp": r.static_ip.map(|ip| ip.to_string()),
+        "subnetId": r.subnet.as_ref().map(ResourceId::as_str),
+        "tags": {},
+        "type": "Microsoft.Cache/Redis",
+    })
+}
+
+/// The NIC Azure makes for a private endpoint: `<name>.nic.<guid>`.
+pub fn private_endpoint_nic(pe: &PrivateEndpoint) -> ResourceId {
+    ResourceId::network(pe.id.subscription_id(), pe.id.resource_group_name(), "networkInterfaces", &format!("{}.nic.{}", pe.name, guid(&pe.id, "nic")))
+}
+
+pub fn private_endpoint(pe: &PrivateEndpoint) -> Value {
+    let connection = pe.id.child("privateLinkServiceConnections", &pe.connection_name);
+    json!({
+        "customDnsConfigs": [{ "fqdn": format!("{}.redis.cache.windows.net", pe.private_link_service_id.name()), "ipAddresses": [pe.private_ip_address.to_string()] }],
+        "customNetworkInterfaceName": "",
+        "etag": etag(&pe.id),
+        "id": pe.id.as_str(),
+        "ipConfigurations": [],
+        "location": pe.location,
+        "manualPrivateLinkServiceConnections": [],
+        "name": pe.name,
+        "networkInterfaces": [reference(&private_endpoint_nic(pe))],
+        "privateLinkServiceConnections": [{
+            "etag": etag(&pe.id),
+            "groupIds": pe.group_ids,
+            "id": connection.as_str(),
+            "name": pe.connection_name,
+            "privateLinkServiceConnectionState": { "actionsRequired": "None", "description": "Auto-Approved", "status": "Approved" },
+            "privateLinkServiceId": pe.private_link_service_id.as_str(),
+            "provisioningState": "Succeeded",
+            "type": "Microsoft.Network/privateEndpoints/privateLinkServiceConnections",
+        }],
+        "provisioningState": "Succeeded",
+        "subnet": reference(&pe.subnet),
+        "type": "Microsoft.Network/privateEndpoints",
     })
 }

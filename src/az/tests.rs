@@ -556,3 +556,185 @@ fn refused_gateway_commands_change_nothing() {
     let (code, _, err) = sh(&mut b, "network public-ip delete -g g -n pip");
     assert!(code == 1 && err.contains("(PublicIPAddressCannotBeDeleted)") && err.contains("vnetGatewayConfig0"), "{err}");
 }
+
+// ---------------------------------------------------------------- load balancers, Redis, private endpoints
+
+const SUB: &str = "/subscriptions/00000000-0000-4000-8000-000000000001";
+
+/// The lab of the load-balancing exercise: VNet1 (japaneast) with three
+/// backend VMs, a Standard and a Basic internal load balancer and a
+/// private endpoint to a cache; VNet2 (japanwest, globally peered) with a
+/// client VM and a VNet-injected Premium cache.
+fn balancer_lab() -> MemoryBackend {
+    let mut b = MemoryBackend::new();
+    let vm = |name: &str, vnet: &str, subnet: &str| {
+        format!("vm create -g lb -n {name} --image Ubuntu2204 --vnet-name {vnet} --subnet {subnet} --public-ip-address '' --nsg '' --admin-username azureuser --admin-password Pa55word-Pa55word")
+    };
+    let lines = [
+        "group create -n lb -l japaneast".to_string(),
+        "network vnet create -g lb -n VNet1 --address-prefixes 10.1.0.0/16 --subnet-name backend --subnet-prefixes 10.1.1.0/24".into(),
+        "network vnet subnet create -g lb --vnet-name VNet1 -n frontend --address-prefixes 10.1.2.0/24".into(),
+        "network vnet subnet create -g lb --vnet-name VNet1 -n endpoints --address-prefixes 10.1.3.0/24".into(),
+        "network vnet create -g lb -n VNet2 -l japanwest --address-prefixes 10.2.0.0/16 --subnet-name apps --subnet-prefixes 10.2.1.0/24".into(),
+        "network vnet subnet create -g lb --vnet-name VNet2 -n redis --address-prefixes 10.2.2.0/24".into(),
+        "network vnet peering create -g lb --vnet-name VNet1 -n v1-v2 --remote-vnet VNet2 --allow-vnet-access".into(),
+        "network vnet peering create -g lb --vnet-name VNet2 -n v2-v1 --remote-vnet VNet1 --allow-vnet-access".into(),
+        vm("web1", "VNet1", "backend"),
+        vm("web2", "VNet1", "backend"),
+        vm("web3", "VNet1", "backend"),
+        vm("client", "VNet2", "apps") + " -l japanwest",
+        "network lb create -g lb -n ilb --sku Standard --vnet-name VNet1 --subnet frontend --private-ip-address 10.1.2.10 --frontend-ip-name fe --backend-pool-name pool".into(),
+        "network lb probe create -g lb --lb-name ilb -n http --protocol Http --port 80 --path /".into(),
+        "network lb rule create -g lb --lb-name ilb -n web --protocol Tcp --frontend-port 80 --backend-port 80 --probe-name http".into(),
+        "network nic ip-config address-pool add -g lb --nic-name web1VMNic --ip-config-name ipconfig1 --lb-name ilb --address-pool pool".into(),
+        "network nic ip-config address-pool add -g lb --nic-name web2VMNic -n ipconfig1 --lb-name ilb --address-pool pool".into(),
+        "network lb create -g lb -n basic --sku Basic --vnet-name VNet1 --subnet frontend".into(),
+        "network lb probe create -g lb --lb-name basic -n ssh --protocol Tcp --port 22".into(),
+        "network lb rule create -g lb --lb-name basic -n ssh --protocol Tcp --frontend-port 22 --backend-port 22 --probe-name ssh --load-distribution SourceIP".into(),
+        "network nic ip-config address-pool add -g lb --nic-name web3VMNic --lb-name basic --address-pool basicbepool".into(),
+        format!("redis create -n cache1 -g lb -l japanwest --sku Premium --vm-size p1 --subnet-id {SUB}/resourceGroups/lb/providers/Microsoft.Network/virtualNetworks/VNet2/subnets/redis --static-ip 10.2.2.10"),
+        "redis create -n cache2 -g lb -l japaneast --sku Basic --vm-size C0".into(),
+        format!("network private-endpoint create -g lb -n pe1 --vnet-name VNet1 --subnet endpoints --private-connection-resource-id {SUB}/resourceGroups/lb/providers/Microsoft.Cache/Redis/cache2 --group-id redisCache --connection-name conn1"),
+    ];
+    for line in &lines {
+        ok(&mut b, line);
+    }
+    b
+}
+
+#[test]
+fn the_balancer_lab_builds_the_model() {
+    let b = balancer_lab();
+    let m = &b.model;
+    assert_eq!(m.load_balancers.len(), 2);
+    let ilb = m.load_balancers.values().find(|l| l.name == "ilb").expect("ilb");
+    assert_eq!(ilb.sku, crate::model::LbSku::Standard);
+    assert_eq!(ilb.frontend_ip_configurations[0].private_ip_address.to_string(), "10.1.2.10");
+    assert_eq!(ilb.load_balancing_rules[0].probe.as_ref().map(|p| p.name()), Some("http"));
+    let basic = m.load_balancers.values().find(|l| l.name == "basic").expect("basic");
+    assert_eq!((basic.sku, basic.frontend_ip_configurations[0].name.as_str()), (crate::model::LbSku::Basic, "LoadBalancerFrontEnd"));
+    assert_eq!(basic.frontend_ip_configurations[0].private_ip_address.to_string(), "10.1.2.4", "the first free address, dynamic");
+    let pools = |nic: &str| m.network_interfaces.values().find(|n| n.name == nic).map(|n| n.load_balancer_backend_address_pools.iter().map(|p| p.name().to_string()).collect::<Vec<_>>()).unwrap_or_default();
+    assert_eq!((pools("web1VMNic"), pools("web2VMNic"), pools("web3VMNic"), pools("clientVMNic")), (vec!["pool".to_string()], vec!["pool".to_string()], vec!["basicbepool".to_string()], vec![]));
+    let cache1 = m.redis_caches.values().find(|r| r.name == "cache1").expect("cache1");
+    assert_eq!((cache1.vm_size.as_str(), cache1.static_ip.map(|i| i.to_string())), ("P1", Some("10.2.2.10".to_string())));
+    let pe = m.private_endpoints.values().next().expect("pe1");
+    assert_eq!((pe.private_ip_address.to_string(), pe.private_link_service_id.name()), ("10.1.3.4".to_string(), "cache2"));
+}
+
+#[test]
+fn balancer_commands_print_what_az_prints() {
+    let mut b = balancer_lab();
+    // lb create prints its deployment's output: the properties, children nested.
+    let out = json(&mut b, "network lb create -g lb -n third --vnet-name VNet1 --subnet frontend");
+    let lb = &out["loadBalancer"];
+    assert!(lb.get("id").is_none() && lb.get("sku").is_none(), "{lb}");
+    let fe = &lb["frontendIPConfigurations"][0];
+    assert_eq!((fe["name"].as_str(), fe["properties"]["privateIPAllocationMethod"].as_str(), fe["properties"]["privateIPAddress"].as_str()), (Some("LoadBalancerFrontEnd"), Some("Dynamic"), Some("10.1.2.5")));
+    assert_eq!(lb["backendAddressPools"][0]["name"], "thirdbepool");
+    assert_eq!((lb["probes"].as_array().map(Vec::len), lb["loadBalancingRules"].as_array().map(Vec::len), lb["provisioningState"].as_str()), (Some(0), Some(0), Some("Succeeded")));
+    let show = json(&mut b, "network lb show -g lb -n third");
+    assert_eq!((show["sku"]["name"].as_str(), show["type"].as_str(), show["resourceGroup"].as_str()), (Some("Standard"), Some("Microsoft.Network/loadBalancers"), Some("lb")));
+    assert_eq!(show["frontendIPConfigurations"][0]["privateIPAddress"], "10.1.2.5", "show flattens the children");
+
+    let probe = json(&mut b, "network lb probe show -g lb --lb-name ilb -n http");
+    assert_eq!((probe["intervalInSeconds"].as_u64(), probe["numberOfProbes"].as_u64(), probe["requestPath"].as_str(), probe["protocol"].as_str()), (Some(15), Some(2), Some("/"), Some("Http")));
+    assert!(probe["loadBalancingRules"][0]["id"].as_str().is_some_and(|s| s.ends_with("/loadBalancers/ilb/loadBalancingRules/web")), "{probe}");
+    let rule = json(&mut b, "network lb rule show -g lb --lb-name ilb -n web");
+    assert_eq!((rule["idleTimeoutInMinutes"].as_u64(), rule["loadDistribution"].as_str(), rule["enableFloatingIP"].as_bool()), (Some(4), Some("Default"), Some(false)));
+    assert!(rule["probe"]["id"].as_str().is_some_and(|s| s.ends_with("/probes/http")));
+    let pool = json(&mut b, "network lb address-pool show -g lb --lb-name ilb -n pool");
+    let members: Vec<&str> = pool["backendIPConfigurations"].as_array().into_iter().flatten().filter_map(|c| c["id"].as_str()).collect();
+    assert_eq!(members.len(), 2);
+    assert!(members[0].ends_with("/networkInterfaces/web1VMNic/ipConfigurations/ipconfig1"), "{members:?}");
+    let nic = json(&mut b, "network nic show -g lb -n web3VMNic");
+    assert!(nic["ipConfigurations"][0]["loadBalancerBackendAddressPools"][0]["id"].as_str().is_some_and(|s| s.ends_with("/loadBalancers/basic/backendAddressPools/basicbepool")), "{nic}");
+    assert_eq!(ok(&mut b, "network lb frontend-ip list -g lb --lb-name ilb --query [].privateIPAddress -o tsv"), "10.1.2.10\n");
+    assert_eq!(ok(&mut b, "network lb list -g lb --query [].name -o tsv"), "basic\nilb\nthird\n");
+    let t = ok(&mut b, "network lb rule list -g lb --lb-name basic -o table");
+    assert!(t.lines().nth(2).is_some_and(|l| l.contains("SourceIP") && l.contains("ssh")), "{t}");
+
+    // Updates and deletes of the parts.
+    let upd = json(&mut b, "network lb probe update -g lb --lb-name ilb -n http --interval 5 --threshold 3");
+    assert_eq!((upd["intervalInSeconds"].as_u64(), upd["numberOfProbes"].as_u64(), upd["port"].as_u64()), (Some(5), Some(3), Some(80)));
+    let upd = json(&mut b, "network lb rule update -g lb --lb-name ilb -n web --backend-port 8080 --idle-timeout 10");
+    assert_eq!((upd["backendPort"].as_u64(), upd["frontendPort"].as_u64(), upd["idleTimeoutInMinutes"].as_u64()), (Some(8080), Some(80), Some(10)));
+    assert_eq!(ok(&mut b, "network lb frontend-ip show -g lb --lb-name ilb -n fe --query privateIPAddress -o tsv"), "10.1.2.10\n", "a static frontend keeps its address");
+    assert_eq!(ok(&mut b, "network lb frontend-ip show -g lb --lb-name basic -n LoadBalancerFrontEnd --query privateIPAddress -o tsv"), "10.1.2.4\n", "a dynamic one too");
+    ok(&mut b, "network lb address-pool create -g lb --lb-name third -n extra");
+    ok(&mut b, "network lb address-pool delete -g lb --lb-name third -n extra");
+    ok(&mut b, "network lb delete -g lb -n third");
+    assert_eq!(b.model.load_balancers.len(), 2);
+    let ipc = json(&mut b, "network nic ip-config address-pool remove -g lb --nic-name web2VMNic --lb-name ilb --address-pool pool");
+    assert!(ipc.get("loadBalancerBackendAddressPools").is_none() && ipc["name"] == "ipconfig1", "{ipc}");
+    let (code, _, err) = sh(&mut b, "network lb probe show -g lb --lb-name ilb -n nope");
+    assert_eq!(code, 3, "{err}");
+
+    // Redis and the private endpoint.
+    let c1 = json(&mut b, "redis show -g lb -n cache1");
+    assert_eq!(c1["sku"], serde_json::json!({ "capacity": 1, "family": "P", "name": "Premium" }));
+    assert_eq!((c1["staticIp"].as_str(), c1["publicNetworkAccess"].as_str(), c1["hostName"].as_str()), (Some("10.2.2.10"), Some("Disabled"), Some("cache1.redis.cache.windows.net")));
+    assert_eq!((c1["port"].as_u64(), c1["sslPort"].as_u64(), c1["type"].as_str(), c1["accessKeys"].is_null()), (Some(6379), Some(6380), Some("Microsoft.Cache/Redis"), true));
+    assert!(c1["subnetId"].as_str().is_some_and(|s| s.ends_with("/virtualNetworks/VNet2/subnets/redis")));
+    let c2 = json(&mut b, "redis show -g lb -n cache2");
+    assert_eq!((c2["staticIp"].is_null(), c2["subnetId"].is_null(), c2["publicNetworkAccess"].as_str(), c2["sku"]["family"].as_str(), c2["sku"]["capacity"].as_u64()), (true, true, Some("Enabled"), Some("C"), Some(0)));
+    let keys = json(&mut b, "redis list-keys -g lb -n cache2");
+    assert!(keys["primaryKey"].as_str().is_some_and(|k| k.len() == 44 && k.ends_with('=')) && keys["primaryKey"] != keys["secondaryKey"], "{keys}");
+    assert_eq!(ok(&mut b, "redis list --query [].name -o tsv"), "cache1\ncache2\n");
+    let pe = json(&mut b, "network private-endpoint show -g lb -n pe1");
+    assert_eq!(pe["customDnsConfigs"], serde_json::json!([{ "fqdn": "cache2.redis.cache.windows.net", "ipAddresses": ["10.1.3.4"] }]));
+    assert!(pe["networkInterfaces"][0]["id"].as_str().is_some_and(|s| s.contains("/networkInterfaces/pe1.nic.")), "{pe}");
+    let conn = &pe["privateLinkServiceConnections"][0];
+    assert_eq!((conn["name"].as_str(), conn["groupIds"][0].as_str(), conn["privateLinkServiceConnectionState"]["status"].as_str()), (Some("conn1"), Some("redisCache"), Some("Approved")));
+    assert_eq!(conn["privateLinkServiceConnectionState"]["description"], "Auto-Approved");
+    assert!(conn["privateLinkServiceId"].as_str().is_some_and(|s| s.ends_with("/Microsoft.Cache/Redis/cache2")));
+
+    // The endpoint's /32 in its VNet and in the peered one, as Azure shows it.
+    for nic in ["web1VMNic", "clientVMNic"] {
+        let t = ok(&mut b, &format!("network nic show-effective-route-table -g lb -n {nic} -o table"));
+        assert!(t.lines().any(|l| l.trim_end() == "Default   Active   10.1.3.4/32       InterfaceEndpoint"), "{nic}:\n{t}");
+        let all = json(&mut b, &format!("network nic show-effective-route-table -g lb -n {nic}"));
+        let j: Vec<&Value> = all["value"].as_array().into_iter().flatten().filter(|r| r["nextHopType"] == "InterfaceEndpoint").collect();
+        assert_eq!(j.len(), 1, "{all}");
+        assert_eq!(j[0]["addressPrefix"], serde_json::json!(["10.1.3.4/32"]));
+        assert_eq!((j[0]["source"].as_str(), j[0]["state"].as_str(), j[0]["nextHopIpAddress"].clone()), (Some("Default"), Some("Active"), serde_json::json!([])));
+    }
+    ok(&mut b, "network private-endpoint delete -g lb -n pe1");
+    ok(&mut b, "redis delete -g lb -n cache2 --yes");
+    assert!(b.model.private_endpoints.is_empty() && b.model.redis_caches.len() == 1);
+}
+
+#[test]
+fn refused_balancer_commands_change_nothing() {
+    let mut b = balancer_lab();
+    // A second frontend makes a rule without --frontend-ip-name ambiguous.
+    ok(&mut b, "network lb frontend-ip create -g lb --lb-name ilb -n fe2 --vnet-name VNet1 --subnet frontend");
+    ok(&mut b, "network lb address-pool create -g lb --lb-name ilb -n pool2");
+    let before = b.model.clone();
+    let subnet = format!("{SUB}/resourceGroups/lb/providers/Microsoft.Network/virtualNetworks/VNet2/subnets/redis");
+    let refusals = [
+        (format!("network private-endpoint create -g lb -n pe2 --vnet-name VNet1 --subnet endpoints --private-connection-resource-id {SUB}/resourceGroups/lb/providers/Microsoft.Cache/Redis/cache1 --group-ids redisCache --connection-name c"), 1, "VNet-injected"),
+        (format!("redis create -n cache3 -g lb -l japanwest --sku Standard --vm-size c1 --subnet-id {subnet}"), 1, "Premium"),
+        ("network lb rule create -g lb --lb-name basic -n ha --protocol All --frontend-port 0 --backend-port 0".into(), 1, "HA ports"),
+        ("network lb rule create -g lb --lb-name ilb -n r2 --protocol Tcp --frontend-port 81 --backend-port 81 --backend-pool-name pool".into(), 1, "Multiple FrontendIpConfigurations found in loadbalancer. Specify --frontend-ip explicitly."),
+        ("network lb rule create -g lb --lb-name ilb -n r2 --protocol Tcp --frontend-port 81 --backend-port 81 --frontend-ip-name fe".into(), 1, "Multiple BackendAddressPools found in loadbalancer. Specify --backend-pool-name explicitly."),
+        ("network nic ip-config address-pool add -g lb --nic-name web1VMNic --lb-name basic --address-pool basicbepool".into(), 1, "(DifferentSkuLoadBalancersAndPublicIPAddressNotAllowed)"),
+        ("network lb create -g lb -n pub --public-ip-address pip".into(), 1, "internal load balancers only"),
+        ("network lb create -g lb -n nosubnet".into(), 1, "internal load balancers only"),
+        ("network lb create -g lb -n x --subnet frontend".into(), 2, "incorrect usage"),
+        ("network lb probe create -g lb --lb-name ilb -n p --protocol Tcp --port 22 --path /".into(), 1, "(InvalidParameter)"),
+        ("network lb rule create -g lb --lb-name ilb -n fl --protocol Tcp --frontend-port 82 --backend-port 82 --frontend-ip-name fe --backend-pool-name pool --floating-ip".into(), 1, "floating IP"),
+        ("network lb rule create -g lb --lb-name ilb -n r3 --protocol Tcp --frontend-port 83 --backend-port 83 --enable-tcp-reset".into(), 2, "unrecognized arguments"),
+        ("network nic ip-config address-pool add -g lb --nic-name clientVMNic --lb-name ilb --address-pool pool".into(), 1, "virtual network"),
+        ("network nic ip-config address-pool add -g lb --nic-name web1VMNic --address-pool pool".into(), 2, "--lb-name"),
+        ("network lb delete -g lb -n ilb".into(), 1, "address-pool remove"),
+        ("redis create -n cache4 -g lb -l japaneast --sku Premium --vm-size c1".into(), 1, "ERROR: Invalid VM size. Example for Valid values: For Standard Sku : (C0, C1, C2, C3, C4, C5, C6), for Premium Sku : (P1, P2, P3, P4, P5)"),
+        ("redis create -n cache4 -g lb -l japaneast --sku Basic --vm-size c9".into(), 2, "invalid choice"),
+    ];
+    for (line, want, needle) in &refusals {
+        let (code, out, err) = sh(&mut b, line);
+        assert_eq!((code, out.as_str()), (*want, ""), "`az {line}`: {err}");
+        assert!(err.contains(needle), "`az {line}`: {err}");
+        assert_eq!(b.model, before, "`az {line}` changed the model");
+    }
+}

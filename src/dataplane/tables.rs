@@ -492,6 +492,7 @@ impl Tables {
     }
 }
 
+
 /// Compiles every load balancer, and the Basic one Azure puts in front of
 /// each cache injected into a subnet (its frontend is the cache's static
 /// IP, its one backend the cache's instance, probed on the Redis port).
