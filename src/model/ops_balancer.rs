@@ -297,6 +297,10 @@ impl Model {
             {
                 bail!(DifferentSkuLoadBalancersAndPublicIPAddressNotAllowed, "Network interface {} cannot be in the backend pools of both {} load balancer {} and {} load balancer {}: Basic and Standard SKU resources cannot be mixed. Use load balancers of one SKU.", nic.name, other.sku.as_str(), other.name, lb.sku.as_str(), lb.name);
             }
+            let standard_ip = nic.public_ip_address.as_ref().and_then(|p| self.public_ip_addresses.get(p)).is_some_and(|p| p.sku == super::PublicIpSku::Standard);
+            if lb.sku == LbSku::Basic && standard_ip {
+                bail!(DifferentSkuLoadBalancersAndPublicIPAddressNotAllowed, "Network interface {} has a Standard public IP and cannot be in the backend pool of Basic load balancer {}: Basic and Standard SKU resources cannot be mixed. Remove the public IP, or use a Standard load balancer.", nic.name, lb.name);
+            }
             if internal.iter().any(|o| o.id == lb.id) {
                 bail!(InvalidParameter, "Network interface {} is already in a backend pool of load balancer {}; an IP configuration can be in one pool per load balancer.", nic.name, lb.name);
             }
