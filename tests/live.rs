@@ -603,7 +603,8 @@ fn redis_behind_its_basic_ilb_and_through_a_private_endpoint() {
         argv.extend(extra);
         argv.push("PING");
         let o = lab.exec(vm, &argv);
-        String::from_utf8_lossy(&o.stdout).trim().to_string()
+        // redis-cli reports a failed AUTH on stderr, then PING's answer.
+        format!("{}{}", String::from_utf8_lossy(&o.stderr), String::from_utf8_lossy(&o.stdout)).trim().to_string()
     };
     let injected = key("lb-lab-cache");
     assert_eq!(redis("VM3", "10.2.1.10", &[], &injected), "PONG", "regional peering reaches the Basic frontend");
