@@ -56,7 +56,7 @@ pub fn leaves() -> Vec<Leaf<Handler>> {
 // ---------------------------------------------------------------- redis
 
 fn redis_id(ctx: &Ctx, a: &Args) -> ResourceId {
-    ResourceId::resource(ctx.sub(), a.must("resource-group"), "Microsoft.Cache", "Redis", a.must("name"))
+    ResourceId::resource(ctx.sub(), a.must("resource-group"), crate::model::CACHE, "Redis", a.must("name"))
 }
 
 /// `redis create`: az polls until the cache is ready and prints it.

@@ -56,9 +56,9 @@ pub enum DaemonError {
 #[derive(Debug)]
 struct RunningVm {
     plan: VmPlan,
-    /// The VM's sshd, anchor of its mount and UTS namespaces; reaped on
-    /// teardown.
-    sshd: Option<std::process::Child>,
+    /// The machine's server: a VM's sshd (anchor of its mount and UTS
+    /// namespaces) or a cache's redis-server; reaped on teardown.
+    server: Option<std::process::Child>,
     /// An on-premises site's host: its sshd.
     site_host_sshd: Option<std::process::Child>,
     ports: Vec<Arc<Port>>,
@@ -72,11 +72,11 @@ impl RunningVm {
         if let (Some(site), Some(sshd)) = (&self.plan.site, &self.site_host_sshd) {
             wait_sshd(&site.host, sshd.id()).await?;
         }
-        let Some(sshd) = &self.sshd else { return Ok(()) };
+        let Some(server) = &self.server else { return Ok(()) };
         if self.plan.cache.is_some() {
-            return wait_listening(&self.plan.setup, crate::model::REDIS_PORT, "redis.log", sshd.id()).await;
+            return wait_listening(&self.plan.setup, crate::model::REDIS_PORT, "redis.log", server.id()).await;
         }
-        wait_sshd(&self.plan.setup, sshd.id()).await
+        wait_sshd(&self.plan.setup, server.id()).await
     }
 }
 
@@ -325,7 +325,7 @@ impl Daemon {
             }
         }
         if !built.is_empty() {
-            progress(&format!("waiting for {} VM(s) to answer on port 22", built.len()));
+            progress(&format!("waiting for {} machine(s) to answer (sshd on 22, redis-server on 6379)", built.len()));
         }
         for (_, run) in &built {
             if let Err(e) = run.ready().await {
@@ -469,7 +469,7 @@ impl Daemon {
                     netns: run.plan.setup.netns.clone(),
                     power_state: power.display().to_string(),
                     admin_username: run.plan.setup.admin_username.clone(),
-                    sshd_pid: run.sshd.as_ref().map_or(0, |c| c.id()),
+                    sshd_pid: run.server.as_ref().map_or(0, |c| c.id()),
                     sshd_log: run.plan.setup.dir.join("sshd.log").display().to_string(),
                     nics,
                 }
@@ -501,7 +501,7 @@ impl Daemon {
                     netns: c.netns.clone(),
                     instance_ip: run.plan.setup.address.map(|a| a.to_string()).unwrap_or_default(),
                     static_ip: cache.static_ip.map(|a| a.to_string()),
-                    pid: run.sshd.as_ref().map_or(0, |p| p.id()),
+                    pid: run.server.as_ref().map_or(0, |p| p.id()),
                     log: c.dir.join("redis.log").display().to_string(),
                 })
             })
@@ -569,7 +569,7 @@ fn site_status(run: &RunningVm, site: &hostplan::SitePlan) -> proto::SiteStatus 
     let host_nics = site.host.address.map(|ip| nic("LAN", "eth0", ip, lan.prefix_len(), None)).into_iter().collect();
     proto::SiteStatus {
         name: run.plan.name.clone(),
-        router: machine(&run.plan.setup, run.sshd.as_ref(), router_nics),
+        router: machine(&run.plan.setup, run.server.as_ref(), router_nics),
         host: machine(&site.host, run.site_host_sshd.as_ref(), host_nics),
         routes: site.routes.iter().map(route_text).collect(),
     }
@@ -596,7 +596,7 @@ async fn build(p: VmPlan) -> Result<RunningVm, HostError> {
                 vm::prepare(&site.host)?;
                 site_host_sshd = Some(vm::spawn(&site.host)?);
             }
-            let sshd = match &p.cache {
+            let server = match &p.cache {
                 Some(c) => {
                     host::cache::prepare(c)?;
                     host::cache::spawn(c)?
@@ -609,7 +609,7 @@ async fn build(p: VmPlan) -> Result<RunningVm, HostError> {
             if let Some(node) = &p.node {
                 host::pod::sync(&ns, None, node)?;
             }
-            Ok(RunningVm { plan: p.clone(), sshd: Some(sshd), site_host_sshd, ports, tasks: Vec::new() })
+            Ok(RunningVm { plan: p.clone(), server: Some(server), site_host_sshd, ports, tasks: Vec::new() })
         })();
         if made.is_err() {
             for ns in namespaces(&p) {
@@ -629,7 +629,7 @@ async fn teardown(mut run: RunningVm) {
     }
     let all_ns = namespaces(&run.plan);
     let dirs: Vec<_> = std::iter::once(run.plan.setup.dir.clone()).chain(run.plan.site.as_ref().map(|s| s.host.dir.clone())).collect();
-    let sshds: Vec<_> = [run.sshd.take(), run.site_host_sshd.take()].into_iter().flatten().collect();
+    let sshds: Vec<_> = [run.server.take(), run.site_host_sshd.take()].into_iter().flatten().collect();
     drop(run);
     let _ = tokio::task::spawn_blocking(move || {
         for mut sshd in sshds {

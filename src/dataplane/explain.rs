@@ -305,7 +305,7 @@ impl Words<'_> {
             }
             DropReason::EndpointWithoutService { endpoint } => format!("private endpoint {} leads to a service that no longer exists", t.endpoints[endpoint as usize].name),
             DropReason::EndpointProtocol { endpoint } => format!("private endpoint {} carries TCP and UDP only; ping does not reach a private endpoint", t.endpoints[endpoint as usize].name),
-            DropReason::Unsolicited => "not the answer of a flow that reached this sender; a service or the Azure host starts no flows".into(),
+            DropReason::Unsolicited => "not the answer of a flow that reached this sender: a service or the Azure host starts no flows, and a private endpoint serves VMs in the lab's VNets (its answers go straight back to the sending NIC)".into(),
             DropReason::PodAddressNotRouted { cluster } => {
                 let c = &t.overlay.clusters[cluster as usize];
                 format!("{} is a pod address of cluster {} (pod CIDR {}); pod CIDRs are not routed by the VNet or over peering, only between the cluster's own nodes (a cluster mesh tunnels them between clusters)", self.dst(), c.name, c.pod_cidr)

@@ -64,6 +64,10 @@ impl Overlay {
     }
 
     pub fn cluster_of_node(&self, nic: NicIdx) -> Option<u32> {
+        // Every packet a NIC sends asks: a lab without AKS pays no lookup.
+        if self.node_cluster.is_empty() {
+            return None;
+        }
         self.node_cluster.get(&nic).copied()
     }
 

@@ -56,6 +56,9 @@ pub struct NicEntry {
     pub running: bool,
     /// Idle timeout of its tracked flows: its VNet's flow timeout.
     pub flow_timeout: Duration,
+    /// In a load balancer's backend pool: only then can it send the
+    /// answer of a translated flow, which the verdict looks up.
+    pub lb_backend: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -386,6 +389,7 @@ impl Tables {
                 public_ip,
                 running: vm.is_some_and(|v| v.power_state == crate::model::PowerState::Running),
                 flow_timeout: vnet.flow_timeout,
+                lb_backend: false,
             });
         }
         // A cache injected into a subnet: Azure's instance has an address
@@ -409,10 +413,14 @@ impl Tables {
                 public_ip: None,
                 running: true,
                 flow_timeout: vnets[subnet.vnet as usize].flow_timeout,
+                lb_backend: false,
             });
         }
         let nic_keys: FxHashMap<u64, NicIdx> = nics.iter().enumerate().map(|(i, n)| (n.key, i as NicIdx)).collect();
         let (lbs, frontends) = compile_lbs(model, &subnet_idx, &subnets, &nic_keys);
+        for &m in lbs.iter().flat_map(|lb| lb.pools.iter().flat_map(|(_, members)| members)) {
+            nics[m as usize].lb_backend = true;
+        }
         let services: Vec<ServiceEntry> =
             model.redis_caches.values().filter(|r| r.subnet.is_none()).map(|r| ServiceEntry { id: r.id.clone(), name: r.name.clone(), key: cache_instance_key(&r.id) }).collect();
         let endpoints = model
@@ -579,7 +587,7 @@ fn compile_lbs(
                 protocol: TransportProtocol::Tcp,
                 frontend_port: port,
                 backend_port: port,
-                idle_timeout: Duration::from_secs(4 * 60),
+                idle_timeout: DEFAULT_FLOW_TIMEOUT,
                 distribution: LoadDistribution::Default,
             })
             .collect();

@@ -281,14 +281,8 @@ impl<O: Observer> Decision<'_, O> {
             self.track(&[(n, Direction::Outbound, new)]);
             return Ok(Verdict::ToAzureHost { nat: Rewrite::src(t.probe_alias(n)) });
         }
-        if let Some(a) = self.ct.answer(&self.key, self.now) {
+        if let Some(a) = nic.lb_backend.then(|| self.ct.answer(&self.key, self.now)).flatten() {
             self.untranslate(a.ip, a.port);
-            if let Some(m) = a.back_to.and_then(|k| t.nic_by_key(k)) {
-                // A private endpoint's answer goes back over the backbone.
-                let (out_new, in_new) = (self.nsg(n, Direction::Outbound)?, self.nsg(m, Direction::Inbound)?);
-                self.track(&[(n, Direction::Outbound, out_new), (m, Direction::Inbound, in_new)]);
-                return Ok(Verdict::Deliver { nic: m, nat: self.nat });
-            }
         }
         let src_vnet = t.subnets[nic.subnet as usize].vnet;
         let target = self.route(RouteCtx::Subnet(nic.subnet), src_vnet, false, 0).map_err(|e| self.pod_not_routed(e))?;
@@ -565,10 +559,12 @@ impl<O: Observer> Decision<'_, O> {
         if !k.has_ports() {
             return Err(DropReason::EndpointProtocol { endpoint: e });
         }
-        let sender = self.sender.map(|n| self.t.nics[n as usize].key);
+        // Answers come straight back to the sending NIC, so only a NIC
+        // can use an endpoint.
+        let sender = &self.t.nics[self.sender.ok_or(DropReason::Unsolicited)? as usize];
         self.obs.step(Step::Endpoint { endpoint: e, service: s });
         if self.ct.pinned(&k, self.now).is_none() {
-            self.pin = Some(Pin { key: k, to: (SERVICE_IP, k.dport), backend: self.t.services[s as usize].key, back_to: sender, timeout: std::time::Duration::from_secs(4 * 60) });
+            self.pin = Some(Pin { key: k, to: (SERVICE_IP, k.dport), backend: self.t.services[s as usize].key, back_to: Some(sender.key), timeout: sender.flow_timeout });
         }
         self.key.dst = SERVICE_IP;
         self.nat = Some(Rewrite::dst(SERVICE_IP));

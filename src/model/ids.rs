@@ -18,6 +18,7 @@ pub struct ResourceId(String);
 
 pub const NETWORK: &str = "Microsoft.Network";
 pub const COMPUTE: &str = "Microsoft.Compute";
+pub const CACHE: &str = "Microsoft.Cache";
 
 impl ResourceId {
     pub fn subscription(sub: &str) -> Self {

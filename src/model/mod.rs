@@ -40,7 +40,7 @@ pub use error::{AzureError, ErrorCode};
 pub(crate) use error::bail;
 pub use gateway::*;
 pub use identity::*;
-pub use ids::{COMPUTE, NETWORK, ResourceId};
+pub use ids::{CACHE, COMPUTE, NETWORK, ResourceId};
 pub use names::{NameKind, check_admin_password, check_admin_username};
 pub use network::*;
 pub use ops_balancer::{DEFAULT_IDLE_TIMEOUT, DEFAULT_NUMBER_OF_PROBES, DEFAULT_PROBE_INTERVAL, FrontendSpec, LbRuleSpec, LoadBalancerSpec, PrivateEndpointSpec, ProbeSpec, RedisSpec};

@@ -7,8 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use super::names::{self, NameKind};
 use super::ops_identity::keep_location;
+use super::ops_network::not_found;
 use super::{
-    AzureError, ErrorCode, LbBackendPool, LbFrontend, LbProbe, LbRule, LbSku, LoadBalancer, LoadDistribution, Model, PrivateEndpoint, ProbeProtocol, RedisCache, RedisSku, ResourceId, TransportProtocol,
+    AzureError, LbBackendPool, LbFrontend, LbProbe, LbRule, LbSku, LoadBalancer, LoadDistribution, Model, PrivateEndpoint, ProbeProtocol, RedisCache, RedisSku, ResourceId, TransportProtocol,
     bail,
 };
 
@@ -98,10 +99,6 @@ pub const DEFAULT_PROBE_INTERVAL: u32 = 15;
 pub const DEFAULT_NUMBER_OF_PROBES: u32 = 2;
 pub const DEFAULT_IDLE_TIMEOUT: u32 = 4;
 
-fn not_found(kind: &str, id: &ResourceId) -> AzureError {
-    AzureError::new(ErrorCode::ResourceNotFound, format!("The Resource '{kind}/{}' under resource group '{}' was not found.", id.name(), id.resource_group_name()))
-}
-
 fn bad_port(what: &str, port: u32, lb: &ResourceId, min: u32) -> Result<u16, AzureError> {
     if port < min || port > 65535 {
         bail!(InvalidParameter, "{what} {port} of load balancer {} is out of range. Use a port from {min} to 65535.", lb.name());
@@ -110,6 +107,21 @@ fn bad_port(what: &str, port: u32, lb: &ResourceId, min: u32) -> Result<u16, Azu
 }
 
 impl Model {
+    /// The subnet `subnet_id` for resource `by` in `location`: it must
+    /// exist in that region and not be a gateway's or Route Server's.
+    fn placed_subnet(&self, subnet_id: &ResourceId, by: &ResourceId, location: &str) -> Result<&super::Subnet, AzureError> {
+        let Some((vnet, subnet)) = self.subnet(subnet_id) else {
+            bail!(InvalidResourceReference, "Resource {subnet_id} referenced by resource {by} was not found. Please make sure that the referenced resource exists, and that both resources are in the same region.");
+        };
+        if vnet.location != location {
+            bail!(InvalidResourceReference, "Resource {subnet_id} referenced by resource {by} was not found. Please make sure that the referenced resource exists, and that both resources are in the same region ({} vs {location}).", vnet.location);
+        }
+        if subnet.is_gateway_subnet() || subnet.is_route_server_subnet() {
+            bail!(InvalidParameter, "Subnet {} is reserved for its gateway or Route Server and cannot hold {}. Use another subnet.", subnet.name, by.name());
+        }
+        Ok(subnet)
+    }
+
     pub(super) fn put_load_balancer(&mut self, spec: LoadBalancerSpec) -> Result<(), AzureError> {
         let id = spec.id;
         names::check_id(NameKind::NetworkChild, "load balancer", &id)?;
@@ -128,19 +140,12 @@ impl Model {
                 bail!(InvalidParameter, "Load balancer {} has two frontend IP configurations named {}. Give each a different name.", id.name(), f.name);
             }
             let fid = id.child("frontendIPConfigurations", &f.name);
-            let Some((v, subnet)) = self.subnet(&f.subnet) else {
-                bail!(InvalidResourceReference, "Resource {} referenced by resource {id} was not found. Please make sure that the referenced resource exists, and that both resources are in the same region.", f.subnet);
-            };
-            if v.location != location {
-                bail!(InvalidResourceReference, "Resource {} referenced by resource {id} was not found. Please make sure that the referenced resource exists, and that both resources are in the same region ({} vs {location}).", f.subnet, v.location);
+            self.placed_subnet(&f.subnet, &id, &location)?;
+            let v = f.subnet.parent();
+            if vnet.is_some() && vnet != v {
+                bail!(InvalidParameter, "The frontend IP configurations of internal load balancer {} must all be in one virtual network; {} is in {}.", id.name(), f.name, v.as_ref().map_or("", |v| v.name()));
             }
-            if subnet.is_gateway_subnet() || subnet.is_route_server_subnet() {
-                bail!(InvalidParameter, "Subnet {} can be used only for its gateway or Route Server, not for the frontend of load balancer {}. Use another subnet.", subnet.name, id.name());
-            }
-            if vnet.as_ref().is_some_and(|x| *x != v.id) {
-                bail!(InvalidParameter, "The frontend IP configurations of internal load balancer {} must all be in one virtual network; {} is in {}.", id.name(), f.name, v.name);
-            }
-            vnet = Some(v.id.clone());
+            vnet = v;
             let keep = existing
                 .as_ref()
                 .and_then(|e| e.frontend_ip_configurations.iter().find(|o| o.id == fid && o.subnet == f.subnet))
@@ -347,15 +352,7 @@ impl Model {
                 if spec.sku != RedisSku::Premium {
                     bail!(InvalidParameter, "Virtual network support is available only for Premium caches; cache {} is {}. Use --sku Premium with --vm-size P1 to P5.", id.name(), spec.sku.as_str());
                 }
-                let Some((vnet, subnet)) = self.subnet(subnet_id) else {
-                    bail!(InvalidResourceReference, "Resource {subnet_id} referenced by resource {id} was not found. Please make sure that the referenced resource exists, and that both resources are in the same region.");
-                };
-                if vnet.location != location {
-                    bail!(InvalidResourceReference, "Resource {subnet_id} referenced by resource {id} was not found. Please make sure that the referenced resource exists, and that both resources are in the same region ({} vs {location}).", vnet.location);
-                }
-                if subnet.is_gateway_subnet() || subnet.is_route_server_subnet() {
-                    bail!(InvalidParameter, "Subnet {} is reserved for its gateway or Route Server. Give the cache a subnet of its own.", subnet.name);
-                }
+                let subnet = self.placed_subnet(subnet_id, &id, &location)?;
                 // Azure: the subnet must contain only Azure Cache for Redis instances.
                 if let Some(other) = self.subnet_users(subnet_id).into_iter().find(|u| !u.is_within(id.as_str()) && !u.resource_type().eq_ignore_ascii_case(REDIS_TYPE)) {
                     bail!(InvalidParameter, "Subnet {} is used by {other}. A cache injected into a virtual network needs a subnet that holds only Azure Cache for Redis instances.", subnet.name);
@@ -405,15 +402,7 @@ impl Model {
         let location = self.resolve_location(&id, spec.location.as_deref(), PE_TYPE)?;
         let existing = self.private_endpoints.get(&id).cloned();
         keep_location(existing.as_ref().map(|r| r.location.as_str()), id.name(), id.resource_group_name(), &location)?;
-        let Some((vnet, subnet)) = self.subnet(&spec.subnet) else {
-            bail!(InvalidResourceReference, "Resource {} referenced by resource {id} was not found. Please make sure that the referenced resource exists, and that both resources are in the same region.", spec.subnet);
-        };
-        if vnet.location != location {
-            bail!(InvalidResourceReference, "Resource {} referenced by resource {id} was not found. Please make sure that the referenced resource exists, and that both resources are in the same region ({} vs {location}).", spec.subnet, vnet.location);
-        }
-        if subnet.is_gateway_subnet() || subnet.is_route_server_subnet() {
-            bail!(InvalidParameter, "Subnet {} is reserved for its gateway or Route Server. Put the private endpoint in another subnet.", subnet.name);
-        }
+        self.placed_subnet(&spec.subnet, &id, &location)?;
         let target = &spec.private_link_service_id;
         if !target.resource_type().eq_ignore_ascii_case(REDIS_TYPE) {
             bail!(InvalidParameter, "Private link resource {target} is of type {}; vnetlab emulates private endpoints for Azure Cache for Redis (Microsoft.Cache/redis, group ID redisCache).", target.resource_type());

@@ -44,7 +44,7 @@ pub struct PeeringSpec {
     pub principal: Option<String>,
 }
 
-fn not_found(kind: &str, id: &ResourceId) -> AzureError {
+pub(super) fn not_found(kind: &str, id: &ResourceId) -> AzureError {
     AzureError::new(
         ErrorCode::ResourceNotFound,
         format!("The Resource '{kind}/{}' under resource group '{}' was not found. Check the name, or create it first.", id.name(), id.resource_group_name()),

@@ -703,7 +703,7 @@ impl Topology {
         for (i, c) in self.redis_caches.iter().enumerate() {
             let at = format!("redisCaches[{i}] ({})", c.name);
             let (sub, rg) = r.group(&at, c.resource_group.as_deref())?;
-            let id = ResourceId::resource(&sub, &rg, "Microsoft.Cache", "redis", &c.name);
+            let id = ResourceId::resource(&sub, &rg, crate::model::CACHE, "redis", &c.name);
             let sku = match c.sku.to_ascii_lowercase().as_str() {
                 "basic" => RedisSku::Basic,
                 "standard" => RedisSku::Standard,
@@ -722,14 +722,7 @@ impl Topology {
             let at = format!("privateEndpoints[{i}] ({})", p.name);
             let id = r.id(&at, p.resource_group.as_deref(), "privateEndpoints", &p.name)?;
             let vnet = r.reference(&at, &id, "virtualNetworks", &p.vnet)?;
-            let cache = match p.redis_cache.split_once('/') {
-                _ if p.redis_cache.starts_with('/') => ResourceId::parse(&p.redis_cache).ok_or_else(|| bad(&at, format!("'{}' is not a valid resource ID", p.redis_cache)))?,
-                Some((rg, name)) => {
-                    let (sub, rg) = r.group(&at, Some(rg))?;
-                    ResourceId::resource(&sub, &rg, "Microsoft.Cache", "redis", name)
-                }
-                None => ResourceId::resource(id.subscription_id(), id.resource_group_name(), "Microsoft.Cache", "redis", &p.redis_cache),
-            };
+            let cache = r.reference_in(&at, &id, crate::model::CACHE, "redis", &p.redis_cache)?;
             let spec = PrivateEndpointSpec {
                 id,
                 location: p.location.clone(),
@@ -771,12 +764,20 @@ impl Resolver<'_> {
     }
 
     fn reference(&self, at: &str, from: &ResourceId, kind: &str, s: &str) -> Result<ResourceId, TopologyError> {
+        self.reference_in(at, from, crate::model::NETWORK, kind, s)
+    }
+
+    /// `reference` for a resource of another provider (`Microsoft.Cache`…).
+    fn reference_in(&self, at: &str, from: &ResourceId, provider: &str, kind: &str, s: &str) -> Result<ResourceId, TopologyError> {
         if s.starts_with('/') {
             return ResourceId::parse(s).ok_or_else(|| TopologyError::Reference { at: at.into(), message: format!("'{s}' is not a valid resource ID") });
         }
         match s.split_once('/') {
-            Some((rg, name)) => self.id(at, Some(rg), kind, name),
-            None => Ok(ResourceId::network(from.subscription_id(), from.resource_group_name(), kind, s)),
+            Some((rg, name)) => {
+                let (sub, rg) = self.group(at, Some(rg))?;
+                Ok(ResourceId::resource(&sub, &rg, provider, kind, name))
+            }
+            None => Ok(ResourceId::resource(from.subscription_id(), from.resource_group_name(), provider, kind, s)),
         }
     }
 }
