@@ -19,7 +19,9 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ipnet::Ipv4Net;
 use vnetlab::dataplane::explain::probe_packet;
 use vnetlab::dataplane::{ConnTrack, Ingress, Tables, Verdict, decide};
-use vnetlab::model::{Change, DEFAULT_SUBSCRIPTION_ID, Model, NicSpec, PeeringSpec, ResourceId, RouteSpec, SubnetSpec, VmSpec, VnetSpec};
+use vnetlab::model::{
+    Change, DEFAULT_SUBSCRIPTION_ID, Model, NicSpec, PeeringSpec, ResourceId, RouteSpec, SubnetSpec, VmSpec, VnetSpec,
+};
 use vnetlab::routing::Lpm;
 
 const RG: &str = "bench-rg";
@@ -31,14 +33,29 @@ fn net(kind: &str, name: &str) -> ResourceId {
 }
 
 fn rg_change() -> Change {
-    Change::PutResourceGroup { subscription: DEFAULT_SUBSCRIPTION_ID.into(), name: RG.into(), location: LOCATION.into() }
+    Change::PutResourceGroup {
+        subscription: DEFAULT_SUBSCRIPTION_ID.into(),
+        name: RG.into(),
+        location: LOCATION.into(),
+    }
 }
 
 fn vnet_changes(name: &str, space: &str, subnet: &str, route_table: Option<ResourceId>) -> Vec<Change> {
     let id = net("virtualNetworks", name);
     vec![
-        Change::PutVirtualNetwork(VnetSpec { id: id.clone(), location: Some(LOCATION.into()), address_prefixes: vec![space.into()], flow_timeout_in_minutes: None }),
-        Change::PutSubnet(SubnetSpec { id: id.child("subnets", "default"), address_prefix: subnet.into(), network_security_group: None, route_table, default_outbound_access: None }),
+        Change::PutVirtualNetwork(VnetSpec {
+            id: id.clone(),
+            location: Some(LOCATION.into()),
+            address_prefixes: vec![space.into()],
+            flow_timeout_in_minutes: None,
+        }),
+        Change::PutSubnet(SubnetSpec {
+            id: id.child("subnets", "default"),
+            address_prefix: subnet.into(),
+            network_security_group: None,
+            route_table,
+            default_outbound_access: None,
+        }),
     ]
 }
 
@@ -47,7 +64,10 @@ fn vm_changes(name: &str, vnet: &str) -> Vec<Change> {
     let nic = net("networkInterfaces", &format!("{name}VMNic"));
     let nsg = net("networkSecurityGroups", &format!("{name}NSG"));
     vec![
-        Change::PutNetworkSecurityGroup { id: nsg.clone(), location: Some(LOCATION.into()) },
+        Change::PutNetworkSecurityGroup {
+            id: nsg.clone(),
+            location: Some(LOCATION.into()),
+        },
         Change::PutNetworkInterface(NicSpec {
             id: nic.clone(),
             location: Some(LOCATION.into()),
@@ -58,7 +78,13 @@ fn vm_changes(name: &str, vnet: &str) -> Vec<Change> {
             public_ip_address: None,
         }),
         Change::PutVirtualMachine(VmSpec {
-            id: ResourceId::resource(DEFAULT_SUBSCRIPTION_ID, RG, "Microsoft.Compute", "virtualMachines", name),
+            id: ResourceId::resource(
+                DEFAULT_SUBSCRIPTION_ID,
+                RG,
+                "Microsoft.Compute",
+                "virtualMachines",
+                name,
+            ),
             location: Some(LOCATION.into()),
             size: "Standard_D2s_v5".into(),
             image: "Ubuntu2404".into(),
@@ -98,7 +124,9 @@ fn udr_prefixes(n: usize) -> Vec<Ipv4Net> {
         let len = 16 + (x % 13) as u8;
         let first = 20 + ((x >> 8) % 40) as u32;
         let addr = (first << 24) | ((x >> 16) as u32 & 0x00FF_FFFF);
-        let Ok(p) = Ipv4Net::new(Ipv4Addr::from(addr), len) else { continue };
+        let Ok(p) = Ipv4Net::new(Ipv4Addr::from(addr), len) else {
+            continue;
+        };
         let p = p.trunc();
         if seen.insert(p) {
             out.push(p);
@@ -111,14 +139,26 @@ fn udr_prefixes(n: usize) -> Vec<Ipv4Net> {
 /// spoke subnet carries a route table with 1,000 UDRs.
 fn verdict_model(prefixes: &[Ipv4Net]) -> Model {
     let rt = net("routeTables", "spoke-rt");
-    let mut changes = vec![rg_change(), Change::PutRouteTable { id: rt.clone(), location: Some(LOCATION.into()), disable_bgp_route_propagation: false }];
+    let mut changes = vec![
+        rg_change(),
+        Change::PutRouteTable {
+            id: rt.clone(),
+            location: Some(LOCATION.into()),
+            disable_bgp_route_propagation: false,
+        },
+    ];
     for (i, p) in prefixes.iter().enumerate() {
         let (hop, ip) = match i % 3 {
             0 => ("VirtualAppliance", Some("10.0.1.4".to_string())),
             1 => ("None", None),
             _ => ("Internet", None),
         };
-        changes.push(Change::PutRoute(RouteSpec { id: rt.child("routes", &format!("udr{i}")), address_prefix: p.to_string(), next_hop_type: hop.into(), next_hop_ip_address: ip }));
+        changes.push(Change::PutRoute(RouteSpec {
+            id: rt.child("routes", &format!("udr{i}")),
+            address_prefix: p.to_string(),
+            next_hop_type: hop.into(),
+            next_hop_ip_address: ip,
+        }));
     }
     changes.extend(vnet_changes("hub", "10.0.0.0/16", "10.0.1.0/24", None));
     changes.extend(vnet_changes("spoke", "10.1.0.0/16", "10.1.1.0/24", Some(rt)));
@@ -141,7 +181,12 @@ fn hub_spoke_model(n: usize) -> Model {
     for i in 0..n {
         let (a, b) = (i / 250 + 1, i % 250);
         let name = format!("spoke{i}");
-        changes.extend(vnet_changes(&name, &format!("10.{a}.{b}.0/24"), &format!("10.{a}.{b}.0/25"), None));
+        changes.extend(vnet_changes(
+            &name,
+            &format!("10.{a}.{b}.0/24"),
+            &format!("10.{a}.{b}.0/25"),
+            None,
+        ));
         changes.extend(vm_changes(&format!("vm{i}"), &name));
         changes.extend(peering_changes("hub", &name));
     }
@@ -170,8 +215,13 @@ fn verdicts(c: &mut Criterion) {
     let syn = probe_packet(src, dst, "tcp", 49152, 443, false).expect("probe packet");
     let mut ct = ConnTrack::new();
     let first = decide(&t, &mut ct, Ingress::Nic(spoke), &syn, now);
-    assert!(matches!(first, Verdict::Deliver { nic, .. } if nic == hub), "spoke -> hub must deliver, got {first:?}");
-    g.bench_function("established", |b| b.iter(|| black_box(decide(&t, &mut ct, Ingress::Nic(spoke), black_box(&syn), now))));
+    assert!(
+        matches!(first, Verdict::Deliver { nic, .. } if nic == hub),
+        "spoke -> hub must deliver, got {first:?}"
+    );
+    g.bench_function("established", |b| {
+        b.iter(|| black_box(decide(&t, &mut ct, Ingress::Nic(spoke), black_box(&syn), now)))
+    });
 
     // (ii) new flows: the ports change every packet (TCP header at offset
     // 20: sport, dport); the conntrack is reused and rarely reset.
@@ -193,7 +243,10 @@ fn verdicts(c: &mut Criterion) {
         })
     });
     let check = decide(&t, &mut ConnTrack::new(), Ingress::Nic(spoke), &pkt, now);
-    assert!(matches!(check, Verdict::Deliver { .. }), "new flow must deliver, got {check:?}");
+    assert!(
+        matches!(check, Verdict::Deliver { .. }),
+        "new flow must deliver, got {check:?}"
+    );
 
     // Baseline: the bare LPM on the same 1,000 prefixes plus the VNet and
     // default routes, looking up the same destination.
@@ -204,7 +257,9 @@ fn verdicts(c: &mut Criterion) {
     for (i, p) in ["10.0.0.0/16", "10.1.0.0/16", "0.0.0.0/0"].iter().enumerate() {
         lpm.insert(p.parse().expect("prefix"), (UDRS + i) as u32);
     }
-    g.bench_function("lpm_baseline", |b| b.iter(|| black_box(lpm.lookup(black_box(dst)).copied())));
+    g.bench_function("lpm_baseline", |b| {
+        b.iter(|| black_box(lpm.lookup(black_box(dst)).copied()))
+    });
     g.finish();
 }
 
@@ -218,7 +273,9 @@ fn compile(c: &mut Criterion) {
     g.sample_size(10);
     g.measurement_time(Duration::from_secs(5));
     g.warm_up_time(Duration::from_secs(1));
-    g.bench_function("hub_spoke_500", |b| b.iter(|| black_box(Tables::compile(black_box(&model), 1))));
+    g.bench_function("hub_spoke_500", |b| {
+        b.iter(|| black_box(Tables::compile(black_box(&model), 1)))
+    });
     g.finish();
 }
 

@@ -66,14 +66,26 @@ pub enum ExpectError {
     #[error("{0}")]
     Yaml(#[from] serde_yaml_ng::Error),
     #[error("expectation {index} ({from} -> {to}): {message}")]
-    Invalid { index: usize, from: String, to: String, message: String },
+    Invalid {
+        index: usize,
+        from: String,
+        to: String,
+        message: String,
+    },
 }
 
 impl ExpectFile {
     pub fn parse(text: &str) -> Result<ExpectFile, ExpectError> {
         let file: ExpectFile = serde_yaml_ng::from_str(text)?;
         for (i, e) in file.expectations.iter().enumerate() {
-            let bad = |message: &str| Err(ExpectError::Invalid { index: i + 1, from: e.from.clone(), to: e.to.clone(), message: message.into() });
+            let bad = |message: &str| {
+                Err(ExpectError::Invalid {
+                    index: i + 1,
+                    from: e.from.clone(),
+                    to: e.to.clone(),
+                    message: message.into(),
+                })
+            };
             match (e.via, e.port) {
                 (Probe::Tcp, None) => return bad("a tcp probe needs a port"),
                 (Probe::Ping, Some(_)) => return bad("ping has no port"),
@@ -128,13 +140,26 @@ pub fn matrix(outcomes: &[Outcome]) -> String {
             cols.push(t.clone());
         }
         let mark = if o.passed() { "" } else { "!" };
-        cells.entry((f, t)).or_default().push(format!("{} {}{mark}", o.label(), if o.reachable { "ok" } else { "--" }));
+        cells
+            .entry((f, t))
+            .or_default()
+            .push(format!("{} {}{mark}", o.label(), if o.reachable { "ok" } else { "--" }));
     }
     let rows: Vec<Vec<String>> = rows
         .iter()
-        .map(|r| std::iter::once(r.clone()).chain(cols.iter().map(|c| cells.get(&(r.clone(), c.clone())).map_or_else(String::new, |v| v.join(", ")))).collect())
+        .map(|r| {
+            std::iter::once(r.clone())
+                .chain(cols.iter().map(|c| {
+                    cells
+                        .get(&(r.clone(), c.clone()))
+                        .map_or_else(String::new, |v| v.join(", "))
+                }))
+                .collect()
+        })
         .collect();
-    let headers: Vec<&str> = std::iter::once("from \\ to").chain(cols.iter().map(String::as_str)).collect();
+    let headers: Vec<&str> = std::iter::once("from \\ to")
+        .chain(cols.iter().map(String::as_str))
+        .collect();
     let mut out = Vec::new();
     // Writing to a Vec cannot fail.
     let _ = crate::cli::table::write_table(&mut out, &headers, &rows);
@@ -154,10 +179,18 @@ pub fn findings(outcomes: &[Outcome]) -> String {
                 let _ = writeln!(out, "ok      {head}: blocked as expected{because}: {}", o.why);
             }
             (false, true) => {
-                let _ = writeln!(out, "FAILED  {head}: expected blocked, but it got through ({}){because}: {}", o.detail, o.why);
+                let _ = writeln!(
+                    out,
+                    "FAILED  {head}: expected blocked, but it got through ({}){because}: {}",
+                    o.detail, o.why
+                );
             }
             (false, false) => {
-                let _ = writeln!(out, "FAILED  {head}: expected reachable, but {}{because}: {}", o.detail, o.why);
+                let _ = writeln!(
+                    out,
+                    "FAILED  {head}: expected reachable, but {}{because}: {}",
+                    o.detail, o.why
+                );
             }
         }
     }
@@ -168,12 +201,22 @@ pub fn junit(lab: &str, outcomes: &[Outcome]) -> Result<String, quick_junit::Ser
     let mut suite = TestSuite::new(format!("vnetlab {lab}"));
     for o in outcomes {
         let e = &o.expectation;
-        let name = format!("{} -> {} {} {}", e.from, e.to, o.label(), if e.reachable { "reachable" } else { "blocked" });
+        let name = format!(
+            "{} -> {} {} {}",
+            e.from,
+            e.to,
+            o.label(),
+            if e.reachable { "reachable" } else { "blocked" }
+        );
         let status = if o.passed() {
             TestCaseStatus::success()
         } else {
             let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-            s.set_message(format!("{}: {}", if o.reachable { "got through" } else { "blocked" }, o.detail));
+            s.set_message(format!(
+                "{}: {}",
+                if o.reachable { "got through" } else { "blocked" },
+                o.detail
+            ));
             s.set_description(o.why.clone());
             s
         };
@@ -193,7 +236,14 @@ mod tests {
 
     fn outcome(from: &str, to: &str, via: Probe, expected: bool, got: bool) -> Outcome {
         Outcome {
-            expectation: Expectation { from: from.into(), to: to.into(), via, port: None, reachable: expected, because: None },
+            expectation: Expectation {
+                from: from.into(),
+                to: to.into(),
+                via,
+                port: None,
+                reachable: expected,
+                because: None,
+            },
             address: "10.0.0.4".into(),
             reachable: got,
             detail: "timed out".into(),
@@ -204,15 +254,26 @@ mod tests {
 
     #[test]
     fn parses_the_learn_lab() {
-        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/labs/01-peering-basics/expect.yaml")).unwrap();
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/labs/01-peering-basics/expect.yaml"
+        ))
+        .unwrap();
         let file = ExpectFile::parse(&text).unwrap();
-        assert!(file.expectations.iter().any(|e| !e.reachable), "needs negative expectations");
+        assert!(
+            file.expectations.iter().any(|e| !e.reachable),
+            "needs negative expectations"
+        );
         assert!(file.expectations.iter().any(|e| e.from == CLOUD_SHELL));
     }
 
     #[test]
     fn refuses_ports_that_make_no_sense() {
-        for bad in ["{from: a, to: b, via: tcp, reachable: true}", "{from: a, to: b, via: ping, port: 1, reachable: true}", "{from: a, to: b, via: ssh, port: 2222, reachable: true}"] {
+        for bad in [
+            "{from: a, to: b, via: tcp, reachable: true}",
+            "{from: a, to: b, via: ping, port: 1, reachable: true}",
+            "{from: a, to: b, via: ssh, port: 2222, reachable: true}",
+        ] {
             assert!(ExpectFile::parse(&format!("expectations: [{bad}]")).is_err(), "{bad}");
         }
         assert!(ExpectFile::parse("expectations: [{from: a, to: b, via: udp, reachable: true}]").is_err());
@@ -221,14 +282,21 @@ mod tests {
 
     #[test]
     fn matrix_marks_mismatches_and_findings_explain_them() {
-        let o = [outcome("SalesVM", "MarketingVM", Probe::Ssh, true, true), outcome("SalesVM", "ResearchVM", Probe::Ssh, false, false), outcome("SalesVM", "ResearchVM", Probe::Ping, true, false)];
+        let o = [
+            outcome("SalesVM", "MarketingVM", Probe::Ssh, true, true),
+            outcome("SalesVM", "ResearchVM", Probe::Ssh, false, false),
+            outcome("SalesVM", "ResearchVM", Probe::Ping, true, false),
+        ];
         let m = matrix(&o);
         assert!(m.lines().next().unwrap().starts_with("from \\ to"));
         assert!(m.contains("ssh ok"), "{m}");
         assert!(m.contains("ssh --, ping --!"), "{m}");
         let f = findings(&o);
         assert!(f.contains("blocked as expected: dropped: no route"), "{f}");
-        assert!(f.contains("FAILED  SalesVM -> ResearchVM (10.0.0.4) ping: expected reachable, but timed out"), "{f}");
+        assert!(
+            f.contains("FAILED  SalesVM -> ResearchVM (10.0.0.4) ping: expected reachable, but timed out"),
+            "{f}"
+        );
         let x = junit("t", &o).unwrap();
         assert_eq!(x.matches("<testcase").count(), 3);
         assert_eq!(x.matches("<failure").count(), 1);

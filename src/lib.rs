@@ -14,13 +14,13 @@
 //!
 //! Nothing here needs root: the live lab's host layer builds on top.
 
-pub mod model;
-pub mod routing;
-pub mod nsg;
-pub mod dataplane;
-pub mod topology;
-pub mod expect;
-pub mod host;
-pub mod daemon;
 pub mod az;
 pub mod cli;
+pub mod daemon;
+pub mod dataplane;
+pub mod expect;
+pub mod host;
+pub mod model;
+pub mod nsg;
+pub mod routing;
+pub mod topology;

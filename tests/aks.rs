@@ -20,7 +20,10 @@ fn read(path: &str) -> String {
 }
 
 fn stage1() -> Model {
-    Topology::parse(&read("topology.yaml")).expect("topology parses").build().expect("topology builds")
+    Topology::parse(&read("topology.yaml"))
+        .expect("topology parses")
+        .build()
+        .expect("topology builds")
 }
 
 fn apply(model: &mut Model, changes: &str) {
@@ -29,12 +32,17 @@ fn apply(model: &mut Model, changes: &str) {
         changes: Vec<Change>,
     }
     let f: File = serde_yaml_ng::from_str(&read(changes)).expect("a changes file");
-    model.apply_all(f.changes).unwrap_or_else(|(i, e)| panic!("{changes}: change {i}: {e}"));
+    model
+        .apply_all(f.changes)
+        .unwrap_or_else(|(i, e)| panic!("{changes}: change {i}: {e}"));
 }
 
 /// (reached, why) for one expectation, as the fabric and the nodes decide.
 fn decide(model: &Model, t: &Tables, from: &str, to: &str, via: Probe, port: Option<u16>) -> (bool, String) {
-    let pod = |name: &str| name.split_once('/').and_then(|(c, p)| model.managed_cluster_by_name(c)?.pod(p).cloned());
+    let pod = |name: &str| {
+        name.split_once('/')
+            .and_then(|(c, p)| model.managed_cluster_by_name(c)?.pod(p).cloned())
+    };
     let dst: Ipv4Addr = match pod(to) {
         Some(p) => p.ip,
         None => t.nics[t.nic_of_vm(to).unwrap_or_else(|| panic!("no VM {to}")) as usize].ip,
@@ -44,9 +52,24 @@ fn decide(model: &Model, t: &Tables, from: &str, to: &str, via: Probe, port: Opt
         _ => ("tcp", port.unwrap_or(22)),
     };
     match pod(from) {
-        Some(p) => pod_round_trip(t, t.nic_of_vm(&p.node).expect("the pod's node"), p.ip, dst, protocol, port, Instant::now()),
+        Some(p) => pod_round_trip(
+            t,
+            t.nic_of_vm(&p.node).expect("the pod's node"),
+            p.ip,
+            dst,
+            protocol,
+            port,
+            Instant::now(),
+        ),
         None => {
-            let (ok, e) = round_trip(t, Ingress::Nic(t.nic_of_vm(from).expect("a VM")), dst, protocol, port, Instant::now());
+            let (ok, e) = round_trip(
+                t,
+                Ingress::Nic(t.nic_of_vm(from).expect("a VM")),
+                dst,
+                protocol,
+                port,
+                Instant::now(),
+            );
             (ok, e.summary)
         }
     }
@@ -54,7 +77,10 @@ fn decide(model: &Model, t: &Tables, from: &str, to: &str, via: Probe, port: Opt
 
 fn check(model: &Model, expect: &str) {
     let t = Tables::compile(model, 1);
-    for e in ExpectFile::parse(&read(expect)).expect("an expectations file").expectations {
+    for e in ExpectFile::parse(&read(expect))
+        .expect("an expectations file")
+        .expectations
+    {
         let (ok, why) = decide(model, &t, &e.from, &e.to, e.via, e.port);
         assert_eq!(ok, e.reachable, "{expect}: {} -> {} ({:?}): {why}", e.from, e.to, e.via);
     }
@@ -73,10 +99,19 @@ fn issue_7_stage_2_peering_carries_nodes_and_snat_but_not_pod_cidrs() {
     // The pod CIDRs are in no effective route.
     let t = Tables::compile(&m, 1);
     for s in &t.subnets {
-        assert!(s.routes.iter().all(|r| !r.address_prefix.to_string().starts_with("10.32.") && !r.address_prefix.to_string().starts_with("10.40.")));
+        assert!(
+            s.routes
+                .iter()
+                .all(|r| !r.address_prefix.to_string().starts_with("10.32.")
+                    && !r.address_prefix.to_string().starts_with("10.40."))
+        );
     }
     let (_, why) = decide(&m, &t, "aks-canada/cc-pod-0", "aks-eastus/eus-pod-0", Probe::Ping, None);
-    assert!(why.contains("10.40.0.4 is a pod address of cluster aks-eastus") && why.contains("pod CIDRs are not routed by the VNet or over peering"), "{why}");
+    assert!(
+        why.contains("10.40.0.4 is a pod address of cluster aks-eastus")
+            && why.contains("pod CIDRs are not routed by the VNet or over peering"),
+        "{why}"
+    );
     apply(&mut m, "changes/peering.undo.yaml");
     check(&m, "expect.yaml");
 }
@@ -104,13 +139,37 @@ fn a_node_may_not_send_pod_sources_out_of_its_cluster() {
     let mut m = stage1();
     apply(&mut m, "changes/peering.yaml");
     let t = Tables::compile(&m, 1);
-    let node = t.nic_of_vm(&m.managed_cluster_by_name("aks-canada").unwrap().pods[0].node).unwrap();
+    let node = t
+        .nic_of_vm(&m.managed_cluster_by_name("aks-canada").unwrap().pods[0].node)
+        .unwrap();
     // Unmasqueraded pod traffic toward the peered VNet: the fabric drops it.
-    let pkt = probe_packet("10.32.0.4".parse().unwrap(), "10.5.0.4".parse().unwrap(), "icmp", 1, 1, false).unwrap();
+    let pkt = probe_packet(
+        "10.32.0.4".parse().unwrap(),
+        "10.5.0.4".parse().unwrap(),
+        "icmp",
+        1,
+        1,
+        false,
+    )
+    .unwrap();
     let v = decide(&t, &mut ConnTrack::new(), Ingress::Nic(node), &pkt, Instant::now());
-    assert!(matches!(v, Verdict::Drop(DropReason::PodSourceOutsideCluster { .. })), "{v:?}");
+    assert!(
+        matches!(v, Verdict::Drop(DropReason::PodSourceOutsideCluster { .. })),
+        "{v:?}"
+    );
     // Another node's pod source: refused too.
-    let pkt = probe_packet("10.32.1.4".parse().unwrap(), "10.32.0.9".parse().unwrap(), "icmp", 1, 1, false).unwrap();
+    let pkt = probe_packet(
+        "10.32.1.4".parse().unwrap(),
+        "10.32.0.9".parse().unwrap(),
+        "icmp",
+        1,
+        1,
+        false,
+    )
+    .unwrap();
     let v = decide(&t, &mut ConnTrack::new(), Ingress::Nic(node), &pkt, Instant::now());
-    assert!(matches!(v, Verdict::Drop(DropReason::PodSourceOutsideCluster { .. })), "{v:?}");
+    assert!(
+        matches!(v, Verdict::Drop(DropReason::PodSourceOutsideCluster { .. })),
+        "{v:?}"
+    );
 }

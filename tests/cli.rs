@@ -5,8 +5,16 @@ use std::process::Command;
 const LAB: &str = "labs/01-peering-basics/topology.yaml";
 
 fn vnetlab(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_vnetlab")).args(args).current_dir(env!("CARGO_MANIFEST_DIR")).output().expect("vnetlab runs");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    let out = Command::new(env!("CARGO_BIN_EXE_vnetlab"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("vnetlab runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
@@ -34,7 +42,10 @@ fn marketing_routes_show_regional_and_global_peering() {
     let (code, out, _) = vnetlab(&["routes", LAB, "--nic", "MarketingVMVMNic"]);
     assert_eq!(code, 0);
     assert!(out.contains("Default  Active  10.1.0.0/16     VNetPeering\n"), "{out}");
-    assert!(out.contains("Default  Active  10.3.0.0/16     VNetGlobalPeering\n"), "{out}");
+    assert!(
+        out.contains("Default  Active  10.3.0.0/16     VNetGlobalPeering\n"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -55,14 +66,23 @@ fn explain_names_non_transitive_peering_in_one_line() {
     let (code, out, _) = vnetlab(&["explain", LAB, "--from", "SalesVM", "--to", "10.3.1.4:22"]);
     assert_eq!(code, 0);
     let first = out.lines().next().unwrap();
-    assert!(first.starts_with("SalesVM (10.1.1.4) -> 10.3.1.4:22 tcp: dropped: no route leads to 10.3.1.4"), "{first}");
-    assert!(first.contains("ResearchVNet is not peered with SalesVNet, and peering is not transitive"), "{first}");
+    assert!(
+        first.starts_with("SalesVM (10.1.1.4) -> 10.3.1.4:22 tcp: dropped: no route leads to 10.3.1.4"),
+        "{first}"
+    );
+    assert!(
+        first.contains("ResearchVNet is not peered with SalesVNet, and peering is not transitive"),
+        "{first}"
+    );
 }
 
 #[test]
 fn explain_delivery_lists_route_peering_and_nsg_rules() {
     let (_, out, _) = vnetlab(&["explain", LAB, "--from", "SalesVM", "--to", "MarketingVM"]);
-    assert!(out.lines().next().unwrap().contains("delivered to MarketingVM"), "{out}");
+    assert!(
+        out.lines().next().unwrap().contains("delivered to MarketingVM"),
+        "{out}"
+    );
     assert!(out.contains("crosses peering SalesVNet-To-MarketingVNet"), "{out}");
     assert!(out.contains("rule AllowVnetInBound"), "{out}");
 }
@@ -73,7 +93,22 @@ fn next_hop_and_ip_flow_answer_like_network_watcher() {
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["nextHopType"], "None");
     assert_eq!(v["routeTableId"], "System Route");
-    let (_, out, _) = vnetlab(&["ip-flow", LAB, "--vm", "SalesVM", "--direction", "Inbound", "--protocol", "TCP", "--local", "10.1.1.4:80", "--remote", "203.0.113.50:40000", "-o", "json"]);
+    let (_, out, _) = vnetlab(&[
+        "ip-flow",
+        LAB,
+        "--vm",
+        "SalesVM",
+        "--direction",
+        "Inbound",
+        "--protocol",
+        "TCP",
+        "--local",
+        "10.1.1.4:80",
+        "--remote",
+        "203.0.113.50:40000",
+        "-o",
+        "json",
+    ]);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["access"], "Deny");
     assert_eq!(v["ruleName"], "defaultSecurityRules/DenyAllInBound");
@@ -97,7 +132,10 @@ fn a_refused_topology_exits_2_with_azure_code_and_location() {
     let (code, _, err) = vnetlab(&["validate", f.to_str().unwrap()]);
     std::fs::remove_dir_all(&dir).ok();
     assert_eq!(code, 2);
-    assert!(err.contains("virtualNetworks[0] (v1).subnets[0] (s): (NetcfgSubnetRangeOutsideVnet)"), "{err}");
+    assert!(
+        err.contains("virtualNetworks[0] (v1).subnets[0] (s): (NetcfgSubnetRangeOutsideVnet)"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -109,15 +147,40 @@ fn unknown_keys_in_a_topology_are_refused() {
 #[test]
 fn committed_schema_is_current() {
     let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/topology.schema.json")).unwrap();
-    assert_eq!(committed.trim(), vnetlab::topology::json_schema().trim(), "regenerate: cargo run -- schema > docs/topology.schema.json");
+    assert_eq!(
+        committed.trim(),
+        vnetlab::topology::json_schema().trim(),
+        "regenerate: cargo run -- schema > docs/topology.schema.json"
+    );
 }
 
 #[test]
 fn explain_from_the_internet_reaches_ssh_through_the_public_ip_only() {
-    let (code, out, _) = vnetlab(&["explain", LAB, "--from", "Internet", "--to", "SalesVM", "--protocol", "tcp"]);
+    let (code, out, _) = vnetlab(&[
+        "explain",
+        LAB,
+        "--from",
+        "Internet",
+        "--to",
+        "SalesVM",
+        "--protocol",
+        "tcp",
+    ]);
     assert_eq!(code, 0);
-    assert!(out.starts_with("Internet (192.0.2.10) -> 203.0.113.1:22 tcp: delivered to SalesVM"), "{out}");
-    assert!(out.contains("NSG SalesVMNSG on NIC SalesVMVMNic: rule default-allow-ssh (priority 1000, Allow)"), "{out}");
+    assert!(
+        out.starts_with("Internet (192.0.2.10) -> 203.0.113.1:22 tcp: delivered to SalesVM"),
+        "{out}"
+    );
+    assert!(
+        out.contains("NSG SalesVMNSG on NIC SalesVMVMNic: rule default-allow-ssh (priority 1000, Allow)"),
+        "{out}"
+    );
     let (_, out, _) = vnetlab(&["explain", LAB, "--from", "Internet", "--to", "203.0.113.1:80"]);
-    assert!(out.lines().next().unwrap().contains("dropped: inbound denied by NSG SalesVMNSG on NIC SalesVMVMNic: rule DenyAllInBound"), "{out}");
+    assert!(
+        out.lines()
+            .next()
+            .unwrap()
+            .contains("dropped: inbound denied by NSG SalesVMNSG on NIC SalesVMVMNic: rule DenyAllInBound"),
+        "{out}"
+    );
 }

@@ -15,13 +15,22 @@ use vnetlab::dataplane::fuzzing::{ingress, tables};
 /// Every ingress the harness can pick, plus out-of-range ones.
 fn all_ingresses(t: &Tables) -> Vec<Ingress> {
     let mut v: Vec<Ingress> = (0..t.nics.len() as u32 + 1).map(Ingress::Nic).collect();
-    v.extend([Ingress::Internet, Ingress::Connection(0), Ingress::Connection(u32::MAX), Ingress::Nic(u32::MAX)]);
+    v.extend([
+        Ingress::Internet,
+        Ingress::Connection(0),
+        Ingress::Connection(u32::MAX),
+        Ingress::Nic(u32::MAX),
+    ]);
     v
 }
 
 fn files_in(dir: &Path) -> Vec<PathBuf> {
     let Ok(rd) = std::fs::read_dir(dir) else { return vec![] };
-    let mut v: Vec<PathBuf> = rd.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_file()).collect();
+    let mut v: Vec<PathBuf> = rd
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .collect();
     v.sort();
     v
 }
@@ -41,7 +50,11 @@ fn corpus() -> Vec<(PathBuf, Vec<u8>)> {
 #[test]
 fn corpus_is_there_and_matches_the_harness() {
     let c = corpus();
-    assert!(c.len() >= 10, "expected the seed corpus in fuzz/corpus/decide, found {} files", c.len());
+    assert!(
+        c.len() >= 10,
+        "expected the seed corpus in fuzz/corpus/decide, found {} files",
+        c.len()
+    );
     // The corpus file names assume lab 01's NIC order (by resource ID):
     // Marketing 0, Research 1, Sales 2; then Internet 3, connection 4.
     let t = tables();
@@ -58,13 +71,23 @@ fn corpus_packets_are_real_packets() {
     let t = tables();
     let now = Instant::now();
     for (path, data) in corpus() {
-        let Some((&first, packet)) = data.split_first() else { continue };
+        let Some((&first, packet)) = data.split_first() else {
+            continue;
+        };
         let v = decide(t, &mut ConnTrack::new(), ingress(t, first), packet, now);
         eprintln!("{}: {v:?}", path.file_name().unwrap_or_default().to_string_lossy());
         let name = path.to_string_lossy();
         // Lab 01 has no connections: from connection 0, `decide` answers Malformed.
-        if name.contains("/fuzz/corpus/") && !name.contains("truncated") && !matches!(ingress(t, first), Ingress::Connection(_)) {
-            assert_ne!(v, Verdict::Drop(DropReason::Malformed), "{} should parse", path.display());
+        if name.contains("/fuzz/corpus/")
+            && !name.contains("truncated")
+            && !matches!(ingress(t, first), Ingress::Connection(_))
+        {
+            assert_ne!(
+                v,
+                Verdict::Drop(DropReason::Malformed),
+                "{} should parse",
+                path.display()
+            );
         }
     }
 }

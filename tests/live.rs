@@ -13,11 +13,19 @@ const LAB_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/labs/01-peering-basi
 const PASSWORD: &str = "Learn-Peering-2026!";
 
 fn vnetlab(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).stdin(Stdio::null()).output().expect("run vnetlab")
+    Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run vnetlab")
 }
 
 fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 /// A lab that is removed when the test ends, however it ends.
@@ -46,7 +54,13 @@ impl Lab {
 
     /// `vnetlab az ARGS --lab`: the az front against this lab.
     fn az(&self, args: &[&str]) -> Output {
-        let o = Command::new(BIN).arg("az").args(args).env("VNETLAB_LAB", &self.0).stdin(Stdio::null()).output().expect("run vnetlab az");
+        let o = Command::new(BIN)
+            .arg("az")
+            .args(args)
+            .env("VNETLAB_LAB", &self.0)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run vnetlab az");
         assert!(o.status.success(), "az {}: {}", args.join(" "), text(&o));
         o
     }
@@ -62,19 +76,45 @@ impl Lab {
     fn exec(&self, vm: &str, argv: &[&str]) -> Output {
         let mut args = vec!["exec", "--lab", &self.0, vm, "--"];
         args.extend(argv);
-        Command::new(BIN).args(&args).env("SSHPASS", PASSWORD).stdin(Stdio::null()).output().expect("run vnetlab exec")
+        Command::new(BIN)
+            .args(&args)
+            .env("SSHPASS", PASSWORD)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run vnetlab exec")
     }
 
     /// ssh from `vm` to `ip`, running `hostname`; what it printed, if it
     /// logged in. ConnectTimeout bounds a blocked attempt.
     fn ssh_hostname(&self, vm: &str, ip: &str) -> Option<String> {
         let target = format!("azureuser@{ip}");
-        let o = self.exec(vm, &["sshpass", "-e", "ssh", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=3", &target, "hostname"]);
-        o.status.success().then(|| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        let o = self.exec(
+            vm,
+            &[
+                "sshpass",
+                "-e",
+                "ssh",
+                "-o",
+                "StrictHostKeyChecking=no",
+                "-o",
+                "UserKnownHostsFile=/dev/null",
+                "-o",
+                "LogLevel=ERROR",
+                "-o",
+                "ConnectTimeout=3",
+                &target,
+                "hostname",
+            ],
+        );
+        o.status
+            .success()
+            .then(|| String::from_utf8_lossy(&o.stdout).trim().to_string())
     }
 
     fn ping(&self, vm: &str, ip: &str) -> bool {
-        self.exec(vm, &["ping", "-n", "-q", "-c", "2", "-i", "0.2", "-w", "2", ip]).status.success()
+        self.exec(vm, &["ping", "-n", "-q", "-c", "2", "-i", "0.2", "-w", "2", ip])
+            .status
+            .success()
     }
 
     fn status(&self) -> serde_json::Value {
@@ -104,15 +144,27 @@ impl Drop for Lab {
 
 /// Every VM's sshd PID (the anchor of its namespaces), sorted.
 fn sshd_pids(status: &serde_json::Value) -> Vec<u64> {
-    let mut v: Vec<u64> = status["vms"].as_array().expect("VMs in status").iter().map(|vm| vm["sshdPid"].as_u64().expect("sshdPid")).collect();
+    let mut v: Vec<u64> = status["vms"]
+        .as_array()
+        .expect("VMs in status")
+        .iter()
+        .map(|vm| vm["sshdPid"].as_u64().expect("sshdPid"))
+        .collect();
     v.sort_unstable();
     v
 }
 
 fn counter(status: &serde_json::Value, vm: &str, field: &str) -> u64 {
-    let v = status["vms"].as_array().and_then(|vms| vms.iter().find(|v| v["name"] == vm)).expect("VM in status");
+    let v = status["vms"]
+        .as_array()
+        .and_then(|vms| vms.iter().find(|v| v["name"] == vm))
+        .expect("VM in status");
     let n = &v["nics"][0];
-    let value = if field == "dropped" { &n["dropped"] } else { &n[field]["packets"] };
+    let value = if field == "dropped" {
+        &n["dropped"]
+    } else {
+        &n[field]["packets"]
+    };
     value.as_u64().expect("a counter")
 }
 
@@ -136,8 +188,14 @@ fn learn_exercise_with_real_traffic() {
     let host_before = host_files();
     let lab = Lab::up("learn");
     assert_eq!(lab.ssh_hostname("SalesVM", "10.2.1.4").as_deref(), Some("MarketingVM"));
-    assert_eq!(lab.ssh_hostname("MarketingVM", "10.3.1.4").as_deref(), Some("ResearchVM"));
-    assert_eq!(lab.ssh_hostname("ResearchVM", "10.2.1.4").as_deref(), Some("MarketingVM"));
+    assert_eq!(
+        lab.ssh_hostname("MarketingVM", "10.3.1.4").as_deref(),
+        Some("ResearchVM")
+    );
+    assert_eq!(
+        lab.ssh_hostname("ResearchVM", "10.2.1.4").as_deref(),
+        Some("MarketingVM")
+    );
     assert!(lab.ping("SalesVM", "10.2.1.4") && lab.ping("MarketingVM", "10.3.1.4"));
     // Not transitive: Sales and Research fail both ways, within bounds.
     for (from, to) in [("SalesVM", "10.3.1.4"), ("ResearchVM", "10.1.1.4")] {
@@ -145,14 +203,25 @@ fn learn_exercise_with_real_traffic() {
         assert_eq!(login, None, "{from} -> {to} must fail");
         assert!(took < Duration::from_secs(15), "{from} -> {to} took {took:?}");
         let (reached, took) = timed(|| lab.ping(from, to));
-        assert!(!reached && took < Duration::from_secs(5), "{from} ping {to}: {reached} in {took:?}");
+        assert!(
+            !reached && took < Duration::from_secs(5),
+            "{from} ping {to}: {reached} in {took:?}"
+        );
     }
     // The admin user exists in the VM only; the host's files are untouched.
     assert!(lab.exec("SalesVM", &["id", "azureuser"]).status.success());
-    assert_eq!(String::from_utf8_lossy(&lab.exec("MarketingVM", &["hostname"]).stdout).trim(), "MarketingVM");
-    assert!(host_files() == host_before, "the host's passwd, shadow or group changed");
+    assert_eq!(
+        String::from_utf8_lossy(&lab.exec("MarketingVM", &["hostname"]).stdout).trim(),
+        "MarketingVM"
+    );
+    assert!(
+        host_files() == host_before,
+        "the host's passwd, shadow or group changed"
+    );
     // The VM's own name resolves to its private IP, as cloud-init sets it.
-    assert!(String::from_utf8_lossy(&lab.exec("SalesVM", &["getent", "hosts", "SalesVM"]).stdout).starts_with("10.1.1.4"));
+    assert!(
+        String::from_utf8_lossy(&lab.exec("SalesVM", &["getent", "hosts", "SalesVM"]).stdout).starts_with("10.1.1.4")
+    );
     // exec passes the exit code through.
     assert_eq!(lab.exec("SalesVM", &["sh", "-c", "exit 7"]).status.code(), Some(7));
 
@@ -168,7 +237,11 @@ fn learn_exercise_with_real_traffic() {
 #[test]
 fn trace_streams_drops_with_their_reason() {
     let lab = Lab::up("trace");
-    let mut trace = Command::new(BIN).args(["trace", "--lab", &lab.0, "--vm", "ResearchVM"]).stdout(Stdio::piped()).spawn().expect("start trace");
+    let mut trace = Command::new(BIN)
+        .args(["trace", "--lab", &lab.0, "--vm", "ResearchVM"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start trace");
     let stdout = trace.stdout.take().expect("trace stdout");
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -188,7 +261,13 @@ fn trace_streams_drops_with_their_reason() {
     let found = loop {
         let left = deadline.saturating_duration_since(Instant::now());
         match rx.recv_timeout(left) {
-            Ok(line) if line.contains("10.1.1.4 -> 10.3.1.4 icmp") && line.contains("no route leads to 10.3.1.4") && line.contains("not transitive") => break true,
+            Ok(line)
+                if line.contains("10.1.1.4 -> 10.3.1.4 icmp")
+                    && line.contains("no route leads to 10.3.1.4")
+                    && line.contains("not transitive") =>
+            {
+                break true;
+            }
             Ok(line) => seen.push(line),
             Err(_) => break false,
         }
@@ -207,11 +286,19 @@ fn cloud_shell_reaches_public_ips_as_far_as_nsgs_allow() {
     // Port 22 of SalesVM's public IP is open (az's default-allow-ssh)…
     assert!(shell("exec 3<>/dev/tcp/203.0.113.1/22").status.success());
     // …ICMP is not (DenyAllInBound), and neither is a private address.
-    assert!(!lab.run(&["shell", "--", "ping", "-c", "1", "-W", "2", "203.0.113.1"]).status.success());
+    assert!(
+        !lab.run(&["shell", "--", "ping", "-c", "1", "-W", "2", "203.0.113.1"])
+            .status
+            .success()
+    );
     assert!(!shell("exec 3<>/dev/tcp/10.1.1.4/22").status.success());
     // Inside the Cloud Shell the address is the documented one.
     let o = lab.run(&["shell", "--", "ip", "-4", "-br", "addr", "show", "eth0"]);
-    assert!(String::from_utf8_lossy(&o.stdout).contains("192.0.2.10/24"), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("192.0.2.10/24"),
+        "{}",
+        text(&o)
+    );
 }
 
 #[test]
@@ -222,26 +309,56 @@ fn cloud_shell_nsg_and_spoofing() {
     assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "SalesVM", "{}", text(&o));
 
     // An NSG rule that denies 22 (applied live) closes MarketingVM.
-    let o = lab.run(&["apply", concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/deny-ssh-marketing.yaml")]);
+    let o = lab.run(&[
+        "apply",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/deny-ssh-marketing.yaml"),
+    ]);
     assert!(o.status.success(), "{}", text(&o));
     let (o, took) = timed(|| lab.run(&["ssh", "MarketingVM", "--", "hostname"]));
-    assert!(!o.status.success() && took < Duration::from_secs(20), "ssh through a deny rule: {}", text(&o));
-    assert_eq!(lab.ssh_hostname("SalesVM", "10.2.1.4"), None, "the rule denies 22 from the peer too");
+    assert!(
+        !o.status.success() && took < Duration::from_secs(20),
+        "ssh through a deny rule: {}",
+        text(&o)
+    );
+    assert_eq!(
+        lab.ssh_hostname("SalesVM", "10.2.1.4"),
+        None,
+        "the rule denies 22 from the peer too"
+    );
     assert!(lab.ping("SalesVM", "10.2.1.4"), "only port 22 is denied");
 
     // SalesVM sends as ResearchVM: the fabric delivers nothing.
-    assert!(lab.exec("SalesVM", &["ip", "addr", "add", "10.3.1.4/32", "dev", "eth0"]).status.success());
+    assert!(
+        lab.exec("SalesVM", &["ip", "addr", "add", "10.3.1.4/32", "dev", "eth0"])
+            .status
+            .success()
+    );
     let before = lab.status();
-    let spoofed = lab.exec("SalesVM", &["ping", "-n", "-q", "-c", "3", "-i", "0.2", "-w", "2", "-I", "10.3.1.4", "10.2.1.4"]);
+    let spoofed = lab.exec(
+        "SalesVM",
+        &[
+            "ping", "-n", "-q", "-c", "3", "-i", "0.2", "-w", "2", "-I", "10.3.1.4", "10.2.1.4",
+        ],
+    );
     let after = lab.status();
     assert!(!spoofed.status.success());
-    assert_eq!(counter(&before, "MarketingVM", "rx"), counter(&after, "MarketingVM", "rx"), "nothing reached MarketingVM");
-    assert_eq!(counter(&before, "ResearchVM", "rx"), counter(&after, "ResearchVM", "rx"));
+    assert_eq!(
+        counter(&before, "MarketingVM", "rx"),
+        counter(&after, "MarketingVM", "rx"),
+        "nothing reached MarketingVM"
+    );
+    assert_eq!(
+        counter(&before, "ResearchVM", "rx"),
+        counter(&after, "ResearchVM", "rx")
+    );
     assert!(counter(&after, "SalesVM", "dropped") >= counter(&before, "SalesVM", "dropped") + 3);
 
     // A refused change changes nothing.
     let generation = lab.status()["generation"].clone();
-    let o = lab.run(&["apply", concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/bad-peering.yaml")]);
+    let o = lab.run(&[
+        "apply",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/bad-peering.yaml"),
+    ]);
     assert!(!o.status.success());
     assert!(text(&o).contains("(InvalidResourceReference)"), "{}", text(&o));
     assert_eq!(lab.status()["generation"], generation);
@@ -256,16 +373,30 @@ fn live_peering_change_loses_no_packet_and_restarts_nothing() {
 
     // 250 echoes 10 ms apart, across the change.
     let ping = Command::new(BIN)
-        .args(["exec", "--lab", &lab.0, "SalesVM", "--", "ping", "-n", "-q", "-c", "250", "-i", "0.01", "-W", "1", "10.2.1.4"])
+        .args([
+            "exec", "--lab", &lab.0, "SalesVM", "--", "ping", "-n", "-q", "-c", "250", "-i", "0.01", "-W", "1",
+            "10.2.1.4",
+        ])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    poll_until("the ping to be under way", Duration::from_secs(10), || counter(&lab.status(), "SalesVM", "tx") > 20);
-    let o = lab.run(&["apply", concat!(env!("CARGO_MANIFEST_DIR"), "/labs/01-peering-basics/changes/peer-sales-research.yaml")]);
+    poll_until("the ping to be under way", Duration::from_secs(10), || {
+        counter(&lab.status(), "SalesVM", "tx") > 20
+    });
+    let o = lab.run(&[
+        "apply",
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/labs/01-peering-basics/changes/peer-sales-research.yaml"
+        ),
+    ]);
     assert!(o.status.success(), "{}", text(&o));
     let out = ping.wait_with_output().unwrap();
     let summary = String::from_utf8_lossy(&out.stdout);
-    assert!(summary.contains("250 packets transmitted, 250 received, 0% packet loss"), "{summary}");
+    assert!(
+        summary.contains("250 packets transmitted, 250 received, 0% packet loss"),
+        "{summary}"
+    );
 
     assert_eq!(lab.ssh_hostname("SalesVM", "10.3.1.4").as_deref(), Some("ResearchVM"));
     assert_eq!(lab.ssh_hostname("ResearchVM", "10.1.1.4").as_deref(), Some("SalesVM"));
@@ -276,13 +407,26 @@ fn live_peering_change_loses_no_packet_and_restarts_nothing() {
 /// The root namespace's addresses, routes, rules and firewall.
 fn root_snapshot() -> String {
     let mut s = String::new();
-    for args in [&["-d", "addr"][..], &["route", "show", "table", "all"], &["-6", "route", "show", "table", "all"], &["rule"], &["-d", "link"]] {
-        s.push_str(&String::from_utf8_lossy(&Command::new("ip").args(args).output().expect("run ip").stdout));
+    for args in [
+        &["-d", "addr"][..],
+        &["route", "show", "table", "all"],
+        &["-6", "route", "show", "table", "all"],
+        &["rule"],
+        &["-d", "link"],
+    ] {
+        s.push_str(&String::from_utf8_lossy(
+            &Command::new("ip").args(args).output().expect("run ip").stdout,
+        ));
     }
     for fw in [&["nft", "list", "ruleset"][..], &["iptables-save"], &["ip6tables-save"]] {
         if let Ok(o) = Command::new(fw[0]).args(&fw[1..]).output() {
             // iptables-save stamps the time: keep only the rules.
-            s.extend(String::from_utf8_lossy(&o.stdout).lines().filter(|l| !l.starts_with('#')).map(|l| format!("{l}\n")));
+            s.extend(
+                String::from_utf8_lossy(&o.stdout)
+                    .lines()
+                    .filter(|l| !l.starts_with('#'))
+                    .map(|l| format!("{l}\n")),
+            );
         }
     }
     s
@@ -299,7 +443,10 @@ fn test_command_then_down_after_sigkill_leaves_nothing() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(text(&o).contains("12 of 12 expectations hold"), "{}", text(&o));
     let xml = std::fs::read_to_string(&junit).unwrap();
-    assert_eq!((xml.matches("<testcase").count(), xml.matches("<failure").count()), (12, 0));
+    assert_eq!(
+        (xml.matches("<testcase").count(), xml.matches("<failure").count()),
+        (12, 0)
+    );
     let _ = std::fs::remove_file(&junit);
 
     let status = lab.status();
@@ -307,23 +454,37 @@ fn test_command_then_down_after_sigkill_leaves_nothing() {
     let anchors = sshd_pids(&status);
     assert_eq!(anchors.len(), 3);
     nix_kill(daemon);
-    poll_until("the daemon to die", Duration::from_secs(5), || !Path::new(&format!("/proc/{daemon}")).exists());
+    poll_until("the daemon to die", Duration::from_secs(5), || {
+        !Path::new(&format!("/proc/{daemon}")).exists()
+    });
 
     for _ in 0..2 {
         let o = vnetlab(&["down", "--lab", &name]);
         assert!(o.status.success(), "{}", text(&o));
     }
-    let netns = String::from_utf8_lossy(&Command::new("ip").args(["netns", "list"]).output().unwrap().stdout).to_string();
-    assert!(!netns.contains(&format!("vnl-{name}.")) && !netns.contains(&format!("vnl-{name}@")), "{netns}");
+    let netns =
+        String::from_utf8_lossy(&Command::new("ip").args(["netns", "list"]).output().unwrap().stdout).to_string();
+    assert!(
+        !netns.contains(&format!("vnl-{name}.")) && !netns.contains(&format!("vnl-{name}@")),
+        "{netns}"
+    );
     for pid in anchors {
-        poll_until("sshd to go", Duration::from_secs(5), || !Path::new(&format!("/proc/{pid}")).exists() || vnetlab::host::is_zombie(pid as u32));
+        poll_until("sshd to go", Duration::from_secs(5), || {
+            !Path::new(&format!("/proc/{pid}")).exists() || vnetlab::host::is_zombie(pid as u32)
+        });
     }
     assert!(!lab.runtime().exists());
     assert_eq!(root_snapshot(), before, "the root namespace changed");
 }
 
 fn nix_kill(pid: i32) {
-    assert!(Command::new("kill").args(["-9", &pid.to_string()]).status().expect("run kill").success());
+    assert!(
+        Command::new("kill")
+            .args(["-9", &pid.to_string()])
+            .status()
+            .expect("run kill")
+            .success()
+    );
 }
 
 #[test]
@@ -334,11 +495,20 @@ fn vms_come_and_go_while_the_lab_runs() {
     assert!(o.status.success(), "{}", text(&o));
     let netns = format!("vnl-{}.DevVM", lab.0);
     assert!(Path::new("/run/netns").join(&netns).exists());
-    assert_eq!(String::from_utf8_lossy(&lab.exec("DevVM", &["hostname"]).stdout).trim(), "DevVM");
+    assert_eq!(
+        String::from_utf8_lossy(&lab.exec("DevVM", &["hostname"]).stdout).trim(),
+        "DevVM"
+    );
     assert!(lab.exec("DevVM", &["id", "devops"]).status.success());
     // An NVA's NIC forwards, so its kernel forwards too.
-    assert_eq!(String::from_utf8_lossy(&lab.exec("DevVM", &["cat", "/proc/sys/net/ipv4/ip_forward"]).stdout).trim(), "1");
-    assert_eq!(String::from_utf8_lossy(&lab.exec("SalesVM", &["cat", "/proc/sys/net/ipv4/ip_forward"]).stdout).trim(), "0");
+    assert_eq!(
+        String::from_utf8_lossy(&lab.exec("DevVM", &["cat", "/proc/sys/net/ipv4/ip_forward"]).stdout).trim(),
+        "1"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&lab.exec("SalesVM", &["cat", "/proc/sys/net/ipv4/ip_forward"]).stdout).trim(),
+        "0"
+    );
     // The first free address of SalesVNet/Apps after SalesVM's .4.
     assert!(lab.ping("SalesVM", "10.1.1.5"));
     assert!(lab.ping("MarketingVM", "10.1.1.5"), "peered VNets reach the new VM");
@@ -347,7 +517,11 @@ fn vms_come_and_go_while_the_lab_runs() {
     assert!(o.status.success(), "{}", text(&o));
     assert!(!Path::new("/run/netns").join(&netns).exists());
     assert!(!lab.ping("SalesVM", "10.1.1.5"));
-    assert_eq!(lab.ssh_hostname("SalesVM", "10.2.1.4").as_deref(), Some("MarketingVM"), "the rest of the lab is untouched");
+    assert_eq!(
+        lab.ssh_hostname("SalesVM", "10.2.1.4").as_deref(),
+        Some("MarketingVM"),
+        "the rest of the lab is untouched"
+    );
 }
 
 #[test]
@@ -357,17 +531,43 @@ fn key_only_vm_accepts_its_key_and_refuses_passwords() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let key = dir.join("id_ed25519");
-    assert!(Command::new("ssh-keygen").args(["-q", "-t", "ed25519", "-N", "", "-f"]).arg(&key).status().unwrap().success());
+    assert!(
+        Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+            .arg(&key)
+            .status()
+            .unwrap()
+            .success()
+    );
     let public = std::fs::read_to_string(dir.join("id_ed25519.pub")).unwrap();
-    let fixture = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/add-dev-vm.yaml")).unwrap();
-    let old_key = fixture.lines().find(|l| l.contains("sshPublicKeys")).unwrap().to_string();
+    let fixture =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/add-dev-vm.yaml")).unwrap();
+    let old_key = fixture
+        .lines()
+        .find(|l| l.contains("sshPublicKeys"))
+        .unwrap()
+        .to_string();
     let changes = dir.join("changes.yaml");
-    std::fs::write(&changes, fixture.replace(&old_key, &format!("      sshPublicKeys: [\"{}\"]", public.trim()))).unwrap();
+    std::fs::write(
+        &changes,
+        fixture.replace(&old_key, &format!("      sshPublicKeys: [\"{}\"]", public.trim())),
+    )
+    .unwrap();
     let o = lab.run(&["apply", changes.to_str().unwrap()]);
     assert!(o.status.success(), "{}", text(&o));
 
     let login = |extra: &[&str]| {
-        let mut argv = vec!["ssh", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=3"];
+        let mut argv = vec![
+            "ssh",
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+            "-o",
+            "LogLevel=ERROR",
+            "-o",
+            "ConnectTimeout=3",
+        ];
         argv.extend(extra);
         argv.extend(["devops@10.1.1.5", "hostname"]);
         lab.exec("SalesVM", &argv)
@@ -376,7 +576,16 @@ fn key_only_vm_accepts_its_key_and_refuses_passwords() {
     // not the VM's), as a user would copy it there.
     let secret = std::fs::read_to_string(&key).unwrap();
     let copy = Command::new(BIN)
-        .args(["exec", "--lab", &lab.0, "SalesVM", "--", "sh", "-c", "umask 077; printf '%s' \"$KEY\" > /tmp/id_ed25519"])
+        .args([
+            "exec",
+            "--lab",
+            &lab.0,
+            "SalesVM",
+            "--",
+            "sh",
+            "-c",
+            "umask 077; printf '%s' \"$KEY\" > /tmp/id_ed25519",
+        ])
         .env("KEY", &secret)
         .status()
         .unwrap();
@@ -385,7 +594,19 @@ fn key_only_vm_accepts_its_key_and_refuses_passwords() {
     assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "DevVM", "{}", text(&o));
     // No key, a password offered: refused (the account is key-only).
     let mut argv = vec!["sshpass", "-e"];
-    argv.extend(["ssh", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "PubkeyAuthentication=no", "-o", "ConnectTimeout=3", "devops@10.1.1.5", "hostname"]);
+    argv.extend([
+        "ssh",
+        "-o",
+        "StrictHostKeyChecking=no",
+        "-o",
+        "UserKnownHostsFile=/dev/null",
+        "-o",
+        "PubkeyAuthentication=no",
+        "-o",
+        "ConnectTimeout=3",
+        "devops@10.1.1.5",
+        "hostname",
+    ]);
     assert!(!lab.exec("SalesVM", &argv).status.success());
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -402,39 +623,112 @@ fn learn_script_through_the_az_shim_builds_the_lab_and_real_traffic_agrees() {
     let o = vnetlab(&["shim", "install", shim_dir.to_str().expect("utf-8 path")]);
     assert!(o.status.success(), "{}", text(&o));
     let path = format!("{}:{}", shim_dir.display(), std::env::var("PATH").unwrap_or_default());
-    let az = |args: &[&str]| Command::new("az").args(args).env("PATH", &path).env("VNETLAB_LAB", &lab.0).stdin(Stdio::null()).output().expect("run the az shim");
+    let az = |args: &[&str]| {
+        Command::new("az")
+            .args(args)
+            .env("PATH", &path)
+            .env("VNETLAB_LAB", &lab.0)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run the az shim")
+    };
 
     // Nothing runs yet: reading commands answer from an empty lab.
     let o = az(&["group", "list"]);
     assert_eq!(String::from_utf8_lossy(&o.stdout), "[]\n", "{}", text(&o));
     assert!(!lab.runtime().exists(), "a read must not start the lab");
 
-    let o = Command::new(format!("{LAB_DIR}/setup.sh")).env("PATH", &path).env("VNETLAB_LAB", &lab.0).stdin(Stdio::null()).output().expect("run setup.sh");
+    let o = Command::new(format!("{LAB_DIR}/setup.sh"))
+        .env("PATH", &path)
+        .env("VNETLAB_LAB", &lab.0)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run setup.sh");
     assert!(o.status.success(), "setup.sh failed: {}", text(&o));
     let printed = String::from_utf8_lossy(&o.stdout);
-    assert!(printed.contains("SalesVNet-To-MarketingVNet  learn-rg    Connected       True"), "{printed}");
-    assert!(printed.contains("Default   Active   10.2.0.0/16       VNetPeering"), "{printed}");
+    assert!(
+        printed.contains("SalesVNet-To-MarketingVNet  learn-rg    Connected       True"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("Default   Active   10.2.0.0/16       VNetPeering"),
+        "{printed}"
+    );
 
     // The expectations of the topology file hold for the lab az built.
     let o = lab.run(&["test", LAB_DIR]);
-    assert!(o.status.success(), "expectations failed on the az-built lab: {}", text(&o));
+    assert!(
+        o.status.success(),
+        "expectations failed on the az-built lab: {}",
+        text(&o)
+    );
 
     // run-command runs inside the VM.
-    let o = az(&["vm", "run-command", "invoke", "-g", "learn-rg", "-n", "MarketingVM", "--command-id", "RunShellScript", "--scripts", "hostname"]);
+    let o = az(&[
+        "vm",
+        "run-command",
+        "invoke",
+        "-g",
+        "learn-rg",
+        "-n",
+        "MarketingVM",
+        "--command-id",
+        "RunShellScript",
+        "--scripts",
+        "hostname",
+    ]);
     assert!(o.status.success(), "{}", text(&o));
     let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("run-command JSON");
-    assert!(doc["value"][0]["message"].as_str().is_some_and(|m| m.contains("[stdout]\nMarketingVM\n")), "{doc}");
+    assert!(
+        doc["value"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("[stdout]\nMarketingVM\n")),
+        "{doc}"
+    );
 
     // A refused command changes nothing in the running lab.
     let before = lab.run(&["status", "-o", "json"]);
-    let o = az(&["network", "vnet", "create", "-g", "learn-rg", "-n", "Clash", "--address-prefixes", "10.1.0.0/16"]);
+    let o = az(&[
+        "network",
+        "vnet",
+        "create",
+        "-g",
+        "learn-rg",
+        "-n",
+        "Clash",
+        "--address-prefixes",
+        "10.1.0.0/16",
+    ]);
     assert!(o.status.success(), "{}", text(&o));
-    let o = az(&["network", "vnet", "peering", "create", "-g", "learn-rg", "--vnet-name", "Clash", "-n", "c-s", "--remote-vnet", "SalesVNet", "--allow-vnet-access"]);
+    let o = az(&[
+        "network",
+        "vnet",
+        "peering",
+        "create",
+        "-g",
+        "learn-rg",
+        "--vnet-name",
+        "Clash",
+        "-n",
+        "c-s",
+        "--remote-vnet",
+        "SalesVNet",
+        "--allow-vnet-access",
+    ]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("(VnetAddressSpacesOverlap)"), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("(VnetAddressSpacesOverlap)"),
+        "{}",
+        text(&o)
+    );
     let after = lab.run(&["status", "-o", "json"]);
-    let generation = |o: &Output| serde_json::from_slice::<serde_json::Value>(&o.stdout).expect("status")["generation"].clone();
-    assert_eq!(generation(&before).as_u64().map(|g| g + 1), generation(&after).as_u64(), "only the VNet create changed the lab");
+    let generation =
+        |o: &Output| serde_json::from_slice::<serde_json::Value>(&o.stdout).expect("status")["generation"].clone();
+    assert_eq!(
+        generation(&before).as_u64().map(|g| g + 1),
+        generation(&after).as_u64(),
+        "only the VNet create changed the lab"
+    );
 
     // A stopped VM stops answering; started again, it answers.
     let marketing_ip = "10.2.1.4";
@@ -444,7 +738,9 @@ fn learn_script_through_the_az_shim_builds_the_lab_and_real_traffic_agrees() {
     assert!(!lab.ping("SalesVM", marketing_ip), "a stopped VM must not answer");
     let o = az(&["vm", "start", "-g", "learn-rg", "-n", "MarketingVM"]);
     assert!(o.status.success(), "{}", text(&o));
-    poll_until("MarketingVM answers again", Duration::from_secs(10), || lab.ping("SalesVM", marketing_ip));
+    poll_until("MarketingVM answers again", Duration::from_secs(10), || {
+        lab.ping("SalesVM", marketing_ip)
+    });
     let _ = std::fs::remove_dir_all(&shim_dir);
 }
 
@@ -481,32 +777,88 @@ virtualMachines:
 #[test]
 fn nva_is_a_real_router_that_the_udr_hands_packets_to() {
     let (lab, _file) = Lab::up_inline("nva", HUB_NVA);
-    let o = lab.exec("vm1", &["traceroute", "-n", "-q", "1", "-w", "1", "-m", "4", "10.2.1.4"]);
+    let o = lab.exec(
+        "vm1",
+        &["traceroute", "-n", "-q", "1", "-w", "1", "-m", "4", "10.2.1.4"],
+    );
     let hops = String::from_utf8_lossy(&o.stdout).to_string();
     let lines: Vec<&str> = hops.lines().skip(1).collect();
-    assert!(lines.first().is_some_and(|l| l.contains("10.0.1.4")) && lines.get(1).is_some_and(|l| l.contains("10.2.1.4")), "traceroute: {hops}");
+    assert!(
+        lines.first().is_some_and(|l| l.contains("10.0.1.4")) && lines.get(1).is_some_and(|l| l.contains("10.2.1.4")),
+        "traceroute: {hops}"
+    );
 
     // tcpdump in the NVA sees each echo request twice: in, then out again.
     let capture = {
         let name = lab.0.clone();
         std::thread::spawn(move || {
-            let args = ["exec", "--lab", &name, "nva", "--", "timeout", "8", "tcpdump", "-l", "-n", "-c", "2", "-i", "eth0", "icmp and host 10.2.1.4"];
-            Command::new(BIN).args(args).stdin(Stdio::null()).output().expect("tcpdump")
+            let args = [
+                "exec",
+                "--lab",
+                &name,
+                "nva",
+                "--",
+                "timeout",
+                "8",
+                "tcpdump",
+                "-l",
+                "-n",
+                "-c",
+                "2",
+                "-i",
+                "eth0",
+                "icmp and host 10.2.1.4",
+            ];
+            Command::new(BIN)
+                .args(args)
+                .stdin(Stdio::null())
+                .output()
+                .expect("tcpdump")
         })
     };
     std::thread::sleep(Duration::from_millis(800));
     assert!(lab.ping("vm1", "10.2.1.4"));
     let o = capture.join().expect("tcpdump thread");
     let seen = String::from_utf8_lossy(&o.stdout);
-    assert_eq!(seen.matches("10.1.1.4 > 10.2.1.4: ICMP echo request").count(), 2, "tcpdump in the NVA: {}", text(&o));
+    assert_eq!(
+        seen.matches("10.1.1.4 > 10.2.1.4: ICMP echo request").count(),
+        2,
+        "tcpdump in the NVA: {}",
+        text(&o)
+    );
 
     // The source/destination check: IP forwarding off on the NIC.
-    lab.az(&["network", "nic", "update", "-g", "rg", "-n", "nvaVMNic", "--ip-forwarding", "false"]);
-    assert!(!lab.ping("vm1", "10.2.1.4"), "a NIC without IP forwarding must not pass traffic for others");
+    lab.az(&[
+        "network",
+        "nic",
+        "update",
+        "-g",
+        "rg",
+        "-n",
+        "nvaVMNic",
+        "--ip-forwarding",
+        "false",
+    ]);
+    assert!(
+        !lab.ping("vm1", "10.2.1.4"),
+        "a NIC without IP forwarding must not pass traffic for others"
+    );
     let o = lab.run(&["status", "-o", "json"]);
     assert!(o.status.success());
-    lab.az(&["network", "nic", "update", "-g", "rg", "-n", "nvaVMNic", "--ip-forwarding", "true"]);
-    poll_until("vm1 reaches vm2 through the NVA again", Duration::from_secs(10), || lab.ping("vm1", "10.2.1.4"));
+    lab.az(&[
+        "network",
+        "nic",
+        "update",
+        "-g",
+        "rg",
+        "-n",
+        "nvaVMNic",
+        "--ip-forwarding",
+        "true",
+    ]);
+    poll_until("vm1 reaches vm2 through the NVA again", Duration::from_secs(10), || {
+        lab.ping("vm1", "10.2.1.4")
+    });
     assert_eq!(lab.ssh_hostname("vm2", "10.1.1.4").as_deref(), Some("vm1"));
 }
 
@@ -542,18 +894,52 @@ fn on_premises_site_reaches_the_spoke_only_through_gateway_transit() {
     let s = lab.status();
     let site = &s["sites"][0];
     assert_eq!(site["host"]["name"], "OnPremSite-host");
-    assert_eq!(site["routes"], serde_json::json!(["10.10.0.0/16 via vti0", "10.11.0.0/16 via vti0"]));
-    assert_eq!(lab.ssh_hostname("OnPremSite-host", "10.11.1.4").as_deref(), Some("spokevm"));
+    assert_eq!(
+        site["routes"],
+        serde_json::json!(["10.10.0.0/16 via vti0", "10.11.0.0/16 via vti0"])
+    );
+    assert_eq!(
+        lab.ssh_hostname("OnPremSite-host", "10.11.1.4").as_deref(),
+        Some("spokevm")
+    );
     assert!(lab.ping("spokevm", "192.168.10.10"));
-    let o = lab.exec("OnPremSite-host", &["traceroute", "-n", "-q", "1", "-w", "1", "-m", "4", "10.10.1.4"]);
+    let o = lab.exec(
+        "OnPremSite-host",
+        &["traceroute", "-n", "-q", "1", "-w", "1", "-m", "4", "10.10.1.4"],
+    );
     let hops = String::from_utf8_lossy(&o.stdout).to_string();
-    assert!(hops.lines().nth(1).is_some_and(|l| l.contains("192.168.10.1")), "the site's router is the first hop: {hops}");
+    assert!(
+        hops.lines().nth(1).is_some_and(|l| l.contains("192.168.10.1")),
+        "the site's router is the first hop: {hops}"
+    );
 
-    lab.az(&["network", "vnet", "peering", "update", "-g", "rg", "--vnet-name", "spoke", "-n", "spoke-to-hub", "--set", "useRemoteGateways=false"]);
-    assert!(!lab.ping("spokevm", "192.168.10.10"), "without useRemoteGateways the spoke has no route to on-premises");
+    lab.az(&[
+        "network",
+        "vnet",
+        "peering",
+        "update",
+        "-g",
+        "rg",
+        "--vnet-name",
+        "spoke",
+        "-n",
+        "spoke-to-hub",
+        "--set",
+        "useRemoteGateways=false",
+    ]);
+    assert!(
+        !lab.ping("spokevm", "192.168.10.10"),
+        "without useRemoteGateways the spoke has no route to on-premises"
+    );
     assert!(!lab.ping("OnPremSite-host", "10.11.1.4"));
-    assert!(lab.ping("OnPremSite-host", "10.10.1.4"), "the hub itself stays reachable");
-    assert_eq!(lab.status()["sites"][0]["routes"], serde_json::json!(["10.10.0.0/16 via vti0"]));
+    assert!(
+        lab.ping("OnPremSite-host", "10.10.1.4"),
+        "the hub itself stays reachable"
+    );
+    assert_eq!(
+        lab.status()["sites"][0]["routes"],
+        serde_json::json!(["10.10.0.0/16 via vti0"])
+    );
 }
 
 const LB_LAB: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/labs/05-global-peering-load-balancers");
@@ -561,8 +947,29 @@ const LB_LAB: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/labs/05-global-peerin
 /// `ssh -p PORT` from `vm` to `ip`, running `hostname`.
 fn ssh_port_hostname(lab: &Lab, vm: &str, ip: &str, port: &str) -> Option<String> {
     let target = format!("azureuser@{ip}");
-    let o = lab.exec(vm, &["sshpass", "-e", "ssh", "-p", port, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=3", &target, "hostname"]);
-    o.status.success().then(|| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    let o = lab.exec(
+        vm,
+        &[
+            "sshpass",
+            "-e",
+            "ssh",
+            "-p",
+            port,
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+            "-o",
+            "LogLevel=ERROR",
+            "-o",
+            "ConnectTimeout=3",
+            &target,
+            "hostname",
+        ],
+    );
+    o.status
+        .success()
+        .then(|| String::from_utf8_lossy(&o.stdout).trim().to_string())
 }
 
 #[test]
@@ -570,7 +977,9 @@ fn internal_load_balancers_over_global_peering_with_real_probes() {
     let lab = Lab::up_from("ilb", LB_LAB);
     // Standard: reachable from Japan East over global peering, flows
     // spread over both backends, port 2222 translated to 22.
-    let seen: std::collections::BTreeSet<String> = (0..12).filter_map(|_| ssh_port_hostname(&lab, "VM1", "10.2.0.100", "2222")).collect();
+    let seen: std::collections::BTreeSet<String> = (0..12)
+        .filter_map(|_| ssh_port_hostname(&lab, "VM1", "10.2.0.100", "2222"))
+        .collect();
     assert_eq!(seen.into_iter().collect::<Vec<_>>(), ["backend1", "backend2"]);
     // Basic: not over global peering; yes over regional peering; the
     // backends' own addresses always.
@@ -579,15 +988,59 @@ fn internal_load_balancers_over_global_peering_with_real_probes() {
     assert_eq!(lab.ssh_hostname("VM1", "10.2.0.6").as_deref(), Some("basic-backend1"));
     // backend1's NSG refuses the probes from 168.63.129.16 (the
     // AzureLoadBalancer tag): it leaves the rotation, then comes back.
-    lab.az(&["network", "nsg", "rule", "create", "-g", "lb-lab-rg", "--nsg-name", "backend1NSG", "-n", "deny-probes", "--priority", "100", "--source-address-prefixes", "AzureLoadBalancer", "--access", "Deny", "--protocol", "*", "--destination-port-ranges", "*", "-o", "none"]);
+    lab.az(&[
+        "network",
+        "nsg",
+        "rule",
+        "create",
+        "-g",
+        "lb-lab-rg",
+        "--nsg-name",
+        "backend1NSG",
+        "-n",
+        "deny-probes",
+        "--priority",
+        "100",
+        "--source-address-prefixes",
+        "AzureLoadBalancer",
+        "--access",
+        "Deny",
+        "--protocol",
+        "*",
+        "--destination-port-ranges",
+        "*",
+        "-o",
+        "none",
+    ]);
     let health = |lab: &Lab, backend: &str| {
         let s = lab.status();
-        s["loadBalancers"].as_array().into_iter().flatten().flat_map(|lb| lb["backends"].as_array().cloned().unwrap_or_default()).find(|b| b["name"] == backend).map(|b| b["health"].as_str().unwrap_or("").to_string())
+        s["loadBalancers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|lb| lb["backends"].as_array().cloned().unwrap_or_default())
+            .find(|b| b["name"] == backend)
+            .map(|b| b["health"].as_str().unwrap_or("").to_string())
     };
-    poll_until("backend1 to go down", Duration::from_secs(30), || health(&lab, "backend1").as_deref() == Some("Down"));
+    poll_until("backend1 to go down", Duration::from_secs(30), || {
+        health(&lab, "backend1").as_deref() == Some("Down")
+    });
     assert!((0..6).all(|_| ssh_port_hostname(&lab, "VM1", "10.2.0.100", "2222").as_deref() == Some("backend2")));
-    lab.az(&["network", "nsg", "rule", "delete", "-g", "lb-lab-rg", "--nsg-name", "backend1NSG", "-n", "deny-probes"]);
-    poll_until("backend1 to come back", Duration::from_secs(30), || health(&lab, "backend1").as_deref() == Some("Up"));
+    lab.az(&[
+        "network",
+        "nsg",
+        "rule",
+        "delete",
+        "-g",
+        "lb-lab-rg",
+        "--nsg-name",
+        "backend1NSG",
+        "-n",
+        "deny-probes",
+    ]);
+    poll_until("backend1 to come back", Duration::from_secs(30), || {
+        health(&lab, "backend1").as_deref() == Some("Up")
+    });
 }
 
 #[test]
@@ -604,15 +1057,40 @@ fn redis_behind_its_basic_ilb_and_through_a_private_endpoint() {
         argv.push("PING");
         let o = lab.exec(vm, &argv);
         // redis-cli reports a failed AUTH on stderr, then PING's answer.
-        format!("{}{}", String::from_utf8_lossy(&o.stderr), String::from_utf8_lossy(&o.stdout)).trim().to_string()
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stderr),
+            String::from_utf8_lossy(&o.stdout)
+        )
+        .trim()
+        .to_string()
     };
     let injected = key("lb-lab-cache");
-    assert_eq!(redis("VM3", "10.2.1.10", &[], &injected), "PONG", "regional peering reaches the Basic frontend");
-    assert_eq!(redis("VM3", "10.2.1.10", &["-p", "6380", "--tls", "--insecure"], &injected), "PONG", "TLS on 6380");
-    assert_eq!(redis("VM1", "10.2.1.10", &[], &injected), "", "global peering: the Basic frontend never answers");
-    assert!(redis("VM3", "10.2.1.10", &[], "wrong-key").contains("WRONGPASS"), "the access key is the password");
+    assert_eq!(
+        redis("VM3", "10.2.1.10", &[], &injected),
+        "PONG",
+        "regional peering reaches the Basic frontend"
+    );
+    assert_eq!(
+        redis("VM3", "10.2.1.10", &["-p", "6380", "--tls", "--insecure"], &injected),
+        "PONG",
+        "TLS on 6380"
+    );
+    assert_eq!(
+        redis("VM1", "10.2.1.10", &[], &injected),
+        "",
+        "global peering: the Basic frontend never answers"
+    );
+    assert!(
+        redis("VM3", "10.2.1.10", &[], "wrong-key").contains("WRONGPASS"),
+        "the access key is the password"
+    );
     let linked = key("lb-lab-cache-pl");
-    assert_eq!(redis("VM1", "10.1.0.5", &[], &linked), "PONG", "the private endpoint crosses regions");
+    assert_eq!(
+        redis("VM1", "10.1.0.5", &[], &linked),
+        "PONG",
+        "the private endpoint crosses regions"
+    );
     assert!(!lab.ping("VM1", "10.1.0.5"), "a private endpoint answers no ping");
 }
 
@@ -629,7 +1107,16 @@ fn aks_overlay_three_stages_with_real_ping() {
         all.extend(args);
         vnetlab(&all)
     };
-    let ping = |cluster: &str, pod: &str, ip: &str| kubectl(cluster, &["exec", pod, "--", "ping", "-n", "-q", "-c", "2", "-i", "0.2", "-w", "2", ip]).status.success();
+    let ping = |cluster: &str, pod: &str, ip: &str| {
+        kubectl(
+            cluster,
+            &[
+                "exec", pod, "--", "ping", "-n", "-q", "-c", "2", "-i", "0.2", "-w", "2", ip,
+            ],
+        )
+        .status
+        .success()
+    };
     let (cc_node0, eus_node0) = ("10.1.0.4", "10.5.0.4");
     let (cc_pod0, eus_pod0, db) = ("10.32.0.4", "10.40.0.4", "10.6.0.4");
     let table = || {
@@ -651,7 +1138,23 @@ fn aks_overlay_three_stages_with_real_ping() {
     // The pod's packet left its node SNATed: the remote node sees the
     // Canada node's address, never the pod's.
     let dump = Command::new(BIN)
-        .args(["exec", "--lab", &lab.0, "aks-nodepool1-95609350-vmss000000", "--", "timeout", "8", "tcpdump", "-n", "-l", "-c", "1", "-i", "eth0", "icmp[icmptype] == icmp-echo"])
+        .args([
+            "exec",
+            "--lab",
+            &lab.0,
+            "aks-nodepool1-95609350-vmss000000",
+            "--",
+            "timeout",
+            "8",
+            "tcpdump",
+            "-n",
+            "-l",
+            "-c",
+            "1",
+            "-i",
+            "eth0",
+            "icmp[icmptype] == icmp-echo",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -659,9 +1162,19 @@ fn aks_overlay_three_stages_with_real_ping() {
     std::thread::sleep(Duration::from_millis(1500));
     assert!(ping("aks-canada", "cc-pod-0", eus_node0));
     let seen = String::from_utf8_lossy(&dump.wait_with_output().expect("tcpdump output").stdout).to_string();
-    assert!(seen.contains(&format!("{cc_node0} > {eus_node0}")), "the remote node saw: {seen}");
-    let nat = lab.exec("aks-nodepool1-56103950-vmss000000", &["nft", "list", "table", "ip", "vnetlab_aks"]);
-    assert!(String::from_utf8_lossy(&nat.stdout).contains("masquerade"), "{}", text(&nat));
+    assert!(
+        seen.contains(&format!("{cc_node0} > {eus_node0}")),
+        "the remote node saw: {seen}"
+    );
+    let nat = lab.exec(
+        "aks-nodepool1-56103950-vmss000000",
+        &["nft", "list", "table", "ip", "vnetlab_aks"],
+    );
+    assert!(
+        String::from_utf8_lossy(&nat.stdout).contains("masquerade"),
+        "{}",
+        text(&nat)
+    );
     let o = lab.run(&["apply", &format!("{AKS}/changes/peering.undo.yaml")]);
     assert!(o.status.success(), "{}", text(&o));
     let o = lab.run(&["apply", &format!("{AKS}/changes/peering-mesh.yaml")]);
@@ -675,17 +1188,30 @@ fn aks_overlay_three_stages_with_real_ping() {
     assert_eq!(table(), [false, false, false, false, false], "mesh without peering");
 
     // kubectl habits: run, get -o wide, exec, delete.
-    let o = kubectl("aks-eastus", &["run", "web", "--image", "busybox", "--", "sleep", "3600"]);
+    let o = kubectl(
+        "aks-eastus",
+        &["run", "web", "--image", "busybox", "--", "sleep", "3600"],
+    );
     assert!(o.status.success(), "{}", text(&o));
     let o = kubectl("aks-eastus", &["get", "pods", "-o", "wide"]);
     let out = String::from_utf8_lossy(&o.stdout).to_string();
-    let web = out.lines().find(|l| l.starts_with("web ")).unwrap_or_else(|| panic!("{out}"));
+    let web = out
+        .lines()
+        .find(|l| l.starts_with("web "))
+        .unwrap_or_else(|| panic!("{out}"));
     assert!(web.contains("Running") && web.contains("10.40.0.5"), "{out}");
     let o = kubectl("aks-eastus", &["exec", "web", "--", "hostname"]);
     assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "web");
     assert!(ping("aks-eastus", "web", "10.40.1.4"));
     let o = kubectl("aks-eastus", &["delete", "pod", "web"]);
     assert!(o.status.success(), "{}", text(&o));
-    let netns = Command::new("ip").args(["netns", "list"]).output().expect("ip netns list");
-    assert!(!String::from_utf8_lossy(&netns.stdout).contains(&format!("vnl-{}@pod.aks-nodepool1-95609350-vmss000000.web", lab.0)), "the pod's namespace is gone");
+    let netns = Command::new("ip")
+        .args(["netns", "list"])
+        .output()
+        .expect("ip netns list");
+    assert!(
+        !String::from_utf8_lossy(&netns.stdout)
+            .contains(&format!("vnl-{}@pod.aks-nodepool1-95609350-vmss000000.web", lab.0)),
+        "the pod's namespace is gone"
+    );
 }

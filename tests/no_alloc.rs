@@ -29,19 +29,51 @@ static A: Counting = Counting;
 
 #[test]
 fn established_flow_verdicts_do_not_allocate() {
-    let model = Topology::parse(include_str!("../labs/01-peering-basics/topology.yaml")).unwrap().build().unwrap();
+    let model = Topology::parse(include_str!("../labs/01-peering-basics/topology.yaml"))
+        .unwrap()
+        .build()
+        .unwrap();
     let t = Tables::compile(&model, 1);
     let sales = t.nic_of_vm("SalesVM").unwrap();
     let marketing = t.nic_of_vm("MarketingVM").unwrap();
-    let there = probe_packet("10.1.1.4".parse().unwrap(), "10.2.1.4".parse().unwrap(), "tcp", 40000, 22, false).unwrap();
-    let back = probe_packet("10.2.1.4".parse().unwrap(), "10.1.1.4".parse().unwrap(), "tcp", 22, 40000, true).unwrap();
+    let there = probe_packet(
+        "10.1.1.4".parse().unwrap(),
+        "10.2.1.4".parse().unwrap(),
+        "tcp",
+        40000,
+        22,
+        false,
+    )
+    .unwrap();
+    let back = probe_packet(
+        "10.2.1.4".parse().unwrap(),
+        "10.1.1.4".parse().unwrap(),
+        "tcp",
+        22,
+        40000,
+        true,
+    )
+    .unwrap();
     let mut ct = ConnTrack::new();
     let now = Instant::now();
-    assert!(matches!(decide(&t, &mut ct, Ingress::Nic(sales), &there, now), Verdict::Deliver { .. }));
+    assert!(matches!(
+        decide(&t, &mut ct, Ingress::Nic(sales), &there, now),
+        Verdict::Deliver { .. }
+    ));
     let before = ALLOCS.load(Ordering::Relaxed);
     for _ in 0..1000 {
-        assert!(matches!(decide(&t, &mut ct, Ingress::Nic(sales), &there, now), Verdict::Deliver { .. }));
-        assert!(matches!(decide(&t, &mut ct, Ingress::Nic(marketing), &back, now), Verdict::Deliver { .. }));
+        assert!(matches!(
+            decide(&t, &mut ct, Ingress::Nic(sales), &there, now),
+            Verdict::Deliver { .. }
+        ));
+        assert!(matches!(
+            decide(&t, &mut ct, Ingress::Nic(marketing), &back, now),
+            Verdict::Deliver { .. }
+        ));
     }
-    assert_eq!(ALLOCS.load(Ordering::Relaxed) - before, 0, "decide allocated on the established-flow path");
+    assert_eq!(
+        ALLOCS.load(Ordering::Relaxed) - before,
+        0,
+        "decide allocated on the established-flow path"
+    );
 }

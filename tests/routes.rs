@@ -12,7 +12,10 @@ use RouteState::{Active as A, Invalid as I};
 const RG: &str = "lab-rg";
 
 fn build(yaml: &str) -> Model {
-    Topology::parse(yaml).unwrap_or_else(|e| panic!("parse: {e}")).build().unwrap_or_else(|e| panic!("build: {e}\n{yaml}"))
+    Topology::parse(yaml)
+        .unwrap_or_else(|e| panic!("parse: {e}"))
+        .build()
+        .unwrap_or_else(|e| panic!("build: {e}\n{yaml}"))
 }
 
 fn subnet(vnet: &str, name: &str) -> ResourceId {
@@ -39,9 +42,16 @@ fn one_vnet(prefixes: &[&str], subnet_prefix: &str, udrs: &[(&str, &str, Option<
     effective_routes(&m, &subnet("vnet", "default"))
 }
 
-fn find<'r>(rows: &'r [EffectiveRoute], prefix: &str, source: RouteSource, hop: NextHopType) -> Vec<&'r EffectiveRoute> {
+fn find<'r>(
+    rows: &'r [EffectiveRoute],
+    prefix: &str,
+    source: RouteSource,
+    hop: NextHopType,
+) -> Vec<&'r EffectiveRoute> {
     let p: ipnet::Ipv4Net = prefix.parse().expect("prefix");
-    rows.iter().filter(|r| r.address_prefix == p && r.source == source && r.next_hop_type == hop).collect()
+    rows.iter()
+        .filter(|r| r.address_prefix == p && r.source == source && r.next_hop_type == hop)
+        .collect()
 }
 
 type Row<'a> = (&'a str, RouteSource, NextHopType, RouteState);
@@ -63,7 +73,10 @@ fn route_selection_table() {
             vnet: &["10.0.0.0/8"],
             subnet: "10.1.0.0/24",
             udrs: &[],
-            present: &[("10.0.0.0/8", S::Default, H::VnetLocal, A), ("172.16.0.0/12", S::Default, H::None, A)],
+            present: &[
+                ("10.0.0.0/8", S::Default, H::VnetLocal, A),
+                ("172.16.0.0/12", S::Default, H::None, A),
+            ],
             absent: &[("10.0.0.0/8", S::Default, H::None)],
         },
         Case {
@@ -71,7 +84,10 @@ fn route_selection_table() {
             vnet: &["192.168.0.0/15"],
             subnet: "192.168.1.0/24",
             udrs: &[],
-            present: &[("192.168.0.0/15", S::Default, H::VnetLocal, A), ("10.0.0.0/8", S::Default, H::None, A)],
+            present: &[
+                ("192.168.0.0/15", S::Default, H::VnetLocal, A),
+                ("10.0.0.0/8", S::Default, H::None, A),
+            ],
             absent: &[("192.168.0.0/16", S::Default, H::None)],
         },
         Case {
@@ -102,7 +118,10 @@ fn route_selection_table() {
             vnet: &["10.1.0.0/16"],
             subnet: "10.1.1.0/24",
             udrs: &[("10.1.0.0/16", "VirtualAppliance", Some("10.1.1.10"))],
-            present: &[("10.1.0.0/16", S::Default, H::VnetLocal, I), ("10.1.0.0/16", S::User, H::VirtualAppliance, A)],
+            present: &[
+                ("10.1.0.0/16", S::Default, H::VnetLocal, I),
+                ("10.1.0.0/16", S::User, H::VirtualAppliance, A),
+            ],
             absent: &[],
         },
         Case {
@@ -110,7 +129,11 @@ fn route_selection_table() {
             vnet: &["10.1.0.0/16"],
             subnet: "10.1.1.0/24",
             udrs: &[("172.16.0.0/12", "VirtualAppliance", Some("10.1.1.10"))],
-            present: &[("172.16.0.0/12", S::Default, H::None, I), ("172.16.0.0/12", S::User, H::VirtualAppliance, A), ("10.0.0.0/8", S::Default, H::None, A)],
+            present: &[
+                ("172.16.0.0/12", S::Default, H::None, I),
+                ("172.16.0.0/12", S::User, H::VirtualAppliance, A),
+                ("10.0.0.0/8", S::Default, H::None, A),
+            ],
             absent: &[],
         },
         Case {
@@ -118,7 +141,11 @@ fn route_selection_table() {
             vnet: &["10.1.0.0/16"],
             subnet: "10.1.1.0/24",
             udrs: &[("0.0.0.0/0", "VirtualAppliance", Some("10.1.1.10"))],
-            present: &[("0.0.0.0/0", S::Default, H::Internet, I), ("0.0.0.0/0", S::User, H::VirtualAppliance, A), ("10.1.0.0/16", S::Default, H::VnetLocal, A)],
+            present: &[
+                ("0.0.0.0/0", S::Default, H::Internet, I),
+                ("0.0.0.0/0", S::User, H::VirtualAppliance, A),
+                ("10.1.0.0/16", S::Default, H::VnetLocal, A),
+            ],
             absent: &[
                 ("10.0.0.0/8", S::Default, H::None),
                 ("172.16.0.0/12", S::Default, H::None),
@@ -145,7 +172,10 @@ fn route_selection_table() {
             name: "more specific UDR does not invalidate the broader system route",
             vnet: &["10.1.0.0/16"],
             subnet: "10.1.1.0/24",
-            udrs: &[("10.1.5.0/24", "VirtualAppliance", Some("10.1.1.10")), ("8.8.8.0/24", "None", None)],
+            udrs: &[
+                ("10.1.5.0/24", "VirtualAppliance", Some("10.1.1.10")),
+                ("8.8.8.0/24", "None", None),
+            ],
             present: &[
                 ("10.1.0.0/16", S::Default, H::VnetLocal, A),
                 ("10.1.5.0/24", S::User, H::VirtualAppliance, A),
@@ -164,14 +194,28 @@ fn route_selection_table() {
             assert_eq!(found[0].state, *st, "{}: {s:?} {p} {h}\n{rows:#?}", c.name);
         }
         for (p, s, h) in c.absent {
-            assert!(find(&rows, p, *s, *h).is_empty(), "{}: unexpected {s:?} {p} {h} row\n{rows:#?}", c.name);
+            assert!(
+                find(&rows, p, *s, *h).is_empty(),
+                "{}: unexpected {s:?} {p} {h} row\n{rows:#?}",
+                c.name
+            );
         }
         // Exactly one VnetLocal row per VNet range, all system rows carry no name.
         for v in c.vnet {
             assert_eq!(find(&rows, v, S::Default, H::VnetLocal).len(), 1, "{}", c.name);
         }
-        assert!(rows.iter().filter(|r| r.source == S::Default).all(|r| r.name.is_none()), "{}", c.name);
-        assert!(rows.iter().filter(|r| r.source == S::User).all(|r| r.name.is_some() && r.route_table.is_some()), "{}", c.name);
+        assert!(
+            rows.iter().filter(|r| r.source == S::Default).all(|r| r.name.is_none()),
+            "{}",
+            c.name
+        );
+        assert!(
+            rows.iter()
+                .filter(|r| r.source == S::User)
+                .all(|r| r.name.is_some() && r.route_table.is_some()),
+            "{}",
+            c.name
+        );
     }
 }
 
@@ -207,9 +251,26 @@ fn gateway_route_inside_peered_vnet_is_not_programmed() {
     // 10.1.0.0/24 lies inside the peered spoke's 10.1.0.0/16.
     let m = hub_spoke_gateway("192.168.100.0/24, 10.1.0.0/24");
     let rows = effective_routes(&m, &subnet("hub", "default"));
-    assert_eq!(find(&rows, "192.168.100.0/24", S::VirtualNetworkGateway, H::VirtualNetworkGateway).len(), 1, "{rows:#?}");
-    assert!(find(&rows, "10.1.0.0/24", S::VirtualNetworkGateway, H::VirtualNetworkGateway).is_empty(), "{rows:#?}");
-    assert_eq!(find(&rows, "10.1.0.0/16", S::Default, H::VNetPeering).len(), 1, "{rows:#?}");
+    assert_eq!(
+        find(
+            &rows,
+            "192.168.100.0/24",
+            S::VirtualNetworkGateway,
+            H::VirtualNetworkGateway
+        )
+        .len(),
+        1,
+        "{rows:#?}"
+    );
+    assert!(
+        find(&rows, "10.1.0.0/24", S::VirtualNetworkGateway, H::VirtualNetworkGateway).is_empty(),
+        "{rows:#?}"
+    );
+    assert_eq!(
+        find(&rows, "10.1.0.0/16", S::Default, H::VNetPeering).len(),
+        1,
+        "{rows:#?}"
+    );
 }
 
 #[test]
@@ -237,14 +298,32 @@ routeServers:
     for v in ["hub", "spoke"] {
         let rows = effective_routes(&m, &subnet(v, "default"));
         // Inside the VNet's own range or a peered range: not programmed (§7).
-        assert!(find(&rows, "10.0.7.0/24", S::VirtualNetworkGateway, H::VirtualNetworkGateway).is_empty(), "{v}: {rows:#?}");
-        assert!(find(&rows, "10.1.0.0/24", S::VirtualNetworkGateway, H::VirtualNetworkGateway).is_empty(), "{v}: {rows:#?}");
+        assert!(
+            find(&rows, "10.0.7.0/24", S::VirtualNetworkGateway, H::VirtualNetworkGateway).is_empty(),
+            "{v}: {rows:#?}"
+        );
+        assert!(
+            find(&rows, "10.1.0.0/24", S::VirtualNetworkGateway, H::VirtualNetworkGateway).is_empty(),
+            "{v}: {rows:#?}"
+        );
         let r = find(&rows, "10.8.0.0/16", S::VirtualNetworkGateway, H::VirtualNetworkGateway);
         assert_eq!(r.len(), 1, "{v}: {rows:#?}");
-        assert_eq!((r[0].state, r[0].next_hop_ips.clone()), (A, vec!["10.0.1.10".parse().expect("ip")]), "{v}: next hop is the NVA");
+        assert_eq!(
+            (r[0].state, r[0].next_hop_ips.clone()),
+            (A, vec!["10.0.1.10".parse().expect("ip")]),
+            "{v}: next hop is the NVA"
+        );
         // A supernet is accepted; equal to the reserved 10/8 it beats the None route.
-        assert_eq!(find(&rows, "10.0.0.0/8", S::VirtualNetworkGateway, H::VirtualNetworkGateway)[0].state, A, "{v}: {rows:#?}");
-        assert_eq!(find(&rows, "10.0.0.0/8", S::Default, H::None)[0].state, I, "{v}: {rows:#?}");
+        assert_eq!(
+            find(&rows, "10.0.0.0/8", S::VirtualNetworkGateway, H::VirtualNetworkGateway)[0].state,
+            A,
+            "{v}: {rows:#?}"
+        );
+        assert_eq!(
+            find(&rows, "10.0.0.0/8", S::Default, H::None)[0].state,
+            I,
+            "{v}: {rows:#?}"
+        );
     }
 }
 
@@ -254,10 +333,18 @@ fn gateway_route_more_specific_than_none_route_wins() {
     let m = hub_spoke_gateway("192.168.100.0/24");
     for (v, s) in [("hub", "default"), ("spoke", "default")] {
         let rows = effective_routes(&m, &subnet(v, s));
-        let gw = find(&rows, "192.168.100.0/24", S::VirtualNetworkGateway, H::VirtualNetworkGateway);
+        let gw = find(
+            &rows,
+            "192.168.100.0/24",
+            S::VirtualNetworkGateway,
+            H::VirtualNetworkGateway,
+        );
         assert_eq!(gw.len(), 1, "{v}: {rows:#?}");
         assert_eq!(gw[0].state, A);
-        assert!(!gw[0].next_hop_ips.is_empty(), "{v}: gateway rows carry the instance IP");
+        assert!(
+            !gw[0].next_hop_ips.is_empty(),
+            "{v}: gateway rows carry the instance IP"
+        );
         assert_eq!(find(&rows, "192.168.0.0/16", S::Default, H::None)[0].state, A, "{v}");
     }
 }
@@ -266,20 +353,36 @@ fn gateway_route_more_specific_than_none_route_wins() {
 fn row_order() {
     let m = hub_spoke_gateway("192.168.100.0/24");
     let rows = effective_routes(&m, &subnet("hub", "default"));
-    let pos = |pred: &dyn Fn(&EffectiveRoute) -> bool| -> Vec<usize> { rows.iter().enumerate().filter(|(_, r)| pred(r)).map(|(i, _)| i).collect() };
+    let pos = |pred: &dyn Fn(&EffectiveRoute) -> bool| -> Vec<usize> {
+        rows.iter()
+            .enumerate()
+            .filter(|(_, r)| pred(r))
+            .map(|(i, _)| i)
+            .collect()
+    };
     let local = pos(&|r| r.next_hop_type == H::VnetLocal && r.source == S::Default);
     let peering = pos(&|r| matches!(r.next_hop_type, H::VNetPeering | H::VNetGlobalPeering));
     let gateway = pos(&|r| r.source == S::VirtualNetworkGateway);
     let internet = pos(&|r| r.source == S::Default && r.next_hop_type == H::Internet);
     let none = pos(&|r| r.source == S::Default && r.next_hop_type == H::None);
     let user = pos(&|r| r.source == S::User);
-    for (name, g) in [("local", &local), ("peering", &peering), ("gateway", &gateway), ("internet", &internet), ("none", &none), ("user", &user)] {
+    for (name, g) in [
+        ("local", &local),
+        ("peering", &peering),
+        ("gateway", &gateway),
+        ("internet", &internet),
+        ("none", &none),
+        ("user", &user),
+    ] {
         assert!(!g.is_empty(), "no {name} row: {rows:#?}");
     }
     assert_eq!(local, vec![0], "VnetLocal first");
     let groups = [&local, &peering, &gateway, &internet, &none, &user];
     for w in groups.windows(2) {
-        assert!(w[0].iter().max() < w[1].iter().min(), "order VnetLocal, peering, gateway, Internet, None, User: {rows:#?}");
+        assert!(
+            w[0].iter().max() < w[1].iter().min(),
+            "order VnetLocal, peering, gateway, Internet, None, User: {rows:#?}"
+        );
     }
     assert_eq!(*user.iter().max().expect("user"), rows.len() - 1, "User rows last");
 }
@@ -309,12 +412,31 @@ virtualNetworks:
 "
     ));
     let rows = effective_routes(&m, &subnet("vnet-a", "default"));
-    assert_eq!(find(&rows, "10.2.0.0/16", S::Default, H::VNetPeering).len(), 1, "{rows:#?}");
-    assert_eq!(find(&rows, "10.3.0.0/16", S::Default, H::VNetGlobalPeering).len(), 1, "{rows:#?}");
-    assert_eq!(find(&rows, "172.16.0.0/12", S::Default, H::VNetGlobalPeering).len(), 1, "{rows:#?}");
+    assert_eq!(
+        find(&rows, "10.2.0.0/16", S::Default, H::VNetPeering).len(),
+        1,
+        "{rows:#?}"
+    );
+    assert_eq!(
+        find(&rows, "10.3.0.0/16", S::Default, H::VNetGlobalPeering).len(),
+        1,
+        "{rows:#?}"
+    );
+    assert_eq!(
+        find(&rows, "172.16.0.0/12", S::Default, H::VNetGlobalPeering).len(),
+        1,
+        "{rows:#?}"
+    );
     // A peered range equal to a reserved prefix is reachable: no competing None row.
-    assert!(find(&rows, "172.16.0.0/12", S::Default, H::None).is_empty(), "{rows:#?}");
+    assert!(
+        find(&rows, "172.16.0.0/12", S::Default, H::None).is_empty(),
+        "{rows:#?}"
+    );
     // Peering is not transitive: b sees a, not c.
     let rows = effective_routes(&m, &subnet("vnet-b", "default"));
-    assert!(rows.iter().all(|r| r.address_prefix != "10.3.0.0/16".parse().expect("p")), "{rows:#?}");
+    assert!(
+        rows.iter()
+            .all(|r| r.address_prefix != "10.3.0.0/16".parse().expect("p")),
+        "{rows:#?}"
+    );
 }

@@ -7,14 +7,20 @@ use std::time::Instant;
 use vnetlab::dataplane::explain::{probe_packet, round_trip};
 use vnetlab::dataplane::nat::Rewrite;
 use vnetlab::dataplane::{ConnTrack, DropReason, Ingress, NicIdx, Tables, Verdict, decide};
-use vnetlab::model::{Change, DEFAULT_SUBSCRIPTION_ID, Direction, ErrorCode, Model, NextHopType, PeeringSpec, PeeringState, PowerState, ResourceId, SecurityRuleSpec};
+use vnetlab::model::{
+    Change, DEFAULT_SUBSCRIPTION_ID, Direction, ErrorCode, Model, NextHopType, PeeringSpec, PeeringState, PowerState,
+    ResourceId, SecurityRuleSpec,
+};
 use vnetlab::routing::{RouteSource, RouteState};
 use vnetlab::topology::Topology;
 
 // ---------------------------------------------------------------- helpers
 
 fn lab(yaml: &str) -> (Model, Tables) {
-    let model = Topology::parse(yaml).unwrap_or_else(|e| panic!("parse: {e}")).build().unwrap_or_else(|e| panic!("build: {e}"));
+    let model = Topology::parse(yaml)
+        .unwrap_or_else(|e| panic!("parse: {e}"))
+        .build()
+        .unwrap_or_else(|e| panic!("build: {e}"));
     let tables = Tables::compile(&model, 1);
     (model, tables)
 }
@@ -28,7 +34,10 @@ fn ip(t: &Tables, vm: &str) -> Ipv4Addr {
 }
 
 fn pip(t: &Tables, vm: &str) -> Ipv4Addr {
-    t.nics[nic(t, vm) as usize].public_ip.unwrap_or_else(|| panic!("{vm} has no public IP")).0
+    t.nics[nic(t, vm) as usize]
+        .public_ip
+        .unwrap_or_else(|| panic!("{vm} has no public IP"))
+        .0
 }
 
 fn works(t: &Tables, from: &str, dst: Ipv4Addr, proto: &str, port: u16) -> bool {
@@ -53,7 +62,13 @@ fn pkt(src: Ipv4Addr, dst: Ipv4Addr, proto: &str, sport: u16, dport: u16) -> Vec
 
 /// One packet with a fresh connection tracker.
 fn send(t: &Tables, ingress: Ingress, src: Ipv4Addr, dst: Ipv4Addr, proto: &str, dport: u16) -> Verdict {
-    decide(t, &mut ConnTrack::new(), ingress, &pkt(src, dst, proto, 40000, dport), Instant::now())
+    decide(
+        t,
+        &mut ConnTrack::new(),
+        ingress,
+        &pkt(src, dst, proto, 40000, dport),
+        Instant::now(),
+    )
 }
 
 /// A VM sends one TCP packet from its own address.
@@ -85,24 +100,53 @@ fn peering_id(vnet: &str, name: &str) -> ResourceId {
 fn learn_peering_exercise_from_the_cloud_shell_is_a_round_trip_through_nat() {
     let (_, t) = lab(include_str!("../labs/01-peering-basics/topology.yaml"));
     let public = Ipv4Addr::new(203, 0, 113, 1);
-    assert!(round_trip(&t, Ingress::Internet, public, "tcp", 22, Instant::now()).0, "ssh to SalesVM's public IP and back");
+    assert!(
+        round_trip(&t, Ingress::Internet, public, "tcp", 22, Instant::now()).0,
+        "ssh to SalesVM's public IP and back"
+    );
     let (ok, e) = round_trip(&t, Ingress::Internet, public, "tcp", 80, Instant::now());
     assert!(!ok && e.summary.contains("DenyAllInBound"), "{}", e.summary);
-    assert!(!round_trip(&t, Ingress::Internet, Ipv4Addr::new(10, 1, 1, 4), "tcp", 22, Instant::now()).0, "private addresses are not on the Internet");
+    assert!(
+        !round_trip(
+            &t,
+            Ingress::Internet,
+            Ipv4Addr::new(10, 1, 1, 4),
+            "tcp",
+            22,
+            Instant::now()
+        )
+        .0,
+        "private addresses are not on the Internet"
+    );
 }
 
 #[test]
 fn learn_peering_exercise() {
     let (_, t) = lab(include_str!("../labs/01-peering-basics/topology.yaml"));
-    let has = |vm: &str, p: &str, h: NextHopType| subnet_of(&t, vm).routes.iter().any(|r| r.address_prefix == net(p) && r.next_hop_type == h && r.state == RouteState::Active);
+    let has = |vm: &str, p: &str, h: NextHopType| {
+        subnet_of(&t, vm)
+            .routes
+            .iter()
+            .any(|r| r.address_prefix == net(p) && r.next_hop_type == h && r.state == RouteState::Active)
+    };
     assert!(has("SalesVM", "10.2.0.0/16", NextHopType::VNetPeering));
-    assert!(!subnet_of(&t, "SalesVM").routes.iter().any(|r| r.address_prefix == net("10.3.0.0/16")));
+    assert!(
+        !subnet_of(&t, "SalesVM")
+            .routes
+            .iter()
+            .any(|r| r.address_prefix == net("10.3.0.0/16"))
+    );
     assert!(has("MarketingVM", "10.1.0.0/16", NextHopType::VNetPeering));
     assert!(has("MarketingVM", "10.3.0.0/16", NextHopType::VNetGlobalPeering));
     assert_eq!(ip(&t, "SalesVM"), Ipv4Addr::new(10, 1, 1, 4));
     assert_eq!(ip(&t, "MarketingVM"), Ipv4Addr::new(10, 2, 1, 4));
     assert_eq!(ip(&t, "ResearchVM"), Ipv4Addr::new(10, 3, 1, 4));
-    for (a, b) in [("SalesVM", "MarketingVM"), ("MarketingVM", "SalesVM"), ("MarketingVM", "ResearchVM"), ("ResearchVM", "MarketingVM")] {
+    for (a, b) in [
+        ("SalesVM", "MarketingVM"),
+        ("MarketingVM", "SalesVM"),
+        ("MarketingVM", "ResearchVM"),
+        ("ResearchVM", "MarketingVM"),
+    ] {
         assert!(ssh(&t, a, b), "ssh {a} -> {b}");
         assert!(ping(&t, a, b), "ping {a} -> {b}");
     }
@@ -117,9 +161,25 @@ fn learn_peering_exercise() {
     let shell = Ipv4Addr::new(198, 51, 100, 7);
     for vm in ["SalesVM", "MarketingVM", "ResearchVM"] {
         let v = send(&t, Ingress::Internet, shell, pip(&t, vm), "tcp", 22);
-        assert_eq!(v, Verdict::Deliver { nic: nic(&t, vm), nat: Some(Rewrite::dst(ip(&t, vm))) }, "{vm}");
+        assert_eq!(
+            v,
+            Verdict::Deliver {
+                nic: nic(&t, vm),
+                nat: Some(Rewrite::dst(ip(&t, vm)))
+            },
+            "{vm}"
+        );
         let v = send(&t, Ingress::Internet, shell, pip(&t, vm), "tcp", 80);
-        assert!(matches!(v, Verdict::Drop(DropReason::NsgDenied { direction: Direction::Inbound, .. })), "{vm}: {v:?}");
+        assert!(
+            matches!(
+                v,
+                Verdict::Drop(DropReason::NsgDenied {
+                    direction: Direction::Inbound,
+                    ..
+                })
+            ),
+            "{vm}: {v:?}"
+        );
     }
 }
 
@@ -127,7 +187,13 @@ fn learn_peering_exercise() {
 
 fn two_vnets(a_to_b: bool, b_to_a: bool) -> String {
     let link = |yes: bool, name: &str, remote: &str| {
-        if yes { format!("    peerings:\n      - {{name: {name}, remoteVirtualNetwork: {remote}, allowVirtualNetworkAccess: true}}\n") } else { String::new() }
+        if yes {
+            format!(
+                "    peerings:\n      - {{name: {name}, remoteVirtualNetwork: {remote}, allowVirtualNetworkAccess: true}}\n"
+            )
+        } else {
+            String::new()
+        }
     };
     format!(
         "resourceGroups: [{{name: {RG}, location: westeurope}}]
@@ -152,21 +218,41 @@ fn peering_lifecycle_initiated_connected_disconnected() {
     // One link only: Initiated, no route, no traffic.
     let (m, t) = lab(&two_vnets(true, false));
     let a = ResourceId::network(DEFAULT_SUBSCRIPTION_ID, RG, "virtualNetworks", "vnet-a");
-    assert_eq!(m.peering_state(&a, &m.virtual_networks[&a].peerings[0]), PeeringState::Initiated);
-    assert!(!subnet_of(&t, "vm-a").routes.iter().any(|r| r.address_prefix == net("10.2.0.0/16")));
+    assert_eq!(
+        m.peering_state(&a, &m.virtual_networks[&a].peerings[0]),
+        PeeringState::Initiated
+    );
+    assert!(
+        !subnet_of(&t, "vm-a")
+            .routes
+            .iter()
+            .any(|r| r.address_prefix == net("10.2.0.0/16"))
+    );
     assert!(!ssh(&t, "vm-a", "vm-b"));
     assert!(is_next_hop_none(send_from(&t, "vm-a", ip(&t, "vm-b"), 22)));
 
     // Both links: Connected, traffic flows.
     let (mut m, t) = lab(&two_vnets(true, true));
-    assert_eq!(m.peering_state(&a, &m.virtual_networks[&a].peerings[0]), PeeringState::Connected);
+    assert_eq!(
+        m.peering_state(&a, &m.virtual_networks[&a].peerings[0]),
+        PeeringState::Connected
+    );
     assert!(ssh(&t, "vm-a", "vm-b") && ssh(&t, "vm-b", "vm-a"));
 
     // Delete b-to-a: a-to-b goes Disconnected, traffic stops.
-    m.apply(Change::DeletePeering(peering_id("vnet-b", "b-to-a"))).expect("delete peering");
-    assert_eq!(m.peering_state(&a, &m.virtual_networks[&a].peerings[0]), PeeringState::Disconnected);
+    m.apply(Change::DeletePeering(peering_id("vnet-b", "b-to-a")))
+        .expect("delete peering");
+    assert_eq!(
+        m.peering_state(&a, &m.virtual_networks[&a].peerings[0]),
+        PeeringState::Disconnected
+    );
     let t = Tables::compile(&m, 2);
-    assert!(!subnet_of(&t, "vm-a").routes.iter().any(|r| r.address_prefix == net("10.2.0.0/16")));
+    assert!(
+        !subnet_of(&t, "vm-a")
+            .routes
+            .iter()
+            .any(|r| r.address_prefix == net("10.2.0.0/16"))
+    );
     assert!(!ssh(&t, "vm-a", "vm-b"));
     assert!(!ssh(&t, "vm-b", "vm-a"));
 
@@ -181,10 +267,13 @@ fn peering_lifecycle_initiated_connected_disconnected() {
         use_remote_gateways: false,
         principal: None,
     };
-    let e = m.apply(Change::PutPeering(spec.clone())).expect_err("re-create against a Disconnected link");
+    let e = m
+        .apply(Change::PutPeering(spec.clone()))
+        .expect_err("re-create against a Disconnected link");
     assert_eq!(e.code, ErrorCode::RemotePeeringIsDisconnected);
     // Delete the remaining link, create both again: Connected.
-    m.apply(Change::DeletePeering(peering_id("vnet-a", "a-to-b"))).expect("delete");
+    m.apply(Change::DeletePeering(peering_id("vnet-a", "a-to-b")))
+        .expect("delete");
     m.apply(Change::PutPeering(spec)).expect("b-to-a");
     m.apply(Change::PutPeering(PeeringSpec {
         id: peering_id("vnet-a", "a-to-b"),
@@ -203,7 +292,13 @@ fn peering_lifecycle_initiated_connected_disconnected() {
 // ---------------------------------------------------------------- 3/4. §4.5, §4.3
 
 fn hub_nva(nva_forwarding: bool, forwarded_on_spoke2: bool, udrs: bool) -> String {
-    let rt = |n: &str| if udrs { format!(", routeTable: {n}") } else { String::new() };
+    let rt = |n: &str| {
+        if udrs {
+            format!(", routeTable: {n}")
+        } else {
+            String::new()
+        }
+    };
     format!(
         "resourceGroups: [{{name: {RG}, location: westeurope}}]
 routeTables:
@@ -251,13 +346,31 @@ fn hub_nva_needs_allow_forwarded_traffic_on_receiving_spoke() {
         // The NVA forwards the very same packet.
         let second = decide(&t, &mut ct, Ingress::Nic(nva), &bytes, now);
         if forwarded {
-            assert_eq!(second, Verdict::Deliver { nic: nic(&t, "vm2"), nat: None });
+            assert_eq!(
+                second,
+                Verdict::Deliver {
+                    nic: nic(&t, "vm2"),
+                    nat: None
+                }
+            );
             // The answer takes the same way back (spoke1 allows forwarded traffic).
             let back = probe_packet(vm2, vm1, "tcp", 22, 40000, true).expect("reply");
-            assert_eq!(decide(&t, &mut ct, Ingress::Nic(nic(&t, "vm2")), &back, now), Verdict::ToAppliance { nic: nva, nat: None });
-            assert_eq!(decide(&t, &mut ct, Ingress::Nic(nva), &back, now), Verdict::Deliver { nic: nic(&t, "vm1"), nat: None });
+            assert_eq!(
+                decide(&t, &mut ct, Ingress::Nic(nic(&t, "vm2")), &back, now),
+                Verdict::ToAppliance { nic: nva, nat: None }
+            );
+            assert_eq!(
+                decide(&t, &mut ct, Ingress::Nic(nva), &back, now),
+                Verdict::Deliver {
+                    nic: nic(&t, "vm1"),
+                    nat: None
+                }
+            );
         } else {
-            assert!(matches!(second, Verdict::Drop(DropReason::ForwardedTrafficNotAllowed { .. })), "{second:?}");
+            assert!(
+                matches!(second, Verdict::Drop(DropReason::ForwardedTrafficNotAllowed { .. })),
+                "{second:?}"
+            );
         }
     }
 }
@@ -278,20 +391,56 @@ fn hub_nva_without_ip_forwarding() {
 #[test]
 fn explanations_name_the_nva_hop_and_the_flag_that_stops_it() {
     let (_, t) = lab(&hub_nva(true, true, true));
-    let (ok, e) = round_trip(&t, Ingress::Nic(nic(&t, "vm1")), ip(&t, "vm2"), "tcp", 22, Instant::now());
+    let (ok, e) = round_trip(
+        &t,
+        Ingress::Nic(nic(&t, "vm1")),
+        ip(&t, "vm2"),
+        "tcp",
+        22,
+        Instant::now(),
+    );
     assert!(ok, "{}", e.summary);
     assert_eq!(e.appliances, [nic(&t, "nva")]);
-    assert!(e.summary.starts_with("through the network virtual appliance nva (10.0.1.4"), "{}", e.summary);
-    assert!(e.steps.iter().any(|s| s.contains("forwards it: IP forwarding is on")), "{:#?}", e.steps);
+    assert!(
+        e.summary
+            .starts_with("through the network virtual appliance nva (10.0.1.4"),
+        "{}",
+        e.summary
+    );
+    assert!(
+        e.steps.iter().any(|s| s.contains("forwards it: IP forwarding is on")),
+        "{:#?}",
+        e.steps
+    );
     assert!(ssh(&t, "vm2", "vm1") && ping(&t, "vm1", "vm2"));
 
     let (_, t) = lab(&hub_nva(true, false, true));
-    let (ok, e) = round_trip(&t, Ingress::Nic(nic(&t, "vm1")), ip(&t, "vm2"), "tcp", 22, Instant::now());
+    let (ok, e) = round_trip(
+        &t,
+        Ingress::Nic(nic(&t, "vm1")),
+        ip(&t, "vm2"),
+        "tcp",
+        22,
+        Instant::now(),
+    );
     assert!(!ok);
-    assert!(e.summary.contains("through the network virtual appliance nva") && e.summary.contains("spoke2-to-hub of spoke2 does not allow forwarded traffic"), "{}", e.summary);
+    assert!(
+        e.summary.contains("through the network virtual appliance nva")
+            && e.summary
+                .contains("spoke2-to-hub of spoke2 does not allow forwarded traffic"),
+        "{}",
+        e.summary
+    );
 
     let (_, t) = lab(&hub_nva(false, true, true));
-    let (_, e) = round_trip(&t, Ingress::Nic(nic(&t, "vm1")), ip(&t, "vm2"), "tcp", 22, Instant::now());
+    let (_, e) = round_trip(
+        &t,
+        Ingress::Nic(nic(&t, "vm1")),
+        ip(&t, "vm2"),
+        "tcp",
+        22,
+        Instant::now(),
+    );
     assert!(e.summary.contains("IP forwarding disabled"), "{}", e.summary);
 }
 
@@ -361,7 +510,10 @@ fn route_server_spoke_to_spoke() {
     for (vm, other) in [("vm1", "10.2.0.0/16"), ("vm2", "10.1.0.0/16")] {
         let rows = &subnet_of(&t, vm).routes;
         assert!(
-            rows.iter().any(|r| r.source == RouteSource::User && r.state == RouteState::Active && r.address_prefix == net(other) && r.next_hop_type == NextHopType::VirtualNetworkGateway),
+            rows.iter().any(|r| r.source == RouteSource::User
+                && r.state == RouteState::Active
+                && r.address_prefix == net(other)
+                && r.next_hop_type == NextHopType::VirtualNetworkGateway),
             "{vm}: {rows:#?}"
         );
     }
@@ -375,7 +527,10 @@ fn route_server_spoke_to_spoke() {
             Err(e) => eprintln!("flag {off} off: refused: {e}"),
             Ok(m) => {
                 let t = Tables::compile(&m, 1);
-                assert!(!(ssh(&t, "vm1", "vm2") && ssh(&t, "vm2", "vm1")), "flag {off} off, ssh still works both ways");
+                assert!(
+                    !(ssh(&t, "vm1", "vm2") && ssh(&t, "vm2", "vm1")),
+                    "flag {off} off, ssh still works both ways"
+                );
             }
         }
     }
@@ -412,7 +567,11 @@ virtualMachines:
 }
 
 fn has_onprem_route(t: &Tables) -> bool {
-    subnet_of(t, "vm").routes.iter().any(|r| r.source == RouteSource::VirtualNetworkGateway && r.address_prefix == net("192.168.100.0/24") && r.state == RouteState::Active)
+    subnet_of(t, "vm").routes.iter().any(|r| {
+        r.source == RouteSource::VirtualNetworkGateway
+            && r.address_prefix == net("192.168.100.0/24")
+            && r.state == RouteState::Active
+    })
 }
 
 #[test]
@@ -425,7 +584,14 @@ fn gateway_transit_to_on_premises() {
     // From on-premises: ssh (default-allow-ssh) and any port (AllowVnetInBound: the tag holds gateway routes).
     for port in [22, 8080] {
         let v = send(&t, Ingress::Connection(0), onprem, vm, "tcp", port);
-        assert_eq!(v, Verdict::Deliver { nic: nic(&t, "vm"), nat: None }, "port {port}");
+        assert_eq!(
+            v,
+            Verdict::Deliver {
+                nic: nic(&t, "vm"),
+                nat: None
+            },
+            "port {port}"
+        );
     }
 }
 
@@ -442,12 +608,18 @@ fn gateway_transit_needs_use_remote_gateways() {
 
 #[test]
 fn gateway_transit_not_with_basic_sku() {
-    match Topology::parse(&gateway_transit_lab("Basic", true, false)).expect("parse").build() {
+    match Topology::parse(&gateway_transit_lab("Basic", true, false))
+        .expect("parse")
+        .build()
+    {
         Err(e) => eprintln!("Basic SKU with transit refused: {e}"),
         Ok(m) => {
             let t = Tables::compile(&m, 1);
             assert!(!has_onprem_route(&t));
-            assert!(matches!(send_from(&t, "vm", Ipv4Addr::new(192, 168, 100, 10), 22), Verdict::Drop(_)));
+            assert!(matches!(
+                send_from(&t, "vm", Ipv4Addr::new(192, 168, 100, 10), 22),
+                Verdict::Drop(_)
+            ));
         }
     }
 }
@@ -473,15 +645,31 @@ fn explanations_name_the_missing_transit_flag_or_the_basic_sku() {
     let onprem = Ipv4Addr::new(192, 168, 100, 10);
     let why = |yaml: &str| {
         let (_, t) = lab(yaml);
-        round_trip(&t, Ingress::Nic(nic(&t, "vm")), onprem, "tcp", 22, Instant::now()).1.summary
+        round_trip(&t, Ingress::Nic(nic(&t, "vm")), onprem, "tcp", 22, Instant::now())
+            .1
+            .summary
     };
     let base = "no route leads to 192.168.100.10: 192.168.100.10 is on-premises, behind local network gateway onprem, reached through connection hub-to-onprem of the VPN gateway in hub; ";
     let off = why(&gateway_transit_lab("VpnGw1", false, false));
-    assert_eq!(off, format!("dropped: {base}spoke's peering spoke-to-hub does not use remote gateways (useRemoteGateways false), so the gateway's routes are not in spoke"));
-    let no_transit = gateway_transit_lab("VpnGw1", true, false).replace("allowGatewayTransit: true", "allowGatewayTransit: false");
+    assert_eq!(
+        off,
+        format!(
+            "dropped: {base}spoke's peering spoke-to-hub does not use remote gateways (useRemoteGateways false), so the gateway's routes are not in spoke"
+        )
+    );
+    let no_transit =
+        gateway_transit_lab("VpnGw1", true, false).replace("allowGatewayTransit: true", "allowGatewayTransit: false");
     assert!(why(&no_transit).ends_with("spoke uses remote gateways, but hub's peering hub-to-spoke does not allow gateway transit (allowGatewayTransit false)"), "{}", why(&no_transit));
-    if Topology::parse(&gateway_transit_lab("Basic", true, false)).expect("parse").build().is_ok() {
-        assert!(why(&gateway_transit_lab("Basic", true, false)).ends_with("hub's gateway hub-gw is Basic SKU, and a Basic VPN gateway does not support gateway transit"));
+    if Topology::parse(&gateway_transit_lab("Basic", true, false))
+        .expect("parse")
+        .build()
+        .is_ok()
+    {
+        assert!(
+            why(&gateway_transit_lab("Basic", true, false)).ends_with(
+                "hub's gateway hub-gw is Basic SKU, and a Basic VPN gateway does not support gateway transit"
+            )
+        );
     }
 }
 
@@ -491,7 +679,15 @@ fn explanations_name_the_missing_transit_flag_or_the_basic_sku() {
 fn round_trip_from_on_premises() {
     let onprem = Ipv4Addr::new(192, 168, 100, 10);
     let (_, t) = lab(&gateway_transit_lab("VpnGw1", true, false));
-    let (ok, e) = vnetlab::dataplane::explain::round_trip_from(&t, Ingress::Connection(0), Some(onprem), ip(&t, "vm"), "tcp", 22, Instant::now());
+    let (ok, e) = vnetlab::dataplane::explain::round_trip_from(
+        &t,
+        Ingress::Connection(0),
+        Some(onprem),
+        ip(&t, "vm"),
+        "tcp",
+        22,
+        Instant::now(),
+    );
     assert!(ok, "{}", e.summary);
     let (ok, e) = round_trip(&t, Ingress::Nic(nic(&t, "vm")), onprem, "icmp", 0, Instant::now());
     assert!(ok, "{}", e.summary);
@@ -502,7 +698,12 @@ fn round_trip_from_on_premises() {
 fn gateway_transit_blocked_by_disabled_propagation() {
     let (_, t) = lab(&gateway_transit_lab("VpnGw1", true, true));
     assert!(!has_onprem_route(&t));
-    assert!(is_next_hop_none(send_from(&t, "vm", Ipv4Addr::new(192, 168, 100, 10), 22)));
+    assert!(is_next_hop_none(send_from(
+        &t,
+        "vm",
+        Ipv4Addr::new(192, 168, 100, 10),
+        22
+    )));
 }
 
 // ---------------------------------------------------------------- 7. §4.3
@@ -533,8 +734,18 @@ virtualMachines:
     ));
     let rows = &subnet_of(&t, "vm-a").routes;
     let b = net("10.2.0.0/16");
-    assert!(rows.iter().any(|r| r.address_prefix == b && r.next_hop_type == NextHopType::VNetPeering && r.state == RouteState::Active), "{rows:#?}");
-    assert!(!rows.iter().any(|r| r.address_prefix == b && r.next_hop_type == NextHopType::VirtualNetworkGateway && r.state == RouteState::Active), "{rows:#?}");
+    assert!(
+        rows.iter().any(|r| r.address_prefix == b
+            && r.next_hop_type == NextHopType::VNetPeering
+            && r.state == RouteState::Active),
+        "{rows:#?}"
+    );
+    assert!(
+        !rows.iter().any(|r| r.address_prefix == b
+            && r.next_hop_type == NextHopType::VirtualNetworkGateway
+            && r.state == RouteState::Active),
+        "{rows:#?}"
+    );
     assert!(ssh(&t, "vm-a", "vm-b") && ssh(&t, "vm-b", "vm-a"));
 }
 
@@ -542,7 +753,13 @@ virtualMachines:
 
 fn aks(peered: bool) -> String {
     let p = |name: &str, remote: &str| {
-        if peered { format!("    peerings: [{{name: {name}, remoteVirtualNetwork: {remote}, allowVirtualNetworkAccess: true}}]\n") } else { String::new() }
+        if peered {
+            format!(
+                "    peerings: [{{name: {name}, remoteVirtualNetwork: {remote}, allowVirtualNetworkAccess: true}}]\n"
+            )
+        } else {
+            String::new()
+        }
     };
     format!(
         "resourceGroups: [{{name: {RG}, location: canadacentral}}]
@@ -575,7 +792,14 @@ fn aks_overlay_across_regions() {
     assert!(ping(&t, "node1", "node2"));
     // A pod's packet not SNATed to the node.
     let n1 = nic(&t, "node1");
-    let v = send(&t, Ingress::Nic(n1), Ipv4Addr::new(10, 32, 0, 5), ip(&t, "node2"), "tcp", 22);
+    let v = send(
+        &t,
+        Ingress::Nic(n1),
+        Ipv4Addr::new(10, 32, 0, 5),
+        ip(&t, "node2"),
+        "tcp",
+        22,
+    );
     assert_eq!(v, Verdict::Drop(DropReason::SpoofedSource { nic: n1 }));
     // Pod CIDRs are no VNet routes: 10.40/13 falls into the 10/8 None route.
     let v = send_from(&t, "node1", Ipv4Addr::new(10, 40, 0, 5), 22);
@@ -612,7 +836,15 @@ fn subnet_nsg_deny_wins_over_nic_allow() {
     assert!(!ssh(&t, "vm1", "vm2"));
     let v = send_from(&t, "vm1", ip(&t, "vm2"), 22);
     let subnet_nsg = subnet_of(&t, "vm2").nsg.expect("subnet NSG");
-    assert_eq!(v, Verdict::Drop(DropReason::NsgDenied { nic: nic(&t, "vm2"), direction: Direction::Inbound, nsg: subnet_nsg, rule: 0 }));
+    assert_eq!(
+        v,
+        Verdict::Drop(DropReason::NsgDenied {
+            nic: nic(&t, "vm2"),
+            direction: Direction::Inbound,
+            nsg: subnet_nsg,
+            rule: 0
+        })
+    );
     assert!(ping(&t, "vm1", "vm2"), "other traffic still passes");
 }
 
@@ -625,7 +857,10 @@ fn nic_nsg_outbound_deny() {
     ));
     let v = send_from(&t, "vm1", ip(&t, "vm2"), 22);
     let n1 = nic(&t, "vm1");
-    assert!(matches!(v, Verdict::Drop(DropReason::NsgDenied { nic, direction: Direction::Outbound, nsg, .. }) if nic == n1 && Some(nsg) == t.nics[n1 as usize].nsg), "{v:?}");
+    assert!(
+        matches!(v, Verdict::Drop(DropReason::NsgDenied { nic, direction: Direction::Outbound, nsg, .. }) if nic == n1 && Some(nsg) == t.nics[n1 as usize].nsg),
+        "{v:?}"
+    );
     assert!(ping(&t, "vm1", "vm2"));
 }
 
@@ -641,7 +876,16 @@ fn nsg_is_stateful() {
     assert!(ping(&t, "vm1", "vm2"));
     // vm2 starting a flow to vm1 is denied.
     let v = send_from(&t, "vm2", ip(&t, "vm1"), 22);
-    assert!(matches!(v, Verdict::Drop(DropReason::NsgDenied { direction: Direction::Inbound, .. })), "{v:?}");
+    assert!(
+        matches!(
+            v,
+            Verdict::Drop(DropReason::NsgDenied {
+                direction: Direction::Inbound,
+                ..
+            })
+        ),
+        "{v:?}"
+    );
     assert!(!ssh(&t, "vm2", "vm1"));
 }
 
@@ -654,8 +898,14 @@ fn nsg_rule_change_affects_new_flows_only() {
     let now = Instant::now();
     let req = pkt(a, b, "tcp", 40000, 22);
     let rep = probe_packet(b, a, "tcp", 22, 40000, true).expect("reply");
-    assert_eq!(decide(&t1, &mut ct, Ingress::Nic(n1), &req, now), Verdict::Deliver { nic: n2, nat: None });
-    assert_eq!(decide(&t1, &mut ct, Ingress::Nic(n2), &rep, now), Verdict::Deliver { nic: n1, nat: None });
+    assert_eq!(
+        decide(&t1, &mut ct, Ingress::Nic(n1), &req, now),
+        Verdict::Deliver { nic: n2, nat: None }
+    );
+    assert_eq!(
+        decide(&t1, &mut ct, Ingress::Nic(n2), &rep, now),
+        Verdict::Deliver { nic: n1, nat: None }
+    );
 
     let nsg = ResourceId::network(DEFAULT_SUBSCRIPTION_ID, RG, "networkSecurityGroups", "vm2NSG");
     m.apply(Change::PutSecurityRule(SecurityRuleSpec {
@@ -674,11 +924,26 @@ fn nsg_rule_change_affects_new_flows_only() {
     let t2 = Tables::compile(&m, 2);
     let (n1, n2) = (nic(&t2, "vm1"), nic(&t2, "vm2"));
     // The established flow goes on.
-    assert_eq!(decide(&t2, &mut ct, Ingress::Nic(n1), &req, now), Verdict::Deliver { nic: n2, nat: None });
-    assert_eq!(decide(&t2, &mut ct, Ingress::Nic(n2), &rep, now), Verdict::Deliver { nic: n1, nat: None });
+    assert_eq!(
+        decide(&t2, &mut ct, Ingress::Nic(n1), &req, now),
+        Verdict::Deliver { nic: n2, nat: None }
+    );
+    assert_eq!(
+        decide(&t2, &mut ct, Ingress::Nic(n2), &rep, now),
+        Verdict::Deliver { nic: n1, nat: None }
+    );
     // A new flow (other source port) is denied.
     let v = decide(&t2, &mut ct, Ingress::Nic(n1), &pkt(a, b, "tcp", 40001, 22), now);
-    assert!(matches!(v, Verdict::Drop(DropReason::NsgDenied { direction: Direction::Inbound, .. })), "{v:?}");
+    assert!(
+        matches!(
+            v,
+            Verdict::Drop(DropReason::NsgDenied {
+                direction: Direction::Inbound,
+                ..
+            })
+        ),
+        "{v:?}"
+    );
 }
 
 // ---------------------------------------------------------------- 10. §4.1
@@ -706,7 +971,9 @@ virtualMachines:
 
 fn rule_name(t: &Tables, v: Verdict) -> String {
     match v {
-        Verdict::Drop(DropReason::NsgDenied { direction, nsg, rule, .. }) => t.nsgs[nsg as usize].rules(direction)[rule as usize].name.clone(),
+        Verdict::Drop(DropReason::NsgDenied {
+            direction, nsg, rule, ..
+        }) => t.nsgs[nsg as usize].rules(direction)[rule as usize].name.clone(),
         other => format!("{other:?}"),
     }
 }
@@ -714,9 +981,23 @@ fn rule_name(t: &Tables, v: Verdict) -> String {
 #[test]
 fn allow_virtual_network_access_off_with_default_nsgs() {
     let (_, t) = lab(&no_access_lab(", nsgRule: NONE", ", nsgRule: NONE", "  []"));
-    let v = send(&t, Ingress::Nic(nic(&t, "vm-a")), ip(&t, "vm-a"), ip(&t, "vm-b"), "icmp", 0);
+    let v = send(
+        &t,
+        Ingress::Nic(nic(&t, "vm-a")),
+        ip(&t, "vm-a"),
+        ip(&t, "vm-b"),
+        "icmp",
+        0,
+    );
     assert_eq!(rule_name(&t, v), "DenyAllOutBound");
-    let v = send(&t, Ingress::Nic(nic(&t, "vm-b")), ip(&t, "vm-b"), ip(&t, "vm-a"), "icmp", 0);
+    let v = send(
+        &t,
+        Ingress::Nic(nic(&t, "vm-b")),
+        ip(&t, "vm-b"),
+        ip(&t, "vm-a"),
+        "icmp",
+        0,
+    );
     assert_eq!(rule_name(&t, v), "DenyAllInBound");
     assert!(!ping(&t, "vm-a", "vm-b") && !ping(&t, "vm-b", "vm-a"));
 }
@@ -725,9 +1006,15 @@ fn allow_virtual_network_access_off_with_default_nsgs() {
 fn allow_virtual_network_access_off_without_nsgs() {
     let (_, t) = lab(&no_access_lab(", nsg: ''", ", nsg: ''", "  []"));
     let v = send_from(&t, "vm-a", ip(&t, "vm-b"), 22);
-    assert!(matches!(v, Verdict::Drop(DropReason::PeeringAccessBlocked { .. })), "{v:?}");
+    assert!(
+        matches!(v, Verdict::Drop(DropReason::PeeringAccessBlocked { .. })),
+        "{v:?}"
+    );
     let v = send_from(&t, "vm-b", ip(&t, "vm-a"), 22);
-    assert!(matches!(v, Verdict::Drop(DropReason::PeeringAccessBlocked { .. })), "{v:?}");
+    assert!(
+        matches!(v, Verdict::Drop(DropReason::PeeringAccessBlocked { .. })),
+        "{v:?}"
+    );
 }
 
 #[test]
@@ -767,22 +1054,46 @@ virtualMachines:
     ));
     let rows = &subnet_of(&t, "app").routes;
     let zero = net("0.0.0.0/0");
-    assert!(rows.iter().any(|r| r.address_prefix == zero && r.source == RouteSource::Default && r.next_hop_type == NextHopType::Internet && r.state == RouteState::Invalid), "{rows:#?}");
-    assert!(rows.iter().any(|r| r.address_prefix == zero && r.source == RouteSource::User && r.state == RouteState::Active));
+    assert!(
+        rows.iter().any(|r| r.address_prefix == zero
+            && r.source == RouteSource::Default
+            && r.next_hop_type == NextHopType::Internet
+            && r.state == RouteState::Invalid),
+        "{rows:#?}"
+    );
+    assert!(
+        rows.iter()
+            .any(|r| r.address_prefix == zero && r.source == RouteSource::User && r.state == RouteState::Active)
+    );
     assert!(!rows.iter().any(|r| r.next_hop_type == NextHopType::None), "{rows:#?}");
     let nva = nic(&t, "nva");
-    assert_eq!(send_from(&t, "app", Ipv4Addr::new(8, 8, 8, 8), 443), Verdict::ToAppliance { nic: nva, nat: None });
+    assert_eq!(
+        send_from(&t, "app", Ipv4Addr::new(8, 8, 8, 8), 443),
+        Verdict::ToAppliance { nic: nva, nat: None }
+    );
     // Private destinations outside the VNet follow the 0/0 too.
-    assert_eq!(send_from(&t, "app", Ipv4Addr::new(172, 16, 0, 1), 443), Verdict::ToAppliance { nic: nva, nat: None });
+    assert_eq!(
+        send_from(&t, "app", Ipv4Addr::new(172, 16, 0, 1), 443),
+        Verdict::ToAppliance { nic: nva, nat: None }
+    );
     // Inside the VNet: VnetLocal still wins.
     assert!(ssh(&t, "app", "nva"));
     // The UDR 0/0 puts 0/0 in the VirtualNetwork tag (§5.4): AllowVnetInBound
     // admits any port from the Internet, but the answer goes to the NVA.
     let (app, shell) = (nic(&t, "app"), Ipv4Addr::new(198, 51, 100, 7));
     let v = send(&t, Ingress::Internet, shell, pip(&t, "app"), "tcp", 8080);
-    assert_eq!(v, Verdict::Deliver { nic: app, nat: Some(Rewrite::dst(ip(&t, "app"))) });
+    assert_eq!(
+        v,
+        Verdict::Deliver {
+            nic: app,
+            nat: Some(Rewrite::dst(ip(&t, "app")))
+        }
+    );
     let back = probe_packet(ip(&t, "app"), shell, "tcp", 8080, 40000, true).expect("reply");
-    assert_eq!(decide(&t, &mut ConnTrack::new(), Ingress::Nic(app), &back, Instant::now()), Verdict::ToAppliance { nic: nva, nat: None });
+    assert_eq!(
+        decide(&t, &mut ConnTrack::new(), Ingress::Nic(app), &back, Instant::now()),
+        Verdict::ToAppliance { nic: nva, nat: None }
+    );
 }
 
 // ---------------------------------------------------------------- 12. §10
@@ -806,14 +1117,39 @@ virtualMachines:
 "
     ));
     let snat = pip(&t, "vm1");
-    assert_eq!(send_from(&t, "vm1", Ipv4Addr::new(1, 1, 1, 1), 443), Verdict::ToInternet { snat });
+    assert_eq!(
+        send_from(&t, "vm1", Ipv4Addr::new(1, 1, 1, 1), 443),
+        Verdict::ToInternet { snat }
+    );
     assert_eq!(send_from(&t, "vm1", pip(&t, "vm2"), 22), Verdict::ToInternet { snat });
-    assert_eq!(send_from(&t, "nopip", Ipv4Addr::new(1, 1, 1, 1), 443), Verdict::ToInternet { snat: vnetlab::dataplane::DEFAULT_OUTBOUND_IP });
-    assert_eq!(send_from(&t, "priv", Ipv4Addr::new(1, 1, 1, 1), 443), Verdict::Drop(DropReason::NoOutboundAccess { nic: nic(&t, "priv") }));
-    let v = send(&t, Ingress::Internet, Ipv4Addr::new(198, 51, 100, 7), pip(&t, "open"), "tcp", 22);
+    assert_eq!(
+        send_from(&t, "nopip", Ipv4Addr::new(1, 1, 1, 1), 443),
+        Verdict::ToInternet {
+            snat: vnetlab::dataplane::DEFAULT_OUTBOUND_IP
+        }
+    );
+    assert_eq!(
+        send_from(&t, "priv", Ipv4Addr::new(1, 1, 1, 1), 443),
+        Verdict::Drop(DropReason::NoOutboundAccess { nic: nic(&t, "priv") })
+    );
+    let v = send(
+        &t,
+        Ingress::Internet,
+        Ipv4Addr::new(198, 51, 100, 7),
+        pip(&t, "open"),
+        "tcp",
+        22,
+    );
     assert_eq!(v, Verdict::Drop(DropReason::PublicIpClosed { nic: nic(&t, "open") }));
     // An unknown public address is not ours.
-    let v = send(&t, Ingress::Internet, Ipv4Addr::new(198, 51, 100, 7), Ipv4Addr::new(203, 0, 113, 250), "tcp", 22);
+    let v = send(
+        &t,
+        Ingress::Internet,
+        Ipv4Addr::new(198, 51, 100, 7),
+        Ipv4Addr::new(203, 0, 113, 250),
+        "tcp",
+        22,
+    );
     assert!(matches!(v, Verdict::Drop(_)), "{v:?}");
 }
 
@@ -821,10 +1157,20 @@ virtualMachines:
 
 fn fragments(src: Ipv4Addr, dst: Ipv4Addr, id: u16) -> (Vec<u8>, Vec<u8>) {
     let mut whole = Vec::new();
-    etherparse::PacketBuilder::ipv4(src.octets(), dst.octets(), 64).udp(5000, 53).write(&mut whole, &[7u8; 16]).expect("udp");
+    etherparse::PacketBuilder::ipv4(src.octets(), dst.octets(), 64)
+        .udp(5000, 53)
+        .write(&mut whole, &[7u8; 16])
+        .expect("udp");
     let l4 = whole[20..].to_vec();
     let mk = |payload: &[u8], offset8: u16, more: bool| {
-        let mut h = etherparse::Ipv4Header::new(payload.len() as u16, 64, etherparse::IpNumber::UDP, src.octets(), dst.octets()).expect("header");
+        let mut h = etherparse::Ipv4Header::new(
+            payload.len() as u16,
+            64,
+            etherparse::IpNumber::UDP,
+            src.octets(),
+            dst.octets(),
+        )
+        .expect("header");
         h.identification = id;
         h.more_fragments = more;
         h.fragment_offset = etherparse::IpFragOffset::try_new(offset8).expect("offset");
@@ -843,10 +1189,19 @@ fn fragments_in_and_out_of_order() {
     let (first, later) = fragments(ip(&t, "vm1"), ip(&t, "vm2"), 4711);
     let now = Instant::now();
     let mut ct = ConnTrack::new();
-    assert_eq!(decide(&t, &mut ct, Ingress::Nic(n1), &first, now), Verdict::Deliver { nic: n2, nat: None });
-    assert_eq!(decide(&t, &mut ct, Ingress::Nic(n1), &later, now), Verdict::Deliver { nic: n2, nat: None });
+    assert_eq!(
+        decide(&t, &mut ct, Ingress::Nic(n1), &first, now),
+        Verdict::Deliver { nic: n2, nat: None }
+    );
+    assert_eq!(
+        decide(&t, &mut ct, Ingress::Nic(n1), &later, now),
+        Verdict::Deliver { nic: n2, nat: None }
+    );
     let mut fresh = ConnTrack::new();
-    assert_eq!(decide(&t, &mut fresh, Ingress::Nic(n1), &later, now), Verdict::Drop(DropReason::FragmentOutOfOrder));
+    assert_eq!(
+        decide(&t, &mut fresh, Ingress::Nic(n1), &later, now),
+        Verdict::Drop(DropReason::FragmentOutOfOrder)
+    );
 }
 
 // ---------------------------------------------------------------- 14. power state
@@ -856,7 +1211,14 @@ fn stopped_vm_gets_nothing() {
     let (_, t) = lab(&stopped_lab());
     let n2 = nic(&t, "vm2");
     assert!(!ssh(&t, "vm1", "vm2"));
-    let v = send(&t, Ingress::Internet, Ipv4Addr::new(198, 51, 100, 7), pip(&t, "vm2"), "tcp", 22);
+    let v = send(
+        &t,
+        Ingress::Internet,
+        Ipv4Addr::new(198, 51, 100, 7),
+        pip(&t, "vm2"),
+        "tcp",
+        22,
+    );
     assert_eq!(v, Verdict::Drop(DropReason::VmNotRunning { nic: n2 }));
     let v = send_from(&t, "vm2", ip(&t, "vm1"), 22);
     assert_eq!(v, Verdict::Drop(DropReason::VmNotRunning { nic: n2 }));
@@ -888,8 +1250,18 @@ fn stopped_vm_one_way_private() {
 fn stopped_nva_blackholes() {
     // Azure: a UDR to a stopped appliance black-holes the traffic.
     let (mut m, _) = lab(&hub_nva(true, true, true));
-    let vm = ResourceId::resource(DEFAULT_SUBSCRIPTION_ID, RG, vnetlab::model::COMPUTE, "virtualMachines", "nva");
-    m.apply(Change::SetPowerState { vm, state: PowerState::Stopped }).expect("stop");
+    let vm = ResourceId::resource(
+        DEFAULT_SUBSCRIPTION_ID,
+        RG,
+        vnetlab::model::COMPUTE,
+        "virtualMachines",
+        "nva",
+    );
+    m.apply(Change::SetPowerState {
+        vm,
+        state: PowerState::Stopped,
+    })
+    .expect("stop");
     let t = Tables::compile(&m, 2);
     let v = send_from(&t, "vm1", ip(&t, "vm2"), 22);
     assert_eq!(v, Verdict::Drop(DropReason::VmNotRunning { nic: nic(&t, "nva") }));
@@ -918,7 +1290,11 @@ virtualMachines:
 // ------------------------------------------- §12.3 global peering and load balancers
 
 fn lb_lab() -> (Model, Tables) {
-    lab(&std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/labs/05-global-peering-load-balancers/topology.yaml")).expect("lab 05"))
+    lab(&std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/labs/05-global-peering-load-balancers/topology.yaml"
+    ))
+    .expect("lab 05"))
 }
 
 fn v4(s: &str) -> Ipv4Addr {
@@ -928,17 +1304,45 @@ fn v4(s: &str) -> Ipv4Addr {
 #[test]
 fn standard_ilb_works_over_global_peering_basic_does_not() {
     let (_, t) = lb_lab();
-    assert!(works(&t, "VM1", v4("10.2.0.100"), "tcp", 2222), "Standard ILB over global peering");
+    assert!(
+        works(&t, "VM1", v4("10.2.0.100"), "tcp", 2222),
+        "Standard ILB over global peering"
+    );
     let v = send_from(&t, "VM1", v4("10.2.0.101"), 2222);
-    assert!(matches!(v, Verdict::Drop(DropReason::BasicLbOverGlobalPeering { .. })), "{v:?}");
+    assert!(
+        matches!(v, Verdict::Drop(DropReason::BasicLbOverGlobalPeering { .. })),
+        "{v:?}"
+    );
     // The Basic backends' own addresses stay reachable.
     assert!(ssh(&t, "VM1", "basic-backend1") && ssh(&t, "VM1", "basic-backend2"));
     // Regional peering: the Basic frontend answers.
     assert!(works(&t, "VM3", v4("10.2.0.101"), "tcp", 2222));
     // Ping is not load-balanced.
-    assert!(matches!(send(&t, Ingress::Nic(nic(&t, "VM1")), ip(&t, "VM1"), v4("10.2.0.100"), "icmp", 0), Verdict::Drop(DropReason::NoLbRule { .. })));
-    let (_, e) = round_trip(&t, Ingress::Nic(nic(&t, "VM1")), v4("10.2.0.101"), "tcp", 2222, Instant::now());
-    assert!(e.summary.contains("Basic load balancer frontends are not reachable over global VNet peering"), "{}", e.summary);
+    assert!(matches!(
+        send(
+            &t,
+            Ingress::Nic(nic(&t, "VM1")),
+            ip(&t, "VM1"),
+            v4("10.2.0.100"),
+            "icmp",
+            0
+        ),
+        Verdict::Drop(DropReason::NoLbRule { .. })
+    ));
+    let (_, e) = round_trip(
+        &t,
+        Ingress::Nic(nic(&t, "VM1")),
+        v4("10.2.0.101"),
+        "tcp",
+        2222,
+        Instant::now(),
+    );
+    assert!(
+        e.summary
+            .contains("Basic load balancer frontends are not reachable over global VNet peering"),
+        "{}",
+        e.summary
+    );
 }
 
 #[test]
@@ -948,17 +1352,31 @@ fn the_frontend_port_is_translated_to_the_backend_port_and_back() {
     let now = Instant::now();
     let vm1 = nic(&t, "VM1");
     let req = pkt(ip(&t, "VM1"), v4("10.2.0.100"), "tcp", 40000, 2222);
-    let Verdict::Deliver { nic: backend, nat: Some(r) } = decide(&t, &mut ct, Ingress::Nic(vm1), &req, now) else { panic!("not delivered") };
+    let Verdict::Deliver {
+        nic: backend,
+        nat: Some(r),
+    } = decide(&t, &mut ct, Ingress::Nic(vm1), &req, now)
+    else {
+        panic!("not delivered")
+    };
     assert!([nic(&t, "backend1"), nic(&t, "backend2")].contains(&backend));
     assert_eq!((r.ip, r.port), (t.nics[backend as usize].ip, Some(22)));
     // The answer leaves the backend from its own address and port 22, and
     // reaches VM1 from the frontend's 10.2.0.100:2222.
     let back = probe_packet(t.nics[backend as usize].ip, ip(&t, "VM1"), "tcp", 22, 40000, true).expect("lab 05");
-    let Verdict::Deliver { nic: home, nat: Some(r) } = decide(&t, &mut ct, Ingress::Nic(backend), &back, now) else { panic!("answer not delivered") };
+    let Verdict::Deliver {
+        nic: home,
+        nat: Some(r),
+    } = decide(&t, &mut ct, Ingress::Nic(backend), &back, now)
+    else {
+        panic!("answer not delivered")
+    };
     assert_eq!((home, r.ip, r.port), (vm1, v4("10.2.0.100"), Some(2222)));
     // The flow stays on its backend.
     for _ in 0..5 {
-        assert!(matches!(decide(&t, &mut ct, Ingress::Nic(vm1), &req, now), Verdict::Deliver { nic, .. } if nic == backend));
+        assert!(
+            matches!(decide(&t, &mut ct, Ingress::Nic(vm1), &req, now), Verdict::Deliver { nic, .. } if nic == backend)
+        );
     }
 }
 
@@ -967,7 +1385,13 @@ fn new_flows_spread_over_healthy_backends_only() {
     let (_, t) = lb_lab();
     let (b1, b2) = (nic(&t, "backend1"), nic(&t, "backend2"));
     let now = Instant::now();
-    let backend_of = |ct: &mut ConnTrack, sport: u16| match decide(&t, ct, Ingress::Nic(nic(&t, "VM1")), &pkt(ip(&t, "VM1"), v4("10.2.0.100"), "tcp", sport, 2222), now) {
+    let backend_of = |ct: &mut ConnTrack, sport: u16| match decide(
+        &t,
+        ct,
+        Ingress::Nic(nic(&t, "VM1")),
+        &pkt(ip(&t, "VM1"), v4("10.2.0.100"), "tcp", sport, 2222),
+        now,
+    ) {
         Verdict::Deliver { nic, .. } => Some(nic),
         _ => None,
     };
@@ -980,10 +1404,18 @@ fn new_flows_spread_over_healthy_backends_only() {
     let lb = t.lbs.iter().find(|l| l.name == "std-ilb").expect("lab 05").key;
     ct.set_backend_health(lb, t.nics[b1 as usize].key, false);
     assert!((50000..50032).all(|p| backend_of(&mut ct, p) == Some(b2)));
-    let pinned = (40000..40064).find(|p| picks[(*p - 40000) as usize] == Some(b1)).expect("lab 05");
+    let pinned = (40000..40064)
+        .find(|p| picks[(*p - 40000) as usize] == Some(b1))
+        .expect("lab 05");
     assert_eq!(backend_of(&mut ct, pinned), Some(b1));
     ct.set_backend_health(lb, t.nics[b2 as usize].key, false);
-    let v = decide(&t, &mut ct, Ingress::Nic(nic(&t, "VM1")), &pkt(ip(&t, "VM1"), v4("10.2.0.100"), "tcp", 60000, 2222), now);
+    let v = decide(
+        &t,
+        &mut ct,
+        Ingress::Nic(nic(&t, "VM1")),
+        &pkt(ip(&t, "VM1"), v4("10.2.0.100"), "tcp", 60000, 2222),
+        now,
+    );
     assert!(matches!(v, Verdict::Drop(DropReason::NoHealthyBackend { .. })), "{v:?}");
 }
 
@@ -994,9 +1426,28 @@ fn probes_come_from_the_azure_host_and_nsgs_see_the_azure_load_balancer_tag() {
     let mut ct = ConnTrack::new();
     let now = Instant::now();
     let probe = pkt(vnetlab::model::AZURE_HOST_IP, t.probe_alias(b1), "tcp", 33000, 22);
-    assert_eq!(decide(&t, &mut ct, Ingress::AzureHost, &probe, now), Verdict::Deliver { nic: b1, nat: Some(Rewrite::dst(ip(&t, "backend1"))) });
-    let answer = probe_packet(ip(&t, "backend1"), vnetlab::model::AZURE_HOST_IP, "tcp", 22, 33000, true).expect("lab 05");
-    assert_eq!(decide(&t, &mut ct, Ingress::Nic(b1), &answer, now), Verdict::ToAzureHost { nat: Rewrite::src(t.probe_alias(b1)) });
+    assert_eq!(
+        decide(&t, &mut ct, Ingress::AzureHost, &probe, now),
+        Verdict::Deliver {
+            nic: b1,
+            nat: Some(Rewrite::dst(ip(&t, "backend1")))
+        }
+    );
+    let answer = probe_packet(
+        ip(&t, "backend1"),
+        vnetlab::model::AZURE_HOST_IP,
+        "tcp",
+        22,
+        33000,
+        true,
+    )
+    .expect("lab 05");
+    assert_eq!(
+        decide(&t, &mut ct, Ingress::Nic(b1), &answer, now),
+        Verdict::ToAzureHost {
+            nat: Rewrite::src(t.probe_alias(b1))
+        }
+    );
 }
 
 #[test]
@@ -1009,39 +1460,77 @@ fn the_injected_cache_sits_behind_a_basic_ilb_and_the_private_endpoint_crosses_r
     // The plain port is open only with --enable-non-ssl-port; TLS always.
     assert!(works(&t, "VM3", v4("10.2.1.10"), "tcp", 6380));
     // The private endpoint in VNet1 reaches the other cache in Japan West.
-    let pe = model.private_endpoints.values().next().expect("lab 05").private_ip_address;
+    let pe = model
+        .private_endpoints
+        .values()
+        .next()
+        .expect("lab 05")
+        .private_ip_address;
     assert!(works(&t, "VM1", pe, "tcp", 6379) && works(&t, "VM1", pe, "tcp", 6380));
     assert!(!works(&t, "VM1", pe, "icmp", 0), "private endpoints carry no ICMP");
     // Its /32 is an InterfaceEndpoint route in VNet1 and in VNets peered with it.
     for vm in ["VM1", "backend1"] {
         let s = subnet_of(&t, vm);
-        assert!(s.routes.iter().any(|r| r.address_prefix == net(&format!("{pe}/32")) && r.next_hop_type == NextHopType::InterfaceEndpoint && r.source == RouteSource::Default), "{vm}");
+        assert!(
+            s.routes.iter().any(|r| r.address_prefix == net(&format!("{pe}/32"))
+                && r.next_hop_type == NextHopType::InterfaceEndpoint
+                && r.source == RouteSource::Default),
+            "{vm}"
+        );
     }
-    assert!(!subnet_of(&t, "VM3").routes.iter().any(|r| r.next_hop_type == NextHopType::InterfaceEndpoint), "VNet3 is not peered with VNet1");
+    assert!(
+        !subnet_of(&t, "VM3")
+            .routes
+            .iter()
+            .any(|r| r.next_hop_type == NextHopType::InterfaceEndpoint),
+        "VNet3 is not peered with VNet1"
+    );
 }
 
 #[test]
 fn a_vnet_to_vnet_connection_instead_of_peering_reaches_the_basic_frontend() {
-    let yaml = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/labs/05-global-peering-load-balancers/topology.yaml")).expect("lab 05");
+    let yaml = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/labs/05-global-peering-load-balancers/topology.yaml"
+    ))
+    .expect("lab 05");
     let mut topo: serde_yaml_ng::Value = serde_yaml_ng::from_str(&yaml).expect("lab 05");
     let vnets = topo["virtualNetworks"].as_sequence_mut().expect("lab 05");
     for v in vnets.iter_mut() {
         let name = v["name"].as_str().expect("lab 05").to_string();
         let subnets = v["subnets"].as_sequence_mut().expect("lab 05");
         if name == "VNet1" || name == "VNet2" {
-            let prefix = if name == "VNet1" { "10.1.255.0/27" } else { "10.2.255.0/27" };
+            let prefix = if name == "VNet1" {
+                "10.1.255.0/27"
+            } else {
+                "10.2.255.0/27"
+            };
             if !subnets.iter().any(|s| s["name"] == "GatewaySubnet") {
-                subnets.push(serde_yaml_ng::from_str(&format!("{{name: GatewaySubnet, addressPrefix: {prefix}}}")).expect("lab 05"));
+                subnets.push(
+                    serde_yaml_ng::from_str(&format!("{{name: GatewaySubnet, addressPrefix: {prefix}}}"))
+                        .expect("lab 05"),
+                );
             }
-            v["peerings"] = serde_yaml_ng::from_str(if name == "VNet2" { "[{name: VNet2-to-VNet3, remoteVirtualNetwork: VNet3, allowVirtualNetworkAccess: true}]" } else { "[]" }).expect("lab 05");
+            v["peerings"] = serde_yaml_ng::from_str(if name == "VNet2" {
+                "[{name: VNet2-to-VNet3, remoteVirtualNetwork: VNet3, allowVirtualNetworkAccess: true}]"
+            } else {
+                "[]"
+            })
+            .expect("lab 05");
         }
     }
     topo["virtualNetworkGateways"] = serde_yaml_ng::from_str("[{name: gw1, location: japaneast, vnet: VNet1, sku: VpnGw1}, {name: gw2, location: japanwest, vnet: VNet2, sku: VpnGw1}]").expect("lab 05");
     topo["connections"] = serde_yaml_ng::from_str("[{name: c12, location: japaneast, vnetGateway1: gw1, vnetGateway2: gw2, sharedKey: k}, {name: c21, location: japanwest, vnetGateway1: gw2, vnetGateway2: gw1, sharedKey: k}]").expect("lab 05");
     topo["privateEndpoints"] = serde_yaml_ng::from_str("[]").expect("lab 05");
     let (_, t) = lab(&serde_yaml_ng::to_string(&topo).expect("lab 05"));
-    assert!(works(&t, "VM1", v4("10.2.0.101"), "tcp", 2222), "Basic ILB over VNet-to-VNet");
-    assert!(works(&t, "VM1", v4("10.2.1.10"), "tcp", 6379), "the injected cache over VNet-to-VNet");
+    assert!(
+        works(&t, "VM1", v4("10.2.0.101"), "tcp", 2222),
+        "Basic ILB over VNet-to-VNet"
+    );
+    assert!(
+        works(&t, "VM1", v4("10.2.1.10"), "tcp", 6379),
+        "the injected cache over VNet-to-VNet"
+    );
 }
 
 #[test]
@@ -1049,11 +1538,20 @@ fn load_balancer_and_cache_refusals_leave_the_model_as_it_was() {
     let (mut model, _) = lb_lab();
     let before = model.clone();
     let rg = |kind: &str, name: &str| ResourceId::network(DEFAULT_SUBSCRIPTION_ID, "lb-lab-rg", kind, name);
-    let cache = |name: &str| ResourceId::resource(DEFAULT_SUBSCRIPTION_ID, "lb-lab-rg", "Microsoft.Cache", "redis", name);
+    let cache =
+        |name: &str| ResourceId::resource(DEFAULT_SUBSCRIPTION_ID, "lb-lab-rg", "Microsoft.Cache", "redis", name);
     let vnet2 = rg("virtualNetworks", "VNet2");
     // A NIC cannot be in a Basic and a Standard pool.
-    let both = vec![rg("loadBalancers", "std-ilb").child("backendAddressPools", "std-ilbbepool"), rg("loadBalancers", "basic-ilb").child("backendAddressPools", "basic-ilbbepool")];
-    let e = model.apply(Change::SetBackendPools { nic: rg("networkInterfaces", "backend1VMNic"), pools: both }).expect_err("refused");
+    let both = vec![
+        rg("loadBalancers", "std-ilb").child("backendAddressPools", "std-ilbbepool"),
+        rg("loadBalancers", "basic-ilb").child("backendAddressPools", "basic-ilbbepool"),
+    ];
+    let e = model
+        .apply(Change::SetBackendPools {
+            nic: rg("networkInterfaces", "backend1VMNic"),
+            pools: both,
+        })
+        .expect_err("refused");
     assert_eq!(e.code, ErrorCode::DifferentSkuLoadBalancersAndPublicIPAddressNotAllowed);
     // No private endpoint to a VNet-injected cache.
     let pe = vnetlab::model::PrivateEndpointSpec {
@@ -1090,8 +1588,20 @@ fn load_balancer_and_cache_refusals_leave_the_model_as_it_was() {
         enable_non_ssl_port: false,
         redis_version: None,
     };
-    assert!(model.apply(Change::PutRedisCache(redis)).expect_err("refused").message.contains("holds only Azure Cache for Redis"));
+    assert!(
+        model
+            .apply(Change::PutRedisCache(redis))
+            .expect_err("refused")
+            .message
+            .contains("holds only Azure Cache for Redis")
+    );
     // The frontend's address is taken.
-    assert_eq!(model.apply(Change::DeleteVirtualNetwork(vnet2)).expect_err("refused").code, ErrorCode::InUseSubnetCannotBeDeleted);
+    assert_eq!(
+        model
+            .apply(Change::DeleteVirtualNetwork(vnet2))
+            .expect_err("refused")
+            .code,
+        ErrorCode::InUseSubnetCannotBeDeleted
+    );
     assert_eq!(model, before);
 }

@@ -110,7 +110,10 @@ fn nic_change(name: &str, subnet_id: ResourceId) -> Change {
     Change::PutNetworkInterface(nic_spec(name, subnet_id))
 }
 fn static_nic(name: &str, subnet_id: ResourceId, ip: &str) -> Change {
-    Change::PutNetworkInterface(NicSpec { private_ip_address: Some(ip.into()), ..nic_spec(name, subnet_id) })
+    Change::PutNetworkInterface(NicSpec {
+        private_ip_address: Some(ip.into()),
+        ..nic_spec(name, subnet_id)
+    })
 }
 fn vm_spec(id: ResourceId, nics: Vec<ResourceId>) -> VmSpec {
     VmSpec {
@@ -162,7 +165,13 @@ fn gateway_spec(name: &str, v: &str) -> GatewaySpec {
     }
 }
 fn route_server_change(name: &str, hosted: ResourceId) -> Change {
-    Change::PutRouteServer(RouteServerSpec { id: rs(name), location: None, hosted_subnet: hosted, allow_branch_to_branch_traffic: false, public_ip_address: None })
+    Change::PutRouteServer(RouteServerSpec {
+        id: rs(name),
+        location: None,
+        hosted_subnet: hosted,
+        allow_branch_to_branch_traffic: false,
+        public_ip_address: None,
+    })
 }
 
 fn ok(m: &mut Model, c: Change) {
@@ -204,16 +213,48 @@ fn refused(m: &mut Model, c: Change, code: ErrorCode, mentions: &str) -> AzureEr
 /// - vm1 with vm1-nic (10.1.1.4) and vm1-pip in spoke1/apps.
 fn base() -> Model {
     let mut m = Model::new();
-    ok(&mut m, Change::PutResourceGroup { subscription: SUB.into(), name: RG.into(), location: LOC.into() });
+    ok(
+        &mut m,
+        Change::PutResourceGroup {
+            subscription: SUB.into(),
+            name: RG.into(),
+            location: LOC.into(),
+        },
+    );
     ok(&mut m, vnet_change("hub-vnet", &["10.0.0.0/16"]));
     ok(&mut m, subnet_change("hub-vnet", "GatewaySubnet", "10.0.255.0/27"));
     ok(&mut m, subnet_change("hub-vnet", "shared", "10.0.1.0/24"));
-    ok(&mut m, Change::PutVirtualNetworkGateway(gateway_spec("hub-gw", "hub-vnet")));
+    ok(
+        &mut m,
+        Change::PutVirtualNetworkGateway(gateway_spec("hub-gw", "hub-vnet")),
+    );
 
-    ok(&mut m, Change::PutNetworkSecurityGroup { id: nsg("apps-nsg"), location: None });
+    ok(
+        &mut m,
+        Change::PutNetworkSecurityGroup {
+            id: nsg("apps-nsg"),
+            location: None,
+        },
+    );
     ok(&mut m, Change::PutSecurityRule(rule_spec("apps-nsg", "allow-ssh", 100)));
-    ok(&mut m, Change::PutRouteTable { id: rt("apps-rt"), location: None, disable_bgp_route_propagation: false });
-    ok(&mut m, Change::PutRoute(route_spec("apps-rt", "to-fw", "0.0.0.0/0", "VirtualAppliance", Some("10.0.1.4"))));
+    ok(
+        &mut m,
+        Change::PutRouteTable {
+            id: rt("apps-rt"),
+            location: None,
+            disable_bgp_route_propagation: false,
+        },
+    );
+    ok(
+        &mut m,
+        Change::PutRoute(route_spec(
+            "apps-rt",
+            "to-fw",
+            "0.0.0.0/0",
+            "VirtualAppliance",
+            Some("10.0.1.4"),
+        )),
+    );
 
     ok(&mut m, vnet_change("spoke1-vnet", &["10.1.0.0/16"]));
     ok(
@@ -232,17 +273,42 @@ fn base() -> Model {
     ok(&mut m, vnet_change("lonely-vnet", &["10.9.0.0/16"]));
     ok(&mut m, subnet_change("lonely-vnet", "default", "10.9.0.0/24"));
 
-    ok(&mut m, Change::PutPeering(PeeringSpec { allow_gateway_transit: true, ..peering_spec("hub-vnet", "hub-to-spoke1", vnet("spoke1-vnet")) }));
-    ok(&mut m, Change::PutPeering(PeeringSpec { use_remote_gateways: true, ..peering_spec("spoke1-vnet", "spoke1-to-hub", vnet("hub-vnet")) }));
+    ok(
+        &mut m,
+        Change::PutPeering(PeeringSpec {
+            allow_gateway_transit: true,
+            ..peering_spec("hub-vnet", "hub-to-spoke1", vnet("spoke1-vnet"))
+        }),
+    );
+    ok(
+        &mut m,
+        Change::PutPeering(PeeringSpec {
+            use_remote_gateways: true,
+            ..peering_spec("spoke1-vnet", "spoke1-to-hub", vnet("hub-vnet"))
+        }),
+    );
     ok(&mut m, peer("hub-vnet", "hub-to-spoke2", "spoke2-vnet"));
     ok(&mut m, peer("spoke2-vnet", "spoke2-to-hub", "hub-vnet"));
 
-    ok(&mut m, Change::PutPublicIp(PublicIpSpec { id: pip("vm1-pip"), location: None, sku: PublicIpSku::Standard }));
     ok(
         &mut m,
-        Change::PutNetworkInterface(NicSpec { public_ip_address: Some(pip("vm1-pip")), ..nic_spec("vm1-nic", subnet("spoke1-vnet", "apps")) }),
+        Change::PutPublicIp(PublicIpSpec {
+            id: pip("vm1-pip"),
+            location: None,
+            sku: PublicIpSku::Standard,
+        }),
     );
-    ok(&mut m, Change::PutVirtualMachine(vm_spec(vm("vm1"), vec![nic("vm1-nic")])));
+    ok(
+        &mut m,
+        Change::PutNetworkInterface(NicSpec {
+            public_ip_address: Some(pip("vm1-pip")),
+            ..nic_spec("vm1-nic", subnet("spoke1-vnet", "apps"))
+        }),
+    );
+    ok(
+        &mut m,
+        Change::PutVirtualMachine(vm_spec(vm("vm1"), vec![nic("vm1-nic")])),
+    );
     m
 }
 
@@ -251,15 +317,32 @@ fn add_gateway_vnet(m: &mut Model, name: &str, prefix: &str, gateway_subnet: &st
     ok(m, vnet_change(name, &[prefix]));
     ok(m, subnet_change(name, "GatewaySubnet", gateway_subnet));
     if with_gateway {
-        ok(m, Change::PutVirtualNetworkGateway(gateway_spec(&format!("{name}-gw"), name)));
+        ok(
+            m,
+            Change::PutVirtualNetworkGateway(gateway_spec(&format!("{name}-gw"), name)),
+        );
     }
 }
 
 /// A second subscription in another tenant, with partner-vnet 10.70.0.0/16,
 /// and the principal alice (no roles yet).
 fn add_partner(m: &mut Model) {
-    ok(m, Change::PutSubscription(Subscription { id: SUB2.into(), name: "partner".into(), tenant_id: TENANT2.into() }));
-    ok(m, Change::PutResourceGroup { subscription: SUB2.into(), name: RG2.into(), location: LOC.into() });
+    ok(
+        m,
+        Change::PutSubscription(Subscription {
+            id: SUB2.into(),
+            name: "partner".into(),
+            tenant_id: TENANT2.into(),
+        }),
+    );
+    ok(
+        m,
+        Change::PutResourceGroup {
+            subscription: SUB2.into(),
+            name: RG2.into(),
+            location: LOC.into(),
+        },
+    );
     ok(m, vnet_change_id(partner_vnet(), &["10.70.0.0/16"]));
     ok(
         m,
@@ -281,7 +364,10 @@ fn network_contributor(scope: &ResourceId) -> Change {
 }
 
 fn cross_tenant_peering(principal: Option<&str>) -> Change {
-    Change::PutPeering(PeeringSpec { principal: principal.map(Into::into), ..peering_spec("lonely-vnet", "lonely-to-partner", partner_vnet()) })
+    Change::PutPeering(PeeringSpec {
+        principal: principal.map(Into::into),
+        ..peering_spec("lonely-vnet", "lonely-to-partner", partner_vnet())
+    })
 }
 
 fn state(m: &Model, v: &str, p: &str) -> PeeringState {
@@ -319,8 +405,14 @@ fn dynamic_ips_are_allocated_from_dot_4_and_a_freed_one_is_reused() {
     ok(&mut m, nic_change("a", web.clone()));
     ok(&mut m, nic_change("b", web.clone()));
     ok(&mut m, nic_change("c", web.clone()));
-    assert_eq!([nic_ip(&m, "a"), nic_ip(&m, "b"), nic_ip(&m, "c")], ["10.2.1.4", "10.2.1.5", "10.2.1.6"]);
-    assert_eq!(m.network_interfaces[&nic("a")].private_ip_allocation_method, IpAllocation::Dynamic);
+    assert_eq!(
+        [nic_ip(&m, "a"), nic_ip(&m, "b"), nic_ip(&m, "c")],
+        ["10.2.1.4", "10.2.1.5", "10.2.1.6"]
+    );
+    assert_eq!(
+        m.network_interfaces[&nic("a")].private_ip_allocation_method,
+        IpAllocation::Dynamic
+    );
     ok(&mut m, Change::DeleteNetworkInterface(nic("a")));
     ok(&mut m, nic_change("d", web.clone()));
     assert_eq!(nic_ip(&m, "d"), "10.2.1.4");
@@ -354,13 +446,28 @@ fn peering_goes_disconnected_when_the_remote_vnet_is_deleted() {
 #[test]
 fn sync_level_is_local_not_in_sync_after_remote_grows_and_fully_in_sync_after_sync() {
     let mut m = base();
-    assert_eq!(sync_level(&m, "spoke2-vnet", "spoke2-to-hub"), PeeringSyncLevel::FullyInSync);
+    assert_eq!(
+        sync_level(&m, "spoke2-vnet", "spoke2-to-hub"),
+        PeeringSyncLevel::FullyInSync
+    );
     ok(&mut m, vnet_change("hub-vnet", &["10.0.0.0/16", "10.100.0.0/16"]));
-    assert_eq!(sync_level(&m, "spoke2-vnet", "spoke2-to-hub"), PeeringSyncLevel::LocalNotInSync);
-    assert_eq!(sync_level(&m, "hub-vnet", "hub-to-spoke2"), PeeringSyncLevel::RemoteNotInSync);
+    assert_eq!(
+        sync_level(&m, "spoke2-vnet", "spoke2-to-hub"),
+        PeeringSyncLevel::LocalNotInSync
+    );
+    assert_eq!(
+        sync_level(&m, "hub-vnet", "hub-to-spoke2"),
+        PeeringSyncLevel::RemoteNotInSync
+    );
     ok(&mut m, Change::SyncPeering(peering_id("spoke2-vnet", "spoke2-to-hub")));
-    assert_eq!(sync_level(&m, "spoke2-vnet", "spoke2-to-hub"), PeeringSyncLevel::FullyInSync);
-    assert_eq!(sync_level(&m, "hub-vnet", "hub-to-spoke2"), PeeringSyncLevel::FullyInSync);
+    assert_eq!(
+        sync_level(&m, "spoke2-vnet", "spoke2-to-hub"),
+        PeeringSyncLevel::FullyInSync
+    );
+    assert_eq!(
+        sync_level(&m, "hub-vnet", "hub-to-spoke2"),
+        PeeringSyncLevel::FullyInSync
+    );
 }
 
 #[test]
@@ -378,7 +485,10 @@ fn refused_change_in_apply_all_leaves_the_model_unchanged() {
     let mut m = base();
     let before = m.clone();
     let (i, e) = m
-        .apply_all([vnet_change("new-vnet", &["10.40.0.0/16"]), subnet_change("new-vnet", "a", "10.41.0.0/24")])
+        .apply_all([
+            vnet_change("new-vnet", &["10.40.0.0/16"]),
+            subnet_change("new-vnet", "a", "10.41.0.0/24"),
+        ])
         .expect_err("second change is bad");
     assert_eq!(i, 1);
     assert_eq!(e.code, ErrorCode::NetcfgSubnetRangeOutsideVnet);
@@ -390,42 +500,84 @@ fn refused_change_in_apply_all_leaves_the_model_unchanged() {
 #[test]
 fn vnet_range_in_forbidden_space_is_refused() {
     let mut m = base();
-    for bad in ["224.0.0.0/4", "127.0.0.0/8", "169.254.0.0/16", "168.63.129.16/32", "168.63.128.0/23", "127.5.0.0/16", "255.255.255.255/32"] {
-        refused(&mut m, vnet_change("bad-vnet", &["10.50.0.0/16", bad]), ErrorCode::BadRequest, bad);
+    for bad in [
+        "224.0.0.0/4",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "168.63.129.16/32",
+        "168.63.128.0/23",
+        "127.5.0.0/16",
+        "255.255.255.255/32",
+    ] {
+        refused(
+            &mut m,
+            vnet_change("bad-vnet", &["10.50.0.0/16", bad]),
+            ErrorCode::BadRequest,
+            bad,
+        );
     }
 }
 
 #[test]
 fn vnet_with_overlapping_ranges_is_refused() {
     let mut m = base();
-    refused(&mut m, vnet_change("dup-vnet", &["10.60.0.0/16", "10.60.1.0/24"]), ErrorCode::BadRequest, "10.60.1.0/24");
+    refused(
+        &mut m,
+        vnet_change("dup-vnet", &["10.60.0.0/16", "10.60.1.0/24"]),
+        ErrorCode::BadRequest,
+        "10.60.1.0/24",
+    );
 }
 
 #[test]
 fn vnet_without_address_prefix_is_refused() {
     let mut m = base();
-    refused(&mut m, vnet_change("empty-vnet", &[]), ErrorCode::BadRequest, "empty-vnet");
+    refused(
+        &mut m,
+        vnet_change("empty-vnet", &[]),
+        ErrorCode::BadRequest,
+        "empty-vnet",
+    );
 }
 
 #[test]
 fn vnet_prefix_with_host_bits_set_is_invalid_cidr_notation() {
     let mut m = base();
-    let e = refused(&mut m, vnet_change("hostbits-vnet", &["10.61.0.1/16"]), ErrorCode::InvalidCIDRNotation, "10.61.0.1/16");
-    assert!(e.message.contains("10.61.0.0/16"), "should suggest the right prefix: {}", e.message);
+    let e = refused(
+        &mut m,
+        vnet_change("hostbits-vnet", &["10.61.0.1/16"]),
+        ErrorCode::InvalidCIDRNotation,
+        "10.61.0.1/16",
+    );
+    assert!(
+        e.message.contains("10.61.0.0/16"),
+        "should suggest the right prefix: {}",
+        e.message
+    );
 }
 
 #[test]
 fn vnet_prefix_that_does_not_parse_is_refused() {
     let mut m = base();
     for bad in ["10.62.0.0", "banana", "10.62.0.0/33", "300.1.0.0/16"] {
-        refused(&mut m, vnet_change("garbage-vnet", &[bad]), ErrorCode::InvalidAddressPrefixFormat, bad);
+        refused(
+            &mut m,
+            vnet_change("garbage-vnet", &[bad]),
+            ErrorCode::InvalidAddressPrefixFormat,
+            bad,
+        );
     }
 }
 
 #[test]
 fn removing_a_vnet_range_that_still_holds_a_subnet_is_refused() {
     let mut m = base();
-    refused(&mut m, vnet_change("lonely-vnet", &["10.99.0.0/16"]), ErrorCode::NetcfgSubnetRangeOutsideVnet, "default");
+    refused(
+        &mut m,
+        vnet_change("lonely-vnet", &["10.99.0.0/16"]),
+        ErrorCode::NetcfgSubnetRangeOutsideVnet,
+        "default",
+    );
 }
 
 #[test]
@@ -438,7 +590,12 @@ fn adding_a_vnet_range_that_overlaps_an_unpeered_vnet_is_fine() {
 #[test]
 fn adding_a_vnet_range_that_overlaps_the_peered_hub_is_refused() {
     let mut m = base();
-    refused(&mut m, vnet_change("spoke2-vnet", &["10.2.0.0/16", "10.0.128.0/17"]), ErrorCode::VnetAddressSpacesOverlap, "hub-vnet");
+    refused(
+        &mut m,
+        vnet_change("spoke2-vnet", &["10.2.0.0/16", "10.0.128.0/17"]),
+        ErrorCode::VnetAddressSpacesOverlap,
+        "hub-vnet",
+    );
 }
 
 #[test]
@@ -458,47 +615,86 @@ fn flow_timeout_out_of_range_is_refused() {
 #[test]
 fn subnet_outside_vnet_ranges_is_refused() {
     let mut m = base();
-    refused(&mut m, subnet_change("spoke1-vnet", "outside", "10.5.0.0/24"), ErrorCode::NetcfgSubnetRangeOutsideVnet, "outside");
+    refused(
+        &mut m,
+        subnet_change("spoke1-vnet", "outside", "10.5.0.0/24"),
+        ErrorCode::NetcfgSubnetRangeOutsideVnet,
+        "outside",
+    );
 }
 
 #[test]
 fn subnet_straddling_the_vnet_edge_is_refused() {
     let mut m = base();
-    refused(&mut m, subnet_change("lonely-vnet", "straddle", "10.8.0.0/15"), ErrorCode::NetcfgSubnetRangeOutsideVnet, "straddle");
+    refused(
+        &mut m,
+        subnet_change("lonely-vnet", "straddle", "10.8.0.0/15"),
+        ErrorCode::NetcfgSubnetRangeOutsideVnet,
+        "straddle",
+    );
 }
 
 #[test]
 fn overlapping_subnets_are_refused() {
     let mut m = base();
-    let e = refused(&mut m, subnet_change("spoke1-vnet", "apps2", "10.1.1.128/25"), ErrorCode::NetcfgSubnetRangesOverlap, "apps2");
-    assert!(e.message.contains("'apps'"), "should name the existing subnet: {}", e.message);
+    let e = refused(
+        &mut m,
+        subnet_change("spoke1-vnet", "apps2", "10.1.1.128/25"),
+        ErrorCode::NetcfgSubnetRangesOverlap,
+        "apps2",
+    );
+    assert!(
+        e.message.contains("'apps'"),
+        "should name the existing subnet: {}",
+        e.message
+    );
 }
 
 #[test]
 fn subnet_smaller_than_slash_29_is_refused() {
     let mut m = base();
     for bad in ["10.9.5.0/30", "10.9.5.0/31", "10.9.5.0/32"] {
-        refused(&mut m, subnet_change("lonely-vnet", "small", bad), ErrorCode::NetcfgInvalidSubnet, bad);
+        refused(
+            &mut m,
+            subnet_change("lonely-vnet", "small", bad),
+            ErrorCode::NetcfgInvalidSubnet,
+            bad,
+        );
     }
 }
 
 #[test]
 fn subnet_prefix_with_host_bits_set_is_invalid_cidr_notation() {
     let mut m = base();
-    let e = refused(&mut m, subnet_change("lonely-vnet", "hostbits", "10.9.3.1/24"), ErrorCode::InvalidCIDRNotation, "10.9.3.1/24");
+    let e = refused(
+        &mut m,
+        subnet_change("lonely-vnet", "hostbits", "10.9.3.1/24"),
+        ErrorCode::InvalidCIDRNotation,
+        "10.9.3.1/24",
+    );
     assert!(e.message.contains("10.9.3.0/24"), "{}", e.message);
 }
 
 #[test]
 fn unparseable_subnet_prefix_is_refused() {
     let mut m = base();
-    refused(&mut m, subnet_change("lonely-vnet", "junk", "10.9.3.0/2x"), ErrorCode::InvalidAddressPrefixFormat, "10.9.3.0/2x");
+    refused(
+        &mut m,
+        subnet_change("lonely-vnet", "junk", "10.9.3.0/2x"),
+        ErrorCode::InvalidAddressPrefixFormat,
+        "10.9.3.0/2x",
+    );
 }
 
 #[test]
 fn subnet_in_a_missing_vnet_is_resource_not_found() {
     let mut m = base();
-    refused(&mut m, subnet_change("ghost-vnet", "a", "10.1.0.0/24"), ErrorCode::ResourceNotFound, "ghost-vnet");
+    refused(
+        &mut m,
+        subnet_change("ghost-vnet", "a", "10.1.0.0/24"),
+        ErrorCode::ResourceNotFound,
+        "ghost-vnet",
+    );
 }
 
 #[test]
@@ -515,13 +711,23 @@ fn resizing_a_subnet_in_use_is_refused() {
 #[test]
 fn deleting_a_subnet_holding_a_nic_is_refused() {
     let mut m = base();
-    refused(&mut m, Change::DeleteSubnet(subnet("spoke1-vnet", "apps")), ErrorCode::InUseSubnetCannotBeDeleted, "vm1-nic");
+    refused(
+        &mut m,
+        Change::DeleteSubnet(subnet("spoke1-vnet", "apps")),
+        ErrorCode::InUseSubnetCannotBeDeleted,
+        "vm1-nic",
+    );
 }
 
 #[test]
 fn deleting_a_gateway_subnet_holding_a_vpn_gateway_is_refused() {
     let mut m = base();
-    refused(&mut m, Change::DeleteSubnet(subnet("hub-vnet", "GatewaySubnet")), ErrorCode::InUseSubnetCannotBeDeleted, "hub-gw");
+    refused(
+        &mut m,
+        Change::DeleteSubnet(subnet("hub-vnet", "GatewaySubnet")),
+        ErrorCode::InUseSubnetCannotBeDeleted,
+        "hub-gw",
+    );
 }
 
 #[test]
@@ -536,55 +742,96 @@ fn deleting_a_gateway_subnet_holding_an_expressroute_gateway_is_refused() {
             ..gateway_spec("er-gw", "er-vnet")
         }),
     );
-    refused(&mut m, Change::DeleteSubnet(subnet("er-vnet", "GatewaySubnet")), ErrorCode::InUseSubnetCannotBeDeleted, "er-gw");
-    refused(&mut m, Change::DeleteVirtualNetwork(vnet("er-vnet")), ErrorCode::InUseSubnetCannotBeDeleted, "er-gw");
+    refused(
+        &mut m,
+        Change::DeleteSubnet(subnet("er-vnet", "GatewaySubnet")),
+        ErrorCode::InUseSubnetCannotBeDeleted,
+        "er-gw",
+    );
+    refused(
+        &mut m,
+        Change::DeleteVirtualNetwork(vnet("er-vnet")),
+        ErrorCode::InUseSubnetCannotBeDeleted,
+        "er-gw",
+    );
 }
 
 #[test]
 fn deleting_a_vnet_with_a_subnet_in_use_is_refused() {
     let mut m = base();
-    refused(&mut m, Change::DeleteVirtualNetwork(vnet("spoke1-vnet")), ErrorCode::InUseSubnetCannotBeDeleted, "apps");
+    refused(
+        &mut m,
+        Change::DeleteVirtualNetwork(vnet("spoke1-vnet")),
+        ErrorCode::InUseSubnetCannotBeDeleted,
+        "apps",
+    );
 }
 
 #[test]
 fn deleting_a_missing_subnet_is_not_found() {
     let mut m = base();
-    refused(&mut m, Change::DeleteSubnet(subnet("lonely-vnet", "nope")), ErrorCode::NotFound, "nope");
+    refused(
+        &mut m,
+        Change::DeleteSubnet(subnet("lonely-vnet", "nope")),
+        ErrorCode::NotFound,
+        "nope",
+    );
 }
 
 #[test]
 fn nsg_on_route_server_subnet_is_refused() {
     let mut m = base();
-    let c = Change::PutSubnet(SubnetSpec { network_security_group: Some(nsg("apps-nsg")), ..subnet_spec("lonely-vnet", "RouteServerSubnet", "10.9.254.0/27") });
+    let c = Change::PutSubnet(SubnetSpec {
+        network_security_group: Some(nsg("apps-nsg")),
+        ..subnet_spec("lonely-vnet", "RouteServerSubnet", "10.9.254.0/27")
+    });
     refused(&mut m, c, ErrorCode::BadRequest, "RouteServerSubnet");
 }
 
 #[test]
 fn route_table_on_route_server_subnet_is_refused() {
     let mut m = base();
-    let c = Change::PutSubnet(SubnetSpec { route_table: Some(rt("apps-rt")), ..subnet_spec("lonely-vnet", "RouteServerSubnet", "10.9.254.0/27") });
+    let c = Change::PutSubnet(SubnetSpec {
+        route_table: Some(rt("apps-rt")),
+        ..subnet_spec("lonely-vnet", "RouteServerSubnet", "10.9.254.0/27")
+    });
     refused(&mut m, c, ErrorCode::BadRequest, "RouteServerSubnet");
 }
 
 #[test]
 fn nsg_on_gateway_subnet_with_a_vpn_gateway_is_refused() {
     let mut m = base();
-    let c = Change::PutSubnet(SubnetSpec { network_security_group: Some(nsg("apps-nsg")), ..subnet_spec("hub-vnet", "GatewaySubnet", "10.0.255.0/27") });
+    let c = Change::PutSubnet(SubnetSpec {
+        network_security_group: Some(nsg("apps-nsg")),
+        ..subnet_spec("hub-vnet", "GatewaySubnet", "10.0.255.0/27")
+    });
     refused(&mut m, c, ErrorCode::BadRequest, "apps-nsg");
 }
 
 #[test]
 fn subnet_referencing_an_nsg_in_another_region_is_refused() {
     let mut m = base();
-    ok(&mut m, Change::PutNetworkSecurityGroup { id: nsg("ne-nsg"), location: Some("northeurope".into()) });
-    let c = Change::PutSubnet(SubnetSpec { network_security_group: Some(nsg("ne-nsg")), ..subnet_spec("lonely-vnet", "default", "10.9.0.0/24") });
+    ok(
+        &mut m,
+        Change::PutNetworkSecurityGroup {
+            id: nsg("ne-nsg"),
+            location: Some("northeurope".into()),
+        },
+    );
+    let c = Change::PutSubnet(SubnetSpec {
+        network_security_group: Some(nsg("ne-nsg")),
+        ..subnet_spec("lonely-vnet", "default", "10.9.0.0/24")
+    });
     refused(&mut m, c, ErrorCode::InvalidResourceReference, "ne-nsg");
 }
 
 #[test]
 fn subnet_referencing_a_missing_route_table_is_refused() {
     let mut m = base();
-    let c = Change::PutSubnet(SubnetSpec { route_table: Some(rt("ghost-rt")), ..subnet_spec("lonely-vnet", "default", "10.9.0.0/24") });
+    let c = Change::PutSubnet(SubnetSpec {
+        route_table: Some(rt("ghost-rt")),
+        ..subnet_spec("lonely-vnet", "default", "10.9.0.0/24")
+    });
     refused(&mut m, c, ErrorCode::InvalidResourceReference, "ghost-rt");
 }
 
@@ -594,7 +841,12 @@ fn subnet_referencing_a_missing_route_table_is_refused() {
 fn peering_overlapping_vnets_is_refused() {
     let mut m = base();
     ok(&mut m, vnet_change("clash-vnet", &["10.1.128.0/17"]));
-    let e = refused(&mut m, peer("clash-vnet", "clash-to-spoke1", "spoke1-vnet"), ErrorCode::VnetAddressSpacesOverlap, "10.1.128.0/17");
+    let e = refused(
+        &mut m,
+        peer("clash-vnet", "clash-to-spoke1", "spoke1-vnet"),
+        ErrorCode::VnetAddressSpacesOverlap,
+        "10.1.128.0/17",
+    );
     assert!(e.message.contains("clash-to-spoke1"), "{}", e.message);
 }
 
@@ -603,7 +855,12 @@ fn peering_local_vnet_that_overlaps_a_peer_of_the_remote_is_refused() {
     // x overlaps spoke2, which is already peered with the hub.
     let mut m = base();
     ok(&mut m, vnet_change("x-vnet", &["10.2.0.0/16"]));
-    let e = refused(&mut m, peer("x-vnet", "x-to-hub", "hub-vnet"), ErrorCode::VnetAddressSpaceOverlapsWithAlreadyPeeredVnet, "spoke2-vnet");
+    let e = refused(
+        &mut m,
+        peer("x-vnet", "x-to-hub", "hub-vnet"),
+        ErrorCode::VnetAddressSpaceOverlapsWithAlreadyPeeredVnet,
+        "spoke2-vnet",
+    );
     assert!(e.message.contains("10.2.0.0/16"), "{}", e.message);
 }
 
@@ -611,7 +868,12 @@ fn peering_local_vnet_that_overlaps_a_peer_of_the_remote_is_refused() {
 fn peering_from_hub_to_a_vnet_that_overlaps_a_hub_peer_is_refused() {
     let mut m = base();
     ok(&mut m, vnet_change("x-vnet", &["10.2.0.0/16"]));
-    refused(&mut m, peer("hub-vnet", "hub-to-x", "x-vnet"), ErrorCode::VnetAddressSpaceOverlapsWithAlreadyPeeredVnet, "spoke2-vnet");
+    refused(
+        &mut m,
+        peer("hub-vnet", "hub-to-x", "x-vnet"),
+        ErrorCode::VnetAddressSpaceOverlapsWithAlreadyPeeredVnet,
+        "spoke2-vnet",
+    );
 }
 
 #[test]
@@ -619,19 +881,32 @@ fn peering_to_a_remote_vnet_that_overlaps_a_peer_of_the_local_is_refused() {
     // spoke2 is peered with the hub; y overlaps the hub.
     let mut m = base();
     ok(&mut m, vnet_change("y-vnet", &["10.0.128.0/17"]));
-    refused(&mut m, peer("spoke2-vnet", "spoke2-to-y", "y-vnet"), ErrorCode::VnetAddressSpaceOverlapsWithAlreadyPeeredVnet, "hub-vnet");
+    refused(
+        &mut m,
+        peer("spoke2-vnet", "spoke2-to-y", "y-vnet"),
+        ErrorCode::VnetAddressSpaceOverlapsWithAlreadyPeeredVnet,
+        "hub-vnet",
+    );
 }
 
 #[test]
 fn second_peering_to_the_same_remote_vnet_is_refused() {
     let mut m = base();
-    refused(&mut m, peer("spoke2-vnet", "spoke2-to-hub-again", "hub-vnet"), ErrorCode::AnotherPeeringAlreadyReferencesRemoteVnet, "spoke2-to-hub");
+    refused(
+        &mut m,
+        peer("spoke2-vnet", "spoke2-to-hub-again", "hub-vnet"),
+        ErrorCode::AnotherPeeringAlreadyReferencesRemoteVnet,
+        "spoke2-to-hub",
+    );
 }
 
 #[test]
 fn use_remote_gateways_towards_a_vnet_without_gateway_is_refused() {
     let mut m = base();
-    let c = Change::PutPeering(PeeringSpec { use_remote_gateways: true, ..peering_spec("lonely-vnet", "lonely-to-spoke2", vnet("spoke2-vnet")) });
+    let c = Change::PutPeering(PeeringSpec {
+        use_remote_gateways: true,
+        ..peering_spec("lonely-vnet", "lonely-to-spoke2", vnet("spoke2-vnet"))
+    });
     refused(&mut m, c, ErrorCode::RemoteVnetHasNoGateways, "spoke2-vnet");
 }
 
@@ -641,11 +916,24 @@ fn recreating_a_deleted_reverse_link_while_the_other_side_is_disconnected_is_ref
     let mut m = base();
     ok(&mut m, Change::DeletePeering(peering_id("hub-vnet", "hub-to-spoke2")));
     assert_eq!(state(&m, "spoke2-vnet", "spoke2-to-hub"), PeeringState::Disconnected);
-    refused(&mut m, peer("hub-vnet", "hub-to-spoke2", "spoke2-vnet"), ErrorCode::RemotePeeringIsDisconnected, "spoke2-to-hub");
-    refused(&mut m, peer("hub-vnet", "hub-to-spoke2-new", "spoke2-vnet"), ErrorCode::RemotePeeringIsDisconnected, "spoke2-to-hub");
+    refused(
+        &mut m,
+        peer("hub-vnet", "hub-to-spoke2", "spoke2-vnet"),
+        ErrorCode::RemotePeeringIsDisconnected,
+        "spoke2-to-hub",
+    );
+    refused(
+        &mut m,
+        peer("hub-vnet", "hub-to-spoke2-new", "spoke2-vnet"),
+        ErrorCode::RemotePeeringIsDisconnected,
+        "spoke2-to-hub",
+    );
     assert_eq!(state(&m, "spoke2-vnet", "spoke2-to-hub"), PeeringState::Disconnected);
     // Deleting and re-creating the Disconnected side mends it.
-    ok(&mut m, Change::DeletePeering(peering_id("spoke2-vnet", "spoke2-to-hub")));
+    ok(
+        &mut m,
+        Change::DeletePeering(peering_id("spoke2-vnet", "spoke2-to-hub")),
+    );
     ok(&mut m, peer("spoke2-vnet", "spoke2-to-hub", "hub-vnet"));
     ok(&mut m, peer("hub-vnet", "hub-to-spoke2", "spoke2-vnet"));
     assert_eq!(state(&m, "spoke2-vnet", "spoke2-to-hub"), PeeringState::Connected);
@@ -654,21 +942,40 @@ fn recreating_a_deleted_reverse_link_while_the_other_side_is_disconnected_is_ref
 #[test]
 fn changing_the_remote_vnet_of_a_peering_is_refused() {
     let mut m = base();
-    refused(&mut m, peer("spoke2-vnet", "spoke2-to-hub", "lonely-vnet"), ErrorCode::ChangingRemoteVirtualNetworkNotAllowed, "spoke2-to-hub");
+    refused(
+        &mut m,
+        peer("spoke2-vnet", "spoke2-to-hub", "lonely-vnet"),
+        ErrorCode::ChangingRemoteVirtualNetworkNotAllowed,
+        "spoke2-to-hub",
+    );
 }
 
 #[test]
 fn peering_a_vnet_with_itself_is_refused() {
     let mut m = base();
-    refused(&mut m, peer("lonely-vnet", "self", "lonely-vnet"), ErrorCode::BadRequest, "itself");
+    refused(
+        &mut m,
+        peer("lonely-vnet", "self", "lonely-vnet"),
+        ErrorCode::BadRequest,
+        "itself",
+    );
 }
 
 #[test]
 fn use_remote_gateways_while_the_local_vnet_has_a_gateway_is_refused() {
     let mut m = base();
     add_gateway_vnet(&mut m, "hub2-vnet", "10.50.0.0/16", "10.50.255.0/27", true);
-    ok(&mut m, Change::PutPeering(PeeringSpec { allow_gateway_transit: true, ..peering_spec("hub2-vnet", "hub2-to-hub", vnet("hub-vnet")) }));
-    let c = Change::PutPeering(PeeringSpec { use_remote_gateways: true, ..peering_spec("hub-vnet", "hub-to-hub2", vnet("hub2-vnet")) });
+    ok(
+        &mut m,
+        Change::PutPeering(PeeringSpec {
+            allow_gateway_transit: true,
+            ..peering_spec("hub2-vnet", "hub2-to-hub", vnet("hub-vnet"))
+        }),
+    );
+    let c = Change::PutPeering(PeeringSpec {
+        use_remote_gateways: true,
+        ..peering_spec("hub-vnet", "hub-to-hub2", vnet("hub2-vnet"))
+    });
     refused(&mut m, c, ErrorCode::BadRequest, "hub-vnet");
 }
 
@@ -676,22 +983,40 @@ fn use_remote_gateways_while_the_local_vnet_has_a_gateway_is_refused() {
 fn use_remote_gateways_on_a_second_link_is_refused() {
     let mut m = base();
     add_gateway_vnet(&mut m, "hub2-vnet", "10.50.0.0/16", "10.50.255.0/27", true);
-    let c = Change::PutPeering(PeeringSpec { use_remote_gateways: true, ..peering_spec("spoke1-vnet", "spoke1-to-hub2", vnet("hub2-vnet")) });
+    let c = Change::PutPeering(PeeringSpec {
+        use_remote_gateways: true,
+        ..peering_spec("spoke1-vnet", "spoke1-to-hub2", vnet("hub2-vnet"))
+    });
     refused(&mut m, c, ErrorCode::BadRequest, "spoke1-to-hub");
 }
 
 #[test]
 fn peering_to_a_missing_vnet_is_refused() {
     let mut m = base();
-    refused(&mut m, peer("lonely-vnet", "to-ghost", "ghost-vnet"), ErrorCode::InvalidResourceReference, "ghost-vnet");
+    refused(
+        &mut m,
+        peer("lonely-vnet", "to-ghost", "ghost-vnet"),
+        ErrorCode::InvalidResourceReference,
+        "ghost-vnet",
+    );
 }
 
 #[test]
 fn peering_to_a_vnet_in_an_unknown_subscription_is_linked_authorization_failed() {
     let mut m = base();
-    let remote = ResourceId::network("33333333-3333-4333-8333-333333333333", "x", "virtualNetworks", "far-vnet");
+    let remote = ResourceId::network(
+        "33333333-3333-4333-8333-333333333333",
+        "x",
+        "virtualNetworks",
+        "far-vnet",
+    );
     let c = Change::PutPeering(peering_spec("lonely-vnet", "to-far", remote));
-    refused(&mut m, c, ErrorCode::LinkedAuthorizationFailed, "33333333-3333-4333-8333-333333333333");
+    refused(
+        &mut m,
+        c,
+        ErrorCode::LinkedAuthorizationFailed,
+        "33333333-3333-4333-8333-333333333333",
+    );
 }
 
 #[test]
@@ -699,8 +1024,22 @@ fn peering_across_clouds_is_refused() {
     let mut m = base();
     // A subscription lives in one cloud: the China VNet needs its own.
     let china_sub = "44444444-4444-4444-8444-444444444444";
-    ok(&mut m, Change::PutSubscription(Subscription { id: china_sub.into(), name: "china".into(), tenant_id: DEFAULT_TENANT_ID.into() }));
-    ok(&mut m, Change::PutResourceGroup { subscription: china_sub.into(), name: "china-rg".into(), location: "chinanorth3".into() });
+    ok(
+        &mut m,
+        Change::PutSubscription(Subscription {
+            id: china_sub.into(),
+            name: "china".into(),
+            tenant_id: DEFAULT_TENANT_ID.into(),
+        }),
+    );
+    ok(
+        &mut m,
+        Change::PutResourceGroup {
+            subscription: china_sub.into(),
+            name: "china-rg".into(),
+            location: "chinanorth3".into(),
+        },
+    );
     let china = ResourceId::network(china_sub, "china-rg", "virtualNetworks", "china-vnet");
     ok(&mut m, vnet_change_id(china.clone(), &["10.80.0.0/16"]));
     let c = Change::PutPeering(peering_spec("lonely-vnet", "to-china", china));
@@ -710,21 +1049,36 @@ fn peering_across_clouds_is_refused() {
 #[test]
 fn deleting_a_missing_peering_is_not_found() {
     let mut m = base();
-    refused(&mut m, Change::DeletePeering(peering_id("lonely-vnet", "nope")), ErrorCode::NotFound, "nope");
+    refused(
+        &mut m,
+        Change::DeletePeering(peering_id("lonely-vnet", "nope")),
+        ErrorCode::NotFound,
+        "nope",
+    );
 }
 
 #[test]
 fn cross_tenant_peering_without_principal_is_authorization_failed() {
     let mut m = base();
     add_partner(&mut m);
-    refused(&mut m, cross_tenant_peering(None), ErrorCode::AuthorizationFailed, "lonely-to-partner");
+    refused(
+        &mut m,
+        cross_tenant_peering(None),
+        ErrorCode::AuthorizationFailed,
+        "lonely-to-partner",
+    );
 }
 
 #[test]
 fn cross_tenant_peering_with_an_unknown_principal_is_authorization_failed() {
     let mut m = base();
     add_partner(&mut m);
-    refused(&mut m, cross_tenant_peering(Some("mallory@evil.example")), ErrorCode::AuthorizationFailed, "mallory@evil.example");
+    refused(
+        &mut m,
+        cross_tenant_peering(Some("mallory@evil.example")),
+        ErrorCode::AuthorizationFailed,
+        "mallory@evil.example",
+    );
 }
 
 #[test]
@@ -732,7 +1086,12 @@ fn cross_tenant_peering_without_role_on_the_local_vnet_is_authorization_failed()
     let mut m = base();
     add_partner(&mut m);
     ok(&mut m, network_contributor(&partner_vnet()));
-    refused(&mut m, cross_tenant_peering(Some(ALICE)), ErrorCode::AuthorizationFailed, ALICE);
+    refused(
+        &mut m,
+        cross_tenant_peering(Some(ALICE)),
+        ErrorCode::AuthorizationFailed,
+        ALICE,
+    );
 }
 
 #[test]
@@ -740,7 +1099,12 @@ fn cross_tenant_peering_without_role_on_the_remote_vnet_is_linked_authorization_
     let mut m = base();
     add_partner(&mut m);
     ok(&mut m, network_contributor(&vnet("lonely-vnet")));
-    refused(&mut m, cross_tenant_peering(Some(ALICE)), ErrorCode::LinkedAuthorizationFailed, partner_vnet().as_str());
+    refused(
+        &mut m,
+        cross_tenant_peering(Some(ALICE)),
+        ErrorCode::LinkedAuthorizationFailed,
+        partner_vnet().as_str(),
+    );
 }
 
 #[test]
@@ -750,9 +1114,18 @@ fn cross_tenant_peering_with_only_reader_on_the_remote_is_linked_authorization_f
     ok(&mut m, network_contributor(&vnet("lonely-vnet")));
     ok(
         &mut m,
-        Change::PutRoleAssignment(RoleAssignment { principal_object_id: ALICE_ID.into(), role_definition_name: "Reader".into(), scope: partner_vnet().to_string() }),
+        Change::PutRoleAssignment(RoleAssignment {
+            principal_object_id: ALICE_ID.into(),
+            role_definition_name: "Reader".into(),
+            scope: partner_vnet().to_string(),
+        }),
     );
-    refused(&mut m, cross_tenant_peering(Some(ALICE)), ErrorCode::LinkedAuthorizationFailed, "peer/action");
+    refused(
+        &mut m,
+        cross_tenant_peering(Some(ALICE)),
+        ErrorCode::LinkedAuthorizationFailed,
+        "peer/action",
+    );
 }
 
 // ================================================================ NICs and IPs
@@ -761,26 +1134,46 @@ fn cross_tenant_peering_with_only_reader_on_the_remote_is_linked_authorization_f
 fn static_ip_in_the_reserved_part_of_the_subnet_is_refused() {
     let mut m = base();
     for bad in ["10.2.1.0", "10.2.1.1", "10.2.1.2", "10.2.1.3", "10.2.1.255"] {
-        refused(&mut m, static_nic("s", subnet("spoke2-vnet", "web"), bad), ErrorCode::PrivateIPAddressInReservedRange, bad);
+        refused(
+            &mut m,
+            static_nic("s", subnet("spoke2-vnet", "web"), bad),
+            ErrorCode::PrivateIPAddressInReservedRange,
+            bad,
+        );
     }
 }
 
 #[test]
 fn static_ip_outside_the_subnet_is_refused() {
     let mut m = base();
-    refused(&mut m, static_nic("s", subnet("spoke2-vnet", "web"), "10.2.2.10"), ErrorCode::PrivateIPAddressNotInSubnet, "10.2.2.10");
+    refused(
+        &mut m,
+        static_nic("s", subnet("spoke2-vnet", "web"), "10.2.2.10"),
+        ErrorCode::PrivateIPAddressNotInSubnet,
+        "10.2.2.10",
+    );
 }
 
 #[test]
 fn static_ip_already_used_is_refused() {
     let mut m = base();
-    refused(&mut m, static_nic("s", subnet("spoke1-vnet", "apps"), "10.1.1.4"), ErrorCode::PrivateIPAddressIsAllocated, "vm1-nic");
+    refused(
+        &mut m,
+        static_nic("s", subnet("spoke1-vnet", "apps"), "10.1.1.4"),
+        ErrorCode::PrivateIPAddressIsAllocated,
+        "vm1-nic",
+    );
 }
 
 #[test]
 fn static_ip_that_is_not_an_address_is_refused() {
     let mut m = base();
-    refused(&mut m, static_nic("s", subnet("spoke2-vnet", "web"), "10.2.1.x"), ErrorCode::InvalidRequestFormat, "10.2.1.x");
+    refused(
+        &mut m,
+        static_nic("s", subnet("spoke2-vnet", "web"), "10.2.1.x"),
+        ErrorCode::InvalidRequestFormat,
+        "10.2.1.x",
+    );
 }
 
 #[test]
@@ -797,68 +1190,121 @@ fn full_slash_29_subnet_refuses_a_fourth_nic() {
 #[test]
 fn nic_in_gateway_subnet_is_refused() {
     let mut m = base();
-    refused(&mut m, nic_change("gw-nic", subnet("hub-vnet", "GatewaySubnet")), ErrorCode::GatewaySubnet, "GatewaySubnet");
+    refused(
+        &mut m,
+        nic_change("gw-nic", subnet("hub-vnet", "GatewaySubnet")),
+        ErrorCode::GatewaySubnet,
+        "GatewaySubnet",
+    );
 }
 
 #[test]
 fn nic_in_route_server_subnet_is_refused() {
     let mut m = base();
-    ok(&mut m, subnet_change("lonely-vnet", "RouteServerSubnet", "10.9.254.0/27"));
-    refused(&mut m, nic_change("rs-nic", subnet("lonely-vnet", "RouteServerSubnet")), ErrorCode::BadRequest, "RouteServerSubnet");
+    ok(
+        &mut m,
+        subnet_change("lonely-vnet", "RouteServerSubnet", "10.9.254.0/27"),
+    );
+    refused(
+        &mut m,
+        nic_change("rs-nic", subnet("lonely-vnet", "RouteServerSubnet")),
+        ErrorCode::BadRequest,
+        "RouteServerSubnet",
+    );
 }
 
 #[test]
 fn nic_in_a_missing_subnet_is_refused() {
     let mut m = base();
-    refused(&mut m, nic_change("n", subnet("lonely-vnet", "ghost")), ErrorCode::InvalidResourceReference, "ghost");
+    refused(
+        &mut m,
+        nic_change("n", subnet("lonely-vnet", "ghost")),
+        ErrorCode::InvalidResourceReference,
+        "ghost",
+    );
 }
 
 #[test]
 fn nic_in_another_region_than_its_vnet_is_refused() {
     let mut m = base();
-    let c = Change::PutNetworkInterface(NicSpec { location: Some("northeurope".into()), ..nic_spec("ne-nic", subnet("lonely-vnet", "default")) });
+    let c = Change::PutNetworkInterface(NicSpec {
+        location: Some("northeurope".into()),
+        ..nic_spec("ne-nic", subnet("lonely-vnet", "default"))
+    });
     refused(&mut m, c, ErrorCode::InvalidResourceReference, "northeurope");
 }
 
 #[test]
 fn nic_moving_to_another_vnet_is_refused() {
     let mut m = base();
-    refused(&mut m, nic_change("vm1-nic", subnet("lonely-vnet", "default")), ErrorCode::BadRequest, "vm1-nic");
+    refused(
+        &mut m,
+        nic_change("vm1-nic", subnet("lonely-vnet", "default")),
+        ErrorCode::BadRequest,
+        "vm1-nic",
+    );
 }
 
 #[test]
 fn public_ip_already_used_by_another_nic_is_refused() {
     let mut m = base();
-    let c = Change::PutNetworkInterface(NicSpec { public_ip_address: Some(pip("vm1-pip")), ..nic_spec("thief-nic", subnet("spoke2-vnet", "web")) });
+    let c = Change::PutNetworkInterface(NicSpec {
+        public_ip_address: Some(pip("vm1-pip")),
+        ..nic_spec("thief-nic", subnet("spoke2-vnet", "web"))
+    });
     refused(&mut m, c, ErrorCode::PublicIPAddressInUse, "vm1-pip");
 }
 
 #[test]
 fn nic_with_a_missing_public_ip_is_refused() {
     let mut m = base();
-    let c = Change::PutNetworkInterface(NicSpec { public_ip_address: Some(pip("ghost-pip")), ..nic_spec("n", subnet("spoke2-vnet", "web")) });
+    let c = Change::PutNetworkInterface(NicSpec {
+        public_ip_address: Some(pip("ghost-pip")),
+        ..nic_spec("n", subnet("spoke2-vnet", "web"))
+    });
     refused(&mut m, c, ErrorCode::InvalidResourceReference, "ghost-pip");
 }
 
 #[test]
 fn deleting_a_public_ip_in_use_is_refused() {
     let mut m = base();
-    refused(&mut m, Change::DeletePublicIp(pip("vm1-pip")), ErrorCode::PublicIPAddressCannotBeDeleted, "vm1-pip");
+    refused(
+        &mut m,
+        Change::DeletePublicIp(pip("vm1-pip")),
+        ErrorCode::PublicIPAddressCannotBeDeleted,
+        "vm1-pip",
+    );
 }
 
 #[test]
 fn deleting_a_nic_attached_to_a_vm_is_refused() {
     let mut m = base();
-    refused(&mut m, Change::DeleteNetworkInterface(nic("vm1-nic")), ErrorCode::NicInUse, "vm1");
+    refused(
+        &mut m,
+        Change::DeleteNetworkInterface(nic("vm1-nic")),
+        ErrorCode::NicInUse,
+        "vm1",
+    );
 }
 
 #[test]
 fn public_ips_run_out_after_508() {
     let mut m = base();
-    let changes: Vec<Change> =
-        (1..508).map(|i| Change::PutPublicIp(PublicIpSpec { id: pip(&format!("p{i}")), location: None, sku: PublicIpSku::Standard })).collect();
+    let changes: Vec<Change> = (1..508)
+        .map(|i| {
+            Change::PutPublicIp(PublicIpSpec {
+                id: pip(&format!("p{i}")),
+                location: None,
+                sku: PublicIpSku::Standard,
+            })
+        })
+        .collect();
     m.apply_all(changes).expect("508 public IPs fit");
-    let c = Change::PutPublicIp(PublicIpSpec { id: pip("one-too-many"), location: None, sku: PublicIpSku::Standard });
+    let c = Change::PutPublicIp(PublicIpSpec {
+        id: pip("one-too-many"),
+        location: None,
+        sku: PublicIpSku::Standard,
+    });
     refused(&mut m, c, ErrorCode::PublicIPCountLimitReached, "508");
 }
 
@@ -868,7 +1314,12 @@ fn public_ips_run_out_after_508() {
 fn vm_name_with_underscore_is_refused() {
     let mut m = base();
     ok(&mut m, nic_change("n2", subnet("spoke2-vnet", "web")));
-    let e = refused(&mut m, Change::PutVirtualMachine(vm_spec(vm("vm_1"), vec![nic("n2")])), ErrorCode::InvalidParameter, "vm_1");
+    let e = refused(
+        &mut m,
+        Change::PutVirtualMachine(vm_spec(vm("vm_1"), vec![nic("n2")])),
+        ErrorCode::InvalidParameter,
+        "vm_1",
+    );
     assert_eq!(e.target.as_deref(), Some("vm_1"));
 }
 
@@ -877,7 +1328,10 @@ fn disallowed_admin_username_is_refused() {
     let mut m = base();
     ok(&mut m, nic_change("n2", subnet("spoke2-vnet", "web")));
     for bad in ["admin", "root", "Administrator"] {
-        let c = Change::PutVirtualMachine(VmSpec { admin_username: bad.into(), ..vm_spec(vm("vm2"), vec![nic("n2")]) });
+        let c = Change::PutVirtualMachine(VmSpec {
+            admin_username: bad.into(),
+            ..vm_spec(vm("vm2"), vec![nic("n2")])
+        });
         let e = refused(&mut m, c, ErrorCode::InvalidParameter, bad);
         assert_eq!(e.target.as_deref(), Some("adminUsername"));
     }
@@ -887,7 +1341,10 @@ fn disallowed_admin_username_is_refused() {
 fn admin_username_with_invalid_characters_is_refused() {
     let mut m = base();
     ok(&mut m, nic_change("n2", subnet("spoke2-vnet", "web")));
-    let c = Change::PutVirtualMachine(VmSpec { admin_username: "Bad:User".into(), ..vm_spec(vm("vm2"), vec![nic("n2")]) });
+    let c = Change::PutVirtualMachine(VmSpec {
+        admin_username: "Bad:User".into(),
+        ..vm_spec(vm("vm2"), vec![nic("n2")])
+    });
     refused(&mut m, c, ErrorCode::InvalidParameter, "admin username");
 }
 
@@ -896,7 +1353,11 @@ fn weak_password_is_refused() {
     let mut m = base();
     ok(&mut m, nic_change("n2", subnet("spoke2-vnet", "web")));
     for weak in ["short1A!", "alllowercaseletters", "NoDigitsOrSpecial"] {
-        let c = Change::PutVirtualMachine(VmSpec { admin_password: Some(weak.into()), ssh_public_keys: vec![], ..vm_spec(vm("vm2"), vec![nic("n2")]) });
+        let c = Change::PutVirtualMachine(VmSpec {
+            admin_password: Some(weak.into()),
+            ssh_public_keys: vec![],
+            ..vm_spec(vm("vm2"), vec![nic("n2")])
+        });
         let e = refused(&mut m, c, ErrorCode::InvalidParameter, "password");
         assert_eq!(e.target.as_deref(), Some("adminPassword"));
     }
@@ -906,7 +1367,11 @@ fn weak_password_is_refused() {
 fn vm_without_password_or_key_is_refused() {
     let mut m = base();
     ok(&mut m, nic_change("n2", subnet("spoke2-vnet", "web")));
-    let c = Change::PutVirtualMachine(VmSpec { admin_password: None, ssh_public_keys: vec![], ..vm_spec(vm("vm2"), vec![nic("n2")]) });
+    let c = Change::PutVirtualMachine(VmSpec {
+        admin_password: None,
+        ssh_public_keys: vec![],
+        ..vm_spec(vm("vm2"), vec![nic("n2")])
+    });
     let e = refused(&mut m, c, ErrorCode::InvalidParameter, "SSH");
     assert_eq!(e.target.as_deref(), Some("linuxConfiguration"));
 }
@@ -916,7 +1381,10 @@ fn bad_ssh_key_is_refused() {
     let mut m = base();
     ok(&mut m, nic_change("n2", subnet("spoke2-vnet", "web")));
     for bad in ["not-a-key", "ssh-rsa AAAA\nssh-rsa BBBB", ""] {
-        let c = Change::PutVirtualMachine(VmSpec { ssh_public_keys: vec![bad.into()], ..vm_spec(vm("vm2"), vec![nic("n2")]) });
+        let c = Change::PutVirtualMachine(VmSpec {
+            ssh_public_keys: vec![bad.into()],
+            ..vm_spec(vm("vm2"), vec![nic("n2")])
+        });
         refused(&mut m, c, ErrorCode::InvalidParameter, "keyData");
     }
 }
@@ -924,13 +1392,23 @@ fn bad_ssh_key_is_refused() {
 #[test]
 fn vm_without_nic_is_refused() {
     let mut m = base();
-    refused(&mut m, Change::PutVirtualMachine(vm_spec(vm("vm2"), vec![])), ErrorCode::InvalidParameter, "vm2");
+    refused(
+        &mut m,
+        Change::PutVirtualMachine(vm_spec(vm("vm2"), vec![])),
+        ErrorCode::InvalidParameter,
+        "vm2",
+    );
 }
 
 #[test]
 fn vm_taking_a_nic_of_another_vm_is_refused() {
     let mut m = base();
-    refused(&mut m, Change::PutVirtualMachine(vm_spec(vm("vm2"), vec![nic("vm1-nic")])), ErrorCode::BadRequest, "vm1");
+    refused(
+        &mut m,
+        Change::PutVirtualMachine(vm_spec(vm("vm2"), vec![nic("vm1-nic")])),
+        ErrorCode::BadRequest,
+        "vm1",
+    );
 }
 
 #[test]
@@ -938,7 +1416,12 @@ fn vm_with_nics_in_two_vnets_is_refused() {
     let mut m = base();
     ok(&mut m, nic_change("a", subnet("spoke2-vnet", "web")));
     ok(&mut m, nic_change("b", subnet("lonely-vnet", "default")));
-    refused(&mut m, Change::PutVirtualMachine(vm_spec(vm("vm2"), vec![nic("a"), nic("b")])), ErrorCode::BadRequest, "vm2");
+    refused(
+        &mut m,
+        Change::PutVirtualMachine(vm_spec(vm("vm2"), vec![nic("a"), nic("b")])),
+        ErrorCode::BadRequest,
+        "vm2",
+    );
 }
 
 // ================================================================ NSGs
@@ -947,24 +1430,43 @@ fn vm_with_nics_in_two_vnets_is_refused() {
 fn nsg_rule_priority_out_of_range_is_refused() {
     let mut m = base();
     for p in [99, 4097, 0, -1] {
-        refused(&mut m, Change::PutSecurityRule(rule_spec("apps-nsg", "r", p)), ErrorCode::SecurityRuleInvalidPriority, &p.to_string());
+        refused(
+            &mut m,
+            Change::PutSecurityRule(rule_spec("apps-nsg", "r", p)),
+            ErrorCode::SecurityRuleInvalidPriority,
+            &p.to_string(),
+        );
     }
 }
 
 #[test]
 fn nsg_rules_with_same_priority_and_direction_conflict() {
     let mut m = base();
-    let e = refused(&mut m, Change::PutSecurityRule(rule_spec("apps-nsg", "allow-http", 100)), ErrorCode::SecurityRuleConflict, "allow-http");
+    let e = refused(
+        &mut m,
+        Change::PutSecurityRule(rule_spec("apps-nsg", "allow-http", 100)),
+        ErrorCode::SecurityRuleConflict,
+        "allow-http",
+    );
     assert!(e.message.contains("allow-ssh"), "{}", e.message);
     // Same priority, other direction: fine.
-    ok(&mut m, Change::PutSecurityRule(SecurityRuleSpec { direction: "Outbound".into(), ..rule_spec("apps-nsg", "allow-http", 100) }));
+    ok(
+        &mut m,
+        Change::PutSecurityRule(SecurityRuleSpec {
+            direction: "Outbound".into(),
+            ..rule_spec("apps-nsg", "allow-http", 100)
+        }),
+    );
 }
 
 #[test]
 fn nsg_rule_with_bad_port_range_is_refused() {
     let mut m = base();
     for bad in ["70000", "90-80", "http", "1-2-3"] {
-        let c = Change::PutSecurityRule(SecurityRuleSpec { destination_port_ranges: vec![bad.into()], ..rule_spec("apps-nsg", "r", 200) });
+        let c = Change::PutSecurityRule(SecurityRuleSpec {
+            destination_port_ranges: vec![bad.into()],
+            ..rule_spec("apps-nsg", "r", 200)
+        });
         refused(&mut m, c, ErrorCode::SecurityRuleInvalidPortRange, bad);
     }
 }
@@ -973,7 +1475,10 @@ fn nsg_rule_with_bad_port_range_is_refused() {
 fn nsg_rule_with_bad_address_prefix_is_refused() {
     let mut m = base();
     for bad in ["10.0.0.0/33", "10.0.0.300", "10.0.0.0/8/8"] {
-        let c = Change::PutSecurityRule(SecurityRuleSpec { source_address_prefixes: vec![bad.into()], ..rule_spec("apps-nsg", "r", 200) });
+        let c = Change::PutSecurityRule(SecurityRuleSpec {
+            source_address_prefixes: vec![bad.into()],
+            ..rule_spec("apps-nsg", "r", 200)
+        });
         refused(&mut m, c, ErrorCode::SecurityRuleInvalidAddressPrefix, bad);
     }
 }
@@ -985,7 +1490,12 @@ fn nsg_rule_with_two_tags_in_a_list_is_refused() {
         source_address_prefixes: vec!["VirtualNetwork".into(), "Internet".into()],
         ..rule_spec("apps-nsg", "r", 200)
     });
-    refused(&mut m, c, ErrorCode::SecurityRuleParameterContainsUnsupportedValue, "SourceAddressPrefixes");
+    refused(
+        &mut m,
+        c,
+        ErrorCode::SecurityRuleParameterContainsUnsupportedValue,
+        "SourceAddressPrefixes",
+    );
 }
 
 #[test]
@@ -995,48 +1505,80 @@ fn nsg_rule_mixing_a_cidr_and_any_is_refused() {
         destination_address_prefixes: vec!["10.1.1.0/24".into(), "*".into()],
         ..rule_spec("apps-nsg", "r", 200)
     });
-    refused(&mut m, c, ErrorCode::SecurityRuleParameterContainsUnsupportedValue, "DestinationAddressPrefixes");
+    refused(
+        &mut m,
+        c,
+        ErrorCode::SecurityRuleParameterContainsUnsupportedValue,
+        "DestinationAddressPrefixes",
+    );
 }
 
 #[test]
 fn nsg_rule_with_unknown_protocol_is_refused() {
     let mut m = base();
-    let c = Change::PutSecurityRule(SecurityRuleSpec { protocol: "Gre".into(), ..rule_spec("apps-nsg", "r", 200) });
+    let c = Change::PutSecurityRule(SecurityRuleSpec {
+        protocol: "Gre".into(),
+        ..rule_spec("apps-nsg", "r", 200)
+    });
     refused(&mut m, c, ErrorCode::BadRequest, "Gre");
 }
 
 #[test]
 fn nsg_rule_with_unknown_direction_or_access_is_refused() {
     let mut m = base();
-    let c = Change::PutSecurityRule(SecurityRuleSpec { direction: "Sideways".into(), ..rule_spec("apps-nsg", "r", 200) });
+    let c = Change::PutSecurityRule(SecurityRuleSpec {
+        direction: "Sideways".into(),
+        ..rule_spec("apps-nsg", "r", 200)
+    });
     refused(&mut m, c, ErrorCode::BadRequest, "Sideways");
-    let c = Change::PutSecurityRule(SecurityRuleSpec { access: "Maybe".into(), ..rule_spec("apps-nsg", "r", 200) });
+    let c = Change::PutSecurityRule(SecurityRuleSpec {
+        access: "Maybe".into(),
+        ..rule_spec("apps-nsg", "r", 200)
+    });
     refused(&mut m, c, ErrorCode::BadRequest, "Maybe");
 }
 
 #[test]
 fn nsg_rule_with_unemulated_service_tag_is_refused() {
     let mut m = base();
-    let c = Change::PutSecurityRule(SecurityRuleSpec { destination_address_prefixes: vec!["Storage".into()], ..rule_spec("apps-nsg", "r", 200) });
+    let c = Change::PutSecurityRule(SecurityRuleSpec {
+        destination_address_prefixes: vec!["Storage".into()],
+        ..rule_spec("apps-nsg", "r", 200)
+    });
     refused(&mut m, c, ErrorCode::BadRequest, "Storage");
 }
 
 #[test]
 fn nsg_rule_in_a_missing_nsg_is_resource_not_found() {
     let mut m = base();
-    refused(&mut m, Change::PutSecurityRule(rule_spec("ghost-nsg", "r", 200)), ErrorCode::ResourceNotFound, "ghost-nsg");
+    refused(
+        &mut m,
+        Change::PutSecurityRule(rule_spec("ghost-nsg", "r", 200)),
+        ErrorCode::ResourceNotFound,
+        "ghost-nsg",
+    );
 }
 
 #[test]
 fn deleting_an_nsg_in_use_is_refused() {
     let mut m = base();
-    refused(&mut m, Change::DeleteNetworkSecurityGroup(nsg("apps-nsg")), ErrorCode::InUseNetworkSecurityGroupCannotBeDeleted, "apps");
+    refused(
+        &mut m,
+        Change::DeleteNetworkSecurityGroup(nsg("apps-nsg")),
+        ErrorCode::InUseNetworkSecurityGroupCannotBeDeleted,
+        "apps",
+    );
 }
 
 #[test]
 fn deleting_a_missing_nsg_is_resource_not_found() {
     let mut m = base();
-    refused(&mut m, Change::DeleteNetworkSecurityGroup(nsg("ghost-nsg")), ErrorCode::ResourceNotFound, "ghost-nsg");
+    refused(
+        &mut m,
+        Change::DeleteNetworkSecurityGroup(nsg("ghost-nsg")),
+        ErrorCode::ResourceNotFound,
+        "ghost-nsg",
+    );
 }
 
 // ================================================================ route tables
@@ -1044,20 +1586,42 @@ fn deleting_a_missing_nsg_is_resource_not_found() {
 #[test]
 fn virtual_appliance_route_without_ip_is_refused() {
     let mut m = base();
-    refused(&mut m, Change::PutRoute(route_spec("apps-rt", "to-nva", "10.50.0.0/16", "VirtualAppliance", None)), ErrorCode::MissingNextHopIpAddress, "to-nva");
+    refused(
+        &mut m,
+        Change::PutRoute(route_spec(
+            "apps-rt",
+            "to-nva",
+            "10.50.0.0/16",
+            "VirtualAppliance",
+            None,
+        )),
+        ErrorCode::MissingNextHopIpAddress,
+        "to-nva",
+    );
 }
 
 #[test]
 fn next_hop_ip_with_a_non_appliance_next_hop_is_refused() {
     let mut m = base();
-    let c = Change::PutRoute(route_spec("apps-rt", "to-net", "8.8.8.0/24", "Internet", Some("10.0.1.4")));
+    let c = Change::PutRoute(route_spec(
+        "apps-rt",
+        "to-net",
+        "8.8.8.0/24",
+        "Internet",
+        Some("10.0.1.4"),
+    ));
     refused(&mut m, c, ErrorCode::BadRequest, "10.0.1.4");
 }
 
 #[test]
 fn two_routes_with_the_same_prefix_conflict() {
     let mut m = base();
-    let e = refused(&mut m, Change::PutRoute(route_spec("apps-rt", "default-drop", "0.0.0.0/0", "None", None)), ErrorCode::RouteConflict, "default-drop");
+    let e = refused(
+        &mut m,
+        Change::PutRoute(route_spec("apps-rt", "default-drop", "0.0.0.0/0", "None", None)),
+        ErrorCode::RouteConflict,
+        "default-drop",
+    );
     assert!(e.message.contains("to-fw"), "{}", e.message);
 }
 
@@ -1065,33 +1629,59 @@ fn two_routes_with_the_same_prefix_conflict() {
 fn vnet_peering_next_hop_type_is_refused() {
     let mut m = base();
     for hop in ["VNetPeering", "VNetGlobalPeering", "Teleport"] {
-        refused(&mut m, Change::PutRoute(route_spec("apps-rt", "r", "10.50.0.0/16", hop, None)), ErrorCode::InvalidRequestFormat, hop);
+        refused(
+            &mut m,
+            Change::PutRoute(route_spec("apps-rt", "r", "10.50.0.0/16", hop, None)),
+            ErrorCode::InvalidRequestFormat,
+            hop,
+        );
     }
 }
 
 #[test]
 fn route_with_an_invalid_appliance_ip_is_refused() {
     let mut m = base();
-    let c = Change::PutRoute(route_spec("apps-rt", "r", "10.50.0.0/16", "VirtualAppliance", Some("10.0.1")));
+    let c = Change::PutRoute(route_spec(
+        "apps-rt",
+        "r",
+        "10.50.0.0/16",
+        "VirtualAppliance",
+        Some("10.0.1"),
+    ));
     refused(&mut m, c, ErrorCode::InvalidRequestFormat, "10.0.1");
 }
 
 #[test]
 fn route_prefix_with_host_bits_set_is_invalid_cidr_notation() {
     let mut m = base();
-    refused(&mut m, Change::PutRoute(route_spec("apps-rt", "r", "10.50.0.1/16", "None", None)), ErrorCode::InvalidCIDRNotation, "10.50.0.1/16");
+    refused(
+        &mut m,
+        Change::PutRoute(route_spec("apps-rt", "r", "10.50.0.1/16", "None", None)),
+        ErrorCode::InvalidCIDRNotation,
+        "10.50.0.1/16",
+    );
 }
 
 #[test]
 fn route_to_a_service_tag_is_refused() {
     let mut m = base();
-    refused(&mut m, Change::PutRoute(route_spec("apps-rt", "r", "AzureCloud", "Internet", None)), ErrorCode::BadRequest, "AzureCloud");
+    refused(
+        &mut m,
+        Change::PutRoute(route_spec("apps-rt", "r", "AzureCloud", "Internet", None)),
+        ErrorCode::BadRequest,
+        "AzureCloud",
+    );
 }
 
 #[test]
 fn deleting_a_route_table_in_use_is_refused() {
     let mut m = base();
-    refused(&mut m, Change::DeleteRouteTable(rt("apps-rt")), ErrorCode::InUseRouteTableCannotBeDeleted, "apps");
+    refused(
+        &mut m,
+        Change::DeleteRouteTable(rt("apps-rt")),
+        ErrorCode::InUseRouteTableCannotBeDeleted,
+        "apps",
+    );
 }
 
 // ================================================================ gateways
@@ -1099,20 +1689,33 @@ fn deleting_a_route_table_in_use_is_refused() {
 #[test]
 fn second_vpn_gateway_in_a_vnet_is_refused() {
     let mut m = base();
-    refused(&mut m, Change::PutVirtualNetworkGateway(gateway_spec("hub-gw2", "hub-vnet")), ErrorCode::BadRequest, "hub-gw");
+    refused(
+        &mut m,
+        Change::PutVirtualNetworkGateway(gateway_spec("hub-gw2", "hub-vnet")),
+        ErrorCode::BadRequest,
+        "hub-gw",
+    );
 }
 
 #[test]
 fn gateway_without_gateway_subnet_is_refused() {
     let mut m = base();
-    refused(&mut m, Change::PutVirtualNetworkGateway(gateway_spec("lonely-gw", "lonely-vnet")), ErrorCode::NetcfgMissingSubnet, "lonely-vnet");
+    refused(
+        &mut m,
+        Change::PutVirtualNetworkGateway(gateway_spec("lonely-gw", "lonely-vnet")),
+        ErrorCode::NetcfgMissingSubnet,
+        "lonely-vnet",
+    );
 }
 
 #[test]
 fn gateway_with_unknown_sku_is_refused() {
     let mut m = base();
     add_gateway_vnet(&mut m, "gw-vnet", "10.51.0.0/16", "10.51.255.0/27", false);
-    let c = Change::PutVirtualNetworkGateway(GatewaySpec { sku: "VpnGw9".into(), ..gateway_spec("g", "gw-vnet") });
+    let c = Change::PutVirtualNetworkGateway(GatewaySpec {
+        sku: "VpnGw9".into(),
+        ..gateway_spec("g", "gw-vnet")
+    });
     refused(&mut m, c, ErrorCode::BadRequest, "VpnGw9");
 }
 
@@ -1120,7 +1723,10 @@ fn gateway_with_unknown_sku_is_refused() {
 fn gateway_sku_of_the_wrong_type_is_refused() {
     let mut m = base();
     add_gateway_vnet(&mut m, "gw-vnet", "10.51.0.0/16", "10.51.255.0/27", false);
-    let c = Change::PutVirtualNetworkGateway(GatewaySpec { sku: "ErGw1AZ".into(), ..gateway_spec("g", "gw-vnet") });
+    let c = Change::PutVirtualNetworkGateway(GatewaySpec {
+        sku: "ErGw1AZ".into(),
+        ..gateway_spec("g", "gw-vnet")
+    });
     refused(&mut m, c, ErrorCode::BadRequest, "ErGw1AZ");
 }
 
@@ -1128,7 +1734,11 @@ fn gateway_sku_of_the_wrong_type_is_refused() {
 fn basic_gateway_with_bgp_is_refused() {
     let mut m = base();
     add_gateway_vnet(&mut m, "gw-vnet", "10.51.0.0/16", "10.51.255.0/27", false);
-    let c = Change::PutVirtualNetworkGateway(GatewaySpec { sku: "Basic".into(), enable_bgp: true, ..gateway_spec("g", "gw-vnet") });
+    let c = Change::PutVirtualNetworkGateway(GatewaySpec {
+        sku: "Basic".into(),
+        enable_bgp: true,
+        ..gateway_spec("g", "gw-vnet")
+    });
     refused(&mut m, c, ErrorCode::BadRequest, "Basic");
 }
 
@@ -1136,7 +1746,11 @@ fn basic_gateway_with_bgp_is_refused() {
 fn gateway_with_reserved_asn_is_refused() {
     let mut m = base();
     add_gateway_vnet(&mut m, "gw-vnet", "10.51.0.0/16", "10.51.255.0/27", false);
-    let c = Change::PutVirtualNetworkGateway(GatewaySpec { enable_bgp: true, asn: Some(65520), ..gateway_spec("g", "gw-vnet") });
+    let c = Change::PutVirtualNetworkGateway(GatewaySpec {
+        enable_bgp: true,
+        asn: Some(65520),
+        ..gateway_spec("g", "gw-vnet")
+    });
     refused(&mut m, c, ErrorCode::BadRequest, "65520");
 }
 
@@ -1144,7 +1758,12 @@ fn gateway_with_reserved_asn_is_refused() {
 fn gateway_in_a_vnet_that_uses_remote_gateways_is_refused() {
     let mut m = base();
     ok(&mut m, subnet_change("spoke1-vnet", "GatewaySubnet", "10.1.255.0/27"));
-    refused(&mut m, Change::PutVirtualNetworkGateway(gateway_spec("spoke1-gw", "spoke1-vnet")), ErrorCode::BadRequest, "spoke1-to-hub");
+    refused(
+        &mut m,
+        Change::PutVirtualNetworkGateway(gateway_spec("spoke1-gw", "spoke1-vnet")),
+        ErrorCode::BadRequest,
+        "spoke1-to-hub",
+    );
 }
 
 /// A gateway VNet (gw-vnet, no gateway yet) and two Standard public IPs.
@@ -1152,7 +1771,14 @@ fn gateway_with_public_ips() -> Model {
     let mut m = base();
     add_gateway_vnet(&mut m, "gw-vnet", "10.51.0.0/16", "10.51.255.0/27", false);
     for p in ["gw-pip1", "gw-pip2"] {
-        ok(&mut m, Change::PutPublicIp(PublicIpSpec { id: pip(p), location: None, sku: PublicIpSku::Standard }));
+        ok(
+            &mut m,
+            Change::PutPublicIp(PublicIpSpec {
+                id: pip(p),
+                location: None,
+                sku: PublicIpSku::Standard,
+            }),
+        );
     }
     m
 }
@@ -1160,44 +1786,95 @@ fn gateway_with_public_ips() -> Model {
 #[test]
 fn gateway_with_a_missing_public_ip_is_refused() {
     let mut m = gateway_with_public_ips();
-    let c = Change::PutVirtualNetworkGateway(GatewaySpec { public_ip_addresses: vec![pip("nope")], ..gateway_spec("g", "gw-vnet") });
+    let c = Change::PutVirtualNetworkGateway(GatewaySpec {
+        public_ip_addresses: vec![pip("nope")],
+        ..gateway_spec("g", "gw-vnet")
+    });
     refused(&mut m, c, ErrorCode::InvalidResourceReference, "publicIPAddresses/nope");
 }
 
 #[test]
 fn a_public_ip_held_by_a_nic_cannot_go_to_a_gateway() {
     let mut m = gateway_with_public_ips();
-    let c = Change::PutVirtualNetworkGateway(GatewaySpec { public_ip_addresses: vec![pip("vm1-pip")], ..gateway_spec("g", "gw-vnet") });
+    let c = Change::PutVirtualNetworkGateway(GatewaySpec {
+        public_ip_addresses: vec![pip("vm1-pip")],
+        ..gateway_spec("g", "gw-vnet")
+    });
     refused(&mut m, c, ErrorCode::PublicIPAddressInUse, "vm1-nic");
 }
 
 #[test]
 fn a_public_ip_held_by_a_gateway_cannot_be_deleted_nor_given_to_a_nic() {
     let mut m = gateway_with_public_ips();
-    ok(&mut m, Change::PutVirtualNetworkGateway(GatewaySpec { public_ip_addresses: vec![pip("gw-pip1")], ..gateway_spec("g", "gw-vnet") }));
-    refused(&mut m, Change::DeletePublicIp(pip("gw-pip1")), ErrorCode::PublicIPAddressCannotBeDeleted, "vnetGatewayConfig0");
-    let c = Change::PutNetworkInterface(NicSpec { public_ip_address: Some(pip("gw-pip1")), ..nic_spec("vm2-nic", subnet("spoke1-vnet", "apps")) });
+    ok(
+        &mut m,
+        Change::PutVirtualNetworkGateway(GatewaySpec {
+            public_ip_addresses: vec![pip("gw-pip1")],
+            ..gateway_spec("g", "gw-vnet")
+        }),
+    );
+    refused(
+        &mut m,
+        Change::DeletePublicIp(pip("gw-pip1")),
+        ErrorCode::PublicIPAddressCannotBeDeleted,
+        "vnetGatewayConfig0",
+    );
+    let c = Change::PutNetworkInterface(NicSpec {
+        public_ip_address: Some(pip("gw-pip1")),
+        ..nic_spec("vm2-nic", subnet("spoke1-vnet", "apps"))
+    });
     refused(&mut m, c, ErrorCode::PublicIPAddressInUse, "virtualNetworkGateways/g");
     // Re-applying the gateway keeps its own addresses.
-    ok(&mut m, Change::PutVirtualNetworkGateway(GatewaySpec { public_ip_addresses: vec![pip("gw-pip1")], ..gateway_spec("g", "gw-vnet") }));
+    ok(
+        &mut m,
+        Change::PutVirtualNetworkGateway(GatewaySpec {
+            public_ip_addresses: vec![pip("gw-pip1")],
+            ..gateway_spec("g", "gw-vnet")
+        }),
+    );
 }
 
 #[test]
 fn active_active_takes_two_different_public_ips() {
     let mut m = gateway_with_public_ips();
-    let one = Change::PutVirtualNetworkGateway(GatewaySpec { active_active: true, public_ip_addresses: vec![pip("gw-pip1")], ..gateway_spec("g", "gw-vnet") });
+    let one = Change::PutVirtualNetworkGateway(GatewaySpec {
+        active_active: true,
+        public_ip_addresses: vec![pip("gw-pip1")],
+        ..gateway_spec("g", "gw-vnet")
+    });
     refused(&mut m, one, ErrorCode::BadRequest, "active-active");
-    let twice = Change::PutVirtualNetworkGateway(GatewaySpec { active_active: true, public_ip_addresses: vec![pip("gw-pip1"), pip("gw-pip1")], ..gateway_spec("g", "gw-vnet") });
+    let twice = Change::PutVirtualNetworkGateway(GatewaySpec {
+        active_active: true,
+        public_ip_addresses: vec![pip("gw-pip1"), pip("gw-pip1")],
+        ..gateway_spec("g", "gw-vnet")
+    });
     refused(&mut m, twice, ErrorCode::BadRequest, "gw-pip1");
-    ok(&mut m, Change::PutVirtualNetworkGateway(GatewaySpec { active_active: true, public_ip_addresses: vec![pip("gw-pip1"), pip("gw-pip2")], ..gateway_spec("g", "gw-vnet") }));
+    ok(
+        &mut m,
+        Change::PutVirtualNetworkGateway(GatewaySpec {
+            active_active: true,
+            public_ip_addresses: vec![pip("gw-pip1"), pip("gw-pip2")],
+            ..gateway_spec("g", "gw-vnet")
+        }),
+    );
 }
 
 #[test]
 fn a_policy_based_gateway_must_be_basic_and_cannot_do_vnet_to_vnet() {
     let mut m = gateway_with_public_ips();
-    let c = Change::PutVirtualNetworkGateway(GatewaySpec { vpn_type: VpnType::PolicyBased, ..gateway_spec("g", "gw-vnet") });
+    let c = Change::PutVirtualNetworkGateway(GatewaySpec {
+        vpn_type: VpnType::PolicyBased,
+        ..gateway_spec("g", "gw-vnet")
+    });
     refused(&mut m, c, ErrorCode::BadRequest, "PolicyBased");
-    ok(&mut m, Change::PutVirtualNetworkGateway(GatewaySpec { vpn_type: VpnType::PolicyBased, sku: "Basic".into(), ..gateway_spec("g", "gw-vnet") }));
+    ok(
+        &mut m,
+        Change::PutVirtualNetworkGateway(GatewaySpec {
+            vpn_type: VpnType::PolicyBased,
+            sku: "Basic".into(),
+            ..gateway_spec("g", "gw-vnet")
+        }),
+    );
     let c = Change::PutConnection(ConnectionSpec {
         id: id("connections", "hub-to-g"),
         location: None,
@@ -1226,19 +1903,51 @@ fn an_expressroute_gateway_takes_no_vpn_generation() {
 fn route_server_needs_a_standard_public_ip_of_its_own() {
     let mut m = base();
     ok(&mut m, subnet_change("lonely-vnet", "RouteServerSubnet", "10.9.1.0/27"));
-    ok(&mut m, Change::PutPublicIp(PublicIpSpec { id: pip("basic-pip"), location: None, sku: PublicIpSku::Basic }));
-    let with = |p: &str| Change::PutRouteServer(RouteServerSpec { id: rs("rs1"), location: None, hosted_subnet: subnet("lonely-vnet", "RouteServerSubnet"), allow_branch_to_branch_traffic: false, public_ip_address: Some(pip(p)) });
+    ok(
+        &mut m,
+        Change::PutPublicIp(PublicIpSpec {
+            id: pip("basic-pip"),
+            location: None,
+            sku: PublicIpSku::Basic,
+        }),
+    );
+    let with = |p: &str| {
+        Change::PutRouteServer(RouteServerSpec {
+            id: rs("rs1"),
+            location: None,
+            hosted_subnet: subnet("lonely-vnet", "RouteServerSubnet"),
+            allow_branch_to_branch_traffic: false,
+            public_ip_address: Some(pip(p)),
+        })
+    };
     refused(&mut m, with("basic-pip"), ErrorCode::BadRequest, "Standard");
     refused(&mut m, with("vm1-pip"), ErrorCode::PublicIPAddressInUse, "vm1-nic");
-    ok(&mut m, Change::PutPublicIp(PublicIpSpec { id: pip("rs-pip"), location: None, sku: PublicIpSku::Standard }));
+    ok(
+        &mut m,
+        Change::PutPublicIp(PublicIpSpec {
+            id: pip("rs-pip"),
+            location: None,
+            sku: PublicIpSku::Standard,
+        }),
+    );
     ok(&mut m, with("rs-pip"));
-    refused(&mut m, Change::DeletePublicIp(pip("rs-pip")), ErrorCode::PublicIPAddressCannotBeDeleted, "virtualHubs/rs1");
+    refused(
+        &mut m,
+        Change::DeletePublicIp(pip("rs-pip")),
+        ErrorCode::PublicIPAddressCannotBeDeleted,
+        "virtualHubs/rs1",
+    );
 }
 
 #[test]
 fn deleting_a_gateway_used_by_a_peering_is_refused() {
     let mut m = base();
-    refused(&mut m, Change::DeleteVirtualNetworkGateway(gw("hub-gw")), ErrorCode::BadRequest, "spoke1-to-hub");
+    refused(
+        &mut m,
+        Change::DeleteVirtualNetworkGateway(gw("hub-gw")),
+        ErrorCode::BadRequest,
+        "spoke1-to-hub",
+    );
 }
 
 #[test]
@@ -1293,10 +2002,23 @@ fn local_network_gateway_with_bad_input_is_refused() {
         asn: None,
         bgp_peering_address: None,
     };
-    refused(&mut m, Change::PutLocalNetworkGateway(spec.clone()), ErrorCode::BadRequest, "onprem");
-    let c = Change::PutLocalNetworkGateway(LocalGatewaySpec { gateway_ip_address: "192.0.2".into(), local_address_prefixes: vec!["172.16.0.0/16".into()], ..spec.clone() });
+    refused(
+        &mut m,
+        Change::PutLocalNetworkGateway(spec.clone()),
+        ErrorCode::BadRequest,
+        "onprem",
+    );
+    let c = Change::PutLocalNetworkGateway(LocalGatewaySpec {
+        gateway_ip_address: "192.0.2".into(),
+        local_address_prefixes: vec!["172.16.0.0/16".into()],
+        ..spec.clone()
+    });
     refused(&mut m, c, ErrorCode::InvalidRequestFormat, "192.0.2");
-    let c = Change::PutLocalNetworkGateway(LocalGatewaySpec { asn: Some(8075), local_address_prefixes: vec!["172.16.0.0/16".into()], ..spec });
+    let c = Change::PutLocalNetworkGateway(LocalGatewaySpec {
+        asn: Some(8075),
+        local_address_prefixes: vec!["172.16.0.0/16".into()],
+        ..spec
+    });
     refused(&mut m, c, ErrorCode::BadRequest, "8075");
 }
 
@@ -1305,21 +2027,40 @@ fn local_network_gateway_with_bad_input_is_refused() {
 #[test]
 fn route_server_outside_route_server_subnet_is_refused() {
     let mut m = base();
-    refused(&mut m, route_server_change("rs1", subnet("lonely-vnet", "default")), ErrorCode::BadRequest, "default");
+    refused(
+        &mut m,
+        route_server_change("rs1", subnet("lonely-vnet", "default")),
+        ErrorCode::BadRequest,
+        "default",
+    );
 }
 
 #[test]
 fn route_server_subnet_smaller_than_slash_27_is_refused() {
     let mut m = base();
-    ok(&mut m, subnet_change("lonely-vnet", "RouteServerSubnet", "10.9.254.0/28"));
-    refused(&mut m, route_server_change("rs1", subnet("lonely-vnet", "RouteServerSubnet")), ErrorCode::BadRequest, "10.9.254.0/28");
+    ok(
+        &mut m,
+        subnet_change("lonely-vnet", "RouteServerSubnet", "10.9.254.0/28"),
+    );
+    refused(
+        &mut m,
+        route_server_change("rs1", subnet("lonely-vnet", "RouteServerSubnet")),
+        ErrorCode::BadRequest,
+        "10.9.254.0/28",
+    );
 }
 
 #[test]
 fn route_server_peering_with_reserved_asn_is_refused() {
     let mut m = base();
-    ok(&mut m, subnet_change("lonely-vnet", "RouteServerSubnet", "10.9.254.0/27"));
-    ok(&mut m, route_server_change("rs1", subnet("lonely-vnet", "RouteServerSubnet")));
+    ok(
+        &mut m,
+        subnet_change("lonely-vnet", "RouteServerSubnet", "10.9.254.0/27"),
+    );
+    ok(
+        &mut m,
+        route_server_change("rs1", subnet("lonely-vnet", "RouteServerSubnet")),
+    );
     for asn in [65515, 8075, 23456, 65535] {
         let c = Change::PutRouteServerPeering(RouteServerPeeringSpec {
             id: rs("rs1").child("bgpConnections", "nva"),
@@ -1334,8 +2075,14 @@ fn route_server_peering_with_reserved_asn_is_refused() {
 #[test]
 fn route_server_peer_outside_the_reachable_vnets_is_refused() {
     let mut m = base();
-    ok(&mut m, subnet_change("lonely-vnet", "RouteServerSubnet", "10.9.254.0/27"));
-    ok(&mut m, route_server_change("rs1", subnet("lonely-vnet", "RouteServerSubnet")));
+    ok(
+        &mut m,
+        subnet_change("lonely-vnet", "RouteServerSubnet", "10.9.254.0/27"),
+    );
+    ok(
+        &mut m,
+        route_server_change("rs1", subnet("lonely-vnet", "RouteServerSubnet")),
+    );
     let c = Change::PutRouteServerPeering(RouteServerPeeringSpec {
         id: rs("rs1").child("bgpConnections", "nva"),
         peer_ip: "10.1.1.4".into(),
@@ -1348,9 +2095,20 @@ fn route_server_peer_outside_the_reachable_vnets_is_refused() {
 #[test]
 fn second_route_server_in_a_vnet_is_refused() {
     let mut m = base();
-    ok(&mut m, subnet_change("lonely-vnet", "RouteServerSubnet", "10.9.254.0/27"));
-    ok(&mut m, route_server_change("rs1", subnet("lonely-vnet", "RouteServerSubnet")));
-    refused(&mut m, route_server_change("rs2", subnet("lonely-vnet", "RouteServerSubnet")), ErrorCode::BadRequest, "rs1");
+    ok(
+        &mut m,
+        subnet_change("lonely-vnet", "RouteServerSubnet", "10.9.254.0/27"),
+    );
+    ok(
+        &mut m,
+        route_server_change("rs1", subnet("lonely-vnet", "RouteServerSubnet")),
+    );
+    refused(
+        &mut m,
+        route_server_change("rs2", subnet("lonely-vnet", "RouteServerSubnet")),
+        ErrorCode::BadRequest,
+        "rs1",
+    );
 }
 
 // ================================================================ names
@@ -1359,17 +2117,72 @@ fn second_route_server_in_a_vnet_is_refused() {
 fn names_that_break_the_rules_are_refused_for_network_resources() {
     let mut m = base();
     let long81 = "n".repeat(81);
-    for bad in ["", "-nsg", "_nsg", ".nsg", "nsg-", "nsg.", "my nsg", "nsg!", "é", long81.as_str()] {
-        let e = refused(&mut m, Change::PutNetworkSecurityGroup { id: nsg(bad), location: None }, ErrorCode::InvalidResourceName, bad);
+    for bad in [
+        "",
+        "-nsg",
+        "_nsg",
+        ".nsg",
+        "nsg-",
+        "nsg.",
+        "my nsg",
+        "nsg!",
+        "é",
+        long81.as_str(),
+    ] {
+        let e = refused(
+            &mut m,
+            Change::PutNetworkSecurityGroup {
+                id: nsg(bad),
+                location: None,
+            },
+            ErrorCode::InvalidResourceName,
+            bad,
+        );
         assert_eq!(e.target.as_deref(), Some(bad));
-        refused(&mut m, subnet_change("lonely-vnet", bad, "10.9.7.0/24"), ErrorCode::InvalidResourceName, bad);
-        refused(&mut m, Change::PutRouteTable { id: rt(bad), location: None, disable_bgp_route_propagation: false }, ErrorCode::InvalidResourceName, bad);
-        refused(&mut m, nic_change(bad, subnet("lonely-vnet", "default")), ErrorCode::InvalidResourceName, bad);
-        refused(&mut m, peer("lonely-vnet", bad, "spoke2-vnet"), ErrorCode::InvalidResourceName, bad);
+        refused(
+            &mut m,
+            subnet_change("lonely-vnet", bad, "10.9.7.0/24"),
+            ErrorCode::InvalidResourceName,
+            bad,
+        );
+        refused(
+            &mut m,
+            Change::PutRouteTable {
+                id: rt(bad),
+                location: None,
+                disable_bgp_route_propagation: false,
+            },
+            ErrorCode::InvalidResourceName,
+            bad,
+        );
+        refused(
+            &mut m,
+            nic_change(bad, subnet("lonely-vnet", "default")),
+            ErrorCode::InvalidResourceName,
+            bad,
+        );
+        refused(
+            &mut m,
+            peer("lonely-vnet", bad, "spoke2-vnet"),
+            ErrorCode::InvalidResourceName,
+            bad,
+        );
     }
     // 80 characters and a trailing '_' are fine.
-    ok(&mut m, Change::PutNetworkSecurityGroup { id: nsg(&"n".repeat(80)), location: None });
-    ok(&mut m, Change::PutNetworkSecurityGroup { id: nsg("nsg_"), location: None });
+    ok(
+        &mut m,
+        Change::PutNetworkSecurityGroup {
+            id: nsg(&"n".repeat(80)),
+            location: None,
+        },
+    );
+    ok(
+        &mut m,
+        Change::PutNetworkSecurityGroup {
+            id: nsg("nsg_"),
+            location: None,
+        },
+    );
 }
 
 #[test]
@@ -1377,7 +2190,12 @@ fn vnet_names_that_break_the_rules_are_refused() {
     let mut m = base();
     let long65 = "v".repeat(65);
     for bad in ["", "v", "-vnet", "vnet-", "vnet.", "my vnet", long65.as_str()] {
-        refused(&mut m, vnet_change(bad, &["10.40.0.0/16"]), ErrorCode::InvalidResourceName, bad);
+        refused(
+            &mut m,
+            vnet_change(bad, &["10.40.0.0/16"]),
+            ErrorCode::InvalidResourceName,
+            bad,
+        );
     }
 }
 
@@ -1387,7 +2205,12 @@ fn vm_names_that_break_the_rules_are_refused() {
     ok(&mut m, nic_change("n2", subnet("spoke2-vnet", "web")));
     let long65 = "v".repeat(65);
     for bad in ["vm_1", "-vm", "vm-", "vm.", "vm!", "a b", long65.as_str()] {
-        refused(&mut m, Change::PutVirtualMachine(vm_spec(vm(bad), vec![nic("n2")])), ErrorCode::InvalidParameter, bad);
+        refused(
+            &mut m,
+            Change::PutVirtualMachine(vm_spec(vm(bad), vec![nic("n2")])),
+            ErrorCode::InvalidParameter,
+            bad,
+        );
     }
 }
 
@@ -1396,7 +2219,16 @@ fn resource_group_names_that_break_the_rules_are_refused() {
     let mut m = base();
     let long91 = "r".repeat(91);
     for bad in ["", "rg.", "a/b", "../x", "..", "a\u{0}b", long91.as_str()] {
-        refused(&mut m, Change::PutResourceGroup { subscription: SUB.into(), name: bad.into(), location: LOC.into() }, ErrorCode::InvalidResourceName, bad);
+        refused(
+            &mut m,
+            Change::PutResourceGroup {
+                subscription: SUB.into(),
+                name: bad.into(),
+                location: LOC.into(),
+            },
+            ErrorCode::InvalidResourceName,
+            bad,
+        );
     }
 }
 
@@ -1404,16 +2236,62 @@ fn resource_group_names_that_break_the_rules_are_refused() {
 fn path_like_names_are_refused_for_every_resource_type() {
     let mut m = base();
     for bad in ["../x", "a/b", "../../nsg"] {
-        refused(&mut m, Change::PutNetworkSecurityGroup { id: nsg(bad), location: None }, ErrorCode::InvalidResourceName, bad);
-        refused(&mut m, Change::PutRouteTable { id: rt(bad), location: None, disable_bgp_route_propagation: false }, ErrorCode::InvalidResourceName, bad);
-        refused(&mut m, Change::PutPublicIp(PublicIpSpec { id: pip(bad), location: None, sku: PublicIpSku::Standard }), ErrorCode::InvalidResourceName, bad);
-        refused(&mut m, nic_change(bad, subnet("lonely-vnet", "default")), ErrorCode::InvalidResourceName, bad);
-        refused(&mut m, subnet_change("lonely-vnet", bad, "10.9.7.0/24"), ErrorCode::InvalidResourceName, bad);
-        refused(&mut m, vnet_change(&format!("{bad}y"), &["10.40.0.0/16"]), ErrorCode::InvalidResourceName, bad);
+        refused(
+            &mut m,
+            Change::PutNetworkSecurityGroup {
+                id: nsg(bad),
+                location: None,
+            },
+            ErrorCode::InvalidResourceName,
+            bad,
+        );
+        refused(
+            &mut m,
+            Change::PutRouteTable {
+                id: rt(bad),
+                location: None,
+                disable_bgp_route_propagation: false,
+            },
+            ErrorCode::InvalidResourceName,
+            bad,
+        );
+        refused(
+            &mut m,
+            Change::PutPublicIp(PublicIpSpec {
+                id: pip(bad),
+                location: None,
+                sku: PublicIpSku::Standard,
+            }),
+            ErrorCode::InvalidResourceName,
+            bad,
+        );
+        refused(
+            &mut m,
+            nic_change(bad, subnet("lonely-vnet", "default")),
+            ErrorCode::InvalidResourceName,
+            bad,
+        );
+        refused(
+            &mut m,
+            subnet_change("lonely-vnet", bad, "10.9.7.0/24"),
+            ErrorCode::InvalidResourceName,
+            bad,
+        );
+        refused(
+            &mut m,
+            vnet_change(&format!("{bad}y"), &["10.40.0.0/16"]),
+            ErrorCode::InvalidResourceName,
+            bad,
+        );
     }
     ok(&mut m, nic_change("n2", subnet("spoke2-vnet", "web")));
     for bad in ["../vm", "a/vm"] {
-        refused(&mut m, Change::PutVirtualMachine(vm_spec(vm(bad), vec![nic("n2")])), ErrorCode::InvalidParameter, bad);
+        refused(
+            &mut m,
+            Change::PutVirtualMachine(vm_spec(vm(bad), vec![nic("n2")])),
+            ErrorCode::InvalidParameter,
+            bad,
+        );
     }
 }
 
@@ -1431,7 +2309,11 @@ fn unknown_location_is_refused() {
     refused(&mut m, c, ErrorCode::LocationNotAvailableForResourceType, "marsnorth");
     refused(
         &mut m,
-        Change::PutResourceGroup { subscription: SUB.into(), name: "mars-rg".into(), location: "marsnorth".into() },
+        Change::PutResourceGroup {
+            subscription: SUB.into(),
+            name: "mars-rg".into(),
+            location: "marsnorth".into(),
+        },
         ErrorCode::LocationNotAvailableForResourceType,
         "marsnorth",
     );
@@ -1440,22 +2322,39 @@ fn unknown_location_is_refused() {
 #[test]
 fn location_display_names_are_accepted() {
     let mut m = base();
-    ok(&mut m, Change::PutNetworkSecurityGroup { id: nsg("ne-nsg"), location: Some("North Europe".into()) });
+    ok(
+        &mut m,
+        Change::PutNetworkSecurityGroup {
+            id: nsg("ne-nsg"),
+            location: Some("North Europe".into()),
+        },
+    );
     assert_eq!(m.network_security_groups[&nsg("ne-nsg")].location, "northeurope");
 }
 
 #[test]
 fn resource_in_a_missing_resource_group_is_refused() {
     let mut m = base();
-    let c = vnet_change_id(ResourceId::network(SUB, "ghost-rg", "virtualNetworks", "v1"), &["10.40.0.0/16"]);
+    let c = vnet_change_id(
+        ResourceId::network(SUB, "ghost-rg", "virtualNetworks", "v1"),
+        &["10.40.0.0/16"],
+    );
     refused(&mut m, c, ErrorCode::ResourceGroupNotFound, "ghost-rg");
 }
 
 #[test]
 fn resource_in_a_missing_subscription_is_refused() {
     let mut m = base();
-    let c = Change::PutNetworkSecurityGroup { id: ResourceId::network("44444444-4444-4444-8444-444444444444", RG, "networkSecurityGroups", "n"), location: None };
-    refused(&mut m, c, ErrorCode::SubscriptionNotFound, "44444444-4444-4444-8444-444444444444");
+    let c = Change::PutNetworkSecurityGroup {
+        id: ResourceId::network("44444444-4444-4444-8444-444444444444", RG, "networkSecurityGroups", "n"),
+        location: None,
+    };
+    refused(
+        &mut m,
+        c,
+        ErrorCode::SubscriptionNotFound,
+        "44444444-4444-4444-8444-444444444444",
+    );
 }
 
 #[test]
@@ -1468,53 +2367,110 @@ fn changing_a_vnet_location_is_refused() {
         flow_timeout_in_minutes: None,
     });
     let e = refused(&mut m, c, ErrorCode::InvalidResourceLocation, "lonely-vnet");
-    assert!(e.message.contains("westeurope") && e.message.contains("northeurope"), "{}", e.message);
+    assert!(
+        e.message.contains("westeurope") && e.message.contains("northeurope"),
+        "{}",
+        e.message
+    );
 }
 
 #[test]
 fn changing_an_nsg_location_is_refused() {
     let mut m = base();
-    refused(&mut m, Change::PutNetworkSecurityGroup { id: nsg("apps-nsg"), location: Some("eastus".into()) }, ErrorCode::InvalidResourceLocation, "apps-nsg");
+    refused(
+        &mut m,
+        Change::PutNetworkSecurityGroup {
+            id: nsg("apps-nsg"),
+            location: Some("eastus".into()),
+        },
+        ErrorCode::InvalidResourceLocation,
+        "apps-nsg",
+    );
 }
 
 #[test]
 fn recreating_a_resource_group_in_another_location_is_refused() {
     let mut m = base();
-    refused(&mut m, Change::PutResourceGroup { subscription: SUB.into(), name: RG.into(), location: "eastus".into() }, ErrorCode::InvalidResourceLocation, RG);
+    refused(
+        &mut m,
+        Change::PutResourceGroup {
+            subscription: SUB.into(),
+            name: RG.into(),
+            location: "eastus".into(),
+        },
+        ErrorCode::InvalidResourceLocation,
+        RG,
+    );
 }
 
 #[test]
 fn resource_group_in_a_missing_subscription_is_refused() {
     let mut m = base();
-    let c = Change::PutResourceGroup { subscription: "55555555-5555-4555-8555-555555555555".into(), name: "rg".into(), location: LOC.into() };
-    refused(&mut m, c, ErrorCode::SubscriptionNotFound, "55555555-5555-4555-8555-555555555555");
+    let c = Change::PutResourceGroup {
+        subscription: "55555555-5555-4555-8555-555555555555".into(),
+        name: "rg".into(),
+        location: LOC.into(),
+    };
+    refused(
+        &mut m,
+        c,
+        ErrorCode::SubscriptionNotFound,
+        "55555555-5555-4555-8555-555555555555",
+    );
 }
 
 #[test]
 fn deleting_a_missing_resource_group_is_refused() {
     let mut m = base();
-    refused(&mut m, Change::DeleteResourceGroup(ResourceId::resource_group(SUB, "ghost-rg")), ErrorCode::ResourceGroupNotFound, "ghost-rg");
+    refused(
+        &mut m,
+        Change::DeleteResourceGroup(ResourceId::resource_group(SUB, "ghost-rg")),
+        ErrorCode::ResourceGroupNotFound,
+        "ghost-rg",
+    );
 }
 
 #[test]
 fn deleting_a_resource_group_whose_subnet_is_used_from_outside_is_refused_whole() {
     let mut m = base();
-    ok(&mut m, Change::PutResourceGroup { subscription: SUB.into(), name: "other-rg".into(), location: LOC.into() });
+    ok(
+        &mut m,
+        Change::PutResourceGroup {
+            subscription: SUB.into(),
+            name: "other-rg".into(),
+            location: LOC.into(),
+        },
+    );
     let outside = ResourceId::network(SUB, "other-rg", "networkInterfaces", "outside-nic");
     ok(
         &mut m,
-        Change::PutNetworkInterface(NicSpec { id: outside, ..nic_spec("unused", subnet("spoke2-vnet", "web")) }),
+        Change::PutNetworkInterface(NicSpec {
+            id: outside,
+            ..nic_spec("unused", subnet("spoke2-vnet", "web"))
+        }),
     );
-    refused(&mut m, Change::DeleteResourceGroup(ResourceId::resource_group(SUB, RG)), ErrorCode::InUseSubnetCannotBeDeleted, "outside-nic");
+    refused(
+        &mut m,
+        Change::DeleteResourceGroup(ResourceId::resource_group(SUB, RG)),
+        ErrorCode::InUseSubnetCannotBeDeleted,
+        "outside-nic",
+    );
 }
 
 #[test]
 fn deleting_a_resource_group_removes_everything_in_it() {
     let mut m = base();
-    ok(&mut m, Change::PutPeering(peering_spec("spoke1-vnet", "spoke1-to-hub", vnet("hub-vnet"))));
+    ok(
+        &mut m,
+        Change::PutPeering(peering_spec("spoke1-vnet", "spoke1-to-hub", vnet("hub-vnet"))),
+    );
     ok(&mut m, Change::DeleteResourceGroup(ResourceId::resource_group(SUB, RG)));
     assert!(m.resource_groups.is_empty() && m.virtual_networks.is_empty() && m.network_interfaces.is_empty());
-    assert!(m.virtual_network_gateways.is_empty() && m.public_ip_addresses.is_empty() && m.network_security_groups.is_empty());
+    assert!(
+        m.virtual_network_gateways.is_empty()
+            && m.public_ip_addresses.is_empty()
+            && m.network_security_groups.is_empty()
+    );
 }
 
 #[test]
@@ -1527,30 +2483,53 @@ fn deleting_a_hub_and_spoke_resource_group_with_remote_gateway_peering_succeeds(
 #[test]
 fn subscription_with_non_guid_ids_is_refused() {
     let mut m = base();
-    let c = Change::PutSubscription(Subscription { id: "not-a-guid".into(), name: "bad-sub".into(), tenant_id: TENANT2.into() });
+    let c = Change::PutSubscription(Subscription {
+        id: "not-a-guid".into(),
+        name: "bad-sub".into(),
+        tenant_id: TENANT2.into(),
+    });
     refused(&mut m, c, ErrorCode::BadRequest, "bad-sub");
 }
 
 #[test]
 fn principal_with_bad_input_is_refused() {
     let mut m = base();
-    let c = Change::PutPrincipal(Principal { name: "bob".into(), object_id: "123".into(), tenant_id: DEFAULT_TENANT_ID.into(), principal_type: PrincipalType::User });
+    let c = Change::PutPrincipal(Principal {
+        name: "bob".into(),
+        object_id: "123".into(),
+        tenant_id: DEFAULT_TENANT_ID.into(),
+        principal_type: PrincipalType::User,
+    });
     refused(&mut m, c, ErrorCode::BadRequest, "bob");
-    let c = Change::PutPrincipal(Principal { name: " ".into(), object_id: ALICE_ID.into(), tenant_id: DEFAULT_TENANT_ID.into(), principal_type: PrincipalType::User });
+    let c = Change::PutPrincipal(Principal {
+        name: " ".into(),
+        object_id: ALICE_ID.into(),
+        tenant_id: DEFAULT_TENANT_ID.into(),
+        principal_type: PrincipalType::User,
+    });
     refused(&mut m, c, ErrorCode::BadRequest, "principal name");
 }
 
 #[test]
 fn role_assignment_for_an_unknown_principal_is_refused() {
     let mut m = base();
-    refused(&mut m, network_contributor(&vnet("lonely-vnet")), ErrorCode::PrincipalNotFound, ALICE_ID);
+    refused(
+        &mut m,
+        network_contributor(&vnet("lonely-vnet")),
+        ErrorCode::PrincipalNotFound,
+        ALICE_ID,
+    );
 }
 
 #[test]
 fn role_assignment_with_an_unknown_role_is_refused() {
     let mut m = base();
     add_partner(&mut m);
-    let c = Change::PutRoleAssignment(RoleAssignment { principal_object_id: ALICE_ID.into(), role_definition_name: "Network Wizard".into(), scope: vnet("lonely-vnet").to_string() });
+    let c = Change::PutRoleAssignment(RoleAssignment {
+        principal_object_id: ALICE_ID.into(),
+        role_definition_name: "Network Wizard".into(),
+        scope: vnet("lonely-vnet").to_string(),
+    });
     refused(&mut m, c, ErrorCode::RoleDefinitionDoesNotExist, "Network Wizard");
 }
 
@@ -1558,21 +2537,34 @@ fn role_assignment_with_an_unknown_role_is_refused() {
 fn role_assignment_with_a_bad_scope_is_refused() {
     let mut m = base();
     add_partner(&mut m);
-    let c = Change::PutRoleAssignment(RoleAssignment { principal_object_id: ALICE_ID.into(), role_definition_name: "Reader".into(), scope: "resourceGroups/x".into() });
+    let c = Change::PutRoleAssignment(RoleAssignment {
+        principal_object_id: ALICE_ID.into(),
+        role_definition_name: "Reader".into(),
+        scope: "resourceGroups/x".into(),
+    });
     refused(&mut m, c, ErrorCode::InvalidRequestFormat, "resourceGroups/x");
     let c = Change::PutRoleAssignment(RoleAssignment {
         principal_object_id: ALICE_ID.into(),
         role_definition_name: "Reader".into(),
         scope: "/subscriptions/66666666-6666-4666-8666-666666666666".into(),
     });
-    refused(&mut m, c, ErrorCode::SubscriptionNotFound, "66666666-6666-4666-8666-666666666666");
+    refused(
+        &mut m,
+        c,
+        ErrorCode::SubscriptionNotFound,
+        "66666666-6666-4666-8666-666666666666",
+    );
 }
 
 #[test]
 fn deleting_a_role_assignment_that_does_not_exist_is_not_found() {
     let mut m = base();
     add_partner(&mut m);
-    let a = RoleAssignment { principal_object_id: ALICE_ID.into(), role_definition_name: "Reader".into(), scope: vnet("lonely-vnet").to_string() };
+    let a = RoleAssignment {
+        principal_object_id: ALICE_ID.into(),
+        role_definition_name: "Reader".into(),
+        scope: vnet("lonely-vnet").to_string(),
+    };
     refused(&mut m, Change::DeleteRoleAssignment(a), ErrorCode::NotFound, "Reader");
 }
 
@@ -1617,7 +2609,11 @@ fn a_region_of_another_cloud_is_refused_in_a_subscription() {
         s.location = Some("chinanorth3".into());
     }
     refused(&mut m, c, ErrorCode::LocationNotAvailableForResourceType, "chinanorth3");
-    let c = Change::PutResourceGroup { subscription: SUB.into(), name: "china-rg".into(), location: "chinanorth3".into() };
+    let c = Change::PutResourceGroup {
+        subscription: SUB.into(),
+        name: "china-rg".into(),
+        location: "chinanorth3".into(),
+    };
     refused(&mut m, c, ErrorCode::LocationNotAvailableForResourceType, "chinanorth3");
 }
 
@@ -1633,7 +2629,12 @@ fn an_initiated_link_whose_remote_vnet_is_deleted_stays_disconnected() {
     ok(&mut m, vnet_change("right", &["10.71.0.0/16"]));
     let link = m.virtual_networks[&vnet("left")].peerings[0].clone();
     assert_eq!(m.peering_state(&vnet("left"), &link), PeeringState::Disconnected);
-    refused(&mut m, peer("right", "right-to-left", "left"), ErrorCode::RemotePeeringIsDisconnected, "Disconnected");
+    refused(
+        &mut m,
+        peer("right", "right-to-left", "left"),
+        ErrorCode::RemotePeeringIsDisconnected,
+        "Disconnected",
+    );
 }
 
 // ================================================================ AKS (issue 7)
@@ -1641,7 +2642,13 @@ fn an_initiated_link_whose_remote_vnet_is_deleted_stays_disconnected() {
 fn aks_spec(name: &str, pod_cidr: &str, service_cidr: &str, subnet_name: &str) -> ManagedClusterSpec {
     let id = ResourceId::resource(SUB, RG, CONTAINER_SERVICE, "managedClusters", name);
     ManagedClusterSpec {
-        pool: AgentPoolSpec { id: id.child("agentPools", "nodepool1"), count: 1, vm_size: None, vnet_subnet_id: Some(subnet("hub-vnet", subnet_name)), mode: None },
+        pool: AgentPoolSpec {
+            id: id.child("agentPools", "nodepool1"),
+            count: 1,
+            vm_size: None,
+            vnet_subnet_id: Some(subnet("hub-vnet", subnet_name)),
+            mode: None,
+        },
         id,
         location: None,
         network_plugin: "azure".into(),
@@ -1658,17 +2665,56 @@ fn aks_spec(name: &str, pod_cidr: &str, service_cidr: &str, subnet_name: &str) -
 #[test]
 fn aks_refusals_use_aks_and_kubernetes_codes() {
     let mut m = base();
-    refused(&mut m, Change::PutManagedCluster(aks_spec("aks1", "10.0.128.0/17", "10.100.0.0/16", "shared")), ErrorCode::NetworkProfileCIDROverlapVNET, "overlaps with reserved VNET CIDR 10.0.0.0/16");
-    refused(&mut m, Change::PutManagedCluster(aks_spec("aks1", "10.244.0.0/16", "10.0.0.0/22", "shared")), ErrorCode::ServiceCidrOverlapExistingSubnetsCidr, "conflicted with an existing subnet CIDR 10.0.1.0/24");
-    refused(&mut m, Change::PutManagedCluster(aks_spec("aks1", "10.244.0.0/16", "10.100.0.0/16", "nope")), ErrorCode::SubnetNotFound, "Could not find subnet nope in vnet hub-vnet");
-    ok(&mut m, Change::PutManagedCluster(aks_spec("aks1", "10.244.0.0/16", "10.100.0.0/16", "shared")));
-    refused(&mut m, Change::PutManagedCluster(aks_spec("aks1", "10.245.0.0/16", "10.100.0.0/16", "shared")), ErrorCode::PropertyChangeNotAllowed, "podCidr");
+    refused(
+        &mut m,
+        Change::PutManagedCluster(aks_spec("aks1", "10.0.128.0/17", "10.100.0.0/16", "shared")),
+        ErrorCode::NetworkProfileCIDROverlapVNET,
+        "overlaps with reserved VNET CIDR 10.0.0.0/16",
+    );
+    refused(
+        &mut m,
+        Change::PutManagedCluster(aks_spec("aks1", "10.244.0.0/16", "10.0.0.0/22", "shared")),
+        ErrorCode::ServiceCidrOverlapExistingSubnetsCidr,
+        "conflicted with an existing subnet CIDR 10.0.1.0/24",
+    );
+    refused(
+        &mut m,
+        Change::PutManagedCluster(aks_spec("aks1", "10.244.0.0/16", "10.100.0.0/16", "nope")),
+        ErrorCode::SubnetNotFound,
+        "Could not find subnet nope in vnet hub-vnet",
+    );
+    ok(
+        &mut m,
+        Change::PutManagedCluster(aks_spec("aks1", "10.244.0.0/16", "10.100.0.0/16", "shared")),
+    );
+    refused(
+        &mut m,
+        Change::PutManagedCluster(aks_spec("aks1", "10.245.0.0/16", "10.100.0.0/16", "shared")),
+        ErrorCode::PropertyChangeNotAllowed,
+        "podCidr",
+    );
     let cluster = ResourceId::resource(SUB, RG, CONTAINER_SERVICE, "managedClusters", "aks1");
-    let pod = |name: &str| Change::PutPod(PodSpec { cluster: cluster.clone(), name: name.into(), image: "busybox".into(), command: vec![], node: None });
+    let pod = |name: &str| {
+        Change::PutPod(PodSpec {
+            cluster: cluster.clone(),
+            name: name.into(),
+            image: "busybox".into(),
+            command: vec![],
+            node: None,
+        })
+    };
     ok(&mut m, pod("web"));
     refused(&mut m, pod("web"), ErrorCode::AlreadyExists, "already exists");
     refused(&mut m, pod("Web_1"), ErrorCode::Invalid, "RFC 1123");
-    refused(&mut m, Change::DeletePod { cluster, name: "gone".into() }, ErrorCode::NotFound, "not found");
+    refused(
+        &mut m,
+        Change::DeletePod {
+            cluster,
+            name: "gone".into(),
+        },
+        ErrorCode::NotFound,
+        "not found",
+    );
 }
 
 // ================================================================ load balancers, Redis, private endpoints
@@ -1680,12 +2726,20 @@ fn lb_id(name: &str) -> ResourceId {
 /// An internal load balancer in spoke1's apps subnet with one pool
 /// `<name>-pool`, and a Tcp rule on port 80 (or an HA-ports rule).
 fn lb_change(name: &str, sku: LbSku, ha_ports: bool) -> Change {
-    let (protocol, port) = if ha_ports { (TransportProtocol::All, 0) } else { (TransportProtocol::Tcp, 80) };
+    let (protocol, port) = if ha_ports {
+        (TransportProtocol::All, 0)
+    } else {
+        (TransportProtocol::Tcp, 80)
+    };
     Change::PutLoadBalancer(LoadBalancerSpec {
         id: lb_id(name),
         location: None,
         sku,
-        frontends: vec![FrontendSpec { name: "fe".into(), subnet: subnet("spoke1-vnet", "apps"), private_ip_address: None }],
+        frontends: vec![FrontendSpec {
+            name: "fe".into(),
+            subnet: subnet("spoke1-vnet", "apps"),
+            private_ip_address: None,
+        }],
         backend_pools: vec![format!("{name}-pool")],
         probes: vec![],
         rules: vec![LbRuleSpec {
@@ -1712,7 +2766,16 @@ fn redis_id(name: &str) -> ResourceId {
 }
 
 fn redis_change(name: &str, sku: RedisSku, size: &str, in_subnet: Option<ResourceId>) -> Change {
-    Change::PutRedisCache(RedisSpec { id: redis_id(name), location: None, sku, vm_size: size.into(), subnet: in_subnet, static_ip: None, enable_non_ssl_port: false, redis_version: None })
+    Change::PutRedisCache(RedisSpec {
+        id: redis_id(name),
+        location: None,
+        sku,
+        vm_size: size.into(),
+        subnet: in_subnet,
+        static_ip: None,
+        enable_non_ssl_port: false,
+        redis_version: None,
+    })
 }
 
 fn endpoint_change(name: &str, cache: &str) -> Change {
@@ -1731,34 +2794,98 @@ fn a_nic_in_pools_of_a_basic_and_a_standard_load_balancer_is_refused() {
     let mut m = base();
     ok(&mut m, lb_change("std-lb", LbSku::Standard, false));
     ok(&mut m, lb_change("basic-lb", LbSku::Basic, false));
-    ok(&mut m, Change::SetBackendPools { nic: nic("vm1-nic"), pools: vec![pool("std-lb")] });
-    refused(&mut m, Change::SetBackendPools { nic: nic("vm1-nic"), pools: vec![pool("std-lb"), pool("basic-lb")] }, ErrorCode::DifferentSkuLoadBalancersAndPublicIPAddressNotAllowed, "vm1-nic");
+    ok(
+        &mut m,
+        Change::SetBackendPools {
+            nic: nic("vm1-nic"),
+            pools: vec![pool("std-lb")],
+        },
+    );
+    refused(
+        &mut m,
+        Change::SetBackendPools {
+            nic: nic("vm1-nic"),
+            pools: vec![pool("std-lb"), pool("basic-lb")],
+        },
+        ErrorCode::DifferentSkuLoadBalancersAndPublicIPAddressNotAllowed,
+        "vm1-nic",
+    );
 }
 
 #[test]
 fn an_ha_ports_rule_on_a_basic_load_balancer_is_refused() {
     let mut m = base();
     ok(&mut m, lb_change("std-lb", LbSku::Standard, true));
-    refused(&mut m, lb_change("basic-lb", LbSku::Basic, true), ErrorCode::InvalidParameter, "HA ports");
+    refused(
+        &mut m,
+        lb_change("basic-lb", LbSku::Basic, true),
+        ErrorCode::InvalidParameter,
+        "HA ports",
+    );
 }
 
 #[test]
 fn a_backend_outside_the_load_balancers_vnet_and_a_pool_in_use_are_refused() {
     let mut m = base();
     ok(&mut m, lb_change("std-lb", LbSku::Standard, false));
-    ok(&mut m, Change::PutNetworkInterface(nic_spec("web-nic", subnet("spoke2-vnet", "web"))));
-    refused(&mut m, Change::SetBackendPools { nic: nic("web-nic"), pools: vec![pool("std-lb")] }, ErrorCode::InvalidParameter, "web-nic");
-    ok(&mut m, Change::SetBackendPools { nic: nic("vm1-nic"), pools: vec![pool("std-lb")] });
-    refused(&mut m, Change::DeleteLoadBalancer(lb_id("std-lb")), ErrorCode::BadRequest, "std-lb");
+    ok(
+        &mut m,
+        Change::PutNetworkInterface(nic_spec("web-nic", subnet("spoke2-vnet", "web"))),
+    );
+    refused(
+        &mut m,
+        Change::SetBackendPools {
+            nic: nic("web-nic"),
+            pools: vec![pool("std-lb")],
+        },
+        ErrorCode::InvalidParameter,
+        "web-nic",
+    );
+    ok(
+        &mut m,
+        Change::SetBackendPools {
+            nic: nic("vm1-nic"),
+            pools: vec![pool("std-lb")],
+        },
+    );
+    refused(
+        &mut m,
+        Change::DeleteLoadBalancer(lb_id("std-lb")),
+        ErrorCode::BadRequest,
+        "std-lb",
+    );
 }
 
 #[test]
 fn a_cache_in_a_subnet_must_be_premium_and_a_private_endpoint_cannot_reach_an_injected_one() {
     let mut m = base();
     ok(&mut m, subnet_change("spoke1-vnet", "cache", "10.1.3.0/24"));
-    refused(&mut m, redis_change("std-cache", RedisSku::Standard, "C1", Some(subnet("spoke1-vnet", "cache"))), ErrorCode::InvalidParameter, "Premium");
-    ok(&mut m, redis_change("vnet-cache", RedisSku::Premium, "P1", Some(subnet("spoke1-vnet", "cache"))));
-    refused(&mut m, endpoint_change("pe1", "vnet-cache"), ErrorCode::InvalidParameter, "vnet-cache");
+    refused(
+        &mut m,
+        redis_change(
+            "std-cache",
+            RedisSku::Standard,
+            "C1",
+            Some(subnet("spoke1-vnet", "cache")),
+        ),
+        ErrorCode::InvalidParameter,
+        "Premium",
+    );
+    ok(
+        &mut m,
+        redis_change(
+            "vnet-cache",
+            RedisSku::Premium,
+            "P1",
+            Some(subnet("spoke1-vnet", "cache")),
+        ),
+    );
+    refused(
+        &mut m,
+        endpoint_change("pe1", "vnet-cache"),
+        ErrorCode::InvalidParameter,
+        "vnet-cache",
+    );
     // A cache without a subnet is reached through a private endpoint.
     ok(&mut m, redis_change("plain-cache", RedisSku::Basic, "C0", None));
     ok(&mut m, endpoint_change("pe1", "plain-cache"));

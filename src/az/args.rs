@@ -26,7 +26,11 @@ pub fn many(long: &'static str) -> Arg {
 /// An AAZ boolean: a bare flag is true; it also takes true/false, t/f,
 /// yes/no, y/n, 1/0 (azure-semantics §9.6).
 pub fn boolean(long: &'static str) -> Arg {
-    Arg::new(long).long(long).num_args(0..=1).default_missing_value("true").value_parser(parse_bool)
+    Arg::new(long)
+        .long(long)
+        .num_args(0..=1)
+        .default_missing_value("true")
+        .value_parser(parse_bool)
 }
 
 /// A switch without a value, such as `--no-wait`.
@@ -38,8 +42,15 @@ pub fn flag(long: &'static str) -> Arg {
 /// the value is returned in the set's spelling.
 pub fn choice(long: &'static str, values: &'static [&'static str]) -> Arg {
     use clap::builder::{PossibleValuesParser, TypedValueParser};
-    let canonical = move |s: String| values.iter().find(|v| v.eq_ignore_ascii_case(&s)).map_or(s, |v| v.to_string());
-    opt(long).ignore_case(true).value_parser(PossibleValuesParser::new(values).map(canonical))
+    let canonical = move |s: String| {
+        values
+            .iter()
+            .find(|v| v.eq_ignore_ascii_case(&s))
+            .map_or(s, |v| v.to_string())
+    };
+    opt(long)
+        .ignore_case(true)
+        .value_parser(PossibleValuesParser::new(values).map(canonical))
 }
 
 fn parse_bool(s: &str) -> Result<bool, String> {
@@ -108,7 +119,10 @@ pub fn tree<H>(leaves: &[Leaf<H>]) -> Command {
 
 fn add_children<H>(mut cmd: Command, prefix: &[&'static str], paths: &[(Vec<&'static str>, &Leaf<H>)]) -> Command {
     let mut seen: Vec<&'static str> = Vec::new();
-    for (words, _) in paths.iter().filter(|(w, _)| w.len() > prefix.len() && w.starts_with(prefix)) {
+    for (words, _) in paths
+        .iter()
+        .filter(|(w, _)| w.len() > prefix.len() && w.starts_with(prefix))
+    {
         let word = words[prefix.len()];
         if seen.contains(&word) {
             continue;
@@ -118,7 +132,10 @@ fn add_children<H>(mut cmd: Command, prefix: &[&'static str], paths: &[(Vec<&'st
         next_prefix.push(word);
         let child = match paths.iter().find(|(w, _)| *w == next_prefix) {
             // argparse lets an option be given twice; the last one counts.
-            Some((_, leaf)) => Command::new(word).about(leaf.about).args_override_self(true).args(leaf.args.iter().cloned()),
+            Some((_, leaf)) => Command::new(word)
+                .about(leaf.about)
+                .args_override_self(true)
+                .args(leaf.args.iter().cloned()),
             None => add_children(Command::new(word).subcommand_required(true), &next_prefix, paths),
         };
         cmd = cmd.subcommand(child);
@@ -153,7 +170,11 @@ impl<'a> Args<'a> {
     }
 
     pub fn list(&self, id: &str) -> Option<Vec<String>> {
-        self.0.try_get_many::<String>(id).ok().flatten().map(|v| v.cloned().collect())
+        self.0
+            .try_get_many::<String>(id)
+            .ok()
+            .flatten()
+            .map(|v| v.cloned().collect())
     }
 
     pub fn bool(&self, id: &str) -> Option<bool> {
@@ -162,7 +183,12 @@ impl<'a> Args<'a> {
 
     /// An integer argument, refused as argparse refuses a bad `type=int`.
     pub fn int<T: std::str::FromStr>(&self, id: &str) -> Result<Option<T>, AzError> {
-        self.str(id).map(|v| v.parse::<T>().map_err(|_| AzError::Usage(format!("argument --{id}: invalid int value: '{v}'")))).transpose()
+        self.str(id)
+            .map(|v| {
+                v.parse::<T>()
+                    .map_err(|_| AzError::Usage(format!("argument --{id}: invalid int value: '{v}'")))
+            })
+            .transpose()
     }
 
     pub fn flag(&self, id: &str) -> bool {
@@ -183,7 +209,12 @@ pub fn usage_error(e: clap::Error, tree: &Command) -> AzError {
     };
     let arg_name = |raw: &str| -> String {
         // clap renders "--name <name>"; az says "--name/-n".
-        let long = raw.split_whitespace().next().unwrap_or(raw).trim_start_matches('-').to_string();
+        let long = raw
+            .split_whitespace()
+            .next()
+            .unwrap_or(raw)
+            .trim_start_matches('-')
+            .to_string();
         let short = find_short(tree, &long);
         match short {
             Some(c) => format!("--{long}/-{c}"),
@@ -197,7 +228,10 @@ pub fn usage_error(e: clap::Error, tree: &Command) -> AzError {
         ErrorKind::UnknownArgument => {
             let args = ctx(ContextKind::InvalidArg).join(" ");
             match ctx(ContextKind::SuggestedArg).first() {
-                Some(s) => format!("unrecognized arguments: {args}\nDid you mean '{}'?", s.split_whitespace().next().unwrap_or(s)),
+                Some(s) => format!(
+                    "unrecognized arguments: {args}\nDid you mean '{}'?",
+                    s.split_whitespace().next().unwrap_or(s)
+                ),
                 None => format!("unrecognized arguments: {args}"),
             }
         }
@@ -213,27 +247,47 @@ pub fn usage_error(e: clap::Error, tree: &Command) -> AzError {
             format!("the following arguments are required: {}", names.join(", "))
         }
         ErrorKind::InvalidValue | ErrorKind::ValueValidation => {
-            let arg = ctx(ContextKind::InvalidArg).first().map(|a| arg_name(a)).unwrap_or_default();
+            let arg = ctx(ContextKind::InvalidArg)
+                .first()
+                .map(|a| arg_name(a))
+                .unwrap_or_default();
             let value = ctx(ContextKind::InvalidValue).join(" ");
             let valid = ctx(ContextKind::ValidValue);
             if !valid.is_empty() {
-                format!("argument {arg}: invalid choice: '{value}' (choose from {})", valid.iter().map(|v| format!("'{v}'")).collect::<Vec<_>>().join(", "))
+                format!(
+                    "argument {arg}: invalid choice: '{value}' (choose from {})",
+                    valid.iter().map(|v| format!("'{v}'")).collect::<Vec<_>>().join(", ")
+                )
             } else {
                 // The value parser's own sentence, as argparse prints it.
-                let why = std::error::Error::source(&e).map(|s| s.to_string()).unwrap_or_else(|| format!("invalid value: '{value}'"));
+                let why = std::error::Error::source(&e)
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|| format!("invalid value: '{value}'"));
                 format!("argument {arg}: {why}")
             }
         }
         ErrorKind::TooFewValues | ErrorKind::WrongNumberOfValues | ErrorKind::NoEquals => {
-            let arg = ctx(ContextKind::InvalidArg).first().map(|a| arg_name(a)).unwrap_or_default();
+            let arg = ctx(ContextKind::InvalidArg)
+                .first()
+                .map(|a| arg_name(a))
+                .unwrap_or_default();
             format!("argument {arg}: expected one argument")
         }
         ErrorKind::MissingSubcommand => return AzError::Help(e.render().to_string()),
-        _ => e.to_string().lines().next().unwrap_or("invalid arguments").trim_start_matches("error: ").to_string(),
+        _ => e
+            .to_string()
+            .lines()
+            .next()
+            .unwrap_or("invalid arguments")
+            .trim_start_matches("error: ")
+            .to_string(),
     };
     AzError::Usage(message)
 }
 
 fn find_short(cmd: &Command, long: &str) -> Option<char> {
-    cmd.get_arguments().find(|a| a.get_long() == Some(long)).and_then(|a| a.get_short()).or_else(|| cmd.get_subcommands().find_map(|c| find_short(c, long)))
+    cmd.get_arguments()
+        .find(|a| a.get_long() == Some(long))
+        .and_then(|a| a.get_short())
+        .or_else(|| cmd.get_subcommands().find_map(|c| find_short(c, long)))
 }

@@ -65,7 +65,10 @@ pub struct MemoryBackend {
 
 impl MemoryBackend {
     pub fn new() -> Self {
-        MemoryBackend { model: Model::new(), ..Default::default() }
+        MemoryBackend {
+            model: Model::new(),
+            ..Default::default()
+        }
     }
 }
 
@@ -89,7 +92,9 @@ impl Backend for MemoryBackend {
     }
 
     fn run_script(&mut self, vm: &str, _script: &str) -> Result<ScriptOutput, AzError> {
-        Err(AzError::Cli(format!("VM '{vm}' is not running in a live lab: run-command needs `vnetlab up`.")))
+        Err(AzError::Cli(format!(
+            "VM '{vm}' is not running in a live lab: run-command needs `vnetlab up`."
+        )))
     }
 
     fn ssh_public_key(&mut self, _generate: bool) -> Result<Option<String>, AzError> {
@@ -97,7 +102,9 @@ impl Backend for MemoryBackend {
     }
 
     fn confirm(&mut self, _question: &str) -> Result<bool, AzError> {
-        Err(AzError::Cli("Unable to prompt for confirmation as no tty available. Use --yes.".into()))
+        Err(AzError::Cli(
+            "Unable to prompt for confirmation as no tty available. Use --yes.".into(),
+        ))
     }
 
     fn probe(&mut self, _vm: &str, _dst: std::net::Ipv4Addr, _port: Option<u16>) -> Result<Option<Measured>, AzError> {

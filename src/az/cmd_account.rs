@@ -10,32 +10,80 @@ use crate::model::{Change, Model, Principal, PrincipalType, ResourceId, RoleAssi
 
 pub fn leaves() -> Vec<Leaf<Handler>> {
     vec![
-        Leaf { path: "account show", about: "Get the details of a subscription.", args: vec![opt("name").short('n')], run: show },
-        Leaf { path: "account list", about: "Get a list of subscriptions for the logged in account.", args: vec![flag("all")], run: list },
-        Leaf { path: "account set", about: "Set a subscription to be the current active subscription.", args: vec![opt("name").short('n'), opt("set-subscription").short('s').hide(true)], run: set },
+        Leaf {
+            path: "account show",
+            about: "Get the details of a subscription.",
+            args: vec![opt("name").short('n')],
+            run: show,
+        },
+        Leaf {
+            path: "account list",
+            about: "Get a list of subscriptions for the logged in account.",
+            args: vec![flag("all")],
+            run: list,
+        },
+        Leaf {
+            path: "account set",
+            about: "Set a subscription to be the current active subscription.",
+            args: vec![opt("name").short('n'), opt("set-subscription").short('s').hide(true)],
+            run: set,
+        },
         Leaf {
             path: "login",
             about: "Log in to Azure.",
-            args: vec![opt("username").short('u'), opt("password").short('p'), flag("service-principal"), opt("tenant").short('t'), flag("allow-no-subscriptions"), flag("use-device-code")],
+            args: vec![
+                opt("username").short('u'),
+                opt("password").short('p'),
+                flag("service-principal"),
+                opt("tenant").short('t'),
+                flag("allow-no-subscriptions"),
+                flag("use-device-code"),
+            ],
             run: login,
         },
-        Leaf { path: "logout", about: "Log out to remove access to Azure subscriptions.", args: vec![opt("username")], run: logout },
+        Leaf {
+            path: "logout",
+            about: "Log out to remove access to Azure subscriptions.",
+            args: vec![opt("username")],
+            run: logout,
+        },
         Leaf {
             path: "role assignment create",
             about: "Create a new role assignment for a user, group, or service principal.",
-            args: vec![opt("assignee"), opt("assignee-object-id"), opt("assignee-principal-type"), req("role"), opt("scope"), opt("resource-group").short('g'), opt("description")],
+            args: vec![
+                opt("assignee"),
+                opt("assignee-object-id"),
+                opt("assignee-principal-type"),
+                req("role"),
+                opt("scope"),
+                opt("resource-group").short('g'),
+                opt("description"),
+            ],
             run: role_create,
         },
         Leaf {
             path: "role assignment list",
             about: "List role assignments.",
-            args: vec![opt("assignee"), opt("role"), opt("scope"), opt("resource-group").short('g'), flag("all"), flag("include-inherited")],
+            args: vec![
+                opt("assignee"),
+                opt("role"),
+                opt("scope"),
+                opt("resource-group").short('g'),
+                flag("all"),
+                flag("include-inherited"),
+            ],
             run: role_list,
         },
         Leaf {
             path: "role assignment delete",
             about: "Delete role assignments.",
-            args: vec![opt("assignee"), opt("role"), opt("scope"), opt("resource-group").short('g'), opt("ids")],
+            args: vec![
+                opt("assignee"),
+                opt("role"),
+                opt("scope"),
+                opt("resource-group").short('g'),
+                opt("ids"),
+            ],
             run: role_delete,
         },
     ]
@@ -51,10 +99,17 @@ fn user_of(profile: &Profile) -> Value {
 /// Subscriptions the signed-in account may see: all of them for the lab's
 /// own user; for a principal, those where it holds a role.
 fn visible<'m>(m: &'m Model, profile: &Profile) -> Vec<&'m Subscription> {
-    let Some(who) = profile.user.as_ref().and_then(|u| m.principal(&u.name)) else { return m.subscriptions.iter().collect() };
+    let Some(who) = profile.user.as_ref().and_then(|u| m.principal(&u.name)) else {
+        return m.subscriptions.iter().collect();
+    };
     m.subscriptions
         .iter()
-        .filter(|s| m.role_assignments.iter().any(|a| a.principal_object_id.eq_ignore_ascii_case(&who.object_id) && ResourceId::parse(&a.scope).is_some_and(|sc| sc.subscription_id().eq_ignore_ascii_case(&s.id))))
+        .filter(|s| {
+            m.role_assignments.iter().any(|a| {
+                a.principal_object_id.eq_ignore_ascii_case(&who.object_id)
+                    && ResourceId::parse(&a.scope).is_some_and(|sc| sc.subscription_id().eq_ignore_ascii_case(&s.id))
+            })
+        })
         .collect()
 }
 
@@ -75,14 +130,28 @@ fn entry(s: &Subscription, current: &str, profile: &Profile, cloud_key: &str) ->
 
 fn show(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let s = match a.str("name") {
-        Some(n) => find_subscription(ctx.model(), n).cloned().ok_or_else(|| AzError::Cli(format!("Subscription '{n}' not found. Check the spelling and casing and try again.")))?,
+        Some(n) => find_subscription(ctx.model(), n).cloned().ok_or_else(|| {
+            AzError::Cli(format!(
+                "Subscription '{n}' not found. Check the spelling and casing and try again."
+            ))
+        })?,
         None => ctx.subscription.clone(),
     };
-    Ok(Reply::Value(entry(&s, &ctx.subscription.id, &ctx.profile, "environmentName")))
+    Ok(Reply::Value(entry(
+        &s,
+        &ctx.subscription.id,
+        &ctx.profile,
+        "environmentName",
+    )))
 }
 
 fn list_value(ctx: &Ctx) -> Value {
-    Value::Array(visible(ctx.model(), &ctx.profile).into_iter().map(|s| entry(s, &ctx.subscription.id, &ctx.profile, "cloudName")).collect())
+    Value::Array(
+        visible(ctx.model(), &ctx.profile)
+            .into_iter()
+            .map(|s| entry(s, &ctx.subscription.id, &ctx.profile, "cloudName"))
+            .collect(),
+    )
 }
 
 fn list(ctx: &mut Ctx, _a: Args) -> Result<Reply, AzError> {
@@ -96,12 +165,25 @@ fn account_table(v: &Value) -> Value {
 }
 
 fn set(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
-    let wanted = a.str("name").or(a.str("set-subscription")).map(str::to_string).unwrap_or_else(|| ctx.subscription.id.clone());
-    let s = find_subscription(ctx.model(), &wanted).cloned().ok_or_else(|| AzError::Cli(format!("The subscription of '{wanted}' doesn't exist in cloud 'AzureCloud'.")))?;
+    let wanted = a
+        .str("name")
+        .or(a.str("set-subscription"))
+        .map(str::to_string)
+        .unwrap_or_else(|| ctx.subscription.id.clone());
+    let s = find_subscription(ctx.model(), &wanted).cloned().ok_or_else(|| {
+        AzError::Cli(format!(
+            "The subscription of '{wanted}' doesn't exist in cloud 'AzureCloud'."
+        ))
+    })?;
     if !visible(ctx.model(), &ctx.profile).iter().any(|v| v.id == s.id) {
-        return Err(AzError::Cli(format!("The subscription of '{wanted}' doesn't exist in cloud 'AzureCloud'.")));
+        return Err(AzError::Cli(format!(
+            "The subscription of '{wanted}' doesn't exist in cloud 'AzureCloud'."
+        )));
     }
-    let profile = Profile { subscription_id: Some(s.id), ..ctx.profile.clone() };
+    let profile = Profile {
+        subscription_id: Some(s.id),
+        ..ctx.profile.clone()
+    };
     ctx.backend.save_profile(&profile)?;
     Ok(Reply::Nothing)
 }
@@ -112,19 +194,32 @@ fn login(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
         None => None,
         Some(name) => {
             let sp = a.flag("service-principal");
-            let found = m.principal(name).filter(|p| (p.principal_type == PrincipalType::ServicePrincipal) == sp).filter(|p| a.str("tenant").is_none_or(|t| p.tenant_id.eq_ignore_ascii_case(t)));
+            let found = m
+                .principal(name)
+                .filter(|p| (p.principal_type == PrincipalType::ServicePrincipal) == sp)
+                .filter(|p| a.str("tenant").is_none_or(|t| p.tenant_id.eq_ignore_ascii_case(t)));
             let Some(p) = found else {
                 let tenant = a.str("tenant").unwrap_or(crate::model::DEFAULT_TENANT_ID);
                 return Err(AzError::Cli(if sp {
-                    format!("AADSTS700016: Application with identifier '{name}' was not found in the directory '{tenant}'. This can happen if the application has not been installed by the administrator of the tenant. (vnetlab knows the principals of the lab's topology.)")
+                    format!(
+                        "AADSTS700016: Application with identifier '{name}' was not found in the directory '{tenant}'. This can happen if the application has not been installed by the administrator of the tenant. (vnetlab knows the principals of the lab's topology.)"
+                    )
                 } else {
-                    format!("AADSTS50034: The user account {name} does not exist in the {tenant} directory. To sign into this application, the account must be added to the directory. (vnetlab knows the principals of the lab's topology.)")
+                    format!(
+                        "AADSTS50034: The user account {name} does not exist in the {tenant} directory. To sign into this application, the account must be added to the directory. (vnetlab knows the principals of the lab's topology.)"
+                    )
                 }));
             };
-            Some(SignedIn { name: p.name.clone(), kind: if sp { "servicePrincipal".into() } else { "user".into() } })
+            Some(SignedIn {
+                name: p.name.clone(),
+                kind: if sp { "servicePrincipal".into() } else { "user".into() },
+            })
         }
     };
-    let mut profile = Profile { subscription_id: None, user };
+    let mut profile = Profile {
+        subscription_id: None,
+        user,
+    };
     let subs = visible(&m, &profile);
     let Some(first) = subs.first() else {
         if a.flag("allow-no-subscriptions") {
@@ -135,7 +230,10 @@ fn login(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
         return Err(AzError::Cli(format!("No subscriptions found for {name}.")));
     };
     profile.subscription_id = Some(first.id.clone());
-    let listing: Vec<Value> = subs.iter().map(|s| entry(s, &first.id, &profile, "cloudName")).collect();
+    let listing: Vec<Value> = subs
+        .iter()
+        .map(|s| entry(s, &first.id, &profile, "cloudName"))
+        .collect();
     ctx.backend.save_profile(&profile)?;
     Ok(Reply::Value(Value::Array(listing)))
 }
@@ -159,8 +257,14 @@ fn role_definition_guid(role: &str) -> String {
 fn assignment_doc(m: &Model, a: &RoleAssignment) -> Value {
     let scope = ResourceId::parse(&a.scope);
     let sub = scope.as_ref().map_or("", |s| s.subscription_id()).to_string();
-    let name = super::render::guid(&ResourceId::subscription(&a.scope), &format!("{}{}", a.principal_object_id, a.role_definition_name));
-    let p = m.principals.iter().find(|p| p.object_id.eq_ignore_ascii_case(&a.principal_object_id));
+    let name = super::render::guid(
+        &ResourceId::subscription(&a.scope),
+        &format!("{}{}", a.principal_object_id, a.role_definition_name),
+    );
+    let p = m
+        .principals
+        .iter()
+        .find(|p| p.object_id.eq_ignore_ascii_case(&a.principal_object_id));
     let mut doc = json!({
         "condition": null,
         "conditionVersion": null,
@@ -186,7 +290,11 @@ fn assignment_doc(m: &Model, a: &RoleAssignment) -> Value {
 /// lists) the subscription.
 fn scope_of(ctx: &Ctx, a: &Args) -> Result<Option<String>, AzError> {
     if let Some(s) = a.str("scope") {
-        return ResourceId::parse(s).map(|id| Some(id.to_string())).ok_or_else(|| AzError::Cli(format!("Invalid scope '{s}'. Use /subscriptions/<id>[/resourceGroups/<name>[/providers/...]].")));
+        return ResourceId::parse(s).map(|id| Some(id.to_string())).ok_or_else(|| {
+            AzError::Cli(format!(
+                "Invalid scope '{s}'. Use /subscriptions/<id>[/resourceGroups/<name>[/providers/...]]."
+            ))
+        });
     }
     match a.str("resource-group") {
         Some(rg) => Ok(Some(ctx.group(rg)?.id.to_string())),
@@ -195,25 +303,42 @@ fn scope_of(ctx: &Ctx, a: &Args) -> Result<Option<String>, AzError> {
 }
 
 fn principal_of(m: &Model, a: &Args) -> Result<Option<Principal>, AzError> {
-    let Some(who) = a.str("assignee").or(a.str("assignee-object-id")) else { return Ok(None) };
+    let Some(who) = a.str("assignee").or(a.str("assignee-object-id")) else {
+        return Ok(None);
+    };
     m.principal(who).cloned().map(Some).ok_or_else(|| AzError::Cli(format!("Cannot find user or service principal in graph database for '{who}'. If the assignee is an appId, make sure the corresponding service principal is created with 'az ad sp create --id {who}'.")))
 }
 
 fn role_create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let m = ctx.model().clone();
     let Some(p) = principal_of(&m, &a)? else {
-        return Err(AzError::Usage("usage error: --assignee STRING | --assignee-object-id GUID".into()));
+        return Err(AzError::Usage(
+            "usage error: --assignee STRING | --assignee-object-id GUID".into(),
+        ));
     };
     let scope = scope_of(ctx, &a)?.unwrap_or_else(|| ResourceId::subscription(ctx.sub()).to_string());
     let role = canonical_role(a.must("role"));
-    let assignment = RoleAssignment { principal_object_id: p.object_id.clone(), role_definition_name: role, scope };
+    let assignment = RoleAssignment {
+        principal_object_id: p.object_id.clone(),
+        role_definition_name: role,
+        scope,
+    };
     ctx.apply(vec![Change::PutRoleAssignment(assignment.clone())])?;
     Ok(Reply::Value(assignment_doc(ctx.model(), &assignment)))
 }
 
 /// Built-in role names as ARM spells them.
 fn canonical_role(role: &str) -> String {
-    ["Owner", "Contributor", "Network Contributor", "Reader", "VNet Peering Contributor"].iter().find(|r| r.eq_ignore_ascii_case(role)).map_or_else(|| role.to_string(), |r| r.to_string())
+    [
+        "Owner",
+        "Contributor",
+        "Network Contributor",
+        "Reader",
+        "VNet Peering Contributor",
+    ]
+    .iter()
+    .find(|r| r.eq_ignore_ascii_case(role))
+    .map_or_else(|| role.to_string(), |r| r.to_string())
 }
 
 fn matching<'m>(ctx: &'m Ctx, a: &Args, inherited: bool) -> Result<Vec<&'m RoleAssignment>, AzError> {
@@ -223,10 +348,20 @@ fn matching<'m>(ctx: &'m Ctx, a: &Args, inherited: bool) -> Result<Vec<&'m RoleA
     let sub_scope = ResourceId::subscription(ctx.sub()).to_string();
     Ok(m.role_assignments
         .iter()
-        .filter(|r| principal.as_ref().is_none_or(|p| r.principal_object_id.eq_ignore_ascii_case(&p.object_id)))
-        .filter(|r| a.str("role").is_none_or(|role| r.role_definition_name.eq_ignore_ascii_case(role)))
+        .filter(|r| {
+            principal
+                .as_ref()
+                .is_none_or(|p| r.principal_object_id.eq_ignore_ascii_case(&p.object_id))
+        })
+        .filter(|r| {
+            a.str("role")
+                .is_none_or(|role| r.role_definition_name.eq_ignore_ascii_case(role))
+        })
         .filter(|r| match &scope {
-            Some(s) => r.scope.eq_ignore_ascii_case(s) || (inherited && ResourceId::parse(s).is_some_and(|id| id.is_within(&r.scope))),
+            Some(s) => {
+                r.scope.eq_ignore_ascii_case(s)
+                    || (inherited && ResourceId::parse(s).is_some_and(|id| id.is_within(&r.scope)))
+            }
             None => a.flag("all") || ResourceId::parse(&r.scope).is_some_and(|id| id.is_within(&sub_scope)),
         })
         .collect())
@@ -240,15 +375,30 @@ fn role_list(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
 
 /// az's transform_assignment_list.
 fn role_table(v: &Value) -> Value {
-    let row = |r: &Value| json!({ "Principal": r["principalName"], "Role": r["roleDefinitionName"], "Scope": r["scope"] });
+    let row =
+        |r: &Value| json!({ "Principal": r["principalName"], "Role": r["roleDefinitionName"], "Scope": r["scope"] });
     Value::Array(v.as_array().map(|a| a.iter().map(row).collect()).unwrap_or_default())
 }
 
 fn role_delete(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let found: Vec<RoleAssignment> = match a.str("ids") {
-        Some(id) => ctx.model().role_assignments.iter().filter(|r| assignment_doc(ctx.model(), r)["id"].as_str().is_some_and(|x| x.eq_ignore_ascii_case(id))).cloned().collect(),
+        Some(id) => ctx
+            .model()
+            .role_assignments
+            .iter()
+            .filter(|r| {
+                assignment_doc(ctx.model(), r)["id"]
+                    .as_str()
+                    .is_some_and(|x| x.eq_ignore_ascii_case(id))
+            })
+            .cloned()
+            .collect(),
         None => {
-            if a.str("assignee").is_none() && a.str("role").is_none() && a.str("scope").is_none() && a.str("resource-group").is_none() {
+            if a.str("assignee").is_none()
+                && a.str("role").is_none()
+                && a.str("scope").is_none()
+                && a.str("resource-group").is_none()
+            {
                 return Err(AzError::Cli("Please provide at least one of these parameters: --assignee, --role, --scope, --resource-group, --ids.".into()));
             }
             matching(ctx, &a, false)?.into_iter().cloned().collect()

@@ -8,7 +8,8 @@ use super::args::{Args, Leaf, boolean, choice, flag, location, many, name, opt, 
 use super::ctx::not_found;
 use super::{AzError, Ctx, Handler, Reply, finish, render, table_rows};
 use crate::model::{
-    AzureError, Change, ConnectionSpec, ConnectionType, ErrorCode, GATEWAY_SKUS, GatewaySpec, GatewayType, LocalGatewaySpec, NETWORK, ResourceId, VPN_GATEWAY_GENERATIONS, VpnType,
+    AzureError, Change, ConnectionSpec, ConnectionType, ErrorCode, GATEWAY_SKUS, GatewaySpec, GatewayType,
+    LocalGatewaySpec, NETWORK, ResourceId, VPN_GATEWAY_GENERATIONS, VpnType,
 };
 use crate::routing::gateway_context;
 
@@ -40,13 +41,38 @@ fn vnet_gateway_leaves() -> Vec<Leaf<Handler>> {
             ],
             run: gateway_create,
         },
-        Leaf { path: "network vnet-gateway list", about: "List virtual network gateways.", args: vec![rg()], run: gateway_list },
-        Leaf { path: "network vnet-gateway show", about: "Get the details of a virtual network gateway.", args: vec![rg(), name()], run: gateway_show },
-        Leaf { path: "network vnet-gateway delete", about: "Delete a virtual network gateway.", args: vec![rg(), name(), flag("no-wait")], run: gateway_delete },
+        Leaf {
+            path: "network vnet-gateway list",
+            about: "List virtual network gateways.",
+            args: vec![rg()],
+            run: gateway_list,
+        },
+        Leaf {
+            path: "network vnet-gateway show",
+            about: "Get the details of a virtual network gateway.",
+            args: vec![rg(), name()],
+            run: gateway_show,
+        },
+        Leaf {
+            path: "network vnet-gateway delete",
+            about: "Delete a virtual network gateway.",
+            args: vec![rg(), name(), flag("no-wait")],
+            run: gateway_delete,
+        },
         Leaf {
             path: "network vnet-gateway wait",
             about: "Place the CLI in a waiting state until a condition of the virtual network gateway is met.",
-            args: vec![rg(), name(), flag("created"), flag("updated"), flag("deleted"), flag("exists"), opt("custom"), opt("interval"), opt("timeout")],
+            args: vec![
+                rg(),
+                name(),
+                flag("created"),
+                flag("updated"),
+                flag("deleted"),
+                flag("exists"),
+                opt("custom"),
+                opt("interval"),
+                opt("timeout"),
+            ],
             run: gateway_wait,
         },
         Leaf {
@@ -64,18 +90,54 @@ fn local_gateway_leaves() -> Vec<Leaf<Handler>> {
         Leaf {
             path: "network local-gateway create",
             about: "Create a local VPN gateway.",
-            args: [vec![rg(), name(), location(), req("gateway-ip-address"), many("local-address-prefixes"), flag("no-wait")], bgp().to_vec()].concat(),
+            args: [
+                vec![
+                    rg(),
+                    name(),
+                    location(),
+                    req("gateway-ip-address"),
+                    many("local-address-prefixes"),
+                    flag("no-wait"),
+                ],
+                bgp().to_vec(),
+            ]
+            .concat(),
             run: local_create,
         },
-        Leaf { path: "network local-gateway list", about: "List all local VPN gateways in a resource group.", args: vec![rg()], run: local_list },
-        Leaf { path: "network local-gateway show", about: "Get the details of a local VPN gateway.", args: vec![rg(), name()], run: local_show },
+        Leaf {
+            path: "network local-gateway list",
+            about: "List all local VPN gateways in a resource group.",
+            args: vec![rg()],
+            run: local_list,
+        },
+        Leaf {
+            path: "network local-gateway show",
+            about: "Get the details of a local VPN gateway.",
+            args: vec![rg(), name()],
+            run: local_show,
+        },
         Leaf {
             path: "network local-gateway update",
             about: "Update a local VPN gateway.",
-            args: [vec![rg(), name(), opt("gateway-ip-address"), many("local-address-prefixes"), flag("no-wait")], bgp().to_vec()].concat(),
+            args: [
+                vec![
+                    rg(),
+                    name(),
+                    opt("gateway-ip-address"),
+                    many("local-address-prefixes"),
+                    flag("no-wait"),
+                ],
+                bgp().to_vec(),
+            ]
+            .concat(),
             run: local_update,
         },
-        Leaf { path: "network local-gateway delete", about: "Delete a local VPN gateway.", args: vec![rg(), name(), flag("no-wait")], run: local_delete },
+        Leaf {
+            path: "network local-gateway delete",
+            about: "Delete a local VPN gateway.",
+            args: vec![rg(), name(), flag("no-wait")],
+            run: local_delete,
+        },
     ]
 }
 
@@ -85,14 +147,49 @@ fn connection_leaves() -> Vec<Leaf<Handler>> {
         Leaf {
             path: "network vpn-connection create",
             about: "Create a VPN connection.",
-            args: vec![rg(), name(), location(), req("vnet-gateway1"), opt("vnet-gateway2"), opt("local-gateway2"), opt("shared-key"), boolean("enable-bgp"), flag("no-wait")],
+            args: vec![
+                rg(),
+                name(),
+                location(),
+                req("vnet-gateway1"),
+                opt("vnet-gateway2"),
+                opt("local-gateway2"),
+                opt("shared-key"),
+                boolean("enable-bgp"),
+                flag("no-wait"),
+            ],
             run: connection_create,
         },
-        Leaf { path: "network vpn-connection list", about: "List all VPN connections in a resource group.", args: vec![rg()], run: connection_list },
-        Leaf { path: "network vpn-connection show", about: "Get the details of a VPN connection.", args: vec![rg(), name()], run: connection_show },
-        Leaf { path: "network vpn-connection delete", about: "Delete a VPN connection.", args: vec![rg(), name(), flag("no-wait")], run: connection_delete },
-        Leaf { path: "network vpn-connection shared-key show", about: "Retrieve a VPN connection shared key.", args: vec![rg(), conn()], run: shared_key_show },
-        Leaf { path: "network vpn-connection shared-key update", about: "Update a VPN connection shared key.", args: vec![rg(), conn(), req("value"), flag("no-wait")], run: shared_key_update },
+        Leaf {
+            path: "network vpn-connection list",
+            about: "List all VPN connections in a resource group.",
+            args: vec![rg()],
+            run: connection_list,
+        },
+        Leaf {
+            path: "network vpn-connection show",
+            about: "Get the details of a VPN connection.",
+            args: vec![rg(), name()],
+            run: connection_show,
+        },
+        Leaf {
+            path: "network vpn-connection delete",
+            about: "Delete a VPN connection.",
+            args: vec![rg(), name(), flag("no-wait")],
+            run: connection_delete,
+        },
+        Leaf {
+            path: "network vpn-connection shared-key show",
+            about: "Retrieve a VPN connection shared key.",
+            args: vec![rg(), conn()],
+            run: shared_key_show,
+        },
+        Leaf {
+            path: "network vpn-connection shared-key update",
+            about: "Update a VPN connection shared key.",
+            args: vec![rg(), conn(), req("value"), flag("no-wait")],
+            run: shared_key_update,
+        },
     ]
 }
 
@@ -106,9 +203,11 @@ fn gateway_id(ctx: &Ctx, a: &Args) -> ResourceId {
 /// turn BGP on, the gateway's BGP address is its own in GatewaySubnet.
 fn check_bgp_address(value: Option<&str>) -> Result<(), AzError> {
     match value {
-        Some(v) if v.trim().parse::<std::net::Ipv4Addr>().is_err() => {
-            Err(AzureError::new(ErrorCode::InvalidRequestFormat, format!("BGP peering address '{v}' is not a valid IPv4 address.")).into())
-        }
+        Some(v) if v.trim().parse::<std::net::Ipv4Addr>().is_err() => Err(AzureError::new(
+            ErrorCode::InvalidRequestFormat,
+            format!("BGP peering address '{v}' is not a valid IPv4 address."),
+        )
+        .into()),
         _ => Ok(()),
     }
 }
@@ -117,7 +216,9 @@ fn gateway_type(value: Option<&str>) -> Result<GatewayType, AzError> {
     match value.unwrap_or("Vpn") {
         "ExpressRoute" => Ok(GatewayType::ExpressRoute),
         "Vpn" => Ok(GatewayType::Vpn),
-        other => Err(AzError::Cli(format!("vnetlab emulates Vpn and ExpressRoute gateways; gateway type {other} (for Azure Extended Zones) is not emulated."))),
+        other => Err(AzError::Cli(format!(
+            "vnetlab emulates Vpn and ExpressRoute gateways; gateway type {other} (for Azure Extended Zones) is not emulated."
+        ))),
     }
 }
 
@@ -126,7 +227,12 @@ fn gateway_type(value: Option<&str>) -> Result<GatewayType, AzError> {
 /// or `--bgp-peering-address` turns BGP on.
 fn gateway_create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let rg = a.must("resource-group");
-    let pips = a.list("public-ip-addresses").unwrap_or_default().iter().map(|p| ctx.reference(p, rg, NETWORK, "publicIPAddresses")).collect::<Result<Vec<_>, _>>()?;
+    let pips = a
+        .list("public-ip-addresses")
+        .unwrap_or_default()
+        .iter()
+        .map(|p| ctx.reference(p, rg, NETWORK, "publicIPAddresses"))
+        .collect::<Result<Vec<_>, _>>()?;
     let asn = a.int::<u32>("asn")?;
     check_bgp_address(a.str("bgp-peering-address"))?;
     let spec = GatewaySpec {
@@ -139,7 +245,11 @@ fn gateway_create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
         enable_bgp: asn.is_some() || a.str("bgp-peering-address").is_some(),
         asn,
         public_ip_addresses: pips,
-        vpn_type: if a.str("vpn-type") == Some("PolicyBased") { VpnType::PolicyBased } else { VpnType::RouteBased },
+        vpn_type: if a.str("vpn-type") == Some("PolicyBased") {
+            VpnType::PolicyBased
+        } else {
+            VpnType::RouteBased
+        },
         vpn_gateway_generation: a.str("vpn-gateway-generation").map(str::to_string),
     };
     let id = spec.id.clone();
@@ -148,11 +258,17 @@ fn gateway_create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
         return Ok(Reply::Nothing);
     }
     let g = ctx.existing(&ctx.model().virtual_network_gateways, &id)?;
-    Ok(Reply::Value(json!({ "vnetGateway": render::vnet_gateway(ctx.model(), g) })))
+    Ok(Reply::Value(
+        json!({ "vnetGateway": render::vnet_gateway(ctx.model(), g) }),
+    ))
 }
 
 fn gateway_list(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
-    Ok(Reply::Value(ctx.list(a.str("resource-group"), |m| &m.virtual_network_gateways, render::vnet_gateway)?))
+    Ok(Reply::Value(ctx.list(
+        a.str("resource-group"),
+        |m| &m.virtual_network_gateways,
+        render::vnet_gateway,
+    )?))
 }
 
 fn gateway_show(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
@@ -167,7 +283,10 @@ fn gateway_wait(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let id = gateway_id(ctx, &a);
     if a.flag("deleted") {
         if ctx.model().virtual_network_gateways.contains_key(&id) {
-            return Err(AzError::Cli(format!("Virtual network gateway '{}' still exists, and nothing is deleting it: vnetlab deletes at once, so waiting would never end.", id.name())));
+            return Err(AzError::Cli(format!(
+                "Virtual network gateway '{}' still exists, and nothing is deleting it: vnetlab deletes at once, so waiting would never end.",
+                id.name()
+            )));
         }
         return Ok(Reply::Nothing);
     }
@@ -178,7 +297,11 @@ fn gateway_wait(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
 fn gateway_delete(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let id = gateway_id(ctx, &a);
     let present = ctx.model().virtual_network_gateways.contains_key(&id);
-    ctx.delete_if_present(present, Change::DeleteVirtualNetworkGateway(id), a.must("resource-group"))?;
+    ctx.delete_if_present(
+        present,
+        Change::DeleteVirtualNetworkGateway(id),
+        a.must("resource-group"),
+    )?;
     Ok(Reply::Nothing)
 }
 
@@ -189,7 +312,11 @@ fn gateway_delete(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
 fn gateway_learned_routes(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let m = ctx.model();
     let g = ctx.existing(&m.virtual_network_gateways, &gateway_id(ctx, &a))?;
-    let own = m.gateway_instance_ips(g).first().map(|ip| ip.to_string()).unwrap_or_default();
+    let own = m
+        .gateway_instance_ips(g)
+        .first()
+        .map(|ip| ip.to_string())
+        .unwrap_or_default();
     // Two connections to the same site teach its prefixes once.
     let mut prefixes = Vec::new();
     for (prefix, _) in gateway_context(m, &g.virtual_network) {
@@ -203,7 +330,11 @@ fn gateway_learned_routes(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
 
 /// az's transform_vnet_gateway_routes_table.
 fn gateway_routes_table(v: &Value) -> Value {
-    let text = |x: &Value| x.as_str().map(str::to_string).unwrap_or_else(|| if x.is_null() { String::new() } else { x.to_string() });
+    let text = |x: &Value| {
+        x.as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| if x.is_null() { String::new() } else { x.to_string() })
+    };
     let rows = v["value"].as_array().into_iter().flatten().map(|r| {
         json!({ "Network": text(&r["network"]), "NextHop": text(&r["nextHop"]), "Origin": text(&r["origin"]), "SourcePeer": text(&r["sourcePeer"]), "AsPath": text(&r["asPath"]), "Weight": r["weight"] })
     });
@@ -230,14 +361,24 @@ fn local_create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
 }
 
 fn local_list(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
-    Ok(Reply::Table(ctx.list(a.str("resource-group"), |m| &m.local_network_gateways, |_, l| render::local_gateway(l))?, local_table))
+    Ok(Reply::Table(
+        ctx.list(
+            a.str("resource-group"),
+            |m| &m.local_network_gateways,
+            |_, l| render::local_gateway(l),
+        )?,
+        local_table,
+    ))
 }
 
 /// az's transform_local_gateway_table_output: the first prefix, and
 /// ", ..." when there are more.
 fn local_table(v: &Value) -> Value {
     let row = |l: &Value| {
-        let prefixes = l["localNetworkAddressSpace"]["addressPrefixes"].as_array().cloned().unwrap_or_default();
+        let prefixes = l["localNetworkAddressSpace"]["addressPrefixes"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
         let first = prefixes.first().and_then(Value::as_str).unwrap_or(" ");
         let more = if prefixes.len() > 1 { ", ..." } else { "" };
         json!({
@@ -262,10 +403,17 @@ fn local_update(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let spec = LocalGatewaySpec {
         id: l.id.clone(),
         location: Some(l.location.clone()),
-        gateway_ip_address: a.str("gateway-ip-address").map_or_else(|| l.gateway_ip_address.to_string(), str::to_string),
-        local_address_prefixes: a.list("local-address-prefixes").unwrap_or_else(|| l.local_address_prefixes.iter().map(|p| p.to_string()).collect()),
+        gateway_ip_address: a
+            .str("gateway-ip-address")
+            .map_or_else(|| l.gateway_ip_address.to_string(), str::to_string),
+        local_address_prefixes: a
+            .list("local-address-prefixes")
+            .unwrap_or_else(|| l.local_address_prefixes.iter().map(|p| p.to_string()).collect()),
         asn: a.int("asn")?.or(l.asn),
-        bgp_peering_address: a.str("bgp-peering-address").map(str::to_string).or_else(|| l.bgp_peering_address.map(|b| b.to_string())),
+        bgp_peering_address: a
+            .str("bgp-peering-address")
+            .map(str::to_string)
+            .or_else(|| l.bgp_peering_address.map(|b| b.to_string())),
     };
     ctx.apply(vec![Change::PutLocalNetworkGateway(spec)])?;
     finish(ctx, a, local_show)
@@ -303,7 +451,12 @@ fn connection_create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
         id: connection_id(ctx, &a, "name"),
         location: a.str("location").map(str::to_string),
         connection_type,
-        virtual_network_gateway1: ctx.reference(a.must("vnet-gateway1"), a.must("resource-group"), NETWORK, "virtualNetworkGateways")?,
+        virtual_network_gateway1: ctx.reference(
+            a.must("vnet-gateway1"),
+            a.must("resource-group"),
+            NETWORK,
+            "virtualNetworkGateways",
+        )?,
         peer,
         shared_key: a.str("shared-key").map(str::to_string),
         enable_bgp: a.bool("enable-bgp").unwrap_or(false),
@@ -316,11 +469,17 @@ fn connection_create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     // az deploys a template whose one output, `resource`, is the
     // connection's properties.
     let c = ctx.existing(&ctx.model().connections, &id)?;
-    Ok(Reply::Value(json!({ "resource": render::connection_properties(ctx.model(), c) })))
+    Ok(Reply::Value(
+        json!({ "resource": render::connection_properties(ctx.model(), c) }),
+    ))
 }
 
 fn connection_list(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
-    Ok(Reply::Value(ctx.list(a.str("resource-group"), |m| &m.connections, render::connection)?))
+    Ok(Reply::Value(ctx.list(
+        a.str("resource-group"),
+        |m| &m.connections,
+        render::connection,
+    )?))
 }
 
 fn connection_show(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {

@@ -8,24 +8,69 @@ use crate::model::Change;
 
 pub fn leaves() -> Vec<Leaf<Handler>> {
     vec![
-        Leaf { path: "group create", about: "Create a new resource group.", args: vec![name().alias("resource-group").short_alias('g'), location().required(true), opt("tags"), opt("managed-by")], run: create },
-        Leaf { path: "group list", about: "List resource groups.", args: vec![opt("tag")], run: list },
-        Leaf { path: "group show", about: "Gets a resource group.", args: vec![name().alias("resource-group").short_alias('g')], run: show },
-        Leaf { path: "group exists", about: "Check if a resource group exists.", args: vec![name().alias("resource-group").short_alias('g')], run: exists },
-        Leaf { path: "group delete", about: "Delete a resource group.", args: vec![name().alias("resource-group").short_alias('g'), yes(), flag("no-wait"), opt("force-deletion-types")], run: delete },
+        Leaf {
+            path: "group create",
+            about: "Create a new resource group.",
+            args: vec![
+                name().alias("resource-group").short_alias('g'),
+                location().required(true),
+                opt("tags"),
+                opt("managed-by"),
+            ],
+            run: create,
+        },
+        Leaf {
+            path: "group list",
+            about: "List resource groups.",
+            args: vec![opt("tag")],
+            run: list,
+        },
+        Leaf {
+            path: "group show",
+            about: "Gets a resource group.",
+            args: vec![name().alias("resource-group").short_alias('g')],
+            run: show,
+        },
+        Leaf {
+            path: "group exists",
+            about: "Check if a resource group exists.",
+            args: vec![name().alias("resource-group").short_alias('g')],
+            run: exists,
+        },
+        Leaf {
+            path: "group delete",
+            about: "Delete a resource group.",
+            args: vec![
+                name().alias("resource-group").short_alias('g'),
+                yes(),
+                flag("no-wait"),
+                opt("force-deletion-types"),
+            ],
+            run: delete,
+        },
     ]
 }
 
 fn create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let name = a.must("name");
     // az keeps an existing group's location and refuses a different one.
-    ctx.apply(vec![Change::PutResourceGroup { subscription: ctx.sub().to_string(), name: name.into(), location: a.must("location").into() }])?;
+    ctx.apply(vec![Change::PutResourceGroup {
+        subscription: ctx.sub().to_string(),
+        name: name.into(),
+        location: a.must("location").into(),
+    }])?;
     show(ctx, a)
 }
 
 fn list(ctx: &mut Ctx, _a: Args) -> Result<Reply, AzError> {
     let sub = ctx.sub().to_string();
-    let groups: Vec<Value> = ctx.model().resource_groups.values().filter(|g| g.id.subscription_id().eq_ignore_ascii_case(&sub)).map(render::group).collect();
+    let groups: Vec<Value> = ctx
+        .model()
+        .resource_groups
+        .values()
+        .filter(|g| g.id.subscription_id().eq_ignore_ascii_case(&sub))
+        .map(render::group)
+        .collect();
     Ok(Reply::Table(Value::Array(groups), table))
 }
 

@@ -9,15 +9,27 @@ use super::args::{Args, Leaf, boolean, choice, flag, location, many, name, opt, 
 use super::ctx::not_found;
 use super::{AzError, Ctx, Handler, Reply, render};
 use crate::model::{
-    Change, FrontendSpec, IpAllocation, LbRuleSpec, LbSku, LoadBalancer, LoadBalancerSpec, LoadDistribution, NETWORK, ProbeProtocol, ProbeSpec, ResourceId, SubnetSpec, TransportProtocol, VnetSpec,
+    Change, FrontendSpec, IpAllocation, LbRuleSpec, LbSku, LoadBalancer, LoadBalancerSpec, LoadDistribution, NETWORK,
+    ProbeProtocol, ProbeSpec, ResourceId, SubnetSpec, TransportProtocol, VnetSpec,
 };
 
 pub fn leaves() -> Vec<Leaf<Handler>> {
     let lb = || req("lb-name");
     let probe_args = |create: bool| {
-        let mut v = vec![rg(), lb(), name(), opt("path").alias("request-path"), opt("interval").alias("interval-in-seconds"), opt("threshold").alias("number-of-probes"), flag("no-wait")];
+        let mut v = vec![
+            rg(),
+            lb(),
+            name(),
+            opt("path").alias("request-path"),
+            opt("interval").alias("interval-in-seconds"),
+            opt("threshold").alias("number-of-probes"),
+            flag("no-wait"),
+        ];
         if create {
-            v.extend([choice("protocol", &["Http", "Https", "Tcp"]).required(true), req("port")]);
+            v.extend([
+                choice("protocol", &["Http", "Https", "Tcp"]).required(true),
+                req("port"),
+            ]);
         } else {
             v.extend([choice("protocol", &["Http", "Https", "Tcp"]), opt("port")]);
         }
@@ -37,9 +49,17 @@ pub fn leaves() -> Vec<Leaf<Handler>> {
             flag("no-wait"),
         ];
         if create {
-            v.extend([choice("protocol", &["All", "Tcp", "Udp"]).required(true), req("frontend-port"), req("backend-port")]);
+            v.extend([
+                choice("protocol", &["All", "Tcp", "Udp"]).required(true),
+                req("frontend-port"),
+                req("backend-port"),
+            ]);
         } else {
-            v.extend([choice("protocol", &["All", "Tcp", "Udp"]), opt("frontend-port"), opt("backend-port")]);
+            v.extend([
+                choice("protocol", &["All", "Tcp", "Udp"]),
+                opt("frontend-port"),
+                opt("backend-port"),
+            ]);
         }
         v
     };
@@ -65,41 +85,171 @@ pub fn leaves() -> Vec<Leaf<Handler>> {
             ],
             run: create,
         },
-        Leaf { path: "network lb list", about: "List load balancers.", args: vec![opt("resource-group").short('g')], run: list },
-        Leaf { path: "network lb show", about: "Get the details of a load balancer.", args: vec![rg(), name()], run: show },
-        Leaf { path: "network lb delete", about: "Delete a load balancer.", args: vec![rg(), name(), flag("no-wait")], run: delete },
+        Leaf {
+            path: "network lb list",
+            about: "List load balancers.",
+            args: vec![opt("resource-group").short('g')],
+            run: list,
+        },
+        Leaf {
+            path: "network lb show",
+            about: "Get the details of a load balancer.",
+            args: vec![rg(), name()],
+            run: show,
+        },
+        Leaf {
+            path: "network lb delete",
+            about: "Delete a load balancer.",
+            args: vec![rg(), name(), flag("no-wait")],
+            run: delete,
+        },
         Leaf {
             path: "network lb frontend-ip create",
             about: "Create a frontend IP address.",
-            args: vec![rg(), lb(), name(), opt("vnet-name"), opt("subnet"), opt("private-ip-address"), opt("public-ip-address"), flag("no-wait")],
+            args: vec![
+                rg(),
+                lb(),
+                name(),
+                opt("vnet-name"),
+                opt("subnet"),
+                opt("private-ip-address"),
+                opt("public-ip-address"),
+                flag("no-wait"),
+            ],
             run: frontend_create,
         },
-        Leaf { path: "network lb frontend-ip delete", about: "Delete a frontend IP address.", args: vec![rg(), lb(), name(), flag("no-wait")], run: frontend_delete },
-        Leaf { path: "network lb address-pool create", about: "Create a load balancer backend address pool.", args: vec![rg(), lb(), name(), flag("no-wait")], run: pool_create },
-        Leaf { path: "network lb address-pool delete", about: "Delete a load balancer backend address pool.", args: vec![rg(), lb(), name(), flag("no-wait")], run: pool_delete },
-        Leaf { path: "network lb probe create", about: "Create a load balancing probe.", args: probe_args(true), run: probe_create },
-        Leaf { path: "network lb probe update", about: "Update a load balancing probe.", args: probe_args(false), run: probe_update },
-        Leaf { path: "network lb probe delete", about: "Delete a load balancing probe.", args: vec![rg(), lb(), name(), flag("no-wait")], run: probe_delete },
-        Leaf { path: "network lb rule create", about: "Create a load balancing rule.", args: rule_args(true), run: rule_create },
-        Leaf { path: "network lb rule update", about: "Update a load balancing rule.", args: rule_args(false), run: rule_update },
-        Leaf { path: "network lb rule delete", about: "Delete a load balancing rule.", args: vec![rg(), lb(), name(), flag("no-wait")], run: rule_delete },
+        Leaf {
+            path: "network lb frontend-ip delete",
+            about: "Delete a frontend IP address.",
+            args: vec![rg(), lb(), name(), flag("no-wait")],
+            run: frontend_delete,
+        },
+        Leaf {
+            path: "network lb address-pool create",
+            about: "Create a load balancer backend address pool.",
+            args: vec![rg(), lb(), name(), flag("no-wait")],
+            run: pool_create,
+        },
+        Leaf {
+            path: "network lb address-pool delete",
+            about: "Delete a load balancer backend address pool.",
+            args: vec![rg(), lb(), name(), flag("no-wait")],
+            run: pool_delete,
+        },
+        Leaf {
+            path: "network lb probe create",
+            about: "Create a load balancing probe.",
+            args: probe_args(true),
+            run: probe_create,
+        },
+        Leaf {
+            path: "network lb probe update",
+            about: "Update a load balancing probe.",
+            args: probe_args(false),
+            run: probe_update,
+        },
+        Leaf {
+            path: "network lb probe delete",
+            about: "Delete a load balancing probe.",
+            args: vec![rg(), lb(), name(), flag("no-wait")],
+            run: probe_delete,
+        },
+        Leaf {
+            path: "network lb rule create",
+            about: "Create a load balancing rule.",
+            args: rule_args(true),
+            run: rule_create,
+        },
+        Leaf {
+            path: "network lb rule update",
+            about: "Update a load balancing rule.",
+            args: rule_args(false),
+            run: rule_update,
+        },
+        Leaf {
+            path: "network lb rule delete",
+            about: "Delete a load balancing rule.",
+            args: vec![rg(), lb(), name(), flag("no-wait")],
+            run: rule_delete,
+        },
     ];
-    let (list_about, show_about) = ("List the parts of this kind of a load balancer.", "Get the details of a part of a load balancer.");
+    let (list_about, show_about) = (
+        "List the parts of this kind of a load balancer.",
+        "Get the details of a part of a load balancer.",
+    );
     let show_args = || vec![rg(), lb(), name()];
     let parts: [Leaf<Handler>; 8] = [
-        Leaf { path: "network lb frontend-ip list", about: list_about, args: vec![rg(), lb()], run: frontend_list },
-        Leaf { path: "network lb frontend-ip show", about: show_about, args: show_args(), run: frontend_show },
-        Leaf { path: "network lb address-pool list", about: list_about, args: vec![rg(), lb()], run: pool_list },
-        Leaf { path: "network lb address-pool show", about: show_about, args: show_args(), run: pool_show },
-        Leaf { path: "network lb probe list", about: list_about, args: vec![rg(), lb()], run: probe_list },
-        Leaf { path: "network lb probe show", about: show_about, args: show_args(), run: probe_show },
-        Leaf { path: "network lb rule list", about: list_about, args: vec![rg(), lb()], run: rule_list },
-        Leaf { path: "network lb rule show", about: show_about, args: show_args(), run: rule_show },
+        Leaf {
+            path: "network lb frontend-ip list",
+            about: list_about,
+            args: vec![rg(), lb()],
+            run: frontend_list,
+        },
+        Leaf {
+            path: "network lb frontend-ip show",
+            about: show_about,
+            args: show_args(),
+            run: frontend_show,
+        },
+        Leaf {
+            path: "network lb address-pool list",
+            about: list_about,
+            args: vec![rg(), lb()],
+            run: pool_list,
+        },
+        Leaf {
+            path: "network lb address-pool show",
+            about: show_about,
+            args: show_args(),
+            run: pool_show,
+        },
+        Leaf {
+            path: "network lb probe list",
+            about: list_about,
+            args: vec![rg(), lb()],
+            run: probe_list,
+        },
+        Leaf {
+            path: "network lb probe show",
+            about: show_about,
+            args: show_args(),
+            run: probe_show,
+        },
+        Leaf {
+            path: "network lb rule list",
+            about: list_about,
+            args: vec![rg(), lb()],
+            run: rule_list,
+        },
+        Leaf {
+            path: "network lb rule show",
+            about: show_about,
+            args: show_args(),
+            run: rule_show,
+        },
     ];
     all.extend(parts);
-    let pool_member = || vec![rg(), req("nic-name"), opt("ip-config-name").short('n'), req("address-pool"), opt("lb-name")];
-    all.push(Leaf { path: "network nic ip-config address-pool add", about: "Add an address pool to an IP configuration.", args: pool_member(), run: member_add });
-    all.push(Leaf { path: "network nic ip-config address-pool remove", about: "Remove an address pool of an IP configuration.", args: pool_member(), run: member_remove });
+    let pool_member = || {
+        vec![
+            rg(),
+            req("nic-name"),
+            opt("ip-config-name").short('n'),
+            req("address-pool"),
+            opt("lb-name"),
+        ]
+    };
+    all.push(Leaf {
+        path: "network nic ip-config address-pool add",
+        about: "Add an address pool to an IP configuration.",
+        args: pool_member(),
+        run: member_add,
+    });
+    all.push(Leaf {
+        path: "network nic ip-config address-pool remove",
+        about: "Remove an address pool of an IP configuration.",
+        args: pool_member(),
+        run: member_remove,
+    });
     all
 }
 
@@ -126,7 +276,8 @@ pub fn spec_of(lb: &LoadBalancer) -> LoadBalancerSpec {
             .map(|f| FrontendSpec {
                 name: f.name.clone(),
                 subnet: f.subnet.clone(),
-                private_ip_address: (f.private_ip_allocation_method == IpAllocation::Static).then(|| f.private_ip_address.to_string()),
+                private_ip_address: (f.private_ip_allocation_method == IpAllocation::Static)
+                    .then(|| f.private_ip_address.to_string()),
             })
             .collect(),
         backend_pools: lb.backend_address_pools.iter().map(|p| p.name.clone()).collect(),
@@ -177,7 +328,9 @@ fn create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
         return Err(AzError::Cli("vnetlab emulates Basic and Standard internal load balancers; Gateway load balancers are not emulated. Use --sku Standard.".into()));
     }
     if a.str("private-ip-address-version") == Some("IPv6") {
-        return Err(AzError::Cli("vnetlab models IPv4 only: leave out --private-ip-address-version IPv6.".into()));
+        return Err(AzError::Cli(
+            "vnetlab models IPv4 only: leave out --private-ip-address-version IPv6.".into(),
+        ));
     }
     let location = match a.str("location") {
         Some(l) => l.to_string(),
@@ -205,9 +358,20 @@ fn create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let spec = LoadBalancerSpec {
         id: ctx.net_id(rg, "loadBalancers", name),
         location: Some(location),
-        sku: if a.str("sku") == Some("Basic") { LbSku::Basic } else { LbSku::Standard },
-        frontends: vec![FrontendSpec { name: a.str("frontend-ip-name").unwrap_or("LoadBalancerFrontEnd").into(), subnet, private_ip_address: a.str("private-ip-address").map(str::to_string) }],
-        backend_pools: vec![a.str("backend-pool-name").map_or_else(|| format!("{name}bepool"), str::to_string)],
+        sku: if a.str("sku") == Some("Basic") {
+            LbSku::Basic
+        } else {
+            LbSku::Standard
+        },
+        frontends: vec![FrontendSpec {
+            name: a.str("frontend-ip-name").unwrap_or("LoadBalancerFrontEnd").into(),
+            subnet,
+            private_ip_address: a.str("private-ip-address").map(str::to_string),
+        }],
+        backend_pools: vec![
+            a.str("backend-pool-name")
+                .map_or_else(|| format!("{name}bepool"), str::to_string),
+        ],
         probes: vec![],
         rules: vec![],
     };
@@ -218,11 +382,17 @@ fn create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
         return Ok(Reply::Nothing);
     }
     let lb = ctx.existing(&ctx.model().load_balancers, &id)?;
-    Ok(Reply::Value(serde_json::json!({ "loadBalancer": render::lb_properties(ctx.model(), lb, true) })))
+    Ok(Reply::Value(
+        serde_json::json!({ "loadBalancer": render::lb_properties(ctx.model(), lb, true) }),
+    ))
 }
 
 fn list(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
-    Ok(Reply::Value(ctx.list(a.str("resource-group"), |m| &m.load_balancers, render::load_balancer)?))
+    Ok(Reply::Value(ctx.list(
+        a.str("resource-group"),
+        |m| &m.load_balancers,
+        render::load_balancer,
+    )?))
 }
 
 fn show(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
@@ -246,7 +416,10 @@ fn put(ctx: &mut Ctx, a: Args, spec: LoadBalancerSpec, show: Handler) -> Result<
 
 /// Puts `item` in place of the part of the same name, or adds it.
 fn upsert<T>(items: &mut Vec<T>, item: T, name_of: impl Fn(&T) -> &str) {
-    match items.iter().position(|o| name_of(o).eq_ignore_ascii_case(name_of(&item))) {
+    match items
+        .iter()
+        .position(|o| name_of(o).eq_ignore_ascii_case(name_of(&item)))
+    {
         Some(i) => items[i] = item,
         None => items.push(item),
     }
@@ -261,7 +434,11 @@ fn remove_named<T>(items: &mut Vec<T>, name: &str, name_of: impl Fn(&T) -> &str)
 
 /// A part's `delete`: the load balancer without it is put; deleting a
 /// part that is not there succeeds quietly, as ARM's DELETE does.
-fn remove_part(ctx: &mut Ctx, a: &Args, remove: impl FnOnce(&mut LoadBalancerSpec, &str) -> bool) -> Result<Reply, AzError> {
+fn remove_part(
+    ctx: &mut Ctx,
+    a: &Args,
+    remove: impl FnOnce(&mut LoadBalancerSpec, &str) -> bool,
+) -> Result<Reply, AzError> {
     let mut spec = spec_of(the_lb(ctx, a, "lb-name")?);
     if remove(&mut spec, a.must("name")) {
         ctx.apply(vec![Change::PutLoadBalancer(spec)])?;
@@ -271,12 +448,28 @@ fn remove_part(ctx: &mut Ctx, a: &Args, remove: impl FnOnce(&mut LoadBalancerSpe
 
 /// The index of the part named `name` (ARM names compare without case),
 /// or ARM's not-found for the child.
-fn position<T>(items: &[T], name: &str, name_of: impl Fn(&T) -> &str, lb: &ResourceId, kind: &str) -> Result<usize, AzError> {
-    items.iter().position(|x| name_of(x).eq_ignore_ascii_case(name)).ok_or_else(|| not_found(&lb.child(kind, name)))
+fn position<T>(
+    items: &[T],
+    name: &str,
+    name_of: impl Fn(&T) -> &str,
+    lb: &ResourceId,
+    kind: &str,
+) -> Result<usize, AzError> {
+    items
+        .iter()
+        .position(|x| name_of(x).eq_ignore_ascii_case(name))
+        .ok_or_else(|| not_found(&lb.child(kind, name)))
 }
 
 /// A part that does not exist: ARM's NotFound for a child.
-fn child_value<T>(lb: &LoadBalancer, items: &[T], a: &Args, name_of: impl Fn(&T) -> &str, kind: &str, render: impl Fn(&T) -> Value) -> Result<Reply, AzError> {
+fn child_value<T>(
+    lb: &LoadBalancer,
+    items: &[T],
+    a: &Args,
+    name_of: impl Fn(&T) -> &str,
+    kind: &str,
+    render: impl Fn(&T) -> Value,
+) -> Result<Reply, AzError> {
     let i = position(items, a.must("name"), name_of, &lb.id, kind)?;
     Ok(Reply::Value(render(&items[i])))
 }
@@ -285,12 +478,24 @@ fn child_value<T>(lb: &LoadBalancer, items: &[T], a: &Args, name_of: impl Fn(&T)
 
 fn frontend_list(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let lb = the_lb(ctx, &a, "lb-name")?;
-    Ok(Reply::Value(lb.frontend_ip_configurations.iter().map(|f| render::lb_frontend(lb, f, false)).collect()))
+    Ok(Reply::Value(
+        lb.frontend_ip_configurations
+            .iter()
+            .map(|f| render::lb_frontend(lb, f, false))
+            .collect(),
+    ))
 }
 
 fn frontend_show(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let lb = the_lb(ctx, &a, "lb-name")?;
-    child_value(lb, &lb.frontend_ip_configurations, &a, |f| &f.name, "frontendIPConfigurations", |f| render::lb_frontend(lb, f, false))
+    child_value(
+        lb,
+        &lb.frontend_ip_configurations,
+        &a,
+        |f| &f.name,
+        "frontendIPConfigurations",
+        |f| render::lb_frontend(lb, f, false),
+    )
 }
 
 /// Another frontend: in the subnet `--subnet` names (by default the
@@ -301,31 +506,56 @@ fn frontend_create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     }
     let rg = a.must("resource-group");
     let mut spec = spec_of(the_lb(ctx, &a, "lb-name")?);
-    let subnet = match (a.str("subnet"), a.str("vnet-name")) {
-        (None, _) => spec.frontends.first().map(|f| f.subnet.clone()).ok_or_else(|| AzError::Usage("incorrect usage: --subnet NAME --vnet-name NAME | --subnet ID".into()))?,
-        (Some(s), _) if s.starts_with('/') => ctx.reference(s, rg, NETWORK, "virtualNetworks")?,
-        (Some(s), Some(v)) => ctx.net_id(rg, "virtualNetworks", v).child("subnets", s),
-        (Some(_), None) => return Err(AzError::Usage("incorrect usage: --subnet NAME --vnet-name NAME | --subnet ID".into())),
+    let subnet =
+        match (a.str("subnet"), a.str("vnet-name")) {
+            (None, _) => spec.frontends.first().map(|f| f.subnet.clone()).ok_or_else(|| {
+                AzError::Usage("incorrect usage: --subnet NAME --vnet-name NAME | --subnet ID".into())
+            })?,
+            (Some(s), _) if s.starts_with('/') => ctx.reference(s, rg, NETWORK, "virtualNetworks")?,
+            (Some(s), Some(v)) => ctx.net_id(rg, "virtualNetworks", v).child("subnets", s),
+            (Some(_), None) => {
+                return Err(AzError::Usage(
+                    "incorrect usage: --subnet NAME --vnet-name NAME | --subnet ID".into(),
+                ));
+            }
+        };
+    let f = FrontendSpec {
+        name: a.must("name").to_string(),
+        subnet,
+        private_ip_address: a.str("private-ip-address").map(str::to_string),
     };
-    let f = FrontendSpec { name: a.must("name").to_string(), subnet, private_ip_address: a.str("private-ip-address").map(str::to_string) };
     upsert(&mut spec.frontends, f, |o| &o.name);
     put(ctx, a, spec, frontend_show)
 }
 
 fn frontend_delete(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
-    remove_part(ctx, &a, |spec, name| remove_named(&mut spec.frontends, name, |f| &f.name))
+    remove_part(ctx, &a, |spec, name| {
+        remove_named(&mut spec.frontends, name, |f| &f.name)
+    })
 }
 
 // ---------------------------------------------------------------- address-pool
 
 fn pool_list(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let lb = the_lb(ctx, &a, "lb-name")?;
-    Ok(Reply::Value(lb.backend_address_pools.iter().map(|p| render::lb_pool(ctx.model(), lb, p, false)).collect()))
+    Ok(Reply::Value(
+        lb.backend_address_pools
+            .iter()
+            .map(|p| render::lb_pool(ctx.model(), lb, p, false))
+            .collect(),
+    ))
 }
 
 fn pool_show(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let lb = the_lb(ctx, &a, "lb-name")?;
-    child_value(lb, &lb.backend_address_pools, &a, |p| &p.name, "backendAddressPools", |p| render::lb_pool(ctx.model(), lb, p, false))
+    child_value(
+        lb,
+        &lb.backend_address_pools,
+        &a,
+        |p| &p.name,
+        "backendAddressPools",
+        |p| render::lb_pool(ctx.model(), lb, p, false),
+    )
 }
 
 fn pool_create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
@@ -335,19 +565,30 @@ fn pool_create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
 }
 
 fn pool_delete(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
-    remove_part(ctx, &a, |spec, name| remove_named(&mut spec.backend_pools, name, |p| p.as_str()))
+    remove_part(ctx, &a, |spec, name| {
+        remove_named(&mut spec.backend_pools, name, |p| p.as_str())
+    })
 }
 
 // ---------------------------------------------------------------- probe
 
 fn probe_list(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let lb = the_lb(ctx, &a, "lb-name")?;
-    Ok(Reply::Value(lb.probes.iter().map(|p| render::lb_probe(lb, p, false)).collect()))
+    Ok(Reply::Value(
+        lb.probes.iter().map(|p| render::lb_probe(lb, p, false)).collect(),
+    ))
 }
 
 fn probe_show(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let lb = the_lb(ctx, &a, "lb-name")?;
-    child_value(lb, &lb.probes, &a, |p| &p.name, "probes", |p| render::lb_probe(lb, p, false))
+    child_value(
+        lb,
+        &lb.probes,
+        &a,
+        |p| &p.name,
+        "probes",
+        |p| render::lb_probe(lb, p, false),
+    )
 }
 
 fn probe_protocol(value: &str) -> ProbeProtocol {
@@ -386,7 +627,14 @@ fn set_probe(p: &mut ProbeSpec, a: &Args) -> Result<(), AzError> {
 fn probe_create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let mut spec = spec_of(the_lb(ctx, &a, "lb-name")?);
     let name = a.must("name");
-    let mut p = ProbeSpec { name: name.to_string(), protocol: probe_protocol(a.must("protocol")), port: 0, request_path: None, interval_in_seconds: None, number_of_probes: None };
+    let mut p = ProbeSpec {
+        name: name.to_string(),
+        protocol: probe_protocol(a.must("protocol")),
+        port: 0,
+        request_path: None,
+        interval_in_seconds: None,
+        number_of_probes: None,
+    };
     set_probe(&mut p, &a)?;
     upsert(&mut spec.probes, p, |o| &o.name);
     put(ctx, a, spec, probe_show)
@@ -407,12 +655,24 @@ fn probe_delete(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
 
 fn rule_list(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let lb = the_lb(ctx, &a, "lb-name")?;
-    Ok(Reply::Value(lb.load_balancing_rules.iter().map(|r| render::lb_rule(lb, r, false)).collect()))
+    Ok(Reply::Value(
+        lb.load_balancing_rules
+            .iter()
+            .map(|r| render::lb_rule(lb, r, false))
+            .collect(),
+    ))
 }
 
 fn rule_show(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let lb = the_lb(ctx, &a, "lb-name")?;
-    child_value(lb, &lb.load_balancing_rules, &a, |r| &r.name, "loadBalancingRules", |r| render::lb_rule(lb, r, false))
+    child_value(
+        lb,
+        &lb.load_balancing_rules,
+        &a,
+        |r| &r.name,
+        "loadBalancingRules",
+        |r| render::lb_rule(lb, r, false),
+    )
 }
 
 /// A name or an ID of a load balancer's part: the last segment counts.
@@ -426,7 +686,9 @@ fn only_one(names: Vec<String>, plural: &str, flag: &str) -> Result<String, AzEr
     match names.len() {
         0 => Ok(String::new()),
         1 => Ok(names.into_iter().next().unwrap_or_default()),
-        _ => Err(AzError::Cli(format!("Multiple {plural} found in loadbalancer. Specify {flag} explicitly."))),
+        _ => Err(AzError::Cli(format!(
+            "Multiple {plural} found in loadbalancer. Specify {flag} explicitly."
+        ))),
     }
 }
 
@@ -481,7 +743,11 @@ fn rule_create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let mut spec = spec_of(the_lb(ctx, &a, "lb-name")?);
     let frontend = match a.str("frontend-ip-name") {
         Some(_) => String::new(),
-        None => only_one(spec.frontends.iter().map(|f| f.name.clone()).collect(), "FrontendIpConfigurations", "--frontend-ip")?,
+        None => only_one(
+            spec.frontends.iter().map(|f| f.name.clone()).collect(),
+            "FrontendIpConfigurations",
+            "--frontend-ip",
+        )?,
     };
     let backend_pool = match a.list("backend-pool-name") {
         Some(_) => String::new(),
@@ -527,7 +793,9 @@ fn pool_ref(ctx: &Ctx, a: &Args) -> Result<ResourceId, AzError> {
     }
     match a.str("lb-name") {
         Some(lb) => Ok(ctx.net_id(rg, "loadBalancers", lb).child("backendAddressPools", pool)),
-        None => Err(AzError::Usage("usage error: --address-pool ID | --lb-name NAME --address-pool NAME".into())),
+        None => Err(AzError::Usage(
+            "usage error: --address-pool ID | --lb-name NAME --address-pool NAME".into(),
+        )),
     }
 }
 
@@ -550,7 +818,10 @@ fn membership(ctx: &mut Ctx, a: Args, add: bool) -> Result<Reply, AzError> {
     } else {
         pools.retain(|p| *p != pool);
     }
-    ctx.apply(vec![Change::SetBackendPools { nic: nic_id.clone(), pools }])?;
+    ctx.apply(vec![Change::SetBackendPools {
+        nic: nic_id.clone(),
+        pools,
+    }])?;
     let nic = ctx.existing(&ctx.model().network_interfaces, &nic_id)?;
     Ok(Reply::Value(render::nic(nic)["ipConfigurations"][0].clone()))
 }

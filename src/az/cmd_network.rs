@@ -3,7 +3,7 @@
 use ipnet::Ipv4Net;
 use serde_json::{Value, json};
 
-use super::args::{Args, Leaf, boolean, flag, many, location, name, opt, req, rg};
+use super::args::{Args, Leaf, boolean, flag, location, many, name, opt, req, rg};
 use super::ctx::not_found;
 use super::{AzError, Ctx, Handler, Reply, render, table_rows};
 use crate::model::{Change, NETWORK, PeeringSpec, ResourceId, SubnetSpec, VnetSpec};
@@ -15,28 +15,99 @@ pub fn leaves() -> Vec<Leaf<Handler>> {
         Leaf {
             path: "network vnet create",
             about: "Create a virtual network.",
-            args: vec![rg(), name(), location(), many("address-prefixes"), opt("subnet-name"), many("subnet-prefixes"), nsg(), boolean("ddos-protection"), boolean("vm-protection"), opt("flowtimeout"), flag("no-wait")],
+            args: vec![
+                rg(),
+                name(),
+                location(),
+                many("address-prefixes"),
+                opt("subnet-name"),
+                many("subnet-prefixes"),
+                nsg(),
+                boolean("ddos-protection"),
+                boolean("vm-protection"),
+                opt("flowtimeout"),
+                flag("no-wait"),
+            ],
             run: vnet_create,
         },
-        Leaf { path: "network vnet list", about: "List virtual networks.", args: vec![opt("resource-group").short('g')], run: vnet_list },
-        Leaf { path: "network vnet show", about: "Get the details of a virtual network.", args: vec![rg(), name()], run: vnet_show },
-        Leaf { path: "network vnet update", about: "Update a virtual network.", args: vec![rg(), name(), many("address-prefixes"), opt("flowtimeout"), flag("no-wait")], run: vnet_update },
-        Leaf { path: "network vnet delete", about: "Delete a virtual network.", args: vec![rg(), name(), flag("no-wait")], run: vnet_delete },
+        Leaf {
+            path: "network vnet list",
+            about: "List virtual networks.",
+            args: vec![opt("resource-group").short('g')],
+            run: vnet_list,
+        },
+        Leaf {
+            path: "network vnet show",
+            about: "Get the details of a virtual network.",
+            args: vec![rg(), name()],
+            run: vnet_show,
+        },
+        Leaf {
+            path: "network vnet update",
+            about: "Update a virtual network.",
+            args: vec![
+                rg(),
+                name(),
+                many("address-prefixes"),
+                opt("flowtimeout"),
+                flag("no-wait"),
+            ],
+            run: vnet_update,
+        },
+        Leaf {
+            path: "network vnet delete",
+            about: "Delete a virtual network.",
+            args: vec![rg(), name(), flag("no-wait")],
+            run: vnet_delete,
+        },
         Leaf {
             path: "network vnet subnet create",
             about: "Create a subnet and associate an existing NSG and route table.",
-            args: vec![rg(), vnet(), name(), many("address-prefixes").required(true), nsg(), opt("route-table"), boolean("default-outbound-access").alias("default-outbound"), flag("no-wait")],
+            args: vec![
+                rg(),
+                vnet(),
+                name(),
+                many("address-prefixes").required(true),
+                nsg(),
+                opt("route-table"),
+                boolean("default-outbound-access").alias("default-outbound"),
+                flag("no-wait"),
+            ],
             run: subnet_create,
         },
-        Leaf { path: "network vnet subnet list", about: "List the subnets in a virtual network.", args: vec![rg(), vnet()], run: subnet_list },
-        Leaf { path: "network vnet subnet show", about: "Show details of a subnet.", args: vec![rg(), vnet(), name()], run: subnet_show },
+        Leaf {
+            path: "network vnet subnet list",
+            about: "List the subnets in a virtual network.",
+            args: vec![rg(), vnet()],
+            run: subnet_list,
+        },
+        Leaf {
+            path: "network vnet subnet show",
+            about: "Show details of a subnet.",
+            args: vec![rg(), vnet(), name()],
+            run: subnet_show,
+        },
         Leaf {
             path: "network vnet subnet update",
             about: "Update a subnet.",
-            args: vec![rg(), vnet(), name(), many("address-prefixes"), nsg(), opt("route-table"), boolean("default-outbound-access").alias("default-outbound"), flag("no-wait")],
+            args: vec![
+                rg(),
+                vnet(),
+                name(),
+                many("address-prefixes"),
+                nsg(),
+                opt("route-table"),
+                boolean("default-outbound-access").alias("default-outbound"),
+                flag("no-wait"),
+            ],
             run: subnet_update,
         },
-        Leaf { path: "network vnet subnet delete", about: "Delete a subnet.", args: vec![rg(), vnet(), name(), flag("no-wait")], run: subnet_delete },
+        Leaf {
+            path: "network vnet subnet delete",
+            about: "Delete a subnet.",
+            args: vec![rg(), vnet(), name(), flag("no-wait")],
+            run: subnet_delete,
+        },
         Leaf {
             path: "network vnet peering create",
             about: "Create a virtual network peering connection.",
@@ -54,8 +125,18 @@ pub fn leaves() -> Vec<Leaf<Handler>> {
             ],
             run: peering_create,
         },
-        Leaf { path: "network vnet peering list", about: "List peerings.", args: vec![rg(), vnet()], run: peering_list },
-        Leaf { path: "network vnet peering show", about: "Show details of a peering.", args: vec![rg(), vnet(), name()], run: peering_show },
+        Leaf {
+            path: "network vnet peering list",
+            about: "List peerings.",
+            args: vec![rg(), vnet()],
+            run: peering_list,
+        },
+        Leaf {
+            path: "network vnet peering show",
+            about: "Show details of a peering.",
+            args: vec![rg(), vnet(), name()],
+            run: peering_show,
+        },
         Leaf {
             path: "network vnet peering update",
             about: "Update a peering.",
@@ -72,8 +153,18 @@ pub fn leaves() -> Vec<Leaf<Handler>> {
             ],
             run: peering_update,
         },
-        Leaf { path: "network vnet peering delete", about: "Delete a peering.", args: vec![rg(), vnet(), name(), flag("no-wait")], run: peering_delete },
-        Leaf { path: "network vnet peering sync", about: "Sync a virtual network peering connection.", args: vec![rg(), vnet(), name(), flag("no-wait")], run: peering_sync },
+        Leaf {
+            path: "network vnet peering delete",
+            about: "Delete a peering.",
+            args: vec![rg(), vnet(), name(), flag("no-wait")],
+            run: peering_delete,
+        },
+        Leaf {
+            path: "network vnet peering sync",
+            about: "Sync a virtual network peering connection.",
+            args: vec![rg(), vnet(), name(), flag("no-wait")],
+            run: peering_sync,
+        },
     ]
 }
 
@@ -82,7 +173,12 @@ fn vnet_id(ctx: &Ctx, a: &Args, key: &str) -> ResourceId {
 }
 
 /// A reference given as NAME (in `rg`) or ID; `""` removes it.
-pub fn optional_ref(ctx: &Ctx, value: Option<&str>, rg: &str, kind: &str) -> Result<Option<Option<ResourceId>>, AzError> {
+pub fn optional_ref(
+    ctx: &Ctx,
+    value: Option<&str>,
+    rg: &str,
+    kind: &str,
+) -> Result<Option<Option<ResourceId>>, AzError> {
     match value {
         None => Ok(None),
         Some("") => Ok(Some(None)),
@@ -103,9 +199,18 @@ fn vnet_create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let location = ctx.group(rg)?.location.clone();
     let id = vnet_id(ctx, &a, "name");
     let prefixes = a.list("address-prefixes").unwrap_or_else(|| vec!["10.0.0.0/16".into()]);
-    let mut changes = vec![Change::PutVirtualNetwork(VnetSpec { id: id.clone(), location: Some(a.str("location").unwrap_or(&location).to_string()), address_prefixes: prefixes.clone(), flow_timeout_in_minutes: a.int("flowtimeout")? })];
+    let mut changes = vec![Change::PutVirtualNetwork(VnetSpec {
+        id: id.clone(),
+        location: Some(a.str("location").unwrap_or(&location).to_string()),
+        address_prefixes: prefixes.clone(),
+        flow_timeout_in_minutes: a.int("flowtimeout")?,
+    })];
     match (a.str("subnet-name"), a.list("subnet-prefixes")) {
-        (None, Some(_)) => return Err(AzError::Usage("incorrect usage: --subnet-name NAME [--subnet-prefixes PREFIXES]".into())),
+        (None, Some(_)) => {
+            return Err(AzError::Usage(
+                "incorrect usage: --subnet-name NAME [--subnet-prefixes PREFIXES]".into(),
+            ));
+        }
         (None, None) => {}
         (Some(subnet), given) => {
             let prefix = match given {
@@ -113,7 +218,13 @@ fn vnet_create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
                 None => default_subnet_prefix(&prefixes[0]).unwrap_or_else(|| prefixes[0].clone()),
             };
             let nsg = optional_ref(ctx, a.str("network-security-group"), rg, "networkSecurityGroups")?.flatten();
-            changes.push(Change::PutSubnet(SubnetSpec { id: id.child("subnets", subnet), address_prefix: prefix, network_security_group: nsg, route_table: None, default_outbound_access: None }));
+            changes.push(Change::PutSubnet(SubnetSpec {
+                id: id.child("subnets", subnet),
+                address_prefix: prefix,
+                network_security_group: nsg,
+                route_table: None,
+                default_outbound_access: None,
+            }));
         }
     }
     ctx.apply(changes)?;
@@ -127,19 +238,29 @@ fn vnet_create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
 /// vnetlab keeps one address prefix per subnet.
 fn one_prefix(mut prefixes: Vec<String>, subnet: &str) -> Result<String, AzError> {
     if prefixes.len() != 1 {
-        return Err(AzError::Cli(format!("Subnet '{subnet}' was given {} address prefixes; vnetlab models one prefix per subnet. Give one, e.g. --address-prefixes 10.0.1.0/24.", prefixes.len())));
+        return Err(AzError::Cli(format!(
+            "Subnet '{subnet}' was given {} address prefixes; vnetlab models one prefix per subnet. Give one, e.g. --address-prefixes 10.0.1.0/24.",
+            prefixes.len()
+        )));
     }
     Ok(prefixes.remove(0))
 }
 
 fn vnet_list(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
-    Ok(Reply::Table(ctx.list(a.str("resource-group"), |m| &m.virtual_networks, render::vnet)?, vnet_table))
+    Ok(Reply::Table(
+        ctx.list(a.str("resource-group"), |m| &m.virtual_networks, render::vnet)?,
+        vnet_table,
+    ))
 }
 
 /// az's transform_vnet_table_output (§9.2).
 fn vnet_table(v: &Value) -> Value {
     let row = |r: &Value| {
-        let join = |a: &Value| a.as_array().map(|x| x.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", ")).unwrap_or_default();
+        let join = |a: &Value| {
+            a.as_array()
+                .map(|x| x.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", "))
+                .unwrap_or_default()
+        };
         let dns = join(&r["dhcpOptions"]["dnsServers"]);
         json!({
             "Name": r["name"],
@@ -167,7 +288,9 @@ fn vnet_update(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let spec = VnetSpec {
         id: id.clone(),
         location: Some(v.location.clone()),
-        address_prefixes: a.list("address-prefixes").unwrap_or_else(|| v.address_prefixes.iter().map(|p| p.to_string()).collect()),
+        address_prefixes: a
+            .list("address-prefixes")
+            .unwrap_or_else(|| v.address_prefixes.iter().map(|p| p.to_string()).collect()),
         flow_timeout_in_minutes: a.int("flowtimeout")?.or(v.flow_timeout_in_minutes),
     };
     ctx.apply(vec![Change::PutVirtualNetwork(spec)])?;
@@ -195,7 +318,8 @@ fn subnet_create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let spec = SubnetSpec {
         id: subnet_id(ctx, &a),
         address_prefix: one_prefix(a.list("address-prefixes").unwrap_or_default(), a.must("name"))?,
-        network_security_group: optional_ref(ctx, a.str("network-security-group"), rg, "networkSecurityGroups")?.flatten(),
+        network_security_group: optional_ref(ctx, a.str("network-security-group"), rg, "networkSecurityGroups")?
+            .flatten(),
         route_table: optional_ref(ctx, a.str("route-table"), rg, "routeTables")?.flatten(),
         default_outbound_access: a.bool("default-outbound-access"),
     };
@@ -209,7 +333,9 @@ fn subnet_create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
 fn subnet_list(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let vnet = vnet_id(ctx, &a, "vnet-name");
     let v = ctx.existing(&ctx.model().virtual_networks, &vnet)?;
-    Ok(Reply::Value(Value::Array(v.subnets.iter().map(|s| render::subnet(ctx.model(), s)).collect())))
+    Ok(Reply::Value(Value::Array(
+        v.subnets.iter().map(|s| render::subnet(ctx.model(), s)).collect(),
+    )))
 }
 
 fn subnet_show(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
@@ -231,8 +357,10 @@ fn subnet_update(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
             Some(p) => one_prefix(p, a.must("name"))?,
             None => s.address_prefix.to_string(),
         },
-        network_security_group: optional_ref(ctx, a.str("network-security-group"), rg, "networkSecurityGroups")?.unwrap_or_else(|| s.network_security_group.clone()),
-        route_table: optional_ref(ctx, a.str("route-table"), rg, "routeTables")?.unwrap_or_else(|| s.route_table.clone()),
+        network_security_group: optional_ref(ctx, a.str("network-security-group"), rg, "networkSecurityGroups")?
+            .unwrap_or_else(|| s.network_security_group.clone()),
+        route_table: optional_ref(ctx, a.str("route-table"), rg, "routeTables")?
+            .unwrap_or_else(|| s.route_table.clone()),
         default_outbound_access: Some(a.bool("default-outbound-access").unwrap_or(s.default_outbound_access)),
     };
     ctx.apply(vec![Change::PutSubnet(spec)])?;
@@ -281,7 +409,9 @@ fn peering_create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
 
 fn peering_list(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let v = ctx.existing(&ctx.model().virtual_networks, &vnet_id(ctx, &a, "vnet-name"))?;
-    Ok(Reply::Value(Value::Array(v.peerings.iter().map(|p| render::peering(ctx.model(), v, p)).collect())))
+    Ok(Reply::Value(Value::Array(
+        v.peerings.iter().map(|p| render::peering(ctx.model(), v, p)).collect(),
+    )))
 }
 
 fn peering_show(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
@@ -316,19 +446,29 @@ fn peering_update(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
 
 /// The generic `--set path=value` for the properties a peering has.
 fn set_peering_property(spec: &mut PeeringSpec, assignment: &str) -> Result<(), AzError> {
-    let (path, value) = assignment.split_once('=').ok_or_else(|| AzError::Cli(format!("usage error: --set property.path=value, got '{assignment}'")))?;
+    let (path, value) = assignment
+        .split_once('=')
+        .ok_or_else(|| AzError::Cli(format!("usage error: --set property.path=value, got '{assignment}'")))?;
     let key = path.trim().trim_start_matches("properties.").to_ascii_lowercase();
     let flag = match key.as_str() {
         "allowvirtualnetworkaccess" => &mut spec.allow_virtual_network_access,
         "allowforwardedtraffic" => &mut spec.allow_forwarded_traffic,
         "allowgatewaytransit" => &mut spec.allow_gateway_transit,
         "useremotegateways" => &mut spec.use_remote_gateways,
-        _ => return Err(AzError::Cli(format!("Couldn't find '{path}' in ''. Available options: ['allowForwardedTraffic', 'allowGatewayTransit', 'allowVirtualNetworkAccess', 'useRemoteGateways']"))),
+        _ => {
+            return Err(AzError::Cli(format!(
+                "Couldn't find '{path}' in ''. Available options: ['allowForwardedTraffic', 'allowGatewayTransit', 'allowVirtualNetworkAccess', 'useRemoteGateways']"
+            )));
+        }
     };
     *flag = match value.trim().to_ascii_lowercase().as_str() {
         "true" => true,
         "false" => false,
-        other => return Err(AzError::Cli(format!("'{other}' is not a valid value for {path}: use true or false."))),
+        other => {
+            return Err(AzError::Cli(format!(
+                "'{other}' is not a valid value for {path}: use true or false."
+            )));
+        }
     };
     Ok(())
 }

@@ -6,31 +6,80 @@ use super::args::{Args, Leaf, boolean, choice, flag, location, name, opt, rg};
 use super::cmd_network::optional_ref;
 use super::{AzError, Ctx, Handler, Reply, render, table_rows};
 use crate::model::{
-    AddressPrefix, Change, Direction, IpAllocation, Model, NetworkInterface, NetworkSecurityGroup, NicSpec, PortRange, Protocol, PublicIpSku, PublicIpSpec, ResourceId, SecurityRule, ServiceTag,
-    default_security_rules,
+    AddressPrefix, Change, Direction, IpAllocation, Model, NetworkInterface, NetworkSecurityGroup, NicSpec, PortRange,
+    Protocol, PublicIpSku, PublicIpSpec, ResourceId, SecurityRule, ServiceTag, default_security_rules,
 };
 
 pub fn leaves() -> Vec<Leaf<Handler>> {
     vec![
-        Leaf { path: "network nic list", about: "List network interfaces.", args: vec![opt("resource-group").short('g')], run: list },
-        Leaf { path: "network nic show", about: "Get the details of a network interface.", args: vec![rg(), name()], run: show },
+        Leaf {
+            path: "network nic list",
+            about: "List network interfaces.",
+            args: vec![opt("resource-group").short('g')],
+            run: list,
+        },
+        Leaf {
+            path: "network nic show",
+            about: "Get the details of a network interface.",
+            args: vec![rg(), name()],
+            run: show,
+        },
         Leaf {
             path: "network nic update",
             about: "Update a network interface.",
-            args: vec![rg(), name(), boolean("ip-forwarding"), opt("network-security-group").alias("nsg"), opt("private-ip-address")],
+            args: vec![
+                rg(),
+                name(),
+                boolean("ip-forwarding"),
+                opt("network-security-group").alias("nsg"),
+                opt("private-ip-address"),
+            ],
             run: update,
         },
-        Leaf { path: "network nic show-effective-route-table", about: "Show the effective route table applied to a network interface.", args: vec![rg(), name()], run: effective_routes },
-        Leaf { path: "network nic list-effective-nsg", about: "List all effective network security groups applied to a network interface.", args: vec![rg(), name()], run: effective_nsg },
+        Leaf {
+            path: "network nic show-effective-route-table",
+            about: "Show the effective route table applied to a network interface.",
+            args: vec![rg(), name()],
+            run: effective_routes,
+        },
+        Leaf {
+            path: "network nic list-effective-nsg",
+            about: "List all effective network security groups applied to a network interface.",
+            args: vec![rg(), name()],
+            run: effective_nsg,
+        },
         Leaf {
             path: "network public-ip create",
             about: "Create a public IP address.",
-            args: vec![rg(), name(), location(), choice("sku", &["Basic", "Standard"]), choice("allocation-method", &["Dynamic", "Static"]), choice("version", &["IPv4", "IPv6"]), flag("no-wait")],
+            args: vec![
+                rg(),
+                name(),
+                location(),
+                choice("sku", &["Basic", "Standard"]),
+                choice("allocation-method", &["Dynamic", "Static"]),
+                choice("version", &["IPv4", "IPv6"]),
+                flag("no-wait"),
+            ],
             run: pip_create,
         },
-        Leaf { path: "network public-ip list", about: "List public IP addresses.", args: vec![opt("resource-group").short('g')], run: pip_list },
-        Leaf { path: "network public-ip show", about: "Get the details of a public IP address.", args: vec![rg(), name()], run: pip_show },
-        Leaf { path: "network public-ip delete", about: "Delete a public IP address.", args: vec![rg(), name(), flag("no-wait")], run: pip_delete },
+        Leaf {
+            path: "network public-ip list",
+            about: "List public IP addresses.",
+            args: vec![opt("resource-group").short('g')],
+            run: pip_list,
+        },
+        Leaf {
+            path: "network public-ip show",
+            about: "Get the details of a public IP address.",
+            args: vec![rg(), name()],
+            run: pip_show,
+        },
+        Leaf {
+            path: "network public-ip delete",
+            about: "Delete a public IP address.",
+            args: vec![rg(), name(), flag("no-wait")],
+            run: pip_delete,
+        },
     ]
 }
 
@@ -39,7 +88,11 @@ fn nic_id(ctx: &Ctx, a: &Args) -> ResourceId {
 }
 
 fn list(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
-    Ok(Reply::Value(ctx.list(a.str("resource-group"), |m| &m.network_interfaces, |_, n| render::nic(n))?))
+    Ok(Reply::Value(ctx.list(
+        a.str("resource-group"),
+        |m| &m.network_interfaces,
+        |_, n| render::nic(n),
+    )?))
 }
 
 fn show(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
@@ -54,9 +107,12 @@ fn update(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
         id: n.id.clone(),
         location: Some(n.location.clone()),
         subnet: n.subnet.clone(),
-        private_ip_address: a.str("private-ip-address").map(str::to_string).or_else(|| (n.private_ip_allocation_method == IpAllocation::Static).then(|| n.private_ip_address.to_string())),
+        private_ip_address: a.str("private-ip-address").map(str::to_string).or_else(|| {
+            (n.private_ip_allocation_method == IpAllocation::Static).then(|| n.private_ip_address.to_string())
+        }),
         enable_ip_forwarding: a.bool("ip-forwarding").unwrap_or(n.enable_ip_forwarding),
-        network_security_group: optional_ref(ctx, a.str("network-security-group"), rg, "networkSecurityGroups")?.unwrap_or_else(|| n.network_security_group.clone()),
+        network_security_group: optional_ref(ctx, a.str("network-security-group"), rg, "networkSecurityGroups")?
+            .unwrap_or_else(|| n.network_security_group.clone()),
         public_ip_address: n.public_ip_address.clone(),
     };
     ctx.apply(vec![Change::PutNetworkInterface(spec)])?;
@@ -66,12 +122,19 @@ fn update(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
 fn effective_routes(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let n = ctx.existing(&ctx.model().network_interfaces, &nic_id(ctx, &a))?;
     running_vm(ctx.model(), n)?;
-    Ok(Reply::Table(render::effective_route_table(ctx.model(), &n.subnet), render::effective_route_rows))
+    Ok(Reply::Table(
+        render::effective_route_table(ctx.model(), &n.subnet),
+        render::effective_route_rows,
+    ))
 }
 
 /// Effective routes and NSGs exist only for a NIC of a running VM (§8.4).
 fn running_vm(m: &Model, n: &NetworkInterface) -> Result<(), AzError> {
-    let running = n.virtual_machine.as_ref().and_then(|vm| m.virtual_machines.get(vm)).is_some_and(|vm| vm.power_state == crate::model::PowerState::Running);
+    let running = n
+        .virtual_machine
+        .as_ref()
+        .and_then(|vm| m.virtual_machines.get(vm))
+        .is_some_and(|vm| vm.power_state == crate::model::PowerState::Running);
     if running {
         Ok(())
     } else {
@@ -88,11 +151,22 @@ fn effective_nsg(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let n = ctx.existing(&m.network_interfaces, &nic_id(ctx, &a))?;
     running_vm(m, n)?;
     let routes = crate::routing::effective_routes(m, &n.subnet);
-    let vnet_tag: Vec<String> = crate::routing::virtual_network_tag(m, &n.subnet, &routes).iter().map(|p| p.to_string()).collect();
+    let vnet_tag: Vec<String> = crate::routing::virtual_network_tag(m, &n.subnet, &routes)
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
     let mut value = Vec::new();
     let subnet_nsg = m.subnet(&n.subnet).and_then(|(_, s)| s.network_security_group.clone());
-    for (nsg_id, association) in [(subnet_nsg, json!({ "subnet": { "id": n.subnet.as_str() } })), (n.network_security_group.clone(), json!({ "networkInterface": { "id": n.id.as_str() } }))] {
-        let Some(nsg) = nsg_id.and_then(|id| m.network_security_groups.get(&id)) else { continue };
+    for (nsg_id, association) in [
+        (subnet_nsg, json!({ "subnet": { "id": n.subnet.as_str() } })),
+        (
+            n.network_security_group.clone(),
+            json!({ "networkInterface": { "id": n.id.as_str() } }),
+        ),
+    ] {
+        let Some(nsg) = nsg_id.and_then(|id| m.network_security_groups.get(&id)) else {
+            continue;
+        };
         value.push(json!({
             "association": association,
             "effectiveSecurityRules": effective_rules(nsg, &vnet_tag),
@@ -117,9 +191,23 @@ fn effective_rules(nsg: &NetworkSecurityGroup, vnet_tag: &[String]) -> Vec<Value
             })
             .collect()
     };
-    let ports = |rs: &[PortRange]| rs.iter().map(|r| if *r == PortRange::ANY { "0-65535".to_string() } else { format!("{}-{}", r.first, r.last) }).collect::<Vec<_>>();
+    let ports = |rs: &[PortRange]| {
+        rs.iter()
+            .map(|r| {
+                if *r == PortRange::ANY {
+                    "0-65535".to_string()
+                } else {
+                    format!("{}-{}", r.first, r.last)
+                }
+            })
+            .collect::<Vec<_>>()
+    };
     let rule = |r: &SecurityRule, kind: &str| {
-        let protocol = if r.protocol == Protocol::Any { "All".to_string() } else { format!("{:?}", r.protocol) };
+        let protocol = if r.protocol == Protocol::Any {
+            "All".to_string()
+        } else {
+            format!("{:?}", r.protocol)
+        };
         json!({
             "access": format!("{:?}", r.access),
             "destinationAddressPrefix": r.destination_address_prefixes.first().map(prefix),
@@ -138,15 +226,28 @@ fn effective_rules(nsg: &NetworkSecurityGroup, vnet_tag: &[String]) -> Vec<Value
             "sourcePortRanges": ports(&r.source_port_ranges),
         })
     };
-    let mut out: Vec<(Direction, u32, Value)> = nsg.security_rules.iter().map(|r| (r.direction, r.priority, rule(r, "securityRules"))).collect();
-    out.extend(default_security_rules().iter().map(|r| (r.direction, r.priority, rule(r, "defaultSecurityRules"))));
+    let mut out: Vec<(Direction, u32, Value)> = nsg
+        .security_rules
+        .iter()
+        .map(|r| (r.direction, r.priority, rule(r, "securityRules")))
+        .collect();
+    out.extend(
+        default_security_rules()
+            .iter()
+            .map(|r| (r.direction, r.priority, rule(r, "defaultSecurityRules"))),
+    );
     out.sort_by_key(|(d, p, _)| (*d == Direction::Outbound, *p));
     out.into_iter().map(|(_, _, v)| v).collect()
 }
 
 /// az's transform_effective_nsg.
 fn effective_nsg_rows(v: &Value) -> Value {
-    let last = |id: &Value| id.as_str().and_then(|s| s.rsplit('/').next()).unwrap_or("-").to_string();
+    let last = |id: &Value| {
+        id.as_str()
+            .and_then(|s| s.rsplit('/').next())
+            .unwrap_or("-")
+            .to_string()
+    };
     let mut rows = Vec::new();
     for item in v["value"].as_array().into_iter().flatten() {
         let nic = last(&item["association"]["networkInterface"]["id"]);
@@ -160,7 +261,10 @@ fn effective_nsg_rows(v: &Value) -> Value {
 }
 
 fn pip_list(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
-    Ok(Reply::Table(ctx.list(a.str("resource-group"), |m| &m.public_ip_addresses, render::public_ip)?, pip_table))
+    Ok(Reply::Table(
+        ctx.list(a.str("resource-group"), |m| &m.public_ip_addresses, render::public_ip)?,
+        pip_table,
+    ))
 }
 
 /// az's public-ip list table (§9.5).
@@ -189,9 +293,15 @@ fn pip_id(ctx: &Ctx, a: &Args) -> ResourceId {
 /// vnetlab hands out every address at once, so it holds static ones only.
 fn pip_create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let id = pip_id(ctx, &a);
-    let sku = if a.str("sku") == Some("Basic") { PublicIpSku::Basic } else { PublicIpSku::Standard };
+    let sku = if a.str("sku") == Some("Basic") {
+        PublicIpSku::Basic
+    } else {
+        PublicIpSku::Standard
+    };
     if a.str("version") == Some("IPv6") {
-        return Err(AzError::Cli("vnetlab models IPv4 only: create the public IP with --version IPv4 (the default).".into()));
+        return Err(AzError::Cli(
+            "vnetlab models IPv4 only: create the public IP with --version IPv4 (the default).".into(),
+        ));
     }
     if a.str("allocation-method") == Some("Dynamic") {
         return Err(match sku {
@@ -202,7 +312,11 @@ fn pip_create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
             PublicIpSku::Basic => AzError::Cli("vnetlab allocates every public IP statically: leave out --allocation-method Dynamic, or use --allocation-method Static.".into()),
         });
     }
-    ctx.apply(vec![Change::PutPublicIp(PublicIpSpec { id: id.clone(), location: a.str("location").map(str::to_string), sku })])?;
+    ctx.apply(vec![Change::PutPublicIp(PublicIpSpec {
+        id: id.clone(),
+        location: a.str("location").map(str::to_string),
+        sku,
+    })])?;
     if a.flag("no-wait") {
         return Ok(Reply::Nothing);
     }

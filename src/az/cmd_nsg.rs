@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use super::args::{Args, Leaf, choice, flag, many, location, name, opt, req, rg};
+use super::args::{Args, Leaf, choice, flag, location, many, name, opt, req, rg};
 use super::ctx::not_found;
 use super::{AzError, Ctx, Handler, Reply, finish, render, table_rows};
 use crate::model::{Change, ResourceId, SecurityRuleSpec, default_security_rules};
@@ -32,15 +32,60 @@ pub fn leaves() -> Vec<Leaf<Handler>> {
         ]
     };
     vec![
-        Leaf { path: "network nsg create", about: "Create a network security group.", args: vec![rg(), name(), location()], run: create },
-        Leaf { path: "network nsg list", about: "List network security groups.", args: vec![opt("resource-group").short('g')], run: list },
-        Leaf { path: "network nsg show", about: "Get information about a network security group.", args: vec![rg(), name()], run: show },
-        Leaf { path: "network nsg delete", about: "Delete a network security group.", args: vec![rg(), name(), flag("no-wait")], run: delete },
-        Leaf { path: "network nsg rule create", about: "Create a network security group rule.", args: rule_args(true), run: rule_create },
-        Leaf { path: "network nsg rule list", about: "List all rules in a network security group.", args: vec![rg(), nsg(), flag("include-default")], run: rule_list },
-        Leaf { path: "network nsg rule show", about: "Get the details of a network security group rule.", args: vec![rg(), nsg(), name()], run: rule_show },
-        Leaf { path: "network nsg rule update", about: "Update a network security group rule.", args: rule_args(false), run: rule_update },
-        Leaf { path: "network nsg rule delete", about: "Delete a network security group rule.", args: vec![rg(), nsg(), name(), flag("no-wait")], run: rule_delete },
+        Leaf {
+            path: "network nsg create",
+            about: "Create a network security group.",
+            args: vec![rg(), name(), location()],
+            run: create,
+        },
+        Leaf {
+            path: "network nsg list",
+            about: "List network security groups.",
+            args: vec![opt("resource-group").short('g')],
+            run: list,
+        },
+        Leaf {
+            path: "network nsg show",
+            about: "Get information about a network security group.",
+            args: vec![rg(), name()],
+            run: show,
+        },
+        Leaf {
+            path: "network nsg delete",
+            about: "Delete a network security group.",
+            args: vec![rg(), name(), flag("no-wait")],
+            run: delete,
+        },
+        Leaf {
+            path: "network nsg rule create",
+            about: "Create a network security group rule.",
+            args: rule_args(true),
+            run: rule_create,
+        },
+        Leaf {
+            path: "network nsg rule list",
+            about: "List all rules in a network security group.",
+            args: vec![rg(), nsg(), flag("include-default")],
+            run: rule_list,
+        },
+        Leaf {
+            path: "network nsg rule show",
+            about: "Get the details of a network security group rule.",
+            args: vec![rg(), nsg(), name()],
+            run: rule_show,
+        },
+        Leaf {
+            path: "network nsg rule update",
+            about: "Update a network security group rule.",
+            args: rule_args(false),
+            run: rule_update,
+        },
+        Leaf {
+            path: "network nsg rule delete",
+            about: "Delete a network security group rule.",
+            args: vec![rg(), nsg(), name(), flag("no-wait")],
+            run: rule_delete,
+        },
     ]
 }
 
@@ -51,13 +96,20 @@ fn nsg_id(ctx: &Ctx, a: &Args, key: &str) -> ResourceId {
 fn create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     ctx.group(a.must("resource-group"))?;
     let id = nsg_id(ctx, &a, "name");
-    ctx.apply(vec![Change::PutNetworkSecurityGroup { id: id.clone(), location: a.str("location").map(str::to_string) }])?;
+    ctx.apply(vec![Change::PutNetworkSecurityGroup {
+        id: id.clone(),
+        location: a.str("location").map(str::to_string),
+    }])?;
     let n = ctx.existing(&ctx.model().network_security_groups, &id)?;
     Ok(Reply::Value(json!({ "NewNSG": render::nsg(ctx.model(), n) })))
 }
 
 fn list(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
-    Ok(Reply::Value(ctx.list(a.str("resource-group"), |m| &m.network_security_groups, render::nsg)?))
+    Ok(Reply::Value(ctx.list(
+        a.str("resource-group"),
+        |m| &m.network_security_groups,
+        render::nsg,
+    )?))
 }
 
 fn show(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
@@ -68,7 +120,11 @@ fn show(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
 fn delete(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let id = nsg_id(ctx, &a, "name");
     let present = ctx.model().network_security_groups.contains_key(&id);
-    ctx.delete_if_present(present, Change::DeleteNetworkSecurityGroup(id), a.must("resource-group"))?;
+    ctx.delete_if_present(
+        present,
+        Change::DeleteNetworkSecurityGroup(id),
+        a.must("resource-group"),
+    )?;
     Ok(Reply::Nothing)
 }
 
@@ -101,7 +157,10 @@ fn rule_table(v: &Value) -> Value {
     let pick = |r: &Value, one: &str, many: &str| -> String {
         match r.get(one).and_then(Value::as_str) {
             Some(s) if !s.is_empty() => s.to_string(),
-            _ => r[many].as_array().map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" ")).unwrap_or_default(),
+            _ => r[many]
+                .as_array()
+                .map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" "))
+                .unwrap_or_default(),
         }
     };
     let row = |r: &Value| {
@@ -125,9 +184,17 @@ fn rule_table(v: &Value) -> Value {
 
 fn rule_list(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let n = ctx.existing(&ctx.model().network_security_groups, &nsg_id(ctx, &a, "nsg-name"))?;
-    let mut rules: Vec<Value> = n.security_rules.iter().map(|r| render::security_rule(&n.id, r, false)).collect();
+    let mut rules: Vec<Value> = n
+        .security_rules
+        .iter()
+        .map(|r| render::security_rule(&n.id, r, false))
+        .collect();
     if a.flag("include-default") {
-        rules.extend(default_security_rules().iter().map(|r| render::security_rule(&n.id, r, true)));
+        rules.extend(
+            default_security_rules()
+                .iter()
+                .map(|r| render::security_rule(&n.id, r, true)),
+        );
     }
     Ok(Reply::Table(Value::Array(rules), rule_table))
 }
@@ -147,14 +214,41 @@ fn rule_update(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let spec = SecurityRuleSpec {
         id,
         priority: a.int::<i64>("priority")?.unwrap_or(i64::from(r.priority)),
-        direction: a.str("direction").map_or_else(|| format!("{:?}", r.direction), str::to_string),
-        access: a.str("access").map_or_else(|| format!("{:?}", r.access), str::to_string),
-        protocol: a.str("protocol").map_or_else(|| serde_json::to_value(r.protocol).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(), str::to_string),
-        source_address_prefixes: texts(a.list("source-address-prefixes"), r.source_address_prefixes.iter().map(|p| p.to_string()).collect()),
-        source_port_ranges: texts(a.list("source-port-ranges"), r.source_port_ranges.iter().map(|p| p.to_string()).collect()),
-        destination_address_prefixes: texts(a.list("destination-address-prefixes"), r.destination_address_prefixes.iter().map(|p| p.to_string()).collect()),
-        destination_port_ranges: texts(a.list("destination-port-ranges"), r.destination_port_ranges.iter().map(|p| p.to_string()).collect()),
-        description: a.str("description").map(str::to_string).or_else(|| r.description.clone()),
+        direction: a
+            .str("direction")
+            .map_or_else(|| format!("{:?}", r.direction), str::to_string),
+        access: a
+            .str("access")
+            .map_or_else(|| format!("{:?}", r.access), str::to_string),
+        protocol: a.str("protocol").map_or_else(
+            || {
+                serde_json::to_value(r.protocol)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default()
+            },
+            str::to_string,
+        ),
+        source_address_prefixes: texts(
+            a.list("source-address-prefixes"),
+            r.source_address_prefixes.iter().map(|p| p.to_string()).collect(),
+        ),
+        source_port_ranges: texts(
+            a.list("source-port-ranges"),
+            r.source_port_ranges.iter().map(|p| p.to_string()).collect(),
+        ),
+        destination_address_prefixes: texts(
+            a.list("destination-address-prefixes"),
+            r.destination_address_prefixes.iter().map(|p| p.to_string()).collect(),
+        ),
+        destination_port_ranges: texts(
+            a.list("destination-port-ranges"),
+            r.destination_port_ranges.iter().map(|p| p.to_string()).collect(),
+        ),
+        description: a
+            .str("description")
+            .map(str::to_string)
+            .or_else(|| r.description.clone()),
     };
     ctx.apply(vec![Change::PutSecurityRule(spec)])?;
     finish(ctx, a, rule_show)

@@ -27,10 +27,30 @@ pub fn leaves() -> Vec<Leaf<Handler>> {
             ],
             run: redis_create,
         },
-        Leaf { path: "redis list", about: "List Redis Caches.", args: vec![opt("resource-group").short('g')], run: redis_list },
-        Leaf { path: "redis show", about: "Gets a Redis cache (resource description).", args: vec![rg(), name()], run: redis_show },
-        Leaf { path: "redis delete", about: "Deletes a Redis cache.", args: vec![rg(), name(), yes()], run: redis_delete },
-        Leaf { path: "redis list-keys", about: "Retrieve a Redis cache's access keys.", args: vec![rg(), name()], run: redis_keys },
+        Leaf {
+            path: "redis list",
+            about: "List Redis Caches.",
+            args: vec![opt("resource-group").short('g')],
+            run: redis_list,
+        },
+        Leaf {
+            path: "redis show",
+            about: "Gets a Redis cache (resource description).",
+            args: vec![rg(), name()],
+            run: redis_show,
+        },
+        Leaf {
+            path: "redis delete",
+            about: "Deletes a Redis cache.",
+            args: vec![rg(), name(), yes()],
+            run: redis_delete,
+        },
+        Leaf {
+            path: "redis list-keys",
+            about: "Retrieve a Redis cache's access keys.",
+            args: vec![rg(), name()],
+            run: redis_keys,
+        },
         Leaf {
             path: "network private-endpoint create",
             about: "Create a private endpoint.",
@@ -47,16 +67,37 @@ pub fn leaves() -> Vec<Leaf<Handler>> {
             ],
             run: pe_create,
         },
-        Leaf { path: "network private-endpoint list", about: "List private endpoints.", args: vec![opt("resource-group").short('g')], run: pe_list },
-        Leaf { path: "network private-endpoint show", about: "Get the details of a private endpoint.", args: vec![rg(), name()], run: pe_show },
-        Leaf { path: "network private-endpoint delete", about: "Delete a private endpoint.", args: vec![rg(), name(), flag("no-wait")], run: pe_delete },
+        Leaf {
+            path: "network private-endpoint list",
+            about: "List private endpoints.",
+            args: vec![opt("resource-group").short('g')],
+            run: pe_list,
+        },
+        Leaf {
+            path: "network private-endpoint show",
+            about: "Get the details of a private endpoint.",
+            args: vec![rg(), name()],
+            run: pe_show,
+        },
+        Leaf {
+            path: "network private-endpoint delete",
+            about: "Delete a private endpoint.",
+            args: vec![rg(), name(), flag("no-wait")],
+            run: pe_delete,
+        },
     ]
 }
 
 // ---------------------------------------------------------------- redis
 
 fn redis_id(ctx: &Ctx, a: &Args) -> ResourceId {
-    ResourceId::resource(ctx.sub(), a.must("resource-group"), crate::model::CACHE, "Redis", a.must("name"))
+    ResourceId::resource(
+        ctx.sub(),
+        a.must("resource-group"),
+        crate::model::CACHE,
+        "Redis",
+        a.must("name"),
+    )
 }
 
 /// `redis create`: az polls until the cache is ready and prints it.
@@ -72,7 +113,10 @@ fn redis_create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     if premium_size != (sku == RedisSku::Premium) {
         return Err(AzError::Cli("Invalid VM size. Example for Valid values: For Standard Sku : (C0, C1, C2, C3, C4, C5, C6), for Premium Sku : (P1, P2, P3, P4, P5)".into()));
     }
-    let subnet = a.str("subnet-id").map(|s| ctx.reference(s, rg, NETWORK, "virtualNetworks")).transpose()?;
+    let subnet = a
+        .str("subnet-id")
+        .map(|s| ctx.reference(s, rg, NETWORK, "virtualNetworks"))
+        .transpose()?;
     let spec = RedisSpec {
         id: redis_id(ctx, &a),
         location: a.str("location").map(str::to_string),
@@ -88,7 +132,11 @@ fn redis_create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
 }
 
 fn redis_list(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
-    Ok(Reply::Value(ctx.list(a.str("resource-group"), |m| &m.redis_caches, |_, r| render::redis(r))?))
+    Ok(Reply::Value(ctx.list(
+        a.str("resource-group"),
+        |m| &m.redis_caches,
+        |_, r| render::redis(r),
+    )?))
 }
 
 fn redis_show(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
@@ -106,7 +154,9 @@ fn redis_delete(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
 
 fn redis_keys(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let r = ctx.existing(&ctx.model().redis_caches, &redis_id(ctx, &a))?;
-    Ok(Reply::Value(json!({ "primaryKey": r.primary_key, "secondaryKey": r.secondary_key })))
+    Ok(Reply::Value(
+        json!({ "primaryKey": r.primary_key, "secondaryKey": r.secondary_key }),
+    ))
 }
 
 // ---------------------------------------------------------------- private-endpoint
@@ -120,10 +170,16 @@ fn pe_create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let subnet = match (a.must("subnet"), a.str("vnet-name")) {
         (s, _) if s.starts_with('/') => ctx.reference(s, rg, NETWORK, "virtualNetworks")?,
         (s, Some(v)) => ctx.net_id(rg, "virtualNetworks", v).child("subnets", s),
-        (_, None) => return Err(AzError::Usage("incorrect usage: --subnet ID | --subnet NAME --vnet-name NAME".into())),
+        (_, None) => {
+            return Err(AzError::Usage(
+                "incorrect usage: --subnet ID | --subnet NAME --vnet-name NAME".into(),
+            ));
+        }
     };
     let target = a.must("private-connection-resource-id");
-    let private_link_service_id = ResourceId::parse(target).filter(|_| target.starts_with('/')).ok_or_else(|| AzError::Cli(format!("'{target}' is not a valid Azure resource ID.")))?;
+    let private_link_service_id = ResourceId::parse(target)
+        .filter(|_| target.starts_with('/'))
+        .ok_or_else(|| AzError::Cli(format!("'{target}' is not a valid Azure resource ID.")))?;
     let spec = PrivateEndpointSpec {
         id: pe_id(ctx, &a),
         location: a.str("location").map(str::to_string),
@@ -137,7 +193,11 @@ fn pe_create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
 }
 
 fn pe_list(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
-    Ok(Reply::Value(ctx.list(a.str("resource-group"), |m| &m.private_endpoints, |_, p| render::private_endpoint(p))?))
+    Ok(Reply::Value(ctx.list(
+        a.str("resource-group"),
+        |m| &m.private_endpoints,
+        |_, p| render::private_endpoint(p),
+    )?))
 }
 
 fn pe_show(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {

@@ -11,7 +11,10 @@ use serde_json::{Value, json};
 use super::args::{Args, Leaf, boolean, flag, location, name, opt, req, rg, yes};
 use super::ctx::not_found;
 use super::{AzError, Ctx, Handler, Reply, confirm, finish, render};
-use crate::model::{AzureError, Change, ErrorCode, Model, NETWORK, ResourceId, RouteServer, RouteServerPeering, RouteServerPeeringSpec, RouteServerSpec};
+use crate::model::{
+    AzureError, Change, ErrorCode, Model, NETWORK, ResourceId, RouteServer, RouteServerPeering, RouteServerPeeringSpec,
+    RouteServerSpec,
+};
 use crate::routing::{Hop, gateway_context};
 
 pub fn leaves() -> Vec<Leaf<Handler>> {
@@ -20,22 +23,64 @@ pub fn leaves() -> Vec<Leaf<Handler>> {
         Leaf {
             path: "network routeserver create",
             about: "Create a route server.",
-            args: vec![rg(), name(), location(), req("hosted-subnet"), req("public-ip-address"), flag("no-wait")],
+            args: vec![
+                rg(),
+                name(),
+                location(),
+                req("hosted-subnet"),
+                req("public-ip-address"),
+                flag("no-wait"),
+            ],
             run: create,
         },
-        Leaf { path: "network routeserver list", about: "List all route servers under a subscription or a resource group.", args: vec![opt("resource-group").short('g')], run: list },
-        Leaf { path: "network routeserver show", about: "Show a route server.", args: vec![rg(), name()], run: show },
-        Leaf { path: "network routeserver update", about: "Update a route server.", args: vec![rg(), name(), boolean("allow-b2b-traffic"), flag("no-wait")], run: update },
-        Leaf { path: "network routeserver delete", about: "Delete a route server under a resource group.", args: vec![rg(), name(), yes(), flag("no-wait")], run: delete },
+        Leaf {
+            path: "network routeserver list",
+            about: "List all route servers under a subscription or a resource group.",
+            args: vec![opt("resource-group").short('g')],
+            run: list,
+        },
+        Leaf {
+            path: "network routeserver show",
+            about: "Show a route server.",
+            args: vec![rg(), name()],
+            run: show,
+        },
+        Leaf {
+            path: "network routeserver update",
+            about: "Update a route server.",
+            args: vec![rg(), name(), boolean("allow-b2b-traffic"), flag("no-wait")],
+            run: update,
+        },
+        Leaf {
+            path: "network routeserver delete",
+            about: "Delete a route server under a resource group.",
+            args: vec![rg(), name(), yes(), flag("no-wait")],
+            run: delete,
+        },
         Leaf {
             path: "network routeserver peering create",
             about: "Create a route server peering.",
             args: vec![rg(), server(), name(), req("peer-ip"), req("peer-asn"), flag("no-wait")],
             run: peering_create,
         },
-        Leaf { path: "network routeserver peering list", about: "List route server peerings under a resource group.", args: vec![rg(), server()], run: peering_list },
-        Leaf { path: "network routeserver peering show", about: "Show a route server peering.", args: vec![rg(), server(), name()], run: peering_show },
-        Leaf { path: "network routeserver peering delete", about: "Delete a route server peering.", args: vec![rg(), server(), name(), yes(), flag("no-wait")], run: peering_delete },
+        Leaf {
+            path: "network routeserver peering list",
+            about: "List route server peerings under a resource group.",
+            args: vec![rg(), server()],
+            run: peering_list,
+        },
+        Leaf {
+            path: "network routeserver peering show",
+            about: "Show a route server peering.",
+            args: vec![rg(), server(), name()],
+            run: peering_show,
+        },
+        Leaf {
+            path: "network routeserver peering delete",
+            about: "Delete a route server peering.",
+            args: vec![rg(), server(), name(), yes(), flag("no-wait")],
+            run: peering_delete,
+        },
         Leaf {
             path: "network routeserver peering list-learned-routes",
             about: "List all routes the route server bgp connection has learned.",
@@ -80,7 +125,11 @@ fn create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
 }
 
 fn list(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
-    Ok(Reply::Value(ctx.list(a.str("resource-group"), |m| &m.route_servers, render::route_server)?))
+    Ok(Reply::Value(ctx.list(
+        a.str("resource-group"),
+        |m| &m.route_servers,
+        render::route_server,
+    )?))
 }
 
 fn show(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
@@ -114,7 +163,11 @@ fn delete(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
 fn peering<'m>(ctx: &'m Ctx, a: &Args) -> Result<(&'m RouteServer, &'m RouteServerPeering), AzError> {
     let rs = ctx.existing(&ctx.model().route_servers, &server_id(ctx, a, "routeserver"))?;
     let id = rs.id.child("bgpConnections", a.must("name"));
-    let p = rs.peerings.iter().find(|p| p.name.eq_ignore_ascii_case(id.name())).ok_or_else(|| not_found(&id))?;
+    let p = rs
+        .peerings
+        .iter()
+        .find(|p| p.name.eq_ignore_ascii_case(id.name()))
+        .ok_or_else(|| not_found(&id))?;
     Ok((rs, p))
 }
 
@@ -123,15 +176,31 @@ fn peering_create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let id = rs_id.child("bgpConnections", a.must("name"));
     // Re-creating a peering keeps what its NVA announces: that is the
     // NVA's doing, not the peering's.
-    let announced = ctx.model().route_servers.get(&rs_id).and_then(|rs| rs.peerings.iter().find(|p| p.name.eq_ignore_ascii_case(id.name()))).map(|p| p.advertised_prefixes.iter().map(|n| n.to_string()).collect()).unwrap_or_default();
-    let spec = RouteServerPeeringSpec { id, peer_ip: a.must("peer-ip").to_string(), peer_asn: a.int("peer-asn")?.unwrap_or_default(), advertised_prefixes: announced };
+    let announced = ctx
+        .model()
+        .route_servers
+        .get(&rs_id)
+        .and_then(|rs| rs.peerings.iter().find(|p| p.name.eq_ignore_ascii_case(id.name())))
+        .map(|p| p.advertised_prefixes.iter().map(|n| n.to_string()).collect())
+        .unwrap_or_default();
+    let spec = RouteServerPeeringSpec {
+        id,
+        peer_ip: a.must("peer-ip").to_string(),
+        peer_asn: a.int("peer-asn")?.unwrap_or_default(),
+        advertised_prefixes: announced,
+    };
     ctx.apply(vec![Change::PutRouteServerPeering(spec)])?;
     finish(ctx, a, peering_show)
 }
 
 fn peering_list(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let rs = ctx.existing(&ctx.model().route_servers, &server_id(ctx, &a, "routeserver"))?;
-    Ok(Reply::Value(Value::Array(rs.peerings.iter().map(|p| render::route_server_peering(rs, p)).collect())))
+    Ok(Reply::Value(Value::Array(
+        rs.peerings
+            .iter()
+            .map(|p| render::route_server_peering(rs, p))
+            .collect(),
+    )))
 }
 
 fn peering_show(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {

@@ -3,9 +3,12 @@
 
 use serde_json::{Value, json};
 
-use super::args::{Args, Leaf, choice, flag, many, location, name, opt, req, rg, yes};
+use super::args::{Args, Leaf, choice, flag, location, many, name, opt, req, rg, yes};
 use super::{AzError, Ctx, Handler, Reply, render, table_rows};
-use crate::model::{Change, NETWORK, COMPUTE, NicSpec, PowerState, PublicIpSku, PublicIpSpec, ResourceId, SecurityRuleSpec, SubnetSpec, VmSpec, VnetSpec, GATEWAY_SUBNET, ROUTE_SERVER_SUBNET};
+use crate::model::{
+    COMPUTE, Change, GATEWAY_SUBNET, NETWORK, NicSpec, PowerState, PublicIpSku, PublicIpSpec, ROUTE_SERVER_SUBNET,
+    ResourceId, SecurityRuleSpec, SubnetSpec, VmSpec, VnetSpec,
+};
 
 pub const DEFAULT_SIZE: &str = "Standard_D2s_v5";
 
@@ -39,23 +42,65 @@ pub fn leaves() -> Vec<Leaf<Handler>> {
             ],
             run: create,
         },
-        Leaf { path: "vm list", about: "List details of Virtual Machines.", args: vec![opt("resource-group").short('g'), flag("show-details").short('d')], run: list },
-        Leaf { path: "vm show", about: "Get the details of a VM.", args: vec![rg(), name(), flag("show-details").short('d')], run: show },
-        Leaf { path: "vm delete", about: "Delete a VM.", args: vec![rg(), name(), yes(), flag("no-wait")], run: delete },
-        Leaf { path: "vm start", about: "Start a stopped VM.", args: vec![rg(), name(), flag("no-wait")], run: start },
-        Leaf { path: "vm stop", about: "Power off (stop) a running VM.", args: vec![rg(), name(), flag("skip-shutdown"), flag("no-wait")], run: stop },
-        Leaf { path: "vm deallocate", about: "Deallocate a VM so that computing resources are no longer allocated.", args: vec![rg(), name(), flag("no-wait")], run: deallocate },
+        Leaf {
+            path: "vm list",
+            about: "List details of Virtual Machines.",
+            args: vec![opt("resource-group").short('g'), flag("show-details").short('d')],
+            run: list,
+        },
+        Leaf {
+            path: "vm show",
+            about: "Get the details of a VM.",
+            args: vec![rg(), name(), flag("show-details").short('d')],
+            run: show,
+        },
+        Leaf {
+            path: "vm delete",
+            about: "Delete a VM.",
+            args: vec![rg(), name(), yes(), flag("no-wait")],
+            run: delete,
+        },
+        Leaf {
+            path: "vm start",
+            about: "Start a stopped VM.",
+            args: vec![rg(), name(), flag("no-wait")],
+            run: start,
+        },
+        Leaf {
+            path: "vm stop",
+            about: "Power off (stop) a running VM.",
+            args: vec![rg(), name(), flag("skip-shutdown"), flag("no-wait")],
+            run: stop,
+        },
+        Leaf {
+            path: "vm deallocate",
+            about: "Deallocate a VM so that computing resources are no longer allocated.",
+            args: vec![rg(), name(), flag("no-wait")],
+            run: deallocate,
+        },
         Leaf {
             path: "vm run-command invoke",
             about: "Execute a specific run command on a vm.",
-            args: vec![rg(), name(), choice("command-id", &["RunShellScript"]).required(true), many("scripts"), many("parameters")],
+            args: vec![
+                rg(),
+                name(),
+                choice("command-id", &["RunShellScript"]).required(true),
+                many("scripts"),
+                many("parameters"),
+            ],
             run: run_command,
         },
     ]
 }
 
 fn vm_id(ctx: &Ctx, a: &Args) -> ResourceId {
-    ResourceId::resource(ctx.sub(), a.must("resource-group"), COMPUTE, "virtualMachines", a.must("name"))
+    ResourceId::resource(
+        ctx.sub(),
+        a.must("resource-group"),
+        COMPUTE,
+        "virtualMachines",
+        a.must("name"),
+    )
 }
 
 /// The subnet a new VM goes into, and the changes that create it first
@@ -65,12 +110,31 @@ fn placement(ctx: &Ctx, a: &Args, vm: &str, location: &str) -> Result<(ResourceI
     let m = ctx.model();
     let vnet_prefix = a.str("vnet-address-prefix").unwrap_or("10.0.0.0/16");
     let subnet_prefix = a.str("subnet-address-prefix").unwrap_or("10.0.0.0/24");
-    let usable = |s: &crate::model::Subnet| !s.name.eq_ignore_ascii_case(GATEWAY_SUBNET) && !s.name.eq_ignore_ascii_case(ROUTE_SERVER_SUBNET);
-    let new_subnet = |vnet: &ResourceId, name: &str| Change::PutSubnet(SubnetSpec { id: vnet.child("subnets", name), address_prefix: subnet_prefix.into(), network_security_group: None, route_table: None, default_outbound_access: None });
-    let new_vnet = |vnet: &ResourceId| Change::PutVirtualNetwork(VnetSpec { id: vnet.clone(), location: Some(location.into()), address_prefixes: vec![vnet_prefix.into()], flow_timeout_in_minutes: None });
+    let usable = |s: &crate::model::Subnet| {
+        !s.name.eq_ignore_ascii_case(GATEWAY_SUBNET) && !s.name.eq_ignore_ascii_case(ROUTE_SERVER_SUBNET)
+    };
+    let new_subnet = |vnet: &ResourceId, name: &str| {
+        Change::PutSubnet(SubnetSpec {
+            id: vnet.child("subnets", name),
+            address_prefix: subnet_prefix.into(),
+            network_security_group: None,
+            route_table: None,
+            default_outbound_access: None,
+        })
+    };
+    let new_vnet = |vnet: &ResourceId| {
+        Change::PutVirtualNetwork(VnetSpec {
+            id: vnet.clone(),
+            location: Some(location.into()),
+            address_prefixes: vec![vnet_prefix.into()],
+            flow_timeout_in_minutes: None,
+        })
+    };
     match (a.str("subnet"), a.str("vnet-name")) {
         (Some(s), _) if s.starts_with('/') => Ok((ctx.reference(s, rg, NETWORK, "virtualNetworks")?, vec![])),
-        (Some(_), None) => Err(AzError::Usage("incorrect usage: --subnet ID | --subnet NAME --vnet-name NAME".into())),
+        (Some(_), None) => Err(AzError::Usage(
+            "incorrect usage: --subnet ID | --subnet NAME --vnet-name NAME".into(),
+        )),
         (subnet, Some(vnet_name)) => {
             let vnet = ctx.net_id(rg, "virtualNetworks", vnet_name);
             let subnet_name = subnet.map_or_else(|| format!("{vm}Subnet"), str::to_string);
@@ -78,20 +142,33 @@ fn placement(ctx: &Ctx, a: &Args, vm: &str, location: &str) -> Result<(ResourceI
                 Some(v) => match (subnet, v.subnet(&subnet_name), v.subnets.iter().find(|s| usable(s))) {
                     (Some(_), Some(s), _) => Ok((s.id.clone(), vec![])),
                     (None, _, Some(s)) => Ok((s.id.clone(), vec![])),
-                    _ => Ok((vnet.child("subnets", &subnet_name), vec![new_subnet(&vnet, &subnet_name)])),
+                    _ => Ok((
+                        vnet.child("subnets", &subnet_name),
+                        vec![new_subnet(&vnet, &subnet_name)],
+                    )),
                 },
-                None => Ok((vnet.child("subnets", &subnet_name), vec![new_vnet(&vnet), new_subnet(&vnet, &subnet_name)])),
+                None => Ok((
+                    vnet.child("subnets", &subnet_name),
+                    vec![new_vnet(&vnet), new_subnet(&vnet, &subnet_name)],
+                )),
             }
         }
         (None, None) => {
             let scope = ctx.rg_id(rg);
-            let reuse = m.virtual_networks.values().filter(|v| v.id.is_within(scope.as_str()) && v.location.eq_ignore_ascii_case(location)).find_map(|v| v.subnets.iter().find(|s| usable(s)));
+            let reuse = m
+                .virtual_networks
+                .values()
+                .filter(|v| v.id.is_within(scope.as_str()) && v.location.eq_ignore_ascii_case(location))
+                .find_map(|v| v.subnets.iter().find(|s| usable(s)));
             match reuse {
                 Some(s) => Ok((s.id.clone(), vec![])),
                 None => {
                     let vnet = ctx.net_id(rg, "virtualNetworks", &format!("{vm}VNET"));
                     let name = format!("{vm}Subnet");
-                    Ok((vnet.child("subnets", &name), vec![new_vnet(&vnet), new_subnet(&vnet, &name)]))
+                    Ok((
+                        vnet.child("subnets", &name),
+                        vec![new_vnet(&vnet), new_subnet(&vnet, &name)],
+                    ))
                 }
             }
         }
@@ -102,7 +179,13 @@ fn placement(ctx: &Ctx, a: &Args, vm: &str, location: &str) -> Result<(ResourceI
 fn credentials(ctx: &mut Ctx, a: &Args) -> Result<(Option<String>, Vec<String>), AzError> {
     let password = a.str("admin-password").map(str::to_string);
     let given_keys = a.list("ssh-key-values");
-    let auth = a.str("authentication-type").map(str::to_string).unwrap_or_else(|| if password.is_some() { "password".into() } else { "ssh".into() });
+    let auth = a.str("authentication-type").map(str::to_string).unwrap_or_else(|| {
+        if password.is_some() {
+            "password".into()
+        } else {
+            "ssh".into()
+        }
+    });
     let keys = |ctx: &mut Ctx| -> Result<Vec<String>, AzError> {
         if let Some(values) = &given_keys {
             return values.iter().map(|v| read_key(v)).collect();
@@ -115,7 +198,9 @@ fn credentials(ctx: &mut Ctx, a: &Args) -> Result<(Option<String>, Vec<String>),
     match auth.as_str() {
         "password" => {
             if given_keys.is_some() {
-                return Err(AzError::Cli("SSH key cannot be used with password authentication type.".into()));
+                return Err(AzError::Cli(
+                    "SSH key cannot be used with password authentication type.".into(),
+                ));
             }
             let Some(p) = password else {
                 return Err(AzError::Cli("Please specify password in non-interactive mode.".into()));
@@ -124,7 +209,9 @@ fn credentials(ctx: &mut Ctx, a: &Args) -> Result<(Option<String>, Vec<String>),
         }
         "ssh" => {
             if password.is_some() {
-                return Err(AzError::Cli("Admin password cannot be used with SSH authentication type.".into()));
+                return Err(AzError::Cli(
+                    "Admin password cannot be used with SSH authentication type.".into(),
+                ));
             }
             Ok((None, keys(ctx)?))
         }
@@ -157,21 +244,35 @@ fn create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let image = a.must("image");
     if render::image_urn(image).is_none() {
         let aliases: Vec<String> = render::IMAGE_ALIASES.iter().map(|(n, _)| format!("'{n}'")).collect();
-        return Err(AzError::Cli(format!("Invalid image \"{image}\". Use a valid image URN, custom image name, custom image id, VHD blob URI, or pick an image from [{}].", aliases.join(", "))));
+        return Err(AzError::Cli(format!(
+            "Invalid image \"{image}\". Use a valid image URN, custom image name, custom image id, VHD blob URI, or pick an image from [{}].",
+            aliases.join(", ")
+        )));
     }
     let (password, keys) = credentials(ctx, &a)?;
     let mut changes = Vec::new();
     let nics = match a.list("nics") {
-        Some(nics) => nics.iter().map(|n| ctx.reference(n, rg, NETWORK, "networkInterfaces")).collect::<Result<Vec<_>, _>>()?,
+        Some(nics) => nics
+            .iter()
+            .map(|n| ctx.reference(n, rg, NETWORK, "networkInterfaces"))
+            .collect::<Result<Vec<_>, _>>()?,
         None => {
             let (subnet, mut made) = placement(ctx, &a, vm, &location)?;
             changes.append(&mut made);
             let nsg = match a.str("nsg") {
                 Some("") => None,
                 given => {
-                    let id = ctx.reference(given.map_or_else(|| format!("{vm}NSG"), str::to_string).as_str(), rg, NETWORK, "networkSecurityGroups")?;
+                    let id = ctx.reference(
+                        given.map_or_else(|| format!("{vm}NSG"), str::to_string).as_str(),
+                        rg,
+                        NETWORK,
+                        "networkSecurityGroups",
+                    )?;
                     if !ctx.model().network_security_groups.contains_key(&id) {
-                        changes.push(Change::PutNetworkSecurityGroup { id: id.clone(), location: Some(location.clone()) });
+                        changes.push(Change::PutNetworkSecurityGroup {
+                            id: id.clone(),
+                            location: Some(location.clone()),
+                        });
                         if let Some(rule) = default_rule(&id, a.str("nsg-rule").unwrap_or("SSH")) {
                             changes.push(Change::PutSecurityRule(rule));
                         }
@@ -182,10 +283,23 @@ fn create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
             let pip = match a.str("public-ip-address") {
                 Some("") => None,
                 given => {
-                    let id = ctx.reference(given.map_or_else(|| format!("{vm}PublicIP"), str::to_string).as_str(), rg, NETWORK, "publicIPAddresses")?;
+                    let id = ctx.reference(
+                        given.map_or_else(|| format!("{vm}PublicIP"), str::to_string).as_str(),
+                        rg,
+                        NETWORK,
+                        "publicIPAddresses",
+                    )?;
                     if !ctx.model().public_ip_addresses.contains_key(&id) {
-                        let sku = if a.str("public-ip-sku") == Some("Basic") { PublicIpSku::Basic } else { PublicIpSku::Standard };
-                        changes.push(Change::PutPublicIp(PublicIpSpec { id: id.clone(), location: Some(location.clone()), sku }));
+                        let sku = if a.str("public-ip-sku") == Some("Basic") {
+                            PublicIpSku::Basic
+                        } else {
+                            PublicIpSku::Standard
+                        };
+                        changes.push(Change::PutPublicIp(PublicIpSpec {
+                            id: id.clone(),
+                            location: Some(location.clone()),
+                            sku,
+                        }));
                     }
                     Some(id)
                 }
@@ -221,7 +335,12 @@ fn create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let m = ctx.model();
     let v = ctx.existing(&m.virtual_machines, &id)?;
     let d = render::vm_details(m, v);
-    let first = |k: &str| d[k].as_str().and_then(|s| s.split(',').next()).unwrap_or("").to_string();
+    let first = |k: &str| {
+        d[k].as_str()
+            .and_then(|s| s.split(',').next())
+            .unwrap_or("")
+            .to_string()
+    };
     Ok(Reply::Value(json!({
         "fqdns": "",
         "id": v.id.as_str(),
@@ -236,7 +355,10 @@ fn create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
 
 /// az's default admin name is the local user's, as `getpass.getuser()` finds it.
 fn default_admin() -> String {
-    ["LOGNAME", "USER", "LNAME", "USERNAME"].iter().find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty())).unwrap_or_else(|| "azureuser".into())
+    ["LOGNAME", "USER", "LNAME", "USERNAME"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+        .unwrap_or_else(|| "azureuser".into())
 }
 
 /// The rule az puts in the NSG it makes: `default-allow-ssh` (or `rdp`).
@@ -264,11 +386,25 @@ fn default_rule(nsg: &ResourceId, which: &str) -> Option<SecurityRuleSpec> {
 fn vm_table(v: &Value) -> Value {
     let row = |vm: &Value| {
         let mut r = serde_json::Map::new();
-        for (col, key) in [("Name", "name"), ("ResourceGroup", "resourceGroup"), ("PowerState", "powerState"), ("PublicIps", "publicIps"), ("Fqdns", "fqdns"), ("Location", "location")] {
+        for (col, key) in [
+            ("Name", "name"),
+            ("ResourceGroup", "resourceGroup"),
+            ("PowerState", "powerState"),
+            ("PublicIps", "publicIps"),
+            ("Fqdns", "fqdns"),
+            ("Location", "location"),
+        ] {
             r.insert(col.into(), vm.get(key).cloned().unwrap_or(Value::Null));
         }
         if let Some(z) = vm.get("zones") {
-            r.insert("Zones".into(), json!(z.as_array().map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(",")).unwrap_or_default()));
+            r.insert(
+                "Zones".into(),
+                json!(
+                    z.as_array()
+                        .map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(","))
+                        .unwrap_or_default()
+                ),
+            );
         }
         Value::Object(r)
     };
@@ -277,7 +413,14 @@ fn vm_table(v: &Value) -> Value {
 
 fn list(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let details = a.flag("show-details");
-    Ok(Reply::Table(ctx.list(a.str("resource-group"), |m| &m.virtual_machines, |m, v| render::vm(m, v, details))?, vm_table))
+    Ok(Reply::Table(
+        ctx.list(
+            a.str("resource-group"),
+            |m| &m.virtual_machines,
+            |m, v| render::vm(m, v, details),
+        )?,
+        vm_table,
+    ))
 }
 
 fn show(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
@@ -317,14 +460,20 @@ fn run_command(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let id = vm_id(ctx, &a);
     let v = ctx.existing(&ctx.model().virtual_machines, &id)?;
     if v.power_state != PowerState::Running {
-        return Err(AzError::Service { code: "Conflict", message: "The operation requires the VM to be running (or set to run).".into() });
+        return Err(AzError::Service {
+            code: "Conflict",
+            message: "The operation requires the VM to be running (or set to run).".into(),
+        });
     }
     let name = v.name.clone();
     // RunShellScript passes --parameters to the script as $1, $2, …
     let mut script = String::new();
     let params = a.list("parameters").unwrap_or_default();
     if !params.is_empty() {
-        script.push_str(&format!("set -- {}\n", params.iter().map(|p| shell_quote(p)).collect::<Vec<_>>().join(" ")));
+        script.push_str(&format!(
+            "set -- {}\n",
+            params.iter().map(|p| shell_quote(p)).collect::<Vec<_>>().join(" ")
+        ));
     }
     script.push_str(&a.list("scripts").unwrap_or_default().join("\n"));
     let out = ctx.backend.run_script(&name, &script)?;

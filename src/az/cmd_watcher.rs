@@ -19,13 +19,29 @@ pub fn leaves() -> Vec<Leaf<Handler>> {
         Leaf {
             path: "network watcher test-ip-flow",
             about: "Test IP flow to/from a VM given the currently configured network security group rules.",
-            args: vec![rg(), req("vm"), choice("direction", &["Inbound", "Outbound"]).required(true), choice("protocol", &["TCP", "UDP"]).required(true), req("local"), req("remote"), opt("nic")],
+            args: vec![
+                rg(),
+                req("vm"),
+                choice("direction", &["Inbound", "Outbound"]).required(true),
+                choice("protocol", &["TCP", "UDP"]).required(true),
+                req("local"),
+                req("remote"),
+                opt("nic"),
+            ],
             run: ip_flow,
         },
         Leaf {
             path: "network watcher test-connectivity",
             about: "Test if a connection can be established between a Virtual Machine and a given endpoint.",
-            args: vec![rg(), req("source-resource"), opt("dest-resource"), opt("dest-address"), opt("dest-port"), choice("protocol", &["Tcp", "Http", "Https", "Icmp"]), opt("source-port")],
+            args: vec![
+                rg(),
+                req("source-resource"),
+                opt("dest-resource"),
+                opt("dest-address"),
+                opt("dest-port"),
+                choice("protocol", &["Tcp", "Http", "Https", "Icmp"]),
+                opt("source-port"),
+            ],
             run: connectivity,
         },
     ]
@@ -41,19 +57,40 @@ fn vm_nic(ctx: &Ctx, t: &Tables, rg: &str, vm: &str, nic: Option<&str>) -> Resul
     let v = ctx.existing(&ctx.model().virtual_machines, &id)?;
     let nic_id = match nic {
         Some(n) => ctx.reference(n, rg, crate::model::NETWORK, "networkInterfaces")?,
-        None => v.network_interfaces.first().cloned().ok_or_else(|| bad(format!("VM {} has no network interface.", v.name)))?,
+        None => v
+            .network_interfaces
+            .first()
+            .cloned()
+            .ok_or_else(|| bad(format!("VM {} has no network interface.", v.name)))?,
     };
-    t.nics.iter().position(|n| n.id == nic_id).map(|i| i as NicIdx).ok_or_else(|| bad(format!("Network interface {} is not attached to VM {}.", nic_id.name(), v.name)))
+    t.nics
+        .iter()
+        .position(|n| n.id == nic_id)
+        .map(|i| i as NicIdx)
+        .ok_or_else(|| {
+            bad(format!(
+                "Network interface {} is not attached to VM {}.",
+                nic_id.name(),
+                v.name
+            ))
+        })
 }
 
 fn ip(s: &str, what: &str) -> Result<Ipv4Addr, AzError> {
-    s.parse().map_err(|_| AzError::Usage(format!("argument --{what}: '{s}' is not a valid IPv4 address")))
+    s.parse()
+        .map_err(|_| AzError::Usage(format!("argument --{what}: '{s}' is not a valid IPv4 address")))
 }
 
 fn next_hop(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let t = Tables::compile(ctx.model(), 0);
     let nic = vm_nic(ctx, &t, a.must("resource-group"), a.must("vm"), a.str("nic"))?;
-    let doc = watcher::next_hop(&t, nic, ip(a.must("source-ip"), "source-ip")?, ip(a.must("dest-ip"), "dest-ip")?).map_err(bad)?;
+    let doc = watcher::next_hop(
+        &t,
+        nic,
+        ip(a.must("source-ip"), "source-ip")?,
+        ip(a.must("dest-ip"), "dest-ip")?,
+    )
+    .map_err(bad)?;
     Ok(Reply::Value(doc))
 }
 
@@ -68,9 +105,20 @@ fn ip_flow(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let remote = endpoint(a.must("remote"), "remote")?;
     let own = t.nics[nic as usize].ip;
     if local.0 != own {
-        return Err(crate::model::AzureError::new(crate::model::ErrorCode::InvalidParameter, format!("Local IP address {} is not one of the VM's private addresses ({own}).", local.0)).into());
+        return Err(crate::model::AzureError::new(
+            crate::model::ErrorCode::InvalidParameter,
+            format!(
+                "Local IP address {} is not one of the VM's private addresses ({own}).",
+                local.0
+            ),
+        )
+        .into());
     }
-    let direction = if a.must("direction") == "Inbound" { Direction::Inbound } else { Direction::Outbound };
+    let direction = if a.must("direction") == "Inbound" {
+        Direction::Inbound
+    } else {
+        Direction::Outbound
+    };
     let proto = if a.must("protocol") == "TCP" { 6 } else { 17 };
     Ok(Reply::Value(watcher::ip_flow(&t, nic, direction, proto, local, remote)))
 }
@@ -85,7 +133,11 @@ fn connectivity(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
             t.nics[n as usize].ip
         }
         (None, Some(addr)) => ip(addr, "dest-address")?,
-        (None, None) => return Err(AzError::Cli("usage error: --dest-resource ID | --dest-address ADDRESS".into())),
+        (None, None) => {
+            return Err(AzError::Cli(
+                "usage error: --dest-resource ID | --dest-address ADDRESS".into(),
+            ));
+        }
     };
     let protocol = a.str("protocol").unwrap_or("Tcp");
     let port: u16 = match (a.int("dest-port")?, protocol) {
@@ -94,8 +146,19 @@ fn connectivity(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
         (None, "Https") => 443,
         (None, _) => 80,
     };
-    let (probe_proto, probe_port) = if protocol == "Icmp" { ("icmp", None) } else { ("tcp", Some(port)) };
+    let (probe_proto, probe_port) = if protocol == "Icmp" {
+        ("icmp", None)
+    } else {
+        ("tcp", Some(port))
+    };
     let vm_name = t.nics[nic as usize].vm.clone().unwrap_or_default();
     let measured = ctx.backend.probe(&vm_name, dst, probe_port)?;
-    Ok(Reply::Value(watcher::connectivity(&t, nic, dst, probe_proto, port, measured)))
+    Ok(Reply::Value(watcher::connectivity(
+        &t,
+        nic,
+        dst,
+        probe_proto,
+        port,
+        measured,
+    )))
 }

@@ -18,7 +18,9 @@ pub struct Ctx<'a> {
 
 impl std::fmt::Debug for Ctx<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Ctx").field("subscription", &self.subscription.id).finish()
+        f.debug_struct("Ctx")
+            .field("subscription", &self.subscription.id)
+            .finish()
     }
 }
 
@@ -29,18 +31,33 @@ impl<'a> Ctx<'a> {
     pub fn new(backend: &'a mut dyn Backend, subscription: Option<&str>) -> Result<Ctx<'a>, AzError> {
         let model = backend.model()?;
         let profile = backend.profile();
-        let wanted = subscription.map(str::to_string).or_else(|| profile.subscription_id.clone());
+        let wanted = subscription
+            .map(str::to_string)
+            .or_else(|| profile.subscription_id.clone());
         let subscription = match &wanted {
             Some(s) => find_subscription(&model, s)
                 .cloned()
                 // A profile may name a subscription of a lab that is gone.
-                .or_else(|| subscription.is_none().then(|| model.subscriptions.first().cloned()).flatten()),
+                .or_else(|| {
+                    subscription
+                        .is_none()
+                        .then(|| model.subscriptions.first().cloned())
+                        .flatten()
+                }),
             None => model.subscriptions.first().cloned(),
         };
         let Some(subscription) = subscription else {
-            return Err(AzError::Cli(format!("Subscription '{}' not found. Check the spelling and casing and try again.", wanted.unwrap_or_default())));
+            return Err(AzError::Cli(format!(
+                "Subscription '{}' not found. Check the spelling and casing and try again.",
+                wanted.unwrap_or_default()
+            )));
         };
-        Ok(Ctx { backend, profile, model, subscription })
+        Ok(Ctx {
+            backend,
+            profile,
+            model,
+            subscription,
+        })
     }
 
     pub fn model(&self) -> &Model {
@@ -72,18 +89,35 @@ impl<'a> Ctx<'a> {
 
     /// The resource group, or az's ResourceGroupNotFound.
     pub fn group(&self, rg: &str) -> Result<&ResourceGroup, AzError> {
-        self.model.resource_groups.get(&self.rg_id(rg)).ok_or_else(|| AzureError::new(ErrorCode::ResourceGroupNotFound, format!("Resource group '{rg}' could not be found.")).into())
+        self.model.resource_groups.get(&self.rg_id(rg)).ok_or_else(|| {
+            AzureError::new(
+                ErrorCode::ResourceGroupNotFound,
+                format!("Resource group '{rg}' could not be found."),
+            )
+            .into()
+        })
     }
 
     /// What a `list` command prints: the resources of `items` in the group
     /// `-g` names (which must exist), else in the whole subscription.
-    pub fn list<T>(&self, rg: Option<&str>, items: impl Fn(&Model) -> &BTreeMap<ResourceId, T>, render: impl Fn(&Model, &T) -> Value) -> Result<Value, AzError> {
+    pub fn list<T>(
+        &self,
+        rg: Option<&str>,
+        items: impl Fn(&Model) -> &BTreeMap<ResourceId, T>,
+        render: impl Fn(&Model, &T) -> Value,
+    ) -> Result<Value, AzError> {
         let scope = match rg {
             Some(rg) => self.group(rg)?.id.clone(),
             None => ResourceId::subscription(self.sub()),
         };
         let m = &self.model;
-        Ok(Value::Array(items(m).iter().filter(|(id, _)| id.is_within(scope.as_str())).map(|(_, x)| render(m, x)).collect()))
+        Ok(Value::Array(
+            items(m)
+                .iter()
+                .filter(|(id, _)| id.is_within(scope.as_str()))
+                .map(|(_, x)| render(m, x))
+                .collect(),
+        ))
     }
 
     /// A top-level delete: deleting what is not there succeeds quietly, as
@@ -104,13 +138,18 @@ impl<'a> Ctx<'a> {
     /// `NAME` in `rg`, or a full resource ID as az accepts for references.
     pub fn reference(&self, value: &str, rg: &str, provider: &str, kind: &str) -> Result<ResourceId, AzError> {
         if value.starts_with('/') {
-            return ResourceId::parse(value).ok_or_else(|| AzError::Cli(format!("'{value}' is not a valid Azure resource ID.")));
+            return ResourceId::parse(value)
+                .ok_or_else(|| AzError::Cli(format!("'{value}' is not a valid Azure resource ID.")));
         }
         Ok(ResourceId::resource(self.sub(), rg, provider, kind, value))
     }
 
     /// A resource that must exist, or ARM's not-found error for it.
-    pub fn existing<'m, T>(&'m self, map: &'m std::collections::BTreeMap<ResourceId, T>, id: &ResourceId) -> Result<&'m T, AzError> {
+    pub fn existing<'m, T>(
+        &'m self,
+        map: &'m std::collections::BTreeMap<ResourceId, T>,
+        id: &ResourceId,
+    ) -> Result<&'m T, AzError> {
         if let Some(t) = map.get(id) {
             return Ok(t);
         }
@@ -129,5 +168,14 @@ pub fn not_found(id: &ResourceId) -> AzError {
 }
 
 pub fn find_subscription<'m>(model: &'m Model, name_or_id: &str) -> Option<&'m Subscription> {
-    model.subscriptions.iter().find(|s| s.id.eq_ignore_ascii_case(name_or_id)).or_else(|| model.subscriptions.iter().find(|s| s.name.eq_ignore_ascii_case(name_or_id)))
+    model
+        .subscriptions
+        .iter()
+        .find(|s| s.id.eq_ignore_ascii_case(name_or_id))
+        .or_else(|| {
+            model
+                .subscriptions
+                .iter()
+                .find(|s| s.name.eq_ignore_ascii_case(name_or_id))
+        })
 }

@@ -9,8 +9,8 @@ mod backend;
 mod cmd_account;
 mod cmd_aks;
 mod cmd_gateway;
-mod cmd_lb;
 mod cmd_group;
+mod cmd_lb;
 mod cmd_network;
 mod cmd_nic;
 mod cmd_nsg;
@@ -29,9 +29,9 @@ use std::io::Write;
 use serde_json::Value;
 use thiserror::Error;
 
+use args::{Args, Leaf};
 pub use backend::{Backend, Measured, MemoryBackend, Profile, ScriptOutput, SignedIn};
 pub use ctx::Ctx;
-use args::{Args, Leaf};
 use output::Format;
 
 use crate::model::{AzureError, ErrorCode};
@@ -62,7 +62,14 @@ impl AzError {
             AzError::Usage(_) => 2,
             AzError::Help(_) => 0,
             // az's ResourceNotFoundError exits 3.
-            AzError::Azure(e) if matches!(e.code, ErrorCode::ResourceNotFound | ErrorCode::ResourceGroupNotFound | ErrorCode::NotFound) => 3,
+            AzError::Azure(e)
+                if matches!(
+                    e.code,
+                    ErrorCode::ResourceNotFound | ErrorCode::ResourceGroupNotFound | ErrorCode::NotFound
+                ) =>
+            {
+                3
+            }
             AzError::Azure(_) | AzError::Service { .. } | AzError::Cli(_) => 1,
         }
     }
@@ -98,7 +105,11 @@ fn table_rows(v: &Value, row: impl Fn(&Value) -> Value) -> Value {
 
 /// az's prompt before a delete, skipped with `--yes`; "n" cancels.
 fn confirm(ctx: &mut Ctx, a: &Args) -> Result<(), AzError> {
-    if a.flag("yes") || ctx.backend.confirm("Are you sure you want to perform this operation? (y/n): ")? {
+    if a.flag("yes")
+        || ctx
+            .backend
+            .confirm("Are you sure you want to perform this operation? (y/n): ")?
+    {
         Ok(())
     } else {
         Err(AzError::Cli("Operation cancelled.".into()))
@@ -108,11 +119,32 @@ fn confirm(ctx: &mut Ctx, a: &Args) -> Result<(), AzError> {
 /// After a change: `--no-wait` prints nothing, otherwise the resource as
 /// its `show` command prints it.
 fn finish(ctx: &mut Ctx, a: Args, show: Handler) -> Result<Reply, AzError> {
-    if a.flag("no-wait") { Ok(Reply::Nothing) } else { show(ctx, a) }
+    if a.flag("no-wait") {
+        Ok(Reply::Nothing)
+    } else {
+        show(ctx, a)
+    }
 }
 
 fn leaves() -> Vec<Leaf<Handler>> {
-    [cmd_account::leaves(), cmd_group::leaves(), cmd_network::leaves(), cmd_route::leaves(), cmd_nsg::leaves(), cmd_nic::leaves(), cmd_gateway::leaves(), cmd_lb::leaves(), cmd_redis::leaves(), cmd_routeserver::leaves(), cmd_vm::leaves(), cmd_watcher::leaves(), cmd_aks::leaves()].into_iter().flatten().collect()
+    [
+        cmd_account::leaves(),
+        cmd_group::leaves(),
+        cmd_network::leaves(),
+        cmd_route::leaves(),
+        cmd_nsg::leaves(),
+        cmd_nic::leaves(),
+        cmd_gateway::leaves(),
+        cmd_lb::leaves(),
+        cmd_redis::leaves(),
+        cmd_routeserver::leaves(),
+        cmd_vm::leaves(),
+        cmd_watcher::leaves(),
+        cmd_aks::leaves(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 /// Runs `az ARGV…` against `backend`, printing as az does; returns az's
@@ -138,8 +170,15 @@ pub fn run(argv: &[String], backend: &mut dyn Backend, out: &mut dyn Write, err:
 /// the one-line summary, as azure-core's HttpResponseError prints it.
 fn write_error(e: &AzError, err: &mut dyn Write) -> std::io::Result<()> {
     match e {
-        AzError::Azure(a) => writeln!(err, "ERROR: ({code}) {msg}\nCode: {code}\nMessage: {msg}", code = a.code.as_str(), msg = a.message),
-        AzError::Service { code, message } => writeln!(err, "ERROR: ({code}) {message}\nCode: {code}\nMessage: {message}"),
+        AzError::Azure(a) => writeln!(
+            err,
+            "ERROR: ({code}) {msg}\nCode: {code}\nMessage: {msg}",
+            code = a.code.as_str(),
+            msg = a.message
+        ),
+        AzError::Service { code, message } => {
+            writeln!(err, "ERROR: ({code}) {message}\nCode: {code}\nMessage: {message}")
+        }
         other => writeln!(err, "ERROR: {other}"),
     }
 }
@@ -147,13 +186,22 @@ fn write_error(e: &AzError, err: &mut dyn Write) -> std::io::Result<()> {
 fn run_inner(argv: &[String], backend: &mut dyn Backend) -> Result<String, AzError> {
     let leaves = leaves();
     let tree = args::tree(&leaves);
-    let matches = tree.clone().try_get_matches_from(argv).map_err(|e| args::usage_error(e, &tree))?;
+    let matches = tree
+        .clone()
+        .try_get_matches_from(argv)
+        .map_err(|e| args::usage_error(e, &tree))?;
     let (path, m) = args::leaf_of(&matches);
-    let leaf = leaves.iter().find(|l| l.path == path).ok_or_else(|| AzError::Usage(format!("'{path}' is misspelled or not recognized by the system.")))?;
+    let leaf = leaves
+        .iter()
+        .find(|l| l.path == path)
+        .ok_or_else(|| AzError::Usage(format!("'{path}' is misspelled or not recognized by the system.")))?;
     let a = Args(m);
     let format = match a.str("output") {
         Some(f) => f.parse::<Format>().map_err(|e| AzError::Usage(e.to_string()))?,
-        None => std::env::var("AZURE_CORE_OUTPUT").ok().and_then(|f| f.parse().ok()).unwrap_or(Format::Json),
+        None => std::env::var("AZURE_CORE_OUTPUT")
+            .ok()
+            .and_then(|f| f.parse().ok())
+            .unwrap_or(Format::Json),
     };
     let query = a.str("query").map(str::to_string);
     let mut ctx = Ctx::new(backend, a.str("subscription"))?;
@@ -184,7 +232,11 @@ pub(crate) mod testing {
         let argv: Vec<String> = words.iter().map(|s| s.to_string()).collect();
         let (mut out, mut err) = (Vec::new(), Vec::new());
         let code = run(&argv, b, &mut out, &mut err);
-        (code, String::from_utf8_lossy(&out).into_owned(), String::from_utf8_lossy(&err).into_owned())
+        (
+            code,
+            String::from_utf8_lossy(&out).into_owned(),
+            String::from_utf8_lossy(&err).into_owned(),
+        )
     }
 
     /// Like `az` but the command line is one string split on whitespace,

@@ -7,9 +7,11 @@ use std::hash::{Hash, Hasher};
 use serde_json::{Value, json};
 
 use crate::model::{
-    AddressPrefix, Connection, ConnectionType, GatewayType, LbBackendPool, LbFrontend, LbProbe, LbRule, LoadBalancer, LocalNetworkGateway, Model, NetworkInterface, PrivateEndpoint, RedisCache,
-    RedisSku, REDIS_PORT, REDIS_SSL_PORT, NetworkSecurityGroup, Peering, PublicIpAddress, ResourceGroup, ResourceId, Route,
-    RouteServer, RouteServerPeering, RouteTable, SecurityRule, Subnet, VirtualMachine, VirtualNetwork, VirtualNetworkGateway, AZURE_ASN, GATEWAY_SUBNET, default_security_rules,
+    AZURE_ASN, AddressPrefix, Connection, ConnectionType, GATEWAY_SUBNET, GatewayType, LbBackendPool, LbFrontend,
+    LbProbe, LbRule, LoadBalancer, LocalNetworkGateway, Model, NetworkInterface, NetworkSecurityGroup, Peering,
+    PrivateEndpoint, PublicIpAddress, REDIS_PORT, REDIS_SSL_PORT, RedisCache, RedisSku, ResourceGroup, ResourceId,
+    Route, RouteServer, RouteServerPeering, RouteTable, SecurityRule, Subnet, VirtualMachine, VirtualNetwork,
+    VirtualNetworkGateway, default_security_rules,
 };
 
 /// A GUID that stays the same for the same resource (resourceGuid, vmId, etag).
@@ -20,7 +22,14 @@ pub fn guid(id: &ResourceId, salt: &str) -> String {
     let a = h.finish();
     a.hash(&mut h);
     let b = h.finish();
-    format!("{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}", a >> 32, (a >> 16) & 0xffff, a & 0xfff, 0x8000 | (b >> 48) & 0x3fff, b & 0xffff_ffff_ffff)
+    format!(
+        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+        a >> 32,
+        (a >> 16) & 0xffff,
+        a & 0xfff,
+        0x8000 | (b >> 48) & 0x3fff,
+        b & 0xffff_ffff_ffff
+    )
 }
 
 fn etag(id: &ResourceId) -> String {
@@ -35,7 +44,11 @@ fn reference(id: &ResourceId) -> Value {
 pub fn mac_address(nic: &ResourceId) -> String {
     let g = guid(nic, "mac");
     let hex: Vec<char> = g.chars().filter(char::is_ascii_hexdigit).collect();
-    let b: Vec<String> = hex.chunks(2).take(3).map(|c| c.iter().collect::<String>().to_ascii_uppercase()).collect();
+    let b: Vec<String> = hex
+        .chunks(2)
+        .take(3)
+        .map(|c| c.iter().collect::<String>().to_ascii_uppercase())
+        .collect();
     format!("00-0D-3A-{}", b.join("-"))
 }
 
@@ -81,7 +94,12 @@ pub fn subnet(m: &Model, s: &Subnet) -> Value {
         "provisioningState": "Succeeded",
         "type": "Microsoft.Network/virtualNetworks/subnets",
     });
-    let configs: Vec<Value> = m.network_interfaces.values().filter(|n| n.subnet == s.id).map(|n| reference(&n.ip_configuration_id())).collect();
+    let configs: Vec<Value> = m
+        .network_interfaces
+        .values()
+        .filter(|n| n.subnet == s.id)
+        .map(|n| reference(&n.ip_configuration_id()))
+        .collect();
     if !configs.is_empty() {
         doc["ipConfigurations"] = Value::Array(configs);
     }
@@ -119,7 +137,12 @@ pub fn peering(m: &Model, v: &VirtualNetwork, p: &Peering) -> Value {
 
 /// References to the subnets `uses` picks.
 fn subnet_refs(m: &Model, uses: impl Fn(&Subnet) -> bool) -> Vec<Value> {
-    m.virtual_networks.values().flat_map(|v| &v.subnets).filter(|s| uses(s)).map(|s| reference(&s.id)).collect()
+    m.virtual_networks
+        .values()
+        .flat_map(|v| &v.subnets)
+        .filter(|s| uses(s))
+        .map(|s| reference(&s.id))
+        .collect()
 }
 
 pub fn route_table(m: &Model, rt: &RouteTable) -> Value {
@@ -160,7 +183,12 @@ pub fn route(rt: &RouteTable, r: &Route) -> Value {
 }
 
 pub fn nsg(m: &Model, n: &NetworkSecurityGroup) -> Value {
-    let nics: Vec<Value> = m.network_interfaces.values().filter(|x| x.network_security_group.as_ref() == Some(&n.id)).map(|x| reference(&x.id)).collect();
+    let nics: Vec<Value> = m
+        .network_interfaces
+        .values()
+        .filter(|x| x.network_security_group.as_ref() == Some(&n.id))
+        .map(|x| reference(&x.id))
+        .collect();
     let subnets = subnet_refs(m, |s| s.network_security_group.as_ref() == Some(&n.id));
     let mut doc = json!({
         "defaultSecurityRules": default_security_rules().iter().map(|r| security_rule(&n.id, r, true)).collect::<Vec<_>>(),
@@ -194,7 +222,14 @@ fn one_or_many(doc: &mut Value, singular: &str, plural: &str, values: Vec<String
 }
 
 pub fn security_rule(nsg: &ResourceId, r: &SecurityRule, default: bool) -> Value {
-    let id = nsg.child(if default { "defaultSecurityRules" } else { "securityRules" }, &r.name);
+    let id = nsg.child(
+        if default {
+            "defaultSecurityRules"
+        } else {
+            "securityRules"
+        },
+        &r.name,
+    );
     let mut doc = json!({
         "access": format!("{:?}", r.access),
         "etag": etag(&id),
@@ -209,10 +244,33 @@ pub fn security_rule(nsg: &ResourceId, r: &SecurityRule, default: bool) -> Value
     if let Some(d) = &r.description {
         doc["description"] = json!(d);
     }
-    one_or_many(&mut doc, "sourceAddressPrefix", "sourceAddressPrefixes", r.source_address_prefixes.iter().map(AddressPrefix::to_string).collect());
-    one_or_many(&mut doc, "sourcePortRange", "sourcePortRanges", r.source_port_ranges.iter().map(|p| p.to_string()).collect());
-    one_or_many(&mut doc, "destinationAddressPrefix", "destinationAddressPrefixes", r.destination_address_prefixes.iter().map(AddressPrefix::to_string).collect());
-    one_or_many(&mut doc, "destinationPortRange", "destinationPortRanges", r.destination_port_ranges.iter().map(|p| p.to_string()).collect());
+    one_or_many(
+        &mut doc,
+        "sourceAddressPrefix",
+        "sourceAddressPrefixes",
+        r.source_address_prefixes.iter().map(AddressPrefix::to_string).collect(),
+    );
+    one_or_many(
+        &mut doc,
+        "sourcePortRange",
+        "sourcePortRanges",
+        r.source_port_ranges.iter().map(|p| p.to_string()).collect(),
+    );
+    one_or_many(
+        &mut doc,
+        "destinationAddressPrefix",
+        "destinationAddressPrefixes",
+        r.destination_address_prefixes
+            .iter()
+            .map(AddressPrefix::to_string)
+            .collect(),
+    );
+    one_or_many(
+        &mut doc,
+        "destinationPortRange",
+        "destinationPortRanges",
+        r.destination_port_ranges.iter().map(|p| p.to_string()).collect(),
+    );
     doc
 }
 
@@ -257,7 +315,8 @@ pub fn nic(n: &NetworkInterface) -> Value {
         config["publicIPAddress"] = reference(p);
     }
     if !n.load_balancer_backend_address_pools.is_empty() {
-        config["loadBalancerBackendAddressPools"] = Value::Array(n.load_balancer_backend_address_pools.iter().map(reference).collect());
+        config["loadBalancerBackendAddressPools"] =
+            Value::Array(n.load_balancer_backend_address_pools.iter().map(reference).collect());
     }
     let mut doc = json!({
         "auxiliaryMode": "None",
@@ -293,14 +352,20 @@ pub fn nic(n: &NetworkInterface) -> Value {
 /// `publisher:offer:sku:version` of az's image aliases (az vm image list).
 pub const IMAGE_ALIASES: &[(&str, &str)] = &[
     ("Ubuntu2404", "Canonical:ubuntu-24_04-lts:server:latest"),
-    ("Ubuntu2204", "Canonical:0001-com-ubuntu-server-jammy:22_04-lts-gen2:latest"),
+    (
+        "Ubuntu2204",
+        "Canonical:0001-com-ubuntu-server-jammy:22_04-lts-gen2:latest",
+    ),
     ("Debian12", "Debian:debian-12:12-gen2:latest"),
     ("Debian11", "Debian:debian-11:11-backports-gen2:latest"),
     ("RHELRaw8LVMGen2", "RedHat:RHEL:8-lvm-gen2:latest"),
     ("SuseSles15SP5", "SUSE:sles-15-sp5:gen2:latest"),
     ("CentOS85Gen2", "OpenLogic:CentOS:8_5-gen2:latest"),
     ("OpenSuseLeap154Gen2", "SUSE:openSUSE-leap-15-4:gen2:latest"),
-    ("FlatcarLinuxFreeGen2", "kinvolk:flatcar-container-linux-free:stable-gen2:latest"),
+    (
+        "FlatcarLinuxFreeGen2",
+        "kinvolk:flatcar-container-linux-free:stable-gen2:latest",
+    ),
     ("AlmaLinux8", "almalinux:almalinux-x86_64:8-gen2:latest"),
 ];
 
@@ -322,7 +387,12 @@ pub fn vm(m: &Model, v: &VirtualMachine, details: bool) -> Value {
     } else {
         json!({ "publicKeys": v.ssh_public_keys.iter().map(|k| json!({ "keyData": k, "path": format!("/home/{}/.ssh/authorized_keys", v.admin_username) })).collect::<Vec<_>>() })
     };
-    let nics: Vec<Value> = v.network_interfaces.iter().enumerate().map(|(i, id)| json!({ "id": id.as_str(), "primary": i == 0 })).collect();
+    let nics: Vec<Value> = v
+        .network_interfaces
+        .iter()
+        .enumerate()
+        .map(|(i, id)| json!({ "id": id.as_str(), "primary": i == 0 }))
+        .collect();
     let mut doc = json!({
         "hardwareProfile": { "vmSize": v.size },
         "id": v.id.as_str(),
@@ -358,9 +428,18 @@ pub fn vm(m: &Model, v: &VirtualMachine, details: bool) -> Value {
 
 /// What `-d/--show-details` adds: comma-joined strings, as az prints them.
 pub fn vm_details(m: &Model, v: &VirtualMachine) -> Value {
-    let nics: Vec<&NetworkInterface> = v.network_interfaces.iter().filter_map(|id| m.network_interfaces.get(id)).collect();
+    let nics: Vec<&NetworkInterface> = v
+        .network_interfaces
+        .iter()
+        .filter_map(|id| m.network_interfaces.get(id))
+        .collect();
     let private: Vec<String> = nics.iter().map(|n| n.private_ip_address.to_string()).collect();
-    let public: Vec<String> = nics.iter().filter_map(|n| n.public_ip_address.as_ref()).filter_map(|p| m.public_ip_addresses.get(p)).map(|p| p.ip_address.to_string()).collect();
+    let public: Vec<String> = nics
+        .iter()
+        .filter_map(|n| n.public_ip_address.as_ref())
+        .filter_map(|p| m.public_ip_addresses.get(p))
+        .map(|p| p.ip_address.to_string())
+        .collect();
     let macs: Vec<String> = nics.iter().map(|n| mac_address(&n.id)).collect();
     json!({
         "fqdns": "",
@@ -376,7 +455,12 @@ pub fn vm_details(m: &Model, v: &VirtualMachine) -> Value {
 pub fn add_resource_groups(v: &mut Value) {
     match v {
         Value::Object(map) => {
-            let rg = map.get("id").and_then(Value::as_str).and_then(ResourceId::parse).map(|id| id.resource_group_name().to_string()).filter(|rg| !rg.is_empty());
+            let rg = map
+                .get("id")
+                .and_then(Value::as_str)
+                .and_then(ResourceId::parse)
+                .map(|id| id.resource_group_name().to_string())
+                .filter(|rg| !rg.is_empty());
             if let Some(rg) = rg
                 && !map.keys().any(|k| k.eq_ignore_ascii_case("resourceGroup"))
             {
@@ -393,7 +477,11 @@ pub fn add_resource_groups(v: &mut Value) {
 
 /// `az network nic show-effective-route-table` for a NIC in `subnet`.
 pub fn effective_route_table(m: &Model, subnet: &ResourceId) -> Value {
-    let disable_bgp = m.subnet(subnet).and_then(|(_, s)| s.route_table.as_ref()).and_then(|rt| m.route_tables.get(rt)).is_some_and(|rt| rt.disable_bgp_route_propagation);
+    let disable_bgp = m
+        .subnet(subnet)
+        .and_then(|(_, s)| s.route_table.as_ref())
+        .and_then(|rt| m.route_tables.get(rt))
+        .is_some_and(|rt| rt.disable_bgp_route_propagation);
     let value: Vec<Value> = crate::routing::effective_routes(m, subnet)
         .iter()
         .map(|r| {
@@ -413,7 +501,11 @@ pub fn effective_route_table(m: &Model, subnet: &ResourceId) -> Value {
 
 /// az's transform_effective_route_table: one row per prefix (§9.4).
 pub fn effective_route_rows(v: &Value) -> Value {
-    let join = |a: &Value| a.as_array().map(|x| x.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" ")).unwrap_or_default();
+    let join = |a: &Value| {
+        a.as_array()
+            .map(|x| x.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" "))
+            .unwrap_or_default()
+    };
     let rows: Vec<Value> = v["value"]
         .as_array()
         .into_iter()
@@ -458,7 +550,12 @@ fn gateway_bgp_settings(m: &Model, g: &VirtualNetworkGateway) -> Value {
     if !g.supports_transit() {
         return Value::Null;
     }
-    let ips: Vec<String> = m.gateway_instance_ips(g).iter().take(if g.active_active { 2 } else { 1 }).map(|ip| ip.to_string()).collect();
+    let ips: Vec<String> = m
+        .gateway_instance_ips(g)
+        .iter()
+        .take(if g.active_active { 2 } else { 1 })
+        .map(|ip| ip.to_string())
+        .collect();
     let per_instance: Vec<Value> = ips
         .iter()
         .enumerate()
@@ -471,7 +568,13 @@ fn gateway_bgp_settings(m: &Model, g: &VirtualNetworkGateway) -> Value {
 }
 
 pub fn vnet_gateway(m: &Model, g: &VirtualNetworkGateway) -> Value {
-    let generation = g.vpn_gateway_generation.clone().unwrap_or_else(|| if g.gateway_type == GatewayType::Vpn { "Generation1".into() } else { "None".into() });
+    let generation = g.vpn_gateway_generation.clone().unwrap_or_else(|| {
+        if g.gateway_type == GatewayType::Vpn {
+            "Generation1".into()
+        } else {
+            "None".into()
+        }
+    });
     json!({
         "activeActive": g.active_active,
         "bgpSettings": gateway_bgp_settings(m, g),
@@ -520,7 +623,11 @@ pub fn local_gateway(l: &LocalNetworkGateway) -> Value {
 /// Connected once the model says the tunnel is up (§6); vnetlab's
 /// gateways are instant, so a connection is never left `Unknown`.
 pub fn connection_status(m: &Model, c: &Connection) -> &'static str {
-    if m.connection_connected(c) { "Connected" } else { "NotConnected" }
+    if m.connection_connected(c) {
+        "Connected"
+    } else {
+        "NotConnected"
+    }
 }
 
 /// A connection's properties: what `vpn-connection create` prints (its
@@ -558,7 +665,13 @@ pub fn connection_properties(m: &Model, c: &Connection) -> Value {
 
 pub fn connection(m: &Model, c: &Connection) -> Value {
     let mut doc = connection_properties(m, c);
-    for (k, v) in [("etag", json!(etag(&c.id))), ("id", json!(c.id.as_str())), ("location", json!(c.location)), ("name", json!(c.name)), ("type", json!("Microsoft.Network/connections"))] {
+    for (k, v) in [
+        ("etag", json!(etag(&c.id))),
+        ("id", json!(c.id.as_str())),
+        ("location", json!(c.location)),
+        ("name", json!(c.name)),
+        ("type", json!("Microsoft.Network/connections")),
+    ] {
         doc[k] = v;
     }
     doc
@@ -621,7 +734,12 @@ fn lb_child(lb: &LoadBalancer, id: &ResourceId, kind: &str, props: Value, nested
 
 /// `loadBalancingRules` back-references, only when there are some.
 fn rules_using(lb: &LoadBalancer, props: &mut Value, uses: impl Fn(&LbRule) -> bool) {
-    let rules: Vec<Value> = lb.load_balancing_rules.iter().filter(|r| uses(r)).map(|r| reference(&r.id)).collect();
+    let rules: Vec<Value> = lb
+        .load_balancing_rules
+        .iter()
+        .filter(|r| uses(r))
+        .map(|r| reference(&r.id))
+        .collect();
     if !rules.is_empty() {
         props["loadBalancingRules"] = Value::Array(rules);
     }
@@ -643,7 +761,12 @@ pub fn lb_frontend(lb: &LoadBalancer, f: &LbFrontend, nested: bool) -> Value {
 /// configurations in it.
 pub fn lb_pool(m: &Model, lb: &LoadBalancer, p: &LbBackendPool, nested: bool) -> Value {
     let mut props = json!({ "provisioningState": "Succeeded" });
-    let members: Vec<Value> = m.network_interfaces.values().filter(|n| n.load_balancer_backend_address_pools.contains(&p.id)).map(|n| reference(&n.ip_configuration_id())).collect();
+    let members: Vec<Value> = m
+        .network_interfaces
+        .values()
+        .filter(|n| n.load_balancer_backend_address_pools.contains(&p.id))
+        .map(|n| reference(&n.ip_configuration_id()))
+        .collect();
     if !members.is_empty() {
         props["backendIPConfigurations"] = Value::Array(members);
     }
@@ -748,7 +871,12 @@ pub fn redis(r: &RedisCache) -> Value {
 
 /// The NIC Azure makes for a private endpoint: `<name>.nic.<guid>`.
 pub fn private_endpoint_nic(pe: &PrivateEndpoint) -> ResourceId {
-    ResourceId::network(pe.id.subscription_id(), pe.id.resource_group_name(), "networkInterfaces", &format!("{}.nic.{}", pe.name, guid(&pe.id, "nic")))
+    ResourceId::network(
+        pe.id.subscription_id(),
+        pe.id.resource_group_name(),
+        "networkInterfaces",
+        &format!("{}.nic.{}", pe.name, guid(&pe.id, "nic")),
+    )
 }
 
 pub fn private_endpoint(pe: &PrivateEndpoint) -> Value {

@@ -19,7 +19,10 @@ pub fn next_hop(t: &Tables, nic: NicIdx, src: Ipv4Addr, dst: Ipv4Addr) -> Result
     let pkt = probe_packet(src, dst, "icmp", 1, 1, false).ok_or("cannot build a probe packet")?;
     let e = explain(t, &mut ConnTrack::new(), Ingress::Nic(nic), &pkt, Instant::now());
     let Some((s, row)) = e.raw_steps.iter().find_map(|s| match s {
-        Step::Route { ctx: RouteCtx::Subnet(s), row } => Some((*s, *row)),
+        Step::Route {
+            ctx: RouteCtx::Subnet(s),
+            row,
+        } => Some((*s, *row)),
         _ => None,
     }) else {
         // No route at all: Network Watcher answers None.
@@ -31,28 +34,61 @@ pub fn next_hop(t: &Tables, nic: NicIdx, src: Ipv4Addr, dst: Ipv4Addr) -> Result
         "VNetPeering" | "VNetGlobalPeering" => "VnetPeering",
         other => other,
     };
-    let table_id = r.route_table.as_ref().map_or_else(|| "System Route".to_string(), |id| id.to_string());
-    Ok(json!({ "nextHopIpAddress": r.next_hop_ips.first().map(|i| i.to_string()), "nextHopType": hop_type, "routeTableId": table_id }))
+    let table_id = r
+        .route_table
+        .as_ref()
+        .map_or_else(|| "System Route".to_string(), |id| id.to_string());
+    Ok(
+        json!({ "nextHopIpAddress": r.next_hop_ips.first().map(|i| i.to_string()), "nextHopType": hop_type, "routeTableId": table_id }),
+    )
 }
 
 /// `IP:PORT` as test-ip-flow's --local/--remote take it, `*` for any port.
 pub fn endpoint(s: &str) -> Result<(Ipv4Addr, u16), String> {
-    let (addr, port) = s.rsplit_once(':').ok_or_else(|| format!("expected IP:PORT, got '{s}'"))?;
+    let (addr, port) = s
+        .rsplit_once(':')
+        .ok_or_else(|| format!("expected IP:PORT, got '{s}'"))?;
     let ip = addr.parse().map_err(|_| format!("'{addr}' is not an IPv4 address"))?;
-    let port = if port == "*" { 0 } else { port.parse().map_err(|_| format!("'{port}' is not a port (0-65535 or *)"))? };
+    let port = if port == "*" {
+        0
+    } else {
+        port.parse()
+            .map_err(|_| format!("'{port}' is not a port (0-65535 or *)"))?
+    };
     Ok((ip, port))
 }
 
 /// `test-ip-flow`: which NSG rule decides a flow at the NIC.
-pub fn ip_flow(t: &Tables, nic: NicIdx, direction: Direction, proto: u8, local: (Ipv4Addr, u16), remote: (Ipv4Addr, u16)) -> Value {
+pub fn ip_flow(
+    t: &Tables,
+    nic: NicIdx,
+    direction: Direction,
+    proto: u8,
+    local: (Ipv4Addr, u16),
+    remote: (Ipv4Addr, u16),
+) -> Value {
     let key = match direction {
-        Direction::Inbound => FlowKey { src: remote.0, dst: local.0, proto, sport: remote.1, dport: local.1 },
-        Direction::Outbound => FlowKey { src: local.0, dst: remote.0, proto, sport: local.1, dport: remote.1 },
+        Direction::Inbound => FlowKey {
+            src: remote.0,
+            dst: local.0,
+            proto,
+            sport: remote.1,
+            dport: local.1,
+        },
+        Direction::Outbound => FlowKey {
+            src: local.0,
+            dst: remote.0,
+            proto,
+            sport: local.1,
+            dport: remote.1,
+        },
     };
     let mut steps = Vec::new();
     let result = nsg_decision(t, nic, direction, &key, &mut steps);
     let last_rule = steps.iter().rev().find_map(|s| match s {
-        Step::Nsg { nsg, rule, direction, .. } => Some(t.nsgs[*nsg as usize].rules(*direction)[*rule as usize].qualified_name()),
+        Step::Nsg {
+            nsg, rule, direction, ..
+        } => Some(t.nsgs[*nsg as usize].rules(*direction)[*rule as usize].qualified_name()),
         _ => None,
     });
     let access = if result.is_ok() { "Allow" } else { "Deny" };
@@ -69,7 +105,14 @@ pub struct Measured {
 
 /// `test-connectivity`: the verdict for a request and its answer, with
 /// the hops and the issue that stops it, and what real probes measured.
-pub fn connectivity(t: &Tables, nic: NicIdx, dst: Ipv4Addr, protocol: &str, port: u16, measured: Option<Measured>) -> Value {
+pub fn connectivity(
+    t: &Tables,
+    nic: NicIdx,
+    dst: Ipv4Addr,
+    protocol: &str,
+    port: u16,
+    measured: Option<Measured>,
+) -> Value {
     let (ok, e) = round_trip(t, Ingress::Nic(nic), dst, protocol, port, Instant::now());
     let src = &t.nics[nic as usize];
     let mut source_issues = Vec::new();
@@ -77,20 +120,55 @@ pub fn connectivity(t: &Tables, nic: NicIdx, dst: Ipv4Addr, protocol: &str, port
     if let Verdict::Drop(reason) = e.verdict {
         let issue = |origin: &str, kind: &str, context: Value| json!({ "context": context, "origin": origin, "severity": "Error", "type": kind });
         match reason {
-            DropReason::NsgDenied { nic: at, direction, nsg, rule } => {
+            DropReason::NsgDenied {
+                nic: at,
+                direction,
+                nsg,
+                rule,
+            } => {
                 let name = t.nsgs[nsg as usize].rules(direction)[rule as usize].name.clone();
-                let origin = if direction == Direction::Outbound { "Outbound" } else { "Inbound" };
-                let it = issue(origin, "NetworkSecurityRule", json!([{ "key": "RuleName", "value": name }]));
-                if at == nic { source_issues.push(it) } else { dest_issues.push(it) }
+                let origin = if direction == Direction::Outbound {
+                    "Outbound"
+                } else {
+                    "Inbound"
+                };
+                let it = issue(
+                    origin,
+                    "NetworkSecurityRule",
+                    json!([{ "key": "RuleName", "value": name }]),
+                );
+                if at == nic {
+                    source_issues.push(it)
+                } else {
+                    dest_issues.push(it)
+                }
             }
-            DropReason::NextHopNone { ctx: RouteCtx::Subnet(s), row } | DropReason::NoGateway { ctx: RouteCtx::Subnet(s), row } | DropReason::ApplianceUnreachable { ctx: RouteCtx::Subnet(s), row, .. }
-                if t.subnets[s as usize].routes[row as usize].source == RouteSource::User =>
-            {
+            DropReason::NextHopNone {
+                ctx: RouteCtx::Subnet(s),
+                row,
+            }
+            | DropReason::NoGateway {
+                ctx: RouteCtx::Subnet(s),
+                row,
+            }
+            | DropReason::ApplianceUnreachable {
+                ctx: RouteCtx::Subnet(s),
+                row,
+                ..
+            } if t.subnets[s as usize].routes[row as usize].source == RouteSource::User => {
                 let r = &t.subnets[s as usize].routes[row as usize];
-                source_issues.push(issue("Outbound", "UserDefinedRoute", json!([{ "key": "RouteName", "value": r.name.clone().unwrap_or_default() }])));
+                source_issues.push(issue(
+                    "Outbound",
+                    "UserDefinedRoute",
+                    json!([{ "key": "RouteName", "value": r.name.clone().unwrap_or_default() }]),
+                ));
             }
             DropReason::VmNotRunning { .. } => dest_issues.push(issue("Inbound", "AgentStopped", json!([]))),
-            _ => source_issues.push(issue("Outbound", "Platform", json!([{ "key": "Reason", "value": e.summary.clone() }]))),
+            _ => source_issues.push(issue(
+                "Outbound",
+                "Platform",
+                json!([{ "key": "Reason", "value": e.summary.clone() }]),
+            )),
         }
     }
     let dest_nic = t.nics.iter().find(|n| n.ip == dst);
@@ -127,10 +205,21 @@ pub fn connectivity(t: &Tables, nic: NicIdx, dst: Ipv4Addr, protocol: &str, port
         let next = hops[i]["id"].clone();
         hops[i - 1]["nextHopIds"] = json!([next]);
     }
-    let m = measured.unwrap_or(Measured { sent: 0, failed: 0, latencies_ms: vec![] });
+    let m = measured.unwrap_or(Measured {
+        sent: 0,
+        failed: 0,
+        latencies_ms: vec![],
+    });
     let reached = if m.sent > 0 { m.failed < m.sent } else { ok };
-    let stat = |f: fn(f64, f64) -> f64| m.latencies_ms.iter().copied().reduce(f).map(|v| (v * 1000.0).round() / 1000.0);
-    let avg = (!m.latencies_ms.is_empty()).then(|| (m.latencies_ms.iter().sum::<f64>() / m.latencies_ms.len() as f64).round());
+    let stat = |f: fn(f64, f64) -> f64| {
+        m.latencies_ms
+            .iter()
+            .copied()
+            .reduce(f)
+            .map(|v| (v * 1000.0).round() / 1000.0)
+    };
+    let avg = (!m.latencies_ms.is_empty())
+        .then(|| (m.latencies_ms.iter().sum::<f64>() / m.latencies_ms.len() as f64).round());
     json!({
         "avgLatencyInMs": avg.map(|v| v as u64),
         "connectionStatus": if reached { "Reachable" } else { "Unreachable" },

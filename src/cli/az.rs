@@ -35,7 +35,11 @@ impl LiveBackend {
         let Response::Status(s) = client::call(&self.lab, &Request::Status).map_err(lab_error)? else {
             return Err(AzError::Cli(format!("lab '{}' did not report its status", self.lab)));
         };
-        let v = s.vms.iter().find(|v| v.name.eq_ignore_ascii_case(vm)).ok_or_else(|| AzError::Cli(format!("VM {vm} has no namespace in lab '{}'.", self.lab)))?;
+        let v = s
+            .vms
+            .iter()
+            .find(|v| v.name.eq_ignore_ascii_case(vm))
+            .ok_or_else(|| AzError::Cli(format!("VM {vm} has no namespace in lab '{}'.", self.lab)))?;
         Ok((v.netns.clone(), v.sshd_pid))
     }
 }
@@ -47,7 +51,10 @@ impl Backend for LiveBackend {
         }
         match client::call(&self.lab, &Request::Model).map_err(lab_error)? {
             Response::Model(m) => Ok(*m),
-            other => Err(AzError::Cli(format!("lab '{}' answered {other:?} instead of its model", self.lab))),
+            other => Err(AzError::Cli(format!(
+                "lab '{}' answered {other:?} instead of its model",
+                self.lab
+            ))),
         }
     }
 
@@ -60,12 +67,18 @@ impl Backend for LiveBackend {
             Response::Applied { .. } => Ok(()),
             Response::Refused { error, .. } => Err(AzError::Azure(error)),
             Response::Error { message } => Err(AzError::Cli(message)),
-            other => Err(AzError::Cli(format!("unexpected answer from lab '{}': {other:?}", self.lab))),
+            other => Err(AzError::Cli(format!(
+                "unexpected answer from lab '{}': {other:?}",
+                self.lab
+            ))),
         }
     }
 
     fn profile(&mut self) -> Profile {
-        std::fs::read_to_string(self.lab.az_profile_file()).ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default()
+        std::fs::read_to_string(self.lab.az_profile_file())
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default()
     }
 
     fn save_profile(&mut self, profile: &Profile) -> Result<(), AzError> {
@@ -83,8 +96,14 @@ impl Backend for LiveBackend {
         let (_, pid) = self.vm_anchor(vm)?;
         // Run Command runs scripts as root, in the VM (network, hostname, files).
         let argv = vec!["/bin/sh".to_string(), "-c".to_string(), script.to_string()];
-        let out = host::vm_command(pid, &argv).stdin(std::process::Stdio::null()).output().map_err(|e| AzError::Cli(format!("cannot run the script in {vm}: {e}")))?;
-        Ok(ScriptOutput { stdout: String::from_utf8_lossy(&out.stdout).into_owned(), stderr: String::from_utf8_lossy(&out.stderr).into_owned() })
+        let out = host::vm_command(pid, &argv)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .map_err(|e| AzError::Cli(format!("cannot run the script in {vm}: {e}")))?;
+        Ok(ScriptOutput {
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        })
     }
 
     fn ssh_public_key(&mut self, generate: bool) -> Result<Option<String>, AzError> {
@@ -92,35 +111,51 @@ impl Backend for LiveBackend {
         let private = home.join(".ssh/id_rsa");
         let public = home.join(".ssh/id_rsa.pub");
         if !public.exists() && generate {
-            std::fs::create_dir_all(home.join(".ssh")).map_err(|e| AzError::Cli(format!("cannot create {}: {e}", home.join(".ssh").display())))?;
+            std::fs::create_dir_all(home.join(".ssh"))
+                .map_err(|e| AzError::Cli(format!("cannot create {}: {e}", home.join(".ssh").display())))?;
             let status = std::process::Command::new("ssh-keygen")
                 .args(["-q", "-t", "rsa", "-b", "4096", "-N", "", "-f"])
                 .arg(&private)
                 .status()
                 .map_err(|e| AzError::Cli(format!("cannot run ssh-keygen (is openssh-client installed?): {e}")))?;
             if !status.success() {
-                return Err(AzError::Cli(format!("ssh-keygen could not create {}", private.display())));
+                return Err(AzError::Cli(format!(
+                    "ssh-keygen could not create {}",
+                    private.display()
+                )));
             }
-            eprintln!("SSH key files '{}' and '{}' have been generated under ~/.ssh to allow SSH access to the VM. If using machines without permanent storage, back up your keys to a safe location.", private.display(), public.display());
+            eprintln!(
+                "SSH key files '{}' and '{}' have been generated under ~/.ssh to allow SSH access to the VM. If using machines without permanent storage, back up your keys to a safe location.",
+                private.display(),
+                public.display()
+            );
         }
         Ok(std::fs::read_to_string(&public).ok().map(|k| k.trim().to_string()))
     }
 
     fn confirm(&mut self, question: &str) -> Result<bool, AzError> {
         if !std::io::stdin().is_terminal() {
-            return Err(AzError::Cli("Unable to prompt for confirmation as no tty available. Use --yes.".into()));
+            return Err(AzError::Cli(
+                "Unable to prompt for confirmation as no tty available. Use --yes.".into(),
+            ));
         }
         eprint!("{question}");
         let _ = std::io::stderr().flush();
         let mut answer = String::new();
-        std::io::stdin().lock().read_line(&mut answer).map_err(|e| AzError::Cli(e.to_string()))?;
+        std::io::stdin()
+            .lock()
+            .read_line(&mut answer)
+            .map_err(|e| AzError::Cli(e.to_string()))?;
         Ok(matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes"))
     }
 
     fn probe(&mut self, vm: &str, dst: Ipv4Addr, port: Option<u16>) -> Result<Option<Measured>, AzError> {
         let (ns, pid) = self.vm_anchor(vm)?;
         const PROBES: u32 = 5;
-        let mut m = Measured { sent: PROBES, ..Measured::default() };
+        let mut m = Measured {
+            sent: PROBES,
+            ..Measured::default()
+        };
         match port {
             Some(port) => {
                 let addr = SocketAddr::from((dst, port));
@@ -128,7 +163,9 @@ impl Backend for LiveBackend {
                     (0..PROBES)
                         .map(|_| {
                             let t = Instant::now();
-                            TcpStream::connect_timeout(&addr, Duration::from_millis(500)).ok().map(|_| t.elapsed().as_secs_f64() * 1000.0)
+                            TcpStream::connect_timeout(&addr, Duration::from_millis(500))
+                                .ok()
+                                .map(|_| t.elapsed().as_secs_f64() * 1000.0)
                         })
                         .collect::<Vec<_>>()
                 })
@@ -137,10 +174,19 @@ impl Backend for LiveBackend {
                 m.latencies_ms = times.into_iter().flatten().collect();
             }
             None => {
-                let argv: Vec<String> = ["ping", "-n", "-c", "5", "-i", "0.2", "-W", "1", &dst.to_string()].iter().map(|s| s.to_string()).collect();
-                let out = host::vm_command(pid, &argv).output().map_err(|e| AzError::Cli(format!("cannot run ping: {e}")))?;
+                let argv: Vec<String> = ["ping", "-n", "-c", "5", "-i", "0.2", "-W", "1", &dst.to_string()]
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect();
+                let out = host::vm_command(pid, &argv)
+                    .output()
+                    .map_err(|e| AzError::Cli(format!("cannot run ping: {e}")))?;
                 let text = String::from_utf8_lossy(&out.stdout);
-                m.latencies_ms = text.lines().filter_map(|l| l.split("time=").nth(1)).filter_map(|t| t.split_whitespace().next()?.parse().ok()).collect();
+                m.latencies_ms = text
+                    .lines()
+                    .filter_map(|l| l.split("time=").nth(1))
+                    .filter_map(|t| t.split_whitespace().next()?.parse().ok())
+                    .collect();
                 m.failed = PROBES.saturating_sub(m.latencies_ms.len() as u32);
             }
         }
@@ -151,12 +197,19 @@ impl Backend for LiveBackend {
 /// `vnetlab az ARGS…`: az's exit code.
 pub fn run(lab: &Lab, args: &[String]) -> u8 {
     let mut backend = LiveBackend::new(lab.clone());
-    crate::az::run(args, &mut backend, &mut std::io::stdout().lock(), &mut std::io::stderr().lock())
+    crate::az::run(
+        args,
+        &mut backend,
+        &mut std::io::stdout().lock(),
+        &mut std::io::stderr().lock(),
+    )
 }
 
 /// Where `vnetlab env` installs the shim when no folder is named.
 pub fn default_shim_dir() -> PathBuf {
-    let data = std::env::var_os("XDG_DATA_HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/root".into())).join(".local/share"));
+    let data = std::env::var_os("XDG_DATA_HOME").map(PathBuf::from).unwrap_or_else(|| {
+        PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/root".into())).join(".local/share")
+    });
     data.join("vnetlab/bin")
 }
 
@@ -199,6 +252,13 @@ pub fn env(lab: Option<&str>, out: &mut impl Write) -> anyhow::Result<u8> {
         writeln!(out, "export VNETLAB_LAB={}", quote(l))?;
     }
     writeln!(out, "hash -r 2>/dev/null || true")?;
-    writeln!(out, "# az now runs against vnetlab lab '{}'", lab.map_or_else(|| std::env::var("VNETLAB_LAB").unwrap_or_else(|_| "default".into()), str::to_string))?;
+    writeln!(
+        out,
+        "# az now runs against vnetlab lab '{}'",
+        lab.map_or_else(
+            || std::env::var("VNETLAB_LAB").unwrap_or_else(|_| "default".into()),
+            str::to_string
+        )
+    )?;
     Ok(0)
 }

@@ -109,7 +109,9 @@ pub enum MeshCmd {
 
 fn cluster<'m>(model: &'m Model, name: Option<&str>) -> anyhow::Result<&'m ManagedCluster> {
     match name {
-        Some(n) => model.managed_cluster_by_name(n).with_context(|| format!("the lab has no AKS cluster named '{n}' (az aks list shows them)")),
+        Some(n) => model
+            .managed_cluster_by_name(n)
+            .with_context(|| format!("the lab has no AKS cluster named '{n}' (az aks list shows them)")),
         None => match model.managed_clusters.len() {
             1 => model.managed_clusters.values().next().context("no cluster"),
             0 => bail!("the lab has no AKS cluster; create one with az aks create"),
@@ -133,7 +135,13 @@ pub fn kubectl(lab: &Lab, cluster_name: Option<&str>, cmd: KubectlCmd, out: &mut
     let model = lab_model(lab)?;
     let c = cluster(&model, cluster_name)?;
     match cmd {
-        KubectlCmd::Run { pod: name, image, overrides, restart: _, command } => {
+        KubectlCmd::Run {
+            pod: name,
+            image,
+            overrides,
+            restart: _,
+            command,
+        } => {
             let node = match overrides {
                 Some(json) => {
                     let v: serde_json::Value = serde_json::from_str(&json).context("--overrides is not JSON")?;
@@ -141,19 +149,40 @@ pub fn kubectl(lab: &Lab, cluster_name: Option<&str>, cmd: KubectlCmd, out: &mut
                 }
                 None => None,
             };
-            send(lab, vec![Change::PutPod(PodSpec { cluster: c.id.clone(), name: name.clone(), image, command, node })])?;
+            send(
+                lab,
+                vec![Change::PutPod(PodSpec {
+                    cluster: c.id.clone(),
+                    name: name.clone(),
+                    image,
+                    command,
+                    node,
+                })],
+            )?;
             writeln!(out, "pod/{name} created")?;
         }
         KubectlCmd::Get { what, output } => {
             let wide = output.is_some();
-            if what.starts_with('p') { pods_table(lab, c, wide, out)? } else { nodes_table(&model, c, wide, out)? }
+            if what.starts_with('p') {
+                pods_table(lab, c, wide, out)?
+            } else {
+                nodes_table(&model, c, wide, out)?
+            }
         }
         KubectlCmd::Exec { pod, command, .. } => {
-            let p = c.pod(&pod).with_context(|| format!("Error from server (NotFound): pods \"{pod}\" not found"))?;
+            let p = c
+                .pod(&pod)
+                .with_context(|| format!("Error from server (NotFound): pods \"{pod}\" not found"))?;
             return pass_through(host::vm_command(pods::anchor(lab, p)?, &command));
         }
         KubectlCmd::Delete { pod: name, .. } => {
-            send(lab, vec![Change::DeletePod { cluster: c.id.clone(), name: name.clone() }])?;
+            send(
+                lab,
+                vec![Change::DeletePod {
+                    cluster: c.id.clone(),
+                    name: name.clone(),
+                }],
+            )?;
             writeln!(out, "pod \"{name}\" deleted")?;
         }
     }
@@ -162,8 +191,21 @@ pub fn kubectl(lab: &Lab, cluster_name: Option<&str>, cmd: KubectlCmd, out: &mut
 
 /// kubectl's layout: upper-case headers, columns three spaces apart.
 fn write_kube_table(out: &mut impl Write, headers: &[&str], rows: &[Vec<String>]) -> std::io::Result<()> {
-    let widths: Vec<usize> = headers.iter().enumerate().map(|(i, h)| rows.iter().map(|r| r[i].len()).max().unwrap_or(0).max(h.len())).collect();
-    let line = |cells: Vec<&str>| cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect::<Vec<_>>().join("   ").trim_end().to_string();
+    let widths: Vec<usize> = headers
+        .iter()
+        .enumerate()
+        .map(|(i, h)| rows.iter().map(|r| r[i].len()).max().unwrap_or(0).max(h.len()))
+        .collect();
+    let line = |cells: Vec<&str>| {
+        cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect::<Vec<_>>()
+            .join("   ")
+            .trim_end()
+            .to_string()
+    };
     writeln!(out, "{}", line(headers.to_vec()))?;
     for r in rows {
         writeln!(out, "{}", line(r.iter().map(String::as_str).collect()))?;
@@ -181,7 +223,12 @@ fn pods_table(lab: &Lab, c: &ManagedCluster, wide: bool, out: &mut impl Write) -
         .iter()
         .map(|p| {
             let running = pods::anchor(lab, p).is_ok();
-            let mut r = vec![p.name.clone(), if running { "1/1" } else { "0/1" }.into(), if running { "Running" } else { "Completed" }.into(), "0".into()];
+            let mut r = vec![
+                p.name.clone(),
+                if running { "1/1" } else { "0/1" }.into(),
+                if running { "Running" } else { "Completed" }.into(),
+                "0".into(),
+            ];
             if wide {
                 r.extend([p.ip.to_string(), p.node.clone(), "<none>".into(), "<none>".into()]);
             }
@@ -197,22 +244,50 @@ fn pods_table(lab: &Lab, c: &ManagedCluster, wide: bool, out: &mut impl Write) -
 }
 
 fn nodes_table(model: &Model, c: &ManagedCluster, wide: bool, out: &mut impl Write) -> anyhow::Result<()> {
-    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim().to_string();
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .unwrap_or_default()
+        .trim()
+        .to_string();
     let rows: Vec<Vec<String>> = c
         .nodes()
         .map(|n| {
-            let running = model.virtual_machines.get(&n.virtual_machine).is_some_and(|v| v.power_state == crate::model::PowerState::Running);
-            let mut r = vec![n.name.clone(), if running { "Ready" } else { "NotReady" }.into(), "<none>".into(), format!("v{}", c.kubernetes_version)];
+            let running = model
+                .virtual_machines
+                .get(&n.virtual_machine)
+                .is_some_and(|v| v.power_state == crate::model::PowerState::Running);
+            let mut r = vec![
+                n.name.clone(),
+                if running { "Ready" } else { "NotReady" }.into(),
+                "<none>".into(),
+                format!("v{}", c.kubernetes_version),
+            ];
             if wide {
-                let ip = model.network_interfaces.get(&n.network_interface).map_or_else(String::new, |x| x.private_ip_address.to_string());
-                r.extend([ip, "<none>".into(), "host userland (vnetlab)".into(), kernel.clone(), "none (namespaces)".into(), n.pod_cidr.to_string()]);
+                let ip = model
+                    .network_interfaces
+                    .get(&n.network_interface)
+                    .map_or_else(String::new, |x| x.private_ip_address.to_string());
+                r.extend([
+                    ip,
+                    "<none>".into(),
+                    "host userland (vnetlab)".into(),
+                    kernel.clone(),
+                    "none (namespaces)".into(),
+                    n.pod_cidr.to_string(),
+                ]);
             }
             r
         })
         .collect();
     let mut headers = vec!["NAME", "STATUS", "ROLES", "VERSION"];
     if wide {
-        headers.extend(["INTERNAL-IP", "EXTERNAL-IP", "OS-IMAGE", "KERNEL-VERSION", "CONTAINER-RUNTIME", "POD-CIDR"]);
+        headers.extend([
+            "INTERNAL-IP",
+            "EXTERNAL-IP",
+            "OS-IMAGE",
+            "KERNEL-VERSION",
+            "CONTAINER-RUNTIME",
+            "POD-CIDR",
+        ]);
     }
     write_kube_table(out, &headers, &rows)?;
     Ok(())
@@ -225,19 +300,49 @@ pub fn aks(lab: &Lab, cmd: AksCmd, out: &mut impl Write) -> anyhow::Result<u8> {
     let id = |name: &str| cluster(&model, Some(name)).map(|c| c.id.clone());
     match action {
         MeshCmd::Enable { cluster } => {
-            send(lab, vec![Change::SetClusterMesh { cluster: id(&cluster)?, enabled: true }])?;
+            send(
+                lab,
+                vec![Change::SetClusterMesh {
+                    cluster: id(&cluster)?,
+                    enabled: true,
+                }],
+            )?;
             writeln!(out, "✅ Cluster mesh enabled in cluster {cluster}")?;
         }
         MeshCmd::Disable { cluster } => {
-            send(lab, vec![Change::SetClusterMesh { cluster: id(&cluster)?, enabled: false }])?;
+            send(
+                lab,
+                vec![Change::SetClusterMesh {
+                    cluster: id(&cluster)?,
+                    enabled: false,
+                }],
+            )?;
             writeln!(out, "✅ Cluster mesh disabled in cluster {cluster}")?;
         }
-        MeshCmd::Connect { cluster, destination_cluster } => {
-            send(lab, vec![Change::ConnectClusterMesh { cluster: id(&cluster)?, remote: id(&destination_cluster)? }])?;
+        MeshCmd::Connect {
+            cluster,
+            destination_cluster,
+        } => {
+            send(
+                lab,
+                vec![Change::ConnectClusterMesh {
+                    cluster: id(&cluster)?,
+                    remote: id(&destination_cluster)?,
+                }],
+            )?;
             writeln!(out, "✅ Connected cluster {cluster} <=> {destination_cluster}")?;
         }
-        MeshCmd::Disconnect { cluster, destination_cluster } => {
-            send(lab, vec![Change::DisconnectClusterMesh { cluster: id(&cluster)?, remote: id(&destination_cluster)? }])?;
+        MeshCmd::Disconnect {
+            cluster,
+            destination_cluster,
+        } => {
+            send(
+                lab,
+                vec![Change::DisconnectClusterMesh {
+                    cluster: id(&cluster)?,
+                    remote: id(&destination_cluster)?,
+                }],
+            )?;
             writeln!(out, "✅ Disconnected cluster {cluster} <=> {destination_cluster}")?;
         }
         MeshCmd::Status { cluster } => mesh_status(&model, cluster.as_deref(), out)?,
@@ -251,20 +356,56 @@ fn mesh_status(model: &Model, only: Option<&str>, out: &mut impl Write) -> anyho
     use crate::dataplane::overlay::MESH_VXLAN_PORT;
     let t = crate::dataplane::Tables::compile(model, 1);
     let now = std::time::Instant::now();
-    let clusters: Vec<&ManagedCluster> = model.managed_clusters.values().filter(|c| only.is_none_or(|n| c.name.eq_ignore_ascii_case(n))).collect();
+    let clusters: Vec<&ManagedCluster> = model
+        .managed_clusters
+        .values()
+        .filter(|c| only.is_none_or(|n| c.name.eq_ignore_ascii_case(n)))
+        .collect();
     if clusters.is_empty() {
-        bail!("the lab has no AKS cluster{}", only.map(|n| format!(" named '{n}'")).unwrap_or_default());
+        bail!(
+            "the lab has no AKS cluster{}",
+            only.map(|n| format!(" named '{n}'")).unwrap_or_default()
+        );
     }
     let mut rows = Vec::new();
     for c in clusters {
-        let peers: Vec<&str> = c.mesh_peers.iter().filter_map(|p| model.managed_clusters.get(p)).map(|p| p.name.as_str()).collect();
-        writeln!(out, "Cluster {}: mesh {}; connected to {}", c.name, if c.mesh_enabled { "enabled" } else { "disabled" }, if peers.is_empty() { "none".into() } else { peers.join(", ") })?;
+        let peers: Vec<&str> = c
+            .mesh_peers
+            .iter()
+            .filter_map(|p| model.managed_clusters.get(p))
+            .map(|p| p.name.as_str())
+            .collect();
+        writeln!(
+            out,
+            "Cluster {}: mesh {}; connected to {}",
+            c.name,
+            if c.mesh_enabled { "enabled" } else { "disabled" },
+            if peers.is_empty() {
+                "none".into()
+            } else {
+                peers.join(", ")
+            }
+        )?;
         for p in c.mesh_peers.iter().filter_map(|p| model.managed_clusters.get(p)) {
             for a in c.nodes() {
                 for b in p.nodes() {
-                    let (Some(na), Some(nb)) = (t.nic_of_vm(&a.name), t.nic_of_vm(&b.name)) else { continue };
-                    let (ok, e) = crate::dataplane::explain::round_trip(&t, crate::dataplane::Ingress::Nic(na), t.nics[nb as usize].ip, "udp", MESH_VXLAN_PORT, now);
-                    rows.push(vec![a.name.clone(), b.name.clone(), if ok { "carried".into() } else { "dropped".into() }, if ok { String::new() } else { e.summary }]);
+                    let (Some(na), Some(nb)) = (t.nic_of_vm(&a.name), t.nic_of_vm(&b.name)) else {
+                        continue;
+                    };
+                    let (ok, e) = crate::dataplane::explain::round_trip(
+                        &t,
+                        crate::dataplane::Ingress::Nic(na),
+                        t.nics[nb as usize].ip,
+                        "udp",
+                        MESH_VXLAN_PORT,
+                        now,
+                    );
+                    rows.push(vec![
+                        a.name.clone(),
+                        b.name.clone(),
+                        if ok { "carried".into() } else { "dropped".into() },
+                        if ok { String::new() } else { e.summary },
+                    ]);
                 }
             }
         }

@@ -4,8 +4,8 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
 use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
 use std::process::{Command as Process, Stdio};
 use std::time::{Duration, Instant};
 
@@ -35,12 +35,24 @@ pub(super) fn require_root(what: &str) -> anyhow::Result<()> {
 
 /// The topology's changes, validated as a whole before anything is built.
 pub fn topology_changes(path: &Path) -> anyhow::Result<(PathBuf, Vec<Change>)> {
-    let file = if path.is_dir() { path.join("topology.yaml") } else { path.to_path_buf() };
+    let file = if path.is_dir() {
+        path.join("topology.yaml")
+    } else {
+        path.to_path_buf()
+    };
     let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
     let topo = Topology::parse(&text).with_context(|| format!("{} is not a valid topology", file.display()))?;
-    topo.build().with_context(|| format!("{} was refused", file.display()))?;
-    let changes = topo.changes().with_context(|| format!("{} was refused", file.display()))?.into_iter().map(|(_, c)| c).collect();
-    let file = file.canonicalize().with_context(|| format!("cannot resolve {}", file.display()))?;
+    topo.build()
+        .with_context(|| format!("{} was refused", file.display()))?;
+    let changes = topo
+        .changes()
+        .with_context(|| format!("{} was refused", file.display()))?
+        .into_iter()
+        .map(|(_, c)| c)
+        .collect();
+    let file = file
+        .canonicalize()
+        .with_context(|| format!("cannot resolve {}", file.display()))?;
     Ok((file, changes))
 }
 
@@ -54,14 +66,23 @@ pub fn up(lab: &Lab, file: Option<&Path>, foreground: bool, out: &mut impl Write
         None => (None, Vec::new()),
     };
     if host::is_running(lab) {
-        bail!("lab '{lab}' is already running (daemon PID {}). `vnetlab status --lab {lab}` shows it; `vnetlab down --lab {lab}` removes it.", host::daemon_pid(lab).map_or_else(|| "?".into(), |p| p.to_string()));
+        bail!(
+            "lab '{lab}' is already running (daemon PID {}). `vnetlab status --lab {lab}` shows it; `vnetlab down --lab {lab}` removes it.",
+            host::daemon_pid(lab).map_or_else(|| "?".into(), |p| p.to_string())
+        );
     }
     // Whatever a killed daemon of this lab left behind goes first.
     host::remove_lab(lab)?;
     let dir = lab.runtime_dir();
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o700))?;
-    writeln!(out, "Starting lab '{lab}'{}", file.as_ref().map(|f| format!(" from {}", f.display())).unwrap_or_default())?;
+    writeln!(
+        out,
+        "Starting lab '{lab}'{}",
+        file.as_ref()
+            .map(|f| format!(" from {}", f.display()))
+            .unwrap_or_default()
+    )?;
 
     if foreground {
         let say = |line: &str| {
@@ -121,12 +142,21 @@ pub fn up(lab: &Lab, file: Option<&Path>, foreground: bool, out: &mut impl Write
         let _ = child.kill();
         let _ = child.wait();
         host::remove_lab(lab)?;
-        let why = last_error.unwrap_or_else(|| if Instant::now() >= deadline { format!("not ready after {} s", START_TIMEOUT.as_secs()) } else { "the daemon stopped without saying why".into() });
+        let why = last_error.unwrap_or_else(|| {
+            if Instant::now() >= deadline {
+                format!("not ready after {} s", START_TIMEOUT.as_secs())
+            } else {
+                "the daemon stopped without saying why".into()
+            }
+        });
         bail!("lab '{lab}' did not start: {why}");
     }
     writeln!(out, "Lab '{lab}' is up (daemon PID {}).\n", child.id())?;
     status(lab, Output::Table, out)?;
-    writeln!(out, "\nNext: `vnetlab ssh --lab {lab} VM`, `vnetlab exec --lab {lab} VM -- CMD`, `vnetlab trace --lab {lab}`, `vnetlab down --lab {lab}`.")?;
+    writeln!(
+        out,
+        "\nNext: `vnetlab ssh --lab {lab} VM`, `vnetlab exec --lab {lab} VM -- CMD`, `vnetlab trace --lab {lab}`, `vnetlab down --lab {lab}`."
+    )?;
     Ok(0)
 }
 
@@ -171,7 +201,10 @@ pub fn down(lab: &Lab, out: &mut impl Write) -> anyhow::Result<u8> {
             host::stop_daemon(lab, pid, Duration::from_secs(5));
         }
         if host::is_running(lab) {
-            bail!("the daemon of lab '{lab}' does not stop; see {}", lab.log_file().display());
+            bail!(
+                "the daemon of lab '{lab}' does not stop; see {}",
+                lab.log_file().display()
+            );
         }
     }
     let removed = host::remove_lab(lab)?;
@@ -209,7 +242,11 @@ pub fn status(lab: &Lab, output: Output, out: &mut impl Write) -> anyhow::Result
         writeln!(out, "{}", serde_json::to_string_pretty(&s)?)?;
         return Ok(0);
     }
-    writeln!(out, "Lab {} (daemon PID {}, model generation {}); Cloud Shell: namespace {}, {}", s.lab, s.pid, s.generation, s.cloud_shell.netns, s.cloud_shell.address)?;
+    writeln!(
+        out,
+        "Lab {} (daemon PID {}, model generation {}); Cloud Shell: namespace {}, {}",
+        s.lab, s.pid, s.generation, s.cloud_shell.netns, s.cloud_shell.address
+    )?;
     writeln!(out)?;
     let mut rows = Vec::new();
     for vm in &s.vms {
@@ -229,29 +266,99 @@ pub fn status(lab: &Lab, output: Output, out: &mut impl Write) -> anyhow::Result
             ]);
         }
     }
-    write_table(out, &["Name", "ResourceGroup", "PowerState", "Namespace", "PrivateIp", "PublicIp", "TxPackets", "TxBytes", "RxPackets", "RxBytes", "Dropped"], &rows)?;
+    write_table(
+        out,
+        &[
+            "Name",
+            "ResourceGroup",
+            "PowerState",
+            "Namespace",
+            "PrivateIp",
+            "PublicIp",
+            "TxPackets",
+            "TxBytes",
+            "RxPackets",
+            "RxBytes",
+            "Dropped",
+        ],
+        &rows,
+    )?;
     if !s.peerings.is_empty() {
         writeln!(out)?;
         let rows: Vec<Vec<String>> = s
             .peerings
             .iter()
-            .map(|p| vec![p.name.clone(), p.vnet.clone(), p.remote_vnet.clone(), p.peering_state.clone(), p.carried.packets.to_string(), p.carried.bytes.to_string(), p.dropped.to_string()])
+            .map(|p| {
+                vec![
+                    p.name.clone(),
+                    p.vnet.clone(),
+                    p.remote_vnet.clone(),
+                    p.peering_state.clone(),
+                    p.carried.packets.to_string(),
+                    p.carried.bytes.to_string(),
+                    p.dropped.to_string(),
+                ]
+            })
             .collect();
-        write_table(out, &["Name", "VNet", "RemoteVNet", "PeeringState", "Packets", "Bytes", "Dropped"], &rows)?;
+        write_table(
+            out,
+            &[
+                "Name",
+                "VNet",
+                "RemoteVNet",
+                "PeeringState",
+                "Packets",
+                "Bytes",
+                "Dropped",
+            ],
+            &rows,
+        )?;
     }
     if !s.sites.is_empty() {
-        writeln!(out, "\nOn-premises sites (user {ONPREM_USER}, password {ONPREM_PASSWORD}):")?;
+        writeln!(
+            out,
+            "\nOn-premises sites (user {ONPREM_USER}, password {ONPREM_PASSWORD}):"
+        )?;
         let mut rows = Vec::new();
         for site in &s.sites {
             for (role, m) in [("VPN device", &site.router), ("host", &site.host)] {
                 for n in &m.nics {
-                    rows.push(vec![m.name.clone(), role.into(), m.netns.clone(), format!("{} {}/{}", n.interface, n.private_ip, n.prefix_len), n.tx.packets.to_string(), n.rx.packets.to_string(), n.dropped.to_string()]);
+                    rows.push(vec![
+                        m.name.clone(),
+                        role.into(),
+                        m.netns.clone(),
+                        format!("{} {}/{}", n.interface, n.private_ip, n.prefix_len),
+                        n.tx.packets.to_string(),
+                        n.rx.packets.to_string(),
+                        n.dropped.to_string(),
+                    ]);
                 }
             }
         }
-        write_table(out, &["Name", "Role", "Namespace", "Interface", "TxPackets", "RxPackets", "Dropped"], &rows)?;
+        write_table(
+            out,
+            &[
+                "Name",
+                "Role",
+                "Namespace",
+                "Interface",
+                "TxPackets",
+                "RxPackets",
+                "Dropped",
+            ],
+            &rows,
+        )?;
         for site in &s.sites {
-            writeln!(out, "{} routes toward Azure: {}", site.name, if site.routes.is_empty() { "none (no Connected connection)".into() } else { site.routes.join(", ") })?;
+            writeln!(
+                out,
+                "{} routes toward Azure: {}",
+                site.name,
+                if site.routes.is_empty() {
+                    "none (no Connected connection)".into()
+                } else {
+                    site.routes.join(", ")
+                }
+            )?;
         }
     }
     if !s.load_balancers.is_empty() {
@@ -259,16 +366,42 @@ pub fn status(lab: &Lab, output: Output, out: &mut impl Write) -> anyhow::Result
         let rows: Vec<Vec<String>> = s
             .load_balancers
             .iter()
-            .flat_map(|lb| lb.backends.iter().map(move |b| vec![lb.name.clone(), lb.sku.clone(), lb.frontends.join(" "), b.name.clone(), b.ip.clone(), b.health.clone()]))
+            .flat_map(|lb| {
+                lb.backends.iter().map(move |b| {
+                    vec![
+                        lb.name.clone(),
+                        lb.sku.clone(),
+                        lb.frontends.join(" "),
+                        b.name.clone(),
+                        b.ip.clone(),
+                        b.health.clone(),
+                    ]
+                })
+            })
             .collect();
-        write_table(out, &["Name", "Sku", "Frontend", "Backend", "BackendIp", "Health"], &rows)?;
+        write_table(
+            out,
+            &["Name", "Sku", "Frontend", "Backend", "BackendIp", "Health"],
+            &rows,
+        )?;
     }
     if !s.caches.is_empty() {
-        writeln!(out, "\nAzure Cache for Redis (redis-server; the password is `az redis list-keys`' primaryKey):")?;
+        writeln!(
+            out,
+            "\nAzure Cache for Redis (redis-server; the password is `az redis list-keys`' primaryKey):"
+        )?;
         let rows: Vec<Vec<String>> = s
             .caches
             .iter()
-            .map(|c| vec![c.name.clone(), c.netns.clone(), c.static_ip.clone().unwrap_or_else(|| "(private endpoints only)".into()), c.instance_ip.clone(), c.pid.to_string()])
+            .map(|c| {
+                vec![
+                    c.name.clone(),
+                    c.netns.clone(),
+                    c.static_ip.clone().unwrap_or_else(|| "(private endpoints only)".into()),
+                    c.instance_ip.clone(),
+                    c.pid.to_string(),
+                ]
+            })
             .collect();
         write_table(out, &["Name", "Namespace", "StaticIp", "InstanceIp", "Pid"], &rows)?;
     }
@@ -277,10 +410,20 @@ pub fn status(lab: &Lab, output: Output, out: &mut impl Write) -> anyhow::Result
 
 /// A VM, or an on-premises site's router or host, by name.
 fn find_vm<'a>(s: &'a LabStatus, name: &str) -> anyhow::Result<&'a VmStatus> {
-    s.machines().find(|v| v.name.eq_ignore_ascii_case(name)).with_context(|| {
-        let names: Vec<&str> = s.machines().map(|v| v.name.as_str()).collect();
-        format!("(ResourceNotFound) lab '{}' has no VM named '{name}'. Its machines: {}.", s.lab, if names.is_empty() { "none".into() } else { names.join(", ") })
-    })
+    s.machines()
+        .find(|v| v.name.eq_ignore_ascii_case(name))
+        .with_context(|| {
+            let names: Vec<&str> = s.machines().map(|v| v.name.as_str()).collect();
+            format!(
+                "(ResourceNotFound) lab '{}' has no VM named '{name}'. Its machines: {}.",
+                s.lab,
+                if names.is_empty() {
+                    "none".into()
+                } else {
+                    names.join(", ")
+                }
+            )
+        })
 }
 
 /// The process that holds the VM's namespaces (its sshd).
@@ -302,7 +445,11 @@ pub(super) fn pass_through(mut cmd: Process) -> anyhow::Result<u8> {
 }
 
 fn default_shell(cmd: Vec<String>) -> Vec<String> {
-    if cmd.is_empty() { vec!["bash".into(), "-l".into()] } else { cmd }
+    if cmd.is_empty() {
+        vec!["bash".into(), "-l".into()]
+    } else {
+        cmd
+    }
 }
 
 pub fn exec(lab: &Lab, vm: &str, cmd: Vec<String>) -> anyhow::Result<u8> {
@@ -324,10 +471,19 @@ pub fn ssh(lab: &Lab, vm: &str, cmd: Vec<String>) -> anyhow::Result<u8> {
     let s = lab_status(lab)?;
     let v = find_vm(&s, vm)?;
     let Some(ip) = v.nics.iter().find_map(|n| n.public_ip.clone()) else {
-        bail!("VM {} has no public IP, so the Cloud Shell cannot reach it. Log in through a VM that can: `vnetlab exec --lab {lab} OTHER_VM -- ssh {}@{}`", v.name, v.admin_username, v.nics.first().map_or("?", |n| n.private_ip.as_str()));
+        bail!(
+            "VM {} has no public IP, so the Cloud Shell cannot reach it. Log in through a VM that can: `vnetlab exec --lab {lab} OTHER_VM -- ssh {}@{}`",
+            v.name,
+            v.admin_username,
+            v.nics.first().map_or("?", |n| n.private_ip.as_str())
+        );
     };
     let model = lab_model(lab)?;
-    let password = model.virtual_machines.values().find(|m| m.name.eq_ignore_ascii_case(&v.name)).and_then(|m| m.admin_password.clone());
+    let password = model
+        .virtual_machines
+        .values()
+        .find(|m| m.name.eq_ignore_ascii_case(&v.name))
+        .and_then(|m| m.admin_password.clone());
     let mut full = ssh_argv(password.is_some(), &v.admin_username, &ip, 10);
     full.extend(cmd);
     let mut c = host::shell_command(lab, &full);
@@ -345,9 +501,21 @@ fn ssh_argv(password: bool, user: &str, ip: &str, timeout_s: u32) -> Vec<String>
         v.extend(["sshpass".into(), "-e".into()]);
     }
     v.extend(
-        ["ssh", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", &format!("ConnectTimeout={timeout_s}"), "-o", "NumberOfPasswordPrompts=1"]
-            .iter()
-            .map(|s| s.to_string()),
+        [
+            "ssh",
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+            "-o",
+            "LogLevel=ERROR",
+            "-o",
+            &format!("ConnectTimeout={timeout_s}"),
+            "-o",
+            "NumberOfPasswordPrompts=1",
+        ]
+        .iter()
+        .map(|s| s.to_string()),
     );
     if password {
         v.extend(["-o".into(), "PubkeyAuthentication=no".into()]);
@@ -362,13 +530,26 @@ pub fn trace(lab: &Lab, vm: Option<String>, out: &mut impl Write) -> anyhow::Res
         Response::Ok => {}
         other => bail!("unexpected answer from the daemon: {other:?}"),
     }
-    writeln!(out, "Tracing drops in lab '{lab}'{} (Ctrl-C stops)", vm.map(|v| format!(" that concern {v}")).unwrap_or_default())?;
+    writeln!(
+        out,
+        "Tracing drops in lab '{lab}'{} (Ctrl-C stops)",
+        vm.map(|v| format!(" that concern {v}")).unwrap_or_default()
+    )?;
     out.flush()?;
     while let Some(resp) = c.recv()? {
         if let Response::Drop(d) = resp {
             let secs = d.time as u64 % 86_400;
             let millis = ((d.time.fract()) * 1000.0) as u64;
-            writeln!(out, "{:02}:{:02}:{:02}.{millis:03}  {:<12} {}  {}", secs / 3600, secs / 60 % 60, secs % 60, d.from, d.flow, d.reason)?;
+            writeln!(
+                out,
+                "{:02}:{:02}:{:02}.{millis:03}  {:<12} {}  {}",
+                secs / 3600,
+                secs / 60 % 60,
+                secs % 60,
+                d.from,
+                d.flow,
+                d.reason
+            )?;
             out.flush()?;
         }
     }
@@ -384,14 +565,25 @@ pub fn apply(lab: &Lab, file: &Path, out: &mut impl Write) -> anyhow::Result<u8>
         changes: Vec<Change>,
     }
     let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let parsed: ChangesFile = serde_yaml_ng::from_str(&text).with_context(|| format!("{} is not a changes file", file.display()))?;
+    let parsed: ChangesFile =
+        serde_yaml_ng::from_str(&text).with_context(|| format!("{} is not a changes file", file.display()))?;
     let n = parsed.changes.len();
-    match client::call(lab, &Request::Apply { changes: parsed.changes })? {
+    match client::call(
+        lab,
+        &Request::Apply {
+            changes: parsed.changes,
+        },
+    )? {
         Response::Applied { generation } => {
-            writeln!(out, "applied {n} change(s) to lab '{lab}' (model generation {generation})")?;
+            writeln!(
+                out,
+                "applied {n} change(s) to lab '{lab}' (model generation {generation})"
+            )?;
             Ok(0)
         }
-        Response::Refused { index, error } => bail!("change {} of {n} was refused, nothing was applied: {error}", index + 1),
+        Response::Refused { index, error } => {
+            bail!("change {} of {n} was refused, nothing was applied: {error}", index + 1)
+        }
         Response::Error { message } => bail!("{message}"),
         other => bail!("unexpected answer from the daemon: {other:?}"),
     }
@@ -401,9 +593,16 @@ pub fn apply(lab: &Lab, file: &Path, out: &mut impl Write) -> anyhow::Result<u8>
 /// with real traffic, prints the matrix; 1 on any mismatch.
 pub fn test(lab: &Lab, dir: &Path, junit: Option<&Path>, out: &mut impl Write) -> anyhow::Result<u8> {
     require_root("test")?;
-    let expect_file = if dir.is_dir() { dir.join("expect.yaml") } else { dir.to_path_buf() };
-    let text = std::fs::read_to_string(&expect_file).with_context(|| format!("cannot read {}", expect_file.display()))?;
-    let expectations = ExpectFile::parse(&text).with_context(|| format!("{} is not a valid expectations file", expect_file.display()))?.expectations;
+    let expect_file = if dir.is_dir() {
+        dir.join("expect.yaml")
+    } else {
+        dir.to_path_buf()
+    };
+    let text =
+        std::fs::read_to_string(&expect_file).with_context(|| format!("cannot read {}", expect_file.display()))?;
+    let expectations = ExpectFile::parse(&text)
+        .with_context(|| format!("{} is not a valid expectations file", expect_file.display()))?
+        .expectations;
     if !host::is_running(lab) {
         let topology = expect_file.parent().unwrap_or(Path::new(".")).to_path_buf();
         up(lab, Some(&topology), false, out)?;
@@ -412,11 +611,21 @@ pub fn test(lab: &Lab, dir: &Path, junit: Option<&Path>, out: &mut impl Write) -
     let model = lab_model(lab)?;
     let s = lab_status(lab)?;
     let tables = Tables::compile(&model, 1);
-    writeln!(out, "Checking {} expectation(s) in lab '{lab}' with real traffic…", expectations.len())?;
+    writeln!(
+        out,
+        "Checking {} expectation(s) in lab '{lab}' with real traffic…",
+        expectations.len()
+    )?;
     out.flush()?;
     let outcomes: Vec<anyhow::Result<Outcome>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = expectations.iter().map(|e| scope.spawn(|| check(lab, &s, &model, &tables, e))).collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("a check panicked")))).collect()
+        let handles: Vec<_> = expectations
+            .iter()
+            .map(|e| scope.spawn(|| check(lab, &s, &model, &tables, e)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("a check panicked"))))
+            .collect()
     });
     let outcomes: Vec<Outcome> = outcomes.into_iter().collect::<anyhow::Result<_>>()?;
     writeln!(out)?;
@@ -424,10 +633,21 @@ pub fn test(lab: &Lab, dir: &Path, junit: Option<&Path>, out: &mut impl Write) -
     writeln!(out, "(ok: reached, --: blocked, !: not what expect.yaml says)\n")?;
     write!(out, "{}", expect::findings(&outcomes))?;
     if let Some(path) = junit {
-        std::fs::write(path, expect::junit(lab.name(), &outcomes)?).with_context(|| format!("cannot write {}", path.display()))?;
+        std::fs::write(path, expect::junit(lab.name(), &outcomes)?)
+            .with_context(|| format!("cannot write {}", path.display()))?;
     }
     let failed = outcomes.iter().filter(|o| !o.passed()).count();
-    writeln!(out, "\n{} of {} expectations hold{}", outcomes.len() - failed, outcomes.len(), if failed > 0 { format!("; {failed} do not") } else { String::new() })?;
+    writeln!(
+        out,
+        "\n{} of {} expectations hold{}",
+        outcomes.len() - failed,
+        outcomes.len(),
+        if failed > 0 {
+            format!("; {failed} do not")
+        } else {
+            String::new()
+        }
+    )?;
     Ok(if failed > 0 { 1 } else { 0 })
 }
 
@@ -437,11 +657,21 @@ fn check(lab: &Lab, s: &LabStatus, model: &Model, tables: &Tables, e: &Expectati
     let target = s.machines().find(|v| v.name.eq_ignore_ascii_case(&e.to));
     let (pod_from, pod_to) = (super::pods::find(model, &e.from), super::pods::find(model, &e.to));
     let address: Ipv4Addr = match (target, from_cloud) {
-        (Some(v), true) => v.nics.iter().find_map(|n| n.public_ip.as_deref()).with_context(|| format!("{} has no public IP to reach from the Cloud Shell", v.name))?.parse()?,
+        (Some(v), true) => v
+            .nics
+            .iter()
+            .find_map(|n| n.public_ip.as_deref())
+            .with_context(|| format!("{} has no public IP to reach from the Cloud Shell", v.name))?
+            .parse()?,
         (Some(v), false) => v.nics.first().context("VM without NIC")?.private_ip.parse()?,
         (None, _) => match pod_to {
             Some((_, p)) => p.ip,
-            None => e.to.parse().with_context(|| format!("'{}' is neither a machine nor a pod (CLUSTER/POD) of lab '{lab}', nor an IPv4 address", e.to))?,
+            None => e.to.parse().with_context(|| {
+                format!(
+                    "'{}' is neither a machine nor a pod (CLUSTER/POD) of lab '{lab}', nor an IPv4 address",
+                    e.to
+                )
+            })?,
         },
     };
     let port = match e.via {
@@ -450,16 +680,25 @@ fn check(lab: &Lab, s: &LabStatus, model: &Model, tables: &Tables, e: &Expectati
         Probe::Tcp => e.port.unwrap_or(22),
     };
     let protocol = if e.via == Probe::Ping { "icmp" } else { "tcp" };
-    let site = s.sites.iter().find(|x| x.router.name.eq_ignore_ascii_case(&e.from) || x.host.name.eq_ignore_ascii_case(&e.from));
+    let site = s
+        .sites
+        .iter()
+        .find(|x| x.router.name.eq_ignore_ascii_case(&e.from) || x.host.name.eq_ignore_ascii_case(&e.from));
     let why = if from_cloud {
-        round_trip(tables, Ingress::Internet, address, protocol, port, Instant::now()).1.summary
+        round_trip(tables, Ingress::Internet, address, protocol, port, Instant::now())
+            .1
+            .summary
     } else if let Some(site) = site {
         on_premises_why(model, tables, site, &e.from, address, protocol, port)?
     } else if let Some((_, p)) = pod_from {
         super::pods::why(tables, p, address, protocol, port)?
     } else {
-        let nic = tables.nic_of_vm(&e.from).with_context(|| format!("lab '{lab}' has no VM named '{}'", e.from))?;
-        round_trip(tables, Ingress::Nic(nic), address, protocol, port, Instant::now()).1.summary
+        let nic = tables
+            .nic_of_vm(&e.from)
+            .with_context(|| format!("lab '{lab}' has no VM named '{}'", e.from))?;
+        round_trip(tables, Ingress::Nic(nic), address, protocol, port, Instant::now())
+            .1
+            .summary
     };
     let (netns, anchor_pid) = if from_cloud {
         (lab.cloud_shell_netns(), None)
@@ -477,30 +716,73 @@ fn check(lab: &Lab, s: &LabStatus, model: &Model, tables: &Tables, e: &Expectati
             // A VM's admin logs in to a VM; the site's user to an
             // on-premises machine.
             let (user, password) = match target {
-                Some(v) => match model.virtual_machines.values().find(|m| m.name.eq_ignore_ascii_case(&v.name)) {
+                Some(v) => match model
+                    .virtual_machines
+                    .values()
+                    .find(|m| m.name.eq_ignore_ascii_case(&v.name))
+                {
                     Some(m) => (m.admin_username.clone(), m.admin_password.clone()),
                     None => (v.admin_username.clone(), Some(ONPREM_PASSWORD.to_string())),
                 },
                 None => ("azureuser".to_string(), None),
             };
-            probe_ssh(lab, anchor_pid, address, &user, password.as_deref(), target.map(|v| v.name.as_str()))?
+            probe_ssh(
+                lab,
+                anchor_pid,
+                address,
+                &user,
+                password.as_deref(),
+                target.map(|v| v.name.as_str()),
+            )?
         }
     };
-    Ok(Outcome { expectation: e.clone(), address: address.to_string(), reachable, detail, why, took: started.elapsed() })
+    Ok(Outcome {
+        expectation: e.clone(),
+        address: address.to_string(),
+        reachable,
+        detail,
+        why,
+        took: started.elapsed(),
+    })
 }
 
 /// Why a flow from an on-premises machine goes where it goes: the site's
 /// router picks the tunnel by what it learned, then the fabric decides.
-fn on_premises_why(model: &Model, tables: &Tables, site: &SiteStatus, from: &str, dst: Ipv4Addr, protocol: &str, port: u16) -> anyhow::Result<String> {
-    let machine = if site.router.name.eq_ignore_ascii_case(from) { &site.router } else { &site.host };
-    let src: Ipv4Addr = machine.nics.first().context("on-premises machine without an address")?.private_ip.parse()?;
-    let lng = model.local_network_gateways.values().find(|l| l.name.eq_ignore_ascii_case(&site.name)).context("the site's local network gateway is gone")?;
+fn on_premises_why(
+    model: &Model,
+    tables: &Tables,
+    site: &SiteStatus,
+    from: &str,
+    dst: Ipv4Addr,
+    protocol: &str,
+    port: u16,
+) -> anyhow::Result<String> {
+    let machine = if site.router.name.eq_ignore_ascii_case(from) {
+        &site.router
+    } else {
+        &site.host
+    };
+    let src: Ipv4Addr = machine
+        .nics
+        .first()
+        .context("on-premises machine without an address")?
+        .private_ip
+        .parse()?;
+    let lng = model
+        .local_network_gateways
+        .values()
+        .find(|l| l.name.eq_ignore_ascii_case(&site.name))
+        .context("the site's local network gateway is gone")?;
     let (ingress, prefix, conn) = match site_ingress(model, tables, &lng.id, dst) {
         Ok(entry) => entry,
         Err(why) => return Ok(why),
     };
     let (_, e) = round_trip_from(tables, ingress, Some(src), dst, protocol, port, Instant::now());
-    Ok(format!("{} (the site's router sends {prefix} through connection {})", e.summary, conn.name()))
+    Ok(format!(
+        "{} (the site's router sends {prefix} through connection {})",
+        e.summary,
+        conn.name()
+    ))
 }
 
 fn in_place(lab: &Lab, anchor_pid: Option<u32>, argv: &[String]) -> Process {
@@ -512,9 +794,18 @@ fn in_place(lab: &Lab, anchor_pid: Option<u32>, argv: &[String]) -> Process {
 
 fn probe_ping(lab: &Lab, anchor_pid: Option<u32>, ip: Ipv4Addr) -> anyhow::Result<(bool, String)> {
     // Three echoes a quarter second apart, two seconds at most.
-    let argv: Vec<String> = ["ping", "-n", "-q", "-c", "3", "-i", "0.25", "-w", "2", &ip.to_string()].iter().map(|s| s.to_string()).collect();
-    let out = in_place(lab, anchor_pid, &argv).output().context("cannot run ping (is iputils-ping installed?)")?;
-    Ok(if out.status.success() { (true, "echo replies".into()) } else { (false, "no echo reply within 2 s".into()) })
+    let argv: Vec<String> = ["ping", "-n", "-q", "-c", "3", "-i", "0.25", "-w", "2", &ip.to_string()]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let out = in_place(lab, anchor_pid, &argv)
+        .output()
+        .context("cannot run ping (is iputils-ping installed?)")?;
+    Ok(if out.status.success() {
+        (true, "echo replies".into())
+    } else {
+        (false, "no echo reply within 2 s".into())
+    })
 }
 
 fn probe_tcp(netns: &str, ip: Ipv4Addr, port: u16) -> anyhow::Result<(bool, String)> {
@@ -527,21 +818,40 @@ fn probe_tcp(netns: &str, ip: Ipv4Addr, port: u16) -> anyhow::Result<(bool, Stri
     })
 }
 
-fn probe_ssh(lab: &Lab, anchor_pid: Option<u32>, ip: Ipv4Addr, user: &str, password: Option<&str>, expect_host: Option<&str>) -> anyhow::Result<(bool, String)> {
+fn probe_ssh(
+    lab: &Lab,
+    anchor_pid: Option<u32>,
+    ip: Ipv4Addr,
+    user: &str,
+    password: Option<&str>,
+    expect_host: Option<&str>,
+) -> anyhow::Result<(bool, String)> {
     let mut argv = ssh_argv(password.is_some(), user, &ip.to_string(), 4);
     argv.push("hostname".into());
     let mut cmd = in_place(lab, anchor_pid, &argv);
     if let Some(p) = password {
         cmd.env("SSHPASS", p);
     }
-    let out = cmd.stdin(Stdio::null()).output().context("cannot run ssh (are openssh-client and sshpass installed?)")?;
+    let out = cmd
+        .stdin(Stdio::null())
+        .output()
+        .context("cannot run ssh (are openssh-client and sshpass installed?)")?;
     let printed = String::from_utf8_lossy(&out.stdout).trim().to_string();
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr).trim().to_string();
-        return Ok((false, if err.is_empty() { format!("ssh exited with {}", out.status) } else { err }));
+        return Ok((
+            false,
+            if err.is_empty() {
+                format!("ssh exited with {}", out.status)
+            } else {
+                err
+            },
+        ));
     }
     match expect_host {
-        Some(h) if !printed.eq_ignore_ascii_case(h) => Ok((false, format!("logged in, but `hostname` printed '{printed}', not {h}"))),
+        Some(h) if !printed.eq_ignore_ascii_case(h) => {
+            Ok((false, format!("logged in, but `hostname` printed '{printed}', not {h}")))
+        }
         _ => Ok((true, format!("`hostname` printed {printed}"))),
     }
 }

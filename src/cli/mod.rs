@@ -16,7 +16,11 @@ use clap::{Parser, Subcommand, ValueEnum};
 pub use offline::load;
 
 #[derive(Debug, Parser)]
-#[command(name = "vnetlab", version, about = "Azure virtual networking, emulated with real packets")]
+#[command(
+    name = "vnetlab",
+    version,
+    about = "Azure virtual networking, emulated with real packets"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -271,7 +275,9 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             drop(out);
             Ok(az::run(&lab.get()?, &args))
         }
-        Command::Shim { action: ShimAction::Install { dir } } => az::shim_install(dir.as_deref(), &mut out),
+        Command::Shim {
+            action: ShimAction::Install { dir },
+        } => az::shim_install(dir.as_deref(), &mut out),
         Command::Env { lab } => az::env(lab.name.as_deref(), &mut out),
         Command::Daemon { lab, file } => {
             drop(out);

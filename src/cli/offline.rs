@@ -19,10 +19,16 @@ use crate::topology::Topology;
 /// Reads a topology (a file, or a lab folder holding topology.yaml) and
 /// builds and compiles its model.
 pub fn load(path: &Path) -> anyhow::Result<(Model, Tables)> {
-    let file = if path.is_dir() { path.join("topology.yaml") } else { path.to_path_buf() };
+    let file = if path.is_dir() {
+        path.join("topology.yaml")
+    } else {
+        path.to_path_buf()
+    };
     let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
     let topo = Topology::parse(&text).with_context(|| format!("{} is not a valid topology", file.display()))?;
-    let model = topo.build().with_context(|| format!("{} was refused", file.display()))?;
+    let model = topo
+        .build()
+        .with_context(|| format!("{} was refused", file.display()))?;
     let tables = Tables::compile(&model, 1);
     Ok((model, tables))
 }
@@ -40,15 +46,34 @@ pub fn run(cmd: Command, out: &mut impl Write) -> anyhow::Result<u8> {
             let n = find_nic(&t, &nic)?;
             print_routes(&model, &t, n, output, out)?;
         }
-        Command::NextHop { file, vm, dest, source_ip, output } => {
+        Command::NextHop {
+            file,
+            vm,
+            dest,
+            source_ip,
+            output,
+        } => {
             let (_, t) = load(&file)?;
             next_hop(&t, &vm, dest, source_ip, output, out)?;
         }
-        Command::IpFlow { file, vm, direction, protocol, local, remote, output } => {
+        Command::IpFlow {
+            file,
+            vm,
+            direction,
+            protocol,
+            local,
+            remote,
+            output,
+        } => {
             let (_, t) = load(&file)?;
             ip_flow(&t, &vm, &direction, &protocol, &local, &remote, output, out)?;
         }
-        Command::Explain { file, from, to, protocol } => {
+        Command::Explain {
+            file,
+            from,
+            to,
+            protocol,
+        } => {
             let (model, t) = load(&file)?;
             explain_cmd(&model, &t, &from, &to, protocol.as_deref(), out)?;
         }
@@ -83,46 +108,99 @@ fn summary(model: &Model, out: &mut impl Write) -> std::io::Result<()> {
         .values()
         .flat_map(|v| {
             v.peerings.iter().map(move |p| {
-                vec![v.name.clone(), p.name.clone(), p.remote_virtual_network.name().to_string(), model.peering_state(&v.id, p).as_str().into(), model.peering_sync_level(&v.id, p).as_str().into()]
+                vec![
+                    v.name.clone(),
+                    p.name.clone(),
+                    p.remote_virtual_network.name().to_string(),
+                    model.peering_state(&v.id, p).as_str().into(),
+                    model.peering_sync_level(&v.id, p).as_str().into(),
+                ]
             })
         })
         .collect();
-    writeln!(out, "{} virtual networks, {} VMs, {} peerings", model.virtual_networks.len(), model.virtual_machines.len(), rows.len())?;
+    writeln!(
+        out,
+        "{} virtual networks, {} VMs, {} peerings",
+        model.virtual_networks.len(),
+        model.virtual_machines.len(),
+        rows.len()
+    )?;
     if !rows.is_empty() {
         writeln!(out)?;
-        write_table(out, &["VNet", "Peering", "Remote", "PeeringState", "PeeringSyncLevel"], &rows)?;
+        write_table(
+            out,
+            &["VNet", "Peering", "Remote", "PeeringState", "PeeringSyncLevel"],
+            &rows,
+        )?;
     }
     Ok(())
 }
 
 /// The az table and JSON of `nic show-effective-route-table`.
-pub fn print_routes(model: &Model, t: &Tables, nic: NicIdx, output: Output, out: &mut impl Write) -> anyhow::Result<()> {
+pub fn print_routes(
+    model: &Model,
+    t: &Tables,
+    nic: NicIdx,
+    output: Output,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
     let routes = &t.subnets[t.nics[nic as usize].subnet as usize].routes;
     let ips = |r: &crate::routing::EffectiveRoute| r.next_hop_ips.iter().map(|i| i.to_string()).collect::<Vec<_>>();
     match output {
         Output::Table => {
             let rows: Vec<Vec<String>> = routes
                 .iter()
-                .map(|r| vec![format!("{:?}", r.source), format!("{:?}", r.state), r.address_prefix.to_string(), r.next_hop_type.to_string(), ips(r).join(" ")])
+                .map(|r| {
+                    vec![
+                        format!("{:?}", r.source),
+                        format!("{:?}", r.state),
+                        r.address_prefix.to_string(),
+                        r.next_hop_type.to_string(),
+                        ips(r).join(" "),
+                    ]
+                })
                 .collect();
-            write_table(out, &["Source", "State", "Address Prefix", "Next Hop Type", "Next Hop IP"], &rows)?;
+            write_table(
+                out,
+                &["Source", "State", "Address Prefix", "Next Hop Type", "Next Hop IP"],
+                &rows,
+            )?;
         }
         Output::Json => {
             let subnet = &t.subnets[t.nics[nic as usize].subnet as usize];
-            writeln!(out, "{}", serde_json::to_string_pretty(&crate::az::render::effective_route_table(model, &subnet.id))?)?;
+            writeln!(
+                out,
+                "{}",
+                serde_json::to_string_pretty(&crate::az::render::effective_route_table(model, &subnet.id))?
+            )?;
         }
     }
     Ok(())
 }
 
-fn next_hop(t: &Tables, vm: &str, dest: Ipv4Addr, source_ip: Option<Ipv4Addr>, output: Output, out: &mut impl Write) -> anyhow::Result<()> {
+fn next_hop(
+    t: &Tables,
+    vm: &str,
+    dest: Ipv4Addr,
+    source_ip: Option<Ipv4Addr>,
+    output: Output,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
     let n = find_vm(t, vm)?;
     let src = source_ip.unwrap_or(t.nics[n as usize].ip);
     let doc = watcher::next_hop(t, n, src, dest).map_err(anyhow::Error::msg)?;
     let cell = |k: &str| doc[k].as_str().unwrap_or_default().to_string();
     match output {
         Output::Json => writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?,
-        Output::Table => write_table(out, &["NextHopIpAddress", "NextHopType", "RouteTableId"], &[vec![cell("nextHopIpAddress"), cell("nextHopType"), cell("routeTableId")]])?,
+        Output::Table => write_table(
+            out,
+            &["NextHopIpAddress", "NextHopType", "RouteTableId"],
+            &[vec![
+                cell("nextHopIpAddress"),
+                cell("nextHopType"),
+                cell("routeTableId"),
+            ]],
+        )?,
     }
     Ok(())
 }
@@ -132,15 +210,32 @@ fn endpoint(s: &str, what: &str) -> anyhow::Result<(Ipv4Addr, u16)> {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn ip_flow(t: &Tables, vm: &str, direction: &str, protocol: &str, local: &str, remote: &str, output: Output, out: &mut impl Write) -> anyhow::Result<()> {
+fn ip_flow(
+    t: &Tables,
+    vm: &str,
+    direction: &str,
+    protocol: &str,
+    local: &str,
+    remote: &str,
+    output: Output,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
     let n = find_vm(t, vm)?;
     let local = endpoint(local, "local")?;
     let remote = endpoint(remote, "remote")?;
     if local.0 != t.nics[n as usize].ip {
-        bail!("--local {} is not the private IP of {vm} ({})", local.0, t.nics[n as usize].ip);
+        bail!(
+            "--local {} is not the private IP of {vm} ({})",
+            local.0,
+            t.nics[n as usize].ip
+        );
     }
     let proto = if protocol.eq_ignore_ascii_case("tcp") { 6 } else { 17 };
-    let dir = if direction.eq_ignore_ascii_case("inbound") { Direction::Inbound } else { Direction::Outbound };
+    let dir = if direction.eq_ignore_ascii_case("inbound") {
+        Direction::Inbound
+    } else {
+        Direction::Outbound
+    };
     let doc = watcher::ip_flow(t, n, dir, proto, local, remote);
     let cell = |k: &str| doc[k].as_str().unwrap_or_default().to_string();
     match output {
@@ -150,12 +245,28 @@ fn ip_flow(t: &Tables, vm: &str, direction: &str, protocol: &str, local: &str, r
     Ok(())
 }
 
-fn explain_cmd(model: &Model, t: &Tables, from: &str, to: &str, protocol: Option<&str>, out: &mut impl Write) -> anyhow::Result<()> {
+fn explain_cmd(
+    model: &Model,
+    t: &Tables,
+    from: &str,
+    to: &str,
+    protocol: Option<&str>,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
     let (dst, port) = match to.rsplit_once(':') {
-        Some((ip, p)) => (ip.parse::<Ipv4Addr>().with_context(|| format!("--to: '{ip}' is not an IPv4 address"))?, Some(p.parse::<u16>().with_context(|| format!("--to: '{p}' is not a port"))?)),
+        Some((ip, p)) => (
+            ip.parse::<Ipv4Addr>()
+                .with_context(|| format!("--to: '{ip}' is not an IPv4 address"))?,
+            Some(p.parse::<u16>().with_context(|| format!("--to: '{p}' is not a port"))?),
+        ),
         None => match to.parse::<Ipv4Addr>() {
             Ok(ip) => (ip, None),
-            Err(_) if on_premises_machine(model, to).is_some() => (on_premises_machine(model, to).map(|(_, ip)| ip).unwrap_or(Ipv4Addr::UNSPECIFIED), None),
+            Err(_) if on_premises_machine(model, to).is_some() => (
+                on_premises_machine(model, to)
+                    .map(|(_, ip)| ip)
+                    .unwrap_or(Ipv4Addr::UNSPECIFIED),
+                None,
+            ),
             Err(_) => {
                 let nic = &t.nics[find_vm(t, to)? as usize];
                 // From the Internet a VM is reached at its public IP.
@@ -176,7 +287,12 @@ fn explain_cmd(model: &Model, t: &Tables, from: &str, to: &str, protocol: Option
     } else if let Some((lng, ip)) = on_premises_machine(model, from) {
         match site_ingress(model, t, &lng.id, dst) {
             Ok((ingress, prefix, conn)) => {
-                writeln!(out, "{from} ({ip}): the on-premises router {} sends {prefix} through connection {}", lng.name, conn.name())?;
+                writeln!(
+                    out,
+                    "{from} ({ip}): the on-premises router {} sends {prefix} through connection {}",
+                    lng.name,
+                    conn.name()
+                )?;
                 (ingress, ip)
             }
             Err(why) => {
@@ -188,11 +304,18 @@ fn explain_cmd(model: &Model, t: &Tables, from: &str, to: &str, protocol: Option
         let n = find_vm(t, from)?;
         (Ingress::Nic(n), t.nics[n as usize].ip)
     };
-    let protocol = protocol.map(str::to_ascii_lowercase).unwrap_or_else(|| if port.is_some() { "tcp".into() } else { "icmp".into() });
+    let protocol = protocol
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_else(|| if port.is_some() { "tcp".into() } else { "icmp".into() });
     let port = port.unwrap_or(if protocol == "icmp" { 1 } else { 22 });
-    let pkt = probe_packet(src, dst, &protocol, 49152, port, false).with_context(|| format!("--protocol must be tcp, udp or icmp, not '{protocol}'"))?;
+    let pkt = probe_packet(src, dst, &protocol, 49152, port, false)
+        .with_context(|| format!("--protocol must be tcp, udp or icmp, not '{protocol}'"))?;
     let e = explain(t, &mut ConnTrack::new(), ingress, &pkt, Instant::now());
-    let what = if protocol == "icmp" { format!("{dst} icmp") } else { format!("{dst}:{port} {protocol}") };
+    let what = if protocol == "icmp" {
+        format!("{dst} icmp")
+    } else {
+        format!("{dst}:{port} {protocol}")
+    };
     writeln!(out, "{from} ({src}) -> {what}: {}", e.summary)?;
     for (i, s) in e.steps.iter().enumerate() {
         writeln!(out, "  {}. {s}", i + 1)?;
@@ -205,45 +328,78 @@ fn analyze(file: &Path, out: &mut impl Write) -> anyhow::Result<()> {
     writeln!(out, "{}: valid", file.display())?;
     summary(&model, out)?;
     writeln!(out)?;
-    let vms: Vec<NicIdx> = (0..t.nics.len() as NicIdx).filter(|n| t.nics[*n as usize].vm.is_some()).collect();
+    let vms: Vec<NicIdx> = (0..t.nics.len() as NicIdx)
+        .filter(|n| t.nics[*n as usize].vm.is_some())
+        .collect();
     let rows: Vec<Vec<String>> = vms
         .iter()
         .map(|n| {
             let nic = &t.nics[*n as usize];
             let vnet = &t.vnets[t.vnet_of_nic(*n) as usize];
-            vec![nic.vm.clone().unwrap_or_default(), vnet.name.clone(), vnet.location.clone(), nic.ip.to_string(), nic.public_ip.map(|(ip, _)| ip.to_string()).unwrap_or_default()]
+            vec![
+                nic.vm.clone().unwrap_or_default(),
+                vnet.name.clone(),
+                vnet.location.clone(),
+                nic.ip.to_string(),
+                nic.public_ip.map(|(ip, _)| ip.to_string()).unwrap_or_default(),
+            ]
         })
         .collect();
     write_table(out, &["VM", "VNet", "Location", "PrivateIp", "PublicIp"], &rows)?;
     writeln!(out)?;
     // Each on-premises site's host joins the VMs.
-    let sites: Vec<(&crate::model::LocalNetworkGateway, Ipv4Addr)> = model.local_network_gateways.values().map(|l| (l, crate::daemon::site_lan(l).1)).collect();
+    let sites: Vec<(&crate::model::LocalNetworkGateway, Ipv4Addr)> = model
+        .local_network_gateways
+        .values()
+        .map(|l| (l, crate::daemon::site_lan(l).1))
+        .collect();
     // (name, address, the VM's NIC or the site's index)
-    let mut ends: Vec<(String, Ipv4Addr, Result<NicIdx, usize>)> = vms.iter().map(|&n| (t.nics[n as usize].vm.clone().unwrap_or_default(), t.nics[n as usize].ip, Ok(n))).collect();
-    ends.extend(sites.iter().enumerate().map(|(i, (l, ip))| (format!("{}{}", l.name, crate::daemon::SITE_HOST_SUFFIX), *ip, Err(i))));
+    let mut ends: Vec<(String, Ipv4Addr, Result<NicIdx, usize>)> = vms
+        .iter()
+        .map(|&n| {
+            (
+                t.nics[n as usize].vm.clone().unwrap_or_default(),
+                t.nics[n as usize].ip,
+                Ok(n),
+            )
+        })
+        .collect();
+    ends.extend(
+        sites
+            .iter()
+            .enumerate()
+            .map(|(i, (l, ip))| (format!("{}{}", l.name, crate::daemon::SITE_HOST_SUFFIX), *ip, Err(i))),
+    );
     let now = Instant::now();
-    let trip = |from: &(String, Ipv4Addr, Result<NicIdx, usize>), dst: Ipv4Addr, proto: &str, port: u16| -> (bool, String) {
-        let site = match from.2 {
-            Ok(n) => {
-                let (ok, e) = round_trip(&t, Ingress::Nic(n), dst, proto, port, now);
-                return (ok, e.summary);
+    let trip =
+        |from: &(String, Ipv4Addr, Result<NicIdx, usize>), dst: Ipv4Addr, proto: &str, port: u16| -> (bool, String) {
+            let site = match from.2 {
+                Ok(n) => {
+                    let (ok, e) = round_trip(&t, Ingress::Nic(n), dst, proto, port, now);
+                    return (ok, e.summary);
+                }
+                Err(i) => i,
+            };
+            match site_ingress(&model, &t, &sites[site].0.id, dst) {
+                Ok((ingress, _, _)) => {
+                    let (ok, e) = round_trip_from(&t, ingress, Some(from.1), dst, proto, port, now);
+                    (ok, e.summary)
+                }
+                Err(why) => (false, why),
             }
-            Err(i) => i,
         };
-        match site_ingress(&model, &t, &sites[site].0.id, dst) {
-            Ok((ingress, _, _)) => {
-                let (ok, e) = round_trip_from(&t, ingress, Some(from.1), dst, proto, port, now);
-                (ok, e.summary)
-            }
-            Err(why) => (false, why),
-        }
-    };
     let mut rows = Vec::new();
     for a in &ends {
         for b in ends.iter().filter(|b| b.0 != a.0 && (a.2.is_ok() || b.2.is_ok())) {
             let (ping, pe) = trip(a, b.1, "icmp", 0);
             let (ssh, se) = trip(a, b.1, "tcp", 22);
-            let why = if !ssh { se } else if !ping { pe } else { String::new() };
+            let why = if !ssh {
+                se
+            } else if !ping {
+                pe
+            } else {
+                String::new()
+            };
             let yes = |b: bool| if b { "yes" } else { "no" }.to_string();
             rows.push(vec![a.0.clone(), b.0.clone(), yes(ping), yes(ssh), why]);
         }

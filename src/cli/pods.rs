@@ -21,7 +21,9 @@ pub fn find<'m>(model: &'m Model, name: &str) -> Option<(&'m ManagedCluster, &'m
 
 /// Why a probe from pod `p` to `dst` goes where it goes.
 pub fn why(tables: &Tables, p: &Pod, dst: Ipv4Addr, protocol: &str, port: u16) -> anyhow::Result<String> {
-    let node = tables.nic_of_vm(&p.node).with_context(|| format!("the node {} of pod {} is not in the lab", p.node, p.name))?;
+    let node = tables
+        .nic_of_vm(&p.node)
+        .with_context(|| format!("the node {} of pod {} is not in the lab", p.node, p.name))?;
     Ok(pod_round_trip(tables, node, p.ip, dst, protocol, port, Instant::now()).1)
 }
 
@@ -33,5 +35,10 @@ pub fn anchor(lab: &Lab, p: &Pod) -> anyhow::Result<u32> {
         .filter(|pid| !crate::host::is_zombie(**pid as u32))
         .min()
         .map(|p| *p as u32)
-        .with_context(|| format!("pod {} runs no process (its command ended, or the pod is not built); namespace {ns}", p.name))
+        .with_context(|| {
+            format!(
+                "pod {} runs no process (its command ended, or the pod is not built); namespace {ns}",
+                p.name
+            )
+        })
 }

@@ -8,7 +8,13 @@ pub fn write_table(out: &mut impl Write, headers: &[&str], rows: &[Vec<String>])
     let widths: Vec<usize> = headers
         .iter()
         .enumerate()
-        .map(|(i, h)| rows.iter().map(|r| r.get(i).map_or(0, |c| c.chars().count())).max().unwrap_or(0).max(h.chars().count()))
+        .map(|(i, h)| {
+            rows.iter()
+                .map(|r| r.get(i).map_or(0, |c| c.chars().count()))
+                .max()
+                .unwrap_or(0)
+                .max(h.chars().count())
+        })
         .collect();
     let line = |cells: Vec<String>| -> String {
         let mut s = String::new();
@@ -36,7 +42,15 @@ mod tests {
     #[test]
     fn like_tabulate_simple() {
         let mut out = Vec::new();
-        super::write_table(&mut out, &["Name", "State"], &[vec!["a".into(), "Connected".into()], vec!["longer".into(), "".into()]]).unwrap();
-        assert_eq!(String::from_utf8(out).unwrap(), "Name    State\n------  ---------\na       Connected\nlonger\n");
+        super::write_table(
+            &mut out,
+            &["Name", "State"],
+            &[vec!["a".into(), "Connected".into()], vec!["longer".into(), "".into()]],
+        )
+        .unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "Name    State\n------  ---------\na       Connected\nlonger\n"
+        );
     }
 }

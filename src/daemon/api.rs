@@ -34,10 +34,14 @@ async fn connection(daemon: Arc<Daemon>, stream: UnixStream) {
     let mut lines = BufReader::new(read).lines();
     while let Ok(Some(line)) = lines.next_line().await {
         let reply = if !root {
-            Response::Error { message: "only root may use a lab's API".into() }
+            Response::Error {
+                message: "only root may use a lab's API".into(),
+            }
         } else {
             match serde_json::from_str::<Request>(&line) {
-                Err(e) => Response::Error { message: format!("bad request: {e}") },
+                Err(e) => Response::Error {
+                    message: format!("bad request: {e}"),
+                },
                 Ok(Request::Trace { vm }) => {
                     trace(&daemon, vm, &mut write).await;
                     return;
@@ -60,7 +64,9 @@ async fn answer(daemon: &Arc<Daemon>, req: Request) -> Response {
             daemon.request_shutdown();
             Response::Ok
         }
-        Request::Trace { .. } => Response::Error { message: "trace streams on its own connection".into() },
+        Request::Trace { .. } => Response::Error {
+            message: "trace streams on its own connection".into(),
+        },
     }
 }
 
@@ -73,7 +79,10 @@ async fn trace(daemon: &Daemon, vm: Option<String>, write: &mut (impl AsyncWrite
     loop {
         match drops.recv().await {
             Ok(event) => {
-                if vm.as_ref().is_some_and(|vm| !event.vms.iter().any(|v| v.eq_ignore_ascii_case(vm))) {
+                if vm
+                    .as_ref()
+                    .is_some_and(|vm| !event.vms.iter().any(|v| v.eq_ignore_ascii_case(vm)))
+                {
                     continue;
                 }
                 if send(write, &Response::Drop(event)).await.is_err() {

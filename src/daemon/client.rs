@@ -33,31 +33,56 @@ impl std::fmt::Debug for Client {
 impl Client {
     pub fn connect(lab: &Lab) -> Result<Client, ClientError> {
         let socket = lab.socket();
-        let stream = UnixStream::connect(&socket).map_err(|_| ClientError::NotRunning { lab: lab.to_string(), socket: socket.display().to_string() })?;
-        let writer = stream.try_clone().map_err(|e| ClientError::Io { lab: lab.to_string(), source: e })?;
-        Ok(Client { lab: lab.clone(), reader: BufReader::new(stream), writer })
+        let stream = UnixStream::connect(&socket).map_err(|_| ClientError::NotRunning {
+            lab: lab.to_string(),
+            socket: socket.display().to_string(),
+        })?;
+        let writer = stream.try_clone().map_err(|e| ClientError::Io {
+            lab: lab.to_string(),
+            source: e,
+        })?;
+        Ok(Client {
+            lab: lab.clone(),
+            reader: BufReader::new(stream),
+            writer,
+        })
     }
 
     pub fn send(&mut self, req: &Request) -> Result<(), ClientError> {
-        let mut line = serde_json::to_vec(req).map_err(|e| ClientError::Garbled { lab: self.lab.to_string(), source: e })?;
+        let mut line = serde_json::to_vec(req).map_err(|e| ClientError::Garbled {
+            lab: self.lab.to_string(),
+            source: e,
+        })?;
         line.push(b'\n');
-        self.writer.write_all(&line).map_err(|e| ClientError::Io { lab: self.lab.to_string(), source: e })
+        self.writer.write_all(&line).map_err(|e| ClientError::Io {
+            lab: self.lab.to_string(),
+            source: e,
+        })
     }
 
     /// The next response line; `None` when the daemon closed the stream.
     pub fn recv(&mut self) -> Result<Option<Response>, ClientError> {
         let mut line = String::new();
-        let n = self.reader.read_line(&mut line).map_err(|e| ClientError::Io { lab: self.lab.to_string(), source: e })?;
+        let n = self.reader.read_line(&mut line).map_err(|e| ClientError::Io {
+            lab: self.lab.to_string(),
+            source: e,
+        })?;
         if n == 0 {
             return Ok(None);
         }
-        serde_json::from_str(&line).map(Some).map_err(|e| ClientError::Garbled { lab: self.lab.to_string(), source: e })
+        serde_json::from_str(&line).map(Some).map_err(|e| ClientError::Garbled {
+            lab: self.lab.to_string(),
+            source: e,
+        })
     }
 
     /// One request, one response.
     pub fn call(&mut self, req: &Request) -> Result<Response, ClientError> {
         self.send(req)?;
-        self.recv()?.ok_or_else(|| ClientError::Io { lab: self.lab.to_string(), source: std::io::ErrorKind::UnexpectedEof.into() })
+        self.recv()?.ok_or_else(|| ClientError::Io {
+            lab: self.lab.to_string(),
+            source: std::io::ErrorKind::UnexpectedEof.into(),
+        })
     }
 }
 

@@ -7,9 +7,9 @@ use std::net::Ipv4Addr;
 
 use crate::dataplane::{SERVICE_IP, cache_instance_key, stable_key};
 use crate::host::Lab;
+use crate::host::cache::CacheSetup;
 use crate::host::pod::NodeNet;
 use crate::host::tun::Interface;
-use crate::host::cache::CacheSetup;
 use crate::host::vm::VmSetup;
 use ipnet::Ipv4Net;
 
@@ -75,7 +75,11 @@ pub fn plan(lab: &Lab, model: &Model) -> BTreeMap<ResourceId, VmPlan> {
         let mut local = vm.name.clone();
         let mut n = 1;
         while !taken.insert(local.to_ascii_lowercase()) {
-            local = if n == 1 { format!("{}.{}", vm.name, id.resource_group_name()) } else { format!("{}.{}.{n}", vm.name, id.resource_group_name()) };
+            local = if n == 1 {
+                format!("{}.{}", vm.name, id.resource_group_name())
+            } else {
+                format!("{}.{}.{n}", vm.name, id.resource_group_name())
+            };
             n += 1;
         }
         let nics: Vec<NicPlan> = vm
@@ -87,14 +91,23 @@ pub fn plan(lab: &Lab, model: &Model) -> BTreeMap<ResourceId, VmPlan> {
                 let (_, subnet) = model.subnet(&nic.subnet)?;
                 let prefix = subnet.address_prefix;
                 let gateway = Ipv4Addr::from(u32::from(prefix.network()) + 1);
-                let public_ip = nic.public_ip_address.as_ref().and_then(|p| model.public_ip_addresses.get(p)).map(|p| p.ip_address);
+                let public_ip = nic
+                    .public_ip_address
+                    .as_ref()
+                    .and_then(|p| model.public_ip_addresses.get(p))
+                    .map(|p| p.ip_address);
                 Some(NicPlan {
                     key: stable_key(&nic.id),
                     name: nic.name.clone(),
                     interface: format!("eth{i}"),
                     // An AKS node's kernel forwards for its pods, whatever
                     // the NIC's flag (the fabric's overlay rules apply).
-                    iface: Interface { address: nic.private_ip_address, prefix_len: prefix.prefix_len(), gateway, forwarding: nic.enable_ip_forwarding || model.aks_node_of_vm(id).is_some() },
+                    iface: Interface {
+                        address: nic.private_ip_address,
+                        prefix_len: prefix.prefix_len(),
+                        gateway,
+                        forwarding: nic.enable_ip_forwarding || model.aks_node_of_vm(id).is_some(),
+                    },
                     public_ip,
                 })
             })
@@ -109,7 +122,19 @@ pub fn plan(lab: &Lab, model: &Model) -> BTreeMap<ResourceId, VmPlan> {
             address: nics.first().map(|n| n.iface.address),
         };
         let node = super::podplan::node_net(lab, model, id);
-        out.insert(id.clone(), VmPlan { name: vm.name.clone(), resource_group: id.resource_group_name().to_string(), setup, nics, power_state: vm.power_state, site: None, cache: None, node });
+        out.insert(
+            id.clone(),
+            VmPlan {
+                name: vm.name.clone(),
+                resource_group: id.resource_group_name().to_string(),
+                setup,
+                nics,
+                power_state: vm.power_state,
+                site: None,
+                cache: None,
+                node,
+            },
+        );
     }
     for (id, cache) in &model.redis_caches {
         out.insert(id.clone(), cache_plan(lab, model, id, cache));
@@ -130,7 +155,11 @@ pub fn plan(lab: &Lab, model: &Model) -> BTreeMap<ResourceId, VmPlan> {
 /// address, the host its tenth (its second on a /29 or /30). Returns the
 /// router's address with the LAN's length, and the host's address.
 pub fn site_lan(lng: &LocalNetworkGateway) -> (Ipv4Net, Ipv4Addr) {
-    let lan = lng.local_address_prefixes.first().copied().unwrap_or_else(|| Ipv4Net::new(lng.gateway_ip_address, 32).unwrap_or_default());
+    let lan = lng
+        .local_address_prefixes
+        .first()
+        .copied()
+        .unwrap_or_else(|| Ipv4Net::new(lng.gateway_ip_address, 32).unwrap_or_default());
     let nth = |i: u32| Ipv4Addr::from(u32::from(lan.network()).saturating_add(i));
     let (router, host) = match lan.prefix_len() {
         0..=28 => (nth(1), nth(10)),
@@ -148,8 +177,12 @@ pub fn on_premises_machine<'m>(model: &'m Model, name: &str) -> Option<(&'m Loca
         if l.name.eq_ignore_ascii_case(name) {
             Some((l, router.addr()))
         } else {
-            let stem = name.len().checked_sub(SITE_HOST_SUFFIX.len()).and_then(|n| Some((name.get(..n)?, name.get(n..)?)));
-            stem.filter(|(n, suffix)| suffix.eq_ignore_ascii_case(SITE_HOST_SUFFIX) && l.name.eq_ignore_ascii_case(n)).map(|_| (l, host))
+            let stem = name
+                .len()
+                .checked_sub(SITE_HOST_SUFFIX.len())
+                .and_then(|n| Some((name.get(..n)?, name.get(n..)?)));
+            stem.filter(|(n, suffix)| suffix.eq_ignore_ascii_case(SITE_HOST_SUFFIX) && l.name.eq_ignore_ascii_case(n))
+                .map(|_| (l, host))
         }
     })
 }
@@ -161,10 +194,24 @@ fn cache_plan(lab: &Lab, model: &Model, id: &ResourceId, cache: &crate::model::R
     // Two resource groups may hold caches of the same name only in
     // theory: the name is a global DNS label in Azure.
     let local = cache.name.clone();
-    let subnet = cache.subnet.as_ref().and_then(|s| model.subnet(s)).map(|(_, s)| s.address_prefix);
+    let subnet = cache
+        .subnet
+        .as_ref()
+        .and_then(|s| model.subnet(s))
+        .map(|(_, s)| s.address_prefix);
     let iface = match (subnet, cache.instance_ip) {
-        (Some(prefix), Some(ip)) => Interface { address: ip, prefix_len: prefix.prefix_len(), gateway: Ipv4Addr::from(u32::from(prefix.network()) + 1), forwarding: false },
-        _ => Interface { address: SERVICE_IP, prefix_len: 24, gateway: Ipv4Addr::from(u32::from(SERVICE_IP) & 0xffff_ff00 | 1), forwarding: false },
+        (Some(prefix), Some(ip)) => Interface {
+            address: ip,
+            prefix_len: prefix.prefix_len(),
+            gateway: Ipv4Addr::from(u32::from(prefix.network()) + 1),
+            forwarding: false,
+        },
+        _ => Interface {
+            address: SERVICE_IP,
+            prefix_len: 24,
+            gateway: Ipv4Addr::from(u32::from(SERVICE_IP) & 0xffff_ff00 | 1),
+            forwarding: false,
+        },
     };
     let setup = VmSetup {
         name: cache.name.clone(),
@@ -175,8 +222,20 @@ fn cache_plan(lab: &Lab, model: &Model, id: &ResourceId, cache: &crate::model::R
         ssh_public_keys: Vec::new(),
         address: Some(iface.address),
     };
-    let nic = NicPlan { key: cache_instance_key(id), name: format!("{}-instance", cache.name), interface: "eth0".into(), iface, public_ip: None };
-    let cache_setup = CacheSetup { name: cache.name.clone(), host_name: cache.host_name(), netns: setup.netns.clone(), dir: setup.dir.clone(), password: cache.primary_key.clone() };
+    let nic = NicPlan {
+        key: cache_instance_key(id),
+        name: format!("{}-instance", cache.name),
+        interface: "eth0".into(),
+        iface,
+        public_ip: None,
+    };
+    let cache_setup = CacheSetup {
+        name: cache.name.clone(),
+        host_name: cache.host_name(),
+        netns: setup.netns.clone(),
+        dir: setup.dir.clone(),
+        password: cache.primary_key.clone(),
+    };
     VmPlan {
         name: cache.name.clone(),
         resource_group: id.resource_group_name().to_string(),
@@ -192,7 +251,11 @@ fn cache_plan(lab: &Lab, model: &Model, id: &ResourceId, cache: &crate::model::R
 fn site_plan(lab: &Lab, model: &Model, id: &ResourceId, lng: &LocalNetworkGateway, local: &str) -> VmPlan {
     let (router_lan, host_ip) = site_lan(lng);
     let router_ip = router_lan.addr();
-    let tunnels: Vec<&Connection> = model.connections.values().filter(|c| c.connection_type == ConnectionType::IPsec && c.peer == *id).collect();
+    let tunnels: Vec<&Connection> = model
+        .connections
+        .values()
+        .filter(|c| c.connection_type == ConnectionType::IPsec && c.peer == *id)
+        .collect();
     let nics: Vec<NicPlan> = tunnels
         .iter()
         .enumerate()
@@ -200,7 +263,12 @@ fn site_plan(lab: &Lab, model: &Model, id: &ResourceId, lng: &LocalNetworkGatewa
             key: stable_key(&c.id),
             name: c.name.clone(),
             interface: format!("vti{i}"),
-            iface: Interface { address: lng.gateway_ip_address, prefix_len: 32, gateway: lng.gateway_ip_address, forwarding: true },
+            iface: Interface {
+                address: lng.gateway_ip_address,
+                prefix_len: 32,
+                gateway: lng.gateway_ip_address,
+                forwarding: true,
+            },
             public_ip: None,
         })
         .collect();
@@ -221,12 +289,22 @@ fn site_plan(lab: &Lab, model: &Model, id: &ResourceId, lng: &LocalNetworkGatewa
     VmPlan {
         name: lng.name.clone(),
         resource_group: id.resource_group_name().to_string(),
-        setup: machine(lng.name.clone(), lab.site_netns(local), lab.site_dir(local).join("router"), router_ip),
+        setup: machine(
+            lng.name.clone(),
+            lab.site_netns(local),
+            lab.site_dir(local).join("router"),
+            router_ip,
+        ),
         nics,
         power_state: PowerState::Running,
         cache: None,
         site: Some(SitePlan {
-            host: machine(host_name.clone(), lab.site_netns(&format!("{local}{SITE_HOST_SUFFIX}")), lab.site_dir(local).join("host"), host_ip),
+            host: machine(
+                host_name.clone(),
+                lab.site_netns(&format!("{local}{SITE_HOST_SUFFIX}")),
+                lab.site_dir(local).join("host"),
+                host_ip,
+            ),
             router_lan,
             other_prefixes: lng.local_address_prefixes.iter().skip(1).copied().collect(),
             routes,
@@ -240,8 +318,19 @@ impl VmPlan {
     /// and public IPs live in the fabric, not on the host.
     pub fn host_differs(&self, next: &VmPlan) -> bool {
         let strip = |p: &VmPlan| {
-            let site = p.site.as_ref().map(|s| (s.host.clone(), s.router_lan, s.other_prefixes.clone()));
-            (p.setup.clone(), p.nics.iter().map(|n| (n.key, n.interface.clone(), n.iface.clone())).collect::<Vec<_>>(), site, p.cache.clone())
+            let site = p
+                .site
+                .as_ref()
+                .map(|s| (s.host.clone(), s.router_lan, s.other_prefixes.clone()));
+            (
+                p.setup.clone(),
+                p.nics
+                    .iter()
+                    .map(|n| (n.key, n.interface.clone(), n.iface.clone()))
+                    .collect::<Vec<_>>(),
+                site,
+                p.cache.clone(),
+            )
         };
         strip(self) != strip(next)
     }
@@ -253,7 +342,11 @@ mod tests {
     use crate::topology::Topology;
 
     fn learn() -> Model {
-        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/labs/01-peering-basics/topology.yaml")).unwrap();
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/labs/01-peering-basics/topology.yaml"
+        ))
+        .unwrap();
         Topology::parse(&text).unwrap().build().unwrap()
     }
 
@@ -266,7 +359,15 @@ mod tests {
         assert_eq!(sales.setup.dir, lab.runtime_dir().join("vms/SalesVM"));
         assert_eq!(sales.setup.admin_username, "azureuser");
         let eth0 = &sales.nics[0];
-        assert_eq!((eth0.interface.as_str(), eth0.iface.address, eth0.iface.prefix_len, eth0.iface.gateway), ("eth0", Ipv4Addr::new(10, 1, 1, 4), 24, Ipv4Addr::new(10, 1, 1, 1)));
+        assert_eq!(
+            (
+                eth0.interface.as_str(),
+                eth0.iface.address,
+                eth0.iface.prefix_len,
+                eth0.iface.gateway
+            ),
+            ("eth0", Ipv4Addr::new(10, 1, 1, 4), 24, Ipv4Addr::new(10, 1, 1, 1))
+        );
         assert!(!eth0.iface.forwarding);
         assert!(eth0.public_ip.is_some());
         assert_eq!(plans.len(), 3);
@@ -302,16 +403,46 @@ connections:
         let lab = Lab::new("t").unwrap();
         let plans = plan(&lab, &model);
         let site = plans.values().find(|p| p.site.is_some()).unwrap();
-        assert_eq!((site.name.as_str(), site.setup.netns.as_str(), site.setup.admin_username.as_str()), ("Site1", "vnl-t@site.Site1", ONPREM_USER));
+        assert_eq!(
+            (
+                site.name.as_str(),
+                site.setup.netns.as_str(),
+                site.setup.admin_username.as_str()
+            ),
+            ("Site1", "vnl-t@site.Site1", ONPREM_USER)
+        );
         assert_eq!(site.nics.len(), 1);
-        assert_eq!((site.nics[0].interface.as_str(), site.nics[0].iface.address, site.nics[0].iface.forwarding), ("vti0", Ipv4Addr::new(203, 0, 113, 50), true));
+        assert_eq!(
+            (
+                site.nics[0].interface.as_str(),
+                site.nics[0].iface.address,
+                site.nics[0].iface.forwarding
+            ),
+            ("vti0", Ipv4Addr::new(203, 0, 113, 50), true)
+        );
         let s = site.site.as_ref().unwrap();
         assert_eq!(s.router_lan.to_string(), "192.168.10.1/24");
-        assert_eq!((s.host.name.as_str(), s.host.netns.as_str(), s.host.address), ("Site1-host", "vnl-t@site.Site1-host", Some(Ipv4Addr::new(192, 168, 10, 10))));
-        assert_eq!(s.other_prefixes.iter().map(|p| p.to_string()).collect::<Vec<_>>(), ["192.168.20.0/24"]);
+        assert_eq!(
+            (s.host.name.as_str(), s.host.netns.as_str(), s.host.address),
+            (
+                "Site1-host",
+                "vnl-t@site.Site1-host",
+                Some(Ipv4Addr::new(192, 168, 10, 10))
+            )
+        );
+        assert_eq!(
+            s.other_prefixes.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
+            ["192.168.20.0/24"]
+        );
         assert_eq!(s.routes, [("10.0.0.0/16".parse().unwrap(), "vti0".to_string())]);
-        assert_eq!(on_premises_machine(&model, "site1-HOST").map(|(l, ip)| (l.name.as_str(), ip)), Some(("Site1", Ipv4Addr::new(192, 168, 10, 10))));
-        assert_eq!(on_premises_machine(&model, "Site1").map(|(_, ip)| ip), Some(Ipv4Addr::new(192, 168, 10, 1)));
+        assert_eq!(
+            on_premises_machine(&model, "site1-HOST").map(|(l, ip)| (l.name.as_str(), ip)),
+            Some(("Site1", Ipv4Addr::new(192, 168, 10, 10)))
+        );
+        assert_eq!(
+            on_premises_machine(&model, "Site1").map(|(_, ip)| ip),
+            Some(Ipv4Addr::new(192, 168, 10, 1))
+        );
         // Learned routes change in place; the LAN does not.
         let mut other = site.clone();
         other.site.as_mut().unwrap().routes.clear();

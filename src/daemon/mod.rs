@@ -10,8 +10,8 @@ mod api;
 pub mod client;
 mod hostplan;
 mod plane;
-mod prober;
 mod podplan;
+mod prober;
 pub mod proto;
 
 use std::collections::BTreeMap;
@@ -26,15 +26,17 @@ use tokio::sync::{Notify, broadcast};
 use tokio::task::JoinHandle;
 use tun_rs::AsyncDevice;
 
-pub use hostplan::{NicPlan, ONPREM_PASSWORD, ONPREM_USER, SITE_HOST_SUFFIX, SitePlan, VmPlan, on_premises_machine, plan, site_lan};
+pub use hostplan::{
+    NicPlan, ONPREM_PASSWORD, ONPREM_USER, SITE_HOST_SUFFIX, SitePlan, VmPlan, on_premises_machine, plan, site_lan,
+};
 use plane::{Fabric, LinkCounters, Plane, Port};
 use proto::{CloudShellStatus, LabStatus, NicStatus, PeeringStatus, Response, VmStatus};
 
 use crate::dataplane::{CLOUD_SHELL_IP, ConnTrack, INTERNET_GATEWAY_IP, PROBE_ALIAS_NET, Tables, stable_key};
 use crate::host::pod::NodeNet;
-use crate::model::AZURE_HOST_IP;
 use crate::host::tun::Interface;
 use crate::host::{self, HostError, Lab, netns, vm};
+use crate::model::AZURE_HOST_IP;
 use crate::model::{Change, Model, PowerState, ResourceId};
 
 /// How long a new VM's sshd may take to listen.
@@ -94,12 +96,18 @@ async fn wait_listening(machine: &vm::VmSetup, port: u16, log: &str, pid: u32) -
     let log = machine.dir.join(log);
     tokio::task::spawn_blocking(move || {
         vm::wait_ready(&ns, ip, port, pid, SSHD_READY).map_err(|e| match std::fs::read_to_string(&log) {
-            Ok(text) if !text.trim().is_empty() => HostError::Command { what: format!("sshd in {ns}"), stderr: text.trim().to_string() },
+            Ok(text) if !text.trim().is_empty() => HostError::Command {
+                what: format!("sshd in {ns}"),
+                stderr: text.trim().to_string(),
+            },
             _ => e,
         })
     })
     .await
-    .map_err(|e| HostError::Io { what: "wait for sshd".into(), source: std::io::Error::other(e) })?
+    .map_err(|e| HostError::Io {
+        what: "wait for sshd".into(),
+        source: std::io::Error::other(e),
+    })?
 }
 
 #[derive(Debug)]
@@ -136,11 +144,15 @@ pub fn run(lab: Lab, changes: Vec<Change>, progress: &(dyn Fn(&str) + Sync)) -> 
     // `up` swept what a killed daemon of this lab left behind; the lock
     // makes this daemon the lab's only one until it exits.
     let Some(lock) = host::LabLock::try_take(&lab)? else {
-        return Err(DaemonError::AlreadyRunning { lab: lab.to_string(), pid: host::daemon_pid(&lab).unwrap_or(0) });
+        return Err(DaemonError::AlreadyRunning {
+            lab: lab.to_string(),
+            pid: host::daemon_pid(&lab).unwrap_or(0),
+        });
     };
     let dir = lab.runtime_dir();
     std::fs::create_dir_all(&dir).map_err(io("create the runtime directory"))?;
-    std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o700)).map_err(io("restrict the runtime directory"))?;
+    std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o700))
+        .map_err(io("restrict the runtime directory"))?;
     std::fs::write(lab.pid_file(), std::process::id().to_string()).map_err(io("write the PID file"))?;
 
     // Half the cores for the data plane, the rest for the VMs' own
@@ -148,7 +160,11 @@ pub fn run(lab: Lab, changes: Vec<Change>, progress: &(dyn Fn(&str) + Sync)) -> 
     // 100 k pps of 64-byte UDP without loss where two lost 1-10 %, the
     // packet threads and the endpoints taking turns on the same cores.
     let workers = std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1));
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().build().map_err(io("start the runtime"))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .enable_all()
+        .build()
+        .map_err(io("start the runtime"))?;
     let result = runtime.block_on(async {
         let daemon = start(lab.clone(), progress).await?;
         let refused = match daemon.apply(changes, progress).await {
@@ -178,7 +194,11 @@ pub fn run(lab: Lab, changes: Vec<Change>, progress: &(dyn Fn(&str) + Sync)) -> 
 
 async fn wait_for_shutdown(daemon: &Daemon) {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt()), signal(SignalKind::hangup())) else {
+    let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::hangup()),
+    ) else {
         daemon.shutdown.notified().await;
         return;
     };
@@ -193,34 +213,63 @@ async fn wait_for_shutdown(daemon: &Daemon) {
 /// The Cloud Shell's namespace and the fabric around it.
 async fn start(lab: Lab, progress: &(dyn Fn(&str) + Sync)) -> Result<Arc<Daemon>, DaemonError> {
     let ns = lab.cloud_shell_netns();
-    progress(&format!("creating the Cloud Shell (namespace {ns}, {CLOUD_SHELL_IP} on the Internet side)"));
+    progress(&format!(
+        "creating the Cloud Shell (namespace {ns}, {CLOUD_SHELL_IP} on the Internet side)"
+    ));
     let dev = tokio::task::spawn_blocking(move || -> Result<AsyncDevice, HostError> {
         netns::add(&ns)?;
-        let iface = Interface { address: CLOUD_SHELL_IP, prefix_len: 24, gateway: INTERNET_GATEWAY_IP, forwarding: false };
+        let iface = Interface {
+            address: CLOUD_SHELL_IP,
+            prefix_len: 24,
+            gateway: INTERNET_GATEWAY_IP,
+            forwarding: false,
+        };
         let dev = host::tun::open(&ns, "eth0", &iface, true)?;
         AsyncDevice::new(dev).map_err(HostError::io("register the Cloud Shell's TUN"))
     })
     .await
-    .map_err(|e| DaemonError::Io { what: "create the Cloud Shell".into(), source: std::io::Error::other(e) })??;
+    .map_err(|e| DaemonError::Io {
+        what: "create the Cloud Shell".into(),
+        source: std::io::Error::other(e),
+    })??;
     let internet = Arc::new(Port::new(dev, None, "Internet".into()));
     let ns = lab.azure_host_netns();
-    progress(&format!("creating the Azure host (namespace {ns}, {AZURE_HOST_IP}, where health probes come from)"));
+    progress(&format!(
+        "creating the Azure host (namespace {ns}, {AZURE_HOST_IP}, where health probes come from)"
+    ));
     let host_ns = ns.clone();
     let dev = tokio::task::spawn_blocking(move || -> Result<AsyncDevice, HostError> {
         netns::add(&host_ns)?;
-        let iface = Interface { address: AZURE_HOST_IP, prefix_len: 32, gateway: AZURE_HOST_IP, forwarding: false };
+        let iface = Interface {
+            address: AZURE_HOST_IP,
+            prefix_len: 32,
+            gateway: AZURE_HOST_IP,
+            forwarding: false,
+        };
         let dev = host::tun::open(&host_ns, "eth0", &iface, false)?;
         // Backends are reached at their probe aliases (see Tables::probe_alias).
         netns::ip_batch(&host_ns, &format!("route add {PROBE_ALIAS_NET} dev eth0\n"))?;
         AsyncDevice::new(dev).map_err(HostError::io("register the Azure host's TUN"))
     })
     .await
-    .map_err(|e| DaemonError::Io { what: "create the Azure host".into(), source: std::io::Error::other(e) })??;
+    .map_err(|e| DaemonError::Io {
+        what: "create the Azure host".into(),
+        source: std::io::Error::other(e),
+    })??;
     let azure_host = Arc::new(Port::new(dev, Some(plane::AZURE_HOST_KEY), "Azure host".into()));
     let (drops, _) = broadcast::channel(1024);
     let mut link_counters = FxHashMap::default();
-    let plane = Plane::new(Tables::compile(&Model::new(), 0), &FxHashMap::default(), &mut link_counters, internet.clone());
-    let fabric = Arc::new(Fabric { plane: ArcSwap::from_pointee(plane), conntrack: Mutex::new(ConnTrack::new()), drops });
+    let plane = Plane::new(
+        Tables::compile(&Model::new(), 0),
+        &FxHashMap::default(),
+        &mut link_counters,
+        internet.clone(),
+    );
+    let fabric = Arc::new(Fabric {
+        plane: ArcSwap::from_pointee(plane),
+        conntrack: Mutex::new(ConnTrack::new()),
+        drops,
+    });
     let stop_probes = Arc::new(std::sync::atomic::AtomicBool::new(false));
     prober::spawn(fabric.clone(), &ns, stop_probes.clone())?;
     tokio::spawn(plane::run_port(fabric.clone(), azure_host.clone()));
@@ -231,7 +280,11 @@ async fn start(lab: Lab, progress: &(dyn Fn(&str) + Sync)) -> Result<Arc<Daemon>
         azure_host,
         stop_probes,
         model: Mutex::new(Model::new()),
-        host: tokio::sync::Mutex::new(HostState { vms: BTreeMap::new(), link_counters, generation: 0 }),
+        host: tokio::sync::Mutex::new(HostState {
+            vms: BTreeMap::new(),
+            link_counters,
+            generation: 0,
+        }),
         closing: std::sync::atomic::AtomicBool::new(false),
         shutdown: Notify::new(),
     });
@@ -246,7 +299,11 @@ async fn expire_flows(fabric: Arc<Fabric>) {
     let mut tick = tokio::time::interval(Duration::from_secs(30));
     loop {
         tick.tick().await;
-        fabric.conntrack.lock().unwrap_or_else(|e| e.into_inner()).expire(std::time::Instant::now());
+        fabric
+            .conntrack
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .expire(std::time::Instant::now());
     }
 }
 
@@ -268,7 +325,9 @@ impl Daemon {
     pub async fn apply(self: &Arc<Self>, changes: Vec<Change>, progress: &(dyn Fn(&str) + Sync)) -> Response {
         let mut host = self.host.lock().await;
         if self.closing.load(Relaxed) {
-            return Response::Error { message: format!("lab '{}' is being removed", self.lab) };
+            return Response::Error {
+                message: format!("lab '{}' is being removed", self.lab),
+            };
         }
         let mut next = self.model();
         if let Err((index, error)) = next.apply_all(changes) {
@@ -276,22 +335,52 @@ impl Daemon {
         }
         let wanted = plan(&self.lab, &next);
         // Sites whose router only learned or lost routes: changed in place.
-        let relearned: Vec<(ResourceId, VmPlan)> =
-            wanted.iter().filter(|(id, p)| host.vms.get(*id).is_some_and(|r| !r.plan.host_differs(p) && r.plan.site != p.site)).map(|(id, p)| (id.clone(), p.clone())).collect();
+        let relearned: Vec<(ResourceId, VmPlan)> = wanted
+            .iter()
+            .filter(|(id, p)| {
+                host.vms
+                    .get(*id)
+                    .is_some_and(|r| !r.plan.host_differs(p) && r.plan.site != p.site)
+            })
+            .map(|(id, p)| (id.clone(), p.clone()))
+            .collect();
         // AKS nodes whose pods or mesh changed: changed in place.
-        let renoded: Vec<(ResourceId, VmPlan)> =
-            wanted.iter().filter(|(id, p)| host.vms.get(*id).is_some_and(|r| !r.plan.host_differs(p) && r.plan.node != p.node)).map(|(id, p)| (id.clone(), p.clone())).collect();
-        let deleted: Vec<ResourceId> = host.vms.keys().filter(|id| !wanted.contains_key(*id)).cloned().collect();
-        let fresh: Vec<(ResourceId, VmPlan)> = wanted.into_iter().filter(|(id, p)| host.vms.get(id).is_none_or(|run| run.plan.host_differs(p))).collect();
+        let renoded: Vec<(ResourceId, VmPlan)> = wanted
+            .iter()
+            .filter(|(id, p)| {
+                host.vms
+                    .get(*id)
+                    .is_some_and(|r| !r.plan.host_differs(p) && r.plan.node != p.node)
+            })
+            .map(|(id, p)| (id.clone(), p.clone()))
+            .collect();
+        let deleted: Vec<ResourceId> = host
+            .vms
+            .keys()
+            .filter(|id| !wanted.contains_key(*id))
+            .cloned()
+            .collect();
+        let fresh: Vec<(ResourceId, VmPlan)> = wanted
+            .into_iter()
+            .filter(|(id, p)| host.vms.get(id).is_none_or(|run| run.plan.host_differs(p)))
+            .collect();
         // Fresh plans of VMs that already run: a rebuild.
-        let changed: Vec<ResourceId> = fresh.iter().map(|(id, _)| id).filter(|id| host.vms.contains_key(*id)).cloned().collect();
+        let changed: Vec<ResourceId> = fresh
+            .iter()
+            .map(|(id, _)| id)
+            .filter(|id| host.vms.contains_key(*id))
+            .cloned()
+            .collect();
 
         // A rebuilt VM gives its namespace back first; VMs that are simply
         // gone stay until the new tables no longer lead to them.
         let mut rebuilt = Vec::new();
         for id in &changed {
             if let Some(run) = host.vms.remove(id) {
-                progress(&format!("rebuilding VM {} (namespace {})", run.plan.name, run.plan.setup.netns));
+                progress(&format!(
+                    "rebuilding VM {} (namespace {})",
+                    run.plan.name, run.plan.setup.netns
+                ));
                 rebuilt.push((id.clone(), run.plan.clone()));
                 teardown(run).await;
             }
@@ -301,12 +390,28 @@ impl Daemon {
         for (i, (id, p)) in fresh.into_iter().enumerate() {
             match &p.site {
                 None if p.cache.is_some() => {
-                    let at = p.nics.first().map_or_else(String::new, |n| format!(", {} {}", n.interface, n.iface.address));
-                    progress(&format!("[{}/{total}] Azure Cache for Redis {}: namespace {}{at}, redis-server on 6379 and 6380 (TLS)", i + 1, p.name, p.setup.netns));
+                    let at = p
+                        .nics
+                        .first()
+                        .map_or_else(String::new, |n| format!(", {} {}", n.interface, n.iface.address));
+                    progress(&format!(
+                        "[{}/{total}] Azure Cache for Redis {}: namespace {}{at}, redis-server on 6379 and 6380 (TLS)",
+                        i + 1,
+                        p.name,
+                        p.setup.netns
+                    ));
                 }
                 None => {
-                    let eth0 = p.nics.first().map_or_else(|| "no NIC".to_string(), |n| format!("{} {}/{}", n.interface, n.iface.address, n.iface.prefix_len));
-                    progress(&format!("[{}/{total}] VM {}: namespace {}, {eth0}, sshd", i + 1, p.name, p.setup.netns));
+                    let eth0 = p.nics.first().map_or_else(
+                        || "no NIC".to_string(),
+                        |n| format!("{} {}/{}", n.interface, n.iface.address, n.iface.prefix_len),
+                    );
+                    progress(&format!(
+                        "[{}/{total}] VM {}: namespace {}, {eth0}, sshd",
+                        i + 1,
+                        p.name,
+                        p.setup.netns
+                    ));
                 }
                 Some(site) => progress(&format!(
                     "[{}/{total}] on-premises site {}: router (namespace {}, {} tunnel(s), LAN {}) and host {} ({})",
@@ -325,7 +430,10 @@ impl Daemon {
             }
         }
         if !built.is_empty() {
-            progress(&format!("waiting for {} machine(s) to answer (sshd on 22, redis-server on 6379)", built.len()));
+            progress(&format!(
+                "waiting for {} machine(s) to answer (sshd on 22, redis-server on 6379)",
+                built.len()
+            ));
         }
         for (_, run) in &built {
             if let Err(e) = run.ready().await {
@@ -334,7 +442,9 @@ impl Daemon {
         }
         let mut synced: Vec<(String, NodeNet, NodeNet)> = Vec::new();
         for (id, p) in &renoded {
-            let Some((run, Some(new))) = host.vms.get(id).map(|r| (r, p.node.clone())) else { continue };
+            let Some((run, Some(new))) = host.vms.get(id).map(|r| (r, p.node.clone())) else {
+                continue;
+            };
             let (ns, old) = (run.plan.setup.netns.clone(), run.plan.node.clone());
             progress(&format!("AKS node {}: pods and mesh", p.name));
             if let Err(e) = sync_node(ns.clone(), old.clone(), new.clone()).await {
@@ -363,7 +473,11 @@ impl Daemon {
         for (id, p) in relearned {
             let Some(run) = host.vms.get_mut(&id) else { continue };
             if let (Some(old), Some(new)) = (&run.plan.site, &p.site) {
-                progress(&format!("on-premises router {}: routes toward Azure now {}", p.name, describe_routes(&new.routes)));
+                progress(&format!(
+                    "on-premises router {}: routes toward Azure now {}",
+                    p.name,
+                    describe_routes(&new.routes)
+                ));
                 if let Err(e) = relearn(&run.plan.setup.netns, old, new).await {
                     progress(&format!("warning: could not update the routes of {}: {e}", p.name));
                 }
@@ -371,7 +485,10 @@ impl Daemon {
             run.plan = p;
         }
         for run in gone {
-            progress(&format!("removing VM {} (namespace {})", run.plan.name, run.plan.setup.netns));
+            progress(&format!(
+                "removing VM {} (namespace {})",
+                run.plan.name, run.plan.setup.netns
+            ));
             teardown(run).await;
         }
         Response::Applied { generation }
@@ -379,7 +496,13 @@ impl Daemon {
 
     /// The host could not build a valid change: remove what this change
     /// built, rebuild what it took down, keep the old model.
-    async fn undo(&self, host: &mut HostState, built: Vec<(ResourceId, RunningVm)>, rebuilt: Vec<(ResourceId, VmPlan)>, e: HostError) -> Response {
+    async fn undo(
+        &self,
+        host: &mut HostState,
+        built: Vec<(ResourceId, RunningVm)>,
+        rebuilt: Vec<(ResourceId, VmPlan)>,
+        e: HostError,
+    ) -> Response {
         for (_, run) in built {
             teardown(run).await;
         }
@@ -398,7 +521,10 @@ impl Daemon {
         self.start_tasks(host);
         let mut message = format!("the change is valid, but the host could not build it, so it was not applied: {e}");
         if !lost.is_empty() {
-            message.push_str(&format!("; VM(s) {} could not be restored on the host either (the model still has them)", lost.join(", ")));
+            message.push_str(&format!(
+                "; VM(s) {} could not be restored on the host either (the model still has them)",
+                lost.join(", ")
+            ));
         }
         Response::Error { message }
     }
@@ -407,7 +533,11 @@ impl Daemon {
     /// published tables.
     fn start_tasks(&self, host: &mut HostState) {
         for run in host.vms.values_mut().filter(|r| r.tasks.is_empty()) {
-            run.tasks = run.ports.iter().map(|p| tokio::spawn(plane::run_port(self.fabric.clone(), p.clone()))).collect();
+            run.tasks = run
+                .ports
+                .iter()
+                .map(|p| tokio::spawn(plane::run_port(self.fabric.clone(), p.clone())))
+                .collect();
         }
     }
 
@@ -415,7 +545,12 @@ impl Daemon {
     fn publish(&self, host: &mut HostState) -> u64 {
         host.generation += 1;
         let model = self.model();
-        let mut by_key: FxHashMap<u64, Arc<Port>> = host.vms.values().flat_map(|r| r.ports.iter()).filter_map(|p| Some((p.key?, p.clone()))).collect();
+        let mut by_key: FxHashMap<u64, Arc<Port>> = host
+            .vms
+            .values()
+            .flat_map(|r| r.ports.iter())
+            .filter_map(|p| Some((p.key?, p.clone())))
+            .collect();
         by_key.insert(plane::AZURE_HOST_KEY, self.azure_host.clone());
         let tables = Tables::compile(&model, host.generation);
         let plane = Plane::new(tables, &by_key, &mut host.link_counters, self.internet.clone());
@@ -443,7 +578,10 @@ impl Daemon {
             .iter()
             .filter(|(_, run)| run.plan.site.is_none() && run.plan.cache.is_none())
             .map(|(id, run)| {
-                let power = model.virtual_machines.get(id).map_or(PowerState::Running, |v| v.power_state);
+                let power = model
+                    .virtual_machines
+                    .get(id)
+                    .map_or(PowerState::Running, |v| v.power_state);
                 let nics = run
                     .plan
                     .nics
@@ -489,7 +627,11 @@ impl Daemon {
                 });
             }
         }
-        let sites = host.vms.values().filter_map(|run| Some(site_status(run, run.plan.site.as_ref()?))).collect();
+        let sites = host
+            .vms
+            .values()
+            .filter_map(|run| Some(site_status(run, run.plan.site.as_ref()?)))
+            .collect();
         let caches = host
             .vms
             .values()
@@ -521,8 +663,18 @@ impl Daemon {
                         .flat_map(|(_, m)| m.iter())
                         .map(|&n| {
                             let nic = &t.nics[n as usize];
-                            let state = if !nic.running { "Stopped" } else if ct.backend_down(lb.key, nic.key) { "Down" } else { "Up" };
-                            proto::BackendStatus { name: nic.vm.clone().unwrap_or_else(|| nic.name.clone()), ip: nic.ip.to_string(), health: state.into() }
+                            let state = if !nic.running {
+                                "Stopped"
+                            } else if ct.backend_down(lb.key, nic.key) {
+                                "Down"
+                            } else {
+                                "Up"
+                            };
+                            proto::BackendStatus {
+                                name: nic.vm.clone().unwrap_or_else(|| nic.name.clone()),
+                                ip: nic.ip.to_string(),
+                                health: state.into(),
+                            }
                         })
                         .collect(),
                 })
@@ -535,7 +687,10 @@ impl Daemon {
             lab: self.lab.to_string(),
             pid: std::process::id(),
             generation: host.generation,
-            cloud_shell: CloudShellStatus { netns: self.lab.cloud_shell_netns(), address: CLOUD_SHELL_IP.to_string() },
+            cloud_shell: CloudShellStatus {
+                netns: self.lab.cloud_shell_netns(),
+                address: CLOUD_SHELL_IP.to_string(),
+            },
             vms,
             peerings,
         }
@@ -553,20 +708,32 @@ fn site_status(run: &RunningVm, site: &hostplan::SitePlan) -> proto::SiteStatus 
         sshd_log: setup.dir.join("sshd.log").display().to_string(),
         nics,
     };
-    let nic = |name: &str, interface: &str, ip: std::net::Ipv4Addr, prefix_len: u8, port: Option<&Arc<Port>>| NicStatus {
-        name: name.to_string(),
-        interface: interface.to_string(),
-        private_ip: ip.to_string(),
-        prefix_len,
-        public_ip: None,
-        tx: port.map(|p| p.tx.get()).unwrap_or_default(),
-        rx: port.map(|p| p.rx.get()).unwrap_or_default(),
-        dropped: port.map_or(0, |p| p.dropped.load(Relaxed)),
-    };
+    let nic =
+        |name: &str, interface: &str, ip: std::net::Ipv4Addr, prefix_len: u8, port: Option<&Arc<Port>>| NicStatus {
+            name: name.to_string(),
+            interface: interface.to_string(),
+            private_ip: ip.to_string(),
+            prefix_len,
+            public_ip: None,
+            tx: port.map(|p| p.tx.get()).unwrap_or_default(),
+            rx: port.map(|p| p.rx.get()).unwrap_or_default(),
+            dropped: port.map_or(0, |p| p.dropped.load(Relaxed)),
+        };
     let lan = site.router_lan;
     let mut router_nics = vec![nic("LAN", "lan0", lan.addr(), lan.prefix_len(), None)];
-    router_nics.extend(run.plan.nics.iter().zip(&run.ports).map(|(n, p)| nic(&n.name, &n.interface, n.iface.address, 32, Some(p))));
-    let host_nics = site.host.address.map(|ip| nic("LAN", "eth0", ip, lan.prefix_len(), None)).into_iter().collect();
+    router_nics.extend(
+        run.plan
+            .nics
+            .iter()
+            .zip(&run.ports)
+            .map(|(n, p)| nic(&n.name, &n.interface, n.iface.address, 32, Some(p))),
+    );
+    let host_nics = site
+        .host
+        .address
+        .map(|ip| nic("LAN", "eth0", ip, lan.prefix_len(), None))
+        .into_iter()
+        .collect();
     proto::SiteStatus {
         name: run.plan.name.clone(),
         router: machine(&run.plan.setup, run.server.as_ref(), router_nics),
@@ -587,11 +754,21 @@ async fn build(p: VmPlan) -> Result<RunningVm, HostError> {
                 // routes only what it learned into its tunnels.
                 let dev = host::tun::open(&ns, &n.interface, &n.iface, i == 0 && p.site.is_none())?;
                 let dev = AsyncDevice::new(dev).map_err(HostError::io(format!("register {}'s TUN", p.name)))?;
-                ports.push(Arc::new(Port::new(dev, Some(n.key), format!("{}/{}", p.name, n.interface))));
+                ports.push(Arc::new(Port::new(
+                    dev,
+                    Some(n.key),
+                    format!("{}/{}", p.name, n.interface),
+                )));
             }
             let mut site_host_sshd = None;
             if let Some(site) = &p.site {
-                host::site::build(&ns, &site.host.netns, site.router_lan, site.host.address, &site.other_prefixes)?;
+                host::site::build(
+                    &ns,
+                    &site.host.netns,
+                    site.router_lan,
+                    site.host.address,
+                    &site.other_prefixes,
+                )?;
                 host::site::set_routes(&ns, site.router_lan.addr(), &[], &site.routes)?;
                 vm::prepare(&site.host)?;
                 site_host_sshd = Some(vm::spawn(&site.host)?);
@@ -609,7 +786,13 @@ async fn build(p: VmPlan) -> Result<RunningVm, HostError> {
             if let Some(node) = &p.node {
                 host::pod::sync(&ns, None, node)?;
             }
-            Ok(RunningVm { plan: p.clone(), server: Some(server), site_host_sshd, ports, tasks: Vec::new() })
+            Ok(RunningVm {
+                plan: p.clone(),
+                server: Some(server),
+                site_host_sshd,
+                ports,
+                tasks: Vec::new(),
+            })
         })();
         if made.is_err() {
             for ns in namespaces(&p) {
@@ -620,7 +803,10 @@ async fn build(p: VmPlan) -> Result<RunningVm, HostError> {
         made
     })
     .await
-    .map_err(|e| HostError::Io { what: "build a VM".into(), source: std::io::Error::other(e) })?
+    .map_err(|e| HostError::Io {
+        what: "build a VM".into(),
+        source: std::io::Error::other(e),
+    })?
 }
 
 async fn teardown(mut run: RunningVm) {
@@ -628,8 +814,13 @@ async fn teardown(mut run: RunningVm) {
         t.abort();
     }
     let all_ns = namespaces(&run.plan);
-    let dirs: Vec<_> = std::iter::once(run.plan.setup.dir.clone()).chain(run.plan.site.as_ref().map(|s| s.host.dir.clone())).collect();
-    let sshds: Vec<_> = [run.server.take(), run.site_host_sshd.take()].into_iter().flatten().collect();
+    let dirs: Vec<_> = std::iter::once(run.plan.setup.dir.clone())
+        .chain(run.plan.site.as_ref().map(|s| s.host.dir.clone()))
+        .collect();
+    let sshds: Vec<_> = [run.server.take(), run.site_host_sshd.take()]
+        .into_iter()
+        .flatten()
+        .collect();
     drop(run);
     let _ = tokio::task::spawn_blocking(move || {
         for mut sshd in sshds {
@@ -651,7 +842,10 @@ async fn teardown(mut run: RunningVm) {
 /// An AKS node's pods come with it.
 fn namespaces(p: &VmPlan) -> Vec<String> {
     let pods = p.node.iter().flat_map(host::pod::namespaces);
-    std::iter::once(p.setup.netns.clone()).chain(p.site.as_ref().map(|s| s.host.netns.clone())).chain(pods).collect()
+    std::iter::once(p.setup.netns.clone())
+        .chain(p.site.as_ref().map(|s| s.host.netns.clone()))
+        .chain(pods)
+        .collect()
 }
 
 /// A route the site's router learned, as `status` shows it.
@@ -669,12 +863,23 @@ fn describe_routes(routes: &[(ipnet::Ipv4Net, String)]) -> String {
 async fn sync_node(ns: String, old: Option<NodeNet>, new: NodeNet) -> Result<(), HostError> {
     tokio::task::spawn_blocking(move || host::pod::sync(&ns, old.as_ref(), &new))
         .await
-        .map_err(|e| HostError::Io { what: "update an AKS node".into(), source: std::io::Error::other(e) })?
+        .map_err(|e| HostError::Io {
+            what: "update an AKS node".into(),
+            source: std::io::Error::other(e),
+        })?
 }
 
 async fn relearn(router_ns: &str, old: &hostplan::SitePlan, new: &hostplan::SitePlan) -> Result<(), HostError> {
-    let (ns, src, old, new) = (router_ns.to_string(), new.router_lan.addr(), old.routes.clone(), new.routes.clone());
+    let (ns, src, old, new) = (
+        router_ns.to_string(),
+        new.router_lan.addr(),
+        old.routes.clone(),
+        new.routes.clone(),
+    );
     tokio::task::spawn_blocking(move || host::site::set_routes(&ns, src, &old, &new))
         .await
-        .map_err(|e| HostError::Io { what: "update a site's routes".into(), source: std::io::Error::other(e) })?
+        .map_err(|e| HostError::Io {
+            what: "update a site's routes".into(),
+            source: std::io::Error::other(e),
+        })?
 }

@@ -23,7 +23,9 @@ const VIRTIO_NET_HDR_GSO_NONE: u8 = 0;
 
 use super::proto::{self, DropEvent};
 use crate::dataplane::nat::{self, L4Checksum, Side};
-use crate::dataplane::{ConnTrack, DropReason, Ingress, NicIdx, Observer, Step, Tables, Verdict, VnetIdx, decide_with, explain, packet};
+use crate::dataplane::{
+    ConnTrack, DropReason, Ingress, NicIdx, Observer, Step, Tables, Verdict, VnetIdx, decide_with, explain, packet,
+};
 
 /// Largest read: a 64 KB super-packet behind its virtio header.
 const BUF_LEN: usize = VIRTIO_NET_HDR_LEN + 65_536;
@@ -41,7 +43,10 @@ impl Counter {
     }
 
     pub fn get(&self) -> proto::Counters {
-        proto::Counters { packets: self.packets.load(Relaxed), bytes: self.bytes.load(Relaxed) }
+        proto::Counters {
+            packets: self.packets.load(Relaxed),
+            bytes: self.bytes.load(Relaxed),
+        }
     }
 }
 
@@ -63,13 +68,24 @@ pub struct Port {
 
 impl std::fmt::Debug for Port {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Port").field("label", &self.label).field("key", &self.key).finish_non_exhaustive()
+        f.debug_struct("Port")
+            .field("label", &self.label)
+            .field("key", &self.key)
+            .finish_non_exhaustive()
     }
 }
 
 impl Port {
     pub fn new(dev: AsyncDevice, key: Option<u64>, label: String) -> Port {
-        Port { dev, key, label, tx: Counter::default(), rx: Counter::default(), dropped: AtomicU64::new(0), coalesced_writes: AtomicBool::new(true) }
+        Port {
+            dev,
+            key,
+            label,
+            tx: Counter::default(),
+            rx: Counter::default(),
+            dropped: AtomicU64::new(0),
+            coalesced_writes: AtomicBool::new(true),
+        }
     }
 }
 
@@ -104,22 +120,66 @@ pub struct Plane {
 pub const AZURE_HOST_KEY: u64 = u64::MAX - 0xA2;
 
 impl Plane {
-    pub fn new(tables: Tables, by_key: &FxHashMap<u64, Arc<Port>>, link_counters: &mut FxHashMap<u64, Arc<LinkCounters>>, internet: Arc<Port>) -> Plane {
+    pub fn new(
+        tables: Tables,
+        by_key: &FxHashMap<u64, Arc<Port>>,
+        link_counters: &mut FxHashMap<u64, Arc<LinkCounters>>,
+        internet: Arc<Port>,
+    ) -> Plane {
         let ports = tables.nics.iter().map(|n| by_key.get(&n.key).cloned()).collect();
-        let tunnels = tables.connections.iter().map(|c| by_key.get(&crate::dataplane::stable_key(&c.id)).cloned()).collect();
+        let tunnels = tables
+            .connections
+            .iter()
+            .map(|c| by_key.get(&crate::dataplane::stable_key(&c.id)).cloned())
+            .collect();
         // Keys hash full resource IDs: a NIC's and a connection's differ.
-        let nics = tables.nics.iter().enumerate().map(|(i, n)| (n.key, Ingress::Nic(i as NicIdx)));
-        let connections = tables.connections.iter().enumerate().map(|(i, c)| (crate::dataplane::stable_key(&c.id), Ingress::Connection(i as u32)));
-        let services = tables.services.iter().enumerate().map(|(i, s)| (s.key, Ingress::Service(i as u32)));
-        let ingress_by_key = nics.chain(connections).chain(services).chain([(AZURE_HOST_KEY, Ingress::AzureHost)]).collect();
+        let nics = tables
+            .nics
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.key, Ingress::Nic(i as NicIdx)));
+        let connections = tables
+            .connections
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (crate::dataplane::stable_key(&c.id), Ingress::Connection(i as u32)));
+        let services = tables
+            .services
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.key, Ingress::Service(i as u32)));
+        let ingress_by_key = nics
+            .chain(connections)
+            .chain(services)
+            .chain([(AZURE_HOST_KEY, Ingress::AzureHost)])
+            .collect();
         let azure_host = by_key.get(&AZURE_HOST_KEY).cloned();
         let services = tables.services.iter().map(|s| by_key.get(&s.key).cloned()).collect();
         let links = tables
             .vnets
             .iter()
-            .map(|v| v.links.iter().map(|l| link_counters.entry(crate::dataplane::stable_key(&l.id)).or_default().clone()).collect())
+            .map(|v| {
+                v.links
+                    .iter()
+                    .map(|l| {
+                        link_counters
+                            .entry(crate::dataplane::stable_key(&l.id))
+                            .or_default()
+                            .clone()
+                    })
+                    .collect()
+            })
             .collect();
-        Plane { tables, ports, tunnels, links, internet, services, azure_host, ingress_by_key }
+        Plane {
+            tables,
+            ports,
+            tunnels,
+            links,
+            internet,
+            services,
+            azure_host,
+            ingress_by_key,
+        }
     }
 
     /// The compiled entry of the NIC with this stable key.
@@ -212,9 +272,20 @@ async fn forward(fabric: &Fabric, plane: &Plane, from: &Port, ingress: Ingress, 
         // The table is consistent between packets even if a holder
         // panicked mid-way: a poisoned lock must not stop the fabric.
         let mut ct = fabric.conntrack.lock().unwrap_or_else(|e| e.into_inner());
-        decide_with(&plane.tables, &mut ct, ingress, &frame[VIRTIO_NET_HDR_LEN..], Instant::now(), &mut crossed)
+        decide_with(
+            &plane.tables,
+            &mut ct,
+            ingress,
+            &frame[VIRTIO_NET_HDR_LEN..],
+            Instant::now(),
+            &mut crossed,
+        )
     };
-    let l4 = if hdr.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM != 0 { L4Checksum::Partial } else { L4Checksum::Full };
+    let l4 = if hdr.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM != 0 {
+        L4Checksum::Partial
+    } else {
+        L4Checksum::Full
+    };
     let to = match verdict {
         Verdict::Deliver { nic, nat } | Verdict::ToAppliance { nic, nat } => {
             if let Some(r) = nat {
@@ -238,7 +309,15 @@ async fn forward(fabric: &Fabric, plane: &Plane, from: &Port, ingress: Ingress, 
         Verdict::Drop(_) => None,
     };
     let Some(to) = to else {
-        record_drop(fabric, plane, from, ingress, &verdict, &frame[VIRTIO_NET_HDR_LEN..], segments);
+        record_drop(
+            fabric,
+            plane,
+            from,
+            ingress,
+            &verdict,
+            &frame[VIRTIO_NET_HDR_LEN..],
+            segments,
+        );
         return;
     };
     for &(vnet, link) in &crossed.links[..crossed.n] {
@@ -265,7 +344,10 @@ async fn write(to: &Port, hdr: &VirtioNetHdr, frame: &mut [u8]) {
         match to.dev.send(frame).await {
             Ok(_) => return,
             Err(e) if gso && e.raw_os_error() == Some(nix::libc::EINVAL) => {
-                eprintln!("{}: the kernel refused a coalesced write; splitting super-packets from now on", to.label);
+                eprintln!(
+                    "{}: the kernel refused a coalesced write; splitting super-packets from now on",
+                    to.label
+                );
                 to.coalesced_writes.store(false, Relaxed);
             }
             // The receiving VM went away mid-write (EIO): like a wire
@@ -282,7 +364,16 @@ async fn write_split(to: &Port, hdr: &VirtioNetHdr, frame: &mut [u8]) {
     let mut bufs = vec![vec![0u8; VIRTIO_NET_HDR_LEN + usize::from(crate::host::tun::MTU)]; MAX_SEGMENTS];
     let mut sizes = [0usize; MAX_SEGMENTS];
     let is_v6 = frame.get(VIRTIO_NET_HDR_LEN).is_some_and(|b| b >> 4 == 6);
-    let Ok(n) = tun_rs::gso_split(&mut frame[VIRTIO_NET_HDR_LEN..], *hdr, &mut bufs, &mut sizes, VIRTIO_NET_HDR_LEN, is_v6) else { return };
+    let Ok(n) = tun_rs::gso_split(
+        &mut frame[VIRTIO_NET_HDR_LEN..],
+        *hdr,
+        &mut bufs,
+        &mut sizes,
+        VIRTIO_NET_HDR_LEN,
+        is_v6,
+    ) else {
+        return;
+    };
     for (buf, size) in bufs.iter_mut().zip(sizes).take(n) {
         // Each segment goes out complete: an all-zero header (GSO_NONE).
         buf[..VIRTIO_NET_HDR_LEN].fill(0);
@@ -290,16 +381,29 @@ async fn write_split(to: &Port, hdr: &VirtioNetHdr, frame: &mut [u8]) {
     }
 }
 
-fn record_drop(fabric: &Fabric, plane: &Plane, from: &Port, ingress: Ingress, verdict: &Verdict, pkt: &[u8], segments: u64) {
+fn record_drop(
+    fabric: &Fabric,
+    plane: &Plane,
+    from: &Port,
+    ingress: Ingress,
+    verdict: &Verdict,
+    pkt: &[u8],
+    segments: u64,
+) {
     from.dropped.fetch_add(segments, Relaxed);
     let concerned = match verdict {
         Verdict::Drop(r) => concerned_nic(r),
         _ => None,
     };
-    if let Some(port) = concerned.and_then(|n| plane.ports.get(n as usize)?.as_ref()).filter(|p| !std::ptr::eq(p.as_ref(), from)) {
+    if let Some(port) = concerned
+        .and_then(|n| plane.ports.get(n as usize)?.as_ref())
+        .filter(|p| !std::ptr::eq(p.as_ref(), from))
+    {
         port.dropped.fetch_add(segments, Relaxed);
     }
-    if let Verdict::Drop(DropReason::ForwardedTrafficNotAllowed { vnet, link } | DropReason::PeeringAccessBlocked { vnet, link, .. }) = *verdict
+    if let Verdict::Drop(
+        DropReason::ForwardedTrafficNotAllowed { vnet, link } | DropReason::PeeringAccessBlocked { vnet, link, .. },
+    ) = *verdict
         && let Some(c) = plane.links.get(vnet as usize).and_then(|l| l.get(link as usize))
     {
         c.dropped.fetch_add(segments, Relaxed);
@@ -314,8 +418,14 @@ fn record_drop(fabric: &Fabric, plane: &Plane, from: &Port, ingress: Ingress, ve
     let from_name = match ingress {
         Ingress::Nic(n) => vm_of(n).unwrap_or_else(|| t.nics[n as usize].name.clone()),
         Ingress::Internet => "Internet".into(),
-        Ingress::Connection(c) => t.connections.get(c as usize).map_or_else(|| "on-premises".into(), |c| c.name.clone()),
-        Ingress::Service(s) => t.services.get(s as usize).map_or_else(|| "a service".into(), |s| s.name.clone()),
+        Ingress::Connection(c) => t
+            .connections
+            .get(c as usize)
+            .map_or_else(|| "on-premises".into(), |c| c.name.clone()),
+        Ingress::Service(s) => t
+            .services
+            .get(s as usize)
+            .map_or_else(|| "a service".into(), |s| s.name.clone()),
         Ingress::AzureHost => "168.63.129.16".into(),
     };
     vms.push(from_name.clone());
@@ -329,8 +439,17 @@ fn record_drop(fabric: &Fabric, plane: &Plane, from: &Port, ingress: Ingress, ve
     if let Verdict::ToSite { .. } = verdict {
         reason.push_str(" — but no on-premises router holds that tunnel");
     }
-    let time = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
-    let _ = fabric.drops.send(DropEvent { time, from: from_name, vms, flow, reason });
+    let time = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0);
+    let _ = fabric.drops.send(DropEvent {
+        time,
+        from: from_name,
+        vms,
+        flow,
+        reason,
+    });
 }
 
 fn concerned_nic(r: &DropReason) -> Option<NicIdx> {

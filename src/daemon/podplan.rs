@@ -18,7 +18,10 @@ pub fn node_net(lab: &Lab, model: &Model, vm: &ResourceId) -> Option<NodeNet> {
             netns: lab.pod_netns(&node.name, &p.name),
             ip: p.ip,
             command: p.command.clone(),
-            log: lab.runtime_dir().join("pods").join(format!("{}.{}.log", node.name, p.name)),
+            log: lab
+                .runtime_dir()
+                .join("pods")
+                .join(format!("{}.{}.log", node.name, p.name)),
         })
         .collect();
     let mesh = match (cluster.mesh_enabled, ip_of(&node.network_interface)) {
@@ -34,5 +37,10 @@ pub fn node_net(lab: &Lab, model: &Model, vm: &ResourceId) -> Option<NodeNet> {
         }
         _ => None,
     };
-    Some(NodeNet { pod_cidr: cluster.network_profile.pod_cidr, slice: node.pod_cidr, pods, mesh })
+    Some(NodeNet {
+        pod_cidr: cluster.network_profile.pod_cidr,
+        slice: node.pod_cidr,
+        pods,
+        mesh,
+    })
 }

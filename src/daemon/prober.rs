@@ -39,7 +39,11 @@ struct Track {
 }
 
 /// Starts the prober thread in namespace `netns`; it stops when `stop` is set.
-pub fn spawn(fabric: Arc<Fabric>, netns: &str, stop: Arc<AtomicBool>) -> Result<std::thread::JoinHandle<()>, HostError> {
+pub fn spawn(
+    fabric: Arc<Fabric>,
+    netns: &str,
+    stop: Arc<AtomicBool>,
+) -> Result<std::thread::JoinHandle<()>, HostError> {
     let path = std::path::Path::new("/run/netns").join(netns);
     let ns = std::fs::File::open(&path).map_err(HostError::io(format!("open {}", path.display())))?;
     let name = netns.to_string();
@@ -75,7 +79,11 @@ fn run(fabric: &Fabric, stop: &AtomicBool) {
             } else {
                 (track.successes, track.failures) = (0, track.failures + 1);
             }
-            let flip = if track.down { track.successes >= probe.threshold } else { track.failures >= probe.threshold };
+            let flip = if track.down {
+                track.successes >= probe.threshold
+            } else {
+                track.failures >= probe.threshold
+            };
             if flip {
                 track.down = !track.down;
             }
@@ -101,7 +109,9 @@ fn targets(t: &Tables) -> Vec<(Target, u32, &ProbeEntry)> {
     for lb in &t.lbs {
         for rule in &lb.rules {
             let Some(p) = rule.probe else { continue };
-            let Some(probe) = lb.probes.get(p as usize) else { continue };
+            let Some(probe) = lb.probes.get(p as usize) else {
+                continue;
+            };
             for &nic in &lb.pools[rule.pool as usize].1 {
                 let key = (lb.key, t.nics[nic as usize].key, p as usize);
                 if t.nics[nic as usize].running && !out.iter().any(|(k, ..)| *k == key) {
@@ -114,7 +124,9 @@ fn targets(t: &Tables) -> Vec<(Target, u32, &ProbeEntry)> {
 }
 
 fn probe_once(to: SocketAddr, probe: &ProbeEntry) -> bool {
-    let Ok(mut s) = TcpStream::connect_timeout(&to, PROBE_TIMEOUT) else { return false };
+    let Ok(mut s) = TcpStream::connect_timeout(&to, PROBE_TIMEOUT) else {
+        return false;
+    };
     match probe.protocol {
         ProbeProtocol::Tcp => true,
         ProbeProtocol::Http | ProbeProtocol::Https => http_ok(&mut s, to, probe.path.as_deref().unwrap_or("/")),
@@ -124,7 +136,10 @@ fn probe_once(to: SocketAddr, probe: &ProbeEntry) -> bool {
 /// Azure's HTTP probe: healthy only on 200 OK.
 fn http_ok(s: &mut TcpStream, to: SocketAddr, path: &str) -> bool {
     let _ = s.set_read_timeout(Some(PROBE_TIMEOUT));
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {}\r\nUser-Agent: Load Balancer Agent\r\nConnection: close\r\n\r\n", to.ip());
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {}\r\nUser-Agent: Load Balancer Agent\r\nConnection: close\r\n\r\n",
+        to.ip()
+    );
     if s.write_all(request.as_bytes()).is_err() {
         return false;
     }

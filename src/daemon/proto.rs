@@ -13,8 +13,12 @@ pub enum Request {
     /// The whole running model.
     Model,
     /// Applied whole, or refused with the engine's error and nothing changed.
-    Apply { changes: Vec<Change> },
-    Trace { vm: Option<String> },
+    Apply {
+        changes: Vec<Change>,
+    },
+    Trace {
+        vm: Option<String>,
+    },
     Shutdown,
 }
 
@@ -23,12 +27,19 @@ pub enum Request {
 pub enum Response {
     Status(Box<LabStatus>),
     Model(Box<Model>),
-    Applied { generation: u64 },
+    Applied {
+        generation: u64,
+    },
     Drop(DropEvent),
     Ok,
     /// The engine refused a change (`index` says which one of a batch).
-    Refused { index: usize, error: AzureError },
-    Error { message: String },
+    Refused {
+        index: usize,
+        error: AzureError,
+    },
+    Error {
+        message: String,
+    },
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -92,7 +103,9 @@ impl LabStatus {
     /// Every machine one can log in to: the VMs, then each site's router
     /// and host.
     pub fn machines(&self) -> impl Iterator<Item = &VmStatus> {
-        self.vms.iter().chain(self.sites.iter().flat_map(|s| [&s.router, &s.host]))
+        self.vms
+            .iter()
+            .chain(self.sites.iter().flat_map(|s| [&s.router, &s.host]))
     }
 }
 

@@ -85,7 +85,10 @@ impl ConnTrack {
     }
 
     pub fn note_first_fragment(&mut self, key: &FlowKey, id: u16, now: Instant) {
-        self.fragments.insert((key.src.into(), key.dst.into(), key.proto, id), (key.sport, key.dport, now + FRAGMENT_TIMEOUT));
+        self.fragments.insert(
+            (key.src.into(), key.dst.into(), key.proto, id),
+            (key.sport, key.dport, now + FRAGMENT_TIMEOUT),
+        );
     }
 
     /// The ports of the first fragment of this datagram, if it passed.
@@ -109,11 +112,43 @@ impl ConnTrack {
 
     /// Pins flow `key` (as its sender sends it) to `backend` at `to`, and
     /// records how its answers (`answer_key`) are translated back.
-    pub fn pin(&mut self, key: &FlowKey, to: (Ipv4Addr, u16), backend: u64, back_to: Option<u64>, now: Instant, timeout: Duration) {
+    pub fn pin(
+        &mut self,
+        key: &FlowKey,
+        to: (Ipv4Addr, u16),
+        backend: u64,
+        back_to: Option<u64>,
+        now: Instant,
+        timeout: Duration,
+    ) {
         let expires = now + timeout;
-        self.pinned.insert(*key, Pinned { ip: to.0, port: to.1, backend, expires, timeout });
-        let answer_key = FlowKey { src: to.0, dst: key.src, proto: key.proto, sport: to.1, dport: key.sport };
-        self.answers.insert(answer_key, Answer { ip: key.dst, port: key.dport, back_to, expires, timeout });
+        self.pinned.insert(
+            *key,
+            Pinned {
+                ip: to.0,
+                port: to.1,
+                backend,
+                expires,
+                timeout,
+            },
+        );
+        let answer_key = FlowKey {
+            src: to.0,
+            dst: key.src,
+            proto: key.proto,
+            sport: to.1,
+            dport: key.sport,
+        };
+        self.answers.insert(
+            answer_key,
+            Answer {
+                ip: key.dst,
+                port: key.dport,
+                back_to,
+                expires,
+                timeout,
+            },
+        );
     }
 
     /// The translation back for an answer whose key is `key`, refreshing it.

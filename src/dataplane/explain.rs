@@ -4,11 +4,11 @@
 use std::net::Ipv4Addr;
 use std::time::Instant;
 
+use super::ConnTrack;
+use super::nat::Side;
 use super::packet::{self, FlowKey};
 use super::tables::{CHop, NicIdx, Tables, VnetIdx};
 use super::verdict::{DropReason, Ingress, RouteCtx, Step, Verdict, decide_with};
-use super::ConnTrack;
-use super::nat::Side;
 use ipnet::Ipv4Net;
 
 use crate::model::{Direction, Model, ResourceId, is_reserved_in_subnet};
@@ -58,9 +58,18 @@ pub fn explain(t: &Tables, ct: &mut ConnTrack, ingress: Ingress, bytes: &[u8], n
     let mut summary = w.verdict(&verdict);
     if !appliances.is_empty() {
         let via: Vec<String> = appliances.iter().map(|n| w.nic(*n)).collect();
-        summary = format!("through the network virtual appliance {}: {summary}", via.join(", then "));
+        summary = format!(
+            "through the network virtual appliance {}: {summary}",
+            via.join(", then ")
+        );
     }
-    Explanation { verdict, summary, steps, raw_steps: raw, appliances }
+    Explanation {
+        verdict,
+        summary,
+        steps,
+        raw_steps: raw,
+        appliances,
+    }
 }
 
 /// The one-line sentence `explain` gives for `verdict` on `bytes`, without
@@ -89,7 +98,10 @@ impl Words<'_> {
     }
 
     fn link(&self, v: VnetIdx, l: u32) -> String {
-        self.t.vnets[v as usize].links.get(l as usize).map_or_else(|| "(none)".to_string(), |l| l.id.name().to_string())
+        self.t.vnets[v as usize]
+            .links
+            .get(l as usize)
+            .map_or_else(|| "(none)".to_string(), |l| l.id.name().to_string())
     }
 
     fn ctx_name(&self, ctx: RouteCtx) -> String {
@@ -119,15 +131,34 @@ impl Words<'_> {
                     (None, RouteSource::VirtualNetworkGateway) => "gateway route".to_string(),
                     (None, _) => "system route".to_string(),
                 };
-                format!("{} -> {}{} ({who})", r.address_prefix, r.next_hop_type, if ips.is_empty() { String::new() } else { format!(" {}", ips.join(" ")) })
+                format!(
+                    "{} -> {}{} ({who})",
+                    r.address_prefix,
+                    r.next_hop_type,
+                    if ips.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" {}", ips.join(" "))
+                    }
+                )
             }
             RouteCtx::Gateway(v) => {
-                let (p, hop) = &self.t.vnets[v as usize].gateway.as_ref().map(|g| g.routes[row as usize].clone()).unwrap_or_else(|| (Default::default(), CHop::Drop));
+                let (p, hop) = &self.t.vnets[v as usize]
+                    .gateway
+                    .as_ref()
+                    .map(|g| g.routes[row as usize].clone())
+                    .unwrap_or_else(|| (Default::default(), CHop::Drop));
                 let to = match hop {
                     CHop::VnetLocal { vnet } => self.vnet(*vnet).to_string(),
                     CHop::Peering { vnet, .. } => format!("{} over peering (gateway transit)", self.vnet(*vnet)),
-                    CHop::Site { connection } => format!("connection {}", self.t.connections[*connection as usize].name),
-                    CHop::Vnet2Vnet { connection, vnet } => format!("{} over VNet-to-VNet connection {}", self.vnet(*vnet), self.t.connections[*connection as usize].name),
+                    CHop::Site { connection } => {
+                        format!("connection {}", self.t.connections[*connection as usize].name)
+                    }
+                    CHop::Vnet2Vnet { connection, vnet } => format!(
+                        "{} over VNet-to-VNet connection {}",
+                        self.vnet(*vnet),
+                        self.t.connections[*connection as usize].name
+                    ),
                     _ => "nowhere".into(),
                 };
                 format!("{p} -> {to}")
@@ -152,33 +183,83 @@ impl Words<'_> {
             let s = &self.t.subnets[n.subnet as usize];
             format!("on subnet {}/{}", self.vnet(s.vnet), s.id.name())
         };
-        format!("NSG {} {at}: rule {} (priority {}, {:?})", nsg.name, r.name, r.priority, r.access)
+        format!(
+            "NSG {} {at}: rule {} (priority {}, {:?})",
+            nsg.name, r.name, r.priority, r.access
+        )
     }
 
     fn step(&self, s: &Step) -> String {
         match *s {
             Step::Route { ctx, row } => format!("route in {}: {}", self.ctx_name(ctx), self.route(ctx, row)),
-            Step::CrossPeering { from, to, link } => format!("crosses peering {} from {} to {}", self.link(from, link), self.vnet(from), self.vnet(to)),
-            Step::Tracked { nic, direction } => format!("{} NSGs of {}: flow already tracked, allowed (NSGs are stateful)", Self::dir(direction), self.nic(nic)),
-            Step::NoNsg { nic, direction } => format!("{} NSGs of {}: none on NIC or subnet, allowed", Self::dir(direction), self.nic(nic)),
-            Step::Nsg { nic, direction, nsg, rule, .. } => format!("{} {}", Self::dir(direction), self.nsg_rule(nic, nsg, direction, rule)),
+            Step::CrossPeering { from, to, link } => format!(
+                "crosses peering {} from {} to {}",
+                self.link(from, link),
+                self.vnet(from),
+                self.vnet(to)
+            ),
+            Step::Tracked { nic, direction } => format!(
+                "{} NSGs of {}: flow already tracked, allowed (NSGs are stateful)",
+                Self::dir(direction),
+                self.nic(nic)
+            ),
+            Step::NoNsg { nic, direction } => format!(
+                "{} NSGs of {}: none on NIC or subnet, allowed",
+                Self::dir(direction),
+                self.nic(nic)
+            ),
+            Step::Nsg {
+                nic,
+                direction,
+                nsg,
+                rule,
+                ..
+            } => format!("{} {}", Self::dir(direction), self.nsg_rule(nic, nsg, direction, rule)),
             Step::Dnat { nic, to } => format!("public IP translated to {to}, the private address of {}", self.nic(nic)),
             Step::Balance { lb, rule, nic, pinned } => {
                 let l = &self.t.lbs[lb as usize];
                 let r = &l.rules[rule as usize];
                 let (fe_name, fe_ip) = &l.frontends[r.frontend as usize];
-                let ports = if r.frontend_port == 0 { "all ports (HA ports)".to_string() } else { format!("{} {} -> {}", r.protocol.as_str(), r.frontend_port, r.backend_port) };
-                let how = if pinned { "the flow stays on the backend it was given" } else { "a new flow: the rule's hash picks a healthy backend" };
-                format!("{} load balancer {}: frontend {fe_name} ({fe_ip}), rule {} ({ports}); {how}: {}", l.sku.as_str(), l.name, r.name, self.nic(nic))
+                let ports = if r.frontend_port == 0 {
+                    "all ports (HA ports)".to_string()
+                } else {
+                    format!("{} {} -> {}", r.protocol.as_str(), r.frontend_port, r.backend_port)
+                };
+                let how = if pinned {
+                    "the flow stays on the backend it was given"
+                } else {
+                    "a new flow: the rule's hash picks a healthy backend"
+                };
+                format!(
+                    "{} load balancer {}: frontend {fe_name} ({fe_ip}), rule {} ({ports}); {how}: {}",
+                    l.sku.as_str(),
+                    l.name,
+                    r.name,
+                    self.nic(nic)
+                )
             }
             Step::Endpoint { endpoint, service } => {
                 let e = &self.t.endpoints[endpoint as usize];
-                format!("private endpoint {} ({}) leads over the Microsoft backbone to {}, in whatever region it is", e.name, e.ip, self.t.services[service as usize].name)
+                format!(
+                    "private endpoint {} ({}) leads over the Microsoft backbone to {}, in whatever region it is",
+                    e.name, e.ip, self.t.services[service as usize].name
+                )
             }
-            Step::Untranslate { ip } => format!("the answer of a translated flow: its source becomes {ip} again, the address its sender used"),
+            Step::Untranslate { ip } => {
+                format!("the answer of a translated flow: its source becomes {ip} again, the address its sender used")
+            }
             Step::PodRoute { cluster, node } => {
                 let c = &self.t.overlay.clusters[cluster as usize];
-                format!("overlay routing of cluster {} (pod CIDR {}): to node {}, which holds the pods of {}", c.name, c.pod_cidr, self.nic(node), self.t.overlay.slice_of(node).map_or_else(String::new, |s| s.to_string()))
+                format!(
+                    "overlay routing of cluster {} (pod CIDR {}): to node {}, which holds the pods of {}",
+                    c.name,
+                    c.pod_cidr,
+                    self.nic(node),
+                    self.t
+                        .overlay
+                        .slice_of(node)
+                        .map_or_else(String::new, |s| s.to_string())
+                )
             }
         }
     }
@@ -187,17 +268,36 @@ impl Words<'_> {
         match *v {
             Verdict::Deliver { nic, nat: None } => format!("delivered to {}", self.nic(nic)),
             Verdict::Deliver { nic, nat: Some(r) } => match (r.side, self.key) {
-                (Side::Destination, Some(k)) if self.t.public_ip_owner(k.dst) == Some(nic) => format!("delivered to {} through its public IP", self.nic(nic)),
-                (Side::Destination, Some(k)) => format!("delivered to {}, the destination {} translated to {}", self.nic(nic), k.dst, r.ip),
+                (Side::Destination, Some(k)) if self.t.public_ip_owner(k.dst) == Some(nic) => {
+                    format!("delivered to {} through its public IP", self.nic(nic))
+                }
+                (Side::Destination, Some(k)) => format!(
+                    "delivered to {}, the destination {} translated to {}",
+                    self.nic(nic),
+                    k.dst,
+                    r.ip
+                ),
                 _ => format!("delivered to {}, the source translated back to {}", self.nic(nic), r.ip),
             },
-            Verdict::ToAppliance { nic, .. } => format!("handed to the network virtual appliance {}, whose NIC forwards IP", self.nic(nic)),
-            Verdict::ToService { service, .. } => format!("carried over the Microsoft backbone to {}", self.t.services[service as usize].name),
-            Verdict::ToAzureHost { .. } => "delivered to the Azure host 168.63.129.16 (the answer to a health probe)".into(),
+            Verdict::ToAppliance { nic, .. } => format!(
+                "handed to the network virtual appliance {}, whose NIC forwards IP",
+                self.nic(nic)
+            ),
+            Verdict::ToService { service, .. } => format!(
+                "carried over the Microsoft backbone to {}",
+                self.t.services[service as usize].name
+            ),
+            Verdict::ToAzureHost { .. } => {
+                "delivered to the Azure host 168.63.129.16 (the answer to a health probe)".into()
+            }
             Verdict::ToInternet { snat } => format!("leaves Azure to the Internet, source translated to {snat}"),
             Verdict::ToSite { connection } => {
                 let c = &self.t.connections[connection as usize];
-                format!("sent through VPN connection {} to the on-premises site {}", c.name, c.site.as_ref().map_or("", |s| s.name()))
+                format!(
+                    "sent through VPN connection {} to the on-premises site {}",
+                    c.name,
+                    c.site.as_ref().map_or("", |s| s.name())
+                )
             }
             Verdict::Drop(r) => format!("dropped: {}", self.reason(&r)),
         }
@@ -328,10 +428,17 @@ impl Words<'_> {
     fn next_hop_none(&self, ctx: RouteCtx, row: u32) -> String {
         let t = self.t;
         let route = self.route(ctx, row);
-        let (RouteCtx::Subnet(s), Some(dst)) = (ctx, self.key.map(|k| k.dst)) else { return format!("route {route} drops it") };
+        let (RouteCtx::Subnet(s), Some(dst)) = (ctx, self.key.map(|k| k.dst)) else {
+            return format!("route {route} drops it");
+        };
         let r = &t.subnets[s as usize].routes[row as usize];
         if r.source == RouteSource::User {
-            return format!("user route {} in route table {} sends {} to next hop None", r.name.as_deref().unwrap_or(""), r.route_table.as_ref().map_or("", |x| x.name()), r.address_prefix);
+            return format!(
+                "user route {} in route table {} sends {} to next hop None",
+                r.name.as_deref().unwrap_or(""),
+                r.route_table.as_ref().map_or("", |x| x.name()),
+                r.address_prefix
+            );
         }
         let src = t.subnets[s as usize].vnet;
         let sname = self.vnet(src);
@@ -342,22 +449,36 @@ impl Words<'_> {
             return why;
         }
         let Some(&dv) = targets.first() else {
-            return format!("{dst} is in none of the lab's VNets and matches Azure's reserved range {} (next hop None)", r.address_prefix);
+            return format!(
+                "{dst} is in none of the lab's VNets and matches Azure's reserved range {} (next hop None)",
+                r.address_prefix
+            );
         };
         let dname = self.vnet(dv);
         if let Some(l) = t.vnets[src as usize].links.iter().find(|l| l.remote == Some(dv)) {
-            return format!("no route leads to {dst}: peering {} from {sname} to {dname} is {:?}; traffic flows only while both links are Connected", l.id.name(), l.state);
+            return format!(
+                "no route leads to {dst}: peering {} from {sname} to {dname} is {:?}; traffic flows only while both links are Connected",
+                l.id.name(),
+                l.state
+            );
         }
         let via: Vec<&str> = t.vnets[src as usize]
             .links
             .iter()
             .filter(|l| l.connected())
             .filter_map(|l| l.remote)
-            .filter(|m| t.vnets[*m as usize].links.iter().any(|l2| l2.connected() && l2.remote == Some(dv)))
+            .filter(|m| {
+                t.vnets[*m as usize]
+                    .links
+                    .iter()
+                    .any(|l2| l2.connected() && l2.remote == Some(dv))
+            })
             .map(|m| self.vnet(m))
             .collect();
         match via.first() {
-            Some(m) => format!("no route leads to {dst}: {dname} is not peered with {sname}, and peering is not transitive (both are peered with {m}); peer them directly or route through an NVA or gateway in {m}"),
+            Some(m) => format!(
+                "no route leads to {dst}: {dname} is not peered with {sname}, and peering is not transitive (both are peered with {m}); peer them directly or route through an NVA or gateway in {m}"
+            ),
             None => format!("no route leads to {dst}: {dname} is not peered with {sname}"),
         }
     }
@@ -366,11 +487,17 @@ impl Words<'_> {
     /// does not use: say which flag or SKU keeps it from doing so (§4.4).
     fn unused_gateway(&self, src: VnetIdx, dst: Ipv4Addr) -> Option<String> {
         let t = self.t;
-        let c = t.connections.iter().find(|c| c.site_prefixes.iter().any(|p| p.contains(&dst)) && c.vnet.is_some_and(|v| v != src))?;
+        let c = t
+            .connections
+            .iter()
+            .find(|c| c.site_prefixes.iter().any(|p| p.contains(&dst)) && c.vnet.is_some_and(|v| v != src))?;
         let hub = c.vnet?;
         let (sname, hname) = (self.vnet(src), self.vnet(hub));
         let site = c.site.as_ref().map_or("the site", |s| s.name());
-        let behind = format!("{dst} is on-premises, behind local network gateway {site}, reached through connection {} of the VPN gateway in {hname}", c.name);
+        let behind = format!(
+            "{dst} is on-premises, behind local network gateway {site}, reached through connection {} of the VPN gateway in {hname}",
+            c.name
+        );
         let link = t.vnets[src as usize].links.iter().find(|l| l.remote == Some(hub));
         let why = match (&t.vnets[src as usize].no_gateway, link) {
             (_, None) => format!("{sname} is not peered with {hname}"),
@@ -378,10 +505,20 @@ impl Words<'_> {
                 "{sname} uses remote gateways, but {hname}'s peering {} does not allow gateway transit (allowGatewayTransit false)",
                 hub_link.as_ref().map_or("(missing)", |l| l.name())
             ),
-            (Some(NoGateway::BasicSku { gateway }), _) => format!("{hname}'s gateway {} is Basic SKU, and a Basic VPN gateway does not support gateway transit", gateway.name()),
-            (Some(NoGateway::PeeringNotConnected { spoke_link }), _) => format!("peering {} is not Connected", spoke_link.name()),
-            (_, Some(l)) if !l.connected() => format!("peering {} from {sname} to {hname} is {:?}", l.id.name(), l.state),
-            (_, Some(l)) => format!("{sname}'s peering {} does not use remote gateways (useRemoteGateways false), so the gateway's routes are not in {sname}", l.id.name()),
+            (Some(NoGateway::BasicSku { gateway }), _) => format!(
+                "{hname}'s gateway {} is Basic SKU, and a Basic VPN gateway does not support gateway transit",
+                gateway.name()
+            ),
+            (Some(NoGateway::PeeringNotConnected { spoke_link }), _) => {
+                format!("peering {} is not Connected", spoke_link.name())
+            }
+            (_, Some(l)) if !l.connected() => {
+                format!("peering {} from {sname} to {hname} is {:?}", l.id.name(), l.state)
+            }
+            (_, Some(l)) => format!(
+                "{sname}'s peering {} does not use remote gateways (useRemoteGateways false), so the gateway's routes are not in {sname}",
+                l.id.name()
+            ),
         };
         Some(format!("no route leads to {dst}: {behind}; {why}"))
     }
@@ -391,19 +528,32 @@ impl Words<'_> {
 /// through exactly the code path of live packets. For ICMP the ports are
 /// the echo identifier; `reply` builds the answer (echo reply, or the
 /// same TCP/UDP flow in the other direction when src and dst are swapped).
-pub fn probe_packet(src: Ipv4Addr, dst: Ipv4Addr, protocol: &str, sport: u16, dport: u16, reply: bool) -> Option<Vec<u8>> {
+pub fn probe_packet(
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    protocol: &str,
+    sport: u16,
+    dport: u16,
+    reply: bool,
+) -> Option<Vec<u8>> {
     use etherparse::{IcmpEchoHeader, Icmpv4Type, PacketBuilder};
     let b = PacketBuilder::ipv4(src.octets(), dst.octets(), 64);
     let mut out = Vec::new();
     let ok = match protocol.to_ascii_lowercase().as_str() {
         "tcp" => {
             let t = b.tcp(sport, dport, 1, 65535);
-            if reply { t.syn().ack(1) } else { t.syn() }.write(&mut out, &[]).is_ok()
+            if reply { t.syn().ack(1) } else { t.syn() }
+                .write(&mut out, &[])
+                .is_ok()
         }
         "udp" => b.udp(sport, dport).write(&mut out, &[]).is_ok(),
         "icmp" => {
             let echo = IcmpEchoHeader { id: sport, seq: 1 };
-            let t = if reply { Icmpv4Type::EchoReply(echo) } else { Icmpv4Type::EchoRequest(echo) };
+            let t = if reply {
+                Icmpv4Type::EchoReply(echo)
+            } else {
+                Icmpv4Type::EchoRequest(echo)
+            };
             b.icmpv4(t).write(&mut out, &[]).is_ok()
         }
         _ => false,
@@ -414,14 +564,23 @@ pub fn probe_packet(src: Ipv4Addr, dst: Ipv4Addr, protocol: &str, sport: u16, dp
 /// How a packet an on-premises machine behind `lng` sends to `dst` enters
 /// the fabric: through the connection whose tunnel the site's router
 /// routes `dst` into (with the prefix it matched), or why it does not.
-pub fn site_ingress(model: &Model, t: &Tables, lng: &ResourceId, dst: Ipv4Addr) -> Result<(Ingress, Ipv4Net, ResourceId), String> {
+pub fn site_ingress(
+    model: &Model,
+    t: &Tables,
+    lng: &ResourceId,
+    dst: Ipv4Addr,
+) -> Result<(Ingress, Ipv4Net, ResourceId), String> {
     let Some((prefix, conn)) = crate::routing::site_route_for(model, lng, dst) else {
         return Err(format!(
             "the on-premises router {} has no route to {dst}: no Azure gateway it is connected to advertises it (a gateway advertises its VNet and the spokes that use it through gateway transit)",
             lng.name()
         ));
     };
-    let c = t.connections.iter().position(|c| c.id == conn).ok_or_else(|| format!("connection {} is not in the compiled tables", conn.name()))?;
+    let c = t
+        .connections
+        .iter()
+        .position(|c| c.id == conn)
+        .ok_or_else(|| format!("connection {} is not in the compiled tables", conn.name()))?;
     Ok((Ingress::Connection(c as u32), prefix, conn))
 }
 
@@ -430,11 +589,26 @@ pub fn site_ingress(model: &Model, t: &Tables, lng: &ResourceId, dst: Ipv4Addr) 
 /// both get through, as a real ping or TCP handshake needs; with the
 /// explanation of the first leg that fails (or of the request when both
 /// pass). An on-premises sender is `src`; the others have their own.
-pub fn round_trip(t: &Tables, from: Ingress, dst: Ipv4Addr, protocol: &str, port: u16, now: Instant) -> (bool, Explanation) {
+pub fn round_trip(
+    t: &Tables,
+    from: Ingress,
+    dst: Ipv4Addr,
+    protocol: &str,
+    port: u16,
+    now: Instant,
+) -> (bool, Explanation) {
     round_trip_from(t, from, None, dst, protocol, port, now)
 }
 
-pub fn round_trip_from(t: &Tables, from: Ingress, src: Option<Ipv4Addr>, dst: Ipv4Addr, protocol: &str, port: u16, now: Instant) -> (bool, Explanation) {
+pub fn round_trip_from(
+    t: &Tables,
+    from: Ingress,
+    src: Option<Ipv4Addr>,
+    dst: Ipv4Addr,
+    protocol: &str,
+    port: u16,
+    now: Instant,
+) -> (bool, Explanation) {
     let mut ct = ConnTrack::new();
     let src = match (from, src) {
         (_, Some(ip)) => ip,
@@ -443,7 +617,11 @@ pub fn round_trip_from(t: &Tables, from: Ingress, src: Option<Ipv4Addr>, dst: Ip
         (Ingress::Service(_), None) => super::tables::SERVICE_IP,
         (Ingress::AzureHost, None) => crate::model::AZURE_HOST_IP,
     };
-    let (sport, dport) = if protocol.eq_ignore_ascii_case("icmp") { (4242, 4242) } else { (49152, port) };
+    let (sport, dport) = if protocol.eq_ignore_ascii_case("icmp") {
+        (4242, 4242)
+    } else {
+        (49152, port)
+    };
     let Some(req) = probe_packet(src, dst, protocol, sport, dport, false) else {
         return (false, explain(t, &mut ct, from, &[], now));
     };
@@ -460,13 +638,27 @@ pub fn round_trip_from(t: &Tables, from: Ingress, src: Option<Ipv4Addr>, dst: Ip
         Verdict::ToService { service, nat } => (Ingress::Service(service), nat.ip, nat.port.unwrap_or(dport)),
         _ => return (false, there),
     };
-    let Some(rep) = probe_packet(reply_src, src, protocol, reply_port, sport, true) else { return (false, there) };
+    let Some(rep) = probe_packet(reply_src, src, protocol, reply_port, sport, true) else {
+        return (false, there);
+    };
     let back = explain(t, &mut ct, back_from, &rep, now);
     let home = match (back.verdict, from) {
         (Verdict::Deliver { nic, .. }, Ingress::Nic(n)) => nic == n,
         (Verdict::ToInternet { snat }, Ingress::Internet) => snat == dst,
-        (Verdict::ToSite { connection }, Ingress::Connection(c)) => t.connections[connection as usize].site == t.connections[c as usize].site,
+        (Verdict::ToSite { connection }, Ingress::Connection(c)) => {
+            t.connections[connection as usize].site == t.connections[c as usize].site
+        }
         _ => false,
     };
-    if home { (true, there) } else { (false, Explanation { summary: format!("the answer is {}", back.summary), ..back }) }
+    if home {
+        (true, there)
+    } else {
+        (
+            false,
+            Explanation {
+                summary: format!("the answer is {}", back.summary),
+                ..back
+            },
+        )
+    }
 }

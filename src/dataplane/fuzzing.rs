@@ -16,7 +16,9 @@ pub fn tables() -> &'static Tables {
     T.get_or_init(|| {
         // Unwrap: lab 01 is part of the crate and tested to build.
         #[allow(clippy::expect_used)]
-        let model = Topology::parse(TOPOLOGY).and_then(|t| t.build()).expect("lab 01 builds");
+        let model = Topology::parse(TOPOLOGY)
+            .and_then(|t| t.build())
+            .expect("lab 01 builds");
         Tables::compile(&model, 1)
     })
 }
@@ -39,7 +41,9 @@ pub fn ingress(t: &Tables, b: u8) -> Ingress {
 /// same conntrack, so the second pass takes the tracked (and, for
 /// fragments, the later-fragment) paths.
 pub fn run(data: &[u8]) {
-    let Some((&first, packet)) = data.split_first() else { return };
+    let Some((&first, packet)) = data.split_first() else {
+        return;
+    };
     let t = tables();
     let mut ct = ConnTrack::new();
     let now = Instant::now();

@@ -81,11 +81,19 @@ pub struct Rewrite {
 
 impl Rewrite {
     pub fn dst(ip: Ipv4Addr) -> Rewrite {
-        Rewrite { side: Side::Destination, ip, port: None }
+        Rewrite {
+            side: Side::Destination,
+            ip,
+            port: None,
+        }
     }
 
     pub fn src(ip: Ipv4Addr) -> Rewrite {
-        Rewrite { side: Side::Source, ip, port: None }
+        Rewrite {
+            side: Side::Source,
+            ip,
+            port: None,
+        }
     }
 }
 
@@ -200,7 +208,10 @@ mod tests {
 
     #[test]
     fn full_checksums_stay_valid_both_ways() {
-        for (a, b, c) in [([10, 1, 1, 4], [203, 0, 113, 1], [192, 0, 2, 10]), ([0, 0, 0, 0], [255, 255, 255, 255], [1, 2, 3, 4])] {
+        for (a, b, c) in [
+            ([10, 1, 1, 4], [203, 0, 113, 1], [192, 0, 2, 10]),
+            ([0, 0, 0, 0], [255, 255, 255, 255], [1, 2, 3, 4]),
+        ] {
             let mut t = build::tcp(c, b, 40000, 22);
             assert!(rewrite(&mut t, Side::Destination, a.into(), L4Checksum::Full));
             assert_eq!(&t[16..20], &a);
@@ -227,11 +238,21 @@ mod tests {
     fn zero_udp_checksum_stays_zero_and_icmp_is_left_alone() {
         let mut u = build::udp([10, 0, 0, 1], [10, 0, 0, 2], 1, 2);
         u[26..28].copy_from_slice(&[0, 0]);
-        assert!(rewrite(&mut u, Side::Source, Ipv4Addr::new(203, 0, 113, 9), L4Checksum::Full));
+        assert!(rewrite(
+            &mut u,
+            Side::Source,
+            Ipv4Addr::new(203, 0, 113, 9),
+            L4Checksum::Full
+        ));
         assert_eq!(&u[26..28], &[0, 0]);
         let mut p = build::ping([10, 0, 0, 1], [10, 0, 0, 2], 7, false);
         let icmp_before = p[20..].to_vec();
-        assert!(rewrite(&mut p, Side::Source, Ipv4Addr::new(203, 0, 113, 9), L4Checksum::Full));
+        assert!(rewrite(
+            &mut p,
+            Side::Source,
+            Ipv4Addr::new(203, 0, 113, 9),
+            L4Checksum::Full
+        ));
         assert_eq!(p[20..], icmp_before[..]);
         assert!(ip_ok(&p));
     }
@@ -240,7 +261,12 @@ mod tests {
     fn later_fragments_change_only_the_ip_header() {
         let (_, mut second) = build::fragments([10, 0, 0, 1], [203, 0, 113, 1], 9);
         let payload = second[20..].to_vec();
-        assert!(rewrite(&mut second, Side::Destination, Ipv4Addr::new(10, 1, 1, 4), L4Checksum::Full));
+        assert!(rewrite(
+            &mut second,
+            Side::Destination,
+            Ipv4Addr::new(10, 1, 1, 4),
+            L4Checksum::Full
+        ));
         assert_eq!(second[20..], payload[..]);
         assert!(ip_ok(&second));
     }
@@ -248,11 +274,27 @@ mod tests {
     #[test]
     fn ports_change_with_their_checksums() {
         let mut t = build::tcp([10, 1, 1, 4], [10, 2, 1, 100], 40000, 80);
-        assert!(apply(&mut t, &Rewrite { side: Side::Destination, ip: Ipv4Addr::new(10, 2, 1, 5), port: Some(8080) }, L4Checksum::Full));
+        assert!(apply(
+            &mut t,
+            &Rewrite {
+                side: Side::Destination,
+                ip: Ipv4Addr::new(10, 2, 1, 5),
+                port: Some(8080)
+            },
+            L4Checksum::Full
+        ));
         assert_eq!(u16::from_be_bytes([t[22], t[23]]), 8080);
         assert!(ip_ok(&t) && tcp_ok(&t));
         let mut u = build::udp([10, 2, 1, 5], [10, 1, 1, 4], 5353, 40000);
-        assert!(apply(&mut u, &Rewrite { side: Side::Source, ip: Ipv4Addr::new(10, 2, 1, 100), port: Some(53) }, L4Checksum::Full));
+        assert!(apply(
+            &mut u,
+            &Rewrite {
+                side: Side::Source,
+                ip: Ipv4Addr::new(10, 2, 1, 100),
+                port: Some(53)
+            },
+            L4Checksum::Full
+        ));
         assert_eq!(u16::from_be_bytes([u[20], u[21]]), 53);
         assert!(ip_ok(&u) && udp_ok(&u));
         // A partial sum covers no port: it changes only with the address.
@@ -260,13 +302,34 @@ mod tests {
         let mut p = build::tcp(src, dst, 40000, 80);
         let l4_len = (p.len() - 20) as u16;
         p[36..38].copy_from_slice(&pseudo(src, dst, 6, l4_len).to_be_bytes());
-        assert!(apply(&mut p, &Rewrite { side: Side::Destination, ip: Ipv4Addr::new(10, 2, 1, 5), port: Some(8080) }, L4Checksum::Partial));
-        assert_eq!(u16::from_be_bytes([p[36], p[37]]), pseudo(src, [10, 2, 1, 5], 6, l4_len));
+        assert!(apply(
+            &mut p,
+            &Rewrite {
+                side: Side::Destination,
+                ip: Ipv4Addr::new(10, 2, 1, 5),
+                port: Some(8080)
+            },
+            L4Checksum::Partial
+        ));
+        assert_eq!(
+            u16::from_be_bytes([p[36], p[37]]),
+            pseudo(src, [10, 2, 1, 5], 6, l4_len)
+        );
     }
 
     #[test]
     fn refuses_what_is_not_ipv4() {
-        assert!(!rewrite(&mut [0x60; 40], Side::Source, Ipv4Addr::LOCALHOST, L4Checksum::Full));
-        assert!(!rewrite(&mut [0x45; 10], Side::Source, Ipv4Addr::LOCALHOST, L4Checksum::Full));
+        assert!(!rewrite(
+            &mut [0x60; 40],
+            Side::Source,
+            Ipv4Addr::LOCALHOST,
+            L4Checksum::Full
+        ));
+        assert!(!rewrite(
+            &mut [0x45; 10],
+            Side::Source,
+            Ipv4Addr::LOCALHOST,
+            L4Checksum::Full
+        ));
     }
 }

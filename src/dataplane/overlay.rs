@@ -48,7 +48,12 @@ pub struct Overlay {
 impl Overlay {
     pub fn compile(model: &Model, nic_index: impl Fn(&ResourceId) -> Option<NicIdx>) -> Overlay {
         let mut o = Overlay::default();
-        let index: FxHashMap<&ResourceId, u32> = model.managed_clusters.keys().enumerate().map(|(i, id)| (id, i as u32)).collect();
+        let index: FxHashMap<&ResourceId, u32> = model
+            .managed_clusters
+            .keys()
+            .enumerate()
+            .map(|(i, id)| (id, i as u32))
+            .collect();
         for (ci, c) in model.managed_clusters.values().enumerate() {
             let mut slices = Vec::new();
             for n in c.nodes() {
@@ -58,7 +63,13 @@ impl Overlay {
                 }
             }
             let mesh_peers = c.mesh_peers.iter().filter_map(|p| index.get(p).copied()).collect();
-            o.clusters.push(ClusterEntry { id: c.id.clone(), name: c.name.clone(), pod_cidr: c.network_profile.pod_cidr, slices, mesh_peers });
+            o.clusters.push(ClusterEntry {
+                id: c.id.clone(),
+                name: c.name.clone(),
+                pod_cidr: c.network_profile.pod_cidr,
+                slices,
+                mesh_peers,
+            });
         }
         o
     }
@@ -74,18 +85,30 @@ impl Overlay {
     /// The cluster whose pod CIDR holds `ip` (the first, if several
     /// clusters reuse a pod CIDR, which Azure allows).
     pub fn cluster_of_pod_ip(&self, ip: Ipv4Addr) -> Option<u32> {
-        self.clusters.iter().position(|c| c.pod_cidr.contains(&ip)).map(|i| i as u32)
+        self.clusters
+            .iter()
+            .position(|c| c.pod_cidr.contains(&ip))
+            .map(|i| i as u32)
     }
 
     /// The node of cluster `c` that owns the /24 holding `ip`.
     pub fn slice_owner(&self, c: u32, ip: Ipv4Addr) -> Option<NicIdx> {
-        self.clusters.get(c as usize)?.slices.iter().find(|(s, _)| s.contains(&ip)).map(|(_, n)| *n)
+        self.clusters
+            .get(c as usize)?
+            .slices
+            .iter()
+            .find(|(s, _)| s.contains(&ip))
+            .map(|(_, n)| *n)
     }
 
     /// The /24 of node `nic`.
     pub fn slice_of(&self, nic: NicIdx) -> Option<Ipv4Net> {
         let c = self.cluster_of_node(nic)?;
-        self.clusters[c as usize].slices.iter().find(|(_, n)| *n == nic).map(|(s, _)| *s)
+        self.clusters[c as usize]
+            .slices
+            .iter()
+            .find(|(_, n)| *n == nic)
+            .map(|(s, _)| *s)
     }
 }
 
@@ -106,7 +129,9 @@ pub enum NodeEgress {
 /// clusters' node slices through the tunnel, masquerade for everything
 /// that leaves through eth0 to outside the node's own cluster.
 pub fn node_egress(o: &Overlay, node: NicIdx, dst: Ipv4Addr) -> NodeEgress {
-    let Some(c) = o.cluster_of_node(node) else { return NodeEgress::Snat };
+    let Some(c) = o.cluster_of_node(node) else {
+        return NodeEgress::Snat;
+    };
     let cluster = &o.clusters[c as usize];
     if cluster.pod_cidr.contains(&dst) {
         return NodeEgress::Direct;
@@ -126,20 +151,42 @@ pub const MESH_VXLAN_PORT: u16 = 8472;
 /// `node`) to `dst` gets through and why: the node's kernel picks the way
 /// out ([`node_egress`]), the fabric decides the rest, for the request
 /// and for the answer.
-pub fn pod_round_trip(t: &super::Tables, node: NicIdx, pod_ip: Ipv4Addr, dst: Ipv4Addr, protocol: &str, port: u16, now: std::time::Instant) -> (bool, String) {
+pub fn pod_round_trip(
+    t: &super::Tables,
+    node: NicIdx,
+    pod_ip: Ipv4Addr,
+    dst: Ipv4Addr,
+    protocol: &str,
+    port: u16,
+    now: std::time::Instant,
+) -> (bool, String) {
     use super::explain::{round_trip, round_trip_from};
     use super::verdict::Ingress;
     let node_ip = t.nics[node as usize].ip;
-    let node_name = t.nics[node as usize].vm.clone().unwrap_or_else(|| t.nics[node as usize].name.clone());
+    let node_name = t.nics[node as usize]
+        .vm
+        .clone()
+        .unwrap_or_else(|| t.nics[node as usize].name.clone());
     match node_egress(&t.overlay, node, dst) {
-        NodeEgress::Direct if t.overlay.slice_of(node).is_some_and(|s| s.contains(&dst)) => (true, format!("{dst} is a pod on the same node {node_name}: its kernel delivers it over the pods' veths; the fabric never sees it")),
+        NodeEgress::Direct if t.overlay.slice_of(node).is_some_and(|s| s.contains(&dst)) => (
+            true,
+            format!(
+                "{dst} is a pod on the same node {node_name}: its kernel delivers it over the pods' veths; the fabric never sees it"
+            ),
+        ),
         NodeEgress::Direct => {
             let (ok, e) = round_trip_from(t, Ingress::Nic(node), Some(pod_ip), dst, protocol, port, now);
-            (ok, format!("{} leaves node {node_name} with its pod address: {}", pod_ip, e.summary))
+            (
+                ok,
+                format!("{} leaves node {node_name} with its pod address: {}", pod_ip, e.summary),
+            )
         }
         NodeEgress::Snat => {
             let (ok, e) = round_trip(t, Ingress::Nic(node), dst, protocol, port, now);
-            (ok, format!("node {node_name} SNATs it to its own address {node_ip}: {}", e.summary))
+            (
+                ok,
+                format!("node {node_name} SNATs it to its own address {node_ip}: {}", e.summary),
+            )
         }
         NodeEgress::Tunnel { node: remote } => {
             let remote_ip = t.nics[remote as usize].ip;
@@ -147,7 +194,12 @@ pub fn pod_round_trip(t: &super::Tables, node: NicIdx, pod_ip: Ipv4Addr, dst: Ip
             let (there, e1) = round_trip(t, Ingress::Nic(node), remote_ip, "udp", MESH_VXLAN_PORT, now);
             let (back, e2) = round_trip(t, Ingress::Nic(remote), node_ip, "udp", MESH_VXLAN_PORT, now);
             let summary = if there && !back { e2.summary } else { e1.summary };
-            (there && back, format!("cluster mesh: node {node_name} encapsulates it in VXLAN (UDP {MESH_VXLAN_PORT}) to node {remote_name} ({remote_ip}), which holds {dst}'s /24; the tunnel's packets: {summary}"))
+            (
+                there && back,
+                format!(
+                    "cluster mesh: node {node_name} encapsulates it in VXLAN (UDP {MESH_VXLAN_PORT}) to node {remote_name} ({remote_ip}), which holds {dst}'s /24; the tunnel's packets: {summary}"
+                ),
+            )
         }
     }
 }

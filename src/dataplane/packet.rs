@@ -42,12 +42,22 @@ impl std::fmt::Display for FlowKey {
 impl FlowKey {
     /// The same flow seen from the other end.
     pub fn reversed(&self) -> FlowKey {
-        FlowKey { src: self.dst, dst: self.src, proto: self.proto, sport: self.dport, dport: self.sport }
+        FlowKey {
+            src: self.dst,
+            dst: self.src,
+            proto: self.proto,
+            sport: self.dport,
+            dport: self.sport,
+        }
     }
 
     /// One orientation for both directions, for connection tracking.
     pub fn canonical(&self) -> FlowKey {
-        if (self.src, self.sport) <= (self.dst, self.dport) { *self } else { self.reversed() }
+        if (self.src, self.sport) <= (self.dst, self.dport) {
+            *self
+        } else {
+            self.reversed()
+        }
     }
 
     pub fn has_ports(&self) -> bool {
@@ -70,7 +80,9 @@ pub enum IcmpKind {
     Echo,
     /// Destination unreachable, time exceeded, parameter problem: they
     /// carry the header of the packet they answer.
-    Error { inner: FlowKey },
+    Error {
+        inner: FlowKey,
+    },
     Other,
 }
 
@@ -98,12 +110,22 @@ pub fn parse(bytes: &[u8]) -> Result<Packet, ParseError> {
         (0, true) => Fragment::First { id: h.identification() },
         _ => Fragment::Later { id: h.identification() },
     };
-    let mut key = FlowKey { src: h.source_addr(), dst: h.destination_addr(), proto, sport: 0, dport: 0 };
+    let mut key = FlowKey {
+        src: h.source_addr(),
+        dst: h.destination_addr(),
+        proto,
+        sport: 0,
+        dport: 0,
+    };
     let mut icmp = None;
     if !matches!(fragment, Fragment::Later { .. }) {
         // The header's protocol, not the payload's: etherparse steps over
         // an AH header, but NSGs match AH itself.
-        let l4 = if ip.payload().ip_number == IpNumber(proto) { ip.payload().payload } else { &[][..] };
+        let l4 = if ip.payload().ip_number == IpNumber(proto) {
+            ip.payload().payload
+        } else {
+            &[][..]
+        };
         match proto {
             TCP | UDP => {
                 let min = if proto == TCP { 20 } else { 8 };
@@ -153,7 +175,13 @@ fn inner_key(quoted: &[u8]) -> Option<FlowKey> {
         TCP | UDP | ICMP => return None,
         _ => (0, 0),
     };
-    Some(FlowKey { src: h.source_addr(), dst: h.destination_addr(), proto, sport, dport })
+    Some(FlowKey {
+        src: h.source_addr(),
+        dst: h.destination_addr(),
+        proto,
+        sport,
+        dport,
+    })
 }
 
 #[cfg(test)]
@@ -177,7 +205,11 @@ pub(crate) mod build {
 
     pub fn ping(src: [u8; 4], dst: [u8; 4], id: u16, reply: bool) -> Vec<u8> {
         let echo = IcmpEchoHeader { id, seq: 1 };
-        let t = if reply { Icmpv4Type::EchoReply(echo) } else { Icmpv4Type::EchoRequest(echo) };
+        let t = if reply {
+            Icmpv4Type::EchoReply(echo)
+        } else {
+            Icmpv4Type::EchoRequest(echo)
+        };
         let b = PacketBuilder::ipv4(src, dst, 64).icmpv4(t);
         let mut out = Vec::new();
         b.write(&mut out, b"ping").unwrap();
@@ -186,7 +218,9 @@ pub(crate) mod build {
 
     /// An ICMP error from `src` to `dst` quoting `original`.
     pub fn icmp_error(src: [u8; 4], dst: [u8; 4], original: &[u8]) -> Vec<u8> {
-        let b = PacketBuilder::ipv4(src, dst, 64).icmpv4(Icmpv4Type::TimeExceeded(etherparse::icmpv4::TimeExceededCode::TtlExceededInTransit));
+        let b = PacketBuilder::ipv4(src, dst, 64).icmpv4(Icmpv4Type::TimeExceeded(
+            etherparse::icmpv4::TimeExceededCode::TtlExceededInTransit,
+        ));
         let mut out = Vec::new();
         b.write(&mut out, &original[..original.len().min(28)]).unwrap();
         out
@@ -197,7 +231,8 @@ pub(crate) mod build {
         let whole = udp(src, dst, 5000, 53);
         let l4 = &whole[20..];
         let mk = |payload: &[u8], offset8: u16, more: bool| {
-            let mut h = etherparse::Ipv4Header::new(payload.len() as u16, 64, etherparse::IpNumber::UDP, src, dst).unwrap();
+            let mut h =
+                etherparse::Ipv4Header::new(payload.len() as u16, 64, etherparse::IpNumber::UDP, src, dst).unwrap();
             h.identification = id;
             h.more_fragments = more;
             h.fragment_offset = etherparse::IpFragOffset::try_new(offset8).unwrap();
@@ -217,14 +252,29 @@ mod tests {
 
     #[test]
     fn flow_keys_print_as_trace_shows_them() {
-        assert_eq!(parse(&tcp([10, 1, 1, 4], [10, 2, 1, 4], 40000, 22)).unwrap().key.to_string(), "10.1.1.4:40000 -> 10.2.1.4:22 tcp");
-        assert_eq!(parse(&ping([10, 1, 1, 4], [10, 3, 1, 4], 7, false)).unwrap().key.to_string(), "10.1.1.4 -> 10.3.1.4 icmp");
+        assert_eq!(
+            parse(&tcp([10, 1, 1, 4], [10, 2, 1, 4], 40000, 22))
+                .unwrap()
+                .key
+                .to_string(),
+            "10.1.1.4:40000 -> 10.2.1.4:22 tcp"
+        );
+        assert_eq!(
+            parse(&ping([10, 1, 1, 4], [10, 3, 1, 4], 7, false))
+                .unwrap()
+                .key
+                .to_string(),
+            "10.1.1.4 -> 10.3.1.4 icmp"
+        );
     }
 
     #[test]
     fn tcp_udp_icmp() {
         let p = parse(&tcp([10, 1, 1, 4], [10, 2, 1, 4], 40000, 22)).unwrap();
-        assert_eq!((p.key.proto, p.key.sport, p.key.dport, p.fragment), (TCP, 40000, 22, Fragment::Whole));
+        assert_eq!(
+            (p.key.proto, p.key.sport, p.key.dport, p.fragment),
+            (TCP, 40000, 22, Fragment::Whole)
+        );
         let p = parse(&udp([10, 1, 1, 4], [10, 2, 1, 4], 5353, 53)).unwrap();
         assert_eq!((p.key.proto, p.key.dport), (UDP, 53));
         let req = parse(&ping([10, 1, 1, 4], [10, 2, 1, 4], 77, false)).unwrap();
@@ -237,7 +287,9 @@ mod tests {
     fn icmp_error_quotes_its_flow() {
         let orig = udp([10, 1, 1, 4], [10, 2, 1, 4], 33434, 33434);
         let err = parse(&icmp_error([10, 0, 1, 4], [10, 1, 1, 4], &orig)).unwrap();
-        let Some(IcmpKind::Error { inner }) = err.icmp else { panic!("{err:?}") };
+        let Some(IcmpKind::Error { inner }) = err.icmp else {
+            panic!("{err:?}")
+        };
         assert_eq!(inner, parse(&orig).unwrap().key);
     }
 

@@ -13,7 +13,10 @@ use std::time::Duration;
 use ipnet::Ipv4Net;
 use rustc_hash::{FxHashMap, FxHasher};
 
-use crate::model::{LbSku, LoadDistribution, Model, PeeringState, ProbeProtocol, PublicIpSku, REDIS_PORT, ResourceId, TransportProtocol, regions};
+use crate::model::{
+    LbSku, LoadDistribution, Model, PeeringState, ProbeProtocol, PublicIpSku, REDIS_PORT, ResourceId,
+    TransportProtocol, regions,
+};
 use crate::nsg::CompiledNsg;
 use crate::routing::{self, EffectiveRoute, Hop, NoGateway};
 
@@ -26,17 +29,33 @@ const DEFAULT_FLOW_TIMEOUT: Duration = Duration::from_secs(4 * 60);
 /// A route's hop with every reference turned into an index.
 #[derive(Clone, Debug)]
 pub enum CHop {
-    VnetLocal { vnet: VnetIdx },
-    Peering { vnet: VnetIdx, link: u32 },
+    VnetLocal {
+        vnet: VnetIdx,
+    },
+    Peering {
+        vnet: VnetIdx,
+        link: u32,
+    },
     Internet,
     Drop,
-    Appliance { ips: Box<[Ipv4Addr]> },
-    Gateway { vnet: VnetIdx },
+    Appliance {
+        ips: Box<[Ipv4Addr]>,
+    },
+    Gateway {
+        vnet: VnetIdx,
+    },
     NoGateway(NoGateway),
-    Site { connection: u32 },
-    Vnet2Vnet { connection: u32, vnet: VnetIdx },
+    Site {
+        connection: u32,
+    },
+    Vnet2Vnet {
+        connection: u32,
+        vnet: VnetIdx,
+    },
     /// A private endpoint, by index in `Tables::endpoints`.
-    InterfaceEndpoint { endpoint: u32 },
+    InterfaceEndpoint {
+        endpoint: u32,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -167,7 +186,9 @@ pub struct LbRuleEntry {
 
 impl LbRuleEntry {
     pub fn matches(&self, frontend: u32, proto: u8, dport: Option<u16>) -> bool {
-        self.frontend == frontend && self.protocol.matches(proto) && (self.frontend_port == 0 || dport == Some(self.frontend_port))
+        self.frontend == frontend
+            && self.protocol.matches(proto)
+            && (self.frontend_port == 0 || dport == Some(self.frontend_port))
     }
 }
 
@@ -251,7 +272,14 @@ struct NsgCompiler {
 }
 
 impl NsgCompiler {
-    fn get(&mut self, model: &Model, id: Option<&ResourceId>, subnet: SubnetIdx, vnet_tag: &[Ipv4Net], own_ranges: &[Ipv4Net]) -> Option<u32> {
+    fn get(
+        &mut self,
+        model: &Model,
+        id: Option<&ResourceId>,
+        subnet: SubnetIdx,
+        vnet_tag: &[Ipv4Net],
+        own_ranges: &[Ipv4Net],
+    ) -> Option<u32> {
         let id = id?;
         let nsg = model.network_security_groups.get(id)?;
         let compiled = &mut self.compiled;
@@ -270,16 +298,30 @@ pub fn stable_key(id: &ResourceId) -> u64 {
 
 impl Tables {
     pub fn compile(model: &Model, generation: u64) -> Tables {
-        let vnet_idx: FxHashMap<&ResourceId, VnetIdx> = model.virtual_networks.keys().enumerate().map(|(i, id)| (id, i as VnetIdx)).collect();
-        let conn_idx: FxHashMap<&ResourceId, u32> = model.connections.keys().enumerate().map(|(i, id)| (id, i as u32)).collect();
+        let vnet_idx: FxHashMap<&ResourceId, VnetIdx> = model
+            .virtual_networks
+            .keys()
+            .enumerate()
+            .map(|(i, id)| (id, i as VnetIdx))
+            .collect();
+        let conn_idx: FxHashMap<&ResourceId, u32> = model
+            .connections
+            .keys()
+            .enumerate()
+            .map(|(i, id)| (id, i as u32))
+            .collect();
         let mut nsgs = NsgCompiler::default();
 
         let compile_hop = |vnet: VnetIdx, hop: &Hop| -> CHop {
             match hop {
-                Hop::VnetLocal { vnet: v } => CHop::VnetLocal { vnet: vnet_idx.get(v).copied().unwrap_or(vnet) },
+                Hop::VnetLocal { vnet: v } => CHop::VnetLocal {
+                    vnet: vnet_idx.get(v).copied().unwrap_or(vnet),
+                },
                 Hop::Peering { vnet: r, link, .. } => {
                     let owner = link.parent().and_then(|p| model.virtual_networks.get(&p));
-                    let l = owner.and_then(|o| o.peerings.iter().position(|p| &p.id == link)).unwrap_or(0) as u32;
+                    let l = owner
+                        .and_then(|o| o.peerings.iter().position(|p| &p.id == link))
+                        .unwrap_or(0) as u32;
                     match vnet_idx.get(r) {
                         Some(r) => CHop::Peering { vnet: *r, link: l },
                         None => CHop::Drop,
@@ -287,18 +329,26 @@ impl Tables {
                 }
                 Hop::Internet => CHop::Internet,
                 Hop::Drop => CHop::Drop,
-                Hop::Appliance { ips } => CHop::Appliance { ips: ips.clone().into_boxed_slice() },
+                Hop::Appliance { ips } => CHop::Appliance {
+                    ips: ips.clone().into_boxed_slice(),
+                },
                 Hop::Gateway(g) => match vnet_idx.get(&g.vnet) {
                     Some(v) => CHop::Gateway { vnet: *v },
                     None => CHop::NoGateway(NoGateway::None),
                 },
                 Hop::NoGateway(why) => CHop::NoGateway(why.clone()),
-                Hop::Site { connection } => conn_idx.get(connection).map_or(CHop::Drop, |c| CHop::Site { connection: *c }),
+                Hop::Site { connection } => conn_idx
+                    .get(connection)
+                    .map_or(CHop::Drop, |c| CHop::Site { connection: *c }),
                 Hop::Vnet2Vnet { connection, vnet: v } => match (conn_idx.get(connection), vnet_idx.get(v)) {
-                    (Some(c), Some(v)) => CHop::Vnet2Vnet { connection: *c, vnet: *v },
+                    (Some(c), Some(v)) => CHop::Vnet2Vnet {
+                        connection: *c,
+                        vnet: *v,
+                    },
                     _ => CHop::Drop,
                 },
-                Hop::InterfaceEndpoint { endpoint } => match model.private_endpoints.keys().position(|k| k == endpoint) {
+                Hop::InterfaceEndpoint { endpoint } => match model.private_endpoints.keys().position(|k| k == endpoint)
+                {
                     Some(e) => CHop::InterfaceEndpoint { endpoint: e as u32 },
                     None => CHop::Drop,
                 },
@@ -325,7 +375,10 @@ impl Tables {
                 })
                 .collect();
             let gateway = model.has_gateway(&v.id).then(|| {
-                let routes: Vec<(Ipv4Net, CHop)> = routing::gateway_context(model, &v.id).iter().map(|(p, h)| (*p, compile_hop(i as VnetIdx, h))).collect();
+                let routes: Vec<(Ipv4Net, CHop)> = routing::gateway_context(model, &v.id)
+                    .iter()
+                    .map(|(p, h)| (*p, compile_hop(i as VnetIdx, h)))
+                    .collect();
                 let mut lpm = routing::Lpm::new();
                 for (j, (p, _)) in routes.iter().enumerate() {
                     lpm.insert(*p, j as u32);
@@ -338,7 +391,9 @@ impl Tables {
                 location: regions::normalize(&v.location),
                 address_prefixes: v.address_prefixes.clone(),
                 links,
-                flow_timeout: v.flow_timeout_in_minutes.map_or(DEFAULT_FLOW_TIMEOUT, |m| Duration::from_secs(u64::from(m) * 60)),
+                flow_timeout: v
+                    .flow_timeout_in_minutes
+                    .map_or(DEFAULT_FLOW_TIMEOUT, |m| Duration::from_secs(u64::from(m) * 60)),
                 gateway,
                 no_gateway: routing::serving_gateway(model, &v.id).err(),
             });
@@ -353,12 +408,32 @@ impl Tables {
                 let routes = routing::effective_routes(model, &s.id);
                 let hops: Vec<CHop> = routes.iter().map(|r| compile_hop(vi as VnetIdx, &r.hop)).collect();
                 let mut lpm = routing::Lpm::new();
-                for (j, r) in routes.iter().enumerate().filter(|(_, r)| r.state == routing::RouteState::Active) {
+                for (j, r) in routes
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| r.state == routing::RouteState::Active)
+                {
                     lpm.insert(r.address_prefix, j as u32);
                 }
                 let vnet_tag = routing::virtual_network_tag(model, &s.id, &routes);
-                let nsg = nsgs.get(model, s.network_security_group.as_ref(), si, &vnet_tag, &v.address_prefixes);
-                subnets.push(SubnetEntry { id: s.id.clone(), vnet: vi as VnetIdx, prefix: s.address_prefix, routes, hops, lpm, nsg, vnet_tag, default_outbound_access: s.default_outbound_access });
+                let nsg = nsgs.get(
+                    model,
+                    s.network_security_group.as_ref(),
+                    si,
+                    &vnet_tag,
+                    &v.address_prefixes,
+                );
+                subnets.push(SubnetEntry {
+                    id: s.id.clone(),
+                    vnet: vi as VnetIdx,
+                    prefix: s.address_prefix,
+                    routes,
+                    hops,
+                    lpm,
+                    nsg,
+                    vnet_tag,
+                    default_outbound_access: s.default_outbound_access,
+                });
             }
         }
 
@@ -369,9 +444,19 @@ impl Tables {
             let Some(&si) = subnet_idx.get(&n.subnet) else { continue };
             let subnet = &subnets[si as usize];
             let vnet = &vnets[subnet.vnet as usize];
-            let nsg = nsgs.get(model, n.network_security_group.as_ref(), si, &subnet.vnet_tag, &vnet.address_prefixes);
+            let nsg = nsgs.get(
+                model,
+                n.network_security_group.as_ref(),
+                si,
+                &subnet.vnet_tag,
+                &vnet.address_prefixes,
+            );
             let vm = n.virtual_machine.as_ref().and_then(|v| model.virtual_machines.get(v));
-            let public_ip = n.public_ip_address.as_ref().and_then(|p| model.public_ip_addresses.get(p)).map(|p| (p.ip_address, p.sku));
+            let public_ip = n
+                .public_ip_address
+                .as_ref()
+                .and_then(|p| model.public_ip_addresses.get(p))
+                .map(|p| (p.ip_address, p.sku));
             let idx = nics.len() as NicIdx;
             hosts.insert((subnet.vnet, u32::from(n.private_ip_address)), idx);
             if let Some((ip, _)) = public_ip {
@@ -395,7 +480,9 @@ impl Tables {
         // A cache injected into a subnet: Azure's instance has an address
         // there, like a VM's NIC.
         for r in model.redis_caches.values() {
-            let (Some(subnet_id), Some(ip)) = (&r.subnet, r.instance_ip) else { continue };
+            let (Some(subnet_id), Some(ip)) = (&r.subnet, r.instance_ip) else {
+                continue;
+            };
             let Some(&si) = subnet_idx.get(subnet_id) else { continue };
             let subnet = &subnets[si as usize];
             let idx = nics.len() as NicIdx;
@@ -418,18 +505,38 @@ impl Tables {
         }
         let nic_keys: FxHashMap<u64, NicIdx> = nics.iter().enumerate().map(|(i, n)| (n.key, i as NicIdx)).collect();
         let (lbs, frontends) = compile_lbs(model, &subnet_idx, &subnets, &nic_keys);
-        for &m in lbs.iter().flat_map(|lb| lb.pools.iter().flat_map(|(_, members)| members)) {
+        for &m in lbs
+            .iter()
+            .flat_map(|lb| lb.pools.iter().flat_map(|(_, members)| members))
+        {
             nics[m as usize].lb_backend = true;
         }
-        let services: Vec<ServiceEntry> =
-            model.redis_caches.values().filter(|r| r.subnet.is_none()).map(|r| ServiceEntry { id: r.id.clone(), name: r.name.clone(), key: cache_instance_key(&r.id) }).collect();
+        let services: Vec<ServiceEntry> = model
+            .redis_caches
+            .values()
+            .filter(|r| r.subnet.is_none())
+            .map(|r| ServiceEntry {
+                id: r.id.clone(),
+                name: r.name.clone(),
+                key: cache_instance_key(&r.id),
+            })
+            .collect();
         let endpoints = model
             .private_endpoints
             .values()
             .filter_map(|pe| {
                 let vnet = subnets[*subnet_idx.get(&pe.subnet)? as usize].vnet;
-                let service = services.iter().position(|s| s.id == pe.private_link_service_id).map(|s| s as u32);
-                Some(EndpointEntry { id: pe.id.clone(), name: pe.name.clone(), ip: pe.private_ip_address, vnet, service })
+                let service = services
+                    .iter()
+                    .position(|s| s.id == pe.private_link_service_id)
+                    .map(|s| s as u32);
+                Some(EndpointEntry {
+                    id: pe.id.clone(),
+                    name: pe.name.clone(),
+                    ip: pe.private_ip_address,
+                    vnet,
+                    service,
+                })
             })
             .collect();
         let connections = model
@@ -438,14 +545,37 @@ impl Tables {
             .map(|c| ConnectionEntry {
                 id: c.id.clone(),
                 name: c.name.clone(),
-                vnet: model.virtual_network_gateways.get(&c.virtual_network_gateway1).and_then(|g| vnet_idx.get(&g.virtual_network).copied()),
+                vnet: model
+                    .virtual_network_gateways
+                    .get(&c.virtual_network_gateway1)
+                    .and_then(|g| vnet_idx.get(&g.virtual_network).copied()),
                 site: (c.connection_type == crate::model::ConnectionType::IPsec).then(|| c.peer.clone()),
-                site_prefixes: model.local_network_gateways.get(&c.peer).map(|l| l.local_address_prefixes.clone()).unwrap_or_default(),
+                site_prefixes: model
+                    .local_network_gateways
+                    .get(&c.peer)
+                    .map(|l| l.local_address_prefixes.clone())
+                    .unwrap_or_default(),
             })
             .collect();
-        let nic_index: FxHashMap<&ResourceId, NicIdx> = nics.iter().enumerate().map(|(i, n)| (&n.id, i as NicIdx)).collect();
+        let nic_index: FxHashMap<&ResourceId, NicIdx> =
+            nics.iter().enumerate().map(|(i, n)| (&n.id, i as NicIdx)).collect();
         let overlay = super::overlay::Overlay::compile(model, |id| nic_index.get(id).copied());
-        Tables { generation, nics, subnets, vnets, nsgs: nsgs.compiled, connections, lbs, endpoints, services, frontends, nic_keys, hosts, public_ips, overlay }
+        Tables {
+            generation,
+            nics,
+            subnets,
+            vnets,
+            nsgs: nsgs.compiled,
+            connections,
+            lbs,
+            endpoints,
+            services,
+            frontends,
+            nic_keys,
+            hosts,
+            public_ips,
+            overlay,
+        }
     }
 
     /// The load balancer and frontend holding `ip` in `vnet`.
@@ -482,12 +612,18 @@ impl Tables {
     }
 
     pub fn nic_by_name(&self, name: &str) -> Option<NicIdx> {
-        self.nics.iter().position(|n| n.name.eq_ignore_ascii_case(name)).map(|i| i as NicIdx)
+        self.nics
+            .iter()
+            .position(|n| n.name.eq_ignore_ascii_case(name))
+            .map(|i| i as NicIdx)
     }
 
     /// The primary NIC of a VM, by VM name.
     pub fn nic_of_vm(&self, vm: &str) -> Option<NicIdx> {
-        self.nics.iter().position(|n| n.vm.as_deref().is_some_and(|v| v.eq_ignore_ascii_case(vm))).map(|i| i as NicIdx)
+        self.nics
+            .iter()
+            .position(|n| n.vm.as_deref().is_some_and(|v| v.eq_ignore_ascii_case(vm)))
+            .map(|i| i as NicIdx)
     }
 
     pub fn vnet_of_nic(&self, nic: NicIdx) -> VnetIdx {
@@ -496,10 +632,13 @@ impl Tables {
 
     /// Indexes of the VNets whose address space holds `ip`.
     pub fn vnets_containing(&self, ip: Ipv4Addr) -> impl Iterator<Item = VnetIdx> + '_ {
-        self.vnets.iter().enumerate().filter(move |(_, v)| v.contains(ip)).map(|(i, _)| i as VnetIdx)
+        self.vnets
+            .iter()
+            .enumerate()
+            .filter(move |(_, v)| v.contains(ip))
+            .map(|(i, _)| i as VnetIdx)
     }
 }
-
 
 /// Compiles every load balancer, and the Basic one Azure puts in front of
 /// each cache injected into a subnet (its frontend is the cache's static
@@ -513,7 +652,9 @@ fn compile_lbs(
     let mut lbs = Vec::new();
     let vnet_of = |subnet: &ResourceId| subnet_idx.get(subnet).map(|s| subnets[*s as usize].vnet);
     for lb in model.load_balancers.values() {
-        let Some(vnet) = lb.frontend_ip_configurations.first().and_then(|f| vnet_of(&f.subnet)) else { continue };
+        let Some(vnet) = lb.frontend_ip_configurations.first().and_then(|f| vnet_of(&f.subnet)) else {
+            continue;
+        };
         let pools = lb
             .backend_address_pools
             .iter()
@@ -567,14 +708,22 @@ fn compile_lbs(
             sku: lb.sku,
             vnet,
             cache: None,
-            frontends: lb.frontend_ip_configurations.iter().map(|f| (f.name.clone(), f.private_ip_address)).collect(),
+            frontends: lb
+                .frontend_ip_configurations
+                .iter()
+                .map(|f| (f.name.clone(), f.private_ip_address))
+                .collect(),
             pools,
             probes,
             rules,
         });
     }
     for r in model.redis_caches.values() {
-        let (Some(subnet), Some(frontend), Some(instance)) = (&r.subnet, r.static_ip, nic_keys.get(&cache_instance_key(&r.id))) else { continue };
+        let (Some(subnet), Some(frontend), Some(instance)) =
+            (&r.subnet, r.static_ip, nic_keys.get(&cache_instance_key(&r.id)))
+        else {
+            continue;
+        };
         let Some(vnet) = vnet_of(subnet) else { continue };
         let rules = r
             .ports()
@@ -601,14 +750,26 @@ fn compile_lbs(
             cache: Some(r.name.clone()),
             frontends: vec![("frontend".into(), frontend)],
             pools: vec![("instances".into(), vec![*instance])],
-            probes: vec![ProbeEntry { name: "redis".into(), protocol: ProbeProtocol::Tcp, port: REDIS_PORT, path: None, interval: Duration::from_secs(5), threshold: 2 }],
+            probes: vec![ProbeEntry {
+                name: "redis".into(),
+                protocol: ProbeProtocol::Tcp,
+                port: REDIS_PORT,
+                path: None,
+                interval: Duration::from_secs(5),
+                threshold: 2,
+            }],
             rules,
         });
     }
     let frontends = lbs
         .iter()
         .enumerate()
-        .flat_map(|(l, lb)| lb.frontends.iter().enumerate().map(move |(f, (_, ip))| ((lb.vnet, u32::from(*ip)), (l as u32, f as u32))))
+        .flat_map(|(l, lb)| {
+            lb.frontends
+                .iter()
+                .enumerate()
+                .map(move |(f, (_, ip))| ((lb.vnet, u32::from(*ip)), (l as u32, f as u32)))
+        })
         .collect();
     (lbs, frontends)
 }

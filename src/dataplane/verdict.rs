@@ -63,18 +63,33 @@ pub enum RouteCtx {
 pub enum Verdict {
     /// Into this NIC's VM; `nat` is the translation on the way (public IP
     /// or load-balancer frontend to private IP, or back).
-    Deliver { nic: NicIdx, nat: Option<Rewrite> },
+    Deliver {
+        nic: NicIdx,
+        nat: Option<Rewrite>,
+    },
     /// Into an NVA whose NIC forwards: the packet is not addressed to it.
-    ToAppliance { nic: NicIdx, nat: Option<Rewrite> },
+    ToAppliance {
+        nic: NicIdx,
+        nat: Option<Rewrite>,
+    },
     /// Over the backbone to a service instance behind a private endpoint.
-    ToService { service: u32, nat: Rewrite },
+    ToService {
+        service: u32,
+        nat: Rewrite,
+    },
     /// To the Azure host's namespace (a health probe's answer), the
     /// source translated to the NIC's probe alias.
-    ToAzureHost { nat: Rewrite },
+    ToAzureHost {
+        nat: Rewrite,
+    },
     /// Out to the Internet side, the source translated to `snat`.
-    ToInternet { snat: Ipv4Addr },
+    ToInternet {
+        snat: Ipv4Addr,
+    },
     /// Into the VPN tunnel of this site-to-site connection.
-    ToSite { connection: u32 },
+    ToSite {
+        connection: u32,
+    },
     Drop(DropReason),
 }
 
@@ -84,76 +99,172 @@ pub enum Verdict {
 pub enum DropReason {
     Malformed,
     /// GRE, IP-in-IP and IPv6-in-IPv4 do not cross an Azure VNet.
-    ProtocolBlocked { proto: u8 },
+    ProtocolBlocked {
+        proto: u8,
+    },
     /// Broadcast and multicast do not exist in an Azure VNet.
     NotUnicast,
     /// A later fragment whose first fragment was not seen.
     FragmentOutOfOrder,
-    VmNotRunning { nic: NicIdx },
+    VmNotRunning {
+        nic: NicIdx,
+    },
     /// Source is not the NIC's address and the NIC does not forward.
-    SpoofedSource { nic: NicIdx },
+    SpoofedSource {
+        nic: NicIdx,
+    },
     /// Sent to an NVA whose NIC has IP forwarding off.
-    NotForwarding { nic: NicIdx },
-    NoRoute { ctx: RouteCtx },
-    NextHopNone { ctx: RouteCtx, row: u32 },
-    NoGateway { ctx: RouteCtx, row: u32 },
+    NotForwarding {
+        nic: NicIdx,
+    },
+    NoRoute {
+        ctx: RouteCtx,
+    },
+    NextHopNone {
+        ctx: RouteCtx,
+        row: u32,
+    },
+    NoGateway {
+        ctx: RouteCtx,
+        row: u32,
+    },
     /// The route leads into `vnet`, but no NIC there has the address.
-    NoHost { vnet: VnetIdx, ctx: RouteCtx, row: u32 },
-    ApplianceUnreachable { ctx: RouteCtx, row: u32, ip: Ipv4Addr },
+    NoHost {
+        vnet: VnetIdx,
+        ctx: RouteCtx,
+        row: u32,
+    },
+    ApplianceUnreachable {
+        ctx: RouteCtx,
+        row: u32,
+        ip: Ipv4Addr,
+    },
     /// The receiving VNet's link (`vnet`.links[`link`]) does not allow
     /// forwarded traffic, and the source is not in the sending VNet.
-    ForwardedTrafficNotAllowed { vnet: VnetIdx, link: u32 },
+    ForwardedTrafficNotAllowed {
+        vnet: VnetIdx,
+        link: u32,
+    },
     /// allowVirtualNetworkAccess is off and no NSG rule allows the peer.
-    PeeringAccessBlocked { nic: NicIdx, vnet: VnetIdx, link: u32 },
-    NsgDenied { nic: NicIdx, direction: Direction, nsg: u32, rule: u32 },
+    PeeringAccessBlocked {
+        nic: NicIdx,
+        vnet: VnetIdx,
+        link: u32,
+    },
+    NsgDenied {
+        nic: NicIdx,
+        direction: Direction,
+        nsg: u32,
+        rule: u32,
+    },
     NoPublicIp,
     /// Standard public IPs are closed to inbound unless an NSG allows it.
-    PublicIpClosed { nic: NicIdx },
+    PublicIpClosed {
+        nic: NicIdx,
+    },
     /// A private subnet (defaultOutboundAccess false) without a public IP.
-    NoOutboundAccess { nic: NicIdx },
+    NoOutboundAccess {
+        nic: NicIdx,
+    },
     RoutingLoop,
     /// A Basic load balancer's frontend, reached over the global peering
     /// `vnet`.links[`link`]: Azure does not carry that.
-    BasicLbOverGlobalPeering { lb: u32, vnet: VnetIdx, link: u32 },
+    BasicLbOverGlobalPeering {
+        lb: u32,
+        vnet: VnetIdx,
+        link: u32,
+    },
     /// No load-balancing rule of `lb` covers the frontend, protocol and port.
-    NoLbRule { lb: u32, frontend: u32 },
+    NoLbRule {
+        lb: u32,
+        frontend: u32,
+    },
     /// Every backend of the rule's pool is down (probe failing) or stopped.
-    NoHealthyBackend { lb: u32, rule: u32 },
+    NoHealthyBackend {
+        lb: u32,
+        rule: u32,
+    },
     /// The private endpoint's service no longer exists.
-    EndpointWithoutService { endpoint: u32 },
+    EndpointWithoutService {
+        endpoint: u32,
+    },
     /// Private endpoints carry TCP and UDP only.
-    EndpointProtocol { endpoint: u32 },
+    EndpointProtocol {
+        endpoint: u32,
+    },
     /// Sent from a service instance or the Azure host, but not the answer
     /// of a flow that reached it.
     Unsolicited,
     /// The destination is a pod address of `cluster`: pod CIDRs are not
     /// routed by the VNet or over peering (Azure CNI Overlay).
-    PodAddressNotRouted { cluster: u32 },
+    PodAddressNotRouted {
+        cluster: u32,
+    },
     /// A node sent with a pod source address to outside its cluster's
     /// pods: only SNATed traffic may leave the cluster.
-    PodSourceOutsideCluster { nic: NicIdx, cluster: u32 },
+    PodSourceOutsideCluster {
+        nic: NicIdx,
+        cluster: u32,
+    },
     /// No node of `cluster` holds the /24 of the destination pod address.
-    NoPodNode { cluster: u32 },
+    NoPodNode {
+        cluster: u32,
+    },
 }
 
 /// One step of a decision, for explanations.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Step {
-    Route { ctx: RouteCtx, row: u32 },
-    CrossPeering { from: VnetIdx, to: VnetIdx, link: u32 },
-    Tracked { nic: NicIdx, direction: Direction },
-    NoNsg { nic: NicIdx, direction: Direction },
-    Nsg { nic: NicIdx, direction: Direction, nsg: u32, rule: u32, access: Access },
-    Dnat { nic: NicIdx, to: Ipv4Addr },
+    Route {
+        ctx: RouteCtx,
+        row: u32,
+    },
+    CrossPeering {
+        from: VnetIdx,
+        to: VnetIdx,
+        link: u32,
+    },
+    Tracked {
+        nic: NicIdx,
+        direction: Direction,
+    },
+    NoNsg {
+        nic: NicIdx,
+        direction: Direction,
+    },
+    Nsg {
+        nic: NicIdx,
+        direction: Direction,
+        nsg: u32,
+        rule: u32,
+        access: Access,
+    },
+    Dnat {
+        nic: NicIdx,
+        to: Ipv4Addr,
+    },
     /// Load balancer `lb`'s rule chose `nic` (`pinned`: the flow already had it).
-    Balance { lb: u32, rule: u32, nic: NicIdx, pinned: bool },
+    Balance {
+        lb: u32,
+        rule: u32,
+        nic: NicIdx,
+        pinned: bool,
+    },
     /// Private endpoint `endpoint` leads to service `service`.
-    Endpoint { endpoint: u32, service: u32 },
+    Endpoint {
+        endpoint: u32,
+        service: u32,
+    },
     /// The answer of a translated flow: its source becomes `ip` again.
-    Untranslate { ip: Ipv4Addr },
+    Untranslate {
+        ip: Ipv4Addr,
+    },
     /// The cluster's overlay routing domain sends it to the node that
     /// owns the destination pod's /24.
-    PodRoute { cluster: u32, node: NicIdx },
+    PodRoute {
+        cluster: u32,
+        node: NicIdx,
+    },
 }
 
 pub trait Observer {
@@ -185,8 +296,17 @@ pub fn decide(t: &Tables, ct: &mut ConnTrack, ingress: Ingress, bytes: &[u8], no
     decide_with(t, ct, ingress, bytes, now, &mut ())
 }
 
-pub fn decide_with(t: &Tables, ct: &mut ConnTrack, ingress: Ingress, bytes: &[u8], now: Instant, obs: &mut impl Observer) -> Verdict {
-    let Ok(pkt) = packet::parse(bytes) else { return Verdict::Drop(DropReason::Malformed) };
+pub fn decide_with(
+    t: &Tables,
+    ct: &mut ConnTrack,
+    ingress: Ingress,
+    bytes: &[u8],
+    now: Instant,
+    obs: &mut impl Observer,
+) -> Verdict {
+    let Ok(pkt) = packet::parse(bytes) else {
+        return Verdict::Drop(DropReason::Malformed);
+    };
     let mut key = pkt.key;
     if let Fragment::Later { id } = pkt.fragment {
         match ct.fragment_ports(&key, id, now) {
@@ -195,7 +315,18 @@ pub fn decide_with(t: &Tables, ct: &mut ConnTrack, ingress: Ingress, bytes: &[u8
             None => return Verdict::Drop(DropReason::FragmentOutOfOrder),
         }
     }
-    let mut d = Decision { t, ct, now, obs, sent: key, key, related: None, nat: None, pin: None, sender: None };
+    let mut d = Decision {
+        t,
+        ct,
+        now,
+        obs,
+        sent: key,
+        key,
+        related: None,
+        nat: None,
+        pin: None,
+        sender: None,
+    };
     if let Some(IcmpKind::Error { inner }) = pkt.icmp {
         d.related = Some(inner);
     }
@@ -279,23 +410,34 @@ impl<O: Observer> Decision<'_, O> {
         if self.key.dst == AZURE_HOST_IP {
             let new = self.nsg(n, Direction::Outbound)?;
             self.track(&[(n, Direction::Outbound, new)]);
-            return Ok(Verdict::ToAzureHost { nat: Rewrite::src(t.probe_alias(n)) });
+            return Ok(Verdict::ToAzureHost {
+                nat: Rewrite::src(t.probe_alias(n)),
+            });
         }
         if let Some(a) = nic.lb_backend.then(|| self.ct.answer(&self.key, self.now)).flatten() {
             self.untranslate(a.ip, a.port);
         }
         let src_vnet = t.subnets[nic.subnet as usize].vnet;
-        let target = self.route(RouteCtx::Subnet(nic.subnet), src_vnet, false, 0).map_err(|e| self.pod_not_routed(e))?;
+        let target = self
+            .route(RouteCtx::Subnet(nic.subnet), src_vnet, false, 0)
+            .map_err(|e| self.pod_not_routed(e))?;
         match target {
             Target::Nic { nic: m, appliance } => {
                 let (out_new, in_new) = (self.nsg(n, Direction::Outbound)?, self.nsg(m, Direction::Inbound)?);
                 self.track(&[(n, Direction::Outbound, out_new), (m, Direction::Inbound, in_new)]);
-                Ok(if appliance { Verdict::ToAppliance { nic: m, nat: self.nat } } else { Verdict::Deliver { nic: m, nat: self.nat } })
+                Ok(if appliance {
+                    Verdict::ToAppliance { nic: m, nat: self.nat }
+                } else {
+                    Verdict::Deliver { nic: m, nat: self.nat }
+                })
             }
             Target::Service(s) => {
                 let new = self.nsg(n, Direction::Outbound)?;
                 self.track(&[(n, Direction::Outbound, new)]);
-                Ok(Verdict::ToService { service: s, nat: self.nat.unwrap_or(Rewrite::dst(SERVICE_IP)) })
+                Ok(Verdict::ToService {
+                    service: s,
+                    nat: self.nat.unwrap_or(Rewrite::dst(SERVICE_IP)),
+                })
             }
             Target::Internet => {
                 let snat = match nic.public_ip {
@@ -319,7 +461,10 @@ impl<O: Observer> Decision<'_, O> {
     /// endpoint: back to the sender, from the endpoint's address.
     fn sent_by_service(&mut self, _s: u32) -> Result<Verdict, DropReason> {
         let a = self.ct.answer(&self.key, self.now).ok_or(DropReason::Unsolicited)?;
-        let m = a.back_to.and_then(|k| self.t.nic_by_key(k)).ok_or(DropReason::Unsolicited)?;
+        let m = a
+            .back_to
+            .and_then(|k| self.t.nic_by_key(k))
+            .ok_or(DropReason::Unsolicited)?;
         self.untranslate(a.ip, a.port);
         if !self.t.nics[m as usize].running {
             return Err(DropReason::VmNotRunning { nic: m });
@@ -344,7 +489,10 @@ impl<O: Observer> Decision<'_, O> {
         self.key.dst = nic.ip;
         let new = self.nsg(m, Direction::Inbound)?;
         self.track(&[(m, Direction::Inbound, new)]);
-        Ok(Verdict::Deliver { nic: m, nat: Some(Rewrite::dst(nic.ip)) })
+        Ok(Verdict::Deliver {
+            nic: m,
+            nat: Some(Rewrite::dst(nic.ip)),
+        })
     }
 
     /// The answer of a translated flow: its source becomes what its
@@ -356,7 +504,11 @@ impl<O: Observer> Decision<'_, O> {
         if ports {
             self.key.sport = port;
         }
-        self.nat = Some(Rewrite { side: Side::Source, ip, port: ports.then_some(port) });
+        self.nat = Some(Rewrite {
+            side: Side::Source,
+            ip,
+            port: ports.then_some(port),
+        });
     }
 
     fn sent_from_internet(&mut self) -> Result<Verdict, DropReason> {
@@ -376,19 +528,33 @@ impl<O: Observer> Decision<'_, O> {
         }
         let new = self.nsg(m, Direction::Inbound)?;
         self.track(&[(m, Direction::Inbound, new)]);
-        Ok(Verdict::Deliver { nic: m, nat: Some(Rewrite::dst(nic.ip)) })
+        Ok(Verdict::Deliver {
+            nic: m,
+            nat: Some(Rewrite::dst(nic.ip)),
+        })
     }
 
     fn sent_from_site(&mut self, c: u32) -> Result<Verdict, DropReason> {
-        let vnet = self.t.connections.get(c as usize).and_then(|c| c.vnet).ok_or(DropReason::Malformed)?;
+        let vnet = self
+            .t
+            .connections
+            .get(c as usize)
+            .and_then(|c| c.vnet)
+            .ok_or(DropReason::Malformed)?;
         match self.route(RouteCtx::Gateway(vnet), vnet, true, 0)? {
             Target::Nic { nic: m, appliance } => {
                 let new = self.nsg(m, Direction::Inbound)?;
                 self.track(&[(m, Direction::Inbound, new)]);
-                Ok(if appliance { Verdict::ToAppliance { nic: m, nat: self.nat } } else { Verdict::Deliver { nic: m, nat: self.nat } })
+                Ok(if appliance {
+                    Verdict::ToAppliance { nic: m, nat: self.nat }
+                } else {
+                    Verdict::Deliver { nic: m, nat: self.nat }
+                })
             }
             Target::Site(other) => Ok(Verdict::ToSite { connection: other }),
-            Target::Internet | Target::Service(_) => Err(DropReason::NoRoute { ctx: RouteCtx::Gateway(vnet) }),
+            Target::Internet | Target::Service(_) => Err(DropReason::NoRoute {
+                ctx: RouteCtx::Gateway(vnet),
+            }),
         }
     }
 
@@ -397,7 +563,9 @@ impl<O: Observer> Decision<'_, O> {
     /// may not go anywhere else. `None`: not overlay traffic.
     fn pod_overlay(&mut self, n: NicIdx) -> Result<Option<Verdict>, DropReason> {
         let (t, k) = (self.t, self.key);
-        let Some(c) = t.overlay.cluster_of_node(n) else { return Ok(None) };
+        let Some(c) = t.overlay.cluster_of_node(n) else {
+            return Ok(None);
+        };
         let cluster = &t.overlay.clusters[c as usize];
         let (src_pod, dst_pod) = (cluster.pod_cidr.contains(&k.src), cluster.pod_cidr.contains(&k.dst));
         let outside = DropReason::PodSourceOutsideCluster { nic: n, cluster: c };
@@ -407,8 +575,16 @@ impl<O: Observer> Decision<'_, O> {
             (false, true) if k.src != t.nics[n as usize].ip => return Ok(None),
             (true, _) if !t.overlay.slice_of(n).is_some_and(|s| s.contains(&k.src)) => return Err(outside),
             // A pod answers (or talks to) a node of its own cluster.
-            (true, false) => cluster.slices.iter().map(|(_, m)| *m).find(|m| t.nics[*m as usize].ip == k.dst).ok_or(outside)?,
-            (_, true) => t.overlay.slice_owner(c, k.dst).ok_or(DropReason::NoPodNode { cluster: c })?,
+            (true, false) => cluster
+                .slices
+                .iter()
+                .map(|(_, m)| *m)
+                .find(|m| t.nics[*m as usize].ip == k.dst)
+                .ok_or(outside)?,
+            (_, true) => t
+                .overlay
+                .slice_owner(c, k.dst)
+                .ok_or(DropReason::NoPodNode { cluster: c })?,
         };
         if !t.nics[m as usize].running {
             return Err(DropReason::VmNotRunning { nic: m });
@@ -423,7 +599,10 @@ impl<O: Observer> Decision<'_, O> {
     /// are no VNet's routes, so no route of a VNet or peering leads there.
     fn pod_not_routed(&self, e: DropReason) -> DropReason {
         match (e, self.t.overlay.cluster_of_pod_ip(self.key.dst)) {
-            (DropReason::NoRoute { .. } | DropReason::NextHopNone { .. } | DropReason::NoHost { .. }, Some(cluster)) => DropReason::PodAddressNotRouted { cluster },
+            (
+                DropReason::NoRoute { .. } | DropReason::NextHopNone { .. } | DropReason::NoHost { .. },
+                Some(cluster),
+            ) => DropReason::PodAddressNotRouted { cluster },
             _ => e,
         }
     }
@@ -449,7 +628,10 @@ impl<O: Observer> Decision<'_, O> {
                 (row, &s.hops[row as usize])
             }
             RouteCtx::Gateway(v) => {
-                let g = t.vnets[v as usize].gateway.as_ref().ok_or(DropReason::NoRoute { ctx })?;
+                let g = t.vnets[v as usize]
+                    .gateway
+                    .as_ref()
+                    .ok_or(DropReason::NoRoute { ctx })?;
                 let row = *g.lpm.lookup(dst).ok_or(DropReason::NoRoute { ctx })?;
                 (row, &g.routes[row as usize].1)
             }
@@ -466,13 +648,18 @@ impl<O: Observer> Decision<'_, O> {
             CHop::Drop => Err(DropReason::NextHopNone { ctx, row }),
             CHop::Appliance { ips } => {
                 let ip = ips[(flow_hash(&self.key) % ips.len() as u64) as usize];
-                let m = self.reach_appliance(vnet, ip, via_gateway).ok_or(DropReason::ApplianceUnreachable { ctx, row, ip })??;
+                let m = self
+                    .reach_appliance(vnet, ip, via_gateway)
+                    .ok_or(DropReason::ApplianceUnreachable { ctx, row, ip })??;
                 let nic = &t.nics[m as usize];
                 if nic.running && dst != nic.ip && !nic.ip_forwarding {
                     // Azure: the destination check drops it at the NIC.
                     return Err(DropReason::NotForwarding { nic: m });
                 }
-                Ok(Target::Nic { nic: m, appliance: dst != nic.ip })
+                Ok(Target::Nic {
+                    nic: m,
+                    appliance: dst != nic.ip,
+                })
             }
             CHop::Gateway { vnet: g } | CHop::Vnet2Vnet { vnet: g, .. } => {
                 if depth >= MAX_GATEWAY_HOPS {
@@ -489,10 +676,19 @@ impl<O: Observer> Decision<'_, O> {
 
     /// The packet is inside VNet `v` (having crossed peering `over`, if
     /// any): a NIC's address, or a load balancer's frontend.
-    fn arrive(&mut self, v: VnetIdx, over: Option<(VnetIdx, u32)>, ctx: RouteCtx, row: u32) -> Result<Target, DropReason> {
+    fn arrive(
+        &mut self,
+        v: VnetIdx,
+        over: Option<(VnetIdx, u32)>,
+        ctx: RouteCtx,
+        row: u32,
+    ) -> Result<Target, DropReason> {
         let dst = self.key.dst;
         if let Some(m) = self.t.host(v, dst) {
-            return Ok(Target::Nic { nic: m, appliance: false });
+            return Ok(Target::Nic {
+                nic: m,
+                appliance: false,
+            });
         }
         match self.t.frontend(v, dst) {
             Some((lb, frontend)) => self.balance(lb, frontend, over),
@@ -512,11 +708,19 @@ impl<O: Observer> Decision<'_, O> {
         {
             // Azure: Basic load balancer frontends are not reachable over
             // global VNet peering; the backends' own addresses are.
-            return Err(DropReason::BasicLbOverGlobalPeering { lb: l, vnet: from, link });
+            return Err(DropReason::BasicLbOverGlobalPeering {
+                lb: l,
+                vnet: from,
+                link,
+            });
         }
         let k = self.key;
         let dport = k.has_ports().then_some(k.dport);
-        let r = lb.rules.iter().position(|r| r.matches(frontend, k.proto, dport)).ok_or(DropReason::NoLbRule { lb: l, frontend })? as u32;
+        let r = lb
+            .rules
+            .iter()
+            .position(|r| r.matches(frontend, k.proto, dport))
+            .ok_or(DropReason::NoLbRule { lb: l, frontend })? as u32;
         let rule = &lb.rules[r as usize];
         let pool = &lb.pools[rule.pool as usize].1;
         let was = self.ct.pinned(&k, self.now);
@@ -524,7 +728,9 @@ impl<O: Observer> Decision<'_, O> {
         let healthy = |m: &NicIdx| t.nics[*m as usize].running && !ct.backend_down(lb.key, t.nics[*m as usize].key);
         // Azure: an established flow stays on its backend while that is
         // in the pool (Standard keeps it even when the probe fails).
-        let pinned = was.and_then(|p| t.nic_by_key(p.backend)).filter(|m| pool.contains(m) && (lb.sku == LbSku::Standard || healthy(m)));
+        let pinned = was
+            .and_then(|p| t.nic_by_key(p.backend))
+            .filter(|m| pool.contains(m) && (lb.sku == LbSku::Standard || healthy(m)));
         let m = match pinned {
             Some(m) => m,
             None => {
@@ -533,21 +739,47 @@ impl<O: Observer> Decision<'_, O> {
                     return Err(DropReason::NoHealthyBackend { lb: l, rule: r });
                 }
                 let pick = (distribution_hash(&k, rule.distribution) % n as u64) as usize;
-                pool.iter().copied().filter(|m| healthy(m)).nth(pick).ok_or(DropReason::NoHealthyBackend { lb: l, rule: r })?
+                pool.iter()
+                    .copied()
+                    .filter(|m| healthy(m))
+                    .nth(pick)
+                    .ok_or(DropReason::NoHealthyBackend { lb: l, rule: r })?
             }
         };
-        self.obs.step(Step::Balance { lb: l, rule: r, nic: m, pinned: pinned.is_some() });
+        self.obs.step(Step::Balance {
+            lb: l,
+            rule: r,
+            nic: m,
+            pinned: pinned.is_some(),
+        });
         let ip = t.nics[m as usize].ip;
-        let port = if rule.backend_port == 0 { k.dport } else { rule.backend_port };
+        let port = if rule.backend_port == 0 {
+            k.dport
+        } else {
+            rule.backend_port
+        };
         if pinned.is_none() {
-            self.pin = Some(Pin { key: k, to: (ip, if dport.is_some() { port } else { 0 }), backend: t.nics[m as usize].key, back_to: None, timeout: rule.idle_timeout });
+            self.pin = Some(Pin {
+                key: k,
+                to: (ip, if dport.is_some() { port } else { 0 }),
+                backend: t.nics[m as usize].key,
+                back_to: None,
+                timeout: rule.idle_timeout,
+            });
         }
         self.key.dst = ip;
         if dport.is_some() {
             self.key.dport = port;
         }
-        self.nat = Some(Rewrite { side: Side::Destination, ip, port: dport.map(|_| port) });
-        Ok(Target::Nic { nic: m, appliance: false })
+        self.nat = Some(Rewrite {
+            side: Side::Destination,
+            ip,
+            port: dport.map(|_| port),
+        });
+        Ok(Target::Nic {
+            nic: m,
+            appliance: false,
+        })
     }
 
     /// A private endpoint's address: over the backbone to its service, in
@@ -562,9 +794,18 @@ impl<O: Observer> Decision<'_, O> {
         // Answers come straight back to the sending NIC, so only a NIC
         // can use an endpoint.
         let sender = &self.t.nics[self.sender.ok_or(DropReason::Unsolicited)? as usize];
-        self.obs.step(Step::Endpoint { endpoint: e, service: s });
+        self.obs.step(Step::Endpoint {
+            endpoint: e,
+            service: s,
+        });
         if self.ct.pinned(&k, self.now).is_none() {
-            self.pin = Some(Pin { key: k, to: (SERVICE_IP, k.dport), backend: self.t.services[s as usize].key, back_to: Some(sender.key), timeout: sender.flow_timeout });
+            self.pin = Some(Pin {
+                key: k,
+                to: (SERVICE_IP, k.dport),
+                backend: self.t.services[s as usize].key,
+                back_to: Some(sender.key),
+                timeout: sender.flow_timeout,
+            });
         }
         self.key.dst = SERVICE_IP;
         self.nat = Some(Rewrite::dst(SERVICE_IP));
@@ -573,13 +814,20 @@ impl<O: Observer> Decision<'_, O> {
 
     /// The NIC holding an NVA address: in the VNet itself or in a VNet
     /// it is Connected to by peering.
-    fn reach_appliance(&mut self, vnet: VnetIdx, ip: Ipv4Addr, via_gateway: bool) -> Option<Result<NicIdx, DropReason>> {
+    fn reach_appliance(
+        &mut self,
+        vnet: VnetIdx,
+        ip: Ipv4Addr,
+        via_gateway: bool,
+    ) -> Option<Result<NicIdx, DropReason>> {
         let t = self.t;
         if let Some(m) = t.host(vnet, ip) {
             return Some(Ok(m));
         }
         for (i, link) in t.vnets[vnet as usize].links.iter().enumerate() {
-            let Some(r) = link.remote.filter(|_| link.connected()) else { continue };
+            let Some(r) = link.remote.filter(|_| link.connected()) else {
+                continue;
+            };
             if let Some(m) = t.host(r, ip) {
                 return Some(self.cross_peering(vnet, r, i as u32, via_gateway).map(|_| m));
             }
@@ -598,14 +846,21 @@ impl<O: Observer> Decision<'_, O> {
         }
         match t.vnets[from as usize].links[link as usize].back {
             Some(b) if t.vnets[to as usize].links[b as usize].allow_forwarded_traffic => Ok(()),
-            back => Err(DropReason::ForwardedTrafficNotAllowed { vnet: to, link: back.unwrap_or(u32::MAX) }),
+            back => Err(DropReason::ForwardedTrafficNotAllowed {
+                vnet: to,
+                link: back.unwrap_or(u32::MAX),
+            }),
         }
     }
 
     /// The packet as NIC NSGs in `dir` see it: the sender's as sent, the
     /// receiver's as received.
     fn seen(&self, dir: Direction) -> FlowKey {
-        if dir == Direction::Outbound { self.sent } else { self.key }
+        if dir == Direction::Outbound {
+            self.sent
+        } else {
+            self.key
+        }
     }
 
     /// Runs the NSGs of NIC `x` in `dir`. Returns whether the flow was
@@ -645,7 +900,13 @@ impl<O: Observer> Decision<'_, O> {
 /// The NSGs of NIC `x` for a new flow in `dir`: subnet then NIC inbound,
 /// NIC then subnet outbound, both must allow (§5.3). This is what IP flow
 /// verify reports; `decide` runs it for every flow it has not seen.
-pub fn nsg_decision(t: &Tables, x: NicIdx, dir: Direction, key: &FlowKey, obs: &mut impl Observer) -> Result<(), DropReason> {
+pub fn nsg_decision(
+    t: &Tables,
+    x: NicIdx,
+    dir: Direction,
+    key: &FlowKey,
+    obs: &mut impl Observer,
+) -> Result<(), DropReason> {
     let nic = &t.nics[x as usize];
     let subnet = &t.subnets[nic.subnet as usize];
     let levels = match dir {
@@ -658,19 +919,41 @@ pub fn nsg_decision(t: &Tables, x: NicIdx, dir: Direction, key: &FlowKey, obs: &
         // peer does not flow unless an NSG rule explicitly allows it; with
         // no NSG at all there is no such rule.
         let vnet = &t.vnets[subnet.vnet as usize];
-        if let Some(l) = vnet.links.iter().position(|l| !l.allow_virtual_network_access && l.connected() && l.remote_address_space.iter().any(|p| p.contains(&peer))) {
-            return Err(DropReason::PeeringAccessBlocked { nic: x, vnet: subnet.vnet, link: l as u32 });
+        if let Some(l) = vnet.links.iter().position(|l| {
+            !l.allow_virtual_network_access && l.connected() && l.remote_address_space.iter().any(|p| p.contains(&peer))
+        }) {
+            return Err(DropReason::PeeringAccessBlocked {
+                nic: x,
+                vnet: subnet.vnet,
+                link: l as u32,
+            });
         }
         obs.step(Step::NoNsg { nic: x, direction: dir });
         return Ok(());
     }
-    let view = FlowView { src: key.src, dst: key.dst, proto: key.proto, ports: key.has_ports().then_some((key.sport, key.dport)) };
+    let view = FlowView {
+        src: key.src,
+        dst: key.dst,
+        proto: key.proto,
+        ports: key.has_ports().then_some((key.sport, key.dport)),
+    };
     for g in levels.into_iter().flatten() {
         let rule = t.nsgs[g as usize].evaluate_index(dir, &view);
         let access = t.nsgs[g as usize].rules(dir)[rule].access;
-        obs.step(Step::Nsg { nic: x, direction: dir, nsg: g, rule: rule as u32, access });
+        obs.step(Step::Nsg {
+            nic: x,
+            direction: dir,
+            nsg: g,
+            rule: rule as u32,
+            access,
+        });
         if access == Access::Deny {
-            return Err(DropReason::NsgDenied { nic: x, direction: dir, nsg: g, rule: rule as u32 });
+            return Err(DropReason::NsgDenied {
+                nic: x,
+                direction: dir,
+                nsg: g,
+                rule: rule as u32,
+            });
         }
     }
     Ok(())
@@ -682,8 +965,17 @@ pub fn nsg_decision(t: &Tables, x: NicIdx, dir: Direction, key: &FlowKey, obs: &
 fn distribution_hash(k: &FlowKey, d: LoadDistribution) -> u64 {
     let masked = match d {
         LoadDistribution::Default => *k,
-        LoadDistribution::SourceIpProtocol => FlowKey { sport: 0, dport: 0, ..*k },
-        LoadDistribution::SourceIp => FlowKey { sport: 0, dport: 0, proto: 0, ..*k },
+        LoadDistribution::SourceIpProtocol => FlowKey {
+            sport: 0,
+            dport: 0,
+            ..*k
+        },
+        LoadDistribution::SourceIp => FlowKey {
+            sport: 0,
+            dport: 0,
+            proto: 0,
+            ..*k
+        },
     };
     let a = (u64::from(u32::from(masked.src)) << 32) | u64::from(u32::from(masked.dst));
     let b = (u64::from(masked.sport) << 24) | (u64::from(masked.dport) << 8) | u64::from(masked.proto);

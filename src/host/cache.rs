@@ -26,13 +26,25 @@ pub struct CacheSetup {
 /// Writes the instance's TLS key and certificate (once: a restart keeps them).
 pub fn prepare(c: &CacheSetup) -> Result<(), HostError> {
     fs::create_dir_all(&c.dir).map_err(HostError::io(format!("create the directory of cache {}", c.name)))?;
-    fs::set_permissions(&c.dir, fs::Permissions::from_mode(0o700)).map_err(HostError::io("restrict the cache's directory"))?;
+    fs::set_permissions(&c.dir, fs::Permissions::from_mode(0o700))
+        .map_err(HostError::io("restrict the cache's directory"))?;
     if c.dir.join("tls.crt").exists() {
         return Ok(());
     }
     let mut openssl = Command::new("openssl");
     openssl
-        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "3650", "-subj"])
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "3650",
+            "-subj",
+        ])
         .arg(format!("/CN={}", c.host_name))
         .arg("-keyout")
         .arg(c.dir.join("tls.key"))
@@ -50,13 +62,43 @@ pub fn spawn(c: &CacheSetup) -> Result<std::process::Child, HostError> {
     let tls_port = REDIS_SSL_PORT.to_string();
     Command::new("ip")
         .args(["netns", "exec", &c.netns, REDIS_SERVER])
-        .args(["--bind", "0.0.0.0", "--protected-mode", "no", "--port", &port, "--tls-port", &tls_port])
-        .args(["--tls-cert-file", &file("tls.crt"), "--tls-key-file", &file("tls.key"), "--tls-auth-clients", "no"])
-        .args(["--requirepass", &c.password, "--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", &file("")])
+        .args([
+            "--bind",
+            "0.0.0.0",
+            "--protected-mode",
+            "no",
+            "--port",
+            &port,
+            "--tls-port",
+            &tls_port,
+        ])
+        .args([
+            "--tls-cert-file",
+            &file("tls.crt"),
+            "--tls-key-file",
+            &file("tls.key"),
+            "--tls-auth-clients",
+            "no",
+        ])
+        .args([
+            "--requirepass",
+            &c.password,
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "no",
+            "--dir",
+            &file(""),
+        ])
         .stdin(Stdio::null())
         .stdout(log)
         .stderr(err)
         .process_group(0)
         .spawn()
-        .map_err(|e| HostError::Spawn { what: format!("redis-server of cache {}", c.name), source: e })
+        .map_err(|e| HostError::Spawn {
+            what: format!("redis-server of cache {}", c.name),
+            source: e,
+        })
 }

@@ -15,7 +15,9 @@ pub const NETNS_PREFIX: &str = "vnl-";
 const MAX_LAB_NAME: usize = 24;
 
 #[derive(Debug, Error, PartialEq, Eq)]
-#[error("(InvalidLabName) Lab name '{0}' is invalid. Use 1 to {MAX_LAB_NAME} lowercase letters, digits, '-' or '_', starting with a letter or digit.")]
+#[error(
+    "(InvalidLabName) Lab name '{0}' is invalid. Use 1 to {MAX_LAB_NAME} lowercase letters, digits, '-' or '_', starting with a letter or digit."
+)]
 pub struct InvalidLabName(pub String);
 
 /// A validated lab name.
@@ -30,8 +32,14 @@ impl Lab {
         let ok = !name.is_empty()
             && name.len() <= MAX_LAB_NAME
             && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-            && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
-        if ok { Ok(Lab(name.to_string())) } else { Err(InvalidLabName(name.to_string())) }
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+        if ok {
+            Ok(Lab(name.to_string()))
+        } else {
+            Err(InvalidLabName(name.to_string()))
+        }
     }
 
     pub fn name(&self) -> &str {
@@ -83,7 +91,10 @@ impl Lab {
 
     /// Is `netns` one of this lab's namespaces?
     pub fn owns_netns(&self, netns: &str) -> bool {
-        netns.strip_prefix(NETNS_PREFIX).and_then(|rest| rest.strip_prefix(self.0.as_str())).is_some_and(|rest| rest.starts_with('.') || rest.starts_with('@'))
+        netns
+            .strip_prefix(NETNS_PREFIX)
+            .and_then(|rest| rest.strip_prefix(self.0.as_str()))
+            .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('@'))
     }
 
     pub fn runtime_dir(&self) -> PathBuf {
@@ -142,7 +153,17 @@ mod tests {
         for ok in ["default", "t1", "my-lab", "a_b", "0"] {
             assert!(Lab::new(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "A", "a.b", "a@b", "../x", "a/b", "-a", "x".repeat(25).as_str(), "a b"] {
+        for bad in [
+            "",
+            "A",
+            "a.b",
+            "a@b",
+            "../x",
+            "a/b",
+            "-a",
+            "x".repeat(25).as_str(),
+            "a b",
+        ] {
             assert_eq!(Lab::new(bad), Err(InvalidLabName(bad.to_string())), "{bad}");
         }
     }

@@ -67,13 +67,24 @@ pub struct LabLock {
 impl LabLock {
     /// Takes the lab's lock, or says the lab is running.
     pub fn try_take(lab: &Lab) -> Result<Option<LabLock>, HostError> {
-        let io = |e| HostError::Io { what: format!("open {}", lab.lock_file().display()), source: e };
+        let io = |e| HostError::Io {
+            what: format!("open {}", lab.lock_file().display()),
+            source: e,
+        };
         std::fs::create_dir_all(lab::RUNTIME_ROOT).map_err(io)?;
-        let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(lab.lock_file()).map_err(io)?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(lab.lock_file())
+            .map_err(io)?;
         match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
             Ok(lock) => Ok(Some(LabLock { _lock: lock })),
             Err((_, nix::errno::Errno::EWOULDBLOCK)) => Ok(None),
-            Err((_, e)) => Err(HostError::Io { what: format!("lock {}", lab.lock_file().display()), source: e.into() }),
+            Err((_, e)) => Err(HostError::Io {
+                what: format!("lock {}", lab.lock_file().display()),
+                source: e.into(),
+            }),
         }
     }
 }
@@ -106,7 +117,12 @@ pub fn remove_lab(lab: &Lab) -> Result<Removed, HostError> {
     removed.namespaces = namespaces;
     let dir = lab.runtime_dir();
     match std::fs::remove_dir_all(&dir) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(HostError::Io { what: format!("remove {}", dir.display()), source: e }),
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(HostError::Io {
+                what: format!("remove {}", dir.display()),
+                source: e,
+            });
+        }
         _ => {}
     }
     Ok(removed)
@@ -118,7 +134,10 @@ pub fn kill_all(ns: &str) -> usize {
     let me = std::process::id() as i32;
     let mut killed = 0;
     for _ in 0..20 {
-        let pids: Vec<i32> = netns::pids(ns).into_iter().filter(|p| *p != me && !is_zombie(*p as u32)).collect();
+        let pids: Vec<i32> = netns::pids(ns)
+            .into_iter()
+            .filter(|p| *p != me && !is_zombie(*p as u32))
+            .collect();
         if pids.is_empty() {
             break;
         }
@@ -152,14 +171,16 @@ pub fn stop_daemon(lab: &Lab, pid: u32, grace: Duration) {
 }
 
 pub fn is_zombie(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.rsplit(')').next().is_some_and(|r| r.trim_start().starts_with('Z')))
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .is_ok_and(|s| s.rsplit(')').next().is_some_and(|r| r.trim_start().starts_with('Z')))
 }
 
 /// The command line that runs `cmd` inside a VM: its network, hostname and
 /// files (the namespaces of its sshd, `anchor`).
 pub fn vm_command(anchor: u32, cmd: &[String]) -> std::process::Command {
     let mut c = std::process::Command::new("nsenter");
-    c.args(["--target", &anchor.to_string(), "--net", "--uts", "--mount", "--"]).args(cmd);
+    c.args(["--target", &anchor.to_string(), "--net", "--uts", "--mount", "--"])
+        .args(cmd);
     c
 }
 

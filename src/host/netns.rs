@@ -16,11 +16,17 @@ pub fn ip(args: &[&str]) -> Result<String, HostError> {
 }
 
 pub(crate) fn run(cmd: &mut Command, what: &str) -> Result<String, HostError> {
-    let out = cmd.stdin(Stdio::null()).output().map_err(|e| HostError::Spawn { what: what.to_string(), source: e })?;
+    let out = cmd.stdin(Stdio::null()).output().map_err(|e| HostError::Spawn {
+        what: what.to_string(),
+        source: e,
+    })?;
     if out.status.success() {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     } else {
-        Err(HostError::Command { what: what.to_string(), stderr: String::from_utf8_lossy(&out.stderr).trim().to_string() })
+        Err(HostError::Command {
+            what: what.to_string(),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        })
     }
 }
 
@@ -50,26 +56,45 @@ pub fn list() -> Vec<String> {
 
 /// Processes whose network namespace is `name`.
 pub fn pids(name: &str) -> Vec<i32> {
-    ip(&["netns", "pids", name]).map(|out| out.split_whitespace().filter_map(|p| p.parse().ok()).collect()).unwrap_or_default()
+    ip(&["netns", "pids", name])
+        .map(|out| out.split_whitespace().filter_map(|p| p.parse().ok()).collect())
+        .unwrap_or_default()
 }
 
 /// Runs `commands` (one `ip` command per line, without the `ip`) inside
 /// the namespace in one process.
 pub fn ip_batch(name: &str, commands: &str) -> Result<(), HostError> {
-    feed(Command::new("ip").args(["-n", name, "-batch", "-"]), &format!("ip -n {name} -batch -"), commands)
+    feed(
+        Command::new("ip").args(["-n", name, "-batch", "-"]),
+        &format!("ip -n {name} -batch -"),
+        commands,
+    )
 }
 
 /// Runs `cmd` with `input` on its stdin; a failure carries its stderr.
 pub(crate) fn feed(cmd: &mut Command, what: &str, input: &str) -> Result<(), HostError> {
-    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().map_err(|e| HostError::Spawn { what: what.to_string(), source: e })?;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| HostError::Spawn {
+            what: what.to_string(),
+            source: e,
+        })?;
     if let Some(mut stdin) = child.stdin.take() {
-        stdin.write_all(input.as_bytes()).map_err(HostError::io(what.to_string()))?;
+        stdin
+            .write_all(input.as_bytes())
+            .map_err(HostError::io(what.to_string()))?;
     }
     let out = child.wait_with_output().map_err(HostError::io(what.to_string()))?;
     if out.status.success() {
         Ok(())
     } else {
-        Err(HostError::Command { what: what.to_string(), stderr: String::from_utf8_lossy(&out.stderr).trim().to_string() })
+        Err(HostError::Command {
+            what: what.to_string(),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        })
     }
 }
 
@@ -80,7 +105,12 @@ pub(crate) fn feed(cmd: &mut Command, what: &str, input: &str) -> Result<(), Hos
 pub fn ipv4_only() -> Result<(), HostError> {
     for conf in ["all", "default"] {
         match std::fs::write(format!("/proc/sys/net/ipv6/conf/{conf}/disable_ipv6"), "1") {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(HostError::Io { what: "turn IPv6 off".into(), source: e }),
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(HostError::Io {
+                    what: "turn IPv6 off".into(),
+                    source: e,
+                });
+            }
             _ => {}
         }
     }
@@ -99,5 +129,8 @@ pub fn run_in<T: Send + 'static>(name: &str, f: impl FnOnce() -> T + Send + 'sta
         Ok(f())
     })
     .join()
-    .map_err(|_| HostError::Io { what: "namespace thread".into(), source: std::io::Error::other("panicked") })?
+    .map_err(|_| HostError::Io {
+        what: "namespace thread".into(),
+        source: std::io::Error::other("panicked"),
+    })?
 }

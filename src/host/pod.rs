@@ -106,7 +106,11 @@ fn setup_node(ns: &str, n: &NodeNet) -> Result<(), HostError> {
 }
 
 fn nft(ns: &str, rules: &str) -> Result<(), HostError> {
-    netns::feed(Command::new("ip").args(["netns", "exec", ns, "nft", "-f", "-"]), &format!("nft -f - in {ns} (nftables, which scripts/setup installs)"), rules)
+    netns::feed(
+        Command::new("ip").args(["netns", "exec", ns, "nft", "-f", "-"]),
+        &format!("nft -f - in {ns} (nftables, which scripts/setup installs)"),
+        rules,
+    )
 }
 
 fn add_pod(node_ns: &str, p: &PodNet) -> Result<(), HostError> {
@@ -114,9 +118,23 @@ fn add_pod(node_ns: &str, p: &PodNet) -> Result<(), HostError> {
     let made = (|| {
         netns::run_in(&p.netns, netns::ipv4_only)??;
         let veth = veth_name(p.ip);
-        netns::ip(&["-n", node_ns, "link", "add", &veth, "type", "veth", "peer", "name", "eth0", "netns", &p.netns])?;
-        netns::ip_batch(node_ns, &format!("link set {veth} up\naddr add {POD_GATEWAY}/32 dev {veth}\nroute replace {}/32 dev {veth} src {POD_GATEWAY}\n", p.ip))?;
-        netns::ip_batch(&p.netns, &format!("link set lo up\naddr add {}/32 dev eth0\nlink set eth0 up\nroute add {POD_GATEWAY} dev eth0 scope link\nroute add default via {POD_GATEWAY} dev eth0\n", p.ip))?;
+        netns::ip(&[
+            "-n", node_ns, "link", "add", &veth, "type", "veth", "peer", "name", "eth0", "netns", &p.netns,
+        ])?;
+        netns::ip_batch(
+            node_ns,
+            &format!(
+                "link set {veth} up\naddr add {POD_GATEWAY}/32 dev {veth}\nroute replace {}/32 dev {veth} src {POD_GATEWAY}\n",
+                p.ip
+            ),
+        )?;
+        netns::ip_batch(
+            &p.netns,
+            &format!(
+                "link set lo up\naddr add {}/32 dev eth0\nlink set eth0 up\nroute add {POD_GATEWAY} dev eth0 scope link\nroute add default via {POD_GATEWAY} dev eth0\n",
+                p.ip
+            ),
+        )?;
         spawn_pod(p)
     })();
     if made.is_err() {
@@ -134,9 +152,29 @@ fn spawn_pod(p: &PodNet) -> Result<(), HostError> {
     let log = std::fs::File::create(&p.log).map_err(HostError::io(format!("create {}", p.log.display())))?;
     let err = log.try_clone().map_err(HostError::io("duplicate the pod log"))?;
     let mut cmd = Command::new("ip");
-    cmd.args(["netns", "exec", &p.netns, "unshare", "--uts", "--", "sh", "-c", "hostname \"$0\" && exec \"$@\"", &p.name]).args(&p.command);
+    cmd.args([
+        "netns",
+        "exec",
+        &p.netns,
+        "unshare",
+        "--uts",
+        "--",
+        "sh",
+        "-c",
+        "hostname \"$0\" && exec \"$@\"",
+        &p.name,
+    ])
+    .args(&p.command);
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-    let mut child = cmd.stdin(Stdio::null()).stdout(log).stderr(err).spawn().map_err(|e| HostError::Spawn { what: format!("pod {}", p.name), source: e })?;
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(err)
+        .spawn()
+        .map_err(|e| HostError::Spawn {
+            what: format!("pod {}", p.name),
+            source: e,
+        })?;
     std::thread::spawn(move || child.wait());
     Ok(())
 }
@@ -168,7 +206,10 @@ fn set_mesh(ns: &str, n: &NodeNet) -> Result<(), HostError> {
     for (slice, node) in &m.peers {
         let gw = slice.network();
         batch.push_str(&format!("neigh replace {gw} lladdr {} dev {MESH_DEV} nud permanent\nroute replace {slice} via {gw} dev {MESH_DEV} onlink\n", mesh_mac(*node)));
-        fdb.push_str(&format!("fdb append {} dev {MESH_DEV} dst {node} self permanent\n", mesh_mac(*node)));
+        fdb.push_str(&format!(
+            "fdb append {} dev {MESH_DEV} dst {node} self permanent\n",
+            mesh_mac(*node)
+        ));
     }
     netns::ip_batch(ns, &batch)?;
     if fdb.is_empty() {
@@ -178,5 +219,9 @@ fn set_mesh(ns: &str, n: &NodeNet) -> Result<(), HostError> {
 }
 
 fn bridge_batch(ns: &str, commands: &str) -> Result<(), HostError> {
-    netns::feed(Command::new("bridge").args(["-n", ns, "-batch", "-"]), &format!("bridge -n {ns} -batch -"), commands)
+    netns::feed(
+        Command::new("bridge").args(["-n", ns, "-batch", "-"]),
+        &format!("bridge -n {ns} -batch -"),
+        commands,
+    )
 }

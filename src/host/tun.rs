@@ -45,7 +45,8 @@ pub fn open(ns: &str, name: &str, iface: &Interface, default_route: bool) -> Res
         // fabric has no use for those; the kernel sends one if either
         // `all` or the device says so, and a device copies `default`.
         for conf in ["all", "default"] {
-            std::fs::write(format!("/proc/sys/net/ipv4/conf/{conf}/send_redirects"), "0").map_err(HostError::io("turn ICMP redirects off"))?;
+            std::fs::write(format!("/proc/sys/net/ipv4/conf/{conf}/send_redirects"), "0")
+                .map_err(HostError::io("turn ICMP redirects off"))?;
         }
         let dev = DeviceBuilder::new()
             .name(&dev_name)
@@ -58,13 +59,17 @@ pub fn open(ns: &str, name: &str, iface: &Interface, default_route: bool) -> Res
             .map_err(HostError::io(format!("create TUN {dev_name}")))?;
         // /proc/sys/net follows the namespace of the thread that opens it.
         // Always written: a new namespace may copy the host's value.
-        std::fs::write("/proc/sys/net/ipv4/ip_forward", if forwarding { "1" } else { "0" }).map_err(HostError::io("set net.ipv4.ip_forward"))?;
+        std::fs::write("/proc/sys/net/ipv4/ip_forward", if forwarding { "1" } else { "0" })
+            .map_err(HostError::io("set net.ipv4.ip_forward"))?;
 
         Ok(dev)
     })??;
     let mut batch = String::from("link set lo up\n");
     if default_route {
-        batch.push_str(&format!("route replace default via {} dev {name} onlink\n", iface.gateway));
+        batch.push_str(&format!(
+            "route replace default via {} dev {name} onlink\n",
+            iface.gateway
+        ));
     }
     netns::ip_batch(ns, &batch)?;
     Ok(dev)

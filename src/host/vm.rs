@@ -65,10 +65,16 @@ pub fn prepare(vm: &VmSetup) -> Result<(), HostError> {
             .collect())
     };
     let mut passwd = system("/etc/passwd")?;
-    passwd.push_str(&format!("{user}:x:{ADMIN_UID}:{ADMIN_UID}:{user}:/home/{user}:/bin/bash\n"));
+    passwd.push_str(&format!(
+        "{user}:x:{ADMIN_UID}:{ADMIN_UID}:{user}:/home/{user}:/bin/bash\n"
+    ));
     let mut group = system("/etc/group")?;
     group.push_str(&format!("{user}:x:{ADMIN_UID}:\n"));
-    let shadow_system: String = passwd.lines().filter(|l| !l.starts_with(&format!("{user}:"))).map(|l| format!("{}:*:19000:0:99999:7:::\n", l.split(':').next().unwrap_or(""))).collect();
+    let shadow_system: String = passwd
+        .lines()
+        .filter(|l| !l.starts_with(&format!("{user}:")))
+        .map(|l| format!("{}:*:19000:0:99999:7:::\n", l.split(':').next().unwrap_or("")))
+        .collect();
     let hash = match &vm.admin_password {
         Some(p) => hash_password(p).map_err(io("hash the admin password"))?,
         // Key-only users: no password can match. Not "!": without PAM,
@@ -82,11 +88,24 @@ pub fn prepare(vm: &VmSetup) -> Result<(), HostError> {
     write(&vm.dir.join("hosts"), &format!("127.0.0.1 localhost\n{own}"), 0o644).map_err(io("write hosts"))?;
     write(&vm.dir.join("hostname"), &format!("{}\n", vm.name), 0o644).map_err(io("write hostname"))?;
     write(&vm.dir.join("shadow"), &shadow, 0o600).map_err(io("write shadow"))?;
-    write(&vm.dir.join("authorized_keys"), &vm.ssh_public_keys.iter().map(|k| format!("{}\n", k.trim())).collect::<String>(), 0o644).map_err(io("write authorized_keys"))?;
+    write(
+        &vm.dir.join("authorized_keys"),
+        &vm.ssh_public_keys
+            .iter()
+            .map(|k| format!("{}\n", k.trim()))
+            .collect::<String>(),
+        0o644,
+    )
+    .map_err(io("write authorized_keys"))?;
 
     let key = vm.dir.join("ssh_host_ed25519_key");
     if !key.exists() {
-        netns::run(Command::new("ssh-keygen").args(["-q", "-t", "ed25519", "-N", "", "-C", &vm.name, "-f"]).arg(&key), "ssh-keygen")?;
+        netns::run(
+            Command::new("ssh-keygen")
+                .args(["-q", "-t", "ed25519", "-N", "", "-C", &vm.name, "-f"])
+                .arg(&key),
+            "ssh-keygen",
+        )?;
     }
     let password_auth = if vm.admin_password.is_some() { "yes" } else { "no" };
     let config = format!(
@@ -117,7 +136,10 @@ fn write(path: &Path, text: &str, mode: u32) -> std::io::Result<()> {
 fn hash_password(password: &str) -> std::io::Result<String> {
     let mut salt = [0u8; 12];
     fs::File::open("/dev/urandom")?.read_exact(&mut salt)?;
-    ShaCrypt::default().hash_password_with_salt(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(|e| std::io::Error::other(e.to_string()))
+    ShaCrypt::default()
+        .hash_password_with_salt(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| std::io::Error::other(e.to_string()))
 }
 
 /// Where the VM's sshd finds its config and key: the VM's own `/run`.
@@ -135,7 +157,14 @@ pub fn spawn(vm: &VmSetup) -> Result<std::process::Child, HostError> {
     let child = Command::new("ip")
         .args(["netns", "exec", &vm.netns])
         .arg(exe)
-        .args(["__vm-boot", "--hostname", &vm.name, "--user", &vm.admin_username, "--dir"])
+        .args([
+            "__vm-boot",
+            "--hostname",
+            &vm.name,
+            "--user",
+            &vm.admin_username,
+            "--dir",
+        ])
         .arg(&vm.dir)
         .stdin(Stdio::null())
         .stdout(log)
@@ -144,7 +173,10 @@ pub fn spawn(vm: &VmSetup) -> Result<std::process::Child, HostError> {
         // foreground daemon must not reach the VMs before cleanup does.
         .process_group(0)
         .spawn()
-        .map_err(|e| HostError::Spawn { what: format!("sshd of VM {}", vm.name), source: e })?;
+        .map_err(|e| HostError::Spawn {
+            what: format!("sshd of VM {}", vm.name),
+            source: e,
+        })?;
     Ok(child)
 }
 
@@ -158,18 +190,40 @@ pub fn boot(dir: &Path, hostname: &str, user: &str) -> HostError {
 }
 
 fn boot_inner(dir: &Path, hostname: &str, user: &str) -> Result<std::convert::Infallible, HostError> {
-    unshare(CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWUTS).map_err(HostError::sys("unshare mount and UTS namespaces"))?;
-    mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>).map_err(HostError::sys("make mounts private"))?;
+    unshare(CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWUTS)
+        .map_err(HostError::sys("unshare mount and UTS namespaces"))?;
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+        None::<&str>,
+    )
+    .map_err(HostError::sys("make mounts private"))?;
     nix::unistd::sethostname(hostname).map_err(HostError::sys("set the hostname"))?;
     for f in ["passwd", "shadow", "group", "hosts", "hostname"] {
-        mount(Some(&dir.join(f)), format!("/etc/{f}").as_str(), None::<&str>, MsFlags::MS_BIND, None::<&str>).map_err(HostError::sys(&format!("bind /etc/{f}")))?;
+        mount(
+            Some(&dir.join(f)),
+            format!("/etc/{f}").as_str(),
+            None::<&str>,
+            MsFlags::MS_BIND,
+            None::<&str>,
+        )
+        .map_err(HostError::sys(&format!("bind /etc/{f}")))?;
     }
     // Read what sshd needs before /run is replaced by the VM's own.
     let config = fs::read(dir.join("sshd_config")).map_err(HostError::io("read sshd_config"))?;
     let key = fs::read(dir.join("ssh_host_ed25519_key")).map_err(HostError::io("read the host key"))?;
     let keys = fs::read(dir.join("authorized_keys")).map_err(HostError::io("read authorized_keys"))?;
     for (target, mode) in [("/run", "mode=755"), ("/tmp", "mode=1777"), ("/home", "mode=755")] {
-        mount(Some("tmpfs"), target, Some("tmpfs"), MsFlags::MS_NOSUID | MsFlags::MS_NODEV, Some(mode)).map_err(HostError::sys(&format!("mount the VM's {target}")))?;
+        mount(
+            Some("tmpfs"),
+            target,
+            Some("tmpfs"),
+            MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+            Some(mode),
+        )
+        .map_err(HostError::sys(&format!("mount the VM's {target}")))?;
     }
     let private = |path: &str, data: &[u8], mode: u32| -> Result<(), HostError> {
         fs::write(path, data).map_err(HostError::io(&format!("write {path}")))?;
@@ -182,12 +236,23 @@ fn boot_inner(dir: &Path, hostname: &str, user: &str) -> Result<std::convert::In
     let home = format!("/home/{user}");
     fs::create_dir_all(format!("{home}/.ssh")).map_err(HostError::io("create the admin's home"))?;
     private(&format!("{home}/.ssh/authorized_keys"), &keys, 0o600)?;
-    for p in [home.clone(), format!("{home}/.ssh"), format!("{home}/.ssh/authorized_keys")] {
+    for p in [
+        home.clone(),
+        format!("{home}/.ssh"),
+        format!("{home}/.ssh/authorized_keys"),
+    ] {
         chown(&p, Some(ADMIN_UID), Some(ADMIN_UID)).map_err(HostError::io(&format!("chown {p}")))?;
     }
-    fs::set_permissions(format!("{home}/.ssh"), fs::Permissions::from_mode(0o700)).map_err(HostError::io("chmod .ssh"))?;
-    let err = Command::new(SSHD).args(["-D", "-e", "-f"]).arg(format!("{RUN_DIR}/sshd_config")).exec();
-    Err(HostError::Spawn { what: SSHD.into(), source: err })
+    fs::set_permissions(format!("{home}/.ssh"), fs::Permissions::from_mode(0o700))
+        .map_err(HostError::io("chmod .ssh"))?;
+    let err = Command::new(SSHD)
+        .args(["-D", "-e", "-f"])
+        .arg(format!("{RUN_DIR}/sshd_config"))
+        .exec();
+    Err(HostError::Spawn {
+        what: SSHD.into(),
+        source: err,
+    })
 }
 
 /// Waits until the machine's server (`pid`: sshd, or a cache's
@@ -210,5 +275,11 @@ pub fn wait_ready(netns: &str, address: Ipv4Addr, port: u16, pid: u32, timeout: 
         }
         false
     })?;
-    if ok { Ok(()) } else { Err(HostError::Timeout { what: format!("the server in {ns} to listen on {addr}") }) }
+    if ok {
+        Ok(())
+    } else {
+        Err(HostError::Timeout {
+            what: format!("the server in {ns} to listen on {addr}"),
+        })
+    }
 }

@@ -113,12 +113,21 @@ mod tests {
 
     #[test]
     fn cidr_parsing() {
-        assert_eq!(parse_prefix("10.0.0.0/16", "v").unwrap(), "10.0.0.0/16".parse().unwrap());
+        assert_eq!(
+            parse_prefix("10.0.0.0/16", "v").unwrap(),
+            "10.0.0.0/16".parse().unwrap()
+        );
         let e = parse_prefix("10.0.0.1/16", "v").unwrap_err();
         assert_eq!(e.code, ErrorCode::InvalidCIDRNotation);
         assert!(e.message.contains("should be 10.0.0.0/16"));
-        assert_eq!(parse_prefix("10.0.0.0", "v").unwrap_err().code, ErrorCode::InvalidAddressPrefixFormat);
-        assert_eq!(parse_prefix("10.0.0.0/33", "v").unwrap_err().code, ErrorCode::InvalidAddressPrefixFormat);
+        assert_eq!(
+            parse_prefix("10.0.0.0", "v").unwrap_err().code,
+            ErrorCode::InvalidAddressPrefixFormat
+        );
+        assert_eq!(
+            parse_prefix("10.0.0.0/33", "v").unwrap_err().code,
+            ErrorCode::InvalidAddressPrefixFormat
+        );
     }
 
     #[test]

@@ -207,7 +207,11 @@ impl RedisCache {
 
     /// The ports the cache answers on: TLS always, plain only if enabled.
     pub fn ports(&self) -> Vec<u16> {
-        if self.enable_non_ssl_port { vec![REDIS_SSL_PORT, REDIS_PORT] } else { vec![REDIS_SSL_PORT] }
+        if self.enable_non_ssl_port {
+            vec![REDIS_SSL_PORT, REDIS_PORT]
+        } else {
+            vec![REDIS_SSL_PORT]
+        }
     }
 }
 

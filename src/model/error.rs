@@ -112,7 +112,11 @@ pub struct AzureError {
 
 impl AzureError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        AzureError { code, message: message.into(), target: None }
+        AzureError {
+            code,
+            message: message.into(),
+            target: None,
+        }
     }
 
     pub fn with_target(mut self, target: impl Into<String>) -> Self {

@@ -36,9 +36,24 @@ pub const VPN_GATEWAY_GENERATIONS: &[&str] = &["Generation1", "Generation2", "No
 
 /// The CLI's SKU names. Basic has no BGP and no gateway transit.
 pub const GATEWAY_SKUS: &[&str] = &[
-    "Basic", "Standard", "HighPerformance", "UltraPerformance", "VpnGw1", "VpnGw2", "VpnGw3",
-    "VpnGw4", "VpnGw5", "VpnGw1AZ", "VpnGw2AZ", "VpnGw3AZ", "VpnGw4AZ", "VpnGw5AZ", "ErGw1AZ",
-    "ErGw2AZ", "ErGw3AZ", "ErGwScale",
+    "Basic",
+    "Standard",
+    "HighPerformance",
+    "UltraPerformance",
+    "VpnGw1",
+    "VpnGw2",
+    "VpnGw3",
+    "VpnGw4",
+    "VpnGw5",
+    "VpnGw1AZ",
+    "VpnGw2AZ",
+    "VpnGw3AZ",
+    "VpnGw4AZ",
+    "VpnGw5AZ",
+    "ErGw1AZ",
+    "ErGw2AZ",
+    "ErGw3AZ",
+    "ErGwScale",
 ];
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -54,7 +54,10 @@ pub const PEER_ACTION: &str = "Microsoft.Network/virtualNetworks/peer/action";
 pub fn role_actions(role: &str) -> Option<(&'static [&'static str], &'static [&'static str])> {
     let (actions, not_actions): (&[&str], &[&str]) = match role.to_ascii_lowercase().as_str() {
         "owner" => (&["*"], &[]),
-        "contributor" => (&["*"], &["Microsoft.Authorization/*/Write", "Microsoft.Authorization/*/Delete"]),
+        "contributor" => (
+            &["*"],
+            &["Microsoft.Authorization/*/Write", "Microsoft.Authorization/*/Delete"],
+        ),
         "network contributor" => (&["Microsoft.Network/*"], &[]),
         "reader" => (&["*/read"], &[]),
         // The least-privilege custom role the peering docs describe.
@@ -97,7 +100,10 @@ mod tests {
         assert!(role_grants("Owner", PEER_ACTION));
         assert!(!role_grants("Reader", PEER_ACTION));
         assert!(role_grants("Reader", "Microsoft.Network/virtualNetworks/read"));
-        assert!(!role_grants("Contributor", "Microsoft.Authorization/roleAssignments/write"));
+        assert!(!role_grants(
+            "Contributor",
+            "Microsoft.Authorization/roleAssignments/write"
+        ));
         assert!(!role_grants("Nobody", PEER_ACTION));
     }
 }

@@ -182,15 +182,25 @@ mod tests {
     #[test]
     fn ids_compare_without_case() {
         let a = ResourceId::network("S", "RG", "virtualNetworks", "V");
-        let b = ResourceId::parse("/subscriptions/s/resourcegroups/rg/providers/microsoft.network/virtualnetworks/v").unwrap();
+        let b = ResourceId::parse("/subscriptions/s/resourcegroups/rg/providers/microsoft.network/virtualnetworks/v")
+            .unwrap();
         assert_eq!(a, b);
         assert_eq!(a.cmp(&b), Ordering::Equal);
-        assert_eq!(b.to_string(), "/subscriptions/s/resourcegroups/rg/providers/microsoft.network/virtualnetworks/v");
+        assert_eq!(
+            b.to_string(),
+            "/subscriptions/s/resourcegroups/rg/providers/microsoft.network/virtualnetworks/v"
+        );
     }
 
     #[test]
     fn malformed_ids_are_refused() {
-        for bad in ["", "subscriptions/x", "/subs/x", "/subscriptions//resourceGroups/x", "/subscriptions/x/"] {
+        for bad in [
+            "",
+            "subscriptions/x",
+            "/subs/x",
+            "/subscriptions//resourceGroups/x",
+            "/subscriptions/x/",
+        ] {
             assert!(ResourceId::parse(bad).is_none(), "{bad}");
         }
     }

@@ -6,16 +6,16 @@
 //! dropped). Peering state and sync level are derived, never stored.
 
 mod addr;
-mod balancer;
 mod aks;
+mod balancer;
 mod compute;
 mod error;
 mod gateway;
 mod identity;
 mod ids;
-mod ops_aks;
 mod names;
 mod network;
+mod ops_aks;
 mod ops_balancer;
 mod ops_compute;
 mod ops_gateway;
@@ -31,19 +31,28 @@ use std::net::Ipv4Addr;
 
 use serde::{Deserialize, Serialize};
 
+pub use addr::{
+    AZURE_HOST_IP, FORBIDDEN_VNET_RANGES, NON_INTERNET, RESERVED_NONE_PREFIXES, is_reserved_in_subnet, nth, overlaps,
+    parse_prefix,
+};
 pub use aks::*;
-pub use ops_aks::{DEFAULT_KUBERNETES_VERSION, DEFAULT_NODE_VM_SIZE, DEFAULT_POD_CIDR, DEFAULT_POOL_NAME, DEFAULT_SERVICE_CIDR, aks_node_name, pod_slices};
-pub use addr::{AZURE_HOST_IP, FORBIDDEN_VNET_RANGES, NON_INTERNET, RESERVED_NONE_PREFIXES, is_reserved_in_subnet, nth, overlaps, parse_prefix};
 pub use balancer::*;
 pub use compute::*;
-pub use error::{AzureError, ErrorCode};
 pub(crate) use error::bail;
+pub use error::{AzureError, ErrorCode};
 pub use gateway::*;
 pub use identity::*;
 pub use ids::{CACHE, COMPUTE, NETWORK, ResourceId};
 pub use names::{NameKind, check_admin_password, check_admin_username};
 pub use network::*;
-pub use ops_balancer::{DEFAULT_IDLE_TIMEOUT, DEFAULT_NUMBER_OF_PROBES, DEFAULT_PROBE_INTERVAL, FrontendSpec, LbRuleSpec, LoadBalancerSpec, PrivateEndpointSpec, ProbeSpec, RedisSpec};
+pub use ops_aks::{
+    DEFAULT_KUBERNETES_VERSION, DEFAULT_NODE_VM_SIZE, DEFAULT_POD_CIDR, DEFAULT_POOL_NAME, DEFAULT_SERVICE_CIDR,
+    aks_node_name, pod_slices,
+};
+pub use ops_balancer::{
+    DEFAULT_IDLE_TIMEOUT, DEFAULT_NUMBER_OF_PROBES, DEFAULT_PROBE_INTERVAL, FrontendSpec, LbRuleSpec, LoadBalancerSpec,
+    PrivateEndpointSpec, ProbeSpec, RedisSpec,
+};
 pub use ops_compute::{NicSpec, PublicIpSpec, VmSpec};
 pub use ops_gateway::{ConnectionSpec, GatewaySpec, LocalGatewaySpec, RouteServerPeeringSpec, RouteServerSpec};
 pub use ops_network::{PeeringSpec, SubnetSpec, VnetSpec};
@@ -65,7 +74,11 @@ pub enum Change {
     PutPrincipal(Principal),
     PutRoleAssignment(RoleAssignment),
     DeleteRoleAssignment(RoleAssignment),
-    PutResourceGroup { subscription: String, name: String, location: String },
+    PutResourceGroup {
+        subscription: String,
+        name: String,
+        location: String,
+    },
     DeleteResourceGroup(ResourceId),
     PutVirtualNetwork(VnetSpec),
     DeleteVirtualNetwork(ResourceId),
@@ -74,11 +87,18 @@ pub enum Change {
     PutPeering(PeeringSpec),
     DeletePeering(ResourceId),
     SyncPeering(ResourceId),
-    PutRouteTable { id: ResourceId, location: Option<String>, disable_bgp_route_propagation: bool },
+    PutRouteTable {
+        id: ResourceId,
+        location: Option<String>,
+        disable_bgp_route_propagation: bool,
+    },
     DeleteRouteTable(ResourceId),
     PutRoute(RouteSpec),
     DeleteRoute(ResourceId),
-    PutNetworkSecurityGroup { id: ResourceId, location: Option<String> },
+    PutNetworkSecurityGroup {
+        id: ResourceId,
+        location: Option<String>,
+    },
     DeleteNetworkSecurityGroup(ResourceId),
     PutSecurityRule(SecurityRuleSpec),
     DeleteSecurityRule(ResourceId),
@@ -88,7 +108,10 @@ pub enum Change {
     DeleteNetworkInterface(ResourceId),
     PutVirtualMachine(VmSpec),
     DeleteVirtualMachine(ResourceId),
-    SetPowerState { vm: ResourceId, state: PowerState },
+    SetPowerState {
+        vm: ResourceId,
+        state: PowerState,
+    },
     PutVirtualNetworkGateway(GatewaySpec),
     DeleteVirtualNetworkGateway(ResourceId),
     PutLocalNetworkGateway(LocalGatewaySpec),
@@ -102,7 +125,10 @@ pub enum Change {
     PutLoadBalancer(LoadBalancerSpec),
     DeleteLoadBalancer(ResourceId),
     /// The backend pools of a NIC's IP configuration (replaces the list).
-    SetBackendPools { nic: ResourceId, pools: Vec<ResourceId> },
+    SetBackendPools {
+        nic: ResourceId,
+        pools: Vec<ResourceId>,
+    },
     PutRedisCache(RedisSpec),
     DeleteRedisCache(ResourceId),
     PutPrivateEndpoint(PrivateEndpointSpec),
@@ -112,10 +138,22 @@ pub enum Change {
     PutAgentPool(AgentPoolSpec),
     DeleteAgentPool(ResourceId),
     PutPod(PodSpec),
-    DeletePod { cluster: ResourceId, name: String },
-    SetClusterMesh { cluster: ResourceId, enabled: bool },
-    ConnectClusterMesh { cluster: ResourceId, remote: ResourceId },
-    DisconnectClusterMesh { cluster: ResourceId, remote: ResourceId },
+    DeletePod {
+        cluster: ResourceId,
+        name: String,
+    },
+    SetClusterMesh {
+        cluster: ResourceId,
+        enabled: bool,
+    },
+    ConnectClusterMesh {
+        cluster: ResourceId,
+        remote: ResourceId,
+    },
+    DisconnectClusterMesh {
+        cluster: ResourceId,
+        remote: ResourceId,
+    },
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -183,7 +221,11 @@ impl Model {
             PutPrincipal(p) => self.put_principal(p),
             PutRoleAssignment(a) => self.put_role_assignment(a),
             DeleteRoleAssignment(a) => self.delete_role_assignment(&a),
-            PutResourceGroup { subscription, name, location } => self.put_resource_group(&subscription, &name, &location),
+            PutResourceGroup {
+                subscription,
+                name,
+                location,
+            } => self.put_resource_group(&subscription, &name, &location),
             DeleteResourceGroup(id) => self.delete_resource_group(&id),
             PutVirtualNetwork(s) => self.put_vnet(s),
             DeleteVirtualNetwork(id) => self.delete_vnet(&id),
@@ -192,9 +234,11 @@ impl Model {
             PutPeering(s) => self.put_peering(s),
             DeletePeering(id) => self.delete_peering(&id),
             SyncPeering(id) => self.sync_peering(&id),
-            PutRouteTable { id, location, disable_bgp_route_propagation } => {
-                self.put_route_table(&id, location.as_deref(), disable_bgp_route_propagation)
-            }
+            PutRouteTable {
+                id,
+                location,
+                disable_bgp_route_propagation,
+            } => self.put_route_table(&id, location.as_deref(), disable_bgp_route_propagation),
             DeleteRouteTable(id) => self.delete_route_table(&id),
             PutRoute(s) => self.put_route(s),
             DeleteRoute(id) => self.delete_route(&id),
@@ -269,7 +313,11 @@ impl Model {
 
     /// The peering link stored in `from` that points at `to`.
     pub fn link(&self, from: &ResourceId, to: &ResourceId) -> Option<&Peering> {
-        self.virtual_networks.get(from)?.peerings.iter().find(|q| &q.remote_virtual_network == to)
+        self.virtual_networks
+            .get(from)?
+            .peerings
+            .iter()
+            .find(|q| &q.remote_virtual_network == to)
     }
 
     /// Initiated until both links exist, then Connected; Disconnected once
@@ -287,7 +335,10 @@ impl Model {
     /// Whether each side's snapshot of the other's address space is current (§4.6).
     pub fn peering_sync_level(&self, local: &ResourceId, p: &Peering) -> PeeringSyncLevel {
         let local_space = self.virtual_networks.get(local).map(|v| &v.address_prefixes);
-        let remote_space = self.virtual_networks.get(&p.remote_virtual_network).map(|v| &v.address_prefixes);
+        let remote_space = self
+            .virtual_networks
+            .get(&p.remote_virtual_network)
+            .map(|v| &v.address_prefixes);
         let local_stale = remote_space.is_some_and(|r| !same_set(r, &p.remote_address_space));
         let remote_stale = match (self.reverse_peering(local, p), local_space) {
             (Some(q), Some(l)) => !same_set(l, &q.remote_address_space),
@@ -309,11 +360,16 @@ impl Model {
     }
 
     pub fn route_server_of(&self, vnet: &ResourceId) -> Option<&RouteServer> {
-        self.route_servers.values().find(|r| r.hosted_subnet.parent().as_ref() == Some(vnet))
+        self.route_servers
+            .values()
+            .find(|r| r.hosted_subnet.parent().as_ref() == Some(vnet))
     }
 
     pub fn has_gateway(&self, vnet: &ResourceId) -> bool {
-        self.virtual_network_gateways.values().any(|g| &g.virtual_network == vnet) || self.route_server_of(vnet).is_some()
+        self.virtual_network_gateways
+            .values()
+            .any(|g| &g.virtual_network == vnet)
+            || self.route_server_of(vnet).is_some()
     }
 
     /// The two addresses Route Server takes in its subnet (§7: .4 and .5).
@@ -326,8 +382,12 @@ impl Model {
     /// The private addresses of a VPN gateway's instances in GatewaySubnet.
     /// vnetlab gives the instances the first usable addresses (.4, .5).
     pub fn gateway_instance_ips(&self, g: &VirtualNetworkGateway) -> Vec<Ipv4Addr> {
-        let Some(vnet) = self.virtual_networks.get(&g.virtual_network) else { return vec![] };
-        let Some(gs) = vnet.subnets.iter().find(|s| s.is_gateway_subnet()) else { return vec![] };
+        let Some(vnet) = self.virtual_networks.get(&g.virtual_network) else {
+            return vec![];
+        };
+        let Some(gs) = vnet.subnets.iter().find(|s| s.is_gateway_subnet()) else {
+            return vec![];
+        };
         vec![nth(&gs.address_prefix, 4), nth(&gs.address_prefix, 5)]
     }
 
@@ -349,11 +409,25 @@ impl Model {
     /// The IP configuration (of a NIC, gateway or Route Server) that holds
     /// public IP `pip`: what Azure names when the address is in use.
     pub fn public_ip_holder(&self, pip: &ResourceId) -> Option<ResourceId> {
-        let nic = self.network_interfaces.values().find(|n| n.public_ip_address.as_ref() == Some(pip)).map(|n| n.ip_configuration_id());
+        let nic = self
+            .network_interfaces
+            .values()
+            .find(|n| n.public_ip_address.as_ref() == Some(pip))
+            .map(|n| n.ip_configuration_id());
         let gateway = || {
-            self.virtual_network_gateways.values().find_map(|g| g.public_ip_addresses.iter().position(|p| p == pip).map(|i| g.ip_configuration_id(i)))
+            self.virtual_network_gateways.values().find_map(|g| {
+                g.public_ip_addresses
+                    .iter()
+                    .position(|p| p == pip)
+                    .map(|i| g.ip_configuration_id(i))
+            })
         };
-        let route_server = || self.route_servers.values().find(|r| r.public_ip_address.as_ref() == Some(pip)).map(|r| r.ip_configuration_id());
+        let route_server = || {
+            self.route_servers
+                .values()
+                .find(|r| r.public_ip_address.as_ref() == Some(pip))
+                .map(|r| r.ip_configuration_id())
+        };
         nic.or_else(gateway).or_else(route_server)
     }
 
@@ -370,21 +444,47 @@ impl Model {
         if let Some((vnet, s)) = self.subnet(subnet_id)
             && s.is_gateway_subnet()
         {
-            for g in self.virtual_network_gateways.values().filter(|g| g.virtual_network == vnet.id) {
+            for g in self
+                .virtual_network_gateways
+                .values()
+                .filter(|g| g.virtual_network == vnet.id)
+            {
                 match g.gateway_type {
-                    GatewayType::Vpn => out.extend(self.gateway_instance_ips(g).into_iter().map(|ip| (Some(ip), g.id.clone()))),
+                    GatewayType::Vpn => out.extend(
+                        self.gateway_instance_ips(g)
+                            .into_iter()
+                            .map(|ip| (Some(ip), g.id.clone())),
+                    ),
                     GatewayType::ExpressRoute => out.push((None, g.id.clone())),
                 }
             }
         }
         for rs in self.route_servers.values().filter(|r| &r.hosted_subnet == subnet_id) {
-            out.extend(self.route_server_ips(rs).into_iter().map(|ip| (Some(ip), rs.id.clone())));
+            out.extend(
+                self.route_server_ips(rs)
+                    .into_iter()
+                    .map(|ip| (Some(ip), rs.id.clone())),
+            );
         }
         for lb in self.load_balancers.values() {
-            out.extend(lb.frontend_ip_configurations.iter().filter(|f| &f.subnet == subnet_id).map(|f| (Some(f.private_ip_address), f.id.clone())));
+            out.extend(
+                lb.frontend_ip_configurations
+                    .iter()
+                    .filter(|f| &f.subnet == subnet_id)
+                    .map(|f| (Some(f.private_ip_address), f.id.clone())),
+            );
         }
-        for r in self.redis_caches.values().filter(|r| r.subnet.as_ref() == Some(subnet_id)) {
-            out.extend([r.static_ip, r.instance_ip].into_iter().flatten().map(|ip| (Some(ip), r.id.clone())));
+        for r in self
+            .redis_caches
+            .values()
+            .filter(|r| r.subnet.as_ref() == Some(subnet_id))
+        {
+            out.extend(
+                [r.static_ip, r.instance_ip]
+                    .into_iter()
+                    .flatten()
+                    .map(|ip| (Some(ip), r.id.clone())),
+            );
         }
         for pe in self.private_endpoints.values().filter(|p| &p.subnet == subnet_id) {
             out.push((Some(pe.private_ip_address), pe.id.clone()));
@@ -394,7 +494,10 @@ impl Model {
 
     /// Every private address in use in a subnet, with who holds it.
     pub(crate) fn addresses_in_subnet(&self, subnet_id: &ResourceId) -> Vec<(Ipv4Addr, ResourceId)> {
-        self.subnet_occupants(subnet_id).into_iter().filter_map(|(ip, id)| Some((ip?, id))).collect()
+        self.subnet_occupants(subnet_id)
+            .into_iter()
+            .filter_map(|(ip, id)| Some((ip?, id)))
+            .collect()
     }
 
     /// Resources deployed in a subnet (for in-use errors).

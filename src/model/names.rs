@@ -37,9 +37,17 @@ impl NameKind {
 /// `a/b` can never hide behind a well-formed last segment.
 pub fn check_id(kind: NameKind, what: &str, id: &super::ResourceId) -> Result<(), AzureError> {
     let segs: Vec<&str> = id.as_str().split('/').skip(1).collect();
-    let well_formed = id.as_str().starts_with('/') && segs.len().is_multiple_of(2) && segs.iter().all(|s| !s.is_empty() && *s != "." && *s != ".." && !s.chars().any(char::is_control));
+    let well_formed = id.as_str().starts_with('/')
+        && segs.len().is_multiple_of(2)
+        && segs
+            .iter()
+            .all(|s| !s.is_empty() && *s != "." && *s != ".." && !s.chars().any(char::is_control));
     if !well_formed {
-        let code = if kind == NameKind::VirtualMachine { ErrorCode::InvalidParameter } else { ErrorCode::InvalidResourceName };
+        let code = if kind == NameKind::VirtualMachine {
+            ErrorCode::InvalidParameter
+        } else {
+            ErrorCode::InvalidResourceName
+        };
         return Err(AzureError::new(
             code,
             format!("The {what} ID {id} is malformed: a name must not contain '/' or be '.' or '..'. Choose a name of letters, digits, '_', '.' and '-'."),
@@ -86,9 +94,7 @@ fn chars_ok(kind: NameKind, name: &str) -> bool {
         NameKind::ResourceGroup => {
             // Azure allows Unicode letters and digits here; control
             // characters and path separators never pass.
-            name.chars().all(|c| c.is_alphanumeric() || "_-.()".contains(c))
-                && last != '.'
-                && first != '.'
+            name.chars().all(|c| c.is_alphanumeric() || "_-.()".contains(c)) && last != '.' && first != '.'
         }
         NameKind::VirtualNetwork | NameKind::NetworkChild => {
             name.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
@@ -96,7 +102,10 @@ fn chars_ok(kind: NameKind, name: &str) -> bool {
                 && (last.is_ascii_alphanumeric() || last == '_')
         }
         NameKind::RedisCache => {
-            name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') && first.is_ascii_alphanumeric() && last.is_ascii_alphanumeric() && !name.contains("--")
+            name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && first.is_ascii_alphanumeric()
+                && last.is_ascii_alphanumeric()
+                && !name.contains("--")
         }
         NameKind::VirtualMachine => {
             name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
@@ -110,9 +119,35 @@ fn chars_ok(kind: NameKind, name: &str) -> bool {
 /// Admin user names `az vm create` rejects outright (azure-cli-core
 /// `DISALLOWED_USER_NAMES`).
 const DISALLOWED_USER_NAMES: &[&str] = &[
-    "administrator", "admin", "user", "user1", "test", "user2", "test1", "user3", "admin1", "1",
-    "123", "a", "actuser", "adm", "admin2", "aspnet", "backup", "console", "guest", "owner",
-    "root", "server", "sql", "support", "support_388945a0", "sys", "test2", "test3", "user4",
+    "administrator",
+    "admin",
+    "user",
+    "user1",
+    "test",
+    "user2",
+    "test1",
+    "user3",
+    "admin1",
+    "1",
+    "123",
+    "a",
+    "actuser",
+    "adm",
+    "admin2",
+    "aspnet",
+    "backup",
+    "console",
+    "guest",
+    "owner",
+    "root",
+    "server",
+    "sql",
+    "support",
+    "support_388945a0",
+    "sys",
+    "test2",
+    "test3",
+    "user4",
     "user5",
 ];
 
@@ -136,9 +171,13 @@ pub fn check_admin_username(name: &str) -> Result<(), AzureError> {
         return err("it must not start with '$' or '-'");
     }
     let first_ok = name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_');
-    let rest_ok = name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_.-".contains(c));
+    let rest_ok = name
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_.-".contains(c));
     if !first_ok || !rest_ok {
-        return err("Linux user names use lower-case letters, digits, '_', '.' and '-', and begin with a letter or '_'");
+        return err(
+            "Linux user names use lower-case letters, digits, '_', '.' and '-', and begin with a letter or '_'",
+        );
     }
     Ok(())
 }
@@ -175,7 +214,20 @@ mod tests {
         for ok in ["a", "Apps", "vnet-1", "my_vnet_", "a.b-c_d", &"x".repeat(80)] {
             check(NameKind::NetworkChild, "subnet", ok).unwrap();
         }
-        for bad in ["", "-a", "_a", ".a", "a-", "a.", "a b", "../x", "a/b", "a\0", "é", &"x".repeat(81)] {
+        for bad in [
+            "",
+            "-a",
+            "_a",
+            ".a",
+            "a-",
+            "a.",
+            "a b",
+            "../x",
+            "a/b",
+            "a\0",
+            "é",
+            &"x".repeat(81),
+        ] {
             let e = check(NameKind::NetworkChild, "subnet", bad).unwrap_err();
             assert_eq!(e.code, ErrorCode::InvalidResourceName, "{bad:?}");
         }
@@ -205,7 +257,10 @@ mod tests {
             check(NameKind::ResourceGroup, "resource group", ok).unwrap();
         }
         for bad in ["rg.", "", "a/b", "..", &"r".repeat(91)] {
-            assert!(check(NameKind::ResourceGroup, "resource group", bad).is_err(), "{bad:?}");
+            assert!(
+                check(NameKind::ResourceGroup, "resource group", bad).is_err(),
+                "{bad:?}"
+            );
         }
     }
 
@@ -220,7 +275,12 @@ mod tests {
     #[test]
     fn passwords() {
         check_admin_password("Password1234!").unwrap();
-        for bad in ["short1A!", "alllowercaseletters", "NoDigitsOrSpecial", "abc123\u{7}ABCdef!"] {
+        for bad in [
+            "short1A!",
+            "alllowercaseletters",
+            "NoDigitsOrSpecial",
+            "abc123\u{7}ABCdef!",
+        ] {
             assert!(check_admin_password(bad).is_err(), "{bad:?}");
         }
     }

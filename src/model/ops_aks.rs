@@ -9,10 +9,15 @@ use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
 
-use super::aks::{AgentPool, AgentPoolMode, AgentPoolSpec, FIRST_POD_HOST, ManagedCluster, ManagedClusterSpec, NODE_POD_PREFIX_LEN, NetworkProfile, Node, Pod, PodSpec, is_dns1123_subdomain};
 use super::addr::overlaps;
+use super::aks::{
+    AgentPool, AgentPoolMode, AgentPoolSpec, FIRST_POD_HOST, ManagedCluster, ManagedClusterSpec, NODE_POD_PREFIX_LEN,
+    NetworkProfile, Node, Pod, PodSpec, is_dns1123_subdomain,
+};
 use super::ops_identity::keep_location;
-use super::{AzureError, COMPUTE, ErrorCode, Model, NicSpec, PowerState, ResourceId, VirtualMachine, bail, check_location};
+use super::{
+    AzureError, COMPUTE, ErrorCode, Model, NicSpec, PowerState, ResourceId, VirtualMachine, bail, check_location,
+};
 
 const CLUSTER_TYPE: &str = "Microsoft.ContainerService/managedClusters";
 /// `az aks create`'s defaults for an overlay cluster (az 2.91, Learn).
@@ -33,9 +38,22 @@ fn invalid(target: &str, message: String) -> AzureError {
 }
 
 fn cidr(value: &str, target: &str) -> Result<Ipv4Net, AzureError> {
-    let n: Ipv4Net = value.trim().parse().map_err(|_| invalid(target, format!("The value of parameter {target} is invalid: '{value}' is not an IPv4 CIDR. Give it as 10.244.0.0/16.")))?;
+    let n: Ipv4Net = value.trim().parse().map_err(|_| {
+        invalid(
+            target,
+            format!(
+                "The value of parameter {target} is invalid: '{value}' is not an IPv4 CIDR. Give it as 10.244.0.0/16."
+            ),
+        )
+    })?;
     if n.trunc() != n {
-        return Err(invalid(target, format!("The value of parameter {target} is invalid: {value} has host bits set; did you mean {}?", n.trunc())));
+        return Err(invalid(
+            target,
+            format!(
+                "The value of parameter {target} is invalid: {value} has host bits set; did you mean {}?",
+                n.trunc()
+            ),
+        ));
     }
     Ok(n)
 }
@@ -44,9 +62,17 @@ fn cidr(value: &str, target: &str) -> Result<Ipv4Net, AzureError> {
 /// ending with a letter or digit.
 fn check_cluster_name(name: &str) -> Result<(), AzureError> {
     let edge = |c: char| c.is_ascii_alphanumeric();
-    let ok = (1..=63).contains(&name.len()) && name.starts_with(edge) && name.ends_with(edge) && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    let ok = (1..=63).contains(&name.len())
+        && name.starts_with(edge)
+        && name.ends_with(edge)
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     if !ok {
-        return Err(invalid("name", format!("The value of parameter name is invalid: '{name}'. A cluster name has 1 to 63 letters, digits, '-' and '_', and starts and ends with a letter or digit.")));
+        return Err(invalid(
+            "name",
+            format!(
+                "The value of parameter name is invalid: '{name}'. A cluster name has 1 to 63 letters, digits, '-' and '_', and starts and ends with a letter or digit."
+            ),
+        ));
     }
     Ok(())
 }
@@ -54,9 +80,16 @@ fn check_cluster_name(name: &str) -> Result<(), AzureError> {
 /// Linux node pool names: 1-12 lowercase letters and digits, starting
 /// with a letter.
 fn check_pool_name(name: &str) -> Result<(), AzureError> {
-    let ok = (1..=12).contains(&name.len()) && name.starts_with(|c: char| c.is_ascii_lowercase()) && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    let ok = (1..=12).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
     if !ok {
-        return Err(invalid("agentPoolProfile.name", format!("The value of parameter agentPoolProfile.name is invalid: '{name}'. A Linux node pool name has 1 to 12 lowercase letters and digits and starts with a letter.")));
+        return Err(invalid(
+            "agentPoolProfile.name",
+            format!(
+                "The value of parameter agentPoolProfile.name is invalid: '{name}'. A Linux node pool name has 1 to 12 lowercase letters and digits and starts with a letter."
+            ),
+        ));
     }
     Ok(())
 }
@@ -66,7 +99,14 @@ fn check_count(count: i64, mode: AgentPoolMode) -> Result<usize, AzureError> {
     if !(min..=MAX_POOL_NODES).contains(&count) {
         return Err(invalid(
             "agentPoolProfile.count",
-            format!("The value of parameter agentPoolProfile.count is invalid: {count}. A {} node pool has {min} to {MAX_POOL_NODES} nodes.", if mode == AgentPoolMode::System { "system" } else { "user" }),
+            format!(
+                "The value of parameter agentPoolProfile.count is invalid: {count}. A {} node pool has {min} to {MAX_POOL_NODES} nodes.",
+                if mode == AgentPoolMode::System {
+                    "system"
+                } else {
+                    "user"
+                }
+            ),
         ));
     }
     Ok(count as usize)
@@ -88,17 +128,28 @@ fn node_suffix(cluster: &ResourceId) -> String {
 
 impl Model {
     pub fn managed_cluster_by_name(&self, name: &str) -> Option<&ManagedCluster> {
-        self.managed_clusters.values().find(|c| c.name.eq_ignore_ascii_case(name))
+        self.managed_clusters
+            .values()
+            .find(|c| c.name.eq_ignore_ascii_case(name))
     }
 
     /// The cluster a node VM belongs to, and the node.
     pub fn aks_node_of_vm(&self, vm: &ResourceId) -> Option<(&ManagedCluster, &Node)> {
-        self.managed_clusters.values().find_map(|c| c.nodes().find(|n| &n.virtual_machine == vm).map(|n| (c, n)))
+        self.managed_clusters
+            .values()
+            .find_map(|c| c.nodes().find(|n| &n.virtual_machine == vm).map(|n| (c, n)))
     }
 
     fn cluster(&self, id: &ResourceId) -> Result<&ManagedCluster, AzureError> {
         self.managed_clusters.get(id).ok_or_else(|| {
-            AzureError::new(ErrorCode::ResourceNotFound, format!("The Resource '{CLUSTER_TYPE}/{}' under resource group '{}' was not found.", id.name(), id.resource_group_name()))
+            AzureError::new(
+                ErrorCode::ResourceNotFound,
+                format!(
+                    "The Resource '{CLUSTER_TYPE}/{}' under resource group '{}' was not found.",
+                    id.name(),
+                    id.resource_group_name()
+                ),
+            )
         })
     }
 
@@ -140,16 +191,31 @@ impl Model {
             None => rg.location.clone(),
         };
         let existing = self.managed_clusters.get(&id).cloned();
-        keep_location(existing.as_ref().map(|c| c.location.as_str()), id.name(), id.resource_group_name(), &location)?;
+        keep_location(
+            existing.as_ref().map(|c| c.location.as_str()),
+            id.name(),
+            id.resource_group_name(),
+            &location,
+        )?;
         if !spec.network_plugin.eq_ignore_ascii_case("azure") {
             return Err(invalid(
                 "networkProfile.networkPlugin",
-                format!("Network plugin '{}' is not emulated: vnetlab runs AKS with Azure CNI Overlay only. Use --network-plugin azure --network-plugin-mode overlay.", spec.network_plugin),
+                format!(
+                    "Network plugin '{}' is not emulated: vnetlab runs AKS with Azure CNI Overlay only. Use --network-plugin azure --network-plugin-mode overlay.",
+                    spec.network_plugin
+                ),
             ));
         }
         match spec.network_plugin_mode.as_deref() {
             Some(m) if m.eq_ignore_ascii_case("overlay") => {}
-            Some(m) => return Err(invalid("networkProfile.networkPluginMode", format!("The value of parameter networkProfile.networkPluginMode is invalid: '{m}'. The only network plugin mode is 'overlay'."))),
+            Some(m) => {
+                return Err(invalid(
+                    "networkProfile.networkPluginMode",
+                    format!(
+                        "The value of parameter networkProfile.networkPluginMode is invalid: '{m}'. The only network plugin mode is 'overlay'."
+                    ),
+                ));
+            }
             None => {
                 return Err(invalid(
                     "networkProfile.networkPluginMode",
@@ -157,28 +223,66 @@ impl Model {
                 ));
             }
         }
-        let pod_cidr = cidr(spec.pod_cidr.as_deref().unwrap_or(DEFAULT_POD_CIDR), "networkProfile.podCIDR")?;
-        let service_cidr = cidr(spec.service_cidr.as_deref().unwrap_or(DEFAULT_SERVICE_CIDR), "networkProfile.serviceCIDR")?;
+        let pod_cidr = cidr(
+            spec.pod_cidr.as_deref().unwrap_or(DEFAULT_POD_CIDR),
+            "networkProfile.podCIDR",
+        )?;
+        let service_cidr = cidr(
+            spec.service_cidr.as_deref().unwrap_or(DEFAULT_SERVICE_CIDR),
+            "networkProfile.serviceCIDR",
+        )?;
         let dns_service_ip: Ipv4Addr = match &spec.dns_service_ip {
-            Some(s) => s.trim().parse().map_err(|_| invalid("networkProfile.dnsServiceIP", format!("The value of parameter networkProfile.dnsServiceIP is invalid: '{s}' is not an IPv4 address.")))?,
+            Some(s) => s.trim().parse().map_err(|_| {
+                invalid(
+                    "networkProfile.dnsServiceIP",
+                    format!(
+                        "The value of parameter networkProfile.dnsServiceIP is invalid: '{s}' is not an IPv4 address."
+                    ),
+                )
+            })?,
             None => Ipv4Addr::from(u32::from(service_cidr.network()) + 10),
         };
         if let Some(old) = &existing
             && (old.network_profile.pod_cidr != pod_cidr || old.network_profile.service_cidr != service_cidr)
         {
-            bail!(PropertyChangeNotAllowed, "Changing property 'networkProfile.podCidr' or 'networkProfile.serviceCidr' of cluster {} is not allowed. Create a new cluster for other address ranges.", id.name());
+            bail!(
+                PropertyChangeNotAllowed,
+                "Changing property 'networkProfile.podCidr' or 'networkProfile.serviceCidr' of cluster {} is not allowed. Create a new cluster for other address ranges.",
+                id.name()
+            );
         }
         if pod_cidr.prefix_len() > NODE_POD_PREFIX_LEN {
-            return Err(invalid("networkProfile.podCIDR", format!("The value of parameter networkProfile.podCIDR is invalid: {pod_cidr} is smaller than the /24 each node takes. Use a /24 or larger.")));
+            return Err(invalid(
+                "networkProfile.podCIDR",
+                format!(
+                    "The value of parameter networkProfile.podCIDR is invalid: {pod_cidr} is smaller than the /24 each node takes. Use a /24 or larger."
+                ),
+            ));
         }
         if !service_cidr.contains(&dns_service_ip) || dns_service_ip == service_cidr.network() {
-            return Err(invalid("networkProfile.dnsServiceIP", format!("The value of parameter networkProfile.dnsServiceIP is invalid: {dns_service_ip} must be an address inside the service CIDR {service_cidr}, not its first one.")));
+            return Err(invalid(
+                "networkProfile.dnsServiceIP",
+                format!(
+                    "The value of parameter networkProfile.dnsServiceIP is invalid: {dns_service_ip} must be an address inside the service CIDR {service_cidr}, not its first one."
+                ),
+            ));
         }
         if overlaps(&service_cidr, &pod_cidr) {
-            return Err(invalid("networkProfile.serviceCIDR", format!("The service CIDR {service_cidr} overlaps with the pod CIDR {pod_cidr}. Choose ranges that do not overlap.")));
+            return Err(invalid(
+                "networkProfile.serviceCIDR",
+                format!(
+                    "The service CIDR {service_cidr} overlaps with the pod CIDR {pod_cidr}. Choose ranges that do not overlap."
+                ),
+            ));
         }
         let pool_name = spec.pool.id.name().to_string();
-        let subnet = spec.pool.vnet_subnet_id.clone().ok_or_else(|| invalid("agentPoolProfile.vnetSubnetID", "vnetlab needs the node subnet: give --vnet-subnet-id (a subnet of an existing virtual network).".into()))?;
+        let subnet = spec.pool.vnet_subnet_id.clone().ok_or_else(|| {
+            invalid(
+                "agentPoolProfile.vnetSubnetID",
+                "vnetlab needs the node subnet: give --vnet-subnet-id (a subnet of an existing virtual network)."
+                    .into(),
+            )
+        })?;
         let (_, vnet_space) = self.node_subnet(&subnet)?;
         Self::check_pod_cidr_outside(pod_cidr, &vnet_space)?;
         if let Some((vnet, _)) = self.subnet(&subnet)
@@ -190,7 +294,10 @@ impl Model {
             )
             .with_target("networkProfile.serviceCIDR"));
         }
-        let node_rg = spec.node_resource_group.clone().unwrap_or_else(|| format!("MC_{}_{}_{location}", id.resource_group_name(), id.name()));
+        let node_rg = spec
+            .node_resource_group
+            .clone()
+            .unwrap_or_else(|| format!("MC_{}_{}_{location}", id.resource_group_name(), id.name()));
         let cluster = match existing {
             Some(c) => c,
             None => {
@@ -201,10 +308,26 @@ impl Model {
                     id: id.clone(),
                     name: id.name().to_string(),
                     location: location.clone(),
-                    kubernetes_version: spec.kubernetes_version.clone().unwrap_or_else(|| DEFAULT_KUBERNETES_VERSION.into()),
-                    dns_prefix: spec.dns_prefix.clone().unwrap_or_else(|| format!("{}-{}-{}", id.name(), id.resource_group_name(), &id.subscription_id()[..6.min(id.subscription_id().len())])),
+                    kubernetes_version: spec
+                        .kubernetes_version
+                        .clone()
+                        .unwrap_or_else(|| DEFAULT_KUBERNETES_VERSION.into()),
+                    dns_prefix: spec.dns_prefix.clone().unwrap_or_else(|| {
+                        format!(
+                            "{}-{}-{}",
+                            id.name(),
+                            id.resource_group_name(),
+                            &id.subscription_id()[..6.min(id.subscription_id().len())]
+                        )
+                    }),
                     node_resource_group: node_rg,
-                    network_profile: NetworkProfile { network_plugin: "azure".into(), network_plugin_mode: "overlay".into(), pod_cidr, service_cidr, dns_service_ip },
+                    network_profile: NetworkProfile {
+                        network_plugin: "azure".into(),
+                        network_plugin_mode: "overlay".into(),
+                        pod_cidr,
+                        service_cidr,
+                        dns_service_ip,
+                    },
                     agent_pools: Vec::new(),
                     pods: Vec::new(),
                     mesh_enabled: false,
@@ -214,7 +337,11 @@ impl Model {
         };
         self.managed_clusters.insert(id.clone(), cluster);
         if self.managed_clusters.get(&id).is_some_and(|c| c.agent_pools.is_empty()) {
-            let pool = AgentPoolSpec { mode: Some(AgentPoolMode::System), vnet_subnet_id: Some(subnet), ..spec.pool };
+            let pool = AgentPoolSpec {
+                mode: Some(AgentPoolMode::System),
+                vnet_subnet_id: Some(subnet),
+                ..spec.pool
+            };
             self.put_agent_pool(pool)?;
         }
         Ok(())
@@ -242,10 +369,23 @@ impl Model {
     /// Called when a resource group goes: its clusters go first; a node
     /// resource group cannot go while its cluster exists.
     pub(super) fn delete_clusters_in(&mut self, group: &ResourceId) -> Result<(), AzureError> {
-        if let Some(c) = self.managed_clusters.values().find(|c| ResourceId::resource_group(c.id.subscription_id(), &c.node_resource_group) == *group && !c.id.is_within(group.as_str())) {
-            bail!(BadRequest, "Resource group {} is the node resource group of cluster {}; it goes when the cluster is deleted (az aks delete).", group.name(), c.name);
+        if let Some(c) = self.managed_clusters.values().find(|c| {
+            ResourceId::resource_group(c.id.subscription_id(), &c.node_resource_group) == *group
+                && !c.id.is_within(group.as_str())
+        }) {
+            bail!(
+                BadRequest,
+                "Resource group {} is the node resource group of cluster {}; it goes when the cluster is deleted (az aks delete).",
+                group.name(),
+                c.name
+            );
         }
-        let inside: Vec<ResourceId> = self.managed_clusters.keys().filter(|k| k.is_within(group.as_str())).cloned().collect();
+        let inside: Vec<ResourceId> = self
+            .managed_clusters
+            .keys()
+            .filter(|k| k.is_within(group.as_str()))
+            .cloned()
+            .collect();
         for c in inside {
             self.delete_managed_cluster(&c)?;
         }
@@ -258,7 +398,10 @@ impl Model {
     }
 
     pub(super) fn put_agent_pool(&mut self, spec: AgentPoolSpec) -> Result<(), AzureError> {
-        let cluster_id = spec.id.parent().ok_or_else(|| invalid("agentPool", format!("'{}' is not an agent pool ID.", spec.id)))?;
+        let cluster_id = spec
+            .id
+            .parent()
+            .ok_or_else(|| invalid("agentPool", format!("'{}' is not an agent pool ID.", spec.id)))?;
         let cluster = self.cluster(&cluster_id)?.clone();
         let name = spec.id.name().to_string();
         let existing = cluster.agent_pools.iter().position(|p| p.name == name);
@@ -269,16 +412,39 @@ impl Model {
                 let subnet = match (&spec.vnet_subnet_id, cluster.agent_pools.first()) {
                     (Some(s), _) => s.clone(),
                     (None, Some(first)) => first.vnet_subnet_id.clone(),
-                    (None, None) => return Err(invalid("agentPoolProfile.vnetSubnetID", "Give the node pool's subnet (--vnet-subnet-id).".into())),
+                    (None, None) => {
+                        return Err(invalid(
+                            "agentPoolProfile.vnetSubnetID",
+                            "Give the node pool's subnet (--vnet-subnet-id).".into(),
+                        ));
+                    }
                 };
                 let (_, space) = self.node_subnet(&subnet)?;
                 if let Some(first) = cluster.agent_pools.first()
                     && first.vnet_subnet_id.parent() != subnet.parent()
                 {
-                    return Err(invalid("agentPoolProfile.vnetSubnetID", format!("All node pools of a cluster must use subnets of the same virtual network; {} is not in {}.", subnet.name(), first.vnet_subnet_id.parent().map(|v| v.name().to_string()).unwrap_or_default())));
+                    return Err(invalid(
+                        "agentPoolProfile.vnetSubnetID",
+                        format!(
+                            "All node pools of a cluster must use subnets of the same virtual network; {} is not in {}.",
+                            subnet.name(),
+                            first
+                                .vnet_subnet_id
+                                .parent()
+                                .map(|v| v.name().to_string())
+                                .unwrap_or_default()
+                        ),
+                    ));
                 }
                 Self::check_pod_cidr_outside(cluster.network_profile.pod_cidr, &space)?;
-                AgentPool { name: name.clone(), mode: spec.mode.unwrap_or(AgentPoolMode::User), vm_size: spec.vm_size.clone().unwrap_or_else(|| DEFAULT_NODE_VM_SIZE.into()), vnet_subnet_id: subnet, nodes: Vec::new(), next_instance: 0 }
+                AgentPool {
+                    name: name.clone(),
+                    mode: spec.mode.unwrap_or(AgentPoolMode::User),
+                    vm_size: spec.vm_size.clone().unwrap_or_else(|| DEFAULT_NODE_VM_SIZE.into()),
+                    vnet_subnet_id: subnet,
+                    nodes: Vec::new(),
+                    next_instance: 0,
+                }
             }
         };
         let count = check_count(spec.count, pool.mode)?;
@@ -303,7 +469,9 @@ impl Model {
             slices_taken.push(slice);
             pool.nodes.push(node);
         }
-        let Some(c) = self.managed_clusters.get_mut(&cluster_id) else { return Ok(()) };
+        let Some(c) = self.managed_clusters.get_mut(&cluster_id) else {
+            return Ok(());
+        };
         // Bare pods on a node that went away are gone with it.
         c.pods.retain(|p| !removed.iter().any(|n| n.name == p.node));
         match existing {
@@ -317,9 +485,20 @@ impl Model {
     /// (next free address of the subnet), then the VM. Azure: AKS nodes
     /// are reached with `kubectl debug node`, not a password; vnetlab's
     /// `exec` is the way in, so the VM has no credentials.
-    fn add_node(&mut self, cluster: &ManagedCluster, pool: &AgentPool, name: &str, pod_cidr: Ipv4Net) -> Result<Node, AzureError> {
+    fn add_node(
+        &mut self,
+        cluster: &ManagedCluster,
+        pool: &AgentPool,
+        name: &str,
+        pod_cidr: Ipv4Net,
+    ) -> Result<Node, AzureError> {
         let sub = cluster.id.subscription_id();
-        let nic = ResourceId::network(sub, &cluster.node_resource_group, "networkInterfaces", &format!("{name}-nic"));
+        let nic = ResourceId::network(
+            sub,
+            &cluster.node_resource_group,
+            "networkInterfaces",
+            &format!("{name}-nic"),
+        );
         let vm = ResourceId::resource(sub, &cluster.node_resource_group, COMPUTE, "virtualMachines", name);
         self.put_nic(NicSpec {
             id: nic.clone(),
@@ -348,17 +527,38 @@ impl Model {
                 power_state: PowerState::Running,
             },
         );
-        Ok(Node { name: name.to_string(), virtual_machine: vm, network_interface: nic, pod_cidr })
+        Ok(Node {
+            name: name.to_string(),
+            virtual_machine: vm,
+            network_interface: nic,
+            pod_cidr,
+        })
     }
 
     pub(super) fn delete_agent_pool(&mut self, id: &ResourceId) -> Result<(), AzureError> {
-        let cluster_id = id.parent().ok_or_else(|| invalid("agentPool", format!("'{id}' is not an agent pool ID.")))?;
+        let cluster_id = id
+            .parent()
+            .ok_or_else(|| invalid("agentPool", format!("'{id}' is not an agent pool ID.")))?;
         let cluster = self.cluster(&cluster_id)?.clone();
         let Some(pool) = cluster.agent_pools.iter().find(|p| p.name == id.name()) else {
-            bail!(NotFound, "Agent pool {} was not found in cluster {}.", id.name(), cluster.name);
+            bail!(
+                NotFound,
+                "Agent pool {} was not found in cluster {}.",
+                id.name(),
+                cluster.name
+            );
         };
-        if pool.mode == AgentPoolMode::System && !cluster.agent_pools.iter().any(|p| p.name != pool.name && p.mode == AgentPoolMode::System) {
-            bail!(BadRequest, "Node pool {} is the cluster's last system node pool and cannot be deleted. Add another system node pool first (az aks nodepool add --mode System).", pool.name);
+        if pool.mode == AgentPoolMode::System
+            && !cluster
+                .agent_pools
+                .iter()
+                .any(|p| p.name != pool.name && p.mode == AgentPoolMode::System)
+        {
+            bail!(
+                BadRequest,
+                "Node pool {} is the cluster's last system node pool and cannot be deleted. Add another system node pool first (az aks nodepool add --mode System).",
+                pool.name
+            );
         }
         for n in &pool.nodes {
             self.remove_node(n);
@@ -375,27 +575,65 @@ impl Model {
         // Kubernetes allows 253 characters; a pod's name is also its
         // hostname and part of its namespace's name, so vnetlab keeps 63.
         if !is_dns1123_subdomain(&spec.name) || spec.name.len() > 63 {
-            bail!(Invalid, "The Pod \"{}\" is invalid: metadata.name: Invalid value: \"{}\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (vnetlab: at most 63 characters)", spec.name, spec.name);
+            bail!(
+                Invalid,
+                "The Pod \"{}\" is invalid: metadata.name: Invalid value: \"{}\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (vnetlab: at most 63 characters)",
+                spec.name,
+                spec.name
+            );
         }
         if cluster.pod(&spec.name).is_some() {
             bail!(AlreadyExists, "pods \"{}\" already exists", spec.name);
         }
         let count_on = |n: &Node| cluster.pods.iter().filter(|p| p.node == n.name).count();
         let node = match &spec.node {
-            Some(name) => cluster.node(name).ok_or_else(|| AzureError::new(ErrorCode::NotFound, format!("nodes \"{name}\" not found")))?,
+            Some(name) => cluster
+                .node(name)
+                .ok_or_else(|| AzureError::new(ErrorCode::NotFound, format!("nodes \"{name}\" not found")))?,
             // The scheduler spreads: the node with the fewest pods.
-            None => cluster.nodes().min_by_key(|n| count_on(n)).ok_or_else(|| AzureError::new(ErrorCode::BadRequest, format!("0/0 nodes are available: cluster {} has no nodes to run pod {}.", cluster.name, spec.name)))?,
+            None => cluster.nodes().min_by_key(|n| count_on(n)).ok_or_else(|| {
+                AzureError::new(
+                    ErrorCode::BadRequest,
+                    format!(
+                        "0/0 nodes are available: cluster {} has no nodes to run pod {}.",
+                        cluster.name, spec.name
+                    ),
+                )
+            })?,
         };
         if count_on(node) >= MAX_PODS_PER_NODE {
-            bail!(BadRequest, "0/1 nodes are available: node {} already runs {MAX_PODS_PER_NODE} pods (Azure CNI Overlay's maximum per node).", node.name);
+            bail!(
+                BadRequest,
+                "0/1 nodes are available: node {} already runs {MAX_PODS_PER_NODE} pods (Azure CNI Overlay's maximum per node).",
+                node.name
+            );
         }
         let used: Vec<Ipv4Addr> = cluster.pods.iter().map(|p| p.ip).collect();
         let base = u32::from(node.pod_cidr.network());
-        let Some(ip) = (FIRST_POD_HOST..255).map(|i| Ipv4Addr::from(base + i)).find(|ip| !used.contains(ip)) else {
-            bail!(BadRequest, "Node {} has no free pod address left in {}.", node.name, node.pod_cidr);
+        let Some(ip) = (FIRST_POD_HOST..255)
+            .map(|i| Ipv4Addr::from(base + i))
+            .find(|ip| !used.contains(ip))
+        else {
+            bail!(
+                BadRequest,
+                "Node {} has no free pod address left in {}.",
+                node.name,
+                node.pod_cidr
+            );
         };
-        let command = if spec.command.is_empty() { vec!["sleep".to_string(), "infinity".to_string()] } else { spec.command.clone() };
-        let pod = Pod { name: spec.name.clone(), namespace: "default".into(), image: spec.image.clone(), command, node: node.name.clone(), ip };
+        let command = if spec.command.is_empty() {
+            vec!["sleep".to_string(), "infinity".to_string()]
+        } else {
+            spec.command.clone()
+        };
+        let pod = Pod {
+            name: spec.name.clone(),
+            namespace: "default".into(),
+            image: spec.image.clone(),
+            command,
+            node: node.name.clone(),
+            ip,
+        };
         if let Some(c) = self.managed_clusters.get_mut(&spec.cluster) {
             c.pods.push(pod);
         }
@@ -404,7 +642,10 @@ impl Model {
 
     pub(super) fn delete_pod(&mut self, cluster: &ResourceId, name: &str) -> Result<(), AzureError> {
         self.cluster(cluster)?;
-        let c = self.managed_clusters.get_mut(cluster).ok_or_else(|| AzureError::new(ErrorCode::NotFound, format!("pods \"{name}\" not found")))?;
+        let c = self
+            .managed_clusters
+            .get_mut(cluster)
+            .ok_or_else(|| AzureError::new(ErrorCode::NotFound, format!("pods \"{name}\" not found")))?;
         let before = c.pods.len();
         c.pods.retain(|p| p.name != name);
         if c.pods.len() == before {
@@ -432,16 +673,30 @@ impl Model {
     pub(super) fn connect_cluster_mesh(&mut self, a: &ResourceId, b: &ResourceId) -> Result<(), AzureError> {
         let (ca, cb) = (self.cluster(a)?, self.cluster(b)?);
         if a == b {
-            bail!(BadRequest, "Cluster {} cannot be meshed with itself. Name another cluster as --destination-cluster.", ca.name);
+            bail!(
+                BadRequest,
+                "Cluster {} cannot be meshed with itself. Name another cluster as --destination-cluster.",
+                ca.name
+            );
         }
         for c in [ca, cb] {
             if !c.mesh_enabled {
-                bail!(BadRequest, "Cluster mesh is not enabled in cluster {}. Run `vnetlab aks mesh enable --cluster {}` first.", c.name, c.name);
+                bail!(
+                    BadRequest,
+                    "Cluster mesh is not enabled in cluster {}. Run `vnetlab aks mesh enable --cluster {}` first.",
+                    c.name,
+                    c.name
+                );
             }
         }
         let (pa, pb) = (ca.network_profile.pod_cidr, cb.network_profile.pod_cidr);
         if overlaps(&pa, &pb) {
-            bail!(BadRequest, "The pod CIDRs of clusters {} ({pa}) and {} ({pb}) overlap. Meshed clusters need distinct pod CIDRs: pod addresses must be unique across the mesh.", ca.name, cb.name);
+            bail!(
+                BadRequest,
+                "The pod CIDRs of clusters {} ({pa}) and {} ({pb}) overlap. Meshed clusters need distinct pod CIDRs: pod addresses must be unique across the mesh.",
+                ca.name,
+                cb.name
+            );
         }
         for (x, y) in [(a, b), (b, a)] {
             if let Some(c) = self.managed_clusters.get_mut(x)
@@ -479,17 +734,41 @@ mod tests {
 
     fn lab() -> Model {
         let mut m = Model::new();
-        m.apply(Change::PutResourceGroup { subscription: SUB.into(), name: "rg".into(), location: "canadacentral".into() }).unwrap();
+        m.apply(Change::PutResourceGroup {
+            subscription: SUB.into(),
+            name: "rg".into(),
+            location: "canadacentral".into(),
+        })
+        .unwrap();
         let vnet = ResourceId::network(SUB, "rg", "virtualNetworks", "vnet");
-        m.apply(Change::PutVirtualNetwork(VnetSpec { id: vnet.clone(), location: None, address_prefixes: vec!["10.0.0.0/14".into()], flow_timeout_in_minutes: None })).unwrap();
-        m.apply(Change::PutSubnet(SubnetSpec { id: vnet.child("subnets", "aks"), address_prefix: "10.1.0.0/24".into(), network_security_group: None, route_table: None, default_outbound_access: None })).unwrap();
+        m.apply(Change::PutVirtualNetwork(VnetSpec {
+            id: vnet.clone(),
+            location: None,
+            address_prefixes: vec!["10.0.0.0/14".into()],
+            flow_timeout_in_minutes: None,
+        }))
+        .unwrap();
+        m.apply(Change::PutSubnet(SubnetSpec {
+            id: vnet.child("subnets", "aks"),
+            address_prefix: "10.1.0.0/24".into(),
+            network_security_group: None,
+            route_table: None,
+            default_outbound_access: None,
+        }))
+        .unwrap();
         m
     }
 
     fn spec(pod_cidr: &str, count: i64) -> ManagedClusterSpec {
         let id = ResourceId::resource(SUB, "rg", "Microsoft.ContainerService", "managedClusters", "aks1");
         ManagedClusterSpec {
-            pool: AgentPoolSpec { id: id.child("agentPools", "nodepool1"), count, vm_size: None, vnet_subnet_id: Some(ResourceId::network(SUB, "rg", "virtualNetworks", "vnet").child("subnets", "aks")), mode: None },
+            pool: AgentPoolSpec {
+                id: id.child("agentPools", "nodepool1"),
+                count,
+                vm_size: None,
+                vnet_subnet_id: Some(ResourceId::network(SUB, "rg", "virtualNetworks", "vnet").child("subnets", "aks")),
+                mode: None,
+            },
             id,
             location: None,
             network_plugin: "azure".into(),
@@ -511,9 +790,23 @@ mod tests {
         assert_eq!(c.node_resource_group, "MC_rg_aks1_canadacentral");
         let nodes: Vec<&Node> = c.nodes().collect();
         assert_eq!(nodes.len(), 2);
-        assert!(nodes[0].name.starts_with("aks-nodepool1-") && nodes[0].name.ends_with("-vmss000000"), "{}", nodes[0].name);
-        assert_eq!(nodes.iter().map(|n| n.pod_cidr.to_string()).collect::<Vec<_>>(), ["10.32.0.0/24", "10.32.1.0/24"]);
-        let ips: Vec<String> = nodes.iter().map(|n| m.network_interfaces[&n.network_interface].private_ip_address.to_string()).collect();
+        assert!(
+            nodes[0].name.starts_with("aks-nodepool1-") && nodes[0].name.ends_with("-vmss000000"),
+            "{}",
+            nodes[0].name
+        );
+        assert_eq!(
+            nodes.iter().map(|n| n.pod_cidr.to_string()).collect::<Vec<_>>(),
+            ["10.32.0.0/24", "10.32.1.0/24"]
+        );
+        let ips: Vec<String> = nodes
+            .iter()
+            .map(|n| {
+                m.network_interfaces[&n.network_interface]
+                    .private_ip_address
+                    .to_string()
+            })
+            .collect();
         assert_eq!(ips, ["10.1.0.4", "10.1.0.5"]);
         assert!(m.virtual_machines.contains_key(&nodes[1].virtual_machine));
     }
@@ -526,9 +819,27 @@ mod tests {
             (spec("10.32.0.0/13", 0), ErrorCode::InvalidParameter),
             (spec("10.32.0.0/13", 1001), ErrorCode::InvalidParameter),
             (spec("10.32.0.0/25", 1), ErrorCode::InvalidParameter),
-            (ManagedClusterSpec { network_plugin_mode: Some("underlay".into()), ..spec("10.32.0.0/13", 1) }, ErrorCode::InvalidParameter),
-            (ManagedClusterSpec { network_plugin: "kubenet".into(), ..spec("10.32.0.0/13", 1) }, ErrorCode::InvalidParameter),
-            (ManagedClusterSpec { service_cidr: Some("10.1.0.0/16".into()), ..spec("10.32.0.0/13", 1) }, ErrorCode::ServiceCidrOverlapExistingSubnetsCidr),
+            (
+                ManagedClusterSpec {
+                    network_plugin_mode: Some("underlay".into()),
+                    ..spec("10.32.0.0/13", 1)
+                },
+                ErrorCode::InvalidParameter,
+            ),
+            (
+                ManagedClusterSpec {
+                    network_plugin: "kubenet".into(),
+                    ..spec("10.32.0.0/13", 1)
+                },
+                ErrorCode::InvalidParameter,
+            ),
+            (
+                ManagedClusterSpec {
+                    service_cidr: Some("10.1.0.0/16".into()),
+                    ..spec("10.32.0.0/13", 1)
+                },
+                ErrorCode::ServiceCidrOverlapExistingSubnetsCidr,
+            ),
             (spec("10.32.0.0/23", 3), ErrorCode::InvalidParameter),
         ];
         for (s, code) in cases {
@@ -539,10 +850,15 @@ mod tests {
         }
         let mut m = m0.clone();
         let mut s = spec("10.32.0.0/13", 1);
-        s.pool.vnet_subnet_id = Some(ResourceId::network(SUB, "rg", "virtualNetworks", "vnet").child("subnets", "nope"));
+        s.pool.vnet_subnet_id =
+            Some(ResourceId::network(SUB, "rg", "virtualNetworks", "vnet").child("subnets", "nope"));
         let e = m.apply(Change::PutManagedCluster(s)).unwrap_err();
         assert_eq!(e.code, ErrorCode::SubnetNotFound);
-        assert!(e.message.starts_with("Could not find subnet nope in vnet vnet from resource group rg"), "{e}");
+        assert!(
+            e.message
+                .starts_with("Could not find subnet nope in vnet vnet from resource group rg"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -552,20 +868,74 @@ mod tests {
         let id = s.id.clone();
         m.apply(Change::PutManagedCluster(s.clone())).unwrap();
         for name in ["a", "b", "c"] {
-            m.apply(Change::PutPod(PodSpec { cluster: id.clone(), name: name.into(), image: "busybox".into(), command: vec![], node: None })).unwrap();
+            m.apply(Change::PutPod(PodSpec {
+                cluster: id.clone(),
+                name: name.into(),
+                image: "busybox".into(),
+                command: vec![],
+                node: None,
+            }))
+            .unwrap();
         }
         let c = &m.managed_clusters[&id];
-        let placed: Vec<(String, String)> = c.pods.iter().map(|p| (p.node.chars().last().unwrap().to_string(), p.ip.to_string())).collect();
-        assert_eq!(placed, [("0".into(), "10.32.0.4".into()), ("1".into(), "10.32.1.4".into()), ("0".into(), "10.32.0.5".into())]);
-        assert_eq!(m.apply(Change::PutPod(PodSpec { cluster: id.clone(), name: "a".into(), image: "busybox".into(), command: vec![], node: None })).unwrap_err().code, ErrorCode::AlreadyExists);
-        assert_eq!(m.apply(Change::PutPod(PodSpec { cluster: id.clone(), name: "Bad_Name".into(), image: "busybox".into(), command: vec![], node: None })).unwrap_err().code, ErrorCode::Invalid);
+        let placed: Vec<(String, String)> = c
+            .pods
+            .iter()
+            .map(|p| (p.node.chars().last().unwrap().to_string(), p.ip.to_string()))
+            .collect();
+        assert_eq!(
+            placed,
+            [
+                ("0".into(), "10.32.0.4".into()),
+                ("1".into(), "10.32.1.4".into()),
+                ("0".into(), "10.32.0.5".into())
+            ]
+        );
+        assert_eq!(
+            m.apply(Change::PutPod(PodSpec {
+                cluster: id.clone(),
+                name: "a".into(),
+                image: "busybox".into(),
+                command: vec![],
+                node: None
+            }))
+            .unwrap_err()
+            .code,
+            ErrorCode::AlreadyExists
+        );
+        assert_eq!(
+            m.apply(Change::PutPod(PodSpec {
+                cluster: id.clone(),
+                name: "Bad_Name".into(),
+                image: "busybox".into(),
+                command: vec![],
+                node: None
+            }))
+            .unwrap_err()
+            .code,
+            ErrorCode::Invalid
+        );
         // Scale to 1: the second node and its pod go; instance numbers are not reused.
-        m.apply(Change::PutAgentPool(AgentPoolSpec { count: 1, ..s.pool.clone() })).unwrap();
+        m.apply(Change::PutAgentPool(AgentPoolSpec {
+            count: 1,
+            ..s.pool.clone()
+        }))
+        .unwrap();
         assert_eq!(m.managed_clusters[&id].pods.len(), 2);
-        m.apply(Change::PutAgentPool(AgentPoolSpec { count: 2, ..s.pool.clone() })).unwrap();
-        let names: Vec<String> = m.managed_clusters[&id].nodes().map(|n| n.name.chars().rev().take(1).collect()).collect();
+        m.apply(Change::PutAgentPool(AgentPoolSpec {
+            count: 2,
+            ..s.pool.clone()
+        }))
+        .unwrap();
+        let names: Vec<String> = m.managed_clusters[&id]
+            .nodes()
+            .map(|n| n.name.chars().rev().take(1).collect())
+            .collect();
         assert_eq!(names, ["0", "2"]);
-        assert_eq!(m.apply(Change::DeleteAgentPool(s.pool.id.clone())).unwrap_err().code, ErrorCode::BadRequest);
+        assert_eq!(
+            m.apply(Change::DeleteAgentPool(s.pool.id.clone())).unwrap_err().code,
+            ErrorCode::BadRequest
+        );
         m.apply(Change::DeleteManagedCluster(id.clone())).unwrap();
         assert!(m.managed_clusters.is_empty() && m.virtual_machines.is_empty() && m.network_interfaces.is_empty());
         assert!(!m.resource_groups.keys().any(|g| g.name().starts_with("MC_")));
@@ -581,11 +951,28 @@ mod tests {
         let (ia, ib) = (a.id.clone(), b.id.clone());
         m.apply(Change::PutManagedCluster(a)).unwrap();
         m.apply(Change::PutManagedCluster(b)).unwrap();
-        m.apply(Change::SetClusterMesh { cluster: ia.clone(), enabled: true }).unwrap();
-        let e = m.apply(Change::ConnectClusterMesh { cluster: ia.clone(), remote: ib.clone() }).unwrap_err();
+        m.apply(Change::SetClusterMesh {
+            cluster: ia.clone(),
+            enabled: true,
+        })
+        .unwrap();
+        let e = m
+            .apply(Change::ConnectClusterMesh {
+                cluster: ia.clone(),
+                remote: ib.clone(),
+            })
+            .unwrap_err();
         assert!(e.message.contains("not enabled in cluster aks2"), "{e}");
-        m.apply(Change::SetClusterMesh { cluster: ib.clone(), enabled: true }).unwrap();
-        m.apply(Change::ConnectClusterMesh { cluster: ia.clone(), remote: ib.clone() }).unwrap();
+        m.apply(Change::SetClusterMesh {
+            cluster: ib.clone(),
+            enabled: true,
+        })
+        .unwrap();
+        m.apply(Change::ConnectClusterMesh {
+            cluster: ia.clone(),
+            remote: ib.clone(),
+        })
+        .unwrap();
         assert_eq!(m.managed_clusters[&ib].mesh_peers, std::slice::from_ref(&ia));
         m.apply(Change::DeleteManagedCluster(ib)).unwrap();
         assert!(m.managed_clusters[&ia].mesh_peers.is_empty());

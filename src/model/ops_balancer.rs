@@ -9,8 +9,8 @@ use super::names::{self, NameKind};
 use super::ops_identity::keep_location;
 use super::ops_network::not_found;
 use super::{
-    AzureError, LbBackendPool, LbFrontend, LbProbe, LbRule, LbSku, LoadBalancer, LoadDistribution, Model, PrivateEndpoint, ProbeProtocol, RedisCache, RedisSku, ResourceId, TransportProtocol,
-    bail,
+    AzureError, LbBackendPool, LbFrontend, LbProbe, LbRule, LbSku, LoadBalancer, LoadDistribution, Model,
+    PrivateEndpoint, ProbeProtocol, RedisCache, RedisSku, ResourceId, TransportProtocol, bail,
 };
 
 const LB_TYPE: &str = "Microsoft.Network/loadBalancers";
@@ -101,7 +101,11 @@ pub const DEFAULT_IDLE_TIMEOUT: u32 = 4;
 
 fn bad_port(what: &str, port: u32, lb: &ResourceId, min: u32) -> Result<u16, AzureError> {
     if port < min || port > 65535 {
-        bail!(InvalidParameter, "{what} {port} of load balancer {} is out of range. Use a port from {min} to 65535.", lb.name());
+        bail!(
+            InvalidParameter,
+            "{what} {port} of load balancer {} is out of range. Use a port from {min} to 65535.",
+            lb.name()
+        );
     }
     Ok(port as u16)
 }
@@ -109,15 +113,32 @@ fn bad_port(what: &str, port: u32, lb: &ResourceId, min: u32) -> Result<u16, Azu
 impl Model {
     /// The subnet `subnet_id` for resource `by` in `location`: it must
     /// exist in that region and not be a gateway's or Route Server's.
-    fn placed_subnet(&self, subnet_id: &ResourceId, by: &ResourceId, location: &str) -> Result<&super::Subnet, AzureError> {
+    fn placed_subnet(
+        &self,
+        subnet_id: &ResourceId,
+        by: &ResourceId,
+        location: &str,
+    ) -> Result<&super::Subnet, AzureError> {
         let Some((vnet, subnet)) = self.subnet(subnet_id) else {
-            bail!(InvalidResourceReference, "Resource {subnet_id} referenced by resource {by} was not found. Please make sure that the referenced resource exists, and that both resources are in the same region.");
+            bail!(
+                InvalidResourceReference,
+                "Resource {subnet_id} referenced by resource {by} was not found. Please make sure that the referenced resource exists, and that both resources are in the same region."
+            );
         };
         if vnet.location != location {
-            bail!(InvalidResourceReference, "Resource {subnet_id} referenced by resource {by} was not found. Please make sure that the referenced resource exists, and that both resources are in the same region ({} vs {location}).", vnet.location);
+            bail!(
+                InvalidResourceReference,
+                "Resource {subnet_id} referenced by resource {by} was not found. Please make sure that the referenced resource exists, and that both resources are in the same region ({} vs {location}).",
+                vnet.location
+            );
         }
         if subnet.is_gateway_subnet() || subnet.is_route_server_subnet() {
-            bail!(InvalidParameter, "Subnet {} is reserved for its gateway or Route Server and cannot hold {}. Use another subnet.", subnet.name, by.name());
+            bail!(
+                InvalidParameter,
+                "Subnet {} is reserved for its gateway or Route Server and cannot hold {}. Use another subnet.",
+                subnet.name,
+                by.name()
+            );
         }
         Ok(subnet)
     }
@@ -127,9 +148,18 @@ impl Model {
         names::check_id(NameKind::NetworkChild, "load balancer", &id)?;
         let location = self.resolve_location(&id, spec.location.as_deref(), LB_TYPE)?;
         let existing = self.load_balancers.get(&id).cloned();
-        keep_location(existing.as_ref().map(|l| l.location.as_str()), id.name(), id.resource_group_name(), &location)?;
+        keep_location(
+            existing.as_ref().map(|l| l.location.as_str()),
+            id.name(),
+            id.resource_group_name(),
+            &location,
+        )?;
         if spec.frontends.is_empty() {
-            bail!(InvalidParameter, "Load balancer {} has no frontend IP configuration. An internal load balancer needs one with a subnet (--vnet-name and --subnet).", id.name());
+            bail!(
+                InvalidParameter,
+                "Load balancer {} has no frontend IP configuration. An internal load balancer needs one with a subnet (--vnet-name and --subnet).",
+                id.name()
+            );
         }
 
         let mut frontends: Vec<LbFrontend> = Vec::new();
@@ -137,38 +167,75 @@ impl Model {
         for f in &spec.frontends {
             names::check(NameKind::NetworkChild, "frontend IP configuration", &f.name)?;
             if frontends.iter().any(|o| o.name.eq_ignore_ascii_case(&f.name)) {
-                bail!(InvalidParameter, "Load balancer {} has two frontend IP configurations named {}. Give each a different name.", id.name(), f.name);
+                bail!(
+                    InvalidParameter,
+                    "Load balancer {} has two frontend IP configurations named {}. Give each a different name.",
+                    id.name(),
+                    f.name
+                );
             }
             let fid = id.child("frontendIPConfigurations", &f.name);
             self.placed_subnet(&f.subnet, &id, &location)?;
             let v = f.subnet.parent();
             if vnet.is_some() && vnet != v {
-                bail!(InvalidParameter, "The frontend IP configurations of internal load balancer {} must all be in one virtual network; {} is in {}.", id.name(), f.name, v.as_ref().map_or("", |v| v.name()));
+                bail!(
+                    InvalidParameter,
+                    "The frontend IP configurations of internal load balancer {} must all be in one virtual network; {} is in {}.",
+                    id.name(),
+                    f.name,
+                    v.as_ref().map_or("", |v| v.name())
+                );
             }
             vnet = v;
             let keep = existing
                 .as_ref()
-                .and_then(|e| e.frontend_ip_configurations.iter().find(|o| o.id == fid && o.subnet == f.subnet))
+                .and_then(|e| {
+                    e.frontend_ip_configurations
+                        .iter()
+                        .find(|o| o.id == fid && o.subnet == f.subnet)
+                })
                 .map(|o| (o.private_ip_address, o.private_ip_allocation_method));
             let also: Vec<Ipv4Addr> = frontends.iter().map(|o| o.private_ip_address).collect();
-            let (ip, allocation) = self.allocate_private_ip(&f.subnet, f.private_ip_address.as_deref(), &id, keep, &also)?;
-            frontends.push(LbFrontend { id: fid, name: f.name.clone(), subnet: f.subnet.clone(), private_ip_address: ip, private_ip_allocation_method: allocation });
+            let (ip, allocation) =
+                self.allocate_private_ip(&f.subnet, f.private_ip_address.as_deref(), &id, keep, &also)?;
+            frontends.push(LbFrontend {
+                id: fid,
+                name: f.name.clone(),
+                subnet: f.subnet.clone(),
+                private_ip_address: ip,
+                private_ip_allocation_method: allocation,
+            });
         }
 
         let mut pools: Vec<LbBackendPool> = Vec::new();
         for p in &spec.backend_pools {
             names::check(NameKind::NetworkChild, "backend address pool", p)?;
             if pools.iter().any(|o| o.name.eq_ignore_ascii_case(p)) {
-                bail!(InvalidParameter, "Load balancer {} has two backend address pools named {p}. Give each a different name.", id.name());
+                bail!(
+                    InvalidParameter,
+                    "Load balancer {} has two backend address pools named {p}. Give each a different name.",
+                    id.name()
+                );
             }
-            pools.push(LbBackendPool { id: id.child("backendAddressPools", p), name: p.clone() });
+            pools.push(LbBackendPool {
+                id: id.child("backendAddressPools", p),
+                name: p.clone(),
+            });
         }
         // A pool that NICs still use cannot go.
         for old in existing.iter().flat_map(|e| &e.backend_address_pools) {
             if !pools.iter().any(|p| p.id == old.id)
-                && let Some(nic) = self.network_interfaces.values().find(|n| n.load_balancer_backend_address_pools.contains(&old.id))
+                && let Some(nic) = self
+                    .network_interfaces
+                    .values()
+                    .find(|n| n.load_balancer_backend_address_pools.contains(&old.id))
             {
-                bail!(BadRequest, "Backend address pool {} is in use by IP configuration {} and cannot be deleted. Remove the NIC from the pool first (az network nic ip-config address-pool remove).", old.id, nic.ip_configuration_id());
+                bail!(
+                    BadRequest,
+                    "Backend address pool {} is in use by IP configuration {} and cannot be deleted. Remove the NIC from the pool first (az network nic ip-config address-pool remove).",
+                    old.id,
+                    nic.ip_configuration_id()
+                );
             }
         }
 
@@ -176,72 +243,168 @@ impl Model {
         for p in &spec.probes {
             names::check(NameKind::NetworkChild, "probe", &p.name)?;
             if probes.iter().any(|o| o.name.eq_ignore_ascii_case(&p.name)) {
-                bail!(InvalidParameter, "Load balancer {} has two probes named {}. Give each a different name.", id.name(), p.name);
+                bail!(
+                    InvalidParameter,
+                    "Load balancer {} has two probes named {}. Give each a different name.",
+                    id.name(),
+                    p.name
+                );
             }
             let port = bad_port("Probe port", p.port, &id, 1)?;
             if p.protocol == ProbeProtocol::Https {
-                bail!(InvalidParameter, "Probe {} of load balancer {}: vnetlab does not emulate HTTPS probes (its prober speaks no TLS). Use an Http or Tcp probe.", p.name, id.name());
+                bail!(
+                    InvalidParameter,
+                    "Probe {} of load balancer {}: vnetlab does not emulate HTTPS probes (its prober speaks no TLS). Use an Http or Tcp probe.",
+                    p.name,
+                    id.name()
+                );
             }
             let path = match (p.protocol, &p.request_path) {
-                (ProbeProtocol::Tcp, Some(_)) => bail!(InvalidParameter, "Probe {} of load balancer {} is a Tcp probe; a request path is allowed only for Http and Https probes. Drop --path.", p.name, id.name()),
+                (ProbeProtocol::Tcp, Some(_)) => bail!(
+                    InvalidParameter,
+                    "Probe {} of load balancer {} is a Tcp probe; a request path is allowed only for Http and Https probes. Drop --path.",
+                    p.name,
+                    id.name()
+                ),
                 (ProbeProtocol::Tcp, None) => None,
                 (_, Some(path)) if path.starts_with('/') => Some(path.clone()),
-                (_, _) => bail!(InvalidParameter, "Probe {} of load balancer {} is an {} probe and needs a request path starting with '/' (--path /healthz).", p.name, id.name(), p.protocol.as_str()),
+                (_, _) => bail!(
+                    InvalidParameter,
+                    "Probe {} of load balancer {} is an {} probe and needs a request path starting with '/' (--path /healthz).",
+                    p.name,
+                    id.name(),
+                    p.protocol.as_str()
+                ),
             };
             let interval = p.interval_in_seconds.unwrap_or(DEFAULT_PROBE_INTERVAL);
             if interval < 5 {
-                bail!(InvalidParameter, "Probe {} of load balancer {} has an interval of {interval} seconds; the minimum is 5.", p.name, id.name());
+                bail!(
+                    InvalidParameter,
+                    "Probe {} of load balancer {} has an interval of {interval} seconds; the minimum is 5.",
+                    p.name,
+                    id.name()
+                );
             }
             let number = p.number_of_probes.unwrap_or(DEFAULT_NUMBER_OF_PROBES);
             if number < 1 {
-                bail!(InvalidParameter, "Probe {} of load balancer {} needs a threshold of at least 1 probe.", p.name, id.name());
+                bail!(
+                    InvalidParameter,
+                    "Probe {} of load balancer {} needs a threshold of at least 1 probe.",
+                    p.name,
+                    id.name()
+                );
             }
-            probes.push(LbProbe { id: id.child("probes", &p.name), name: p.name.clone(), protocol: p.protocol, port, request_path: path, interval_in_seconds: interval, number_of_probes: number });
+            probes.push(LbProbe {
+                id: id.child("probes", &p.name),
+                name: p.name.clone(),
+                protocol: p.protocol,
+                port,
+                request_path: path,
+                interval_in_seconds: interval,
+                number_of_probes: number,
+            });
         }
 
         let mut rules: Vec<LbRule> = Vec::new();
         for r in &spec.rules {
             names::check(NameKind::NetworkChild, "load balancing rule", &r.name)?;
             if rules.iter().any(|o| o.name.eq_ignore_ascii_case(&r.name)) {
-                bail!(InvalidParameter, "Load balancer {} has two load balancing rules named {}. Give each a different name.", id.name(), r.name);
+                bail!(
+                    InvalidParameter,
+                    "Load balancer {} has two load balancing rules named {}. Give each a different name.",
+                    id.name(),
+                    r.name
+                );
             }
             let Some(fe) = frontends.iter().find(|f| f.name.eq_ignore_ascii_case(&r.frontend)) else {
-                bail!(InvalidResourceReference, "Frontend IP configuration {} referenced by rule {} of load balancer {} was not found. Use one of: {}.", r.frontend, r.name, id.name(), frontends.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(", "));
+                bail!(
+                    InvalidResourceReference,
+                    "Frontend IP configuration {} referenced by rule {} of load balancer {} was not found. Use one of: {}.",
+                    r.frontend,
+                    r.name,
+                    id.name(),
+                    frontends.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(", ")
+                );
             };
             let Some(pool) = pools.iter().find(|p| p.name.eq_ignore_ascii_case(&r.backend_pool)) else {
-                bail!(InvalidResourceReference, "Backend address pool {} referenced by rule {} of load balancer {} was not found. Create it first (az network lb address-pool create).", r.backend_pool, r.name, id.name());
+                bail!(
+                    InvalidResourceReference,
+                    "Backend address pool {} referenced by rule {} of load balancer {} was not found. Create it first (az network lb address-pool create).",
+                    r.backend_pool,
+                    r.name,
+                    id.name()
+                );
             };
             let probe = match &r.probe {
                 None => None,
                 Some(name) => match probes.iter().find(|p| p.name.eq_ignore_ascii_case(name)) {
                     Some(p) => Some(p.id.clone()),
-                    None => bail!(InvalidResourceReference, "Probe {name} referenced by rule {} of load balancer {} was not found. Create it first (az network lb probe create).", r.name, id.name()),
+                    None => bail!(
+                        InvalidResourceReference,
+                        "Probe {name} referenced by rule {} of load balancer {} was not found. Create it first (az network lb probe create).",
+                        r.name,
+                        id.name()
+                    ),
                 },
             };
             if r.enable_floating_ip {
-                bail!(InvalidParameter, "Rule {} of load balancer {}: floating IP (direct server return) is not emulated by vnetlab; the backend would need the frontend address on its loopback. Leave --floating-ip off.", r.name, id.name());
+                bail!(
+                    InvalidParameter,
+                    "Rule {} of load balancer {}: floating IP (direct server return) is not emulated by vnetlab; the backend would need the frontend address on its loopback. Leave --floating-ip off.",
+                    r.name,
+                    id.name()
+                );
             }
             let ha_ports = r.protocol == TransportProtocol::All && r.frontend_port == 0 && r.backend_port == 0;
             let (frontend_port, backend_port) = if ha_ports {
                 if spec.sku != LbSku::Standard {
-                    bail!(InvalidParameter, "Rule {} of load balancer {} is an HA ports rule (protocol All, ports 0), which only a Standard internal load balancer supports. Use --sku Standard, or a Tcp/Udp rule with ports.", r.name, id.name());
+                    bail!(
+                        InvalidParameter,
+                        "Rule {} of load balancer {} is an HA ports rule (protocol All, ports 0), which only a Standard internal load balancer supports. Use --sku Standard, or a Tcp/Udp rule with ports.",
+                        r.name,
+                        id.name()
+                    );
                 }
                 (0, 0)
             } else {
                 if r.protocol == TransportProtocol::All {
-                    bail!(InvalidParameter, "Rule {} of load balancer {} has protocol All; that is an HA ports rule and needs --frontend-port 0 --backend-port 0.", r.name, id.name());
+                    bail!(
+                        InvalidParameter,
+                        "Rule {} of load balancer {} has protocol All; that is an HA ports rule and needs --frontend-port 0 --backend-port 0.",
+                        r.name,
+                        id.name()
+                    );
                 }
-                (bad_port("Frontend port", r.frontend_port, &id, 1)?, bad_port("Backend port", r.backend_port, &id, 1)?)
+                (
+                    bad_port("Frontend port", r.frontend_port, &id, 1)?,
+                    bad_port("Backend port", r.backend_port, &id, 1)?,
+                )
             };
             let clash = rules.iter().find(|o| {
-                o.frontend_ip_configuration == fe.id && (o.protocol == r.protocol || o.protocol == TransportProtocol::All || r.protocol == TransportProtocol::All) && (o.frontend_port == frontend_port || o.frontend_port == 0 || frontend_port == 0)
+                o.frontend_ip_configuration == fe.id
+                    && (o.protocol == r.protocol
+                        || o.protocol == TransportProtocol::All
+                        || r.protocol == TransportProtocol::All)
+                    && (o.frontend_port == frontend_port || o.frontend_port == 0 || frontend_port == 0)
             });
             if let Some(o) = clash {
-                bail!(BadRequest, "Load balancing rules {} and {} of load balancer {} use the same frontend IP configuration {}, protocol and port {frontend_port}. Use another frontend port or frontend.", o.name, r.name, id.name(), fe.name);
+                bail!(
+                    BadRequest,
+                    "Load balancing rules {} and {} of load balancer {} use the same frontend IP configuration {}, protocol and port {frontend_port}. Use another frontend port or frontend.",
+                    o.name,
+                    r.name,
+                    id.name(),
+                    fe.name
+                );
             }
             let idle = r.idle_timeout_in_minutes.unwrap_or(DEFAULT_IDLE_TIMEOUT);
             if !(4..=100).contains(&idle) {
-                bail!(InvalidParameter, "Rule {} of load balancer {} has an idle timeout of {idle} minutes; use 4 to 100.", r.name, id.name());
+                bail!(
+                    InvalidParameter,
+                    "Rule {} of load balancer {} has an idle timeout of {idle} minutes; use 4 to 100.",
+                    r.name,
+                    id.name()
+                );
             }
             rules.push(LbRule {
                 id: id.child("loadBalancingRules", &r.name),
@@ -259,23 +422,60 @@ impl Model {
         if let Some(old) = &existing
             && old.sku != spec.sku
         {
-            bail!(InvalidParameter, "Load balancer {} is {}; Azure does not change a load balancer's SKU in place. Delete it and create a {} one.", id.name(), old.sku.as_str(), spec.sku.as_str());
+            bail!(
+                InvalidParameter,
+                "Load balancer {} is {}; Azure does not change a load balancer's SKU in place. Delete it and create a {} one.",
+                id.name(),
+                old.sku.as_str(),
+                spec.sku.as_str()
+            );
         }
         // Members stay valid: every NIC in a pool must be in the frontend's VNet.
         if let Some(v) = &vnet
-            && let Some(nic) = self.network_interfaces.values().find(|n| pools.iter().any(|p| n.load_balancer_backend_address_pools.contains(&p.id)) && n.subnet.parent().as_ref() != Some(v))
+            && let Some(nic) = self.network_interfaces.values().find(|n| {
+                pools
+                    .iter()
+                    .any(|p| n.load_balancer_backend_address_pools.contains(&p.id))
+                    && n.subnet.parent().as_ref() != Some(v)
+            })
         {
-            bail!(InvalidParameter, "Network interface {} in a backend pool of load balancer {} is not in virtual network {}, where the frontend is. Backends of an internal load balancer must be in its virtual network.", nic.name, id.name(), v.name());
+            bail!(
+                InvalidParameter,
+                "Network interface {} in a backend pool of load balancer {} is not in virtual network {}, where the frontend is. Backends of an internal load balancer must be in its virtual network.",
+                nic.name,
+                id.name(),
+                v.name()
+            );
         }
-        let lb = LoadBalancer { id: id.clone(), name: id.name().into(), location, sku: spec.sku, frontend_ip_configurations: frontends, backend_address_pools: pools, probes, load_balancing_rules: rules };
+        let lb = LoadBalancer {
+            id: id.clone(),
+            name: id.name().into(),
+            location,
+            sku: spec.sku,
+            frontend_ip_configurations: frontends,
+            backend_address_pools: pools,
+            probes,
+            load_balancing_rules: rules,
+        };
         self.load_balancers.insert(id, lb);
         Ok(())
     }
 
     pub(super) fn delete_load_balancer(&mut self, id: &ResourceId) -> Result<(), AzureError> {
-        let Some(lb) = self.load_balancers.get(id) else { return Err(not_found(LB_TYPE, id)) };
-        if let Some(nic) = self.network_interfaces.values().find(|n| lb.backend_address_pools.iter().any(|p| n.load_balancer_backend_address_pools.contains(&p.id))) {
-            bail!(BadRequest, "Load balancer {} has backend address pools in use by IP configuration {}. Remove the NICs from its pools first (az network nic ip-config address-pool remove).", id.name(), nic.ip_configuration_id());
+        let Some(lb) = self.load_balancers.get(id) else {
+            return Err(not_found(LB_TYPE, id));
+        };
+        if let Some(nic) = self.network_interfaces.values().find(|n| {
+            lb.backend_address_pools
+                .iter()
+                .any(|p| n.load_balancer_backend_address_pools.contains(&p.id))
+        }) {
+            bail!(
+                BadRequest,
+                "Load balancer {} has backend address pools in use by IP configuration {}. Remove the NICs from its pools first (az network nic ip-config address-pool remove).",
+                id.name(),
+                nic.ip_configuration_id()
+            );
         }
         self.load_balancers.remove(id);
         Ok(())
@@ -290,24 +490,60 @@ impl Model {
         let mut sku: Option<(LbSku, &LoadBalancer)> = None;
         let mut internal: Vec<&LoadBalancer> = Vec::new();
         for p in &pools {
-            let lb = p.parent().and_then(|l| self.load_balancers.get(&l)).filter(|lb| lb.backend_address_pools.iter().any(|q| q.id == *p));
+            let lb = p
+                .parent()
+                .and_then(|l| self.load_balancers.get(&l))
+                .filter(|lb| lb.backend_address_pools.iter().any(|q| q.id == *p));
             let Some(lb) = lb else {
-                bail!(InvalidResourceReference, "Resource {p} referenced by resource {} was not found. Please make sure that the referenced resource exists, and that both resources are in the same region.", nic.ip_configuration_id());
+                bail!(
+                    InvalidResourceReference,
+                    "Resource {p} referenced by resource {} was not found. Please make sure that the referenced resource exists, and that both resources are in the same region.",
+                    nic.ip_configuration_id()
+                );
             };
             if lb.virtual_network() != nic_vnet {
-                bail!(InvalidParameter, "Network interface {} is in virtual network {}, but load balancer {} has its frontend in {}. Backends of an internal load balancer must be in its virtual network.", nic.name, nic_vnet.as_ref().map_or("", |v| v.name()), lb.name, lb.virtual_network().as_ref().map_or("", |v| v.name()));
+                bail!(
+                    InvalidParameter,
+                    "Network interface {} is in virtual network {}, but load balancer {} has its frontend in {}. Backends of an internal load balancer must be in its virtual network.",
+                    nic.name,
+                    nic_vnet.as_ref().map_or("", |v| v.name()),
+                    lb.name,
+                    lb.virtual_network().as_ref().map_or("", |v| v.name())
+                );
             }
             if let Some((s, other)) = sku
                 && s != lb.sku
             {
-                bail!(DifferentSkuLoadBalancersAndPublicIPAddressNotAllowed, "Network interface {} cannot be in the backend pools of both {} load balancer {} and {} load balancer {}: Basic and Standard SKU resources cannot be mixed. Use load balancers of one SKU.", nic.name, other.sku.as_str(), other.name, lb.sku.as_str(), lb.name);
+                bail!(
+                    DifferentSkuLoadBalancersAndPublicIPAddressNotAllowed,
+                    "Network interface {} cannot be in the backend pools of both {} load balancer {} and {} load balancer {}: Basic and Standard SKU resources cannot be mixed. Use load balancers of one SKU.",
+                    nic.name,
+                    other.sku.as_str(),
+                    other.name,
+                    lb.sku.as_str(),
+                    lb.name
+                );
             }
-            let standard_ip = nic.public_ip_address.as_ref().and_then(|p| self.public_ip_addresses.get(p)).is_some_and(|p| p.sku == super::PublicIpSku::Standard);
+            let standard_ip = nic
+                .public_ip_address
+                .as_ref()
+                .and_then(|p| self.public_ip_addresses.get(p))
+                .is_some_and(|p| p.sku == super::PublicIpSku::Standard);
             if lb.sku == LbSku::Basic && standard_ip {
-                bail!(DifferentSkuLoadBalancersAndPublicIPAddressNotAllowed, "Network interface {} has a Standard public IP and cannot be in the backend pool of Basic load balancer {}: Basic and Standard SKU resources cannot be mixed. Remove the public IP, or use a Standard load balancer.", nic.name, lb.name);
+                bail!(
+                    DifferentSkuLoadBalancersAndPublicIPAddressNotAllowed,
+                    "Network interface {} has a Standard public IP and cannot be in the backend pool of Basic load balancer {}: Basic and Standard SKU resources cannot be mixed. Remove the public IP, or use a Standard load balancer.",
+                    nic.name,
+                    lb.name
+                );
             }
             if internal.iter().any(|o| o.id == lb.id) {
-                bail!(InvalidParameter, "Network interface {} is already in a backend pool of load balancer {}; an IP configuration can be in one pool per load balancer.", nic.name, lb.name);
+                bail!(
+                    InvalidParameter,
+                    "Network interface {} is already in a backend pool of load balancer {}; an IP configuration can be in one pool per load balancer.",
+                    nic.name,
+                    lb.name
+                );
             }
             internal.push(lb);
             sku = Some((lb.sku, lb));
@@ -323,7 +559,12 @@ impl Model {
         names::check_id(NameKind::RedisCache, "cache", &id)?;
         let location = self.resolve_location(&id, spec.location.as_deref(), REDIS_TYPE)?;
         let existing = self.redis_caches.get(&id).cloned();
-        keep_location(existing.as_ref().map(|r| r.location.as_str()), id.name(), id.resource_group_name(), &location)?;
+        keep_location(
+            existing.as_ref().map(|r| r.location.as_str()),
+            id.name(),
+            id.resource_group_name(),
+            &location,
+        )?;
         let family = match spec.sku {
             RedisSku::Premium => 'P',
             RedisSku::Basic | RedisSku::Standard => 'C',
@@ -334,33 +575,71 @@ impl Model {
             _ => matches!(size.as_str(), "C0" | "C1" | "C2" | "C3" | "C4" | "C5" | "C6"),
         };
         if !valid_size {
-            bail!(InvalidParameter, "VM size '{}' is not valid for the {} SKU. Use {}.", spec.vm_size, spec.sku.as_str(), if family == 'P' { "P1 to P5" } else { "C0 to C6" });
+            bail!(
+                InvalidParameter,
+                "VM size '{}' is not valid for the {} SKU. Use {}.",
+                spec.vm_size,
+                spec.sku.as_str(),
+                if family == 'P' { "P1 to P5" } else { "C0 to C6" }
+            );
         }
         if let Some(old) = &existing
             && old.subnet != spec.subnet
         {
-            bail!(InvalidParameter, "Cache {} already exists; a cache is placed in a virtual network only when it is created. Delete it and create it again with --subnet-id.", id.name());
+            bail!(
+                InvalidParameter,
+                "Cache {} already exists; a cache is placed in a virtual network only when it is created. Delete it and create it again with --subnet-id.",
+                id.name()
+            );
         }
         let (static_ip, instance_ip) = match &spec.subnet {
             None => {
                 if spec.static_ip.is_some() {
-                    bail!(InvalidParameter, "--static-ip needs --subnet-id: only a cache injected into a virtual network has a private static IP.");
+                    bail!(
+                        InvalidParameter,
+                        "--static-ip needs --subnet-id: only a cache injected into a virtual network has a private static IP."
+                    );
                 }
                 (None, None)
             }
             Some(subnet_id) => {
                 if spec.sku != RedisSku::Premium {
-                    bail!(InvalidParameter, "Virtual network support is available only for Premium caches; cache {} is {}. Use --sku Premium with --vm-size P1 to P5.", id.name(), spec.sku.as_str());
+                    bail!(
+                        InvalidParameter,
+                        "Virtual network support is available only for Premium caches; cache {} is {}. Use --sku Premium with --vm-size P1 to P5.",
+                        id.name(),
+                        spec.sku.as_str()
+                    );
                 }
                 let subnet = self.placed_subnet(subnet_id, &id, &location)?;
                 // Azure: the subnet must contain only Azure Cache for Redis instances.
-                if let Some(other) = self.subnet_users(subnet_id).into_iter().find(|u| !u.is_within(id.as_str()) && !u.resource_type().eq_ignore_ascii_case(REDIS_TYPE)) {
-                    bail!(InvalidParameter, "Subnet {} is used by {other}. A cache injected into a virtual network needs a subnet that holds only Azure Cache for Redis instances.", subnet.name);
+                if let Some(other) = self
+                    .subnet_users(subnet_id)
+                    .into_iter()
+                    .find(|u| !u.is_within(id.as_str()) && !u.resource_type().eq_ignore_ascii_case(REDIS_TYPE))
+                {
+                    bail!(
+                        InvalidParameter,
+                        "Subnet {} is used by {other}. A cache injected into a virtual network needs a subnet that holds only Azure Cache for Redis instances.",
+                        subnet.name
+                    );
                 }
-                let keep = existing.as_ref().and_then(|e| e.static_ip).map(|ip| (ip, super::IpAllocation::Static));
+                let keep = existing
+                    .as_ref()
+                    .and_then(|e| e.static_ip)
+                    .map(|ip| (ip, super::IpAllocation::Static));
                 let (frontend, _) = self.allocate_private_ip(subnet_id, spec.static_ip.as_deref(), &id, keep, &[])?;
-                let keep = existing.as_ref().and_then(|e| e.instance_ip).map(|ip| (ip, super::IpAllocation::Dynamic));
-                let (instance, _) = self.allocate_private_ip(subnet_id, None, &id, keep.filter(|(ip, _)| *ip != frontend), &[frontend])?;
+                let keep = existing
+                    .as_ref()
+                    .and_then(|e| e.instance_ip)
+                    .map(|ip| (ip, super::IpAllocation::Dynamic));
+                let (instance, _) = self.allocate_private_ip(
+                    subnet_id,
+                    None,
+                    &id,
+                    keep.filter(|(ip, _)| *ip != frontend),
+                    &[frontend],
+                )?;
                 (Some(frontend), Some(instance))
             }
         };
@@ -398,27 +677,55 @@ impl Model {
     pub(super) fn put_private_endpoint(&mut self, spec: PrivateEndpointSpec) -> Result<(), AzureError> {
         let id = spec.id;
         names::check_id(NameKind::NetworkChild, "private endpoint", &id)?;
-        names::check(NameKind::NetworkChild, "private link service connection", &spec.connection_name)?;
+        names::check(
+            NameKind::NetworkChild,
+            "private link service connection",
+            &spec.connection_name,
+        )?;
         let location = self.resolve_location(&id, spec.location.as_deref(), PE_TYPE)?;
         let existing = self.private_endpoints.get(&id).cloned();
-        keep_location(existing.as_ref().map(|r| r.location.as_str()), id.name(), id.resource_group_name(), &location)?;
+        keep_location(
+            existing.as_ref().map(|r| r.location.as_str()),
+            id.name(),
+            id.resource_group_name(),
+            &location,
+        )?;
         self.placed_subnet(&spec.subnet, &id, &location)?;
         let target = &spec.private_link_service_id;
         if !target.resource_type().eq_ignore_ascii_case(REDIS_TYPE) {
-            bail!(InvalidParameter, "Private link resource {target} is of type {}; vnetlab emulates private endpoints for Azure Cache for Redis (Microsoft.Cache/redis, group ID redisCache).", target.resource_type());
+            bail!(
+                InvalidParameter,
+                "Private link resource {target} is of type {}; vnetlab emulates private endpoints for Azure Cache for Redis (Microsoft.Cache/redis, group ID redisCache).",
+                target.resource_type()
+            );
         }
         let Some(cache) = self.redis_caches.get(target) else {
-            bail!(InvalidResourceReference, "Resource {target} referenced by resource {id} was not found. Please make sure that the referenced resource exists (az redis create).");
+            bail!(
+                InvalidResourceReference,
+                "Resource {target} referenced by resource {id} was not found. Please make sure that the referenced resource exists (az redis create)."
+            );
         };
         if spec.group_ids.len() != 1 || !spec.group_ids[0].eq_ignore_ascii_case("redisCache") {
-            bail!(InvalidParameter, "Group ID(s) {} are not valid for private link resource {}. Azure Cache for Redis has one group ID: redisCache.", spec.group_ids.join(", "), cache.name);
+            bail!(
+                InvalidParameter,
+                "Group ID(s) {} are not valid for private link resource {}. Azure Cache for Redis has one group ID: redisCache.",
+                spec.group_ids.join(", "),
+                cache.name
+            );
         }
         // Azure: "Private endpoints can't be used with your cache instance
         // if your cache is already a VNet injected cache."
         if cache.subnet.is_some() {
-            bail!(InvalidParameter, "Cache {} is injected into a virtual network; private endpoints can't be used with a VNet-injected cache. Create a cache without --subnet-id for private endpoints, or reach this one through peering or a VPN connection.", cache.name);
+            bail!(
+                InvalidParameter,
+                "Cache {} is injected into a virtual network; private endpoints can't be used with a VNet-injected cache. Create a cache without --subnet-id for private endpoints, or reach this one through peering or a VPN connection.",
+                cache.name
+            );
         }
-        let keep = existing.as_ref().filter(|e| e.subnet == spec.subnet).map(|e| (e.private_ip_address, super::IpAllocation::Dynamic));
+        let keep = existing
+            .as_ref()
+            .filter(|e| e.subnet == spec.subnet)
+            .map(|e| (e.private_ip_address, super::IpAllocation::Dynamic));
         let (ip, _) = self.allocate_private_ip(&spec.subnet, None, &id, keep, &[])?;
         let pe = PrivateEndpoint {
             id: id.clone(),

@@ -7,7 +7,10 @@ use serde::{Deserialize, Serialize};
 use super::addr::{is_reserved_in_subnet, nth, usable_hosts};
 use super::names::{self, NameKind, check_admin_password, check_admin_username};
 use super::ops_identity::keep_location;
-use super::{AzureError, ErrorCode, IpAllocation, Model, NetworkInterface, PowerState, PublicIpAddress, PublicIpSku, ResourceId, VirtualMachine, bail};
+use super::{
+    AzureError, ErrorCode, IpAllocation, Model, NetworkInterface, PowerState, PublicIpAddress, PublicIpSku, ResourceId,
+    VirtualMachine, bail,
+};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -58,12 +61,26 @@ impl Model {
         names::check_id(NameKind::NetworkChild, "public IP address", &id)?;
         let location = self.resolve_location(&id, spec.location.as_deref(), PIP_TYPE)?;
         let existing = self.public_ip_addresses.get(&id);
-        keep_location(existing.map(|n| n.location.as_str()), id.name(), id.resource_group_name(), &location)?;
+        keep_location(
+            existing.map(|n| n.location.as_str()),
+            id.name(),
+            id.resource_group_name(),
+            &location,
+        )?;
         let ip_address = match existing {
             Some(p) => p.ip_address,
             None => self.free_public_ip()?,
         };
-        self.public_ip_addresses.insert(id.clone(), PublicIpAddress { id: id.clone(), name: id.name().into(), location, sku: spec.sku, ip_address });
+        self.public_ip_addresses.insert(
+            id.clone(),
+            PublicIpAddress {
+                id: id.clone(),
+                name: id.name().into(),
+                location,
+                sku: spec.sku,
+                ip_address,
+            },
+        );
         Ok(())
     }
 
@@ -78,10 +95,18 @@ impl Model {
 
     pub(super) fn delete_public_ip(&mut self, id: &ResourceId) -> Result<(), AzureError> {
         if !self.public_ip_addresses.contains_key(id) {
-            bail!(ResourceNotFound, "The Resource '{PIP_TYPE}/{}' under resource group '{}' was not found.", id.name(), id.resource_group_name());
+            bail!(
+                ResourceNotFound,
+                "The Resource '{PIP_TYPE}/{}' under resource group '{}' was not found.",
+                id.name(),
+                id.resource_group_name()
+            );
         }
         if let Some(holder) = self.public_ip_holder(id) {
-            bail!(PublicIPAddressCannotBeDeleted, "Public IP address {id} can not be deleted since it is still allocated to resource {holder}. In order to delete the public IP, disassociate/detach the Public IP address from the resource.");
+            bail!(
+                PublicIPAddressCannotBeDeleted,
+                "Public IP address {id} can not be deleted since it is still allocated to resource {holder}. In order to delete the public IP, disassociate/detach the Public IP address from the resource."
+            );
         }
         self.public_ip_addresses.remove(id);
         Ok(())
@@ -92,42 +117,80 @@ impl Model {
         names::check_id(NameKind::NetworkChild, "network interface", &id)?;
         let location = self.resolve_location(&id, spec.location.as_deref(), NIC_TYPE)?;
         let existing = self.network_interfaces.get(&id).cloned();
-        keep_location(existing.as_ref().map(|n| n.location.as_str()), id.name(), id.resource_group_name(), &location)?;
+        keep_location(
+            existing.as_ref().map(|n| n.location.as_str()),
+            id.name(),
+            id.resource_group_name(),
+            &location,
+        )?;
         let Some((vnet, subnet)) = self.subnet(&spec.subnet) else {
-            bail!(InvalidResourceReference, "Resource {} referenced by resource {id} was not found. Please make sure that the referenced resource exists, and that both resources are in the same region.", spec.subnet);
+            bail!(
+                InvalidResourceReference,
+                "Resource {} referenced by resource {id} was not found. Please make sure that the referenced resource exists, and that both resources are in the same region.",
+                spec.subnet
+            );
         };
         if vnet.location != location {
-            bail!(InvalidResourceReference, "Resource {} referenced by resource {id} was not found. Please make sure that the referenced resource exists, and that both resources are in the same region ({} vs {location}).", spec.subnet, vnet.location);
+            bail!(
+                InvalidResourceReference,
+                "Resource {} referenced by resource {id} was not found. Please make sure that the referenced resource exists, and that both resources are in the same region ({} vs {location}).",
+                spec.subnet,
+                vnet.location
+            );
         }
         if subnet.is_gateway_subnet() {
-            bail!(GatewaySubnet, "Subnet with name 'GatewaySubnet' can be used only for the Gateway resource. Put the network interface in another subnet.");
+            bail!(
+                GatewaySubnet,
+                "Subnet with name 'GatewaySubnet' can be used only for the Gateway resource. Put the network interface in another subnet."
+            );
         }
         if subnet.is_route_server_subnet() {
-            bail!(BadRequest, "Subnet with name 'RouteServerSubnet' can be used only for Route Server. Put the network interface in another subnet.");
+            bail!(
+                BadRequest,
+                "Subnet with name 'RouteServerSubnet' can be used only for Route Server. Put the network interface in another subnet."
+            );
         }
         if let Some(old) = &existing {
             let old_vnet = old.subnet.parent();
             if old_vnet.as_ref() != Some(&vnet.id) {
-                bail!(BadRequest, "Network interface {id} is in virtual network {}; a network interface cannot move to another virtual network ({}). Create a new network interface instead.", old_vnet.map(|v| v.name().to_string()).unwrap_or_default(), vnet.name);
+                bail!(
+                    BadRequest,
+                    "Network interface {id} is in virtual network {}; a network interface cannot move to another virtual network ({}). Create a new network interface instead.",
+                    old_vnet.map(|v| v.name().to_string()).unwrap_or_default(),
+                    vnet.name
+                );
             }
         }
         let own = id.child("ipConfigurations", "ipconfig1");
-        let keep = existing.as_ref().filter(|o| o.subnet == spec.subnet).map(|o| (o.private_ip_address, o.private_ip_allocation_method));
-        let (ip, allocation) = self.allocate_private_ip(&spec.subnet, spec.private_ip_address.as_deref(), &own, keep, &[])?;
+        let keep = existing
+            .as_ref()
+            .filter(|o| o.subnet == spec.subnet)
+            .map(|o| (o.private_ip_address, o.private_ip_allocation_method));
+        let (ip, allocation) =
+            self.allocate_private_ip(&spec.subnet, spec.private_ip_address.as_deref(), &own, keep, &[])?;
         if let Some(nsg) = &spec.network_security_group {
             let loc = self.network_security_groups.get(nsg).map(|n| n.location.clone());
             self.check_reference(nsg, loc.as_deref(), &id, &location)?;
         }
         if let Some(pip) = &spec.public_ip_address {
             let Some(p) = self.public_ip_addresses.get(pip) else {
-                bail!(InvalidResourceReference, "Resource {pip} referenced by resource {id} was not found. Please make sure that the referenced resource exists, and that both resources are in the same region.");
+                bail!(
+                    InvalidResourceReference,
+                    "Resource {pip} referenced by resource {id} was not found. Please make sure that the referenced resource exists, and that both resources are in the same region."
+                );
             };
             if p.location != location {
-                bail!(InvalidResourceReference, "Resource {pip} referenced by resource {id} was not found. Please make sure that the referenced resource exists, and that both resources are in the same region.");
+                bail!(
+                    InvalidResourceReference,
+                    "Resource {pip} referenced by resource {id} was not found. Please make sure that the referenced resource exists, and that both resources are in the same region."
+                );
             }
             let own = id.child("ipConfigurations", "ipconfig1");
             if let Some(other) = self.public_ip_holder(pip).filter(|h| *h != own) {
-                bail!(PublicIPAddressInUse, "IP configuration {own} is referencing public IP address {pip} that is already allocated to resource {other}.");
+                bail!(
+                    PublicIPAddressInUse,
+                    "IP configuration {own} is referencing public IP address {pip} that is already allocated to resource {other}."
+                );
             }
         }
         let nic = NetworkInterface {
@@ -140,7 +203,10 @@ impl Model {
             enable_ip_forwarding: spec.enable_ip_forwarding,
             network_security_group: spec.network_security_group,
             public_ip_address: spec.public_ip_address,
-            load_balancer_backend_address_pools: existing.as_ref().map(|e| e.load_balancer_backend_address_pools.clone()).unwrap_or_default(),
+            load_balancer_backend_address_pools: existing
+                .as_ref()
+                .map(|e| e.load_balancer_backend_address_pools.clone())
+                .unwrap_or_default(),
             virtual_machine: existing.and_then(|e| e.virtual_machine),
         };
         self.network_interfaces.insert(id, nic);
@@ -161,7 +227,10 @@ impl Model {
         also_taken: &[Ipv4Addr],
     ) -> Result<(Ipv4Addr, IpAllocation), AzureError> {
         let Some((_, subnet)) = self.subnet(subnet_id) else {
-            bail!(InvalidResourceReference, "Resource {subnet_id} referenced by resource {holder} was not found. Please make sure that the referenced resource exists, and that both resources are in the same region.");
+            bail!(
+                InvalidResourceReference,
+                "Resource {subnet_id} referenced by resource {holder} was not found. Please make sure that the referenced resource exists, and that both resources are in the same region."
+            );
         };
         let prefix = subnet.address_prefix;
         let taken: Vec<(Ipv4Addr, ResourceId)> = self
@@ -172,24 +241,45 @@ impl Model {
             .collect();
         match requested {
             Some(s) => {
-                let ip: Ipv4Addr = s.trim().parse().map_err(|_| AzureError::new(ErrorCode::InvalidRequestFormat, format!("Private IP address '{s}' of {holder} is not a valid IPv4 address.")))?;
+                let ip: Ipv4Addr = s.trim().parse().map_err(|_| {
+                    AzureError::new(
+                        ErrorCode::InvalidRequestFormat,
+                        format!("Private IP address '{s}' of {holder} is not a valid IPv4 address."),
+                    )
+                })?;
                 if !prefix.contains(&ip) {
-                    bail!(PrivateIPAddressNotInSubnet, "Private static IP address {ip} does not belong to the range of subnet prefix {prefix}. Choose an address inside {prefix}.");
+                    bail!(
+                        PrivateIPAddressNotInSubnet,
+                        "Private static IP address {ip} does not belong to the range of subnet prefix {prefix}. Choose an address inside {prefix}."
+                    );
                 }
                 if is_reserved_in_subnet(&prefix, ip) {
-                    bail!(PrivateIPAddressInReservedRange, "Private static IP address {ip} falls within reserved IP range of subnet prefix {prefix}. Azure reserves the first four and the last address; use {} or above.", nth(&prefix, 4));
+                    bail!(
+                        PrivateIPAddressInReservedRange,
+                        "Private static IP address {ip} falls within reserved IP range of subnet prefix {prefix}. Azure reserves the first four and the last address; use {} or above.",
+                        nth(&prefix, 4)
+                    );
                 }
                 if let Some((_, who)) = taken.iter().find(|(t, _)| *t == ip) {
-                    bail!(PrivateIPAddressIsAllocated, "IP configuration {holder} is using the private IP address {ip} which is already allocated to resource {who}. Choose a free address.");
+                    bail!(
+                        PrivateIPAddressIsAllocated,
+                        "IP configuration {holder} is using the private IP address {ip} which is already allocated to resource {who}. Choose a free address."
+                    );
                 }
                 Ok((ip, IpAllocation::Static))
             }
             None => match keep {
                 Some(k) => Ok(k),
                 None => {
-                    let free = (4..usable_hosts(&prefix) as u32 + 4).map(|n| nth(&prefix, n)).find(|ip| !taken.iter().any(|(t, _)| t == ip));
+                    let free = (4..usable_hosts(&prefix) as u32 + 4)
+                        .map(|n| nth(&prefix, n))
+                        .find(|ip| !taken.iter().any(|(t, _)| t == ip));
                     let Some(ip) = free else {
-                        bail!(SubnetIsFull, "Subnet {} with address prefix {prefix} doesn't have enough capacity for IP addresses. Use a larger subnet or free an address.", subnet.name);
+                        bail!(
+                            SubnetIsFull,
+                            "Subnet {} with address prefix {prefix} doesn't have enough capacity for IP addresses. Use a larger subnet or free an address.",
+                            subnet.name
+                        );
                     };
                     Ok((ip, IpAllocation::Dynamic))
                 }
@@ -199,10 +289,18 @@ impl Model {
 
     pub(super) fn delete_nic(&mut self, id: &ResourceId) -> Result<(), AzureError> {
         let Some(nic) = self.network_interfaces.get(id) else {
-            bail!(ResourceNotFound, "The Resource '{NIC_TYPE}/{}' under resource group '{}' was not found.", id.name(), id.resource_group_name());
+            bail!(
+                ResourceNotFound,
+                "The Resource '{NIC_TYPE}/{}' under resource group '{}' was not found.",
+                id.name(),
+                id.resource_group_name()
+            );
         };
         if let Some(vm) = &nic.virtual_machine {
-            bail!(NicInUse, "Network Interface {id} is used by existing resource {vm}. In order to delete the network interface, it must be dissociated from the resource. To learn more, see aka.ms/deletenic.");
+            bail!(
+                NicInUse,
+                "Network Interface {id} is used by existing resource {vm}. In order to delete the network interface, it must be dissociated from the resource. To learn more, see aka.ms/deletenic."
+            );
         }
         self.network_interfaces.remove(id);
         Ok(())
@@ -213,14 +311,27 @@ impl Model {
         names::check_id(NameKind::VirtualMachine, "virtual machine", &id)?;
         let location = self.resolve_location(&id, spec.location.as_deref(), VM_TYPE)?;
         let existing = self.virtual_machines.get(&id).cloned();
-        keep_location(existing.as_ref().map(|v| v.location.as_str()), id.name(), id.resource_group_name(), &location)?;
+        keep_location(
+            existing.as_ref().map(|v| v.location.as_str()),
+            id.name(),
+            id.resource_group_name(),
+            &location,
+        )?;
         check_admin_username(&spec.admin_username)?;
         if let Some(pw) = &spec.admin_password {
             check_admin_password(pw)?;
         }
         for key in &spec.ssh_public_keys {
             let k = key.trim();
-            let ok = ["ssh-rsa ", "ssh-ed25519 ", "ecdsa-sha2-nistp256 ", "ecdsa-sha2-nistp384 ", "ecdsa-sha2-nistp521 "].iter().any(|p| k.starts_with(p))
+            let ok = [
+                "ssh-rsa ",
+                "ssh-ed25519 ",
+                "ecdsa-sha2-nistp256 ",
+                "ecdsa-sha2-nistp384 ",
+                "ecdsa-sha2-nistp521 ",
+            ]
+            .iter()
+            .any(|p| k.starts_with(p))
                 && !k.contains('\n');
             if !ok {
                 return Err(AzureError::new(ErrorCode::InvalidParameter, "The value of parameter linuxConfiguration.ssh.publicKeys.keyData is invalid. Give an OpenSSH public key on one line (ssh-ed25519 AAAA... or ssh-rsa AAAA...).").with_target("linuxConfiguration.ssh.publicKeys.keyData"));
@@ -230,22 +341,43 @@ impl Model {
             return Err(AzureError::new(ErrorCode::InvalidParameter, "Authentication using either SSH or by user name and password must be enabled in Linux profile. Give --admin-password or an SSH public key.").with_target("linuxConfiguration"));
         }
         if spec.network_interfaces.is_empty() {
-            return Err(AzureError::new(ErrorCode::InvalidParameter, format!("Virtual machine {} must have at least one network interface.", id.name())).with_target("networkProfile"));
+            return Err(AzureError::new(
+                ErrorCode::InvalidParameter,
+                format!(
+                    "Virtual machine {} must have at least one network interface.",
+                    id.name()
+                ),
+            )
+            .with_target("networkProfile"));
         }
         let mut vnet: Option<ResourceId> = None;
         for n in &spec.network_interfaces {
             let Some(nic) = self.network_interfaces.get(n) else {
-                bail!(InvalidResourceReference, "Resource {n} referenced by resource {id} was not found. Please make sure that the referenced resource exists, and that both resources are in the same region.");
+                bail!(
+                    InvalidResourceReference,
+                    "Resource {n} referenced by resource {id} was not found. Please make sure that the referenced resource exists, and that both resources are in the same region."
+                );
             };
             if nic.location != location {
-                bail!(InvalidResourceReference, "Resource {n} referenced by resource {id} was not found. Please make sure that the referenced resource exists, and that both resources are in the same region ({} vs {location}).", nic.location);
+                bail!(
+                    InvalidResourceReference,
+                    "Resource {n} referenced by resource {id} was not found. Please make sure that the referenced resource exists, and that both resources are in the same region ({} vs {location}).",
+                    nic.location
+                );
             }
             if let Some(other) = nic.virtual_machine.as_ref().filter(|v| **v != id) {
-                bail!(BadRequest, "Network interface {n} is already attached to virtual machine {other}. A network interface can be attached to one virtual machine only.");
+                bail!(
+                    BadRequest,
+                    "Network interface {n} is already attached to virtual machine {other}. A network interface can be attached to one virtual machine only."
+                );
             }
             let v = nic.subnet.parent();
             if vnet.is_some() && vnet != v {
-                bail!(BadRequest, "All network interfaces of virtual machine {} must be in the same virtual network; {n} is not.", id.name());
+                bail!(
+                    BadRequest,
+                    "All network interfaces of virtual machine {} must be in the same virtual network; {n} is not.",
+                    id.name()
+                );
             }
             vnet = v;
         }
@@ -280,7 +412,12 @@ impl Model {
     /// Deleting a VM leaves its NICs, public IPs and NSGs, as Azure does.
     pub(super) fn delete_vm(&mut self, id: &ResourceId) -> Result<(), AzureError> {
         let Some(vm) = self.virtual_machines.remove(id) else {
-            bail!(ResourceNotFound, "The Resource '{VM_TYPE}/{}' under resource group '{}' was not found.", id.name(), id.resource_group_name());
+            bail!(
+                ResourceNotFound,
+                "The Resource '{VM_TYPE}/{}' under resource group '{}' was not found.",
+                id.name(),
+                id.resource_group_name()
+            );
         };
         for n in &vm.network_interfaces {
             if let Some(nic) = self.network_interfaces.get_mut(n) {
@@ -296,7 +433,12 @@ impl Model {
                 vm.power_state = state;
                 Ok(())
             }
-            None => bail!(ResourceNotFound, "The Resource '{VM_TYPE}/{}' under resource group '{}' was not found.", id.name(), id.resource_group_name()),
+            None => bail!(
+                ResourceNotFound,
+                "The Resource '{VM_TYPE}/{}' under resource group '{}' was not found.",
+                id.name(),
+                id.resource_group_name()
+            ),
         }
     }
 }

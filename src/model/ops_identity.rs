@@ -2,7 +2,10 @@
 
 use super::names::{self, NameKind};
 use super::regions;
-use super::{AzureError, Model, Principal, ResourceGroup, ResourceId, RoleAssignment, Subscription, bail, check_location, role_actions, role_grants};
+use super::{
+    AzureError, Model, Principal, ResourceGroup, ResourceId, RoleAssignment, Subscription, bail, check_location,
+    role_actions, role_grants,
+};
 
 fn is_guid(s: &str) -> bool {
     let parts: Vec<&str> = s.split('-').collect();
@@ -12,10 +15,18 @@ fn is_guid(s: &str) -> bool {
 impl Model {
     pub(super) fn put_subscription(&mut self, s: Subscription) -> Result<(), AzureError> {
         if !is_guid(&s.id) || !is_guid(&s.tenant_id) {
-            bail!(BadRequest, "Subscription '{}' must have a GUID as its ID and as its tenant ID (for example 00000000-0000-4000-8000-000000000002).", s.name);
+            bail!(
+                BadRequest,
+                "Subscription '{}' must have a GUID as its ID and as its tenant ID (for example 00000000-0000-4000-8000-000000000002).",
+                s.name
+            );
         }
         if s.name.trim().is_empty() || s.name.len() > 64 {
-            bail!(BadRequest, "Subscription name '{}' must be 1 to 64 characters long.", s.name);
+            bail!(
+                BadRequest,
+                "Subscription name '{}' must be 1 to 64 characters long.",
+                s.name
+            );
         }
         match self.subscriptions.iter_mut().find(|x| x.id.eq_ignore_ascii_case(&s.id)) {
             Some(x) => *x = s,
@@ -26,28 +37,57 @@ impl Model {
 
     pub(super) fn put_principal(&mut self, p: Principal) -> Result<(), AzureError> {
         if p.name.trim().is_empty() || p.name.chars().any(char::is_control) {
-            bail!(BadRequest, "Principal name '{}' is empty or has control characters. Give a user principal name such as alice@contoso.com.", p.name);
+            bail!(
+                BadRequest,
+                "Principal name '{}' is empty or has control characters. Give a user principal name such as alice@contoso.com.",
+                p.name
+            );
         }
         if !is_guid(&p.object_id) || !is_guid(&p.tenant_id) {
-            bail!(BadRequest, "Principal '{}' needs GUIDs as object ID and tenant ID.", p.name);
+            bail!(
+                BadRequest,
+                "Principal '{}' needs GUIDs as object ID and tenant ID.",
+                p.name
+            );
         }
-        self.principals.retain(|x| !x.object_id.eq_ignore_ascii_case(&p.object_id));
+        self.principals
+            .retain(|x| !x.object_id.eq_ignore_ascii_case(&p.object_id));
         self.principals.push(p);
         Ok(())
     }
 
     pub(super) fn put_role_assignment(&mut self, a: RoleAssignment) -> Result<(), AzureError> {
-        let Some(principal) = self.principals.iter().find(|p| p.object_id.eq_ignore_ascii_case(&a.principal_object_id)) else {
-            bail!(PrincipalNotFound, "Principal {} does not exist in the directory. Create the principal first, then assign the role.", a.principal_object_id);
+        let Some(principal) = self
+            .principals
+            .iter()
+            .find(|p| p.object_id.eq_ignore_ascii_case(&a.principal_object_id))
+        else {
+            bail!(
+                PrincipalNotFound,
+                "Principal {} does not exist in the directory. Create the principal first, then assign the role.",
+                a.principal_object_id
+            );
         };
         if role_actions(&a.role_definition_name).is_none() {
-            bail!(RoleDefinitionDoesNotExist, "The specified role definition with ID '{}' does not exist. Use Owner, Contributor, Network Contributor, Reader or 'VNet Peering Contributor'.", a.role_definition_name);
+            bail!(
+                RoleDefinitionDoesNotExist,
+                "The specified role definition with ID '{}' does not exist. Use Owner, Contributor, Network Contributor, Reader or 'VNet Peering Contributor'.",
+                a.role_definition_name
+            );
         }
         let Some(scope) = ResourceId::parse(&a.scope) else {
-            bail!(InvalidRequestFormat, "The scope '{}' is not a valid resource ID. Use /subscriptions/<id>[/resourceGroups/<name>[/providers/...]].", a.scope);
+            bail!(
+                InvalidRequestFormat,
+                "The scope '{}' is not a valid resource ID. Use /subscriptions/<id>[/resourceGroups/<name>[/providers/...]].",
+                a.scope
+            );
         };
         if self.subscription(scope.subscription_id()).is_none() {
-            bail!(SubscriptionNotFound, "The subscription '{}' could not be found.", scope.subscription_id());
+            bail!(
+                SubscriptionNotFound,
+                "The subscription '{}' could not be found.",
+                scope.subscription_id()
+            );
         }
         let _ = principal;
         if !self.role_assignments.contains(&a) {
@@ -60,7 +100,13 @@ impl Model {
         let before = self.role_assignments.len();
         self.role_assignments.retain(|x| x != a);
         if before == self.role_assignments.len() {
-            bail!(NotFound, "No role assignment of '{}' to {} at scope {} exists.", a.role_definition_name, a.principal_object_id, a.scope);
+            bail!(
+                NotFound,
+                "No role assignment of '{}' to {} at scope {} exists.",
+                a.role_definition_name,
+                a.principal_object_id,
+                a.scope
+            );
         }
         Ok(())
     }
@@ -84,20 +130,42 @@ impl Model {
     pub(super) fn put_resource_group(&mut self, sub: &str, name: &str, location: &str) -> Result<(), AzureError> {
         names::check(NameKind::ResourceGroup, "resource group", name)?;
         if self.subscription(sub).is_none() {
-            bail!(SubscriptionNotFound, "The subscription '{sub}' could not be found. Add it to the topology's subscriptions first.");
+            bail!(
+                SubscriptionNotFound,
+                "The subscription '{sub}' could not be found. Add it to the topology's subscriptions first."
+            );
         }
         let location = check_location(location, "Microsoft.Resources/resourceGroups")?;
         let id = ResourceId::resource_group(sub, name);
-        if let Some(other) = self.resource_groups.values().find(|g| g.id.subscription_id().eq_ignore_ascii_case(sub) && regions::cloud_of(&g.location) != regions::cloud_of(&location)) {
-            bail!(LocationNotAvailableForResourceType, "The provided location '{location}' is not available for resource type 'Microsoft.Resources/resourceGroups' in subscription {sub}: its resource group {} is in {}, and a subscription lives in a single Azure cloud.", other.name, other.location);
+        if let Some(other) = self.resource_groups.values().find(|g| {
+            g.id.subscription_id().eq_ignore_ascii_case(sub)
+                && regions::cloud_of(&g.location) != regions::cloud_of(&location)
+        }) {
+            bail!(
+                LocationNotAvailableForResourceType,
+                "The provided location '{location}' is not available for resource type 'Microsoft.Resources/resourceGroups' in subscription {sub}: its resource group {} is in {}, and a subscription lives in a single Azure cloud.",
+                other.name,
+                other.location
+            );
         }
         if let Some(rg) = self.resource_groups.get(&id) {
             if rg.location != location {
-                bail!(InvalidResourceLocation, "The resource group '{name}' already exists in location '{}'. A resource group with the same name cannot be created in location '{location}'. Please select a new resource group name.", rg.location);
+                bail!(
+                    InvalidResourceLocation,
+                    "The resource group '{name}' already exists in location '{}'. A resource group with the same name cannot be created in location '{location}'. Please select a new resource group name.",
+                    rg.location
+                );
             }
             return Ok(());
         }
-        self.resource_groups.insert(id.clone(), ResourceGroup { id, name: name.to_string(), location });
+        self.resource_groups.insert(
+            id.clone(),
+            ResourceGroup {
+                id,
+                name: name.to_string(),
+                location,
+            },
+        );
         Ok(())
     }
 
@@ -105,12 +173,19 @@ impl Model {
     /// refused when something outside the group still uses what is inside.
     pub(super) fn delete_resource_group(&mut self, id: &ResourceId) -> Result<(), AzureError> {
         if !self.resource_groups.contains_key(id) {
-            bail!(ResourceGroupNotFound, "Resource group '{}' could not be found.", id.name());
+            bail!(
+                ResourceGroupNotFound,
+                "Resource group '{}' could not be found.",
+                id.name()
+            );
         }
         self.delete_clusters_in(id)?;
         self.resource_groups.remove(id);
         let inside = |r: &ResourceId| r.is_within(id.as_str());
-        fn within<T>(map: &std::collections::BTreeMap<ResourceId, T>, inside: impl Fn(&ResourceId) -> bool) -> Vec<ResourceId> {
+        fn within<T>(
+            map: &std::collections::BTreeMap<ResourceId, T>,
+            inside: impl Fn(&ResourceId) -> bool,
+        ) -> Vec<ResourceId> {
             map.keys().filter(|k| inside(k)).cloned().collect()
         }
         // Dependents first, so each delete finds nothing in the group
@@ -169,19 +244,34 @@ impl Model {
     /// is the default location.
     pub(super) fn require_group(&self, id: &ResourceId) -> Result<&ResourceGroup, AzureError> {
         if self.subscription(id.subscription_id()).is_none() {
-            bail!(SubscriptionNotFound, "The subscription '{}' could not be found.", id.subscription_id());
+            bail!(
+                SubscriptionNotFound,
+                "The subscription '{}' could not be found.",
+                id.subscription_id()
+            );
         }
         let rg = ResourceId::resource_group(id.subscription_id(), id.resource_group_name());
-        self.resource_groups
-            .get(&rg)
-            .ok_or_else(|| AzureError::new(super::ErrorCode::ResourceGroupNotFound, format!("Resource group '{}' could not be found. Create it first (az group create).", id.resource_group_name())))
+        self.resource_groups.get(&rg).ok_or_else(|| {
+            AzureError::new(
+                super::ErrorCode::ResourceGroupNotFound,
+                format!(
+                    "Resource group '{}' could not be found. Create it first (az group create).",
+                    id.resource_group_name()
+                ),
+            )
+        })
     }
 
     /// The location for a new resource: the one given, or the group's.
     /// The location for a resource: the one given; else, for an update,
     /// the one it has; else its group's. A subscription lives in one
     /// Azure cloud, so a region of another cloud is not available.
-    pub(super) fn resolve_location(&self, id: &ResourceId, location: Option<&str>, resource_type: &str) -> Result<String, AzureError> {
+    pub(super) fn resolve_location(
+        &self,
+        id: &ResourceId,
+        location: Option<&str>,
+        resource_type: &str,
+    ) -> Result<String, AzureError> {
         let rg = self.require_group(id)?;
         let l = match (location, self.existing_location(id)) {
             (Some(l), _) => check_location(l, resource_type)?,
@@ -189,7 +279,12 @@ impl Model {
             (None, None) => return Ok(rg.location.clone()),
         };
         if regions::cloud_of(&l) != regions::cloud_of(&rg.location) {
-            bail!(LocationNotAvailableForResourceType, "The provided location '{l}' is not available for resource type '{resource_type}' in this subscription: resource group {} is in {}, and a subscription lives in a single Azure cloud. Choose a region of the same cloud.", rg.name, rg.location);
+            bail!(
+                LocationNotAvailableForResourceType,
+                "The provided location '{l}' is not available for resource type '{resource_type}' in this subscription: resource group {} is in {}, and a subscription lives in a single Azure cloud. Choose a region of the same cloud.",
+                rg.name,
+                rg.location
+            );
         }
         Ok(l)
     }
@@ -218,9 +313,13 @@ impl Model {
 /// A resource of `kind` must not change location once created.
 pub(super) fn keep_location(existing: Option<&str>, name: &str, rg: &str, location: &str) -> Result<(), AzureError> {
     if let Some(old) = existing
-        && old != location {
-            bail!(InvalidResourceLocation, "The resource '{name}' already exists in location '{old}' in resource group '{rg}'. A resource with the same name cannot be created in location '{location}'. Please select a new resource name.");
-        }
+        && old != location
+    {
+        bail!(
+            InvalidResourceLocation,
+            "The resource '{name}' already exists in location '{old}' in resource group '{rg}'. A resource with the same name cannot be created in location '{location}'. Please select a new resource name."
+        );
+    }
     Ok(())
 }
 

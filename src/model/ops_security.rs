@@ -7,7 +7,10 @@ use serde::{Deserialize, Serialize};
 use super::addr::parse_prefix;
 use super::names::{self, NameKind};
 use super::ops_identity::keep_location;
-use super::{Access, AddressPrefix, AzureError, Direction, ErrorCode, Model, NetworkSecurityGroup, NextHopType, PortRange, Protocol, ResourceId, Route, RouteTable, SecurityRule, ServiceTag, bail};
+use super::{
+    Access, AddressPrefix, AzureError, Direction, ErrorCode, Model, NetworkSecurityGroup, NextHopType, PortRange,
+    Protocol, ResourceId, Route, RouteTable, SecurityRule, ServiceTag, bail,
+};
 
 /// A rule as a user writes it; every field is parsed and checked here so
 /// that the topology file and the `az` front refuse bad rules alike.
@@ -45,11 +48,21 @@ impl Model {
         names::check_id(NameKind::NetworkChild, "network security group", id)?;
         let location = self.resolve_location(id, location, NSG_TYPE)?;
         let existing = self.network_security_groups.get(id);
-        keep_location(existing.map(|n| n.location.as_str()), id.name(), id.resource_group_name(), &location)?;
+        keep_location(
+            existing.map(|n| n.location.as_str()),
+            id.name(),
+            id.resource_group_name(),
+            &location,
+        )?;
         if existing.is_none() {
             self.network_security_groups.insert(
                 id.clone(),
-                NetworkSecurityGroup { id: id.clone(), name: id.name().into(), location, security_rules: vec![] },
+                NetworkSecurityGroup {
+                    id: id.clone(),
+                    name: id.name().into(),
+                    location,
+                    security_rules: vec![],
+                },
             );
         }
         Ok(())
@@ -57,7 +70,12 @@ impl Model {
 
     pub(super) fn delete_nsg(&mut self, id: &ResourceId) -> Result<(), AzureError> {
         if !self.network_security_groups.contains_key(id) {
-            bail!(ResourceNotFound, "The Resource '{NSG_TYPE}/{}' under resource group '{}' was not found.", id.name(), id.resource_group_name());
+            bail!(
+                ResourceNotFound,
+                "The Resource '{NSG_TYPE}/{}' under resource group '{}' was not found.",
+                id.name(),
+                id.resource_group_name()
+            );
         }
         let users: Vec<String> = self
             .virtual_networks
@@ -65,10 +83,19 @@ impl Model {
             .flat_map(|v| v.subnets.iter())
             .filter(|s| s.network_security_group.as_ref() == Some(id))
             .map(|s| s.id.to_string())
-            .chain(self.network_interfaces.values().filter(|n| n.network_security_group.as_ref() == Some(id)).map(|n| n.id.to_string()))
+            .chain(
+                self.network_interfaces
+                    .values()
+                    .filter(|n| n.network_security_group.as_ref() == Some(id))
+                    .map(|n| n.id.to_string()),
+            )
             .collect();
         if !users.is_empty() {
-            bail!(InUseNetworkSecurityGroupCannotBeDeleted, "Network security group {id} cannot be deleted because it is in use by the following resources: {}. In order to delete the Network security group, remove the association with the resource(s).", users.join(", "));
+            bail!(
+                InUseNetworkSecurityGroupCannotBeDeleted,
+                "Network security group {id} cannot be deleted because it is in use by the following resources: {}. In order to delete the Network security group, remove the association with the resource(s).",
+                users.join(", ")
+            );
         }
         self.network_security_groups.remove(id);
         Ok(())
@@ -77,20 +104,40 @@ impl Model {
     pub(super) fn put_security_rule(&mut self, spec: SecurityRuleSpec) -> Result<(), AzureError> {
         let id = &spec.id;
         names::check_id(NameKind::NetworkChild, "security rule", id)?;
-        let nsg_id = id.parent().ok_or_else(|| AzureError::new(ErrorCode::InvalidRequestFormat, format!("{id} is not a security rule ID.")))?;
+        let nsg_id = id.parent().ok_or_else(|| {
+            AzureError::new(
+                ErrorCode::InvalidRequestFormat,
+                format!("{id} is not a security rule ID."),
+            )
+        })?;
         let Some(nsg) = self.network_security_groups.get(&nsg_id) else {
-            bail!(ResourceNotFound, "The Resource '{NSG_TYPE}/{}' under resource group '{}' was not found. Create the NSG first.", nsg_id.name(), nsg_id.resource_group_name());
+            bail!(
+                ResourceNotFound,
+                "The Resource '{NSG_TYPE}/{}' under resource group '{}' was not found. Create the NSG first.",
+                nsg_id.name(),
+                nsg_id.resource_group_name()
+            );
         };
         let rule = parse_rule(&spec)?;
-        if let Some(other) = nsg
-            .security_rules
-            .iter()
-            .find(|r| r.priority == rule.priority && r.direction == rule.direction && !r.name.eq_ignore_ascii_case(&rule.name))
-        {
-            bail!(SecurityRuleConflict, "Security rule {} conflicts with rule {}. Rules cannot have the same Priority and Direction. To learn more, see aka.ms/nsgrules.", rule.name, other.name);
+        if let Some(other) = nsg.security_rules.iter().find(|r| {
+            r.priority == rule.priority && r.direction == rule.direction && !r.name.eq_ignore_ascii_case(&rule.name)
+        }) {
+            bail!(
+                SecurityRuleConflict,
+                "Security rule {} conflicts with rule {}. Rules cannot have the same Priority and Direction. To learn more, see aka.ms/nsgrules.",
+                rule.name,
+                other.name
+            );
         }
-        let nsg = self.network_security_groups.get_mut(&nsg_id).ok_or_else(|| AzureError::new(ErrorCode::ResourceNotFound, nsg_id.to_string()))?;
-        match nsg.security_rules.iter_mut().find(|r| r.name.eq_ignore_ascii_case(&rule.name)) {
+        let nsg = self
+            .network_security_groups
+            .get_mut(&nsg_id)
+            .ok_or_else(|| AzureError::new(ErrorCode::ResourceNotFound, nsg_id.to_string()))?;
+        match nsg
+            .security_rules
+            .iter_mut()
+            .find(|r| r.name.eq_ignore_ascii_case(&rule.name))
+        {
             Some(r) => *r = rule,
             None => nsg.security_rules.push(rule),
         }
@@ -108,11 +155,21 @@ impl Model {
         }
     }
 
-    pub(super) fn put_route_table(&mut self, id: &ResourceId, location: Option<&str>, disable_bgp: bool) -> Result<(), AzureError> {
+    pub(super) fn put_route_table(
+        &mut self,
+        id: &ResourceId,
+        location: Option<&str>,
+        disable_bgp: bool,
+    ) -> Result<(), AzureError> {
         names::check_id(NameKind::NetworkChild, "route table", id)?;
         let location = self.resolve_location(id, location, RT_TYPE)?;
         let existing = self.route_tables.get(id);
-        keep_location(existing.map(|n| n.location.as_str()), id.name(), id.resource_group_name(), &location)?;
+        keep_location(
+            existing.map(|n| n.location.as_str()),
+            id.name(),
+            id.resource_group_name(),
+            &location,
+        )?;
         let rt = self.route_tables.entry(id.clone()).or_insert_with(|| RouteTable {
             id: id.clone(),
             name: id.name().into(),
@@ -126,7 +183,12 @@ impl Model {
 
     pub(super) fn delete_route_table(&mut self, id: &ResourceId) -> Result<(), AzureError> {
         if !self.route_tables.contains_key(id) {
-            bail!(ResourceNotFound, "The Resource '{RT_TYPE}/{}' under resource group '{}' was not found.", id.name(), id.resource_group_name());
+            bail!(
+                ResourceNotFound,
+                "The Resource '{RT_TYPE}/{}' under resource group '{}' was not found.",
+                id.name(),
+                id.resource_group_name()
+            );
         }
         let users: Vec<String> = self
             .virtual_networks
@@ -136,7 +198,11 @@ impl Model {
             .map(|s| s.id.to_string())
             .collect();
         if !users.is_empty() {
-            bail!(InUseRouteTableCannotBeDeleted, "Route table {id} is in use by subnet(s) {} and cannot be deleted. Remove the association first.", users.join(", "));
+            bail!(
+                InUseRouteTableCannotBeDeleted,
+                "Route table {id} is in use by subnet(s) {} and cannot be deleted. Remove the association first.",
+                users.join(", ")
+            );
         }
         self.route_tables.remove(id);
         Ok(())
@@ -145,12 +211,24 @@ impl Model {
     pub(super) fn put_route(&mut self, spec: RouteSpec) -> Result<(), AzureError> {
         let id = &spec.id;
         names::check_id(NameKind::NetworkChild, "route", id)?;
-        let rt_id = id.parent().ok_or_else(|| AzureError::new(ErrorCode::InvalidRequestFormat, format!("{id} is not a route ID.")))?;
+        let rt_id = id
+            .parent()
+            .ok_or_else(|| AzureError::new(ErrorCode::InvalidRequestFormat, format!("{id} is not a route ID.")))?;
         let Some(rt) = self.route_tables.get(&rt_id) else {
-            bail!(ResourceNotFound, "The Resource '{RT_TYPE}/{}' under resource group '{}' was not found. Create the route table first.", rt_id.name(), rt_id.resource_group_name());
+            bail!(
+                ResourceNotFound,
+                "The Resource '{RT_TYPE}/{}' under resource group '{}' was not found. Create the route table first.",
+                rt_id.name(),
+                rt_id.resource_group_name()
+            );
         };
         let Some(prefix) = parse_route_prefix(&spec.address_prefix, id)? else {
-            bail!(BadRequest, "Route {} uses the service tag '{}' as its address prefix; vnetlab emulates routes to CIDR prefixes only. Use a CIDR such as 10.2.0.0/16.", id.name(), spec.address_prefix);
+            bail!(
+                BadRequest,
+                "Route {} uses the service tag '{}' as its address prefix; vnetlab emulates routes to CIDR prefixes only. Use a CIDR such as 10.2.0.0/16.",
+                id.name(),
+                spec.address_prefix
+            );
         };
         let hop = NextHopType::parse(&spec.next_hop_type)
             .filter(|t| NextHopType::USER_SETTABLE.contains(t))
@@ -158,18 +236,49 @@ impl Model {
                 "Route {} has next hop type '{}'. Allowed values are VirtualAppliance, VirtualNetworkGateway, VnetLocal, Internet and None; Azure alone creates VNet peering routes.",
                 id.name(), spec.next_hop_type)))?;
         let ip = match (&spec.next_hop_ip_address, hop) {
-            (None, NextHopType::VirtualAppliance) => bail!(MissingNextHopIpAddress, "NextHopIpAddress cannot be Null or Empty in route {} when NextHopType is VirtualAppliance.", id.name()),
+            (None, NextHopType::VirtualAppliance) => bail!(
+                MissingNextHopIpAddress,
+                "NextHopIpAddress cannot be Null or Empty in route {} when NextHopType is VirtualAppliance.",
+                id.name()
+            ),
             (Some(ip), NextHopType::VirtualAppliance) => Some(ip.trim().parse::<Ipv4Addr>().map_err(|_| {
-                AzureError::new(ErrorCode::InvalidRequestFormat, format!("Next hop IP address '{ip}' of route {} is not a valid IPv4 address.", id.name()))
+                AzureError::new(
+                    ErrorCode::InvalidRequestFormat,
+                    format!(
+                        "Next hop IP address '{ip}' of route {} is not a valid IPv4 address.",
+                        id.name()
+                    ),
+                )
             })?),
-            (Some(ip), _) if !ip.trim().is_empty() => bail!(BadRequest, "Route {} has next hop IP address {ip}, which is only allowed in routes where the next hop type is VirtualAppliance. Remove the IP address or change the next hop type.", id.name()),
+            (Some(ip), _) if !ip.trim().is_empty() => bail!(
+                BadRequest,
+                "Route {} has next hop IP address {ip}, which is only allowed in routes where the next hop type is VirtualAppliance. Remove the IP address or change the next hop type.",
+                id.name()
+            ),
             _ => None,
         };
-        if let Some(other) = rt.routes.iter().find(|r| r.address_prefix == prefix && !r.name.eq_ignore_ascii_case(id.name())) {
-            bail!(RouteConflict, "Route: {} conflicts with Route: {}. Routes cannot have the same AddressPrefix.", id.name(), other.name);
+        if let Some(other) = rt
+            .routes
+            .iter()
+            .find(|r| r.address_prefix == prefix && !r.name.eq_ignore_ascii_case(id.name()))
+        {
+            bail!(
+                RouteConflict,
+                "Route: {} conflicts with Route: {}. Routes cannot have the same AddressPrefix.",
+                id.name(),
+                other.name
+            );
         }
-        let route = Route { name: id.name().into(), address_prefix: prefix, next_hop_type: hop, next_hop_ip_address: ip };
-        let rt = self.route_tables.get_mut(&rt_id).ok_or_else(|| AzureError::new(ErrorCode::ResourceNotFound, rt_id.to_string()))?;
+        let route = Route {
+            name: id.name().into(),
+            address_prefix: prefix,
+            next_hop_type: hop,
+            next_hop_ip_address: ip,
+        };
+        let rt = self
+            .route_tables
+            .get_mut(&rt_id)
+            .ok_or_else(|| AzureError::new(ErrorCode::ResourceNotFound, rt_id.to_string()))?;
         match rt.routes.iter_mut().find(|r| r.name.eq_ignore_ascii_case(id.name())) {
             Some(r) => *r = route,
             None => rt.routes.push(route),
@@ -199,20 +308,39 @@ fn parse_route_prefix(s: &str, id: &ResourceId) -> Result<Option<ipnet::Ipv4Net>
 fn parse_rule(spec: &SecurityRuleSpec) -> Result<SecurityRule, AzureError> {
     let id = &spec.id;
     if !(100..=4096).contains(&spec.priority) {
-        bail!(SecurityRuleInvalidPriority, "Security rule has invalid Priority. Value provided: {} Allowed range 100-4096.", spec.priority);
+        bail!(
+            SecurityRuleInvalidPriority,
+            "Security rule has invalid Priority. Value provided: {} Allowed range 100-4096.",
+            spec.priority
+        );
     }
     let direction = match spec.direction.to_ascii_lowercase().as_str() {
         "inbound" => Direction::Inbound,
         "outbound" => Direction::Outbound,
-        _ => bail!(BadRequest, "Security rule {} has invalid direction '{}'. Use Inbound or Outbound.", id.name(), spec.direction),
+        _ => bail!(
+            BadRequest,
+            "Security rule {} has invalid direction '{}'. Use Inbound or Outbound.",
+            id.name(),
+            spec.direction
+        ),
     };
     let access = match spec.access.to_ascii_lowercase().as_str() {
         "allow" => Access::Allow,
         "deny" => Access::Deny,
-        _ => bail!(BadRequest, "Security rule {} has invalid access '{}'. Use Allow or Deny.", id.name(), spec.access),
+        _ => bail!(
+            BadRequest,
+            "Security rule {} has invalid access '{}'. Use Allow or Deny.",
+            id.name(),
+            spec.access
+        ),
     };
     let Some(protocol) = Protocol::parse(&spec.protocol) else {
-        bail!(BadRequest, "Security rule {} has invalid protocol '{}'. Use one of *, Tcp, Udp, Icmp, Esp, Ah.", id.name(), spec.protocol);
+        bail!(
+            BadRequest,
+            "Security rule {} has invalid protocol '{}'. Use one of *, Tcp, Udp, Icmp, Esp, Ah.",
+            id.name(),
+            spec.protocol
+        );
     };
     Ok(SecurityRule {
         name: id.name().into(),
@@ -222,7 +350,11 @@ fn parse_rule(spec: &SecurityRuleSpec) -> Result<SecurityRule, AzureError> {
         protocol,
         source_address_prefixes: parse_addresses(&spec.source_address_prefixes, "SourceAddressPrefixes", id)?,
         source_port_ranges: parse_ports(&spec.source_port_ranges)?,
-        destination_address_prefixes: parse_addresses(&spec.destination_address_prefixes, "DestinationAddressPrefixes", id)?,
+        destination_address_prefixes: parse_addresses(
+            &spec.destination_address_prefixes,
+            "DestinationAddressPrefixes",
+            id,
+        )?,
         destination_port_ranges: parse_ports(&spec.destination_port_ranges)?,
         description: spec.description.clone(),
     })
@@ -258,16 +390,29 @@ fn parse_addresses(list: &[String], param: &str, id: &ResourceId) -> Result<Vec<
             AddressPrefix::Net(ipnet::Ipv4Net::from(ip))
         } else if let Ok(n) = s.parse::<ipnet::Ipv4Net>() {
             AddressPrefix::Net(n.trunc())
-        } else if s.chars().all(|c| c.is_ascii_alphanumeric() || c == '.') && s.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) {
-            bail!(BadRequest, "Security rule {} uses the service tag '{s}', which vnetlab does not emulate. Use VirtualNetwork, Internet, AzureLoadBalancer, '*' or IP addresses.", id.name());
+        } else if s.chars().all(|c| c.is_ascii_alphanumeric() || c == '.')
+            && s.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        {
+            bail!(
+                BadRequest,
+                "Security rule {} uses the service tag '{s}', which vnetlab does not emulate. Use VirtualNetwork, Internet, AzureLoadBalancer, '*' or IP addresses.",
+                id.name()
+            );
         } else {
-            bail!(SecurityRuleInvalidAddressPrefix, "Security rule {id} has invalid Address prefix. Value provided: {s}");
+            bail!(
+                SecurityRuleInvalidAddressPrefix,
+                "Security rule {id} has invalid Address prefix. Value provided: {s}"
+            );
         };
         out.push(parsed);
     }
     if out.len() > 1
-        && let Some(bad) = out.iter().find(|p| !matches!(p, AddressPrefix::Net(_))) {
-            bail!(SecurityRuleParameterContainsUnsupportedValue, "Security rule parameter {param} for rule with Id {id} cannot specify existing VIRTUALNETWORK, INTERNET, AZURELOADBALANCER, '*' or system tags. Unsupported value used: {bad}.");
-        }
+        && let Some(bad) = out.iter().find(|p| !matches!(p, AddressPrefix::Net(_)))
+    {
+        bail!(
+            SecurityRuleParameterContainsUnsupportedValue,
+            "Security rule parameter {param} for rule with Id {id} cannot specify existing VIRTUALNETWORK, INTERNET, AZURELOADBALANCER, '*' or system tags. Unsupported value used: {bad}."
+        );
+    }
     Ok(out)
 }

@@ -193,12 +193,60 @@ pub fn default_security_rules() -> Vec<SecurityRule> {
     use Access::{Allow, Deny};
     use Direction::{Inbound, Outbound};
     vec![
-        rule("AllowVnetInBound", 65000, Inbound, Allow, Tag(VirtualNetwork), Tag(VirtualNetwork), "Allow inbound traffic from all VMs in VNET"),
-        rule("AllowAzureLoadBalancerInBound", 65001, Inbound, Allow, Tag(AzureLoadBalancer), Any, "Allow inbound traffic from azure load balancer"),
-        rule("DenyAllInBound", 65500, Inbound, Deny, Any, Any, "Deny all inbound traffic"),
-        rule("AllowVnetOutBound", 65000, Outbound, Allow, Tag(VirtualNetwork), Tag(VirtualNetwork), "Allow outbound traffic from all VMs to all VMs in VNET"),
-        rule("AllowInternetOutBound", 65001, Outbound, Allow, Any, Tag(Internet), "Allow outbound traffic from all VMs to Internet"),
-        rule("DenyAllOutBound", 65500, Outbound, Deny, Any, Any, "Deny all outbound traffic"),
+        rule(
+            "AllowVnetInBound",
+            65000,
+            Inbound,
+            Allow,
+            Tag(VirtualNetwork),
+            Tag(VirtualNetwork),
+            "Allow inbound traffic from all VMs in VNET",
+        ),
+        rule(
+            "AllowAzureLoadBalancerInBound",
+            65001,
+            Inbound,
+            Allow,
+            Tag(AzureLoadBalancer),
+            Any,
+            "Allow inbound traffic from azure load balancer",
+        ),
+        rule(
+            "DenyAllInBound",
+            65500,
+            Inbound,
+            Deny,
+            Any,
+            Any,
+            "Deny all inbound traffic",
+        ),
+        rule(
+            "AllowVnetOutBound",
+            65000,
+            Outbound,
+            Allow,
+            Tag(VirtualNetwork),
+            Tag(VirtualNetwork),
+            "Allow outbound traffic from all VMs to all VMs in VNET",
+        ),
+        rule(
+            "AllowInternetOutBound",
+            65001,
+            Outbound,
+            Allow,
+            Any,
+            Tag(Internet),
+            "Allow outbound traffic from all VMs to Internet",
+        ),
+        rule(
+            "DenyAllOutBound",
+            65500,
+            Outbound,
+            Deny,
+            Any,
+            Any,
+            "Deny all outbound traffic",
+        ),
     ]
 }
 

@@ -9,7 +9,10 @@ use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
 
-use crate::model::{AZURE_HOST_IP, Access, AddressPrefix, Direction, NON_INTERNET, NetworkSecurityGroup, PortRange, Protocol, ResourceId, SecurityRule, ServiceTag, default_security_rules};
+use crate::model::{
+    AZURE_HOST_IP, Access, AddressPrefix, Direction, NON_INTERNET, NetworkSecurityGroup, PortRange, Protocol,
+    ResourceId, SecurityRule, ServiceTag, default_security_rules,
+};
 
 /// What a rule is matched against.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,7 +34,11 @@ struct AddrSet {
 
 impl AddrSet {
     fn build(list: &[AddressPrefix], vnet_tag: &[Ipv4Net]) -> AddrSet {
-        let mut set = AddrSet { any: false, internet: false, nets: Box::new([]) };
+        let mut set = AddrSet {
+            any: false,
+            internet: false,
+            nets: Box::new([]),
+        };
         let mut nets: Vec<Ipv4Net> = Vec::new();
         for p in list {
             match p {
@@ -42,14 +49,19 @@ impl AddrSet {
                 AddressPrefix::Tag(ServiceTag::Internet) => set.internet = true,
             }
         }
-        set.nets = nets.iter().map(|n| (u32::from(n.network()), u32::from(n.netmask()))).collect();
+        set.nets = nets
+            .iter()
+            .map(|n| (u32::from(n.network()), u32::from(n.netmask())))
+            .collect();
         set
     }
 
     #[inline]
     fn matches(&self, ip: Ipv4Addr, not_internet: &[(u32, u32)]) -> bool {
         let a = u32::from(ip);
-        self.any || self.nets.iter().any(|(n, m)| a & m == *n) || (self.internet && !not_internet.iter().any(|(n, m)| a & m == *n))
+        self.any
+            || self.nets.iter().any(|(n, m)| a & m == *n)
+            || (self.internet && !not_internet.iter().any(|(n, m)| a & m == *n))
     }
 }
 
@@ -61,7 +73,10 @@ struct Ports {
 
 impl Ports {
     fn build(list: &[PortRange]) -> Ports {
-        Ports { any: list.contains(&PortRange::ANY), ranges: list.into() }
+        Ports {
+            any: list.contains(&PortRange::ANY),
+            ranges: list.into(),
+        }
     }
 }
 
@@ -86,7 +101,10 @@ impl CompiledRule {
             return false;
         }
         let ports_ok = match f.ports {
-            Some((s, d)) => (self.sport.any || self.sport.ranges.iter().any(|r| r.contains(s))) && (self.dport.any || self.dport.ranges.iter().any(|r| r.contains(d))),
+            Some((s, d)) => {
+                (self.sport.any || self.sport.ranges.iter().any(|r| r.contains(s)))
+                    && (self.dport.any || self.dport.ranges.iter().any(|r| r.contains(d)))
+            }
             // A rule that names ports only matches protocols that have them.
             None => self.sport.any && self.dport.any,
         };
@@ -95,7 +113,11 @@ impl CompiledRule {
 
     /// As Network Watcher names it: `securityRules/X` or `defaultSecurityRules/X`.
     pub fn qualified_name(&self) -> String {
-        if self.is_default { format!("defaultSecurityRules/{}", self.name) } else { format!("securityRules/{}", self.name) }
+        if self.is_default {
+            format!("defaultSecurityRules/{}", self.name)
+        } else {
+            format!("securityRules/{}", self.name)
+        }
     }
 }
 
@@ -125,7 +147,11 @@ impl CompiledNsg {
             dport: Ports::build(&r.destination_port_ranges),
         };
         let defaults = default_security_rules();
-        let all = nsg.security_rules.iter().map(|r| compile(r, false)).chain(defaults.iter().map(|r| compile(r, true)));
+        let all = nsg
+            .security_rules
+            .iter()
+            .map(|r| compile(r, false))
+            .chain(defaults.iter().map(|r| compile(r, true)));
         let (mut inbound, mut outbound): (Vec<_>, Vec<_>) = (Vec::new(), Vec::new());
         for (rule, dir) in all.zip(nsg.security_rules.iter().chain(defaults.iter()).map(|r| r.direction)) {
             match dir {
@@ -135,8 +161,18 @@ impl CompiledNsg {
         }
         inbound.sort_by_key(|r| r.priority);
         outbound.sort_by_key(|r| r.priority);
-        let not_internet = NON_INTERNET.iter().chain(own_ranges).map(|n| (u32::from(n.network()), u32::from(n.netmask()))).collect();
-        CompiledNsg { id: nsg.id.clone(), name: nsg.name.clone(), inbound, outbound, not_internet }
+        let not_internet = NON_INTERNET
+            .iter()
+            .chain(own_ranges)
+            .map(|n| (u32::from(n.network()), u32::from(n.netmask())))
+            .collect();
+        CompiledNsg {
+            id: nsg.id.clone(),
+            name: nsg.name.clone(),
+            inbound,
+            outbound,
+            not_internet,
+        }
     }
 
     /// The first rule, by priority, that matches. The default rules end in
@@ -151,7 +187,10 @@ impl CompiledNsg {
     pub fn evaluate_index(&self, dir: Direction, f: &FlowView) -> usize {
         let rules = self.rules(dir);
         // The last default rule (DenyAll) matches everything.
-        rules.iter().position(|r| r.matches(f, &self.not_internet)).unwrap_or(rules.len() - 1)
+        rules
+            .iter()
+            .position(|r| r.matches(f, &self.not_internet))
+            .unwrap_or(rules.len() - 1)
     }
 
     pub fn rules(&self, dir: Direction) -> &[CompiledRule] {
@@ -168,10 +207,23 @@ mod tests {
     use crate::model::ResourceId;
 
     fn nsg(rules: Vec<SecurityRule>) -> NetworkSecurityGroup {
-        NetworkSecurityGroup { id: ResourceId::network("s", "rg", "networkSecurityGroups", "n"), name: "n".into(), location: "westeurope".into(), security_rules: rules }
+        NetworkSecurityGroup {
+            id: ResourceId::network("s", "rg", "networkSecurityGroups", "n"),
+            name: "n".into(),
+            location: "westeurope".into(),
+            security_rules: rules,
+        }
     }
 
-    fn rule(name: &str, priority: u32, direction: Direction, access: Access, protocol: Protocol, dst: AddressPrefix, dport: PortRange) -> SecurityRule {
+    fn rule(
+        name: &str,
+        priority: u32,
+        direction: Direction,
+        access: Access,
+        protocol: Protocol,
+        dst: AddressPrefix,
+        dport: PortRange,
+    ) -> SecurityRule {
         SecurityRule {
             name: name.into(),
             priority,
@@ -187,7 +239,12 @@ mod tests {
     }
 
     fn flow(src: &str, dst: &str, proto: u8, dport: Option<u16>) -> FlowView {
-        FlowView { src: src.parse().unwrap(), dst: dst.parse().unwrap(), proto, ports: dport.map(|d| (40000, d)) }
+        FlowView {
+            src: src.parse().unwrap(),
+            dst: dst.parse().unwrap(),
+            proto,
+            ports: dport.map(|d| (40000, d)),
+        }
     }
 
     fn tag() -> Vec<Ipv4Net> {
@@ -198,14 +255,42 @@ mod tests {
     fn default_rules_by_tag() {
         let c = CompiledNsg::compile(&nsg(vec![]), &tag(), &tag()[..1]);
         let cases = [
-            (Direction::Inbound, flow("10.2.1.4", "10.1.1.4", 6, Some(22)), "AllowVnetInBound"),
-            (Direction::Inbound, flow("10.3.1.4", "10.1.1.4", 6, Some(22)), "DenyAllInBound"),
-            (Direction::Inbound, flow("168.63.129.16", "10.1.1.4", 6, Some(80)), "AllowAzureLoadBalancerInBound"),
-            (Direction::Outbound, flow("10.1.1.4", "10.2.1.4", 1, None), "AllowVnetOutBound"),
-            (Direction::Outbound, flow("10.1.1.4", "203.0.113.9", 6, Some(443)), "AllowInternetOutBound"),
+            (
+                Direction::Inbound,
+                flow("10.2.1.4", "10.1.1.4", 6, Some(22)),
+                "AllowVnetInBound",
+            ),
+            (
+                Direction::Inbound,
+                flow("10.3.1.4", "10.1.1.4", 6, Some(22)),
+                "DenyAllInBound",
+            ),
+            (
+                Direction::Inbound,
+                flow("168.63.129.16", "10.1.1.4", 6, Some(80)),
+                "AllowAzureLoadBalancerInBound",
+            ),
+            (
+                Direction::Outbound,
+                flow("10.1.1.4", "10.2.1.4", 1, None),
+                "AllowVnetOutBound",
+            ),
+            (
+                Direction::Outbound,
+                flow("10.1.1.4", "203.0.113.9", 6, Some(443)),
+                "AllowInternetOutBound",
+            ),
             // Private space outside the tag is neither VNet nor Internet.
-            (Direction::Outbound, flow("10.1.1.4", "10.3.1.4", 6, Some(22)), "DenyAllOutBound"),
-            (Direction::Outbound, flow("10.1.1.4", "192.168.7.7", 17, Some(53)), "DenyAllOutBound"),
+            (
+                Direction::Outbound,
+                flow("10.1.1.4", "10.3.1.4", 6, Some(22)),
+                "DenyAllOutBound",
+            ),
+            (
+                Direction::Outbound,
+                flow("10.1.1.4", "192.168.7.7", 17, Some(53)),
+                "DenyAllOutBound",
+            ),
         ];
         for (dir, f, want) in cases {
             assert_eq!(c.evaluate(dir, &f).name, want, "{dir:?} {f:?}");
@@ -216,17 +301,57 @@ mod tests {
     fn priority_order_and_first_match() {
         let c = CompiledNsg::compile(
             &nsg(vec![
-                rule("deny-ssh", 200, Direction::Inbound, Access::Deny, Protocol::Tcp, AddressPrefix::Any, PortRange { first: 22, last: 22 }),
-                rule("allow-ssh", 100, Direction::Inbound, Access::Allow, Protocol::Tcp, AddressPrefix::Any, PortRange { first: 22, last: 22 }),
-                rule("deny-web", 300, Direction::Inbound, Access::Deny, Protocol::Any, AddressPrefix::Any, PortRange { first: 80, last: 80 }),
+                rule(
+                    "deny-ssh",
+                    200,
+                    Direction::Inbound,
+                    Access::Deny,
+                    Protocol::Tcp,
+                    AddressPrefix::Any,
+                    PortRange { first: 22, last: 22 },
+                ),
+                rule(
+                    "allow-ssh",
+                    100,
+                    Direction::Inbound,
+                    Access::Allow,
+                    Protocol::Tcp,
+                    AddressPrefix::Any,
+                    PortRange { first: 22, last: 22 },
+                ),
+                rule(
+                    "deny-web",
+                    300,
+                    Direction::Inbound,
+                    Access::Deny,
+                    Protocol::Any,
+                    AddressPrefix::Any,
+                    PortRange { first: 80, last: 80 },
+                ),
             ]),
             &tag(),
             &tag()[..1],
         );
-        assert_eq!(c.evaluate(Direction::Inbound, &flow("10.2.0.4", "10.1.1.4", 6, Some(22))).name, "allow-ssh");
-        assert_eq!(c.evaluate(Direction::Inbound, &flow("10.2.0.4", "10.1.1.4", 17, Some(80))).name, "deny-web");
+        assert_eq!(
+            c.evaluate(Direction::Inbound, &flow("10.2.0.4", "10.1.1.4", 6, Some(22)))
+                .name,
+            "allow-ssh"
+        );
+        assert_eq!(
+            c.evaluate(Direction::Inbound, &flow("10.2.0.4", "10.1.1.4", 17, Some(80)))
+                .name,
+            "deny-web"
+        );
         // A rule with ports does not match ICMP; the default rules decide.
-        assert_eq!(c.evaluate(Direction::Inbound, &flow("10.2.0.4", "10.1.1.4", 1, None)).name, "AllowVnetInBound");
-        assert_eq!(c.evaluate(Direction::Inbound, &flow("10.2.0.4", "10.1.1.4", 6, Some(22))).qualified_name(), "securityRules/allow-ssh");
+        assert_eq!(
+            c.evaluate(Direction::Inbound, &flow("10.2.0.4", "10.1.1.4", 1, None))
+                .name,
+            "AllowVnetInBound"
+        );
+        assert_eq!(
+            c.evaluate(Direction::Inbound, &flow("10.2.0.4", "10.1.1.4", 6, Some(22)))
+                .qualified_name(),
+            "securityRules/allow-ssh"
+        );
     }
 }

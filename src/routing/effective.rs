@@ -25,25 +25,40 @@ pub enum RouteState {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Hop {
     /// Inside `vnet` (the subnet's own VNet, or the hub in a gateway context).
-    VnetLocal { vnet: ResourceId },
+    VnetLocal {
+        vnet: ResourceId,
+    },
     /// Into a peered VNet over the local `link`.
-    Peering { vnet: ResourceId, link: ResourceId, global: bool },
+    Peering {
+        vnet: ResourceId,
+        link: ResourceId,
+        global: bool,
+    },
     Internet,
     /// Next hop `None`: Azure drops the packet.
     Drop,
     /// An NVA's NIC (UDR VirtualAppliance, or an NVA's route learned by
     /// Route Server). Several addresses mean ECMP.
-    Appliance { ips: Vec<Ipv4Addr> },
+    Appliance {
+        ips: Vec<Ipv4Addr>,
+    },
     /// A VPN gateway or Route Server that forwards in its VNet's context.
     Gateway(GatewayRef),
     /// A UDR to VirtualNetworkGateway with no gateway to use.
     NoGateway(NoGateway),
     /// Behind a site-to-site connection (gateway contexts only).
-    Site { connection: ResourceId },
+    Site {
+        connection: ResourceId,
+    },
     /// Through a VNet-to-VNet connection into `vnet` (gateway contexts only).
-    Vnet2Vnet { connection: ResourceId, vnet: ResourceId },
+    Vnet2Vnet {
+        connection: ResourceId,
+        vnet: ResourceId,
+    },
     /// A private endpoint's /32: over the backbone to its service.
-    InterfaceEndpoint { endpoint: ResourceId },
+    InterfaceEndpoint {
+        endpoint: ResourceId,
+    },
 }
 
 /// One row of `az network nic show-effective-route-table`.
@@ -62,32 +77,61 @@ pub struct EffectiveRoute {
 }
 
 fn row(source: RouteSource, prefix: Ipv4Net, hop_type: NextHopType, ips: Vec<Ipv4Addr>, hop: Hop) -> EffectiveRoute {
-    EffectiveRoute { name: None, source, state: RouteState::Active, address_prefix: prefix, next_hop_type: hop_type, next_hop_ips: ips, route_table: None, hop }
+    EffectiveRoute {
+        name: None,
+        source,
+        state: RouteState::Active,
+        address_prefix: prefix,
+        next_hop_type: hop_type,
+        next_hop_ips: ips,
+        route_table: None,
+        hop,
+    }
 }
 
 /// The effective routes of every NIC in `subnet_id`, in the order az prints
 /// them: VNet, peerings, gateway routes, Internet, None, then user routes.
 pub fn effective_routes(model: &Model, subnet_id: &ResourceId) -> Vec<EffectiveRoute> {
-    let Some((vnet, subnet)) = model.subnet(subnet_id) else { return vec![] };
+    let Some((vnet, subnet)) = model.subnet(subnet_id) else {
+        return vec![];
+    };
     let rt = subnet.route_table.as_ref().and_then(|id| model.route_tables.get(id));
     let mut rows = Vec::new();
 
     for p in &vnet.address_prefixes {
-        rows.push(row(RouteSource::Default, *p, NextHopType::VnetLocal, vec![], Hop::VnetLocal { vnet: vnet.id.clone() }));
+        rows.push(row(
+            RouteSource::Default,
+            *p,
+            NextHopType::VnetLocal,
+            vec![],
+            Hop::VnetLocal { vnet: vnet.id.clone() },
+        ));
     }
     // Azure: peering routes exist only while both links are Connected, for
     // the remote space as of the last sync; they are never re-advertised,
     // which is why peering is not transitive.
     let mut peered: Vec<Ipv4Net> = Vec::new();
-    for link in vnet.peerings.iter().filter(|l| model.peering_state(&vnet.id, l) == PeeringState::Connected) {
+    for link in vnet
+        .peerings
+        .iter()
+        .filter(|l| model.peering_state(&vnet.id, l) == PeeringState::Connected)
+    {
         let global = model
             .virtual_networks
             .get(&link.remote_virtual_network)
             .is_some_and(|r| regions::normalize(&r.location) != regions::normalize(&vnet.location));
-        let t = if global { NextHopType::VNetGlobalPeering } else { NextHopType::VNetPeering };
+        let t = if global {
+            NextHopType::VNetGlobalPeering
+        } else {
+            NextHopType::VNetPeering
+        };
         for p in &link.remote_address_space {
             peered.push(*p);
-            let hop = Hop::Peering { vnet: link.remote_virtual_network.clone(), link: link.id.clone(), global };
+            let hop = Hop::Peering {
+                vnet: link.remote_virtual_network.clone(),
+                link: link.id.clone(),
+                global,
+            };
             rows.push(row(RouteSource::Default, *p, t, vec![], hop));
         }
     }
@@ -95,11 +139,26 @@ pub fn effective_routes(model: &Model, subnet_id: &ResourceId) -> Vec<EffectiveR
     // Azure: a private endpoint adds a /32 InterfaceEndpoint route in its
     // own VNet and in the VNets peered with it.
     let linked = |pe_vnet: &ResourceId| {
-        *pe_vnet == vnet.id || vnet.peerings.iter().any(|l| &l.remote_virtual_network == pe_vnet && model.peering_state(&vnet.id, l) == PeeringState::Connected)
+        *pe_vnet == vnet.id
+            || vnet.peerings.iter().any(|l| {
+                &l.remote_virtual_network == pe_vnet && model.peering_state(&vnet.id, l) == PeeringState::Connected
+            })
     };
-    for pe in model.private_endpoints.values().filter(|pe| pe.subnet.parent().is_some_and(|v| linked(&v))) {
-        let hop = Hop::InterfaceEndpoint { endpoint: pe.id.clone() };
-        rows.push(row(RouteSource::Default, Ipv4Net::from(pe.private_ip_address), NextHopType::InterfaceEndpoint, vec![], hop));
+    for pe in model
+        .private_endpoints
+        .values()
+        .filter(|pe| pe.subnet.parent().is_some_and(|v| linked(&v)))
+    {
+        let hop = Hop::InterfaceEndpoint {
+            endpoint: pe.id.clone(),
+        };
+        rows.push(row(
+            RouteSource::Default,
+            Ipv4Net::from(pe.private_ip_address),
+            NextHopType::InterfaceEndpoint,
+            vec![],
+            hop,
+        ));
     }
 
     let propagate = !rt.is_some_and(|t| t.disable_bgp_route_propagation);
@@ -111,11 +170,23 @@ pub fn effective_routes(model: &Model, subnet_id: &ResourceId) -> Vec<EffectiveR
             if vnet_like.iter().any(|v| v.contains(&prefix)) {
                 continue;
             }
-            rows.push(row(RouteSource::VirtualNetworkGateway, prefix, NextHopType::VirtualNetworkGateway, ips, hop));
+            rows.push(row(
+                RouteSource::VirtualNetworkGateway,
+                prefix,
+                NextHopType::VirtualNetworkGateway,
+                ips,
+                hop,
+            ));
         }
     }
 
-    rows.push(row(RouteSource::Default, Ipv4Net::default(), NextHopType::Internet, vec![], Hop::Internet));
+    rows.push(row(
+        RouteSource::Default,
+        Ipv4Net::default(),
+        NextHopType::Internet,
+        vec![],
+        Hop::Internet,
+    ));
     // Azure: a reserved range equal to a VNet range turns into that
     // VnetLocal route; one contained in a VNet range disappears; one that
     // contains a VNet range stays as None. vnetlab applies the same to
@@ -155,7 +226,8 @@ pub fn effective_routes(model: &Model, subnet_id: &ResourceId) -> Vec<EffectiveR
 /// Marks the losers of equal-prefix contests Invalid and applies the
 /// forced-tunnelling rule for the reserved None routes.
 fn select(mut rows: Vec<EffectiveRoute>) -> Vec<EffectiveRoute> {
-    let best = |p: Ipv4Net, rows: &[EffectiveRoute]| rows.iter().filter(|r| r.address_prefix == p).map(|r| r.source).max();
+    let best =
+        |p: Ipv4Net, rows: &[EffectiveRoute]| rows.iter().filter(|r| r.address_prefix == p).map(|r| r.source).max();
     let winners: Vec<Option<RouteSource>> = rows.iter().map(|r| best(r.address_prefix, &rows)).collect();
     for (r, w) in rows.iter_mut().zip(winners) {
         if Some(r.source) != w {
@@ -166,12 +238,19 @@ fn select(mut rows: Vec<EffectiveRoute>) -> Vec<EffectiveRoute> {
         r.state == RouteState::Active
             && r.address_prefix.prefix_len() == 0
             && r.source != RouteSource::Default
-            && matches!(r.next_hop_type, NextHopType::VirtualAppliance | NextHopType::VirtualNetworkGateway)
+            && matches!(
+                r.next_hop_type,
+                NextHopType::VirtualAppliance | NextHopType::VirtualNetworkGateway
+            )
     });
     if forced {
         // Azure: with a 0/0 to an appliance or gateway, the reserved None
         // routes disappear and private destinations follow the 0/0.
-        rows.retain(|r| !(r.source == RouteSource::Default && r.next_hop_type == NextHopType::None && RESERVED_NONE_PREFIXES.contains(&r.address_prefix)));
+        rows.retain(|r| {
+            !(r.source == RouteSource::Default
+                && r.next_hop_type == NextHopType::None
+                && RESERVED_NONE_PREFIXES.contains(&r.address_prefix))
+        });
     }
     rows
 }
@@ -180,12 +259,21 @@ fn select(mut rows: Vec<EffectiveRoute>) -> Vec<EffectiveRoute> {
 /// the VNet, peers whose local link allows virtual network access, what
 /// the gateway brings in, every UDR prefix, and the Azure host address.
 pub fn virtual_network_tag(model: &Model, subnet_id: &ResourceId, routes: &[EffectiveRoute]) -> Vec<Ipv4Net> {
-    let Some((vnet, _)) = model.subnet(subnet_id) else { return vec![] };
+    let Some((vnet, _)) = model.subnet(subnet_id) else {
+        return vec![];
+    };
     let mut tag: Vec<Ipv4Net> = vnet.address_prefixes.clone();
-    for link in vnet.peerings.iter().filter(|l| l.allow_virtual_network_access && model.peering_state(&vnet.id, l) == PeeringState::Connected) {
+    for link in vnet
+        .peerings
+        .iter()
+        .filter(|l| l.allow_virtual_network_access && model.peering_state(&vnet.id, l) == PeeringState::Connected)
+    {
         tag.extend(link.remote_address_space.iter().copied());
     }
-    for r in routes.iter().filter(|r| matches!(r.source, RouteSource::VirtualNetworkGateway | RouteSource::User)) {
+    for r in routes
+        .iter()
+        .filter(|r| matches!(r.source, RouteSource::VirtualNetworkGateway | RouteSource::User))
+    {
         tag.push(r.address_prefix);
     }
     tag.push(Ipv4Net::from(AZURE_HOST_IP));

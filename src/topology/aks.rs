@@ -7,7 +7,10 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::{Resolver, TopologyError};
-use crate::model::{AgentPoolMode, AgentPoolSpec, CONTAINER_SERVICE, Change, DEFAULT_POOL_NAME, ManagedClusterSpec, PodSpec, ResourceId, aks_node_name};
+use crate::model::{
+    AgentPoolMode, AgentPoolSpec, CONTAINER_SERVICE, Change, DEFAULT_POOL_NAME, ManagedClusterSpec, PodSpec,
+    ResourceId, aks_node_name,
+};
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -85,7 +88,13 @@ pub(super) fn changes(r: &Resolver, clusters: &[ClusterDef]) -> Result<Vec<(Stri
         let (sub, rg) = r.group(&at, c.resource_group.as_deref())?;
         let id = ResourceId::resource(&sub, &rg, CONTAINER_SERVICE, "managedClusters", &c.name);
         let vnet = r.reference(&at, &id, "virtualNetworks", &c.vnet)?;
-        let subnet = ResourceId::network(vnet.subscription_id(), vnet.resource_group_name(), "virtualNetworks", vnet.name()).child("subnets", &c.subnet);
+        let subnet = ResourceId::network(
+            vnet.subscription_id(),
+            vnet.resource_group_name(),
+            "virtualNetworks",
+            vnet.name(),
+        )
+        .child("subnets", &c.subnet);
         let spec = ManagedClusterSpec {
             id: id.clone(),
             location: c.location.clone(),
@@ -97,7 +106,13 @@ pub(super) fn changes(r: &Resolver, clusters: &[ClusterDef]) -> Result<Vec<(Stri
             kubernetes_version: None,
             dns_prefix: None,
             node_resource_group: None,
-            pool: AgentPoolSpec { id: id.child("agentPools", DEFAULT_POOL_NAME), count: c.node_count, vm_size: None, vnet_subnet_id: Some(subnet.clone()), mode: Some(AgentPoolMode::System) },
+            pool: AgentPoolSpec {
+                id: id.child("agentPools", DEFAULT_POOL_NAME),
+                count: c.node_count,
+                vm_size: None,
+                vnet_subnet_id: Some(subnet.clone()),
+                mode: Some(AgentPoolMode::System),
+            },
         };
         out.push((at.clone(), Change::PutManagedCluster(spec)));
         for (j, p) in c.node_pools.iter().enumerate() {
@@ -105,30 +120,65 @@ pub(super) fn changes(r: &Resolver, clusters: &[ClusterDef]) -> Result<Vec<(Stri
             let mode = match p.mode.to_ascii_lowercase().as_str() {
                 "system" => AgentPoolMode::System,
                 "user" => AgentPoolMode::User,
-                other => return Err(TopologyError::Reference { at: pat, message: format!("mode '{other}' must be System or User") }),
+                other => {
+                    return Err(TopologyError::Reference {
+                        at: pat,
+                        message: format!("mode '{other}' must be System or User"),
+                    });
+                }
             };
             let vnet_subnet_id = p.subnet.as_ref().map(|s| vnet.child("subnets", s));
-            out.push((pat, Change::PutAgentPool(AgentPoolSpec { id: id.child("agentPools", &p.name), count: p.count, vm_size: None, vnet_subnet_id, mode: Some(mode) })));
+            out.push((
+                pat,
+                Change::PutAgentPool(AgentPoolSpec {
+                    id: id.child("agentPools", &p.name),
+                    count: p.count,
+                    vm_size: None,
+                    vnet_subnet_id,
+                    mode: Some(mode),
+                }),
+            ));
         }
         for (j, p) in c.pods.iter().enumerate() {
             let node = p.node.as_ref().map(|n| match n.parse::<u32>() {
                 Ok(k) => aks_node_name(&id, DEFAULT_POOL_NAME, k),
                 Err(_) => n.clone(),
             });
-            let spec = PodSpec { cluster: id.clone(), name: p.name.clone(), image: p.image.clone(), command: p.command.clone(), node };
+            let spec = PodSpec {
+                cluster: id.clone(),
+                name: p.name.clone(),
+                image: p.image.clone(),
+                command: p.command.clone(),
+                node,
+            };
             out.push((format!("{at}.pods[{j}] ({})", p.name), Change::PutPod(spec)));
         }
         if c.mesh_enabled {
-            out.push((at.clone(), Change::SetClusterMesh { cluster: id.clone(), enabled: true }));
+            out.push((
+                at.clone(),
+                Change::SetClusterMesh {
+                    cluster: id.clone(),
+                    enabled: true,
+                },
+            ));
         }
         ids.push((c.name.clone(), id, at));
     }
     for (c, (_, id, at)) in clusters.iter().zip(&ids) {
         for other in &c.mesh_connect {
             let Some((_, remote, _)) = ids.iter().find(|(n, _, _)| n.eq_ignore_ascii_case(other)) else {
-                return Err(TopologyError::Reference { at: at.clone(), message: format!("meshConnect names '{other}', which is not in managedClusters") });
+                return Err(TopologyError::Reference {
+                    at: at.clone(),
+                    message: format!("meshConnect names '{other}', which is not in managedClusters"),
+                });
             };
-            out.push((format!("{at}.meshConnect ({other})"), Change::ConnectClusterMesh { cluster: id.clone(), remote: remote.clone() }));
+            out.push((
+                format!("{at}.meshConnect ({other})"),
+                Change::ConnectClusterMesh {
+                    cluster: id.clone(),
+                    remote: remote.clone(),
+                },
+            ));
         }
     }
     Ok(out)

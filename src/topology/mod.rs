@@ -12,9 +12,11 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::model::{
-    FrontendSpec, LbRuleSpec, LbSku, LoadBalancerSpec, LoadDistribution, PrivateEndpointSpec, ProbeProtocol, ProbeSpec, RedisSku, RedisSpec, TransportProtocol,
-    AzureError, Change, ConnectionSpec, ConnectionType, GatewaySpec, GatewayType, LocalGatewaySpec, Model, NicSpec, PeeringSpec, PrincipalType, PublicIpSku, PublicIpSpec, ResourceId,
-    RoleAssignment, RouteServerPeeringSpec, RouteServerSpec, RouteSpec, VpnType, SecurityRuleSpec, SubnetSpec, Subscription, VmSpec, VnetSpec, COMPUTE, DEFAULT_SUBSCRIPTION_ID, DEFAULT_SUBSCRIPTION_NAME,
+    AzureError, COMPUTE, Change, ConnectionSpec, ConnectionType, DEFAULT_SUBSCRIPTION_ID, DEFAULT_SUBSCRIPTION_NAME,
+    FrontendSpec, GatewaySpec, GatewayType, LbRuleSpec, LbSku, LoadBalancerSpec, LoadDistribution, LocalGatewaySpec,
+    Model, NicSpec, PeeringSpec, PrincipalType, PrivateEndpointSpec, ProbeProtocol, ProbeSpec, PublicIpSku,
+    PublicIpSpec, RedisSku, RedisSpec, ResourceId, RoleAssignment, RouteServerPeeringSpec, RouteServerSpec, RouteSpec,
+    SecurityRuleSpec, SubnetSpec, Subscription, TransportProtocol, VmSpec, VnetSpec, VpnType,
 };
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -466,7 +468,9 @@ impl Topology {
     pub fn build(&self) -> Result<Model, TopologyError> {
         let mut model = Model::new();
         for (at, change) in self.changes()? {
-            model.apply(change).map_err(|error| TopologyError::Refused { at, error })?;
+            model
+                .apply(change)
+                .map_err(|error| TopologyError::Refused { at, error })?;
         }
         Ok(model)
     }
@@ -477,23 +481,48 @@ impl Topology {
         let subs: Vec<(String, String)> = if self.subscriptions.is_empty() {
             vec![(DEFAULT_SUBSCRIPTION_NAME.into(), DEFAULT_SUBSCRIPTION_ID.into())]
         } else {
-            self.subscriptions.iter().map(|s| (s.name.clone(), s.id.clone())).collect()
+            self.subscriptions
+                .iter()
+                .map(|s| (s.name.clone(), s.id.clone()))
+                .collect()
         };
         for (i, s) in self.subscriptions.iter().enumerate() {
-            out.push((format!("subscriptions[{i}] ({})", s.name), Change::PutSubscription(Subscription { id: s.id.clone(), name: s.name.clone(), tenant_id: s.tenant_id.clone() })));
+            out.push((
+                format!("subscriptions[{i}] ({})", s.name),
+                Change::PutSubscription(Subscription {
+                    id: s.id.clone(),
+                    name: s.name.clone(),
+                    tenant_id: s.tenant_id.clone(),
+                }),
+            ));
         }
         for (i, p) in self.principals.iter().enumerate() {
             let principal = crate::model::Principal {
                 name: p.name.clone(),
                 object_id: p.object_id.clone(),
                 tenant_id: p.tenant_id.clone(),
-                principal_type: if p.service_principal { PrincipalType::ServicePrincipal } else { PrincipalType::User },
+                principal_type: if p.service_principal {
+                    PrincipalType::ServicePrincipal
+                } else {
+                    PrincipalType::User
+                },
             };
             out.push((format!("principals[{i}] ({})", p.name), Change::PutPrincipal(principal)));
         }
         for (i, a) in self.role_assignments.iter().enumerate() {
-            let object_id = self.principals.iter().find(|p| p.name.eq_ignore_ascii_case(&a.principal)).map_or(a.principal.clone(), |p| p.object_id.clone());
-            out.push((format!("roleAssignments[{i}]"), Change::PutRoleAssignment(RoleAssignment { principal_object_id: object_id, role_definition_name: a.role.clone(), scope: a.scope.clone() })));
+            let object_id = self
+                .principals
+                .iter()
+                .find(|p| p.name.eq_ignore_ascii_case(&a.principal))
+                .map_or(a.principal.clone(), |p| p.object_id.clone());
+            out.push((
+                format!("roleAssignments[{i}]"),
+                Change::PutRoleAssignment(RoleAssignment {
+                    principal_object_id: object_id,
+                    role_definition_name: a.role.clone(),
+                    scope: a.scope.clone(),
+                }),
+            ));
         }
         let mut rgs: Vec<(String, String)> = Vec::new(); // (rg name, subscription id)
         for (i, rg) in self.resource_groups.iter().enumerate() {
@@ -504,27 +533,58 @@ impl Topology {
                     .iter()
                     .find(|(n, id)| n.eq_ignore_ascii_case(s) || id.eq_ignore_ascii_case(s))
                     .map(|(_, id)| id.clone())
-                    .ok_or_else(|| TopologyError::Reference { at: at.clone(), message: format!("subscription '{s}' is not in the topology's subscriptions") })?,
+                    .ok_or_else(|| TopologyError::Reference {
+                        at: at.clone(),
+                        message: format!("subscription '{s}' is not in the topology's subscriptions"),
+                    })?,
             };
             rgs.push((rg.name.clone(), sub.clone()));
-            out.push((at, Change::PutResourceGroup { subscription: sub, name: rg.name.clone(), location: rg.location.clone() }));
+            out.push((
+                at,
+                Change::PutResourceGroup {
+                    subscription: sub,
+                    name: rg.name.clone(),
+                    location: rg.location.clone(),
+                },
+            ));
         }
         let r = Resolver { rgs: &rgs };
 
         for (i, n) in self.network_security_groups.iter().enumerate() {
             let at = format!("networkSecurityGroups[{i}] ({})", n.name);
             let id = r.id(&at, n.resource_group.as_deref(), "networkSecurityGroups", &n.name)?;
-            out.push((at.clone(), Change::PutNetworkSecurityGroup { id: id.clone(), location: n.location.clone() }));
+            out.push((
+                at.clone(),
+                Change::PutNetworkSecurityGroup {
+                    id: id.clone(),
+                    location: n.location.clone(),
+                },
+            ));
             for (j, rule) in n.rules.iter().enumerate() {
-                out.push((format!("{at}.rules[{j}] ({})", rule.name), Change::PutSecurityRule(rule_spec(&id, rule))));
+                out.push((
+                    format!("{at}.rules[{j}] ({})", rule.name),
+                    Change::PutSecurityRule(rule_spec(&id, rule)),
+                ));
             }
         }
         for (i, t) in self.route_tables.iter().enumerate() {
             let at = format!("routeTables[{i}] ({})", t.name);
             let id = r.id(&at, t.resource_group.as_deref(), "routeTables", &t.name)?;
-            out.push((at.clone(), Change::PutRouteTable { id: id.clone(), location: t.location.clone(), disable_bgp_route_propagation: t.disable_bgp_route_propagation }));
+            out.push((
+                at.clone(),
+                Change::PutRouteTable {
+                    id: id.clone(),
+                    location: t.location.clone(),
+                    disable_bgp_route_propagation: t.disable_bgp_route_propagation,
+                },
+            ));
             for (j, route) in t.routes.iter().enumerate() {
-                let spec = RouteSpec { id: id.child("routes", &route.name), address_prefix: route.address_prefix.clone(), next_hop_type: route.next_hop_type.clone(), next_hop_ip_address: route.next_hop_ip_address.clone() };
+                let spec = RouteSpec {
+                    id: id.child("routes", &route.name),
+                    address_prefix: route.address_prefix.clone(),
+                    next_hop_type: route.next_hop_type.clone(),
+                    next_hop_ip_address: route.next_hop_ip_address.clone(),
+                };
                 out.push((format!("{at}.routes[{j}] ({})", route.name), Change::PutRoute(spec)));
             }
         }
@@ -532,14 +592,30 @@ impl Topology {
         for (i, v) in self.virtual_networks.iter().enumerate() {
             let at = format!("virtualNetworks[{i}] ({})", v.name);
             let id = r.id(&at, v.resource_group.as_deref(), "virtualNetworks", &v.name)?;
-            out.push((at.clone(), Change::PutVirtualNetwork(VnetSpec { id: id.clone(), location: v.location.clone(), address_prefixes: v.address_prefixes.clone(), flow_timeout_in_minutes: v.flow_timeout_in_minutes })));
+            out.push((
+                at.clone(),
+                Change::PutVirtualNetwork(VnetSpec {
+                    id: id.clone(),
+                    location: v.location.clone(),
+                    address_prefixes: v.address_prefixes.clone(),
+                    flow_timeout_in_minutes: v.flow_timeout_in_minutes,
+                }),
+            ));
             for (j, s) in v.subnets.iter().enumerate() {
                 let sat = format!("{at}.subnets[{j}] ({})", s.name);
                 let spec = SubnetSpec {
                     id: id.child("subnets", &s.name),
                     address_prefix: s.address_prefix.clone(),
-                    network_security_group: s.network_security_group.as_deref().map(|n| r.reference(&sat, &id, "networkSecurityGroups", n)).transpose()?,
-                    route_table: s.route_table.as_deref().map(|n| r.reference(&sat, &id, "routeTables", n)).transpose()?,
+                    network_security_group: s
+                        .network_security_group
+                        .as_deref()
+                        .map(|n| r.reference(&sat, &id, "networkSecurityGroups", n))
+                        .transpose()?,
+                    route_table: s
+                        .route_table
+                        .as_deref()
+                        .map(|n| r.reference(&sat, &id, "routeTables", n))
+                        .transpose()?,
                     default_outbound_access: s.default_outbound_access,
                 };
                 out.push((sat, Change::PutSubnet(spec)));
@@ -564,10 +640,20 @@ impl Topology {
             let gateway_type = match g.gateway_type.to_ascii_lowercase().as_str() {
                 "vpn" => GatewayType::Vpn,
                 "expressroute" => GatewayType::ExpressRoute,
-                other => return Err(TopologyError::Reference { at, message: format!("gatewayType '{other}' must be Vpn or ExpressRoute") }),
+                other => {
+                    return Err(TopologyError::Reference {
+                        at,
+                        message: format!("gatewayType '{other}' must be Vpn or ExpressRoute"),
+                    });
+                }
             };
             let spec = GatewaySpec {
-                virtual_network: r.reference(&at, &id, "virtualNetworks", &g.vnet)?, id, location: g.location.clone(), gateway_type, sku: g.sku.clone(), active_active: g.active_active,
+                virtual_network: r.reference(&at, &id, "virtualNetworks", &g.vnet)?,
+                id,
+                location: g.location.clone(),
+                gateway_type,
+                sku: g.sku.clone(),
+                active_active: g.active_active,
                 enable_bgp: g.enable_bgp,
                 asn: g.asn,
                 // A topology gateway needs no public IP: nothing in the lab
@@ -583,11 +669,25 @@ impl Topology {
             let at = format!("routeServers[{i}] ({})", s.name);
             let id = r.id(&at, s.resource_group.as_deref(), "virtualHubs", &s.name)?;
             let vnet = r.reference(&at, &id, "virtualNetworks", &s.vnet)?;
-            let spec = RouteServerSpec { id: id.clone(), location: s.location.clone(), hosted_subnet: vnet.child("subnets", &s.subnet), allow_branch_to_branch_traffic: s.allow_branch_to_branch_traffic, public_ip_address: None };
+            let spec = RouteServerSpec {
+                id: id.clone(),
+                location: s.location.clone(),
+                hosted_subnet: vnet.child("subnets", &s.subnet),
+                allow_branch_to_branch_traffic: s.allow_branch_to_branch_traffic,
+                public_ip_address: None,
+            };
             out.push((at.clone(), Change::PutRouteServer(spec)));
             for (j, p) in s.peerings.iter().enumerate() {
-                let spec = RouteServerPeeringSpec { id: id.child("bgpConnections", &p.name), peer_ip: p.peer_ip.clone(), peer_asn: p.peer_asn, advertised_prefixes: p.advertised_prefixes.clone() };
-                rs_peerings.push((format!("{at}.peerings[{j}] ({})", p.name), Change::PutRouteServerPeering(spec)));
+                let spec = RouteServerPeeringSpec {
+                    id: id.child("bgpConnections", &p.name),
+                    peer_ip: p.peer_ip.clone(),
+                    peer_asn: p.peer_asn,
+                    advertised_prefixes: p.advertised_prefixes.clone(),
+                };
+                rs_peerings.push((
+                    format!("{at}.peerings[{j}] ({})", p.name),
+                    Change::PutRouteServerPeering(spec),
+                ));
             }
         }
         for (i, vm) in self.virtual_machines.iter().enumerate() {
@@ -599,7 +699,14 @@ impl Topology {
         for (i, l) in self.local_network_gateways.iter().enumerate() {
             let at = format!("localNetworkGateways[{i}] ({})", l.name);
             let id = r.id(&at, l.resource_group.as_deref(), "localNetworkGateways", &l.name)?;
-            let spec = LocalGatewaySpec { id, location: l.location.clone(), gateway_ip_address: l.gateway_ip_address.clone(), local_address_prefixes: l.local_address_prefixes.clone(), asn: l.asn, bgp_peering_address: l.bgp_peering_address.clone() };
+            let spec = LocalGatewaySpec {
+                id,
+                location: l.location.clone(),
+                gateway_ip_address: l.gateway_ip_address.clone(),
+                local_address_prefixes: l.local_address_prefixes.clone(),
+                asn: l.asn,
+                bgp_peering_address: l.bgp_peering_address.clone(),
+            };
             out.push((at, Change::PutLocalNetworkGateway(spec)));
         }
         for (i, c) in self.connections.iter().enumerate() {
@@ -607,11 +714,27 @@ impl Topology {
             let id = r.id(&at, c.resource_group.as_deref(), "connections", &c.name)?;
             let gw1 = r.reference(&at, &id, "virtualNetworkGateways", &c.vnet_gateway1)?;
             let (connection_type, peer) = match (&c.vnet_gateway2, &c.local_gateway2) {
-                (Some(g), None) => (ConnectionType::Vnet2Vnet, r.reference(&at, &id, "virtualNetworkGateways", g)?),
+                (Some(g), None) => (
+                    ConnectionType::Vnet2Vnet,
+                    r.reference(&at, &id, "virtualNetworkGateways", g)?,
+                ),
                 (None, Some(l)) => (ConnectionType::IPsec, r.reference(&at, &id, "localNetworkGateways", l)?),
-                _ => return Err(TopologyError::Reference { at, message: "give exactly one of vnetGateway2 and localGateway2".into() }),
+                _ => {
+                    return Err(TopologyError::Reference {
+                        at,
+                        message: "give exactly one of vnetGateway2 and localGateway2".into(),
+                    });
+                }
             };
-            let spec = ConnectionSpec { id, location: c.location.clone(), connection_type, virtual_network_gateway1: gw1, peer, shared_key: c.shared_key.clone(), enable_bgp: c.enable_bgp };
+            let spec = ConnectionSpec {
+                id,
+                location: c.location.clone(),
+                connection_type,
+                virtual_network_gateway1: gw1,
+                peer,
+                shared_key: c.shared_key.clone(),
+                enable_bgp: c.enable_bgp,
+            };
             out.push((at, Change::PutConnection(spec)));
         }
         self.balancer_changes(&r, &mut out)?;
@@ -631,7 +754,10 @@ impl Topology {
                 other => return Err(bad(&at, format!("sku '{other}' must be Basic or Standard"))),
             };
             let vnet = r.reference(&at, &id, "virtualNetworks", &l.vnet)?;
-            let pool = l.backend_pool_name.clone().unwrap_or_else(|| format!("{}bepool", l.name));
+            let pool = l
+                .backend_pool_name
+                .clone()
+                .unwrap_or_else(|| format!("{}bepool", l.name));
             let probes = l
                 .probes
                 .iter()
@@ -640,9 +766,21 @@ impl Topology {
                         "tcp" => ProbeProtocol::Tcp,
                         "http" => ProbeProtocol::Http,
                         "https" => ProbeProtocol::Https,
-                        other => return Err(bad(&at, format!("probe {}: protocol '{other}' must be Tcp, Http or Https", p.name))),
+                        other => {
+                            return Err(bad(
+                                &at,
+                                format!("probe {}: protocol '{other}' must be Tcp, Http or Https", p.name),
+                            ));
+                        }
                     };
-                    Ok(ProbeSpec { name: p.name.clone(), protocol, port: p.port, request_path: p.path.clone(), interval_in_seconds: p.interval, number_of_probes: p.threshold })
+                    Ok(ProbeSpec {
+                        name: p.name.clone(),
+                        protocol,
+                        port: p.port,
+                        request_path: p.path.clone(),
+                        interval_in_seconds: p.interval,
+                        number_of_probes: p.threshold,
+                    })
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             let rules = l
@@ -653,13 +791,27 @@ impl Topology {
                         "tcp" => TransportProtocol::Tcp,
                         "udp" => TransportProtocol::Udp,
                         "all" => TransportProtocol::All,
-                        other => return Err(bad(&at, format!("rule {}: protocol '{other}' must be Tcp, Udp or All", x.name))),
+                        other => {
+                            return Err(bad(
+                                &at,
+                                format!("rule {}: protocol '{other}' must be Tcp, Udp or All", x.name),
+                            ));
+                        }
                     };
-                    let load_distribution = match x.load_distribution.as_deref().map(str::to_ascii_lowercase).as_deref() {
+                    let load_distribution = match x.load_distribution.as_deref().map(str::to_ascii_lowercase).as_deref()
+                    {
                         None | Some("default") => LoadDistribution::Default,
                         Some("sourceip") => LoadDistribution::SourceIp,
                         Some("sourceipprotocol") => LoadDistribution::SourceIpProtocol,
-                        Some(other) => return Err(bad(&at, format!("rule {}: loadDistribution '{other}' must be Default, SourceIP or SourceIPProtocol", x.name))),
+                        Some(other) => {
+                            return Err(bad(
+                                &at,
+                                format!(
+                                    "rule {}: loadDistribution '{other}' must be Default, SourceIP or SourceIPProtocol",
+                                    x.name
+                                ),
+                            ));
+                        }
                     };
                     Ok(LbRuleSpec {
                         name: x.name.clone(),
@@ -679,7 +831,11 @@ impl Topology {
                 id: id.clone(),
                 location: l.location.clone(),
                 sku,
-                frontends: vec![FrontendSpec { name: l.frontend_name.clone(), subnet: vnet.child("subnets", &l.subnet), private_ip_address: l.private_ip_address.clone() }],
+                frontends: vec![FrontendSpec {
+                    name: l.frontend_name.clone(),
+                    subnet: vnet.child("subnets", &l.subnet),
+                    private_ip_address: l.private_ip_address.clone(),
+                }],
                 backend_pools: vec![pool.clone()],
                 probes,
                 rules,
@@ -699,7 +855,11 @@ impl Topology {
             }
         }
         // A NIC's IP configuration lists every pool it is in, across load balancers.
-        out.extend(members.into_iter().map(|(at, nic, pools)| (at, Change::SetBackendPools { nic, pools })));
+        out.extend(
+            members
+                .into_iter()
+                .map(|(at, nic, pools)| (at, Change::SetBackendPools { nic, pools })),
+        );
         for (i, c) in self.redis_caches.iter().enumerate() {
             let at = format!("redisCaches[{i}] ({})", c.name);
             let (sub, rg) = r.group(&at, c.resource_group.as_deref())?;
@@ -715,7 +875,16 @@ impl Topology {
                 (None, None) => None,
                 _ => return Err(bad(&at, "give both vnet and subnet, or neither".into())),
             };
-            let spec = RedisSpec { id, location: c.location.clone(), sku, vm_size: c.vm_size.clone(), subnet, static_ip: c.static_ip.clone(), enable_non_ssl_port: c.enable_non_ssl_port, redis_version: None };
+            let spec = RedisSpec {
+                id,
+                location: c.location.clone(),
+                sku,
+                vm_size: c.vm_size.clone(),
+                subnet,
+                static_ip: c.static_ip.clone(),
+                enable_non_ssl_port: c.enable_non_ssl_port,
+                redis_version: None,
+            };
             out.push((at, Change::PutRedisCache(spec)));
         }
         for (i, p) in self.private_endpoints.iter().enumerate() {
@@ -729,7 +898,10 @@ impl Topology {
                 subnet: vnet.child("subnets", &p.subnet),
                 private_link_service_id: cache,
                 group_ids: vec!["redisCache".into()],
-                connection_name: p.connection_name.clone().unwrap_or_else(|| format!("{}-connection", p.name)),
+                connection_name: p
+                    .connection_name
+                    .clone()
+                    .unwrap_or_else(|| format!("{}-connection", p.name)),
             };
             out.push((at, Change::PutPrivateEndpoint(spec)));
         }
@@ -752,9 +924,15 @@ impl Resolver<'_> {
                 .iter()
                 .find(|(n, _)| n.eq_ignore_ascii_case(name))
                 .map(|(n, s)| (s.clone(), n.clone()))
-                .ok_or_else(|| TopologyError::Reference { at: at.into(), message: format!("resource group '{name}' is not in the topology's resourceGroups") }),
+                .ok_or_else(|| TopologyError::Reference {
+                    at: at.into(),
+                    message: format!("resource group '{name}' is not in the topology's resourceGroups"),
+                }),
             None if self.rgs.len() == 1 => Ok((self.rgs[0].1.clone(), self.rgs[0].0.clone())),
-            None => Err(TopologyError::Reference { at: at.into(), message: "name its resourceGroup: the topology has several".into() }),
+            None => Err(TopologyError::Reference {
+                at: at.into(),
+                message: "name its resourceGroup: the topology has several".into(),
+            }),
         }
     }
 
@@ -768,16 +946,32 @@ impl Resolver<'_> {
     }
 
     /// `reference` for a resource of another provider (`Microsoft.Cache`…).
-    fn reference_in(&self, at: &str, from: &ResourceId, provider: &str, kind: &str, s: &str) -> Result<ResourceId, TopologyError> {
+    fn reference_in(
+        &self,
+        at: &str,
+        from: &ResourceId,
+        provider: &str,
+        kind: &str,
+        s: &str,
+    ) -> Result<ResourceId, TopologyError> {
         if s.starts_with('/') {
-            return ResourceId::parse(s).ok_or_else(|| TopologyError::Reference { at: at.into(), message: format!("'{s}' is not a valid resource ID") });
+            return ResourceId::parse(s).ok_or_else(|| TopologyError::Reference {
+                at: at.into(),
+                message: format!("'{s}' is not a valid resource ID"),
+            });
         }
         match s.split_once('/') {
             Some((rg, name)) => {
                 let (sub, rg) = self.group(at, Some(rg))?;
                 Ok(ResourceId::resource(&sub, &rg, provider, kind, name))
             }
-            None => Ok(ResourceId::resource(from.subscription_id(), from.resource_group_name(), provider, kind, s)),
+            None => Ok(ResourceId::resource(
+                from.subscription_id(),
+                from.resource_group_name(),
+                provider,
+                kind,
+                s,
+            )),
         }
     }
 }
@@ -804,17 +998,31 @@ fn vm_changes(r: &Resolver, at: &str, vm: &VmDef) -> Result<Vec<Change>, Topolog
     let vm_id = ResourceId::resource(&sub, &rg, COMPUTE, "virtualMachines", &vm.name);
     let net = |kind: &str, name: &str| ResourceId::network(&sub, &rg, kind, name);
     let mut out = Vec::new();
-    let pip_name = vm.public_ip_address.clone().unwrap_or_else(|| format!("{}PublicIP", vm.name));
+    let pip_name = vm
+        .public_ip_address
+        .clone()
+        .unwrap_or_else(|| format!("{}PublicIP", vm.name));
     let public_ip = (!pip_name.is_empty()).then(|| net("publicIPAddresses", &pip_name));
     if let Some(id) = &public_ip {
-        let sku = if vm.public_ip_sku.eq_ignore_ascii_case("basic") { PublicIpSku::Basic } else { PublicIpSku::Standard };
-        out.push(Change::PutPublicIp(PublicIpSpec { id: id.clone(), location: vm.location.clone(), sku }));
+        let sku = if vm.public_ip_sku.eq_ignore_ascii_case("basic") {
+            PublicIpSku::Basic
+        } else {
+            PublicIpSku::Standard
+        };
+        out.push(Change::PutPublicIp(PublicIpSpec {
+            id: id.clone(),
+            location: vm.location.clone(),
+            sku,
+        }));
     }
     let nsg_name = vm.nsg.clone().unwrap_or_else(|| format!("{}NSG", vm.name));
     let nsg = (!nsg_name.is_empty()).then(|| net("networkSecurityGroups", &nsg_name));
     if let (Some(id), None) = (&nsg, &vm.nsg) {
         // az creates the NSG only when it names it itself.
-        out.push(Change::PutNetworkSecurityGroup { id: id.clone(), location: vm.location.clone() });
+        out.push(Change::PutNetworkSecurityGroup {
+            id: id.clone(),
+            location: vm.location.clone(),
+        });
         if vm.nsg_rule.eq_ignore_ascii_case("ssh") {
             let rule = RuleDef {
                 name: "default-allow-ssh".into(),
@@ -853,7 +1061,10 @@ fn vm_changes(r: &Resolver, at: &str, vm: &VmDef) -> Result<Vec<Change>, Topolog
         ssh_public_keys: vm.ssh_public_keys.clone(),
     }));
     if !vm.running {
-        out.push(Change::SetPowerState { vm: vm_id, state: crate::model::PowerState::Stopped });
+        out.push(Change::SetPowerState {
+            vm: vm_id,
+            state: crate::model::PowerState::Stopped,
+        });
     }
     Ok(out)
 }
