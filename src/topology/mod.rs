@@ -464,14 +464,16 @@ impl Topology {
         Ok(serde_yaml_ng::from_str(text)?)
     }
 
-    /// The model this topology describes, built through validated changes.
+    /// The model this topology describes, built through validated changes
+    /// applied as one batch on one working copy: linear in the topology's
+    /// size, where a copy of the model per change was quadratic.
     pub fn build(&self) -> Result<Model, TopologyError> {
+        let (places, changes): (Vec<String>, Vec<Change>) = self.changes()?.into_iter().unzip();
         let mut model = Model::new();
-        for (at, change) in self.changes()? {
-            model
-                .apply(change)
-                .map_err(|error| TopologyError::Refused { at, error })?;
-        }
+        model.apply_all(changes).map_err(|(i, error)| TopologyError::Refused {
+            at: places.get(i).cloned().unwrap_or_default(),
+            error,
+        })?;
         Ok(model)
     }
 
