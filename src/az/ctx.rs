@@ -160,11 +160,7 @@ impl<'a> Ctx<'a> {
 
 /// ARM's answer for a resource that does not exist.
 pub fn not_found(id: &ResourceId) -> AzError {
-    AzureError::new(
-        ErrorCode::ResourceNotFound,
-        format!("The Resource '{}/{}' under resource group '{}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix", id.resource_type(), id.name(), id.resource_group_name()),
-    )
-    .into()
+    AzureError::resource_not_found(id).into()
 }
 
 pub fn find_subscription<'m>(model: &'m Model, name_or_id: &str) -> Option<&'m Subscription> {

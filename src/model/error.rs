@@ -10,6 +10,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::ids::ResourceId;
+
 macro_rules! error_codes {
     ($($variant:ident),* $(,)?) => {
         /// Azure's error codes, spelled exactly as ARM returns them.
@@ -119,6 +121,27 @@ impl AzureError {
         }
     }
 
+    /// ARM's answer for a resource that does not exist, for every kind of
+    /// resource and for both the model and the az front. A child resource
+    /// is named with its parents (`Microsoft.Network/virtualNetworks/V/subnets/S`).
+    // Azure: ARM's ResourceNotFound message, as az prints it for
+    // `az network vnet show -n X` (https://aka.ms/ARMResourceNotFoundFix).
+    pub fn resource_not_found(id: &ResourceId) -> Self {
+        let s = id.as_str();
+        let qualified = match s.to_ascii_lowercase().find("/providers/") {
+            Some(i) => s[i + "/providers/".len()..].to_string(),
+            None => format!("{}/{}", id.resource_type(), id.name()),
+        };
+        AzureError::new(
+            ErrorCode::ResourceNotFound,
+            format!(
+                "The Resource '{qualified}' under resource group '{}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix",
+                id.resource_group_name()
+            ),
+        )
+        .with_target(s)
+    }
+
     pub fn with_target(mut self, target: impl Into<String>) -> Self {
         self.target = Some(target.into());
         self
@@ -149,6 +172,21 @@ mod tests {
         assert_eq!(e.to_string(), "(SubnetIsFull) Subnet x is full.");
         let json = serde_json::to_string(&e).unwrap();
         assert_eq!(json, r#"{"code":"SubnetIsFull","message":"Subnet x is full."}"#);
+    }
+
+    #[test]
+    fn resource_not_found_is_arms_text() {
+        let vnet = ResourceId::network("s", "RG", "virtualNetworks", "X");
+        assert_eq!(
+            AzureError::resource_not_found(&vnet).to_string(),
+            "(ResourceNotFound) The Resource 'Microsoft.Network/virtualNetworks/X' under resource group 'RG' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix"
+        );
+        let subnet = vnet.child("subnets", "S");
+        assert!(
+            AzureError::resource_not_found(&subnet)
+                .message
+                .starts_with("The Resource 'Microsoft.Network/virtualNetworks/X/subnets/S' under resource group 'RG'")
+        );
     }
 
     #[test]

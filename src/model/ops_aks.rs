@@ -141,16 +141,9 @@ impl Model {
     }
 
     fn cluster(&self, id: &ResourceId) -> Result<&ManagedCluster, AzureError> {
-        self.managed_clusters.get(id).ok_or_else(|| {
-            AzureError::new(
-                ErrorCode::ResourceNotFound,
-                format!(
-                    "The Resource '{CLUSTER_TYPE}/{}' under resource group '{}' was not found.",
-                    id.name(),
-                    id.resource_group_name()
-                ),
-            )
-        })
+        self.managed_clusters
+            .get(id)
+            .ok_or_else(|| AzureError::resource_not_found(id))
     }
 
     /// The node subnet and its VNet's address space; AKS's own error when

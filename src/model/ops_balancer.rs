@@ -7,7 +7,6 @@ use serde::{Deserialize, Serialize};
 
 use super::names::{self, NameKind};
 use super::ops_identity::keep_location;
-use super::ops_network::not_found;
 use super::{
     AzureError, LbBackendPool, LbFrontend, LbProbe, LbRule, LbSku, LoadBalancer, LoadDistribution, Model,
     PrivateEndpoint, ProbeProtocol, RedisCache, RedisSku, ResourceId, TransportProtocol, bail,
@@ -463,7 +462,7 @@ impl Model {
 
     pub(super) fn delete_load_balancer(&mut self, id: &ResourceId) -> Result<(), AzureError> {
         let Some(lb) = self.load_balancers.get(id) else {
-            return Err(not_found(LB_TYPE, id));
+            return Err(AzureError::resource_not_found(id));
         };
         if let Some(nic) = self.network_interfaces.values().find(|n| {
             lb.backend_address_pools
@@ -484,7 +483,7 @@ impl Model {
     /// Sets the backend pools a NIC's IP configuration belongs to.
     pub(super) fn set_backend_pools(&mut self, nic_id: &ResourceId, pools: Vec<ResourceId>) -> Result<(), AzureError> {
         let Some(nic) = self.network_interfaces.get(nic_id) else {
-            return Err(not_found("Microsoft.Network/networkInterfaces", nic_id));
+            return Err(AzureError::resource_not_found(nic_id));
         };
         let nic_vnet = nic.subnet.parent();
         let mut sku: Option<(LbSku, &LoadBalancer)> = None;
@@ -667,7 +666,7 @@ impl Model {
 
     pub(super) fn delete_redis(&mut self, id: &ResourceId) -> Result<(), AzureError> {
         if self.redis_caches.remove(id).is_none() {
-            return Err(not_found(REDIS_TYPE, id));
+            return Err(AzureError::resource_not_found(id));
         }
         // Azure: the endpoints stay, their connection now Disconnected; in
         // vnetlab they simply lead nowhere until removed.
@@ -743,7 +742,7 @@ impl Model {
 
     pub(super) fn delete_private_endpoint(&mut self, id: &ResourceId) -> Result<(), AzureError> {
         if self.private_endpoints.remove(id).is_none() {
-            return Err(not_found(PE_TYPE, id));
+            return Err(AzureError::resource_not_found(id));
         }
         Ok(())
     }

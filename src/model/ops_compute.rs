@@ -95,12 +95,7 @@ impl Model {
 
     pub(super) fn delete_public_ip(&mut self, id: &ResourceId) -> Result<(), AzureError> {
         if !self.public_ip_addresses.contains_key(id) {
-            bail!(
-                ResourceNotFound,
-                "The Resource '{PIP_TYPE}/{}' under resource group '{}' was not found.",
-                id.name(),
-                id.resource_group_name()
-            );
+            return Err(AzureError::resource_not_found(id));
         }
         if let Some(holder) = self.public_ip_holder(id) {
             bail!(
@@ -289,12 +284,7 @@ impl Model {
 
     pub(super) fn delete_nic(&mut self, id: &ResourceId) -> Result<(), AzureError> {
         let Some(nic) = self.network_interfaces.get(id) else {
-            bail!(
-                ResourceNotFound,
-                "The Resource '{NIC_TYPE}/{}' under resource group '{}' was not found.",
-                id.name(),
-                id.resource_group_name()
-            );
+            return Err(AzureError::resource_not_found(id));
         };
         if let Some(vm) = &nic.virtual_machine {
             bail!(
@@ -412,12 +402,7 @@ impl Model {
     /// Deleting a VM leaves its NICs, public IPs and NSGs, as Azure does.
     pub(super) fn delete_vm(&mut self, id: &ResourceId) -> Result<(), AzureError> {
         let Some(vm) = self.virtual_machines.remove(id) else {
-            bail!(
-                ResourceNotFound,
-                "The Resource '{VM_TYPE}/{}' under resource group '{}' was not found.",
-                id.name(),
-                id.resource_group_name()
-            );
+            return Err(AzureError::resource_not_found(id));
         };
         for n in &vm.network_interfaces {
             if let Some(nic) = self.network_interfaces.get_mut(n) {
@@ -433,12 +418,7 @@ impl Model {
                 vm.power_state = state;
                 Ok(())
             }
-            None => bail!(
-                ResourceNotFound,
-                "The Resource '{VM_TYPE}/{}' under resource group '{}' was not found.",
-                id.name(),
-                id.resource_group_name()
-            ),
+            None => Err(AzureError::resource_not_found(id)),
         }
     }
 }

@@ -245,12 +245,7 @@ impl Model {
 
     pub(super) fn delete_gateway(&mut self, id: &ResourceId) -> Result<(), AzureError> {
         let Some(gw) = self.virtual_network_gateways.get(id) else {
-            bail!(
-                ResourceNotFound,
-                "The Resource '{GW_TYPE}/{}' under resource group '{}' was not found.",
-                id.name(),
-                id.resource_group_name()
-            );
+            return Err(AzureError::resource_not_found(id));
         };
         if let Some(c) = self
             .connections
@@ -387,12 +382,7 @@ impl Model {
 
     pub(super) fn delete_local_gateway(&mut self, id: &ResourceId) -> Result<(), AzureError> {
         if !self.local_network_gateways.contains_key(id) {
-            bail!(
-                ResourceNotFound,
-                "The Resource '{LNG_TYPE}/{}' under resource group '{}' was not found.",
-                id.name(),
-                id.resource_group_name()
-            );
+            return Err(AzureError::resource_not_found(id));
         }
         if let Some(c) = self.connections.values().find(|c| &c.peer == id) {
             bail!(
@@ -504,12 +494,7 @@ impl Model {
 
     pub(super) fn delete_connection(&mut self, id: &ResourceId) -> Result<(), AzureError> {
         if self.connections.remove(id).is_none() {
-            bail!(
-                ResourceNotFound,
-                "The Resource '{CONN_TYPE}/{}' under resource group '{}' was not found.",
-                id.name(),
-                id.resource_group_name()
-            );
+            return Err(AzureError::resource_not_found(id));
         }
         Ok(())
     }
@@ -595,12 +580,7 @@ impl Model {
 
     pub(super) fn delete_route_server(&mut self, id: &ResourceId) -> Result<(), AzureError> {
         let Some(rs) = self.route_servers.get(id) else {
-            bail!(
-                ResourceNotFound,
-                "The Resource '{RS_TYPE}/{}' under resource group '{}' was not found.",
-                id.name(),
-                id.resource_group_name()
-            );
+            return Err(AzureError::resource_not_found(id));
         };
         let vnet = rs.hosted_subnet.parent().unwrap_or_else(|| id.clone());
         if self.vpn_gateway_of(&vnet).is_none()
@@ -626,12 +606,7 @@ impl Model {
             )
         })?;
         let Some(rs) = self.route_servers.get(&rs_id) else {
-            bail!(
-                ResourceNotFound,
-                "The Resource '{RS_TYPE}/{}' under resource group '{}' was not found.",
-                rs_id.name(),
-                rs_id.resource_group_name()
-            );
+            return Err(AzureError::resource_not_found(&rs_id));
         };
         if spec.peer_asn > 65535 {
             bail!(
@@ -680,7 +655,7 @@ impl Model {
         let rs = self
             .route_servers
             .get_mut(&rs_id)
-            .ok_or_else(|| AzureError::new(ErrorCode::ResourceNotFound, rs_id.to_string()))?;
+            .ok_or_else(|| AzureError::resource_not_found(&rs_id))?;
         rs.peerings.retain(|p| !p.name.eq_ignore_ascii_case(id.name()));
         rs.peerings.push(peering);
         Ok(())

@@ -46,21 +46,11 @@ pub struct PeeringSpec {
     pub principal: Option<String>,
 }
 
-pub(super) fn not_found(kind: &str, id: &ResourceId) -> AzureError {
-    AzureError::new(
-        ErrorCode::ResourceNotFound,
-        format!(
-            "The Resource '{kind}/{}' under resource group '{}' was not found. Check the name, or create it first.",
-            id.name(),
-            id.resource_group_name()
-        ),
-    )
-    .with_target(id.to_string())
-}
-
 impl Model {
     pub(crate) fn vnet_or_not_found(&self, id: &ResourceId) -> Result<&VirtualNetwork, AzureError> {
-        self.virtual_networks.get(id).ok_or_else(|| not_found(VNET_TYPE, id))
+        self.virtual_networks
+            .get(id)
+            .ok_or_else(|| AzureError::resource_not_found(id))
     }
 
     pub(super) fn put_vnet(&mut self, spec: VnetSpec) -> Result<(), AzureError> {
@@ -282,7 +272,7 @@ impl Model {
         let vnet = self
             .virtual_networks
             .get_mut(&vnet_id)
-            .ok_or_else(|| not_found(VNET_TYPE, &vnet_id))?;
+            .ok_or_else(|| AzureError::resource_not_found(&vnet_id))?;
         match vnet.subnets.iter_mut().find(|s| s.id == id) {
             Some(s) => *s = subnet,
             None => vnet.subnets.push(subnet),
@@ -470,7 +460,7 @@ impl Model {
         let local = self
             .virtual_networks
             .get_mut(&local_id)
-            .ok_or_else(|| not_found(VNET_TYPE, &local_id))?;
+            .ok_or_else(|| AzureError::resource_not_found(&local_id))?;
         match local.peerings.iter_mut().find(|p| p.id == id) {
             Some(p) => *p = peering,
             None => local.peerings.push(peering),

@@ -70,12 +70,7 @@ impl Model {
 
     pub(super) fn delete_nsg(&mut self, id: &ResourceId) -> Result<(), AzureError> {
         if !self.network_security_groups.contains_key(id) {
-            bail!(
-                ResourceNotFound,
-                "The Resource '{NSG_TYPE}/{}' under resource group '{}' was not found.",
-                id.name(),
-                id.resource_group_name()
-            );
+            return Err(AzureError::resource_not_found(id));
         }
         let users: Vec<String> = self
             .virtual_networks
@@ -111,12 +106,7 @@ impl Model {
             )
         })?;
         let Some(nsg) = self.network_security_groups.get(&nsg_id) else {
-            bail!(
-                ResourceNotFound,
-                "The Resource '{NSG_TYPE}/{}' under resource group '{}' was not found. Create the NSG first.",
-                nsg_id.name(),
-                nsg_id.resource_group_name()
-            );
+            return Err(AzureError::resource_not_found(&nsg_id));
         };
         let rule = parse_rule(&spec)?;
         if let Some(other) = nsg.security_rules.iter().find(|r| {
@@ -183,12 +173,7 @@ impl Model {
 
     pub(super) fn delete_route_table(&mut self, id: &ResourceId) -> Result<(), AzureError> {
         if !self.route_tables.contains_key(id) {
-            bail!(
-                ResourceNotFound,
-                "The Resource '{RT_TYPE}/{}' under resource group '{}' was not found.",
-                id.name(),
-                id.resource_group_name()
-            );
+            return Err(AzureError::resource_not_found(id));
         }
         let users: Vec<String> = self
             .virtual_networks
@@ -215,12 +200,7 @@ impl Model {
             .parent()
             .ok_or_else(|| AzureError::new(ErrorCode::InvalidRequestFormat, format!("{id} is not a route ID.")))?;
         let Some(rt) = self.route_tables.get(&rt_id) else {
-            bail!(
-                ResourceNotFound,
-                "The Resource '{RT_TYPE}/{}' under resource group '{}' was not found. Create the route table first.",
-                rt_id.name(),
-                rt_id.resource_group_name()
-            );
+            return Err(AzureError::resource_not_found(&rt_id));
         };
         let Some(prefix) = parse_route_prefix(&spec.address_prefix, id)? else {
             bail!(
