@@ -5,12 +5,10 @@ use serde_json::{Value, json};
 
 use super::args::{Args, Leaf, choice, flag, location, many, name, opt, req, rg, yes};
 use super::{AzError, Ctx, Handler, Reply, render, table_rows};
+use crate::model::vm_create::{self, NewNic, NsgRule, Side, VmCreate, VmNics};
 use crate::model::{
-    COMPUTE, Change, GATEWAY_SUBNET, NETWORK, NicSpec, PowerState, PublicIpSku, PublicIpSpec, ROUTE_SERVER_SUBNET,
-    ResourceId, SecurityRuleSpec, SubnetSpec, VmSpec, VnetSpec,
+    Change, GATEWAY_SUBNET, NETWORK, PowerState, PublicIpSku, ROUTE_SERVER_SUBNET, ResourceId, SubnetSpec, VnetSpec,
 };
-
-pub const DEFAULT_SIZE: &str = "Standard_D2s_v5";
 
 pub fn leaves() -> Vec<Leaf<Handler>> {
     vec![
@@ -94,13 +92,7 @@ pub fn leaves() -> Vec<Leaf<Handler>> {
 }
 
 fn vm_id(ctx: &Ctx, a: &Args) -> ResourceId {
-    ResourceId::resource(
-        ctx.sub(),
-        a.must("resource-group"),
-        COMPUTE,
-        "virtualMachines",
-        a.must("name"),
-    )
+    VmCreate::vm_id(ctx.sub(), a.must("resource-group"), a.must("name"))
 }
 
 /// The subnet a new VM goes into, and the changes that create it first
@@ -108,8 +100,10 @@ fn vm_id(ctx: &Ctx, a: &Args) -> ResourceId {
 fn placement(ctx: &Ctx, a: &Args, vm: &str, location: &str) -> Result<(ResourceId, Vec<Change>), AzError> {
     let rg = a.must("resource-group");
     let m = ctx.model();
-    let vnet_prefix = a.str("vnet-address-prefix").unwrap_or("10.0.0.0/16");
-    let subnet_prefix = a.str("subnet-address-prefix").unwrap_or("10.0.0.0/24");
+    let vnet_prefix = a.str("vnet-address-prefix").unwrap_or(vm_create::DEFAULT_VNET_PREFIX);
+    let subnet_prefix = a
+        .str("subnet-address-prefix")
+        .unwrap_or(vm_create::DEFAULT_SUBNET_PREFIX);
     let usable = |s: &crate::model::Subnet| {
         !s.name.eq_ignore_ascii_case(GATEWAY_SUBNET) && !s.name.eq_ignore_ascii_case(ROUTE_SERVER_SUBNET)
     };
@@ -137,7 +131,7 @@ fn placement(ctx: &Ctx, a: &Args, vm: &str, location: &str) -> Result<(ResourceI
         )),
         (subnet, Some(vnet_name)) => {
             let vnet = ctx.net_id(rg, "virtualNetworks", vnet_name);
-            let subnet_name = subnet.map_or_else(|| format!("{vm}Subnet"), str::to_string);
+            let subnet_name = subnet.map_or_else(|| vm_create::subnet_name(vm), str::to_string);
             match m.virtual_networks.get(&vnet) {
                 Some(v) => match (subnet, v.subnet(&subnet_name), v.subnets.iter().find(|s| usable(s))) {
                     (Some(_), Some(s), _) => Ok((s.id.clone(), vec![])),
@@ -163,8 +157,8 @@ fn placement(ctx: &Ctx, a: &Args, vm: &str, location: &str) -> Result<(ResourceI
             match reuse {
                 Some(s) => Ok((s.id.clone(), vec![])),
                 None => {
-                    let vnet = ctx.net_id(rg, "virtualNetworks", &format!("{vm}VNET"));
-                    let name = format!("{vm}Subnet");
+                    let vnet = ctx.net_id(rg, "virtualNetworks", &vm_create::vnet_name(vm));
+                    let name = vm_create::subnet_name(vm);
                     Ok((
                         vnet.child("subnets", &name),
                         vec![new_vnet(&vnet), new_subnet(&vnet, &name)],
@@ -252,82 +246,70 @@ fn create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let (password, keys) = credentials(ctx, &a)?;
     let mut changes = Vec::new();
     let nics = match a.list("nics") {
-        Some(nics) => nics
-            .iter()
-            .map(|n| ctx.reference(n, rg, NETWORK, "networkInterfaces"))
-            .collect::<Result<Vec<_>, _>>()?,
+        Some(nics) => VmNics::Existing(
+            nics.iter()
+                .map(|n| ctx.reference(n, rg, NETWORK, "networkInterfaces"))
+                .collect::<Result<Vec<_>, _>>()?,
+        ),
         None => {
             let (subnet, mut made) = placement(ctx, &a, vm, &location)?;
             changes.append(&mut made);
+            // az makes the NSG and public IP it names (or is given) when
+            // they do not exist yet, and refers to them when they do.
             let nsg = match a.str("nsg") {
-                Some("") => None,
+                Some("") => Side::None,
                 given => {
-                    let id = ctx.reference(
-                        given.map_or_else(|| format!("{vm}NSG"), str::to_string).as_str(),
-                        rg,
-                        NETWORK,
-                        "networkSecurityGroups",
-                    )?;
-                    if !ctx.model().network_security_groups.contains_key(&id) {
-                        changes.push(Change::PutNetworkSecurityGroup {
-                            id: id.clone(),
-                            location: Some(location.clone()),
-                        });
-                        if let Some(rule) = default_rule(&id, a.str("nsg-rule").unwrap_or("SSH")) {
-                            changes.push(Change::PutSecurityRule(rule));
-                        }
+                    let name = given.map_or_else(|| vm_create::nsg_name(vm), str::to_string);
+                    let id = ctx.reference(&name, rg, NETWORK, "networkSecurityGroups")?;
+                    if ctx.model().network_security_groups.contains_key(&id) {
+                        Side::Existing(id)
+                    } else {
+                        let rule = a
+                            .str("nsg-rule")
+                            .and_then(NsgRule::parse)
+                            .unwrap_or_else(|| NsgRule::for_image(image));
+                        Side::New(id, rule)
                     }
-                    Some(id)
                 }
             };
-            let pip = match a.str("public-ip-address") {
-                Some("") => None,
+            let public_ip = match a.str("public-ip-address") {
+                Some("") => Side::None,
                 given => {
-                    let id = ctx.reference(
-                        given.map_or_else(|| format!("{vm}PublicIP"), str::to_string).as_str(),
-                        rg,
-                        NETWORK,
-                        "publicIPAddresses",
-                    )?;
-                    if !ctx.model().public_ip_addresses.contains_key(&id) {
-                        let sku = if a.str("public-ip-sku") == Some("Basic") {
-                            PublicIpSku::Basic
-                        } else {
-                            PublicIpSku::Standard
-                        };
-                        changes.push(Change::PutPublicIp(PublicIpSpec {
-                            id: id.clone(),
-                            location: Some(location.clone()),
-                            sku,
-                        }));
+                    let name = given.map_or_else(|| vm_create::public_ip_name(vm), str::to_string);
+                    let id = ctx.reference(&name, rg, NETWORK, "publicIPAddresses")?;
+                    if ctx.model().public_ip_addresses.contains_key(&id) {
+                        Side::Existing(id)
+                    } else if a.str("public-ip-sku") == Some("Basic") {
+                        Side::New(id, PublicIpSku::Basic)
+                    } else {
+                        Side::New(id, PublicIpSku::Standard)
                     }
-                    Some(id)
                 }
             };
-            let nic = ctx.net_id(rg, "networkInterfaces", &format!("{vm}VMNic"));
-            changes.push(Change::PutNetworkInterface(NicSpec {
-                id: nic.clone(),
-                location: Some(location.clone()),
+            VmNics::New(NewNic {
                 subnet,
                 private_ip_address: a.str("private-ip-address").map(str::to_string),
                 enable_ip_forwarding: false,
-                network_security_group: nsg,
-                public_ip_address: pip,
-            }));
-            vec![nic]
+                public_ip,
+                nsg,
+            })
         }
     };
     let id = vm_id(ctx, &a);
-    changes.push(Change::PutVirtualMachine(VmSpec {
-        id: id.clone(),
-        location: Some(location),
-        size: a.str("size").unwrap_or(DEFAULT_SIZE).into(),
-        image: image.into(),
-        network_interfaces: nics,
-        admin_username: a.str("admin-username").map_or_else(default_admin, str::to_string),
-        admin_password: password,
-        ssh_public_keys: keys,
-    }));
+    changes.extend(
+        VmCreate {
+            id: id.clone(),
+            location: Some(location),
+            size: a.str("size").unwrap_or(vm_create::DEFAULT_VM_SIZE).into(),
+            image: image.into(),
+            admin_username: a.str("admin-username").map_or_else(default_admin, str::to_string),
+            admin_password: password,
+            ssh_public_keys: keys,
+            nics,
+            running: true,
+        }
+        .changes(),
+    );
     ctx.apply(changes)?;
     if a.flag("no-wait") {
         return Ok(Reply::Nothing);
@@ -359,27 +341,6 @@ fn default_admin() -> String {
         .iter()
         .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
         .unwrap_or_else(|| "azureuser".into())
-}
-
-/// The rule az puts in the NSG it makes: `default-allow-ssh` (or `rdp`).
-fn default_rule(nsg: &ResourceId, which: &str) -> Option<SecurityRuleSpec> {
-    let (name, port) = match which {
-        "SSH" => ("default-allow-ssh", "22"),
-        "RDP" => ("rdp", "3389"),
-        _ => return None,
-    };
-    Some(SecurityRuleSpec {
-        id: nsg.child("securityRules", name),
-        priority: 1000,
-        direction: "Inbound".into(),
-        access: "Allow".into(),
-        protocol: "Tcp".into(),
-        source_address_prefixes: vec!["*".into()],
-        source_port_ranges: vec!["*".into()],
-        destination_address_prefixes: vec!["*".into()],
-        destination_port_ranges: vec![port.into()],
-        description: None,
-    })
 }
 
 /// az's transform_vm (vm/_format.py), §9.5.

@@ -1535,3 +1535,43 @@ fn refused_balancer_commands_change_nothing() {
         assert_eq!(b.model, before, "`az {line}` changed the model");
     }
 }
+
+#[test]
+fn vm_create_and_a_topology_vm_make_the_same_side_resources() {
+    let win = "MicrosoftWindowsServer:WindowsServer:2022-datacenter-g2:latest";
+    let mut b = MemoryBackend::new();
+    for line in [
+        "group create -n rg -l westeurope".to_string(),
+        "network vnet create -g rg -n vnet1 --address-prefixes 10.0.0.0/16 --subnet-name apps --subnet-prefixes 10.0.0.0/24"
+            .into(),
+        "vm create -g rg -n lin --image Ubuntu2404 --vnet-name vnet1 --subnet apps --admin-username azureuser --admin-password 'Vnetlab-Recipe-2026!'".into(),
+        format!("vm create -g rg -n win --image {win} --vnet-name vnet1 --subnet apps --admin-username azureuser --admin-password 'Vnetlab-Recipe-2026!'"),
+    ] {
+        ok(&mut b, &line);
+    }
+    let topo = crate::topology::Topology::parse(&format!(
+        "resourceGroups: [{{name: rg, location: westeurope}}]
+virtualNetworks:
+  - {{name: vnet1, addressPrefixes: [10.0.0.0/16], subnets: [{{name: apps, addressPrefix: 10.0.0.0/24}}]}}
+virtualMachines:
+  - {{name: lin, vnet: vnet1, subnet: apps, image: Ubuntu2404, adminPassword: 'Vnetlab-Recipe-2026!'}}
+  - {{name: win, vnet: vnet1, subnet: apps, image: '{win}', adminPassword: 'Vnetlab-Recipe-2026!'}}
+"
+    ))
+    .expect("topology parses")
+    .build()
+    .expect("topology builds");
+    assert_eq!(b.model.network_security_groups, topo.network_security_groups);
+    assert_eq!(b.model.public_ip_addresses, topo.public_ip_addresses);
+    assert_eq!(b.model.network_interfaces, topo.network_interfaces);
+    let rules = |vm: &str| -> Vec<String> {
+        let nsg = topo
+            .network_security_groups
+            .values()
+            .find(|n| n.name == format!("{vm}NSG"))
+            .expect("the VM's NSG");
+        nsg.security_rules.iter().map(|r| r.name.clone()).collect()
+    };
+    assert_eq!(rules("lin"), ["default-allow-ssh"]);
+    assert_eq!(rules("win"), ["rdp"]);
+}

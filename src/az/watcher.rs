@@ -11,6 +11,7 @@ use crate::dataplane::explain::{explain, probe_packet, round_trip};
 use crate::dataplane::packet::FlowKey;
 use crate::dataplane::{ConnTrack, DropReason, Ingress, NicIdx, RouteCtx, Step, Tables, Verdict, nsg_decision};
 use crate::model::Direction;
+use crate::model::vm_create::IP_CONFIGURATION_NAME;
 use crate::routing::RouteSource;
 
 /// `show-next-hop`: `{nextHopIpAddress, nextHopType, routeTableId}`, or
@@ -177,7 +178,7 @@ pub fn connectivity(
         "id": crate::az::render::guid(&src.id, "hop"),
         "issues": source_issues,
         "nextHopIds": [],
-        "resourceId": src.id.child("ipConfigurations", "ipconfig1").as_str(),
+        "resourceId": src.id.child("ipConfigurations", IP_CONFIGURATION_NAME).as_str(),
         "type": "Source",
     })];
     for &a in &e.appliances {
@@ -187,7 +188,7 @@ pub fn connectivity(
             "id": crate::az::render::guid(&nva.id, "hop"),
             "issues": [],
             "nextHopIds": [],
-            "resourceId": nva.id.child("ipConfigurations", "ipconfig1").as_str(),
+            "resourceId": nva.id.child("ipConfigurations", IP_CONFIGURATION_NAME).as_str(),
             "type": "VirtualAppliance",
         }));
     }
@@ -197,7 +198,7 @@ pub fn connectivity(
             "id": dest_nic.map_or_else(|| "destination".to_string(), |n| crate::az::render::guid(&n.id, "hop")),
             "issues": dest_issues,
             "nextHopIds": [],
-            "resourceId": dest_nic.map_or_else(|| "Internet".to_string(), |n| n.id.child("ipConfigurations", "ipconfig1").to_string()),
+            "resourceId": dest_nic.map_or_else(|| "Internet".to_string(), |n| n.id.child("ipConfigurations", IP_CONFIGURATION_NAME).to_string()),
             "type": if dest_nic.is_some() { "VnetLocal" } else { "Internet" },
         }));
     }

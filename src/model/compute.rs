@@ -35,9 +35,10 @@ pub struct NetworkInterface {
 }
 
 impl NetworkInterface {
-    /// The ID of the NIC's IP configuration, as Azure names the default one.
+    /// The ID of the NIC's IP configuration.
     pub fn ip_configuration_id(&self) -> ResourceId {
-        self.id.child("ipConfigurations", "ipconfig1")
+        self.id
+            .child("ipConfigurations", super::vm_create::IP_CONFIGURATION_NAME)
     }
 }
 

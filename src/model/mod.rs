@@ -25,6 +25,7 @@ mod ops_security;
 pub mod regions;
 mod routes;
 mod security;
+pub mod vm_create;
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;

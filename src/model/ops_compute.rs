@@ -156,7 +156,7 @@ impl Model {
                 );
             }
         }
-        let own = id.child("ipConfigurations", "ipconfig1");
+        let own = id.child("ipConfigurations", super::vm_create::IP_CONFIGURATION_NAME);
         let keep = existing
             .as_ref()
             .filter(|o| o.subnet == spec.subnet)
@@ -180,7 +180,7 @@ impl Model {
                     "Resource {pip} referenced by resource {id} was not found. Please make sure that the referenced resource exists, and that both resources are in the same region."
                 );
             }
-            let own = id.child("ipConfigurations", "ipconfig1");
+            let own = id.child("ipConfigurations", super::vm_create::IP_CONFIGURATION_NAME);
             if let Some(other) = self.public_ip_holder(pip).filter(|h| *h != own) {
                 bail!(
                     PublicIPAddressInUse,

@@ -1,9 +1,8 @@
 //! The topology file (`labs/*/topology.yaml`): a lab's Azure resources in
 //! one YAML document, turned into the same validated [`Change`]s the `az`
-//! front sends. VMs get `az vm create`'s side effects by default (NIC
-//! `<vm>VMNic`, public IP `<vm>PublicIP`, NSG `<vm>NSG` with
-//! `default-allow-ssh`), so a topology and the az script of the same lab
-//! build the same model. `docs/topology.md` documents the format and
+//! front sends. VMs get `az vm create`'s side effects by default, from the
+//! recipe both use ([`crate::model::vm_create`]), so a topology and the az
+//! script of the same lab build the same model. `docs/topology.md` documents the format and
 //! `docs/topology.schema.json` is its JSON schema.
 
 mod aks;
@@ -11,12 +10,13 @@ mod aks;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use crate::model::vm_create::{self, NewNic, NsgRule, Side, VmCreate, VmNics};
 use crate::model::{
-    AzureError, COMPUTE, Change, ConnectionSpec, ConnectionType, DEFAULT_SUBSCRIPTION_ID, DEFAULT_SUBSCRIPTION_NAME,
+    AzureError, Change, ConnectionSpec, ConnectionType, DEFAULT_SUBSCRIPTION_ID, DEFAULT_SUBSCRIPTION_NAME,
     FrontendSpec, GatewaySpec, GatewayType, LbRuleSpec, LbSku, LoadBalancerSpec, LoadDistribution, LocalGatewaySpec,
-    Model, NicSpec, PeeringSpec, PrincipalType, PrivateEndpointSpec, ProbeProtocol, ProbeSpec, PublicIpSku,
-    PublicIpSpec, RedisSku, RedisSpec, ResourceId, RoleAssignment, RouteServerPeeringSpec, RouteServerSpec, RouteSpec,
-    SecurityRuleSpec, SubnetSpec, Subscription, TransportProtocol, VmSpec, VnetSpec, VpnType,
+    Model, PeeringSpec, PrincipalType, PrivateEndpointSpec, ProbeProtocol, ProbeSpec, PublicIpSku, RedisSku, RedisSpec,
+    ResourceId, RoleAssignment, RouteServerPeeringSpec, RouteServerSpec, RouteSpec, SecurityRuleSpec, SubnetSpec,
+    Subscription, TransportProtocol, VnetSpec, VpnType,
 };
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -324,9 +324,9 @@ pub struct VmDef {
     pub public_ip_sku: String,
     /// NIC NSG name; `""` for none. Default `<vm>NSG` with `default-allow-ssh`.
     pub nsg: Option<String>,
-    /// The rule az adds to a new NSG: SSH (default) or NONE.
-    #[serde(default = "ssh")]
-    pub nsg_rule: String,
+    /// The rule az adds to a new NSG: SSH, RDP or NONE; RDP for a
+    /// Windows image, else SSH, when omitted.
+    pub nsg_rule: Option<String>,
     #[serde(default)]
     pub ip_forwarding: bool,
     #[serde(default = "azureuser")]
@@ -346,9 +346,6 @@ pub struct VmDef {
 fn standard() -> String {
     "Standard".into()
 }
-fn ssh() -> String {
-    "SSH".into()
-}
 fn azureuser() -> String {
     "azureuser".into()
 }
@@ -356,7 +353,7 @@ fn ubuntu() -> String {
     "Ubuntu2404".into()
 }
 fn size() -> String {
-    "Standard_D2s_v5".into()
+    vm_create::DEFAULT_VM_SIZE.into()
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -848,7 +845,7 @@ impl Topology {
                     return Err(bad(&at, format!("backend '{vm}' is not a VM of this topology")));
                 };
                 let (sub, rg) = r.group(&at, def.resource_group.as_deref())?;
-                let nic = ResourceId::network(&sub, &rg, "networkInterfaces", &format!("{}VMNic", def.name));
+                let nic = VmCreate::nic_id(&VmCreate::vm_id(&sub, &rg, &def.name));
                 let pool = id.child("backendAddressPools", &pool);
                 match members.iter_mut().find(|(_, n, _)| *n == nic) {
                     Some((_, _, pools)) => pools.push(pool),
@@ -993,82 +990,57 @@ fn rule_spec(nsg: &ResourceId, r: &RuleDef) -> SecurityRuleSpec {
     }
 }
 
-/// What `az vm create` creates for one VM: public IP, NSG with its SSH
-/// rule, NIC and VM.
+/// What `az vm create` creates for one VM (model::vm_create's recipe).
+/// Unlike az, which makes the NSG and public IP it is given when they do
+/// not exist, a topology makes the NSG only under the name az would pick:
+/// a named one is an NSG of the topology's networkSecurityGroups.
 fn vm_changes(r: &Resolver, at: &str, vm: &VmDef) -> Result<Vec<Change>, TopologyError> {
     let (sub, rg) = r.group(at, vm.resource_group.as_deref())?;
-    let vm_id = ResourceId::resource(&sub, &rg, COMPUTE, "virtualMachines", &vm.name);
+    let vm_id = VmCreate::vm_id(&sub, &rg, &vm.name);
     let net = |kind: &str, name: &str| ResourceId::network(&sub, &rg, kind, name);
-    let mut out = Vec::new();
-    let pip_name = vm
-        .public_ip_address
-        .clone()
-        .unwrap_or_else(|| format!("{}PublicIP", vm.name));
-    let public_ip = (!pip_name.is_empty()).then(|| net("publicIPAddresses", &pip_name));
-    if let Some(id) = &public_ip {
-        let sku = if vm.public_ip_sku.eq_ignore_ascii_case("basic") {
-            PublicIpSku::Basic
-        } else {
-            PublicIpSku::Standard
-        };
-        out.push(Change::PutPublicIp(PublicIpSpec {
-            id: id.clone(),
-            location: vm.location.clone(),
-            sku,
-        }));
-    }
-    let nsg_name = vm.nsg.clone().unwrap_or_else(|| format!("{}NSG", vm.name));
-    let nsg = (!nsg_name.is_empty()).then(|| net("networkSecurityGroups", &nsg_name));
-    if let (Some(id), None) = (&nsg, &vm.nsg) {
-        // az creates the NSG only when it names it itself.
-        out.push(Change::PutNetworkSecurityGroup {
-            id: id.clone(),
-            location: vm.location.clone(),
-        });
-        if vm.nsg_rule.eq_ignore_ascii_case("ssh") {
-            let rule = RuleDef {
-                name: "default-allow-ssh".into(),
-                priority: 1000,
-                direction: inbound(),
-                access: allow(),
-                protocol: "Tcp".into(),
-                source_address_prefixes: stars(),
-                source_port_ranges: stars(),
-                destination_address_prefixes: stars(),
-                destination_port_ranges: vec!["22".into()],
-                description: None,
+    let public_ip = match vm.public_ip_address.as_deref() {
+        Some("") => Side::None,
+        name => {
+            let sku = if vm.public_ip_sku.eq_ignore_ascii_case("basic") {
+                PublicIpSku::Basic
+            } else {
+                PublicIpSku::Standard
             };
-            out.push(Change::PutSecurityRule(rule_spec(id, &rule)));
+            let name = name.map_or_else(|| vm_create::public_ip_name(&vm.name), str::to_string);
+            Side::New(net("publicIPAddresses", &name), sku)
         }
-    }
+    };
+    let rule = match vm.nsg_rule.as_deref() {
+        None => NsgRule::for_image(&vm.image),
+        Some(s) => NsgRule::parse(s).ok_or_else(|| TopologyError::Reference {
+            at: at.into(),
+            message: format!("nsgRule '{s}' must be SSH, RDP or NONE"),
+        })?,
+    };
+    let nsg = match vm.nsg.as_deref() {
+        Some("") => Side::None,
+        Some(name) => Side::Existing(net("networkSecurityGroups", name)),
+        None => Side::New(net("networkSecurityGroups", &vm_create::nsg_name(&vm.name)), rule),
+    };
     let vnet = r.reference(at, &vm_id, "virtualNetworks", &vm.vnet)?;
-    let nic = net("networkInterfaces", &format!("{}VMNic", vm.name));
-    out.push(Change::PutNetworkInterface(NicSpec {
-        id: nic.clone(),
-        location: vm.location.clone(),
-        subnet: vnet.child("subnets", &vm.subnet),
-        private_ip_address: vm.private_ip_address.clone(),
-        enable_ip_forwarding: vm.ip_forwarding,
-        network_security_group: nsg,
-        public_ip_address: public_ip,
-    }));
-    out.push(Change::PutVirtualMachine(VmSpec {
-        id: vm_id.clone(),
+    Ok(VmCreate {
+        id: vm_id,
         location: vm.location.clone(),
         size: vm.size.clone(),
         image: vm.image.clone(),
-        network_interfaces: vec![nic],
         admin_username: vm.admin_username.clone(),
         admin_password: vm.admin_password.clone(),
         ssh_public_keys: vm.ssh_public_keys.clone(),
-    }));
-    if !vm.running {
-        out.push(Change::SetPowerState {
-            vm: vm_id,
-            state: crate::model::PowerState::Stopped,
-        });
+        nics: VmNics::New(NewNic {
+            subnet: vnet.child("subnets", &vm.subnet),
+            private_ip_address: vm.private_ip_address.clone(),
+            enable_ip_forwarding: vm.ip_forwarding,
+            public_ip,
+            nsg,
+        }),
+        running: vm.running,
     }
-    Ok(out)
+    .changes())
 }
 
 /// The JSON schema of the topology file, for editors.
