@@ -160,10 +160,7 @@ pub fn matrix(outcomes: &[Outcome]) -> String {
     let headers: Vec<&str> = std::iter::once("from \\ to")
         .chain(cols.iter().map(String::as_str))
         .collect();
-    let mut out = Vec::new();
-    // Writing to a Vec cannot fail.
-    let _ = crate::cli::table::write_table(&mut out, &headers, &rows);
-    String::from_utf8_lossy(&out).into_owned()
+    crate::print::tabulate(&headers, &rows) + "\n"
 }
 
 /// One line per expectation that failed or that expected a block.

@@ -10,7 +10,8 @@
 //! - [`dataplane`]: the compiled [`dataplane::Tables`] snapshot, connection
 //!   tracking and [`dataplane::decide`], the one verdict function.
 //! - [`topology`]: the YAML topology file, turned into model changes.
-//! - [`cli`]: the `vnetlab` commands and their printers.
+//! - [`print`]: the table printer every `-o table` and report uses.
+//! - [`cli`]: the `vnetlab` commands.
 //!
 //! Nothing here needs root: the live lab's host layer builds on top.
 
@@ -22,5 +23,6 @@ pub mod expect;
 pub mod host;
 pub mod model;
 pub mod nsg;
+pub mod print;
 pub mod routing;
 pub mod topology;

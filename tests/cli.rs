@@ -21,18 +21,20 @@ fn vnetlab(args: &[&str]) -> (i32, String, String) {
 fn sales_routes_show_marketing_peering_and_no_research() {
     let (code, out, err) = vnetlab(&["routes", LAB, "--nic", "SalesVMVMNic", "-o", "table"]);
     assert_eq!(code, 0, "{err}");
+    // The same columns as `az network nic show-effective-route-table -o table`
+    // (src/az/tests.rs): one printer, tabulate's padding.
     assert_eq!(
         out,
         "\
-Source   State   Address Prefix  Next Hop Type  Next Hop IP
--------  ------  --------------  -------------  -----------
-Default  Active  10.1.0.0/16     VnetLocal
-Default  Active  10.2.0.0/16     VNetPeering
-Default  Active  0.0.0.0/0       Internet
-Default  Active  10.0.0.0/8      None
-Default  Active  172.16.0.0/12   None
-Default  Active  192.168.0.0/16  None
-Default  Active  100.64.0.0/10   None
+Source    State    Address Prefix    Next Hop Type    Next Hop IP
+--------  -------  ----------------  ---------------  -------------
+Default   Active   10.1.0.0/16       VnetLocal
+Default   Active   10.2.0.0/16       VNetPeering
+Default   Active   0.0.0.0/0         Internet
+Default   Active   10.0.0.0/8        None
+Default   Active   172.16.0.0/12     None
+Default   Active   192.168.0.0/16    None
+Default   Active   100.64.0.0/10     None
 "
     );
 }
@@ -41,9 +43,12 @@ Default  Active  100.64.0.0/10   None
 fn marketing_routes_show_regional_and_global_peering() {
     let (code, out, _) = vnetlab(&["routes", LAB, "--nic", "MarketingVMVMNic"]);
     assert_eq!(code, 0);
-    assert!(out.contains("Default  Active  10.1.0.0/16     VNetPeering\n"), "{out}");
     assert!(
-        out.contains("Default  Active  10.3.0.0/16     VNetGlobalPeering\n"),
+        out.contains("Default   Active   10.1.0.0/16       VNetPeering\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Default   Active   10.3.0.0/16       VNetGlobalPeering\n"),
         "{out}"
     );
 }
@@ -118,9 +123,9 @@ fn next_hop_and_ip_flow_answer_like_network_watcher() {
 fn analyze_prints_the_reachability_matrix() {
     let (code, out, _) = vnetlab(&["analyze", "labs/01-peering-basics"]);
     assert_eq!(code, 0);
-    assert!(out.contains("SalesVM      MarketingVM  yes   yes"), "{out}");
-    assert!(out.contains("SalesVM      ResearchVM   no    no"), "{out}");
-    assert!(out.contains("MarketingVM  ResearchVM   yes   yes"), "{out}");
+    assert!(out.contains("SalesVM      MarketingVM  yes     yes"), "{out}");
+    assert!(out.contains("SalesVM      ResearchVM   no      no"), "{out}");
+    assert!(out.contains("MarketingVM  ResearchVM   yes     yes"), "{out}");
 }
 
 #[test]

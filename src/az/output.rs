@@ -402,70 +402,20 @@ pub fn table(v: &Value, sort_keys: bool) -> String {
             }
         }
     }
-    if headers.is_empty() {
-        return "\n".into();
-    } // tabulate returns '' for a table without columns; knack adds '\n'
-    let multiline = headers.iter().any(|h| h.contains(['\n', '\r']));
     let cells: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
             headers
                 .iter()
-                .map(|h| {
-                    let s = match r.iter().find(|(k, _)| k == h).map(|e| e.1) {
-                        None | Some(Value::Null) => String::new(),
-                        Some(x) => py_str(x),
-                    };
-                    s.trim_matches(|c: char| c.is_whitespace() || ('\x1c'..='\x1f').contains(&c))
-                        .to_string() // PRESERVE_WHITESPACE=False
+                .map(|h| match r.iter().find(|(k, _)| k == h).map(|e| e.1) {
+                    None | Some(Value::Null) => String::new(),
+                    Some(x) => py_str(x),
                 })
                 .collect()
         })
         .collect();
-    let multiline = multiline || cells.iter().flatten().any(|c| c.contains(['\n', '\r']));
-    let lines = |s: &str| -> Vec<String> {
-        if !multiline {
-            return vec![s.to_string()];
-        }
-        s.replace("\r\n", "\n")
-            .replace('\r', "\n")
-            .split('\n')
-            .map(String::from)
-            .collect()
-    };
-    let widths: Vec<usize> = (0..headers.len())
-        .map(|j| {
-            // MIN_PADDING=2 extra on the header
-            let hw = lines(&headers[j]).iter().map(|l| width(l)).max().unwrap_or(0) + 2;
-            cells
-                .iter()
-                .flat_map(|r| lines(&r[j]))
-                .map(|l| width(&l))
-                .fold(hw, usize::max)
-        })
-        .collect();
-    let render_row = |row: &[String]| -> Vec<String> {
-        let split: Vec<Vec<String>> = row.iter().map(|c| lines(c)).collect();
-        (0..split.iter().map(Vec::len).max().unwrap_or(1))
-            .map(|i| {
-                let parts: Vec<String> = split
-                    .iter()
-                    .zip(&widths)
-                    .map(|(c, w)| {
-                        let s = c.get(i).map_or("", String::as_str); // a cell with fewer lines is padded with blank lines
-                        format!("{s}{}", " ".repeat(w.saturating_sub(width(s))))
-                    })
-                    .collect();
-                parts.join("  ").trim_end().to_string() // _build_simple_row rstrips every line
-            })
-            .collect()
-    };
-    let mut out = render_row(&headers);
-    out.push(widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().join("  "));
-    for r in &cells {
-        out.extend(render_row(r));
-    }
-    out.join("\n") + "\n"
+    // tabulate returns '' for a table without columns; knack adds '\n'.
+    crate::print::tabulate(&headers, &cells) + "\n"
 }
 
 fn auto_table_item(item: &Value, sort_keys: bool) -> Vec<(String, &Value)> {
@@ -495,27 +445,6 @@ fn auto_table_item(item: &Value, sort_keys: bool) -> Vec<(String, &Value)> {
             .collect(),
         other => vec![("Result".into(), other)],
     }
-}
-
-/// Terminal cell width as wcwidth would give it (approximation: common wide and zero-width ranges only).
-fn width(s: &str) -> usize {
-    s.chars()
-        .map(|c| match c as u32 {
-            0x300..=0x36f | 0x200b..=0x200f => 0,
-            0x1100..=0x115f
-            | 0x2e80..=0x303e
-            | 0x3041..=0xa4cf
-            | 0xac00..=0xd7a3
-            | 0xf900..=0xfaff
-            | 0xfe30..=0xfe4f
-            | 0xff00..=0xff60
-            | 0xffe0..=0xffe6
-            | 0x1f300..=0x1f64f
-            | 0x1f900..=0x1f9ff
-            | 0x20000..=0x3fffd => 2,
-            _ => 1,
-        })
-        .sum()
 }
 
 // ---------- yaml ----------

@@ -412,7 +412,7 @@ fn mesh_status(model: &Model, only: Option<&str>, out: &mut impl Write) -> anyho
     }
     if !rows.is_empty() {
         writeln!(out)?;
-        super::table::write_table(out, &["Node", "RemoteNode", "Tunnel (UDP 8472)", "Why"], &rows)?;
+        crate::print::write_table(out, &["Node", "RemoteNode", "Tunnel (UDP 8472)", "Why"], &rows)?;
     }
     Ok(())
 }

@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 
 use super::Output;
-use super::table::write_table;
 use crate::daemon::client::{self, Client};
 use crate::daemon::proto::{LabStatus, Request, Response, SiteStatus, VmStatus};
 use crate::daemon::{ONPREM_PASSWORD, ONPREM_USER};
@@ -21,6 +20,7 @@ use crate::dataplane::{Ingress, Tables};
 use crate::expect::{self, CLOUD_SHELL, ExpectFile, Expectation, Outcome, Probe};
 use crate::host::{self, Lab, netns};
 use crate::model::{Change, Model};
+use crate::print::write_table;
 use crate::topology::Topology;
 
 /// How long `up` waits for the daemon to report ready.

@@ -7,7 +7,6 @@ mod kubectl;
 mod live;
 mod offline;
 mod pods;
-pub mod table;
 
 use std::path::PathBuf;
 

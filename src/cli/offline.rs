@@ -7,13 +7,13 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 
-use super::table::write_table;
 use super::{Command, Output};
 use crate::az::watcher;
 use crate::daemon::on_premises_machine;
 use crate::dataplane::explain::{explain, probe_packet, round_trip, round_trip_from, site_ingress};
 use crate::dataplane::{CLOUD_SHELL_IP, ConnTrack, Ingress, NicIdx, Tables};
 use crate::model::{Direction, Model};
+use crate::print::write_table;
 use crate::topology::Topology;
 
 /// Reads a topology (a file, or a lab folder holding topology.yaml) and
