@@ -367,6 +367,32 @@ pub const IMAGE_ALIASES: &[(&str, &str)] = &[
         "kinvolk:flatcar-container-linux-free:stable-gen2:latest",
     ),
     ("AlmaLinux8", "almalinux:almalinux-x86_64:8-gen2:latest"),
+    // azure-cli 2.91.0 vm/_alias.py. vnetlab runs every VM as the same
+    // Linux namespace; the image only picks az's NSG rule (RDP) and osType.
+    (
+        "Win2022Datacenter",
+        "MicrosoftWindowsServer:WindowsServer:2022-datacenter-g2:latest",
+    ),
+    (
+        "Win2022AzureEditionCore",
+        "MicrosoftWindowsServer:WindowsServer:2022-datacenter-azure-edition-core:latest",
+    ),
+    (
+        "Win2019Datacenter",
+        "MicrosoftWindowsServer:WindowsServer:2019-datacenter-gensecond:latest",
+    ),
+    (
+        "Win2016Datacenter",
+        "MicrosoftWindowsServer:WindowsServer:2016-datacenter-gensecond:latest",
+    ),
+    (
+        "Win2012R2Datacenter",
+        "MicrosoftWindowsServer:WindowsServer:2012-R2-Datacenter:latest",
+    ),
+    (
+        "Win2012Datacenter",
+        "MicrosoftWindowsServer:WindowsServer:2012-Datacenter:latest",
+    ),
 ];
 
 /// The URN an image alias or URN stands for, or `None` for an unknown image.
@@ -412,7 +438,7 @@ pub fn vm(m: &Model, v: &VirtualMachine, details: bool) -> Value {
         "storageProfile": {
             "dataDisks": [],
             "imageReference": { "exactVersion": null, "offer": part(1), "publisher": part(0), "sku": part(2), "version": part(3) },
-            "osDisk": { "caching": "ReadWrite", "createOption": "FromImage", "deleteOption": "Detach", "diskSizeGb": 30, "name": format!("{}_OsDisk_1_{}", v.name, guid(&v.id, "disk").replace('-', "")), "osType": "Linux" },
+            "osDisk": { "caching": "ReadWrite", "createOption": "FromImage", "deleteOption": "Detach", "diskSizeGb": 30, "name": format!("{}_OsDisk_1_{}", v.name, guid(&v.id, "disk").replace('-', "")), "osType": if crate::model::vm_create::is_windows_image(&v.image) { "Windows" } else { "Linux" } },
         },
         "type": "Microsoft.Compute/virtualMachines",
         "vmId": guid(&v.id, "vmId"),

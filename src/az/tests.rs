@@ -1545,7 +1545,7 @@ fn vm_create_and_a_topology_vm_make_the_same_side_resources() {
         "network vnet create -g rg -n vnet1 --address-prefixes 10.0.0.0/16 --subnet-name apps --subnet-prefixes 10.0.0.0/24"
             .into(),
         "vm create -g rg -n lin --image Ubuntu2404 --vnet-name vnet1 --subnet apps --admin-username azureuser --admin-password 'Vnetlab-Recipe-2026!'".into(),
-        format!("vm create -g rg -n win --image {win} --vnet-name vnet1 --subnet apps --admin-username azureuser --admin-password 'Vnetlab-Recipe-2026!'"),
+        "vm create -g rg -n win --image Win2022Datacenter --vnet-name vnet1 --subnet apps --admin-username azureuser --admin-password 'Vnetlab-Recipe-2026!'".into(),
     ] {
         ok(&mut b, &line);
     }
@@ -1574,4 +1574,6 @@ virtualMachines:
     };
     assert_eq!(rules("lin"), ["default-allow-ssh"]);
     assert_eq!(rules("win"), ["rdp"]);
+    let shown = json(&mut b, "vm show -g rg -n win");
+    assert_eq!(shown["storageProfile"]["osDisk"]["osType"], "Windows");
 }
