@@ -189,3 +189,43 @@ fn explain_from_the_internet_reaches_ssh_through_the_public_ip_only() {
         "{out}"
     );
 }
+
+#[test]
+fn graph_draws_every_lab_in_every_format() {
+    for lab in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/labs")).expect("labs") {
+        let dir = lab.expect("lab").path();
+        if !dir.join("topology.yaml").exists() {
+            continue;
+        }
+        let dir = dir.to_string_lossy().into_owned();
+        let (code, out, err) = vnetlab(&["graph", &dir, "-o", "json"]);
+        assert_eq!(code, 0, "{dir}: {err}");
+        let g: serde_json::Value = serde_json::from_str(&out).expect("graph json");
+        assert!(!g["vnets"].as_array().expect("vnets").is_empty(), "{dir}");
+        let (code, out, err) = vnetlab(&["graph", &dir, "-o", "mermaid", "--reach"]);
+        assert_eq!(code, 0, "{dir}: {err}");
+        assert!(out.starts_with("flowchart LR\n"), "{dir}");
+        let (code, out, err) = vnetlab(&["graph", &dir, "-o", "svg"]);
+        assert_eq!(code, 0, "{dir}: {err}");
+        assert!(out.contains("<svg") && out.trim_end().ends_with("</svg>"), "{dir}");
+    }
+}
+
+#[test]
+fn graph_of_lab01_shows_both_peerings_and_what_reaches() {
+    let (code, out, err) = vnetlab(&["graph", LAB, "-o", "dot", "--reach"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("regional MarketingVNet-To-SalesVNet: Connected (access)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("global MarketingVNet-To-ResearchVNet: Connected (access)"),
+        "{out}"
+    );
+    // Sales and Research do not reach each other: no reach edge between
+    // them; Sales and Marketing reach each other both ways.
+    let reach: Vec<&str> = out.lines().filter(|l| l.contains("style=dotted")).collect();
+    assert_eq!(reach.len(), 2, "{reach:?}");
+    assert!(reach.iter().all(|l| l.contains("dir=both") && l.contains("ping, ssh")));
+}

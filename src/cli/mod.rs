@@ -3,6 +3,7 @@
 //! function; none of them re-implements a rule.
 
 mod az;
+pub mod graph;
 mod kubectl;
 mod live;
 mod offline;
@@ -29,6 +30,20 @@ pub struct Cli {
 pub enum Output {
     #[default]
     Table,
+    Json,
+}
+
+/// What `vnetlab graph` prints.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    /// A Mermaid flowchart (Markdown viewers render it).
+    #[default]
+    Mermaid,
+    /// Graphviz DOT.
+    Dot,
+    /// SVG, drawn by Graphviz (`dot`, which scripts/setup installs).
+    Svg,
+    /// The graph's nodes and edges as JSON.
     Json,
 }
 
@@ -97,6 +112,20 @@ pub enum Command {
     },
     /// Print the topology file's JSON schema.
     Schema,
+    /// The lab as a diagram: VNets, subnets, VMs, peerings (state, flags,
+    /// regional or global), gateways, sites, UDRs to NVAs.
+    Graph {
+        /// topology.yaml or a lab folder; without it, the running lab.
+        file: Option<PathBuf>,
+        #[command(flatten)]
+        lab: LabArg,
+        #[arg(short, long, value_enum, default_value_t)]
+        output: GraphFormat,
+        /// Overlay who reaches whom with ping and ssh (the verdict
+        /// function's answer, as `vnetlab analyze` prints it).
+        #[arg(long)]
+        reach: bool,
+    },
 
     /// Start a lab: every VM a namespace with a TUN and sshd, one data plane.
     Up {
@@ -284,7 +313,51 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Kubectl { lab, cluster, cmd } => kubectl::kubectl(&lab.get()?, cluster.as_deref(), cmd, &mut out),
         Command::Aks { lab, cmd } => kubectl::aks(&lab.get()?, cmd, &mut out),
+        Command::Graph {
+            file,
+            lab,
+            output,
+            reach,
+        } => graph_cmd(file.as_deref(), &lab, output, reach, &mut out),
         Command::VmBoot { hostname, user, dir } => Err(crate::host::vm::boot(&dir, &hostname, &user).into()),
         other => offline::run(other, &mut out),
     }
+}
+
+fn graph_cmd(
+    file: Option<&std::path::Path>,
+    lab: &LabArg,
+    format: GraphFormat,
+    reach: bool,
+    out: &mut impl std::io::Write,
+) -> anyhow::Result<u8> {
+    let (model, tables) = match file {
+        Some(f) => offline::load(f)?,
+        None => {
+            let model = live::lab_model(&lab.get()?)?;
+            let tables = crate::dataplane::Tables::compile(&model, 1);
+            (model, tables)
+        }
+    };
+    let reach: Vec<graph::Reach> = if reach {
+        offline::reach_matrix(&model, &tables)
+            .into_iter()
+            .map(|r| graph::Reach {
+                from: r.from,
+                to: r.to,
+                ping: r.ping,
+                ssh: r.ssh,
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let g = graph::build(&model, &reach);
+    match format {
+        GraphFormat::Mermaid => write!(out, "{}", graph::mermaid(&g))?,
+        GraphFormat::Dot => write!(out, "{}", graph::dot(&g))?,
+        GraphFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&g)?)?,
+        GraphFormat::Svg => out.write_all(&graph::svg(&g)?)?,
+    }
+    Ok(0)
 }

@@ -347,6 +347,34 @@ fn analyze(file: &Path, out: &mut impl Write) -> anyhow::Result<()> {
         .collect();
     write_table(out, &["VM", "VNet", "Location", "PrivateIp", "PublicIp"], &rows)?;
     writeln!(out)?;
+    let rows: Vec<Vec<String>> = reach_matrix(&model, &t)
+        .into_iter()
+        .map(|r| {
+            let yes = |b: bool| if b { "yes" } else { "no" }.to_string();
+            vec![r.from, r.to, yes(r.ping), yes(r.ssh), r.why]
+        })
+        .collect();
+    write_table(out, &["From", "To", "Ping", "SSH", "Why not"], &rows)?;
+    Ok(())
+}
+
+/// One pair of the reach matrix: does `from` reach `to` with ping and
+/// with ssh, and if not, the verdict function's reason.
+#[derive(Debug)]
+pub(super) struct MatrixRow {
+    pub from: String,
+    pub to: String,
+    pub ping: bool,
+    pub ssh: bool,
+    pub why: String,
+}
+
+/// Who reaches whom among the VMs and on-premises hosts, each pair as a
+/// round trip through the verdict function (`analyze`, `graph --reach`).
+pub(super) fn reach_matrix(model: &Model, t: &Tables) -> Vec<MatrixRow> {
+    let vms: Vec<NicIdx> = (0..t.nics.len() as NicIdx)
+        .filter(|n| t.nics[*n as usize].vm.is_some())
+        .collect();
     // Each on-premises site's host joins the VMs.
     let sites: Vec<(&crate::model::LocalNetworkGateway, Ipv4Addr)> = model
         .local_network_gateways
@@ -375,14 +403,14 @@ fn analyze(file: &Path, out: &mut impl Write) -> anyhow::Result<()> {
         |from: &(String, Ipv4Addr, Result<NicIdx, usize>), dst: Ipv4Addr, proto: &str, port: u16| -> (bool, String) {
             let site = match from.2 {
                 Ok(n) => {
-                    let (ok, e) = round_trip(&t, Ingress::Nic(n), dst, proto, port, now);
+                    let (ok, e) = round_trip(t, Ingress::Nic(n), dst, proto, port, now);
                     return (ok, e.summary);
                 }
                 Err(i) => i,
             };
-            match site_ingress(&model, &t, &sites[site].0.id, dst) {
+            match site_ingress(model, t, &sites[site].0.id, dst) {
                 Ok((ingress, _, _)) => {
-                    let (ok, e) = round_trip_from(&t, ingress, Some(from.1), dst, proto, port, now);
+                    let (ok, e) = round_trip_from(t, ingress, Some(from.1), dst, proto, port, now);
                     (ok, e.summary)
                 }
                 Err(why) => (false, why),
@@ -400,10 +428,14 @@ fn analyze(file: &Path, out: &mut impl Write) -> anyhow::Result<()> {
             } else {
                 String::new()
             };
-            let yes = |b: bool| if b { "yes" } else { "no" }.to_string();
-            rows.push(vec![a.0.clone(), b.0.clone(), yes(ping), yes(ssh), why]);
+            rows.push(MatrixRow {
+                from: a.0.clone(),
+                to: b.0.clone(),
+                ping,
+                ssh,
+                why,
+            });
         }
     }
-    write_table(out, &["From", "To", "Ping", "SSH", "Why not"], &rows)?;
-    Ok(())
+    rows
 }
