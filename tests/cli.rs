@@ -229,3 +229,16 @@ fn graph_of_lab01_shows_both_peerings_and_what_reaches() {
     assert_eq!(reach.len(), 2, "{reach:?}");
     assert!(reach.iter().all(|l| l.contains("dir=both") && l.contains("ping, ssh")));
 }
+
+#[test]
+fn completions_and_man_page_name_the_commands() {
+    for shell in ["bash", "zsh", "fish"] {
+        let (code, out, err) = vnetlab(&["completions", shell]);
+        assert_eq!(code, 0, "{shell}: {err}");
+        assert!(out.contains("graph") && out.contains("explain"), "{shell}");
+    }
+    let (code, out, err) = vnetlab(&["man"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with(".ie") && out.contains(".TH vnetlab 1"), "{out}");
+    assert!(!out.contains("vm-boot"), "hidden commands stay out of the man page");
+}

@@ -9,6 +9,7 @@ mod live;
 mod offline;
 mod pods;
 
+use std::io::Write as _;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -112,6 +113,11 @@ pub enum Command {
     },
     /// Print the topology file's JSON schema.
     Schema,
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions { shell: clap_complete::Shell },
+    /// Print the man page (roff), as scripts/install installs it.
+    #[command(name = "man")]
+    ManPage,
     /// The lab as a diagram: VNets, subnets, VMs, peerings (state, flags,
     /// regional or global), gateways, sites, UDRs to NVAs.
     Graph {
@@ -313,6 +319,20 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Kubectl { lab, cluster, cmd } => kubectl::kubectl(&lab.get()?, cluster.as_deref(), cmd, &mut out),
         Command::Aks { lab, cmd } => kubectl::aks(&lab.get()?, cmd, &mut out),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            // Into a buffer: clap_complete panics on a failed write (a
+            // closed pipe), and a failed write here is the reader's choice.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "vnetlab", &mut script);
+            out.write_all(&script)?;
+            Ok(0)
+        }
+        Command::ManPage => {
+            use clap::CommandFactory;
+            clap_mangen::Man::new(Cli::command()).render(&mut out)?;
+            Ok(0)
+        }
         Command::Graph {
             file,
             lab,
