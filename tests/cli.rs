@@ -220,7 +220,7 @@ fn graph_of_lab01_shows_both_peerings_and_what_reaches() {
         "{out}"
     );
     assert!(
-        out.contains("global MarketingVNet-To-ResearchVNet: Connected (access)"),
+        out.contains("global MarketingVNet-To-ResearchVNet, RTT 17 ms: Connected (access)"),
         "{out}"
     );
     // Sales and Research do not reach each other: no reach edge between

@@ -289,8 +289,16 @@ fn peering_edges(model: &Model, ids: &BTreeMap<&ResourceId, String>, edges: &mut
             let global = remote.is_some_and(|r| !r.location.eq_ignore_ascii_case(&v.location));
             let back = remote.and_then(|r| r.peerings.iter().find(|q| q.remote_virtual_network == v.id));
             let state = model.peering_state(&v.id, p);
+            let rtt = remote
+                .filter(|_| global)
+                .and_then(|r| crate::model::latency::rtt(&v.location, &r.location))
+                .map(|r| {
+                    let approx = if r.is_estimate() { "~" } else { "" };
+                    format!(", RTT {approx}{:.0} ms", r.ms)
+                })
+                .unwrap_or_default();
             let mut label = format!(
-                "{} {}: {}{}",
+                "{} {}{rtt}: {}{}",
                 if global { "global" } else { "regional" },
                 p.name,
                 state.as_str(),

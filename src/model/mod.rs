@@ -13,6 +13,7 @@ mod error;
 mod gateway;
 mod identity;
 mod ids;
+pub mod latency;
 mod names;
 mod network;
 mod ops_aks;
