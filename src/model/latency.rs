@@ -119,7 +119,7 @@ const METROS: &[(&str, f64, f64)] = &[
     ("israelcentral", 32.08, 34.78),
     ("newzealandnorth", -36.85, 174.76),
     ("indonesiacentral", -6.21, 106.85),
-    ("malaysiawest", 3.14, 101.69),
+    ("malaysiawest", 3.139, 101.69),
     ("usgovvirginia", 37.37, -79.82),
     ("usgovarizona", 33.45, -112.07),
     ("usgovtexas", 29.42, -98.50),
