@@ -235,7 +235,16 @@ fn create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let rg = a.must("resource-group");
     let vm = a.must("name");
     let location = crate::model::regions::normalize(a.str("location").unwrap_or(&ctx.group(rg)?.location));
-    let image = a.must("image");
+    let mut image = a.must("image");
+    if let Some(current) = render::current_alias(image) {
+        // A deliberate difference from az (docs/az.md): published exercises
+        // still say `--image UbuntuLTS`.
+        ctx.warn(format!(
+            "The image alias '{image}' was retired: az 2.91 refuses it (Invalid image \"{image}\"). \
+             vnetlab creates the VM from '{current}' instead; write --image {current}."
+        ));
+        image = current;
+    }
     if render::image_urn(image).is_none() {
         let aliases: Vec<String> = render::IMAGE_ALIASES.iter().map(|(n, _)| format!("'{n}'")).collect();
         return Err(AzError::Cli(format!(

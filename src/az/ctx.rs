@@ -14,6 +14,8 @@ pub struct Ctx<'a> {
     model: Model,
     /// The subscription this command acts on.
     pub subscription: Subscription,
+    /// az's `WARNING:` lines, printed to stderr whatever the outcome.
+    warnings: Vec<String>,
 }
 
 impl std::fmt::Debug for Ctx<'_> {
@@ -28,6 +30,15 @@ impl std::fmt::Debug for Ctx<'_> {
 pub const LAB_USER: &str = "learner@vnetlab.test";
 
 impl<'a> Ctx<'a> {
+    /// A `WARNING:` line for stderr, as az's logger prints one.
+    pub fn warn(&mut self, message: impl Into<String>) {
+        self.warnings.push(message.into());
+    }
+
+    pub fn take_warnings(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.warnings)
+    }
+
     pub fn new(backend: &'a mut dyn Backend, subscription: Option<&str>) -> Result<Ctx<'a>, AzError> {
         let model = backend.model()?;
         let profile = backend.profile();
@@ -57,6 +68,7 @@ impl<'a> Ctx<'a> {
             profile,
             model,
             subscription,
+            warnings: Vec::new(),
         })
     }
 

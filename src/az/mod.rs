@@ -150,7 +150,7 @@ fn leaves() -> Vec<Leaf<Handler>> {
 /// Runs `az ARGV…` against `backend`, printing as az does; returns az's
 /// exit code: 0 done, 1 refused, 2 usage error, 3 not found.
 pub fn run(argv: &[String], backend: &mut dyn Backend, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
-    match run_inner(argv, backend) {
+    match run_inner(argv, backend, err) {
         Ok(text) => {
             let _ = out.write_all(text.as_bytes());
             0
@@ -183,7 +183,7 @@ fn write_error(e: &AzError, err: &mut dyn Write) -> std::io::Result<()> {
     }
 }
 
-fn run_inner(argv: &[String], backend: &mut dyn Backend) -> Result<String, AzError> {
+fn run_inner(argv: &[String], backend: &mut dyn Backend, err: &mut dyn Write) -> Result<String, AzError> {
     let leaves = leaves();
     let tree = args::tree(&leaves);
     let matches = tree
@@ -205,7 +205,11 @@ fn run_inner(argv: &[String], backend: &mut dyn Backend) -> Result<String, AzErr
     };
     let query = a.str("query").map(str::to_string);
     let mut ctx = Ctx::new(backend, a.str("subscription"))?;
-    let reply = (leaf.run)(&mut ctx, a)?;
+    let reply = (leaf.run)(&mut ctx, a);
+    for w in ctx.take_warnings() {
+        let _ = writeln!(err, "WARNING: {w}");
+    }
+    let reply = reply?;
     let (mut value, transformer) = match reply {
         Reply::Nothing => return Ok(String::new()),
         Reply::Value(v) => (v, None),

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::testing::{json, ok, sh};
+use super::testing::{az, json, ok, sh};
 use super::{MemoryBackend, leaves};
 use crate::dataplane::explain::round_trip;
 use crate::dataplane::{Ingress, Tables};
@@ -1576,4 +1576,95 @@ virtualMachines:
     assert_eq!(rules("win"), ["rdp"]);
     let shown = json(&mut b, "vm show -g rg -n win");
     assert_eq!(shown["storageProfile"]["osDisk"]["osType"], "Windows");
+}
+
+#[test]
+fn retired_image_aliases_build_the_vm_with_a_warning() {
+    let mut b = MemoryBackend::new();
+    ok(&mut b, "group create -n learn-rg -l northeurope");
+    // The Learn peering exercise, as published.
+    let (code, _, err) = az(
+        &mut b,
+        &[
+            "vm",
+            "create",
+            "-g",
+            "learn-rg",
+            "-n",
+            "SalesVM",
+            "--image",
+            "UbuntuLTS",
+            "--vnet-name",
+            "SalesVNet",
+            "--subnet",
+            "Apps",
+            "--admin-username",
+            "azureuser",
+            "--admin-password",
+            "Learn-Peering-2026!",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let warning: Vec<&str> = err.lines().filter(|l| l.starts_with("WARNING: ")).collect();
+    assert_eq!(
+        warning,
+        [
+            "WARNING: The image alias 'UbuntuLTS' was retired: az 2.91 refuses it (Invalid image \"UbuntuLTS\"). \
+             vnetlab creates the VM from 'Ubuntu2204' instead; write --image Ubuntu2204."
+        ]
+    );
+    let vm = json(&mut b, "vm show -g learn-rg -n SalesVM");
+    assert_eq!(
+        vm["storageProfile"]["imageReference"]["offer"],
+        "0001-com-ubuntu-server-jammy"
+    );
+    // A retired Windows alias gets az's RDP rule, as its replacement does.
+    let (code, _, err) = az(
+        &mut b,
+        &[
+            "vm",
+            "create",
+            "-g",
+            "learn-rg",
+            "-n",
+            "OldWin",
+            "--image",
+            "win2008r2sp1",
+            "--vnet-name",
+            "SalesVNet",
+            "--subnet",
+            "Apps",
+            "--admin-username",
+            "azureuser",
+            "--admin-password",
+            "Learn-Peering-2026!",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("write --image Win2022Datacenter"), "{err}");
+    let nsg = json(&mut b, "network nsg show -g learn-rg -n OldWinNSG");
+    assert_eq!(nsg["securityRules"][0]["name"], "rdp");
+    // A current alias warns about nothing.
+    let (code, _, err) = az(
+        &mut b,
+        &[
+            "vm",
+            "create",
+            "-g",
+            "learn-rg",
+            "-n",
+            "NewVM",
+            "--image",
+            "Ubuntu2204",
+            "--vnet-name",
+            "SalesVNet",
+            "--subnet",
+            "Apps",
+            "--admin-username",
+            "azureuser",
+            "--admin-password",
+            "Learn-Peering-2026!",
+        ],
+    );
+    assert_eq!((code, err.as_str()), (0, ""));
 }
