@@ -235,6 +235,8 @@ fn cache_plan(lab: &Lab, model: &Model, id: &ResourceId, cache: &crate::model::R
         netns: setup.netns.clone(),
         dir: setup.dir.clone(),
         password: cache.primary_key.clone(),
+        port: crate::model::REDIS_PORT,
+        tls_port: crate::model::REDIS_SSL_PORT,
     };
     VmPlan {
         name: cache.name.clone(),

@@ -248,7 +248,11 @@ async fn start(lab: Lab, progress: &(dyn Fn(&str) + Sync)) -> Result<Arc<Daemon>
         };
         let dev = host::tun::open(&host_ns, "eth0", &iface, false)?;
         // Backends are reached at their probe aliases (see Tables::probe_alias).
-        netns::ip_batch(&host_ns, &format!("route add {PROBE_ALIAS_NET} dev eth0\n"))?;
+        let aliases = PROBE_ALIAS_NET.parse().map_err(|e| HostError::Io {
+            what: format!("read the probe alias network {PROBE_ALIAS_NET}"),
+            source: std::io::Error::other(e),
+        })?;
+        host::tun::add_route(&host_ns, "eth0", aliases)?;
         AsyncDevice::new(dev).map_err(HostError::io("register the Azure host's TUN"))
     })
     .await

@@ -33,7 +33,11 @@ pub fn node_net(lab: &Lab, model: &Model, vm: &ResourceId) -> Option<NodeNet> {
                 .flat_map(|c| c.nodes())
                 .filter_map(|n| Some((n.pod_cidr, ip_of(&n.network_interface)?)))
                 .collect();
-            Some(MeshNet { local, peers })
+            Some(MeshNet {
+                port: crate::dataplane::overlay::MESH_VXLAN_PORT,
+                local,
+                peers,
+            })
         }
         _ => None,
     };

@@ -1,7 +1,6 @@
 //! An Azure Cache for Redis instance: a real redis-server in the cache's
-//! namespace, with the cache's access key as its password, the plain port
-//! 6379 and the TLS port 6380 (a self-signed certificate for the cache's
-//! host name).
+//! namespace, with the cache's access key as its password, a plain port
+//! and a TLS port (a self-signed certificate for the cache's host name).
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -9,8 +8,7 @@ use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use super::HostError;
-use crate::model::{REDIS_PORT, REDIS_SSL_PORT};
+use super::{HostError, netns};
 
 const REDIS_SERVER: &str = "redis-server";
 
@@ -21,6 +19,9 @@ pub struct CacheSetup {
     pub netns: String,
     pub dir: PathBuf,
     pub password: String,
+    /// The plain port and the TLS port.
+    pub port: u16,
+    pub tls_port: u16,
 }
 
 /// Writes the instance's TLS key and certificate (once: a restart keeps them).
@@ -50,7 +51,7 @@ pub fn prepare(c: &CacheSetup) -> Result<(), HostError> {
         .arg(c.dir.join("tls.key"))
         .arg("-out")
         .arg(c.dir.join("tls.crt"));
-    super::netns::run(&mut openssl, "make the cache's TLS certificate").map(|_| ())
+    netns::run(&mut openssl, "make the cache's TLS certificate").map(|_| ())
 }
 
 /// Starts redis-server in the cache's namespace; its PID is the instance's.
@@ -58,47 +59,42 @@ pub fn spawn(c: &CacheSetup) -> Result<std::process::Child, HostError> {
     let log = fs::File::create(c.dir.join("redis.log")).map_err(HostError::io("create redis.log"))?;
     let err = log.try_clone().map_err(HostError::io("open redis.log"))?;
     let file = |f: &str| c.dir.join(f).to_string_lossy().into_owned();
-    let port = REDIS_PORT.to_string();
-    let tls_port = REDIS_SSL_PORT.to_string();
-    Command::new("ip")
-        .args(["netns", "exec", &c.netns, REDIS_SERVER])
-        .args([
-            "--bind",
-            "0.0.0.0",
-            "--protected-mode",
-            "no",
-            "--port",
-            &port,
-            "--tls-port",
-            &tls_port,
-        ])
-        .args([
-            "--tls-cert-file",
-            &file("tls.crt"),
-            "--tls-key-file",
-            &file("tls.key"),
-            "--tls-auth-clients",
-            "no",
-        ])
-        .args([
-            "--requirepass",
-            &c.password,
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--daemonize",
-            "no",
-            "--dir",
-            &file(""),
-        ])
-        .stdin(Stdio::null())
-        .stdout(log)
-        .stderr(err)
-        .process_group(0)
-        .spawn()
-        .map_err(|e| HostError::Spawn {
-            what: format!("redis-server of cache {}", c.name),
-            source: e,
-        })
+    let port = c.port.to_string();
+    let tls_port = c.tls_port.to_string();
+    let mut cmd = Command::new(REDIS_SERVER);
+    cmd.args([
+        "--bind",
+        "0.0.0.0",
+        "--protected-mode",
+        "no",
+        "--port",
+        &port,
+        "--tls-port",
+        &tls_port,
+    ])
+    .args([
+        "--tls-cert-file",
+        &file("tls.crt"),
+        "--tls-key-file",
+        &file("tls.key"),
+        "--tls-auth-clients",
+        "no",
+    ])
+    .args([
+        "--requirepass",
+        &c.password,
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--daemonize",
+        "no",
+        "--dir",
+        &file(""),
+    ])
+    .stdin(Stdio::null())
+    .stdout(log)
+    .stderr(err)
+    .process_group(0);
+    netns::spawn_in(&c.netns, cmd, &format!("redis-server of cache {}", c.name))
 }

@@ -1,12 +1,16 @@
 //! The host layer: the only code that touches namespaces, TUN devices and
 //! processes. It knows nothing of Azure beyond what it is handed (names,
-//! addresses, users); the daemon decides what to build.
+//! addresses, ports, users); the daemon decides what to build.
 //!
 //! The root namespace is never changed: every address, route and sysctl
-//! set here is set inside a lab's own namespace.
+//! set here is set inside a lab's own namespace. Devices, addresses and
+//! routes are made over rtnetlink ([`netlink`]) and namespaces with system
+//! calls; the processes this layer still starts are the machines' own
+//! servers and nft (docs/architecture.md says why).
 
 pub mod cache;
 pub mod lab;
+pub mod netlink;
 pub mod netns;
 pub mod pod;
 pub mod site;
@@ -30,6 +34,13 @@ pub enum HostError {
     Spawn { what: String, source: std::io::Error },
     #[error("could not {what}: {source}")]
     Io { what: String, source: std::io::Error },
+    /// A netlink request the kernel refused.
+    #[error("{op} in {ns}: {} ({errno:?})", errno.desc())]
+    Netlink {
+        op: String,
+        ns: String,
+        errno: nix::errno::Errno,
+    },
     #[error("timed out waiting for {what}")]
     Timeout { what: String },
 }
@@ -110,8 +121,8 @@ pub fn remove_lab(lab: &Lab) -> Result<Removed, HostError> {
     let mut removed = Removed::default();
     let mut namespaces: Vec<String> = netns::list().into_iter().filter(|n| lab.owns_netns(n)).collect();
     namespaces.sort();
+    removed.processes = kill_all_in(&namespaces);
     for ns in &namespaces {
-        removed.processes += kill_all(ns);
         netns::delete(ns)?;
     }
     removed.namespaces = namespaces;
@@ -128,14 +139,21 @@ pub fn remove_lab(lab: &Lab) -> Result<Removed, HostError> {
     Ok(removed)
 }
 
-/// Kills every process in the namespace, again until none is left (a
-/// process may fork while it is being killed); returns how many.
+/// Kills every process in the namespace; returns how many.
 pub fn kill_all(ns: &str) -> usize {
+    kill_all_in(&[ns.to_string()])
+}
+
+/// Kills every process in any of the namespaces, again until none is left
+/// (a process may fork while it is being killed); returns how many. Each
+/// round is one pass over `/proc` for all of them, however many there are.
+pub fn kill_all_in(namespaces: &[String]) -> usize {
     let me = std::process::id() as i32;
     let mut killed = 0;
     for _ in 0..20 {
-        let pids: Vec<i32> = netns::pids(ns)
+        let pids: Vec<i32> = netns::processes_in(namespaces)
             .into_iter()
+            .map(|(p, _)| p)
             .filter(|p| *p != me && !is_zombie(*p as u32))
             .collect();
         if pids.is_empty() {
@@ -184,9 +202,12 @@ pub fn vm_command(anchor: u32, cmd: &[String]) -> std::process::Command {
     c
 }
 
-/// The command line that runs `cmd` in the Cloud Shell.
+/// The command line that runs `cmd` in the Cloud Shell: nsenter joins the
+/// namespace's file, as `ip netns exec` would, without iproute2.
 pub fn shell_command(lab: &Lab, cmd: &[String]) -> std::process::Command {
-    let mut c = std::process::Command::new("ip");
-    c.args(["netns", "exec", &lab.cloud_shell_netns()]).args(cmd);
+    let mut c = std::process::Command::new("nsenter");
+    c.arg(format!("--net={}", netns::path(&lab.cloud_shell_netns()).display()))
+        .arg("--")
+        .args(cmd);
     c
 }

@@ -14,25 +14,30 @@
 //!   node's end of every pod veth (`azv…`, as Azure CNI names them), with
 //!   a /32 route per pod. Its command runs with its own UTS namespace,
 //!   so `hostname` is the pod's name.
-//! - A cluster mesh is one VXLAN device `vxmesh` per node (UDP 8472, as
-//!   Cilium): a static FDB entry and neighbour per remote node, and a
+//! - A cluster mesh is one VXLAN device `vxmesh` per node (on the UDP port
+//!   the daemon gives, 8472 as Cilium): a static FDB entry and neighbour
+//!   per remote node, and a
 //!   route for each remote node's pod /24 through it. Only the outer
 //!   node-to-node UDP crosses the fabric, so the tunnel works exactly
 //!   where node-to-node traffic does.
 
 use std::net::Ipv4Addr;
+use std::os::fd::AsFd;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use ipnet::Ipv4Net;
 
+use super::netlink::{Route, RouteOp, Rtnl, Vxlan};
 use super::{HostError, kill_all, netns};
 
 /// The node's end of every pod veth (link-local, as Calico and Azure CNI
 /// do it): the pods' default gateway.
 pub const POD_GATEWAY: Ipv4Addr = Ipv4Addr::new(169, 254, 1, 1);
 const MESH_DEV: &str = "vxmesh";
-const MESH_VNI: &str = "1";
+const MESH_VNI: u32 = 1;
+/// Room for the outer IPv4, UDP and VXLAN headers inside a 1500-byte NIC.
+const MESH_MTU: u32 = 1450;
 const NFT_TABLE: &str = "vnetlab_aks";
 
 /// What a node needs beyond a VM's namespace.
@@ -59,6 +64,8 @@ pub struct PodNet {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MeshNet {
+    /// The UDP port of the tunnel's packets.
+    pub port: u16,
     /// The node's own address (the tunnel's local end).
     pub local: Ipv4Addr,
     /// Remote nodes of meshed clusters: their /24 and their address.
@@ -67,9 +74,9 @@ pub struct MeshNet {
 
 /// A stable locally administered MAC for a node's tunnel end, so every
 /// peer can name it without asking.
-fn mesh_mac(ip: Ipv4Addr) -> String {
+fn mesh_mac(ip: Ipv4Addr) -> [u8; 6] {
     let o = ip.octets();
-    format!("02:4d:{:02x}:{:02x}:{:02x}:{:02x}", o[0], o[1], o[2], o[3])
+    [0x02, 0x4d, o[0], o[1], o[2], o[3]]
 }
 
 /// The node-side veth of a pod: `azv` and 8 hex digits of its address.
@@ -80,24 +87,25 @@ fn veth_name(ip: Ipv4Addr) -> String {
 /// Brings a node from `old` to `new`: first set-up, pods added and
 /// removed, the mesh rebuilt when it changed.
 pub fn sync(node_ns: &str, old: Option<&NodeNet>, new: &NodeNet) -> Result<(), HostError> {
+    let mut node = Rtnl::open(node_ns)?;
     if old.is_none() {
-        setup_node(node_ns, new)?;
+        setup_node(node_ns, &mut node, new)?;
     }
     let had: &[PodNet] = old.map_or(&[], |o| &o.pods);
     for p in had.iter().filter(|p| !new.pods.contains(p)) {
         remove_pod(&p.netns);
     }
     for p in new.pods.iter().filter(|p| !had.contains(p)) {
-        add_pod(node_ns, p)?;
+        add_pod(&mut node, p)?;
     }
     if old.map(|o| &o.mesh) != Some(&new.mesh) {
-        set_mesh(node_ns, new)?;
+        set_mesh(&mut node, new)?;
     }
     Ok(())
 }
 
-fn setup_node(ns: &str, n: &NodeNet) -> Result<(), HostError> {
-    netns::ip_batch(ns, &format!("route replace blackhole {}\n", n.slice))?;
+fn setup_node(ns: &str, node: &mut Rtnl, n: &NodeNet) -> Result<(), HostError> {
+    node.route(RouteOp::Replace, &Route::blackhole(n.slice))?;
     let rules = format!(
         "table ip {NFT_TABLE} {{\n  chain postrouting {{\n    type nat hook postrouting priority srcnat; policy accept;\n    ip saddr {pods} ip daddr != {pods} oifname \"eth0\" masquerade\n  }}\n}}\n",
         pods = n.pod_cidr
@@ -105,36 +113,41 @@ fn setup_node(ns: &str, n: &NodeNet) -> Result<(), HostError> {
     nft(ns, &rules)
 }
 
+/// nftables stays a process: its netlink protocol (nf_tables batches of
+/// expressions) has no kept crate without libnftnl, and a node loads its
+/// one table once.
 fn nft(ns: &str, rules: &str) -> Result<(), HostError> {
-    netns::feed(
-        Command::new("ip").args(["netns", "exec", ns, "nft", "-f", "-"]),
+    let mut cmd = Command::new("nft");
+    cmd.args(["-f", "-"]);
+    netns::feed_in(
+        ns,
+        cmd,
         &format!("nft -f - in {ns} (nftables, which scripts/setup installs)"),
         rules,
     )
 }
 
-fn add_pod(node_ns: &str, p: &PodNet) -> Result<(), HostError> {
+fn add_pod(node: &mut Rtnl, p: &PodNet) -> Result<(), HostError> {
     netns::add(&p.netns)?;
     let made = (|| {
-        netns::run_in(&p.netns, netns::ipv4_only)??;
+        let name = p.netns.clone();
+        let mut pod = netns::run_in(&p.netns, move || {
+            netns::ipv4_only()?;
+            Rtnl::here(&name)
+        })??;
         let veth = veth_name(p.ip);
-        netns::ip(&[
-            "-n", node_ns, "link", "add", &veth, "type", "veth", "peer", "name", "eth0", "netns", &p.netns,
-        ])?;
-        netns::ip_batch(
-            node_ns,
-            &format!(
-                "link set {veth} up\naddr add {POD_GATEWAY}/32 dev {veth}\nroute replace {}/32 dev {veth} src {POD_GATEWAY}\n",
-                p.ip
-            ),
+        node.add_veth(&veth, "eth0", netns::open(&p.netns)?.as_fd(), &p.netns)?;
+        node.link_up(&veth)?;
+        node.add_address(&veth, Ipv4Net::from(POD_GATEWAY))?;
+        node.route(
+            RouteOp::Replace,
+            &Route::dev(Ipv4Net::from(p.ip), &veth).src(POD_GATEWAY),
         )?;
-        netns::ip_batch(
-            &p.netns,
-            &format!(
-                "link set lo up\naddr add {}/32 dev eth0\nlink set eth0 up\nroute add {POD_GATEWAY} dev eth0 scope link\nroute add default via {POD_GATEWAY} dev eth0\n",
-                p.ip
-            ),
-        )?;
+        pod.link_up("lo")?;
+        pod.add_address("eth0", Ipv4Net::from(p.ip))?;
+        pod.link_up("eth0")?;
+        pod.route(RouteOp::Add, &Route::dev(Ipv4Net::from(POD_GATEWAY), "eth0"))?;
+        pod.route(RouteOp::Add, &Route::via(Ipv4Net::default(), POD_GATEWAY, "eth0"))?;
         spawn_pod(p)
     })();
     if made.is_err() {
@@ -151,30 +164,12 @@ fn spawn_pod(p: &PodNet) -> Result<(), HostError> {
     }
     let log = std::fs::File::create(&p.log).map_err(HostError::io(format!("create {}", p.log.display())))?;
     let err = log.try_clone().map_err(HostError::io("duplicate the pod log"))?;
-    let mut cmd = Command::new("ip");
-    cmd.args([
-        "netns",
-        "exec",
-        &p.netns,
-        "unshare",
-        "--uts",
-        "--",
-        "sh",
-        "-c",
-        "hostname \"$0\" && exec \"$@\"",
-        &p.name,
-    ])
-    .args(&p.command);
+    let mut cmd = Command::new("unshare");
+    cmd.args(["--uts", "--", "sh", "-c", "hostname \"$0\" && exec \"$@\"", &p.name])
+        .args(&p.command);
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(log)
-        .stderr(err)
-        .spawn()
-        .map_err(|e| HostError::Spawn {
-            what: format!("pod {}", p.name),
-            source: e,
-        })?;
+    cmd.stdin(Stdio::null()).stdout(log).stderr(err);
+    let mut child = netns::spawn_in(&p.netns, cmd, &format!("pod {}", p.name))?;
     std::thread::spawn(move || child.wait());
     Ok(())
 }
@@ -190,38 +185,29 @@ pub fn namespaces(n: &NodeNet) -> impl Iterator<Item = String> + '_ {
     n.pods.iter().map(|p| p.netns.clone())
 }
 
-fn set_mesh(ns: &str, n: &NodeNet) -> Result<(), HostError> {
+fn set_mesh(node: &mut Rtnl, n: &NodeNet) -> Result<(), HostError> {
     // Rebuilt whole: a mesh changes rarely, and a fresh device leaves no
     // stale FDB entry or route behind.
-    let _ = netns::ip(&["-n", ns, "link", "del", MESH_DEV]);
+    node.delete_link(MESH_DEV)?;
     let Some(m) = &n.mesh else { return Ok(()) };
-    let vtep = n.slice.network();
-    let mut batch = format!(
-        "link add {MESH_DEV} type vxlan id {MESH_VNI} dstport {port} local {local} dev eth0 nolearning\nlink set {MESH_DEV} address {mac} mtu 1450\naddr add {vtep}/32 dev {MESH_DEV}\nlink set {MESH_DEV} up\n",
-        port = crate::dataplane::overlay::MESH_VXLAN_PORT,
-        local = m.local,
-        mac = mesh_mac(m.local),
-    );
-    let mut fdb = String::new();
-    for (slice, node) in &m.peers {
+    node.add_vxlan(&Vxlan {
+        name: MESH_DEV,
+        vni: MESH_VNI,
+        port: m.port,
+        local: m.local,
+        dev: "eth0",
+        mac: mesh_mac(m.local),
+        mtu: MESH_MTU,
+    })?;
+    node.add_address(MESH_DEV, Ipv4Net::from(n.slice.network()))?;
+    node.link_up(MESH_DEV)?;
+    for (slice, peer) in &m.peers {
         let gw = slice.network();
-        batch.push_str(&format!("neigh replace {gw} lladdr {} dev {MESH_DEV} nud permanent\nroute replace {slice} via {gw} dev {MESH_DEV} onlink\n", mesh_mac(*node)));
-        fdb.push_str(&format!(
-            "fdb append {} dev {MESH_DEV} dst {node} self permanent\n",
-            mesh_mac(*node)
-        ));
+        node.neighbour_replace(MESH_DEV, gw, mesh_mac(*peer))?;
+        node.route(RouteOp::Replace, &Route::via(*slice, gw, MESH_DEV).onlink())?;
     }
-    netns::ip_batch(ns, &batch)?;
-    if fdb.is_empty() {
-        return Ok(());
+    for (_, peer) in &m.peers {
+        node.fdb_append(MESH_DEV, mesh_mac(*peer), *peer)?;
     }
-    bridge_batch(ns, &fdb)
-}
-
-fn bridge_batch(ns: &str, commands: &str) -> Result<(), HostError> {
-    netns::feed(
-        Command::new("bridge").args(["-n", ns, "-batch", "-"]),
-        &format!("bridge -n {ns} -batch -"),
-        commands,
-    )
+    Ok(())
 }

@@ -6,6 +6,9 @@ use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
 
+use std::os::fd::AsFd;
+
+use super::netlink::{Route, RouteOp, Rtnl};
 use super::{HostError, netns};
 
 /// The router's side of the LAN, and the host's.
@@ -24,31 +27,41 @@ pub fn build(
 ) -> Result<(), HostError> {
     // The router forwards even before it has a tunnel (an LNG without a
     // connection yet), and is IPv4-only like everything else.
-    netns::run_in(router_ns, || {
+    let ns = router_ns.to_string();
+    let mut router = netns::run_in(router_ns, move || {
         std::fs::write("/proc/sys/net/ipv4/ip_forward", "1")
             .map_err(HostError::io("make the site's router forward"))?;
-        netns::ipv4_only()
+        netns::ipv4_only()?;
+        Rtnl::here(&ns)
     })??;
     netns::add(host_ns)?;
-    netns::ip(&[
-        "-n", router_ns, "link", "add", ROUTER_LAN, "type", "veth", "peer", "name", HOST_LAN, "netns", host_ns,
-    ])?;
-    let mut router = format!("link set lo up\naddr add {router_lan} dev {ROUTER_LAN}\nlink set {ROUTER_LAN} up\n");
+    let ns = host_ns.to_string();
+    let mut lan = netns::run_in(host_ns, move || {
+        netns::ipv4_only()?;
+        Rtnl::here(&ns)
+    })??;
+    router.add_veth(ROUTER_LAN, HOST_LAN, netns::open(host_ns)?.as_fd(), host_ns)?;
+    router.link_up("lo")?;
+    router.add_address(ROUTER_LAN, router_lan)?;
+    router.link_up(ROUTER_LAN)?;
     for p in other_prefixes {
         let first = Ipv4Addr::from(u32::from(p.network()).saturating_add(1));
-        router.push_str(&format!("addr add {first}/32 dev lo\n"));
+        router.add_address("lo", Ipv4Net::from(first))?;
     }
-    netns::ip_batch(router_ns, &router)?;
-    let mut lan = String::from("link set lo up\n");
+    lan.link_up("lo")?;
     if let Some(ip) = host.filter(|ip| *ip != router_lan.addr()) {
-        lan.push_str(&format!(
-            "addr add {ip}/{} dev {HOST_LAN}\nlink set {HOST_LAN} up\nroute add default via {}\n",
-            router_lan.prefix_len(),
-            router_lan.addr()
-        ));
+        let addr = Ipv4Net::new(ip, router_lan.prefix_len()).map_err(|e| HostError::Io {
+            what: format!("address the host of {host_ns}"),
+            source: std::io::Error::other(e),
+        })?;
+        lan.add_address(HOST_LAN, addr)?;
+        lan.link_up(HOST_LAN)?;
+        lan.route(
+            RouteOp::Add,
+            &Route::via(Ipv4Net::default(), router_lan.addr(), HOST_LAN),
+        )?;
     }
-    netns::ip_batch(host_ns, &lan)?;
-    netns::run_in(host_ns, netns::ipv4_only)?
+    Ok(())
 }
 
 /// Replaces the router's routes toward Azure: `old` goes, `new` comes.
@@ -60,16 +73,16 @@ pub fn set_routes(
     old: &[(Ipv4Net, String)],
     new: &[(Ipv4Net, String)],
 ) -> Result<(), HostError> {
-    let mut batch = String::new();
-    for (p, dev) in old.iter().filter(|r| !new.contains(r)) {
-        batch.push_str(&format!("route del {p} dev {dev}\n"));
+    let gone: Vec<_> = old.iter().filter(|r| !new.contains(r)).collect();
+    if gone.is_empty() && new.is_empty() {
+        return Ok(());
+    }
+    let mut rtnl = Rtnl::open(router_ns)?;
+    for (p, dev) in gone {
+        rtnl.route(RouteOp::Delete, &Route::dev(*p, dev))?;
     }
     for (p, dev) in new {
-        batch.push_str(&format!("route replace {p} dev {dev} src {src}\n"));
+        rtnl.route(RouteOp::Replace, &Route::dev(*p, dev).src(src))?;
     }
-    if batch.is_empty() {
-        Ok(())
-    } else {
-        netns::ip_batch(router_ns, &batch)
-    }
+    Ok(())
 }

@@ -10,8 +10,10 @@
 
 use std::net::Ipv4Addr;
 
+use ipnet::Ipv4Net;
 use tun_rs::{DeviceBuilder, SyncDevice};
 
+use super::netlink::{Route, RouteOp, Rtnl};
 use super::{HostError, netns};
 
 /// The default queue of a TUN (500 packets) drops bursts (Firezone and
@@ -36,9 +38,9 @@ pub struct Interface {
 /// `lo` up. The first NIC (`default_route`) carries the default route via
 /// its subnet's gateway, as on an Azure VM.
 pub fn open(ns: &str, name: &str, iface: &Interface, default_route: bool) -> Result<SyncDevice, HostError> {
-    let (address, prefix, forwarding) = (iface.address, iface.prefix_len, iface.forwarding);
-    let dev_name = name.to_string();
-    let dev = netns::run_in(ns, move || -> Result<SyncDevice, HostError> {
+    let (address, prefix, forwarding, gateway) = (iface.address, iface.prefix_len, iface.forwarding, iface.gateway);
+    let (dev_name, ns_name) = (name.to_string(), ns.to_string());
+    netns::run_in(ns, move || -> Result<SyncDevice, HostError> {
         netns::ipv4_only()?;
         // A router that sends a packet back out of the interface it came
         // in on tells the sender to go direct (ICMP redirect). Azure's
@@ -61,16 +63,17 @@ pub fn open(ns: &str, name: &str, iface: &Interface, default_route: bool) -> Res
         // Always written: a new namespace may copy the host's value.
         std::fs::write("/proc/sys/net/ipv4/ip_forward", if forwarding { "1" } else { "0" })
             .map_err(HostError::io("set net.ipv4.ip_forward"))?;
-
+        let mut rtnl = Rtnl::here(&ns_name)?;
+        rtnl.link_up("lo")?;
+        if default_route {
+            let route = Route::via(Ipv4Net::default(), gateway, &dev_name).onlink();
+            rtnl.route(RouteOp::Replace, &route)?;
+        }
         Ok(dev)
-    })??;
-    let mut batch = String::from("link set lo up\n");
-    if default_route {
-        batch.push_str(&format!(
-            "route replace default via {} dev {name} onlink\n",
-            iface.gateway
-        ));
-    }
-    netns::ip_batch(ns, &batch)?;
-    Ok(dev)
+    })?
+}
+
+/// Adds a route to `prefix` on the link `dev` in the namespace.
+pub fn add_route(ns: &str, dev: &str, prefix: Ipv4Net) -> Result<(), HostError> {
+    Rtnl::open(ns)?.route(RouteOp::Add, &Route::dev(prefix, dev))
 }

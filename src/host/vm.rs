@@ -152,31 +152,24 @@ pub fn spawn(vm: &VmSetup) -> Result<std::process::Child, HostError> {
     let exe = std::env::current_exe().map_err(HostError::io("find the vnetlab binary"))?;
     let log = fs::File::create(vm.dir.join("sshd.log")).map_err(HostError::io("create sshd.log"))?;
     let err = log.try_clone().map_err(HostError::io("open sshd.log"))?;
-    // `ip netns exec` and `__vm-boot` both exec in place: the PID we get
-    // is sshd's.
-    let child = Command::new("ip")
-        .args(["netns", "exec", &vm.netns])
-        .arg(exe)
-        .args([
-            "__vm-boot",
-            "--hostname",
-            &vm.name,
-            "--user",
-            &vm.admin_username,
-            "--dir",
-        ])
-        .arg(&vm.dir)
-        .stdin(Stdio::null())
-        .stdout(log)
-        .stderr(err)
-        // Not in the daemon's process group: a Ctrl-C meant for a
-        // foreground daemon must not reach the VMs before cleanup does.
-        .process_group(0)
-        .spawn()
-        .map_err(|e| HostError::Spawn {
-            what: format!("sshd of VM {}", vm.name),
-            source: e,
-        })?;
+    // `__vm-boot` execs in place: the PID we get is sshd's.
+    let mut cmd = Command::new(exe);
+    cmd.args([
+        "__vm-boot",
+        "--hostname",
+        &vm.name,
+        "--user",
+        &vm.admin_username,
+        "--dir",
+    ])
+    .arg(&vm.dir)
+    .stdin(Stdio::null())
+    .stdout(log)
+    .stderr(err)
+    // Not in the daemon's process group: a Ctrl-C meant for a
+    // foreground daemon must not reach the VMs before cleanup does.
+    .process_group(0);
+    let child = netns::spawn_in(&vm.netns, cmd, &format!("sshd of VM {}", vm.name))?;
     Ok(child)
 }
 
