@@ -261,11 +261,23 @@ impl Rtnl {
 
     /// `ip link set DEV up`.
     pub fn link_up(&mut self, dev: &str) -> Result<(), HostError> {
+        self.set_state(dev, true)
+    }
+
+    /// `ip link set DEV down`.
+    pub fn link_down(&mut self, dev: &str) -> Result<(), HostError> {
+        self.set_state(dev, false)
+    }
+
+    fn set_state(&mut self, dev: &str, up: bool) -> Result<(), HostError> {
         let mut m = LinkMessage::default();
-        m.header.flags = LinkFlags::Up;
+        if up {
+            m.header.flags = LinkFlags::Up;
+        }
         m.header.change_mask = LinkFlags::Up;
         m.attributes.push(LinkAttribute::IfName(dev.to_string()));
-        self.request(0, RouteNetlinkMessage::NewLink(m), &|| format!("set {dev} up"))
+        let state = if up { "up" } else { "down" };
+        self.request(0, RouteNetlinkMessage::NewLink(m), &|| format!("set {dev} {state}"))
             .map(drop)
     }
 
@@ -602,6 +614,10 @@ mod tests {
         );
         assert!(shown(&b, &["addr"]).contains("inet 192.168.10.10/24"));
         assert!(shown(&a, &["link", "show", "lan0"]).contains("mtu 1400"));
+        ra.link_down("lan0").unwrap();
+        assert!(!shown(&a, &["link", "show", "lan0"]).contains(",UP"));
+        ra.link_up("lan0").unwrap();
+        assert!(shown(&a, &["link", "show", "lan0"]).contains(",UP"));
         ra.delete_link("vxmesh").unwrap();
         ra.delete_link("vxmesh").unwrap();
 

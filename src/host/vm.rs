@@ -193,6 +193,11 @@ fn boot_inner(dir: &Path, hostname: &str, user: &str) -> Result<std::convert::In
         None::<&str>,
     )
     .map_err(HostError::sys("make mounts private"))?;
+    // A sysfs mounted from inside the VM's network namespace lists the VM's
+    // devices under /sys/class/net, as `ip netns exec` arranged before.
+    nix::mount::umount2("/sys", nix::mount::MntFlags::MNT_DETACH).map_err(HostError::sys("unmount the host's /sys"))?;
+    mount(Some("sysfs"), "/sys", Some("sysfs"), MsFlags::empty(), None::<&str>)
+        .map_err(HostError::sys("mount the VM's /sys"))?;
     nix::unistd::sethostname(hostname).map_err(HostError::sys("set the hostname"))?;
     for f in ["passwd", "shadow", "group", "hosts", "hostname"] {
         mount(
