@@ -16,10 +16,9 @@
 //!   so `hostname` is the pod's name.
 //! - A cluster mesh is one VXLAN device `vxmesh` per node (on the UDP port
 //!   the daemon gives, 8472 as Cilium): a static FDB entry and neighbour
-//!   per remote node, and a
-//!   route for each remote node's pod /24 through it. Only the outer
-//!   node-to-node UDP crosses the fabric, so the tunnel works exactly
-//!   where node-to-node traffic does.
+//!   per remote node, and a route for each remote node's pod /24 through
+//!   it. Only the outer node-to-node UDP crosses the fabric, so the tunnel
+//!   works exactly where node-to-node traffic does.
 
 use std::net::Ipv4Addr;
 use std::os::fd::AsFd;
