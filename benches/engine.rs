@@ -48,6 +48,7 @@ fn vnet_changes(name: &str, space: &str, subnet: &str, route_table: Option<Resou
             location: Some(LOCATION.into()),
             address_prefixes: vec![space.into()],
             flow_timeout_in_minutes: None,
+            dns_servers: None,
         }),
         Change::PutSubnet(SubnetSpec {
             id: id.child("subnets", "default"),
@@ -76,6 +77,7 @@ fn vm_changes(name: &str, vnet: &str) -> Vec<Change> {
             enable_ip_forwarding: false,
             network_security_group: Some(nsg),
             public_ip_address: None,
+            dns_servers: None,
         }),
         Change::PutVirtualMachine(VmSpec {
             id: ResourceId::resource(

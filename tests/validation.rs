@@ -67,6 +67,7 @@ fn vnet_change_id(id: ResourceId, prefixes: &[&str]) -> Change {
         location: None,
         address_prefixes: prefixes.iter().map(|s| s.to_string()).collect(),
         flow_timeout_in_minutes: None,
+        dns_servers: None,
     })
 }
 fn subnet_spec(v: &str, name: &str, prefix: &str) -> SubnetSpec {
@@ -104,6 +105,7 @@ fn nic_spec(name: &str, subnet_id: ResourceId) -> NicSpec {
         enable_ip_forwarding: false,
         network_security_group: None,
         public_ip_address: None,
+        dns_servers: None,
     }
 }
 fn nic_change(name: &str, subnet_id: ResourceId) -> Change {
@@ -606,6 +608,7 @@ fn flow_timeout_out_of_range_is_refused() {
         location: None,
         address_prefixes: vec!["10.9.0.0/16".into()],
         flow_timeout_in_minutes: Some(31),
+        dns_servers: None,
     });
     refused(&mut m, c, ErrorCode::InvalidParameter, "31");
 }
@@ -2305,6 +2308,7 @@ fn unknown_location_is_refused() {
         location: Some("marsnorth".into()),
         address_prefixes: vec!["10.40.0.0/16".into()],
         flow_timeout_in_minutes: None,
+        dns_servers: None,
     });
     refused(&mut m, c, ErrorCode::LocationNotAvailableForResourceType, "marsnorth");
     refused(
@@ -2365,6 +2369,7 @@ fn changing_a_vnet_location_is_refused() {
         location: Some("northeurope".into()),
         address_prefixes: vec!["10.9.0.0/16".into()],
         flow_timeout_in_minutes: None,
+        dns_servers: None,
     });
     let e = refused(&mut m, c, ErrorCode::InvalidResourceLocation, "lonely-vnet");
     assert!(

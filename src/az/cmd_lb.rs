@@ -348,7 +348,7 @@ fn create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
                 Some(existing) if existing.subnet(s).is_some() => vec![],
                 Some(_) => vec![new_subnet()],
                 None => vec![
-                    Change::PutVirtualNetwork(VnetSpec { id: vnet.clone(), location: Some(location.clone()), address_prefixes: vec![a.str("vnet-address-prefix").unwrap_or("10.0.0.0/16").into()], flow_timeout_in_minutes: None }),
+                    Change::PutVirtualNetwork(VnetSpec { id: vnet.clone(), location: Some(location.clone()), address_prefixes: vec![a.str("vnet-address-prefix").unwrap_or("10.0.0.0/16").into()], flow_timeout_in_minutes: None, dns_servers: None }),
                     new_subnet(),
                 ],
             };

@@ -204,6 +204,7 @@ fn vnet_create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
         location: Some(a.str("location").unwrap_or(&location).to_string()),
         address_prefixes: prefixes.clone(),
         flow_timeout_in_minutes: a.int("flowtimeout")?,
+        dns_servers: None,
     })];
     match (a.str("subnet-name"), a.list("subnet-prefixes")) {
         (None, Some(_)) => {
@@ -292,6 +293,7 @@ fn vnet_update(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
             .list("address-prefixes")
             .unwrap_or_else(|| v.address_prefixes.iter().map(|p| p.to_string()).collect()),
         flow_timeout_in_minutes: a.int("flowtimeout")?.or(v.flow_timeout_in_minutes),
+        dns_servers: None,
     };
     ctx.apply(vec![Change::PutVirtualNetwork(spec)])?;
     if a.flag("no-wait") {

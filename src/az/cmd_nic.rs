@@ -114,6 +114,7 @@ fn update(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
         network_security_group: optional_ref(ctx, a.str("network-security-group"), rg, "networkSecurityGroups")?
             .unwrap_or_else(|| n.network_security_group.clone()),
         public_ip_address: n.public_ip_address.clone(),
+        dns_servers: None,
     };
     ctx.apply(vec![Change::PutNetworkInterface(spec)])?;
     show(ctx, a)

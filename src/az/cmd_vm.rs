@@ -122,6 +122,7 @@ fn placement(ctx: &Ctx, a: &Args, vm: &str, location: &str) -> Result<(ResourceI
             location: Some(location.into()),
             address_prefixes: vec![vnet_prefix.into()],
             flow_timeout_in_minutes: None,
+            dns_servers: None,
         })
     };
     match (a.str("subnet"), a.str("vnet-name")) {

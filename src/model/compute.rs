@@ -32,6 +32,13 @@ pub struct NetworkInterface {
     /// Backend pools of internal load balancers its IP configuration is in.
     #[serde(default)]
     pub load_balancer_backend_address_pools: Vec<ResourceId>,
+    /// `dnsSettings.dnsServers`; empty inherits the VNet's servers.
+    #[serde(default)]
+    pub dns_servers: Vec<Ipv4Addr>,
+    /// `dnsSettings.dnsServers` is `["AzureProvidedDNS"]`: Azure's DNS
+    /// whatever the VNet says (then `dns_servers` is empty).
+    #[serde(default)]
+    pub azure_provided_dns: bool,
 }
 
 impl NetworkInterface {

@@ -92,6 +92,9 @@ error_codes! {
     NetworkProfileCIDROverlapVNET,
     ServiceCidrOverlapExistingSubnetsCidr,
     PropertyChangeNotAllowed,
+    // Private DNS (docs/dns.md gives the sources).
+    Conflict,
+    CannotDeleteResource,
     AlreadyExists,
     Invalid,
 }

@@ -9,6 +9,9 @@ mod addr;
 mod aks;
 mod balancer;
 mod compute;
+mod dns;
+#[cfg(test)]
+pub(crate) mod dns_testlab;
 mod error;
 mod gateway;
 mod identity;
@@ -19,6 +22,7 @@ mod network;
 mod ops_aks;
 mod ops_balancer;
 mod ops_compute;
+mod ops_dns;
 mod ops_gateway;
 mod ops_identity;
 mod ops_network;
@@ -40,6 +44,7 @@ pub use addr::{
 pub use aks::*;
 pub use balancer::*;
 pub use compute::*;
+pub use dns::*;
 pub(crate) use error::bail;
 pub use error::{AzureError, ErrorCode};
 pub use gateway::*;
@@ -56,6 +61,10 @@ pub use ops_balancer::{
     PrivateEndpointSpec, ProbeSpec, RedisSpec,
 };
 pub use ops_compute::{NicSpec, PublicIpSpec, VmSpec};
+pub use ops_dns::{
+    PrivateDnsZoneSpec, RecordSetSpec, VirtualNetworkLinkSpec, check_zone_name, parse_nic_dns_servers,
+    parse_vnet_dns_servers,
+};
 pub use ops_gateway::{ConnectionSpec, GatewaySpec, LocalGatewaySpec, RouteServerPeeringSpec, RouteServerSpec};
 pub use ops_network::{PeeringSpec, SubnetSpec, VnetSpec};
 pub use ops_security::{RouteSpec, SecurityRuleSpec};
@@ -156,6 +165,12 @@ pub enum Change {
         cluster: ResourceId,
         remote: ResourceId,
     },
+    PutPrivateDnsZone(PrivateDnsZoneSpec),
+    DeletePrivateDnsZone(ResourceId),
+    PutVirtualNetworkLink(VirtualNetworkLinkSpec),
+    DeleteVirtualNetworkLink(ResourceId),
+    PutRecordSet(RecordSetSpec),
+    DeleteRecordSet(ResourceId),
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -182,6 +197,8 @@ pub struct Model {
     #[serde(default)]
     pub private_endpoints: BTreeMap<ResourceId, PrivateEndpoint>,
     pub managed_clusters: BTreeMap<ResourceId, ManagedCluster>,
+    #[serde(default)]
+    pub private_dns_zones: BTreeMap<ResourceId, PrivateDnsZone>,
 }
 
 impl Model {
@@ -281,6 +298,12 @@ impl Model {
             SetClusterMesh { cluster, enabled } => self.set_cluster_mesh(&cluster, enabled),
             ConnectClusterMesh { cluster, remote } => self.connect_cluster_mesh(&cluster, &remote),
             DisconnectClusterMesh { cluster, remote } => self.disconnect_cluster_mesh(&cluster, &remote),
+            PutPrivateDnsZone(s) => self.put_private_dns_zone(s),
+            DeletePrivateDnsZone(id) => self.delete_private_dns_zone(&id),
+            PutVirtualNetworkLink(s) => self.put_virtual_network_link(s),
+            DeleteVirtualNetworkLink(id) => self.delete_virtual_network_link(&id),
+            PutRecordSet(s) => self.put_record_set(s),
+            DeleteRecordSet(id) => self.delete_record_set(&id),
         }
     }
 

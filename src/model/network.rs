@@ -16,6 +16,9 @@ pub struct VirtualNetwork {
     pub peerings: Vec<Peering>,
     /// Idle timeout of tracked flows; Azure's default is 4 minutes.
     pub flow_timeout_in_minutes: Option<u32>,
+    /// `dhcpOptions.dnsServers`; empty means Azure-provided DNS.
+    #[serde(default)]
+    pub dns_servers: Vec<std::net::Ipv4Addr>,
 }
 
 impl VirtualNetwork {

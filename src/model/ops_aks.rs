@@ -501,6 +501,7 @@ impl Model {
             enable_ip_forwarding: false,
             network_security_group: None,
             public_ip_address: None,
+            dns_servers: None,
         })?;
         if let Some(n) = self.network_interfaces.get_mut(&nic) {
             n.virtual_machine = Some(vm.clone());
@@ -739,6 +740,7 @@ mod tests {
             location: None,
             address_prefixes: vec!["10.0.0.0/14".into()],
             flow_timeout_in_minutes: None,
+            dns_servers: None,
         }))
         .unwrap();
         m.apply(Change::PutSubnet(SubnetSpec {

@@ -31,6 +31,11 @@ pub struct NicSpec {
     pub enable_ip_forwarding: bool,
     pub network_security_group: Option<ResourceId>,
     pub public_ip_address: Option<ResourceId>,
+    /// `dnsSettings.dnsServers`: `None` keeps the NIC's current setting
+    /// (inherit the VNet's for a new NIC); `Some(["AzureProvidedDNS"])`
+    /// forces Azure's DNS; `Some([])` inherits again.
+    #[serde(default)]
+    pub dns_servers: Option<Vec<String>>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -188,6 +193,13 @@ impl Model {
                 );
             }
         }
+        let (dns_servers, azure_provided_dns) = match &spec.dns_servers {
+            Some(v) => super::parse_nic_dns_servers(v, &id)?,
+            None => existing
+                .as_ref()
+                .map(|e| (e.dns_servers.clone(), e.azure_provided_dns))
+                .unwrap_or_default(),
+        };
         let nic = NetworkInterface {
             id: id.clone(),
             name: id.name().into(),
@@ -203,6 +215,8 @@ impl Model {
                 .map(|e| e.load_balancer_backend_address_pools.clone())
                 .unwrap_or_default(),
             virtual_machine: existing.and_then(|e| e.virtual_machine),
+            dns_servers,
+            azure_provided_dns,
         };
         self.network_interfaces.insert(id, nic);
         Ok(())

@@ -225,6 +225,8 @@ impl Model {
         for n in within(&self.network_interfaces, inside) {
             self.delete_nic(&n)?;
         }
+        // Zones go with their links and record sets, which are nested in them.
+        self.private_dns_zones.retain(|z, _| !inside(z));
         for v in within(&self.virtual_networks, inside) {
             self.delete_vnet(&v)?;
         }

@@ -20,6 +20,10 @@ pub struct VnetSpec {
     pub location: Option<String>,
     pub address_prefixes: Vec<String>,
     pub flow_timeout_in_minutes: Option<u32>,
+    /// `dhcpOptions.dnsServers`: `None` keeps the VNet's current servers
+    /// (none for a new VNet); `Some([])` restores Azure-provided DNS.
+    #[serde(default)]
+    pub dns_servers: Option<Vec<String>>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -100,6 +104,10 @@ impl Model {
                 id.name()
             );
         }
+        let dns_servers = match &spec.dns_servers {
+            Some(v) => super::parse_vnet_dns_servers(v, &id)?,
+            None => existing.map(|v| v.dns_servers.clone()).unwrap_or_default(),
+        };
         if let Some(old) = existing {
             for s in &old.subnets {
                 if !prefixes.iter().any(|p| p.contains(&s.address_prefix)) {
@@ -138,9 +146,11 @@ impl Model {
                 subnets: vec![],
                 peerings: vec![],
                 flow_timeout_in_minutes: None,
+                dns_servers: vec![],
             });
         vnet.address_prefixes = prefixes;
         vnet.flow_timeout_in_minutes = spec.flow_timeout_in_minutes;
+        vnet.dns_servers = dns_servers;
         Ok(())
     }
 
@@ -172,6 +182,7 @@ impl Model {
         // Remote links stay and become Disconnected for good (§4.2):
         // re-creating the VNet does not bring them back.
         self.virtual_networks.remove(id);
+        self.remove_dns_links_to(id);
         for v in self.virtual_networks.values_mut() {
             for p in v.peerings.iter_mut().filter(|p| &p.remote_virtual_network == id) {
                 p.disconnected_when_alone = true;

@@ -197,6 +197,7 @@ impl VmCreate {
                     enable_ip_forwarding: n.enable_ip_forwarding,
                     network_security_group: n.nsg.id(),
                     public_ip_address: n.public_ip.id(),
+                    dns_servers: None,
                 }));
                 vec![nic]
             }

@@ -598,6 +598,7 @@ impl Topology {
                     location: v.location.clone(),
                     address_prefixes: v.address_prefixes.clone(),
                     flow_timeout_in_minutes: v.flow_timeout_in_minutes,
+                    dns_servers: None,
                 }),
             ));
             for (j, s) in v.subnets.iter().enumerate() {
