@@ -9,6 +9,8 @@
 //! - [`nsg`]: security rules compiled against service tags; evaluation.
 //! - [`dataplane`]: the compiled [`dataplane::Tables`] snapshot, connection
 //!   tracking and [`dataplane::decide`], the one verdict function.
+//! - [`dns`]: Azure-provided DNS and Private DNS zones as a pure
+//!   query-bytes-to-response-bytes resolver.
 //! - [`topology`]: the YAML topology file, turned into model changes.
 //! - [`print`]: the table printer every `-o table` and report uses.
 //! - [`cli`]: the `vnetlab` commands.
@@ -19,6 +21,7 @@ pub mod az;
 pub mod cli;
 pub mod daemon;
 pub mod dataplane;
+pub mod dns;
 pub mod expect;
 pub mod host;
 pub mod model;

@@ -4,8 +4,8 @@
 use std::net::Ipv4Addr;
 
 use super::{
-    COMPUTE, Change, DEFAULT_SUBSCRIPTION_ID, Model, NicSpec, PrivateDnsZoneSpec, RecordData, RecordSetSpec,
-    ResourceId, SubnetSpec, VirtualNetworkLinkSpec, VmSpec, VnetSpec,
+    COMPUTE, Change, DEFAULT_SUBSCRIPTION_ID, Model, NicSpec, PeeringSpec, PrivateDnsZoneSpec, RecordData,
+    RecordSetSpec, ResourceId, SubnetSpec, VirtualNetworkLinkSpec, VmSpec, VnetSpec,
 };
 
 pub(crate) const RG: &str = "lab-rg";
@@ -101,6 +101,22 @@ impl Lab {
             ssh_public_keys: vec!["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHq1 azureuser@lab".into()],
         }));
         self.m.network_interfaces[&nic].private_ip_address
+    }
+
+    /// Peers `a` and `b` in both directions.
+    pub(crate) fn peer(&mut self, a: &str, b: &str) -> &mut Self {
+        for (l, r) in [(a, b), (b, a)] {
+            self.apply(Change::PutPeering(PeeringSpec {
+                id: vnet_id(l).child("virtualNetworkPeerings", &format!("{l}-to-{r}")),
+                remote_virtual_network: vnet_id(r),
+                allow_virtual_network_access: true,
+                allow_forwarded_traffic: false,
+                allow_gateway_transit: false,
+                use_remote_gateways: false,
+                principal: None,
+            }));
+        }
+        self
     }
 
     pub(crate) fn zone(&mut self, name: &str) -> &mut Self {
