@@ -2573,6 +2573,52 @@ fn deleting_a_role_assignment_that_does_not_exist_is_not_found() {
     refused(&mut m, Change::DeleteRoleAssignment(a), ErrorCode::NotFound, "Reader");
 }
 
+// ================================================================ private DNS zones
+
+fn zone(name: &str) -> ResourceId {
+    id("privateDnsZones", name)
+}
+fn zone_link(z: &str, link: &str, v: &str, registration: bool) -> Change {
+    Change::PutVirtualNetworkLink(VirtualNetworkLinkSpec {
+        id: zone(z).child("virtualNetworkLinks", link),
+        virtual_network: vnet(v),
+        registration_enabled: registration,
+    })
+}
+
+#[test]
+fn a_vnet_has_one_registration_zone() {
+    let mut m = base();
+    for z in ["contoso.com", "fabrikam.com"] {
+        ok(&mut m, Change::PutPrivateDnsZone(PrivateDnsZoneSpec { id: zone(z) }));
+    }
+    ok(&mut m, zone_link("contoso.com", "hub", "hub-vnet", true));
+    refused(
+        &mut m,
+        zone_link("fabrikam.com", "hub", "hub-vnet", true),
+        ErrorCode::Conflict,
+        "auto-registration",
+    );
+}
+
+#[test]
+fn a_zone_with_links_cannot_be_deleted() {
+    let mut m = base();
+    ok(
+        &mut m,
+        Change::PutPrivateDnsZone(PrivateDnsZoneSpec {
+            id: zone("contoso.com"),
+        }),
+    );
+    ok(&mut m, zone_link("contoso.com", "hub", "hub-vnet", false));
+    refused(
+        &mut m,
+        Change::DeletePrivateDnsZone(zone("contoso.com")),
+        ErrorCode::CannotDeleteResource,
+        "virtualNetworkLinks/hub",
+    );
+}
+
 // ================================================================ coverage of the code list
 
 /// Every code in `ErrorCode::ALL` is asserted by at least one test in

@@ -7,6 +7,7 @@
 //! here touches sockets: the live server (later) reads a datagram or a
 //! TCP frame ([`take_tcp_message`]), calls [`answer`] and writes the bytes.
 
+mod limit;
 mod view;
 
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, ResponseCode};
@@ -14,6 +15,7 @@ use hickory_proto::rr::{DNSClass, RecordType};
 
 use crate::model::ResourceId;
 
+pub use limit::{QUERIES_PER_SECOND, QUEUE_DEPTH, QueryLimiter};
 pub use view::{DERIVED_TTL, DnsView, INTERNAL_ZONE, Outcome, PUBLIC_CNAME_TTL, Resolution};
 
 /// The EDNS payload size the resolver offers and honours at most: the
