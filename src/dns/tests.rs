@@ -272,8 +272,10 @@ fn cnames_are_chased_within_zones_and_negative_answers_carry_the_soa() {
     assert_eq!(rcode(&m), ResponseCode::NoError);
     assert_eq!(targets(&m), vec!["db.contoso.com."]);
     assert_eq!(ips(&m), vec![db]);
-    // Asked for the CNAME itself: no chase.
+    // Asked for the CNAME itself, or ANY: no chase.
     let m = ask(&lab, "hub", "app.fabrikam.com", RecordType::CNAME);
+    assert_eq!((targets(&m), ips(&m).len()), (vec!["db.contoso.com.".to_string()], 0));
+    let m = ask(&lab, "hub", "app.fabrikam.com", RecordType::ANY);
     assert_eq!((targets(&m), ips(&m).len()), (vec!["db.contoso.com.".to_string()], 0));
     // NODATA and NXDOMAIN both name the zone's SOA for negative caching.
     for (name, code) in [

@@ -412,8 +412,9 @@ fn zone_answer(z: &Zone, name: &str, owner: Name, qtype: WireType, res: &mut Res
         res.authority.extend(soa_record(&z.name));
         return None;
     };
+    // An ANY question gets the CNAME itself, without following it.
     if let Some(c) = sets.iter().find(|s| s.kind == RecordType::CNAME)
-        && qtype != WireType::CNAME
+        && !matches!(qtype, WireType::CNAME | WireType::ANY)
     {
         for r in rdata_of(&c.data) {
             push(res, owner.clone(), c.ttl, Some(r));

@@ -39,6 +39,10 @@ pub struct RecordSetSpec {
     pub data: RecordData,
 }
 
+/// Azure: the "nonfunctioning placeholder" suffix DHCP gives VMs that use
+/// their own DNS servers (name-resolution doc, "own DNS server").
+pub const REDDOG_PLACEHOLDER_SUFFIX: &str = "reddog.microsoft.com";
+
 /// Azure: private-dns-privatednszone.md, "Restrictions" (the documented
 /// list says "includes"); `azure-api.net` was seen refused in a real
 /// response (MicrosoftDocs/azure-docs #102958).
@@ -304,6 +308,25 @@ impl Model {
             .and_then(|v| self.virtual_networks.get(&v))
             .map(|v| v.dns_servers.clone())
             .unwrap_or_default()
+    }
+
+    /// A NIC's `dnsSettings.internalDomainNameSuffix`: its VNet's
+    /// `<label>.bx.internal.cloudapp.net`. Azure supplies it only with
+    /// Azure-provided DNS; with custom servers DHCP hands out the placeholder
+    /// `reddog.microsoft.com` (name-resolution doc, "own DNS server").
+    pub fn internal_domain_name_suffix_of(&self, nic: &NetworkInterface) -> Option<String> {
+        let vnet = nic.subnet.parent()?;
+        Some(self.virtual_networks.get(&vnet)?.internal_domain_name_suffix())
+    }
+
+    /// The search domain DHCP gives a NIC's VM: the internal suffix with
+    /// Azure-provided DNS, else Azure's placeholder `reddog.microsoft.com`.
+    pub fn dhcp_search_domain(&self, nic: &NetworkInterface) -> Option<String> {
+        if self.applied_dns_servers(nic).is_empty() {
+            self.internal_domain_name_suffix_of(nic)
+        } else {
+            Some(REDDOG_PLACEHOLDER_SUFFIX.to_string())
+        }
     }
 
     pub(crate) fn zone_or_not_found(&self, id: &ResourceId) -> Result<&PrivateDnsZone, AzureError> {

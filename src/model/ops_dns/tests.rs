@@ -379,10 +379,18 @@ fn custom_dns_servers_on_vnets_and_nics() {
     };
     let applied = |lab: &Lab| lab.m.applied_dns_servers(&lab.m.network_interfaces[&nic_id]);
     assert!(applied(&lab).is_empty(), "Azure-provided DNS by default");
+    let search = |lab: &Lab| lab.m.dhcp_search_domain(&lab.m.network_interfaces[&nic_id]);
+    let suffix = lab.m.virtual_networks[&vnet_id("hub")].internal_domain_name_suffix();
+    assert_eq!(search(&lab), Some(suffix.clone()));
+    assert_eq!(
+        lab.m.internal_domain_name_suffix_of(&lab.m.network_interfaces[&nic_id]),
+        Some(suffix.clone())
+    );
 
     lab.apply(vnet_put(Some(vec!["10.1.0.4", "10.1.0.5"])));
     let custom = vec![Ipv4Addr::new(10, 1, 0, 4), Ipv4Addr::new(10, 1, 0, 5)];
     assert_eq!(applied(&lab), custom);
+    assert_eq!(search(&lab).as_deref(), Some(REDDOG_PLACEHOLDER_SUFFIX));
     // A VNet update that does not name servers keeps them.
     lab.apply(vnet_put(None));
     assert_eq!(lab.m.virtual_networks[&vnet_id("hub")].dns_servers, custom);
@@ -405,6 +413,7 @@ fn custom_dns_servers_on_vnets_and_nics() {
     // AzureProvidedDNS alone restores Azure's DNS despite the VNet's servers.
     lab.apply(nic_put(Some(vec!["azureprovideddns"])));
     assert!(applied(&lab).is_empty());
+    assert_eq!(search(&lab), Some(suffix));
     assert_eq!(
         lab.m.network_interfaces[&nic_id].dns_servers_setting(),
         vec![AZURE_PROVIDED_DNS.to_string()]
