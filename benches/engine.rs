@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ipnet::Ipv4Net;
 use vnetlab::dataplane::explain::probe_packet;
-use vnetlab::dataplane::{ConnTrack, Ingress, Tables, Verdict, decide};
+use vnetlab::dataplane::{ConnTrack, Ingress, LbHealth, Tables, Verdict, decide};
 use vnetlab::model::{
     Change, DEFAULT_SUBSCRIPTION_ID, Model, NicSpec, PeeringSpec, ResourceId, RouteSpec, SubnetSpec, VmSpec, VnetSpec,
 };
@@ -206,7 +206,7 @@ fn verdicts(c: &mut Criterion) {
     let spoke = t.nic_of_vm("spokevm").expect("spoke VM NIC");
     let hub = t.nic_of_vm("hubvm").expect("hub VM NIC");
     let (src, dst) = (t.nics[spoke as usize].ip, t.nics[hub as usize].ip);
-    let now = Instant::now();
+    let (now, health) = (Instant::now(), LbHealth::all_up());
 
     let mut g = c.benchmark_group("verdicts");
     g.throughput(Throughput::Elements(1));
@@ -216,13 +216,13 @@ fn verdicts(c: &mut Criterion) {
     // (i) established: prime the conntrack, then every packet is a hit.
     let syn = probe_packet(src, dst, "tcp", 49152, 443, false).expect("probe packet");
     let mut ct = ConnTrack::new();
-    let first = decide(&t, &mut ct, Ingress::Nic(spoke), &syn, now);
+    let first = decide(&t, &health, &mut ct, Ingress::Nic(spoke), &syn, now);
     assert!(
         matches!(first, Verdict::Deliver { nic, .. } if nic == hub),
         "spoke -> hub must deliver, got {first:?}"
     );
     g.bench_function("established", |b| {
-        b.iter(|| black_box(decide(&t, &mut ct, Ingress::Nic(spoke), black_box(&syn), now)))
+        b.iter(|| black_box(decide(&t, &health, &mut ct, Ingress::Nic(spoke), black_box(&syn), now)))
     });
 
     // (ii) new flows: the ports change every packet (TCP header at offset
@@ -241,10 +241,10 @@ fn verdicts(c: &mut Criterion) {
             let dport = 1 + (n >> 14) as u16;
             pkt[20..22].copy_from_slice(&sport.to_be_bytes());
             pkt[22..24].copy_from_slice(&dport.to_be_bytes());
-            black_box(decide(&t, &mut ct, Ingress::Nic(spoke), black_box(&pkt), now))
+            black_box(decide(&t, &health, &mut ct, Ingress::Nic(spoke), black_box(&pkt), now))
         })
     });
-    let check = decide(&t, &mut ConnTrack::new(), Ingress::Nic(spoke), &pkt, now);
+    let check = decide(&t, &health, &mut ConnTrack::new(), Ingress::Nic(spoke), &pkt, now);
     assert!(
         matches!(check, Verdict::Deliver { .. }),
         "new flow must deliver, got {check:?}"

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use vnetlab::dataplane::explain::round_trip;
 use vnetlab::dataplane::overlay::pod_round_trip;
-use vnetlab::dataplane::{Ingress, Tables};
+use vnetlab::dataplane::{Ingress, LbHealth, Tables};
 use vnetlab::expect::{ExpectFile, Probe};
 use vnetlab::model::{Change, Model};
 use vnetlab::topology::Topology;
@@ -54,6 +54,7 @@ fn decide(model: &Model, t: &Tables, from: &str, to: &str, via: Probe, port: Opt
     match pod(from) {
         Some(p) => pod_round_trip(
             t,
+            &LbHealth::all_up(),
             t.nic_of_vm(&p.node).expect("the pod's node"),
             p.ip,
             dst,
@@ -64,6 +65,7 @@ fn decide(model: &Model, t: &Tables, from: &str, to: &str, via: Probe, port: Opt
         None => {
             let (ok, e) = round_trip(
                 t,
+                &LbHealth::all_up(),
                 Ingress::Nic(t.nic_of_vm(from).expect("a VM")),
                 dst,
                 protocol,
@@ -152,7 +154,14 @@ fn a_node_may_not_send_pod_sources_out_of_its_cluster() {
         false,
     )
     .unwrap();
-    let v = decide(&t, &mut ConnTrack::new(), Ingress::Nic(node), &pkt, Instant::now());
+    let v = decide(
+        &t,
+        &LbHealth::all_up(),
+        &mut ConnTrack::new(),
+        Ingress::Nic(node),
+        &pkt,
+        Instant::now(),
+    );
     assert!(
         matches!(v, Verdict::Drop(DropReason::PodSourceOutsideCluster { .. })),
         "{v:?}"
@@ -167,7 +176,14 @@ fn a_node_may_not_send_pod_sources_out_of_its_cluster() {
         false,
     )
     .unwrap();
-    let v = decide(&t, &mut ConnTrack::new(), Ingress::Nic(node), &pkt, Instant::now());
+    let v = decide(
+        &t,
+        &LbHealth::all_up(),
+        &mut ConnTrack::new(),
+        Ingress::Nic(node),
+        &pkt,
+        Instant::now(),
+    );
     assert!(
         matches!(v, Verdict::Drop(DropReason::PodSourceOutsideCluster { .. })),
         "{v:?}"

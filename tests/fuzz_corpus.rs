@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use proptest::prelude::*;
-use vnetlab::dataplane::{ConnTrack, DropReason, Ingress, Tables, Verdict, decide};
+use vnetlab::dataplane::{ConnTrack, DropReason, Ingress, LbHealth, Tables, Verdict, decide};
 
 use vnetlab::dataplane::fuzzing::{ingress, tables};
 
@@ -74,7 +74,14 @@ fn corpus_packets_are_real_packets() {
         let Some((&first, packet)) = data.split_first() else {
             continue;
         };
-        let v = decide(t, &mut ConnTrack::new(), ingress(t, first), packet, now);
+        let v = decide(
+            t,
+            &LbHealth::all_up(),
+            &mut ConnTrack::new(),
+            ingress(t, first),
+            packet,
+            now,
+        );
         eprintln!("{}: {v:?}", path.file_name().unwrap_or_default().to_string_lossy());
         let name = path.to_string_lossy();
         // Lab 01 has no connections: from connection 0, `decide` answers Malformed.
@@ -112,7 +119,7 @@ fn corpus_packets_through_every_ingress_and_shared_conntrack() {
         let mut ct = ConnTrack::new();
         for (_, data) in &c {
             let packet = data.get(1..).unwrap_or_default();
-            let _ = decide(t, &mut ct, ing, packet, now);
+            let _ = decide(t, &LbHealth::all_up(), &mut ct, ing, packet, now);
         }
     }
 }
@@ -126,8 +133,8 @@ proptest! {
         let now = Instant::now();
         let mut ct = ConnTrack::new();
         for ing in all_ingresses(t) {
-            let _ = decide(t, &mut ct, ing, &bytes, now);
-            let _ = decide(t, &mut ct, ing, &bytes, now);
+            let _ = decide(t, &LbHealth::all_up(), &mut ct, ing, &bytes, now);
+            let _ = decide(t, &LbHealth::all_up(), &mut ct, ing, &bytes, now);
         }
         vnetlab::dataplane::fuzzing::run(&bytes);
     }
@@ -155,8 +162,8 @@ proptest! {
         let now = Instant::now();
         let mut ct = ConnTrack::new();
         for ing in all_ingresses(t) {
-            let _ = decide(t, &mut ct, ing, &packet, now);
-            let _ = decide(t, &mut ct, ing, &packet, now);
+            let _ = decide(t, &LbHealth::all_up(), &mut ct, ing, &packet, now);
+            let _ = decide(t, &LbHealth::all_up(), &mut ct, ing, &packet, now);
         }
     }
 }

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use vnetlab::dataplane::explain::probe_packet;
-use vnetlab::dataplane::{ConnTrack, Ingress, Tables, Verdict, decide};
+use vnetlab::dataplane::{ConnTrack, Ingress, LbHealth, Tables, Verdict, decide};
 use vnetlab::topology::Topology;
 
 struct Counting;
@@ -54,20 +54,20 @@ fn established_flow_verdicts_do_not_allocate() {
         true,
     )
     .unwrap();
-    let mut ct = ConnTrack::new();
+    let (health, mut ct) = (LbHealth::all_up(), ConnTrack::new());
     let now = Instant::now();
     assert!(matches!(
-        decide(&t, &mut ct, Ingress::Nic(sales), &there, now),
+        decide(&t, &health, &mut ct, Ingress::Nic(sales), &there, now),
         Verdict::Deliver { .. }
     ));
     let before = ALLOCS.load(Ordering::Relaxed);
     for _ in 0..1000 {
         assert!(matches!(
-            decide(&t, &mut ct, Ingress::Nic(sales), &there, now),
+            decide(&t, &health, &mut ct, Ingress::Nic(sales), &there, now),
             Verdict::Deliver { .. }
         ));
         assert!(matches!(
-            decide(&t, &mut ct, Ingress::Nic(marketing), &back, now),
+            decide(&t, &health, &mut ct, Ingress::Nic(marketing), &back, now),
             Verdict::Deliver { .. }
         ));
     }

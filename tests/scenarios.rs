@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use vnetlab::dataplane::explain::{probe_packet, round_trip};
 use vnetlab::dataplane::nat::Rewrite;
-use vnetlab::dataplane::{ConnTrack, DropReason, Ingress, NicIdx, Tables, Verdict, decide};
+use vnetlab::dataplane::{ConnTrack, DropReason, Ingress, LbHealth, NicIdx, Tables, Verdict, decide};
 use vnetlab::model::{
     Change, DEFAULT_SUBSCRIPTION_ID, Direction, ErrorCode, Model, NextHopType, PeeringSpec, PeeringState, PowerState,
     ResourceId, SecurityRuleSpec,
@@ -41,7 +41,15 @@ fn pip(t: &Tables, vm: &str) -> Ipv4Addr {
 }
 
 fn works(t: &Tables, from: &str, dst: Ipv4Addr, proto: &str, port: u16) -> bool {
-    let (ok, e) = round_trip(t, Ingress::Nic(nic(t, from)), dst, proto, port, Instant::now());
+    let (ok, e) = round_trip(
+        t,
+        &LbHealth::all_up(),
+        Ingress::Nic(nic(t, from)),
+        dst,
+        proto,
+        port,
+        Instant::now(),
+    );
     if !ok {
         eprintln!("{from} -> {dst} {proto}/{port}: {}", e.summary);
     }
@@ -64,6 +72,7 @@ fn pkt(src: Ipv4Addr, dst: Ipv4Addr, proto: &str, sport: u16, dport: u16) -> Vec
 fn send(t: &Tables, ingress: Ingress, src: Ipv4Addr, dst: Ipv4Addr, proto: &str, dport: u16) -> Verdict {
     decide(
         t,
+        &LbHealth::all_up(),
         &mut ConnTrack::new(),
         ingress,
         &pkt(src, dst, proto, 40000, dport),
@@ -101,14 +110,32 @@ fn learn_peering_exercise_from_the_cloud_shell_is_a_round_trip_through_nat() {
     let (_, t) = lab(include_str!("../labs/01-peering-basics/topology.yaml"));
     let public = Ipv4Addr::new(203, 0, 113, 1);
     assert!(
-        round_trip(&t, Ingress::Internet, public, "tcp", 22, Instant::now()).0,
+        round_trip(
+            &t,
+            &LbHealth::all_up(),
+            Ingress::Internet,
+            public,
+            "tcp",
+            22,
+            Instant::now()
+        )
+        .0,
         "ssh to SalesVM's public IP and back"
     );
-    let (ok, e) = round_trip(&t, Ingress::Internet, public, "tcp", 80, Instant::now());
+    let (ok, e) = round_trip(
+        &t,
+        &LbHealth::all_up(),
+        Ingress::Internet,
+        public,
+        "tcp",
+        80,
+        Instant::now(),
+    );
     assert!(!ok && e.summary.contains("DenyAllInBound"), "{}", e.summary);
     assert!(
         !round_trip(
             &t,
+            &LbHealth::all_up(),
             Ingress::Internet,
             Ipv4Addr::new(10, 1, 1, 4),
             "tcp",
@@ -341,10 +368,17 @@ fn hub_nva_needs_allow_forwarded_traffic_on_receiving_spoke() {
         let bytes = pkt(vm1, vm2, "tcp", 40000, 22);
         let mut ct = ConnTrack::new();
         let now = Instant::now();
-        let first = decide(&t, &mut ct, Ingress::Nic(nic(&t, "vm1")), &bytes, now);
+        let first = decide(
+            &t,
+            &LbHealth::all_up(),
+            &mut ct,
+            Ingress::Nic(nic(&t, "vm1")),
+            &bytes,
+            now,
+        );
         assert_eq!(first, Verdict::ToAppliance { nic: nva, nat: None });
         // The NVA forwards the very same packet.
-        let second = decide(&t, &mut ct, Ingress::Nic(nva), &bytes, now);
+        let second = decide(&t, &LbHealth::all_up(), &mut ct, Ingress::Nic(nva), &bytes, now);
         if forwarded {
             assert_eq!(
                 second,
@@ -356,11 +390,18 @@ fn hub_nva_needs_allow_forwarded_traffic_on_receiving_spoke() {
             // The answer takes the same way back (spoke1 allows forwarded traffic).
             let back = probe_packet(vm2, vm1, "tcp", 22, 40000, true).expect("reply");
             assert_eq!(
-                decide(&t, &mut ct, Ingress::Nic(nic(&t, "vm2")), &back, now),
+                decide(
+                    &t,
+                    &LbHealth::all_up(),
+                    &mut ct,
+                    Ingress::Nic(nic(&t, "vm2")),
+                    &back,
+                    now
+                ),
                 Verdict::ToAppliance { nic: nva, nat: None }
             );
             assert_eq!(
-                decide(&t, &mut ct, Ingress::Nic(nva), &back, now),
+                decide(&t, &LbHealth::all_up(), &mut ct, Ingress::Nic(nva), &back, now),
                 Verdict::Deliver {
                     nic: nic(&t, "vm1"),
                     nat: None
@@ -393,6 +434,7 @@ fn explanations_name_the_nva_hop_and_the_flag_that_stops_it() {
     let (_, t) = lab(&hub_nva(true, true, true));
     let (ok, e) = round_trip(
         &t,
+        &LbHealth::all_up(),
         Ingress::Nic(nic(&t, "vm1")),
         ip(&t, "vm2"),
         "tcp",
@@ -417,6 +459,7 @@ fn explanations_name_the_nva_hop_and_the_flag_that_stops_it() {
     let (_, t) = lab(&hub_nva(true, false, true));
     let (ok, e) = round_trip(
         &t,
+        &LbHealth::all_up(),
         Ingress::Nic(nic(&t, "vm1")),
         ip(&t, "vm2"),
         "tcp",
@@ -435,6 +478,7 @@ fn explanations_name_the_nva_hop_and_the_flag_that_stops_it() {
     let (_, t) = lab(&hub_nva(false, true, true));
     let (_, e) = round_trip(
         &t,
+        &LbHealth::all_up(),
         Ingress::Nic(nic(&t, "vm1")),
         ip(&t, "vm2"),
         "tcp",
@@ -645,9 +689,17 @@ fn explanations_name_the_missing_transit_flag_or_the_basic_sku() {
     let onprem = Ipv4Addr::new(192, 168, 100, 10);
     let why = |yaml: &str| {
         let (_, t) = lab(yaml);
-        round_trip(&t, Ingress::Nic(nic(&t, "vm")), onprem, "tcp", 22, Instant::now())
-            .1
-            .summary
+        round_trip(
+            &t,
+            &LbHealth::all_up(),
+            Ingress::Nic(nic(&t, "vm")),
+            onprem,
+            "tcp",
+            22,
+            Instant::now(),
+        )
+        .1
+        .summary
     };
     let base = "no route leads to 192.168.100.10: 192.168.100.10 is on-premises, behind local network gateway onprem, reached through connection hub-to-onprem of the VPN gateway in hub; ";
     let off = why(&gateway_transit_lab("VpnGw1", false, false));
@@ -681,6 +733,7 @@ fn round_trip_from_on_premises() {
     let (_, t) = lab(&gateway_transit_lab("VpnGw1", true, false));
     let (ok, e) = vnetlab::dataplane::explain::round_trip_from(
         &t,
+        &LbHealth::all_up(),
         Ingress::Connection(0),
         Some(onprem),
         ip(&t, "vm"),
@@ -689,7 +742,15 @@ fn round_trip_from_on_premises() {
         Instant::now(),
     );
     assert!(ok, "{}", e.summary);
-    let (ok, e) = round_trip(&t, Ingress::Nic(nic(&t, "vm")), onprem, "icmp", 0, Instant::now());
+    let (ok, e) = round_trip(
+        &t,
+        &LbHealth::all_up(),
+        Ingress::Nic(nic(&t, "vm")),
+        onprem,
+        "icmp",
+        0,
+        Instant::now(),
+    );
     assert!(ok, "{}", e.summary);
     assert!(e.summary.contains("to the on-premises site onprem"), "{}", e.summary);
 }
@@ -899,11 +960,11 @@ fn nsg_rule_change_affects_new_flows_only() {
     let req = pkt(a, b, "tcp", 40000, 22);
     let rep = probe_packet(b, a, "tcp", 22, 40000, true).expect("reply");
     assert_eq!(
-        decide(&t1, &mut ct, Ingress::Nic(n1), &req, now),
+        decide(&t1, &LbHealth::all_up(), &mut ct, Ingress::Nic(n1), &req, now),
         Verdict::Deliver { nic: n2, nat: None }
     );
     assert_eq!(
-        decide(&t1, &mut ct, Ingress::Nic(n2), &rep, now),
+        decide(&t1, &LbHealth::all_up(), &mut ct, Ingress::Nic(n2), &rep, now),
         Verdict::Deliver { nic: n1, nat: None }
     );
 
@@ -925,15 +986,22 @@ fn nsg_rule_change_affects_new_flows_only() {
     let (n1, n2) = (nic(&t2, "vm1"), nic(&t2, "vm2"));
     // The established flow goes on.
     assert_eq!(
-        decide(&t2, &mut ct, Ingress::Nic(n1), &req, now),
+        decide(&t2, &LbHealth::all_up(), &mut ct, Ingress::Nic(n1), &req, now),
         Verdict::Deliver { nic: n2, nat: None }
     );
     assert_eq!(
-        decide(&t2, &mut ct, Ingress::Nic(n2), &rep, now),
+        decide(&t2, &LbHealth::all_up(), &mut ct, Ingress::Nic(n2), &rep, now),
         Verdict::Deliver { nic: n1, nat: None }
     );
     // A new flow (other source port) is denied.
-    let v = decide(&t2, &mut ct, Ingress::Nic(n1), &pkt(a, b, "tcp", 40001, 22), now);
+    let v = decide(
+        &t2,
+        &LbHealth::all_up(),
+        &mut ct,
+        Ingress::Nic(n1),
+        &pkt(a, b, "tcp", 40001, 22),
+        now,
+    );
     assert!(
         matches!(
             v,
@@ -1091,7 +1159,14 @@ virtualMachines:
     );
     let back = probe_packet(ip(&t, "app"), shell, "tcp", 8080, 40000, true).expect("reply");
     assert_eq!(
-        decide(&t, &mut ConnTrack::new(), Ingress::Nic(app), &back, Instant::now()),
+        decide(
+            &t,
+            &LbHealth::all_up(),
+            &mut ConnTrack::new(),
+            Ingress::Nic(app),
+            &back,
+            Instant::now()
+        ),
         Verdict::ToAppliance { nic: nva, nat: None }
     );
 }
@@ -1190,16 +1265,16 @@ fn fragments_in_and_out_of_order() {
     let now = Instant::now();
     let mut ct = ConnTrack::new();
     assert_eq!(
-        decide(&t, &mut ct, Ingress::Nic(n1), &first, now),
+        decide(&t, &LbHealth::all_up(), &mut ct, Ingress::Nic(n1), &first, now),
         Verdict::Deliver { nic: n2, nat: None }
     );
     assert_eq!(
-        decide(&t, &mut ct, Ingress::Nic(n1), &later, now),
+        decide(&t, &LbHealth::all_up(), &mut ct, Ingress::Nic(n1), &later, now),
         Verdict::Deliver { nic: n2, nat: None }
     );
     let mut fresh = ConnTrack::new();
     assert_eq!(
-        decide(&t, &mut fresh, Ingress::Nic(n1), &later, now),
+        decide(&t, &LbHealth::all_up(), &mut fresh, Ingress::Nic(n1), &later, now),
         Verdict::Drop(DropReason::FragmentOutOfOrder)
     );
 }
@@ -1331,6 +1406,7 @@ fn standard_ilb_works_over_global_peering_basic_does_not() {
     ));
     let (_, e) = round_trip(
         &t,
+        &LbHealth::all_up(),
         Ingress::Nic(nic(&t, "VM1")),
         v4("10.2.0.101"),
         "tcp",
@@ -1355,7 +1431,7 @@ fn the_frontend_port_is_translated_to_the_backend_port_and_back() {
     let Verdict::Deliver {
         nic: backend,
         nat: Some(r),
-    } = decide(&t, &mut ct, Ingress::Nic(vm1), &req, now)
+    } = decide(&t, &LbHealth::all_up(), &mut ct, Ingress::Nic(vm1), &req, now)
     else {
         panic!("not delivered")
     };
@@ -1367,7 +1443,7 @@ fn the_frontend_port_is_translated_to_the_backend_port_and_back() {
     let Verdict::Deliver {
         nic: home,
         nat: Some(r),
-    } = decide(&t, &mut ct, Ingress::Nic(backend), &back, now)
+    } = decide(&t, &LbHealth::all_up(), &mut ct, Ingress::Nic(backend), &back, now)
     else {
         panic!("answer not delivered")
     };
@@ -1375,7 +1451,7 @@ fn the_frontend_port_is_translated_to_the_backend_port_and_back() {
     // The flow stays on its backend.
     for _ in 0..5 {
         assert!(
-            matches!(decide(&t, &mut ct, Ingress::Nic(vm1), &req, now), Verdict::Deliver { nic, .. } if nic == backend)
+            matches!(decide(&t, &LbHealth::all_up(), &mut ct, Ingress::Nic(vm1), &req, now), Verdict::Deliver { nic, .. } if nic == backend)
         );
     }
 }
@@ -1385,8 +1461,9 @@ fn new_flows_spread_over_healthy_backends_only() {
     let (_, t) = lb_lab();
     let (b1, b2) = (nic(&t, "backend1"), nic(&t, "backend2"));
     let now = Instant::now();
-    let backend_of = |ct: &mut ConnTrack, sport: u16| match decide(
+    let backend_of = |health: &LbHealth, ct: &mut ConnTrack, sport: u16| match decide(
         &t,
+        health,
         ct,
         Ingress::Nic(nic(&t, "VM1")),
         &pkt(ip(&t, "VM1"), v4("10.2.0.100"), "tcp", sport, 2222),
@@ -1395,22 +1472,23 @@ fn new_flows_spread_over_healthy_backends_only() {
         Verdict::Deliver { nic, .. } => Some(nic),
         _ => None,
     };
-    let mut ct = ConnTrack::new();
-    let picks: Vec<Option<NicIdx>> = (40000..40064).map(|p| backend_of(&mut ct, p)).collect();
+    let (mut health, mut ct) = (LbHealth::all_up(), ConnTrack::new());
+    let picks: Vec<Option<NicIdx>> = (40000..40064).map(|p| backend_of(&health, &mut ct, p)).collect();
     let ones = picks.iter().filter(|p| **p == Some(b1)).count();
     assert!((16..=48).contains(&ones), "64 flows, {ones} on backend1");
     // backend1's probe fails: new flows all go to backend2; flows already
     // pinned to backend1 stay (Standard).
     let lb = t.lbs.iter().find(|l| l.name == "std-ilb").expect("lab 05").key;
-    ct.set_backend_health(lb, t.nics[b1 as usize].key, false);
-    assert!((50000..50032).all(|p| backend_of(&mut ct, p) == Some(b2)));
+    health.set(lb, t.nics[b1 as usize].key, false);
+    assert!((50000..50032).all(|p| backend_of(&health, &mut ct, p) == Some(b2)));
     let pinned = (40000..40064)
         .find(|p| picks[(*p - 40000) as usize] == Some(b1))
         .expect("lab 05");
-    assert_eq!(backend_of(&mut ct, pinned), Some(b1));
-    ct.set_backend_health(lb, t.nics[b2 as usize].key, false);
+    assert_eq!(backend_of(&health, &mut ct, pinned), Some(b1));
+    health.set(lb, t.nics[b2 as usize].key, false);
     let v = decide(
         &t,
+        &health,
         &mut ct,
         Ingress::Nic(nic(&t, "VM1")),
         &pkt(ip(&t, "VM1"), v4("10.2.0.100"), "tcp", 60000, 2222),
@@ -1427,7 +1505,7 @@ fn probes_come_from_the_azure_host_and_nsgs_see_the_azure_load_balancer_tag() {
     let now = Instant::now();
     let probe = pkt(vnetlab::model::AZURE_HOST_IP, t.probe_alias(b1), "tcp", 33000, 22);
     assert_eq!(
-        decide(&t, &mut ct, Ingress::AzureHost, &probe, now),
+        decide(&t, &LbHealth::all_up(), &mut ct, Ingress::AzureHost, &probe, now),
         Verdict::Deliver {
             nic: b1,
             nat: Some(Rewrite::dst(ip(&t, "backend1")))
@@ -1443,7 +1521,7 @@ fn probes_come_from_the_azure_host_and_nsgs_see_the_azure_load_balancer_tag() {
     )
     .expect("lab 05");
     assert_eq!(
-        decide(&t, &mut ct, Ingress::Nic(b1), &answer, now),
+        decide(&t, &LbHealth::all_up(), &mut ct, Ingress::Nic(b1), &answer, now),
         Verdict::ToAzureHost {
             nat: Rewrite::src(t.probe_alias(b1))
         }
@@ -1604,4 +1682,48 @@ fn load_balancer_and_cache_refusals_leave_the_model_as_it_was() {
         ErrorCode::InUseSubnetCannotBeDeleted
     );
     assert_eq!(model, before);
+}
+
+#[test]
+fn an_explanation_given_a_backend_down_names_the_backend_decide_picks() {
+    use vnetlab::dataplane::Step;
+    use vnetlab::dataplane::explain::{Explanation, explain};
+    let (_, t) = lb_lab();
+    let now = Instant::now();
+    let vm1 = nic(&t, "VM1");
+    let (b1, b2) = (nic(&t, "backend1"), nic(&t, "backend2"));
+    let lb = t.lbs.iter().find(|l| l.name == "std-ilb").expect("lab 05").key;
+    let req = pkt(ip(&t, "VM1"), v4("10.2.0.100"), "tcp", 40000, 2222);
+    let chosen = |e: &Explanation| {
+        e.raw_steps.iter().find_map(|s| match s {
+            Step::Balance { nic, .. } => Some(*nic),
+            _ => None,
+        })
+    };
+    let up = explain(
+        &t,
+        &LbHealth::all_up(),
+        &mut ConnTrack::new(),
+        Ingress::Nic(vm1),
+        &req,
+        now,
+    );
+    let first = chosen(&up).expect("a backend");
+    let other = if first == b1 { b2 } else { b1 };
+    // The prober took the backend this flow would get out of rotation.
+    let mut health = LbHealth::all_up();
+    health.set(lb, t.nics[first as usize].key, false);
+    let e = explain(&t, &health, &mut ConnTrack::new(), Ingress::Nic(vm1), &req, now);
+    assert_eq!(chosen(&e), Some(other), "{:?}", e.steps);
+    let name = t.nics[other as usize].vm.clone().expect("a VM");
+    assert!(e.summary.contains(&name), "{}", e.summary);
+    assert_eq!(
+        decide(&t, &health, &mut ConnTrack::new(), Ingress::Nic(vm1), &req, now),
+        e.verdict
+    );
+    assert!(matches!(e.verdict, Verdict::Deliver { nic, .. } if nic == other));
+    // The round trip `vnetlab test` explains with gets there too.
+    let (ok, e) = round_trip(&t, &health, Ingress::Nic(vm1), v4("10.2.0.100"), "tcp", 2222, now);
+    assert!(ok, "{}", e.summary);
+    assert_eq!(chosen(&e), Some(other), "{:?}", e.steps);
 }

@@ -6,7 +6,7 @@ use serde_json::Value;
 use super::testing::{az, json, ok, sh};
 use super::{MemoryBackend, leaves};
 use crate::dataplane::explain::round_trip;
-use crate::dataplane::{Ingress, Tables};
+use crate::dataplane::{Ingress, LbHealth, Tables};
 use crate::model::{Change, Principal, PrincipalType, Subscription};
 
 const SETUP: &str = include_str!("../../labs/01-peering-basics/setup.sh");
@@ -55,8 +55,8 @@ fn the_learn_script_builds_what_the_topology_file_describes() {
         for to in vms.iter().filter(|t| **t != from) {
             let ip = ta.nics[ta.nic_of_vm(to).expect("vm") as usize].ip;
             for (proto, port) in [("icmp", 0), ("tcp", 22)] {
-                let a = round_trip(&ta, Ingress::Nic(na), ip, proto, port, now).0;
-                let t = round_trip(&tb, Ingress::Nic(nb), ip, proto, port, now).0;
+                let a = round_trip(&ta, &LbHealth::all_up(), Ingress::Nic(na), ip, proto, port, now).0;
+                let t = round_trip(&tb, &LbHealth::all_up(), Ingress::Nic(nb), ip, proto, port, now).0;
                 assert_eq!(a, t, "{from} -> {to} {proto}: az lab and topology disagree");
             }
         }
@@ -64,7 +64,16 @@ fn the_learn_script_builds_what_the_topology_file_describes() {
     let sales = ta.nic_of_vm("SalesVM").expect("vm");
     let research_ip = ta.nics[ta.nic_of_vm("ResearchVM").expect("vm") as usize].ip;
     assert!(
-        !round_trip(&ta, Ingress::Nic(sales), research_ip, "tcp", 22, now).0,
+        !round_trip(
+            &ta,
+            &LbHealth::all_up(),
+            Ingress::Nic(sales),
+            research_ip,
+            "tcp",
+            22,
+            now
+        )
+        .0,
         "peering must not be transitive"
     );
 }

@@ -9,7 +9,9 @@ use serde_json::{Value, json};
 
 use crate::dataplane::explain::{explain, probe_packet, round_trip};
 use crate::dataplane::packet::FlowKey;
-use crate::dataplane::{ConnTrack, DropReason, Ingress, NicIdx, RouteCtx, Step, Tables, Verdict, nsg_decision};
+use crate::dataplane::{
+    ConnTrack, DropReason, Ingress, LbHealth, NicIdx, RouteCtx, Step, Tables, Verdict, nsg_decision,
+};
 use crate::model::Direction;
 use crate::model::vm_create::IP_CONFIGURATION_NAME;
 use crate::routing::RouteSource;
@@ -18,7 +20,17 @@ use crate::routing::RouteSource;
 /// the explanation of why no route applies.
 pub fn next_hop(t: &Tables, nic: NicIdx, src: Ipv4Addr, dst: Ipv4Addr) -> Result<Value, String> {
     let pkt = probe_packet(src, dst, "icmp", 1, 1, false).ok_or("cannot build a probe packet")?;
-    let e = explain(t, &mut ConnTrack::new(), Ingress::Nic(nic), &pkt, Instant::now());
+    // The az front reads the model only, not the prober's results: every
+    // backend counts as up.
+    let health = LbHealth::all_up();
+    let e = explain(
+        t,
+        &health,
+        &mut ConnTrack::new(),
+        Ingress::Nic(nic),
+        &pkt,
+        Instant::now(),
+    );
     let Some((s, row)) = e.raw_steps.iter().find_map(|s| match s {
         Step::Route {
             ctx: RouteCtx::Subnet(s),
@@ -114,7 +126,9 @@ pub fn connectivity(
     port: u16,
     measured: Option<Measured>,
 ) -> Value {
-    let (ok, e) = round_trip(t, Ingress::Nic(nic), dst, protocol, port, Instant::now());
+    // As for next-hop: the model only, every backend up.
+    let health = LbHealth::all_up();
+    let (ok, e) = round_trip(t, &health, Ingress::Nic(nic), dst, protocol, port, Instant::now());
     let src = &t.nics[nic as usize];
     let mut source_issues = Vec::new();
     let mut dest_issues = Vec::new();

@@ -394,6 +394,7 @@ fn mesh_status(model: &Model, only: Option<&str>, out: &mut impl Write) -> anyho
                     };
                     let (ok, e) = crate::dataplane::explain::round_trip(
                         &t,
+                        &crate::dataplane::LbHealth::all_up(),
                         crate::dataplane::Ingress::Nic(na),
                         t.nics[nb as usize].ip,
                         "udp",

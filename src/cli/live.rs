@@ -16,7 +16,7 @@ use crate::daemon::client::{self, Client};
 use crate::daemon::proto::{LabStatus, Request, Response, SiteStatus, VmStatus};
 use crate::daemon::{ONPREM_PASSWORD, ONPREM_USER};
 use crate::dataplane::explain::{round_trip, round_trip_from, site_ingress};
-use crate::dataplane::{Ingress, Tables};
+use crate::dataplane::{Ingress, LbHealth, Tables};
 use crate::expect::{self, CLOUD_SHELL, ExpectFile, Expectation, Outcome, Probe};
 use crate::host::{self, Lab, netns};
 use crate::model::{Change, Model};
@@ -611,6 +611,7 @@ pub fn test(lab: &Lab, dir: &Path, junit: Option<&Path>, out: &mut impl Write) -
     let model = lab_model(lab)?;
     let s = lab_status(lab)?;
     let tables = Tables::compile(&model, 1);
+    let health = live_health(&s, &tables);
     writeln!(
         out,
         "Checking {} expectation(s) in lab '{lab}' with real traffic…",
@@ -620,7 +621,7 @@ pub fn test(lab: &Lab, dir: &Path, junit: Option<&Path>, out: &mut impl Write) -
     let outcomes: Vec<anyhow::Result<Outcome>> = std::thread::scope(|scope| {
         let handles: Vec<_> = expectations
             .iter()
-            .map(|e| scope.spawn(|| check(lab, &s, &model, &tables, e)))
+            .map(|e| scope.spawn(|| check(lab, &s, &model, &tables, &health, e)))
             .collect();
         handles
             .into_iter()
@@ -651,8 +652,34 @@ pub fn test(lab: &Lab, dir: &Path, junit: Option<&Path>, out: &mut impl Write) -
     Ok(if failed > 0 { 1 } else { 0 })
 }
 
+/// The daemon's probe results (`status`) as the verdict function takes
+/// them, so that a "why" names the backend the fabric picks.
+fn live_health(s: &LabStatus, t: &Tables) -> LbHealth {
+    let mut down = Vec::new();
+    for lb in &t.lbs {
+        let Some(status) = s.load_balancers.iter().find(|l| l.name == lb.name) else {
+            continue;
+        };
+        for &n in lb.pools.iter().flat_map(|(_, members)| members) {
+            let nic = &t.nics[n as usize];
+            let ip = nic.ip.to_string();
+            if status.backends.iter().any(|b| b.ip == ip && b.health == "Down") {
+                down.push((lb.key, nic.key));
+            }
+        }
+    }
+    down.into_iter().collect()
+}
+
 /// Runs one expectation's probe and asks the verdict function why.
-fn check(lab: &Lab, s: &LabStatus, model: &Model, tables: &Tables, e: &Expectation) -> anyhow::Result<Outcome> {
+fn check(
+    lab: &Lab,
+    s: &LabStatus,
+    model: &Model,
+    tables: &Tables,
+    health: &LbHealth,
+    e: &Expectation,
+) -> anyhow::Result<Outcome> {
     let from_cloud = e.from.eq_ignore_ascii_case(CLOUD_SHELL);
     let target = s.machines().find(|v| v.name.eq_ignore_ascii_case(&e.to));
     let (pod_from, pod_to) = (super::pods::find(model, &e.from), super::pods::find(model, &e.to));
@@ -685,20 +712,36 @@ fn check(lab: &Lab, s: &LabStatus, model: &Model, tables: &Tables, e: &Expectati
         .iter()
         .find(|x| x.router.name.eq_ignore_ascii_case(&e.from) || x.host.name.eq_ignore_ascii_case(&e.from));
     let why = if from_cloud {
-        round_trip(tables, Ingress::Internet, address, protocol, port, Instant::now())
-            .1
-            .summary
+        round_trip(
+            tables,
+            health,
+            Ingress::Internet,
+            address,
+            protocol,
+            port,
+            Instant::now(),
+        )
+        .1
+        .summary
     } else if let Some(site) = site {
-        on_premises_why(model, tables, site, &e.from, address, protocol, port)?
+        on_premises_why(model, tables, health, site, &e.from, address, protocol, port)?
     } else if let Some((_, p)) = pod_from {
-        super::pods::why(tables, p, address, protocol, port)?
+        super::pods::why(tables, health, p, address, protocol, port)?
     } else {
         let nic = tables
             .nic_of_vm(&e.from)
             .with_context(|| format!("lab '{lab}' has no VM named '{}'", e.from))?;
-        round_trip(tables, Ingress::Nic(nic), address, protocol, port, Instant::now())
-            .1
-            .summary
+        round_trip(
+            tables,
+            health,
+            Ingress::Nic(nic),
+            address,
+            protocol,
+            port,
+            Instant::now(),
+        )
+        .1
+        .summary
     };
     let (netns, anchor_pid) = if from_cloud {
         (lab.cloud_shell_netns(), None)
@@ -748,9 +791,11 @@ fn check(lab: &Lab, s: &LabStatus, model: &Model, tables: &Tables, e: &Expectati
 
 /// Why a flow from an on-premises machine goes where it goes: the site's
 /// router picks the tunnel by what it learned, then the fabric decides.
+#[allow(clippy::too_many_arguments)]
 fn on_premises_why(
     model: &Model,
     tables: &Tables,
+    health: &LbHealth,
     site: &SiteStatus,
     from: &str,
     dst: Ipv4Addr,
@@ -777,7 +822,7 @@ fn on_premises_why(
         Ok(entry) => entry,
         Err(why) => return Ok(why),
     };
-    let (_, e) = round_trip_from(tables, ingress, Some(src), dst, protocol, port, Instant::now());
+    let (_, e) = round_trip_from(tables, health, ingress, Some(src), dst, protocol, port, Instant::now());
     Ok(format!(
         "{} (the site's router sends {prefix} through connection {})",
         e.summary,

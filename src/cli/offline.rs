@@ -11,7 +11,7 @@ use super::{Command, Output};
 use crate::az::watcher;
 use crate::daemon::on_premises_machine;
 use crate::dataplane::explain::{explain, probe_packet, round_trip, round_trip_from, site_ingress};
-use crate::dataplane::{CLOUD_SHELL_IP, ConnTrack, Ingress, NicIdx, Tables};
+use crate::dataplane::{CLOUD_SHELL_IP, ConnTrack, Ingress, LbHealth, NicIdx, Tables};
 use crate::model::{Direction, Model};
 use crate::print::write_table;
 use crate::topology::Topology;
@@ -310,7 +310,15 @@ fn explain_cmd(
     let port = port.unwrap_or(if protocol == "icmp" { 1 } else { 22 });
     let pkt = probe_packet(src, dst, &protocol, 49152, port, false)
         .with_context(|| format!("--protocol must be tcp, udp or icmp, not '{protocol}'"))?;
-    let e = explain(t, &mut ConnTrack::new(), ingress, &pkt, Instant::now());
+    // Offline: no probe has run, every backend counts as up.
+    let e = explain(
+        t,
+        &LbHealth::all_up(),
+        &mut ConnTrack::new(),
+        ingress,
+        &pkt,
+        Instant::now(),
+    );
     let what = if protocol == "icmp" {
         format!("{dst} icmp")
     } else {
@@ -398,19 +406,19 @@ pub(super) fn reach_matrix(model: &Model, t: &Tables) -> Vec<MatrixRow> {
             .enumerate()
             .map(|(i, (l, ip))| (format!("{}{}", l.name, crate::daemon::SITE_HOST_SUFFIX), *ip, Err(i))),
     );
-    let now = Instant::now();
+    let (now, health) = (Instant::now(), LbHealth::all_up());
     let trip =
         |from: &(String, Ipv4Addr, Result<NicIdx, usize>), dst: Ipv4Addr, proto: &str, port: u16| -> (bool, String) {
             let site = match from.2 {
                 Ok(n) => {
-                    let (ok, e) = round_trip(t, Ingress::Nic(n), dst, proto, port, now);
+                    let (ok, e) = round_trip(t, &health, Ingress::Nic(n), dst, proto, port, now);
                     return (ok, e.summary);
                 }
                 Err(i) => i,
             };
             match site_ingress(model, t, &sites[site].0.id, dst) {
                 Ok((ingress, _, _)) => {
-                    let (ok, e) = round_trip_from(t, ingress, Some(from.1), dst, proto, port, now);
+                    let (ok, e) = round_trip_from(t, &health, ingress, Some(from.1), dst, proto, port, now);
                     (ok, e.summary)
                 }
                 Err(why) => (false, why),

@@ -7,8 +7,8 @@ use std::time::Instant;
 
 use anyhow::Context;
 
-use crate::dataplane::Tables;
 use crate::dataplane::overlay::pod_round_trip;
+use crate::dataplane::{LbHealth, Tables};
 use crate::host::{Lab, netns};
 use crate::model::{ManagedCluster, Model, Pod};
 
@@ -20,11 +20,18 @@ pub fn find<'m>(model: &'m Model, name: &str) -> Option<(&'m ManagedCluster, &'m
 }
 
 /// Why a probe from pod `p` to `dst` goes where it goes.
-pub fn why(tables: &Tables, p: &Pod, dst: Ipv4Addr, protocol: &str, port: u16) -> anyhow::Result<String> {
+pub fn why(
+    tables: &Tables,
+    health: &LbHealth,
+    p: &Pod,
+    dst: Ipv4Addr,
+    protocol: &str,
+    port: u16,
+) -> anyhow::Result<String> {
     let node = tables
         .nic_of_vm(&p.node)
         .with_context(|| format!("the node {} of pod {} is not in the lab", p.node, p.name))?;
-    Ok(pod_round_trip(tables, node, p.ip, dst, protocol, port, Instant::now()).1)
+    Ok(pod_round_trip(tables, health, node, p.ip, dst, protocol, port, Instant::now()).1)
 }
 
 /// A process of the pod (its command): `exec` enters its namespaces.

@@ -32,7 +32,7 @@ pub use hostplan::{
 use plane::{Fabric, LinkCounters, Plane, Port};
 use proto::{CloudShellStatus, LabStatus, NicStatus, PeeringStatus, Response, VmStatus};
 
-use crate::dataplane::{CLOUD_SHELL_IP, ConnTrack, INTERNET_GATEWAY_IP, PROBE_ALIAS_NET, Tables, stable_key};
+use crate::dataplane::{CLOUD_SHELL_IP, ConnTrack, INTERNET_GATEWAY_IP, LbHealth, PROBE_ALIAS_NET, Tables, stable_key};
 use crate::host::pod::NodeNet;
 use crate::host::tun::Interface;
 use crate::host::{self, HostError, Lab, netns, vm};
@@ -272,6 +272,7 @@ async fn start(lab: Lab, progress: &(dyn Fn(&str) + Sync)) -> Result<Arc<Daemon>
     let fabric = Arc::new(Fabric {
         plane: ArcSwap::from_pointee(plane),
         conntrack: Mutex::new(ConnTrack::new()),
+        health: ArcSwap::from_pointee(LbHealth::all_up()),
         drops,
     });
     let stop_probes = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -653,7 +654,7 @@ impl Daemon {
             })
             .collect();
         let load_balancers = {
-            let ct = self.fabric.conntrack.lock().unwrap_or_else(|e| e.into_inner());
+            let health = self.fabric.health.load();
             let t = &plane.tables;
             t.lbs
                 .iter()
@@ -669,7 +670,7 @@ impl Daemon {
                             let nic = &t.nics[n as usize];
                             let state = if !nic.running {
                                 "Stopped"
-                            } else if ct.backend_down(lb.key, nic.key) {
+                            } else if health.is_down(lb.key, nic.key) {
                                 "Down"
                             } else {
                                 "Up"

@@ -24,7 +24,8 @@ const VIRTIO_NET_HDR_GSO_NONE: u8 = 0;
 use super::proto::{self, DropEvent};
 use crate::dataplane::nat::{self, L4Checksum, Side};
 use crate::dataplane::{
-    ConnTrack, DropReason, Ingress, NicIdx, Observer, Step, Tables, Verdict, VnetIdx, decide_with, explain, packet,
+    ConnTrack, DropReason, Ingress, LbHealth, NicIdx, Observer, Step, Tables, Verdict, VnetIdx, decide_with, explain,
+    packet,
 };
 
 /// Largest read: a 64 KB super-packet behind its virtio header.
@@ -196,6 +197,8 @@ impl Plane {
 pub struct Fabric {
     pub plane: ArcSwap<Plane>,
     pub conntrack: Mutex<ConnTrack>,
+    /// What the health probes last said; the prober publishes it.
+    pub health: ArcSwap<LbHealth>,
     pub drops: broadcast::Sender<DropEvent>,
 }
 
@@ -268,12 +271,14 @@ async fn forward(fabric: &Fabric, plane: &Plane, from: &Port, ingress: Ingress, 
     from.tx.add(segments, len);
 
     let mut crossed = Crossings::default();
+    let health = fabric.health.load();
     let verdict = {
         // The table is consistent between packets even if a holder
         // panicked mid-way: a poisoned lock must not stop the fabric.
         let mut ct = fabric.conntrack.lock().unwrap_or_else(|e| e.into_inner());
         decide_with(
             &plane.tables,
+            &health,
             &mut ct,
             ingress,
             &frame[VIRTIO_NET_HDR_LEN..],

@@ -7,7 +7,7 @@
 //! (`Tables::probe_alias`) and the fabric translates to their address. A
 //! backend goes down after `threshold` failures in a row and comes back
 //! after as many successes; the verdict function then sends it no new
-//! flows (`ConnTrack::set_backend_health`).
+//! flows (the `LbHealth` snapshot it publishes in `Fabric::health`).
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use rustc_hash::FxHashMap;
 
 use super::plane::Fabric;
-use crate::dataplane::{ProbeEntry, Tables};
+use crate::dataplane::{LbHealth, ProbeEntry, Tables};
 use crate::host::HostError;
 use crate::model::ProbeProtocol;
 
@@ -89,15 +89,13 @@ fn run(fabric: &Fabric, stop: &AtomicBool) {
             }
         }
         // A backend is down for its load balancer while any of its probes says so.
-        let mut health: FxHashMap<(u64, u64), bool> = FxHashMap::default();
-        for ((lb, nic, _), track) in &tracks {
-            *health.entry((*lb, *nic)).or_insert(true) &= !track.down;
-        }
-        {
-            let mut ct = fabric.conntrack.lock().unwrap_or_else(|e| e.into_inner());
-            for ((lb, nic), up) in health {
-                ct.set_backend_health(lb, nic, up);
-            }
+        let health: LbHealth = tracks
+            .iter()
+            .filter(|(_, track)| track.down)
+            .map(|((lb, nic, _), _)| (*lb, *nic))
+            .collect();
+        if **fabric.health.load() != health {
+            fabric.health.store(Arc::new(health));
         }
         std::thread::sleep(TICK);
     }

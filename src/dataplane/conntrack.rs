@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use std::net::Ipv4Addr;
 
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 
 use super::packet::FlowKey;
 
@@ -30,8 +30,6 @@ pub struct ConnTrack {
     pinned: FxHashMap<FlowKey, Pinned>,
     /// The same flows by the key of their answers: how to translate back.
     answers: FxHashMap<FlowKey, Answer>,
-    /// (load balancer key, NIC key) of backends whose probe fails.
-    down: FxHashSet<(u64, u64)>,
 }
 
 /// Where a translated flow goes for its lifetime.
@@ -160,20 +158,6 @@ impl ConnTrack {
         let a = self.answers.get_mut(key).filter(|a| a.expires > now)?;
         a.expires = now + a.timeout;
         Some(*a)
-    }
-
-    /// Records a health probe's verdict on backend `nic` of load balancer `lb`.
-    pub fn set_backend_health(&mut self, lb: u64, nic: u64, healthy: bool) {
-        if healthy {
-            self.down.remove(&(lb, nic));
-        } else {
-            self.down.insert((lb, nic));
-        }
-    }
-
-    #[inline]
-    pub fn backend_down(&self, lb: u64, nic: u64) -> bool {
-        !self.down.is_empty() && self.down.contains(&(lb, nic))
     }
 
     /// Drops expired entries. The data plane calls this now and then.

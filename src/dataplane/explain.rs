@@ -4,11 +4,11 @@
 use std::net::Ipv4Addr;
 use std::time::Instant;
 
-use super::ConnTrack;
 use super::nat::Side;
 use super::packet::{self, FlowKey};
 use super::tables::{CHop, NicIdx, Tables, VnetIdx};
 use super::verdict::{DropReason, Ingress, RouteCtx, Step, Verdict, decide_with};
+use super::{ConnTrack, LbHealth};
 use ipnet::Ipv4Net;
 
 use crate::model::{Direction, Model, ResourceId, is_reserved_in_subnet};
@@ -33,7 +33,14 @@ const MAX_APPLIANCES: usize = 8;
 /// handed to an NVA is followed through it: the NVA's kernel forwards it
 /// back out of its NIC (what the live lab's NVA namespaces do), where the
 /// fabric decides again.
-pub fn explain(t: &Tables, ct: &mut ConnTrack, ingress: Ingress, bytes: &[u8], now: Instant) -> Explanation {
+pub fn explain(
+    t: &Tables,
+    health: &LbHealth,
+    ct: &mut ConnTrack,
+    ingress: Ingress,
+    bytes: &[u8],
+    now: Instant,
+) -> Explanation {
     let key = packet::parse(bytes).map(|p| p.key).ok();
     let w = Words { t, key };
     let (mut raw, mut steps, mut appliances) = (Vec::new(), Vec::new(), Vec::new());
@@ -41,7 +48,7 @@ pub fn explain(t: &Tables, ct: &mut ConnTrack, ingress: Ingress, bytes: &[u8], n
     let mut pkt = bytes.to_vec();
     let verdict = loop {
         let first = raw.len();
-        let v = decide_with(t, ct, at, &pkt, now, &mut raw);
+        let v = decide_with(t, health, ct, at, &pkt, now, &mut raw);
         steps.extend(raw[first..].iter().map(|s| w.step(s)));
         match v {
             Verdict::ToAppliance { nic, nat } if appliances.len() < MAX_APPLIANCES => {
@@ -591,17 +598,20 @@ pub fn site_ingress(
 /// pass). An on-premises sender is `src`; the others have their own.
 pub fn round_trip(
     t: &Tables,
+    health: &LbHealth,
     from: Ingress,
     dst: Ipv4Addr,
     protocol: &str,
     port: u16,
     now: Instant,
 ) -> (bool, Explanation) {
-    round_trip_from(t, from, None, dst, protocol, port, now)
+    round_trip_from(t, health, from, None, dst, protocol, port, now)
 }
 
+#[allow(clippy::too_many_arguments)]
 pub fn round_trip_from(
     t: &Tables,
+    health: &LbHealth,
     from: Ingress,
     src: Option<Ipv4Addr>,
     dst: Ipv4Addr,
@@ -623,9 +633,9 @@ pub fn round_trip_from(
         (49152, port)
     };
     let Some(req) = probe_packet(src, dst, protocol, sport, dport, false) else {
-        return (false, explain(t, &mut ct, from, &[], now));
+        return (false, explain(t, health, &mut ct, from, &[], now));
     };
-    let there = explain(t, &mut ct, from, &req, now);
+    let there = explain(t, health, &mut ct, from, &req, now);
     // The answer leaves the receiver from its private address (a public
     // IP's translation back is the fabric's business), or comes back out
     // of the site's tunnel.
@@ -641,7 +651,7 @@ pub fn round_trip_from(
     let Some(rep) = probe_packet(reply_src, src, protocol, reply_port, sport, true) else {
         return (false, there);
     };
-    let back = explain(t, &mut ct, back_from, &rep, now);
+    let back = explain(t, health, &mut ct, back_from, &rep, now);
     let home = match (back.verdict, from) {
         (Verdict::Deliver { nic, .. }, Ingress::Nic(n)) => nic == n,
         (Verdict::ToInternet { snat }, Ingress::Internet) => snat == dst,

@@ -5,7 +5,7 @@
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use super::{ConnTrack, Ingress, Tables, decide};
+use super::{ConnTrack, Ingress, LbHealth, Tables, decide};
 use crate::topology::Topology;
 
 const TOPOLOGY: &str = include_str!("../../labs/01-peering-basics/topology.yaml");
@@ -45,9 +45,9 @@ pub fn run(data: &[u8]) {
         return;
     };
     let t = tables();
-    let mut ct = ConnTrack::new();
+    let (health, mut ct) = (LbHealth::all_up(), ConnTrack::new());
     let now = Instant::now();
     let ing = ingress(t, first);
-    let _ = decide(t, &mut ct, ing, packet, now);
-    let _ = decide(t, &mut ct, ing, packet, now);
+    let _ = decide(t, &health, &mut ct, ing, packet, now);
+    let _ = decide(t, &health, &mut ct, ing, packet, now);
 }

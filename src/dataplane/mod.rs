@@ -4,6 +4,7 @@ mod conntrack;
 pub mod explain;
 #[doc(hidden)]
 pub mod fuzzing;
+mod health;
 pub mod nat;
 pub mod overlay;
 pub mod packet;
@@ -11,6 +12,7 @@ mod tables;
 mod verdict;
 
 pub use conntrack::ConnTrack;
+pub use health::LbHealth;
 pub use tables::{
     CHop, ConnectionEntry, EndpointEntry, GatewayEntry, LbEntry, LbRuleEntry, LinkEntry, NicEntry, NicIdx,
     PROBE_ALIAS_NET, ProbeEntry, SERVICE_IP, ServiceEntry, SubnetEntry, SubnetIdx, Tables, VnetEntry, VnetIdx,

@@ -151,8 +151,10 @@ pub const MESH_VXLAN_PORT: u16 = 8472;
 /// `node`) to `dst` gets through and why: the node's kernel picks the way
 /// out ([`node_egress`]), the fabric decides the rest, for the request
 /// and for the answer.
+#[allow(clippy::too_many_arguments)]
 pub fn pod_round_trip(
     t: &super::Tables,
+    health: &super::LbHealth,
     node: NicIdx,
     pod_ip: Ipv4Addr,
     dst: Ipv4Addr,
@@ -175,14 +177,14 @@ pub fn pod_round_trip(
             ),
         ),
         NodeEgress::Direct => {
-            let (ok, e) = round_trip_from(t, Ingress::Nic(node), Some(pod_ip), dst, protocol, port, now);
+            let (ok, e) = round_trip_from(t, health, Ingress::Nic(node), Some(pod_ip), dst, protocol, port, now);
             (
                 ok,
                 format!("{} leaves node {node_name} with its pod address: {}", pod_ip, e.summary),
             )
         }
         NodeEgress::Snat => {
-            let (ok, e) = round_trip(t, Ingress::Nic(node), dst, protocol, port, now);
+            let (ok, e) = round_trip(t, health, Ingress::Nic(node), dst, protocol, port, now);
             (
                 ok,
                 format!("node {node_name} SNATs it to its own address {node_ip}: {}", e.summary),
@@ -191,8 +193,8 @@ pub fn pod_round_trip(
         NodeEgress::Tunnel { node: remote } => {
             let remote_ip = t.nics[remote as usize].ip;
             let remote_name = t.nics[remote as usize].vm.clone().unwrap_or_default();
-            let (there, e1) = round_trip(t, Ingress::Nic(node), remote_ip, "udp", MESH_VXLAN_PORT, now);
-            let (back, e2) = round_trip(t, Ingress::Nic(remote), node_ip, "udp", MESH_VXLAN_PORT, now);
+            let (there, e1) = round_trip(t, health, Ingress::Nic(node), remote_ip, "udp", MESH_VXLAN_PORT, now);
+            let (back, e2) = round_trip(t, health, Ingress::Nic(remote), node_ip, "udp", MESH_VXLAN_PORT, now);
             let summary = if there && !back { e2.summary } else { e1.summary };
             (
                 there && back,

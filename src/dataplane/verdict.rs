@@ -17,6 +17,7 @@ use std::net::Ipv4Addr;
 use std::time::Instant;
 
 use super::conntrack::ConnTrack;
+use super::health::LbHealth;
 use super::nat::{Rewrite, Side};
 use super::packet::{self, FlowKey, Fragment, IcmpKind};
 use super::tables::{CHop, NicIdx, SERVICE_IP, SubnetIdx, Tables, VnetIdx};
@@ -282,22 +283,33 @@ impl Observer for Vec<Step> {
     }
 }
 
-/// Decides the fate of `bytes` entering at `ingress` at time `now`.
+/// Decides the fate of `bytes` entering at `ingress` at time `now`, given
+/// what the health probes last said (`health`) and the flows seen so far
+/// (`ct`, which the decision updates).
 ///
 /// ```
 /// use std::time::Instant;
-/// use vnetlab::dataplane::{decide, ConnTrack, DropReason, Ingress, Tables, Verdict};
+/// use vnetlab::dataplane::{decide, ConnTrack, DropReason, Ingress, LbHealth, Tables, Verdict};
 /// let tables = Tables::compile(&vnetlab::model::Model::new(), 1);
-/// let v = decide(&tables, &mut ConnTrack::new(), Ingress::Internet, &[0u8; 3], Instant::now());
+/// let health = LbHealth::all_up();
+/// let v = decide(&tables, &health, &mut ConnTrack::new(), Ingress::Internet, &[0u8; 3], Instant::now());
 /// assert_eq!(v, Verdict::Drop(DropReason::Malformed));
 /// ```
 #[inline]
-pub fn decide(t: &Tables, ct: &mut ConnTrack, ingress: Ingress, bytes: &[u8], now: Instant) -> Verdict {
-    decide_with(t, ct, ingress, bytes, now, &mut ())
+pub fn decide(
+    t: &Tables,
+    health: &LbHealth,
+    ct: &mut ConnTrack,
+    ingress: Ingress,
+    bytes: &[u8],
+    now: Instant,
+) -> Verdict {
+    decide_with(t, health, ct, ingress, bytes, now, &mut ())
 }
 
 pub fn decide_with(
     t: &Tables,
+    health: &LbHealth,
     ct: &mut ConnTrack,
     ingress: Ingress,
     bytes: &[u8],
@@ -317,6 +329,7 @@ pub fn decide_with(
     }
     let mut d = Decision {
         t,
+        health,
         ct,
         now,
         obs,
@@ -356,6 +369,7 @@ struct Pin {
 
 struct Decision<'a, O: Observer> {
     t: &'a Tables,
+    health: &'a LbHealth,
     ct: &'a mut ConnTrack,
     now: Instant,
     obs: &'a mut O,
@@ -724,8 +738,8 @@ impl<O: Observer> Decision<'_, O> {
         let rule = &lb.rules[r as usize];
         let pool = &lb.pools[rule.pool as usize].1;
         let was = self.ct.pinned(&k, self.now);
-        let ct = &*self.ct;
-        let healthy = |m: &NicIdx| t.nics[*m as usize].running && !ct.backend_down(lb.key, t.nics[*m as usize].key);
+        let health = self.health;
+        let healthy = |m: &NicIdx| t.nics[*m as usize].running && !health.is_down(lb.key, t.nics[*m as usize].key);
         // Azure: an established flow stays on its backend while that is
         // in the pool (Standard keeps it even when the probe fails).
         let pinned = was
