@@ -1,13 +1,13 @@
 //! Lab 06 (azure-semantics §12.4) without root: every row of every
 //! stage's expectations through the verdict function and the node rules
-//! (`overlay::pod_round_trip`). The live lab checks the same rows with
+//! (`explain::pod_round_trip`). The live lab checks the same rows with
 //! real ping (`scripts/check-labs`, tests/live.rs); the two must agree.
 
 use std::net::Ipv4Addr;
 use std::time::Instant;
 
+use vnetlab::dataplane::explain::pod_round_trip;
 use vnetlab::dataplane::explain::round_trip;
-use vnetlab::dataplane::overlay::pod_round_trip;
 use vnetlab::dataplane::{Ingress, LbHealth, Tables};
 use vnetlab::expect::{ExpectFile, Probe};
 use vnetlab::model::{Change, Model};

@@ -1,13 +1,13 @@
 //! AKS pods as endpoints of `vnetlab test` and `kubectl exec`: named
 //! `CLUSTER/POD`, reached in their own namespace, explained through
-//! their node (`dataplane::overlay::pod_round_trip`).
+//! their node (`dataplane::explain::pod_round_trip`).
 
 use std::net::Ipv4Addr;
 use std::time::Instant;
 
 use anyhow::Context;
 
-use crate::dataplane::overlay::pod_round_trip;
+use crate::dataplane::explain::pod_round_trip;
 use crate::dataplane::{LbHealth, Tables};
 use crate::host::{Lab, netns};
 use crate::model::{ManagedCluster, Model, Pod};

@@ -1,22 +1,35 @@
-//! The packet path: compiled tables, connection tracking and the verdict.
+//! The packet path, in layers; each imports only from the ones above it:
+//!
+//! 1. [`packet`], [`nat`], `index`, [`LbHealth`]: bytes, translations,
+//!    typed indices, the prober's backend health.
+//! 2. `tables` (with [`overlay`], the AKS pod routing domains): the
+//!    compiled, immutable snapshot of one model generation.
+//! 3. `conntrack`: the flows seen (NSG state, fragments, translated flows).
+//! 4. `verdict`: [`decide`], what the fabric does with one packet, given
+//!    the tables, the health and the connection tracker.
+//! 5. [`simulate`]: packets followed further than one verdict (through
+//!    NVAs, round trips, a pod's node), for explanations and tests.
+//! 6. [`explain`]: what the simulation found, in words.
 
 mod conntrack;
 pub mod explain;
 #[doc(hidden)]
 pub mod fuzzing;
 mod health;
+mod index;
 pub mod nat;
 pub mod overlay;
 pub mod packet;
+pub mod simulate;
 mod tables;
 mod verdict;
 
-pub use conntrack::ConnTrack;
+pub use conntrack::{Answer, ConnTrack, Pinned};
 pub use health::LbHealth;
+pub use index::{NicIdx, SubnetIdx, VnetIdx};
 pub use tables::{
-    CHop, ConnectionEntry, EndpointEntry, GatewayEntry, LbEntry, LbRuleEntry, LinkEntry, NicEntry, NicIdx,
-    PROBE_ALIAS_NET, ProbeEntry, SERVICE_IP, ServiceEntry, SubnetEntry, SubnetIdx, Tables, VnetEntry, VnetIdx,
-    cache_instance_key, stable_key,
+    CHop, ConnectionEntry, EndpointEntry, GatewayEntry, LbEntry, LbRuleEntry, LinkEntry, NicEntry, PROBE_ALIAS_NET,
+    ProbeEntry, SERVICE_IP, ServiceEntry, SubnetEntry, Tables, VnetEntry, cache_instance_key, stable_key,
 };
 pub use verdict::{
     CLOUD_SHELL_IP, DEFAULT_OUTBOUND_IP, DropReason, INTERNET_GATEWAY_IP, Ingress, Observer, RouteCtx, Step, Verdict,

@@ -20,9 +20,7 @@ use crate::model::{
 use crate::nsg::CompiledNsg;
 use crate::routing::{self, EffectiveRoute, Hop, NoGateway};
 
-pub type NicIdx = u32;
-pub type SubnetIdx = u32;
-pub type VnetIdx = u32;
+pub use super::index::{NicIdx, SubnetIdx, VnetIdx};
 
 const DEFAULT_FLOW_TIMEOUT: Duration = Duration::from_secs(4 * 60);
 

@@ -1,98 +1,22 @@
-//! Verdicts and their steps in plain words. Nothing here decides anything:
-//! it describes what `decide_with` recorded.
+//! The wording of verdicts and their steps: every `DropReason`, `Step`
+//! and `Verdict` as a sentence naming the lab's resources.
 
 use std::net::Ipv4Addr;
-use std::time::Instant;
 
-use super::nat::Side;
-use super::packet::{self, FlowKey};
-use super::tables::{CHop, NicIdx, Tables, VnetIdx};
-use super::verdict::{DropReason, Ingress, RouteCtx, Step, Verdict, decide_with};
-use super::{ConnTrack, LbHealth};
-use ipnet::Ipv4Net;
-
-use crate::model::{Direction, Model, ResourceId, is_reserved_in_subnet};
+use crate::dataplane::nat::Side;
+use crate::dataplane::packet::FlowKey;
+use crate::dataplane::tables::{CHop, NicIdx, Tables, VnetIdx};
+use crate::dataplane::verdict::{DropReason, RouteCtx, Step, Verdict};
+use crate::model::{Direction, is_reserved_in_subnet};
 use crate::routing::{NoGateway, RouteSource};
 
-#[derive(Clone, Debug)]
-pub struct Explanation {
-    pub verdict: Verdict,
-    /// One line: what happens and why.
-    pub summary: String,
-    /// The chain of decisions, in order.
-    pub steps: Vec<String>,
-    pub raw_steps: Vec<Step>,
-    /// The NVAs the packet crossed, in order.
-    pub appliances: Vec<NicIdx>,
-}
-
-/// More NVAs in a row than this is a routing loop between them.
-const MAX_APPLIANCES: usize = 8;
-
-/// Runs the verdict function on `bytes` and explains the result. A packet
-/// handed to an NVA is followed through it: the NVA's kernel forwards it
-/// back out of its NIC (what the live lab's NVA namespaces do), where the
-/// fabric decides again.
-pub fn explain(
-    t: &Tables,
-    health: &LbHealth,
-    ct: &mut ConnTrack,
-    ingress: Ingress,
-    bytes: &[u8],
-    now: Instant,
-) -> Explanation {
-    let key = packet::parse(bytes).map(|p| p.key).ok();
-    let w = Words { t, key };
-    let (mut raw, mut steps, mut appliances) = (Vec::new(), Vec::new(), Vec::new());
-    let mut at = ingress;
-    let mut pkt = bytes.to_vec();
-    let verdict = loop {
-        let first = raw.len();
-        let v = decide_with(t, health, ct, at, &pkt, now, &mut raw);
-        steps.extend(raw[first..].iter().map(|s| w.step(s)));
-        match v {
-            Verdict::ToAppliance { nic, nat } if appliances.len() < MAX_APPLIANCES => {
-                if let Some(r) = nat {
-                    super::nat::apply(&mut pkt, &r, super::nat::L4Checksum::Full);
-                }
-                steps.push(format!("the network virtual appliance {} forwards it: IP forwarding is on, and its kernel routes the packet back out of its NIC", w.nic(nic)));
-                appliances.push(nic);
-                at = Ingress::Nic(nic);
-            }
-            v => break v,
-        }
-    };
-    let mut summary = w.verdict(&verdict);
-    if !appliances.is_empty() {
-        let via: Vec<String> = appliances.iter().map(|n| w.nic(*n)).collect();
-        summary = format!(
-            "through the network virtual appliance {}: {summary}",
-            via.join(", then ")
-        );
-    }
-    Explanation {
-        verdict,
-        summary,
-        steps,
-        raw_steps: raw,
-        appliances,
-    }
-}
-
-/// The one-line sentence `explain` gives for `verdict` on `bytes`, without
-/// re-running anything: what the live data plane's trace prints.
-pub fn summarize(t: &Tables, verdict: &Verdict, bytes: &[u8]) -> String {
-    let key = packet::parse(bytes).map(|p| p.key).ok();
-    Words { t, key }.verdict(verdict)
-}
-
-struct Words<'a> {
-    t: &'a Tables,
-    key: Option<FlowKey>,
+pub(super) struct Words<'a> {
+    pub(super) t: &'a Tables,
+    pub(super) key: Option<FlowKey>,
 }
 
 impl Words<'_> {
-    fn nic(&self, n: NicIdx) -> String {
+    pub(super) fn nic(&self, n: NicIdx) -> String {
         let nic = &self.t.nics[n as usize];
         match &nic.vm {
             Some(vm) => format!("{vm} ({}, NIC {})", nic.ip, nic.name),
@@ -196,7 +120,7 @@ impl Words<'_> {
         )
     }
 
-    fn step(&self, s: &Step) -> String {
+    pub(super) fn step(&self, s: &Step) -> String {
         match *s {
             Step::Route { ctx, row } => format!("route in {}: {}", self.ctx_name(ctx), self.route(ctx, row)),
             Step::CrossPeering { from, to, link } => format!(
@@ -271,7 +195,7 @@ impl Words<'_> {
         }
     }
 
-    fn verdict(&self, v: &Verdict) -> String {
+    pub(super) fn verdict(&self, v: &Verdict) -> String {
         match *v {
             Verdict::Deliver { nic, nat: None } => format!("delivered to {}", self.nic(nic)),
             Verdict::Deliver { nic, nat: Some(r) } => match (r.side, self.key) {
@@ -528,147 +452,5 @@ impl Words<'_> {
             ),
         };
         Some(format!("no route leads to {dst}: {behind}; {why}"))
-    }
-}
-
-/// A flow to test, built as real packet bytes so that explanations go
-/// through exactly the code path of live packets. For ICMP the ports are
-/// the echo identifier; `reply` builds the answer (echo reply, or the
-/// same TCP/UDP flow in the other direction when src and dst are swapped).
-pub fn probe_packet(
-    src: Ipv4Addr,
-    dst: Ipv4Addr,
-    protocol: &str,
-    sport: u16,
-    dport: u16,
-    reply: bool,
-) -> Option<Vec<u8>> {
-    use etherparse::{IcmpEchoHeader, Icmpv4Type, PacketBuilder};
-    let b = PacketBuilder::ipv4(src.octets(), dst.octets(), 64);
-    let mut out = Vec::new();
-    let ok = match protocol.to_ascii_lowercase().as_str() {
-        "tcp" => {
-            let t = b.tcp(sport, dport, 1, 65535);
-            if reply { t.syn().ack(1) } else { t.syn() }
-                .write(&mut out, &[])
-                .is_ok()
-        }
-        "udp" => b.udp(sport, dport).write(&mut out, &[]).is_ok(),
-        "icmp" => {
-            let echo = IcmpEchoHeader { id: sport, seq: 1 };
-            let t = if reply {
-                Icmpv4Type::EchoReply(echo)
-            } else {
-                Icmpv4Type::EchoRequest(echo)
-            };
-            b.icmpv4(t).write(&mut out, &[]).is_ok()
-        }
-        _ => false,
-    };
-    ok.then_some(out)
-}
-
-/// How a packet an on-premises machine behind `lng` sends to `dst` enters
-/// the fabric: through the connection whose tunnel the site's router
-/// routes `dst` into (with the prefix it matched), or why it does not.
-pub fn site_ingress(
-    model: &Model,
-    t: &Tables,
-    lng: &ResourceId,
-    dst: Ipv4Addr,
-) -> Result<(Ingress, Ipv4Net, ResourceId), String> {
-    let Some((prefix, conn)) = crate::routing::site_route_for(model, lng, dst) else {
-        return Err(format!(
-            "the on-premises router {} has no route to {dst}: no Azure gateway it is connected to advertises it (a gateway advertises its VNet and the spokes that use it through gateway transit)",
-            lng.name()
-        ));
-    };
-    let c = t
-        .connections
-        .iter()
-        .position(|c| c.id == conn)
-        .ok_or_else(|| format!("connection {} is not in the compiled tables", conn.name()))?;
-    Ok((Ingress::Connection(c as u32), prefix, conn))
-}
-
-/// Whether a request from `from` (a VM's NIC, the Cloud Shell on the
-/// Internet side, or an on-premises site's tunnel) to `dst` and its answer
-/// both get through, as a real ping or TCP handshake needs; with the
-/// explanation of the first leg that fails (or of the request when both
-/// pass). An on-premises sender is `src`; the others have their own.
-pub fn round_trip(
-    t: &Tables,
-    health: &LbHealth,
-    from: Ingress,
-    dst: Ipv4Addr,
-    protocol: &str,
-    port: u16,
-    now: Instant,
-) -> (bool, Explanation) {
-    round_trip_from(t, health, from, None, dst, protocol, port, now)
-}
-
-#[allow(clippy::too_many_arguments)]
-pub fn round_trip_from(
-    t: &Tables,
-    health: &LbHealth,
-    from: Ingress,
-    src: Option<Ipv4Addr>,
-    dst: Ipv4Addr,
-    protocol: &str,
-    port: u16,
-    now: Instant,
-) -> (bool, Explanation) {
-    let mut ct = ConnTrack::new();
-    let src = match (from, src) {
-        (_, Some(ip)) => ip,
-        (Ingress::Nic(n), None) => t.nics[n as usize].ip,
-        (Ingress::Internet | Ingress::Connection(_), None) => super::CLOUD_SHELL_IP,
-        (Ingress::Service(_), None) => super::tables::SERVICE_IP,
-        (Ingress::AzureHost, None) => crate::model::AZURE_HOST_IP,
-    };
-    let (sport, dport) = if protocol.eq_ignore_ascii_case("icmp") {
-        (4242, 4242)
-    } else {
-        (49152, port)
-    };
-    let Some(req) = probe_packet(src, dst, protocol, sport, dport, false) else {
-        return (false, explain(t, health, &mut ct, from, &[], now));
-    };
-    let there = explain(t, health, &mut ct, from, &req, now);
-    // The answer leaves the receiver from its private address (a public
-    // IP's translation back is the fabric's business), or comes back out
-    // of the site's tunnel.
-    // A pod answers from its own address, through its node; a translated
-    // destination answers from the address (and port) it became.
-    let (back_from, reply_src, reply_port) = match there.verdict {
-        Verdict::Deliver { nic: to, nat: None } => (Ingress::Nic(to), dst, dport),
-        Verdict::Deliver { nic: to, nat: Some(r) } => (Ingress::Nic(to), r.ip, r.port.unwrap_or(dport)),
-        Verdict::ToSite { connection } => (Ingress::Connection(connection), dst, dport),
-        Verdict::ToService { service, nat } => (Ingress::Service(service), nat.ip, nat.port.unwrap_or(dport)),
-        _ => return (false, there),
-    };
-    let Some(rep) = probe_packet(reply_src, src, protocol, reply_port, sport, true) else {
-        return (false, there);
-    };
-    let back = explain(t, health, &mut ct, back_from, &rep, now);
-    let home = match (back.verdict, from) {
-        (Verdict::Deliver { nic, .. }, Ingress::Nic(n)) => nic == n,
-        (Verdict::ToInternet { snat }, Ingress::Internet) => snat == dst,
-        (Verdict::ToSite { connection }, Ingress::Connection(c)) => {
-            t.connections[connection as usize].site == t.connections[c as usize].site
-        }
-        _ => false,
-    };
-    if home {
-        (true, there)
-    } else {
-        (
-            false,
-            Explanation {
-                summary: format!("the answer is {}", back.summary),
-                ..back
-            },
-        )
     }
 }

@@ -1,0 +1,561 @@
+//! The verdict function: what the Azure fabric does with one packet.
+//!
+//! `decide` is the single place where routing, peering rules, the
+//! source/destination checks and NSGs meet. The live data plane, the
+//! `explain`/`next-hop`/`ip-flow` commands and the tests all call it; the
+//! explaining callers pass an [`Observer`] that records each step, the
+//! data plane passes `()` and pays nothing for it.
+//!
+//! Order for a packet a NIC sends: parse; the sender's source check; the
+//! route lookup in the sender's subnet (following gateways, with loop
+//! protection); the receiver's destination check; the sender's outbound
+//! NSGs (NIC, then subnet); the receiver's inbound NSGs (subnet, then NIC).
+//! Azure evaluates outbound NSGs before routing; the packet's fate is the
+//! same either way, and routing first lets a drop name its root cause.
+
+use std::net::Ipv4Addr;
+use std::time::Instant;
+
+use super::conntrack::ConnTrack;
+use super::health::LbHealth;
+use super::nat::{Rewrite, Side};
+use super::packet::{self, FlowKey, Fragment, IcmpKind};
+use super::tables::{NicIdx, SERVICE_IP, SubnetIdx, Tables, VnetIdx};
+use crate::model::{AZURE_HOST_IP, Access, Direction, PublicIpSku};
+
+mod balance;
+mod endpoint;
+mod nsg;
+mod overlay;
+mod route;
+
+pub use nsg::nsg_decision;
+
+/// Default outbound access: traffic from a VM without a public IP leaves
+/// with this address (RFC 5737 TEST-NET-1, never a real one).
+pub const DEFAULT_OUTBOUND_IP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 254);
+
+/// The Cloud Shell's address on the Internet side (RFC 5737 TEST-NET-1),
+/// and the Internet-side gateway it routes through.
+pub const CLOUD_SHELL_IP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 10);
+pub const INTERNET_GATEWAY_IP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
+
+/// Where a packet entered the fabric.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ingress {
+    /// Sent by a VM (or NVA) through this NIC.
+    Nic(NicIdx),
+    /// From the Internet side, addressed to a public IP.
+    Internet,
+    /// From the on-premises site behind this connection.
+    Connection(u32),
+    /// From a service instance outside the VNets (`Tables::services`).
+    Service(u32),
+    /// From the Azure host (168.63.129.16): health probes, addressed to
+    /// a NIC's probe alias.
+    AzureHost,
+}
+
+/// Which route table decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RouteCtx {
+    Subnet(SubnetIdx),
+    /// The forwarding context of the gateway (or Route Server) in a VNet.
+    Gateway(VnetIdx),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Into this NIC's VM; `nat` is the translation on the way (public IP
+    /// or load-balancer frontend to private IP, or back).
+    Deliver {
+        nic: NicIdx,
+        nat: Option<Rewrite>,
+    },
+    /// Into an NVA whose NIC forwards: the packet is not addressed to it.
+    ToAppliance {
+        nic: NicIdx,
+        nat: Option<Rewrite>,
+    },
+    /// Over the backbone to a service instance behind a private endpoint.
+    ToService {
+        service: u32,
+        nat: Rewrite,
+    },
+    /// To the Azure host's namespace (a health probe's answer), the
+    /// source translated to the NIC's probe alias.
+    ToAzureHost {
+        nat: Rewrite,
+    },
+    /// Out to the Internet side, the source translated to `snat`.
+    ToInternet {
+        snat: Ipv4Addr,
+    },
+    /// Into the VPN tunnel of this site-to-site connection.
+    ToSite {
+        connection: u32,
+    },
+    Drop(DropReason),
+}
+
+/// Why Azure would drop the packet. Azure drops silently: nothing is
+/// sent back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DropReason {
+    Malformed,
+    /// GRE, IP-in-IP and IPv6-in-IPv4 do not cross an Azure VNet.
+    ProtocolBlocked {
+        proto: u8,
+    },
+    /// Broadcast and multicast do not exist in an Azure VNet.
+    NotUnicast,
+    /// A later fragment whose first fragment was not seen.
+    FragmentOutOfOrder,
+    VmNotRunning {
+        nic: NicIdx,
+    },
+    /// Source is not the NIC's address and the NIC does not forward.
+    SpoofedSource {
+        nic: NicIdx,
+    },
+    /// Sent to an NVA whose NIC has IP forwarding off.
+    NotForwarding {
+        nic: NicIdx,
+    },
+    NoRoute {
+        ctx: RouteCtx,
+    },
+    NextHopNone {
+        ctx: RouteCtx,
+        row: u32,
+    },
+    NoGateway {
+        ctx: RouteCtx,
+        row: u32,
+    },
+    /// The route leads into `vnet`, but no NIC there has the address.
+    NoHost {
+        vnet: VnetIdx,
+        ctx: RouteCtx,
+        row: u32,
+    },
+    ApplianceUnreachable {
+        ctx: RouteCtx,
+        row: u32,
+        ip: Ipv4Addr,
+    },
+    /// The receiving VNet's link (`vnet`.links[`link`]) does not allow
+    /// forwarded traffic, and the source is not in the sending VNet.
+    ForwardedTrafficNotAllowed {
+        vnet: VnetIdx,
+        link: u32,
+    },
+    /// allowVirtualNetworkAccess is off and no NSG rule allows the peer.
+    PeeringAccessBlocked {
+        nic: NicIdx,
+        vnet: VnetIdx,
+        link: u32,
+    },
+    NsgDenied {
+        nic: NicIdx,
+        direction: Direction,
+        nsg: u32,
+        rule: u32,
+    },
+    NoPublicIp,
+    /// Standard public IPs are closed to inbound unless an NSG allows it.
+    PublicIpClosed {
+        nic: NicIdx,
+    },
+    /// A private subnet (defaultOutboundAccess false) without a public IP.
+    NoOutboundAccess {
+        nic: NicIdx,
+    },
+    RoutingLoop,
+    /// A Basic load balancer's frontend, reached over the global peering
+    /// `vnet`.links[`link`]: Azure does not carry that.
+    BasicLbOverGlobalPeering {
+        lb: u32,
+        vnet: VnetIdx,
+        link: u32,
+    },
+    /// No load-balancing rule of `lb` covers the frontend, protocol and port.
+    NoLbRule {
+        lb: u32,
+        frontend: u32,
+    },
+    /// Every backend of the rule's pool is down (probe failing) or stopped.
+    NoHealthyBackend {
+        lb: u32,
+        rule: u32,
+    },
+    /// The private endpoint's service no longer exists.
+    EndpointWithoutService {
+        endpoint: u32,
+    },
+    /// Private endpoints carry TCP and UDP only.
+    EndpointProtocol {
+        endpoint: u32,
+    },
+    /// Sent from a service instance or the Azure host, but not the answer
+    /// of a flow that reached it.
+    Unsolicited,
+    /// The destination is a pod address of `cluster`: pod CIDRs are not
+    /// routed by the VNet or over peering (Azure CNI Overlay).
+    PodAddressNotRouted {
+        cluster: u32,
+    },
+    /// A node sent with a pod source address to outside its cluster's
+    /// pods: only SNATed traffic may leave the cluster.
+    PodSourceOutsideCluster {
+        nic: NicIdx,
+        cluster: u32,
+    },
+    /// No node of `cluster` holds the /24 of the destination pod address.
+    NoPodNode {
+        cluster: u32,
+    },
+}
+
+/// One step of a decision, for explanations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    Route {
+        ctx: RouteCtx,
+        row: u32,
+    },
+    CrossPeering {
+        from: VnetIdx,
+        to: VnetIdx,
+        link: u32,
+    },
+    Tracked {
+        nic: NicIdx,
+        direction: Direction,
+    },
+    NoNsg {
+        nic: NicIdx,
+        direction: Direction,
+    },
+    Nsg {
+        nic: NicIdx,
+        direction: Direction,
+        nsg: u32,
+        rule: u32,
+        access: Access,
+    },
+    Dnat {
+        nic: NicIdx,
+        to: Ipv4Addr,
+    },
+    /// Load balancer `lb`'s rule chose `nic` (`pinned`: the flow already had it).
+    Balance {
+        lb: u32,
+        rule: u32,
+        nic: NicIdx,
+        pinned: bool,
+    },
+    /// Private endpoint `endpoint` leads to service `service`.
+    Endpoint {
+        endpoint: u32,
+        service: u32,
+    },
+    /// The answer of a translated flow: its source becomes `ip` again.
+    Untranslate {
+        ip: Ipv4Addr,
+    },
+    /// The cluster's overlay routing domain sends it to the node that
+    /// owns the destination pod's /24.
+    PodRoute {
+        cluster: u32,
+        node: NicIdx,
+    },
+}
+
+pub trait Observer {
+    fn step(&mut self, s: Step);
+}
+
+impl Observer for () {
+    #[inline(always)]
+    fn step(&mut self, _: Step) {}
+}
+
+impl Observer for Vec<Step> {
+    fn step(&mut self, s: Step) {
+        self.push(s);
+    }
+}
+
+/// Decides the fate of `bytes` entering at `ingress` at time `now`, given
+/// what the health probes last said (`health`) and the flows seen so far
+/// (`ct`, which the decision updates).
+///
+/// ```
+/// use std::time::Instant;
+/// use vnetlab::dataplane::{decide, ConnTrack, DropReason, Ingress, LbHealth, Tables, Verdict};
+/// let tables = Tables::compile(&vnetlab::model::Model::new(), 1);
+/// let health = LbHealth::all_up();
+/// let v = decide(&tables, &health, &mut ConnTrack::new(), Ingress::Internet, &[0u8; 3], Instant::now());
+/// assert_eq!(v, Verdict::Drop(DropReason::Malformed));
+/// ```
+#[inline]
+pub fn decide(
+    t: &Tables,
+    health: &LbHealth,
+    ct: &mut ConnTrack,
+    ingress: Ingress,
+    bytes: &[u8],
+    now: Instant,
+) -> Verdict {
+    decide_with(t, health, ct, ingress, bytes, now, &mut ())
+}
+
+pub fn decide_with(
+    t: &Tables,
+    health: &LbHealth,
+    ct: &mut ConnTrack,
+    ingress: Ingress,
+    bytes: &[u8],
+    now: Instant,
+    obs: &mut impl Observer,
+) -> Verdict {
+    let Ok(pkt) = packet::parse(bytes) else {
+        return Verdict::Drop(DropReason::Malformed);
+    };
+    let mut key = pkt.key;
+    if let Fragment::Later { id } = pkt.fragment {
+        match ct.fragment_ports(&key, id, now) {
+            Some((s, d)) => (key.sport, key.dport) = (s, d),
+            // Azure drops fragments that arrive out of order [DOC].
+            None => return Verdict::Drop(DropReason::FragmentOutOfOrder),
+        }
+    }
+    let mut d = Decision {
+        t,
+        health,
+        ct,
+        now,
+        obs,
+        sent: key,
+        key,
+        related: None,
+        nat: None,
+        pin: None,
+        sender: None,
+    };
+    if let Some(IcmpKind::Error { inner }) = pkt.icmp {
+        d.related = Some(inner);
+    }
+    let v = d.run(ingress).unwrap_or_else(Verdict::Drop);
+    if let (Fragment::First { id }, false) = (pkt.fragment, matches!(v, Verdict::Drop(_))) {
+        d.ct.note_first_fragment(&key, id, now);
+    }
+    v
+}
+
+/// Where routing leads.
+enum Target {
+    Nic { nic: NicIdx, appliance: bool },
+    Internet,
+    Site(u32),
+    Service(u32),
+}
+
+/// A translated flow to pin once the whole path is allowed.
+struct Pin {
+    key: FlowKey,
+    to: (Ipv4Addr, u16),
+    backend: u64,
+    back_to: Option<u64>,
+    timeout: std::time::Duration,
+}
+
+struct Decision<'a, O: Observer> {
+    t: &'a Tables,
+    health: &'a LbHealth,
+    ct: &'a mut ConnTrack,
+    now: Instant,
+    obs: &'a mut O,
+    /// The packet as its sender sent it: what the sender's outbound NSGs see.
+    sent: FlowKey,
+    /// The packet as it is now (after any translation): what routing and
+    /// the receiver's inbound NSGs see.
+    key: FlowKey,
+    nat: Option<Rewrite>,
+    pin: Option<Pin>,
+    /// The NIC that sent the packet, if a NIC did.
+    sender: Option<NicIdx>,
+    /// For ICMP errors: the flow they answer. They pass where that flow
+    /// is tracked, and never create state of their own.
+    related: Option<FlowKey>,
+}
+
+impl<O: Observer> Decision<'_, O> {
+    fn run(&mut self, ingress: Ingress) -> Result<Verdict, DropReason> {
+        let k = self.key;
+        if matches!(k.proto, 4 | 41 | 47) {
+            return Err(DropReason::ProtocolBlocked { proto: k.proto });
+        }
+        if k.dst.is_multicast() || k.dst.is_broadcast() || k.src.is_multicast() {
+            return Err(DropReason::NotUnicast);
+        }
+        match ingress {
+            Ingress::Nic(n) => self.sent_by_nic(n),
+            Ingress::Internet => self.sent_from_internet(),
+            Ingress::Connection(c) => self.sent_from_site(c),
+            Ingress::Service(s) => self.sent_by_service(s),
+            Ingress::AzureHost => self.sent_by_azure_host(),
+        }
+    }
+
+    fn sent_by_nic(&mut self, n: NicIdx) -> Result<Verdict, DropReason> {
+        let t = self.t;
+        let nic = t.nics.get(n as usize).ok_or(DropReason::Malformed)?;
+        if !nic.running {
+            return Err(DropReason::VmNotRunning { nic: n });
+        }
+        if let Some(v) = self.pod_overlay(n)? {
+            return Ok(v);
+        }
+        // Azure: without IP forwarding a NIC may only send from its own IP.
+        if self.key.src != nic.ip && !nic.ip_forwarding {
+            return Err(DropReason::SpoofedSource { nic: n });
+        }
+        self.sender = Some(n);
+        // Azure: 168.63.129.16 is reached from every VM whatever its
+        // routes say; here it answers health probes.
+        if self.key.dst == AZURE_HOST_IP {
+            let new = self.nsg(n, Direction::Outbound)?;
+            self.track(&[(n, Direction::Outbound, new)]);
+            return Ok(Verdict::ToAzureHost {
+                nat: Rewrite::src(t.probe_alias(n)),
+            });
+        }
+        if let Some(a) = nic.lb_backend.then(|| self.ct.answer(&self.key, self.now)).flatten() {
+            self.untranslate(a.ip, a.port);
+        }
+        let src_vnet = t.subnets[nic.subnet as usize].vnet;
+        let target = self
+            .route(RouteCtx::Subnet(nic.subnet), src_vnet, false, 0)
+            .map_err(|e| self.pod_not_routed(e))?;
+        match target {
+            Target::Nic { nic: m, appliance } => {
+                let (out_new, in_new) = (self.nsg(n, Direction::Outbound)?, self.nsg(m, Direction::Inbound)?);
+                self.track(&[(n, Direction::Outbound, out_new), (m, Direction::Inbound, in_new)]);
+                Ok(if appliance {
+                    Verdict::ToAppliance { nic: m, nat: self.nat }
+                } else {
+                    Verdict::Deliver { nic: m, nat: self.nat }
+                })
+            }
+            Target::Service(s) => {
+                let new = self.nsg(n, Direction::Outbound)?;
+                self.track(&[(n, Direction::Outbound, new)]);
+                Ok(Verdict::ToService {
+                    service: s,
+                    nat: self.nat.unwrap_or(Rewrite::dst(SERVICE_IP)),
+                })
+            }
+            Target::Internet => {
+                let snat = match nic.public_ip {
+                    Some((ip, _)) => ip,
+                    None if t.subnets[nic.subnet as usize].default_outbound_access => DEFAULT_OUTBOUND_IP,
+                    None => return Err(DropReason::NoOutboundAccess { nic: n }),
+                };
+                let new = self.nsg(n, Direction::Outbound)?;
+                self.track(&[(n, Direction::Outbound, new)]);
+                Ok(Verdict::ToInternet { snat })
+            }
+            Target::Site(c) => {
+                let new = self.nsg(n, Direction::Outbound)?;
+                self.track(&[(n, Direction::Outbound, new)]);
+                Ok(Verdict::ToSite { connection: c })
+            }
+        }
+    }
+
+    /// A health probe from 168.63.129.16 to a NIC's probe alias. The NIC's
+    /// inbound NSGs see it come from the AzureLoadBalancer tag.
+    fn sent_by_azure_host(&mut self) -> Result<Verdict, DropReason> {
+        let t = self.t;
+        if self.key.src != AZURE_HOST_IP {
+            return Err(DropReason::Unsolicited);
+        }
+        let m = t.probe_target(self.key.dst).ok_or(DropReason::Unsolicited)?;
+        let nic = &t.nics[m as usize];
+        if !nic.running {
+            return Err(DropReason::VmNotRunning { nic: m });
+        }
+        self.key.dst = nic.ip;
+        let new = self.nsg(m, Direction::Inbound)?;
+        self.track(&[(m, Direction::Inbound, new)]);
+        Ok(Verdict::Deliver {
+            nic: m,
+            nat: Some(Rewrite::dst(nic.ip)),
+        })
+    }
+
+    /// The answer of a translated flow: its source becomes what its
+    /// sender addressed.
+    fn untranslate(&mut self, ip: Ipv4Addr, port: u16) {
+        self.obs.step(Step::Untranslate { ip });
+        let ports = self.key.has_ports();
+        self.key.src = ip;
+        if ports {
+            self.key.sport = port;
+        }
+        self.nat = Some(Rewrite {
+            side: Side::Source,
+            ip,
+            port: ports.then_some(port),
+        });
+    }
+
+    fn sent_from_internet(&mut self) -> Result<Verdict, DropReason> {
+        let t = self.t;
+        let m = t.public_ip_owner(self.key.dst).ok_or(DropReason::NoPublicIp)?;
+        let nic = &t.nics[m as usize];
+        if !nic.running {
+            return Err(DropReason::VmNotRunning { nic: m });
+        }
+        // NSGs see private addresses: inbound is evaluated after DNAT.
+        self.key.dst = nic.ip;
+        self.obs.step(Step::Dnat { nic: m, to: nic.ip });
+        let subnet = &t.subnets[nic.subnet as usize];
+        let standard = matches!(nic.public_ip, Some((_, PublicIpSku::Standard)));
+        if standard && subnet.nsg.is_none() && nic.nsg.is_none() {
+            return Err(DropReason::PublicIpClosed { nic: m });
+        }
+        let new = self.nsg(m, Direction::Inbound)?;
+        self.track(&[(m, Direction::Inbound, new)]);
+        Ok(Verdict::Deliver {
+            nic: m,
+            nat: Some(Rewrite::dst(nic.ip)),
+        })
+    }
+
+    fn sent_from_site(&mut self, c: u32) -> Result<Verdict, DropReason> {
+        let vnet = self
+            .t
+            .connections
+            .get(c as usize)
+            .and_then(|c| c.vnet)
+            .ok_or(DropReason::Malformed)?;
+        match self.route(RouteCtx::Gateway(vnet), vnet, true, 0)? {
+            Target::Nic { nic: m, appliance } => {
+                let new = self.nsg(m, Direction::Inbound)?;
+                self.track(&[(m, Direction::Inbound, new)]);
+                Ok(if appliance {
+                    Verdict::ToAppliance { nic: m, nat: self.nat }
+                } else {
+                    Verdict::Deliver { nic: m, nat: self.nat }
+                })
+            }
+            Target::Site(other) => Ok(Verdict::ToSite { connection: other }),
+            Target::Internet | Target::Service(_) => Err(DropReason::NoRoute {
+                ctx: RouteCtx::Gateway(vnet),
+            }),
+        }
+    }
+}

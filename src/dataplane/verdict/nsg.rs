@@ -1,0 +1,117 @@
+//! NSG layering: the sender's outbound NSGs (NIC, then subnet) see the
+//! packet as sent, the receiver's inbound NSGs (subnet, then NIC) as
+//! received; a tracked flow skips them; a new one is tracked only once the
+//! whole path is allowed.
+
+use super::{Decision, DropReason, Observer, Step};
+use crate::dataplane::packet::FlowKey;
+use crate::dataplane::tables::{NicIdx, Tables};
+use crate::model::{Access, Direction};
+use crate::nsg::FlowView;
+
+impl<O: Observer> Decision<'_, O> {
+    /// The packet as NIC NSGs in `dir` see it: the sender's as sent, the
+    /// receiver's as received.
+    pub(super) fn seen(&self, dir: Direction) -> FlowKey {
+        if dir == Direction::Outbound {
+            self.sent
+        } else {
+            self.key
+        }
+    }
+
+    /// Runs the NSGs of NIC `x` in `dir`. Returns whether the flow was
+    /// new there (and must be tracked once the whole path is allowed).
+    pub(super) fn nsg(&mut self, x: NicIdx, dir: Direction) -> Result<bool, DropReason> {
+        let t = self.t;
+        let nic = &t.nics[x as usize];
+        let key = self.seen(dir);
+        let tracked = match self.related {
+            Some(inner) => self.ct.has(nic.key, &inner, self.now),
+            None => self.ct.hit(nic.key, &key, self.now, nic.flow_timeout),
+        };
+        if tracked {
+            self.obs.step(Step::Tracked { nic: x, direction: dir });
+            return Ok(false);
+        }
+        nsg_decision(t, x, dir, &key, self.obs)?;
+        Ok(self.related.is_none())
+    }
+
+    /// The whole path is allowed: new flows are tracked where their NSGs
+    /// allowed them, and a translated flow is pinned.
+    pub(super) fn track(&mut self, nics: &[(NicIdx, Direction, bool)]) {
+        for &(x, dir, new) in nics {
+            if new {
+                let nic = &self.t.nics[x as usize];
+                let key = self.seen(dir);
+                self.ct.insert(nic.key, &key, self.now, nic.flow_timeout);
+            }
+        }
+        if let Some(p) = self.pin.take() {
+            self.ct.pin(&p.key, p.to, p.backend, p.back_to, self.now, p.timeout);
+        }
+    }
+}
+
+/// The NSGs of NIC `x` for a new flow in `dir`: subnet then NIC inbound,
+/// NIC then subnet outbound, both must allow (§5.3). This is what IP flow
+/// verify reports; `decide` runs it for every flow it has not seen.
+pub fn nsg_decision(
+    t: &Tables,
+    x: NicIdx,
+    dir: Direction,
+    key: &FlowKey,
+    obs: &mut impl Observer,
+) -> Result<(), DropReason> {
+    let nic = &t.nics[x as usize];
+    let subnet = &t.subnets[nic.subnet as usize];
+    let levels = match dir {
+        Direction::Inbound => [subnet.nsg, nic.nsg],
+        Direction::Outbound => [nic.nsg, subnet.nsg],
+    };
+    if levels.iter().all(Option::is_none) {
+        let peer = if dir == Direction::Outbound { key.dst } else { key.src };
+        // Azure: with allowVirtualNetworkAccess off, traffic with that
+        // peer does not flow unless an NSG rule explicitly allows it; with
+        // no NSG at all there is no such rule.
+        let vnet = &t.vnets[subnet.vnet as usize];
+        if let Some(l) = vnet.links.iter().position(|l| {
+            !l.allow_virtual_network_access && l.connected() && l.remote_address_space.iter().any(|p| p.contains(&peer))
+        }) {
+            return Err(DropReason::PeeringAccessBlocked {
+                nic: x,
+                vnet: subnet.vnet,
+                link: l as u32,
+            });
+        }
+        obs.step(Step::NoNsg { nic: x, direction: dir });
+        return Ok(());
+    }
+    let view = FlowView {
+        src: key.src,
+        dst: key.dst,
+        proto: key.proto,
+        ports: key.has_ports().then_some((key.sport, key.dport)),
+    };
+    for g in levels.into_iter().flatten() {
+        let rule = t.nsgs[g as usize].evaluate_index(dir, &view);
+        let access = t.nsgs[g as usize].rules(dir)[rule].access;
+        obs.step(Step::Nsg {
+            nic: x,
+            direction: dir,
+            nsg: g,
+            rule: rule as u32,
+            access,
+        });
+        if access == Access::Deny {
+            return Err(DropReason::NsgDenied {
+                nic: x,
+                direction: dir,
+                nsg: g,
+                rule: rule as u32,
+            });
+        }
+    }
+    Ok(())
+}
