@@ -205,7 +205,7 @@ fn verdicts(c: &mut Criterion) {
     let t = Tables::compile(&model, 1);
     let spoke = t.nic_of_vm("spokevm").expect("spoke VM NIC");
     let hub = t.nic_of_vm("hubvm").expect("hub VM NIC");
-    let (src, dst) = (t.nics[spoke as usize].ip, t.nics[hub as usize].ip);
+    let (src, dst) = (t.nics[spoke].ip, t.nics[hub].ip);
     let (now, health) = (Instant::now(), LbHealth::all_up());
 
     let mut g = c.benchmark_group("verdicts");

@@ -45,7 +45,7 @@ fn decide(model: &Model, t: &Tables, from: &str, to: &str, via: Probe, port: Opt
     };
     let dst: Ipv4Addr = match pod(to) {
         Some(p) => p.ip,
-        None => t.nics[t.nic_of_vm(to).unwrap_or_else(|| panic!("no VM {to}")) as usize].ip,
+        None => t.nics[t.nic_of_vm(to).unwrap_or_else(|| panic!("no VM {to}"))].ip,
     };
     let (protocol, port) = match via {
         Probe::Ping => ("icmp", 0),

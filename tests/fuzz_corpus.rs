@@ -8,18 +8,18 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use proptest::prelude::*;
-use vnetlab::dataplane::{ConnTrack, DropReason, Ingress, LbHealth, Tables, Verdict, decide};
+use vnetlab::dataplane::{ConnIdx, ConnTrack, DropReason, Ingress, LbHealth, NicIdx, Tables, Verdict, decide};
 
 use vnetlab::dataplane::fuzzing::{ingress, tables};
 
 /// Every ingress the harness can pick, plus out-of-range ones.
 fn all_ingresses(t: &Tables) -> Vec<Ingress> {
-    let mut v: Vec<Ingress> = (0..t.nics.len() as u32 + 1).map(Ingress::Nic).collect();
+    let mut v: Vec<Ingress> = (0..t.nics.len() as u32 + 1).map(|i| Ingress::Nic(NicIdx(i))).collect();
     v.extend([
         Ingress::Internet,
-        Ingress::Connection(0),
-        Ingress::Connection(u32::MAX),
-        Ingress::Nic(u32::MAX),
+        Ingress::Connection(ConnIdx(0)),
+        Ingress::Connection(ConnIdx(u32::MAX)),
+        Ingress::Nic(NicIdx(u32::MAX)),
     ]);
     v
 }
@@ -59,9 +59,9 @@ fn corpus_is_there_and_matches_the_harness() {
     // Marketing 0, Research 1, Sales 2; then Internet 3, connection 4.
     let t = tables();
     assert_eq!(t.nics.len(), 3);
-    assert_eq!(t.nic_of_vm("SalesVM"), Some(2));
+    assert_eq!(t.nic_of_vm("SalesVM"), Some(NicIdx(2)));
     assert_eq!(ingress(t, 3), Ingress::Internet);
-    assert_eq!(ingress(t, 4), Ingress::Connection(0));
+    assert_eq!(ingress(t, 4), Ingress::Connection(ConnIdx(0)));
 }
 
 #[test]

@@ -6,7 +6,9 @@ use std::time::Instant;
 
 use vnetlab::dataplane::explain::{probe_packet, round_trip};
 use vnetlab::dataplane::nat::Rewrite;
-use vnetlab::dataplane::{ConnTrack, DropReason, Ingress, LbHealth, NicIdx, Tables, Verdict, decide};
+use vnetlab::dataplane::{
+    ConnIdx, ConnTrack, DropReason, Ingress, LbHealth, NicIdx, NsgRuleIdx, Tables, Verdict, decide,
+};
 use vnetlab::model::{
     Change, DEFAULT_SUBSCRIPTION_ID, Direction, ErrorCode, Model, NextHopType, PeeringSpec, PeeringState, PowerState,
     ResourceId, SecurityRuleSpec,
@@ -30,11 +32,11 @@ fn nic(t: &Tables, vm: &str) -> NicIdx {
 }
 
 fn ip(t: &Tables, vm: &str) -> Ipv4Addr {
-    t.nics[nic(t, vm) as usize].ip
+    t.nics[nic(t, vm)].ip
 }
 
 fn pip(t: &Tables, vm: &str) -> Ipv4Addr {
-    t.nics[nic(t, vm) as usize]
+    t.nics[nic(t, vm)]
         .public_ip
         .unwrap_or_else(|| panic!("{vm} has no public IP"))
         .0
@@ -90,7 +92,7 @@ fn is_next_hop_none(v: Verdict) -> bool {
 }
 
 fn subnet_of<'t>(t: &'t Tables, vm: &str) -> &'t vnetlab::dataplane::SubnetEntry {
-    &t.subnets[t.nics[nic(t, vm) as usize].subnet as usize]
+    &t.subnets[t.nics[nic(t, vm)].subnet]
 }
 
 fn net(s: &str) -> ipnet::Ipv4Net {
@@ -623,11 +625,14 @@ fn gateway_transit_to_on_premises() {
     let onprem = Ipv4Addr::new(192, 168, 100, 10);
     let (_, t) = lab(&gateway_transit_lab("VpnGw1", true, false));
     assert!(has_onprem_route(&t), "{:#?}", subnet_of(&t, "vm").routes);
-    assert_eq!(send_from(&t, "vm", onprem, 22), Verdict::ToSite { connection: 0 });
+    assert_eq!(
+        send_from(&t, "vm", onprem, 22),
+        Verdict::ToSite { connection: ConnIdx(0) }
+    );
     let vm = ip(&t, "vm");
     // From on-premises: ssh (default-allow-ssh) and any port (AllowVnetInBound: the tag holds gateway routes).
     for port in [22, 8080] {
-        let v = send(&t, Ingress::Connection(0), onprem, vm, "tcp", port);
+        let v = send(&t, Ingress::Connection(ConnIdx(0)), onprem, vm, "tcp", port);
         assert_eq!(
             v,
             Verdict::Deliver {
@@ -646,7 +651,7 @@ fn gateway_transit_needs_use_remote_gateways() {
     assert!(!has_onprem_route(&t));
     let v = send_from(&t, "vm", onprem, 22);
     assert!(is_next_hop_none(v), "{v:?}");
-    let v = send(&t, Ingress::Connection(0), onprem, ip(&t, "vm"), "tcp", 22);
+    let v = send(&t, Ingress::Connection(ConnIdx(0)), onprem, ip(&t, "vm"), "tcp", 22);
     assert!(matches!(v, Verdict::Drop(_)), "{v:?}");
 }
 
@@ -734,7 +739,7 @@ fn round_trip_from_on_premises() {
     let (ok, e) = vnetlab::dataplane::explain::round_trip_from(
         &t,
         &LbHealth::all_up(),
-        Ingress::Connection(0),
+        Ingress::Connection(ConnIdx(0)),
         Some(onprem),
         ip(&t, "vm"),
         "tcp",
@@ -903,7 +908,7 @@ fn subnet_nsg_deny_wins_over_nic_allow() {
             nic: nic(&t, "vm2"),
             direction: Direction::Inbound,
             nsg: subnet_nsg,
-            rule: 0
+            rule: NsgRuleIdx(0)
         })
     );
     assert!(ping(&t, "vm1", "vm2"), "other traffic still passes");
@@ -919,7 +924,7 @@ fn nic_nsg_outbound_deny() {
     let v = send_from(&t, "vm1", ip(&t, "vm2"), 22);
     let n1 = nic(&t, "vm1");
     assert!(
-        matches!(v, Verdict::Drop(DropReason::NsgDenied { nic, direction: Direction::Outbound, nsg, .. }) if nic == n1 && Some(nsg) == t.nics[n1 as usize].nsg),
+        matches!(v, Verdict::Drop(DropReason::NsgDenied { nic, direction: Direction::Outbound, nsg, .. }) if nic == n1 && Some(nsg) == t.nics[n1].nsg),
         "{v:?}"
     );
     assert!(ping(&t, "vm1", "vm2"));
@@ -1041,7 +1046,7 @@ fn rule_name(t: &Tables, v: Verdict) -> String {
     match v {
         Verdict::Drop(DropReason::NsgDenied {
             direction, nsg, rule, ..
-        }) => t.nsgs[nsg as usize].rules(direction)[rule as usize].name.clone(),
+        }) => t.nsgs[nsg].rules(direction)[rule.index()].name.clone(),
         other => format!("{other:?}"),
     }
 }
@@ -1436,10 +1441,10 @@ fn the_frontend_port_is_translated_to_the_backend_port_and_back() {
         panic!("not delivered")
     };
     assert!([nic(&t, "backend1"), nic(&t, "backend2")].contains(&backend));
-    assert_eq!((r.ip, r.port), (t.nics[backend as usize].ip, Some(22)));
+    assert_eq!((r.ip, r.port), (t.nics[backend].ip, Some(22)));
     // The answer leaves the backend from its own address and port 22, and
     // reaches VM1 from the frontend's 10.2.0.100:2222.
-    let back = probe_packet(t.nics[backend as usize].ip, ip(&t, "VM1"), "tcp", 22, 40000, true).expect("lab 05");
+    let back = probe_packet(t.nics[backend].ip, ip(&t, "VM1"), "tcp", 22, 40000, true).expect("lab 05");
     let Verdict::Deliver {
         nic: home,
         nat: Some(r),
@@ -1479,13 +1484,13 @@ fn new_flows_spread_over_healthy_backends_only() {
     // backend1's probe fails: new flows all go to backend2; flows already
     // pinned to backend1 stay (Standard).
     let lb = t.lbs.iter().find(|l| l.name == "std-ilb").expect("lab 05").key;
-    health.set(lb, t.nics[b1 as usize].key, false);
+    health.set(lb, t.nics[b1].key, false);
     assert!((50000..50032).all(|p| backend_of(&health, &mut ct, p) == Some(b2)));
     let pinned = (40000..40064)
         .find(|p| picks[(*p - 40000) as usize] == Some(b1))
         .expect("lab 05");
     assert_eq!(backend_of(&health, &mut ct, pinned), Some(b1));
-    health.set(lb, t.nics[b2 as usize].key, false);
+    health.set(lb, t.nics[b2].key, false);
     let v = decide(
         &t,
         &health,
@@ -1712,10 +1717,10 @@ fn an_explanation_given_a_backend_down_names_the_backend_decide_picks() {
     let other = if first == b1 { b2 } else { b1 };
     // The prober took the backend this flow would get out of rotation.
     let mut health = LbHealth::all_up();
-    health.set(lb, t.nics[first as usize].key, false);
+    health.set(lb, t.nics[first].key, false);
     let e = explain(&t, &health, &mut ConnTrack::new(), Ingress::Nic(vm1), &req, now);
     assert_eq!(chosen(&e), Some(other), "{:?}", e.steps);
-    let name = t.nics[other as usize].vm.clone().expect("a VM");
+    let name = t.nics[other].vm.clone().expect("a VM");
     assert!(e.summary.contains(&name), "{}", e.summary);
     assert_eq!(
         decide(&t, &health, &mut ConnTrack::new(), Ingress::Nic(vm1), &req, now),

@@ -63,17 +63,13 @@ fn vm_nic(ctx: &Ctx, t: &Tables, rg: &str, vm: &str, nic: Option<&str>) -> Resul
             .cloned()
             .ok_or_else(|| bad(format!("VM {} has no network interface.", v.name)))?,
     };
-    t.nics
-        .iter()
-        .position(|n| n.id == nic_id)
-        .map(|i| i as NicIdx)
-        .ok_or_else(|| {
-            bad(format!(
-                "Network interface {} is not attached to VM {}.",
-                nic_id.name(),
-                v.name
-            ))
-        })
+    t.nics.position(|n| n.id == nic_id).ok_or_else(|| {
+        bad(format!(
+            "Network interface {} is not attached to VM {}.",
+            nic_id.name(),
+            v.name
+        ))
+    })
 }
 
 fn ip(s: &str, what: &str) -> Result<Ipv4Addr, AzError> {
@@ -103,7 +99,7 @@ fn ip_flow(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let nic = vm_nic(ctx, &t, a.must("resource-group"), a.must("vm"), a.str("nic"))?;
     let local = endpoint(a.must("local"), "local")?;
     let remote = endpoint(a.must("remote"), "remote")?;
-    let own = t.nics[nic as usize].ip;
+    let own = t.nics[nic].ip;
     if local.0 != own {
         return Err(crate::model::AzureError::new(
             crate::model::ErrorCode::InvalidParameter,
@@ -130,7 +126,7 @@ fn connectivity(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let dst = match (a.str("dest-resource"), a.str("dest-address")) {
         (Some(vm), _) => {
             let n = vm_nic(ctx, &t, rg, vm, None)?;
-            t.nics[n as usize].ip
+            t.nics[n].ip
         }
         (None, Some(addr)) => ip(addr, "dest-address")?,
         (None, None) => {
@@ -151,7 +147,7 @@ fn connectivity(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     } else {
         ("tcp", Some(port))
     };
-    let vm_name = t.nics[nic as usize].vm.clone().unwrap_or_default();
+    let vm_name = t.nics[nic].vm.clone().unwrap_or_default();
     let measured = ctx.backend.probe(&vm_name, dst, probe_port)?;
     Ok(Reply::Value(watcher::connectivity(
         &t,

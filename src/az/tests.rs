@@ -51,9 +51,9 @@ fn the_learn_script_builds_what_the_topology_file_describes() {
             ta.nic_of_vm(from).expect("az made the VM"),
             tb.nic_of_vm(from).expect("topology VM"),
         );
-        assert_eq!(ta.nics[na as usize].ip, tb.nics[nb as usize].ip, "{from}'s private IP");
+        assert_eq!(ta.nics[na].ip, tb.nics[nb].ip, "{from}'s private IP");
         for to in vms.iter().filter(|t| **t != from) {
-            let ip = ta.nics[ta.nic_of_vm(to).expect("vm") as usize].ip;
+            let ip = ta.nics[ta.nic_of_vm(to).expect("vm")].ip;
             for (proto, port) in [("icmp", 0), ("tcp", 22)] {
                 let a = round_trip(&ta, &LbHealth::all_up(), Ingress::Nic(na), ip, proto, port, now).0;
                 let t = round_trip(&tb, &LbHealth::all_up(), Ingress::Nic(nb), ip, proto, port, now).0;
@@ -62,7 +62,7 @@ fn the_learn_script_builds_what_the_topology_file_describes() {
         }
     }
     let sales = ta.nic_of_vm("SalesVM").expect("vm");
-    let research_ip = ta.nics[ta.nic_of_vm("ResearchVM").expect("vm") as usize].ip;
+    let research_ip = ta.nics[ta.nic_of_vm("ResearchVM").expect("vm")].ip;
     assert!(
         !round_trip(
             &ta,

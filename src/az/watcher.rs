@@ -41,7 +41,7 @@ pub fn next_hop(t: &Tables, nic: NicIdx, src: Ipv4Addr, dst: Ipv4Addr) -> Result
         // No route at all: Network Watcher answers None.
         return Ok(json!({ "nextHopIpAddress": null, "nextHopType": "None", "routeTableId": "System Route" }));
     };
-    let r = &t.subnets[s as usize].routes[row as usize];
+    let r = &t.subnets[s].routes[row];
     // Network Watcher has one peering value for both kinds of peering.
     let hop_type = match r.next_hop_type.as_str() {
         "VNetPeering" | "VNetGlobalPeering" => "VnetPeering",
@@ -101,7 +101,7 @@ pub fn ip_flow(
     let last_rule = steps.iter().rev().find_map(|s| match s {
         Step::Nsg {
             nsg, rule, direction, ..
-        } => Some(t.nsgs[*nsg as usize].rules(*direction)[*rule as usize].qualified_name()),
+        } => Some(t.nsgs[*nsg].rules(*direction)[rule.index()].qualified_name()),
         _ => None,
     });
     let access = if result.is_ok() { "Allow" } else { "Deny" };
@@ -129,7 +129,7 @@ pub fn connectivity(
     // As for next-hop: the model only, every backend up.
     let health = LbHealth::all_up();
     let (ok, e) = round_trip(t, &health, Ingress::Nic(nic), dst, protocol, port, Instant::now());
-    let src = &t.nics[nic as usize];
+    let src = &t.nics[nic];
     let mut source_issues = Vec::new();
     let mut dest_issues = Vec::new();
     if let Verdict::Drop(reason) = e.verdict {
@@ -141,7 +141,7 @@ pub fn connectivity(
                 nsg,
                 rule,
             } => {
-                let name = t.nsgs[nsg as usize].rules(direction)[rule as usize].name.clone();
+                let name = t.nsgs[nsg].rules(direction)[rule.index()].name.clone();
                 let origin = if direction == Direction::Outbound {
                     "Outbound"
                 } else {
@@ -170,8 +170,8 @@ pub fn connectivity(
                 ctx: RouteCtx::Subnet(s),
                 row,
                 ..
-            } if t.subnets[s as usize].routes[row as usize].source == RouteSource::User => {
-                let r = &t.subnets[s as usize].routes[row as usize];
+            } if t.subnets[s].routes[row].source == RouteSource::User => {
+                let r = &t.subnets[s].routes[row];
                 source_issues.push(issue(
                     "Outbound",
                     "UserDefinedRoute",
@@ -196,7 +196,7 @@ pub fn connectivity(
         "type": "Source",
     })];
     for &a in &e.appliances {
-        let nva = &t.nics[a as usize];
+        let nva = &t.nics[a];
         hops.push(json!({
             "address": nva.ip.to_string(),
             "id": crate::az::render::guid(&nva.id, "hop"),

@@ -396,7 +396,7 @@ fn mesh_status(model: &Model, only: Option<&str>, out: &mut impl Write) -> anyho
                         &t,
                         &crate::dataplane::LbHealth::all_up(),
                         crate::dataplane::Ingress::Nic(na),
-                        t.nics[nb as usize].ip,
+                        t.nics[nb].ip,
                         "udp",
                         MESH_VXLAN_PORT,
                         now,

@@ -661,7 +661,7 @@ fn live_health(s: &LabStatus, t: &Tables) -> LbHealth {
             continue;
         };
         for &n in lb.pools.iter().flat_map(|(_, members)| members) {
-            let nic = &t.nics[n as usize];
+            let nic = &t.nics[n];
             let ip = nic.ip.to_string();
             if status.backends.iter().any(|b| b.ip == ip && b.health == "Down") {
                 down.push((lb.key, nic.key));

@@ -144,7 +144,7 @@ pub fn print_routes(
     output: Output,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
-    let routes = &t.subnets[t.nics[nic as usize].subnet as usize].routes;
+    let routes = &t.subnets[t.nics[nic].subnet].routes;
     let ips = |r: &crate::routing::EffectiveRoute| r.next_hop_ips.iter().map(|i| i.to_string()).collect::<Vec<_>>();
     match output {
         Output::Table => {
@@ -167,7 +167,7 @@ pub fn print_routes(
             )?;
         }
         Output::Json => {
-            let subnet = &t.subnets[t.nics[nic as usize].subnet as usize];
+            let subnet = &t.subnets[t.nics[nic].subnet];
             writeln!(
                 out,
                 "{}",
@@ -187,7 +187,7 @@ fn next_hop(
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
     let n = find_vm(t, vm)?;
-    let src = source_ip.unwrap_or(t.nics[n as usize].ip);
+    let src = source_ip.unwrap_or(t.nics[n].ip);
     let doc = watcher::next_hop(t, n, src, dest).map_err(anyhow::Error::msg)?;
     let cell = |k: &str| doc[k].as_str().unwrap_or_default().to_string();
     match output {
@@ -223,12 +223,8 @@ fn ip_flow(
     let n = find_vm(t, vm)?;
     let local = endpoint(local, "local")?;
     let remote = endpoint(remote, "remote")?;
-    if local.0 != t.nics[n as usize].ip {
-        bail!(
-            "--local {} is not the private IP of {vm} ({})",
-            local.0,
-            t.nics[n as usize].ip
-        );
+    if local.0 != t.nics[n].ip {
+        bail!("--local {} is not the private IP of {vm} ({})", local.0, t.nics[n].ip);
     }
     let proto = if protocol.eq_ignore_ascii_case("tcp") { 6 } else { 17 };
     let dir = if direction.eq_ignore_ascii_case("inbound") {
@@ -268,7 +264,7 @@ fn explain_cmd(
                 None,
             ),
             Err(_) => {
-                let nic = &t.nics[find_vm(t, to)? as usize];
+                let nic = &t.nics[find_vm(t, to)?];
                 // From the Internet a VM is reached at its public IP.
                 match (is_internet(from), nic.public_ip) {
                     (true, Some((ip, _))) => (ip, None),
@@ -302,7 +298,7 @@ fn explain_cmd(
         }
     } else {
         let n = find_vm(t, from)?;
-        (Ingress::Nic(n), t.nics[n as usize].ip)
+        (Ingress::Nic(n), t.nics[n].ip)
     };
     let protocol = protocol
         .map(str::to_ascii_lowercase)
@@ -336,14 +332,12 @@ fn analyze(file: &Path, out: &mut impl Write) -> anyhow::Result<()> {
     writeln!(out, "{}: valid", file.display())?;
     summary(&model, out)?;
     writeln!(out)?;
-    let vms: Vec<NicIdx> = (0..t.nics.len() as NicIdx)
-        .filter(|n| t.nics[*n as usize].vm.is_some())
-        .collect();
+    let vms: Vec<NicIdx> = t.nics.indices().filter(|n| t.nics[*n].vm.is_some()).collect();
     let rows: Vec<Vec<String>> = vms
         .iter()
         .map(|n| {
-            let nic = &t.nics[*n as usize];
-            let vnet = &t.vnets[t.vnet_of_nic(*n) as usize];
+            let nic = &t.nics[*n];
+            let vnet = &t.vnets[t.vnet_of_nic(*n)];
             vec![
                 nic.vm.clone().unwrap_or_default(),
                 vnet.name.clone(),
@@ -380,9 +374,7 @@ pub(super) struct MatrixRow {
 /// Who reaches whom among the VMs and on-premises hosts, each pair as a
 /// round trip through the verdict function (`analyze`, `graph --reach`).
 pub(super) fn reach_matrix(model: &Model, t: &Tables) -> Vec<MatrixRow> {
-    let vms: Vec<NicIdx> = (0..t.nics.len() as NicIdx)
-        .filter(|n| t.nics[*n as usize].vm.is_some())
-        .collect();
+    let vms: Vec<NicIdx> = t.nics.indices().filter(|n| t.nics[*n].vm.is_some()).collect();
     // Each on-premises site's host joins the VMs.
     let sites: Vec<(&crate::model::LocalNetworkGateway, Ipv4Addr)> = model
         .local_network_gateways
@@ -392,13 +384,7 @@ pub(super) fn reach_matrix(model: &Model, t: &Tables) -> Vec<MatrixRow> {
     // (name, address, the VM's NIC or the site's index)
     let mut ends: Vec<(String, Ipv4Addr, Result<NicIdx, usize>)> = vms
         .iter()
-        .map(|&n| {
-            (
-                t.nics[n as usize].vm.clone().unwrap_or_default(),
-                t.nics[n as usize].ip,
-                Ok(n),
-            )
-        })
+        .map(|&n| (t.nics[n].vm.clone().unwrap_or_default(), t.nics[n].ip, Ok(n)))
         .collect();
     ends.extend(
         sites

@@ -667,7 +667,7 @@ impl Daemon {
                         .iter()
                         .flat_map(|(_, m)| m.iter())
                         .map(|&n| {
-                            let nic = &t.nics[n as usize];
+                            let nic = &t.nics[n];
                             let state = if !nic.running {
                                 "Stopped"
                             } else if health.is_down(lb.key, nic.key) {

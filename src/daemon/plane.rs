@@ -24,8 +24,8 @@ const VIRTIO_NET_HDR_GSO_NONE: u8 = 0;
 use super::proto::{self, DropEvent};
 use crate::dataplane::nat::{self, L4Checksum, Side};
 use crate::dataplane::{
-    ConnTrack, DropReason, Ingress, LbHealth, NicIdx, Observer, Step, Tables, Verdict, VnetIdx, decide_with, explain,
-    packet,
+    ConnTrack, DropReason, Ingress, LbHealth, LinkIdx, NicIdx, Observer, Step, Tables, Verdict, VnetIdx, decide_with,
+    explain, packet,
 };
 
 /// Largest read: a 64 KB super-packet behind its virtio header.
@@ -134,21 +134,15 @@ impl Plane {
             .map(|c| by_key.get(&crate::dataplane::stable_key(&c.id)).cloned())
             .collect();
         // Keys hash full resource IDs: a NIC's and a connection's differ.
-        let nics = tables
-            .nics
-            .iter()
-            .enumerate()
-            .map(|(i, n)| (n.key, Ingress::Nic(i as NicIdx)));
+        let nics = tables.nics.iter_enumerated().map(|(i, n)| (n.key, Ingress::Nic(i)));
         let connections = tables
             .connections
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (crate::dataplane::stable_key(&c.id), Ingress::Connection(i as u32)));
+            .iter_enumerated()
+            .map(|(i, c)| (crate::dataplane::stable_key(&c.id), Ingress::Connection(i)));
         let services = tables
             .services
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.key, Ingress::Service(i as u32)));
+            .iter_enumerated()
+            .map(|(i, s)| (s.key, Ingress::Service(i)));
         let ingress_by_key = nics
             .chain(connections)
             .chain(services)
@@ -186,7 +180,7 @@ impl Plane {
     /// The compiled entry of the NIC with this stable key.
     pub fn nic(&self, key: u64) -> Option<&crate::dataplane::NicEntry> {
         match self.ingress_by_key.get(&key) {
-            Some(&Ingress::Nic(i)) => Some(&self.tables.nics[i as usize]),
+            Some(&Ingress::Nic(i)) => Some(&self.tables.nics[i]),
             _ => None,
         }
     }
@@ -205,7 +199,7 @@ pub struct Fabric {
 /// Records the peerings a packet crossed, for the per-peering counters.
 #[derive(Default)]
 struct Crossings {
-    links: [(VnetIdx, u32); 4],
+    links: [(VnetIdx, LinkIdx); 4],
     n: usize,
 }
 
@@ -296,11 +290,11 @@ async fn forward(fabric: &Fabric, plane: &Plane, from: &Port, ingress: Ingress, 
             if let Some(r) = nat {
                 nat::apply(&mut frame[VIRTIO_NET_HDR_LEN..], &r, l4);
             }
-            plane.ports[nic as usize].as_ref()
+            plane.ports[nic.index()].as_ref()
         }
         Verdict::ToService { service, nat } => {
             nat::apply(&mut frame[VIRTIO_NET_HDR_LEN..], &nat, l4);
-            plane.services.get(service as usize).and_then(Option::as_ref)
+            plane.services.get(service.index()).and_then(Option::as_ref)
         }
         Verdict::ToAzureHost { nat } => {
             nat::apply(&mut frame[VIRTIO_NET_HDR_LEN..], &nat, l4);
@@ -310,7 +304,7 @@ async fn forward(fabric: &Fabric, plane: &Plane, from: &Port, ingress: Ingress, 
             nat::rewrite(&mut frame[VIRTIO_NET_HDR_LEN..], Side::Source, snat, l4);
             Some(&plane.internet)
         }
-        Verdict::ToSite { connection } => plane.tunnels.get(connection as usize).and_then(Option::as_ref),
+        Verdict::ToSite { connection } => plane.tunnels.get(connection.index()).and_then(Option::as_ref),
         Verdict::Drop(_) => None,
     };
     let Some(to) = to else {
@@ -326,7 +320,7 @@ async fn forward(fabric: &Fabric, plane: &Plane, from: &Port, ingress: Ingress, 
         return;
     };
     for &(vnet, link) in &crossed.links[..crossed.n] {
-        if let Some(c) = plane.links.get(vnet as usize).and_then(|l| l.get(link as usize)) {
+        if let Some(c) = plane.links.get(vnet.index()).and_then(|l| l.get(link.index())) {
             c.carried.add(segments, len);
         }
     }
@@ -401,7 +395,7 @@ fn record_drop(
         _ => None,
     };
     if let Some(port) = concerned
-        .and_then(|n| plane.ports.get(n as usize)?.as_ref())
+        .and_then(|n| plane.ports.get(n.index())?.as_ref())
         .filter(|p| !std::ptr::eq(p.as_ref(), from))
     {
         port.dropped.fetch_add(segments, Relaxed);
@@ -409,7 +403,7 @@ fn record_drop(
     if let Verdict::Drop(
         DropReason::ForwardedTrafficNotAllowed { vnet, link } | DropReason::PeeringAccessBlocked { vnet, link, .. },
     ) = *verdict
-        && let Some(c) = plane.links.get(vnet as usize).and_then(|l| l.get(link as usize))
+        && let Some(c) = plane.links.get(vnet.index()).and_then(|l| l.get(link.index()))
     {
         c.dropped.fetch_add(segments, Relaxed);
     }
@@ -418,19 +412,16 @@ fn record_drop(
         return;
     }
     let t = &plane.tables;
-    let vm_of = |n: NicIdx| t.nics[n as usize].vm.clone();
+    let vm_of = |n: NicIdx| t.nics[n].vm.clone();
     let mut vms: Vec<String> = Vec::new();
     let from_name = match ingress {
-        Ingress::Nic(n) => vm_of(n).unwrap_or_else(|| t.nics[n as usize].name.clone()),
+        Ingress::Nic(n) => vm_of(n).unwrap_or_else(|| t.nics[n].name.clone()),
         Ingress::Internet => "Internet".into(),
         Ingress::Connection(c) => t
             .connections
-            .get(c as usize)
+            .get(c)
             .map_or_else(|| "on-premises".into(), |c| c.name.clone()),
-        Ingress::Service(s) => t
-            .services
-            .get(s as usize)
-            .map_or_else(|| "a service".into(), |s| s.name.clone()),
+        Ingress::Service(s) => t.services.get(s).map_or_else(|| "a service".into(), |s| s.name.clone()),
         Ingress::AzureHost => "168.63.129.16".into(),
     };
     vms.push(from_name.clone());

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use rustc_hash::FxHashMap;
 
 use super::plane::Fabric;
-use crate::dataplane::{LbHealth, ProbeEntry, Tables};
+use crate::dataplane::{LbHealth, NicIdx, ProbeEntry, Tables};
 use crate::host::HostError;
 use crate::model::ProbeProtocol;
 
@@ -102,17 +102,17 @@ fn run(fabric: &Fabric, stop: &AtomicBool) {
 }
 
 /// Every (backend, probe) a rule asks for, with the backend's NIC index.
-fn targets(t: &Tables) -> Vec<(Target, u32, &ProbeEntry)> {
-    let mut out: Vec<(Target, u32, &ProbeEntry)> = Vec::new();
+fn targets(t: &Tables) -> Vec<(Target, NicIdx, &ProbeEntry)> {
+    let mut out: Vec<(Target, NicIdx, &ProbeEntry)> = Vec::new();
     for lb in &t.lbs {
         for rule in &lb.rules {
             let Some(p) = rule.probe else { continue };
-            let Some(probe) = lb.probes.get(p as usize) else {
+            let Some(probe) = lb.probes.get(p) else {
                 continue;
             };
-            for &nic in &lb.pools[rule.pool as usize].1 {
-                let key = (lb.key, t.nics[nic as usize].key, p as usize);
-                if t.nics[nic as usize].running && !out.iter().any(|(k, ..)| *k == key) {
+            for &nic in &lb.pools[rule.pool].1 {
+                let key = (lb.key, t.nics[nic].key, p.index());
+                if t.nics[nic].running && !out.iter().any(|(k, ..)| *k == key) {
                     out.push((key, nic, probe));
                 }
             }

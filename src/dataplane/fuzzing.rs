@@ -5,6 +5,7 @@
 use std::sync::OnceLock;
 use std::time::Instant;
 
+use super::index::{ConnIdx, Idx, NicIdx};
 use super::{ConnTrack, Ingress, LbHealth, Tables, decide};
 use crate::topology::Topology;
 
@@ -29,11 +30,11 @@ pub fn ingress(t: &Tables, b: u8) -> Ingress {
     let nics = t.nics.len();
     let i = b as usize % (nics + 2);
     if i < nics {
-        Ingress::Nic(i as u32)
+        Ingress::Nic(NicIdx::from_usize(i))
     } else if i == nics {
         Ingress::Internet
     } else {
-        Ingress::Connection(0)
+        Ingress::Connection(ConnIdx(0))
     }
 }
 

@@ -26,7 +26,10 @@ mod verdict;
 
 pub use conntrack::{Answer, ConnTrack, Pinned};
 pub use health::LbHealth;
-pub use index::{NicIdx, SubnetIdx, VnetIdx};
+pub use index::{
+    ClusterIdx, ConnIdx, EndpointIdx, FrontendIdx, Idx, IdxVec, LbIdx, LbRuleIdx, LinkIdx, NicIdx, NsgIdx, NsgRuleIdx,
+    PoolIdx, ProbeIdx, RouteIdx, ServiceIdx, SubnetIdx, VnetIdx,
+};
 pub use tables::{
     CHop, ConnectionEntry, EndpointEntry, GatewayEntry, LbEntry, LbRuleEntry, LinkEntry, NicEntry, PROBE_ALIAS_NET,
     ProbeEntry, SERVICE_IP, ServiceEntry, SubnetEntry, Tables, VnetEntry, cache_instance_key, stable_key,

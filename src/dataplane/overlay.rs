@@ -22,7 +22,7 @@ use std::net::Ipv4Addr;
 use ipnet::Ipv4Net;
 use rustc_hash::FxHashMap;
 
-use super::index::NicIdx;
+use super::index::{ClusterIdx, Idx, IdxVec, NicIdx};
 use crate::model::{Model, ResourceId};
 
 /// One cluster's routing domain.
@@ -33,32 +33,33 @@ pub struct ClusterEntry {
     pub pod_cidr: Ipv4Net,
     /// Each node's /24 and its NIC.
     pub slices: Vec<(Ipv4Net, NicIdx)>,
-    /// Clusters this one is meshed with (indexes in `Overlay::clusters`).
-    pub mesh_peers: Vec<u32>,
+    /// Clusters this one is meshed with.
+    pub mesh_peers: Vec<ClusterIdx>,
 }
 
 #[derive(Clone, Debug, Default)]
 pub struct Overlay {
-    pub clusters: Vec<ClusterEntry>,
+    pub clusters: IdxVec<ClusterIdx, ClusterEntry>,
     /// Node NIC → its cluster.
-    node_cluster: FxHashMap<NicIdx, u32>,
+    node_cluster: FxHashMap<NicIdx, ClusterIdx>,
 }
 
 impl Overlay {
     pub fn compile(model: &Model, nic_index: impl Fn(&ResourceId) -> Option<NicIdx>) -> Overlay {
         let mut o = Overlay::default();
-        let index: FxHashMap<&ResourceId, u32> = model
+        let index: FxHashMap<&ResourceId, ClusterIdx> = model
             .managed_clusters
             .keys()
             .enumerate()
-            .map(|(i, id)| (id, i as u32))
+            .map(|(i, id)| (id, ClusterIdx::from_usize(i)))
             .collect();
-        for (ci, c) in model.managed_clusters.values().enumerate() {
+        for c in model.managed_clusters.values() {
+            let ci = o.clusters.next_idx();
             let mut slices = Vec::new();
             for n in c.nodes() {
                 if let Some(nic) = nic_index(&n.network_interface) {
                     slices.push((n.pod_cidr, nic));
-                    o.node_cluster.insert(nic, ci as u32);
+                    o.node_cluster.insert(nic, ci);
                 }
             }
             let mesh_peers = c.mesh_peers.iter().filter_map(|p| index.get(p).copied()).collect();
@@ -73,7 +74,7 @@ impl Overlay {
         o
     }
 
-    pub fn cluster_of_node(&self, nic: NicIdx) -> Option<u32> {
+    pub fn cluster_of_node(&self, nic: NicIdx) -> Option<ClusterIdx> {
         // Every packet a NIC sends asks: a lab without AKS pays no lookup.
         if self.node_cluster.is_empty() {
             return None;
@@ -83,17 +84,14 @@ impl Overlay {
 
     /// The cluster whose pod CIDR holds `ip` (the first, if several
     /// clusters reuse a pod CIDR, which Azure allows).
-    pub fn cluster_of_pod_ip(&self, ip: Ipv4Addr) -> Option<u32> {
-        self.clusters
-            .iter()
-            .position(|c| c.pod_cidr.contains(&ip))
-            .map(|i| i as u32)
+    pub fn cluster_of_pod_ip(&self, ip: Ipv4Addr) -> Option<ClusterIdx> {
+        self.clusters.position(|c| c.pod_cidr.contains(&ip))
     }
 
     /// The node of cluster `c` that owns the /24 holding `ip`.
-    pub fn slice_owner(&self, c: u32, ip: Ipv4Addr) -> Option<NicIdx> {
+    pub fn slice_owner(&self, c: ClusterIdx, ip: Ipv4Addr) -> Option<NicIdx> {
         self.clusters
-            .get(c as usize)?
+            .get(c)?
             .slices
             .iter()
             .find(|(s, _)| s.contains(&ip))
@@ -103,11 +101,7 @@ impl Overlay {
     /// The /24 of node `nic`.
     pub fn slice_of(&self, nic: NicIdx) -> Option<Ipv4Net> {
         let c = self.cluster_of_node(nic)?;
-        self.clusters[c as usize]
-            .slices
-            .iter()
-            .find(|(_, n)| *n == nic)
-            .map(|(s, _)| *s)
+        self.clusters[c].slices.iter().find(|(_, n)| *n == nic).map(|(s, _)| *s)
     }
 }
 

@@ -20,40 +20,26 @@ use crate::model::{
 use crate::nsg::CompiledNsg;
 use crate::routing::{self, EffectiveRoute, Hop, NoGateway};
 
-pub use super::index::{NicIdx, SubnetIdx, VnetIdx};
+use super::index::{
+    ConnIdx, EndpointIdx, FrontendIdx, Idx, IdxVec, LbIdx, LbRuleIdx, LinkIdx, NicIdx, NsgIdx, PoolIdx, ProbeIdx,
+    RouteIdx, ServiceIdx, SubnetIdx, VnetIdx,
+};
 
 const DEFAULT_FLOW_TIMEOUT: Duration = Duration::from_secs(4 * 60);
 
 /// A route's hop with every reference turned into an index.
 #[derive(Clone, Debug)]
 pub enum CHop {
-    VnetLocal {
-        vnet: VnetIdx,
-    },
-    Peering {
-        vnet: VnetIdx,
-        link: u32,
-    },
+    VnetLocal { vnet: VnetIdx },
+    Peering { vnet: VnetIdx, link: LinkIdx },
     Internet,
     Drop,
-    Appliance {
-        ips: Box<[Ipv4Addr]>,
-    },
-    Gateway {
-        vnet: VnetIdx,
-    },
+    Appliance { ips: Box<[Ipv4Addr]> },
+    Gateway { vnet: VnetIdx },
     NoGateway(NoGateway),
-    Site {
-        connection: u32,
-    },
-    Vnet2Vnet {
-        connection: u32,
-        vnet: VnetIdx,
-    },
-    /// A private endpoint, by index in `Tables::endpoints`.
-    InterfaceEndpoint {
-        endpoint: u32,
-    },
+    Site { connection: ConnIdx },
+    Vnet2Vnet { connection: ConnIdx, vnet: VnetIdx },
+    InterfaceEndpoint { endpoint: EndpointIdx },
 }
 
 #[derive(Clone, Debug)]
@@ -67,7 +53,7 @@ pub struct NicEntry {
     pub subnet: SubnetIdx,
     pub ip_forwarding: bool,
     /// The NIC's own NSG, compiled in its subnet's context.
-    pub nsg: Option<u32>,
+    pub nsg: Option<NsgIdx>,
     pub public_ip: Option<(Ipv4Addr, PublicIpSku)>,
     /// Attached to a running VM: only then does it send or answer.
     pub running: bool,
@@ -84,11 +70,11 @@ pub struct SubnetEntry {
     pub vnet: VnetIdx,
     pub prefix: Ipv4Net,
     /// Rows as printed; `hops[i]` belongs to `routes[i]`.
-    pub routes: Vec<EffectiveRoute>,
-    pub hops: Vec<CHop>,
-    /// Destination → index of the Active row that wins.
-    pub lpm: routing::Lpm<u32>,
-    pub nsg: Option<u32>,
+    pub routes: IdxVec<RouteIdx, EffectiveRoute>,
+    pub hops: IdxVec<RouteIdx, CHop>,
+    /// Destination → the Active row that wins.
+    pub lpm: routing::Lpm<RouteIdx>,
+    pub nsg: Option<NsgIdx>,
     pub vnet_tag: Vec<Ipv4Net>,
     pub default_outbound_access: bool,
 }
@@ -97,9 +83,9 @@ pub struct SubnetEntry {
 pub struct LinkEntry {
     pub id: ResourceId,
     pub remote: Option<VnetIdx>,
-    /// The remote VNet's link pointing back here (index in its `links`);
-    /// it decides whether forwarded traffic may enter over this peering.
-    pub back: Option<u32>,
+    /// The remote VNet's link pointing back here (in its `links`); it
+    /// decides whether forwarded traffic may enter over this peering.
+    pub back: Option<LinkIdx>,
     pub state: PeeringState,
     pub allow_virtual_network_access: bool,
     pub allow_forwarded_traffic: bool,
@@ -112,7 +98,7 @@ pub struct VnetEntry {
     pub name: String,
     pub location: String,
     pub address_prefixes: Vec<Ipv4Net>,
-    pub links: Vec<LinkEntry>,
+    pub links: IdxVec<LinkIdx, LinkEntry>,
     pub flow_timeout: Duration,
     /// Forwarding context of the VPN gateway or Route Server in this VNet.
     pub gateway: Option<GatewayEntry>,
@@ -134,8 +120,8 @@ impl VnetEntry {
 
 #[derive(Clone, Debug)]
 pub struct GatewayEntry {
-    pub routes: Vec<(Ipv4Net, CHop)>,
-    pub lpm: routing::Lpm<u32>,
+    pub routes: IdxVec<RouteIdx, (Ipv4Net, CHop)>,
+    pub lpm: routing::Lpm<RouteIdx>,
 }
 
 #[derive(Clone, Debug)]
@@ -162,18 +148,18 @@ pub struct LbEntry {
     pub vnet: VnetIdx,
     /// The cache this load balancer fronts, if Azure made it for one.
     pub cache: Option<String>,
-    pub frontends: Vec<(String, Ipv4Addr)>,
-    pub pools: Vec<(String, Vec<NicIdx>)>,
-    pub probes: Vec<ProbeEntry>,
-    pub rules: Vec<LbRuleEntry>,
+    pub frontends: IdxVec<FrontendIdx, (String, Ipv4Addr)>,
+    pub pools: IdxVec<PoolIdx, (String, Vec<NicIdx>)>,
+    pub probes: IdxVec<ProbeIdx, ProbeEntry>,
+    pub rules: IdxVec<LbRuleIdx, LbRuleEntry>,
 }
 
 #[derive(Clone, Debug)]
 pub struct LbRuleEntry {
     pub name: String,
-    pub frontend: u32,
-    pub pool: u32,
-    pub probe: Option<u32>,
+    pub frontend: FrontendIdx,
+    pub pool: PoolIdx,
+    pub probe: Option<ProbeIdx>,
     pub protocol: TransportProtocol,
     /// 0 with protocol All: an HA-ports rule, every port as it came.
     pub frontend_port: u16,
@@ -183,7 +169,7 @@ pub struct LbRuleEntry {
 }
 
 impl LbRuleEntry {
-    pub fn matches(&self, frontend: u32, proto: u8, dport: Option<u16>) -> bool {
+    pub fn matches(&self, frontend: FrontendIdx, proto: u8, dport: Option<u16>) -> bool {
         self.frontend == frontend
             && self.protocol.matches(proto)
             && (self.frontend_port == 0 || dport == Some(self.frontend_port))
@@ -207,8 +193,8 @@ pub struct EndpointEntry {
     pub name: String,
     pub ip: Ipv4Addr,
     pub vnet: VnetIdx,
-    /// Index in `Tables::services`; `None` once the service is gone.
-    pub service: Option<u32>,
+    /// `None` once the service is gone.
+    pub service: Option<ServiceIdx>,
 }
 
 /// A PaaS instance outside every VNet (a cache that is not injected),
@@ -237,20 +223,20 @@ pub fn cache_instance_key(cache: &ResourceId) -> u64 {
 }
 
 /// (VNet, frontend address) → (load balancer, frontend).
-type FrontendMap = FxHashMap<(VnetIdx, u32), (u32, u32)>;
+type FrontendMap = FxHashMap<(VnetIdx, u32), (LbIdx, FrontendIdx)>;
 
 /// An immutable, compiled view of one model generation.
 #[derive(Clone, Debug)]
 pub struct Tables {
     pub generation: u64,
-    pub nics: Vec<NicEntry>,
-    pub subnets: Vec<SubnetEntry>,
-    pub vnets: Vec<VnetEntry>,
-    pub nsgs: Vec<CompiledNsg>,
-    pub connections: Vec<ConnectionEntry>,
-    pub lbs: Vec<LbEntry>,
-    pub endpoints: Vec<EndpointEntry>,
-    pub services: Vec<ServiceEntry>,
+    pub nics: IdxVec<NicIdx, NicEntry>,
+    pub subnets: IdxVec<SubnetIdx, SubnetEntry>,
+    pub vnets: IdxVec<VnetIdx, VnetEntry>,
+    pub nsgs: IdxVec<NsgIdx, CompiledNsg>,
+    pub connections: IdxVec<ConnIdx, ConnectionEntry>,
+    pub lbs: IdxVec<LbIdx, LbEntry>,
+    pub endpoints: IdxVec<EndpointIdx, EndpointEntry>,
+    pub services: IdxVec<ServiceIdx, ServiceEntry>,
     frontends: FrontendMap,
     nic_keys: FxHashMap<u64, NicIdx>,
     /// (VNet, private address) → NIC. VNets that are not peered may reuse
@@ -265,8 +251,8 @@ pub struct Tables {
 /// own NSG and its NICs' NSGs share that context).
 #[derive(Default)]
 struct NsgCompiler {
-    compiled: Vec<CompiledNsg>,
-    index: FxHashMap<(ResourceId, SubnetIdx), u32>,
+    compiled: IdxVec<NsgIdx, CompiledNsg>,
+    index: FxHashMap<(ResourceId, SubnetIdx), NsgIdx>,
 }
 
 impl NsgCompiler {
@@ -277,14 +263,16 @@ impl NsgCompiler {
         subnet: SubnetIdx,
         vnet_tag: &[Ipv4Net],
         own_ranges: &[Ipv4Net],
-    ) -> Option<u32> {
+    ) -> Option<NsgIdx> {
         let id = id?;
         let nsg = model.network_security_groups.get(id)?;
         let compiled = &mut self.compiled;
-        Some(*self.index.entry((id.clone(), subnet)).or_insert_with(|| {
-            compiled.push(CompiledNsg::compile(nsg, vnet_tag, own_ranges));
-            (compiled.len() - 1) as u32
-        }))
+        Some(
+            *self
+                .index
+                .entry((id.clone(), subnet))
+                .or_insert_with(|| compiled.push(CompiledNsg::compile(nsg, vnet_tag, own_ranges))),
+        )
     }
 }
 
@@ -300,13 +288,13 @@ impl Tables {
             .virtual_networks
             .keys()
             .enumerate()
-            .map(|(i, id)| (id, i as VnetIdx))
+            .map(|(i, id)| (id, VnetIdx::from_usize(i)))
             .collect();
-        let conn_idx: FxHashMap<&ResourceId, u32> = model
+        let conn_idx: FxHashMap<&ResourceId, ConnIdx> = model
             .connections
             .keys()
             .enumerate()
-            .map(|(i, id)| (id, i as u32))
+            .map(|(i, id)| (id, ConnIdx::from_usize(i)))
             .collect();
         let mut nsgs = NsgCompiler::default();
 
@@ -317,9 +305,11 @@ impl Tables {
                 },
                 Hop::Peering { vnet: r, link, .. } => {
                     let owner = link.parent().and_then(|p| model.virtual_networks.get(&p));
-                    let l = owner
-                        .and_then(|o| o.peerings.iter().position(|p| &p.id == link))
-                        .unwrap_or(0) as u32;
+                    let l = LinkIdx::from_usize(
+                        owner
+                            .and_then(|o| o.peerings.iter().position(|p| &p.id == link))
+                            .unwrap_or(0),
+                    );
                     match vnet_idx.get(r) {
                         Some(r) => CHop::Peering { vnet: *r, link: l },
                         None => CHop::Drop,
@@ -347,14 +337,17 @@ impl Tables {
                 },
                 Hop::InterfaceEndpoint { endpoint } => match model.private_endpoints.keys().position(|k| k == endpoint)
                 {
-                    Some(e) => CHop::InterfaceEndpoint { endpoint: e as u32 },
+                    Some(e) => CHop::InterfaceEndpoint {
+                        endpoint: EndpointIdx::from_usize(e),
+                    },
                     None => CHop::Drop,
                 },
             }
         };
 
-        let mut vnets = Vec::with_capacity(model.virtual_networks.len());
-        for (i, v) in model.virtual_networks.values().enumerate() {
+        let mut vnets: IdxVec<VnetIdx, VnetEntry> = IdxVec::with_capacity(model.virtual_networks.len());
+        for v in model.virtual_networks.values() {
+            let i = vnets.next_idx();
             let links = v
                 .peerings
                 .iter()
@@ -365,7 +358,7 @@ impl Tables {
                         .virtual_networks
                         .get(&p.remote_virtual_network)
                         .and_then(|r| r.peerings.iter().position(|q| q.remote_virtual_network == v.id))
-                        .map(|b| b as u32),
+                        .map(LinkIdx::from_usize),
                     state: model.peering_state(&v.id, p),
                     allow_virtual_network_access: p.allow_virtual_network_access,
                     allow_forwarded_traffic: p.allow_forwarded_traffic,
@@ -373,13 +366,13 @@ impl Tables {
                 })
                 .collect();
             let gateway = model.has_gateway(&v.id).then(|| {
-                let routes: Vec<(Ipv4Net, CHop)> = routing::gateway_context(model, &v.id)
+                let routes: IdxVec<RouteIdx, (Ipv4Net, CHop)> = routing::gateway_context(model, &v.id)
                     .iter()
-                    .map(|(p, h)| (*p, compile_hop(i as VnetIdx, h)))
+                    .map(|(p, h)| (*p, compile_hop(i, h)))
                     .collect();
                 let mut lpm = routing::Lpm::new();
-                for (j, (p, _)) in routes.iter().enumerate() {
-                    lpm.insert(*p, j as u32);
+                for (j, (p, _)) in routes.iter_enumerated() {
+                    lpm.insert(*p, j);
                 }
                 GatewayEntry { routes, lpm }
             });
@@ -397,23 +390,23 @@ impl Tables {
             });
         }
 
-        let mut subnets = Vec::new();
+        let mut subnets: IdxVec<SubnetIdx, SubnetEntry> = IdxVec::new();
         let mut subnet_idx: FxHashMap<ResourceId, SubnetIdx> = FxHashMap::default();
         for (vi, v) in model.virtual_networks.values().enumerate() {
+            let vi = VnetIdx::from_usize(vi);
             for s in &v.subnets {
-                let si = subnets.len() as SubnetIdx;
+                let si = subnets.next_idx();
                 subnet_idx.insert(s.id.clone(), si);
-                let routes = routing::effective_routes(model, &s.id);
-                let hops: Vec<CHop> = routes.iter().map(|r| compile_hop(vi as VnetIdx, &r.hop)).collect();
+                let routes: IdxVec<RouteIdx, EffectiveRoute> = routing::effective_routes(model, &s.id).into();
+                let hops = routes.iter().map(|r| compile_hop(vi, &r.hop)).collect();
                 let mut lpm = routing::Lpm::new();
                 for (j, r) in routes
-                    .iter()
-                    .enumerate()
+                    .iter_enumerated()
                     .filter(|(_, r)| r.state == routing::RouteState::Active)
                 {
-                    lpm.insert(r.address_prefix, j as u32);
+                    lpm.insert(r.address_prefix, j);
                 }
-                let vnet_tag = routing::virtual_network_tag(model, &s.id, &routes);
+                let vnet_tag = routing::virtual_network_tag(model, &s.id, routes.as_slice());
                 let nsg = nsgs.get(
                     model,
                     s.network_security_group.as_ref(),
@@ -423,7 +416,7 @@ impl Tables {
                 );
                 subnets.push(SubnetEntry {
                     id: s.id.clone(),
-                    vnet: vi as VnetIdx,
+                    vnet: vi,
                     prefix: s.address_prefix,
                     routes,
                     hops,
@@ -435,13 +428,13 @@ impl Tables {
             }
         }
 
-        let mut nics = Vec::new();
+        let mut nics: IdxVec<NicIdx, NicEntry> = IdxVec::new();
         let mut hosts = FxHashMap::default();
         let mut public_ips = FxHashMap::default();
         for n in model.network_interfaces.values() {
             let Some(&si) = subnet_idx.get(&n.subnet) else { continue };
-            let subnet = &subnets[si as usize];
-            let vnet = &vnets[subnet.vnet as usize];
+            let subnet = &subnets[si];
+            let vnet = &vnets[subnet.vnet];
             let nsg = nsgs.get(
                 model,
                 n.network_security_group.as_ref(),
@@ -455,7 +448,7 @@ impl Tables {
                 .as_ref()
                 .and_then(|p| model.public_ip_addresses.get(p))
                 .map(|p| (p.ip_address, p.sku));
-            let idx = nics.len() as NicIdx;
+            let idx = nics.next_idx();
             hosts.insert((subnet.vnet, u32::from(n.private_ip_address)), idx);
             if let Some((ip, _)) = public_ip {
                 public_ips.insert(u32::from(ip), idx);
@@ -482,8 +475,8 @@ impl Tables {
                 continue;
             };
             let Some(&si) = subnet_idx.get(subnet_id) else { continue };
-            let subnet = &subnets[si as usize];
-            let idx = nics.len() as NicIdx;
+            let subnet = &subnets[si];
+            let idx = nics.next_idx();
             hosts.insert((subnet.vnet, u32::from(ip)), idx);
             nics.push(NicEntry {
                 id: r.id.clone(),
@@ -497,19 +490,19 @@ impl Tables {
                 nsg: None,
                 public_ip: None,
                 running: true,
-                flow_timeout: vnets[subnet.vnet as usize].flow_timeout,
+                flow_timeout: vnets[subnet.vnet].flow_timeout,
                 lb_backend: false,
             });
         }
-        let nic_keys: FxHashMap<u64, NicIdx> = nics.iter().enumerate().map(|(i, n)| (n.key, i as NicIdx)).collect();
+        let nic_keys: FxHashMap<u64, NicIdx> = nics.iter_enumerated().map(|(i, n)| (n.key, i)).collect();
         let (lbs, frontends) = compile_lbs(model, &subnet_idx, &subnets, &nic_keys);
         for &m in lbs
             .iter()
             .flat_map(|lb| lb.pools.iter().flat_map(|(_, members)| members))
         {
-            nics[m as usize].lb_backend = true;
+            nics[m].lb_backend = true;
         }
-        let services: Vec<ServiceEntry> = model
+        let services: IdxVec<ServiceIdx, ServiceEntry> = model
             .redis_caches
             .values()
             .filter(|r| r.subnet.is_none())
@@ -523,11 +516,8 @@ impl Tables {
             .private_endpoints
             .values()
             .filter_map(|pe| {
-                let vnet = subnets[*subnet_idx.get(&pe.subnet)? as usize].vnet;
-                let service = services
-                    .iter()
-                    .position(|s| s.id == pe.private_link_service_id)
-                    .map(|s| s as u32);
+                let vnet = subnets[*subnet_idx.get(&pe.subnet)?].vnet;
+                let service = services.position(|s| s.id == pe.private_link_service_id);
                 Some(EndpointEntry {
                     id: pe.id.clone(),
                     name: pe.name.clone(),
@@ -555,8 +545,7 @@ impl Tables {
                     .unwrap_or_default(),
             })
             .collect();
-        let nic_index: FxHashMap<&ResourceId, NicIdx> =
-            nics.iter().enumerate().map(|(i, n)| (&n.id, i as NicIdx)).collect();
+        let nic_index: FxHashMap<&ResourceId, NicIdx> = nics.iter_enumerated().map(|(i, n)| (&n.id, i)).collect();
         let overlay = super::overlay::Overlay::compile(model, |id| nic_index.get(id).copied());
         Tables {
             generation,
@@ -578,7 +567,7 @@ impl Tables {
 
     /// The load balancer and frontend holding `ip` in `vnet`.
     #[inline]
-    pub fn frontend(&self, vnet: VnetIdx, ip: Ipv4Addr) -> Option<(u32, u32)> {
+    pub fn frontend(&self, vnet: VnetIdx, ip: Ipv4Addr) -> Option<(LbIdx, FrontendIdx)> {
         if self.frontends.is_empty() {
             return None;
         }
@@ -591,13 +580,13 @@ impl Tables {
 
     /// Where the health prober reaches NIC `nic` (see `PROBE_ALIAS_BASE`).
     pub fn probe_alias(&self, nic: NicIdx) -> Ipv4Addr {
-        Ipv4Addr::from(u32::from(PROBE_ALIAS_BASE) + nic)
+        Ipv4Addr::from(u32::from(PROBE_ALIAS_BASE) + nic.0)
     }
 
     /// The NIC a probe alias stands for.
     pub fn probe_target(&self, alias: Ipv4Addr) -> Option<NicIdx> {
-        let i = u32::from(alias).checked_sub(u32::from(PROBE_ALIAS_BASE))?;
-        ((i as usize) < self.nics.len()).then_some(i)
+        let i = NicIdx(u32::from(alias).checked_sub(u32::from(PROBE_ALIAS_BASE))?);
+        self.nics.contains(i).then_some(i)
     }
 
     #[inline]
@@ -610,31 +599,25 @@ impl Tables {
     }
 
     pub fn nic_by_name(&self, name: &str) -> Option<NicIdx> {
-        self.nics
-            .iter()
-            .position(|n| n.name.eq_ignore_ascii_case(name))
-            .map(|i| i as NicIdx)
+        self.nics.position(|n| n.name.eq_ignore_ascii_case(name))
     }
 
     /// The primary NIC of a VM, by VM name.
     pub fn nic_of_vm(&self, vm: &str) -> Option<NicIdx> {
         self.nics
-            .iter()
             .position(|n| n.vm.as_deref().is_some_and(|v| v.eq_ignore_ascii_case(vm)))
-            .map(|i| i as NicIdx)
     }
 
     pub fn vnet_of_nic(&self, nic: NicIdx) -> VnetIdx {
-        self.subnets[self.nics[nic as usize].subnet as usize].vnet
+        self.subnets[self.nics[nic].subnet].vnet
     }
 
     /// Indexes of the VNets whose address space holds `ip`.
     pub fn vnets_containing(&self, ip: Ipv4Addr) -> impl Iterator<Item = VnetIdx> + '_ {
         self.vnets
-            .iter()
-            .enumerate()
+            .iter_enumerated()
             .filter(move |(_, v)| v.contains(ip))
-            .map(|(i, _)| i as VnetIdx)
+            .map(|(i, _)| i)
     }
 }
 
@@ -644,11 +627,11 @@ impl Tables {
 fn compile_lbs(
     model: &Model,
     subnet_idx: &FxHashMap<ResourceId, SubnetIdx>,
-    subnets: &[SubnetEntry],
+    subnets: &IdxVec<SubnetIdx, SubnetEntry>,
     nic_keys: &FxHashMap<u64, NicIdx>,
-) -> (Vec<LbEntry>, FrontendMap) {
-    let mut lbs = Vec::new();
-    let vnet_of = |subnet: &ResourceId| subnet_idx.get(subnet).map(|s| subnets[*s as usize].vnet);
+) -> (IdxVec<LbIdx, LbEntry>, FrontendMap) {
+    let mut lbs = IdxVec::new();
+    let vnet_of = |subnet: &ResourceId| subnet_idx.get(subnet).map(|s| subnets[*s].vnet);
     for lb in model.load_balancers.values() {
         let Some(vnet) = lb.frontend_ip_configurations.first().and_then(|f| vnet_of(&f.subnet)) else {
             continue;
@@ -678,7 +661,6 @@ fn compile_lbs(
                 threshold: p.number_of_probes,
             })
             .collect();
-        let position = |list: &[ResourceId], id: &ResourceId| list.iter().position(|x| x == id).map(|i| i as u32);
         let fe_ids: Vec<ResourceId> = lb.frontend_ip_configurations.iter().map(|f| f.id.clone()).collect();
         let pool_ids: Vec<ResourceId> = lb.backend_address_pools.iter().map(|p| p.id.clone()).collect();
         let probe_ids: Vec<ResourceId> = lb.probes.iter().map(|p| p.id.clone()).collect();
@@ -728,9 +710,9 @@ fn compile_lbs(
             .into_iter()
             .map(|port| LbRuleEntry {
                 name: format!("redis-{port}"),
-                frontend: 0,
-                pool: 0,
-                probe: Some(0),
+                frontend: FrontendIdx(0),
+                pool: PoolIdx(0),
+                probe: Some(ProbeIdx(0)),
                 protocol: TransportProtocol::Tcp,
                 frontend_port: port,
                 backend_port: port,
@@ -746,8 +728,8 @@ fn compile_lbs(
             sku: LbSku::Basic,
             vnet,
             cache: Some(r.name.clone()),
-            frontends: vec![("frontend".into(), frontend)],
-            pools: vec![("instances".into(), vec![*instance])],
+            frontends: vec![("frontend".into(), frontend)].into(),
+            pools: vec![("instances".into(), vec![*instance])].into(),
             probes: vec![ProbeEntry {
                 name: "redis".into(),
                 protocol: ProbeProtocol::Tcp,
@@ -755,19 +737,23 @@ fn compile_lbs(
                 path: None,
                 interval: Duration::from_secs(5),
                 threshold: 2,
-            }],
+            }]
+            .into(),
             rules,
         });
     }
     let frontends = lbs
-        .iter()
-        .enumerate()
+        .iter_enumerated()
         .flat_map(|(l, lb)| {
             lb.frontends
-                .iter()
-                .enumerate()
-                .map(move |(f, (_, ip))| ((lb.vnet, u32::from(*ip)), (l as u32, f as u32)))
+                .iter_enumerated()
+                .map(move |(f, (_, ip))| ((lb.vnet, u32::from(*ip)), (l, f)))
         })
         .collect();
     (lbs, frontends)
+}
+
+/// The index of `id` in `list`, as the typed index of the table built from it.
+fn position<I: Idx>(list: &[ResourceId], id: &ResourceId) -> Option<I> {
+    list.iter().position(|x| x == id).map(I::from_usize)
 }

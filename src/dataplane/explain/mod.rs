@@ -9,9 +9,10 @@ use std::time::Instant;
 use ipnet::Ipv4Net;
 
 use super::health::LbHealth;
+use super::index::NicIdx;
 use super::simulate::node::{PodPath, pod_path};
 use super::simulate::{self, Trace};
-use super::tables::{NicIdx, Tables};
+use super::tables::Tables;
 use super::verdict::{Ingress, Step, Verdict};
 use super::{ConnTrack, packet};
 use crate::model::{Model, ResourceId};
@@ -99,10 +100,9 @@ pub fn site_ingress(
     };
     let c = t
         .connections
-        .iter()
         .position(|c| c.id == conn)
         .ok_or_else(|| format!("connection {} is not in the compiled tables", conn.name()))?;
-    Ok((Ingress::Connection(c as u32), prefix, conn))
+    Ok((Ingress::Connection(c), prefix, conn))
 }
 
 /// Whether a request from `from` (a VM's NIC, the Cloud Shell on the
@@ -171,7 +171,7 @@ pub fn pod_round_trip(
     port: u16,
     now: Instant,
 ) -> (bool, String) {
-    let nic = &t.nics[node as usize];
+    let nic = &t.nics[node];
     let node_name = nic.vm.clone().unwrap_or_else(|| nic.name.clone());
     let path = pod_path(t, health, node, pod_ip, dst, protocol, port, now);
     let why = match &path {
@@ -188,7 +188,7 @@ pub fn pod_round_trip(
             explain_round_trip(t, r).1.summary
         ),
         PodPath::Tunnel { remote, there, back } => {
-            let remote = &t.nics[*remote as usize];
+            let remote = &t.nics[*remote];
             let remote_name = remote.vm.clone().unwrap_or_default();
             let failing = if there.ok && !back.ok { back } else { there };
             format!(

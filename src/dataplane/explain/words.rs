@@ -3,9 +3,10 @@
 
 use std::net::Ipv4Addr;
 
+use crate::dataplane::index::{LinkIdx, NicIdx, NsgIdx, NsgRuleIdx, RouteIdx, VnetIdx};
 use crate::dataplane::nat::Side;
 use crate::dataplane::packet::FlowKey;
-use crate::dataplane::tables::{CHop, NicIdx, Tables, VnetIdx};
+use crate::dataplane::tables::{CHop, Tables};
 use crate::dataplane::verdict::{DropReason, RouteCtx, Step, Verdict};
 use crate::model::{Direction, is_reserved_in_subnet};
 use crate::routing::{NoGateway, RouteSource};
@@ -17,7 +18,7 @@ pub(super) struct Words<'a> {
 
 impl Words<'_> {
     pub(super) fn nic(&self, n: NicIdx) -> String {
-        let nic = &self.t.nics[n as usize];
+        let nic = &self.t.nics[n];
         match &nic.vm {
             Some(vm) => format!("{vm} ({}, NIC {})", nic.ip, nic.name),
             None => format!("NIC {} ({})", nic.name, nic.ip),
@@ -25,20 +26,20 @@ impl Words<'_> {
     }
 
     fn vnet(&self, v: VnetIdx) -> &str {
-        &self.t.vnets[v as usize].name
+        &self.t.vnets[v].name
     }
 
-    fn link(&self, v: VnetIdx, l: u32) -> String {
-        self.t.vnets[v as usize]
+    fn link(&self, v: VnetIdx, l: LinkIdx) -> String {
+        self.t.vnets[v]
             .links
-            .get(l as usize)
+            .get(l)
             .map_or_else(|| "(none)".to_string(), |l| l.id.name().to_string())
     }
 
     fn ctx_name(&self, ctx: RouteCtx) -> String {
         match ctx {
             RouteCtx::Subnet(s) => {
-                let s = &self.t.subnets[s as usize];
+                let s = &self.t.subnets[s];
                 format!("subnet {}/{}", self.vnet(s.vnet), s.id.name())
             }
             RouteCtx::Gateway(v) => format!("the gateway of {}", self.vnet(v)),
@@ -47,15 +48,15 @@ impl Words<'_> {
 
     fn ctx_vnet(&self, ctx: RouteCtx) -> VnetIdx {
         match ctx {
-            RouteCtx::Subnet(s) => self.t.subnets[s as usize].vnet,
+            RouteCtx::Subnet(s) => self.t.subnets[s].vnet,
             RouteCtx::Gateway(v) => v,
         }
     }
 
-    fn route(&self, ctx: RouteCtx, row: u32) -> String {
+    fn route(&self, ctx: RouteCtx, row: RouteIdx) -> String {
         match ctx {
             RouteCtx::Subnet(s) => {
-                let r = &self.t.subnets[s as usize].routes[row as usize];
+                let r = &self.t.subnets[s].routes[row];
                 let ips: Vec<String> = r.next_hop_ips.iter().map(|i| i.to_string()).collect();
                 let who = match (&r.name, r.source) {
                     (Some(n), _) => format!("user route {n}"),
@@ -74,21 +75,21 @@ impl Words<'_> {
                 )
             }
             RouteCtx::Gateway(v) => {
-                let (p, hop) = &self.t.vnets[v as usize]
+                let (p, hop) = &self.t.vnets[v]
                     .gateway
                     .as_ref()
-                    .map(|g| g.routes[row as usize].clone())
+                    .map(|g| g.routes[row].clone())
                     .unwrap_or_else(|| (Default::default(), CHop::Drop));
                 let to = match hop {
                     CHop::VnetLocal { vnet } => self.vnet(*vnet).to_string(),
                     CHop::Peering { vnet, .. } => format!("{} over peering (gateway transit)", self.vnet(*vnet)),
                     CHop::Site { connection } => {
-                        format!("connection {}", self.t.connections[*connection as usize].name)
+                        format!("connection {}", self.t.connections[*connection].name)
                     }
                     CHop::Vnet2Vnet { connection, vnet } => format!(
                         "{} over VNet-to-VNet connection {}",
                         self.vnet(*vnet),
-                        self.t.connections[*connection as usize].name
+                        self.t.connections[*connection].name
                     ),
                     _ => "nowhere".into(),
                 };
@@ -104,14 +105,14 @@ impl Words<'_> {
         }
     }
 
-    fn nsg_rule(&self, nic: NicIdx, g: u32, d: Direction, rule: u32) -> String {
-        let nsg = &self.t.nsgs[g as usize];
-        let r = &nsg.rules(d)[rule as usize];
-        let n = &self.t.nics[nic as usize];
+    fn nsg_rule(&self, nic: NicIdx, g: NsgIdx, d: Direction, rule: NsgRuleIdx) -> String {
+        let nsg = &self.t.nsgs[g];
+        let r = &nsg.rules(d)[rule.index()];
+        let n = &self.t.nics[nic];
         let at = if n.nsg == Some(g) {
             format!("on NIC {}", n.name)
         } else {
-            let s = &self.t.subnets[n.subnet as usize];
+            let s = &self.t.subnets[n.subnet];
             format!("on subnet {}/{}", self.vnet(s.vnet), s.id.name())
         };
         format!(
@@ -148,9 +149,9 @@ impl Words<'_> {
             } => format!("{} {}", Self::dir(direction), self.nsg_rule(nic, nsg, direction, rule)),
             Step::Dnat { nic, to } => format!("public IP translated to {to}, the private address of {}", self.nic(nic)),
             Step::Balance { lb, rule, nic, pinned } => {
-                let l = &self.t.lbs[lb as usize];
-                let r = &l.rules[rule as usize];
-                let (fe_name, fe_ip) = &l.frontends[r.frontend as usize];
+                let l = &self.t.lbs[lb];
+                let r = &l.rules[rule];
+                let (fe_name, fe_ip) = &l.frontends[r.frontend];
                 let ports = if r.frontend_port == 0 {
                     "all ports (HA ports)".to_string()
                 } else {
@@ -170,17 +171,17 @@ impl Words<'_> {
                 )
             }
             Step::Endpoint { endpoint, service } => {
-                let e = &self.t.endpoints[endpoint as usize];
+                let e = &self.t.endpoints[endpoint];
                 format!(
                     "private endpoint {} ({}) leads over the Microsoft backbone to {}, in whatever region it is",
-                    e.name, e.ip, self.t.services[service as usize].name
+                    e.name, e.ip, self.t.services[service].name
                 )
             }
             Step::Untranslate { ip } => {
                 format!("the answer of a translated flow: its source becomes {ip} again, the address its sender used")
             }
             Step::PodRoute { cluster, node } => {
-                let c = &self.t.overlay.clusters[cluster as usize];
+                let c = &self.t.overlay.clusters[cluster];
                 format!(
                     "overlay routing of cluster {} (pod CIDR {}): to node {}, which holds the pods of {}",
                     c.name,
@@ -216,14 +217,14 @@ impl Words<'_> {
             ),
             Verdict::ToService { service, .. } => format!(
                 "carried over the Microsoft backbone to {}",
-                self.t.services[service as usize].name
+                self.t.services[service].name
             ),
             Verdict::ToAzureHost { .. } => {
                 "delivered to the Azure host 168.63.129.16 (the answer to a health probe)".into()
             }
             Verdict::ToInternet { snat } => format!("leaves Azure to the Internet, source translated to {snat}"),
             Verdict::ToSite { connection } => {
-                let c = &self.t.connections[connection as usize];
+                let c = &self.t.connections[connection];
                 format!(
                     "sent through VPN connection {} to the on-premises site {}",
                     c.name,
@@ -256,7 +257,7 @@ impl Words<'_> {
             DropReason::NextHopNone { ctx, row } => self.next_hop_none(ctx, row),
             DropReason::NoGateway { ctx, row } => {
                 let why = match ctx {
-                    RouteCtx::Subnet(s) => match &t.subnets[s as usize].hops[row as usize] {
+                    RouteCtx::Subnet(s) => match &t.subnets[s].hops[row] {
                         CHop::NoGateway(w) => w.clone(),
                         _ => NoGateway::None,
                     },
@@ -300,8 +301,8 @@ impl Words<'_> {
             DropReason::NoOutboundAccess { nic } => format!("{} has no public IP and its subnet has default outbound access disabled (a private subnet)", self.nic(nic)),
             DropReason::RoutingLoop => "the gateways forward into each other in a loop".into(),
             DropReason::BasicLbOverGlobalPeering { lb, vnet, link } => {
-                let l = &t.lbs[lb as usize];
-                let (from, to) = (&t.vnets[vnet as usize], &t.vnets[l.vnet as usize]);
+                let l = &t.lbs[lb];
+                let (from, to) = (&t.vnets[vnet], &t.vnets[l.vnet]);
                 let what = match &l.cache {
                     Some(cache) => format!("{} is the static IP of cache {cache}, which Azure serves through an internal Basic load balancer", self.dst()),
                     None => format!("{} is the frontend of Basic load balancer {}", self.dst(), l.name),
@@ -316,38 +317,38 @@ impl Words<'_> {
                 )
             }
             DropReason::NoLbRule { lb, frontend } => {
-                let l = &t.lbs[lb as usize];
-                let (name, ip) = &l.frontends[frontend as usize];
+                let l = &t.lbs[lb];
+                let (name, ip) = &l.frontends[frontend];
                 let what = self.key.map_or_else(String::new, |k| if k.has_ports() { format!("{} port {}", if k.proto == 6 { "TCP" } else { "UDP" }, k.dport) } else { format!("IP protocol {} (ping is not load-balanced)", k.proto) });
                 let rules: Vec<String> = l.rules.iter().filter(|r| r.frontend == frontend).map(|r| if r.frontend_port == 0 { "all ports".to_string() } else { format!("{} {}", r.protocol.as_str(), r.frontend_port) }).collect();
                 let has = if rules.is_empty() { "none".to_string() } else { rules.join(", ") };
                 format!("load balancer {} has no load-balancing rule for {what} on frontend {name} ({ip}); its rules there cover: {has}. A frontend forwards only what a rule covers", l.name)
             }
             DropReason::NoHealthyBackend { lb, rule } => {
-                let l = &t.lbs[lb as usize];
-                let r = &l.rules[rule as usize];
-                let (pool, members) = &l.pools[r.pool as usize];
-                let probe = r.probe.and_then(|p| l.probes.get(p as usize)).map_or_else(String::new, |p| format!(" (health probe {}: {} port {})", p.name, p.protocol.as_str(), p.port));
+                let l = &t.lbs[lb];
+                let r = &l.rules[rule];
+                let (pool, members) = &l.pools[r.pool];
+                let probe = r.probe.and_then(|p| l.probes.get(p)).map_or_else(String::new, |p| format!(" (health probe {}: {} port {})", p.name, p.protocol.as_str(), p.port));
                 if members.is_empty() {
                     format!("rule {} of load balancer {} sends to backend pool {pool}, which has no members", r.name, l.name)
                 } else {
                     format!("no backend of pool {pool} of load balancer {} is healthy{probe}: each is down or its VM is stopped, so new flows of rule {} have nowhere to go", l.name, r.name)
                 }
             }
-            DropReason::EndpointWithoutService { endpoint } => format!("private endpoint {} leads to a service that no longer exists", t.endpoints[endpoint as usize].name),
-            DropReason::EndpointProtocol { endpoint } => format!("private endpoint {} carries TCP and UDP only; ping does not reach a private endpoint", t.endpoints[endpoint as usize].name),
+            DropReason::EndpointWithoutService { endpoint } => format!("private endpoint {} leads to a service that no longer exists", t.endpoints[endpoint].name),
+            DropReason::EndpointProtocol { endpoint } => format!("private endpoint {} carries TCP and UDP only; ping does not reach a private endpoint", t.endpoints[endpoint].name),
             DropReason::Unsolicited => "not the answer of a flow that reached this sender: a service or the Azure host starts no flows, and a private endpoint serves VMs in the lab's VNets (its answers go straight back to the sending NIC)".into(),
             DropReason::PodAddressNotRouted { cluster } => {
-                let c = &t.overlay.clusters[cluster as usize];
+                let c = &t.overlay.clusters[cluster];
                 format!("{} is a pod address of cluster {} (pod CIDR {}); pod CIDRs are not routed by the VNet or over peering, only between the cluster's own nodes (a cluster mesh tunnels them between clusters)", self.dst(), c.name, c.pod_cidr)
             }
             DropReason::PodSourceOutsideCluster { nic, cluster } => {
-                let c = &t.overlay.clusters[cluster as usize];
+                let c = &t.overlay.clusters[cluster];
                 let src = self.key.map_or_else(|| "a pod address".into(), |k| k.src.to_string());
                 format!("{} sent with source {src}, a pod address of cluster {}, to {} outside the cluster's pods and nodes; pod traffic leaves the cluster only SNATed to the node's IP", self.nic(nic), c.name, self.dst())
             }
             DropReason::NoPodNode { cluster } => {
-                let c = &t.overlay.clusters[cluster as usize];
+                let c = &t.overlay.clusters[cluster];
                 format!("{} is in the pod CIDR {} of cluster {}, but no node of the cluster holds its /24", self.dst(), c.pod_cidr, c.name)
             }
         }
@@ -356,13 +357,13 @@ impl Words<'_> {
     /// A `None` next hop. When the destination lies in a VNet that is not
     /// peered with the sender's, say so, and name the transitive path a
     /// learner may have expected.
-    fn next_hop_none(&self, ctx: RouteCtx, row: u32) -> String {
+    fn next_hop_none(&self, ctx: RouteCtx, row: RouteIdx) -> String {
         let t = self.t;
         let route = self.route(ctx, row);
         let (RouteCtx::Subnet(s), Some(dst)) = (ctx, self.key.map(|k| k.dst)) else {
             return format!("route {route} drops it");
         };
-        let r = &t.subnets[s as usize].routes[row as usize];
+        let r = &t.subnets[s].routes[row];
         if r.source == RouteSource::User {
             return format!(
                 "user route {} in route table {} sends {} to next hop None",
@@ -371,7 +372,7 @@ impl Words<'_> {
                 r.address_prefix
             );
         }
-        let src = t.subnets[s as usize].vnet;
+        let src = t.subnets[s].vnet;
         let sname = self.vnet(src);
         let targets: Vec<VnetIdx> = t.vnets_containing(dst).filter(|v| *v != src).collect();
         if targets.is_empty()
@@ -386,20 +387,20 @@ impl Words<'_> {
             );
         };
         let dname = self.vnet(dv);
-        if let Some(l) = t.vnets[src as usize].links.iter().find(|l| l.remote == Some(dv)) {
+        if let Some(l) = t.vnets[src].links.iter().find(|l| l.remote == Some(dv)) {
             return format!(
                 "no route leads to {dst}: peering {} from {sname} to {dname} is {:?}; traffic flows only while both links are Connected",
                 l.id.name(),
                 l.state
             );
         }
-        let via: Vec<&str> = t.vnets[src as usize]
+        let via: Vec<&str> = t.vnets[src]
             .links
             .iter()
             .filter(|l| l.connected())
             .filter_map(|l| l.remote)
             .filter(|m| {
-                t.vnets[*m as usize]
+                t.vnets[*m]
                     .links
                     .iter()
                     .any(|l2| l2.connected() && l2.remote == Some(dv))
@@ -429,8 +430,8 @@ impl Words<'_> {
             "{dst} is on-premises, behind local network gateway {site}, reached through connection {} of the VPN gateway in {hname}",
             c.name
         );
-        let link = t.vnets[src as usize].links.iter().find(|l| l.remote == Some(hub));
-        let why = match (&t.vnets[src as usize].no_gateway, link) {
+        let link = t.vnets[src].links.iter().find(|l| l.remote == Some(hub));
+        let why = match (&t.vnets[src].no_gateway, link) {
             (_, None) => format!("{sname} is not peered with {hname}"),
             (Some(NoGateway::TransitNotAllowed { hub_link, .. }), _) => format!(
                 "{sname} uses remote gateways, but {hname}'s peering {} does not allow gateway transit (allowGatewayTransit false)",

@@ -14,9 +14,10 @@ use std::time::Instant;
 
 use super::conntrack::ConnTrack;
 use super::health::LbHealth;
+use super::index::NicIdx;
 use super::nat::{self, L4Checksum};
 use super::packet::{self, FlowKey};
-use super::tables::{NicIdx, SERVICE_IP, Tables};
+use super::tables::{SERVICE_IP, Tables};
 use super::verdict::{CLOUD_SHELL_IP, Ingress, Step, Verdict, decide_with};
 use crate::model::AZURE_HOST_IP;
 
@@ -162,7 +163,7 @@ pub fn round_trip_from(
     let mut ct = ConnTrack::new();
     let src = match (from, src) {
         (_, Some(ip)) => ip,
-        (Ingress::Nic(n), None) => t.nics[n as usize].ip,
+        (Ingress::Nic(n), None) => t.nics[n].ip,
         (Ingress::Internet | Ingress::Connection(_), None) => CLOUD_SHELL_IP,
         (Ingress::Service(_), None) => SERVICE_IP,
         (Ingress::AzureHost, None) => AZURE_HOST_IP,
@@ -201,7 +202,7 @@ pub fn round_trip_from(
         (Verdict::Deliver { nic, .. }, Ingress::Nic(n)) => nic == n,
         (Verdict::ToInternet { snat }, Ingress::Internet) => snat == dst,
         (Verdict::ToSite { connection }, Ingress::Connection(c)) => {
-            t.connections[connection as usize].site == t.connections[c as usize].site
+            t.connections[connection].site == t.connections[c].site
         }
         _ => false,
     };

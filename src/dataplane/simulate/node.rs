@@ -9,8 +9,9 @@ use std::time::Instant;
 
 use super::{RoundTrip, round_trip_from};
 use crate::dataplane::health::LbHealth;
+use crate::dataplane::index::NicIdx;
 use crate::dataplane::overlay::{MESH_VXLAN_PORT, Overlay};
-use crate::dataplane::tables::{NicIdx, Tables};
+use crate::dataplane::tables::Tables;
 use crate::dataplane::verdict::Ingress;
 
 /// What a node's kernel does with a packet from one of its pods to `dst`.
@@ -31,7 +32,7 @@ pub fn node_egress(o: &Overlay, node: NicIdx, dst: Ipv4Addr) -> NodeEgress {
     let Some(c) = o.cluster_of_node(node) else {
         return NodeEgress::Snat;
     };
-    let cluster = &o.clusters[c as usize];
+    let cluster = &o.clusters[c];
     if cluster.pod_cidr.contains(&dst) {
         return NodeEgress::Direct;
     }
@@ -93,7 +94,7 @@ pub fn pod_path(
         NodeEgress::Direct => PodPath::Direct(round_trip_from(t, health, from, Some(pod_ip), dst, protocol, port, now)),
         NodeEgress::Snat => PodPath::Snat(round_trip_from(t, health, from, None, dst, protocol, port, now)),
         NodeEgress::Tunnel { node: remote } => {
-            let (node_ip, remote_ip) = (t.nics[node as usize].ip, t.nics[remote as usize].ip);
+            let (node_ip, remote_ip) = (t.nics[node].ip, t.nics[remote].ip);
             let udp = |from, to| round_trip_from(t, health, from, None, to, "udp", MESH_VXLAN_PORT, now);
             PodPath::Tunnel {
                 remote,

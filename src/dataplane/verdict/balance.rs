@@ -3,9 +3,9 @@
 //! pinned to it, and the destination translated.
 
 use super::{Decision, DropReason, Observer, Pin, Step, Target};
+use crate::dataplane::index::{FrontendIdx, LbIdx, LinkIdx, NicIdx, VnetIdx};
 use crate::dataplane::nat::{Rewrite, Side};
 use crate::dataplane::packet::FlowKey;
-use crate::dataplane::tables::{NicIdx, VnetIdx};
 use crate::model::{LbSku, LoadDistribution};
 
 impl<O: Observer> Decision<'_, O> {
@@ -14,15 +14,15 @@ impl<O: Observer> Decision<'_, O> {
     /// backend's address and port.
     pub(super) fn balance(
         &mut self,
-        l: u32,
-        frontend: u32,
-        over: Option<(VnetIdx, u32)>,
+        l: LbIdx,
+        frontend: FrontendIdx,
+        over: Option<(VnetIdx, LinkIdx)>,
     ) -> Result<Target, DropReason> {
         let t = self.t;
-        let lb = &t.lbs[l as usize];
+        let lb = &t.lbs[l];
         if let Some((from, link)) = over
             && lb.sku == LbSku::Basic
-            && t.vnets[from as usize].location != t.vnets[lb.vnet as usize].location
+            && t.vnets[from].location != t.vnets[lb.vnet].location
         {
             // Azure: Basic load balancer frontends are not reachable over
             // global VNet peering; the backends' own addresses are.
@@ -36,14 +36,13 @@ impl<O: Observer> Decision<'_, O> {
         let dport = k.has_ports().then_some(k.dport);
         let r = lb
             .rules
-            .iter()
             .position(|r| r.matches(frontend, k.proto, dport))
-            .ok_or(DropReason::NoLbRule { lb: l, frontend })? as u32;
-        let rule = &lb.rules[r as usize];
-        let pool = &lb.pools[rule.pool as usize].1;
+            .ok_or(DropReason::NoLbRule { lb: l, frontend })?;
+        let rule = &lb.rules[r];
+        let pool = &lb.pools[rule.pool].1;
         let was = self.ct.pinned(&k, self.now);
         let health = self.health;
-        let healthy = |m: &NicIdx| t.nics[*m as usize].running && !health.is_down(lb.key, t.nics[*m as usize].key);
+        let healthy = |m: &NicIdx| t.nics[*m].running && !health.is_down(lb.key, t.nics[*m].key);
         // Azure: an established flow stays on its backend while that is
         // in the pool (Standard keeps it even when the probe fails).
         let pinned = was
@@ -70,7 +69,7 @@ impl<O: Observer> Decision<'_, O> {
             nic: m,
             pinned: pinned.is_some(),
         });
-        let ip = t.nics[m as usize].ip;
+        let ip = t.nics[m].ip;
         let port = if rule.backend_port == 0 {
             k.dport
         } else {
@@ -80,7 +79,7 @@ impl<O: Observer> Decision<'_, O> {
             self.pin = Some(Pin {
                 key: k,
                 to: (ip, if dport.is_some() { port } else { 0 }),
-                backend: t.nics[m as usize].key,
+                backend: t.nics[m].key,
                 back_to: None,
                 timeout: rule.idle_timeout,
             });

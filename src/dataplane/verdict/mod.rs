@@ -18,9 +18,13 @@ use std::time::Instant;
 
 use super::conntrack::ConnTrack;
 use super::health::LbHealth;
+use super::index::{
+    ClusterIdx, ConnIdx, EndpointIdx, FrontendIdx, LbIdx, LbRuleIdx, LinkIdx, NicIdx, NsgIdx, NsgRuleIdx, RouteIdx,
+    ServiceIdx, SubnetIdx, VnetIdx,
+};
 use super::nat::{Rewrite, Side};
 use super::packet::{self, FlowKey, Fragment, IcmpKind};
-use super::tables::{NicIdx, SERVICE_IP, SubnetIdx, Tables, VnetIdx};
+use super::tables::{SERVICE_IP, Tables};
 use crate::model::{AZURE_HOST_IP, Access, Direction, PublicIpSku};
 
 mod balance;
@@ -48,9 +52,9 @@ pub enum Ingress {
     /// From the Internet side, addressed to a public IP.
     Internet,
     /// From the on-premises site behind this connection.
-    Connection(u32),
+    Connection(ConnIdx),
     /// From a service instance outside the VNets (`Tables::services`).
-    Service(u32),
+    Service(ServiceIdx),
     /// From the Azure host (168.63.129.16): health probes, addressed to
     /// a NIC's probe alias.
     AzureHost,
@@ -79,7 +83,7 @@ pub enum Verdict {
     },
     /// Over the backbone to a service instance behind a private endpoint.
     ToService {
-        service: u32,
+        service: ServiceIdx,
         nat: Rewrite,
     },
     /// To the Azure host's namespace (a health probe's answer), the
@@ -93,7 +97,7 @@ pub enum Verdict {
     },
     /// Into the VPN tunnel of this site-to-site connection.
     ToSite {
-        connection: u32,
+        connection: ConnIdx,
     },
     Drop(DropReason),
 }
@@ -127,40 +131,40 @@ pub enum DropReason {
     },
     NextHopNone {
         ctx: RouteCtx,
-        row: u32,
+        row: RouteIdx,
     },
     NoGateway {
         ctx: RouteCtx,
-        row: u32,
+        row: RouteIdx,
     },
     /// The route leads into `vnet`, but no NIC there has the address.
     NoHost {
         vnet: VnetIdx,
         ctx: RouteCtx,
-        row: u32,
+        row: RouteIdx,
     },
     ApplianceUnreachable {
         ctx: RouteCtx,
-        row: u32,
+        row: RouteIdx,
         ip: Ipv4Addr,
     },
     /// The receiving VNet's link (`vnet`.links[`link`]) does not allow
     /// forwarded traffic, and the source is not in the sending VNet.
     ForwardedTrafficNotAllowed {
         vnet: VnetIdx,
-        link: u32,
+        link: LinkIdx,
     },
     /// allowVirtualNetworkAccess is off and no NSG rule allows the peer.
     PeeringAccessBlocked {
         nic: NicIdx,
         vnet: VnetIdx,
-        link: u32,
+        link: LinkIdx,
     },
     NsgDenied {
         nic: NicIdx,
         direction: Direction,
-        nsg: u32,
-        rule: u32,
+        nsg: NsgIdx,
+        rule: NsgRuleIdx,
     },
     NoPublicIp,
     /// Standard public IPs are closed to inbound unless an NSG allows it.
@@ -175,27 +179,27 @@ pub enum DropReason {
     /// A Basic load balancer's frontend, reached over the global peering
     /// `vnet`.links[`link`]: Azure does not carry that.
     BasicLbOverGlobalPeering {
-        lb: u32,
+        lb: LbIdx,
         vnet: VnetIdx,
-        link: u32,
+        link: LinkIdx,
     },
     /// No load-balancing rule of `lb` covers the frontend, protocol and port.
     NoLbRule {
-        lb: u32,
-        frontend: u32,
+        lb: LbIdx,
+        frontend: FrontendIdx,
     },
     /// Every backend of the rule's pool is down (probe failing) or stopped.
     NoHealthyBackend {
-        lb: u32,
-        rule: u32,
+        lb: LbIdx,
+        rule: LbRuleIdx,
     },
     /// The private endpoint's service no longer exists.
     EndpointWithoutService {
-        endpoint: u32,
+        endpoint: EndpointIdx,
     },
     /// Private endpoints carry TCP and UDP only.
     EndpointProtocol {
-        endpoint: u32,
+        endpoint: EndpointIdx,
     },
     /// Sent from a service instance or the Azure host, but not the answer
     /// of a flow that reached it.
@@ -203,17 +207,17 @@ pub enum DropReason {
     /// The destination is a pod address of `cluster`: pod CIDRs are not
     /// routed by the VNet or over peering (Azure CNI Overlay).
     PodAddressNotRouted {
-        cluster: u32,
+        cluster: ClusterIdx,
     },
     /// A node sent with a pod source address to outside its cluster's
     /// pods: only SNATed traffic may leave the cluster.
     PodSourceOutsideCluster {
         nic: NicIdx,
-        cluster: u32,
+        cluster: ClusterIdx,
     },
     /// No node of `cluster` holds the /24 of the destination pod address.
     NoPodNode {
-        cluster: u32,
+        cluster: ClusterIdx,
     },
 }
 
@@ -222,12 +226,12 @@ pub enum DropReason {
 pub enum Step {
     Route {
         ctx: RouteCtx,
-        row: u32,
+        row: RouteIdx,
     },
     CrossPeering {
         from: VnetIdx,
         to: VnetIdx,
-        link: u32,
+        link: LinkIdx,
     },
     Tracked {
         nic: NicIdx,
@@ -240,8 +244,8 @@ pub enum Step {
     Nsg {
         nic: NicIdx,
         direction: Direction,
-        nsg: u32,
-        rule: u32,
+        nsg: NsgIdx,
+        rule: NsgRuleIdx,
         access: Access,
     },
     Dnat {
@@ -250,15 +254,15 @@ pub enum Step {
     },
     /// Load balancer `lb`'s rule chose `nic` (`pinned`: the flow already had it).
     Balance {
-        lb: u32,
-        rule: u32,
+        lb: LbIdx,
+        rule: LbRuleIdx,
         nic: NicIdx,
         pinned: bool,
     },
     /// Private endpoint `endpoint` leads to service `service`.
     Endpoint {
-        endpoint: u32,
-        service: u32,
+        endpoint: EndpointIdx,
+        service: ServiceIdx,
     },
     /// The answer of a translated flow: its source becomes `ip` again.
     Untranslate {
@@ -267,7 +271,7 @@ pub enum Step {
     /// The cluster's overlay routing domain sends it to the node that
     /// owns the destination pod's /24.
     PodRoute {
-        cluster: u32,
+        cluster: ClusterIdx,
         node: NicIdx,
     },
 }
@@ -358,8 +362,8 @@ pub fn decide_with(
 enum Target {
     Nic { nic: NicIdx, appliance: bool },
     Internet,
-    Site(u32),
-    Service(u32),
+    Site(ConnIdx),
+    Service(ServiceIdx),
 }
 
 /// A translated flow to pin once the whole path is allowed.
@@ -411,7 +415,7 @@ impl<O: Observer> Decision<'_, O> {
 
     fn sent_by_nic(&mut self, n: NicIdx) -> Result<Verdict, DropReason> {
         let t = self.t;
-        let nic = t.nics.get(n as usize).ok_or(DropReason::Malformed)?;
+        let nic = t.nics.get(n).ok_or(DropReason::Malformed)?;
         if !nic.running {
             return Err(DropReason::VmNotRunning { nic: n });
         }
@@ -435,7 +439,7 @@ impl<O: Observer> Decision<'_, O> {
         if let Some(a) = nic.lb_backend.then(|| self.ct.answer(&self.key, self.now)).flatten() {
             self.untranslate(a.ip, a.port);
         }
-        let src_vnet = t.subnets[nic.subnet as usize].vnet;
+        let src_vnet = t.subnets[nic.subnet].vnet;
         let target = self
             .route(RouteCtx::Subnet(nic.subnet), src_vnet, false, 0)
             .map_err(|e| self.pod_not_routed(e))?;
@@ -460,7 +464,7 @@ impl<O: Observer> Decision<'_, O> {
             Target::Internet => {
                 let snat = match nic.public_ip {
                     Some((ip, _)) => ip,
-                    None if t.subnets[nic.subnet as usize].default_outbound_access => DEFAULT_OUTBOUND_IP,
+                    None if t.subnets[nic.subnet].default_outbound_access => DEFAULT_OUTBOUND_IP,
                     None => return Err(DropReason::NoOutboundAccess { nic: n }),
                 };
                 let new = self.nsg(n, Direction::Outbound)?;
@@ -483,7 +487,7 @@ impl<O: Observer> Decision<'_, O> {
             return Err(DropReason::Unsolicited);
         }
         let m = t.probe_target(self.key.dst).ok_or(DropReason::Unsolicited)?;
-        let nic = &t.nics[m as usize];
+        let nic = &t.nics[m];
         if !nic.running {
             return Err(DropReason::VmNotRunning { nic: m });
         }
@@ -515,14 +519,14 @@ impl<O: Observer> Decision<'_, O> {
     fn sent_from_internet(&mut self) -> Result<Verdict, DropReason> {
         let t = self.t;
         let m = t.public_ip_owner(self.key.dst).ok_or(DropReason::NoPublicIp)?;
-        let nic = &t.nics[m as usize];
+        let nic = &t.nics[m];
         if !nic.running {
             return Err(DropReason::VmNotRunning { nic: m });
         }
         // NSGs see private addresses: inbound is evaluated after DNAT.
         self.key.dst = nic.ip;
         self.obs.step(Step::Dnat { nic: m, to: nic.ip });
-        let subnet = &t.subnets[nic.subnet as usize];
+        let subnet = &t.subnets[nic.subnet];
         let standard = matches!(nic.public_ip, Some((_, PublicIpSku::Standard)));
         if standard && subnet.nsg.is_none() && nic.nsg.is_none() {
             return Err(DropReason::PublicIpClosed { nic: m });
@@ -535,11 +539,11 @@ impl<O: Observer> Decision<'_, O> {
         })
     }
 
-    fn sent_from_site(&mut self, c: u32) -> Result<Verdict, DropReason> {
+    fn sent_from_site(&mut self, c: ConnIdx) -> Result<Verdict, DropReason> {
         let vnet = self
             .t
             .connections
-            .get(c as usize)
+            .get(c)
             .and_then(|c| c.vnet)
             .ok_or(DropReason::Malformed)?;
         match self.route(RouteCtx::Gateway(vnet), vnet, true, 0)? {

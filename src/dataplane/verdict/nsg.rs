@@ -4,8 +4,9 @@
 //! whole path is allowed.
 
 use super::{Decision, DropReason, Observer, Step};
+use crate::dataplane::index::{Idx, NicIdx, NsgRuleIdx};
 use crate::dataplane::packet::FlowKey;
-use crate::dataplane::tables::{NicIdx, Tables};
+use crate::dataplane::tables::Tables;
 use crate::model::{Access, Direction};
 use crate::nsg::FlowView;
 
@@ -24,7 +25,7 @@ impl<O: Observer> Decision<'_, O> {
     /// new there (and must be tracked once the whole path is allowed).
     pub(super) fn nsg(&mut self, x: NicIdx, dir: Direction) -> Result<bool, DropReason> {
         let t = self.t;
-        let nic = &t.nics[x as usize];
+        let nic = &t.nics[x];
         let key = self.seen(dir);
         let tracked = match self.related {
             Some(inner) => self.ct.has(nic.key, &inner, self.now),
@@ -43,7 +44,7 @@ impl<O: Observer> Decision<'_, O> {
     pub(super) fn track(&mut self, nics: &[(NicIdx, Direction, bool)]) {
         for &(x, dir, new) in nics {
             if new {
-                let nic = &self.t.nics[x as usize];
+                let nic = &self.t.nics[x];
                 let key = self.seen(dir);
                 self.ct.insert(nic.key, &key, self.now, nic.flow_timeout);
             }
@@ -64,8 +65,8 @@ pub fn nsg_decision(
     key: &FlowKey,
     obs: &mut impl Observer,
 ) -> Result<(), DropReason> {
-    let nic = &t.nics[x as usize];
-    let subnet = &t.subnets[nic.subnet as usize];
+    let nic = &t.nics[x];
+    let subnet = &t.subnets[nic.subnet];
     let levels = match dir {
         Direction::Inbound => [subnet.nsg, nic.nsg],
         Direction::Outbound => [nic.nsg, subnet.nsg],
@@ -75,14 +76,14 @@ pub fn nsg_decision(
         // Azure: with allowVirtualNetworkAccess off, traffic with that
         // peer does not flow unless an NSG rule explicitly allows it; with
         // no NSG at all there is no such rule.
-        let vnet = &t.vnets[subnet.vnet as usize];
-        if let Some(l) = vnet.links.iter().position(|l| {
+        let vnet = &t.vnets[subnet.vnet];
+        if let Some(l) = vnet.links.position(|l| {
             !l.allow_virtual_network_access && l.connected() && l.remote_address_space.iter().any(|p| p.contains(&peer))
         }) {
             return Err(DropReason::PeeringAccessBlocked {
                 nic: x,
                 vnet: subnet.vnet,
-                link: l as u32,
+                link: l,
             });
         }
         obs.step(Step::NoNsg { nic: x, direction: dir });
@@ -95,13 +96,13 @@ pub fn nsg_decision(
         ports: key.has_ports().then_some((key.sport, key.dport)),
     };
     for g in levels.into_iter().flatten() {
-        let rule = t.nsgs[g as usize].evaluate_index(dir, &view);
-        let access = t.nsgs[g as usize].rules(dir)[rule].access;
+        let rule = NsgRuleIdx::from_usize(t.nsgs[g].evaluate_index(dir, &view));
+        let access = t.nsgs[g].rules(dir)[rule.index()].access;
         obs.step(Step::Nsg {
             nic: x,
             direction: dir,
             nsg: g,
-            rule: rule as u32,
+            rule,
             access,
         });
         if access == Access::Deny {
@@ -109,7 +110,7 @@ pub fn nsg_decision(
                 nic: x,
                 direction: dir,
                 nsg: g,
-                rule: rule as u32,
+                rule,
             });
         }
     }

@@ -3,7 +3,7 @@
 //! /24; a pod source goes nowhere else.
 
 use super::{Decision, DropReason, Observer, Step, Verdict};
-use crate::dataplane::tables::NicIdx;
+use crate::dataplane::index::NicIdx;
 use crate::model::Direction;
 
 impl<O: Observer> Decision<'_, O> {
@@ -15,27 +15,27 @@ impl<O: Observer> Decision<'_, O> {
         let Some(c) = t.overlay.cluster_of_node(n) else {
             return Ok(None);
         };
-        let cluster = &t.overlay.clusters[c as usize];
+        let cluster = &t.overlay.clusters[c];
         let (src_pod, dst_pod) = (cluster.pod_cidr.contains(&k.src), cluster.pod_cidr.contains(&k.dst));
         let outside = DropReason::PodSourceOutsideCluster { nic: n, cluster: c };
         let m = match (src_pod, dst_pod) {
             (false, false) => return Ok(None),
             // Forwarded by the node for someone else: the usual rules.
-            (false, true) if k.src != t.nics[n as usize].ip => return Ok(None),
+            (false, true) if k.src != t.nics[n].ip => return Ok(None),
             (true, _) if !t.overlay.slice_of(n).is_some_and(|s| s.contains(&k.src)) => return Err(outside),
             // A pod answers (or talks to) a node of its own cluster.
             (true, false) => cluster
                 .slices
                 .iter()
                 .map(|(_, m)| *m)
-                .find(|m| t.nics[*m as usize].ip == k.dst)
+                .find(|m| t.nics[*m].ip == k.dst)
                 .ok_or(outside)?,
             (_, true) => t
                 .overlay
                 .slice_owner(c, k.dst)
                 .ok_or(DropReason::NoPodNode { cluster: c })?,
         };
-        if !t.nics[m as usize].running {
+        if !t.nics[m].running {
             return Err(DropReason::VmNotRunning { nic: m });
         }
         self.obs.step(Step::PodRoute { cluster: c, node: m });

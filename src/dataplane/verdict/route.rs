@@ -5,8 +5,9 @@
 use std::net::Ipv4Addr;
 
 use super::{Decision, DropReason, Observer, RouteCtx, Step, Target};
+use crate::dataplane::index::{LinkIdx, NicIdx, RouteIdx, VnetIdx};
 use crate::dataplane::packet::FlowKey;
-use crate::dataplane::tables::{CHop, NicIdx, VnetIdx};
+use crate::dataplane::tables::CHop;
 
 /// Gateways forwarding into gateways: more hops than this is a loop.
 const MAX_GATEWAY_HOPS: u8 = 4;
@@ -24,7 +25,7 @@ impl<O: Observer> Decision<'_, O> {
     ) -> Result<Target, DropReason> {
         let target = self.follow(ctx, vnet, via_gateway, depth)?;
         match target {
-            Target::Nic { nic, .. } if !self.t.nics[nic as usize].running => Err(DropReason::VmNotRunning { nic }),
+            Target::Nic { nic, .. } if !self.t.nics[nic].running => Err(DropReason::VmNotRunning { nic }),
             _ => Ok(target),
         }
     }
@@ -40,17 +41,14 @@ impl<O: Observer> Decision<'_, O> {
         let dst = self.key.dst;
         let (row, hop) = match ctx {
             RouteCtx::Subnet(s) => {
-                let s = &t.subnets[s as usize];
+                let s = &t.subnets[s];
                 let row = *s.lpm.lookup(dst).ok_or(DropReason::NoRoute { ctx })?;
-                (row, &s.hops[row as usize])
+                (row, &s.hops[row])
             }
             RouteCtx::Gateway(v) => {
-                let g = t.vnets[v as usize]
-                    .gateway
-                    .as_ref()
-                    .ok_or(DropReason::NoRoute { ctx })?;
+                let g = t.vnets[v].gateway.as_ref().ok_or(DropReason::NoRoute { ctx })?;
                 let row = *g.lpm.lookup(dst).ok_or(DropReason::NoRoute { ctx })?;
-                (row, &g.routes[row as usize].1)
+                (row, &g.routes[row].1)
             }
         };
         self.obs.step(Step::Route { ctx, row });
@@ -68,7 +66,7 @@ impl<O: Observer> Decision<'_, O> {
                 let m = self
                     .reach_appliance(vnet, ip, via_gateway)
                     .ok_or(DropReason::ApplianceUnreachable { ctx, row, ip })??;
-                let nic = &t.nics[m as usize];
+                let nic = &t.nics[m];
                 if nic.running && dst != nic.ip && !nic.ip_forwarding {
                     // Azure: the destination check drops it at the NIC.
                     return Err(DropReason::NotForwarding { nic: m });
@@ -96,9 +94,9 @@ impl<O: Observer> Decision<'_, O> {
     pub(super) fn arrive(
         &mut self,
         v: VnetIdx,
-        over: Option<(VnetIdx, u32)>,
+        over: Option<(VnetIdx, LinkIdx)>,
         ctx: RouteCtx,
-        row: u32,
+        row: RouteIdx,
     ) -> Result<Target, DropReason> {
         let dst = self.key.dst;
         if let Some(m) = self.t.host(v, dst) {
@@ -125,12 +123,12 @@ impl<O: Observer> Decision<'_, O> {
         if let Some(m) = t.host(vnet, ip) {
             return Some(Ok(m));
         }
-        for (i, link) in t.vnets[vnet as usize].links.iter().enumerate() {
+        for (i, link) in t.vnets[vnet].links.iter_enumerated() {
             let Some(r) = link.remote.filter(|_| link.connected()) else {
                 continue;
             };
             if let Some(m) = t.host(r, ip) {
-                return Some(self.cross_peering(vnet, r, i as u32, via_gateway).map(|_| m));
+                return Some(self.cross_peering(vnet, r, i, via_gateway).map(|_| m));
             }
         }
         None
@@ -143,19 +141,19 @@ impl<O: Observer> Decision<'_, O> {
         &mut self,
         from: VnetIdx,
         to: VnetIdx,
-        link: u32,
+        link: LinkIdx,
         via_gateway: bool,
     ) -> Result<(), DropReason> {
         let t = self.t;
         self.obs.step(Step::CrossPeering { from, to, link });
-        if via_gateway || t.vnets[from as usize].contains(self.key.src) {
+        if via_gateway || t.vnets[from].contains(self.key.src) {
             return Ok(());
         }
-        match t.vnets[from as usize].links[link as usize].back {
-            Some(b) if t.vnets[to as usize].links[b as usize].allow_forwarded_traffic => Ok(()),
+        match t.vnets[from].links[link].back {
+            Some(b) if t.vnets[to].links[b].allow_forwarded_traffic => Ok(()),
             back => Err(DropReason::ForwardedTrafficNotAllowed {
                 vnet: to,
-                link: back.unwrap_or(u32::MAX),
+                link: back.unwrap_or(LinkIdx(u32::MAX)),
             }),
         }
     }
