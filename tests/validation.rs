@@ -2941,3 +2941,287 @@ fn a_cache_in_a_subnet_must_be_premium_and_a_private_endpoint_cannot_reach_an_in
     ok(&mut m, redis_change("plain-cache", RedisSku::Basic, "C0", None));
     ok(&mut m, endpoint_change("pe1", "plain-cache"));
 }
+
+// ================================================================ count limits (§11)
+
+fn vnet_in(name: &str, location: &str, prefix: &str) -> Change {
+    Change::PutVirtualNetwork(VnetSpec {
+        id: vnet(name),
+        location: Some(location.into()),
+        address_prefixes: vec![prefix.into()],
+        flow_timeout_in_minutes: None,
+    })
+}
+
+/// The i-th of many /24s that overlap nothing in `base()` (172.16.0.0 and up).
+fn nth_24(i: usize) -> String {
+    format!("172.{}.{}.0/24", 16 + i / 256, i % 256)
+}
+
+#[test]
+fn an_nsg_with_more_than_1000_rules_is_refused() {
+    let mut m = base();
+    ok(
+        &mut m,
+        Change::PutNetworkSecurityGroup {
+            id: nsg("big-nsg"),
+            location: None,
+        },
+    );
+    let rules = (0..limits::MAX_RULES_PER_NSG)
+        .map(|i| Change::PutSecurityRule(rule_spec("big-nsg", &format!("r{i}"), 100 + i as i64)));
+    m.apply_all(rules).expect("1 000 rules fit");
+    let e = refused(
+        &mut m,
+        Change::PutSecurityRule(rule_spec("big-nsg", "one-too-many", 2000)),
+        ErrorCode::SecurityRuleCountLimitReached,
+        "cannot have more than 1000 security rules",
+    );
+    assert!(e.message.contains("big-nsg"), "{}", e.message);
+    // Updating a rule that exists is no new rule.
+    ok(&mut m, Change::PutSecurityRule(rule_spec("big-nsg", "r0", 100)));
+}
+
+#[test]
+fn a_route_table_with_more_than_1000_routes_is_refused() {
+    let mut m = base();
+    let routes = (0..limits::MAX_ROUTES_PER_TABLE - 1)
+        .map(|i| Change::PutRoute(route_spec("apps-rt", &format!("r{i}"), &nth_24(i), "Internet", None)));
+    m.apply_all(routes).expect("1 000 routes fit (with to-fw)");
+    refused(
+        &mut m,
+        Change::PutRoute(route_spec(
+            "apps-rt",
+            "one-too-many",
+            "192.168.7.0/24",
+            "Internet",
+            None,
+        )),
+        ErrorCode::QuotaExceeded,
+        "cannot have more than 1000 routes",
+    );
+}
+
+#[test]
+fn a_vnet_with_more_than_3000_subnets_is_refused() {
+    let mut m = base();
+    ok(&mut m, vnet_change("wide-vnet", &["172.16.0.0/16"]));
+    let subnets = (0..limits::MAX_SUBNETS_PER_VNET).map(|i| {
+        let prefix = format!("172.16.{}.{}/29", i / 32, (i % 32) * 8);
+        subnet_change("wide-vnet", &format!("s{i}"), &prefix)
+    });
+    m.apply_all(subnets).expect("3 000 subnets fit");
+    refused(
+        &mut m,
+        subnet_change("wide-vnet", "one-too-many", "172.16.200.0/29"),
+        ErrorCode::QuotaExceeded,
+        "cannot have more than 3000 subnets",
+    );
+}
+
+#[test]
+fn a_vnet_with_more_than_500_peerings_is_refused() {
+    let mut m = base();
+    ok(&mut m, vnet_change("star-vnet", &["192.168.100.0/24"]));
+    let n = limits::MAX_PEERINGS_PER_VNET;
+    let setup = (0..=n).flat_map(|i| {
+        let name = format!("leaf{i}");
+        [
+            vnet_change(&name, &[&nth_24(i)]),
+            peer("star-vnet", &format!("to-{name}"), &name),
+        ]
+    });
+    // The 501st peering of the batch is the one refused, and the batch with it.
+    let before = m.clone();
+    let (at, e) = m.apply_all(setup).expect_err("501 peerings");
+    assert_eq!((at, e.code), (2 * n + 1, ErrorCode::QuotaExceeded), "{}", e.message);
+    assert!(
+        e.message.contains("more than 500 virtual network peerings"),
+        "{}",
+        e.message
+    );
+    assert_eq!(m, before, "a refused batch changes nothing");
+}
+
+#[test]
+fn more_than_1000_vnets_in_one_subscription_and_region_is_refused() {
+    let mut m = base();
+    let vnets =
+        (0..limits::MAX_VNETS_PER_SUBSCRIPTION_REGION).map(|i| vnet_in(&format!("ne{i}"), "northeurope", &nth_24(i)));
+    m.apply_all(vnets).expect("1 000 VNets fit in northeurope");
+    let e = refused(
+        &mut m,
+        vnet_in("ne-extra", "northeurope", "192.168.50.0/24"),
+        ErrorCode::QuotaExceeded,
+        "1000 virtual networks per subscription per region",
+    );
+    assert!(e.message.contains("northeurope"), "{}", e.message);
+    // Another region has its own quota, and a deleted VNet frees its slot.
+    ok(&mut m, vnet_in("se-extra", "swedencentral", "192.168.50.0/24"));
+    ok(&mut m, Change::DeleteVirtualNetwork(vnet("ne0")));
+    ok(&mut m, vnet_in("ne-extra", "northeurope", "192.168.51.0/24"));
+}
+
+#[test]
+fn more_than_600_route_tables_or_5000_nsgs_in_one_region_is_refused() {
+    let mut m = base();
+    let tables = (0..limits::MAX_ROUTE_TABLES_PER_SUBSCRIPTION_REGION).map(|i| Change::PutRouteTable {
+        id: rt(&format!("t{i}")),
+        location: Some("northeurope".into()),
+        disable_bgp_route_propagation: false,
+    });
+    m.apply_all(tables).expect("600 route tables fit");
+    refused(
+        &mut m,
+        Change::PutRouteTable {
+            id: rt("t-extra"),
+            location: Some("northeurope".into()),
+            disable_bgp_route_propagation: false,
+        },
+        ErrorCode::QuotaExceeded,
+        "600 route tables",
+    );
+    let nsgs = (0..limits::MAX_NSGS_PER_SUBSCRIPTION_REGION).map(|i| Change::PutNetworkSecurityGroup {
+        id: nsg(&format!("n{i}")),
+        location: Some("northeurope".into()),
+    });
+    m.apply_all(nsgs).expect("5 000 NSGs fit");
+    refused(
+        &mut m,
+        Change::PutNetworkSecurityGroup {
+            id: nsg("n-extra"),
+            location: Some("northeurope".into()),
+        },
+        ErrorCode::QuotaExceeded,
+        "5000 network security groups",
+    );
+}
+
+#[test]
+fn an_admin_username_that_is_a_system_account_of_the_image_is_refused() {
+    let mut m = base();
+    ok(&mut m, nic_change("n2", subnet("spoke2-vnet", "web")));
+    for bad in [
+        "sshd",
+        "daemon",
+        "bin",
+        "nobody",
+        "systemd-network",
+        "messagebus",
+        "_apt",
+        "sudo",
+    ] {
+        let c = Change::PutVirtualMachine(VmSpec {
+            admin_username: bad.into(),
+            ..vm_spec(vm("vm2"), vec![nic("n2")])
+        });
+        let e = refused(&mut m, c, ErrorCode::InvalidParameter, bad);
+        assert_eq!(
+            e.message,
+            format!(
+                "This user name '{bad}' meets the general requirements, but is specifically disallowed for this image. Please try a different value."
+            )
+        );
+        assert_eq!(e.target.as_deref(), Some("adminUsername"));
+    }
+}
+
+// ================================================================ topology files
+
+mod topology_input {
+    use std::time::Instant;
+
+    use vnetlab::model::ErrorCode;
+    use vnetlab::topology::{Topology, TopologyError, bounds};
+
+    const HEAD: &str = "resourceGroups:\n  - name: rg\n    location: westeurope\n";
+
+    fn refused_as_duplicate(yaml: &str, first: &str, second: &str, resource: &str) {
+        let topo = Topology::parse(yaml).expect("parses");
+        match topo.build() {
+            Err(TopologyError::Refused { at, error }) => {
+                assert_eq!(error.code, ErrorCode::InvalidTemplate, "{}", error.message);
+                assert_eq!(at, second);
+                for s in [first, second, resource, "is defined multiple times in a template"] {
+                    assert!(error.message.contains(s), "no {s:?} in: {}", error.message);
+                }
+            }
+            other => panic!("expected InvalidTemplate, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn two_vms_of_one_name_are_refused_naming_both_entries() {
+        let vm = |name: &str| {
+            format!(
+                "  - name: {name}\n    vnet: v\n    subnet: s\n    publicIpAddress: \"\"\n    adminPassword: \"Hub-Spoke-2026!\"\n"
+            )
+        };
+        let yaml = format!(
+            "{HEAD}virtualNetworks:\n  - name: v\n    addressPrefixes: [10.0.0.0/16]\n    subnets:\n      - name: s\n        addressPrefix: 10.0.0.0/24\nvirtualMachines:\n{}{}{}",
+            vm("web"),
+            vm("db"),
+            vm("WEB")
+        );
+        refused_as_duplicate(
+            &yaml,
+            "virtualMachines[0] (web)",
+            "virtualMachines[2] (WEB)",
+            "Microsoft.Compute/virtualMachines/WEB",
+        );
+    }
+
+    #[test]
+    fn two_subnets_of_one_name_are_refused_naming_both_entries() {
+        let yaml = format!(
+            "{HEAD}virtualNetworks:\n  - name: v\n    addressPrefixes: [10.0.0.0/16]\n    subnets:\n      - name: s\n        addressPrefix: 10.0.0.0/24\n      - name: s\n        addressPrefix: 10.0.1.0/24\n"
+        );
+        refused_as_duplicate(
+            &yaml,
+            "virtualNetworks[0] (v).subnets[0] (s)",
+            "virtualNetworks[0] (v).subnets[1] (s)",
+            "Microsoft.Network/virtualNetworks/v/subnets/s",
+        );
+    }
+
+    #[test]
+    fn two_vnets_or_nsgs_of_one_name_are_refused() {
+        let yaml = format!(
+            "{HEAD}virtualNetworks:\n  - name: v\n    addressPrefixes: [10.0.0.0/16]\n  - name: v\n    addressPrefixes: [10.1.0.0/16]\n"
+        );
+        refused_as_duplicate(
+            &yaml,
+            "virtualNetworks[0] (v)",
+            "virtualNetworks[1] (v)",
+            "virtualNetworks/v",
+        );
+        let yaml = format!("{HEAD}networkSecurityGroups:\n  - name: n\n  - name: N\n");
+        refused_as_duplicate(
+            &yaml,
+            "networkSecurityGroups[0] (n)",
+            "networkSecurityGroups[1] (N)",
+            "networkSecurityGroups/N",
+        );
+    }
+
+    #[test]
+    fn deeply_nested_yaml_is_refused_before_parsing() {
+        // 250 KB of `{a: {a: …}}` took the YAML parser 25 s.
+        let deep = format!("{}1{}", "{a: ".repeat(50_000), "}".repeat(50_000));
+        let t = Instant::now();
+        let e = Topology::parse(&deep).expect_err("too deep");
+        println!("{} KB nested YAML refused in {:?}", deep.len() / 1000, t.elapsed());
+        assert!(matches!(e, TopologyError::Bounds(_)), "{e}");
+        assert!(e.to_string().contains("nested more than 64 levels"), "{e}");
+        let block: String = (0..100).map(|i| format!("{}k{i}:\n", "  ".repeat(i))).collect();
+        assert!(matches!(Topology::parse(&block), Err(TopologyError::Bounds(_))));
+    }
+
+    #[test]
+    fn a_topology_over_16_mib_is_refused_before_parsing() {
+        let big = format!("{HEAD}#{}\n", "x".repeat(bounds::MAX_BYTES));
+        let e = Topology::parse(&big).expect_err("too big");
+        assert!(matches!(e, TopologyError::Bounds(_)), "{e}");
+        assert!(e.to_string().contains("16 MiB"), "{e}");
+    }
+}

@@ -85,6 +85,11 @@ error_codes! {
     PrincipalNotFound,
     RoleDefinitionDoesNotExist,
     LocationNotAvailableForResourceType,
+    // Count limits and quotas.
+    SecurityRuleCountLimitReached,
+    QuotaExceeded,
+    // Topology files, as ARM template deployments.
+    InvalidTemplate,
     // Load balancers.
     DifferentSkuLoadBalancersAndPublicIPAddressNotAllowed,
     // AKS (Microsoft.ContainerService) and, for pods, Kubernetes reasons.
@@ -131,10 +136,7 @@ impl AzureError {
     // `az network vnet show -n X` (https://aka.ms/ARMResourceNotFoundFix).
     pub fn resource_not_found(id: &ResourceId) -> Self {
         let s = id.as_str();
-        let qualified = match s.to_ascii_lowercase().find("/providers/") {
-            Some(i) => s[i + "/providers/".len()..].to_string(),
-            None => format!("{}/{}", id.resource_type(), id.name()),
-        };
+        let qualified = qualified_name(id);
         AzureError::new(
             ErrorCode::ResourceNotFound,
             format!(
@@ -145,9 +147,36 @@ impl AzureError {
         .with_target(s)
     }
 
+    /// A topology file that defines one resource twice: ARM refuses such a
+    /// template before deploying anything.
+    // Azure: ARM template validation, "The resource '<type>/<name>' is
+    // defined multiple times in a template" (Learn error-invalid-template;
+    // the code InvalidTemplate is documented, the wording seen in answers
+    // quoting it). The two places in the file are vnetlab's addition.
+    pub fn defined_multiple_times(id: &ResourceId, first: &str, second: &str) -> Self {
+        AzureError::new(
+            ErrorCode::InvalidTemplate,
+            format!(
+                "Deployment template validation failed: 'The resource '{}' is defined multiple times in a template: at {first} and at {second}.' Give each resource its own name (names are case-insensitive), or merge the two entries.",
+                qualified_name(id)
+            ),
+        )
+        .with_target(id.as_str())
+    }
+
     pub fn with_target(mut self, target: impl Into<String>) -> Self {
         self.target = Some(target.into());
         self
+    }
+}
+
+/// `Microsoft.Network/virtualNetworks/V/subnets/S`: how ARM names a resource
+/// in its messages.
+fn qualified_name(id: &ResourceId) -> String {
+    let s = id.as_str();
+    match s.to_ascii_lowercase().find("/providers/") {
+        Some(i) => s[i + "/providers/".len()..].to_string(),
+        None => format!("{}/{}", id.resource_type(), id.name()),
     }
 }
 

@@ -17,6 +17,7 @@ mod gateway;
 mod identity;
 mod ids;
 pub mod latency;
+pub mod limits;
 mod names;
 mod network;
 mod ops_aks;
@@ -217,17 +218,20 @@ impl Model {
     /// Validates `change` and applies it whole, or refuses it and changes
     /// nothing.
     pub fn apply(&mut self, change: Change) -> Result<(), AzureError> {
-        let mut next = self.clone();
-        next.apply_in_place(change)?;
-        *self = next;
-        Ok(())
+        self.apply_all([change]).map_err(|(_, e)| e)
     }
 
-    /// Applies several changes as one: all of them or none.
+    /// Applies several changes as one: all of them or none. Azure's count
+    /// limits are checked after each change, on the working copy.
     pub fn apply_all(&mut self, changes: impl IntoIterator<Item = Change>) -> Result<(), (usize, AzureError)> {
         let mut next = self.clone();
+        let mut quotas = limits::Quotas::count(&next);
         for (i, c) in changes.into_iter().enumerate() {
+            let checked = c.clone();
             next.apply_in_place(c).map_err(|e| (i, e))?;
+            limits::check_change(&next, &checked)
+                .and_then(|()| quotas.after(&next, &checked))
+                .map_err(|e| (i, e))?;
         }
         *self = next;
         Ok(())

@@ -151,8 +151,109 @@ const DISALLOWED_USER_NAMES: &[&str] = &[
     "user5",
 ];
 
+/// Accounts and groups of the VM's image. A VM's userland is the host's
+/// (Debian or Ubuntu), so these are the system users (uid < 1000, and
+/// nobody) and groups of a standard Debian/Ubuntu install and of the
+/// packages vnetlab's setup installs. An admin user of one of these names
+/// would take over a system account (`sshd`, `daemon`) or join a system
+/// group (`sudo`, `shadow`) inside the VM, so the model refuses them; the
+/// host side still drops any namesake it finds (host/vm.rs).
+const IMAGE_ACCOUNTS: &[&str] = &[
+    // Users (base-passwd, systemd, openssh, apt and common services).
+    "root",
+    "daemon",
+    "bin",
+    "sys",
+    "sync",
+    "games",
+    "man",
+    "lp",
+    "mail",
+    "news",
+    "uucp",
+    "proxy",
+    "www-data",
+    "backup",
+    "list",
+    "irc",
+    "gnats",
+    "nobody",
+    "_apt",
+    "messagebus",
+    "sshd",
+    "syslog",
+    "uuidd",
+    "tcpdump",
+    "tss",
+    "landscape",
+    "pollinate",
+    "fwupd-refresh",
+    "usbmux",
+    "dnsmasq",
+    "polkitd",
+    "_chrony",
+    "chrony",
+    "ntp",
+    "statd",
+    "_rpc",
+    "avahi",
+    "lxd",
+    "postfix",
+    "postgres",
+    "mysql",
+    "redis",
+    "iperf3",
+    "bind",
+    "_laurel",
+    "dhcpcd",
+    // Groups a new user must not be named after either: useradd would
+    // fail or, with the group taken over, give the user its rights.
+    "adm",
+    "tty",
+    "disk",
+    "kmem",
+    "dialout",
+    "fax",
+    "voice",
+    "cdrom",
+    "floppy",
+    "tape",
+    "sudo",
+    "audio",
+    "dip",
+    "operator",
+    "src",
+    "shadow",
+    "utmp",
+    "video",
+    "sasl",
+    "plugdev",
+    "staff",
+    "users",
+    "nogroup",
+    "_ssh",
+    "ssh",
+    "ssl-cert",
+    "netdev",
+    "input",
+    "sgx",
+    "kvm",
+    "render",
+    "crontab",
+    "docker",
+    "wheel",
+];
+
+/// Whether `name` is one of the image's system accounts or groups.
+fn is_image_account(name: &str) -> bool {
+    // systemd creates its users on demand (systemd-network, -resolve,
+    // -timesync, -coredump, -oom, -journal …), so the prefix is reserved.
+    IMAGE_ACCOUNTS.contains(&name) || name.starts_with("systemd-")
+}
+
 /// Linux admin user name: Azure's rules, plus what `useradd` accepts,
-/// because the name becomes a real account inside the VM.
+/// because the name becomes a real account inside the VM, and never an
+/// account of the VM's image.
 pub fn check_admin_username(name: &str) -> Result<(), AzureError> {
     let err = |why: &str| {
         Err(AzureError::new(
@@ -161,8 +262,17 @@ pub fn check_admin_username(name: &str) -> Result<(), AzureError> {
         )
         .with_target("adminUsername"))
     };
-    if DISALLOWED_USER_NAMES.contains(&name.to_ascii_lowercase().as_str()) {
-        return err(&format!("'{name}' is a reserved name"));
+    let lower = name.to_ascii_lowercase();
+    if DISALLOWED_USER_NAMES.contains(&lower.as_str()) || is_image_account(&lower) {
+        // Azure: az vm create's text for a reserved user name
+        // (azure-cli vm/_validators.py, _validate_admin_username).
+        return Err(AzureError::new(
+            ErrorCode::InvalidParameter,
+            format!(
+                "This user name '{name}' meets the general requirements, but is specifically disallowed for this image. Please try a different value."
+            ),
+        )
+        .with_target("adminUsername"));
     }
     if name.is_empty() || name.len() > 32 {
         return err("it must be 1 to 32 characters long");
@@ -269,6 +379,36 @@ mod tests {
         check_admin_username("azureuser").unwrap();
         for bad in ["admin", "Root", "Azureuser", "-x", "$x", "a:b", "a b", ""] {
             assert!(check_admin_username(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn image_accounts_are_refused_with_azs_text() {
+        for bad in [
+            "sshd",
+            "daemon",
+            "bin",
+            "nobody",
+            "www-data",
+            "_apt",
+            "systemd-network",
+            "systemd-anything",
+            "messagebus",
+            "sudo",
+            "shadow",
+            "Sshd",
+        ] {
+            let e = check_admin_username(bad).unwrap_err();
+            assert_eq!(e.code, ErrorCode::InvalidParameter, "{bad:?}");
+            assert_eq!(
+                e.message,
+                format!(
+                    "This user name '{bad}' meets the general requirements, but is specifically disallowed for this image. Please try a different value."
+                )
+            );
+        }
+        for ok in ["azureuser", "alice", "deploy", "sshd2", "binary"] {
+            check_admin_username(ok).unwrap();
         }
     }
 

@@ -6,6 +6,9 @@
 //! `docs/topology.schema.json` is its JSON schema.
 
 mod aks;
+pub mod bounds;
+
+use std::collections::HashMap;
 
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -454,10 +457,14 @@ pub enum TopologyError {
     Refused { at: String, error: AzureError },
     #[error("{at}: {message}")]
     Reference { at: String, message: String },
+    /// Too big or too deeply nested to parse (see [`bounds`]).
+    #[error("{0}")]
+    Bounds(String),
 }
 
 impl Topology {
     pub fn parse(text: &str) -> Result<Topology, TopologyError> {
+        bounds::check(text).map_err(TopologyError::Bounds)?;
         Ok(serde_yaml_ng::from_str(text)?)
     }
 
@@ -739,6 +746,7 @@ impl Topology {
         }
         self.balancer_changes(&r, &mut out)?;
         out.extend(aks::changes(&r, &self.managed_clusters)?);
+        refuse_duplicates(&out)?;
         Ok(out)
     }
 
@@ -907,6 +915,64 @@ impl Topology {
         }
         Ok(())
     }
+}
+
+/// Two entries of the file that define one resource (names compare without
+/// case, as ARM's do) are a mistake, not an update: ARM refuses a template
+/// like that, so the topology is refused naming both entries. One entry may
+/// put a resource more than once (a VM's NSG, then its rule).
+fn refuse_duplicates(changes: &[(String, Change)]) -> Result<(), TopologyError> {
+    let mut seen: HashMap<ResourceId, &str> = HashMap::with_capacity(changes.len());
+    let twice = |seen: &HashMap<ResourceId, &str>, at: &str, c: &Change| {
+        let id = defined_id(c)?;
+        let first = *seen.get(&id)?;
+        (first != at).then(|| AzureError::defined_multiple_times(&id, first, at))
+    };
+    for (i, (at, change)) in changes.iter().enumerate() {
+        if let Some(mut error) = twice(&seen, at, change) {
+            // An entry's main resource comes last (a VM after its NSG and
+            // NIC): name that one when it is the one defined twice.
+            for (_, c) in changes[i..].iter().take_while(|(a, _)| a == at) {
+                if let Some(e) = twice(&seen, at, c) {
+                    error = e;
+                }
+            }
+            return Err(TopologyError::Refused { at: at.clone(), error });
+        }
+        if let Some(id) = defined_id(change) {
+            seen.entry(id).or_insert(at);
+        }
+    }
+    Ok(())
+}
+
+/// The resource a change creates or updates, when it is named by an ID.
+fn defined_id(change: &Change) -> Option<ResourceId> {
+    use Change::*;
+    Some(match change {
+        PutResourceGroup { subscription, name, .. } => ResourceId::resource_group(subscription, name),
+        PutVirtualNetwork(s) => s.id.clone(),
+        PutSubnet(s) => s.id.clone(),
+        PutPeering(s) => s.id.clone(),
+        PutRouteTable { id, .. } | PutNetworkSecurityGroup { id, .. } => id.clone(),
+        PutRoute(s) => s.id.clone(),
+        PutSecurityRule(s) => s.id.clone(),
+        PutPublicIp(s) => s.id.clone(),
+        PutNetworkInterface(s) => s.id.clone(),
+        PutVirtualMachine(s) => s.id.clone(),
+        PutVirtualNetworkGateway(s) => s.id.clone(),
+        PutLocalNetworkGateway(s) => s.id.clone(),
+        PutConnection(s) => s.id.clone(),
+        PutRouteServer(s) => s.id.clone(),
+        PutRouteServerPeering(s) => s.id.clone(),
+        PutLoadBalancer(s) => s.id.clone(),
+        PutRedisCache(s) => s.id.clone(),
+        PutPrivateEndpoint(s) => s.id.clone(),
+        PutManagedCluster(s) => s.id.clone(),
+        PutAgentPool(s) => s.id.clone(),
+        PutPod(p) => p.cluster.child("pods", &p.name),
+        _ => return None,
+    })
 }
 
 /// Turns names into resource IDs the way az does: a bare name lives in
