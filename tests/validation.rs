@@ -2950,6 +2950,7 @@ fn vnet_in(name: &str, location: &str, prefix: &str) -> Change {
         location: Some(location.into()),
         address_prefixes: vec![prefix.into()],
         flow_timeout_in_minutes: None,
+        dns_servers: None,
     })
 }
 
@@ -3041,6 +3042,27 @@ fn a_vnet_with_more_than_500_peerings_is_refused() {
         e.message
     );
     assert_eq!(m, before, "a refused batch changes nothing");
+}
+
+#[test]
+fn a_vnet_with_more_than_20_dns_servers_is_refused() {
+    let mut m = base();
+    let servers = |n: usize| (0..n).map(|i| format!("10.0.1.{}", 4 + i)).collect::<Vec<_>>();
+    let dns = |n: usize| {
+        Change::PutVirtualNetwork(VnetSpec {
+            dns_servers: Some(servers(n)),
+            ..vnet_spec_of(vnet_change("hub-vnet", &["10.0.0.0/16"]))
+        })
+    };
+    ok(&mut m, dns(limits::MAX_DNS_SERVERS_PER_VNET));
+    refused(&mut m, dns(21), ErrorCode::QuotaExceeded, "more than 20 DNS servers");
+}
+
+fn vnet_spec_of(c: Change) -> VnetSpec {
+    match c {
+        Change::PutVirtualNetwork(s) => s,
+        other => panic!("not a VNet change: {other:?}"),
+    }
 }
 
 #[test]

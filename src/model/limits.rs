@@ -3,7 +3,7 @@
 //! refused and the model stays as it was.
 //!
 //! Limits inside one resource (rules of an NSG, routes of a table,
-//! subnets and peerings of a VNet) are counted on that resource. Limits
+//! subnets, peerings and DNS servers of a VNet) are counted on that resource. Limits
 //! per subscription and region (VNets, NSGs, route tables) would cost a
 //! scan of the whole model per change, so [`Quotas`] keeps the counts for
 //! a batch and updates them as the batch goes: loading 65 000 VNets stays
@@ -17,6 +17,7 @@ use super::{AzureError, Change, Model, ResourceId, bail};
 // azure-subscription-service-limits (azure-semantics §11, 2022-12 copy).
 pub const MAX_SUBNETS_PER_VNET: usize = 3_000;
 pub const MAX_PEERINGS_PER_VNET: usize = 500;
+pub const MAX_DNS_SERVERS_PER_VNET: usize = 20;
 pub const MAX_VNETS_PER_SUBSCRIPTION_REGION: usize = 1_000;
 pub const MAX_NSGS_PER_SUBSCRIPTION_REGION: usize = 5_000;
 // Azure: "A security group cannot have more than 1000 security rules."
@@ -54,6 +55,19 @@ pub(crate) fn check_change(model: &Model, change: &Change) -> Result<(), AzureEr
                     QuotaExceeded,
                     "Route table {} cannot have more than {MAX_ROUTES_PER_TABLE} routes. Summarize prefixes or use another route table.",
                     table.id
+                );
+            }
+        }
+        Change::PutVirtualNetwork(s) => {
+            let Some(vnet) = model.virtual_networks.get(&s.id) else {
+                return Ok(());
+            };
+            if vnet.dns_servers.len() > MAX_DNS_SERVERS_PER_VNET {
+                bail!(
+                    QuotaExceeded,
+                    "Virtual network {} cannot have more than {MAX_DNS_SERVERS_PER_VNET} DNS servers; it names {}. Keep at most {MAX_DNS_SERVERS_PER_VNET}.",
+                    vnet.id,
+                    vnet.dns_servers.len()
                 );
             }
         }
