@@ -18,6 +18,7 @@
 //! Nothing here needs root: the live lab's host layer builds on top.
 
 pub mod az;
+pub mod capture;
 pub mod cli;
 pub mod daemon;
 pub mod dataplane;
