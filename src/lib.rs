@@ -24,6 +24,7 @@ pub mod daemon;
 pub mod dataplane;
 pub mod dns;
 pub mod expect;
+pub mod flowlog;
 pub mod host;
 pub mod model;
 pub mod nsg;
