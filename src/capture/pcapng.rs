@@ -339,4 +339,51 @@ mod tests {
         // Nanosecond if_tsresol is honoured: the first packet is at .123456.
         assert!(lines[0].starts_with("1700000000.123456"), "{}", lines[0]);
     }
+
+    #[test]
+    fn tcpdump_prints_a_packet_before_the_stream_ends() {
+        use std::io::{BufRead as _, BufReader};
+        use std::process::{Command, Stdio};
+        use std::sync::mpsc;
+        let child = Command::new("tcpdump")
+            .args(["-n", "-l", "-r", "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn();
+        let Ok(mut child) = child else {
+            eprintln!("tcpdump is not installed: skipping");
+            return;
+        };
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (lines, got) = mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if lines.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut w = PcapngWriter::new(child.stdin.take().expect("piped stdin"), &[Interface::named("SalesVM")])
+            .expect("headers");
+        w.write_packet(
+            0,
+            Duration::from_secs(1),
+            Direction::Outbound,
+            &icmp_echo(7),
+            "delivered",
+        )
+        .expect("packet");
+        w.flush().expect("flush");
+        // The writer stays open: the line must come from what was streamed so far.
+        let first = got.recv_timeout(Duration::from_secs(10));
+        drop(w);
+        let _ = child.wait();
+        let _ = reader.join();
+        let first = first.expect("tcpdump printed the packet while the stream was open");
+        assert!(
+            first.contains("ICMP echo request") && first.contains("seq 7"),
+            "{first}"
+        );
+    }
 }
