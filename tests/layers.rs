@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 fn layer(module: &str) -> Option<u8> {
     Some(match module {
         // `print` (az's table rules) is a leaf every front shares.
-        "model" | "print" => 0,
+        // `capture` and `flowlog` are pure formats that import nothing of the crate.
+        "model" | "print" | "capture" | "flowlog" => 0,
         "routing" | "nsg" | "topology" | "dns" => 1,
         "dataplane" => 2,
         "host" | "daemon" | "az" | "expect" => 3,
