@@ -4,6 +4,7 @@
 
 mod az;
 pub mod graph;
+mod bench;
 mod kubectl;
 mod live;
 mod offline;
@@ -232,6 +233,15 @@ pub enum Command {
         #[arg(long)]
         file: Option<PathBuf>,
     },
+    /// `scripts/bench scale`'s floor: N bare namespaces with one TUN each.
+    #[command(name = "__bench-floor", hide = true)]
+    BenchFloor { n: usize },
+    /// `scripts/bench scale`: does every VM of the lab answer on 22?
+    #[command(name = "__bench-probe", hide = true)]
+    BenchProbe {
+        #[command(flatten)]
+        lab: LabArg,
+    },
     #[command(name = "__vm-boot", hide = true)]
     VmBoot {
         #[arg(long)]
@@ -339,6 +349,8 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             output,
             reach,
         } => graph_cmd(file.as_deref(), &lab, output, reach, &mut out),
+        Command::BenchFloor { n } => bench::floor(n, &mut out),
+        Command::BenchProbe { lab } => bench::probe(&lab.get()?, &mut out),
         Command::VmBoot { hostname, user, dir } => Err(crate::host::vm::boot(&dir, &hostname, &user).into()),
         other => offline::run(other, &mut out),
     }
