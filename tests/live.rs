@@ -142,13 +142,14 @@ impl Drop for Lab {
     }
 }
 
-/// Every VM's sshd PID (the anchor of its namespaces), sorted.
-fn sshd_pids(status: &serde_json::Value) -> Vec<u64> {
+/// Every VM's anchor (its mount namespace's inode: a rebuilt VM gets a
+/// new one; sshd runs per connection, so no process anchors a VM), sorted.
+fn vm_anchors(status: &serde_json::Value) -> Vec<u64> {
     let mut v: Vec<u64> = status["vms"]
         .as_array()
         .expect("VMs in status")
         .iter()
-        .map(|vm| vm["sshdPid"].as_u64().expect("sshdPid"))
+        .map(|vm| vm["anchor"].as_u64().expect("anchor"))
         .collect();
     v.sort_unstable();
     v
@@ -368,7 +369,7 @@ fn cloud_shell_nsg_and_spoofing() {
 fn live_peering_change_loses_no_packet_and_restarts_nothing() {
     let lab = Lab::up("live");
     assert_eq!(lab.ssh_hostname("SalesVM", "10.3.1.4"), None);
-    let anchors = |lab: &Lab| -> Vec<u64> { sshd_pids(&lab.status()) };
+    let anchors = |lab: &Lab| -> Vec<u64> { vm_anchors(&lab.status()) };
     let (anchors_before, daemon_before) = (anchors(&lab), lab.status()["pid"].clone());
 
     // 250 echoes 10 ms apart, across the change.
@@ -451,7 +452,7 @@ fn test_command_then_down_after_sigkill_leaves_nothing() {
 
     let status = lab.status();
     let daemon = status["pid"].as_u64().unwrap() as i32;
-    let anchors = sshd_pids(&status);
+    let anchors = vm_anchors(&status);
     assert_eq!(anchors.len(), 3);
     nix_kill(daemon);
     poll_until("the daemon to die", Duration::from_secs(5), || {
@@ -468,11 +469,17 @@ fn test_command_then_down_after_sigkill_leaves_nothing() {
         !netns.contains(&format!("vnl-{name}.")) && !netns.contains(&format!("vnl-{name}@")),
         "{netns}"
     );
-    for pid in anchors {
-        poll_until("sshd to go", Duration::from_secs(5), || {
-            !Path::new(&format!("/proc/{pid}")).exists() || vnetlab::host::is_zombie(pid as u32)
+    // No process is left in a VM's mount namespace, and no mount holds one.
+    for anchor in anchors {
+        poll_until("the VM's processes to go", Duration::from_secs(5), || {
+            !std::fs::read_dir("/proc").unwrap().filter_map(|e| e.ok()).any(|e| {
+                std::fs::metadata(e.path().join("ns/mnt"))
+                    .is_ok_and(|m| std::os::unix::fs::MetadataExt::ino(&m) == anchor)
+            })
         });
     }
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(!mounts.contains(&format!("/run/vnetlab/{name}/")), "{mounts}");
     assert!(!lab.runtime().exists());
     assert_eq!(root_snapshot(), before, "the root namespace changed");
 }

@@ -12,7 +12,7 @@ use anyhow::Context;
 use super::live;
 use crate::az::{AzError, Backend, Measured, Profile, ScriptOutput};
 use crate::daemon::client;
-use crate::daemon::proto::{Request, Response};
+use crate::daemon::proto::{Request, Response, VmStatus};
 use crate::host::{self, Lab, netns};
 use crate::model::{Change, Model};
 
@@ -31,7 +31,7 @@ impl LiveBackend {
         LiveBackend { lab }
     }
 
-    fn vm_anchor(&self, vm: &str) -> Result<(String, u32), AzError> {
+    fn vm_anchor(&self, vm: &str) -> Result<(String, VmStatus), AzError> {
         let Response::Status(s) = client::call(&self.lab, &Request::Status).map_err(lab_error)? else {
             return Err(AzError::Cli(format!("lab '{}' did not report its status", self.lab)));
         };
@@ -40,7 +40,7 @@ impl LiveBackend {
             .iter()
             .find(|v| v.name.eq_ignore_ascii_case(vm))
             .ok_or_else(|| AzError::Cli(format!("VM {vm} has no namespace in lab '{}'.", self.lab)))?;
-        Ok((v.netns.clone(), v.sshd_pid))
+        Ok((v.netns.clone(), v.clone()))
     }
 }
 
@@ -93,10 +93,10 @@ impl Backend for LiveBackend {
     }
 
     fn run_script(&mut self, vm: &str, script: &str) -> Result<ScriptOutput, AzError> {
-        let (_, pid) = self.vm_anchor(vm)?;
+        let (_, v) = self.vm_anchor(vm)?;
         // Run Command runs scripts as root, in the VM (network, hostname, files).
         let argv = vec!["/bin/sh".to_string(), "-c".to_string(), script.to_string()];
-        let out = host::vm_command(pid, &argv)
+        let out = live::in_vm(&v, &argv)
             .stdin(std::process::Stdio::null())
             .output()
             .map_err(|e| AzError::Cli(format!("cannot run the script in {vm}: {e}")))?;
@@ -150,7 +150,7 @@ impl Backend for LiveBackend {
     }
 
     fn probe(&mut self, vm: &str, dst: Ipv4Addr, port: Option<u16>) -> Result<Option<Measured>, AzError> {
-        let (ns, pid) = self.vm_anchor(vm)?;
+        let (ns, v) = self.vm_anchor(vm)?;
         const PROBES: u32 = 5;
         let mut m = Measured {
             sent: PROBES,
@@ -178,7 +178,7 @@ impl Backend for LiveBackend {
                     .iter()
                     .map(|s| s.to_string())
                     .collect();
-                let out = host::vm_command(pid, &argv)
+                let out = live::in_vm(&v, &argv)
                     .output()
                     .map_err(|e| AzError::Cli(format!("cannot run ping: {e}")))?;
                 let text = String::from_utf8_lossy(&out.stdout);

@@ -185,19 +185,26 @@ pub fn daemon(lab: &Lab, file: Option<&Path>) -> anyhow::Result<u8> {
     Ok(0)
 }
 
+/// How long a stopping daemon may go without removing a VM before `down`
+/// takes it for stuck.
+const STALL: Duration = Duration::from_secs(15);
+
 pub fn down(lab: &Lab, out: &mut impl Write) -> anyhow::Result<u8> {
     require_root("down")?;
     let running = host::is_running(lab);
     if running {
-        // Ask first: the daemon removes its VMs itself. One that cannot
-        // answer is stopped; the sweep below then removes what it left.
-        let deadline = Instant::now() + Duration::from_secs(15);
+        // Ask first: the daemon removes its VMs itself, and is waited for
+        // as long as it gets on with it. One that cannot answer, or stops
+        // getting on, is stopped; the sweep below removes what it left.
         if matches!(client::call(lab, &Request::Shutdown), Ok(Response::Ok)) {
-            while host::is_running(lab) && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(20));
-            }
+            wait_while_removing(lab, out)?;
         }
         if let Some(pid) = host::daemon_pid(lab) {
+            writeln!(
+                out,
+                "the daemon of lab '{lab}' made no progress for {} s: stopping it",
+                STALL.as_secs()
+            )?;
             host::stop_daemon(lab, pid, Duration::from_secs(5));
         }
         if host::is_running(lab) {
@@ -220,6 +227,31 @@ pub fn down(lab: &Lab, out: &mut impl Write) -> anyhow::Result<u8> {
         writeln!(out, "lab '{lab}' removed")?;
     }
     Ok(0)
+}
+
+/// Waits until the daemon has exited, showing how many VMs it removed,
+/// or until it went `STALL` without progress.
+fn wait_while_removing(lab: &Lab, out: &mut impl Write) -> anyhow::Result<()> {
+    let file = crate::daemon::progress_file(lab);
+    let (mut seen, mut changed, mut shown) = (String::new(), Instant::now(), Instant::now());
+    while host::is_running(lab) {
+        let now = std::fs::read_to_string(&file).unwrap_or_default();
+        if now != seen {
+            changed = Instant::now();
+            let (done, total) = now.trim().split_once('/').unwrap_or(("0", "0"));
+            // At most a line a second, and the last one.
+            if total != "0" && (shown.elapsed() >= Duration::from_secs(1) || done == total) {
+                writeln!(out, "  removing {total} VMs: {done}/{total}")?;
+                out.flush()?;
+                shown = Instant::now();
+            }
+            seen = now;
+        } else if changed.elapsed() > STALL {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(())
 }
 
 fn lab_status(lab: &Lab) -> anyhow::Result<LabStatus> {
@@ -426,13 +458,18 @@ fn find_vm<'a>(s: &'a LabStatus, name: &str) -> anyhow::Result<&'a VmStatus> {
         })
 }
 
-/// The process that holds the VM's namespaces (its sshd).
-fn anchor(vm: &VmStatus) -> anyhow::Result<u32> {
-    let pid = vm.sshd_pid;
-    if !Path::new(&format!("/proc/{pid}")).exists() || host::is_zombie(pid) {
-        bail!("VM {}'s sshd (PID {pid}) is not running; see {}", vm.name, vm.sshd_log);
+/// The command line that runs `cmd` inside a VM: its network, hostname
+/// and files (the namespaces its anchors hold; no process does).
+pub(super) fn in_vm(vm: &VmStatus, cmd: &[String]) -> Process {
+    host::vm::enter_command(&vm.netns, Path::new(&vm.mount_ns), Path::new(&vm.uts_ns), cmd)
+}
+
+/// The VM, if its namespaces are there to enter.
+fn anchor(vm: &VmStatus) -> anyhow::Result<&VmStatus> {
+    if vm.mount_ns.is_empty() || !Path::new(&vm.mount_ns).exists() {
+        bail!("VM {}'s namespaces are gone (is the lab being removed?)", vm.name);
     }
-    Ok(pid)
+    Ok(vm)
 }
 
 /// Runs `cmd` and returns its exit code as a shell would report it.
@@ -456,7 +493,7 @@ pub fn exec(lab: &Lab, vm: &str, cmd: Vec<String>) -> anyhow::Result<u8> {
     require_root("exec")?;
     let s = lab_status(lab)?;
     let vm = find_vm(&s, vm)?;
-    pass_through(host::vm_command(anchor(vm)?, &default_shell(cmd)))
+    pass_through(in_vm(anchor(vm)?, &default_shell(cmd)))
 }
 
 pub fn shell(lab: &Lab, cmd: Vec<String>) -> anyhow::Result<u8> {
@@ -744,12 +781,15 @@ fn check(
         .summary
     };
     let (netns, anchor_pid) = if from_cloud {
-        (lab.cloud_shell_netns(), None)
+        (lab.cloud_shell_netns(), Place::CloudShell)
     } else if let Some((_, p)) = pod_from {
-        (lab.pod_netns(&p.node, &p.name), Some(super::pods::anchor(lab, p)?))
+        (
+            lab.pod_netns(&p.node, &p.name),
+            Place::Pod(super::pods::anchor(lab, p)?),
+        )
     } else {
         let v = find_vm(s, &e.from)?;
-        (v.netns.clone(), Some(anchor(v)?))
+        (v.netns.clone(), Place::Vm(anchor(v)?))
     };
     let started = Instant::now();
     let (reachable, detail) = match e.via {
@@ -830,14 +870,24 @@ fn on_premises_why(
     ))
 }
 
-fn in_place(lab: &Lab, anchor_pid: Option<u32>, argv: &[String]) -> Process {
-    match anchor_pid {
-        Some(pid) => host::vm_command(pid, argv),
-        None => host::shell_command(lab, argv),
+/// Where a probe runs.
+#[derive(Clone, Copy)]
+enum Place<'a> {
+    CloudShell,
+    /// A pod's process, whose namespaces are the pod's.
+    Pod(u32),
+    Vm(&'a VmStatus),
+}
+
+fn in_place(lab: &Lab, place: Place<'_>, argv: &[String]) -> Process {
+    match place {
+        Place::Pod(pid) => host::vm_command(pid, argv),
+        Place::Vm(vm) => in_vm(vm, argv),
+        Place::CloudShell => host::shell_command(lab, argv),
     }
 }
 
-fn probe_ping(lab: &Lab, anchor_pid: Option<u32>, ip: Ipv4Addr) -> anyhow::Result<(bool, String)> {
+fn probe_ping(lab: &Lab, anchor_pid: Place<'_>, ip: Ipv4Addr) -> anyhow::Result<(bool, String)> {
     // Three echoes a quarter second apart, two seconds at most.
     let argv: Vec<String> = ["ping", "-n", "-q", "-c", "3", "-i", "0.25", "-w", "2", &ip.to_string()]
         .iter()
@@ -865,7 +915,7 @@ fn probe_tcp(netns: &str, ip: Ipv4Addr, port: u16) -> anyhow::Result<(bool, Stri
 
 fn probe_ssh(
     lab: &Lab,
-    anchor_pid: Option<u32>,
+    anchor_pid: Place<'_>,
     ip: Ipv4Addr,
     user: &str,
     password: Option<&str>,

@@ -3,8 +3,8 @@
 //! function; none of them re-implements a rule.
 
 mod az;
-pub mod graph;
 mod bench;
+pub mod graph;
 mod kubectl;
 mod live;
 mod offline;
@@ -242,15 +242,6 @@ pub enum Command {
         #[command(flatten)]
         lab: LabArg,
     },
-    #[command(name = "__vm-boot", hide = true)]
-    VmBoot {
-        #[arg(long)]
-        hostname: String,
-        #[arg(long)]
-        user: String,
-        #[arg(long)]
-        dir: PathBuf,
-    },
     /// Test pods on an AKS cluster of the lab: run, get pods/nodes, exec, delete.
     Kubectl {
         #[command(flatten)]
@@ -351,7 +342,6 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         } => graph_cmd(file.as_deref(), &lab, output, reach, &mut out),
         Command::BenchFloor { n } => bench::floor(n, &mut out),
         Command::BenchProbe { lab } => bench::probe(&lab.get()?, &mut out),
-        Command::VmBoot { hostname, user, dir } => Err(crate::host::vm::boot(&dir, &hostname, &user).into()),
         other => offline::run(other, &mut out),
     }
 }

@@ -136,8 +136,12 @@ pub struct VmStatus {
     pub netns: String,
     pub power_state: String,
     pub admin_username: String,
-    /// The VM's sshd, whose mount and UTS namespaces are the VM's.
-    pub sshd_pid: u32,
+    /// Files that hold the VM's mount and UTS namespaces (no process
+    /// does: sshd runs per connection); `exec` enters them.
+    pub mount_ns: String,
+    pub uts_ns: String,
+    /// The VM's mount namespace's inode: it changes when the VM is rebuilt.
+    pub anchor: u64,
     pub sshd_log: String,
     pub nics: Vec<NicStatus>,
 }

@@ -1,21 +1,27 @@
 //! A VM's inside: its own mount and UTS namespaces (so `hostname` is the
-//! VM's name and `/etc/passwd` is the VM's), and a real OpenSSH sshd.
+//! VM's name and `/etc/passwd` is the VM's), and a real OpenSSH sshd,
+//! started per connection (`sshd -i`, as inetd would): an idle VM runs no
+//! process. Its namespaces are held by bind mounts of their files.
 //!
 //! The admin user exists only in files under the lab's runtime directory,
 //! bind-mounted over `/etc/passwd`, `/etc/shadow` and `/etc/group` inside
 //! the VM's mount namespace: the host's own files are never written.
 
-use std::fs;
+use std::collections::HashSet;
+use std::fs::{self, File};
 use std::io::Read;
-use std::net::{Ipv4Addr, SocketAddr, TcpStream};
-use std::os::unix::fs::{PermissionsExt, chown};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::fs::{MetadataExt, PermissionsExt, chown};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use nix::mount::{MsFlags, mount};
-use nix::sched::{CloneFlags, unshare};
+use nix::mount::{MntFlags, MsFlags, mount, umount2};
+use nix::sched::{CloneFlags, setns, unshare};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
 use sha_crypt::{PasswordHasher, ShaCrypt};
 
 use super::{HostError, netns};
@@ -145,46 +151,64 @@ fn hash_password(password: &str) -> std::io::Result<String> {
 /// Where the VM's sshd finds its config and key: the VM's own `/run`.
 const RUN_DIR: &str = "/run/vnetlab-vm";
 
-/// Starts the VM's sshd in the VM's namespace and returns its PID. The
-/// sshd process is the anchor of the VM's mount and UTS namespaces:
-/// `vnetlab exec` enters them through it.
-pub fn spawn(vm: &VmSetup) -> Result<std::process::Child, HostError> {
-    let exe = std::env::current_exe().map_err(HostError::io("find the vnetlab binary"))?;
-    let log = fs::File::create(vm.dir.join("sshd.log")).map_err(HostError::io("create sshd.log"))?;
-    let err = log.try_clone().map_err(HostError::io("open sshd.log"))?;
-    // `__vm-boot` execs in place: the PID we get is sshd's.
-    let mut cmd = Command::new(exe);
-    cmd.args([
-        "__vm-boot",
-        "--hostname",
-        &vm.name,
-        "--user",
-        &vm.admin_username,
-        "--dir",
-    ])
-    .arg(&vm.dir)
-    .stdin(Stdio::null())
-    .stdout(log)
-    .stderr(err)
-    // Not in the daemon's process group: a Ctrl-C meant for a
-    // foreground daemon must not reach the VMs before cleanup does.
-    .process_group(0);
-    let child = netns::spawn_in(&vm.netns, cmd, &format!("sshd of VM {}", vm.name))?;
-    Ok(child)
+/// A lab's base mount namespace: the host's mounts, private, without the
+/// host's `/run/netns` and the lab's anchors. Every VM's mount namespace
+/// is copied from it, so a VM costs a few dozen mounts, not one per other
+/// VM (a copy of the host's would hold every namespace's mount: n² mounts).
+#[derive(Debug)]
+pub struct Template(File);
+
+/// Where a VM's mount and UTS namespaces are held, with no process: two
+/// bind mounts of the namespace files. `id` (the mount namespace's inode)
+/// changes when the VM is rebuilt.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Anchors {
+    pub mnt: PathBuf,
+    pub uts: PathBuf,
+    pub id: u64,
 }
 
-/// Inside the new process, in the VM's network namespace: make the VM's
-/// own mount and UTS namespaces, then become sshd. Only returns on error.
-pub fn boot(dir: &Path, hostname: &str, user: &str) -> HostError {
-    match boot_inner(dir, hostname, user) {
-        Ok(never) => match never {},
-        Err(e) => e,
-    }
+/// A booted VM: its namespaces exist and its port 22 listens.
+#[derive(Debug)]
+pub struct Booted {
+    /// Bound inside the VM's network namespace: each connection gets its
+    /// own `sshd -i` (see `session`).
+    pub listener: TcpListener,
+    pub anchors: Anchors,
 }
 
-fn boot_inner(dir: &Path, hostname: &str, user: &str) -> Result<std::convert::Infallible, HostError> {
-    unshare(CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWUTS)
-        .map_err(HostError::sys("unshare mount and UTS namespaces"))?;
+/// Makes the lab's anchors directory: a private bind mount of itself, as
+/// a mount namespace file may only be bound onto a mount that does not
+/// propagate (the copy would loop).
+pub fn anchor_dir(dir: &Path) -> Result<(), HostError> {
+    fs::create_dir_all(dir).map_err(HostError::io(format!("create {}", dir.display())))?;
+    mount(Some(dir), dir, None::<&str>, MsFlags::MS_BIND, None::<&str>)
+        .map_err(HostError::sys(format!("bind {}", dir.display())))?;
+    mount(None::<&str>, dir, None::<&str>, MsFlags::MS_PRIVATE, None::<&str>)
+        .map_err(HostError::sys(format!("make {} private", dir.display())))
+}
+
+/// The lab's base mount namespace (see `Template`); `anchors` is left out
+/// of it.
+pub fn template(anchors: &Path) -> Result<Template, HostError> {
+    let anchors = anchors.to_path_buf();
+    std::thread::spawn(move || -> Result<Template, HostError> {
+        unshare(CloneFlags::CLONE_NEWNS).map_err(HostError::sys("unshare a mount namespace"))?;
+        private_root()?;
+        // Lazily: whatever is under them goes with them. Missing is fine.
+        let _ = umount2("/run/netns", MntFlags::MNT_DETACH);
+        let _ = umount2(&anchors, MntFlags::MNT_DETACH);
+        let ns = File::open("/proc/thread-self/ns/mnt").map_err(HostError::io("open the base mount namespace"))?;
+        Ok(Template(ns))
+    })
+    .join()
+    .map_err(|_| HostError::Io {
+        what: "mount namespace thread".into(),
+        source: std::io::Error::other("panicked"),
+    })?
+}
+
+fn private_root() -> Result<(), HostError> {
     mount(
         None::<&str>,
         "/",
@@ -192,10 +216,158 @@ fn boot_inner(dir: &Path, hostname: &str, user: &str) -> Result<std::convert::In
         MsFlags::MS_REC | MsFlags::MS_PRIVATE,
         None::<&str>,
     )
-    .map_err(HostError::sys("make mounts private"))?;
+    .map_err(HostError::sys("make mounts private"))
+}
+
+/// Boots a VM whose files `prepare` wrote: its own mount and UTS
+/// namespaces (hostname, /etc/passwd…, private /run, /tmp and /home),
+/// held by bind mounts under `anchor_dir`, and a socket listening on port
+/// 22 inside its network namespace. No process is left running.
+pub fn boot(vm: &VmSetup, template: &Template, anchor_dir: &Path) -> Result<Booted, HostError> {
+    let netns_path = Path::new("/run/netns").join(&vm.netns);
+    let net = File::open(&netns_path).map_err(HostError::io(format!("open {}", netns_path.display())))?;
+    let base = template
+        .0
+        .try_clone()
+        .map_err(HostError::io("share the base mount namespace"))?;
+    let (dir, name, user) = (vm.dir.clone(), vm.name.clone(), vm.admin_username.clone());
+    let (listener, mnt, uts) = std::thread::spawn(move || -> Result<(TcpListener, File, File), HostError> {
+        setns(&net, CloneFlags::CLONE_NEWNET).map_err(HostError::sys("enter the VM's network namespace"))?;
+        // A thread shares its filesystem context with the process: it
+        // needs its own to change mount namespace.
+        unshare(CloneFlags::CLONE_FS).map_err(HostError::sys("unshare the filesystem context"))?;
+        setns(&base, CloneFlags::CLONE_NEWNS).map_err(HostError::sys("enter the base mount namespace"))?;
+        unshare(CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWUTS)
+            .map_err(HostError::sys("unshare mount and UTS namespaces"))?;
+        private_root()?;
+        inside(&dir, &name, &user)?;
+        let listener = TcpListener::bind((Ipv4Addr::UNSPECIFIED, 22)).map_err(HostError::io("listen on port 22"))?;
+        let open =
+            |ns: &str| File::open(format!("/proc/thread-self/ns/{ns}")).map_err(HostError::io("open a namespace"));
+        Ok((listener, open("mnt")?, open("uts")?))
+    })
+    .join()
+    .map_err(|_| HostError::Io {
+        what: "VM boot thread".into(),
+        source: std::io::Error::other("panicked"),
+    })??;
+    let anchors = Anchors {
+        mnt: anchor_dir.join(format!("{}.mnt", vm.netns)),
+        uts: anchor_dir.join(format!("{}.uts", vm.netns)),
+        id: mnt.metadata().map(|m| m.ino()).unwrap_or(0),
+    };
+    let bind = |ns: &File, target: &Path| -> Result<(), HostError> {
+        File::create(target).map_err(HostError::io(format!("create {}", target.display())))?;
+        let source = format!("/proc/self/fd/{}", ns.as_raw_fd());
+        mount(
+            Some(source.as_str()),
+            target,
+            None::<&str>,
+            MsFlags::MS_BIND,
+            None::<&str>,
+        )
+        .map_err(HostError::sys(format!("hold a namespace at {}", target.display())))
+    };
+    if let Err(e) = bind(&mnt, &anchors.mnt).and_then(|()| bind(&uts, &anchors.uts)) {
+        release(&anchors);
+        return Err(e);
+    }
+    Ok(Booted { listener, anchors })
+}
+
+/// Lets a VM's mount and UTS namespaces go.
+pub fn release(anchors: &Anchors) {
+    for f in [&anchors.mnt, &anchors.uts] {
+        let _ = umount2(f, MntFlags::MNT_DETACH);
+        let _ = fs::remove_file(f);
+    }
+}
+
+/// Unmounts whatever is mounted under `dir` (the anchors a killed daemon
+/// left): then `dir` can be removed.
+pub fn release_all(dir: &Path) {
+    let Ok(info) = fs::read_to_string("/proc/self/mountinfo") else {
+        return;
+    };
+    let mut points: Vec<&str> = info
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .filter(|p| Path::new(p).starts_with(dir))
+        .collect();
+    // Deepest first, so that every unmount finds its mount point.
+    points.sort_by_key(|p| std::cmp::Reverse(p.len()));
+    for p in points {
+        let _ = umount2(p, MntFlags::MNT_DETACH);
+    }
+}
+
+/// The command that serves one ssh connection: `sshd -i` with the VM's
+/// config, the connection as stdin and stdout, inside the VM's network,
+/// UTS and mount namespaces (nsenter enters them and execs sshd in place:
+/// nothing is left between the connection and sshd).
+pub fn session(vm: &VmSetup, anchors: &Anchors, conn: TcpStream) -> Result<Command, HostError> {
+    let log = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(vm.dir.join("sshd.log"))
+        .map_err(HostError::io("open sshd.log"))?;
+    let out = conn.try_clone().map_err(HostError::io("share the connection"))?;
+    let sshd = [SSHD, "-i", "-e", "-f", &format!("{RUN_DIR}/sshd_config")].map(String::from);
+    let mut cmd = enter_command(&vm.netns, &anchors.mnt, &anchors.uts, &sshd);
+    cmd.stdin(Stdio::from(OwnedFd::from(conn)))
+        .stdout(Stdio::from(OwnedFd::from(out)))
+        .stderr(log)
+        // Not in the daemon's process group: a Ctrl-C meant for a
+        // foreground daemon must not reach the sessions before cleanup.
+        .process_group(0);
+    Ok(cmd)
+}
+
+/// Kills every process in these network namespaces, again until none is
+/// left (a process may fork while it is being killed), with one scan of
+/// /proc per round for all of them. Returns how many.
+pub fn kill_in(namespaces: &[String]) -> usize {
+    let wanted: HashSet<(u64, u64)> = namespaces
+        .iter()
+        .filter_map(|n| fs::metadata(Path::new("/run/netns").join(n)).ok())
+        .map(|m| (m.dev(), m.ino()))
+        .collect();
+    if wanted.is_empty() {
+        return 0;
+    }
+    let me = std::process::id();
+    let mut killed = 0;
+    for _ in 0..20 {
+        let Ok(procs) = fs::read_dir("/proc") else {
+            return killed;
+        };
+        let pids: Vec<u32> = procs
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+            .filter(|&pid| pid != me)
+            .filter(|pid| {
+                fs::metadata(format!("/proc/{pid}/ns/net")).is_ok_and(|m| wanted.contains(&(m.dev(), m.ino())))
+            })
+            .filter(|&pid| !super::is_zombie(pid))
+            .collect();
+        if pids.is_empty() {
+            break;
+        }
+        for pid in pids {
+            if kill(Pid::from_raw(pid as i32), Signal::SIGKILL).is_ok() {
+                killed += 1;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    killed
+}
+
+/// Inside a VM's new mount and UTS namespaces: its hostname, its /etc
+/// files, its own /run, /tmp and /home, sshd's config and keys.
+fn inside(dir: &Path, hostname: &str, user: &str) -> Result<(), HostError> {
     // A sysfs mounted from inside the VM's network namespace lists the VM's
     // devices under /sys/class/net, as `ip netns exec` arranged before.
-    nix::mount::umount2("/sys", nix::mount::MntFlags::MNT_DETACH).map_err(HostError::sys("unmount the host's /sys"))?;
+    umount2("/sys", MntFlags::MNT_DETACH).map_err(HostError::sys("unmount the host's /sys"))?;
     mount(Some("sysfs"), "/sys", Some("sysfs"), MsFlags::empty(), None::<&str>)
         .map_err(HostError::sys("mount the VM's /sys"))?;
     nix::unistd::sethostname(hostname).map_err(HostError::sys("set the hostname"))?;
@@ -243,14 +415,7 @@ fn boot_inner(dir: &Path, hostname: &str, user: &str) -> Result<std::convert::In
     }
     fs::set_permissions(format!("{home}/.ssh"), fs::Permissions::from_mode(0o700))
         .map_err(HostError::io("chmod .ssh"))?;
-    let err = Command::new(SSHD)
-        .args(["-D", "-e", "-f"])
-        .arg(format!("{RUN_DIR}/sshd_config"))
-        .exec();
-    Err(HostError::Spawn {
-        what: SSHD.into(),
-        source: err,
-    })
+    Ok(())
 }
 
 /// Waits until the machine's server (`pid`: sshd, or a cache's
@@ -280,4 +445,16 @@ pub fn wait_ready(netns: &str, address: Ipv4Addr, port: u16, pid: u32, timeout: 
             what: format!("the server in {ns} to listen on {addr}"),
         })
     }
+}
+
+/// The command line that runs `cmd` inside a VM: its network namespace and
+/// the mount and UTS namespaces its anchors hold.
+pub fn enter_command(netns: &str, mnt: &Path, uts: &Path, cmd: &[String]) -> Command {
+    let mut c = Command::new("nsenter");
+    c.arg(format!("--net=/run/netns/{netns}"))
+        .arg(format!("--uts={}", uts.display()))
+        .arg(format!("--mount={}", mnt.display()))
+        .arg("--")
+        .args(cmd);
+    c
 }

@@ -1,0 +1,321 @@
+//! Building and removing machines on the host, many at a time: each VM's
+//! blocking host work runs on the blocking pool, at most `pool` of them at
+//! once (2 per core: the work waits on the kernel as much as it computes).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
+use tokio::task::JoinHandle;
+use tun_rs::AsyncDevice;
+
+use super::hostplan::VmPlan;
+use super::plane::Port;
+use crate::host::{self, HostError, netns, vm};
+
+/// How long a new cache's redis-server may take to listen.
+const SERVER_READY: Duration = Duration::from_secs(20);
+
+/// What every build needs: the lab's base mount namespace, where VMs'
+/// namespaces are held, and the bound on parallel host work.
+#[derive(Debug)]
+pub(super) struct Builder {
+    pub template: vm::Template,
+    pub anchor_dir: std::path::PathBuf,
+    pub pool: Semaphore,
+}
+
+impl Builder {
+    pub fn new(template: vm::Template, anchor_dir: std::path::PathBuf) -> Builder {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Builder {
+            template,
+            anchor_dir,
+            pool: Semaphore::new(2 * cores),
+        }
+    }
+}
+
+/// A machine that ssh logs in to: a VM, a site's router or host.
+#[derive(Debug)]
+pub(super) struct Machine {
+    pub setup: vm::VmSetup,
+    pub anchors: vm::Anchors,
+    acceptor: JoinHandle<()>,
+}
+
+/// A VM whose namespace, TUNs and listening port 22 exist.
+#[derive(Debug)]
+pub(super) struct RunningVm {
+    pub plan: VmPlan,
+    /// A cache's redis-server; reaped on teardown.
+    pub server: Option<std::process::Child>,
+    /// The VM (or site router), then a site's host.
+    pub machines: Vec<Machine>,
+    pub ports: Vec<Arc<Port>>,
+    pub tasks: Vec<JoinHandle<()>>,
+}
+
+impl RunningVm {
+    /// A machine by namespace.
+    pub fn machine(&self, netns: &str) -> Option<&Machine> {
+        self.machines.iter().find(|m| m.setup.netns == netns)
+    }
+
+    /// Waits until the machine's server answers. sshd needs no wait: its
+    /// socket listened before the machine was built.
+    pub async fn ready(&self) -> Result<(), HostError> {
+        let (Some(server), Some(_)) = (&self.server, &self.plan.cache) else {
+            return Ok(());
+        };
+        let setup = &self.plan.setup;
+        let Some(ip) = setup.address else { return Ok(()) };
+        let (ns, pid, log) = (setup.netns.clone(), server.id(), setup.dir.join("redis.log"));
+        blocking("wait for redis-server", move || {
+            vm::wait_ready(&ns, ip, crate::model::REDIS_PORT, pid, SERVER_READY).map_err(|e| {
+                match std::fs::read_to_string(&log) {
+                    Ok(text) if !text.trim().is_empty() => HostError::Command {
+                        what: format!("redis-server in {ns}"),
+                        stderr: text.trim().to_string(),
+                    },
+                    _ => e,
+                }
+            })
+        })
+        .await
+    }
+}
+
+/// Runs blocking host work off the runtime's threads.
+pub(super) async fn blocking<T: Send + 'static>(
+    what: &str,
+    f: impl FnOnce() -> Result<T, HostError> + Send + 'static,
+) -> Result<T, HostError> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| HostError::Io {
+        what: what.to_string(),
+        source: std::io::Error::other(e),
+    })?
+}
+
+/// What the blocking part of a build made.
+struct Made {
+    ports: Vec<AsyncDevice>,
+    server: Option<std::process::Child>,
+    booted: Vec<(vm::VmSetup, vm::Booted)>,
+}
+
+/// Builds a VM on the host: namespace, one TUN per NIC, files, its own
+/// mount and UTS namespaces and a listening port 22 (or a cache's
+/// redis-server). Waits for a place in the pool.
+pub(super) async fn build(builder: &Arc<Builder>, p: VmPlan) -> Result<RunningVm, HostError> {
+    let permit = builder.pool.acquire().await.map_err(|e| HostError::Io {
+        what: "wait for the build pool".into(),
+        source: std::io::Error::other(e),
+    })?;
+    let (b, plan) = (builder.clone(), p.clone());
+    let made = blocking("build a VM", move || make(&b, &plan)).await;
+    drop(permit);
+    let made = made?;
+    let ports = p
+        .nics
+        .iter()
+        .zip(made.ports)
+        .map(|(n, dev)| Arc::new(Port::new(dev, Some(n.key), format!("{}/{}", p.name, n.interface))))
+        .collect();
+    let mut machines = Vec::new();
+    for (setup, booted) in made.booted {
+        let listener = booted.listener;
+        let accept = listener
+            .set_nonblocking(true)
+            .and_then(|()| tokio::net::TcpListener::from_std(listener))
+            .map_err(HostError::io("watch port 22"));
+        let listener = match accept {
+            Ok(l) => l,
+            Err(e) => {
+                vm::release(&booted.anchors);
+                return Err(e);
+            }
+        };
+        let acceptor = tokio::spawn(accept_ssh(listener, setup.clone(), booted.anchors.clone()));
+        machines.push(Machine {
+            setup,
+            anchors: booted.anchors,
+            acceptor,
+        });
+    }
+    Ok(RunningVm {
+        plan: p,
+        server: made.server,
+        machines,
+        ports,
+        tasks: Vec::new(),
+    })
+}
+
+fn make(b: &Builder, p: &VmPlan) -> Result<Made, HostError> {
+    let ns = p.setup.netns.clone();
+    netns::add(&ns)?;
+    let mut booted = Vec::new();
+    let made = (|| -> Result<Made, HostError> {
+        let mut ports = Vec::new();
+        for (i, n) in p.nics.iter().enumerate() {
+            // A VM's first NIC has its default route; a site router
+            // routes only what it learned into its tunnels.
+            let dev = host::tun::open(&ns, &n.interface, &n.iface, i == 0 && p.site.is_none())?;
+            ports.push(AsyncDevice::new(dev).map_err(HostError::io(format!("register {}'s TUN", p.name)))?);
+        }
+        let server = match &p.cache {
+            Some(c) => {
+                host::cache::prepare(c)?;
+                Some(host::cache::spawn(c)?)
+            }
+            None => {
+                vm::prepare(&p.setup)?;
+                booted.push((p.setup.clone(), vm::boot(&p.setup, &b.template, &b.anchor_dir)?));
+                None
+            }
+        };
+        if let Some(site) = &p.site {
+            host::site::build(
+                &ns,
+                &site.host.netns,
+                site.router_lan,
+                site.host.address,
+                &site.other_prefixes,
+            )?;
+            host::site::set_routes(&ns, site.router_lan.addr(), &[], &site.routes)?;
+            vm::prepare(&site.host)?;
+            booted.push((site.host.clone(), vm::boot(&site.host, &b.template, &b.anchor_dir)?));
+        }
+        if let Some(node) = &p.node {
+            host::pod::sync(&ns, None, node)?;
+        }
+        Ok(Made {
+            ports,
+            server,
+            booted: std::mem::take(&mut booted),
+        })
+    })();
+    if made.is_err() {
+        for (_, b) in &booted {
+            vm::release(&b.anchors);
+        }
+        let all = namespaces(p);
+        vm::kill_in(&all);
+        for ns in all {
+            let _ = netns::delete(&ns);
+        }
+    }
+    made
+}
+
+/// Port 22 of a machine, inetd-style: each connection gets its own
+/// `sshd -i` inside the machine's namespaces, reaped when it ends.
+async fn accept_ssh(listener: tokio::net::TcpListener, setup: vm::VmSetup, anchors: vm::Anchors) {
+    loop {
+        let conn = match listener.accept().await {
+            Ok((conn, _)) => conn,
+            Err(e) => {
+                // Out of descriptors, most likely: try again shortly.
+                eprintln!("{}: cannot accept an ssh connection: {e}", setup.name);
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let conn = match conn.into_std().and_then(|c| c.set_nonblocking(false).map(|()| c)) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("{}: cannot take an ssh connection: {e}", setup.name);
+                continue;
+            }
+        };
+        match vm::session(&setup, &anchors, conn).map(tokio::process::Command::from) {
+            Ok(mut cmd) => match cmd.spawn() {
+                Ok(mut child) => {
+                    tokio::spawn(async move {
+                        let _ = child.wait().await;
+                    });
+                }
+                Err(e) => eprintln!("{}: cannot start sshd: {e}", setup.name),
+            },
+            Err(e) => eprintln!("{}: cannot start sshd: {e}", setup.name),
+        }
+    }
+}
+
+/// Removes a VM from the host: its packet tasks and port 22 stop, every
+/// process in its namespaces is killed, its namespaces and files go.
+pub(super) async fn teardown(builder: &Arc<Builder>, run: RunningVm) {
+    let Ok(_permit) = builder.pool.acquire().await else {
+        return;
+    };
+    let (ports, cleanup) = detach(run);
+    // Persistent first: a closed TUN then stays in its namespace, and the
+    // kernel removes every device of the deleted namespaces in one batch
+    // instead of unregistering each on close.
+    for p in &ports {
+        let _ = p.dev.persist();
+    }
+    let _ = blocking("remove a VM", move || {
+        cleanup.run();
+        drop(ports);
+        Ok(())
+    })
+    .await;
+}
+
+/// What removing a VM leaves to blocking host work.
+pub(super) struct Cleanup {
+    namespaces: Vec<String>,
+    anchors: Vec<vm::Anchors>,
+    dirs: Vec<std::path::PathBuf>,
+    server: Option<std::process::Child>,
+}
+
+impl Cleanup {
+    pub fn run(mut self) {
+        if let Some(mut s) = self.server.take() {
+            let _ = s.kill();
+            let _ = s.wait();
+        }
+        vm::kill_in(&self.namespaces);
+        for a in &self.anchors {
+            vm::release(a);
+        }
+        for ns in &self.namespaces {
+            let _ = netns::delete(ns);
+        }
+        for dir in &self.dirs {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// Stops a VM's tasks and splits it into its TUNs and its cleanup.
+pub(super) fn detach(mut run: RunningVm) -> (Vec<Arc<Port>>, Cleanup) {
+    for t in &run.tasks {
+        t.abort();
+    }
+    for m in &run.machines {
+        m.acceptor.abort();
+    }
+    let cleanup = Cleanup {
+        namespaces: namespaces(&run.plan),
+        anchors: run.machines.iter().map(|m| m.anchors.clone()).collect(),
+        dirs: std::iter::once(run.plan.setup.dir.clone())
+            .chain(run.plan.site.as_ref().map(|s| s.host.dir.clone()))
+            .collect(),
+        server: run.server.take(),
+    };
+    (std::mem::take(&mut run.ports), cleanup)
+}
+
+/// The namespaces a plan makes: a VM's one, or a site's router and host.
+/// An AKS node's pods come with it.
+pub(super) fn namespaces(p: &VmPlan) -> Vec<String> {
+    let pods = p.node.iter().flat_map(host::pod::namespaces);
+    std::iter::once(p.setup.netns.clone())
+        .chain(p.site.as_ref().map(|s| s.host.netns.clone()))
+        .chain(pods)
+        .collect()
+}
