@@ -76,11 +76,17 @@ pub fn floor(n: usize, out: &mut impl Write) -> anyhow::Result<u8> {
     });
     let up = started.elapsed();
     let devices: Vec<_> = devices.into_iter().collect::<anyhow::Result<_>>()?;
+    // As the daemon removes VMs: persistent TUNs, the namespaces deleted,
+    // then the descriptors closed; the kernel removes the devices with
+    // their namespaces, in batches.
     let started = Instant::now();
-    drop(devices);
+    for d in &devices {
+        d.persist()?;
+    }
     par_map(&names, |(ns, _)| netns::delete(ns))
         .into_iter()
         .collect::<Result<Vec<_>, _>>()?;
+    drop(devices);
     let down = started.elapsed();
     drop(sweep);
     writeln!(
