@@ -42,6 +42,19 @@ fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> 
     out.into_iter().map(|(_, r)| r).collect()
 }
 
+/// MemAvailable in KiB, less `since` (what it was before): memory used.
+fn available_kib(since: u64) -> u64 {
+    let now = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find_map(|l| l.strip_prefix("MemAvailable:"))
+                .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        })
+        .unwrap_or(0);
+    if since == 0 { now } else { since.saturating_sub(now) }
+}
+
 /// Removes the floor's namespaces whatever happens.
 struct Sweep(Lab);
 
@@ -63,6 +76,7 @@ pub fn floor(n: usize, out: &mut impl Write) -> anyhow::Result<u8> {
             (lab.vm_netns(&format!("vm{i}")), ip)
         })
         .collect();
+    let before = available_kib(0);
     let started = Instant::now();
     let devices = par_map(&names, |(ns, ip)| -> anyhow::Result<_> {
         netns::add(ns)?;
@@ -75,6 +89,7 @@ pub fn floor(n: usize, out: &mut impl Write) -> anyhow::Result<u8> {
         Ok(host::tun::open(ns, "eth0", &iface, true)?)
     });
     let up = started.elapsed();
+    let used_mib = (available_kib(before) as f64) / 1024.0;
     let devices: Vec<_> = devices.into_iter().collect::<anyhow::Result<_>>()?;
     // As the daemon removes VMs: persistent TUNs, the namespaces deleted,
     // then the descriptors closed; the kernel removes the devices with
@@ -91,7 +106,7 @@ pub fn floor(n: usize, out: &mut impl Write) -> anyhow::Result<u8> {
     drop(sweep);
     writeln!(
         out,
-        "{{\"n\": {n}, \"up_s\": {:.3}, \"down_s\": {:.3}}}",
+        "{{\"n\": {n}, \"up_s\": {:.3}, \"down_s\": {:.3}, \"mem_used_mib\": {used_mib:.1}}}",
         up.as_secs_f64(),
         down.as_secs_f64()
     )?;

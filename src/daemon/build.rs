@@ -16,21 +16,19 @@ use crate::host::{self, HostError, netns, vm};
 /// How long a new cache's redis-server may take to listen.
 const SERVER_READY: Duration = Duration::from_secs(20);
 
-/// What every build needs: the lab's base mount namespace, where VMs'
-/// namespaces are held, and the bound on parallel host work.
+/// What every build needs: the lab's base mount namespace and the bound
+/// on parallel host work.
 #[derive(Debug)]
 pub(super) struct Builder {
     pub template: vm::Template,
-    pub anchor_dir: std::path::PathBuf,
     pub pool: Semaphore,
 }
 
 impl Builder {
-    pub fn new(template: vm::Template, anchor_dir: std::path::PathBuf) -> Builder {
+    pub fn new(template: vm::Template) -> Builder {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Builder {
             template,
-            anchor_dir,
             pool: Semaphore::new(2 * cores),
         }
     }
@@ -40,7 +38,8 @@ impl Builder {
 #[derive(Debug)]
 pub(super) struct Machine {
     pub setup: vm::VmSetup,
-    pub anchors: vm::Anchors,
+    /// Shared with the acceptor; the namespaces go when both let go.
+    pub anchors: Arc<vm::Anchors>,
     acceptor: JoinHandle<()>,
 }
 
@@ -129,17 +128,11 @@ pub(super) async fn build(builder: &Arc<Builder>, p: VmPlan) -> Result<RunningVm
             .set_nonblocking(true)
             .and_then(|()| tokio::net::TcpListener::from_std(listener))
             .map_err(HostError::io("watch port 22"));
-        let listener = match accept {
-            Ok(l) => l,
-            Err(e) => {
-                vm::release(&booted.anchors);
-                return Err(e);
-            }
-        };
-        let acceptor = tokio::spawn(accept_ssh(listener, setup.clone(), booted.anchors.clone()));
+        let anchors = Arc::new(booted.anchors);
+        let acceptor = tokio::spawn(accept_ssh(accept?, setup.clone(), anchors.clone()));
         machines.push(Machine {
             setup,
-            anchors: booted.anchors,
+            anchors,
             acceptor,
         });
     }
@@ -171,7 +164,7 @@ fn make(b: &Builder, p: &VmPlan) -> Result<Made, HostError> {
             }
             None => {
                 vm::prepare(&p.setup)?;
-                booted.push((p.setup.clone(), vm::boot(&p.setup, &b.template, &b.anchor_dir)?));
+                booted.push((p.setup.clone(), vm::boot(&p.setup, &b.template)?));
                 None
             }
         };
@@ -185,7 +178,7 @@ fn make(b: &Builder, p: &VmPlan) -> Result<Made, HostError> {
             )?;
             host::site::set_routes(&ns, site.router_lan.addr(), &[], &site.routes)?;
             vm::prepare(&site.host)?;
-            booted.push((site.host.clone(), vm::boot(&site.host, &b.template, &b.anchor_dir)?));
+            booted.push((site.host.clone(), vm::boot(&site.host, &b.template)?));
         }
         if let Some(node) = &p.node {
             host::pod::sync(&ns, None, node)?;
@@ -197,9 +190,7 @@ fn make(b: &Builder, p: &VmPlan) -> Result<Made, HostError> {
         })
     })();
     if made.is_err() {
-        for (_, b) in &booted {
-            vm::release(&b.anchors);
-        }
+        drop(booted);
         let all = namespaces(p);
         vm::kill_in(&all);
         for ns in all {
@@ -211,7 +202,7 @@ fn make(b: &Builder, p: &VmPlan) -> Result<Made, HostError> {
 
 /// Port 22 of a machine, inetd-style: each connection gets its own
 /// `sshd -i` inside the machine's namespaces, reaped when it ends.
-async fn accept_ssh(listener: tokio::net::TcpListener, setup: vm::VmSetup, anchors: vm::Anchors) {
+async fn accept_ssh(listener: tokio::net::TcpListener, setup: vm::VmSetup, anchors: Arc<vm::Anchors>) {
     loop {
         let conn = match listener.accept().await {
             Ok((conn, _)) => conn,
@@ -272,7 +263,7 @@ pub(super) async fn teardown(builder: &Arc<Builder>, run: RunningVm) {
 /// What removing a VM leaves to blocking host work.
 pub(super) struct Cleanup {
     namespaces: Vec<String>,
-    anchors: Vec<vm::Anchors>,
+    anchors: Vec<Arc<vm::Anchors>>,
     dirs: Vec<std::path::PathBuf>,
     server: Option<std::process::Child>,
 }
@@ -284,9 +275,7 @@ impl Cleanup {
             let _ = s.wait();
         }
         vm::kill_in(&self.namespaces);
-        for a in &self.anchors {
-            vm::release(a);
-        }
+        self.anchors.clear();
         for ns in &self.namespaces {
             let _ = netns::delete(ns);
         }

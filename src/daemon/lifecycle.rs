@@ -23,15 +23,29 @@ use crate::host::tun::Interface;
 use crate::host::{self, HostError, Lab, netns, vm};
 use crate::model::{AZURE_HOST_IP, Change, Model};
 
+/// A VM holds four descriptors (its TUN, its port 22, its mount and UTS
+/// namespaces): 5 000 VMs pass the usual 1 024 or 20 000. Root may raise
+/// the limit to the kernel's `nr_open`; failing that, the lab is as big
+/// as the limit allows.
+fn raise_open_files() {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    let nr_open = std::fs::read_to_string("/proc/sys/fs/nr_open")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(1 << 20);
+    let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) else {
+        return;
+    };
+    let want = nr_open.max(hard);
+    if setrlimit(Resource::RLIMIT_NOFILE, want, want).is_err() && soft < hard {
+        let _ = setrlimit(Resource::RLIMIT_NOFILE, hard, hard);
+    }
+}
+
 /// Where a stopping daemon writes how far it got, `removed/total`, for
 /// `down` to show and to tell a slow daemon from a stuck one.
 pub fn progress_file(lab: &Lab) -> PathBuf {
     lab.runtime_dir().join("removing")
-}
-
-/// The lab's anchors directory: every VM's mount and UTS namespace files.
-fn anchor_dir(lab: &Lab) -> PathBuf {
-    lab.runtime_dir().join("ns")
 }
 
 /// Runs a lab until SIGTERM, SIGINT or an API `Shutdown`, then removes
@@ -66,8 +80,8 @@ pub fn run(lab: Lab, changes: Vec<Change>, progress: &(dyn Fn(&str) + Sync)) -> 
         .enable_all()
         .build()
         .map_err(io("start the runtime"))?;
-    vm::anchor_dir(&anchor_dir(&lab))?;
-    let template = vm::template(&anchor_dir(&lab))?;
+    raise_open_files();
+    let template = vm::template()?;
     let result = runtime.block_on(async {
         let daemon = start(lab.clone(), template, progress).await?;
         let refused = match daemon.apply(changes, progress).await {
@@ -193,7 +207,7 @@ async fn start(lab: Lab, template: vm::Template, progress: &(dyn Fn(&str) + Sync
             link_counters,
             generation: 0,
         }),
-        builder: Arc::new(Builder::new(template, anchor_dir(&lab))),
+        builder: Arc::new(Builder::new(template)),
         closing: std::sync::atomic::AtomicBool::new(false),
         shutdown: Notify::new(),
     });

@@ -52,8 +52,8 @@ impl Daemon {
                     netns: run.plan.setup.netns.clone(),
                     power_state: power.display().to_string(),
                     admin_username: run.plan.setup.admin_username.clone(),
-                    mount_ns: anchor(run, &run.plan.setup, |a| &a.mnt),
-                    uts_ns: anchor(run, &run.plan.setup, |a| &a.uts),
+                    mount_ns: anchor(run, &run.plan.setup, vm::Anchors::mnt_path),
+                    uts_ns: anchor(run, &run.plan.setup, vm::Anchors::uts_path),
                     anchor: run.machine(&run.plan.setup.netns).map_or(0, |m| m.anchors.id),
                     sshd_log: run.plan.setup.dir.join("sshd.log").display().to_string(),
                     nics,
@@ -151,8 +151,8 @@ fn site_status(run: &RunningVm, site: &hostplan::SitePlan) -> proto::SiteStatus 
         netns: setup.netns.clone(),
         power_state: PowerState::Running.display().to_string(),
         admin_username: setup.admin_username.clone(),
-        mount_ns: anchor(run, setup, |a| &a.mnt),
-        uts_ns: anchor(run, setup, |a| &a.uts),
+        mount_ns: anchor(run, setup, vm::Anchors::mnt_path),
+        uts_ns: anchor(run, setup, vm::Anchors::uts_path),
         anchor: run.machine(&setup.netns).map_or(0, |m| m.anchors.id),
         sshd_log: setup.dir.join("sshd.log").display().to_string(),
         nics,
@@ -192,7 +192,7 @@ fn site_status(run: &RunningVm, site: &hostplan::SitePlan) -> proto::SiteStatus 
 }
 
 /// One of a machine's namespace files, as `exec` enters it.
-fn anchor(run: &RunningVm, setup: &vm::VmSetup, file: fn(&vm::Anchors) -> &std::path::PathBuf) -> String {
+fn anchor(run: &RunningVm, setup: &vm::VmSetup, file: fn(&vm::Anchors) -> std::path::PathBuf) -> String {
     run.machine(&setup.netns)
         .map(|m| file(&m.anchors).display().to_string())
         .unwrap_or_default()

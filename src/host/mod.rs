@@ -127,8 +127,6 @@ pub fn remove_lab(lab: &Lab) -> Result<Removed, HostError> {
     }
     removed.namespaces = namespaces;
     let dir = lab.runtime_dir();
-    // The VMs' namespace anchors are mounts: unmounted, they let it go.
-    vm::release_all(&dir);
     match std::fs::remove_dir_all(&dir) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
             return Err(HostError::Io {

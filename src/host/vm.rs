@@ -161,20 +161,36 @@ pub fn host_key(vm: &VmSetup) -> Result<(), HostError> {
 const RUN_DIR: &str = "/run/vnetlab-vm";
 
 /// A lab's base mount namespace: the host's mounts, private, without the
-/// host's `/run/netns` and the lab's anchors. Every VM's mount namespace
-/// is copied from it, so a VM costs a few dozen mounts, not one per other
-/// VM (a copy of the host's would hold every namespace's mount: n² mounts).
+/// host's `/run/netns`. Every VM's mount namespace is copied from it, so a
+/// VM costs a few dozen mounts, not one per other VM (a copy of the host's
+/// would hold every VM's namespace mount: n² mounts).
 #[derive(Debug)]
 pub struct Template(File);
 
-/// Where a VM's mount and UTS namespaces are held, with no process: two
-/// bind mounts of the namespace files. `id` (the mount namespace's inode)
-/// changes when the VM is rebuilt.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// What holds a VM's mount and UTS namespaces, with no process: the
+/// daemon's descriptors of them. When the daemon goes, even by SIGKILL,
+/// they go with it.
+#[derive(Debug)]
 pub struct Anchors {
-    pub mnt: PathBuf,
-    pub uts: PathBuf,
+    mnt: File,
+    uts: File,
+    /// The mount namespace's inode: it changes when the VM is rebuilt.
     pub id: u64,
+}
+
+impl Anchors {
+    /// Paths that other processes (nsenter) open to enter the namespaces.
+    pub fn mnt_path(&self) -> PathBuf {
+        fd_path(&self.mnt)
+    }
+
+    pub fn uts_path(&self) -> PathBuf {
+        fd_path(&self.uts)
+    }
+}
+
+fn fd_path(f: &File) -> PathBuf {
+    PathBuf::from(format!("/proc/{}/fd/{}", std::process::id(), f.as_raw_fd()))
 }
 
 /// A booted VM: its namespaces exist and its port 22 listens.
@@ -186,27 +202,13 @@ pub struct Booted {
     pub anchors: Anchors,
 }
 
-/// Makes the lab's anchors directory: a private bind mount of itself, as
-/// a mount namespace file may only be bound onto a mount that does not
-/// propagate (the copy would loop).
-pub fn anchor_dir(dir: &Path) -> Result<(), HostError> {
-    fs::create_dir_all(dir).map_err(HostError::io(format!("create {}", dir.display())))?;
-    mount(Some(dir), dir, None::<&str>, MsFlags::MS_BIND, None::<&str>)
-        .map_err(HostError::sys(format!("bind {}", dir.display())))?;
-    mount(None::<&str>, dir, None::<&str>, MsFlags::MS_PRIVATE, None::<&str>)
-        .map_err(HostError::sys(format!("make {} private", dir.display())))
-}
-
-/// The lab's base mount namespace (see `Template`); `anchors` is left out
-/// of it.
-pub fn template(anchors: &Path) -> Result<Template, HostError> {
-    let anchors = anchors.to_path_buf();
+/// The lab's base mount namespace (see `Template`).
+pub fn template() -> Result<Template, HostError> {
     std::thread::spawn(move || -> Result<Template, HostError> {
         unshare(CloneFlags::CLONE_NEWNS).map_err(HostError::sys("unshare a mount namespace"))?;
         private_root()?;
-        // Lazily: whatever is under them goes with them. Missing is fine.
+        // Lazily: the namespaces under it go with it. Missing is fine.
         let _ = umount2("/run/netns", MntFlags::MNT_DETACH);
-        let _ = umount2(&anchors, MntFlags::MNT_DETACH);
         let ns = File::open("/proc/thread-self/ns/mnt").map_err(HostError::io("open the base mount namespace"))?;
         Ok(Template(ns))
     })
@@ -229,10 +231,10 @@ fn private_root() -> Result<(), HostError> {
 }
 
 /// Boots a VM whose files `prepare` wrote: its own mount and UTS
-/// namespaces (hostname, /etc/passwd…, private /run, /tmp and /home),
-/// held by bind mounts under `anchor_dir`, and a socket listening on port
-/// 22 inside its network namespace. No process is left running.
-pub fn boot(vm: &VmSetup, template: &Template, anchor_dir: &Path) -> Result<Booted, HostError> {
+/// namespaces (hostname, /etc/passwd…, private /run, /tmp and /home) and
+/// a socket listening on port 22 inside its network namespace. No process
+/// is left running.
+pub fn boot(vm: &VmSetup, template: &Template) -> Result<Booted, HostError> {
     let netns_path = Path::new("/run/netns").join(&vm.netns);
     let net = File::open(&netns_path).map_err(HostError::io(format!("open {}", netns_path.display())))?;
     let base = template
@@ -260,54 +262,11 @@ pub fn boot(vm: &VmSetup, template: &Template, anchor_dir: &Path) -> Result<Boot
         what: "VM boot thread".into(),
         source: std::io::Error::other("panicked"),
     })??;
-    let anchors = Anchors {
-        mnt: anchor_dir.join(format!("{}.mnt", vm.netns)),
-        uts: anchor_dir.join(format!("{}.uts", vm.netns)),
-        id: mnt.metadata().map(|m| m.ino()).unwrap_or(0),
-    };
-    let bind = |ns: &File, target: &Path| -> Result<(), HostError> {
-        File::create(target).map_err(HostError::io(format!("create {}", target.display())))?;
-        let source = format!("/proc/self/fd/{}", ns.as_raw_fd());
-        mount(
-            Some(source.as_str()),
-            target,
-            None::<&str>,
-            MsFlags::MS_BIND,
-            None::<&str>,
-        )
-        .map_err(HostError::sys(format!("hold a namespace at {}", target.display())))
-    };
-    if let Err(e) = bind(&mnt, &anchors.mnt).and_then(|()| bind(&uts, &anchors.uts)) {
-        release(&anchors);
-        return Err(e);
-    }
-    Ok(Booted { listener, anchors })
-}
-
-/// Lets a VM's mount and UTS namespaces go.
-pub fn release(anchors: &Anchors) {
-    for f in [&anchors.mnt, &anchors.uts] {
-        let _ = umount2(f, MntFlags::MNT_DETACH);
-        let _ = fs::remove_file(f);
-    }
-}
-
-/// Unmounts whatever is mounted under `dir` (the anchors a killed daemon
-/// left): then `dir` can be removed.
-pub fn release_all(dir: &Path) {
-    let Ok(info) = fs::read_to_string("/proc/self/mountinfo") else {
-        return;
-    };
-    let mut points: Vec<&str> = info
-        .lines()
-        .filter_map(|l| l.split(' ').nth(4))
-        .filter(|p| Path::new(p).starts_with(dir))
-        .collect();
-    // Deepest first, so that every unmount finds its mount point.
-    points.sort_by_key(|p| std::cmp::Reverse(p.len()));
-    for p in points {
-        let _ = umount2(p, MntFlags::MNT_DETACH);
-    }
+    let id = mnt.metadata().map(|m| m.ino()).unwrap_or(0);
+    Ok(Booted {
+        listener,
+        anchors: Anchors { mnt, uts, id },
+    })
 }
 
 /// The command that serves one ssh connection: `sshd -i` with the VM's
@@ -322,7 +281,7 @@ pub fn session(vm: &VmSetup, anchors: &Anchors, conn: TcpStream) -> Result<Comma
         .map_err(HostError::io("open sshd.log"))?;
     let out = conn.try_clone().map_err(HostError::io("share the connection"))?;
     let sshd = [SSHD, "-i", "-e", "-f", &format!("{RUN_DIR}/sshd_config")].map(String::from);
-    let mut cmd = enter_command(&vm.netns, &anchors.mnt, &anchors.uts, &sshd);
+    let mut cmd = enter_command(&vm.netns, &anchors.mnt_path(), &anchors.uts_path(), &sshd);
     cmd.stdin(Stdio::from(OwnedFd::from(conn)))
         .stdout(Stdio::from(OwnedFd::from(out)))
         .stderr(log)
