@@ -192,7 +192,7 @@ fn make(b: &Builder, p: &VmPlan) -> Result<Made, HostError> {
     if made.is_err() {
         drop(booted);
         let all = namespaces(p);
-        vm::kill_in(&all);
+        host::kill_all_in(&all);
         for ns in all {
             let _ = netns::delete(&ns);
         }
@@ -274,7 +274,7 @@ impl Cleanup {
             let _ = s.kill();
             let _ = s.wait();
         }
-        vm::kill_in(&self.namespaces);
+        host::kill_all_in(&self.namespaces);
         self.anchors.clear();
         for ns in &self.namespaces {
             let _ = netns::delete(ns);

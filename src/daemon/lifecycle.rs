@@ -252,7 +252,7 @@ impl Daemon {
         // One scan of /proc for the processes of every VM (sessions, what
         // `exec` started), rather than one per VM.
         let all: Vec<String> = vms.iter().flat_map(|r| build::namespaces(&r.plan)).collect();
-        let _ = build::blocking("stop the VMs' processes", move || Ok(vm::kill_in(&all))).await;
+        let _ = build::blocking("stop the VMs' processes", move || Ok(host::kill_all_in(&all))).await;
         let step = (total / 100).max(1);
         let counted = |done: usize| {
             if done.is_multiple_of(step) || done == total {

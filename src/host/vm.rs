@@ -7,7 +7,6 @@
 //! bind-mounted over `/etc/passwd`, `/etc/shadow` and `/etc/group` inside
 //! the VM's mount namespace: the host's own files are never written.
 
-use std::collections::HashSet;
 use std::fs::{self, File};
 use std::io::Read;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
@@ -20,8 +19,6 @@ use std::time::{Duration, Instant};
 
 use nix::mount::{MntFlags, MsFlags, mount, umount2};
 use nix::sched::{CloneFlags, setns, unshare};
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
 use sha_crypt::{PasswordHasher, ShaCrypt};
 
 use super::{HostError, netns};
@@ -235,8 +232,7 @@ fn private_root() -> Result<(), HostError> {
 /// a socket listening on port 22 inside its network namespace. No process
 /// is left running.
 pub fn boot(vm: &VmSetup, template: &Template) -> Result<Booted, HostError> {
-    let netns_path = Path::new("/run/netns").join(&vm.netns);
-    let net = File::open(&netns_path).map_err(HostError::io(format!("open {}", netns_path.display())))?;
+    let net = netns::open(&vm.netns)?;
     let base = template
         .0
         .try_clone()
@@ -289,45 +285,6 @@ pub fn session(vm: &VmSetup, anchors: &Anchors, conn: TcpStream) -> Result<Comma
         // foreground daemon must not reach the sessions before cleanup.
         .process_group(0);
     Ok(cmd)
-}
-
-/// Kills every process in these network namespaces, again until none is
-/// left (a process may fork while it is being killed), with one scan of
-/// /proc per round for all of them. Returns how many.
-pub fn kill_in(namespaces: &[String]) -> usize {
-    let wanted: HashSet<(u64, u64)> = namespaces
-        .iter()
-        .filter_map(|n| fs::metadata(Path::new("/run/netns").join(n)).ok())
-        .map(|m| (m.dev(), m.ino()))
-        .collect();
-    if wanted.is_empty() {
-        return 0;
-    }
-    let me = std::process::id();
-    let mut killed = 0;
-    for _ in 0..20 {
-        let Ok(procs) = fs::read_dir("/proc") else {
-            return killed;
-        };
-        let pids: Vec<u32> = procs
-            .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-            .filter(|&pid| pid != me)
-            .filter(|pid| {
-                fs::metadata(format!("/proc/{pid}/ns/net")).is_ok_and(|m| wanted.contains(&(m.dev(), m.ino())))
-            })
-            .filter(|&pid| !super::is_zombie(pid))
-            .collect();
-        if pids.is_empty() {
-            break;
-        }
-        for pid in pids {
-            if kill(Pid::from_raw(pid as i32), Signal::SIGKILL).is_ok() {
-                killed += 1;
-            }
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    killed
 }
 
 /// Inside a VM's new mount and UTS namespaces: its hostname, its /etc
@@ -425,7 +382,7 @@ pub fn wait_ready(netns: &str, address: Ipv4Addr, port: u16, pid: u32, timeout: 
 /// the mount and UTS namespaces its anchors hold.
 pub fn enter_command(netns: &str, mnt: &Path, uts: &Path, cmd: &[String]) -> Command {
     let mut c = Command::new("nsenter");
-    c.arg(format!("--net=/run/netns/{netns}"))
+    c.arg(format!("--net={}", netns::path(netns).display()))
         .arg(format!("--uts={}", uts.display()))
         .arg(format!("--mount={}", mnt.display()))
         .arg("--")
