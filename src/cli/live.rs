@@ -470,7 +470,7 @@ fn find_vm<'a>(s: &'a LabStatus, name: &str) -> anyhow::Result<&'a VmStatus> {
 /// The command line that runs `cmd` inside a VM: its network, hostname
 /// and files (the namespaces its anchors hold; no process does).
 pub(super) fn in_vm(vm: &VmStatus, cmd: &[String]) -> Process {
-    host::vm::enter_command(&vm.netns, Path::new(&vm.mount_ns), Path::new(&vm.uts_ns), cmd)
+    host::vm::enter_command(&vm.netns, Path::new(&vm.mount_ns), cmd)
 }
 
 /// The VM, if its namespaces are there to enter.

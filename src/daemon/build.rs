@@ -220,11 +220,6 @@ async fn accept_ssh(listener: tokio::net::TcpListener, setup: vm::VmSetup, ancho
                 continue;
             }
         };
-        let key = setup.clone();
-        if let Err(e) = blocking("make a host key", move || vm::host_key(&key)).await {
-            eprintln!("{}: {e}", setup.name);
-            continue;
-        }
         match vm::session(&setup, &anchors, conn).map(tokio::process::Command::from) {
             Ok(mut cmd) => match cmd.spawn() {
                 Ok(mut child) => {

@@ -136,9 +136,10 @@ pub struct VmStatus {
     pub netns: String,
     pub power_state: String,
     pub admin_username: String,
-    /// Files that hold the VM's mount and UTS namespaces (no process
-    /// does: sshd runs per connection); `exec` enters them.
+    /// The file of the VM's mount namespace (the daemon's descriptor: no
+    /// process holds it, sshd runs per connection); `exec` enters it.
     pub mount_ns: String,
+    /// The file of its UTS namespace, inside that mount namespace.
     pub uts_ns: String,
     /// The VM's mount namespace's inode: it changes when the VM is rebuilt.
     pub anchor: u64,

@@ -136,23 +136,6 @@ fn hash_password(password: &str) -> std::io::Result<String> {
         .map_err(|e| std::io::Error::other(e.to_string()))
 }
 
-/// Makes the VM's host key, unless it has one. Called at its first ssh
-/// connection, as a VM makes its keys at first boot: VMs nobody logs in to
-/// cost no ssh-keygen (at 1 000 VMs, seconds of `up`).
-pub fn host_key(vm: &VmSetup) -> Result<(), HostError> {
-    let key = vm.dir.join("ssh_host_ed25519_key");
-    if key.exists() {
-        return Ok(());
-    }
-    netns::run(
-        Command::new("ssh-keygen")
-            .args(["-q", "-t", "ed25519", "-N", "", "-C", &vm.name, "-f"])
-            .arg(&key),
-        "ssh-keygen",
-    )
-    .map(drop)
-}
-
 /// Where the VM's sshd finds its config and key: the VM's directory on
 /// the host, bound into the VM's own `/run`.
 const RUN_DIR: &str = "/run/vnetlab-vm";
@@ -165,12 +148,13 @@ const RUN_DIR: &str = "/run/vnetlab-vm";
 pub struct Template(File);
 
 /// What holds a VM's mount and UTS namespaces, with no process: the
-/// daemon's descriptors of them. When the daemon goes, even by SIGKILL,
-/// they go with it.
+/// daemon's descriptor of the mount namespace, in which the UTS namespace
+/// is bound at `UTS_FILE` (one descriptor per VM, not two: 5 000 VMs
+/// must fit a 20 000 descriptor limit with their TUN and port 22). When
+/// the daemon goes, even by SIGKILL, they go with it.
 #[derive(Debug)]
 pub struct Anchors {
     mnt: File,
-    uts: File,
     /// The mount namespace's inode: it changes when the VM is rebuilt.
     pub id: u64,
 }
@@ -181,10 +165,14 @@ impl Anchors {
         fd_path(&self.mnt)
     }
 
+    /// Inside the VM's mount namespace.
     pub fn uts_path(&self) -> PathBuf {
-        fd_path(&self.uts)
+        PathBuf::from(UTS_FILE)
     }
 }
+
+/// Where a VM's UTS namespace is bound, inside its own mount namespace.
+const UTS_FILE: &str = "/run/vnetlab-uts";
 
 fn fd_path(f: &File) -> PathBuf {
     PathBuf::from(format!("/proc/{}/fd/{}", std::process::id(), f.as_raw_fd()))
@@ -238,7 +226,7 @@ pub fn boot(vm: &VmSetup, template: &Template) -> Result<Booted, HostError> {
         .try_clone()
         .map_err(HostError::io("share the base mount namespace"))?;
     let (dir, name, user) = (vm.dir.clone(), vm.name.clone(), vm.admin_username.clone());
-    let (listener, mnt, uts) = std::thread::spawn(move || -> Result<(TcpListener, File, File), HostError> {
+    let (listener, mnt) = std::thread::spawn(move || -> Result<(TcpListener, File), HostError> {
         setns(&net, CloneFlags::CLONE_NEWNET).map_err(HostError::sys("enter the VM's network namespace"))?;
         // A thread shares its filesystem context with the process: it
         // needs its own to change mount namespace.
@@ -251,7 +239,16 @@ pub fn boot(vm: &VmSetup, template: &Template) -> Result<Booted, HostError> {
         let listener = TcpListener::bind((Ipv4Addr::UNSPECIFIED, 22)).map_err(HostError::io("listen on port 22"))?;
         let open =
             |ns: &str| File::open(format!("/proc/thread-self/ns/{ns}")).map_err(HostError::io("open a namespace"));
-        Ok((listener, open("mnt")?, open("uts")?))
+        File::create(UTS_FILE).map_err(HostError::io(format!("create {UTS_FILE}")))?;
+        mount(
+            Some("/proc/thread-self/ns/uts"),
+            UTS_FILE,
+            None::<&str>,
+            MsFlags::MS_BIND,
+            None::<&str>,
+        )
+        .map_err(HostError::sys("hold the VM's UTS namespace"))?;
+        Ok((listener, open("mnt")?))
     })
     .join()
     .map_err(|_| HostError::Io {
@@ -261,7 +258,7 @@ pub fn boot(vm: &VmSetup, template: &Template) -> Result<Booted, HostError> {
     let id = mnt.metadata().map(|m| m.ino()).unwrap_or(0);
     Ok(Booted {
         listener,
-        anchors: Anchors { mnt, uts, id },
+        anchors: Anchors { mnt, id },
     })
 }
 
@@ -276,8 +273,17 @@ pub fn session(vm: &VmSetup, anchors: &Anchors, conn: TcpStream) -> Result<Comma
         .open(vm.dir.join("sshd.log"))
         .map_err(HostError::io("open sshd.log"))?;
     let out = conn.try_clone().map_err(HostError::io("share the connection"))?;
-    let sshd = [SSHD, "-i", "-e", "-f", &format!("{RUN_DIR}/sshd_config")].map(String::from);
-    let mut cmd = enter_command(&vm.netns, &anchors.mnt_path(), &anchors.uts_path(), &sshd);
+    // The host key is made at the VM's first connection, as a VM makes
+    // its keys at first boot: VMs nobody logs in to cost no ssh-keygen.
+    // Made aside and moved: two first connections at once both get one.
+    let key = format!("{RUN_DIR}/ssh_host_ed25519_key");
+    let script = format!(
+        "[ -e {key} ] || {{ ssh-keygen -q -t ed25519 -N '' -C \"$1\" -f {key}.$$ </dev/null >&2 && \
+         mv -f {key}.$$ {key} && mv -f {key}.$$.pub {key}.pub; }}; \
+         exec {SSHD} -i -e -f {RUN_DIR}/sshd_config"
+    );
+    let sh = ["/bin/sh".to_string(), "-c".into(), script, "sh".into(), vm.name.clone()];
+    let mut cmd = enter_command(&vm.netns, &anchors.mnt_path(), &sh);
     cmd.stdin(Stdio::from(OwnedFd::from(conn)))
         .stdout(Stdio::from(OwnedFd::from(out)))
         .stderr(log)
@@ -380,12 +386,12 @@ pub fn wait_ready(netns: &str, address: Ipv4Addr, port: u16, pid: u32, timeout: 
 
 /// The command line that runs `cmd` inside a VM: its network namespace and
 /// the mount and UTS namespaces its anchors hold.
-pub fn enter_command(netns: &str, mnt: &Path, uts: &Path, cmd: &[String]) -> Command {
+pub fn enter_command(netns: &str, mnt: &Path, cmd: &[String]) -> Command {
     let mut c = Command::new("nsenter");
     c.arg(format!("--net={}", netns::path(netns).display()))
-        .arg(format!("--uts={}", uts.display()))
         .arg(format!("--mount={}", mnt.display()))
-        .arg("--")
+        // The UTS namespace is reached through the VM's mount namespace.
+        .args(["--", "nsenter", &format!("--uts={UTS_FILE}"), "--"])
         .args(cmd);
     c
 }
