@@ -215,6 +215,16 @@ pub fn down(lab: &Lab, out: &mut impl Write) -> anyhow::Result<u8> {
                 STALL.as_secs()
             )?;
             host::stop_daemon(lab, pid, Duration::from_secs(5));
+            // A killed daemon holds the lock until the kernel has closed
+            // its descriptors (thousands of TUNs take seconds): wait while
+            // it is still exiting.
+            let since = Instant::now();
+            while host::is_running(lab)
+                && Path::new(&format!("/proc/{pid}")).exists()
+                && since.elapsed() < Duration::from_secs(300)
+            {
+                std::thread::sleep(Duration::from_millis(50));
+            }
         }
         if host::is_running(lab) {
             bail!(

@@ -220,12 +220,14 @@ async fn accept_ssh(listener: tokio::net::TcpListener, setup: vm::VmSetup, ancho
                 continue;
             }
         };
+        // The session is its own process, reparented away from the
+        // daemon (setsid --fork): the daemon reaps only the short-lived
+        // setsid, not thousands of sessions (tokio wakes every child it
+        // waits for on each SIGCHLD: n² at a port scan or teardown).
         match vm::session(&setup, &anchors, conn).map(tokio::process::Command::from) {
             Ok(mut cmd) => match cmd.spawn() {
                 Ok(mut child) => {
-                    tokio::spawn(async move {
-                        let _ = child.wait().await;
-                    });
+                    let _ = child.wait().await;
                 }
                 Err(e) => eprintln!("{}: cannot start sshd: {e}", setup.name),
             },

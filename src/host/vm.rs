@@ -12,7 +12,6 @@ use std::io::Read;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::{MetadataExt, PermissionsExt, chown};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -283,13 +282,19 @@ pub fn session(vm: &VmSetup, anchors: &Anchors, conn: TcpStream) -> Result<Comma
          exec {SSHD} -i -e -f {RUN_DIR}/sshd_config"
     );
     let sh = ["/bin/sh".to_string(), "-c".into(), script, "sh".into(), vm.name.clone()];
-    let mut cmd = enter_command(&vm.netns, &anchors.mnt_path(), &sh);
+    let mut session = vec!["--fork".to_string(), "nsenter".into()];
+    session.extend(
+        enter_command(&vm.netns, &anchors.mnt_path(), &sh)
+            .get_args()
+            .map(|a| a.to_string_lossy().into_owned()),
+    );
+    // Its own session: a Ctrl-C meant for a foreground daemon does not
+    // reach it, and it is not the daemon's child once setsid exits.
+    let mut cmd = Command::new("setsid");
+    cmd.args(session);
     cmd.stdin(Stdio::from(OwnedFd::from(conn)))
         .stdout(Stdio::from(OwnedFd::from(out)))
-        .stderr(log)
-        // Not in the daemon's process group: a Ctrl-C meant for a
-        // foreground daemon must not reach the sessions before cleanup.
-        .process_group(0);
+        .stderr(log);
     Ok(cmd)
 }
 
