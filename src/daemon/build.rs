@@ -238,11 +238,14 @@ async fn accept_ssh(listener: tokio::net::TcpListener, setup: vm::VmSetup, ancho
 
 /// Removes a VM from the host: its packet tasks and port 22 stop, every
 /// process in its namespaces is killed, its namespaces and files go.
-pub(super) async fn teardown(builder: &Arc<Builder>, run: RunningVm) {
+/// `killed`: the caller already killed the VM's processes (one scan of
+/// /proc for the whole lab at stop, not one per VM).
+pub(super) async fn teardown(builder: &Arc<Builder>, run: RunningVm, killed: bool) {
     let Ok(_permit) = builder.pool.acquire().await else {
         return;
     };
-    let (ports, cleanup) = detach(run);
+    let (ports, mut cleanup) = detach(run);
+    cleanup.killed = killed;
     // Persistent first: a closed TUN then stays in its namespace, and the
     // kernel removes every device of the deleted namespaces in one batch
     // instead of unregistering each on close.
@@ -263,6 +266,7 @@ pub(super) struct Cleanup {
     anchors: Vec<Arc<vm::Anchors>>,
     dirs: Vec<std::path::PathBuf>,
     server: Option<std::process::Child>,
+    killed: bool,
 }
 
 impl Cleanup {
@@ -271,7 +275,9 @@ impl Cleanup {
             let _ = s.kill();
             let _ = s.wait();
         }
-        host::kill_all_in(&self.namespaces);
+        if !self.killed {
+            host::kill_all_in(&self.namespaces);
+        }
         self.anchors.clear();
         for ns in &self.namespaces {
             let _ = netns::delete(ns);
@@ -297,6 +303,7 @@ pub(super) fn detach(mut run: RunningVm) -> (Vec<Arc<Port>>, Cleanup) {
             .chain(run.plan.site.as_ref().map(|s| s.host.dir.clone()))
             .collect(),
         server: run.server.take(),
+        killed: false,
     };
     (std::mem::take(&mut run.ports), cleanup)
 }

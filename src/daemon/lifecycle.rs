@@ -259,6 +259,6 @@ impl Daemon {
                 let _ = std::fs::write(&file, format!("{done}/{total}"));
             }
         };
-        self.teardown_all(vms, Some(&counted)).await;
+        self.teardown_all(vms, true, Some(&counted)).await;
     }
 }

@@ -105,7 +105,7 @@ impl Daemon {
                 down.push(run);
             }
         }
-        self.teardown_all(down, None).await;
+        self.teardown_all(down, false, None).await;
         let built = match self.build_all(todo.build, progress).await {
             Ok(built) => built,
             Err((built, e)) => return self.undo(&mut host, built, rebuilt, e).await,
@@ -160,7 +160,7 @@ impl Daemon {
                 run.plan.name, run.plan.setup.netns
             ));
         }
-        self.teardown_all(gone, None).await;
+        self.teardown_all(gone, false, None).await;
         Response::Applied { generation }
     }
 
@@ -182,7 +182,7 @@ impl Daemon {
             tasks.spawn(async move {
                 let run = build::build(&builder, p).await?;
                 if let Err(e) = run.ready().await {
-                    build::teardown(&builder, run).await;
+                    build::teardown(&builder, run, false).await;
                     return Err(e);
                 }
                 Ok((id, run))
@@ -220,7 +220,7 @@ impl Daemon {
         rebuilt: Vec<(ResourceId, VmPlan)>,
         e: HostError,
     ) -> Response {
-        self.teardown_all(built.into_iter().map(|(_, r)| r).collect(), None)
+        self.teardown_all(built.into_iter().map(|(_, r)| r).collect(), false, None)
             .await;
         let mut lost = Vec::new();
         for (id, p) in rebuilt {
@@ -246,11 +246,17 @@ impl Daemon {
     }
 
     /// Removes `runs` in parallel; `counted` hears how many are gone.
-    pub(super) async fn teardown_all(&self, runs: Vec<RunningVm>, counted: Option<&(dyn Fn(usize) + Sync)>) {
+    /// `killed`: their processes are already killed.
+    pub(super) async fn teardown_all(
+        &self,
+        runs: Vec<RunningVm>,
+        killed: bool,
+        counted: Option<&(dyn Fn(usize) + Sync)>,
+    ) {
         let mut tasks = tokio::task::JoinSet::new();
         for run in runs {
             let builder = self.builder.clone();
-            tasks.spawn(async move { build::teardown(&builder, run).await });
+            tasks.spawn(async move { build::teardown(&builder, run, killed).await });
         }
         let mut done = 0;
         while tasks.join_next().await.is_some() {
