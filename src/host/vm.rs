@@ -1,7 +1,7 @@
 //! A VM's inside: its own mount and UTS namespaces (so `hostname` is the
 //! VM's name and `/etc/passwd` is the VM's), and a real OpenSSH sshd,
 //! started per connection (`sshd -i`, as inetd would): an idle VM runs no
-//! process. Its namespaces are held by bind mounts of their files.
+//! process. The daemon holds its namespaces by descriptor.
 //!
 //! The admin user exists only in files under the lab's runtime directory,
 //! bind-mounted over `/etc/passwd`, `/etc/shadow` and `/etc/group` inside
