@@ -87,28 +87,7 @@ impl Lab {
     /// ssh from `vm` to `ip`, running `hostname`; what it printed, if it
     /// logged in. ConnectTimeout bounds a blocked attempt.
     fn ssh_hostname(&self, vm: &str, ip: &str) -> Option<String> {
-        let target = format!("azureuser@{ip}");
-        let o = self.exec(
-            vm,
-            &[
-                "sshpass",
-                "-e",
-                "ssh",
-                "-o",
-                "StrictHostKeyChecking=no",
-                "-o",
-                "UserKnownHostsFile=/dev/null",
-                "-o",
-                "LogLevel=ERROR",
-                "-o",
-                "ConnectTimeout=3",
-                &target,
-                "hostname",
-            ],
-        );
-        o.status
-            .success()
-            .then(|| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        ssh_port_hostname(self, vm, ip, "22")
     }
 
     fn ping(&self, vm: &str, ip: &str) -> bool {
