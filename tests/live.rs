@@ -1201,3 +1201,136 @@ fn aks_overlay_three_stages_with_real_ping() {
         "the pod's namespace is gone"
     );
 }
+
+/// The host PID of the process whose command line is `cmdline` (NUL
+/// separated words joined by spaces) and whose network namespace is `netns`.
+fn host_pid_of(netns: &str, cmdline: &str) -> Option<u32> {
+    use std::os::unix::fs::MetadataExt;
+    let ns = std::fs::metadata(Path::new("/run/netns").join(netns)).ok()?.ino();
+    std::fs::read_dir("/proc").ok()?.find_map(|e| {
+        let pid: u32 = e.ok()?.file_name().to_str()?.parse().ok()?;
+        let link = std::fs::read_link(format!("/proc/{pid}/ns/net")).ok()?;
+        let words = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+        let words = String::from_utf8_lossy(&words).replace('\0', " ");
+        (link.to_str()? == format!("net:[{ns}]") && words.trim_end() == cmdline).then_some(pid)
+    })
+}
+
+/// `exec VM -- sh -c SCRIPT` as the VM's admin (uid 1000), with `$1`…
+fn as_admin(lab: &Lab, vm: &str, script: &str, args: &[&str]) -> String {
+    let mut argv = vec![
+        "setpriv",
+        "--reuid=1000",
+        "--regid=1000",
+        "--clear-groups",
+        "--",
+        "/bin/sh",
+        "-c",
+        script,
+        "sh",
+    ];
+    argv.extend(args);
+    text(&lab.exec(vm, &argv))
+}
+
+/// Issue 21: every VM its own PID and IPC namespaces and /proc. The admin
+/// of SalesVM cannot read a 0600 file of ResearchVM's admin through
+/// /proc/PID/root, signal or ptrace its processes, list them or the host's,
+/// or see the host's interfaces in /proc/1/net; inside one VM all of that
+/// still works, so the checks could fail.
+#[test]
+fn vms_are_isolated_from_each_other_and_from_the_host() {
+    let lab = Lab::up("h5iso");
+    let status = lab.status();
+    let netns = |vm: &str| {
+        status["vms"]
+            .as_array()
+            .and_then(|v| v.iter().find(|v| v["name"] == vm))
+            .and_then(|v| v["netns"].as_str())
+            .expect("the VM's namespace")
+            .to_string()
+    };
+    // ResearchVM's admin: a secret and a long-lived process of its own.
+    let o = lab.exec(
+        "ResearchVM",
+        &[
+            "sh",
+            "-c",
+            "umask 077; echo research-secret > /tmp/secret; chown 1000:1000 /tmp/secret; \
+             setsid setpriv --reuid=1000 --regid=1000 --clear-groups sleep 4242 </dev/null >/dev/null 2>&1 &",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let research = netns("ResearchVM");
+    let mut victim = None;
+    poll_until("ResearchVM's sleep", Duration::from_secs(10), || {
+        victim = host_pid_of(&research, "sleep 4242");
+        victim.is_some()
+    });
+    let victim = victim.expect("found").to_string();
+    // The host (root, host /proc) reaches it: the path below is right.
+    assert_eq!(
+        std::fs::read_to_string(format!("/proc/{victim}/root/tmp/secret")).expect("the secret from the host"),
+        "research-secret\n"
+    );
+
+    let attack = "cat /proc/$1/root/tmp/secret 2>&1 && echo READ\"\"-IT; \
+                  kill -0 $1 2>/dev/null && echo SIGNALLED\"\"-IT; \
+                  /usr/bin/python3 -c 'import ctypes,sys; l=ctypes.CDLL(None,use_errno=True); \
+                  r=l.ptrace(16,int(sys.argv[1]),0,0); print(\"ptrace\", r, ctypes.get_errno())' $1; \
+                  for d in /proc/[0-9]*; do echo \"proc $(tr \"\\0\" \" \" < $d/cmdline)\"; done";
+    let seen = as_admin(&lab, "SalesVM", attack, &[&victim]);
+    assert!(!seen.contains("research-secret") && !seen.contains("READ-IT"), "{seen}");
+    assert!(!seen.contains("SIGNALLED-IT"), "{seen}");
+    // ESRCH: there is no such process to attach to.
+    assert!(seen.contains("ptrace -1 3"), "{seen}");
+    let listed: Vec<&str> = seen.lines().filter_map(|l| l.strip_prefix("proc ")).collect();
+    assert!(
+        listed.iter().any(|c| c.contains("__vm-init")),
+        "SalesVM's own init: {seen}"
+    );
+    for foreign in ["sleep 4242", "__daemon", "sshd -i"] {
+        assert!(
+            !listed.iter().any(|c| c.contains(foreign)),
+            "{foreign} seen from SalesVM: {seen}"
+        );
+    }
+    assert!(listed.len() < 10, "only SalesVM's few processes: {seen}");
+
+    // Inside ResearchVM the same admin sees and signals its own process.
+    let own = as_admin(
+        &lab,
+        "ResearchVM",
+        "for d in /proc/[0-9]*; do if [ \"$(tr \"\\0\" \" \" < $d/cmdline)\" = \"sleep 4242 \" ]; then \
+         kill -0 ${d#/proc/} && echo SIGNALLED\"\"-OWN; cat $d/root/tmp/secret; fi; done",
+        &[],
+    );
+    assert!(
+        own.contains("SIGNALLED-OWN") && own.contains("research-secret"),
+        "{own}"
+    );
+
+    // /proc/1 is the VM's init: its net files are the VM's.
+    let dev = as_admin(&lab, "SalesVM", "cat /proc/1/net/dev; cat /proc/1/net/route", &[]);
+    let mut names: Vec<&str> = dev
+        .lines()
+        .filter_map(|l| Some(l.split_once(':')?.0.trim()))
+        .filter(|n| !n.contains(' ') && !n.contains('|'))
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["eth0", "lo"], "{dev}");
+    assert!(
+        dev.lines()
+            .skip_while(|l| !l.starts_with("Iface"))
+            .skip(1)
+            .all(|l| l.starts_with("eth0")),
+        "{dev}"
+    );
+
+    // IPC: one namespace per VM, none of them the host's.
+    let ipc = |vm: &str| as_admin(&lab, vm, "readlink /proc/self/ns/ipc", &[]).trim().to_string();
+    let host_ipc = std::fs::read_link("/proc/self/ns/ipc").expect("host IPC namespace");
+    let (sales, research) = (ipc("SalesVM"), ipc("ResearchVM"));
+    assert!(sales.starts_with("ipc:[") && sales != research, "{sales} {research}");
+    assert_ne!(Path::new(&sales), host_ipc);
+}

@@ -96,7 +96,8 @@ impl Backend for LiveBackend {
         let (_, v) = self.vm_anchor(vm)?;
         // Run Command runs scripts as root, in the VM (network, hostname, files).
         let argv = vec!["/bin/sh".to_string(), "-c".to_string(), script.to_string()];
-        let out = live::in_vm(&v, &argv)
+        let init = live::anchor(&self.lab, &v).map_err(lab_error)?;
+        let out = live::in_vm(init, &argv)
             .stdin(std::process::Stdio::null())
             .output()
             .map_err(|e| AzError::Cli(format!("cannot run the script in {vm}: {e}")))?;
@@ -178,7 +179,8 @@ impl Backend for LiveBackend {
                     .iter()
                     .map(|s| s.to_string())
                     .collect();
-                let out = live::in_vm(&v, &argv)
+                let init = live::anchor(&self.lab, &v).map_err(lab_error)?;
+                let out = live::in_vm(init, &argv)
                     .output()
                     .map_err(|e| AzError::Cli(format!("cannot run ping: {e}")))?;
                 let text = String::from_utf8_lossy(&out.stdout);

@@ -477,18 +477,24 @@ fn find_vm<'a>(s: &'a LabStatus, name: &str) -> anyhow::Result<&'a VmStatus> {
         })
 }
 
-/// The command line that runs `cmd` inside a VM: its network, hostname
-/// and files (the namespaces its anchors hold; no process does).
-pub(super) fn in_vm(vm: &VmStatus, cmd: &[String]) -> Process {
-    host::vm::enter_command(&vm.netns, Path::new(&vm.mount_ns), cmd)
+/// The command line that runs `cmd` inside a VM (`init`: its init, which
+/// `anchor` asked the daemon for).
+pub(super) fn in_vm(init: u32, cmd: &[String]) -> Process {
+    host::vm::enter_command(init, cmd)
 }
 
-/// The VM, if its namespaces are there to enter.
-fn anchor(vm: &VmStatus) -> anyhow::Result<&VmStatus> {
+/// The VM's init (started by the daemon now if nobody entered the VM
+/// yet), if its namespaces are there to enter.
+pub(super) fn anchor(lab: &Lab, vm: &VmStatus) -> anyhow::Result<u32> {
     if vm.mount_ns.is_empty() || !Path::new(&vm.mount_ns).exists() {
         bail!("VM {}'s namespaces are gone (is the lab being removed?)", vm.name);
     }
-    Ok(vm)
+    let netns = vm.netns.clone();
+    match client::call(lab, &Request::Enter { netns })? {
+        Response::Entered { pid } => Ok(pid),
+        Response::Error { message } => bail!("{message}"),
+        other => bail!("lab '{lab}' answered {other:?} instead of the VM's init"),
+    }
 }
 
 /// Runs `cmd` and returns its exit code as a shell would report it.
@@ -512,7 +518,7 @@ pub fn exec(lab: &Lab, vm: &str, cmd: Vec<String>) -> anyhow::Result<u8> {
     require_root("exec")?;
     let s = lab_status(lab)?;
     let vm = find_vm(&s, vm)?;
-    pass_through(in_vm(anchor(vm)?, &default_shell(cmd)))
+    pass_through(in_vm(anchor(lab, vm)?, &default_shell(cmd)))
 }
 
 pub fn shell(lab: &Lab, cmd: Vec<String>) -> anyhow::Result<u8> {
@@ -808,7 +814,7 @@ fn check(
         )
     } else {
         let v = find_vm(s, &e.from)?;
-        (v.netns.clone(), Place::Vm(anchor(v)?))
+        (v.netns.clone(), Place::Vm(anchor(lab, v)?))
     };
     let started = Instant::now();
     let (reachable, detail) = match e.via {
@@ -891,14 +897,15 @@ fn on_premises_why(
 
 /// Where a probe runs.
 #[derive(Clone, Copy)]
-enum Place<'a> {
+enum Place {
     CloudShell,
     /// A pod's process, whose namespaces are the pod's.
     Pod(u32),
-    Vm(&'a VmStatus),
+    /// A VM's init.
+    Vm(u32),
 }
 
-fn in_place(lab: &Lab, place: Place<'_>, argv: &[String]) -> Process {
+fn in_place(lab: &Lab, place: Place, argv: &[String]) -> Process {
     match place {
         Place::Pod(pid) => host::vm_command(pid, argv),
         Place::Vm(vm) => in_vm(vm, argv),
@@ -906,7 +913,7 @@ fn in_place(lab: &Lab, place: Place<'_>, argv: &[String]) -> Process {
     }
 }
 
-fn probe_ping(lab: &Lab, anchor_pid: Place<'_>, ip: Ipv4Addr) -> anyhow::Result<(bool, String)> {
+fn probe_ping(lab: &Lab, anchor_pid: Place, ip: Ipv4Addr) -> anyhow::Result<(bool, String)> {
     // Three echoes a quarter second apart, two seconds at most.
     let argv: Vec<String> = ["ping", "-n", "-q", "-c", "3", "-i", "0.25", "-w", "2", &ip.to_string()]
         .iter()
@@ -934,7 +941,7 @@ fn probe_tcp(netns: &str, ip: Ipv4Addr, port: u16) -> anyhow::Result<(bool, Stri
 
 fn probe_ssh(
     lab: &Lab,
-    anchor_pid: Place<'_>,
+    anchor_pid: Place,
     ip: Ipv4Addr,
     user: &str,
     password: Option<&str>,

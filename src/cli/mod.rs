@@ -233,6 +233,9 @@ pub enum Command {
         #[arg(long)]
         file: Option<PathBuf>,
     },
+    /// A VM's init (pid 1 of its PID namespace), which the daemon starts.
+    #[command(name = "__vm-init", hide = true)]
+    VmInit,
     /// `scripts/bench scale`'s floor: N bare namespaces with one TUN each.
     #[command(name = "__bench-floor", hide = true)]
     BenchFloor { n: usize },
@@ -314,6 +317,10 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             action: ShimAction::Install { dir },
         } => az::shim_install(dir.as_deref(), &mut out),
         Command::Env { lab } => az::env(lab.name.as_deref(), &mut out),
+        Command::VmInit => {
+            drop(out);
+            match crate::host::vminit::run()? {}
+        }
         Command::Daemon { lab, file } => {
             drop(out);
             live::daemon(&lab.get()?, file.as_deref())

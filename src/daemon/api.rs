@@ -60,6 +60,7 @@ async fn answer(daemon: &Arc<Daemon>, req: Request) -> Response {
         Request::Status => Response::Status(Box::new(daemon.status().await)),
         Request::Model => Response::Model(Box::new(daemon.model())),
         Request::Apply { changes } => daemon.apply(changes, &|line| eprintln!("{line}")).await,
+        Request::Enter { netns } => daemon.enter(&netns).await,
         Request::Shutdown => {
             daemon.request_shutdown();
             Response::Ok

@@ -224,7 +224,17 @@ async fn accept_ssh(listener: tokio::net::TcpListener, setup: vm::VmSetup, ancho
         // daemon (setsid --fork): the daemon reaps only the short-lived
         // setsid, not thousands of sessions (tokio wakes every child it
         // waits for on each SIGCHLD: n² at a port scan or teardown).
-        match vm::session(&setup, &anchors, conn).map(tokio::process::Command::from) {
+        // The VM's init first (its PID namespace and /proc), at the
+        // VM's first connection.
+        let (a, ns) = (anchors.clone(), setup.netns.clone());
+        let init = match blocking("start the VM's init", move || a.enter(&ns)).await {
+            Ok(pid) => pid,
+            Err(e) => {
+                eprintln!("{}: cannot start its init: {e}", setup.name);
+                continue;
+            }
+        };
+        match vm::session(&setup, init, conn).map(tokio::process::Command::from) {
             Ok(mut cmd) => match cmd.spawn() {
                 Ok(mut child) => {
                     let _ = child.wait().await;

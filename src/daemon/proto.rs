@@ -19,6 +19,11 @@ pub enum Request {
     Trace {
         vm: Option<String>,
     },
+    /// Into a machine (by its network namespace): its init, started now if
+    /// it has none (`Response::Entered`).
+    Enter {
+        netns: String,
+    },
     Shutdown,
 }
 
@@ -31,6 +36,10 @@ pub enum Response {
         generation: u64,
     },
     Drop(DropEvent),
+    /// The machine's init: `nsenter --target PID` enters the machine.
+    Entered {
+        pid: u32,
+    },
     Ok,
     /// The engine refused a change (`index` says which one of a batch).
     Refused {

@@ -4,10 +4,10 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 
 use super::Daemon;
-use super::build::RunningVm;
+use super::build::{RunningVm, blocking};
 use super::hostplan;
 use super::plane::Port;
-use super::proto::{self, CloudShellStatus, LabStatus, NicStatus, PeeringStatus, VmStatus};
+use super::proto::{self, CloudShellStatus, LabStatus, NicStatus, PeeringStatus, Response, VmStatus};
 use super::reconcile::route_text;
 use crate::dataplane::{CLOUD_SHELL_IP, stable_key};
 use crate::host::vm;
@@ -140,6 +140,32 @@ impl Daemon {
             },
             vms,
             peerings,
+        }
+    }
+}
+
+impl Daemon {
+    /// The init of the machine whose network namespace is `netns` (see
+    /// `vm::Anchors::enter`).
+    pub async fn enter(&self, netns: &str) -> Response {
+        let anchors = {
+            let host = self.host.lock().await;
+            host.vms
+                .values()
+                .find_map(|run| run.machine(netns))
+                .map(|m| m.anchors.clone())
+        };
+        let Some(anchors) = anchors else {
+            return Response::Error {
+                message: format!("no machine of lab '{}' has namespace {netns}", self.lab),
+            };
+        };
+        let ns = netns.to_string();
+        match blocking("start the machine's init", move || anchors.enter(&ns)).await {
+            Ok(pid) => Response::Entered { pid },
+            Err(e) => Response::Error {
+                message: format!("cannot enter {netns}: {e}"),
+            },
         }
     }
 }

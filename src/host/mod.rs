@@ -16,6 +16,7 @@ pub mod pod;
 pub mod site;
 pub mod tun;
 pub mod vm;
+pub mod vminit;
 
 use std::time::{Duration, Instant};
 

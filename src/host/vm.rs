@@ -20,7 +20,7 @@ use nix::mount::{MntFlags, MsFlags, mount, umount2};
 use nix::sched::{CloneFlags, setns, unshare};
 use sha_crypt::{PasswordHasher, ShaCrypt};
 
-use super::{HostError, netns};
+use super::{HostError, netns, vminit};
 
 /// The admin user's IDs inside every VM (what cloud-init gives the first
 /// user on an Azure Linux image).
@@ -156,12 +156,35 @@ pub struct Anchors {
     mnt: File,
     /// The mount namespace's inode: it changes when the VM is rebuilt.
     pub id: u64,
+    /// The VM's init: pid 1 of its own PID and IPC namespaces, started at
+    /// the VM's first entry (ssh, exec, run-command), as its host key is.
+    init: std::sync::Mutex<Option<vminit::Init>>,
 }
 
 impl Anchors {
     /// Paths that other processes (nsenter) open to enter the namespaces.
     pub fn mnt_path(&self) -> PathBuf {
         fd_path(&self.mnt)
+    }
+
+    /// The VM's init, started now if the VM has none yet (or it was
+    /// killed): its host PID, which every entry into the VM targets.
+    /// Blocking (it waits for the init to mount the VM's `/proc`).
+    pub fn enter(&self, netns: &str) -> Result<u32, HostError> {
+        let mut init = self.init.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(running) = init.as_mut()
+            && running.alive()
+        {
+            return Ok(running.pid());
+        }
+        let mnt = self
+            .mnt
+            .try_clone()
+            .map_err(HostError::io("share the VM's mount namespace"))?;
+        let started = vminit::start(netns, mnt, UTS_FILE)?;
+        let pid = started.pid();
+        *init = Some(started);
+        Ok(pid)
     }
 
     /// Inside the VM's mount namespace.
@@ -257,15 +280,19 @@ pub fn boot(vm: &VmSetup, template: &Template) -> Result<Booted, HostError> {
     let id = mnt.metadata().map(|m| m.ino()).unwrap_or(0);
     Ok(Booted {
         listener,
-        anchors: Anchors { mnt, id },
+        anchors: Anchors {
+            mnt,
+            id,
+            init: std::sync::Mutex::new(None),
+        },
     })
 }
 
 /// The command that serves one ssh connection: `sshd -i` with the VM's
-/// config, the connection as stdin and stdout, inside the VM's network,
-/// UTS and mount namespaces (nsenter enters them and execs sshd in place:
-/// nothing is left between the connection and sshd).
-pub fn session(vm: &VmSetup, anchors: &Anchors, conn: TcpStream) -> Result<Command, HostError> {
+/// config, the connection as stdin and stdout, inside the VM's namespaces
+/// (`init`: the VM's init, see `Anchors::enter`); nsenter forks into the
+/// VM's PID namespace and the child execs sshd.
+pub fn session(vm: &VmSetup, init: u32, conn: TcpStream) -> Result<Command, HostError> {
     let log = fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -284,7 +311,7 @@ pub fn session(vm: &VmSetup, anchors: &Anchors, conn: TcpStream) -> Result<Comma
     let sh = ["/bin/sh".to_string(), "-c".into(), script, "sh".into(), vm.name.clone()];
     let mut session = vec!["--fork".to_string(), "nsenter".into()];
     session.extend(
-        enter_command(&vm.netns, &anchors.mnt_path(), &sh)
+        enter_command(init, &sh)
             .get_args()
             .map(|a| a.to_string_lossy().into_owned()),
     );
@@ -389,14 +416,13 @@ pub fn wait_ready(netns: &str, address: Ipv4Addr, port: u16, pid: u32, timeout: 
     }
 }
 
-/// The command line that runs `cmd` inside a VM: its network namespace and
-/// the mount and UTS namespaces its anchors hold.
-pub fn enter_command(netns: &str, mnt: &Path, cmd: &[String]) -> Command {
+/// The command line that runs `cmd` inside a VM: every namespace of its
+/// init (network, mount, UTS, IPC and PID; nsenter forks into the PID
+/// namespace, so `cmd` is one of the VM's processes).
+pub fn enter_command(init: u32, cmd: &[String]) -> Command {
     let mut c = Command::new("nsenter");
-    c.arg(format!("--net={}", netns::path(netns).display()))
-        .arg(format!("--mount={}", mnt.display()))
-        // The UTS namespace is reached through the VM's mount namespace.
-        .args(["--", "nsenter", &format!("--uts={UTS_FILE}"), "--"])
+    c.args(["--target", &init.to_string()])
+        .args(["--net", "--mount", "--uts", "--ipc", "--pid", "--"])
         .args(cmd);
     c
 }
