@@ -1334,3 +1334,181 @@ fn vms_are_isolated_from_each_other_and_from_the_host() {
     assert!(sales.starts_with("ipc:[") && sales != research, "{sales} {research}");
     assert_ne!(Path::new(&sales), host_ipc);
 }
+
+/// A lab whose saved state lives in a temporary directory
+/// (`VNETLAB_STATE_DIR`); `down` with that directory, then the directory,
+/// go when the test ends.
+struct StatefulLab {
+    lab: Lab,
+    state: std::path::PathBuf,
+}
+
+impl StatefulLab {
+    fn new(tag: &str) -> StatefulLab {
+        let lab = az_lab(tag);
+        let state = std::env::temp_dir().join(format!("vnetlab-state-{}", lab.0));
+        let _ = std::fs::remove_dir_all(&state);
+        StatefulLab { lab, state }
+    }
+
+    /// `vnetlab ARGS` (or any program) with this lab and its state directory.
+    fn cmd(&self, program: &str, args: &[&str]) -> Output {
+        Command::new(program)
+            .args(args)
+            .env("VNETLAB_LAB", &self.lab.0)
+            .env("VNETLAB_STATE_DIR", &self.state)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run a command")
+    }
+
+    fn vnetlab(&self, args: &[&str]) -> Output {
+        self.cmd(BIN, args)
+    }
+
+    /// name → (private IP, public IP), from `status`.
+    fn addresses(&self) -> std::collections::BTreeMap<String, (String, String)> {
+        let o = self.vnetlab(&["status", "-o", "json"]);
+        assert!(o.status.success(), "{}", text(&o));
+        let s: serde_json::Value = serde_json::from_slice(&o.stdout).expect("status JSON");
+        s["vms"]
+            .as_array()
+            .expect("VMs")
+            .iter()
+            .map(|vm| {
+                let nic = &vm["nics"][0];
+                (
+                    vm["name"].as_str().unwrap_or_default().to_string(),
+                    (nic["privateIp"].to_string(), nic["publicIp"].to_string()),
+                )
+            })
+            .collect()
+    }
+
+    /// The ed25519 host key `ip` shows to `vm`, read with ssh-keyscan.
+    fn host_key(&self, vm: &str, ip: &str) -> String {
+        let o = self.lab.exec(vm, &["ssh-keyscan", "-T", "3", "-t", "ed25519", ip]);
+        let key = String::from_utf8_lossy(&o.stdout).trim().to_string();
+        assert!(key.contains("ssh-ed25519"), "no host key from {ip}: {}", text(&o));
+        key
+    }
+
+    fn daemon_pid(&self) -> i32 {
+        let o = self.vnetlab(&["status", "-o", "json"]);
+        let s: serde_json::Value = serde_json::from_slice(&o.stdout).expect("status JSON");
+        s["pid"].as_u64().expect("pid") as i32
+    }
+
+    fn kill_daemon(&self) {
+        let pid = self.daemon_pid();
+        nix_kill(pid);
+        poll_until("the daemon to die", Duration::from_secs(10), || {
+            !Path::new(&format!("/proc/{pid}")).exists()
+        });
+    }
+
+    fn namespaces(&self) -> Vec<String> {
+        let o = Command::new("ip")
+            .args(["netns", "list"])
+            .output()
+            .expect("ip netns list");
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .filter_map(|l| l.split_whitespace().next())
+            .filter(|n| {
+                n.starts_with(&format!("vnl-{}.", self.lab.0)) || n.starts_with(&format!("vnl-{}@", self.lab.0))
+            })
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+impl Drop for StatefulLab {
+    fn drop(&mut self) {
+        let _ = self.vnetlab(&["down"]);
+        let _ = std::fs::remove_dir_all(&self.state);
+    }
+}
+
+#[test]
+fn a_lab_built_through_az_comes_back_after_kill_9_with_its_ips_credentials_and_host_keys() {
+    let lab = StatefulLab::new("h6crash");
+    let shim_dir = std::env::temp_dir().join(format!("vnetlab-shim-{}", lab.lab.0));
+    let o = vnetlab(&["shim", "install", shim_dir.to_str().expect("utf-8 path")]);
+    assert!(o.status.success(), "{}", text(&o));
+    let path = format!("{}:{}", shim_dir.display(), std::env::var("PATH").unwrap_or_default());
+    let o = Command::new(format!("{LAB_DIR}/setup.sh"))
+        .env("PATH", &path)
+        .env("VNETLAB_LAB", &lab.lab.0)
+        .env("VNETLAB_STATE_DIR", &lab.state)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run setup.sh");
+    let _ = std::fs::remove_dir_all(&shim_dir);
+    assert!(o.status.success(), "setup.sh failed: {}", text(&o));
+    let saved = lab.state.join(&lab.lab.0).join("model.json");
+    assert!(saved.exists(), "every accepted change is saved");
+
+    let addresses = lab.addresses();
+    assert_eq!(addresses.len(), 3, "{addresses:?}");
+    assert_eq!(addresses["SalesVM"].0, "\"10.1.1.4\"", "{addresses:?}");
+    assert!(
+        addresses.values().all(|(_, public)| public.starts_with('"')),
+        "{addresses:?}"
+    );
+    let marketing = "10.2.1.4";
+    assert_eq!(
+        lab.lab.ssh_hostname("SalesVM", marketing).as_deref(),
+        Some("MarketingVM")
+    );
+    let key = lab.host_key("SalesVM", marketing);
+
+    lab.kill_daemon();
+    // A topology would replace the saved lab: refused, nothing built.
+    let o = lab.vnetlab(&["up", LAB_DIR]);
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("has saved state"), "{}", text(&o));
+    assert!(lab.namespaces().is_empty(), "{:?}", lab.namespaces());
+
+    let o = lab.vnetlab(&["up"]);
+    assert!(o.status.success(), "up after kill -9: {}", text(&o));
+    assert!(text(&o).contains("bringing back lab"), "{}", text(&o));
+    assert_eq!(lab.addresses(), addresses, "same VMs, same private and public IPs");
+    assert_eq!(
+        lab.lab.ssh_hostname("SalesVM", marketing).as_deref(),
+        Some("MarketingVM")
+    );
+    assert_eq!(lab.host_key("SalesVM", marketing), key, "same host key");
+    let o = lab.vnetlab(&["test", LAB_DIR]);
+    assert!(text(&o).contains("12 of 12 expectations hold"), "{}", text(&o));
+
+    // `down --keep-state` keeps it; damaged, it is refused whole.
+    let o = lab.vnetlab(&["down", "--keep-state"]);
+    assert!(
+        o.status.success() && text(&o).contains("saved state stays"),
+        "{}",
+        text(&o)
+    );
+    let mut bytes = std::fs::read(&saved).expect("the saved state");
+    let at = bytes.len() / 2;
+    bytes[at] ^= 0x01;
+    std::fs::write(&saved, &bytes).expect("damage the saved state");
+    let o = lab.vnetlab(&["up"]);
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("is damaged: its checksum does not match") && text(&o).contains("Nothing of it was applied"),
+        "{}",
+        text(&o)
+    );
+    assert!(
+        lab.namespaces().is_empty(),
+        "nothing half-applied: {:?}",
+        lab.namespaces()
+    );
+    let o = lab.vnetlab(&["status"]);
+    assert_ne!(o.status.code(), Some(0), "{}", text(&o));
+
+    let o = lab.vnetlab(&["down"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(!lab.state.join(&lab.lab.0).exists(), "down removes the saved state");
+}

@@ -1,6 +1,7 @@
 //! `vnetlab az …`, the `az` shim and `vnetlab env`: the az front on a live
 //! lab. The daemon holds the model; the first command that changes
-//! something starts the lab, empty, when none runs.
+//! something starts the lab when none runs: as it was saved, if it ran
+//! before (see `daemon::journal`), else empty.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
@@ -12,6 +13,7 @@ use anyhow::Context;
 use super::live;
 use crate::az::{AzError, Backend, Measured, Profile, ScriptOutput};
 use crate::daemon::client;
+use crate::daemon::journal::Journal;
 use crate::daemon::proto::{Request, Response, VmStatus};
 use crate::host::{self, Lab, netns};
 use crate::model::{Change, Model};
@@ -47,7 +49,12 @@ impl LiveBackend {
 impl Backend for LiveBackend {
     fn model(&mut self) -> Result<Model, AzError> {
         if !host::is_running(&self.lab) {
-            return Ok(Model::new());
+            // A stopped lab answers from its saved state (read, never
+            // written: a reading command creates nothing), else empty.
+            return Journal::new(&self.lab)
+                .load()
+                .map(|saved| saved.unwrap_or_else(Model::new))
+                .map_err(|e| AzError::Cli(e.to_string()));
         }
         match client::call(&self.lab, &Request::Model).map_err(lab_error)? {
             Response::Model(m) => Ok(*m),

@@ -13,6 +13,7 @@ use anyhow::{Context, bail};
 
 use super::Output;
 use crate::daemon::client::{self, Client};
+use crate::daemon::journal::Journal;
 use crate::daemon::proto::{LabStatus, Request, Response, SiteStatus, VmStatus};
 use crate::daemon::{ONPREM_PASSWORD, ONPREM_USER};
 use crate::dataplane::explain::{round_trip, round_trip_from, site_ingress};
@@ -94,6 +95,8 @@ pub fn up(lab: &Lab, file: Option<&Path>, foreground: bool, out: &mut impl Write
             }
         };
         crate::daemon::run(lab.clone(), changes, &say)?;
+        // Ctrl-C removes a foreground lab, as `down` would.
+        Journal::new(lab).remove()?;
         writeln!(out, "lab '{lab}' removed")?;
         return Ok(0);
     }
@@ -198,7 +201,7 @@ pub fn daemon(lab: &Lab, file: Option<&Path>) -> anyhow::Result<u8> {
 /// takes it for stuck.
 const STALL: Duration = Duration::from_secs(15);
 
-pub fn down(lab: &Lab, out: &mut impl Write) -> anyhow::Result<u8> {
+pub fn down(lab: &Lab, keep_state: bool, out: &mut impl Write) -> anyhow::Result<u8> {
     require_root("down")?;
     let running = host::is_running(lab);
     if running {
@@ -240,10 +243,23 @@ pub fn down(lab: &Lab, out: &mut impl Write) -> anyhow::Result<u8> {
         let _ = std::fs::remove_file(lab.lock_file());
         drop(lock);
     }
-    if !running && removed.namespaces.is_empty() {
-        writeln!(out, "lab '{lab}' is not running; nothing to remove")?;
+    let journal = Journal::new(lab);
+    let state = if keep_state {
+        journal.exists().then(|| {
+            format!(
+                "; its saved state stays in {} (`vnetlab up --lab {lab}` brings it back)",
+                lab.state_dir().display()
+            )
+        })
     } else {
-        writeln!(out, "lab '{lab}' removed")?;
+        journal.remove()?.then(|| " with its saved state".to_string())
+    };
+    if !running && removed.namespaces.is_empty() && state.is_none() {
+        writeln!(out, "lab '{lab}' is not running; nothing to remove")?;
+    } else if !running && removed.namespaces.is_empty() && keep_state {
+        writeln!(out, "lab '{lab}' is not running{}", state.unwrap_or_default())?;
+    } else {
+        writeln!(out, "lab '{lab}' removed{}", state.unwrap_or_default())?;
     }
     Ok(0)
 }

@@ -136,18 +136,24 @@ pub enum Command {
 
     /// Start a lab: every VM a namespace with a TUN and sshd, one data plane.
     Up {
-        /// topology.yaml or a lab folder; without it, an empty lab.
+        /// topology.yaml or a lab folder; without it, the lab as it was
+        /// saved (after a crash, kill -9 or reboot), else an empty lab.
         file: Option<PathBuf>,
         #[command(flatten)]
         lab: LabArg,
-        /// Stay attached; Ctrl-C removes the lab.
+        /// Stay attached; Ctrl-C removes the lab (its saved state too).
         #[arg(long)]
         foreground: bool,
     },
-    /// Remove everything a lab made (also after its daemon was killed).
+    /// Remove everything a lab made (also after its daemon was killed),
+    /// its saved state too.
     Down {
         #[command(flatten)]
         lab: LabArg,
+        /// Keep the saved state (model and host keys): a later `up --lab`
+        /// brings the same lab back.
+        #[arg(long)]
+        keep_state: bool,
     },
     /// VMs, peerings and their packet counters.
     Status {
@@ -292,7 +298,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
     let mut out = std::io::stdout().lock();
     match cli.command {
         Command::Up { file, lab, foreground } => live::up(&lab.get()?, file.as_deref(), foreground, &mut out),
-        Command::Down { lab } => live::down(&lab.get()?, &mut out),
+        Command::Down { lab, keep_state } => live::down(&lab.get()?, keep_state, &mut out),
         Command::Status { lab, output } => live::status(&lab.get()?, output, &mut out),
         Command::Exec { lab, vm, cmd } => {
             drop(out);

@@ -116,6 +116,7 @@ pub fn plan(lab: &Lab, model: &Model) -> BTreeMap<ResourceId, VmPlan> {
             name: vm.name.clone(),
             netns: lab.vm_netns(&local),
             dir: lab.vm_dir(&local),
+            keys: lab.keys_dir(&lab.vm_dir(&local)),
             admin_username: vm.admin_username.clone(),
             admin_password: vm.admin_password.clone(),
             ssh_public_keys: vm.ssh_public_keys.clone(),
@@ -217,6 +218,7 @@ fn cache_plan(lab: &Lab, model: &Model, id: &ResourceId, cache: &crate::model::R
         name: cache.name.clone(),
         netns: lab.cache_netns(&local),
         dir: lab.cache_dir(&local),
+        keys: lab.keys_dir(&lab.cache_dir(&local)),
         admin_username: String::new(),
         admin_password: None,
         ssh_public_keys: Vec::new(),
@@ -281,6 +283,7 @@ fn site_plan(lab: &Lab, model: &Model, id: &ResourceId, lng: &LocalNetworkGatewa
     let machine = |name: String, netns: String, dir: std::path::PathBuf, address: Ipv4Addr| VmSetup {
         name,
         netns,
+        keys: lab.keys_dir(&dir),
         dir,
         admin_username: ONPREM_USER.into(),
         admin_password: Some(ONPREM_PASSWORD.into()),

@@ -17,7 +17,7 @@ use tun_rs::AsyncDevice;
 use super::build::{self, Builder, RunningVm};
 use super::plane::{self, Fabric, Plane, Port};
 use super::proto::Response;
-use super::{Daemon, DaemonError, HostState, api, prober};
+use super::{Daemon, DaemonError, HostState, api, journal, prober};
 use crate::dataplane::{CLOUD_SHELL_IP, ConnTrack, INTERNET_GATEWAY_IP, LbHealth, PROBE_ALIAS_NET, Tables};
 use crate::host::tun::Interface;
 use crate::host::{self, HostError, Lab, netns, vm};
@@ -64,6 +64,16 @@ pub fn run(lab: Lab, changes: Vec<Change>, progress: &(dyn Fn(&str) + Sync)) -> 
             pid: host::daemon_pid(&lab).unwrap_or(0),
         });
     };
+    // The lab's saved state, if a daemon of it ran before (a crash, a
+    // kill -9, a reboot): read whole and checked before anything is built.
+    let journal = journal::Journal::new(&lab);
+    let saved = journal.load()?;
+    if saved.is_some() && !changes.is_empty() {
+        return Err(DaemonError::Refused(format!(
+            "lab '{lab}' has saved state from a previous run ({}): `vnetlab up --lab {lab}` without a topology brings it back; `vnetlab down --lab {lab}` discards it",
+            journal.file().display()
+        )));
+    }
     let dir = lab.runtime_dir();
     std::fs::create_dir_all(&dir).map_err(io("create the runtime directory"))?;
     std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o700))
@@ -84,7 +94,18 @@ pub fn run(lab: Lab, changes: Vec<Change>, progress: &(dyn Fn(&str) + Sync)) -> 
     let template = vm::template()?;
     let result = runtime.block_on(async {
         let daemon = start(lab.clone(), template, progress).await?;
-        let refused = match daemon.apply(changes, progress).await {
+        let answer = match saved {
+            Some(model) => {
+                progress(&format!(
+                    "bringing back lab '{lab}' as saved in {} ({} VMs)",
+                    journal.file().display(),
+                    model.virtual_machines.len()
+                ));
+                daemon.restore(model, progress).await
+            }
+            None => daemon.apply(changes, progress).await,
+        };
+        let refused = match answer {
             Response::Applied { .. } => None,
             Response::Refused { index, error } => Some(format!("change {}: {error}", index + 1)),
             Response::Error { message } => Some(message),
@@ -208,6 +229,7 @@ async fn start(lab: Lab, template: vm::Template, progress: &(dyn Fn(&str) + Sync
             generation: 0,
         }),
         builder: Arc::new(Builder::new(template)),
+        journal: journal::Journal::new(&lab),
         closing: std::sync::atomic::AtomicBool::new(false),
         shutdown: Notify::new(),
     });

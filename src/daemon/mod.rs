@@ -10,6 +10,7 @@ mod api;
 mod build;
 pub mod client;
 mod hostplan;
+pub mod journal;
 mod lifecycle;
 mod plane;
 mod podplan;
@@ -45,6 +46,8 @@ pub enum DaemonError {
     Refused(String),
     #[error("could not {what}: {source}")]
     Io { what: String, source: std::io::Error },
+    #[error(transparent)]
+    State(#[from] journal::StateError),
 }
 
 #[derive(Debug)]
@@ -66,6 +69,8 @@ pub struct Daemon {
     /// Held for the whole of a change: changes apply one at a time.
     host: tokio::sync::Mutex<HostState>,
     builder: Arc<Builder>,
+    /// Where every accepted change is saved before it is acknowledged.
+    journal: journal::Journal,
     /// Set once the lab is being removed: no change may rebuild it.
     closing: std::sync::atomic::AtomicBool,
     shutdown: Notify,

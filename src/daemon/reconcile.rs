@@ -21,7 +21,7 @@ use super::{Daemon, HostState};
 use crate::dataplane::Tables;
 use crate::host::pod::NodeNet;
 use crate::host::{self, HostError};
-use crate::model::{Change, ResourceId};
+use crate::model::{Change, Model, ResourceId};
 
 /// What turns the host there is into the host the model wants.
 #[derive(Debug, Default, PartialEq)]
@@ -78,7 +78,7 @@ impl Daemon {
     /// Applies `changes` whole, or refuses them with the engine's error
     /// and changes nothing.
     pub async fn apply(self: &Arc<Self>, changes: Vec<Change>, progress: &(dyn Fn(&str) + Sync)) -> Response {
-        let mut host = self.host.lock().await;
+        let host = self.host.lock().await;
         if self.closing.load(Relaxed) {
             return Response::Error {
                 message: format!("lab '{}' is being removed", self.lab),
@@ -88,6 +88,25 @@ impl Daemon {
         if let Err((index, error)) = next.apply_all(changes) {
             return Response::Refused { index, error };
         }
+        self.commit(host, next, progress).await
+    }
+
+    /// Brings the lab to `saved`, a model the engine accepted before (the
+    /// lab's saved state, after a crash or a reboot).
+    pub async fn restore(self: &Arc<Self>, saved: Model, progress: &(dyn Fn(&str) + Sync)) -> Response {
+        let host = self.host.lock().await;
+        self.commit(host, saved, progress).await
+    }
+
+    /// Makes the host match `next`, saves it, then makes it the model: the
+    /// change is acknowledged only once it is on disk, and a change that
+    /// cannot be saved is undone like one the host cannot build.
+    async fn commit(
+        self: &Arc<Self>,
+        mut host: tokio::sync::MutexGuard<'_, HostState>,
+        next: Model,
+        progress: &(dyn Fn(&str) + Sync),
+    ) -> Response {
         let have: BTreeMap<ResourceId, &VmPlan> = host.vms.iter().map(|(id, r)| (id.clone(), &r.plan)).collect();
         let todo = diff(&have, plan(&self.lab, &next));
 
@@ -128,6 +147,12 @@ impl Daemon {
                 synced.push((ns, new, old));
             }
         }
+        if let Err(e) = self.save(&next).await {
+            for (ns, new, old) in synced.into_iter().rev() {
+                let _ = sync_node(ns, Some(new), old).await;
+            }
+            return self.undo(&mut host, built, rebuilt, e).await;
+        }
         if let Ok(mut m) = self.model.lock() {
             *m = next;
         }
@@ -159,9 +184,31 @@ impl Daemon {
                 "removing VM {} (namespace {})",
                 run.plan.name, run.plan.setup.netns
             ));
+            // The model no longer has it: its kept host keys go too (a VM
+            // made again under its name is a new machine, with new keys).
+            let site_host = run.plan.site.as_ref().map(|s| &s.host.keys);
+            for keys in std::iter::once(&run.plan.setup.keys).chain(site_host) {
+                let _ = std::fs::remove_dir_all(keys);
+            }
         }
         self.teardown_all(gone, false, None).await;
         Response::Applied { generation }
+    }
+
+    /// Writes `next` as the lab's saved state, off the packet threads;
+    /// a model that did not change is not written again.
+    async fn save(&self, next: &Model) -> Result<(), HostError> {
+        if self.model.lock().is_ok_and(|m| *m == *next) {
+            return Ok(());
+        }
+        let (journal, snapshot) = (self.journal.clone(), next.clone());
+        build::blocking("save the lab's state", move || {
+            journal.save(&snapshot).map_err(|e| HostError::Io {
+                what: "save the lab's state".into(),
+                source: std::io::Error::other(e),
+            })
+        })
+        .await
     }
 
     /// Builds `fresh` in parallel (see `build::build`) and waits until

@@ -10,6 +10,10 @@ use thiserror::Error;
 
 /// Where running labs keep their sockets, logs and per-VM files.
 pub const RUNTIME_ROOT: &str = "/run/vnetlab";
+/// Where labs keep what must outlive their daemon and a reboot (the model,
+/// the machines' host keys): on disk, not tmpfs. `VNETLAB_STATE_DIR`
+/// overrides it (tests use temporary directories).
+pub const STATE_ROOT: &str = "/var/lib/vnetlab";
 /// Every namespace vnetlab creates starts with this.
 pub const NETNS_PREFIX: &str = "vnl-";
 const MAX_LAB_NAME: usize = 24;
@@ -112,6 +116,26 @@ impl Lab {
         PathBuf::from(RUNTIME_ROOT).join(format!("{}.az-profile.json", self.0))
     }
 
+    /// The lab's saved state: `$VNETLAB_STATE_DIR/<lab>`, by default
+    /// `/var/lib/vnetlab/<lab>`. `down` removes it, `down --keep-state`
+    /// keeps it.
+    pub fn state_dir(&self) -> PathBuf {
+        let root = std::env::var_os("VNETLAB_STATE_DIR")
+            .filter(|r| !r.is_empty())
+            .map_or_else(|| PathBuf::from(STATE_ROOT), PathBuf::from);
+        root.join(&self.0)
+    }
+
+    /// Where a machine's host keys are kept, so a lab brought back after a
+    /// crash or reboot greets ssh clients with the keys they know. `dir` is
+    /// one of the machine directories under the runtime directory
+    /// (`vm_dir`, `site_dir`), and the keys take the same place under
+    /// `state_dir`.
+    pub fn keys_dir(&self, dir: &std::path::Path) -> PathBuf {
+        let rel = dir.strip_prefix(self.runtime_dir()).unwrap_or(dir);
+        self.state_dir().join("keys").join(rel)
+    }
+
     pub fn socket(&self) -> PathBuf {
         self.runtime_dir().join("api.sock")
     }
@@ -166,6 +190,18 @@ mod tests {
         ] {
             assert_eq!(Lab::new(bad), Err(InvalidLabName(bad.to_string())), "{bad}");
         }
+    }
+
+    #[test]
+    fn keys_are_kept_under_the_state_directory() {
+        let a = Lab::new("a").unwrap();
+        let keys = a.keys_dir(&a.vm_dir("SalesVM"));
+        assert!(keys.starts_with(a.state_dir()), "{}", keys.display());
+        assert!(keys.ends_with("keys/vms/SalesVM"), "{}", keys.display());
+        assert!(
+            a.keys_dir(&a.site_dir("Site").join("host"))
+                .ends_with("keys/sites/Site/host")
+        );
     }
 
     #[test]

@@ -33,6 +33,10 @@ pub struct VmSetup {
     pub name: String,
     pub netns: String,
     pub dir: PathBuf,
+    /// Where its host keys are made and kept, outside `dir` (which goes
+    /// with the lab's runtime directory): the lab's state directory, so a
+    /// lab brought back after a crash or reboot has the same keys.
+    pub keys: PathBuf,
     pub admin_username: String,
     pub admin_password: Option<String>,
     pub ssh_public_keys: Vec<String>,
@@ -50,6 +54,8 @@ pub fn prepare(vm: &VmSetup) -> Result<(), HostError> {
     };
     fs::create_dir_all(&vm.dir).map_err(io("create its directory"))?;
     fs::set_permissions(&vm.dir, fs::Permissions::from_mode(0o700)).map_err(io("restrict its directory"))?;
+    fs::create_dir_all(&vm.keys).map_err(io("create its key directory"))?;
+    fs::set_permissions(&vm.keys, fs::Permissions::from_mode(0o700)).map_err(io("restrict its key directory"))?;
     let user = &vm.admin_username;
     let system = |path: &str| -> Result<String, HostError> {
         let text = fs::read_to_string(path).map_err(io(&format!("read {path}")))?;
@@ -301,20 +307,37 @@ pub fn session(vm: &VmSetup, init: u32, conn: TcpStream) -> Result<Command, Host
     let out = conn.try_clone().map_err(HostError::io("share the connection"))?;
     // The host key is made at the VM's first connection, as a VM makes
     // its keys at first boot: VMs nobody logs in to cost no ssh-keygen.
-    // Made aside and moved: two first connections at once both get one.
-    let key = format!("{RUN_DIR}/ssh_host_ed25519_key");
-    let script = format!(
-        "[ -e {key} ] || {{ ssh-keygen -q -t ed25519 -N '' -C \"$1\" -f {key}.$$ </dev/null >&2 && \
-         mv -f {key}.$$ {key} && mv -f {key}.$$.pub {key}.pub; }}; \
-         exec {SSHD} -i -e -f {RUN_DIR}/sshd_config"
-    );
-    let sh = ["/bin/sh".to_string(), "-c".into(), script, "sh".into(), vm.name.clone()];
-    let mut session = vec!["--fork".to_string(), "nsenter".into()];
-    session.extend(
-        enter_command(init, &sh)
-            .get_args()
-            .map(|a| a.to_string_lossy().into_owned()),
-    );
+    // It is made in the kept directory (`keys`, on the host's side, before
+    // entering the VM: that directory may be under a path the VM's own
+    // /tmp or /run hides) and copied into the VM's directory, where its
+    // sshd reads it. Made aside and moved: two first connections at once
+    // both get one. Paths are arguments, never spliced into the script.
+    let script = "k=\"$2/ssh_host_ed25519_key\"; v=\"$3/ssh_host_ed25519_key\"; \
+         [ -e \"$k\" ] || { mkdir -p -m 0700 \"$2\" && \
+         ssh-keygen -q -t ed25519 -N '' -C \"$1\" -f \"$k.$$\" </dev/null >&2 && \
+         mv -f \"$k.$$.pub\" \"$k.pub\" && mv -f \"$k.$$\" \"$k\"; }; \
+         [ -e \"$v\" ] || { cp -p \"$k\" \"$v.$$\" && mv -f \"$v.$$\" \"$v\"; }; \
+         shift 3; exec \"$@\"";
+    let sshd = [
+        SSHD.to_string(),
+        "-i".into(),
+        "-e".into(),
+        "-f".into(),
+        format!("{RUN_DIR}/sshd_config"),
+    ];
+    let mut session = vec![
+        "--fork".to_string(),
+        "/bin/sh".into(),
+        "-c".into(),
+        script.into(),
+        "sh".into(),
+        vm.name.clone(),
+        vm.keys.to_string_lossy().into_owned(),
+        vm.dir.to_string_lossy().into_owned(),
+    ];
+    let enter = enter_command(init, &sshd);
+    session.push(enter.get_program().to_string_lossy().into_owned());
+    session.extend(enter.get_args().map(|a| a.to_string_lossy().into_owned()));
     // Its own session: a Ctrl-C meant for a foreground daemon does not
     // reach it, and it is not the daemon's child once setsid exits.
     let mut cmd = Command::new("setsid");
