@@ -1512,3 +1512,56 @@ fn a_lab_built_through_az_comes_back_after_kill_9_with_its_ips_credentials_and_h
     assert!(o.status.success(), "{}", text(&o));
     assert!(!lab.state.join(&lab.lab.0).exists(), "down removes the saved state");
 }
+
+/// A VM reaches another VM's public IP as Azure carries it: out through
+/// its own public IP, back in through the target's public IP and its NSG
+/// (az vm create's: SSH only), even between VNets with no private path.
+#[test]
+fn a_vm_reaches_another_vms_public_ip_through_its_nsg() {
+    let lab = Lab::up("h6pin");
+    let status = lab.status();
+    let public = |vm: &str| -> String {
+        status["vms"]
+            .as_array()
+            .and_then(|vms| vms.iter().find(|v| v["name"] == vm))
+            .and_then(|v| v["nics"][0]["publicIp"].as_str())
+            .unwrap_or_else(|| panic!("{vm} has no public IP: {status}"))
+            .to_string()
+    };
+    let research = public("ResearchVM");
+    // No private path (peering is not transitive), but the public one.
+    assert_eq!(lab.ssh_hostname("SalesVM", "10.3.1.4"), None);
+    assert_eq!(lab.ssh_hostname("SalesVM", &research).as_deref(), Some("ResearchVM"));
+    // ResearchVM's NSG allows SSH only: ping from the Internet side fails.
+    assert!(!lab.ping("SalesVM", &research));
+    // ResearchVM sees SalesVM's public IP as the source.
+    let o = lab.exec(
+        "SalesVM",
+        &[
+            "sshpass",
+            "-e",
+            "ssh",
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+            "-o",
+            "LogLevel=ERROR",
+            "-o",
+            "ConnectTimeout=3",
+            &format!("azureuser@{research}"),
+            "echo $SSH_CLIENT",
+        ],
+    );
+    let seen = String::from_utf8_lossy(&o.stdout);
+    assert!(seen.starts_with(&format!("{} ", public("SalesVM"))), "{}", text(&o));
+    let o = vnetlab(&[
+        "explain",
+        LAB_DIR,
+        "--from",
+        "SalesVM",
+        "--to",
+        &format!("{research}:22"),
+    ]);
+    assert!(text(&o).contains("hairpin"), "{}", text(&o));
+}

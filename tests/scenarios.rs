@@ -1201,7 +1201,11 @@ virtualMachines:
         send_from(&t, "vm1", Ipv4Addr::new(1, 1, 1, 1), 443),
         Verdict::ToInternet { snat }
     );
-    assert_eq!(send_from(&t, "vm1", pip(&t, "vm2"), 22), Verdict::ToInternet { snat });
+    // Another VM's public IP comes back in (see public_ip_hairpin).
+    assert!(matches!(
+        send_from(&t, "vm1", pip(&t, "vm2"), 22),
+        Verdict::Hairpin { .. }
+    ));
     assert_eq!(
         send_from(&t, "nopip", Ipv4Addr::new(1, 1, 1, 1), 443),
         Verdict::ToInternet {
@@ -1231,6 +1235,94 @@ virtualMachines:
         22,
     );
     assert!(matches!(v, Verdict::Drop(_)), "{v:?}");
+}
+
+#[test]
+fn public_ip_hairpin() {
+    let (_, t) = lab(&format!(
+        "resourceGroups: [{{name: {RG}, location: westeurope}}]
+virtualNetworks:
+  - name: vnet
+    addressPrefixes: [10.0.0.0/16]
+    subnets:
+      - {{name: default, addressPrefix: 10.0.1.0/24}}
+      - {{name: private, addressPrefix: 10.0.2.0/24, defaultOutboundAccess: false}}
+  - name: other
+    addressPrefixes: [10.9.0.0/16]
+    subnets: [{{name: default, addressPrefix: 10.9.1.0/24}}]
+virtualMachines:
+  - {{name: vm1, vnet: vnet, subnet: default, adminPassword: Passw0rd-12345}}
+  - {{name: far, vnet: other, subnet: default, adminPassword: Passw0rd-12345}}
+  - {{name: nopip, vnet: vnet, subnet: default, publicIpAddress: '', adminPassword: Passw0rd-12345}}
+  - {{name: priv, vnet: vnet, subnet: private, publicIpAddress: '', adminPassword: Passw0rd-12345}}
+  - {{name: open, vnet: vnet, subnet: default, nsg: '', adminPassword: Passw0rd-12345}}
+"
+    ));
+    // Out through vm1's public IP, in through far's, though the VNets
+    // are not peered: both translations at once.
+    assert_eq!(
+        send_from(&t, "vm1", pip(&t, "far"), 22),
+        Verdict::Hairpin {
+            nic: nic(&t, "far"),
+            snat: pip(&t, "vm1"),
+            dnat: ip(&t, "far"),
+        }
+    );
+    assert!(!ssh(&t, "vm1", "far"), "no private path between unpeered VNets");
+    assert!(works(&t, "vm1", pip(&t, "far"), "tcp", 22), "ssh to the public IP");
+    // far's NSG (az vm create's: SSH only) sees traffic from the Internet.
+    assert!(!works(&t, "vm1", pip(&t, "far"), "icmp", 0));
+    assert!(!works(&t, "vm1", pip(&t, "far"), "tcp", 80));
+    // Its own public IP too.
+    assert!(works(&t, "vm1", pip(&t, "vm1"), "tcp", 22));
+
+    // Without a public IP: default outbound access is the source.
+    assert_eq!(
+        send_from(&t, "nopip", pip(&t, "far"), 22),
+        Verdict::Hairpin {
+            nic: nic(&t, "far"),
+            snat: vnetlab::dataplane::DEFAULT_OUTBOUND_IP,
+            dnat: ip(&t, "far"),
+        }
+    );
+    // Without any outbound path it never leaves.
+    assert_eq!(
+        send_from(&t, "priv", pip(&t, "far"), 22),
+        Verdict::Drop(DropReason::NoOutboundAccess { nic: nic(&t, "priv") })
+    );
+    // A Standard public IP with no NSG is closed to the Internet, also to a VM.
+    assert_eq!(
+        send_from(&t, "vm1", pip(&t, "open"), 22),
+        Verdict::Drop(DropReason::PublicIpClosed { nic: nic(&t, "open") })
+    );
+
+    // explain says which way it went.
+    let (ok, e) = round_trip(
+        &t,
+        &LbHealth::all_up(),
+        Ingress::Nic(nic(&t, "vm1")),
+        pip(&t, "far"),
+        "tcp",
+        22,
+        Instant::now(),
+    );
+    assert!(ok, "{}", e.summary);
+    let all = format!("{}\n{}", e.summary, e.steps.join("\n"));
+    assert!(
+        all.contains("hairpin") && all.contains("comes back in through that public IP"),
+        "{all}"
+    );
+    let (ok, e) = round_trip(
+        &t,
+        &LbHealth::all_up(),
+        Ingress::Nic(nic(&t, "vm1")),
+        pip(&t, "far"),
+        "icmp",
+        0,
+        Instant::now(),
+    );
+    assert!(!ok);
+    assert!(e.summary.contains("DenyAllInBound"), "{}", e.summary);
 }
 
 // ---------------------------------------------------------------- 13. fragments

@@ -304,6 +304,11 @@ async fn forward(fabric: &Fabric, plane: &Plane, from: &Port, ingress: Ingress, 
             nat::rewrite(&mut frame[VIRTIO_NET_HDR_LEN..], Side::Source, snat, l4);
             Some(&plane.internet)
         }
+        Verdict::Hairpin { nic, snat, dnat } => {
+            nat::rewrite(&mut frame[VIRTIO_NET_HDR_LEN..], Side::Source, snat, l4);
+            nat::rewrite(&mut frame[VIRTIO_NET_HDR_LEN..], Side::Destination, dnat, l4);
+            plane.ports[nic.index()].as_ref()
+        }
         Verdict::ToSite { connection } => plane.tunnels.get(connection.index()).and_then(Option::as_ref),
         Verdict::Drop(_) => None,
     };

@@ -148,6 +148,15 @@ impl Words<'_> {
                 ..
             } => format!("{} {}", Self::dir(direction), self.nsg_rule(nic, nsg, direction, rule)),
             Step::Dnat { nic, to } => format!("public IP translated to {to}, the private address of {}", self.nic(nic)),
+            Step::Hairpin { public, snat } => {
+                let owner = self
+                    .t
+                    .public_ip_owner(public)
+                    .map_or_else(|| "a VM".to_string(), |m| self.nic(m));
+                format!(
+                    "{public} is the public IP of {owner}: the packet leaves Azure through the sender's outbound path, source translated to {snat}, and comes back in through that public IP, as from the Internet"
+                )
+            }
             Step::Balance { lb, rule, nic, pinned } => {
                 let l = &self.t.lbs[lb];
                 let r = &l.rules[rule];
@@ -223,6 +232,10 @@ impl Words<'_> {
                 "delivered to the Azure host 168.63.129.16 (the answer to a health probe)".into()
             }
             Verdict::ToInternet { snat } => format!("leaves Azure to the Internet, source translated to {snat}"),
+            Verdict::Hairpin { nic, snat, dnat } => format!(
+                "delivered to {} through its public IP (hairpin: source translated to {snat}, destination to {dnat})",
+                self.nic(nic)
+            ),
             Verdict::ToSite { connection } => {
                 let c = &self.t.connections[connection];
                 format!(

@@ -187,19 +187,22 @@ pub fn round_trip_from(
     // of the site's tunnel.
     // A pod answers from its own address, through its node; a translated
     // destination answers from the address (and port) it became.
-    let (back_from, reply_src, reply_port) = match there.verdict() {
-        Verdict::Deliver { nic: to, nat: None } => (Ingress::Nic(to), dst, dport),
-        Verdict::Deliver { nic: to, nat: Some(r) } => (Ingress::Nic(to), r.ip, r.port.unwrap_or(dport)),
-        Verdict::ToSite { connection } => (Ingress::Connection(connection), dst, dport),
-        Verdict::ToService { service, nat } => (Ingress::Service(service), nat.ip, nat.port.unwrap_or(dport)),
+    // Through a hairpin the receiver saw the sender's translated source,
+    // and answers that.
+    let (back_from, reply_src, reply_port, reply_dst) = match there.verdict() {
+        Verdict::Deliver { nic: to, nat: None } => (Ingress::Nic(to), dst, dport, src),
+        Verdict::Deliver { nic: to, nat: Some(r) } => (Ingress::Nic(to), r.ip, r.port.unwrap_or(dport), src),
+        Verdict::Hairpin { nic: to, snat, dnat } => (Ingress::Nic(to), dnat, dport, snat),
+        Verdict::ToSite { connection } => (Ingress::Connection(connection), dst, dport, src),
+        Verdict::ToService { service, nat } => (Ingress::Service(service), nat.ip, nat.port.unwrap_or(dport), src),
         _ => return failed(there),
     };
-    let Some(rep) = probe_packet(reply_src, src, protocol, reply_port, sport, true) else {
+    let Some(rep) = probe_packet(reply_src, reply_dst, protocol, reply_port, sport, true) else {
         return failed(there);
     };
     let back = follow(t, health, &mut ct, back_from, &rep, now);
     let ok = match (back.verdict(), from) {
-        (Verdict::Deliver { nic, .. }, Ingress::Nic(n)) => nic == n,
+        (Verdict::Deliver { nic, .. } | Verdict::Hairpin { nic, .. }, Ingress::Nic(n)) => nic == n,
         (Verdict::ToInternet { snat }, Ingress::Internet) => snat == dst,
         (Verdict::ToSite { connection }, Ingress::Connection(c)) => {
             t.connections[connection].site == t.connections[c].site

@@ -95,6 +95,16 @@ pub enum Verdict {
     ToInternet {
         snat: Ipv4Addr,
     },
+    /// To another VM's public IP (a hairpin): out through the sender's
+    /// outbound path, the source translated to `snat` (its public IP or
+    /// the default outbound address), and back in through the target's
+    /// public IP, the destination translated to `dnat`, that NIC's private
+    /// address.
+    Hairpin {
+        nic: NicIdx,
+        snat: Ipv4Addr,
+        dnat: Ipv4Addr,
+    },
     /// Into the VPN tunnel of this site-to-site connection.
     ToSite {
         connection: ConnIdx,
@@ -251,6 +261,12 @@ pub enum Step {
     Dnat {
         nic: NicIdx,
         to: Ipv4Addr,
+    },
+    /// Addressed to a public IP of the lab: it leaves Azure with source
+    /// `snat` and comes back in through that public IP (see `Verdict::Hairpin`).
+    Hairpin {
+        public: Ipv4Addr,
+        snat: Ipv4Addr,
     },
     /// Load balancer `lb`'s rule chose `nic` (`pinned`: the flow already had it).
     Balance {
@@ -468,6 +484,17 @@ impl<O: Observer> Decision<'_, O> {
                     None => return Err(DropReason::NoOutboundAccess { nic: n }),
                 };
                 let new = self.nsg(n, Direction::Outbound)?;
+                // Azure: a public IP is an Internet address, also to a VM
+                // of the same lab: the packet leaves through the sender's
+                // outbound path (SNAT to its public IP or the default
+                // outbound IP) and enters through the target's public IP,
+                // whose NSGs see the translated source, as traffic from
+                // the Internet (Learn: "Use SNAT for outbound connections",
+                // https://learn.microsoft.com/azure/load-balancer/load-balancer-outbound-connections;
+                // issue 21 observes it from a VM).
+                if t.public_ip_owner(self.key.dst).is_some() {
+                    return self.hairpin(n, new, snat);
+                }
                 self.track(&[(n, Direction::Outbound, new)]);
                 Ok(Verdict::ToInternet { snat })
             }
@@ -517,6 +544,36 @@ impl<O: Observer> Decision<'_, O> {
     }
 
     fn sent_from_internet(&mut self) -> Result<Verdict, DropReason> {
+        let (m, new) = self.through_public_ip()?;
+        self.track(&[(m, Direction::Inbound, new)]);
+        Ok(Verdict::Deliver {
+            nic: m,
+            nat: Some(Rewrite::dst(self.t.nics[m].ip)),
+        })
+    }
+
+    /// NIC `n`'s packet to a public IP of the lab, allowed out by its
+    /// NSGs (`out_new`: a new flow there), its source now `snat`: it comes
+    /// back in as from the Internet.
+    fn hairpin(&mut self, n: NicIdx, out_new: bool, snat: Ipv4Addr) -> Result<Verdict, DropReason> {
+        self.obs.step(Step::Hairpin {
+            public: self.key.dst,
+            snat,
+        });
+        self.key.src = snat;
+        let (m, in_new) = self.through_public_ip()?;
+        self.track(&[(n, Direction::Outbound, out_new), (m, Direction::Inbound, in_new)]);
+        Ok(Verdict::Hairpin {
+            nic: m,
+            snat,
+            dnat: self.t.nics[m].ip,
+        })
+    }
+
+    /// A packet from the Internet side to a public IP: translated to its
+    /// NIC's private address and through that NIC's inbound NSGs. Returns
+    /// the NIC and whether the flow is new there.
+    fn through_public_ip(&mut self) -> Result<(NicIdx, bool), DropReason> {
         let t = self.t;
         let m = t.public_ip_owner(self.key.dst).ok_or(DropReason::NoPublicIp)?;
         let nic = &t.nics[m];
@@ -531,12 +588,7 @@ impl<O: Observer> Decision<'_, O> {
         if standard && subnet.nsg.is_none() && nic.nsg.is_none() {
             return Err(DropReason::PublicIpClosed { nic: m });
         }
-        let new = self.nsg(m, Direction::Inbound)?;
-        self.track(&[(m, Direction::Inbound, new)]);
-        Ok(Verdict::Deliver {
-            nic: m,
-            nat: Some(Rewrite::dst(nic.ip)),
-        })
+        Ok((m, self.nsg(m, Direction::Inbound)?))
     }
 
     fn sent_from_site(&mut self, c: ConnIdx) -> Result<Verdict, DropReason> {
