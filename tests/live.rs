@@ -1565,3 +1565,33 @@ fn a_vm_reaches_another_vms_public_ip_through_its_nsg() {
     ]);
     assert!(text(&o).contains("hairpin"), "{}", text(&o));
 }
+
+/// Default outbound access: a VM without a public IP reaches the Cloud
+/// Shell and another VM's public IP, and their answers come back to it.
+#[test]
+fn default_outbound_answers_come_back_also_through_a_hairpin() {
+    let (lab, _file) = Lab::up_inline(
+        "h6dout",
+        "resourceGroups: [{name: rg, location: westeurope}]
+virtualNetworks:
+  - {name: va, addressPrefixes: [10.1.0.0/16], subnets: [{name: default, addressPrefix: 10.1.1.0/24}]}
+  - {name: vb, addressPrefixes: [10.2.0.0/16], subnets: [{name: default, addressPrefix: 10.2.1.0/24}]}
+virtualMachines:
+  - {name: nopip, vnet: va, subnet: default, publicIpAddress: '', adminPassword: Learn-Peering-2026!}
+  - {name: web, vnet: vb, subnet: default, adminPassword: Learn-Peering-2026!}
+",
+    );
+    let status = lab.status();
+    let web = status["vms"]
+        .as_array()
+        .and_then(|vms| vms.iter().find(|v| v["name"] == "web"))
+        .and_then(|v| v["nics"][0]["publicIp"].as_str())
+        .expect("web's public IP")
+        .to_string();
+    assert!(
+        lab.ping("nopip", "192.0.2.10"),
+        "the Cloud Shell answers through default outbound"
+    );
+    assert_eq!(lab.ssh_hostname("nopip", &web).as_deref(), Some("web"));
+    assert_eq!(lab.ssh_hostname("nopip", "10.2.1.4"), None, "no private path");
+}

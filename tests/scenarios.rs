@@ -1285,6 +1285,9 @@ virtualMachines:
             dnat: ip(&t, "far"),
         }
     );
+    // ... and the answer to that address comes back to it.
+    assert!(works(&t, "nopip", pip(&t, "far"), "tcp", 22));
+    assert!(!works(&t, "nopip", pip(&t, "far"), "icmp", 0));
     // Without any outbound path it never leaves.
     assert_eq!(
         send_from(&t, "priv", pip(&t, "far"), 22),
@@ -1294,6 +1297,36 @@ virtualMachines:
     assert_eq!(
         send_from(&t, "vm1", pip(&t, "open"), 22),
         Verdict::Drop(DropReason::PublicIpClosed { nic: nic(&t, "open") })
+    );
+
+    // From the Internet side, only the answer of a flow through default
+    // outbound access reaches a VM without a public IP.
+    let doip = vnetlab::dataplane::DEFAULT_OUTBOUND_IP;
+    let shell = vnetlab::dataplane::CLOUD_SHELL_IP;
+    let mut ct = ConnTrack::new();
+    let now = Instant::now();
+    let health = LbHealth::all_up();
+    let answer = pkt(shell, doip, "tcp", 443, 40000);
+    assert_eq!(
+        decide(&t, &health, &mut ct, Ingress::Internet, &answer, now),
+        Verdict::Drop(DropReason::NoPublicIp)
+    );
+    let out = pkt(ip(&t, "nopip"), shell, "tcp", 40000, 443);
+    assert_eq!(
+        decide(&t, &health, &mut ct, Ingress::Nic(nic(&t, "nopip")), &out, now),
+        Verdict::ToInternet { snat: doip }
+    );
+    assert_eq!(
+        decide(&t, &health, &mut ct, Ingress::Internet, &answer, now),
+        Verdict::Deliver {
+            nic: nic(&t, "nopip"),
+            nat: Some(Rewrite::dst(ip(&t, "nopip"))),
+        }
+    );
+    let other_port = pkt(shell, doip, "tcp", 443, 40001);
+    assert_eq!(
+        decide(&t, &health, &mut ct, Ingress::Internet, &other_port, now),
+        Verdict::Drop(DropReason::NoPublicIp)
     );
 
     // explain says which way it went.

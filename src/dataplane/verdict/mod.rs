@@ -484,6 +484,9 @@ impl<O: Observer> Decision<'_, O> {
                     None => return Err(DropReason::NoOutboundAccess { nic: n }),
                 };
                 let new = self.nsg(n, Direction::Outbound)?;
+                if snat == DEFAULT_OUTBOUND_IP {
+                    self.pin_default_outbound(n);
+                }
                 // Azure: a public IP is an Internet address, also to a VM
                 // of the same lab: the packet leaves through the sender's
                 // outbound path (SNAT to its public IP or the default
@@ -492,9 +495,12 @@ impl<O: Observer> Decision<'_, O> {
                 // the Internet (Learn: "Use SNAT for outbound connections",
                 // https://learn.microsoft.com/azure/load-balancer/load-balancer-outbound-connections;
                 // issue 21 observes it from a VM).
-                if t.public_ip_owner(self.key.dst).is_some() {
+                let sent_src = self.key.src;
+                self.key.src = snat;
+                if self.internet_owner().is_some() {
                     return self.hairpin(n, new, snat);
                 }
+                self.key.src = sent_src;
                 self.track(&[(n, Direction::Outbound, new)]);
                 Ok(Verdict::ToInternet { snat })
             }
@@ -552,15 +558,15 @@ impl<O: Observer> Decision<'_, O> {
         })
     }
 
-    /// NIC `n`'s packet to a public IP of the lab, allowed out by its
-    /// NSGs (`out_new`: a new flow there), its source now `snat`: it comes
-    /// back in as from the Internet.
+    /// NIC `n`'s packet to a public IP of the lab (or the answer to a
+    /// flow through default outbound access), allowed out by its NSGs
+    /// (`out_new`: a new flow there), its source now `snat`: it comes back
+    /// in as from the Internet.
     fn hairpin(&mut self, n: NicIdx, out_new: bool, snat: Ipv4Addr) -> Result<Verdict, DropReason> {
         self.obs.step(Step::Hairpin {
             public: self.key.dst,
             snat,
         });
-        self.key.src = snat;
         let (m, in_new) = self.through_public_ip()?;
         self.track(&[(n, Direction::Outbound, out_new), (m, Direction::Inbound, in_new)]);
         Ok(Verdict::Hairpin {
@@ -575,20 +581,59 @@ impl<O: Observer> Decision<'_, O> {
     /// the NIC and whether the flow is new there.
     fn through_public_ip(&mut self) -> Result<(NicIdx, bool), DropReason> {
         let t = self.t;
-        let m = t.public_ip_owner(self.key.dst).ok_or(DropReason::NoPublicIp)?;
+        let m = self.internet_owner().ok_or(DropReason::NoPublicIp)?;
         let nic = &t.nics[m];
         if !nic.running {
             return Err(DropReason::VmNotRunning { nic: m });
         }
+        let answer = self.key.dst == DEFAULT_OUTBOUND_IP;
         // NSGs see private addresses: inbound is evaluated after DNAT.
         self.key.dst = nic.ip;
         self.obs.step(Step::Dnat { nic: m, to: nic.ip });
         let subnet = &t.subnets[nic.subnet];
         let standard = matches!(nic.public_ip, Some((_, PublicIpSku::Standard)));
-        if standard && subnet.nsg.is_none() && nic.nsg.is_none() {
+        if !answer && standard && subnet.nsg.is_none() && nic.nsg.is_none() {
             return Err(DropReason::PublicIpClosed { nic: m });
         }
         Ok((m, self.nsg(m, Direction::Inbound)?))
+    }
+
+    /// Whom a packet on the Internet side is for: the NIC holding its
+    /// destination as public IP, or, addressed to the default outbound
+    /// address, the NIC whose flow it answers.
+    fn internet_owner(&mut self) -> Option<NicIdx> {
+        let t = self.t;
+        if let Some(m) = t.public_ip_owner(self.key.dst) {
+            return Some(m);
+        }
+        if self.key.dst != DEFAULT_OUTBOUND_IP {
+            return None;
+        }
+        let a = self.ct.answer(&self.key, self.now)?;
+        t.nic_by_key(a.back_to?)
+    }
+
+    /// Azure: default outbound access translates the source to an address
+    /// Azure owns, and the answers come back to the VM that sent
+    /// (https://learn.microsoft.com/azure/virtual-network/ip-services/default-outbound-access).
+    /// The flow, as the Internet sees it, is pinned to its sender. No port
+    /// is translated: two VMs of one lab using the same source port to the
+    /// same destination share the answer's key, and the later one wins.
+    fn pin_default_outbound(&mut self, n: NicIdx) {
+        let nic = &self.t.nics[n];
+        let outside = FlowKey {
+            src: DEFAULT_OUTBOUND_IP,
+            ..self.key
+        };
+        if self.ct.pinned(&outside, self.now).is_none() {
+            self.pin = Some(Pin {
+                key: outside,
+                to: (outside.dst, outside.dport),
+                backend: nic.key,
+                back_to: Some(nic.key),
+                timeout: nic.flow_timeout,
+            });
+        }
     }
 
     fn sent_from_site(&mut self, c: ConnIdx) -> Result<Verdict, DropReason> {
