@@ -214,6 +214,47 @@ fn learn_exercise_with_real_traffic() {
     assert!(out.contains("100% packet loss") && !out.contains("nreachable"), "{out}");
 }
 
+/// The smallest RTT of `ping -c 5` from `vm` to `ip`, in ms.
+fn ping_min_ms(lab: &Lab, vm: &str, ip: &str) -> f64 {
+    let o = lab.exec(vm, &["ping", "-n", "-q", "-c", "5", "-i", "0.2", "-w", "5", ip]);
+    let out = text(&o);
+    out.split("min/avg/max/mdev = ")
+        .nth(1)
+        .and_then(|s| s.split('/').next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no RTT from {vm} to {ip}: {out}"))
+}
+
+// Not a speed check: the delay is a rule of the lab (half of Azure's 17 ms
+// northeurope-westeurope median each way), and a packet cannot arrive
+// before it was released. The bound leaves room for the line waking up to
+// 0.2 ms early; the bench checks accuracy (within ±1 ms at p50).
+#[test]
+fn global_peering_takes_the_published_round_trip() {
+    let lab = Lab::up("h4lat");
+    let status = lab.status();
+    let rtt = |name: &str| {
+        status["peerings"]
+            .as_array()
+            .and_then(|ps| ps.iter().find(|p| p["name"] == name))
+            .and_then(|p| p["rttMs"].as_f64())
+            .unwrap_or_else(|| panic!("no rttMs for {name}: {status}"))
+    };
+    assert_eq!(rtt("MarketingVNet-To-ResearchVNet"), 17.0);
+    assert_eq!(rtt("SalesVNet-To-MarketingVNet"), 0.0);
+    assert_eq!(status["latency"], "azure");
+    let global = ping_min_ms(&lab, "MarketingVM", "10.3.1.4");
+    assert!(
+        global >= 15.0,
+        "MarketingVM -> ResearchVM took {global} ms, less than the 17 ms held"
+    );
+    let regional = ping_min_ms(&lab, "MarketingVM", "10.1.1.4");
+    assert!(
+        regional + 10.0 < global,
+        "same region {regional} ms vs across regions {global} ms: nothing should be held in one region"
+    );
+}
+
 #[test]
 fn trace_streams_drops_with_their_reason() {
     let lab = Lab::up("trace");

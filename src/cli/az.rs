@@ -68,7 +68,14 @@ impl Backend for LiveBackend {
     fn apply(&mut self, changes: Vec<Change>) -> Result<(), AzError> {
         if !host::is_running(&self.lab) {
             // Progress goes to stderr: stdout is the command's JSON.
-            live::up(&self.lab, None, false, &mut std::io::stderr().lock()).map_err(lab_error)?;
+            live::up(
+                &self.lab,
+                None,
+                false,
+                &Default::default(),
+                &mut std::io::stderr().lock(),
+            )
+            .map_err(lab_error)?;
         }
         match client::call(&self.lab, &Request::Apply { changes }).map_err(lab_error)? {
             Response::Applied { .. } => Ok(()),

@@ -11,15 +11,16 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-use super::Output;
+use super::{LatencyArgs, Output};
 use crate::daemon::client::{self, Client};
 use crate::daemon::journal::Journal;
-use crate::daemon::proto::{LabStatus, Request, Response, SiteStatus, VmStatus};
+use crate::daemon::proto::{LabStatus, PeeringStatus, Request, Response, SiteStatus, VmStatus};
 use crate::daemon::{ONPREM_PASSWORD, ONPREM_USER};
 use crate::dataplane::explain::{round_trip, round_trip_from, site_ingress};
 use crate::dataplane::{Ingress, LbHealth, Tables};
 use crate::expect::{self, CLOUD_SHELL, ExpectFile, Expectation, Outcome, Probe};
 use crate::host::{self, Lab, netns};
+use crate::model::latency::LatencyConfig;
 use crate::model::{Change, Model};
 use crate::print::write_table;
 use crate::topology::Topology;
@@ -35,8 +36,9 @@ pub(super) fn require_root(what: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The topology's changes, validated as a whole before anything is built.
-pub fn topology_changes(path: &Path) -> anyhow::Result<(PathBuf, Vec<Change>)> {
+/// The topology's changes, validated as a whole before anything is built,
+/// and its latency setting.
+pub fn topology_changes(path: &Path) -> anyhow::Result<(PathBuf, Vec<Change>, LatencyConfig)> {
     let file = if path.is_dir() {
         path.join("topology.yaml")
     } else {
@@ -45,6 +47,9 @@ pub fn topology_changes(path: &Path) -> anyhow::Result<(PathBuf, Vec<Change>)> {
     let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
     let topo = Topology::parse(&text).with_context(|| format!("{} is not a valid topology", file.display()))?;
     topo.build()
+        .with_context(|| format!("{} was refused", file.display()))?;
+    let latency = topo
+        .latency()
         .with_context(|| format!("{} was refused", file.display()))?;
     let changes = topo
         .changes()
@@ -55,18 +60,25 @@ pub fn topology_changes(path: &Path) -> anyhow::Result<(PathBuf, Vec<Change>)> {
     let file = file
         .canonicalize()
         .with_context(|| format!("cannot resolve {}", file.display()))?;
-    Ok((file, changes))
+    Ok((file, changes, latency))
 }
 
-pub fn up(lab: &Lab, file: Option<&Path>, foreground: bool, out: &mut impl Write) -> anyhow::Result<u8> {
+pub fn up(
+    lab: &Lab,
+    file: Option<&Path>,
+    foreground: bool,
+    latency_args: &LatencyArgs,
+    out: &mut impl Write,
+) -> anyhow::Result<u8> {
     require_root("up")?;
-    let (file, changes) = match file {
+    let (file, changes, latency) = match file {
         Some(f) => {
-            let (file, changes) = topology_changes(f)?;
-            (Some(file), changes)
+            let (file, changes, latency) = topology_changes(f)?;
+            (Some(file), changes, latency)
         }
-        None => (None, Vec::new()),
+        None => (None, Vec::new(), LatencyConfig::default()),
     };
+    let latency = latency_args.apply(latency)?;
     if host::is_running(lab) {
         bail!(
             "lab '{lab}' is already running (daemon PID {}). `vnetlab status --lab {lab}` shows it; `vnetlab down --lab {lab}` removes it.",
@@ -94,7 +106,7 @@ pub fn up(lab: &Lab, file: Option<&Path>, foreground: bool, out: &mut impl Write
                 let _ = writeln!(o, "  lab '{lab}' runs in the foreground: Ctrl-C removes it");
             }
         };
-        crate::daemon::run(lab.clone(), changes, &say)?;
+        crate::daemon::run(lab.clone(), changes, latency, &say)?;
         // Ctrl-C removes a foreground lab, as `down` would.
         Journal::new(lab).remove()?;
         writeln!(out, "lab '{lab}' removed")?;
@@ -108,6 +120,7 @@ pub fn up(lab: &Lab, file: Option<&Path>, foreground: bool, out: &mut impl Write
     if let Some(f) = &file {
         cmd.arg("--file").arg(f);
     }
+    cmd.args(latency_args.to_args());
     let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -174,23 +187,24 @@ pub fn up(lab: &Lab, file: Option<&Path>, foreground: bool, out: &mut impl Write
 
 /// The hidden `__daemon` command: runs the daemon, reporting progress on
 /// stdout for `up` to relay, and ending that with "ready" or "error: …".
-pub fn daemon(lab: &Lab, file: Option<&Path>) -> anyhow::Result<u8> {
+pub fn daemon(lab: &Lab, file: Option<&Path>, latency_args: &LatencyArgs) -> anyhow::Result<u8> {
     let say = |line: &str| {
         // `up` may be gone (its user pressed Ctrl-C): the daemon goes on.
         let _ = writeln!(std::io::stdout().lock(), "{line}");
         eprintln!("{line}");
     };
-    let changes = match file {
-        Some(f) => match topology_changes(f) {
-            Ok((_, c)) => c,
-            Err(e) => {
-                say(&format!("error: {e:#}"));
-                return Err(e);
-            }
-        },
-        None => Vec::new(),
+    let loaded = match file {
+        Some(f) => topology_changes(f).map(|(_, c, l)| (c, l)),
+        None => Ok((Vec::new(), LatencyConfig::default())),
     };
-    if let Err(e) = crate::daemon::run(lab.clone(), changes, &say) {
+    let (changes, latency) = match loaded.and_then(|(c, l)| Ok((c, latency_args.apply(l)?))) {
+        Ok(x) => x,
+        Err(e) => {
+            say(&format!("error: {e:#}"));
+            return Err(e);
+        }
+    };
+    if let Err(e) = crate::daemon::run(lab.clone(), changes, latency, &say) {
         say(&format!("error: {e}"));
         return Err(e.into());
     }
@@ -303,6 +317,21 @@ pub(super) fn lab_model(lab: &Lab) -> anyhow::Result<Model> {
     }
 }
 
+/// A peering's configured round trip: "17 ms", "~23 ms" (an estimate), or
+/// "-" (one region, or latency off).
+fn peering_rtt(p: &PeeringStatus) -> String {
+    if p.rtt_ms == 0.0 {
+        return "-".into();
+    }
+    let approx = if p.rtt_estimated { "~" } else { "" };
+    let ms = if p.rtt_ms < 10.0 {
+        format!("{:.1}", p.rtt_ms)
+    } else {
+        format!("{:.0}", p.rtt_ms)
+    };
+    format!("{approx}{ms} ms")
+}
+
 pub fn status(lab: &Lab, output: Output, out: &mut impl Write) -> anyhow::Result<u8> {
     let s = lab_status(lab)?;
     if output == Output::Json {
@@ -313,6 +342,11 @@ pub fn status(lab: &Lab, output: Output, out: &mut impl Write) -> anyhow::Result
         out,
         "Lab {} (daemon PID {}, model generation {}); Cloud Shell: namespace {}, {}",
         s.lab, s.pid, s.generation, s.cloud_shell.netns, s.cloud_shell.address
+    )?;
+    writeln!(
+        out,
+        "Latency between regions: {} (half of each region pair's median round trip each way; ~ marks vnetlab's estimates for pairs Microsoft does not list)",
+        s.latency
     )?;
     writeln!(out)?;
     let mut rows = Vec::new();
@@ -361,6 +395,7 @@ pub fn status(lab: &Lab, output: Output, out: &mut impl Write) -> anyhow::Result
                     p.vnet.clone(),
                     p.remote_vnet.clone(),
                     p.peering_state.clone(),
+                    peering_rtt(p),
                     p.carried.packets.to_string(),
                     p.carried.bytes.to_string(),
                     p.dropped.to_string(),
@@ -374,6 +409,7 @@ pub fn status(lab: &Lab, output: Output, out: &mut impl Write) -> anyhow::Result
                 "VNet",
                 "RemoteVNet",
                 "PeeringState",
+                "Rtt",
                 "Packets",
                 "Bytes",
                 "Dropped",
@@ -683,7 +719,7 @@ pub fn test(lab: &Lab, dir: &Path, junit: Option<&Path>, out: &mut impl Write) -
         .expectations;
     if !host::is_running(lab) {
         let topology = expect_file.parent().unwrap_or(Path::new(".")).to_path_buf();
-        up(lab, Some(&topology), false, out)?;
+        up(lab, Some(&topology), false, &LatencyArgs::default(), out)?;
         writeln!(out)?;
     }
     let model = lab_model(lab)?;

@@ -144,6 +144,8 @@ pub enum Command {
         /// Stay attached; Ctrl-C removes the lab (its saved state too).
         #[arg(long)]
         foreground: bool,
+        #[command(flatten)]
+        latency: LatencyArgs,
     },
     /// Remove everything a lab made (also after its daemon was killed),
     /// its saved state too.
@@ -238,6 +240,8 @@ pub enum Command {
         lab: LabArg,
         #[arg(long)]
         file: Option<PathBuf>,
+        #[command(flatten)]
+        latency: LatencyArgs,
     },
     /// A VM's init (pid 1 of its PID namespace), which the daemon starts.
     #[command(name = "__vm-init", hide = true)]
@@ -279,6 +283,66 @@ pub enum ShimAction {
     },
 }
 
+/// `up`'s say over the topology's `latency:`.
+#[derive(Clone, Debug, Default, clap::Args)]
+pub struct LatencyArgs {
+    /// Delay between regions: azure (half of Azure's published median
+    /// round trip each way; the default) or off. Overrides the topology.
+    #[arg(long, value_enum)]
+    latency: Option<LatencyArg>,
+    /// Multiply every region pair's round trip by this (above 0, at most 10).
+    #[arg(long, value_name = "FACTOR")]
+    latency_scale: Option<f64>,
+    /// Hold each delayed packet up to this many ms longer or shorter.
+    #[arg(long, value_name = "MS")]
+    latency_jitter: Option<f64>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum LatencyArg {
+    Azure,
+    Off,
+}
+
+impl LatencyArgs {
+    /// The topology's setting with these flags applied, checked.
+    pub(crate) fn apply(
+        &self,
+        mut cfg: crate::model::latency::LatencyConfig,
+    ) -> anyhow::Result<crate::model::latency::LatencyConfig> {
+        if let Some(l) = self.latency {
+            cfg.enabled = l == LatencyArg::Azure;
+        }
+        if let Some(s) = self.latency_scale {
+            cfg.scale = s;
+        }
+        if let Some(j) = self.latency_jitter {
+            cfg.jitter_ms = j;
+        }
+        cfg.validate()
+            .map_err(|e| anyhow::anyhow!("{e} (--latency-scale, --latency-jitter)"))?;
+        Ok(cfg)
+    }
+
+    /// The same flags, for the daemon's command line.
+    pub(crate) fn to_args(&self) -> Vec<String> {
+        let mut a = Vec::new();
+        if let Some(l) = self.latency {
+            a.extend([
+                "--latency".into(),
+                if l == LatencyArg::Azure { "azure" } else { "off" }.into(),
+            ]);
+        }
+        if let Some(s) = self.latency_scale {
+            a.extend(["--latency-scale".into(), s.to_string()]);
+        }
+        if let Some(j) = self.latency_jitter {
+            a.extend(["--latency-jitter".into(), j.to_string()]);
+        }
+        a
+    }
+}
+
 /// Which lab: `--lab`, else `VNETLAB_LAB`, else `default`.
 #[derive(Clone, Debug, clap::Args)]
 pub struct LabArg {
@@ -297,7 +361,12 @@ impl LabArg {
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
     let mut out = std::io::stdout().lock();
     match cli.command {
-        Command::Up { file, lab, foreground } => live::up(&lab.get()?, file.as_deref(), foreground, &mut out),
+        Command::Up {
+            file,
+            lab,
+            foreground,
+            latency,
+        } => live::up(&lab.get()?, file.as_deref(), foreground, &latency, &mut out),
         Command::Down { lab, keep_state } => live::down(&lab.get()?, keep_state, &mut out),
         Command::Status { lab, output } => live::status(&lab.get()?, output, &mut out),
         Command::Exec { lab, vm, cmd } => {
@@ -327,9 +396,9 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             drop(out);
             match crate::host::vminit::run()? {}
         }
-        Command::Daemon { lab, file } => {
+        Command::Daemon { lab, file, latency } => {
             drop(out);
-            live::daemon(&lab.get()?, file.as_deref())
+            live::daemon(&lab.get()?, file.as_deref(), &latency)
         }
         Command::Kubectl { lab, cluster, cmd } => kubectl::kubectl(&lab.get()?, cluster.as_deref(), cmd, &mut out),
         Command::Aks { lab, cmd } => kubectl::aks(&lab.get()?, cmd, &mut out),

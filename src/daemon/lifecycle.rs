@@ -15,12 +15,14 @@ use tokio::sync::{Notify, broadcast};
 use tun_rs::AsyncDevice;
 
 use super::build::{self, Builder, RunningVm};
+use super::delayline::DelayLine;
 use super::plane::{self, Fabric, Plane, Port};
 use super::proto::Response;
 use super::{Daemon, DaemonError, HostState, api, journal, prober};
 use crate::dataplane::{CLOUD_SHELL_IP, ConnTrack, INTERNET_GATEWAY_IP, LbHealth, PROBE_ALIAS_NET, Tables};
 use crate::host::tun::Interface;
 use crate::host::{self, HostError, Lab, netns, vm};
+use crate::model::latency::LatencyConfig;
 use crate::model::{AZURE_HOST_IP, Change, Model};
 
 /// A VM holds four descriptors (its TUN, its port 22, its mount and UTS
@@ -51,7 +53,12 @@ pub fn progress_file(lab: &Lab) -> PathBuf {
 /// Runs a lab until SIGTERM, SIGINT or an API `Shutdown`, then removes
 /// everything it made. `changes` (the topology) are applied first;
 /// `progress` hears each step, and "ready" once the API is up.
-pub fn run(lab: Lab, changes: Vec<Change>, progress: &(dyn Fn(&str) + Sync)) -> Result<(), DaemonError> {
+pub fn run(
+    lab: Lab,
+    changes: Vec<Change>,
+    latency: LatencyConfig,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Result<(), DaemonError> {
     let io = |what: &str| {
         let what = what.to_string();
         move |e| DaemonError::Io { what, source: e }
@@ -93,7 +100,7 @@ pub fn run(lab: Lab, changes: Vec<Change>, progress: &(dyn Fn(&str) + Sync)) -> 
     raise_open_files();
     let template = vm::template()?;
     let result = runtime.block_on(async {
-        let daemon = start(lab.clone(), template, progress).await?;
+        let daemon = start(lab.clone(), template, latency, progress).await?;
         let answer = match saved {
             Some(model) => {
                 progress(&format!(
@@ -149,7 +156,12 @@ async fn wait_for_shutdown(daemon: &Daemon) {
 }
 
 /// The Cloud Shell's namespace and the fabric around it.
-async fn start(lab: Lab, template: vm::Template, progress: &(dyn Fn(&str) + Sync)) -> Result<Arc<Daemon>, DaemonError> {
+async fn start(
+    lab: Lab,
+    template: vm::Template,
+    latency: LatencyConfig,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Result<Arc<Daemon>, DaemonError> {
     let ns = lab.cloud_shell_netns();
     progress(&format!(
         "creating the Cloud Shell (namespace {ns}, {CLOUD_SHELL_IP} on the Internet side)"
@@ -212,6 +224,10 @@ async fn start(lab: Lab, template: vm::Template, progress: &(dyn Fn(&str) + Sync
         conntrack: Mutex::new(ConnTrack::new()),
         health: ArcSwap::from_pointee(LbHealth::all_up()),
         drops,
+        delay: DelayLine::start().map_err(|e| DaemonError::Io {
+            what: "start the delay line".into(),
+            source: e,
+        })?,
     });
     let stop_probes = Arc::new(std::sync::atomic::AtomicBool::new(false));
     prober::spawn(fabric.clone(), &ns, stop_probes.clone())?;
@@ -223,6 +239,7 @@ async fn start(lab: Lab, template: vm::Template, progress: &(dyn Fn(&str) + Sync
         azure_host,
         stop_probes,
         model: Mutex::new(Model::new()),
+        latency,
         host: tokio::sync::Mutex::new(HostState {
             vms: BTreeMap::new(),
             link_counters,

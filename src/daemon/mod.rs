@@ -9,6 +9,7 @@
 mod api;
 mod build;
 pub mod client;
+mod delayline;
 mod hostplan;
 pub mod journal;
 mod lifecycle;
@@ -66,6 +67,8 @@ pub struct Daemon {
     azure_host: Arc<Port>,
     stop_probes: Arc<std::sync::atomic::AtomicBool>,
     model: Mutex<Model>,
+    /// How packets between regions are delayed, for the lab's life.
+    latency: crate::model::latency::LatencyConfig,
     /// Held for the whole of a change: changes apply one at a time.
     host: tokio::sync::Mutex<HostState>,
     builder: Arc<Builder>,

@@ -21,6 +21,7 @@ use tun_rs::{AsyncDevice, VIRTIO_NET_HDR_LEN, VirtioNetHdr};
 const VIRTIO_NET_HDR_F_NEEDS_CSUM: u8 = 1;
 const VIRTIO_NET_HDR_GSO_NONE: u8 = 0;
 
+use super::delayline::DelayLine;
 use super::proto::{self, DropEvent};
 use crate::dataplane::nat::{self, L4Checksum, Side};
 use crate::dataplane::{
@@ -38,7 +39,7 @@ pub struct Counter {
 }
 
 impl Counter {
-    fn add(&self, packets: u64, bytes: u64) {
+    pub(super) fn add(&self, packets: u64, bytes: u64) {
         self.packets.fetch_add(packets, Relaxed);
         self.bytes.fetch_add(bytes, Relaxed);
     }
@@ -62,6 +63,11 @@ pub struct Port {
     pub tx: Counter,
     pub rx: Counter,
     pub dropped: AtomicU64,
+    /// Bytes waiting in the delay line for this port (`delayline`).
+    pub(super) held: AtomicU64,
+    /// When the last packet held for this port is due (with jitter, no
+    /// packet may leave before it).
+    pub(super) last_due: AtomicU64,
     /// Cleared when the kernel refused a coalesced write: from then on
     /// super-packets are split before they are written here.
     coalesced_writes: AtomicBool,
@@ -85,6 +91,8 @@ impl Port {
             tx: Counter::default(),
             rx: Counter::default(),
             dropped: AtomicU64::new(0),
+            held: AtomicU64::new(0),
+            last_due: AtomicU64::new(0),
             coalesced_writes: AtomicBool::new(true),
         }
     }
@@ -194,6 +202,8 @@ pub struct Fabric {
     /// What the health probes last said; the prober publishes it.
     pub health: ArcSwap<LbHealth>,
     pub drops: broadcast::Sender<DropEvent>,
+    /// Where packets between regions wait for their delay.
+    pub delay: Arc<DelayLine>,
 }
 
 /// Records the peerings a packet crossed, for the per-peering counters.
@@ -329,6 +339,18 @@ async fn forward(fabric: &Fabric, plane: &Plane, from: &Port, ingress: Ingress, 
             c.carried.add(segments, len);
         }
     }
+    // Between regions the packet waits in the delay line (which writes
+    // it and counts it received); a full line drops it.
+    let delay = verdict.delay(&plane.tables, ingress);
+    if !delay.is_zero() {
+        if !fabric
+            .delay
+            .hold(to, hdr, frame, segments, delay, plane.tables.delays.jitter_ns)
+        {
+            to.dropped.fetch_add(segments, Relaxed);
+        }
+        return;
+    }
     write(to, &hdr, frame).await;
     to.rx.add(segments, len);
 }
@@ -359,11 +381,31 @@ async fn write(to: &Port, hdr: &VirtioNetHdr, frame: &mut [u8]) {
             Err(_) => return,
         }
     }
-    write_split(to, hdr, frame).await;
+    write_split(to, hdr, frame);
+}
+
+/// `write` from a thread outside the runtime (the delay line). A TUN
+/// write does not block: the kernel takes the packet or drops it.
+pub(super) fn write_now(to: &Port, hdr: &VirtioNetHdr, frame: &mut [u8]) {
+    let gso = hdr.gso_type != VIRTIO_NET_HDR_GSO_NONE;
+    if !gso || to.coalesced_writes.load(Relaxed) {
+        match to.dev.try_send(frame) {
+            Ok(_) => return,
+            Err(e) if gso && e.raw_os_error() == Some(nix::libc::EINVAL) => {
+                eprintln!(
+                    "{}: the kernel refused a coalesced write; splitting super-packets from now on",
+                    to.label
+                );
+                to.coalesced_writes.store(false, Relaxed);
+            }
+            Err(_) => return,
+        }
+    }
+    write_split(to, hdr, frame);
 }
 
 /// Splits a super-packet into MTU-sized packets and writes each.
-async fn write_split(to: &Port, hdr: &VirtioNetHdr, frame: &mut [u8]) {
+fn write_split(to: &Port, hdr: &VirtioNetHdr, frame: &mut [u8]) {
     const MAX_SEGMENTS: usize = 64;
     let mut bufs = vec![vec![0u8; VIRTIO_NET_HDR_LEN + usize::from(crate::host::tun::MTU)]; MAX_SEGMENTS];
     let mut sizes = [0usize; MAX_SEGMENTS];
@@ -381,7 +423,8 @@ async fn write_split(to: &Port, hdr: &VirtioNetHdr, frame: &mut [u8]) {
     for (buf, size) in bufs.iter_mut().zip(sizes).take(n) {
         // Each segment goes out complete: an all-zero header (GSO_NONE).
         buf[..VIRTIO_NET_HDR_LEN].fill(0);
-        let _ = to.dev.send(&buf[..VIRTIO_NET_HDR_LEN + size]).await;
+        // A TUN write does not block (see `write_now`).
+        let _ = to.dev.try_send(&buf[..VIRTIO_NET_HDR_LEN + size]);
     }
 }
 

@@ -65,6 +65,10 @@ pub struct LabStatus {
     pub pid: u32,
     pub generation: u64,
     pub cloud_shell: CloudShellStatus,
+    /// How packets between regions are delayed ("azure", "azure x2",
+    /// "off").
+    #[serde(default)]
+    pub latency: String,
     pub vms: Vec<VmStatus>,
     pub peerings: Vec<PeeringStatus>,
     /// On-premises sites, one per local network gateway.
@@ -179,6 +183,14 @@ pub struct PeeringStatus {
     pub vnet: String,
     pub remote_vnet: String,
     pub peering_state: String,
+    /// The round trip the lab gives this peering, in ms: Azure's median
+    /// between the two regions, scaled; 0 within a region or with latency
+    /// off.
+    #[serde(default)]
+    pub rtt_ms: f64,
+    /// The figure is vnetlab's estimate: Microsoft does not list the pair.
+    #[serde(default)]
+    pub rtt_estimated: bool,
     /// Carried from `vnet` into `remote_vnet` over this link.
     pub carried: Counters,
     pub dropped: u64,

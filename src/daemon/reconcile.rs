@@ -337,7 +337,7 @@ impl Daemon {
             .filter_map(|p| Some((p.key?, p.clone())))
             .collect();
         by_key.insert(plane::AZURE_HOST_KEY, self.azure_host.clone());
-        let tables = Tables::compile(&model, host.generation);
+        let tables = Tables::compile_with(&model, host.generation, &self.latency);
         let plane = Plane::new(tables, &by_key, &mut host.link_counters, self.internet.clone());
         self.fabric.plane.store(Arc::new(plane));
         host.generation

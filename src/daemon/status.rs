@@ -11,7 +11,7 @@ use super::proto::{self, CloudShellStatus, LabStatus, NicStatus, PeeringStatus, 
 use super::reconcile::route_text;
 use crate::dataplane::{CLOUD_SHELL_IP, stable_key};
 use crate::host::vm;
-use crate::model::PowerState;
+use crate::model::{PowerState, latency};
 
 impl Daemon {
     pub async fn status(&self) -> LabStatus {
@@ -64,11 +64,15 @@ impl Daemon {
         for vnet in model.virtual_networks.values() {
             for p in &vnet.peerings {
                 let c = host.link_counters.get(&stable_key(&p.id));
+                let remote = model.virtual_networks.get(&p.remote_virtual_network);
+                let rtt = remote.and_then(|r| latency::rtt(&vnet.location, &r.location));
                 peerings.push(PeeringStatus {
                     name: p.name.clone(),
                     vnet: vnet.name.clone(),
                     remote_vnet: p.remote_virtual_network.name().to_string(),
                     peering_state: format!("{:?}", model.peering_state(&vnet.id, p)),
+                    rtt_ms: remote.map_or(0.0, |r| self.latency.rtt_ms(&vnet.location, &r.location)),
+                    rtt_estimated: rtt.is_some_and(|r| r.is_estimate()),
                     carried: c.map(|c| c.carried.get()).unwrap_or_default(),
                     dropped: c.map_or(0, |c| c.dropped.load(Relaxed)),
                 });
@@ -138,6 +142,7 @@ impl Daemon {
                 netns: self.lab.cloud_shell_netns(),
                 address: CLOUD_SHELL_IP.to_string(),
             },
+            latency: self.latency.describe(),
             vms,
             peerings,
         }

@@ -59,6 +59,8 @@ macro_rules! indices {
 }
 
 indices! {
+    /// `Delays::regions`: the regions a lab's resources are in.
+    RegionIdx;
     /// `Tables::nics`.
     NicIdx;
     /// `Tables::subnets`.

@@ -2,8 +2,9 @@
 //!
 //! 1. [`packet`], [`nat`], `index`, [`LbHealth`]: bytes, translations,
 //!    typed indices, the prober's backend health.
-//! 2. `tables` (with [`overlay`], the AKS pod routing domains): the
-//!    compiled, immutable snapshot of one model generation.
+//! 2. `tables` (with [`overlay`], the AKS pod routing domains, and
+//!    [`delay`], the regions and the delay between them): the compiled,
+//!    immutable snapshot of one model generation.
 //! 3. `conntrack`: the flows seen (NSG state, fragments, translated flows).
 //! 4. `verdict`: [`decide`], what the fabric does with one packet, given
 //!    the tables, the health and the connection tracker.
@@ -12,6 +13,7 @@
 //! 6. [`explain`]: what the simulation found, in words.
 
 mod conntrack;
+pub mod delay;
 pub mod explain;
 #[doc(hidden)]
 pub mod fuzzing;
@@ -28,7 +30,7 @@ pub use conntrack::{Answer, ConnTrack, Pinned};
 pub use health::LbHealth;
 pub use index::{
     ClusterIdx, ConnIdx, EndpointIdx, FrontendIdx, Idx, IdxVec, LbIdx, LbRuleIdx, LinkIdx, NicIdx, NsgIdx, NsgRuleIdx,
-    PoolIdx, ProbeIdx, RouteIdx, ServiceIdx, SubnetIdx, VnetIdx,
+    PoolIdx, ProbeIdx, RegionIdx, RouteIdx, ServiceIdx, SubnetIdx, VnetIdx,
 };
 pub use tables::{
     CHop, ConnectionEntry, EndpointEntry, GatewayEntry, LbEntry, LbRuleEntry, LinkEntry, NicEntry, PROBE_ALIAS_NET,

@@ -13,6 +13,7 @@ use std::time::Duration;
 use ipnet::Ipv4Net;
 use rustc_hash::{FxHashMap, FxHasher};
 
+use crate::model::latency::LatencyConfig;
 use crate::model::{
     LbSku, LoadDistribution, Model, PeeringState, ProbeProtocol, PublicIpSku, REDIS_PORT, ResourceId,
     TransportProtocol, regions,
@@ -20,6 +21,7 @@ use crate::model::{
 use crate::nsg::CompiledNsg;
 use crate::routing::{self, EffectiveRoute, Hop, NoGateway};
 
+use super::delay::{Delays, RegionNames};
 use super::index::{
     ConnIdx, EndpointIdx, FrontendIdx, Idx, IdxVec, LbIdx, LbRuleIdx, LinkIdx, NicIdx, NsgIdx, PoolIdx, ProbeIdx,
     RouteIdx, ServiceIdx, SubnetIdx, VnetIdx,
@@ -245,6 +247,8 @@ pub struct Tables {
     public_ips: FxHashMap<u32, NicIdx>,
     /// AKS clusters' pod routing domains (Azure CNI Overlay).
     pub overlay: super::overlay::Overlay,
+    /// The regions of every end of a path, and the delay between them.
+    pub delays: super::delay::Delays,
 }
 
 /// Compiles each NSG once per subnet context it is used in (the subnet's
@@ -283,7 +287,13 @@ pub fn stable_key(id: &ResourceId) -> u64 {
 }
 
 impl Tables {
+    /// The snapshot with Azure's inter-region delays (the lab default).
     pub fn compile(model: &Model, generation: u64) -> Tables {
+        Self::compile_with(model, generation, &LatencyConfig::default())
+    }
+
+    /// The snapshot, with the delays of `latency` between regions.
+    pub fn compile_with(model: &Model, generation: u64, latency: &LatencyConfig) -> Tables {
         let vnet_idx: FxHashMap<&ResourceId, VnetIdx> = model
             .virtual_networks
             .keys()
@@ -547,6 +557,28 @@ impl Tables {
             .collect();
         let nic_index: FxHashMap<&ResourceId, NicIdx> = nics.iter_enumerated().map(|(i, n)| (&n.id, i)).collect();
         let overlay = super::overlay::Overlay::compile(model, |id| nic_index.get(id).copied());
+        let delays = {
+            let mut names = RegionNames::default();
+            let vnet_region: IdxVec<VnetIdx, _> = vnets.iter().map(|v| names.get(&v.location)).collect();
+            let nic = nics.iter().map(|n| vnet_region[subnets[n.subnet].vnet]).collect();
+            let connection = model
+                .connections
+                .values()
+                .map(|c| match c.connection_type {
+                    // The site is where its local network gateway is.
+                    crate::model::ConnectionType::IPsec => model
+                        .local_network_gateways
+                        .get(&c.peer)
+                        .and_then(|l| names.get(&l.location)),
+                    _ => None,
+                })
+                .collect();
+            let service = services
+                .iter()
+                .map(|s| model.redis_caches.get(&s.id).and_then(|r| names.get(&r.location)))
+                .collect();
+            Delays::compile(names, nic, connection, service, latency)
+        };
         Tables {
             generation,
             nics,
@@ -562,6 +594,7 @@ impl Tables {
             hosts,
             public_ips,
             overlay,
+            delays,
         }
     }
 

@@ -241,6 +241,103 @@ pub fn rtt(from: &str, to: &str) -> Option<Rtt> {
     })
 }
 
+/// How the lab's fabric delays packets between regions: the topology's
+/// `latency:` and `vnetlab up --latency`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LatencyConfig {
+    /// Off: every path is as fast as the host (the lab before issue 20).
+    pub enabled: bool,
+    /// Each pair's round trip is multiplied by this (2.0 doubles it).
+    pub scale: f64,
+    /// Each delayed packet is held up to this much longer or shorter (a
+    /// uniform spread, so the median stays the table's), in ms.
+    pub jitter_ms: f64,
+    /// Where the Internet side (the Cloud Shell) sits; without it, the
+    /// Internet is as near as every public IP.
+    pub internet_region: Option<String>,
+}
+
+impl Default for LatencyConfig {
+    /// Azure's medians, as published: a learner sees global peering cost.
+    fn default() -> Self {
+        LatencyConfig {
+            enabled: true,
+            scale: 1.0,
+            jitter_ms: 0.0,
+            internet_region: None,
+        }
+    }
+}
+
+/// The largest scale accepted: beyond it a far pair takes seconds.
+pub const MAX_SCALE: f64 = 10.0;
+/// The largest jitter accepted, in ms.
+pub const MAX_JITTER_MS: f64 = 100.0;
+
+impl LatencyConfig {
+    pub const OFF: LatencyConfig = LatencyConfig {
+        enabled: false,
+        scale: 1.0,
+        jitter_ms: 0.0,
+        internet_region: None,
+    };
+
+    /// Checks the figures a user gave; the sentence says what to fix.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(self.scale.is_finite() && self.scale > 0.0 && self.scale <= MAX_SCALE) {
+            return Err(format!(
+                "latency scale {} is out of range: give a factor above 0 and at most {MAX_SCALE}",
+                self.scale
+            ));
+        }
+        if !(self.jitter_ms.is_finite() && (0.0..=MAX_JITTER_MS).contains(&self.jitter_ms)) {
+            return Err(format!(
+                "latency jitter {} ms is out of range: give 0 to {MAX_JITTER_MS} ms",
+                self.jitter_ms
+            ));
+        }
+        if let Some(r) = &self.internet_region
+            && metro(&normalize(r)).is_none()
+        {
+            return Err(format!(
+                "latency internetRegion '{r}' is not a region vnetlab knows: give an Azure region name such as westeurope"
+            ));
+        }
+        Ok(())
+    }
+
+    /// The round trip this lab gives a packet from `from` to `to` and
+    /// back, in ms: the table's figure, scaled; 0 when off or unknown.
+    pub fn rtt_ms(&self, from: &str, to: &str) -> f64 {
+        if !self.enabled {
+            return 0.0;
+        }
+        rtt(from, to).map_or(0.0, |r| r.ms * self.scale)
+    }
+
+    /// The one-way delay from `from` to `to`: half the round trip of that
+    /// direction (Azure publishes each direction; a ping that goes one way
+    /// and comes back the other sees the mean of the two).
+    pub fn one_way(&self, from: &str, to: &str) -> std::time::Duration {
+        std::time::Duration::from_secs_f64(self.rtt_ms(from, to) / 2.0 / 1000.0)
+    }
+
+    /// How `status` words it: "azure", "azure x2", "azure ±1 ms", "off".
+    pub fn describe(&self) -> String {
+        if !self.enabled {
+            return "off".into();
+        }
+        let mut s = String::from("azure");
+        if self.scale != 1.0 {
+            s.push_str(&format!(" x{}", self.scale));
+        }
+        if self.jitter_ms > 0.0 {
+            s.push_str(&format!(" ±{} ms jitter", self.jitter_ms));
+        }
+        s
+    }
+}
+
 /// The regions Microsoft's table lists.
 pub fn published_regions() -> impl Iterator<Item = &'static str> {
     published().regions.iter().map(String::as_str)
@@ -308,5 +405,47 @@ mod tests {
         // Availability-zone twins (one metro) still differ from same-region.
         let a = rtt("australiacentral", "australiacentral2").expect("known");
         assert_eq!(a.ms, SHORT_HOP_MS);
+    }
+
+    #[test]
+    fn the_config_scales_halves_and_switches_off() {
+        let c = LatencyConfig::default();
+        assert_eq!(c.rtt_ms("northeurope", "westeurope"), 17.0);
+        assert_eq!(c.one_way("northeurope", "westeurope").as_micros(), 8_500);
+        assert_eq!(c.one_way("westeurope", "westeurope").as_micros(), 0);
+        let double = LatencyConfig {
+            scale: 2.0,
+            ..c.clone()
+        };
+        assert_eq!(double.rtt_ms("northeurope", "eastus"), 146.0);
+        assert_eq!(LatencyConfig::OFF.rtt_ms("northeurope", "eastus"), 0.0);
+        assert_eq!(double.describe(), "azure x2");
+        assert_eq!(LatencyConfig::OFF.describe(), "off");
+        assert!(
+            LatencyConfig {
+                scale: 0.0,
+                ..c.clone()
+            }
+            .validate()
+            .is_err()
+        );
+        assert!(
+            LatencyConfig {
+                jitter_ms: -1.0,
+                ..c.clone()
+            }
+            .validate()
+            .is_err()
+        );
+        let atlantis = Some("atlantis".to_string());
+        assert!(
+            LatencyConfig {
+                internet_region: atlantis,
+                ..c.clone()
+            }
+            .validate()
+            .is_err()
+        );
+        assert!(c.validate().is_ok());
     }
 }

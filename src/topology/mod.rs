@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use crate::model::latency::LatencyConfig;
 use crate::model::vm_create::{self, NewNic, NsgRule, Side, VmCreate, VmNics};
 use crate::model::{
     AzureError, Change, ConnectionSpec, ConnectionType, DEFAULT_SUBSCRIPTION_ID, DEFAULT_SUBSCRIPTION_NAME,
@@ -58,6 +59,65 @@ pub struct Topology {
     pub redis_caches: Vec<RedisDef>,
     #[serde(default)]
     pub private_endpoints: Vec<PrivateEndpointDef>,
+    /// How packets between regions are delayed: `azure` (the default:
+    /// half of Azure's published median round trip each way), `off`, or
+    /// the details.
+    pub latency: Option<LatencyDef>,
+}
+
+/// `latency: azure`, `latency: off`, or `latency: {mode, scale, jitterMs,
+/// internetRegion}`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum LatencyDef {
+    Mode(LatencyMode),
+    Detail(LatencyDetail),
+}
+
+#[derive(Clone, Copy, Debug, Default, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LatencyMode {
+    /// Azure's published medians between regions (model::latency).
+    #[default]
+    Azure,
+    /// No delay anywhere.
+    Off,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LatencyDetail {
+    #[serde(default)]
+    pub mode: LatencyMode,
+    /// Every round trip multiplied by this (above 0, at most 10).
+    pub scale: Option<f64>,
+    /// Each delayed packet held up to this much longer or shorter, in ms
+    /// (uniform; the median stays the table's). At most 100.
+    pub jitter_ms: Option<f64>,
+    /// The region of the Internet side (the Cloud Shell): a public IP in
+    /// another region is that far away. Without it, none is.
+    pub internet_region: Option<String>,
+}
+
+impl LatencyDef {
+    /// The fabric's setting, checked.
+    pub fn config(&self) -> Result<LatencyConfig, TopologyError> {
+        let cfg = match self {
+            LatencyDef::Mode(LatencyMode::Azure) => LatencyConfig::default(),
+            LatencyDef::Mode(LatencyMode::Off) => LatencyConfig::OFF,
+            LatencyDef::Detail(d) => LatencyConfig {
+                enabled: d.mode == LatencyMode::Azure,
+                scale: d.scale.unwrap_or(1.0),
+                jitter_ms: d.jitter_ms.unwrap_or(0.0),
+                internet_region: d.internet_region.clone(),
+            },
+        };
+        cfg.validate().map_err(|message| TopologyError::Reference {
+            at: "latency".into(),
+            message,
+        })?;
+        Ok(cfg)
+    }
 }
 
 /// An internal load balancer with one frontend and one backend pool.
@@ -479,6 +539,13 @@ impl Topology {
             error,
         })?;
         Ok(model)
+    }
+
+    /// How this lab delays packets between regions (`azure` when unsaid).
+    pub fn latency(&self) -> Result<LatencyConfig, TopologyError> {
+        self.latency
+            .as_ref()
+            .map_or(Ok(LatencyConfig::default()), LatencyDef::config)
     }
 
     /// The changes, in dependency order, each with where it comes from.
@@ -1114,4 +1181,38 @@ fn vm_changes(r: &Resolver, at: &str, vm: &VmDef) -> Result<Vec<Change>, Topolog
 pub fn json_schema() -> String {
     let schema = schemars::schema_for!(Topology);
     serde_json::to_string_pretty(&schema).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn latency_of(yaml: &str) -> Result<LatencyConfig, TopologyError> {
+        Topology::parse(&format!("resourceGroups: []\n{yaml}"))?.latency()
+    }
+
+    #[test]
+    fn latency_defaults_to_azure_and_reads_every_form() {
+        let azure = latency_of("").expect("default");
+        assert_eq!(azure, LatencyConfig::default());
+        assert_eq!(latency_of("latency: off").expect("off"), LatencyConfig::OFF);
+        assert_eq!(latency_of("latency: azure").expect("azure"), azure);
+        let d = latency_of("latency: {scale: 2, jitterMs: 0.5, internetRegion: West Europe}").expect("detail");
+        assert!(d.enabled);
+        assert_eq!((d.scale, d.jitter_ms), (2.0, 0.5));
+        assert_eq!(d.internet_region.as_deref(), Some("West Europe"));
+        assert!(!latency_of("latency: {mode: off}").expect("off").enabled);
+    }
+
+    #[test]
+    fn bad_latency_says_what_to_fix() {
+        let e = latency_of("latency: {scale: 0}").expect_err("zero scale").to_string();
+        assert!(e.contains("latency scale 0 is out of range"), "{e}");
+        assert!(latency_of("latency: fast").is_err());
+        assert!(latency_of("latency: {scale: 1, speed: 3}").is_err());
+        let e = latency_of("latency: {internetRegion: atlantis}")
+            .expect_err("unknown")
+            .to_string();
+        assert!(e.contains("not a region vnetlab knows"), "{e}");
+    }
 }

@@ -19,8 +19,8 @@ use std::time::Instant;
 use super::conntrack::ConnTrack;
 use super::health::LbHealth;
 use super::index::{
-    ClusterIdx, ConnIdx, EndpointIdx, FrontendIdx, LbIdx, LbRuleIdx, LinkIdx, NicIdx, NsgIdx, NsgRuleIdx, RouteIdx,
-    ServiceIdx, SubnetIdx, VnetIdx,
+    ClusterIdx, ConnIdx, EndpointIdx, FrontendIdx, LbIdx, LbRuleIdx, LinkIdx, NicIdx, NsgIdx, NsgRuleIdx, RegionIdx,
+    RouteIdx, ServiceIdx, SubnetIdx, VnetIdx,
 };
 use super::nat::{Rewrite, Side};
 use super::packet::{self, FlowKey, Fragment, IcmpKind};
@@ -110,6 +110,46 @@ pub enum Verdict {
         connection: ConnIdx,
     },
     Drop(DropReason),
+}
+
+impl Verdict {
+    /// The region the packet leaves the fabric in, if it leaves at all.
+    #[inline]
+    pub fn egress_region(&self, t: &Tables) -> Option<RegionIdx> {
+        let d = &t.delays;
+        match *self {
+            Verdict::Deliver { nic, .. } | Verdict::ToAppliance { nic, .. } | Verdict::Hairpin { nic, .. } => {
+                d.nic(nic)
+            }
+            Verdict::ToService { service, .. } => d.service(service),
+            Verdict::ToSite { connection } => d.connection(connection),
+            Verdict::ToInternet { .. } => d.internet(),
+            Verdict::ToAzureHost { .. } | Verdict::Drop(_) => None,
+        }
+    }
+
+    /// How long the fabric holds this packet before it is written: the
+    /// one-way delay from the region it came in to the one it leaves in
+    /// (`dataplane::delay`). Zero within a region.
+    #[inline]
+    pub fn delay(&self, t: &Tables, from: Ingress) -> std::time::Duration {
+        t.delays.between(from.region(t), self.egress_region(t))
+    }
+}
+
+impl Ingress {
+    /// The region the packet entered the fabric in.
+    #[inline]
+    pub fn region(self, t: &Tables) -> Option<RegionIdx> {
+        let d = &t.delays;
+        match self {
+            Ingress::Nic(n) => d.nic(n),
+            Ingress::Connection(c) => d.connection(c),
+            Ingress::Service(s) => d.service(s),
+            Ingress::Internet => d.internet(),
+            Ingress::AzureHost => None,
+        }
+    }
 }
 
 /// Why Azure would drop the packet. Azure drops silently: nothing is
