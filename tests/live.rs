@@ -1636,3 +1636,186 @@ virtualMachines:
     assert_eq!(lab.ssh_hostname("nopip", &web).as_deref(), Some("web"));
     assert_eq!(lab.ssh_hostname("nopip", "10.2.1.4"), None, "no private path");
 }
+
+/// A child process killed when the test ends, however it ends.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Lines of a child's pipe, as they come.
+fn lines_of(pipe: impl std::io::Read + Send + 'static) -> std::sync::mpsc::Receiver<String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(pipe).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+/// Waits (bounded) for a line that satisfies `want`; the lines seen.
+fn wait_line(rx: &std::sync::mpsc::Receiver<String>, want: impl Fn(&str) -> bool) -> Result<String, Vec<String>> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut seen = Vec::new();
+    loop {
+        match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(line) if want(&line) => return Ok(line),
+            Ok(line) => seen.push(line),
+            Err(_) => return Err(seen),
+        }
+    }
+}
+
+struct Captured {
+    data: Vec<u8>,
+    comment: String,
+    inbound: bool,
+}
+
+fn read_pcapng(bytes: &[u8]) -> Vec<Captured> {
+    use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketOption;
+    use pcap_file::pcapng::{Block, PcapNgReader};
+    let mut r = PcapNgReader::new(bytes).expect("a pcapng section header");
+    let mut packets = Vec::new();
+    while let Some(block) = r.next_block() {
+        if let Block::EnhancedPacket(p) = block.expect("a well-formed block") {
+            let mut c = Captured {
+                data: p.data.to_vec(),
+                comment: String::new(),
+                inbound: false,
+            };
+            for o in &p.options {
+                match o {
+                    EnhancedPacketOption::Comment(s) => c.comment = s.to_string(),
+                    EnhancedPacketOption::Flags(f) => c.inbound = f & 0b11 == 0b01,
+                    _ => {}
+                }
+            }
+            packets.push(c);
+        }
+    }
+    packets
+}
+
+/// ICMP type, source and destination of a bare IPv4 packet.
+fn icmp_of(p: &[u8]) -> Option<(u8, [u8; 4], [u8; 4])> {
+    let ihl = usize::from(p.first()? & 0x0f) * 4;
+    (p.get(9) == Some(&1)).then_some(())?;
+    Some((
+        *p.get(ihl)?,
+        p.get(12..16)?.try_into().ok()?,
+        p.get(16..20)?.try_into().ok()?,
+    ))
+}
+
+#[test]
+fn capture_shows_each_verdict_and_streams_to_tcpdump() {
+    let lab = Lab::up("h2cap");
+    let start = |extra: &[&str], stdout: Stdio| {
+        let mut args = vec!["capture", "--lab", &lab.0, "SalesVM"];
+        args.extend(extra);
+        Child(
+            Command::new(BIN)
+                .args(&args)
+                .stdin(Stdio::null())
+                .stdout(stdout)
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("start capture"),
+        )
+    };
+
+    // 1. pcapng to a pipe we read, ended by Ctrl-C.
+    let mut cap = start(&["-w", "-"], Stdio::piped());
+    let err = lines_of(cap.0.stderr.take().expect("stderr"));
+    wait_line(&err, |l| l.starts_with("capturing at SalesVM")).expect("the capture attached");
+    let mut stdout = cap.0.stdout.take().expect("stdout");
+    let (tx, bytes) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut all = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut stdout, &mut all);
+        let _ = tx.send(all);
+    });
+    assert!(
+        !lab.ping("SalesVM", "10.3.1.4"),
+        "ResearchVM is not peered with SalesVNet"
+    );
+    assert!(lab.ping("SalesVM", "10.2.1.4"));
+    let interrupted = Command::new("kill")
+        .args(["-INT", &cap.0.id().to_string()])
+        .status()
+        .expect("kill -INT");
+    assert!(interrupted.success());
+    let bytes = bytes.recv_timeout(Duration::from_secs(10)).expect("the stream ended");
+    let counts = wait_line(&err, |l| l.ends_with("packets captured")).expect("the count on stderr");
+    wait_line(&err, |l| l.contains("packets dropped by the capture")).expect("the loss on stderr");
+    let status = cap.0.wait().expect("capture exits");
+    assert!(status.success(), "Ctrl-C ends the capture cleanly: {status:?}");
+
+    let packets = read_pcapng(&bytes);
+    assert_eq!(counts, format!("{} packets captured", packets.len()));
+    let (sales, marketing, research) = ([10, 1, 1, 4], [10, 2, 1, 4], [10, 3, 1, 4]);
+    let find = |ty: u8, src: [u8; 4], dst: [u8; 4], inbound: bool| {
+        packets
+            .iter()
+            .find(|p| icmp_of(&p.data) == Some((ty, src, dst)) && p.inbound == inbound)
+            .map(|p| p.comment.as_str())
+    };
+    let blocked = find(8, sales, research, false).expect("the blocked ping to ResearchVM is captured");
+    assert!(
+        blocked.starts_with("dropped: no route leads to 10.3.1.4") && blocked.contains("not transitive"),
+        "{blocked}"
+    );
+    let request = find(8, sales, marketing, false).expect("the ping to MarketingVM");
+    assert!(
+        request.starts_with("delivered to MarketingVM")
+            && request.ends_with("(via peering SalesVNet-To-MarketingVNet)"),
+        "{request}"
+    );
+    let reply = find(0, marketing, sales, true).expect("its reply, inbound");
+    assert!(reply.starts_with("delivered to SalesVM"), "{reply}");
+
+    // 2. --drops-only keeps the drop alone.
+    let mut drops = start(&["-w", "-", "--drops-only", "-c", "1"], Stdio::piped());
+    let err = lines_of(drops.0.stderr.take().expect("stderr"));
+    wait_line(&err, |l| l.starts_with("capturing at")).expect("attached");
+    assert!(lab.ping("SalesVM", "10.2.1.4"));
+    assert!(!lab.ping("SalesVM", "10.3.1.4"));
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut drops.0.stdout.take().expect("stdout"), &mut bytes).expect("read");
+    let only = read_pcapng(&bytes);
+    assert_eq!(only.len(), 1, "-c 1");
+    assert!(only[0].comment.starts_with("dropped: "), "{}", only[0].comment);
+    assert_eq!(icmp_of(&only[0].data), Some((8, sales, research)));
+
+    // 3. `capture -w - | tcpdump -n -r -` prints live; tcpdump quitting ends the capture.
+    let mut piped = start(&["-w", "-"], Stdio::piped());
+    let err = lines_of(piped.0.stderr.take().expect("stderr"));
+    wait_line(&err, |l| l.starts_with("capturing at")).expect("attached");
+    let mut tcpdump = Child(
+        Command::new("tcpdump")
+            .args(["-n", "-l", "-r", "-"])
+            .stdin(Stdio::from(piped.0.stdout.take().expect("stdout")))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("tcpdump (scripts/setup installs it)"),
+    );
+    let out = lines_of(tcpdump.0.stdout.take().expect("tcpdump stdout"));
+    assert!(!lab.ping("SalesVM", "10.3.1.4"));
+    wait_line(&out, |l| l.contains("10.1.1.4 > 10.3.1.4: ICMP echo request"))
+        .expect("tcpdump printed the blocked ping while the capture ran");
+    let _ = tcpdump.0.kill();
+    let _ = tcpdump.0.wait();
+    poll_until("the capture to end with its reader", Duration::from_secs(10), || {
+        piped.0.try_wait().expect("try_wait").is_some()
+    });
+}

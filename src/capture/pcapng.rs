@@ -172,6 +172,11 @@ impl<W: Write> PcapngWriter<W> {
         Ok(())
     }
 
+    /// The output, e.g. a `Vec` the caller empties into a socket between packets.
+    pub fn get_mut(&mut self) -> &mut W {
+        self.inner.get_mut()
+    }
+
     pub fn into_inner(self) -> W {
         self.inner.into_inner()
     }

@@ -60,6 +60,16 @@ impl<T> CaptureRing<T> {
         }
     }
 
+    /// Like [`CaptureRing::try_push`], but the item is made only when a
+    /// slot looks free: a full ring costs the packet path no copy.
+    pub fn offer(&self, make: impl FnOnce() -> T) -> bool {
+        if self.queue.is_full() {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+            return false;
+        }
+        self.try_push(make())
+    }
+
     pub fn pop(&self) -> Option<T> {
         self.queue.pop()
     }
@@ -128,6 +138,14 @@ mod tests {
         assert_eq!(ring.pop(), Some(5));
         assert_eq!(ring.pop(), None);
         assert_eq!((ring.accepted(), ring.dropped()), (3, 2));
+    }
+
+    #[test]
+    fn an_offer_to_a_full_ring_is_never_made() {
+        let ring = CaptureRing::new(1);
+        assert!(ring.offer(|| 1));
+        assert!(!ring.offer(|| unreachable!("the ring is full: nothing is copied")));
+        assert_eq!((ring.accepted(), ring.dropped()), (1, 1));
     }
 
     #[test]

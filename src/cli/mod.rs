@@ -4,6 +4,7 @@
 
 mod az;
 mod bench;
+mod capture;
 pub mod graph;
 mod kubectl;
 mod live;
@@ -196,6 +197,26 @@ pub enum Command {
         #[arg(long)]
         vm: Option<String>,
     },
+    /// The packets the fabric sees at a VM, NIC or peering, both directions,
+    /// drops included, each with its verdict: pcapng (-w) or one line each.
+    Capture {
+        #[command(flatten)]
+        lab: LabArg,
+        /// A VM, a NIC, or a peering (PEERING or VNET/PEERING).
+        target: String,
+        /// Write pcapng to FILE; `-` streams it to stdout (`| tcpdump -n -r -`).
+        #[arg(short = 'w', value_name = "FILE|-")]
+        write: Option<PathBuf>,
+        /// Stop after N packets.
+        #[arg(short = 'c', value_name = "N")]
+        count: Option<u64>,
+        /// Only the packets the fabric drops.
+        #[arg(long)]
+        drops_only: bool,
+        /// Stop after this long: 10s, 500ms, 2m.
+        #[arg(long, value_parser = capture::parse_duration)]
+        duration: Option<std::time::Duration>,
+    },
     /// Apply model changes to a running lab: all of them, or none.
     Apply {
         #[command(flatten)]
@@ -382,6 +403,24 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             live::ssh(&lab.get()?, &vm, cmd)
         }
         Command::Trace { lab, vm } => live::trace(&lab.get()?, vm, &mut out),
+        Command::Capture {
+            lab,
+            target,
+            write,
+            count,
+            drops_only,
+            duration,
+        } => capture::capture(
+            &lab.get()?,
+            capture::Options {
+                target,
+                write,
+                count,
+                drops_only,
+                duration,
+            },
+            &mut out,
+        ),
         Command::Apply { lab, file } => live::apply(&lab.get()?, &file, &mut out),
         Command::Test { dir, lab, junit } => live::test(&lab.get()?, &dir, junit.as_deref(), &mut out),
         Command::Az { lab, args } => {

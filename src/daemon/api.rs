@@ -46,6 +46,13 @@ async fn connection(daemon: Arc<Daemon>, stream: UnixStream) {
                     trace(&daemon, vm, &mut write).await;
                     return;
                 }
+                Ok(Request::Capture(req)) => {
+                    // An error here is the client gone: nothing to tell it.
+                    let _ =
+                        super::capture::stream(&daemon.fabric.taps, &daemon.fabric.plane, req, &mut lines, &mut write)
+                            .await;
+                    return;
+                }
                 Ok(req) => answer(&daemon, req).await,
             }
         };
@@ -65,8 +72,8 @@ async fn answer(daemon: &Arc<Daemon>, req: Request) -> Response {
             daemon.request_shutdown();
             Response::Ok
         }
-        Request::Trace { .. } => Response::Error {
-            message: "trace streams on its own connection".into(),
+        Request::Trace { .. } | Request::Capture(_) => Response::Error {
+            message: "trace and capture stream on their own connection".into(),
         },
     }
 }
@@ -96,7 +103,7 @@ async fn trace(daemon: &Daemon, vm: Option<String>, write: &mut (impl AsyncWrite
     }
 }
 
-async fn send(write: &mut (impl AsyncWriteExt + Unpin), reply: &Response) -> std::io::Result<()> {
+pub(super) async fn send(write: &mut (impl AsyncWriteExt + Unpin), reply: &Response) -> std::io::Result<()> {
     let mut line = serde_json::to_vec(reply).map_err(std::io::Error::other)?;
     line.push(b'\n');
     write.write_all(&line).await

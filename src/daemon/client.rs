@@ -1,6 +1,6 @@
 //! The CLI's side of the API socket (blocking: the CLI has no runtime).
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixStream;
 
 use thiserror::Error;
@@ -71,6 +71,29 @@ impl Client {
             return Ok(None);
         }
         serde_json::from_str(&line).map(Some).map_err(|e| ClientError::Garbled {
+            lab: self.lab.to_string(),
+            source: e,
+        })
+    }
+
+    /// One frame of a capture stream: a `u32` big-endian length, then that
+    /// many bytes. An empty frame ends the stream.
+    pub fn recv_frame(&mut self) -> Result<Vec<u8>, ClientError> {
+        let io = |lab: &Lab, e| ClientError::Io {
+            lab: lab.to_string(),
+            source: e,
+        };
+        let mut len = [0u8; 4];
+        self.reader.read_exact(&mut len).map_err(|e| io(&self.lab, e))?;
+        let mut bytes = vec![0u8; u32::from_be_bytes(len) as usize];
+        self.reader.read_exact(&mut bytes).map_err(|e| io(&self.lab, e))?;
+        Ok(bytes)
+    }
+
+    /// A second handle on the socket, to write on while another thread
+    /// reads (a capture's Ctrl-C).
+    pub fn writer(&self) -> Result<UnixStream, ClientError> {
+        self.writer.try_clone().map_err(|e| ClientError::Io {
             lab: self.lab.to_string(),
             source: e,
         })

@@ -228,6 +228,7 @@ async fn start(
             what: "start the delay line".into(),
             source: e,
         })?,
+        taps: Default::default(),
     });
     let stop_probes = Arc::new(std::sync::atomic::AtomicBool::new(false));
     prober::spawn(fabric.clone(), &ns, stop_probes.clone())?;

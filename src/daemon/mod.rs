@@ -8,6 +8,7 @@
 
 mod api;
 mod build;
+mod capture;
 pub mod client;
 mod delayline;
 mod hostplan;

@@ -21,6 +21,7 @@ use tun_rs::{AsyncDevice, VIRTIO_NET_HDR_LEN, VirtioNetHdr};
 const VIRTIO_NET_HDR_F_NEEDS_CSUM: u8 = 1;
 const VIRTIO_NET_HDR_GSO_NONE: u8 = 0;
 
+use super::capture::{Stage, Taps};
 use super::delayline::DelayLine;
 use super::proto::{self, DropEvent};
 use crate::dataplane::nat::{self, L4Checksum, Side};
@@ -204,6 +205,8 @@ pub struct Fabric {
     pub drops: broadcast::Sender<DropEvent>,
     /// Where packets between regions wait for their delay.
     pub delay: Arc<DelayLine>,
+    /// Running captures (`vnetlab capture`).
+    pub taps: Taps,
 }
 
 /// Records the peerings a packet crossed, for the per-peering counters.
@@ -268,7 +271,7 @@ pub async fn run_port(fabric: Arc<Fabric>, port: Arc<Port>) {
     }
 }
 
-async fn forward(fabric: &Fabric, plane: &Plane, from: &Port, ingress: Ingress, frame: &mut [u8]) {
+async fn forward(fabric: &Fabric, plane: &Arc<Plane>, from: &Port, ingress: Ingress, frame: &mut [u8]) {
     let Ok(hdr) = VirtioNetHdr::decode(frame) else { return };
     let len = (frame.len() - VIRTIO_NET_HDR_LEN) as u64;
     let segments = segments(&hdr, len);
@@ -290,38 +293,29 @@ async fn forward(fabric: &Fabric, plane: &Plane, from: &Port, ingress: Ingress, 
             &mut crossed,
         )
     };
-    let l4 = if hdr.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM != 0 {
-        L4Checksum::Partial
-    } else {
-        L4Checksum::Full
-    };
     let to = match verdict {
-        Verdict::Deliver { nic, nat } | Verdict::ToAppliance { nic, nat } => {
-            if let Some(r) = nat {
-                nat::apply(&mut frame[VIRTIO_NET_HDR_LEN..], &r, l4);
-            }
-            plane.ports[nic.index()].as_ref()
-        }
-        Verdict::ToService { service, nat } => {
-            nat::apply(&mut frame[VIRTIO_NET_HDR_LEN..], &nat, l4);
-            plane.services.get(service.index()).and_then(Option::as_ref)
-        }
-        Verdict::ToAzureHost { nat } => {
-            nat::apply(&mut frame[VIRTIO_NET_HDR_LEN..], &nat, l4);
-            plane.azure_host.as_ref()
-        }
-        Verdict::ToInternet { snat } => {
-            nat::rewrite(&mut frame[VIRTIO_NET_HDR_LEN..], Side::Source, snat, l4);
-            Some(&plane.internet)
-        }
-        Verdict::Hairpin { nic, snat, dnat } => {
-            nat::rewrite(&mut frame[VIRTIO_NET_HDR_LEN..], Side::Source, snat, l4);
-            nat::rewrite(&mut frame[VIRTIO_NET_HDR_LEN..], Side::Destination, dnat, l4);
-            plane.ports[nic.index()].as_ref()
-        }
+        Verdict::Deliver { nic, .. } | Verdict::ToAppliance { nic, .. } => plane.ports[nic.index()].as_ref(),
+        Verdict::ToService { service, .. } => plane.services.get(service.index()).and_then(Option::as_ref),
+        Verdict::ToAzureHost { .. } => plane.azure_host.as_ref(),
+        Verdict::ToInternet { .. } => Some(&plane.internet),
+        Verdict::Hairpin { nic, .. } => plane.ports[nic.index()].as_ref(),
         Verdict::ToSite { connection } => plane.tunnels.get(connection.index()).and_then(Option::as_ref),
         Verdict::Drop(_) => None,
     };
+    // Without a capture this is one relaxed load.
+    let tapping = fabric.taps.active();
+    let crossings = &crossed.links[..crossed.n];
+    if tapping {
+        fabric.taps.offer(
+            plane,
+            Stage::Sent,
+            ingress,
+            crossings,
+            &verdict,
+            to.is_some(),
+            &frame[VIRTIO_NET_HDR_LEN..],
+        );
+    }
     let Some(to) = to else {
         record_drop(
             fabric,
@@ -334,7 +328,39 @@ async fn forward(fabric: &Fabric, plane: &Plane, from: &Port, ingress: Ingress, 
         );
         return;
     };
-    for &(vnet, link) in &crossed.links[..crossed.n] {
+    let l4 = if hdr.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM != 0 {
+        L4Checksum::Partial
+    } else {
+        L4Checksum::Full
+    };
+    match verdict {
+        Verdict::Deliver { nat: Some(r), .. } | Verdict::ToAppliance { nat: Some(r), .. } => {
+            nat::apply(&mut frame[VIRTIO_NET_HDR_LEN..], &r, l4);
+        }
+        Verdict::ToService { nat, .. } | Verdict::ToAzureHost { nat } => {
+            nat::apply(&mut frame[VIRTIO_NET_HDR_LEN..], &nat, l4);
+        }
+        Verdict::ToInternet { snat } => {
+            nat::rewrite(&mut frame[VIRTIO_NET_HDR_LEN..], Side::Source, snat, l4);
+        }
+        Verdict::Hairpin { snat, dnat, .. } => {
+            nat::rewrite(&mut frame[VIRTIO_NET_HDR_LEN..], Side::Source, snat, l4);
+            nat::rewrite(&mut frame[VIRTIO_NET_HDR_LEN..], Side::Destination, dnat, l4);
+        }
+        _ => {}
+    }
+    if tapping {
+        fabric.taps.offer(
+            plane,
+            Stage::Delivered,
+            ingress,
+            crossings,
+            &verdict,
+            true,
+            &frame[VIRTIO_NET_HDR_LEN..],
+        );
+    }
+    for &(vnet, link) in crossings {
         if let Some(c) = plane.links.get(vnet.index()).and_then(|l| l.get(link.index())) {
             c.carried.add(segments, len);
         }
@@ -479,10 +505,7 @@ fn record_drop(
         vms.push(name);
     }
     let flow = key.map_or_else(|| "(unparsable)".into(), |k| k.to_string());
-    let mut reason = explain::summarize(t, verdict, pkt);
-    if let Verdict::ToSite { .. } = verdict {
-        reason.push_str(" — but no on-premises router holds that tunnel");
-    }
+    let reason = verdict_words(t, verdict, pkt, false);
     let time = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
@@ -496,7 +519,20 @@ fn record_drop(
     });
 }
 
-fn concerned_nic(r: &DropReason) -> Option<NicIdx> {
+/// The verdict in the words `explain` uses; `delivered` false for a
+/// packet whose verdict named a destination with no TUN here.
+pub(super) fn verdict_words(t: &Tables, verdict: &Verdict, pkt: &[u8], delivered: bool) -> String {
+    let mut words = explain::summarize(t, verdict, pkt);
+    match verdict {
+        Verdict::Drop(_) => {}
+        _ if delivered => {}
+        Verdict::ToSite { .. } => words.push_str(" — but no on-premises router holds that tunnel"),
+        _ => words.push_str(" — but it has no running TUN here: dropped"),
+    }
+    words
+}
+
+pub(super) fn concerned_nic(r: &DropReason) -> Option<NicIdx> {
     match *r {
         DropReason::VmNotRunning { nic }
         | DropReason::NotForwarding { nic }

@@ -1,6 +1,7 @@
 //! The lab daemon's API: one JSON object per line over a Unix socket that
 //! only root can open. A request gets one response line, except `Trace`,
-//! which streams drop events until the client goes away.
+//! which streams drop events until the client goes away, and `Capture`,
+//! which streams pcapng in length-prefixed frames (src/daemon/capture.rs).
 
 use serde::{Deserialize, Serialize};
 
@@ -24,7 +25,22 @@ pub enum Request {
     Enter {
         netns: String,
     },
+    Capture(CaptureRequest),
     Shutdown,
+}
+
+/// `vnetlab capture`: what to capture and when to stop (besides the
+/// client writing a line or hanging up).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CaptureRequest {
+    /// A VM, a NIC, or a peering (`PEERING` or `VNET/PEERING`).
+    pub target: String,
+    /// Stop after this many packets.
+    pub count: Option<u64>,
+    pub duration_ms: Option<u64>,
+    /// Only the packets the fabric drops.
+    pub drops_only: bool,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -39,6 +55,17 @@ pub enum Response {
     /// The machine's init: `nsenter --target PID` enters the machine.
     Entered {
         pid: u32,
+    },
+    /// A capture started: pcapng frames follow.
+    Capturing {
+        interface: String,
+        description: String,
+    },
+    /// After the last frame: packets written, and packets the capture
+    /// could not keep (its ring was full).
+    CaptureEnded {
+        captured: u64,
+        lost: u64,
     },
     Ok,
     /// The engine refused a change (`index` says which one of a batch).
