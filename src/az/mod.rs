@@ -8,6 +8,7 @@ mod args;
 mod backend;
 mod cmd_account;
 mod cmd_aks;
+mod cmd_flowlog;
 mod cmd_gateway;
 mod cmd_group;
 mod cmd_lb;
@@ -140,6 +141,7 @@ fn leaves() -> Vec<Leaf<Handler>> {
         cmd_routeserver::leaves(),
         cmd_vm::leaves(),
         cmd_watcher::leaves(),
+        cmd_flowlog::leaves(),
         cmd_aks::leaves(),
     ]
     .into_iter()

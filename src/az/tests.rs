@@ -1677,3 +1677,89 @@ fn retired_image_aliases_build_the_vm_with_a_warning() {
     );
     assert_eq!((code, err.as_str()), (0, ""));
 }
+
+#[test]
+fn flow_logs_are_created_listed_updated_and_deleted_under_the_regions_watcher() {
+    let mut b = learn_lab();
+    let created = json(
+        &mut b,
+        "network watcher flow-log create -l northeurope -n SalesLog -g learn-rg --vnet SalesVNet --storage-account learnlogs --retention 7",
+    );
+    let id = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/NetworkWatcherRG/providers/Microsoft.Network/networkWatchers/NetworkWatcher_northeurope/flowLogs/SalesLog";
+    assert_eq!(
+        created["id"]
+            .as_str()
+            .map(|s| s.split_once("/resourceGroups").map(|p| p.1)),
+        Some(id.split_once("/resourceGroups").map(|p| p.1))
+    );
+    assert_eq!(created["enabled"], true);
+    assert_eq!(created["retentionPolicy"]["days"], 7);
+    assert!(
+        created["targetResourceId"]
+            .as_str()
+            .is_some_and(|t| t.ends_with("/virtualNetworks/SalesVNet"))
+    );
+    assert!(
+        created["storageId"]
+            .as_str()
+            .is_some_and(|s| s.ends_with("/Microsoft.Storage/storageAccounts/learnlogs"))
+    );
+    // Azure made NetworkWatcherRG on first use.
+    json(&mut b, "group show -n NetworkWatcherRG");
+
+    ok(
+        &mut b,
+        "network watcher flow-log create -l northeurope -n MarketingApps -g learn-rg --vnet MarketingVNet --subnet Apps --storage-account learnlogs --interval 10",
+    );
+    let list = json(&mut b, "network watcher flow-log list -l northeurope");
+    assert_eq!(list.as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        json(&mut b, "network watcher flow-log list -l westeurope"),
+        Value::Array(vec![])
+    );
+    let updated = json(
+        &mut b,
+        "network watcher flow-log update -l northeurope -n SalesLog --enabled false",
+    );
+    assert_eq!(updated["enabled"], false);
+    assert_eq!(updated["retentionPolicy"]["days"], 7, "untouched settings stay");
+
+    // Refusals in Azure's words, the model unchanged.
+    let before = b.model.clone();
+    for (line, words) in [
+        (
+            "network watcher flow-log create -l westeurope -n Wrong -g learn-rg --vnet SalesVNet --storage-account s",
+            "(InvalidResourceLocation)",
+        ),
+        (
+            "network watcher flow-log create -l northeurope -n Again -g learn-rg --vnet SalesVNet --storage-account s",
+            "already targets",
+        ),
+        (
+            "network watcher flow-log create -l northeurope -n Nope -g learn-rg --vnet NoSuchVNet --storage-account s",
+            "(InvalidResourceReference)",
+        ),
+        (
+            "network watcher flow-log create -l northeurope -n NoTarget --storage-account s",
+            "at least one target",
+        ),
+        (
+            "network watcher flow-log create -l northeurope -n Nsg -g learn-rg --nsg SalesVMNSG --storage-account s",
+            "NSG flow logs can no longer be created",
+        ),
+        (
+            "network watcher flow-log update -l northeurope -n SalesLog --interval 5",
+            "10 and 60",
+        ),
+    ] {
+        let (code, _, err) = sh(&mut b, line);
+        assert_ne!(code, 0, "{line}");
+        assert!(err.replace("atleast", "at least").contains(words), "{line}: {err}");
+        assert_eq!(b.model, before, "{line}");
+    }
+
+    ok(&mut b, "network watcher flow-log delete -l northeurope -n SalesLog");
+    let (code, _, err) = sh(&mut b, "network watcher flow-log show -l northeurope -n SalesLog");
+    assert_eq!(code, 3, "{err}");
+    assert_eq!(b.model.flow_logs.len(), 1);
+}

@@ -28,6 +28,7 @@ mod ops_gateway;
 mod ops_identity;
 mod ops_network;
 mod ops_security;
+mod ops_watcher;
 pub mod regions;
 mod routes;
 mod security;
@@ -69,6 +70,7 @@ pub use ops_dns::{
 pub use ops_gateway::{ConnectionSpec, GatewaySpec, LocalGatewaySpec, RouteServerPeeringSpec, RouteServerSpec};
 pub use ops_network::{PeeringSpec, SubnetSpec, VnetSpec};
 pub use ops_security::{RouteSpec, SecurityRuleSpec};
+pub use ops_watcher::{FLOW_LOG_TYPE, FlowLog};
 pub use routes::*;
 pub use security::*;
 
@@ -172,6 +174,8 @@ pub enum Change {
     DeleteVirtualNetworkLink(ResourceId),
     PutRecordSet(RecordSetSpec),
     DeleteRecordSet(ResourceId),
+    PutFlowLog(FlowLog),
+    DeleteFlowLog(ResourceId),
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -200,6 +204,9 @@ pub struct Model {
     pub managed_clusters: BTreeMap<ResourceId, ManagedCluster>,
     #[serde(default)]
     pub private_dns_zones: BTreeMap<ResourceId, PrivateDnsZone>,
+    /// Network Watcher flow logs, by ID.
+    #[serde(default)]
+    pub flow_logs: BTreeMap<ResourceId, FlowLog>,
 }
 
 impl Model {
@@ -308,6 +315,8 @@ impl Model {
             DeleteVirtualNetworkLink(id) => self.delete_virtual_network_link(&id),
             PutRecordSet(s) => self.put_record_set(s),
             DeleteRecordSet(id) => self.delete_record_set(&id),
+            PutFlowLog(f) => self.put_flow_log(f),
+            DeleteFlowLog(id) => self.delete_flow_log(&id),
         }
     }
 
