@@ -1819,3 +1819,207 @@ fn capture_shows_each_verdict_and_streams_to_tcpdump() {
         piped.0.try_wait().expect("try_wait").is_some()
     });
 }
+
+/// A directory removed when the test ends.
+struct RemoveDir(std::path::PathBuf);
+
+impl Drop for RemoveDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// One VNet flow log tuple (version 4), read as Azure documents the
+/// format (shared/azure-semantics-2.md §5.2): 13 comma-separated fields.
+#[derive(Debug)]
+struct Tuple {
+    rule: String,
+    src: String,
+    dst: String,
+    dport: u16,
+    proto: u8,
+    direction: char,
+    state: char,
+    counters: [u64; 4],
+}
+
+fn parse_tuple(rule: &str, s: &str) -> Tuple {
+    let f: Vec<&str> = s.split(',').collect();
+    assert_eq!(f.len(), 13, "a v4 tuple has 13 fields: {s}");
+    assert!(f[0].len() == 13 && f[0].parse::<u64>().is_ok(), "time in epoch ms: {s}");
+    assert_eq!(f[8], "NX", "{s}");
+    let n = |i: usize| f[i].parse::<u64>().unwrap_or_else(|_| panic!("field {i} of {s}"));
+    Tuple {
+        rule: rule.to_string(),
+        src: f[1].into(),
+        dst: f[2].into(),
+        dport: f[4].parse().expect("dport"),
+        proto: f[5].parse().expect("IANA protocol number"),
+        direction: f[6].chars().next().expect("direction"),
+        state: f[7].chars().next().expect("state"),
+        counters: [n(9), n(10), n(11), n(12)],
+    }
+}
+
+/// Every PT1H.json under `dir`: (path relative to `dir`, document).
+fn blobs_under(dir: &Path) -> Vec<(String, serde_json::Value)> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                todo.push(p);
+            } else if p.file_name().is_some_and(|n| n == "PT1H.json") {
+                let doc = serde_json::from_slice(&std::fs::read(&p).expect("read blob")).expect("a JSON blob");
+                let rel = p.strip_prefix(dir).expect("under dir").display().to_string();
+                out.push((rel, doc));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn flow_logs_record_lab_01_traffic_in_azures_format() {
+    let name = format!("h2flow{}", std::process::id() % 100_000);
+    let o = Command::new(BIN)
+        .args(["up", LAB_DIR, "--lab", &name])
+        .env("VNETLAB_FLOW_LOG_INTERVAL", "1s")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run vnetlab up");
+    let lab = Lab(name.clone());
+    assert!(o.status.success(), "up failed: {}", text(&o));
+    let dir = Path::new("/var/lib/vnetlab").join(&name);
+    let _dir = RemoveDir(dir.clone());
+    lab.az(&[
+        "network",
+        "watcher",
+        "flow-log",
+        "create",
+        "-l",
+        "northeurope",
+        "-n",
+        "SalesLog",
+        "-g",
+        "learn-rg",
+        "--vnet",
+        "SalesVNet",
+        "--storage-account",
+        "learnlogs",
+    ]);
+
+    // Allowed: ping and ssh from SalesVM to MarketingVM. Denied: the Cloud
+    // Shell to port 80 of SalesVM's public IP (DenyAllInBound).
+    assert!(lab.ping("SalesVM", "10.2.1.4"));
+    assert_eq!(lab.ssh_hostname("SalesVM", "10.2.1.4").as_deref(), Some("MarketingVM"));
+    let denied = lab.run(&[
+        "shell",
+        "--",
+        "timeout",
+        "3",
+        "bash",
+        "-c",
+        "exec 3<>/dev/tcp/203.0.113.1/80",
+    ]);
+    assert!(!denied.status.success());
+
+    let root = dir.join("flowlogs/learnlogs");
+    let mut tuples = Vec::new();
+    let mut blobs = Vec::new();
+    poll_until(
+        "the flow log to hold the ping's counters, the ssh's end and the deny",
+        Duration::from_secs(20),
+        || {
+            blobs = blobs_under(&root);
+            tuples = blobs
+                .iter()
+                .flat_map(|(_, doc)| doc["records"].as_array().cloned().unwrap_or_default())
+                .flat_map(|r| r["flowRecords"]["flows"].as_array().cloned().unwrap_or_default())
+                .flat_map(|f| f["flowGroups"].as_array().cloned().unwrap_or_default())
+                .flat_map(|g| {
+                    let rule = g["rule"].as_str().unwrap_or("").to_string();
+                    g["flowTuples"]
+                        .as_array()
+                        .cloned()
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(move |t| parse_tuple(&rule, t.as_str().expect("a tuple string")))
+                })
+                .collect();
+            let has = |f: &dyn Fn(&Tuple) -> bool| tuples.iter().any(f);
+            has(&|t| t.proto == 1 && t.state == 'C')
+                && has(&|t| t.proto == 6 && t.dport == 22 && t.state == 'E')
+                && has(&|t| t.proto == 6 && t.dport == 80 && t.state == 'D')
+        },
+    );
+
+    // The blob layout and the record fields, as Azure writes them.
+    for (path, doc) in &blobs {
+        assert!(
+            path.starts_with("insights-logs-flowlogflowevent/flowLogResourceID=/SUBSCRIPTIONS/")
+                && path.contains("/RESOURCEGROUPS/NETWORKWATCHERRG/PROVIDERS/MICROSOFT.NETWORK/NETWORKWATCHERS/NETWORKWATCHER_NORTHEUROPE/FLOWLOGS/SALESLOG/y=")
+                && path.contains("/m=00/macAddress=")
+                && path.ends_with("/PT1H.json"),
+            "{path}"
+        );
+        for r in doc["records"].as_array().expect("records") {
+            assert_eq!(r["category"], "FlowLogFlowEvent");
+            assert_eq!(r["operationName"], "FlowLogFlowEvent");
+            assert_eq!(r["flowLogVersion"], 4);
+            let mac = r["macAddress"].as_str().expect("macAddress");
+            assert!(mac.len() == 12 && mac.starts_with("000D3A"), "{mac}");
+            assert!(path.contains(&format!("macAddress={mac}/")), "{path} {mac}");
+            assert!(
+                r["targetResourceID"]
+                    .as_str()
+                    .is_some_and(|t| t.ends_with("/virtualNetworks/SalesVNet"))
+            );
+        }
+    }
+    // Only SalesVM's NIC is in SalesVNet: nothing of MarketingVM's own view.
+    assert!(
+        tuples
+            .iter()
+            .all(|t| t.src == "10.1.1.4" || t.dst == "10.1.1.4" || t.dport == 80),
+        "{tuples:?}"
+    );
+
+    // The ping: begun outbound under the rule that allowed it, then counted.
+    let ping: Vec<&Tuple> = tuples.iter().filter(|t| t.proto == 1 && t.dst == "10.2.1.4").collect();
+    assert_eq!(
+        ping.first().map(|t| (t.state, t.direction)),
+        Some(('B', 'O')),
+        "{ping:?}"
+    );
+    assert!(
+        ping.iter().all(|t| t.rule == "DefaultRule_AllowVnetOutBound"),
+        "{ping:?}"
+    );
+    let sum = ping
+        .iter()
+        .fold([0; 4], |a, t| [0, 1, 2, 3].map(|i| a[i] + t.counters[i]));
+    // ping -c 2: two 84-byte requests sent, two replies received.
+    assert_eq!(sum, [2, 168, 2, 168], "{ping:?}");
+
+    // The ssh: B then E (FIN), the counters of both ways.
+    let ssh: Vec<&Tuple> = tuples.iter().filter(|t| t.proto == 6 && t.dport == 22).collect();
+    assert_eq!(ssh.first().map(|t| t.state), Some('B'), "{ssh:?}");
+    assert_eq!(ssh.iter().filter(|t| t.state == 'E').count(), 1, "{ssh:?}");
+    let sum = ssh
+        .iter()
+        .fold([0; 4], |a, t| [0, 1, 2, 3].map(|i| a[i] + t.counters[i]));
+    assert!(sum[0] > 5 && sum[2] > 5 && sum[1] > 1000 && sum[3] > 1000, "{ssh:?}");
+
+    // The deny: inbound, zero counters, under the default rule's name.
+    let deny = tuples.iter().find(|t| t.dport == 80).expect("the denied connection");
+    assert_eq!(
+        (deny.direction, deny.state, deny.counters),
+        ('I', 'D', [0; 4]),
+        "{deny:?}"
+    );
+    assert_eq!(deny.rule, "DefaultRule_DenyAllInBound");
+    assert_eq!(deny.src, "192.0.2.10");
+}

@@ -2,8 +2,6 @@
 //! nesting and spellings. `resourceGroup` is added afterwards to every
 //! object with an `id`, as az does ([`add_resource_groups`]).
 
-use std::hash::{Hash, Hasher};
-
 use serde_json::{Value, json};
 
 use crate::model::{
@@ -16,20 +14,7 @@ use crate::model::{
 
 /// A GUID that stays the same for the same resource (resourceGuid, vmId, etag).
 pub fn guid(id: &ResourceId, salt: &str) -> String {
-    let mut h = rustc_hash::FxHasher::default();
-    id.hash(&mut h);
-    salt.hash(&mut h);
-    let a = h.finish();
-    a.hash(&mut h);
-    let b = h.finish();
-    format!(
-        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
-        a >> 32,
-        (a >> 16) & 0xffff,
-        a & 0xfff,
-        0x8000 | (b >> 48) & 0x3fff,
-        b & 0xffff_ffff_ffff
-    )
+    id.stable_guid(salt)
 }
 
 fn etag(id: &ResourceId) -> String {
@@ -42,14 +27,9 @@ fn reference(id: &ResourceId) -> Value {
 
 /// A MAC address in Azure's OUI, the same for the same NIC.
 pub fn mac_address(nic: &ResourceId) -> String {
-    let g = guid(nic, "mac");
-    let hex: Vec<char> = g.chars().filter(char::is_ascii_hexdigit).collect();
-    let b: Vec<String> = hex
-        .chunks(2)
-        .take(3)
-        .map(|c| c.iter().collect::<String>().to_ascii_uppercase())
-        .collect();
-    format!("00-0D-3A-{}", b.join("-"))
+    let m = nic.stable_mac();
+    let hex: Vec<String> = m.iter().map(|b| format!("{b:02X}")).collect();
+    hex.join("-")
 }
 
 pub fn group(g: &ResourceGroup) -> Value {

@@ -6,8 +6,8 @@
 //! so the data plane can fill a [`CaptureRing`] and a writer thread drain it
 //! into a [`PcapngWriter`] without either knowing the other's types.
 //!
-//! The live wiring (`vnetlab capture`) is not here yet; see
-//! docs/architecture.md, "Capture and flow logs: the formats".
+//! The live wiring (`vnetlab capture`) is src/daemon/capture.rs; see
+//! docs/capture.md.
 
 mod pcapng;
 mod ring;

@@ -229,6 +229,7 @@ async fn start(
             source: e,
         })?,
         taps: Default::default(),
+        flow_feed: super::flowlogs::start(lab.flow_log_dir(), super::flowlogs::config_from_env()),
     });
     let stop_probes = Arc::new(std::sync::atomic::AtomicBool::new(false));
     prober::spawn(fabric.clone(), &ns, stop_probes.clone())?;

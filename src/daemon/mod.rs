@@ -11,6 +11,7 @@ mod build;
 mod capture;
 pub mod client;
 mod delayline;
+mod flowlogs;
 mod hostplan;
 pub mod journal;
 mod lifecycle;

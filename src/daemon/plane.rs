@@ -23,6 +23,7 @@ const VIRTIO_NET_HDR_GSO_NONE: u8 = 0;
 
 use super::capture::{Stage, Taps};
 use super::delayline::DelayLine;
+use super::flowlogs::{Feed, NicLog, NsgStep, Side as LogSide};
 use super::proto::{self, DropEvent};
 use crate::dataplane::nat::{self, L4Checksum, Side};
 use crate::dataplane::{
@@ -122,6 +123,9 @@ pub struct Plane {
     pub services: Vec<Option<Arc<Port>>>,
     /// The namespace health probes come from (168.63.129.16).
     pub azure_host: Option<Arc<Port>>,
+    /// By `NicIdx`: the flow log that covers the NIC; empty when no NIC
+    /// is logged, so the packet path tests one length.
+    pub flow_logs: Vec<Option<Arc<NicLog>>>,
     ingress_by_key: FxHashMap<u64, Ingress>,
 }
 
@@ -182,6 +186,7 @@ impl Plane {
             internet,
             services,
             azure_host,
+            flow_logs: Vec::new(),
             ingress_by_key,
         }
     }
@@ -207,24 +212,50 @@ pub struct Fabric {
     pub delay: Arc<DelayLine>,
     /// Running captures (`vnetlab capture`).
     pub taps: Taps,
+    /// Where packets of logged NICs go (`az network watcher flow-log`).
+    pub flow_feed: Feed,
 }
 
-/// Records the peerings a packet crossed, for the per-peering counters.
+/// Records the peerings a packet crossed, for the per-peering counters,
+/// and the NSG decisions, for flow logs.
 #[derive(Default)]
 struct Crossings {
     links: [(VnetIdx, LinkIdx); 4],
     n: usize,
+    nsgs: [Option<NsgStep>; 4],
+    n_nsgs: usize,
 }
 
 impl Observer for Crossings {
     #[inline]
     fn step(&mut self, s: Step) {
-        if let Step::CrossPeering { from, link, .. } = s
-            && self.n < self.links.len()
-        {
-            self.links[self.n] = (from, link);
-            self.n += 1;
+        let nsg = match s {
+            Step::CrossPeering { from, link, .. } => {
+                if self.n < self.links.len() {
+                    self.links[self.n] = (from, link);
+                    self.n += 1;
+                }
+                return;
+            }
+            Step::Nsg {
+                nic, nsg, rule, access, ..
+            } => NsgStep {
+                nic,
+                rule: Some((nsg, rule, access)),
+            },
+            Step::Tracked { nic, .. } | Step::NoNsg { nic, .. } => NsgStep { nic, rule: None },
+            _ => return,
+        };
+        if self.n_nsgs < self.nsgs.len() {
+            self.nsgs[self.n_nsgs] = Some(nsg);
+            self.n_nsgs += 1;
         }
+    }
+}
+
+impl Crossings {
+    fn nsg_steps(&self) -> impl Iterator<Item = NsgStep> + '_ {
+        self.nsgs[..self.n_nsgs].iter().flatten().copied()
     }
 }
 
@@ -316,6 +347,28 @@ async fn forward(fabric: &Fabric, plane: &Arc<Plane>, from: &Port, ingress: Ingr
             &frame[VIRTIO_NET_HDR_LEN..],
         );
     }
+    let logging = !plane.flow_logs.is_empty();
+    if logging {
+        let steps: Vec<NsgStep> = crossed.nsg_steps().collect();
+        let sides: &[LogSide] = if to.is_some() {
+            &[LogSide::Sender]
+        } else {
+            &[LogSide::Sender, LogSide::Receiver]
+        };
+        for &side in sides {
+            super::flowlogs::observe(
+                &fabric.flow_feed,
+                plane,
+                side,
+                ingress,
+                &verdict,
+                &steps,
+                &frame[VIRTIO_NET_HDR_LEN..],
+                segments,
+                len,
+            );
+        }
+    }
     let Some(to) = to else {
         record_drop(
             fabric,
@@ -358,6 +411,20 @@ async fn forward(fabric: &Fabric, plane: &Arc<Plane>, from: &Port, ingress: Ingr
             &verdict,
             true,
             &frame[VIRTIO_NET_HDR_LEN..],
+        );
+    }
+    if logging {
+        let steps: Vec<NsgStep> = crossed.nsg_steps().collect();
+        super::flowlogs::observe(
+            &fabric.flow_feed,
+            plane,
+            LogSide::Receiver,
+            ingress,
+            &verdict,
+            &steps,
+            &frame[VIRTIO_NET_HDR_LEN..],
+            segments,
+            len,
         );
     }
     for &(vnet, link) in crossings {

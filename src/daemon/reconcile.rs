@@ -338,7 +338,8 @@ impl Daemon {
             .collect();
         by_key.insert(plane::AZURE_HOST_KEY, self.azure_host.clone());
         let tables = Tables::compile_with(&model, host.generation, &self.latency);
-        let plane = Plane::new(tables, &by_key, &mut host.link_counters, self.internet.clone());
+        let mut plane = Plane::new(tables, &by_key, &mut host.link_counters, self.internet.clone());
+        plane.flow_logs = super::flowlogs::assign(&model, &plane);
         self.fabric.plane.store(Arc::new(plane));
         host.generation
     }

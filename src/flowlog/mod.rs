@@ -11,8 +11,7 @@
 //!
 //! Plain data in, text out: this module imports nothing else of the crate.
 //! The live wiring (the data plane feeding events, the daemon writing
-//! blobs) is not here yet; see docs/architecture.md, "Capture and flow
-//! logs: the formats".
+//! blobs) is src/daemon/flowlogs.rs; see docs/capture.md, "Flow logs".
 
 mod logger;
 mod record;

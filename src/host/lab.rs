@@ -136,6 +136,13 @@ impl Lab {
         self.state_dir().join("keys").join(rel)
     }
 
+    /// Where the lab's flow logs are written, one folder per storage
+    /// account: in the lab's saved state, so they outlive the daemon (a
+    /// crash, a reboot) and go with `down` unless `--keep-state`.
+    pub fn flow_log_dir(&self) -> PathBuf {
+        self.state_dir().join("flowlogs")
+    }
+
     pub fn socket(&self) -> PathBuf {
         self.runtime_dir().join("api.sock")
     }

@@ -124,6 +124,40 @@ impl ResourceId {
     }
 }
 
+impl ResourceId {
+    /// A GUID that stays the same for the same resource and salt
+    /// (resourceGuid, vmId, etag, a flow log's GUID).
+    pub fn stable_guid(&self, salt: &str) -> String {
+        let mut h = rustc_hash::FxHasher::default();
+        self.hash(&mut h);
+        salt.hash(&mut h);
+        let a = h.finish();
+        a.hash(&mut h);
+        let b = h.finish();
+        format!(
+            "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+            a >> 32,
+            (a >> 16) & 0xffff,
+            a & 0xfff,
+            0x8000 | (b >> 48) & 0x3fff,
+            b & 0xffff_ffff_ffff
+        )
+    }
+
+    /// A NIC's MAC address in Azure's OUI (00-0D-3A), the same for the
+    /// same NIC: what `az network nic show` prints and flow logs carry.
+    pub fn stable_mac(&self) -> [u8; 6] {
+        let g = self.stable_guid("mac");
+        let hex: Vec<u8> = g.bytes().filter(u8::is_ascii_hexdigit).collect();
+        let mut mac = [0x00, 0x0D, 0x3A, 0, 0, 0];
+        for (slot, pair) in mac[3..].iter_mut().zip(hex.chunks(2)) {
+            let text = std::str::from_utf8(pair).unwrap_or("00");
+            *slot = u8::from_str_radix(text, 16).unwrap_or(0);
+        }
+        mac
+    }
+}
+
 impl PartialEq for ResourceId {
     fn eq(&self, other: &Self) -> bool {
         self.0.eq_ignore_ascii_case(&other.0)
