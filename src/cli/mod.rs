@@ -106,7 +106,7 @@ pub enum Command {
         /// device) or that name with `-host`.
         #[arg(long)]
         from: String,
-        /// IP, IP:PORT, a VM name or an on-premises machine.
+        /// IP, a VM name or an on-premises machine, each with `:PORT` or without.
         #[arg(long)]
         to: String,
         /// tcp, udp or icmp; tcp when a port is given, else icmp.

@@ -241,7 +241,7 @@ fn ip_flow(
     Ok(())
 }
 
-fn explain_cmd(
+pub(super) fn explain_cmd(
     model: &Model,
     t: &Tables,
     from: &str,
@@ -249,30 +249,31 @@ fn explain_cmd(
     protocol: Option<&str>,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
-    let (dst, port) = match to.rsplit_once(':') {
-        Some((ip, p)) => (
-            ip.parse::<Ipv4Addr>()
-                .with_context(|| format!("--to: '{ip}' is not an IPv4 address"))?,
+    // `HOST:PORT` or `HOST`, HOST an IP, a VM's name or an on-premises machine.
+    let (host, port) = match to.rsplit_once(':') {
+        Some((host, p)) => (
+            host,
             Some(p.parse::<u16>().with_context(|| format!("--to: '{p}' is not a port"))?),
         ),
-        None => match to.parse::<Ipv4Addr>() {
-            Ok(ip) => (ip, None),
-            Err(_) if on_premises_machine(model, to).is_some() => (
-                on_premises_machine(model, to)
-                    .map(|(_, ip)| ip)
-                    .unwrap_or(Ipv4Addr::UNSPECIFIED),
-                None,
-            ),
-            Err(_) => {
-                let nic = &t.nics[find_vm(t, to)?];
-                // From the Internet a VM is reached at its public IP.
-                match (is_internet(from), nic.public_ip) {
-                    (true, Some((ip, _))) => (ip, None),
-                    (true, None) => bail!("{to} has no public IP, so the Internet cannot reach it"),
-                    _ => (nic.ip, None),
-                }
+        None => (to, None),
+    };
+    let dst = match host.parse::<Ipv4Addr>() {
+        Ok(ip) => ip,
+        Err(_) if on_premises_machine(model, host).is_some() => on_premises_machine(model, host)
+            .map(|(_, ip)| ip)
+            .unwrap_or(Ipv4Addr::UNSPECIFIED),
+        Err(_) if host.split('.').count() == 4 && host.split('.').all(|o| o.chars().all(|c| c.is_ascii_digit())) => {
+            bail!("--to: '{host}' is not an IPv4 address")
+        }
+        Err(_) => {
+            let nic = &t.nics[find_vm(t, host)?];
+            // From the Internet a VM is reached at its public IP.
+            match (is_internet(from), nic.public_ip) {
+                (true, Some((ip, _))) => ip,
+                (true, None) => bail!("{host} has no public IP, so the Internet cannot reach it"),
+                _ => nic.ip,
             }
-        },
+        }
     };
     // `--from Internet` (or CloudShell): a packet from the Internet side
     // to a public IP, as a learner's ssh from the Cloud Shell. An
