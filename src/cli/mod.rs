@@ -10,6 +10,7 @@ mod kubectl;
 mod live;
 mod offline;
 mod pods;
+mod web;
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -217,6 +218,15 @@ pub enum Command {
         #[arg(long, value_parser = capture::parse_duration)]
         duration: Option<std::time::Duration>,
     },
+    /// A local page for the running lab: diagram, live counters, drops,
+    /// effective routes and NSG rules, explain. Prints its URL (with a token).
+    Web {
+        #[command(flatten)]
+        lab: LabArg,
+        /// A loopback IP:PORT; port 0 picks a free one.
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: String,
+    },
     /// Apply model changes to a running lab: all of them, or none.
     Apply {
         #[command(flatten)]
@@ -421,6 +431,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             },
             &mut out,
         ),
+        Command::Web { lab, listen } => web::web(&lab.get()?, &listen, &mut out),
         Command::Apply { lab, file } => live::apply(&lab.get()?, &file, &mut out),
         Command::Test { dir, lab, junit } => live::test(&lab.get()?, &dir, junit.as_deref(), &mut out),
         Command::Az { lab, args } => {
