@@ -340,6 +340,43 @@ fn web_page_shows_lab01_live_in_headless_chromium() {
         },
     );
 
+    // The VM panel's capture link downloads a pcapng of what the fabric
+    // saw, each packet's verdict in its comment (3 s here; the page asks 10).
+    let href = page.eval("document.querySelector('#vm-out a.capture').href");
+    let href = href
+        .as_str()
+        .expect("a capture link")
+        .replace("seconds=10", "seconds=3");
+    page.eval(&format!(
+        "window.capHeaders = false; window.cap = null; fetch({href:?}).then(r => {{ window.capHeaders = true; \
+         return r.arrayBuffer().then(a => {{ const b = new Uint8Array(a); window.cap = {{ status: r.status, \
+         type: r.headers.get('content-type'), disposition: r.headers.get('content-disposition') || '', \
+         magic: [...b.slice(0, 4)].map(x => x.toString(16).padStart(2, '0')).join(''), \
+         text: new TextDecoder('latin1').decode(b) }}; }}); }}); true"
+    ));
+    // The headers come once the daemon's tap is in place.
+    page.wait_for("the capture's start", "window.capHeaders", |v| v == &json!(true));
+    let o = lab.exec(
+        "SalesVM",
+        &["ping", "-n", "-q", "-c", "2", "-i", "0.2", "-w", "2", "10.2.1.4"],
+    );
+    assert!(o.status.success(), "ping during the capture: {}", text(&o));
+    let cap = page.wait_for("the capture's file", "window.cap", |v| !v.is_null());
+    assert_eq!(cap["status"], 200, "{}", cap["text"]);
+    assert_eq!(cap["type"], "application/x-pcapng");
+    assert!(
+        cap["disposition"].as_str().is_some_and(|d| d.contains(".pcapng")),
+        "{}",
+        cap["disposition"]
+    );
+    // A pcapng section header block starts 0x0A0D0D0A.
+    assert_eq!(cap["magic"], "0a0d0d0a");
+    let body = cap["text"].as_str().unwrap_or_default();
+    assert!(
+        body.contains("delivered to") && body.contains("SalesVNet-To-MarketingVNet"),
+        "no delivered ping with its peering in the capture"
+    );
+
     let shot = page.cdp.call(
         Some(&page.session),
         "Page.captureScreenshot",

@@ -16,6 +16,9 @@ pub enum Route {
     Drops,
     /// A VM's effective routes and NSG rules.
     Vm { name: String },
+    /// A pcapng of what the fabric sees at a VM, NIC or peering for
+    /// `seconds` (the daemon's capture, as `vnetlab capture`).
+    Capture { target: String, seconds: u64 },
     /// The verdict function's answer for a probe packet.
     Explain {
         from: String,
@@ -25,6 +28,9 @@ pub enum Route {
     /// Refused before anything runs.
     Refuse { status: u16, why: String },
 }
+
+/// A page's capture is a short look; `vnetlab capture` is for long ones.
+pub const MAX_CAPTURE_SECONDS: u64 = 60;
 
 /// The query string's pairs, percent-decoded (`+` is a space, as forms send it).
 pub fn query(q: Option<&str>) -> BTreeMap<String, String> {
@@ -99,6 +105,15 @@ pub fn route(method: &str, path: &str, q: Option<&str>, token: &str) -> Route {
             Some(name) => Route::Vm { name },
             None => refuse(400, "400 Bad Request: /api/vm needs name=VM"),
         },
+        "/api/capture" => match (get("target"), get("seconds").map(|s| s.parse::<u64>())) {
+            (None, _) => refuse(400, "400 Bad Request: /api/capture needs target=VM|NIC|PEERING"),
+            (Some(target), None) => Route::Capture { target, seconds: 10 },
+            (Some(target), Some(Ok(seconds @ 1..=MAX_CAPTURE_SECONDS))) => Route::Capture { target, seconds },
+            (Some(_), Some(_)) => refuse(
+                400,
+                &format!("400 Bad Request: seconds= must be a whole number from 1 to {MAX_CAPTURE_SECONDS}"),
+            ),
+        },
         "/api/explain" => match (get("from"), get("to")) {
             (Some(from), Some(to)) => {
                 // The page's port box joins the address as `vnetlab explain --to IP:PORT` spells it.
@@ -137,7 +152,15 @@ mod tests {
 
     #[test]
     fn every_path_needs_the_token() {
-        for path in ["/", "/api/graph", "/api/counters", "/api/drops", "/api/vm", "/nope"] {
+        for path in [
+            "/",
+            "/api/graph",
+            "/api/counters",
+            "/api/drops",
+            "/api/vm",
+            "/api/capture",
+            "/nope",
+        ] {
             for q in [
                 None,
                 Some(""),

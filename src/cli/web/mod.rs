@@ -137,6 +137,30 @@ fn events(fill: impl FnOnce(http_body_util::channel::Sender<Bytes>)) -> Response
     r
 }
 
+/// The capture as a pcapng download, streamed as the daemon sends it.
+fn download(lab: &Lab, target: &str, client: crate::daemon::client::Client) -> Response<Body> {
+    let (tx, body) = Channel::new(16);
+    tokio::task::spawn_blocking(move || stream::relay_capture(client, tx));
+    let file: String = format!("{}-{target}.pcapng", lab.name())
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let mut r = Response::new(Either::Right(body));
+    let h = r.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static("application/x-pcapng"));
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{file}\"")) {
+        h.insert(hyper::header::CONTENT_DISPOSITION, v);
+    }
+    r
+}
+
 /// Runs `f` on the running lab's model, off the async threads (the daemon
 /// client and Graphviz block). A lab that is gone is a 503 with the reason.
 async fn with_model<T: Send + 'static>(
@@ -174,6 +198,15 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bo
             })
             .await,
         ),
+        Route::Capture { target, seconds } => {
+            let lab = state.lab.clone();
+            let t = target.clone();
+            match tokio::task::spawn_blocking(move || stream::start_capture(&lab, &t, seconds)).await {
+                Ok(Ok((client, _point))) => Ok(download(&state.lab, &target, client)),
+                Ok(Err(why)) => Ok(reply(400, "text/plain; charset=utf-8", why)),
+                Err(e) => Ok(reply(500, "text/plain; charset=utf-8", e.to_string())),
+            }
+        }
         Route::Counters => {
             let lab = state.lab.clone();
             Ok(events(|tx| {

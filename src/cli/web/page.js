@@ -56,7 +56,9 @@ async function showVm(name) {
   const r = await fetch(api("/api/vm", { name }));
   if (!r.ok) { out.replaceChildren(el("p", { class: "error" }, await r.text())); return; }
   const d = await r.json();
-  out.replaceChildren(el("p", {}, "Power state: " + d.powerState));
+  out.replaceChildren(el("p", {}, "Power state: " + d.powerState + "  ",
+    el("a", { class: "capture", href: api("/api/capture", { target: d.name, seconds: 10 }), download: "" },
+      "capture 10 s (pcapng)")));
   for (const nic of d.nics) {
     out.append(el("h3", {}, "NIC " + nic.name));
     for (const [what, part] of [["Effective routes", nic.routes], ["Effective NSG rules", nic.nsg]]) {
@@ -90,8 +92,10 @@ function showStatus(s) {
     const rate = el("td", { class: "num rate" });
     const carried = cell("p:" + key, p.carried.packets, rate);
     carried.classList.add("carried");
+    const cap = el("a", { class: "capture", href: api("/api/capture", { target: key, seconds: 10 }), download: "" },
+      "capture 10 s");
     return el("tr", { "data-peering": key }, el("td", {}, p.vnet), el("td", {}, p.name), el("td", {}, p.remoteVnet),
-      el("td", {}, p.peeringState), carried, rate, cell("pd:" + key, p.dropped));
+      el("td", {}, p.peeringState), carried, rate, cell("pd:" + key, p.dropped), el("td", {}, cap));
   }));
   const rows = [];
   for (const vm of [...s.vms, ...s.sites.flatMap((x) => [x.router, x.host])]) {

@@ -1,6 +1,7 @@
-//! The page's two live feeds as server-sent events: the lab's counters,
+//! The page's live feeds: as server-sent events the lab's counters,
 //! polled from the daemon about once a second, and the daemon's drop
-//! stream (`Trace`), passed on as each drop happens.
+//! stream (`Trace`), passed on as each drop happens; and a capture's
+//! pcapng (`Capture`), passed on frame by frame as a download.
 
 use std::time::Duration;
 
@@ -8,8 +9,8 @@ use http_body_util::channel::Sender;
 use hyper::body::Bytes;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
-use crate::daemon::client;
-use crate::daemon::proto::{Request, Response};
+use crate::daemon::client::{self, Client};
+use crate::daemon::proto::{CaptureRequest, Request, Response};
 use crate::host::Lab;
 
 /// How often the counters are read: a learner sees a ping move them
@@ -88,6 +89,44 @@ async fn relay_drops(lab: &Lab, tx: &mut Sender<Bytes>) -> Result<(), String> {
         };
         if tx.send_data(frame).await.is_err() {
             return Ok(());
+        }
+    }
+}
+
+/// Starts a capture of `target` for `seconds` (blocking: the daemon's
+/// client is): the daemon's yes (its description of the capture point)
+/// and the connection the pcapng comes on, or the daemon's refusal (an
+/// unknown target, say) for the page to show.
+pub fn start_capture(lab: &Lab, target: &str, seconds: u64) -> Result<(Client, String), String> {
+    let mut c = Client::connect(lab).map_err(|e| e.to_string())?;
+    c.send(&Request::Capture(CaptureRequest {
+        target: target.to_string(),
+        count: None,
+        duration_ms: Some(seconds * 1000),
+        drops_only: false,
+    }))
+    .map_err(|e| e.to_string())?;
+    match c.recv().map_err(|e| e.to_string())? {
+        Some(Response::Capturing { interface, description }) => Ok((c, format!("{interface} ({description})"))),
+        Some(Response::Error { message }) => Err(message),
+        Some(other) => Err(format!("the daemon answered {other:?} to a capture")),
+        None => Err(format!("the daemon of lab '{lab}' closed the connection")),
+    }
+}
+
+/// Passes the capture's pcapng frames on until the daemon ends it (its
+/// duration is up) or the browser goes away; then the connection closes
+/// and the daemon removes its tap. Runs on a blocking thread.
+pub fn relay_capture(mut c: Client, mut tx: Sender<Bytes>) {
+    let rt = tokio::runtime::Handle::current();
+    loop {
+        let bytes = match c.recv_frame() {
+            Ok(b) if !b.is_empty() => b,
+            // The end (an empty frame), or the daemon gone: the file ends.
+            _ => return,
+        };
+        if rt.block_on(tx.send_data(Bytes::from(bytes))).is_err() {
+            return;
         }
     }
 }
