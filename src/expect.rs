@@ -18,7 +18,67 @@ pub const CLOUD_SHELL: &str = "CloudShell";
 #[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExpectFile {
+    /// Steps run in order before the expectations are checked: what a lab
+    /// needs done inside its VMs (an NVA's router started), and waits for
+    /// what that makes the fabric learn.
+    #[serde(default)]
+    pub before: Vec<Step>,
     pub expectations: Vec<Expectation>,
+}
+
+/// One step of `before` (an expectations file) or `run` (a changes file):
+/// either a script run inside a VM, or a wait for an effective route.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Step {
+    /// The VM `script` runs in, as root, as `az vm run-command invoke
+    /// --command-id RunShellScript` runs it; a non-zero exit stops the test.
+    #[serde(default)]
+    pub vm: Option<String>,
+    /// A shell script (`sh -c`).
+    #[serde(default)]
+    pub script: Option<String>,
+    /// Waits until a NIC's effective routes show a route, at most
+    /// `STEP_WAIT`: what BGP teaches takes a moment to arrive.
+    #[serde(default)]
+    pub wait_for_route: Option<RouteWait>,
+}
+
+/// The longest a `waitForRoute` step waits.
+pub const STEP_WAIT: Duration = Duration::from_secs(60);
+
+/// A NIC's active route to `prefix` with exactly these next hops (in any
+/// order); none at all means: no active route to `prefix`.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RouteWait {
+    pub nic: String,
+    pub prefix: String,
+    #[serde(default)]
+    pub next_hops: Vec<String>,
+}
+
+impl Step {
+    /// A step is a script in a VM or a wait, never both or neither.
+    pub fn check(&self) -> Result<(), String> {
+        match (&self.vm, &self.script, &self.wait_for_route) {
+            (Some(_), Some(_), None) | (None, None, Some(_)) => Ok(()),
+            _ => Err("a step is either `vm` with `script`, or `waitForRoute`".into()),
+        }
+    }
+
+    /// What the step does, for the test's progress lines.
+    pub fn describe(&self) -> String {
+        match (&self.vm, &self.wait_for_route) {
+            (Some(vm), _) => {
+                let first = self.script.as_deref().unwrap_or("").lines().next().unwrap_or("");
+                format!("in {vm}: {first}…")
+            }
+            (None, Some(w)) if w.next_hops.is_empty() => format!("wait until {} has no route to {}", w.nic, w.prefix),
+            (None, Some(w)) => format!("wait until {} routes {} to {}", w.nic, w.prefix, w.next_hops.join(", ")),
+            (None, None) => "an empty step".into(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
@@ -35,6 +95,10 @@ pub struct Expectation {
     #[serde(default)]
     pub port: Option<u16>,
     pub reachable: bool,
+    /// For ssh: the host name the login must print (the machine that
+    /// answers an address several could hold, such as an NVA's range).
+    #[serde(default)]
+    pub hostname: Option<String>,
     /// Why, in the lab's words (shown in the report).
     #[serde(default)]
     pub because: Option<String>,
@@ -77,6 +141,14 @@ pub enum ExpectError {
 impl ExpectFile {
     pub fn parse(text: &str) -> Result<ExpectFile, ExpectError> {
         let file: ExpectFile = serde_yaml_ng::from_str(text)?;
+        for (i, step) in file.before.iter().enumerate() {
+            step.check().map_err(|message| ExpectError::Invalid {
+                index: i + 1,
+                from: "before".into(),
+                to: step.describe(),
+                message,
+            })?;
+        }
         for (i, e) in file.expectations.iter().enumerate() {
             let bad = |message: &str| {
                 Err(ExpectError::Invalid {
@@ -90,6 +162,9 @@ impl ExpectFile {
                 (Probe::Tcp, None) => return bad("a tcp probe needs a port"),
                 (Probe::Ping, Some(_)) => return bad("ping has no port"),
                 (Probe::Ssh, Some(p)) if p != 22 => return bad("ssh probes port 22; use `via: tcp` for other ports"),
+                _ if e.hostname.is_some() && (e.via != Probe::Ssh || !e.reachable) => {
+                    return bad("hostname is what a reachable ssh login prints");
+                }
                 _ => {}
             }
         }
@@ -112,6 +187,8 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// (A login that lands on another machine than `hostname` says is
+    /// not reachable: the ssh probe checks the name it prints.)
     pub fn passed(&self) -> bool {
         self.reachable == self.expectation.reachable
     }
@@ -239,6 +316,7 @@ mod tests {
                 via,
                 port: None,
                 reachable: expected,
+                hostname: None,
                 because: None,
             },
             address: "10.0.0.4".into(),
@@ -275,6 +353,36 @@ mod tests {
         }
         assert!(ExpectFile::parse("expectations: [{from: a, to: b, via: udp, reachable: true}]").is_err());
         assert!(ExpectFile::parse("expectations: [{from: a, to: b, via: ping, reachable: true, extra: 1}]").is_err());
+    }
+
+    #[test]
+    fn steps_are_a_script_in_a_vm_or_a_wait() {
+        let ok = "before:\n  - {vm: nva1, script: 'frrinit.sh start'}\n  - waitForRoute: {nic: n, prefix: 10.9.0.0/16, nextHops: [10.0.2.4]}\nexpectations: []";
+        let f = ExpectFile::parse(ok).unwrap();
+        assert_eq!(f.before.len(), 2);
+        assert_eq!(f.before[1].describe(), "wait until n routes 10.9.0.0/16 to 10.0.2.4");
+        for bad in [
+            "{vm: nva1}",
+            "{script: x}",
+            "{vm: a, script: x, waitForRoute: {nic: n, prefix: 10.0.0.0/8}}",
+        ] {
+            assert!(
+                ExpectFile::parse(&format!("before: [{bad}]\nexpectations: []")).is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn hostname_goes_with_a_reachable_ssh_login_only() {
+        let ok = "expectations: [{from: a, to: 192.168.100.1, via: ssh, reachable: true, hostname: nva1}]";
+        assert!(ExpectFile::parse(ok).is_ok());
+        for bad in [
+            "{from: a, to: b, via: ping, reachable: true, hostname: x}",
+            "{from: a, to: b, via: ssh, reachable: false, hostname: x}",
+        ] {
+            assert!(ExpectFile::parse(&format!("expectations: [{bad}]")).is_err(), "{bad}");
+        }
     }
 
     #[test]

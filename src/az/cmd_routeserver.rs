@@ -1,8 +1,10 @@
 //! `az network routeserver` and `routeserver peering` (azure-semantics §7).
 //!
-//! vnetlab runs no BGP. A peering made here is a session that counts as
-//! up but announces nothing: what an NVA announces comes from the
-//! topology file's `advertisedPrefixes`, which the az front cannot set.
+//! In a running lab each Route Server instance is a real BGP speaker
+//! (FRR's bgpd, see `host::bgp`): a peering made here is a neighbor of
+//! both, and what the NVA announces over it is what they learn. Offline,
+//! what an NVA announces comes from the topology file's
+//! `advertisedPrefixes`, which the az front cannot set.
 
 use std::net::Ipv4Addr;
 
@@ -12,10 +14,10 @@ use super::args::{Args, Leaf, boolean, flag, location, name, opt, req, rg, yes};
 use super::ctx::not_found;
 use super::{AzError, Ctx, Handler, Reply, confirm, finish, render};
 use crate::model::{
-    AzureError, Change, ErrorCode, Model, NETWORK, ResourceId, RouteServer, RouteServerPeering, RouteServerPeeringSpec,
-    RouteServerSpec,
+    AzureError, Change, ErrorCode, LearnedRoute, Model, NETWORK, ResourceId, RouteServer, RouteServerPeering,
+    RouteServerPeeringSpec, RouteServerSpec,
 };
-use crate::routing::{Hop, gateway_context};
+use crate::routing::bgp;
 
 pub fn leaves() -> Vec<Leaf<Handler>> {
     let server = || req("routeserver");
@@ -220,43 +222,55 @@ fn peering_delete(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
 
 /// One BGP route as Route Server lists it, per Route Server instance
 /// (`RouteServiceRole_IN_0`, `_IN_1`), as az prints them.
-fn per_instance(m: &Model, rs: &RouteServer, route: impl Fn(Ipv4Addr) -> Vec<Value>) -> Value {
+fn per_instance(m: &Model, rs: &RouteServer, route: impl Fn(usize, Ipv4Addr) -> Vec<Value>) -> Value {
     let mut doc = json!({ "value": null });
     for (i, ip) in m.route_server_ips(rs).into_iter().enumerate() {
-        doc[format!("RouteServiceRole_IN_{i}")] = Value::Array(route(ip));
+        doc[format!("RouteServiceRole_IN_{i}")] = Value::Array(route(i, ip));
     }
     doc
 }
 
-/// What the NVA at the peering announces: its `advertisedPrefixes`.
+/// What the Route Server instances learned from the NVA at the peering:
+/// in a running lab what its BGP speakers hold (read from them within a
+/// second), offline what the topology file's `advertisedPrefixes` say it
+/// announces (to both instances, as an NVA must).
 fn learned_routes(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let (rs, p) = peering(ctx, &a)?;
-    let doc = per_instance(ctx.model(), rs, |local| {
-        p.advertised_prefixes
+    let doc = per_instance(ctx.model(), rs, |i, local| {
+        let from_peer = |r: &&LearnedRoute| r.source_peer == p.peer_ip;
+        let live = rs
+            .learned
             .iter()
-            .map(|n| json!({ "asPath": p.peer_asn.to_string(), "localAddress": local.to_string(), "network": n.to_string(), "nextHop": p.peer_ip.to_string(), "origin": "EBgp", "sourcePeer": p.peer_ip.to_string(), "weight": 32768 }))
+            .filter(from_peer)
+            .filter(|r| usize::from(r.instance) == i);
+        let configured = p.advertised_prefixes.iter().map(|n| LearnedRoute {
+            instance: 0,
+            prefix: *n,
+            next_hop: p.peer_ip,
+            source_peer: p.peer_ip,
+            as_path: vec![p.peer_asn],
+            no_advertise: false,
+        });
+        live.cloned()
+            .chain(configured)
+            .map(|r| {
+                let path: Vec<String> = r.as_path.iter().map(u32::to_string).collect();
+                json!({ "asPath": path.join("-"), "localAddress": local.to_string(), "network": r.prefix.to_string(), "nextHop": r.next_hop.to_string(), "origin": "EBgp", "sourcePeer": r.source_peer.to_string(), "weight": 32768 })
+            })
             .collect()
     });
     Ok(Reply::Value(doc))
 }
 
-/// What Route Server announces to the NVA (§7): its VNet's ranges and
+/// What Route Server announces to the NVA (§3.3): its VNet's ranges and
 /// those of the spokes that use it as remote gateway; with branch-to-branch
-/// on, also what the VNet's VPN gateway reaches.
+/// on, also what the VNet's VPN gateway reaches. The live speakers are
+/// configured with the same list.
 fn advertised_routes(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let (rs, _) = peering(ctx, &a)?;
     let m = ctx.model();
-    let vnet = rs.hosted_subnet.parent().unwrap_or_else(|| rs.id.clone());
-    let prefixes: Vec<String> = gateway_context(m, &vnet)
-        .into_iter()
-        .filter(|(_, hop)| match hop {
-            Hop::VnetLocal { .. } | Hop::Peering { .. } => true,
-            Hop::Site { .. } | Hop::Vnet2Vnet { .. } => rs.allow_branch_to_branch_traffic,
-            _ => false,
-        })
-        .map(|(n, _)| n.to_string())
-        .collect();
-    let doc = per_instance(m, rs, |local| {
+    let prefixes: Vec<String> = bgp::advertised(m, rs).into_iter().map(|n| n.to_string()).collect();
+    let doc = per_instance(m, rs, |_, local| {
         let own = local.to_string();
         prefixes.iter().map(|n| json!({ "asPath": "65515", "localAddress": own, "network": n, "nextHop": own, "origin": "Igp", "sourcePeer": own, "weight": 0 })).collect()
     });

@@ -508,6 +508,50 @@ pub fn status(lab: &Lab, output: Output, out: &mut impl Write) -> anyhow::Result
             .collect();
         write_table(out, &["Name", "Namespace", "StaticIp", "InstanceIp", "Pid"], &rows)?;
     }
+    if !s.route_servers.is_empty() {
+        writeln!(out, "\nRoute Server BGP sessions (bgpd, ASN 65515, one per instance):")?;
+        let mut rows = Vec::new();
+        for rs in &s.route_servers {
+            if rs.sessions.is_empty() {
+                rows.push(vec![
+                    rs.name.clone(),
+                    rs.address.clone(),
+                    "(no peerings)".into(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                ]);
+            }
+            for b in &rs.sessions {
+                rows.push(vec![
+                    rs.name.clone(),
+                    rs.address.clone(),
+                    b.peer.clone(),
+                    b.peer_asn.to_string(),
+                    b.state.clone(),
+                    b.uptime.clone(),
+                    b.prefixes_received.to_string(),
+                    b.prefixes_sent.to_string(),
+                ]);
+            }
+        }
+        write_table(
+            out,
+            &[
+                "Instance",
+                "LocalAddress",
+                "Peer",
+                "PeerAsn",
+                "State",
+                "UpDown",
+                "PrefixesReceived",
+                "PrefixesSent",
+            ],
+            &rows,
+        )?;
+    }
     Ok(0)
 }
 
@@ -677,11 +721,18 @@ pub fn apply(lab: &Lab, file: &Path, out: &mut impl Write) -> anyhow::Result<u8>
     #[serde(deny_unknown_fields)]
     struct ChangesFile {
         changes: Vec<Change>,
+        /// Steps inside VMs after the changes (an NVA's router stopped…).
+        #[serde(default)]
+        run: Vec<expect::Step>,
     }
     let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
     let parsed: ChangesFile =
         serde_yaml_ng::from_str(&text).with_context(|| format!("{} is not a changes file", file.display()))?;
     let n = parsed.changes.len();
+    for step in &parsed.run {
+        step.check()
+            .map_err(|e| anyhow::anyhow!("{}: a step of `run`: {e}", file.display()))?;
+    }
     match client::call(
         lab,
         &Request::Apply {
@@ -693,6 +744,7 @@ pub fn apply(lab: &Lab, file: &Path, out: &mut impl Write) -> anyhow::Result<u8>
                 out,
                 "applied {n} change(s) to lab '{lab}' (model generation {generation})"
             )?;
+            run_steps(lab, &parsed.run, out)?;
             Ok(0)
         }
         Response::Refused { index, error } => {
@@ -714,14 +766,15 @@ pub fn test(lab: &Lab, dir: &Path, junit: Option<&Path>, out: &mut impl Write) -
     };
     let text =
         std::fs::read_to_string(&expect_file).with_context(|| format!("cannot read {}", expect_file.display()))?;
-    let expectations = ExpectFile::parse(&text)
-        .with_context(|| format!("{} is not a valid expectations file", expect_file.display()))?
-        .expectations;
+    let file = ExpectFile::parse(&text)
+        .with_context(|| format!("{} is not a valid expectations file", expect_file.display()))?;
+    let expectations = file.expectations;
     if !host::is_running(lab) {
         let topology = expect_file.parent().unwrap_or(Path::new(".")).to_path_buf();
         up(lab, Some(&topology), false, &LatencyArgs::default(), out)?;
         writeln!(out)?;
     }
+    run_steps(lab, &file.before, out)?;
     let model = lab_model(lab)?;
     let s = lab_status(lab)?;
     let tables = Tables::compile(&model, 1);
@@ -764,6 +817,91 @@ pub fn test(lab: &Lab, dir: &Path, junit: Option<&Path>, out: &mut impl Write) -
         }
     )?;
     Ok(if failed > 0 { 1 } else { 0 })
+}
+
+/// Runs steps in order (see `expect::Step`): a script inside a VM as root,
+/// as `az vm run-command invoke` runs it, or a wait for a route.
+fn run_steps(lab: &Lab, steps: &[expect::Step], out: &mut impl Write) -> anyhow::Result<()> {
+    for step in steps {
+        writeln!(out, "step: {}", step.describe())?;
+        out.flush()?;
+        if let (Some(vm), Some(script)) = (&step.vm, &step.script) {
+            let s = lab_status(lab)?;
+            let init = anchor(lab, find_vm(&s, vm)?)?;
+            let argv = ["/bin/sh".to_string(), "-c".to_string(), script.clone()];
+            let o = in_vm(init, &argv)
+                .stdin(Stdio::null())
+                .output()
+                .with_context(|| format!("cannot run a step in {vm}"))?;
+            if !o.status.success() {
+                bail!(
+                    "the step in {vm} failed ({}): {}{}",
+                    o.status,
+                    String::from_utf8_lossy(&o.stdout),
+                    String::from_utf8_lossy(&o.stderr)
+                );
+            }
+        }
+        if let Some(w) = &step.wait_for_route {
+            wait_for_route(lab, w)?;
+        }
+    }
+    Ok(())
+}
+
+/// Waits until the NIC's effective routes (the daemon's model, as `az
+/// network nic show-effective-route-table` reads it) have an active route
+/// to the prefix with exactly the wanted next hops, or none when none are
+/// wanted; at most `expect::STEP_WAIT`.
+fn wait_for_route(lab: &Lab, w: &expect::RouteWait) -> anyhow::Result<()> {
+    let prefix: ipnet::Ipv4Net = w
+        .prefix
+        .parse()
+        .with_context(|| format!("waitForRoute: '{}' is not an IPv4 prefix", w.prefix))?;
+    let mut want = Vec::new();
+    for h in &w.next_hops {
+        let ip: Ipv4Addr = h
+            .parse()
+            .with_context(|| format!("waitForRoute: next hop '{h}' is not an IPv4 address"))?;
+        want.push(ip);
+    }
+    want.sort();
+    let deadline = Instant::now() + expect::STEP_WAIT;
+    loop {
+        let model = lab_model(lab)?;
+        let nic = model
+            .network_interfaces
+            .values()
+            .find(|n| n.name.eq_ignore_ascii_case(&w.nic))
+            .with_context(|| format!("waitForRoute: lab '{lab}' has no NIC named '{}'", w.nic))?;
+        let have = crate::routing::effective_routes(&model, &nic.subnet)
+            .into_iter()
+            .find(|r| r.state == crate::routing::RouteState::Active && r.address_prefix == prefix)
+            .map(|r| {
+                let mut ips = r.next_hop_ips;
+                ips.sort();
+                ips
+            });
+        let done = match &have {
+            None => want.is_empty(),
+            Some(ips) => !want.is_empty() && *ips == want,
+        };
+        if done {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!(
+                "after {} s, {} still routes {prefix} {}",
+                expect::STEP_WAIT.as_secs(),
+                w.nic,
+                have.map_or("nowhere".to_string(), |ips| format!(
+                    "to {}",
+                    ips.iter().map(Ipv4Addr::to_string).collect::<Vec<_>>().join(", ")
+                ))
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 /// The daemon's probe results (`status`) as the verdict function takes
@@ -884,7 +1022,16 @@ fn check(
                     Some(m) => (m.admin_username.clone(), m.admin_password.clone()),
                     None => (v.admin_username.clone(), Some(ONPREM_PASSWORD.to_string())),
                 },
-                None => ("azureuser".to_string(), None),
+                // An address several VMs may answer (an NVA's range): the
+                // VM the login must land on has the credentials.
+                None => match e
+                    .hostname
+                    .as_ref()
+                    .and_then(|h| model.virtual_machines.values().find(|m| m.name.eq_ignore_ascii_case(h)))
+                {
+                    Some(m) => (m.admin_username.clone(), m.admin_password.clone()),
+                    None => ("azureuser".to_string(), None),
+                },
             };
             probe_ssh(
                 lab,
@@ -892,7 +1039,7 @@ fn check(
                 address,
                 &user,
                 password.as_deref(),
-                target.map(|v| v.name.as_str()),
+                target.map(|v| v.name.as_str()).or(e.hostname.as_deref()),
             )?
         }
     };

@@ -64,6 +64,10 @@ impl RunningVm {
     /// Waits until the machine's server answers. sshd needs no wait: its
     /// socket listened before the machine was built.
     pub async fn ready(&self) -> Result<(), HostError> {
+        if let (Some(server), Some(s)) = (&self.server, &self.plan.speaker) {
+            let (dir, name, pid) = (s.dir.clone(), s.name.clone(), server.id());
+            return blocking("wait for bgpd", move || wait_speaker(&dir, &name, pid)).await;
+        }
         let (Some(server), Some(_)) = (&self.server, &self.plan.cache) else {
             return Ok(());
         };
@@ -82,6 +86,31 @@ impl RunningVm {
             })
         })
         .await
+    }
+}
+
+/// Waits until a Route Server instance's bgpd answers on its vty socket,
+/// or says why it stopped.
+fn wait_speaker(dir: &std::path::Path, name: &str, pid: u32) -> Result<(), HostError> {
+    let deadline = std::time::Instant::now() + SERVER_READY;
+    loop {
+        if host::bgp::answers(dir) {
+            return Ok(());
+        }
+        if host::is_zombie(pid) || !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            let out = std::fs::read_to_string(dir.join("bgpd.out")).unwrap_or_default();
+            return Err(HostError::Command {
+                what: format!("bgpd of {name}"),
+                stderr: format!("it stopped: {}", out.trim()),
+            });
+        }
+        if std::time::Instant::now() > deadline {
+            return Err(HostError::Command {
+                what: format!("bgpd of {name}"),
+                stderr: format!("no answer on its vty socket within {} s", SERVER_READY.as_secs()),
+            });
+        }
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
 
@@ -157,12 +186,16 @@ fn make(b: &Builder, p: &VmPlan) -> Result<Made, HostError> {
             let dev = host::tun::open(&ns, &n.interface, &n.iface, i == 0 && p.site.is_none())?;
             ports.push(AsyncDevice::new(dev).map_err(HostError::io(format!("register {}'s TUN", p.name)))?);
         }
-        let server = match &p.cache {
-            Some(c) => {
+        let server = match (&p.cache, &p.speaker) {
+            (Some(c), _) => {
                 host::cache::prepare(c)?;
                 Some(host::cache::spawn(c)?)
             }
-            None => {
+            (None, Some(s)) => {
+                host::bgp::prepare(s)?;
+                Some(host::bgp::spawn(s)?)
+            }
+            (None, None) => {
                 vm::prepare(&p.setup)?;
                 booted.push((p.setup.clone(), vm::boot(&p.setup, &b.template)?));
                 None

@@ -7,13 +7,16 @@ use std::net::Ipv4Addr;
 
 use crate::dataplane::{SERVICE_IP, cache_instance_key, stable_key};
 use crate::host::Lab;
+use crate::host::bgp::{Neighbor, SpeakerSetup};
 use crate::host::cache::CacheSetup;
 use crate::host::pod::NodeNet;
 use crate::host::tun::Interface;
 use crate::host::vm::VmSetup;
 use ipnet::Ipv4Net;
 
-use crate::model::{Connection, ConnectionType, LocalNetworkGateway, Model, PowerState, ResourceId};
+use crate::model::{
+    AZURE_ASN, Connection, ConnectionType, LocalNetworkGateway, Model, PowerState, ResourceId, RouteServer,
+};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct VmPlan {
@@ -30,6 +33,9 @@ pub struct VmPlan {
     pub cache: Option<CacheSetup>,
     /// Set for an AKS node: its pods and mesh, changed in place.
     pub node: Option<NodeNet>,
+    /// Set for a Route Server instance: bgpd runs instead of sshd; its
+    /// neighbors and networks change in place.
+    pub speaker: Option<SpeakerSetup>,
 }
 
 /// The on-premises side of a local network gateway: the VPN device the
@@ -134,11 +140,17 @@ pub fn plan(lab: &Lab, model: &Model) -> BTreeMap<ResourceId, VmPlan> {
                 site: None,
                 cache: None,
                 node,
+                speaker: None,
             },
         );
     }
     for (id, cache) in &model.redis_caches {
         out.insert(id.clone(), cache_plan(lab, model, id, cache));
+    }
+    for rs in model.route_servers.values() {
+        for (i, p) in speaker_plans(lab, model, rs).into_iter().enumerate() {
+            out.insert(rs.instance_id(i), p);
+        }
     }
     let mut taken = std::collections::HashSet::new();
     for (id, lng) in &model.local_network_gateways {
@@ -186,6 +198,102 @@ pub fn on_premises_machine<'m>(model: &'m Model, name: &str) -> Option<(&'m Loca
                 .map(|_| (l, host))
         }
     })
+}
+
+/// Azure's BGP timers for Route Server: keepalive 60 s, hold 180 s
+/// (azure-semantics-2 §3.1, Route Server FAQ).
+pub const BGP_KEEPALIVE_SECS: u16 = 60;
+pub const BGP_HOLD_SECS: u16 = 180;
+/// Routes one NVA may announce before its session is dropped (§3.2,
+/// include route-server-limits.md: 1,000 per BGP peer).
+pub const BGP_MAX_PREFIXES: u32 = 1000;
+
+/// Route Server's two instances: each a namespace holding .4 or .5 of
+/// RouteServerSubnet, where bgpd (ASN 65515) peers with every NVA of the
+/// Route Server's peerings and announces the VNet's space and the spokes'.
+fn speaker_plans(lab: &Lab, model: &Model, rs: &RouteServer) -> Vec<VmPlan> {
+    let Some((_, subnet)) = model.subnet(&rs.hosted_subnet) else {
+        return vec![];
+    };
+    let prefix = subnet.address_prefix;
+    let networks = crate::routing::bgp::advertised(model, rs);
+    let mut neighbors: Vec<Neighbor> = rs
+        .peerings
+        .iter()
+        .map(|p| Neighbor {
+            ip: p.peer_ip,
+            asn: p.peer_asn,
+        })
+        .collect();
+    neighbors.sort_by_key(|n| n.ip);
+    neighbors.dedup_by_key(|n| n.ip);
+    let (keepalive, hold) = bgp_timers();
+    model
+        .route_server_ips(rs)
+        .into_iter()
+        .enumerate()
+        .map(|(i, ip)| {
+            let local = format!("{}.{i}", rs.name);
+            let name = format!("{} instance {i}", rs.name);
+            let setup = VmSetup {
+                name: name.clone(),
+                netns: lab.route_server_netns(&local),
+                dir: lab.route_server_dir(&local),
+                keys: lab.keys_dir(&lab.route_server_dir(&local)),
+                admin_username: String::new(),
+                admin_password: None,
+                ssh_public_keys: Vec::new(),
+                address: Some(ip),
+            };
+            let speaker = SpeakerSetup {
+                name,
+                netns: setup.netns.clone(),
+                dir: setup.dir.clone(),
+                asn: AZURE_ASN,
+                router_id: ip,
+                neighbors: neighbors.clone(),
+                networks: networks.clone(),
+                max_prefixes: BGP_MAX_PREFIXES,
+                keepalive_secs: keepalive,
+                hold_secs: hold,
+            };
+            VmPlan {
+                name: format!("{}-instance{i}", rs.name),
+                resource_group: rs.id.resource_group_name().to_string(),
+                setup,
+                nics: vec![NicPlan {
+                    key: stable_key(&rs.instance_id(i)),
+                    name: format!("{}-instance{i}", rs.name),
+                    interface: "eth0".into(),
+                    iface: Interface {
+                        address: ip,
+                        prefix_len: prefix.prefix_len(),
+                        gateway: Ipv4Addr::from(u32::from(prefix.network()) + 1),
+                        forwarding: false,
+                    },
+                    public_ip: None,
+                }],
+                power_state: PowerState::Running,
+                site: None,
+                cache: None,
+                node: None,
+                speaker: Some(speaker),
+            }
+        })
+        .collect()
+}
+
+/// Keepalive and hold time: Azure's, unless `VNETLAB_BGP_HOLD_SECS` (read
+/// by the daemon at start) asks a lab for a shorter hold (keepalive a third
+/// of it, as BGP recommends).
+fn bgp_timers() -> (u16, u16) {
+    match std::env::var("VNETLAB_BGP_HOLD_SECS")
+        .ok()
+        .and_then(|v| v.parse::<u16>().ok())
+    {
+        Some(hold) if hold >= 3 => (hold / 3, hold),
+        _ => (BGP_KEEPALIVE_SECS, BGP_HOLD_SECS),
+    }
 }
 
 /// A cache's instance: in its subnet when injected into a VNet, else on
@@ -249,6 +357,7 @@ fn cache_plan(lab: &Lab, model: &Model, id: &ResourceId, cache: &crate::model::R
         site: None,
         cache: Some(cache_setup),
         node: None,
+        speaker: None,
     }
 }
 
@@ -315,6 +424,7 @@ fn site_plan(lab: &Lab, model: &Model, id: &ResourceId, lng: &LocalNetworkGatewa
             routes,
         }),
         node: None,
+        speaker: None,
     }
 }
 
@@ -335,6 +445,10 @@ impl VmPlan {
                     .collect::<Vec<_>>(),
                 site,
                 p.cache.clone(),
+                // Neighbors and networks change in place over vtysh.
+                p.speaker
+                    .as_ref()
+                    .map(|s| (s.asn, s.router_id, s.keepalive_secs, s.hold_secs, s.max_prefixes)),
             )
         };
         strip(self) != strip(next)

@@ -101,6 +101,7 @@ pub fn run(
     let template = vm::template()?;
     let result = runtime.block_on(async {
         let daemon = start(lab.clone(), template, latency, progress).await?;
+        tokio::spawn(super::bgp::poll(daemon.clone()));
         let answer = match saved {
             Some(model) => {
                 progress(&format!(

@@ -7,6 +7,7 @@
 //! connection) and `status`.
 
 mod api;
+mod bgp;
 mod build;
 mod capture;
 pub mod client;

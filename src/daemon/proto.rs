@@ -106,6 +106,36 @@ pub struct LabStatus {
     /// injected caches) and what their health probes say.
     #[serde(default)]
     pub load_balancers: Vec<LbStatus>,
+    /// Route Server instances: each a BGP speaker with its sessions.
+    #[serde(default)]
+    pub route_servers: Vec<RouteServerStatus>,
+}
+
+/// One Route Server instance: bgpd in its namespace.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RouteServerStatus {
+    pub name: String,
+    pub netns: String,
+    pub address: String,
+    pub asn: u32,
+    pub pid: u32,
+    pub log: String,
+    pub sessions: Vec<BgpSessionStatus>,
+}
+
+/// A BGP session as the speaker reports it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BgpSessionStatus {
+    pub peer: String,
+    pub peer_asn: u32,
+    /// FRR's words: Idle, Connect, Active, OpenSent, OpenConfirm, Established.
+    pub state: String,
+    /// How long it has been Established (or down), as FRR prints it.
+    pub uptime: String,
+    pub prefixes_received: u64,
+    pub prefixes_sent: u64,
 }
 
 /// An Azure Cache for Redis instance: redis-server in its namespace.

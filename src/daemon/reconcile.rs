@@ -38,6 +38,9 @@ pub struct Reconcile {
     pub relearn: Vec<(ResourceId, VmPlan)>,
     /// AKS nodes whose pods or mesh changed: changed in place.
     pub renode: Vec<(ResourceId, VmPlan)>,
+    /// Route Server instances whose neighbors or networks changed:
+    /// reconfigured in place, sessions that stay are not touched.
+    pub respeak: Vec<(ResourceId, VmPlan)>,
 }
 
 #[cfg(test)]
@@ -64,6 +67,9 @@ pub fn diff(have: &BTreeMap<ResourceId, &VmPlan>, want: BTreeMap<ResourceId, VmP
             Some(old) => {
                 if old.site != p.site {
                     r.relearn.push((id.clone(), p.clone()));
+                }
+                if old.speaker != p.speaker {
+                    r.respeak.push((id.clone(), p.clone()));
                 }
                 if old.node != p.node {
                     r.renode.push((id, p));
@@ -175,6 +181,21 @@ impl Daemon {
                 ));
                 if let Err(e) = relearn(&run.plan.setup.netns, old, new).await {
                     progress(&format!("warning: could not update the routes of {}: {e}", p.name));
+                }
+            }
+            run.plan = p;
+        }
+        for (id, p) in todo.respeak {
+            let Some(run) = host.vms.get_mut(&id) else { continue };
+            if let (Some(old), Some(new)) = (run.plan.speaker.clone(), p.speaker.clone()) {
+                let cmds = new.changes_from(&old).unwrap_or_default();
+                let what = format!("reconfigure bgpd of {}", new.name);
+                let done = build::blocking(&what, move || crate::host::bgp::reconfigure(&new, &cmds)).await;
+                if let Err(e) = done {
+                    progress(&format!(
+                        "warning: could not reconfigure the BGP speaker of {}: {e}",
+                        p.name
+                    ));
                 }
             }
             run.plan = p;
@@ -347,6 +368,16 @@ impl Daemon {
 
 fn describe_build(i: usize, total: usize, p: &VmPlan) -> String {
     match &p.site {
+        None if p.speaker.is_some() => {
+            let at = p
+                .nics
+                .first()
+                .map_or_else(String::new, |n| format!(", {} {}", n.interface, n.iface.address));
+            format!(
+                "[{i}/{total}] Route Server {}: namespace {}{at}, bgpd (ASN 65515) on 179",
+                p.name, p.setup.netns
+            )
+        }
         None if p.cache.is_some() => {
             let at = p
                 .nics

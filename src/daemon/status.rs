@@ -15,13 +15,14 @@ use crate::model::{PowerState, latency};
 
 impl Daemon {
     pub async fn status(&self) -> LabStatus {
+        let route_servers = self.route_server_status().await;
         let host = self.host.lock().await;
         let model = self.model();
         let plane = self.fabric.plane.load();
         let vms = host
             .vms
             .iter()
-            .filter(|(_, run)| run.plan.site.is_none() && run.plan.cache.is_none())
+            .filter(|(_, run)| run.plan.site.is_none() && run.plan.cache.is_none() && run.plan.speaker.is_none())
             .map(|(id, run)| {
                 let power = model
                     .virtual_machines
@@ -132,6 +133,7 @@ impl Daemon {
                 .collect()
         };
         LabStatus {
+            route_servers,
             sites,
             caches,
             load_balancers,

@@ -504,6 +504,32 @@ impl Tables {
                 lb_backend: false,
             });
         }
+        // Route Server's two instances hold .4 and .5 of RouteServerSubnet,
+        // where NVAs open their BGP sessions; the subnet takes no NSG (§3.1).
+        for rs in model.route_servers.values() {
+            let Some(&si) = subnet_idx.get(&rs.hosted_subnet) else {
+                continue;
+            };
+            for (i, ip) in model.route_server_ips(rs).into_iter().enumerate() {
+                let subnet = &subnets[si];
+                let id = rs.instance_id(i);
+                hosts.insert((subnet.vnet, u32::from(ip)), nics.next_idx());
+                nics.push(NicEntry {
+                    key: stable_key(&id),
+                    id,
+                    name: format!("{}-instance{i}", rs.name),
+                    vm: None,
+                    ip,
+                    subnet: si,
+                    ip_forwarding: false,
+                    nsg: None,
+                    public_ip: None,
+                    running: true,
+                    flow_timeout: vnets[subnet.vnet].flow_timeout,
+                    lb_backend: false,
+                });
+            }
+        }
         let nic_keys: FxHashMap<u64, NicIdx> = nics.iter_enumerated().map(|(i, n)| (n.key, i)).collect();
         let (lbs, frontends) = compile_lbs(model, &subnet_idx, &subnets, &nic_keys);
         for &m in lbs

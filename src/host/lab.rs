@@ -73,6 +73,15 @@ impl Lab {
         format!("{NETNS_PREFIX}{}@cache.{name}", self.0)
     }
 
+    /// A Route Server instance's BGP speaker: `vnl-<lab>@rs.<name>.<i>`.
+    pub fn route_server_netns(&self, name: &str) -> String {
+        format!("{NETNS_PREFIX}{}@rs.{name}", self.0)
+    }
+
+    pub fn route_server_dir(&self, name: &str) -> PathBuf {
+        self.runtime_dir().join("routeservers").join(name)
+    }
+
     /// Where health probes come from: the Azure host, 168.63.129.16.
     pub fn azure_host_netns(&self) -> String {
         format!("{NETNS_PREFIX}{}@azurehost", self.0)

@@ -8,6 +8,7 @@
 //! calls; the processes this layer still starts are the machines' own
 //! servers and nft (docs/architecture.md says why).
 
+pub mod bgp;
 pub mod cache;
 pub mod lab;
 pub mod netlink;

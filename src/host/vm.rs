@@ -5,7 +5,8 @@
 //!
 //! The admin user exists only in files under the lab's runtime directory,
 //! bind-mounted over `/etc/passwd`, `/etc/shadow` and `/etc/group` inside
-//! the VM's mount namespace: the host's own files are never written.
+//! the VM's mount namespace: the host's own files are never written. So is
+//! a copy of `/etc/frr` over the host's, for FRR run inside the VM.
 
 use std::fs::{self, File};
 use std::io::Read;
@@ -124,7 +125,37 @@ pub fn prepare(vm: &VmSetup) -> Result<(), HostError> {
         name = vm.name
     );
     write(&vm.dir.join("sshd_config"), &config, 0o600).map_err(io("write sshd_config"))?;
+    copy_frr_config(&vm.dir.join("frr")).map_err(io("copy /etc/frr"))?;
     Ok(())
+}
+
+/// The host's FRR configuration, where the host has FRR installed.
+const FRR_CONFIG: &str = "/etc/frr";
+
+/// A VM's own `/etc/frr`, as a fresh Ubuntu image with the frr package has
+/// it (daemons all off, an empty frr.conf): a copy of the host's files,
+/// owners and modes kept, made once (what the VM's admin writes there
+/// stays across a daemon restart). The host's own files are never written.
+fn copy_frr_config(to: &Path) -> std::io::Result<()> {
+    let from = Path::new(FRR_CONFIG);
+    if !from.is_dir() || to.exists() {
+        return Ok(());
+    }
+    let keep = |src: &Path, dst: &Path| -> std::io::Result<()> {
+        let m = fs::metadata(src)?;
+        chown(dst, Some(m.uid()), Some(m.gid()))?;
+        fs::set_permissions(dst, fs::Permissions::from_mode(m.mode() & 0o7777))
+    };
+    fs::create_dir(to)?;
+    for entry in fs::read_dir(from)? {
+        let entry = entry?;
+        if entry.file_type()?.is_file() {
+            let dst = to.join(entry.file_name());
+            fs::copy(entry.path(), &dst)?;
+            keep(&entry.path(), &dst)?;
+        }
+    }
+    keep(from, to)
 }
 
 fn write(path: &Path, text: &str, mode: u32) -> std::io::Result<()> {
@@ -366,6 +397,12 @@ fn inside(dir: &Path, hostname: &str, user: &str) -> Result<(), HostError> {
             None::<&str>,
         )
         .map_err(HostError::sys(&format!("bind /etc/{f}")))?;
+    }
+    // The VM's own /etc/frr: FRR run inside the VM reads and writes it.
+    let frr = dir.join("frr");
+    if frr.is_dir() && Path::new(FRR_CONFIG).is_dir() {
+        mount(Some(&frr), FRR_CONFIG, None::<&str>, MsFlags::MS_BIND, None::<&str>)
+            .map_err(HostError::sys("bind /etc/frr"))?;
     }
     // Held before /run is replaced by the VM's own, to be bound into it.
     let files = File::open(dir).map_err(HostError::io("open the VM's directory"))?;

@@ -140,6 +140,11 @@ pub struct RouteServer {
     /// Route Servers built from a topology file.
     #[serde(default)]
     pub public_ip_address: Option<ResourceId>,
+    /// What its two BGP speakers learned from the NVAs, as the live lab
+    /// last read them: state of the running lab, not configuration (a
+    /// topology file never sets it; the daemon replaces it whole).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub learned: Vec<LearnedRoute>,
 }
 
 impl RouteServer {
@@ -147,6 +152,30 @@ impl RouteServer {
     pub fn ip_configuration_id(&self) -> ResourceId {
         self.id.child("ipConfigurations", "Default")
     }
+
+    /// The ID vnetlab gives Route Server instance `i` (0 or 1): Azure runs
+    /// two, `RouteServiceRole_IN_0` and `_IN_1`, one per instance IP.
+    pub fn instance_id(&self, i: usize) -> ResourceId {
+        self.id.child("instances", &i.to_string())
+    }
+}
+
+/// One path a Route Server instance learned over BGP from an NVA.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LearnedRoute {
+    /// The Route Server instance (0 or 1) that holds the path.
+    pub instance: u8,
+    pub prefix: Ipv4Net,
+    /// The BGP next hop: where the VMs' traffic goes.
+    pub next_hop: Ipv4Addr,
+    /// The session's peer that sent it.
+    pub source_peer: Ipv4Addr,
+    /// The AS path as received, nearest AS first.
+    pub as_path: Vec<u32>,
+    /// Carries the well-known community NO_ADVERTISE (65535:65282).
+    #[serde(default)]
+    pub no_advertise: bool,
 }
 
 /// A BGP session between Route Server and an NVA.

@@ -136,6 +136,12 @@ pub enum Change {
     DeleteRouteServer(ResourceId),
     PutRouteServerPeering(RouteServerPeeringSpec),
     DeleteRouteServerPeering(ResourceId),
+    /// What a Route Server's live BGP speakers learned (the daemon's
+    /// poller sends it; never part of a topology file).
+    SetRouteServerLearned {
+        route_server: ResourceId,
+        routes: Vec<LearnedRoute>,
+    },
     PutLoadBalancer(LoadBalancerSpec),
     DeleteLoadBalancer(ResourceId),
     /// The backend pools of a NIC's IP configuration (replaces the list).
@@ -293,6 +299,7 @@ impl Model {
             DeleteRouteServer(id) => self.delete_route_server(&id),
             PutRouteServerPeering(s) => self.put_route_server_peering(s),
             DeleteRouteServerPeering(id) => self.delete_route_server_peering(&id),
+            SetRouteServerLearned { route_server, routes } => self.set_route_server_learned(&route_server, routes),
             PutLoadBalancer(s) => self.put_load_balancer(s),
             DeleteLoadBalancer(id) => self.delete_load_balancer(&id),
             SetBackendPools { nic, pools } => self.set_backend_pools(&nic, pools),

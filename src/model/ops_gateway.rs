@@ -10,9 +10,9 @@ use super::names::{self, NameKind};
 use super::ops_identity::keep_location;
 use super::ops_network::join;
 use super::{
-    AZURE_ASN, AzureError, Connection, ConnectionType, ErrorCode, GATEWAY_SKUS, GatewayType, LocalNetworkGateway,
-    Model, PublicIpSku, ResourceId, RouteServer, RouteServerPeering, VPN_GATEWAY_GENERATIONS, VirtualNetworkGateway,
-    VpnType, bail, is_reserved_asn,
+    AZURE_ASN, AzureError, Connection, ConnectionType, ErrorCode, GATEWAY_SKUS, GatewayType, LearnedRoute,
+    LocalNetworkGateway, Model, PublicIpSku, ResourceId, RouteServer, RouteServerPeering, VPN_GATEWAY_GENERATIONS,
+    VirtualNetworkGateway, VpnType, bail, is_reserved_asn,
 };
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -560,10 +560,10 @@ impl Model {
                 pip.name()
             );
         }
-        let peerings = self
+        let (peerings, learned) = self
             .route_servers
             .get(&id)
-            .map(|r| r.peerings.clone())
+            .map(|r| (r.peerings.clone(), r.learned.clone()))
             .unwrap_or_default();
         let rs = RouteServer {
             id: id.clone(),
@@ -573,6 +573,7 @@ impl Model {
             allow_branch_to_branch_traffic: spec.allow_branch_to_branch_traffic,
             peerings,
             public_ip_address: spec.public_ip_address,
+            learned,
         };
         self.route_servers.insert(id, rs);
         Ok(())
@@ -658,6 +659,24 @@ impl Model {
             .ok_or_else(|| AzureError::resource_not_found(&rs_id))?;
         rs.peerings.retain(|p| !p.name.eq_ignore_ascii_case(id.name()));
         rs.peerings.push(peering);
+        Ok(())
+    }
+
+    /// What the live speakers of Route Server `id` learned, replacing
+    /// what they learned before. Paths from a peer the Route Server has no
+    /// peering with are not kept (its speakers would not have a session).
+    pub(super) fn set_route_server_learned(
+        &mut self,
+        id: &ResourceId,
+        mut routes: Vec<LearnedRoute>,
+    ) -> Result<(), AzureError> {
+        let Some(rs) = self.route_servers.get_mut(id) else {
+            return Err(AzureError::resource_not_found(id));
+        };
+        routes.retain(|r| rs.peerings.iter().any(|p| p.peer_ip == r.source_peer));
+        routes.sort();
+        routes.dedup();
+        rs.learned = routes;
         Ok(())
     }
 

@@ -223,23 +223,10 @@ pub(crate) fn learned_routes(model: &Model, gw: &GatewayRef) -> Vec<(Ipv4Net, Ve
         }
     }
     if let Some(rs) = model.route_server_of(&gw.vnet) {
-        for peer in &rs.peerings {
-            for p in &peer.advertised_prefixes {
-                match out.iter_mut().find(|(q, _, _)| q == p) {
-                    // Equal prefixes from several NVAs: ECMP (§7).
-                    Some((_, ips, Hop::Appliance { ips: hop_ips })) => {
-                        ips.push(peer.peer_ip);
-                        hop_ips.push(peer.peer_ip);
-                    }
-                    _ => out.push((
-                        *p,
-                        vec![peer.peer_ip],
-                        Hop::Appliance {
-                            ips: vec![peer.peer_ip],
-                        },
-                    )),
-                }
-            }
+        // Equal prefixes from several NVAs come as one route with their
+        // next hops (ECMP), the shortest AS path only (§3.3).
+        for sel in super::bgp::select(&super::bgp::paths(rs)) {
+            out.push((sel.prefix, sel.next_hops.clone(), Hop::Appliance { ips: sel.next_hops }));
         }
     }
     out

@@ -15,6 +15,7 @@
 //! | 3 | BGP never overrides VNet or peering routes, even when more specific: such gateway routes are not programmed |
 //! | 4 | a 0/0 User or BGP route to an appliance or gateway removes the reserved `None` routes |
 
+pub mod bgp;
 mod effective;
 mod gateway;
 mod lpm;
