@@ -2023,3 +2023,103 @@ fn flow_logs_record_lab_01_traffic_in_azures_format() {
     assert_eq!(deny.rule, "DefaultRule_DenyAllInBound");
     assert_eq!(deny.src, "192.0.2.10");
 }
+
+const BGP_LAB: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/labs/09-route-server-bgp");
+
+/// Where the spoke's NIC sends 192.168.100.0/24, as az shows it.
+fn bgp_next_hops(lab: &Lab) -> String {
+    let o = lab.az(&[
+        "network",
+        "nic",
+        "show-effective-route-table",
+        "-g",
+        "bgp-rg",
+        "-n",
+        "spoke1-vmVMNic",
+        "--query",
+        "value[?addressPrefix[0]=='192.168.100.0/24'].nextHopIpAddress[]",
+        "-o",
+        "tsv",
+    ]);
+    String::from_utf8_lossy(&o.stdout)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+#[test]
+fn route_server_speaks_bgp_with_frr_nvas_and_peerings_change_in_place() {
+    let lab = Lab::up_from("h8bgp", BGP_LAB);
+    // expect.yaml's `before` starts FRR on both NVAs and waits for the
+    // route; its expectations are real traffic to what they announce.
+    let o = lab.run(&["test", BGP_LAB]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(bgp_next_hops(&lab), "10.0.2.4", "nva1's shorter AS path wins alone");
+    let sessions = |lab: &Lab| -> Vec<(String, String)> {
+        let s = lab.status();
+        s["routeServers"]
+            .as_array()
+            .expect("routeServers")
+            .iter()
+            .flat_map(|r| r["sessions"].as_array().cloned().unwrap_or_default())
+            .map(|b| {
+                (
+                    b["peer"].as_str().unwrap_or("").to_string(),
+                    b["state"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect()
+    };
+    let all = sessions(&lab);
+    assert_eq!(all.len(), 4, "two NVAs, each with both instances: {all:?}");
+    assert!(all.iter().all(|(_, state)| state == "Established"), "{all:?}");
+
+    // The peering goes: both speakers drop that neighbor in place, nva1's
+    // path is withdrawn, and nva2's sessions are not touched.
+    lab.az(&[
+        "network",
+        "routeserver",
+        "peering",
+        "delete",
+        "-g",
+        "bgp-rg",
+        "--routeserver",
+        "hub-rs",
+        "-n",
+        "nva1",
+        "--yes",
+    ]);
+    poll_until("nva2's path alone", Duration::from_secs(30), || {
+        bgp_next_hops(&lab) == "10.0.2.5"
+    });
+    let left = sessions(&lab);
+    assert_eq!(
+        left,
+        vec![
+            ("10.0.2.5".to_string(), "Established".to_string()),
+            ("10.0.2.5".to_string(), "Established".to_string())
+        ]
+    );
+    assert!(lab.ping("spoke1-vm", "192.168.100.1"));
+
+    // Back again: nva1's session comes up and its shorter path wins back.
+    lab.az(&[
+        "network",
+        "routeserver",
+        "peering",
+        "create",
+        "-g",
+        "bgp-rg",
+        "--routeserver",
+        "hub-rs",
+        "-n",
+        "nva1",
+        "--peer-ip",
+        "10.0.2.4",
+        "--peer-asn",
+        "65001",
+    ]);
+    poll_until("nva1's path back", Duration::from_secs(60), || {
+        bgp_next_hops(&lab) == "10.0.2.4"
+    });
+}
