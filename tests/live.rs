@@ -2123,3 +2123,172 @@ fn route_server_speaks_bgp_with_frr_nvas_and_peerings_change_in_place() {
         bgp_next_hops(&lab) == "10.0.2.4"
     });
 }
+
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).expect("metadata").permissions().mode() & 0o777
+}
+
+/// Issue 21: two `up` of one lab at once. One wins; the other says the lab
+/// runs and touches nothing of the winner's (its log, PID file, socket);
+/// the lock and runtime files are root's alone.
+#[test]
+fn two_ups_of_one_lab_at_once_one_wins_and_keeps_its_files() {
+    for round in 0..3 {
+        let lab = Lab(format!("h5race{round}-{}", std::process::id() % 100_000));
+        let start = || {
+            Command::new(BIN)
+                .args(["up", LAB_DIR, "--lab", &lab.0])
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("start up")
+        };
+        let (a, b) = (start(), start());
+        let (a, b) = (a.wait_with_output().expect("up"), b.wait_with_output().expect("up"));
+        let won = [&a, &b].iter().filter(|o| o.status.success()).count();
+        assert_eq!(won, 1, "round {round}: {}\n---\n{}", text(&a), text(&b));
+        let loser = if a.status.success() { &b } else { &a };
+        assert!(text(loser).contains("already running"), "{}", text(loser));
+        let dir = lab.runtime();
+        for f in ["daemon.log", "daemon.pid", "api.sock"] {
+            assert!(dir.join(f).exists(), "round {round}: the winner's {f} is gone");
+        }
+        let pid: u32 = std::fs::read_to_string(dir.join("daemon.pid"))
+            .expect("PID file")
+            .split_whitespace()
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("a PID");
+        assert_eq!(lab.status()["pid"].as_u64(), Some(pid as u64));
+        assert_eq!(lab.ssh_hostname("SalesVM", "10.2.1.4").as_deref(), Some("MarketingVM"));
+        assert_eq!(mode(Path::new("/run/vnetlab")), 0o700);
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(mode(&Path::new("/run/vnetlab").join(format!("{}.lock", lab.0))), 0o600);
+    }
+}
+
+/// Issue 21: read-only commands on a lab that does not run create nothing.
+#[test]
+fn read_only_commands_on_a_stopped_lab_create_nothing() {
+    let lab = Lab(format!("h5ro{}", std::process::id() % 100_000));
+    let lock = Path::new("/run/vnetlab").join(format!("{}.lock", lab.0));
+    for args in [
+        vec!["status", "--lab", &lab.0],
+        vec!["az", "--lab", &lab.0, "network", "vnet", "list"],
+        vec!["trace", "--lab", &lab.0],
+    ] {
+        let o = vnetlab(&args);
+        assert!(
+            !lock.exists() && !lab.runtime().exists(),
+            "{args:?} created files: {}",
+            text(&o)
+        );
+    }
+    let o = lab.run(&["status"]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("is not running"), "{}", text(&o));
+}
+
+/// Issue 21: the API answers malformed lines (invalid UTF-8, a line over
+/// the cap) with an error, survives failing accepts (out of descriptors),
+/// and a stopped (SIGSTOP) daemon makes `status` fail with a clear message
+/// instead of hanging, while `down` still removes the lab.
+#[test]
+fn api_survives_bad_input_and_accept_errors_and_down_beats_a_wedged_daemon() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::os::unix::net::UnixStream;
+    let lab = Lab(format!("h5api{}", std::process::id() % 100_000));
+    let o = vnetlab(&["up", "--lab", &lab.0]);
+    assert!(o.status.success(), "{}", text(&o));
+    let socket = lab.runtime().join("api.sock");
+    let ask = |bytes: &[u8]| -> (UnixStream, String) {
+        let mut s = UnixStream::connect(&socket).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(20))).expect("timeout");
+        // The daemon may close before a refused line is all sent.
+        let sent = s.write_all(bytes);
+        assert!(sent.is_ok() || bytes.len() > 1 << 20, "send: {sent:?}");
+        let mut line = String::new();
+        BufReader::new(s.try_clone().expect("clone"))
+            .read_line(&mut line)
+            .expect("an answer");
+        (s, line)
+    };
+    let (mut conn, reply) = ask(b"\xff\xfe{\"request\":\"status\"}\n");
+    assert!(reply.contains("not UTF-8"), "{reply}");
+    // The same connection still serves.
+    conn.write_all(b"{\"request\":\"status\"}\n").expect("send");
+    let mut line = String::new();
+    BufReader::new(conn).read_line(&mut line).expect("status");
+    assert!(line.contains("\"response\":\"status\""), "{line}");
+    let (_, reply) = ask(b"{\"request\":\"nonsense\"}\n");
+    assert!(reply.contains("bad request"), "{reply}");
+    let mut long = vec![b'x'; 17 << 20];
+    long.push(b'\n');
+    let (_, reply) = ask(&long);
+    assert!(reply.contains("longer than"), "{reply}");
+
+    // Out of descriptors: accepts fail while the test holds connections.
+    let pid = lab.status()["pid"].as_u64().expect("pid").to_string();
+    let open = std::fs::read_dir(format!("/proc/{pid}/fd")).expect("fds").count();
+    let limit = |n: &str| {
+        let o = Command::new("prlimit")
+            // The soft limit only: raising a hard limit again needs
+            // CAP_SYS_RESOURCE, which a container's root may lack.
+            .args(["--pid", &pid, &format!("--nofile={n}:")])
+            .output()
+            .expect("prlimit");
+        assert!(o.status.success(), "{}", text(&o));
+    };
+    limit(&(open + 2).to_string());
+    let held: Vec<UnixStream> = (0..20).filter_map(|_| UnixStream::connect(&socket).ok()).collect();
+    let log = lab.runtime().join("daemon.log");
+    poll_until("a failed accept in the log", Duration::from_secs(20), || {
+        std::fs::read_to_string(&log).is_ok_and(|l| l.contains("cannot accept"))
+    });
+    drop(held);
+    limit("4096");
+    poll_until("the API to serve again", Duration::from_secs(20), || {
+        lab.run(&["status"]).status.success()
+    });
+
+    // Wedged: SIGSTOP. status says so within its deadline; down stops it.
+    let stopped = Command::new("kill").args(["-STOP", &pid]).status().expect("kill");
+    assert!(stopped.success());
+    let o = Command::new(BIN)
+        .args(["status", "--lab", &lab.0])
+        .env("VNETLAB_API_TIMEOUT", "2")
+        .stdin(Stdio::null())
+        .output()
+        .expect("status");
+    assert!(!o.status.success());
+    assert!(text(&o).contains("did not answer within 2 s"), "{}", text(&o));
+    let o = Command::new(BIN)
+        .args(["down", "--lab", &lab.0])
+        .env("VNETLAB_API_TIMEOUT", "2")
+        .stdin(Stdio::null())
+        .output()
+        .expect("down");
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("did not answer"), "{}", text(&o));
+    // Gone, or a zombie its parent has yet to reap.
+    let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    assert!(
+        state.is_empty()
+            || state
+                .rsplit(')')
+                .next()
+                .is_some_and(|r| r.trim_start().starts_with('Z')),
+        "the daemon still runs: {state}"
+    );
+    let prefix = format!("vnl-{}", lab.0);
+    let left: Vec<String> = std::fs::read_dir("/run/netns")
+        .map(|d| {
+            d.filter_map(|e| e.ok()?.file_name().into_string().ok())
+                .filter(|n| n.starts_with(&prefix))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(left.is_empty(), "{left:?}");
+}

@@ -98,10 +98,15 @@ impl Backend for LiveBackend {
     fn save_profile(&mut self, profile: &Profile) -> Result<(), AzError> {
         let path = self.lab.az_profile_file();
         let write = || -> std::io::Result<()> {
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir)?;
-            }
-            std::fs::write(&path, serde_json::to_vec_pretty(profile)?)
+            host::runtime_root().map_err(std::io::Error::other)?;
+            use std::os::unix::fs::OpenOptionsExt;
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&path)?;
+            f.write_all(&serde_json::to_vec_pretty(profile)?)
         };
         write().map_err(|e| AzError::Cli(format!("cannot save the az profile {}: {e}", path.display())))
     }

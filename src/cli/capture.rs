@@ -81,17 +81,16 @@ pub fn capture(lab: &Lab, opts: Options, out: &mut impl Write) -> anyhow::Result
         set
     };
     let mut c = Client::connect(lab)?;
-    c.send(&Request::Capture(CaptureRequest {
+    let answer = c.call(&Request::Capture(CaptureRequest {
         target: opts.target.clone(),
         count: opts.count,
         duration_ms: opts.duration.map(|d| d.as_millis().max(1) as u64),
         drops_only: opts.drops_only,
     }))?;
-    let (interface, description) = match c.recv()? {
-        Some(Response::Capturing { interface, description }) => (interface, description),
-        Some(Response::Error { message }) => bail!("{message}"),
-        Some(other) => bail!("unexpected answer from the daemon: {other:?}"),
-        None => bail!("the daemon of lab '{lab}' closed the connection"),
+    let (interface, description) = match answer {
+        Response::Capturing { interface, description } => (interface, description),
+        Response::Error { message } => bail!("{message}"),
+        other => bail!("unexpected answer from the daemon: {other:?}"),
     };
     if matches!(opts.write.as_deref(), Some(p) if p.as_os_str() == "-") {
         let mut stopper = c.writer()?;

@@ -79,13 +79,15 @@ pub fn up(
         None => (None, Vec::new(), LatencyConfig::default()),
     };
     let latency = latency_args.apply(latency)?;
-    if host::is_running(lab) {
+    // The lock first: a second `up` of the lab stops here, touching
+    // nothing of the first one's.
+    let Some(lock) = host::LabLock::try_take(lab)? else {
         bail!(
             "lab '{lab}' is already running (daemon PID {}). `vnetlab status --lab {lab}` shows it; `vnetlab down --lab {lab}` removes it.",
             host::daemon_pid(lab).map_or_else(|| "?".into(), |p| p.to_string())
         );
-    }
-    // Whatever a killed daemon of this lab left behind goes first.
+    };
+    // Whatever a killed daemon of this lab left behind goes next.
     host::remove_lab(lab)?;
     let dir = lab.runtime_dir();
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -106,7 +108,7 @@ pub fn up(
                 let _ = writeln!(o, "  lab '{lab}' runs in the foreground: Ctrl-C removes it");
             }
         };
-        crate::daemon::run(lab.clone(), changes, latency, &say)?;
+        crate::daemon::run(lab.clone(), changes, latency, &say, Some(lock))?;
         // Ctrl-C removes a foreground lab, as `down` would.
         Journal::new(lab).remove()?;
         writeln!(out, "lab '{lab}' removed")?;
@@ -122,7 +124,9 @@ pub fn up(
     }
     cmd.args(latency_args.to_args());
     let mut child = cmd
-        .stdin(Stdio::null())
+        // The lock, handed over: the daemon holds it from its first
+        // instruction (see host::LabLock::inherited).
+        .stdin(Stdio::from(lock.hand_over()?))
         .stdout(Stdio::piped())
         .stderr(log)
         // Its own process group: Ctrl-C in this terminal does not reach it.
@@ -193,6 +197,13 @@ pub fn daemon(lab: &Lab, file: Option<&Path>, latency_args: &LatencyArgs) -> any
         let _ = writeln!(std::io::stdout().lock(), "{line}");
         eprintln!("{line}");
     };
+    let lock = match host::LabLock::inherited(lab) {
+        Ok(lock) => lock,
+        Err(e) => {
+            say(&format!("error: {e}"));
+            return Err(e.into());
+        }
+    };
     let loaded = match file {
         Some(f) => topology_changes(f).map(|(_, c, l)| (c, l)),
         None => Ok((Vec::new(), LatencyConfig::default())),
@@ -204,7 +215,7 @@ pub fn daemon(lab: &Lab, file: Option<&Path>, latency_args: &LatencyArgs) -> any
             return Err(e);
         }
     };
-    if let Err(e) = crate::daemon::run(lab.clone(), changes, latency, &say) {
+    if let Err(e) = crate::daemon::run(lab.clone(), changes, latency, &say, lock) {
         say(&format!("error: {e}"));
         return Err(e.into());
     }
@@ -222,15 +233,18 @@ pub fn down(lab: &Lab, keep_state: bool, out: &mut impl Write) -> anyhow::Result
         // Ask first: the daemon removes its VMs itself, and is waited for
         // as long as it gets on with it. One that cannot answer, or stops
         // getting on, is stopped; the sweep below removes what it left.
-        if matches!(client::call(lab, &Request::Shutdown), Ok(Response::Ok)) {
+        let asked = client::call(lab, &Request::Shutdown);
+        if matches!(asked, Ok(Response::Ok)) {
             wait_while_removing(lab, out)?;
         }
         if let Some(pid) = host::daemon_pid(lab) {
-            writeln!(
-                out,
-                "the daemon of lab '{lab}' made no progress for {} s: stopping it",
-                STALL.as_secs()
-            )?;
+            let why = match asked {
+                Ok(Response::Ok) => format!("made no progress for {} s", STALL.as_secs()),
+                Err(client::ClientError::NoAnswer { secs, .. }) => format!("did not answer within {secs} s"),
+                Ok(other) => format!("answered {other:?}"),
+                Err(e) => format!("could not be asked to stop ({e})"),
+            };
+            writeln!(out, "the daemon of lab '{lab}' {why}: stopping it")?;
             host::stop_daemon(lab, pid, Duration::from_secs(5));
             // A killed daemon holds the lock until the kernel has closed
             // its descriptors (thousands of TUNs take seconds): wait while

@@ -2,8 +2,9 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::sync::Arc;
+use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::broadcast::error::RecvError;
 
@@ -21,18 +22,87 @@ pub fn bind(lab: &Lab) -> std::io::Result<UnixListener> {
     Ok(listener)
 }
 
+/// The longest request line taken: a change set as JSON is far smaller;
+/// a longer line is answered with an error and the connection closed.
+pub const MAX_LINE: usize = 16 << 20;
+
+/// Serves until aborted. A failed accept (out of descriptors, most
+/// likely) is logged and retried after a pause, with the pause growing to
+/// a second while it keeps failing: the API never ends while the lab runs.
 pub async fn serve(daemon: Arc<Daemon>, listener: UnixListener) {
-    while let Ok((stream, _)) = listener.accept().await {
-        tokio::spawn(connection(daemon.clone(), stream));
+    let mut pause = Duration::from_millis(10);
+    loop {
+        match listener.accept().await {
+            Ok((stream, _)) => {
+                pause = Duration::from_millis(10);
+                tokio::spawn(connection(daemon.clone(), stream));
+            }
+            Err(e) => {
+                eprintln!(
+                    "API: cannot accept a connection ({e}); trying again in {} ms",
+                    pause.as_millis()
+                );
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(1));
+            }
+        }
     }
+}
+
+/// One request line read: its text, or what was wrong with it.
+#[derive(Debug, PartialEq, Eq)]
+enum Line {
+    Text(String),
+    /// Longer than `MAX_LINE`: the rest of the stream cannot be trusted.
+    TooLong,
+    NotUtf8,
+    Closed,
+}
+
+/// Reads up to the next newline, never holding more than `max` bytes.
+async fn read_line(read: &mut (impl AsyncBufReadExt + Unpin), max: usize) -> std::io::Result<Line> {
+    let mut buf = Vec::new();
+    let n = read.take(max as u64 + 1).read_until(b'\n', &mut buf).await?;
+    if n == 0 {
+        return Ok(Line::Closed);
+    }
+    if buf.last() == Some(&b'\n') {
+        buf.pop();
+    } else if buf.len() > max {
+        return Ok(Line::TooLong);
+    }
+    Ok(String::from_utf8(buf).map_or(Line::NotUtf8, Line::Text))
 }
 
 async fn connection(daemon: Arc<Daemon>, stream: UnixStream) {
     // Changing a lab is root's business, as creating namespaces is.
     let root = stream.peer_cred().is_ok_and(|c| c.uid() == 0);
     let (read, mut write) = stream.into_split();
-    let mut lines = BufReader::new(read).lines();
-    while let Ok(Some(line)) = lines.next_line().await {
+    let mut read = BufReader::new(read);
+    loop {
+        let line = match read_line(&mut read, MAX_LINE).await {
+            Ok(Line::Text(line)) => line,
+            Ok(Line::Closed) | Err(_) => return,
+            Ok(Line::TooLong) => {
+                let reply = Response::Error {
+                    message: format!(
+                        "bad request: longer than {} MiB; send one JSON request per line",
+                        MAX_LINE >> 20
+                    ),
+                };
+                let _ = send(&mut write, &reply).await;
+                return;
+            }
+            Ok(Line::NotUtf8) => {
+                let reply = Response::Error {
+                    message: "bad request: not UTF-8; send one JSON request per line".into(),
+                };
+                if send(&mut write, &reply).await.is_err() {
+                    return;
+                }
+                continue;
+            }
+        };
         let reply = if !root {
             Response::Error {
                 message: "only root may use a lab's API".into(),
@@ -49,7 +119,7 @@ async fn connection(daemon: Arc<Daemon>, stream: UnixStream) {
                 Ok(Request::Capture(req)) => {
                     // An error here is the client gone: nothing to tell it.
                     let _ =
-                        super::capture::stream(&daemon.fabric.taps, &daemon.fabric.plane, req, &mut lines, &mut write)
+                        super::capture::stream(&daemon.fabric.taps, &daemon.fabric.plane, req, &mut read, &mut write)
                             .await;
                     return;
                 }
@@ -107,4 +177,35 @@ pub(super) async fn send(write: &mut (impl AsyncWriteExt + Unpin), reply: &Respo
     let mut line = serde_json::to_vec(reply).map_err(std::io::Error::other)?;
     line.push(b'\n');
     write.write_all(&line).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn lines(input: &[u8], max: usize) -> Vec<Line> {
+        let mut read = BufReader::new(input);
+        let mut out = Vec::new();
+        loop {
+            let line = read_line(&mut read, max).await.expect("read");
+            let end = matches!(line, Line::Closed | Line::TooLong);
+            out.push(line);
+            if end {
+                return out;
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn lines_are_capped_and_checked_for_utf8() {
+        let text = |s: &str| Line::Text(s.to_string());
+        assert_eq!(lines(b"ab\ncd\n", 8).await, [text("ab"), text("cd"), Line::Closed]);
+        // The last line may lack its newline; exactly `max` bytes pass.
+        assert_eq!(lines(b"12345678", 8).await, [text("12345678"), Line::Closed]);
+        assert_eq!(lines(b"123456789\nok\n", 8).await, [Line::TooLong]);
+        assert_eq!(
+            lines(b"\xff\xfe\n{}\n", 8).await,
+            [Line::NotUtf8, text("{}"), Line::Closed]
+        );
+    }
 }

@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use arc_swap::ArcSwap;
-use tokio::io::{AsyncBufRead, AsyncWriteExt};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWriteExt};
 
 use super::plane::{LinkCounters, Plane, verdict_words};
 use super::proto::{CaptureRequest, Response};
@@ -343,7 +343,7 @@ pub async fn stream(
     taps: &Taps,
     plane: &ArcSwap<Plane>,
     req: CaptureRequest,
-    lines: &mut tokio::io::Lines<impl AsyncBufRead + Unpin>,
+    read: &mut (impl AsyncBufRead + Unpin),
     write: &mut (impl AsyncWriteExt + Unpin),
 ) -> std::io::Result<()> {
     let (point, interface) = match resolve(&plane.load(), &req.target) {
@@ -408,9 +408,10 @@ pub async fn stream(
                 .min(DRAIN_EVERY)
         });
         tokio::select! {
-            // Any line, or the end of the stream, is the client asking to stop.
+            // Any byte, or the end of the stream, is the client asking to
+            // stop (nothing is read, so nothing a client sends piles up).
             // One last drain of what the ring holds, then the end.
-            _ = lines.next_line() => stopping = true,
+            _ = read.fill_buf() => stopping = true,
             _ = tokio::time::sleep(wake) => {}
         }
     }

@@ -58,14 +58,20 @@ pub fn run(
     changes: Vec<Change>,
     latency: LatencyConfig,
     progress: &(dyn Fn(&str) + Sync),
+    lock: Option<host::LabLock>,
 ) -> Result<(), DaemonError> {
     let io = |what: &str| {
         let what = what.to_string();
         move |e| DaemonError::Io { what, source: e }
     };
-    // `up` swept what a killed daemon of this lab left behind; the lock
-    // makes this daemon the lab's only one until it exits.
-    let Some(lock) = host::LabLock::try_take(&lab)? else {
+    // `up` took the lock (`lock`), then swept what a killed daemon of
+    // this lab left behind; the lock makes this daemon the lab's only one
+    // until it exits. Started otherwise, it takes the lock itself.
+    let lock = match lock {
+        Some(lock) => Some(lock),
+        None => host::LabLock::try_take(&lab)?,
+    };
+    let Some(lock) = lock else {
         return Err(DaemonError::AlreadyRunning {
             lab: lab.to_string(),
             pid: host::daemon_pid(&lab).unwrap_or(0),
@@ -85,7 +91,7 @@ pub fn run(
     std::fs::create_dir_all(&dir).map_err(io("create the runtime directory"))?;
     std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o700))
         .map_err(io("restrict the runtime directory"))?;
-    std::fs::write(lab.pid_file(), std::process::id().to_string()).map_err(io("write the PID file"))?;
+    std::fs::write(lab.pid_file(), host::pid_file_text()).map_err(io("write the PID file"))?;
 
     // Half the cores for the data plane, the rest for the VMs' own
     // processes (iperf3, sshd…): on 2 vCPUs one packet thread carried

@@ -11,6 +11,7 @@
 pub mod bgp;
 pub mod cache;
 pub mod lab;
+mod lock;
 pub mod netlink;
 pub mod netns;
 pub mod pod;
@@ -19,14 +20,14 @@ pub mod tun;
 pub mod vm;
 pub mod vminit;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use nix::fcntl::{Flock, FlockArg};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use thiserror::Error;
 
 pub use lab::{InvalidLabName, Lab, lab_from};
+pub use lock::{LabLock, daemon_pid, is_running, pid_file_text, runtime_root, stop_daemon};
 
 #[derive(Debug, Error)]
 pub enum HostError {
@@ -66,53 +67,6 @@ impl HostError {
 pub struct Removed {
     pub namespaces: Vec<String>,
     pub processes: usize,
-}
-
-/// Held by a lab's daemon for its whole life: "the lab runs" means "its
-/// lock is held", whoever started the daemon (`up`, `up --foreground`).
-/// The lock file sits beside the runtime directory, so removing that
-/// directory never drops a held lock.
-#[derive(Debug)]
-pub struct LabLock {
-    _lock: Flock<std::fs::File>,
-}
-
-impl LabLock {
-    /// Takes the lab's lock, or says the lab is running.
-    pub fn try_take(lab: &Lab) -> Result<Option<LabLock>, HostError> {
-        let io = |e| HostError::Io {
-            what: format!("open {}", lab.lock_file().display()),
-            source: e,
-        };
-        std::fs::create_dir_all(lab::RUNTIME_ROOT).map_err(io)?;
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(lab.lock_file())
-            .map_err(io)?;
-        match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
-            Ok(lock) => Ok(Some(LabLock { _lock: lock })),
-            Err((_, nix::errno::Errno::EWOULDBLOCK)) => Ok(None),
-            Err((_, e)) => Err(HostError::Io {
-                what: format!("lock {}", lab.lock_file().display()),
-                source: e.into(),
-            }),
-        }
-    }
-}
-
-/// Is the lab's daemon alive?
-pub fn is_running(lab: &Lab) -> bool {
-    matches!(LabLock::try_take(lab), Ok(None))
-}
-
-/// The running daemon's PID.
-pub fn daemon_pid(lab: &Lab) -> Option<u32> {
-    if !is_running(lab) {
-        return None;
-    }
-    std::fs::read_to_string(lab.pid_file()).ok()?.trim().parse().ok()
 }
 
 /// Removes everything a lab made: the processes in its namespaces, the
@@ -169,25 +123,6 @@ pub fn kill_all_in(namespaces: &[String]) -> usize {
         std::thread::sleep(Duration::from_millis(10));
     }
     killed
-}
-
-/// SIGTERM, a bounded wait for the lab's lock, then SIGKILL.
-pub fn stop_daemon(lab: &Lab, pid: u32, grace: Duration) {
-    let p = Pid::from_raw(pid as i32);
-    if kill(p, Signal::SIGTERM).is_err() {
-        return;
-    }
-    let deadline = Instant::now() + grace;
-    while Instant::now() < deadline {
-        if !is_running(lab) {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let _ = kill(p, Signal::SIGKILL);
-    while is_running(lab) && Instant::now() < deadline + grace {
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 pub fn is_zombie(pid: u32) -> bool {

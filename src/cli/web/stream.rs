@@ -99,18 +99,18 @@ async fn relay_drops(lab: &Lab, tx: &mut Sender<Bytes>) -> Result<(), String> {
 /// unknown target, say) for the page to show.
 pub fn start_capture(lab: &Lab, target: &str, seconds: u64) -> Result<(Client, String), String> {
     let mut c = Client::connect(lab).map_err(|e| e.to_string())?;
-    c.send(&Request::Capture(CaptureRequest {
-        target: target.to_string(),
-        count: None,
-        duration_ms: Some(seconds * 1000),
-        drops_only: false,
-    }))
-    .map_err(|e| e.to_string())?;
-    match c.recv().map_err(|e| e.to_string())? {
-        Some(Response::Capturing { interface, description }) => Ok((c, format!("{interface} ({description})"))),
-        Some(Response::Error { message }) => Err(message),
-        Some(other) => Err(format!("the daemon answered {other:?} to a capture")),
-        None => Err(format!("the daemon of lab '{lab}' closed the connection")),
+    let answer = c
+        .call(&Request::Capture(CaptureRequest {
+            target: target.to_string(),
+            count: None,
+            duration_ms: Some(seconds * 1000),
+            drops_only: false,
+        }))
+        .map_err(|e| e.to_string())?;
+    match answer {
+        Response::Capturing { interface, description } => Ok((c, format!("{interface} ({description})"))),
+        Response::Error { message } => Err(message),
+        other => Err(format!("the daemon answered {other:?} to a capture")),
     }
 }
 
