@@ -4,7 +4,7 @@
 use std::net::Ipv4Addr;
 use std::time::Instant;
 
-use vnetlab::dataplane::explain::{probe_packet, round_trip};
+use vnetlab::dataplane::explain::{explain, probe_packet, round_trip};
 use vnetlab::dataplane::nat::Rewrite;
 use vnetlab::dataplane::{
     ConnIdx, ConnTrack, DropReason, Ingress, LbHealth, NicIdx, NsgRuleIdx, Tables, Verdict, decide,
@@ -1856,4 +1856,74 @@ fn an_explanation_given_a_backend_down_names_the_backend_decide_picks() {
     let (ok, e) = round_trip(&t, &health, Ingress::Nic(vm1), v4("10.2.0.100"), "tcp", 2222, now);
     assert!(ok, "{}", e.summary);
     assert_eq!(chosen(&e), Some(other), "{:?}", e.steps);
+}
+
+/// Issue 21: Azure's flow limit (500k each way per VM, here 2 for the
+/// test): a new flow beyond it is dropped with a reason explain words,
+/// while tracked flows keep passing; the receiver's inbound limit counts
+/// too, and nothing of a refused flow is tracked.
+#[test]
+fn new_flows_beyond_the_flow_limit_are_dropped_and_tracked_ones_pass() {
+    let (_, t) = lab(include_str!("../labs/01-peering-basics/topology.yaml"));
+    let (sales, marketing) = (ip(&t, "SalesVM"), ip(&t, "MarketingVM"));
+    let mut ct = ConnTrack::with_flow_limit(2);
+    let now = Instant::now();
+    let from_sales = |ct: &mut ConnTrack, sport: u16| {
+        decide(
+            &t,
+            &LbHealth::all_up(),
+            ct,
+            Ingress::Nic(nic(&t, "SalesVM")),
+            &pkt(sales, marketing, "tcp", sport, 22),
+            now,
+        )
+    };
+    assert!(matches!(from_sales(&mut ct, 40001), Verdict::Deliver { .. }));
+    assert!(matches!(from_sales(&mut ct, 40002), Verdict::Deliver { .. }));
+    assert_eq!(
+        from_sales(&mut ct, 40003),
+        Verdict::Drop(DropReason::FlowLimit {
+            nic: nic(&t, "SalesVM"),
+            direction: Direction::Outbound,
+        })
+    );
+    // Tracked flows pass, in both directions.
+    assert!(matches!(from_sales(&mut ct, 40001), Verdict::Deliver { .. }));
+    let answer = decide(
+        &t,
+        &LbHealth::all_up(),
+        &mut ct,
+        Ingress::Nic(nic(&t, "MarketingVM")),
+        &pkt(marketing, sales, "tcp", 22, 40002),
+        now,
+    );
+    assert!(matches!(answer, Verdict::Deliver { .. }), "{answer:?}");
+    let e = explain(
+        &t,
+        &LbHealth::all_up(),
+        &mut ct,
+        Ingress::Nic(nic(&t, "SalesVM")),
+        &pkt(sales, marketing, "tcp", 40004, 22),
+        now,
+    );
+    assert!(e.summary.contains("500000 outbound flows"), "{}", e.summary);
+    // MarketingVM's inbound limit is full too (two flows in): a flow from
+    // ResearchVM to it is refused there, and ResearchVM tracks nothing.
+    let research = ip(&t, "ResearchVM");
+    let v = decide(
+        &t,
+        &LbHealth::all_up(),
+        &mut ct,
+        Ingress::Nic(nic(&t, "ResearchVM")),
+        &pkt(research, marketing, "tcp", 40005, 22),
+        now,
+    );
+    assert_eq!(
+        v,
+        Verdict::Drop(DropReason::FlowLimit {
+            nic: nic(&t, "MarketingVM"),
+            direction: Direction::Inbound,
+        })
+    );
+    assert_eq!(ct.len(), 4, "two flows, each at its sender and its receiver");
 }

@@ -21,6 +21,7 @@ mod podplan;
 mod prober;
 pub mod proto;
 mod reconcile;
+mod segments;
 mod status;
 
 use std::collections::BTreeMap;

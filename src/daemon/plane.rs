@@ -305,7 +305,7 @@ pub async fn run_port(fabric: Arc<Fabric>, port: Arc<Port>) {
 async fn forward(fabric: &Fabric, plane: &Arc<Plane>, from: &Port, ingress: Ingress, frame: &mut [u8]) {
     let Ok(hdr) = VirtioNetHdr::decode(frame) else { return };
     let len = (frame.len() - VIRTIO_NET_HDR_LEN) as u64;
-    let segments = segments(&hdr, len);
+    let segments = super::segments::count(&hdr, &frame[VIRTIO_NET_HDR_LEN..]);
     from.tx.add(segments, len);
 
     let mut crossed = Crossings::default();
@@ -446,15 +446,6 @@ async fn forward(fabric: &Fabric, plane: &Arc<Plane>, from: &Port, ingress: Ingr
     }
     write(to, &hdr, frame).await;
     to.rx.add(segments, len);
-}
-
-/// How many wire packets a super-packet stands for.
-fn segments(hdr: &VirtioNetHdr, len: u64) -> u64 {
-    if hdr.gso_type == VIRTIO_NET_HDR_GSO_NONE || hdr.gso_size == 0 {
-        return 1;
-    }
-    let payload = len.saturating_sub(u64::from(hdr.hdr_len));
-    payload.div_ceil(u64::from(hdr.gso_size)).max(1)
 }
 
 async fn write(to: &Port, hdr: &VirtioNetHdr, frame: &mut [u8]) {
@@ -605,6 +596,7 @@ pub(super) fn concerned_nic(r: &DropReason) -> Option<NicIdx> {
         | DropReason::NotForwarding { nic }
         | DropReason::PeeringAccessBlocked { nic, .. }
         | DropReason::NsgDenied { nic, .. }
+        | DropReason::FlowLimit { nic, .. }
         | DropReason::PublicIpClosed { nic } => Some(nic),
         _ => None,
     }

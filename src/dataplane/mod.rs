@@ -26,7 +26,7 @@ pub mod simulate;
 mod tables;
 mod verdict;
 
-pub use conntrack::{Answer, ConnTrack, Pinned};
+pub use conntrack::{Answer, ConnTrack, FLOW_LIMIT, Pinned};
 pub use health::LbHealth;
 pub use index::{
     ClusterIdx, ConnIdx, EndpointIdx, FrontendIdx, Idx, IdxVec, LbIdx, LbRuleIdx, LinkIdx, NicIdx, NsgIdx, NsgRuleIdx,

@@ -38,5 +38,6 @@ impl Fragments {
 
     pub(super) fn expire(&mut self, now: Instant) {
         self.first.retain(|_, (_, _, e)| *e > now);
+        super::flows::shrink(&mut self.first);
     }
 }

@@ -6,7 +6,8 @@
 //! - `flows`: each NIC keeps the flows its NSGs allowed, by canonical
 //!   5-tuple, so the return traffic of an allowed flow passes without a
 //!   matching rule; entries expire after the VNet's flow timeout of
-//!   inactivity (4 minutes by default);
+//!   inactivity (4 minutes by default), at most `FLOW_LIMIT` per NIC and
+//!   direction (a new flow beyond is dropped, `DropReason::FlowLimit`);
 //! - `fragments`: the ports of first fragments, for the later ones;
 //! - `pins`: translated flows (load balancer, private endpoint) and how
 //!   their answers are translated back.
@@ -22,6 +23,7 @@ mod flows;
 mod fragments;
 mod pins;
 
+pub use flows::FLOW_LIMIT;
 pub use pins::{Answer, Pinned};
 
 #[derive(Debug, Default)]
@@ -47,8 +49,25 @@ impl ConnTrack {
         self.flows.has(nic, key, now)
     }
 
-    pub fn insert(&mut self, nic: u64, key: &FlowKey, now: Instant, timeout: Duration) {
-        self.flows.insert(nic, key, now, timeout);
+    /// Tracks a flow `nic`'s NSGs allowed (`inbound`: in which direction).
+    /// Check `room` first: this does not refuse.
+    pub fn insert(&mut self, nic: u64, key: &FlowKey, now: Instant, timeout: Duration, inbound: bool) {
+        self.flows.insert(nic, key, now, timeout, inbound);
+    }
+
+    /// Whether `nic` may track another flow in that direction (Azure's
+    /// limit, `FLOW_LIMIT` each way).
+    pub fn room(&mut self, nic: u64, inbound: bool, now: Instant) -> bool {
+        self.flows.room(nic, inbound, now)
+    }
+
+    /// A table whose NICs may each track only `limit` flows per direction
+    /// (tests; `new` has Azure's).
+    pub fn with_flow_limit(limit: u32) -> Self {
+        ConnTrack {
+            flows: flows::Flows::with_limit(limit),
+            ..Self::default()
+        }
     }
 
     pub fn note_first_fragment(&mut self, key: &FlowKey, id: u16, now: Instant) {
@@ -86,7 +105,8 @@ impl ConnTrack {
         self.pins.answer(key, now)
     }
 
-    /// Drops expired entries. The data plane calls this now and then.
+    /// Drops expired entries and gives back the memory of mostly empty
+    /// maps. The data plane calls this now and then.
     pub fn expire(&mut self, now: Instant) {
         self.flows.expire(now);
         self.fragments.expire(now);

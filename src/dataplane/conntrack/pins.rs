@@ -105,5 +105,7 @@ impl Pins {
     pub(super) fn expire(&mut self, now: Instant) {
         self.pinned.retain(|_, p| p.expires > now);
         self.answers.retain(|_, a| a.expires > now);
+        super::flows::shrink(&mut self.pinned);
+        super::flows::shrink(&mut self.answers);
     }
 }

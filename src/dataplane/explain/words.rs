@@ -3,6 +3,7 @@
 
 use std::net::Ipv4Addr;
 
+use crate::dataplane::FLOW_LIMIT;
 use crate::dataplane::index::{LinkIdx, NicIdx, NsgIdx, NsgRuleIdx, RouteIdx, VnetIdx};
 use crate::dataplane::nat::Side;
 use crate::dataplane::packet::FlowKey;
@@ -310,6 +311,11 @@ impl Words<'_> {
             ),
             DropReason::NsgDenied { nic, direction, nsg, rule } => format!("{} denied by {}", Self::dir(direction), self.nsg_rule(nic, nsg, direction, rule)),
             DropReason::NoPublicIp => format!("{} is not a public IP of this lab", self.dst()),
+            DropReason::FlowLimit { nic, direction } => format!(
+                "{} already tracks {FLOW_LIMIT} {} flows, Azure's limit per VM (500k inbound and 500k outbound); new connections are dropped until some of them end or go idle",
+                self.nic(nic),
+                if direction == Direction::Inbound { "inbound" } else { "outbound" }
+            ),
             DropReason::PublicIpClosed { nic } => format!("the Standard public IP of {} is closed to inbound traffic unless an NSG allows it, and neither its NIC nor its subnet has an NSG", self.nic(nic)),
             DropReason::NoOutboundAccess { nic } => format!("{} has no public IP and its subnet has default outbound access disabled (a private subnet)", self.nic(nic)),
             DropReason::RoutingLoop => "the gateways forward into each other in a loop".into(),

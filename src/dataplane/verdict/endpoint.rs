@@ -51,7 +51,7 @@ impl<O: Observer> Decision<'_, O> {
             return Err(DropReason::VmNotRunning { nic: m });
         }
         let new = self.nsg(m, Direction::Inbound)?;
-        self.track(&[(m, Direction::Inbound, new)]);
+        self.track(&[(m, Direction::Inbound, new)])?;
         Ok(Verdict::Deliver { nic: m, nat: self.nat })
     }
 }

@@ -269,6 +269,12 @@ pub enum DropReason {
     NoPodNode {
         cluster: ClusterIdx,
     },
+    /// A new flow while `nic` already tracks Azure's limit of flows in
+    /// `direction` (500 000 each way).
+    FlowLimit {
+        nic: NicIdx,
+        direction: Direction,
+    },
 }
 
 /// One step of a decision, for explanations.
@@ -487,7 +493,7 @@ impl<O: Observer> Decision<'_, O> {
         // routes say; here it answers health probes.
         if self.key.dst == AZURE_HOST_IP {
             let new = self.nsg(n, Direction::Outbound)?;
-            self.track(&[(n, Direction::Outbound, new)]);
+            self.track(&[(n, Direction::Outbound, new)])?;
             return Ok(Verdict::ToAzureHost {
                 nat: Rewrite::src(t.probe_alias(n)),
             });
@@ -502,7 +508,7 @@ impl<O: Observer> Decision<'_, O> {
         match target {
             Target::Nic { nic: m, appliance } => {
                 let (out_new, in_new) = (self.nsg(n, Direction::Outbound)?, self.nsg(m, Direction::Inbound)?);
-                self.track(&[(n, Direction::Outbound, out_new), (m, Direction::Inbound, in_new)]);
+                self.track(&[(n, Direction::Outbound, out_new), (m, Direction::Inbound, in_new)])?;
                 Ok(if appliance {
                     Verdict::ToAppliance { nic: m, nat: self.nat }
                 } else {
@@ -511,7 +517,7 @@ impl<O: Observer> Decision<'_, O> {
             }
             Target::Service(s) => {
                 let new = self.nsg(n, Direction::Outbound)?;
-                self.track(&[(n, Direction::Outbound, new)]);
+                self.track(&[(n, Direction::Outbound, new)])?;
                 Ok(Verdict::ToService {
                     service: s,
                     nat: self.nat.unwrap_or(Rewrite::dst(SERVICE_IP)),
@@ -541,12 +547,12 @@ impl<O: Observer> Decision<'_, O> {
                     return self.hairpin(n, new, snat);
                 }
                 self.key.src = sent_src;
-                self.track(&[(n, Direction::Outbound, new)]);
+                self.track(&[(n, Direction::Outbound, new)])?;
                 Ok(Verdict::ToInternet { snat })
             }
             Target::Site(c) => {
                 let new = self.nsg(n, Direction::Outbound)?;
-                self.track(&[(n, Direction::Outbound, new)]);
+                self.track(&[(n, Direction::Outbound, new)])?;
                 Ok(Verdict::ToSite { connection: c })
             }
         }
@@ -566,7 +572,7 @@ impl<O: Observer> Decision<'_, O> {
         }
         self.key.dst = nic.ip;
         let new = self.nsg(m, Direction::Inbound)?;
-        self.track(&[(m, Direction::Inbound, new)]);
+        self.track(&[(m, Direction::Inbound, new)])?;
         Ok(Verdict::Deliver {
             nic: m,
             nat: Some(Rewrite::dst(nic.ip)),
@@ -591,7 +597,7 @@ impl<O: Observer> Decision<'_, O> {
 
     fn sent_from_internet(&mut self) -> Result<Verdict, DropReason> {
         let (m, new) = self.through_public_ip()?;
-        self.track(&[(m, Direction::Inbound, new)]);
+        self.track(&[(m, Direction::Inbound, new)])?;
         Ok(Verdict::Deliver {
             nic: m,
             nat: Some(Rewrite::dst(self.t.nics[m].ip)),
@@ -608,7 +614,7 @@ impl<O: Observer> Decision<'_, O> {
             snat,
         });
         let (m, in_new) = self.through_public_ip()?;
-        self.track(&[(n, Direction::Outbound, out_new), (m, Direction::Inbound, in_new)]);
+        self.track(&[(n, Direction::Outbound, out_new), (m, Direction::Inbound, in_new)])?;
         Ok(Verdict::Hairpin {
             nic: m,
             snat,
@@ -686,7 +692,7 @@ impl<O: Observer> Decision<'_, O> {
         match self.route(RouteCtx::Gateway(vnet), vnet, true, 0)? {
             Target::Nic { nic: m, appliance } => {
                 let new = self.nsg(m, Direction::Inbound)?;
-                self.track(&[(m, Direction::Inbound, new)]);
+                self.track(&[(m, Direction::Inbound, new)])?;
                 Ok(if appliance {
                     Verdict::ToAppliance { nic: m, nat: self.nat }
                 } else {

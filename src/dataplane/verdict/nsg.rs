@@ -41,17 +41,29 @@ impl<O: Observer> Decision<'_, O> {
 
     /// The whole path is allowed: new flows are tracked where their NSGs
     /// allowed them, and a translated flow is pinned.
-    pub(super) fn track(&mut self, nics: &[(NicIdx, Direction, bool)]) {
+    /// A new flow beyond a NIC's flow limit is dropped, and nothing of
+    /// it is tracked anywhere.
+    pub(super) fn track(&mut self, nics: &[(NicIdx, Direction, bool)]) -> Result<(), DropReason> {
+        for &(x, direction, new) in nics {
+            let inbound = direction == Direction::Inbound;
+            // Azure: 500k flows each way per VM; beyond, "other connections
+            // are dropped" (conntrack::FLOW_LIMIT).
+            if new && !self.ct.room(self.t.nics[x].key, inbound, self.now) {
+                return Err(DropReason::FlowLimit { nic: x, direction });
+            }
+        }
         for &(x, dir, new) in nics {
             if new {
                 let nic = &self.t.nics[x];
                 let key = self.seen(dir);
-                self.ct.insert(nic.key, &key, self.now, nic.flow_timeout);
+                self.ct
+                    .insert(nic.key, &key, self.now, nic.flow_timeout, dir == Direction::Inbound);
             }
         }
         if let Some(p) = self.pin.take() {
             self.ct.pin(&p.key, p.to, p.backend, p.back_to, self.now, p.timeout);
         }
+        Ok(())
     }
 }
 

@@ -40,7 +40,7 @@ impl<O: Observer> Decision<'_, O> {
         }
         self.obs.step(Step::PodRoute { cluster: c, node: m });
         let (out_new, in_new) = (self.nsg(n, Direction::Outbound)?, self.nsg(m, Direction::Inbound)?);
-        self.track(&[(n, Direction::Outbound, out_new), (m, Direction::Inbound, in_new)]);
+        self.track(&[(n, Direction::Outbound, out_new), (m, Direction::Inbound, in_new)])?;
         Ok(Some(Verdict::Deliver { nic: m, nat: None }))
     }
 
