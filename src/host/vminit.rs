@@ -14,9 +14,12 @@
 
 use std::fs::File;
 use std::io::{Read, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 
 use nix::errno::Errno;
+use nix::fcntl::{FcntlArg, FdFlag, fcntl};
 use nix::mount::{MntFlags, MsFlags, mount, umount2};
 use nix::sched::{CloneFlags, setns, unshare};
 use nix::sys::signal::{SigSet, Signal};
@@ -63,9 +66,9 @@ impl Drop for Init {
 /// spawns `vnetlab __vm-init`, which is pid 1 of the new PID namespace.
 pub(super) fn start(netns_name: &str, mnt: File, uts_file: &'static str) -> Result<Init, HostError> {
     let net = netns::open(netns_name)?;
-    // Resolved here, not in the VM: the path is the same in the VM's mount
-    // namespace (a copy of the host's), and the binary is vnetlab itself.
-    let exe = std::env::current_exe().map_err(HostError::io("find vnetlab's own executable"))?;
+    // Opened here: the daemon's own path may not exist inside the VM (a
+    // binary under /tmp or /home, which the VM has of its own).
+    let exe = File::open("/proc/self/exe").map_err(HostError::io("open vnetlab's own executable"))?;
     let name = netns_name.to_string();
     std::thread::spawn(move || -> Result<Init, HostError> {
         setns(&net, CloneFlags::CLONE_NEWNET).map_err(HostError::sys(format!("enter namespace {name}")))?;
@@ -73,18 +76,26 @@ pub(super) fn start(netns_name: &str, mnt: File, uts_file: &'static str) -> Resu
         setns(&mnt, CloneFlags::CLONE_NEWNS).map_err(HostError::sys("enter the VM's mount namespace"))?;
         let uts = File::open(uts_file).map_err(HostError::io(format!("open {uts_file}")))?;
         setns(&uts, CloneFlags::CLONE_NEWUTS).map_err(HostError::sys("enter the VM's UTS namespace"))?;
+        host_proc_view()?;
+        // Exec'd through its descriptor, as fexecve does (the init closes
+        // it: see `run`); the flag goes back on at once, so sessions
+        // started meanwhile by other threads hardly ever inherit it.
+        fcntl(&exe, FcntlArg::F_SETFD(FdFlag::empty()))
+            .map_err(HostError::sys("hand vnetlab's executable to its init"))?;
         unshare(CloneFlags::CLONE_NEWPID | CloneFlags::CLONE_NEWIPC)
             .map_err(HostError::sys("unshare PID and IPC namespaces"))?;
-        let mut child = Command::new(&exe)
+        let spawned = Command::new(format!("/proc/self/fd/{}", exe.as_raw_fd()))
+            .arg0("vnetlab")
             .arg(INIT_COMMAND)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|source| HostError::Spawn {
-                what: format!("the init of {name}"),
-                source,
-            })?;
+            .spawn();
+        let _ = fcntl(&exe, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC));
+        let mut child = spawned.map_err(|source| HostError::Spawn {
+            what: format!("the init of {name}"),
+            source,
+        })?;
         let mut ready = [0u8; 1];
         let got = child.stdout.take().map(|mut o| o.read(&mut ready));
         if matches!(got, Some(Ok(1))) && ready[0] == READY {
@@ -106,6 +117,18 @@ pub(super) fn start(netns_name: &str, mnt: File, uts_file: &'static str) -> Resu
         what: "VM init thread".into(),
         source: std::io::Error::other("panicked"),
     })?
+}
+
+/// Makes the VM's /proc show the host's processes again if an init that
+/// was killed left its own there (it showed a PID namespace that is gone):
+/// the new init is exec'd through `/proc/self/fd`, then mounts its own.
+fn host_proc_view() -> Result<(), HostError> {
+    if std::path::Path::new("/proc/thread-self").exists() {
+        return Ok(());
+    }
+    let _ = umount2("/proc", MntFlags::MNT_DETACH);
+    mount(Some("proc"), "/proc", Some("proc"), MsFlags::empty(), None::<&str>)
+        .map_err(HostError::sys("mount /proc to start the VM's init again"))
 }
 
 /// The init's own life (`vnetlab __vm-init`): the VM's `/proc` and
@@ -135,6 +158,9 @@ pub fn run() -> Result<std::convert::Infallible, HostError> {
         Some("mode=1777"),
     )
     .map_err(HostError::sys("mount the VM's /dev/shm"))?;
+    // Nothing the daemon had open stays open in the VM (its executable's
+    // descriptor, through which this init was started, among them).
+    close_inherited();
     let _ = nix::unistd::setsid();
     let _ = std::env::set_current_dir("/");
     // Every signal blocked: SIGCHLD is awaited below, the rest stay
@@ -159,5 +185,20 @@ pub fn run() -> Result<std::convert::Infallible, HostError> {
             }
             _ => {}
         }
+    }
+}
+
+/// Closes every descriptor above stderr (listed from /proc/self/fd: this
+/// process's /proc is the VM's own by now, where "self" is pid 1).
+fn close_inherited() {
+    let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
+        return;
+    };
+    let fds: Vec<i32> = dir
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .filter(|fd| *fd > 2)
+        .collect();
+    for fd in fds {
+        let _ = nix::unistd::close(fd);
     }
 }
