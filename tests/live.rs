@@ -2292,3 +2292,218 @@ fn api_survives_bad_input_and_accept_errors_and_down_beats_a_wedged_daemon() {
         .unwrap_or_default();
     assert!(left.is_empty(), "{left:?}");
 }
+
+/// Two VMs in SalesVNet, one in MarketingVNet, the VNets peered.
+const DNS_LAB: &str = r#"
+resourceGroups:
+  - name: learn-rg
+    location: northeurope
+virtualNetworks:
+  - name: SalesVNet
+    location: northeurope
+    addressPrefixes: [10.1.0.0/16]
+    subnets: [{ name: Apps, addressPrefix: 10.1.1.0/24 }]
+    peerings: [{ name: ToMarketing, remoteVirtualNetwork: MarketingVNet, allowVirtualNetworkAccess: true }]
+  - name: MarketingVNet
+    location: northeurope
+    addressPrefixes: [10.2.0.0/16]
+    subnets: [{ name: Apps, addressPrefix: 10.2.1.0/24 }]
+    peerings: [{ name: ToSales, remoteVirtualNetwork: SalesVNet, allowVirtualNetworkAccess: true }]
+virtualMachines:
+  - { name: SalesVM, location: northeurope, vnet: SalesVNet, subnet: Apps, adminUsername: azureuser, adminPassword: "Learn-Peering-2026!" }
+  - { name: SalesVM2, location: northeurope, vnet: SalesVNet, subnet: Apps, adminUsername: azureuser, adminPassword: "Learn-Peering-2026!" }
+  - { name: MarketingVM, location: northeurope, vnet: MarketingVNet, subnet: Apps, adminUsername: azureuser, adminPassword: "Learn-Peering-2026!" }
+"#;
+
+fn out(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).trim().to_string()
+}
+
+/// `dig` inside `vm` with one short try: its output, and whether any
+/// server answered (dig exits 9 when none did).
+fn dig(lab: &Lab, vm: &str, args: &[&str]) -> (bool, String) {
+    let mut argv = vec!["dig", "+time=2", "+tries=1"];
+    argv.extend(args);
+    let o = lab.exec(vm, &argv);
+    (o.status.success(), out(&o))
+}
+
+#[test]
+fn azure_provided_dns_answers_inside_one_vnet_only() {
+    let (lab, _file) = Lab::up_inline("h1dns", DNS_LAB);
+    let suffix = out(&lab.az(&[
+        "network",
+        "nic",
+        "show",
+        "-g",
+        "learn-rg",
+        "-n",
+        "SalesVMVMNic",
+        "--query",
+        "dnsSettings.internalDomainNameSuffix",
+        "-o",
+        "tsv",
+    ]));
+    assert!(suffix.ends_with(".bx.internal.cloudapp.net"), "{suffix}");
+    // DHCP's settings, in the VM's own /etc/resolv.conf; its FQDN.
+    let resolv = out(&lab.exec("SalesVM", &["cat", "/etc/resolv.conf"]));
+    assert!(resolv.contains("nameserver 168.63.129.16"), "{resolv}");
+    assert!(resolv.contains(&format!("search {suffix}")), "{resolv}");
+    assert_eq!(
+        out(&lab.exec("SalesVM", &["hostname", "-f"])),
+        format!("SalesVM.{suffix}")
+    );
+
+    // Same VNet: the bare name (through the search suffix), over UDP and TCP.
+    assert_eq!(dig(&lab, "SalesVM", &["+short", "+search", "SalesVM2"]).1, "10.1.1.5");
+    let fqdn = format!("SalesVM2.{suffix}");
+    assert_eq!(dig(&lab, "SalesVM", &["+short", "+tcp", &fqdn]).1, "10.1.1.5");
+    assert_eq!(
+        dig(&lab, "SalesVM", &["+short", "salesvm2.internal.cloudapp.net"]).1,
+        "10.1.1.5"
+    );
+    let getent = out(&lab.exec("SalesVM", &["getent", "ahostsv4", "SalesVM2"]));
+    assert!(
+        getent.starts_with(&format!("10.1.1.5        STREAM SalesVM2.{suffix}")),
+        "{getent}"
+    );
+    assert_eq!(
+        dig(&lab, "SalesVM", &["+short", "-x", "10.1.1.5"]).1,
+        "salesvm2.internal.cloudapp.net."
+    );
+    assert_eq!(
+        ssh_port_hostname(&lab, "SalesVM", "SalesVM2", "22").as_deref(),
+        Some("SalesVM2")
+    );
+
+    // Across the peering: NXDOMAIN, forward and reverse, and ssh by name fails.
+    let (answered, text) = dig(&lab, "SalesVM", &["+search", "MarketingVM"]);
+    assert!(answered && text.contains("status: NXDOMAIN"), "{text}");
+    let (answered, text) = dig(&lab, "SalesVM", &["-x", "10.2.1.4"]);
+    assert!(answered && text.contains("status: NXDOMAIN"), "{text}");
+    assert_eq!(ssh_port_hostname(&lab, "SalesVM", "MarketingVM", "22"), None);
+    assert_eq!(
+        ssh_port_hostname(&lab, "SalesVM", "10.2.1.4", "22").as_deref(),
+        Some("MarketingVM"),
+        "the peering itself carries traffic"
+    );
+    // Outside Azure's zones: an answer at once (the lab has no Internet).
+    let (answered, text) = dig(&lab, "SalesVM", &["www.example.com"]);
+    assert!(answered && text.contains("status: NXDOMAIN"), "{text}");
+
+    // NSGs: a deny of everything outbound leaves DNS alone...
+    let rule = |name: &str, priority: &str, dst: &str| {
+        lab.az(&[
+            "network",
+            "nsg",
+            "rule",
+            "create",
+            "-g",
+            "learn-rg",
+            "--nsg-name",
+            "SalesVMNSG",
+            "-n",
+            name,
+            "--priority",
+            priority,
+            "--direction",
+            "Outbound",
+            "--access",
+            "Deny",
+            "--protocol",
+            "*",
+            "--destination-address-prefixes",
+            dst,
+            "--destination-port-ranges",
+            "*",
+        ])
+    };
+    rule("DenyAllOut", "200", "*");
+    assert_eq!(
+        dig(&lab, "SalesVM", &["+short", "salesvm2.internal.cloudapp.net"]).1,
+        "10.1.1.5"
+    );
+    // ...a deny of the AzurePlatformDNS tag stops it, over UDP and TCP.
+    rule("DenyPlatformDns", "100", "AzurePlatformDNS");
+    assert!(!dig(&lab, "SalesVM", &["salesvm2.internal.cloudapp.net"]).0);
+    assert!(!dig(&lab, "SalesVM", &["+tcp", "salesvm2.internal.cloudapp.net"]).0);
+    assert!(
+        dig(&lab, "SalesVM2", &["+short", "salesvm.internal.cloudapp.net"]).0,
+        "other VMs unaffected"
+    );
+}
+
+#[test]
+fn custom_dns_reaches_resolv_conf_on_restart_and_a_forwarder_serves_the_vnet() {
+    let (lab, _file) = Lab::up_inline("h1cdns", DNS_LAB);
+    let resolv = |vm: &str| out(&lab.exec(vm, &["cat", "/etc/resolv.conf"]));
+    // SalesVM2 runs a real forwarder to 168.63.129.16 (the classic hub DNS).
+    let o = lab.exec(
+        "SalesVM2",
+        &[
+            "dnsmasq",
+            "--conf-file=/dev/null",
+            "--no-resolv",
+            "--no-hosts",
+            "--server=168.63.129.16",
+            "--listen-address=10.1.1.5",
+            "--bind-interfaces",
+            "--user=root",
+            "--pid-file=/run/dnsmasq.pid",
+        ],
+    );
+    assert!(o.status.success(), "dnsmasq: {}", text(&o));
+    lab.az(&[
+        "network",
+        "vnet",
+        "update",
+        "-g",
+        "learn-rg",
+        "-n",
+        "SalesVNet",
+        "--dns-servers",
+        "10.1.1.5",
+    ]);
+    let applied = out(&lab.az(&[
+        "network",
+        "nic",
+        "show",
+        "-g",
+        "learn-rg",
+        "-n",
+        "SalesVMVMNic",
+        "--query",
+        "dnsSettings.appliedDnsServers[0]",
+        "-o",
+        "tsv",
+    ]));
+    assert_eq!(applied, "10.1.1.5");
+    // Running VMs keep their lease until they restart.
+    assert!(resolv("SalesVM").contains("nameserver 168.63.129.16"));
+    lab.az(&["vm", "restart", "-g", "learn-rg", "-n", "SalesVM"]);
+    let r = resolv("SalesVM");
+    assert!(r.contains("nameserver 10.1.1.5") && !r.contains("168.63.129.16"), "{r}");
+    assert!(r.contains("search reddog.microsoft.com"), "{r}");
+    // Through the forwarder, Azure's names of the forwarder's VNet.
+    assert_eq!(
+        dig(&lab, "SalesVM", &["+short", "salesvm2.internal.cloudapp.net"]).1,
+        "10.1.1.5"
+    );
+    // The NIC wins; AzureProvidedDNS alone restores Azure's.
+    lab.az(&[
+        "network",
+        "nic",
+        "update",
+        "-g",
+        "learn-rg",
+        "-n",
+        "SalesVMVMNic",
+        "--dns-servers",
+        "AzureProvidedDNS",
+    ]);
+    lab.az(&["vm", "stop", "-g", "learn-rg", "-n", "SalesVM"]);
+    lab.az(&["vm", "start", "-g", "learn-rg", "-n", "SalesVM"]);
+    let r = resolv("SalesVM");
+    assert!(r.contains("nameserver 168.63.129.16") && !r.contains("10.1.1.5"), "{r}");
+    assert_eq!(dig(&lab, "SalesVM", &["+short", "+search", "SalesVM2"]).1, "10.1.1.5");
+}

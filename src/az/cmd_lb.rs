@@ -825,7 +825,9 @@ fn membership(ctx: &mut Ctx, a: Args, add: bool) -> Result<Reply, AzError> {
         pools,
     }])?;
     let nic = ctx.existing(&ctx.model().network_interfaces, &nic_id)?;
-    Ok(Reply::Value(render::nic(nic)["ipConfigurations"][0].clone()))
+    Ok(Reply::Value(
+        render::nic(ctx.model(), nic)["ipConfigurations"][0].clone(),
+    ))
 }
 
 fn member_add(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {

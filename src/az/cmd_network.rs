@@ -20,6 +20,7 @@ pub fn leaves() -> Vec<Leaf<Handler>> {
                 name(),
                 location(),
                 many("address-prefixes"),
+                many("dns-servers"),
                 opt("subnet-name"),
                 many("subnet-prefixes"),
                 nsg(),
@@ -49,6 +50,7 @@ pub fn leaves() -> Vec<Leaf<Handler>> {
                 rg(),
                 name(),
                 many("address-prefixes"),
+                many("dns-servers"),
                 opt("flowtimeout"),
                 flag("no-wait"),
             ],
@@ -204,7 +206,7 @@ fn vnet_create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
         location: Some(a.str("location").unwrap_or(&location).to_string()),
         address_prefixes: prefixes.clone(),
         flow_timeout_in_minutes: a.int("flowtimeout")?,
-        dns_servers: None,
+        dns_servers: super::cmd_nic::dns_servers_arg(&a),
     })];
     match (a.str("subnet-name"), a.list("subnet-prefixes")) {
         (None, Some(_)) => {
@@ -293,7 +295,7 @@ fn vnet_update(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
             .list("address-prefixes")
             .unwrap_or_else(|| v.address_prefixes.iter().map(|p| p.to_string()).collect()),
         flow_timeout_in_minutes: a.int("flowtimeout")?.or(v.flow_timeout_in_minutes),
-        dns_servers: None,
+        dns_servers: super::cmd_nic::dns_servers_arg(&a),
     };
     ctx.apply(vec![Change::PutVirtualNetwork(spec)])?;
     if a.flag("no-wait") {

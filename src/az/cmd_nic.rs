@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use super::args::{Args, Leaf, boolean, choice, flag, location, name, opt, rg};
+use super::args::{Args, Leaf, boolean, choice, flag, location, many, name, opt, rg};
 use super::cmd_network::optional_ref;
 use super::{AzError, Ctx, Handler, Reply, render, table_rows};
 use crate::model::{
@@ -31,6 +31,7 @@ pub fn leaves() -> Vec<Leaf<Handler>> {
                 rg(),
                 name(),
                 boolean("ip-forwarding"),
+                many("dns-servers"),
                 opt("network-security-group").alias("nsg"),
                 opt("private-ip-address"),
             ],
@@ -91,13 +92,13 @@ fn list(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     Ok(Reply::Value(ctx.list(
         a.str("resource-group"),
         |m| &m.network_interfaces,
-        |_, n| render::nic(n),
+        render::nic,
     )?))
 }
 
 fn show(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let n = ctx.existing(&ctx.model().network_interfaces, &nic_id(ctx, &a))?;
-    Ok(Reply::Value(render::nic(n)))
+    Ok(Reply::Value(render::nic(ctx.model(), n)))
 }
 
 fn update(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
@@ -114,7 +115,7 @@ fn update(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
         network_security_group: optional_ref(ctx, a.str("network-security-group"), rg, "networkSecurityGroups")?
             .unwrap_or_else(|| n.network_security_group.clone()),
         public_ip_address: n.public_ip_address.clone(),
-        dns_servers: None,
+        dns_servers: dns_servers_arg(&a),
     };
     ctx.apply(vec![Change::PutNetworkInterface(spec)])?;
     show(ctx, a)
@@ -335,4 +336,11 @@ fn pip_delete(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let present = ctx.model().public_ip_addresses.contains_key(&id);
     ctx.delete_if_present(present, Change::DeletePublicIp(id), a.must("resource-group"))?;
     Ok(Reply::Nothing)
+}
+
+/// `--dns-servers A B`, or `--dns-servers ""` to clear: `None` when absent
+/// (keep what is set). Shared by the VNet and NIC commands.
+pub(super) fn dns_servers_arg(a: &Args) -> Option<Vec<String>> {
+    a.list("dns-servers")
+        .map(|v| v.into_iter().filter(|s| !s.trim().is_empty()).collect())
 }

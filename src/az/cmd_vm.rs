@@ -7,7 +7,8 @@ use super::args::{Args, Leaf, choice, flag, location, many, name, opt, req, rg, 
 use super::{AzError, Ctx, Handler, Reply, render, table_rows};
 use crate::model::vm_create::{self, NewNic, NsgRule, Side, VmCreate, VmNics};
 use crate::model::{
-    Change, GATEWAY_SUBNET, NETWORK, PowerState, PublicIpSku, ROUTE_SERVER_SUBNET, ResourceId, SubnetSpec, VnetSpec,
+    AzureError, Change, ErrorCode, GATEWAY_SUBNET, NETWORK, PowerState, PublicIpSku, ROUTE_SERVER_SUBNET, ResourceId,
+    SubnetSpec, VnetSpec,
 };
 
 pub fn leaves() -> Vec<Leaf<Handler>> {
@@ -63,6 +64,12 @@ pub fn leaves() -> Vec<Leaf<Handler>> {
             about: "Start a stopped VM.",
             args: vec![rg(), name(), flag("no-wait")],
             run: start,
+        },
+        Leaf {
+            path: "vm restart",
+            about: "Restart a VM (its DHCP lease renews: new DNS settings reach its resolv.conf).",
+            args: vec![rg(), name(), flag("force"), flag("no-wait")],
+            run: restart,
         },
         Leaf {
             path: "vm stop",
@@ -417,6 +424,35 @@ fn power(ctx: &mut Ctx, a: Args, state: PowerState) -> Result<Reply, AzError> {
 
 fn start(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     power(ctx, a, PowerState::Running)
+}
+
+/// A restart is a stop and a start as the host sees it: the VM boots
+/// again, and DHCP gives it the current DNS settings (name-resolution doc,
+/// "Specify DNS servers": a reboot renews the lease).
+fn restart(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
+    let id = vm_id(ctx, &a);
+    let vm = ctx.existing(&ctx.model().virtual_machines, &id)?;
+    let (name, state) = (vm.name.clone(), vm.power_state);
+    if state == PowerState::Deallocated {
+        // Azure refuses to restart a deallocated VM; its code and sentence
+        // are UNCONFIRMED.
+        return Err(AzureError::new(
+            ErrorCode::Conflict,
+            format!(
+                "Operation 'restart' is not allowed on VM '{name}' since the VM is deallocated. Start it with `az vm start`.",
+            ),
+        )
+        .into());
+    }
+    ctx.apply(vec![Change::SetPowerState {
+        vm: id.clone(),
+        state: PowerState::Stopped,
+    }])?;
+    ctx.apply(vec![Change::SetPowerState {
+        vm: id,
+        state: PowerState::Running,
+    }])?;
+    Ok(Reply::Nothing)
 }
 
 fn stop(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {

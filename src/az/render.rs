@@ -47,6 +47,7 @@ pub fn group(g: &ResourceGroup) -> Value {
 pub fn vnet(m: &Model, v: &VirtualNetwork) -> Value {
     json!({
         "addressSpace": { "addressPrefixes": v.address_prefixes.iter().map(|p| p.to_string()).collect::<Vec<_>>() },
+        "dhcpOptions": { "dnsServers": v.dns_servers.iter().map(|ip| ip.to_string()).collect::<Vec<_>>() },
         "enableDdosProtection": false,
         "etag": etag(&v.id),
         "id": v.id.as_str(),
@@ -277,7 +278,7 @@ pub fn public_ip(m: &Model, p: &PublicIpAddress) -> Value {
     doc
 }
 
-pub fn nic(n: &NetworkInterface) -> Value {
+pub fn nic(m: &Model, n: &NetworkInterface) -> Value {
     let config_id = n.ip_configuration_id();
     let mut config = json!({
         "etag": etag(&config_id),
@@ -302,7 +303,14 @@ pub fn nic(n: &NetworkInterface) -> Value {
         "auxiliaryMode": "None",
         "auxiliarySku": "None",
         "disableTcpStateTracking": false,
-        "dnsSettings": { "appliedDnsServers": [], "dnsServers": [], "internalDomainNameSuffix": format!("{}.internal.cloudapp.net", guid(&n.id, "dns").replace('-', "")) },
+        // Azure: appliedDnsServers are the servers DHCP gives (the NIC's,
+        // else the VNet's; empty = Azure-provided); the suffix is the VNet's
+        // (NetworkInterfaceDnsSettings reference, azure-semantics-2 §1.2).
+        "dnsSettings": {
+            "appliedDnsServers": m.applied_dns_servers(n).iter().map(|ip| ip.to_string()).collect::<Vec<_>>(),
+            "dnsServers": n.dns_servers_setting(),
+            "internalDomainNameSuffix": m.internal_domain_name_suffix_of(n),
+        },
         "enableAcceleratedNetworking": false,
         "enableIPForwarding": n.enable_ip_forwarding,
         "etag": etag(&n.id),

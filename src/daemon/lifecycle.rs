@@ -18,7 +18,7 @@ use super::build::{self, Builder, RunningVm};
 use super::delayline::DelayLine;
 use super::plane::{self, Fabric, Plane, Port};
 use super::proto::Response;
-use super::{Daemon, DaemonError, HostState, api, journal, prober};
+use super::{Daemon, DaemonError, HostState, api, dns_server, journal, prober};
 use crate::dataplane::{CLOUD_SHELL_IP, ConnTrack, INTERNET_GATEWAY_IP, LbHealth, PROBE_ALIAS_NET, Tables};
 use crate::host::tun::Interface;
 use crate::host::{self, HostError, Lab, netns, vm};
@@ -192,7 +192,7 @@ async fn start(
     let internet = Arc::new(Port::new(dev, None, "Internet".into()));
     let ns = lab.azure_host_netns();
     progress(&format!(
-        "creating the Azure host (namespace {ns}, {AZURE_HOST_IP}, where health probes come from)"
+        "creating the Azure host (namespace {ns}, {AZURE_HOST_IP}, where health probes come from and Azure-provided DNS answers)"
     ));
     let host_ns = ns.clone();
     let dev = tokio::task::spawn_blocking(move || -> Result<AsyncDevice, HostError> {
@@ -230,6 +230,7 @@ async fn start(
         plane: ArcSwap::from_pointee(plane),
         conntrack: Mutex::new(ConnTrack::new()),
         health: ArcSwap::from_pointee(LbHealth::all_up()),
+        dns: ArcSwap::from_pointee(crate::dns::DnsView::default()),
         drops,
         delay: DelayLine::start().map_err(|e| DaemonError::Io {
             what: "start the delay line".into(),
@@ -240,6 +241,7 @@ async fn start(
     });
     let stop_probes = Arc::new(std::sync::atomic::AtomicBool::new(false));
     prober::spawn(fabric.clone(), &ns, stop_probes.clone())?;
+    dns_server::spawn(fabric.clone(), &ns).await?;
     tokio::spawn(plane::run_port(fabric.clone(), azure_host.clone()));
     let daemon = Arc::new(Daemon {
         lab: lab.clone(),

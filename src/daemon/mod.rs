@@ -12,6 +12,7 @@ mod build;
 mod capture;
 pub mod client;
 mod delayline;
+mod dns_server;
 mod flowlogs;
 mod hostplan;
 pub mod journal;

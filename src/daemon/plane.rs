@@ -207,6 +207,8 @@ pub struct Fabric {
     pub conntrack: Mutex<ConnTrack>,
     /// What the health probes last said; the prober publishes it.
     pub health: ArcSwap<LbHealth>,
+    /// The names Azure-provided DNS answers, compiled with the tables.
+    pub dns: ArcSwap<crate::dns::DnsView>,
     pub drops: broadcast::Sender<DropEvent>,
     /// Where packets between regions wait for their delay.
     pub delay: Arc<DelayLine>,

@@ -20,8 +20,8 @@ use super::proto::Response;
 use super::{Daemon, HostState};
 use crate::dataplane::Tables;
 use crate::host::pod::NodeNet;
-use crate::host::{self, HostError};
-use crate::model::{Change, Model, ResourceId};
+use crate::host::{self, HostError, vm};
+use crate::model::{Change, Model, PowerState, ResourceId};
 
 /// What turns the host there is into the host the model wants.
 #[derive(Debug, Default, PartialEq)]
@@ -41,6 +41,11 @@ pub struct Reconcile {
     /// Route Server instances whose neighbors or networks changed:
     /// reconfigured in place, sessions that stay are not touched.
     pub respeak: Vec<(ResourceId, VmPlan)>,
+    /// VMs that stopped or started with nothing else to rebuild: their
+    /// plan takes the new power state and, when the VM starts with other
+    /// DNS settings than it booted with, the new resolv.conf (a DHCP
+    /// renewal; Azure: the name-resolution doc, "Specify DNS servers").
+    pub repower: Vec<(ResourceId, PowerState, Option<String>)>,
 }
 
 #[cfg(test)]
@@ -65,6 +70,12 @@ pub fn diff(have: &BTreeMap<ResourceId, &VmPlan>, want: BTreeMap<ResourceId, VmP
                 r.build.push((id, p));
             }
             Some(old) => {
+                let starts = old.power_state != PowerState::Running && p.power_state == PowerState::Running;
+                let renew =
+                    (starts && old.setup.resolv_conf != p.setup.resolv_conf).then(|| p.setup.resolv_conf.clone());
+                if old.power_state != p.power_state {
+                    r.repower.push((id.clone(), p.power_state, renew));
+                }
                 if old.site != p.site {
                     r.relearn.push((id.clone(), p.clone()));
                 }
@@ -165,6 +176,17 @@ impl Daemon {
         for (id, p) in todo.renode {
             if let Some(run) = host.vms.get_mut(&id) {
                 run.plan.node = p.node;
+            }
+        }
+        for (id, state, renew) in todo.repower {
+            let Some(run) = host.vms.get_mut(&id) else { continue };
+            run.plan.power_state = state;
+            if let Some(text) = renew {
+                progress(&format!("VM {}: DHCP renewed its DNS settings", run.plan.name));
+                match vm::renew_dns(&run.plan.setup, &text) {
+                    Ok(()) => run.plan.setup.resolv_conf = text,
+                    Err(e) => progress(&format!("warning: {e}")),
+                }
             }
         }
         host.vms.extend(built);
@@ -359,6 +381,9 @@ impl Daemon {
             .collect();
         by_key.insert(plane::AZURE_HOST_KEY, self.azure_host.clone());
         let tables = Tables::compile_with(&model, host.generation, &self.latency);
+        // Names before tables: a query from a NIC the new tables add finds
+        // its VM's names already there.
+        self.fabric.dns.store(Arc::new(crate::dns::DnsView::compile(&model)));
         let mut plane = Plane::new(tables, &by_key, &mut host.link_counters, self.internet.clone());
         plane.flow_logs = super::flowlogs::assign(&model, &plane);
         self.fabric.plane.store(Arc::new(plane));
@@ -511,5 +536,44 @@ mod tests {
         let r = diff(&running(&have), want);
         assert_eq!(r.relearn, vec![(id, relearned)]);
         assert!(r.build.is_empty() && r.rebuild.is_empty() && r.remove.is_empty());
+    }
+
+    #[test]
+    fn new_dns_settings_reach_a_vm_when_it_starts_not_before() {
+        let lab = Lab::new("t").unwrap();
+        let m = model("01-peering-basics");
+        let have = plan(&lab, &m);
+        let sales = have.keys().find(|id| id.name() == "SalesVM").unwrap().clone();
+        let mut custom = m.clone();
+        let vnet = custom
+            .virtual_networks
+            .values_mut()
+            .find(|v| v.name == "SalesVNet")
+            .unwrap();
+        vnet.dns_servers = vec!["10.1.1.10".parse().unwrap()];
+        let want = plan(&lab, &custom);
+        assert!(want[&sales].setup.resolv_conf.contains("nameserver 10.1.1.10"));
+        // While it runs: no rebuild, no renewal.
+        assert!(diff(&running(&have), want.clone()).is_empty());
+        // Stopped, then started: the start renews the lease.
+        let mut stopped = have.clone();
+        stopped.get_mut(&sales).unwrap().power_state = PowerState::Stopped;
+        let r = diff(&running(&stopped), want.clone());
+        assert_eq!(
+            r.repower,
+            vec![(
+                sales.clone(),
+                PowerState::Running,
+                Some(want[&sales].setup.resolv_conf.clone())
+            )]
+        );
+        assert!(r.build.is_empty() && r.rebuild.is_empty());
+        // A stop only records the state.
+        let mut stopping = want.clone();
+        stopping.get_mut(&sales).unwrap().power_state = PowerState::Stopped;
+        assert_eq!(
+            diff(&running(&have), stopping).repower,
+            vec![(sales, PowerState::Stopped, None)]
+        );
     }
 }

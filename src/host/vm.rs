@@ -44,6 +44,19 @@ pub struct VmSetup {
     /// The primary private IP, which the VM's own name resolves to (as
     /// cloud-init writes it on Azure).
     pub address: Option<Ipv4Addr>,
+    /// The VNet's internal DNS suffix: `/etc/hosts` names the VM
+    /// `<name>.<suffix>` first, so `hostname -f` gives that FQDN.
+    pub domain: Option<String>,
+    /// `/etc/resolv.conf` as DHCP gave it when the VM last started (the
+    /// daemon's host plan writes it); rewritten in place by [`renew_dns`].
+    pub resolv_conf: String,
+}
+
+/// A DHCP renewal: the VM's resolv.conf gets `text`, written in place so
+/// the bind mount inside the VM sees it.
+pub fn renew_dns(vm: &VmSetup, text: &str) -> Result<(), HostError> {
+    fs::write(vm.dir.join("resolv.conf"), text)
+        .map_err(HostError::io(format!("renew the DNS settings of VM {}", vm.name)))
 }
 
 /// Writes the VM's private files: passwd, shadow and group (the host's
@@ -93,9 +106,14 @@ pub fn prepare(vm: &VmSetup) -> Result<(), HostError> {
     let shadow = format!("{shadow_system}{user}:{hash}:19000:0:99999:7:::\n");
     write(&vm.dir.join("passwd"), &passwd, 0o644).map_err(io("write passwd"))?;
     write(&vm.dir.join("group"), &group, 0o644).map_err(io("write group"))?;
-    let own = vm.address.map(|ip| format!("{ip} {}\n", vm.name)).unwrap_or_default();
+    let own = match (vm.address, &vm.domain) {
+        (Some(ip), Some(d)) => format!("{ip} {name}.{d} {name}\n", name = vm.name),
+        (Some(ip), None) => format!("{ip} {}\n", vm.name),
+        _ => String::new(),
+    };
     write(&vm.dir.join("hosts"), &format!("127.0.0.1 localhost\n{own}"), 0o644).map_err(io("write hosts"))?;
     write(&vm.dir.join("hostname"), &format!("{}\n", vm.name), 0o644).map_err(io("write hostname"))?;
+    write(&vm.dir.join("resolv.conf"), &vm.resolv_conf, 0o644).map_err(io("write resolv.conf"))?;
     write(&vm.dir.join("shadow"), &shadow, 0o600).map_err(io("write shadow"))?;
     write(
         &vm.dir.join("authorized_keys"),
@@ -432,6 +450,7 @@ fn inside(dir: &Path, hostname: &str, user: &str) -> Result<(), HostError> {
         None::<&str>,
     )
     .map_err(HostError::sys("bind the VM's files into its /run"))?;
+    bind_resolv_conf()?;
     let home = format!("/home/{user}");
     fs::create_dir_all(format!("{home}/.ssh")).map_err(HostError::io("create the admin's home"))?;
     private(&format!("{home}/.ssh/authorized_keys"), &keys, 0o600)?;
@@ -445,6 +464,56 @@ fn inside(dir: &Path, hostname: &str, user: &str) -> Result<(), HostError> {
     fs::set_permissions(format!("{home}/.ssh"), fs::Permissions::from_mode(0o700))
         .map_err(HostError::io("chmod .ssh"))?;
     Ok(())
+}
+
+/// The VM's resolv.conf (in its /run, bound from its directory) over
+/// `/etc/resolv.conf`. Where that is a link (systemd-resolved's stub in
+/// /run), the file it names is made in the VM's own /run and bound over.
+fn bind_resolv_conf() -> Result<(), HostError> {
+    let etc = Path::new("/etc/resolv.conf");
+    let target = match fs::read_link(etc) {
+        Ok(to) => lexical(&Path::new("/etc").join(to)),
+        Err(_) => etc.to_path_buf(),
+    };
+    if !target.exists() {
+        // Only in the VM's private tmpfs: the host's own files stay as they are.
+        if !target.starts_with("/run") {
+            return Err(HostError::Io {
+                what: format!(
+                    "bind /etc/resolv.conf: it links to {}, which is missing",
+                    target.display()
+                ),
+                source: std::io::Error::from(std::io::ErrorKind::NotFound),
+            });
+        }
+        if let Some(parent) = target.parent() {
+            fs::create_dir_all(parent).map_err(HostError::io(format!("create {}", parent.display())))?;
+        }
+        File::create(&target).map_err(HostError::io(format!("create {}", target.display())))?;
+    }
+    mount(
+        Some(format!("{RUN_DIR}/resolv.conf").as_str()),
+        &target,
+        None::<&str>,
+        MsFlags::MS_BIND,
+        None::<&str>,
+    )
+    .map_err(HostError::sys("bind /etc/resolv.conf"))
+}
+
+/// `a/b/../c` → `a/c`, without touching the filesystem.
+fn lexical(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// Waits until the machine's server (`pid`: sshd, or a cache's
@@ -485,4 +554,20 @@ pub fn enter_command(init: u32, cmd: &[String]) -> Command {
         .args(["--net", "--mount", "--uts", "--ipc", "--pid", "--"])
         .args(cmd);
     c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_are_followed_without_the_filesystem() {
+        assert_eq!(
+            lexical(&Path::new("/etc").join("../run/systemd/resolve/stub-resolv.conf")),
+            Path::new("/run/systemd/resolve/stub-resolv.conf")
+        );
+        // An absolute link replaces the directory it is in.
+        let absolute = Path::new("/run/x");
+        assert_eq!(lexical(&Path::new("/etc").join(absolute)), absolute);
+    }
 }

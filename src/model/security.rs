@@ -90,6 +90,9 @@ pub enum ServiceTag {
     VirtualNetwork,
     Internet,
     AzureLoadBalancer,
+    /// Azure: DNS to 168.63.129.16 is subject to NSGs only through rules
+    /// that name this tag (what-is-ip-address-168-63-129-16.md).
+    AzurePlatformDNS,
 }
 
 impl ServiceTag {
@@ -98,6 +101,7 @@ impl ServiceTag {
             "virtualnetwork" | "virtual_network" => ServiceTag::VirtualNetwork,
             "internet" => ServiceTag::Internet,
             "azureloadbalancer" | "azure_loadbalancer" => ServiceTag::AzureLoadBalancer,
+            "azureplatformdns" => ServiceTag::AzurePlatformDNS,
             _ => return None,
         })
     }

@@ -45,7 +45,9 @@ impl AddrSet {
                 AddressPrefix::Any => set.any = true,
                 AddressPrefix::Net(n) => nets.push(*n),
                 AddressPrefix::Tag(ServiceTag::VirtualNetwork) => nets.extend_from_slice(vnet_tag),
-                AddressPrefix::Tag(ServiceTag::AzureLoadBalancer) => nets.push(Ipv4Net::from(AZURE_HOST_IP)),
+                AddressPrefix::Tag(ServiceTag::AzureLoadBalancer | ServiceTag::AzurePlatformDNS) => {
+                    nets.push(Ipv4Net::from(AZURE_HOST_IP))
+                }
                 AddressPrefix::Tag(ServiceTag::Internet) => set.internet = true,
             }
         }
@@ -87,6 +89,9 @@ pub struct CompiledRule {
     pub access: Access,
     /// One of the six rules every NSG has.
     pub is_default: bool,
+    /// Names the AzurePlatformDNS tag as a destination: the only kind of
+    /// rule that DNS to 168.63.129.16 is subject to.
+    pub platform_dns: bool,
     protocol: Protocol,
     src: AddrSet,
     dst: AddrSet,
@@ -140,6 +145,9 @@ impl CompiledNsg {
             priority: r.priority,
             access: r.access,
             is_default,
+            platform_dns: r
+                .destination_address_prefixes
+                .contains(&AddressPrefix::Tag(ServiceTag::AzurePlatformDNS)),
             protocol: r.protocol,
             src: AddrSet::build(&r.source_address_prefixes, vnet_tag),
             dst: AddrSet::build(&r.destination_address_prefixes, vnet_tag),
@@ -191,6 +199,17 @@ impl CompiledNsg {
             .iter()
             .position(|r| r.matches(f, &self.not_internet))
             .unwrap_or(rules.len() - 1)
+    }
+
+    /// For DNS to 168.63.129.16: the first rule, by priority, that names
+    /// the AzurePlatformDNS tag and matches; `None` when no such rule does,
+    /// and then the NSG does not apply. Azure: "DNS isn't subject to NSGs
+    /// unless you deny the AzurePlatformDNS service tag"
+    /// (what-is-ip-address-168-63-129-16.md; azure-semantics-2 §1.4).
+    pub fn evaluate_platform_dns(&self, dir: Direction, f: &FlowView) -> Option<usize> {
+        self.rules(dir)
+            .iter()
+            .position(|r| r.platform_dns && r.matches(f, &self.not_internet))
     }
 
     pub fn rules(&self, dir: Direction) -> &[CompiledRule] {
@@ -249,6 +268,40 @@ mod tests {
 
     fn tag() -> Vec<Ipv4Net> {
         vec!["10.1.0.0/16".parse().unwrap(), "10.2.0.0/16".parse().unwrap()]
+    }
+
+    #[test]
+    fn platform_dns_only_through_its_tag() {
+        let dns = flow("10.1.1.4", "168.63.129.16", 17, Some(53));
+        let deny_all = rule(
+            "DenyAll",
+            100,
+            Direction::Outbound,
+            Access::Deny,
+            Protocol::Any,
+            AddressPrefix::Any,
+            PortRange::ANY,
+        );
+        // A deny of everything does not stop DNS to the Azure host...
+        let c = CompiledNsg::compile(&nsg(vec![deny_all.clone()]), &tag(), &tag()[..1]);
+        assert_eq!(c.evaluate(Direction::Outbound, &dns).name, "DenyAll");
+        assert_eq!(c.evaluate_platform_dns(Direction::Outbound, &dns), None);
+        // ...a deny of AzurePlatformDNS does, even below a broader allow.
+        let deny_dns = rule(
+            "NoDns",
+            200,
+            Direction::Outbound,
+            Access::Deny,
+            Protocol::Udp,
+            AddressPrefix::Tag(ServiceTag::AzurePlatformDNS),
+            PortRange { first: 53, last: 53 },
+        );
+        let c = CompiledNsg::compile(&nsg(vec![deny_all, deny_dns]), &tag(), &tag()[..1]);
+        let i = c.evaluate_platform_dns(Direction::Outbound, &dns).unwrap();
+        assert_eq!(c.rules(Direction::Outbound)[i].name, "NoDns");
+        // TCP is not named by the rule.
+        let tcp = flow("10.1.1.4", "168.63.129.16", 6, Some(53));
+        assert_eq!(c.evaluate_platform_dns(Direction::Outbound, &tcp), None);
     }
 
     #[test]

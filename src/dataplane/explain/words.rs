@@ -141,6 +141,10 @@ impl Words<'_> {
                 Self::dir(direction),
                 self.nic(nic)
             ),
+            Step::PlatformDns { nic } => format!(
+                "outbound NSGs of {}: DNS to 168.63.129.16 is subject only to rules naming the AzurePlatformDNS tag; none does, allowed",
+                self.nic(nic)
+            ),
             Step::Nsg {
                 nic,
                 direction,
@@ -230,7 +234,7 @@ impl Words<'_> {
                 self.t.services[service].name
             ),
             Verdict::ToAzureHost { .. } => {
-                "delivered to the Azure host 168.63.129.16 (the answer to a health probe)".into()
+                "delivered to the Azure host 168.63.129.16 (Azure-provided DNS, or the answer to a health probe)".into()
             }
             Verdict::ToInternet { snat } => format!("leaves Azure to the Internet, source translated to {snat}"),
             Verdict::Hairpin { nic, snat, dnat } => format!(

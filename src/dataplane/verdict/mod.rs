@@ -297,6 +297,11 @@ pub enum Step {
         nic: NicIdx,
         direction: Direction,
     },
+    /// DNS to 168.63.129.16, which NSGs see only through rules naming the
+    /// AzurePlatformDNS tag: none did.
+    PlatformDns {
+        nic: NicIdx,
+    },
     Nsg {
         nic: NicIdx,
         direction: Direction,
@@ -490,9 +495,16 @@ impl<O: Observer> Decision<'_, O> {
         }
         self.sender = Some(n);
         // Azure: 168.63.129.16 is reached from every VM whatever its
-        // routes say; here it answers health probes.
+        // routes say; here it answers health probes and serves DNS, which
+        // only rules naming AzurePlatformDNS can stop
+        // (what-is-ip-address-168-63-129-16.md).
         if self.key.dst == AZURE_HOST_IP {
-            let new = self.nsg(n, Direction::Outbound)?;
+            let dns = matches!(self.key.proto, 6 | 17) && self.key.dport == 53;
+            let new = if dns {
+                self.platform_dns_nsg(n)?
+            } else {
+                self.nsg(n, Direction::Outbound)?
+            };
             self.track(&[(n, Direction::Outbound, new)])?;
             return Ok(Verdict::ToAzureHost {
                 nat: Rewrite::src(t.probe_alias(n)),

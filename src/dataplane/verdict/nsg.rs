@@ -39,6 +39,56 @@ impl<O: Observer> Decision<'_, O> {
         Ok(self.related.is_none())
     }
 
+    /// DNS from NIC `x` to 168.63.129.16: only rules naming the
+    /// AzurePlatformDNS tag apply (`CompiledNsg::evaluate_platform_dns`);
+    /// with none matching, the NSGs are passed by. Returns whether the
+    /// flow is new, as `nsg` does.
+    pub(super) fn platform_dns_nsg(&mut self, x: NicIdx) -> Result<bool, DropReason> {
+        let t = self.t;
+        let nic = &t.nics[x];
+        let dir = Direction::Outbound;
+        let key = self.seen(dir);
+        if self.ct.hit(nic.key, &key, self.now, nic.flow_timeout) {
+            self.obs.step(Step::Tracked { nic: x, direction: dir });
+            return Ok(false);
+        }
+        let view = FlowView {
+            src: key.src,
+            dst: key.dst,
+            proto: key.proto,
+            ports: key.has_ports().then_some((key.sport, key.dport)),
+        };
+        let subnet = &t.subnets[nic.subnet];
+        let mut named = false;
+        for g in [nic.nsg, subnet.nsg].into_iter().flatten() {
+            let Some(i) = t.nsgs[g].evaluate_platform_dns(dir, &view) else {
+                continue;
+            };
+            named = true;
+            let rule = NsgRuleIdx::from_usize(i);
+            let access = t.nsgs[g].rules(dir)[i].access;
+            self.obs.step(Step::Nsg {
+                nic: x,
+                direction: dir,
+                nsg: g,
+                rule,
+                access,
+            });
+            if access == Access::Deny {
+                return Err(DropReason::NsgDenied {
+                    nic: x,
+                    direction: dir,
+                    nsg: g,
+                    rule,
+                });
+            }
+        }
+        if !named {
+            self.obs.step(Step::PlatformDns { nic: x });
+        }
+        Ok(true)
+    }
+
     /// The whole path is allowed: new flows are tracked where their NSGs
     /// allowed them, and a translated flow is pinned.
     /// A new flow beyond a NIC's flow limit is dropped, and nothing of
