@@ -94,6 +94,16 @@ pub struct Expectation {
     /// TCP port for `tcp` (ssh always uses 22).
     #[serde(default)]
     pub port: Option<u16>,
+    /// For `ssh`: log in to the name `to` as the VM resolves it (its
+    /// resolv.conf), not to the address vnetlab looks up.
+    #[serde(default)]
+    pub by_name: bool,
+    /// For `dig` and `getent`: the address the name must resolve to
+    /// (`reachable: true` then means "resolves to this address").
+    #[serde(default)]
+    pub address: Option<std::net::Ipv4Addr>,
+    /// For `ping`, `tcp`, `ssh`: reached. For `dig` and `getent`: the name
+    /// resolves to an IPv4 address (to `address` when given).
     pub reachable: bool,
     /// For ssh: the host name the login must print (the machine that
     /// answers an address several could hold, such as an NVA's range).
@@ -113,6 +123,10 @@ pub enum Probe {
     Tcp,
     /// An OpenSSH login that runs `hostname` and prints the target's name.
     Ssh,
+    /// `dig +search NAME A` inside the VM, through its resolv.conf.
+    Dig,
+    /// `getent ahostsv4 NAME` inside the VM (glibc: /etc/hosts, then DNS).
+    Getent,
 }
 
 impl Probe {
@@ -121,6 +135,8 @@ impl Probe {
             Probe::Ping => "ping",
             Probe::Tcp => "tcp",
             Probe::Ssh => "ssh",
+            Probe::Dig => "dig",
+            Probe::Getent => "getent",
         }
     }
 }
@@ -165,7 +181,15 @@ impl ExpectFile {
                 _ if e.hostname.is_some() && (e.via != Probe::Ssh || !e.reachable) => {
                     return bad("hostname is what a reachable ssh login prints");
                 }
+                (Probe::Dig | Probe::Getent, Some(_)) => return bad("a name lookup has no port"),
                 _ => {}
+            }
+            let lookup = matches!(e.via, Probe::Dig | Probe::Getent);
+            if e.by_name && e.via != Probe::Ssh {
+                return bad("byName is for ssh; dig and getent always use the name");
+            }
+            if e.address.is_some() && !lookup {
+                return bad("address is for dig and getent");
             }
         }
         Ok(file)
@@ -197,6 +221,7 @@ impl Outcome {
         let e = &self.expectation;
         match (e.via, e.port) {
             (Probe::Tcp, Some(p)) => format!("tcp/{p}"),
+            (Probe::Ssh, _) if e.by_name => "ssh by name".to_string(),
             (v, _) => v.as_str().to_string(),
         }
     }
@@ -315,6 +340,8 @@ mod tests {
                 to: to.into(),
                 via,
                 port: None,
+                by_name: false,
+                address: None,
                 reachable: expected,
                 hostname: None,
                 because: None,
@@ -348,10 +375,17 @@ mod tests {
             "{from: a, to: b, via: tcp, reachable: true}",
             "{from: a, to: b, via: ping, port: 1, reachable: true}",
             "{from: a, to: b, via: ssh, port: 2222, reachable: true}",
+            "{from: a, to: b, via: dig, port: 53, reachable: true}",
+            "{from: a, to: b, via: ping, byName: true, reachable: true}",
+            "{from: a, to: b, via: ssh, address: 10.0.0.4, reachable: true}",
         ] {
             assert!(ExpectFile::parse(&format!("expectations: [{bad}]")).is_err(), "{bad}");
         }
         assert!(ExpectFile::parse("expectations: [{from: a, to: b, via: udp, reachable: true}]").is_err());
+        let names = "expectations: [{from: a, to: b, via: dig, address: 10.0.0.4, reachable: true}, {from: a, to: b, via: ssh, byName: true, reachable: false}]";
+        let file = ExpectFile::parse(names).unwrap();
+        assert_eq!(file.expectations[0].address, Some("10.0.0.4".parse().unwrap()));
+        assert!(file.expectations[1].by_name);
         assert!(ExpectFile::parse("expectations: [{from: a, to: b, via: ping, reachable: true, extra: 1}]").is_err());
     }
 

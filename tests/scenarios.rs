@@ -1927,3 +1927,74 @@ fn new_flows_beyond_the_flow_limit_are_dropped_and_tracked_ones_pass() {
     );
     assert_eq!(ct.len(), 4, "two flows, each at its sender and its receiver");
 }
+
+// ---------------------------------------------------------------- DNS (docs/dns.md)
+
+use vnetlab::dns::{DnsView, resolve_as_vm};
+
+fn lab08(extra: &str) -> vnetlab::model::Model {
+    let base =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/labs/08-dns/topology.yaml")).expect("lab 08");
+    Topology::parse(&format!("{base}\n{extra}"))
+        .expect("parses")
+        .build()
+        .expect("builds")
+}
+
+#[test]
+fn zones_links_and_records_from_the_file_and_why_names_resolve() {
+    let plain = lab08("");
+    let view = DnsView::compile(&plain);
+    let same = resolve_as_vm(&plain, &view, "AppVM1", "AppVM2").expect("a VM");
+    assert_eq!(
+        same.addresses,
+        vec!["10.10.1.5".parse::<Ipv4Addr>().expect("an address")]
+    );
+    let across = resolve_as_vm(&plain, &view, "AppVM1", "DataVM").expect("a VM");
+    assert!(across.addresses.is_empty());
+    assert!(
+        across.why.contains("DataVM is in DataVNet, peered with AppVNet"),
+        "{}",
+        across.why
+    );
+
+    let zoned = lab08(
+        "privateDnsZones:
+  - name: private.contoso.com
+    links:
+      - { name: app, vnet: AppVNet, registrationEnabled: true }
+      - { name: data, vnet: DataVNet }
+    records:
+      - { name: db, type: A, values: [10.20.1.100] }
+      - { name: www, type: CNAME, ttl: 60, values: [db.private.contoso.com] }",
+    );
+    let zone = zoned.private_dns_zones.values().next().expect("the zone");
+    assert_eq!(zone.virtual_network_links.len(), 2);
+    assert_eq!(zone.record_sets.len(), 2);
+    let view = DnsView::compile(&zoned);
+    // AppVNet registers; DataVNet only resolves.
+    let app = resolve_as_vm(&zoned, &view, "DataVM", "appvm2.private.contoso.com").expect("a VM");
+    assert_eq!(
+        app.addresses,
+        vec!["10.10.1.5".parse::<Ipv4Addr>().expect("an address")]
+    );
+    let data = resolve_as_vm(&zoned, &view, "AppVM1", "datavm.private.contoso.com").expect("a VM");
+    assert!(
+        data.why.contains("linked to AppVNet but holds no record"),
+        "{}",
+        data.why
+    );
+    let www = resolve_as_vm(&zoned, &view, "AppVM1", "www.private.contoso.com").expect("a VM");
+    assert_eq!(
+        www.addresses,
+        vec!["10.20.1.100".parse::<Ipv4Addr>().expect("an address")]
+    );
+
+    let bad = Topology::parse(
+        "resourceGroups: [{name: g, location: westeurope}]
+privateDnsZones: [{name: z.example, records: [{name: a, type: A, values: [not-an-ip]}]}]",
+    )
+    .expect("parses")
+    .build();
+    assert!(bad.expect_err("refused").to_string().contains("not-an-ip"));
+}

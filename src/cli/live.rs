@@ -946,29 +946,76 @@ fn check(
     health: &LbHealth,
     e: &Expectation,
 ) -> anyhow::Result<Outcome> {
+    if matches!(e.via, Probe::Dig | Probe::Getent) {
+        return check_name(lab, s, model, e);
+    }
     let from_cloud = e.from.eq_ignore_ascii_case(CLOUD_SHELL);
-    let target = s.machines().find(|v| v.name.eq_ignore_ascii_case(&e.to));
+    // By name: the VM a name stands for is the one named by its first label.
+    let target = if e.by_name {
+        let host = e.to.split('.').next().unwrap_or(&e.to);
+        s.machines().find(|v| v.name.eq_ignore_ascii_case(host))
+    } else {
+        s.machines().find(|v| v.name.eq_ignore_ascii_case(&e.to))
+    };
     let (pod_from, pod_to) = (super::pods::find(model, &e.from), super::pods::find(model, &e.to));
-    let address: Ipv4Addr = match (target, from_cloud) {
-        (Some(v), true) => v
-            .nics
-            .iter()
-            .find_map(|n| n.public_ip.as_deref())
-            .with_context(|| format!("{} has no public IP to reach from the Cloud Shell", v.name))?
-            .parse()?,
-        (Some(v), false) => v.nics.first().context("VM without NIC")?.private_ip.parse()?,
-        (None, _) => match pod_to {
-            Some((_, p)) => p.ip,
-            None => e.to.parse().with_context(|| {
-                format!(
-                    "'{}' is neither a machine nor a pod (CLUSTER/POD) of lab '{lab}', nor an IPv4 address",
-                    e.to
-                )
-            })?,
+    let by_name = if e.by_name {
+        let view = crate::dns::DnsView::compile(model);
+        let answer = crate::dns::resolve_as_vm(model, &view, &e.from, &e.to).with_context(|| {
+            format!(
+                "byName needs a VM to ask from; lab '{lab}' has no VM named '{}'",
+                e.from
+            )
+        })?;
+        Some(answer)
+    } else {
+        None
+    };
+    let address: Ipv4Addr = match (&by_name, target, from_cloud) {
+        (Some(a), ..) if !a.addresses.is_empty() => a.addresses[0],
+        (Some(a), ..) if a.custom_servers.is_empty() => {
+            // Nothing to send a packet to: the real ssh shows the failure,
+            // the name's answer says why.
+            let v = find_vm(s, &e.from)?;
+            let admin = target.and_then(|t| {
+                model
+                    .virtual_machines
+                    .values()
+                    .find(|m| m.name.eq_ignore_ascii_case(&t.name))
+            });
+            let user = admin.map_or("azureuser", |m| m.admin_username.as_str());
+            let password = admin.and_then(|m| m.admin_password.as_deref());
+            let started = Instant::now();
+            let (reachable, detail) = probe_ssh(lab, Place::Vm(anchor(lab, v)?), &e.to, user, password, None)?;
+            return Ok(Outcome {
+                expectation: e.clone(),
+                address: e.to.clone(),
+                reachable,
+                detail,
+                why: a.why.clone(),
+                took: started.elapsed(),
+            });
+        }
+        (_, t, c) => match (t, c) {
+            (Some(v), true) => v
+                .nics
+                .iter()
+                .find_map(|n| n.public_ip.as_deref())
+                .with_context(|| format!("{} has no public IP to reach from the Cloud Shell", v.name))?
+                .parse()?,
+            (Some(v), false) => v.nics.first().context("VM without NIC")?.private_ip.parse()?,
+            (None, _) => match pod_to {
+                Some((_, p)) => p.ip,
+                None => e.to.parse().with_context(|| {
+                    format!(
+                        "'{}' is neither a machine nor a pod (CLUSTER/POD) of lab '{lab}', nor an IPv4 address",
+                        e.to
+                    )
+                })?,
+            },
         },
     };
     let port = match e.via {
-        Probe::Ping => 0,
+        Probe::Ping | Probe::Dig | Probe::Getent => 0,
         Probe::Ssh => 22,
         Probe::Tcp => e.port.unwrap_or(22),
     };
@@ -1047,15 +1094,21 @@ fn check(
                     None => ("azureuser".to_string(), None),
                 },
             };
+            let to = if e.by_name { e.to.clone() } else { address.to_string() };
             probe_ssh(
                 lab,
                 anchor_pid,
-                address,
+                &to,
                 &user,
                 password.as_deref(),
                 target.map(|v| v.name.as_str()).or(e.hostname.as_deref()),
             )?
         }
+        Probe::Dig | Probe::Getent => unreachable!("name lookups are checked by check_name"),
+    };
+    let why = match &by_name {
+        Some(a) => format!("{}; {why}", a.why),
+        None => why,
     };
     Ok(Outcome {
         expectation: e.clone(),
@@ -1152,15 +1205,57 @@ fn probe_tcp(netns: &str, ip: Ipv4Addr, port: u16) -> anyhow::Result<(bool, Stri
     })
 }
 
+/// A `dig` or `getent` expectation: the lookup runs inside the VM through
+/// its own resolv.conf; the pure resolver says why (`dns::resolve_as_vm`).
+fn check_name(lab: &Lab, s: &LabStatus, model: &Model, e: &Expectation) -> anyhow::Result<Outcome> {
+    let v = find_vm(s, &e.from)?;
+    let view = crate::dns::DnsView::compile(model);
+    let answer = crate::dns::resolve_as_vm(model, &view, &e.from, &e.to)
+        .with_context(|| format!("lab '{lab}' has no VM named '{}' to look names up from", e.from))?;
+    let argv: Vec<String> = match e.via {
+        Probe::Dig => ["dig", "+search", "+short", "+time=1", "+tries=3", &e.to, "A"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        _ => ["getent", "ahostsv4", &e.to].iter().map(|s| s.to_string()).collect(),
+    };
+    let started = Instant::now();
+    let out = in_vm(anchor(lab, v)?, &argv)
+        .stdin(Stdio::null())
+        .output()
+        .context("cannot run dig/getent (is bind9-dnsutils installed?)")?;
+    let printed = String::from_utf8_lossy(&out.stdout);
+    let mut got: Vec<Ipv4Addr> = printed
+        .lines()
+        .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+        .collect();
+    got.dedup();
+    let list = got.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", ");
+    let (reachable, detail) = match (got.is_empty(), e.address) {
+        (true, _) if e.via == Probe::Dig && !out.status.success() => (false, "no DNS server answered".to_string()),
+        (true, _) => (false, "no address".to_string()),
+        (false, Some(want)) if !got.contains(&want) => (false, format!("resolved to {list}, not {want}")),
+        (false, _) => (true, format!("resolved to {list}")),
+    };
+    Ok(Outcome {
+        expectation: e.clone(),
+        address: e.to.clone(),
+        reachable,
+        detail,
+        why: answer.why,
+        took: started.elapsed(),
+    })
+}
+
 fn probe_ssh(
     lab: &Lab,
     anchor_pid: Place,
-    ip: Ipv4Addr,
+    ip: &str,
     user: &str,
     password: Option<&str>,
     expect_host: Option<&str>,
 ) -> anyhow::Result<(bool, String)> {
-    let mut argv = ssh_argv(password.is_some(), user, &ip.to_string(), 4);
+    let mut argv = ssh_argv(password.is_some(), user, ip, 4);
     argv.push("hostname".into());
     let mut cmd = in_place(lab, anchor_pid, &argv);
     if let Some(p) = password {

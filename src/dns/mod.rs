@@ -9,6 +9,7 @@
 
 mod limit;
 mod view;
+mod why;
 
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, ResponseCode};
 use hickory_proto::rr::{DNSClass, RecordType};
@@ -17,6 +18,7 @@ use crate::model::ResourceId;
 
 pub use limit::{QUERIES_PER_SECOND, QUEUE_DEPTH, QueryLimiter};
 pub use view::{DERIVED_TTL, DnsView, INTERNAL_ZONE, Outcome, PUBLIC_CNAME_TTL, Resolution};
+pub use why::{NameAnswer, resolve_as_vm};
 
 /// The EDNS payload size the resolver offers and honours at most: the
 /// common "DNS flag day 2020" value, safe from IP fragmentation.

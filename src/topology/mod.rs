@@ -7,6 +7,7 @@
 
 mod aks;
 pub mod bounds;
+mod dns;
 
 use std::collections::HashMap;
 
@@ -59,6 +60,9 @@ pub struct Topology {
     pub redis_caches: Vec<RedisDef>,
     #[serde(default)]
     pub private_endpoints: Vec<PrivateEndpointDef>,
+    /// Private DNS zones with their VNet links and record sets.
+    #[serde(default)]
+    pub private_dns_zones: Vec<dns::PrivateDnsZoneDef>,
     /// How packets between regions are delayed: `azure` (the default:
     /// half of Azure's published median round trip each way), `off`, or
     /// the details.
@@ -335,6 +339,10 @@ pub struct VnetDef {
     pub location: Option<String>,
     pub address_prefixes: Vec<String>,
     pub flow_timeout_in_minutes: Option<u32>,
+    /// `dhcpOptions.dnsServers`: custom DNS servers for the VNet's VMs
+    /// (absent or empty: Azure-provided DNS, 168.63.129.16).
+    #[serde(default)]
+    pub dns_servers: Vec<String>,
     #[serde(default)]
     pub subnets: Vec<SubnetDef>,
     #[serde(default)]
@@ -672,7 +680,7 @@ impl Topology {
                     location: v.location.clone(),
                     address_prefixes: v.address_prefixes.clone(),
                     flow_timeout_in_minutes: v.flow_timeout_in_minutes,
-                    dns_servers: None,
+                    dns_servers: Some(v.dns_servers.clone()),
                 }),
             ));
             for (j, s) in v.subnets.iter().enumerate() {
@@ -813,6 +821,7 @@ impl Topology {
         }
         self.balancer_changes(&r, &mut out)?;
         out.extend(aks::changes(&r, &self.managed_clusters)?);
+        out.extend(dns::changes(&r, &self.private_dns_zones)?);
         refuse_duplicates(&out)?;
         Ok(out)
     }
@@ -1038,6 +1047,9 @@ fn defined_id(change: &Change) -> Option<ResourceId> {
         PutManagedCluster(s) => s.id.clone(),
         PutAgentPool(s) => s.id.clone(),
         PutPod(p) => p.cluster.child("pods", &p.name),
+        PutPrivateDnsZone(s) => s.id.clone(),
+        PutVirtualNetworkLink(s) => s.id.clone(),
+        PutRecordSet(s) => s.id.clone(),
         _ => return None,
     })
 }

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Lab 08 as a learner types it: two peered VNets, three VMs, Azure-provided
+# DNS. With the az shim on PATH these commands build the same lab as
+# topology.yaml:
+#
+#   eval "$(vnetlab env)"
+#   labs/08-dns/setup.sh
+#   vnetlab test labs/08-dns          # dig, getent and ssh by name, for real
+set -euo pipefail
+
+RG=${RG:-dns-rg}
+PASSWORD=${PASSWORD:-'Lab-Dns-2026!'}
+
+az group create --name "$RG" --location westeurope --output none
+
+az network vnet create --resource-group "$RG" --name AppVNet --location westeurope \
+    --address-prefixes 10.10.0.0/16 --subnet-name Apps --subnet-prefixes 10.10.1.0/24 --output none
+az network vnet create --resource-group "$RG" --name DataVNet --location westeurope \
+    --address-prefixes 10.20.0.0/16 --subnet-name Data --subnet-prefixes 10.20.1.0/24 --output none
+
+for vm in AppVM1 AppVM2; do
+    az vm create --resource-group "$RG" --name "$vm" --location westeurope \
+        --vnet-name AppVNet --subnet Apps --image Ubuntu2204 \
+        --admin-username azureuser --admin-password "$PASSWORD" --output none
+done
+az vm create --resource-group "$RG" --name DataVM --location westeurope \
+    --vnet-name DataVNet --subnet Data --image Ubuntu2204 \
+    --admin-username azureuser --admin-password "$PASSWORD" --output none
+
+az network vnet peering create --resource-group "$RG" --name AppVNet-To-DataVNet \
+    --vnet-name AppVNet --remote-vnet DataVNet --allow-vnet-access --output none
+az network vnet peering create --resource-group "$RG" --name DataVNet-To-AppVNet \
+    --vnet-name DataVNet --remote-vnet AppVNet --allow-vnet-access --output none
+
+# Each NIC shows the suffix DHCP gives its VM (the VNet's, one per VNet).
+az network nic list --resource-group "$RG" \
+    --query "[].{NIC:name, Suffix:dnsSettings.internalDomainNameSuffix}" --output table
