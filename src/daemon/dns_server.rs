@@ -27,7 +27,8 @@ const TCP_IDLE: Duration = Duration::from_secs(10);
 /// What the UDP and TCP servers share: the names, and who asked how often.
 struct Server {
     fabric: Arc<Fabric>,
-    limiter: Mutex<QueryLimiter>,
+    /// The buckets, and when quiet VMs were last forgotten.
+    limiter: Mutex<(QueryLimiter, Duration)>,
     epoch: Instant,
 }
 
@@ -48,9 +49,11 @@ impl Server {
     /// Azure: at most 1000 queries a second per VM (azure-semantics-2 §1.1).
     fn allowed(&self, asker: &AskerCtx) -> bool {
         let now = self.epoch.elapsed();
-        let mut l = self.limiter.lock().unwrap_or_else(|e| e.into_inner());
-        if now.as_secs().is_multiple_of(10) {
+        let mut guard = self.limiter.lock().unwrap_or_else(|e| e.into_inner());
+        let (l, pruned) = &mut *guard;
+        if now.saturating_sub(*pruned) >= Duration::from_secs(10) {
             l.prune(now);
+            *pruned = now;
         }
         l.allow(&asker.vm, now)
     }
@@ -84,7 +87,7 @@ pub async fn spawn(fabric: Arc<Fabric>, netns: &str) -> Result<(), HostError> {
     let tcp = TcpListener::from_std(tcp).map_err(register)?;
     let server = Arc::new(Server {
         fabric,
-        limiter: Mutex::new(QueryLimiter::new()),
+        limiter: Mutex::new((QueryLimiter::new(), Duration::ZERO)),
         epoch: Instant::now(),
     });
     tokio::spawn(serve_udp(server.clone(), udp));
