@@ -17,6 +17,7 @@
 //!
 //! Nothing here needs root: the live lab's host layer builds on top.
 
+pub mod arm;
 pub mod az;
 pub mod capture;
 pub mod cli;

@@ -5,6 +5,7 @@
 mod az;
 mod bench;
 mod capture;
+mod cloud;
 pub mod graph;
 mod kubectl;
 mod live;
@@ -265,6 +266,17 @@ pub enum Command {
         lab: LabArg,
     },
 
+    /// The lab as a cloud for the real az and the Azure SDKs: eval "$(vnetlab cloud env)".
+    Cloud {
+        #[command(subcommand)]
+        action: CloudAction,
+    },
+    /// The lab's ARM endpoint (started by `vnetlab cloud env`).
+    #[command(name = "__cloud-serve", hide = true)]
+    CloudServe {
+        #[command(flatten)]
+        lab: LabArg,
+    },
     #[command(name = "__daemon", hide = true)]
     Daemon {
         #[command(flatten)]
@@ -302,6 +314,21 @@ pub enum Command {
         lab: LabArg,
         #[command(subcommand)]
         cmd: kubectl::AksCmd,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CloudAction {
+    /// Shell lines that point the real az (and the SDKs) at the lab's ARM
+    /// endpoint: a lab-private AZURE_CONFIG_DIR, the lab's CA, its cloud
+    /// registered and selected, the lab's principal signed in. Starts the
+    /// lab and its endpoint when needed.
+    Env {
+        #[command(flatten)]
+        lab: LabArg,
+        /// Print the lines that undo it instead.
+        #[arg(long)]
+        unset: bool,
     },
 }
 
@@ -445,6 +472,13 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::VmInit => {
             drop(out);
             match crate::host::vminit::run()? {}
+        }
+        Command::Cloud {
+            action: CloudAction::Env { lab, unset },
+        } => cloud::env(&lab.get()?, unset, &mut out),
+        Command::CloudServe { lab } => {
+            drop(out);
+            cloud::serve(&lab.get()?)
         }
         Command::Daemon { lab, file, latency } => {
             drop(out);

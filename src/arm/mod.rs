@@ -1,0 +1,765 @@
+//! The ARM REST surface of a lab: the paths and verbs of Azure Resource
+//! Manager, the metadata document `az cloud register` reads, and the
+//! identity endpoint, as one pure function from a request to a response.
+//! It reads and changes the lab through the az front's [`Backend`], so
+//! every change is the model's `Change`, validated once, applied whole or
+//! refused whole; resources are printed by the az front's renderers put
+//! into ARM's shape ([`wire::to_arm`]). The HTTPS listener is the CLI's
+//! (`vnetlab cloud serve`): nothing here touches a socket.
+
+pub mod auth;
+pub mod ca;
+mod put;
+pub mod wire;
+
+use std::collections::BTreeSet;
+
+use serde_json::{Value, json};
+
+use crate::az::Backend;
+use crate::model::{AzureError, ErrorCode, Model, ResourceId};
+use auth::{Caller, Keys};
+
+/// The largest request body ARM takes.
+// Azure: "The request body size limit is 4 MB" (ARM request limits,
+// learn.microsoft.com/azure/azure-resource-manager/management/request-limits-and-throttling).
+pub const MAX_BODY: usize = 4 * 1024 * 1024;
+
+/// The audience az asks tokens for (the cloud's `activeDirectoryResourceId`).
+pub const AUDIENCE: &str = "https://management.core.windows.net/";
+
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: String,
+    /// The path, percent-decoded, without the query.
+    pub path: String,
+    /// Query pairs, decoded.
+    pub query: Vec<(String, String)>,
+    pub authorization: Option<String>,
+    pub if_match: Option<String>,
+    pub if_none_match: Option<String>,
+    pub body: Vec<u8>,
+}
+
+impl Request {
+    fn query(&self, key: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    /// `None`: no body (204, HEAD).
+    pub body: Option<Value>,
+}
+
+impl Response {
+    fn json(status: u16, body: Value) -> Self {
+        Response {
+            status,
+            headers: Vec::new(),
+            body: Some(body),
+        }
+    }
+
+    fn empty(status: u16) -> Self {
+        Response {
+            status,
+            headers: Vec::new(),
+            body: None,
+        }
+    }
+
+    fn header(mut self, k: &str, v: String) -> Self {
+        self.headers.push((k.to_string(), v));
+        self
+    }
+
+    /// ARM's error body: `{"error": {"code", "message", "details"}}`.
+    pub fn error(status: u16, code: &str, message: &str) -> Self {
+        Response::json(
+            status,
+            json!({ "error": { "code": code, "message": message, "details": [] } }),
+        )
+    }
+}
+
+/// ARM's HTTP status for a refusal of the model.
+fn status_of(e: &AzureError) -> u16 {
+    use ErrorCode::*;
+    match e.code {
+        ResourceNotFound | ResourceGroupNotFound | NotFound | SubscriptionNotFound | SubnetNotFound => 404,
+        AuthorizationFailed | LinkedAuthorizationFailed => 403,
+        InUseSubnetCannotBeDeleted
+        | InUseNetworkSecurityGroupCannotBeDeleted
+        | InUseRouteTableCannotBeDeleted
+        | PublicIPAddressCannotBeDeleted
+        | NicInUse
+        | PublicIPAddressInUse
+        | AnotherPeeringAlreadyReferencesRemoteVnet => 409,
+        _ => 400,
+    }
+}
+
+fn refused(e: &AzureError) -> Response {
+    Response::error(status_of(e), e.code.as_str(), &e.message)
+}
+
+/// The endpoint's state: the signing key and the operations it reported.
+#[derive(Debug)]
+pub struct Arm {
+    keys: Keys,
+    /// `https://127.0.0.1:PORT`, no trailing slash.
+    base: String,
+    /// Operation IDs handed out in `Azure-AsyncOperation` headers.
+    operations: BTreeSet<String>,
+    next_operation: u64,
+}
+
+fn api_version_ok(v: &str) -> bool {
+    // YYYY-MM-DD, optionally -preview / -beta / -privatepreview.
+    let (date, suffix) = v.split_at(v.len().min(10));
+    let b = date.as_bytes();
+    date.len() == 10
+        && b.iter().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                *c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        })
+        && ("2014-01-01"..="2026-12-31").contains(&date)
+        && matches!(suffix, "" | "-preview" | "-beta" | "-privatepreview")
+}
+
+/// The namespaces the lab serves, with a resource type each (for
+/// `GET /subscriptions/{id}/providers`).
+const PROVIDERS: &[(&str, &[&str])] = &[
+    (
+        "Microsoft.Network",
+        &[
+            "virtualNetworks",
+            "networkSecurityGroups",
+            "routeTables",
+            "publicIPAddresses",
+            "networkInterfaces",
+            "virtualNetworkGateways",
+            "localNetworkGateways",
+            "connections",
+            "virtualHubs",
+            "loadBalancers",
+            "privateEndpoints",
+            "locations",
+        ],
+    ),
+    ("Microsoft.Compute", &["virtualMachines", "locations"]),
+    (
+        "Microsoft.Resources",
+        &["resourceGroups", "subscriptions", "deployments"],
+    ),
+    ("Microsoft.Cache", &["redis"]),
+];
+
+impl Arm {
+    pub fn new(secret: &[u8], base: &str) -> Self {
+        Arm {
+            keys: Keys::new(secret),
+            base: base.trim_end_matches('/').to_string(),
+            operations: BTreeSet::new(),
+            next_operation: 0,
+        }
+    }
+
+    pub fn keys(&self) -> &Keys {
+        &self.keys
+    }
+
+    /// The metadata document `az cloud register --endpoint-resource-manager`
+    /// reads (`GET /metadata/endpoints?api-version=2022-09-01`).
+    pub fn metadata(&self, lab: &str) -> Value {
+        json!({
+            "name": format!("vnetlab-{lab}"),
+            "portal": self.base,
+            "resourceManager": format!("{}/", self.base),
+            "authentication": {
+                "loginEndpoint": self.base,
+                "audiences": [AUDIENCE, "https://management.azure.com/"],
+                "tenant": "common",
+                "identityProvider": "AAD",
+            },
+            "gallery": self.base,
+            "graph": self.base,
+            "graphAudience": self.base,
+            "microsoftGraphResourceId": format!("{}/", self.base),
+            "media": self.base,
+            "sqlManagement": self.base,
+            "batch": self.base,
+            "activeDirectoryDataLake": self.base,
+            "vmImageAliasDoc": format!("{}/vmImageAliasDoc", self.base),
+            "suffixes": {
+                "storage": "core.vnetlab.test",
+                "keyVaultDns": "vault.vnetlab.test",
+                "acrLoginServer": "azurecr.vnetlab.test",
+                "sqlServerHostname": "database.vnetlab.test",
+            },
+        })
+    }
+
+    /// Answers one request. `now` is Unix seconds (token lifetimes).
+    pub fn handle(&mut self, lab: &str, req: &Request, backend: &mut dyn Backend, now: u64) -> Response {
+        if req.body.len() > MAX_BODY {
+            return Response::error(
+                413,
+                "RequestContentTooLarge",
+                &format!(
+                    "The request content size {} exceeds the maximum of {MAX_BODY} bytes (4 MB). Send smaller requests.",
+                    req.body.len()
+                ),
+            );
+        }
+        let segs: Vec<&str> = req.path.split('/').filter(|s| !s.is_empty()).collect();
+        let lower: Vec<String> = segs.iter().map(|s| s.to_ascii_lowercase()).collect();
+        let l: Vec<&str> = lower.iter().map(String::as_str).collect();
+        // Unauthenticated: the metadata document and the identity endpoint.
+        match (req.method.as_str(), l.as_slice()) {
+            ("GET", ["metadata", "endpoints"]) => return Response::json(200, self.metadata(lab)),
+            ("GET", ["vmimagealiasdoc"]) => return Response::json(200, image_alias_doc()),
+            ("GET", [_, "v2.0", ".well-known", "openid-configuration"]) => {
+                return Response::json(200, auth::openid_configuration(&self.base, segs[0]));
+            }
+            ("POST", [_, "oauth2", "v2.0", "token"]) | ("POST", [_, "oauth2", "token"]) => {
+                return self.token(segs[0], req, backend, now);
+            }
+            _ => {}
+        }
+        let caller = match self.authenticate(req, now) {
+            Ok(c) => c,
+            Err(r) => return r,
+        };
+        let Some(version) = req.query("api-version") else {
+            return Response::error(
+                400,
+                "MissingApiVersionParameter",
+                "The api-version query parameter (?api-version=) is required for all requests.",
+            );
+        };
+        if !api_version_ok(version) {
+            return Response::error(
+                400,
+                "InvalidApiVersionParameter",
+                &format!(
+                    "The api-version '{version}' is invalid. The supported versions are dates of the form 'YYYY-MM-DD' or 'YYYY-MM-DD-preview', e.g. '2024-05-01'."
+                ),
+            );
+        }
+        let model = match backend.model() {
+            Ok(m) => m,
+            Err(e) => return Response::error(500, "InternalServerError", &e.to_string()),
+        };
+        self.route(req, &segs, &l, &caller, &model, backend)
+    }
+
+    fn authenticate(&self, req: &Request, now: u64) -> Result<Caller, Response> {
+        let challenge = format!(
+            "Bearer authorization_uri=\"{}/common\", error=\"invalid_token\", error_description=\"The authentication failed because of missing or invalid 'Authorization' header.\"",
+            self.base
+        );
+        let Some(header) = req.authorization.as_deref() else {
+            return Err(Response::error(
+                401,
+                "AuthenticationFailed",
+                "Authentication failed. The 'Authorization' header is missing.",
+            )
+            .header("WWW-Authenticate", challenge));
+        };
+        let token = header
+            .strip_prefix("Bearer ")
+            .or_else(|| header.strip_prefix("bearer "))
+            .unwrap_or("");
+        self.keys.verify(token, now).map_err(|why| {
+            Response::error(
+                401,
+                "InvalidAuthenticationToken",
+                &format!("The access token is invalid. {why} Sign in again (vnetlab cloud env)."),
+            )
+            .header("WWW-Authenticate", challenge.clone())
+        })
+    }
+
+    /// The client-credentials grant.
+    fn token(&self, tenant: &str, req: &Request, backend: &mut dyn Backend, now: u64) -> Response {
+        let form = auth::form(&req.body);
+        let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        if get("grant_type") != Some("client_credentials") {
+            return Response::json(
+                400,
+                auth::oauth_error(
+                    "unsupported_grant_type",
+                    "AADSTS70003: The lab's identity endpoint supports only the client_credentials grant (az login --service-principal).",
+                ),
+            );
+        }
+        let (Some(client), Some(secret)) = (get("client_id"), get("client_secret")) else {
+            return Response::json(
+                400,
+                auth::oauth_error(
+                    "invalid_request",
+                    "AADSTS900144: The request body must contain client_id and client_secret.",
+                ),
+            );
+        };
+        let model = backend.model().unwrap_or_default();
+        let known = client.eq_ignore_ascii_case(auth::LAB_PRINCIPAL_APP_ID)
+            || model
+                .principals
+                .iter()
+                .any(|p| p.object_id.eq_ignore_ascii_case(client));
+        if !known {
+            return Response::json(
+                400,
+                auth::oauth_error(
+                    "unauthorized_client",
+                    &format!(
+                        "AADSTS700016: Application with identifier '{client}' was not found in the directory '{tenant}'. The lab's principals are its own ({}) and those of its topology.",
+                        auth::LAB_PRINCIPAL_APP_ID
+                    ),
+                ),
+            );
+        }
+        if secret != self.keys.client_secret(client) {
+            return Response::json(
+                401,
+                auth::oauth_error(
+                    "invalid_client",
+                    &format!(
+                        "AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value of app '{client}' (vnetlab cloud env prints it)."
+                    ),
+                ),
+            );
+        }
+        let caller = Caller {
+            app_id: client.to_ascii_lowercase(),
+            tenant_id: tenant.to_string(),
+        };
+        let issuer = format!("{}/{tenant}/v2.0", self.base);
+        Response::json(
+            200,
+            json!({
+                "token_type": "Bearer",
+                "expires_in": auth::TOKEN_LIFETIME,
+                "ext_expires_in": auth::TOKEN_LIFETIME,
+                "access_token": self.keys.token(&caller, AUDIENCE, &issuer, now),
+            }),
+        )
+    }
+
+    fn operation_headers(&mut self, sub: &str, provider: &str) -> (String, String) {
+        self.next_operation += 1;
+        let id = format!(
+            "{:08x}-0000-4000-8000-{:012x}",
+            self.next_operation, self.next_operation
+        );
+        self.operations.insert(id.clone());
+        let base = format!("{}/subscriptions/{sub}/providers/{provider}/locations/lab", self.base);
+        (
+            format!("{base}/operations/{id}?api-version=2024-05-01"),
+            format!("{base}/operationResults/{id}?api-version=2024-05-01"),
+        )
+    }
+
+    fn route(
+        &mut self,
+        req: &Request,
+        segs: &[&str],
+        l: &[&str],
+        caller: &Caller,
+        model: &Model,
+        backend: &mut dyn Backend,
+    ) -> Response {
+        let method = req.method.as_str();
+        match (method, l) {
+            ("GET", ["subscriptions"]) => {
+                let subs: Vec<Value> = model
+                    .subscriptions
+                    .iter()
+                    .filter(|s| s.tenant_id.eq_ignore_ascii_case(&caller.tenant_id) || caller.tenant_id.is_empty())
+                    .map(subscription)
+                    .collect();
+                return Response::json(200, json!({ "value": subs }));
+            }
+            ("GET", ["tenants"]) => {
+                let tenants: BTreeSet<&str> = model.subscriptions.iter().map(|s| s.tenant_id.as_str()).collect();
+                let v: Vec<Value> = tenants
+                    .iter()
+                    .map(|t| json!({ "id": format!("/tenants/{t}"), "tenantId": t, "tenantCategory": "Home", "displayName": "vnetlab", "defaultDomain": "vnetlab.test" }))
+                    .collect();
+                return Response::json(200, json!({ "value": v }));
+            }
+            _ => {}
+        }
+        let ["subscriptions", _, rest @ ..] = l else {
+            return not_found(&req.path);
+        };
+        let sub_id = segs[1];
+        let Some(sub) = model.subscriptions.iter().find(|s| s.id.eq_ignore_ascii_case(sub_id)) else {
+            return Response::error(
+                404,
+                "SubscriptionNotFound",
+                &format!("The subscription '{sub_id}' could not be found."),
+            );
+        };
+        match (method, rest) {
+            ("GET", []) => return Response::json(200, subscription(sub)),
+            ("GET", ["providers"]) => {
+                let v: Vec<Value> = PROVIDERS
+                    .iter()
+                    .map(|(ns, types)| provider(&sub.id, ns, types))
+                    .collect();
+                return Response::json(200, json!({ "value": v }));
+            }
+            ("GET", ["providers", ns]) | ("POST", ["providers", ns, "register"]) => {
+                return match PROVIDERS.iter().find(|(n, _)| n.eq_ignore_ascii_case(ns)) {
+                    Some((n, types)) => Response::json(200, provider(&sub.id, n, types)),
+                    None => Response::error(
+                        404,
+                        "NoRegisteredProviderFound",
+                        &format!(
+                            "No registered resource provider found for location 'lab' and API version '{}' for namespace '{}'. The lab serves {}.",
+                            req.query("api-version").unwrap_or(""),
+                            segs[3],
+                            PROVIDERS.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+                        ),
+                    ),
+                };
+            }
+            ("GET", ["providers", _, "locations", _, "operations" | "operationresults", op]) => {
+                if !self.operations.contains(*op) {
+                    return not_found(&req.path);
+                }
+                if rest[4] == "operationresults" {
+                    return Response::empty(204);
+                }
+                return Response::json(200, json!({ "id": req.path, "name": op, "status": "Succeeded" }));
+            }
+            ("GET", ["resourcegroups"]) => {
+                let scope = format!("/subscriptions/{}", sub.id);
+                return Response::json(
+                    200,
+                    json!({ "value": wire::list(model, &scope, "Microsoft.Resources/resourceGroups").into_iter().map(wire::to_arm).collect::<Vec<_>>() }),
+                );
+            }
+            ("GET", ["providers", _, _]) => {
+                let scope = format!("/subscriptions/{}", sub.id);
+                let typ = format!("{}/{}", segs[3], segs[4]);
+                return list_response(model, &scope, &typ);
+            }
+            _ => {}
+        }
+        // A resource group, or something inside one.
+        let ["resourcegroups", _, inner @ ..] = rest else {
+            return not_found(&req.path);
+        };
+        let group_id = ResourceId::resource_group(&sub.id, segs[3]);
+        if !inner.is_empty() && !model.resource_groups.contains_key(&group_id) {
+            return Response::error(
+                404,
+                "ResourceGroupNotFound",
+                &format!("Resource group '{}' could not be found.", segs[3]),
+            );
+        }
+        // .../providers/{ns}/{type}[/{name}[/{child}[/{name}[/{action}]]]]
+        let id_segs: &[&str] = match inner {
+            [] => &[],
+            ["providers", _, _, ..] => &segs[6..],
+            _ => return not_found(&req.path),
+        };
+        let mut id = group_id.clone();
+        if !inner.is_empty() {
+            let base = format!(
+                "/subscriptions/{}/resourceGroups/{}/providers/{}",
+                sub.id, segs[3], segs[5]
+            );
+            // An odd count is a list (`{type}`, `{type}/{name}/{childType}`)
+            // for GET and an action (`{type}/{name}/{action}`) for POST.
+            let odd = id_segs.len() % 2 == 1;
+            if odd && method == "POST" && id_segs.len() >= 3 {
+                let path = &id_segs[..id_segs.len() - 1];
+                return match ResourceId::parse(&format!("{base}/{}", path.join("/"))) {
+                    Some(i) => self.action(method, &i, id_segs[id_segs.len() - 1], model, backend),
+                    None => not_found(&req.path),
+                };
+            }
+            if odd {
+                if method != "GET" {
+                    return method_not_allowed(method, &req.path);
+                }
+                let parent = if id_segs.len() == 1 {
+                    group_id.as_str().to_string()
+                } else {
+                    format!("{base}/{}", id_segs[..id_segs.len() - 1].join("/"))
+                };
+                let mut typ = segs[5].to_string();
+                for k in id_segs.iter().step_by(2) {
+                    typ.push('/');
+                    typ.push_str(k);
+                }
+                return list_response(model, &parent, &typ);
+            }
+            match ResourceId::parse(&format!("{base}/{}", id_segs.join("/"))) {
+                Some(i) => id = i,
+                None => return not_found(&req.path),
+            }
+        }
+        match method {
+            "GET" | "HEAD" => match wire::find(model, &id) {
+                Some(v) => {
+                    if method == "HEAD" {
+                        Response::empty(204)
+                    } else {
+                        Response::json(200, wire::to_arm(v))
+                    }
+                }
+                None if method == "HEAD" => Response::empty(404),
+                None => refused(&AzureError::resource_not_found(&id)),
+            },
+            "PUT" | "PATCH" => self.put(method, req, &id, caller, model, backend),
+            "DELETE" => self.delete(&id, model, backend),
+            _ => method_not_allowed(method, &req.path),
+        }
+    }
+
+    fn put(
+        &mut self,
+        method: &str,
+        req: &Request,
+        id: &ResourceId,
+        caller: &Caller,
+        model: &Model,
+        backend: &mut dyn Backend,
+    ) -> Response {
+        let body: Value = match serde_json::from_slice(&req.body) {
+            Ok(v @ Value::Object(_)) => v,
+            Ok(_) | Err(_) if req.body.is_empty() => json!({}),
+            Ok(_) => {
+                return Response::error(
+                    400,
+                    "InvalidRequestContent",
+                    "The request content must be a JSON object.",
+                );
+            }
+            Err(e) => {
+                return Response::error(
+                    400,
+                    "InvalidRequestContent",
+                    &format!("The request content was invalid and could not be deserialized: '{e}'."),
+                );
+            }
+        };
+        let existing = wire::find(model, id);
+        if let Some(resp) = preconditions(req, existing.as_ref()) {
+            return resp;
+        }
+        let body = if method == "PATCH" {
+            // PATCH changes tags only; the rest of the resource stays.
+            match &existing {
+                Some(v) => wire::to_arm(v.clone()),
+                None => return refused(&AzureError::resource_not_found(id)),
+            }
+        } else {
+            body
+        };
+        let principal =
+            (!caller.app_id.eq_ignore_ascii_case(auth::LAB_PRINCIPAL_APP_ID)).then_some(caller.app_id.as_str());
+        let changes = match put::changes(model, id, &body, principal) {
+            Ok(c) => c,
+            Err(e) => return refused(&e),
+        };
+        if let Err(e) = backend.apply(changes) {
+            return match e {
+                crate::az::AzError::Azure(a) => refused(&a),
+                other => Response::error(500, "InternalServerError", &other.to_string()),
+            };
+        }
+        let after = backend.model().unwrap_or_default();
+        let Some(doc) = wire::find(&after, id) else {
+            return Response::error(
+                500,
+                "InternalServerError",
+                "The resource was applied but cannot be read back.",
+            );
+        };
+        let status = if existing.is_some() { 200 } else { 201 };
+        let provider = id
+            .resource_type()
+            .split('/')
+            .next()
+            .unwrap_or("Microsoft.Network")
+            .to_string();
+        let (async_op, _) = self.operation_headers(id.subscription_id(), &provider);
+        Response::json(status, wire::to_arm(doc)).header("Azure-AsyncOperation", async_op)
+    }
+
+    fn delete(&mut self, id: &ResourceId, model: &Model, backend: &mut dyn Backend) -> Response {
+        if wire::find(model, id).is_none() {
+            // Azure: deleting what is not there answers 204 No Content.
+            return Response::empty(204);
+        }
+        let Some(change) = put::delete(id) else {
+            return Response::error(
+                400,
+                "BadRequest",
+                &format!(
+                    "vnetlab's ARM endpoint cannot delete resources of type '{}'.",
+                    id.resource_type()
+                ),
+            );
+        };
+        if let Err(e) = backend.apply(vec![change]) {
+            return match e {
+                crate::az::AzError::Azure(a) => refused(&a),
+                other => Response::error(500, "InternalServerError", &other.to_string()),
+            };
+        }
+        let provider = id
+            .resource_type()
+            .split('/')
+            .next()
+            .unwrap_or("Microsoft.Network")
+            .to_string();
+        let (async_op, location) = self.operation_headers(id.subscription_id(), &provider);
+        Response::empty(202)
+            .header("Azure-AsyncOperation", async_op)
+            .header("Location", location)
+    }
+
+    fn action(&mut self, method: &str, id: &ResourceId, action: &str, model: &Model, _b: &mut dyn Backend) -> Response {
+        if method != "POST" {
+            return method_not_allowed(method, id.as_str());
+        }
+        match (
+            id.resource_type().to_ascii_lowercase().as_str(),
+            action.to_ascii_lowercase().as_str(),
+        ) {
+            ("microsoft.network/networkinterfaces", "effectiveroutetable") => {
+                let Some(nic) = model.network_interfaces.get(id) else {
+                    return refused(&AzureError::resource_not_found(id));
+                };
+                Response::json(200, crate::az::render::effective_route_table(model, &nic.subnet))
+            }
+            _ => Response::error(
+                400,
+                "BadRequest",
+                &format!(
+                    "vnetlab's ARM endpoint has no action '{action}' on resources of type '{}'.",
+                    id.resource_type()
+                ),
+            ),
+        }
+    }
+}
+
+fn preconditions(req: &Request, existing: Option<&Value>) -> Option<Response> {
+    let etag = existing.and_then(|v| v.get("etag")).and_then(Value::as_str);
+    if req.if_none_match.as_deref() == Some("*") && existing.is_some() {
+        return Some(Response::error(
+            412,
+            "PreconditionFailed",
+            "The resource already exists and the request said If-None-Match: *.",
+        ));
+    }
+    if let Some(want) = req.if_match.as_deref()
+        && want != "*"
+        && etag != Some(want)
+    {
+        return Some(Response::error(
+            412,
+            "PreconditionFailed",
+            &format!(
+                "The etag '{want}' does not match the resource's current etag '{}'. Read the resource again and retry.",
+                etag.unwrap_or("")
+            ),
+        ));
+    }
+    None
+}
+
+fn list_response(model: &Model, scope: &str, typ: &str) -> Response {
+    let v: Vec<Value> = wire::list(model, scope, typ).into_iter().map(wire::to_arm).collect();
+    Response::json(200, json!({ "value": v }))
+}
+
+fn not_found(path: &str) -> Response {
+    Response::error(
+        404,
+        "NotFound",
+        &format!("The requested resource path '{path}' is not one vnetlab's ARM endpoint serves."),
+    )
+}
+
+fn method_not_allowed(method: &str, path: &str) -> Response {
+    Response::error(
+        405,
+        "MethodNotAllowed",
+        &format!("The requested resource does not support http method '{method}' at '{path}'."),
+    )
+}
+
+fn subscription(s: &crate::model::Subscription) -> Value {
+    json!({
+        "id": format!("/subscriptions/{}", s.id),
+        "subscriptionId": s.id,
+        "tenantId": s.tenant_id,
+        "displayName": s.name,
+        "state": "Enabled",
+        "subscriptionPolicies": { "locationPlacementId": "Public_2014-09-01", "quotaId": "PayAsYouGo_2014-09-01", "spendingLimit": "Off" },
+        "authorizationSource": "RoleBased",
+        "managedByTenants": [],
+    })
+}
+
+fn provider(sub: &str, ns: &str, types: &[&str]) -> Value {
+    json!({
+        "id": format!("/subscriptions/{sub}/providers/{ns}"),
+        "namespace": ns,
+        "registrationState": "Registered",
+        "registrationPolicy": "RegistrationRequired",
+        "resourceTypes": types.iter().map(|t| json!({
+            "resourceType": t,
+            "locations": crate::model::regions::all().collect::<Vec<_>>(),
+            "apiVersions": ["2024-05-01", "2024-03-01", "2023-09-01"],
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// The image alias document az vm create reads (`vmImageAliasDoc`): the
+/// aliases the az front knows, in the layout of azure-cli's `_alias.py`.
+fn image_alias_doc() -> Value {
+    let mut linux = serde_json::Map::new();
+    let mut windows = serde_json::Map::new();
+    for (alias, urn) in crate::az::render::IMAGE_ALIASES {
+        let p: Vec<&str> = urn.split(':').collect();
+        let [publisher, offer, sku, version] = p.as_slice() else { continue };
+        let entry = json!({ "publisher": publisher, "offer": offer, "sku": sku, "version": version, "architecture": "x64" });
+        if crate::model::vm_create::is_windows_image(alias) {
+            windows.insert(alias.to_string(), entry);
+        } else {
+            linux.insert(alias.to_string(), entry);
+        }
+    }
+    json!({
+        "$schema": "http://schema.management.azure.com/schemas/2015-01-01/deploymentTemplate.json",
+        "contentVersion": "1.0.0.0",
+        "parameters": {},
+        "variables": {},
+        "resources": [],
+        "outputs": { "aliases": { "type": "Object", "value": { "Linux": linux, "Windows": windows } } },
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,330 @@
+//! An ARM PUT body turned into the model's changes: the same `Change`s the
+//! az front and the topology loader make, validated by the same model.
+
+use serde_json::Value;
+
+use crate::model::{
+    AzureError, Change, ErrorCode, Model, NicSpec, PeeringSpec, PublicIpSku, PublicIpSpec, ResourceId, RouteSpec,
+    SecurityRuleSpec, SubnetSpec, VmSpec, VnetSpec,
+};
+
+fn bad(message: String) -> AzureError {
+    AzureError::new(ErrorCode::InvalidRequestFormat, message)
+}
+
+fn props(body: &Value) -> &Value {
+    body.get("properties").unwrap_or(&Value::Null)
+}
+
+fn string(v: &Value, key: &str) -> Option<String> {
+    v.get(key).and_then(Value::as_str).map(str::to_string)
+}
+
+fn boolean(v: &Value, key: &str) -> Option<bool> {
+    v.get(key).and_then(Value::as_bool)
+}
+
+fn strings(v: &Value, key: &str) -> Vec<String> {
+    v.get(key)
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .unwrap_or_default()
+}
+
+/// `{ "id": "…" }` at `key`, parsed.
+fn reference(v: &Value, key: &str) -> Result<Option<ResourceId>, AzureError> {
+    match v.get(key).and_then(|r| r.get("id")).and_then(Value::as_str) {
+        None => Ok(None),
+        Some(s) => ResourceId::parse(s)
+            .map(Some)
+            .ok_or_else(|| AzureError::new(ErrorCode::InvalidResourceReference, format!("Resource ID '{s}' at {key}.id is not a valid ARM resource ID. Give /subscriptions/{{id}}/resourceGroups/{{group}}/providers/{{namespace}}/{{type}}/{{name}}."))),
+    }
+}
+
+/// A singular field or, when it is absent, its plural list (ARM accepts
+/// either; az sends the singular for one value).
+fn one_or_many(v: &Value, singular: &str, plural: &str) -> Vec<String> {
+    match string(v, singular) {
+        Some(s) => vec![s],
+        None => strings(v, plural),
+    }
+}
+
+/// The changes a PUT of `body` at `id` makes; `existing` is the model
+/// before it (for ARM's "a PUT replaces the child list" rule).
+pub fn changes(m: &Model, id: &ResourceId, body: &Value, principal: Option<&str>) -> Result<Vec<Change>, AzureError> {
+    let typ = id.resource_type().to_ascii_lowercase();
+    let location = string(body, "location");
+    let p = props(body);
+    Ok(match typ.as_str() {
+        "microsoft.resources/resourcegroups" => vec![Change::PutResourceGroup {
+            subscription: id.subscription_id().to_string(),
+            name: id.name().to_string(),
+            location: location.ok_or_else(|| {
+                AzureError::new(
+                    ErrorCode::InvalidRequestFormat,
+                    "The request body of a resource group must give its location, e.g. {\"location\": \"westeurope\"}.",
+                )
+            })?,
+        }],
+        "microsoft.network/virtualnetworks" => {
+            let mut out = vec![Change::PutVirtualNetwork(VnetSpec {
+                id: id.clone(),
+                location,
+                address_prefixes: p
+                    .get("addressSpace")
+                    .map(|a| strings(a, "addressPrefixes"))
+                    .unwrap_or_default(),
+                flow_timeout_in_minutes: p.get("flowTimeoutInMinutes").and_then(Value::as_u64).map(|t| t as u32),
+                dns_servers: p.get("dhcpOptions").map(|d| strings(d, "dnsServers")),
+            })];
+            if let Some(subnets) = p.get("subnets").and_then(Value::as_array) {
+                let mut named = Vec::new();
+                for s in subnets {
+                    let name = string(s, "name")
+                        .ok_or_else(|| bad("Every subnet in properties.subnets needs a name.".into()))?;
+                    let sid = id.child("subnets", &name);
+                    out.push(subnet_change(&sid, s)?);
+                    named.push(sid);
+                }
+                // Azure: a VNet PUT holds the whole subnet list; subnets it
+                // leaves out are deleted (REST: Virtual Networks - Create Or Update).
+                if let Some(v) = m.virtual_networks.get(id) {
+                    out.extend(
+                        v.subnets
+                            .iter()
+                            .filter(|s| !named.contains(&s.id))
+                            .map(|s| Change::DeleteSubnet(s.id.clone())),
+                    );
+                }
+            }
+            out
+        }
+        "microsoft.network/virtualnetworks/subnets" => vec![subnet_change(id, body)?],
+        "microsoft.network/virtualnetworks/virtualnetworkpeerings" => vec![Change::PutPeering(PeeringSpec {
+            id: id.clone(),
+            remote_virtual_network: reference(p, "remoteVirtualNetwork")?.ok_or_else(|| {
+                bad("A peering needs properties.remoteVirtualNetwork.id, the ID of the VNet to peer with.".into())
+            })?,
+            allow_virtual_network_access: boolean(p, "allowVirtualNetworkAccess").unwrap_or(true),
+            allow_forwarded_traffic: boolean(p, "allowForwardedTraffic").unwrap_or(false),
+            allow_gateway_transit: boolean(p, "allowGatewayTransit").unwrap_or(false),
+            use_remote_gateways: boolean(p, "useRemoteGateways").unwrap_or(false),
+            principal: principal.map(str::to_string),
+        })],
+        "microsoft.network/networksecuritygroups" => {
+            let mut out = vec![Change::PutNetworkSecurityGroup {
+                id: id.clone(),
+                location,
+            }];
+            if let Some(rules) = p.get("securityRules").and_then(Value::as_array) {
+                let mut named = Vec::new();
+                for r in rules {
+                    let name = string(r, "name")
+                        .ok_or_else(|| bad("Every rule in properties.securityRules needs a name.".into()))?;
+                    let rid = id.child("securityRules", &name);
+                    out.push(rule_change(&rid, r)?);
+                    named.push(rid);
+                }
+                if let Some(n) = m.network_security_groups.get(id) {
+                    for r in &n.security_rules {
+                        let rid = id.child("securityRules", &r.name);
+                        if !named.contains(&rid) {
+                            out.push(Change::DeleteSecurityRule(rid));
+                        }
+                    }
+                }
+            }
+            out
+        }
+        "microsoft.network/networksecuritygroups/securityrules" => vec![rule_change(id, body)?],
+        "microsoft.network/routetables" => {
+            let mut out = vec![Change::PutRouteTable {
+                id: id.clone(),
+                location,
+                disable_bgp_route_propagation: boolean(p, "disableBgpRoutePropagation").unwrap_or(false),
+            }];
+            if let Some(routes) = p.get("routes").and_then(Value::as_array) {
+                for r in routes {
+                    let name = string(r, "name")
+                        .ok_or_else(|| bad("Every route in properties.routes needs a name.".into()))?;
+                    out.push(route_change(&id.child("routes", &name), r));
+                }
+            }
+            out
+        }
+        "microsoft.network/routetables/routes" => vec![route_change(id, body)],
+        "microsoft.network/publicipaddresses" => {
+            let sku = match body.get("sku").and_then(|s| s.get("name")).and_then(Value::as_str) {
+                Some(s) if s.eq_ignore_ascii_case("basic") => PublicIpSku::Basic,
+                _ => PublicIpSku::Standard,
+            };
+            vec![Change::PutPublicIp(PublicIpSpec {
+                id: id.clone(),
+                location,
+                sku,
+            })]
+        }
+        "microsoft.network/networkinterfaces" => vec![nic_change(id, location, p)?],
+        "microsoft.compute/virtualmachines" => vec![vm_change(id, location, p)?],
+        _ => {
+            return Err(AzureError::new(
+                ErrorCode::BadRequest,
+                format!(
+                    "vnetlab's ARM endpoint cannot create resources of type '{}' yet. The types it takes are listed in docs/az.md.",
+                    id.resource_type()
+                ),
+            ));
+        }
+    })
+}
+
+fn subnet_change(id: &ResourceId, body: &Value) -> Result<Change, AzureError> {
+    let p = props(body);
+    let prefixes = one_or_many(p, "addressPrefix", "addressPrefixes");
+    if prefixes.len() > 1 {
+        return Err(bad(format!(
+            "Subnet '{}' was given {} address prefixes; vnetlab models one prefix per subnet.",
+            id.name(),
+            prefixes.len()
+        )));
+    }
+    Ok(Change::PutSubnet(SubnetSpec {
+        id: id.clone(),
+        address_prefix: prefixes.into_iter().next().unwrap_or_default(),
+        network_security_group: reference(p, "networkSecurityGroup")?,
+        route_table: reference(p, "routeTable")?,
+        default_outbound_access: boolean(p, "defaultOutboundAccess"),
+    }))
+}
+
+fn rule_change(id: &ResourceId, body: &Value) -> Result<Change, AzureError> {
+    let p = props(body);
+    let priority = p.get("priority").and_then(Value::as_i64).ok_or_else(|| {
+        bad(format!(
+            "Security rule {} needs properties.priority (100 to 4096).",
+            id.name()
+        ))
+    })?;
+    Ok(Change::PutSecurityRule(SecurityRuleSpec {
+        id: id.clone(),
+        priority,
+        direction: string(p, "direction").unwrap_or_default(),
+        access: string(p, "access").unwrap_or_default(),
+        protocol: string(p, "protocol").unwrap_or_default(),
+        source_address_prefixes: one_or_many(p, "sourceAddressPrefix", "sourceAddressPrefixes"),
+        source_port_ranges: one_or_many(p, "sourcePortRange", "sourcePortRanges"),
+        destination_address_prefixes: one_or_many(p, "destinationAddressPrefix", "destinationAddressPrefixes"),
+        destination_port_ranges: one_or_many(p, "destinationPortRange", "destinationPortRanges"),
+        description: string(p, "description"),
+    }))
+}
+
+fn route_change(id: &ResourceId, body: &Value) -> Change {
+    let p = props(body);
+    Change::PutRoute(RouteSpec {
+        id: id.clone(),
+        address_prefix: string(p, "addressPrefix").unwrap_or_default(),
+        next_hop_type: string(p, "nextHopType").unwrap_or_default(),
+        next_hop_ip_address: string(p, "nextHopIpAddress"),
+    })
+}
+
+fn nic_change(id: &ResourceId, location: Option<String>, p: &Value) -> Result<Change, AzureError> {
+    let configs = p
+        .get("ipConfigurations")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let [config] = configs.as_slice() else {
+        return Err(bad(format!(
+            "Network interface {} has {} IP configurations; vnetlab models exactly one.",
+            id.name(),
+            configs.len()
+        )));
+    };
+    let c = props(config);
+    let subnet = reference(c, "subnet")?.ok_or_else(|| {
+        bad(format!(
+            "The IP configuration of network interface {} needs properties.subnet.id.",
+            id.name()
+        ))
+    })?;
+    let static_ip = string(c, "privateIPAllocationMethod").is_some_and(|m| m.eq_ignore_ascii_case("static"));
+    Ok(Change::PutNetworkInterface(NicSpec {
+        id: id.clone(),
+        location,
+        subnet,
+        private_ip_address: if static_ip { string(c, "privateIPAddress") } else { None },
+        enable_ip_forwarding: boolean(p, "enableIPForwarding").unwrap_or(false),
+        network_security_group: reference(p, "networkSecurityGroup")?,
+        public_ip_address: reference(c, "publicIPAddress")?,
+        dns_servers: p.get("dnsSettings").map(|d| strings(d, "dnsServers")),
+    }))
+}
+
+fn vm_change(id: &ResourceId, location: Option<String>, p: &Value) -> Result<Change, AzureError> {
+    let hw = p.get("hardwareProfile").unwrap_or(&Value::Null);
+    let image = p
+        .get("storageProfile")
+        .and_then(|s| s.get("imageReference"))
+        .map(|r| {
+            ["publisher", "offer", "sku", "version"]
+                .iter()
+                .map(|k| string(r, k).unwrap_or_default())
+                .collect::<Vec<_>>()
+                .join(":")
+        })
+        .unwrap_or_default();
+    let os = p.get("osProfile").unwrap_or(&Value::Null);
+    let keys = os
+        .get("linuxConfiguration")
+        .and_then(|l| l.get("ssh"))
+        .and_then(|s| s.get("publicKeys"))
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(|k| string(k, "keyData")).collect())
+        .unwrap_or_default();
+    let nics = p
+        .get("networkProfile")
+        .and_then(|n| n.get("networkInterfaces"))
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|n| n.get("id").and_then(Value::as_str).and_then(ResourceId::parse))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(Change::PutVirtualMachine(VmSpec {
+        id: id.clone(),
+        location,
+        size: string(hw, "vmSize").unwrap_or_else(|| "Standard_D2s_v5".into()),
+        image,
+        network_interfaces: nics,
+        admin_username: string(os, "adminUsername").unwrap_or_default(),
+        admin_password: string(os, "adminPassword"),
+        ssh_public_keys: keys,
+    }))
+}
+
+/// The change a DELETE at `id` makes; `None` for a type it cannot delete.
+pub fn delete(id: &ResourceId) -> Option<Change> {
+    let id = id.clone();
+    Some(match id.resource_type().to_ascii_lowercase().as_str() {
+        "microsoft.resources/resourcegroups" => Change::DeleteResourceGroup(id),
+        "microsoft.network/virtualnetworks" => Change::DeleteVirtualNetwork(id),
+        "microsoft.network/virtualnetworks/subnets" => Change::DeleteSubnet(id),
+        "microsoft.network/virtualnetworks/virtualnetworkpeerings" => Change::DeletePeering(id),
+        "microsoft.network/networksecuritygroups" => Change::DeleteNetworkSecurityGroup(id),
+        "microsoft.network/networksecuritygroups/securityrules" => Change::DeleteSecurityRule(id),
+        "microsoft.network/routetables" => Change::DeleteRouteTable(id),
+        "microsoft.network/routetables/routes" => Change::DeleteRoute(id),
+        "microsoft.network/publicipaddresses" => Change::DeletePublicIp(id),
+        "microsoft.network/networkinterfaces" => Change::DeleteNetworkInterface(id),
+        "microsoft.compute/virtualmachines" => Change::DeleteVirtualMachine(id),
+        "microsoft.network/virtualnetworkgateways" => Change::DeleteVirtualNetworkGateway(id),
+        "microsoft.network/localnetworkgateways" => Change::DeleteLocalNetworkGateway(id),
+        "microsoft.network/connections" => Change::DeleteConnection(id),
+        "microsoft.network/loadbalancers" => Change::DeleteLoadBalancer(id),
+        _ => return None,
+    })
+}

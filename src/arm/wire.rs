@@ -1,0 +1,168 @@
+//! Resources as ARM puts them on the wire: the az front's renderers print
+//! what az prints, which is the SDK's flattened view of ARM's JSON. ARM
+//! itself keeps a resource's own fields under `properties`; [`to_arm`]
+//! puts them back there, so one renderer serves both fronts.
+
+use serde_json::{Map, Value};
+
+use crate::az::render;
+use crate::model::{Model, ResourceId};
+
+/// Keys that stay beside `properties` in an ARM resource.
+// Azure: the resource envelope of the ARM REST API (id, name, type,
+// location, tags, etag, sku, zones, kind, identity, plan, managedBy,
+// extendedLocation): learn.microsoft.com/azure/azure-resource-manager/management/resource-manager-request-limits
+// and every REST reference page's "Definitions" section.
+const ENVELOPE: &[&str] = &[
+    "id",
+    "name",
+    "type",
+    "location",
+    "tags",
+    "etag",
+    "sku",
+    "zones",
+    "kind",
+    "identity",
+    "plan",
+    "managedBy",
+    "extendedLocation",
+    "systemData",
+];
+
+/// A rendered (flattened) resource in ARM's shape: every object that has an
+/// `id` and a `name` is a (sub)resource and gets its fields moved under
+/// `properties`; a bare `{ "id": … }` stays a reference.
+pub fn to_arm(v: Value) -> Value {
+    match v {
+        Value::Array(items) => Value::Array(items.into_iter().map(to_arm).collect()),
+        Value::Object(map) => {
+            let is_resource = map.contains_key("id") && map.contains_key("name");
+            if !is_resource {
+                return Value::Object(map.into_iter().map(|(k, v)| (k, to_arm(v))).collect());
+            }
+            let mut top = Map::new();
+            let mut props = match map.get("properties") {
+                Some(Value::Object(p)) => p.clone(),
+                _ => Map::new(),
+            };
+            for (k, v) in map {
+                if k == "properties" {
+                    continue;
+                }
+                if ENVELOPE.contains(&k.as_str()) {
+                    top.insert(k, v);
+                } else {
+                    props.insert(k, to_arm(v));
+                }
+            }
+            if !props.is_empty() {
+                top.insert("properties".into(), Value::Object(props));
+            }
+            Value::Object(top)
+        }
+        other => other,
+    }
+}
+
+/// Every resource the model holds, rendered as az prints it (flattened),
+/// children included: what GET and the lists answer from.
+pub fn all_rendered(m: &Model) -> Vec<Value> {
+    let mut out: Vec<Value> = Vec::new();
+    out.extend(m.resource_groups.values().map(render::group));
+    for v in m.virtual_networks.values() {
+        out.push(render::vnet(m, v));
+        out.extend(v.subnets.iter().map(|s| render::subnet(m, s)));
+        out.extend(v.peerings.iter().map(|p| render::peering(m, v, p)));
+    }
+    for n in m.network_security_groups.values() {
+        out.push(render::nsg(m, n));
+        out.extend(n.security_rules.iter().map(|r| render::security_rule(&n.id, r, false)));
+        out.extend(
+            crate::model::default_security_rules()
+                .iter()
+                .map(|r| render::security_rule(&n.id, r, true)),
+        );
+    }
+    for rt in m.route_tables.values() {
+        out.push(render::route_table(m, rt));
+        out.extend(rt.routes.iter().map(|r| render::route(rt, r)));
+    }
+    out.extend(m.public_ip_addresses.values().map(|p| render::public_ip(m, p)));
+    for n in m.network_interfaces.values() {
+        let doc = render::nic(m, n);
+        if let Some(configs) = doc.get("ipConfigurations").and_then(Value::as_array) {
+            out.extend(configs.iter().cloned());
+        }
+        out.push(doc);
+    }
+    out.extend(m.virtual_machines.values().map(|v| render::vm(m, v, false)));
+    out.extend(m.virtual_network_gateways.values().map(|g| render::vnet_gateway(m, g)));
+    out.extend(m.local_network_gateways.values().map(render::local_gateway));
+    out.extend(m.connections.values().map(|c| render::connection(m, c)));
+    for rs in m.route_servers.values() {
+        out.push(render::route_server(m, rs));
+        out.extend(rs.peerings.iter().map(|p| render::route_server_peering(rs, p)));
+    }
+    out.extend(m.load_balancers.values().map(|lb| render::load_balancer(m, lb)));
+    out.extend(m.redis_caches.values().map(render::redis));
+    out.extend(m.private_endpoints.values().map(render::private_endpoint));
+    out
+}
+
+/// The rendered resource with this ID (ARM compares IDs without case).
+pub fn find(m: &Model, id: &ResourceId) -> Option<Value> {
+    let want = id.as_str().to_ascii_lowercase();
+    all_rendered(m)
+        .into_iter()
+        .find(|v| v.get("id").and_then(Value::as_str).map(str::to_ascii_lowercase) == Some(want.clone()))
+}
+
+/// The resources of `resource_type` (ARM's spelling, e.g.
+/// `Microsoft.Network/virtualNetworks/subnets`) that lie below `scope`: a
+/// subscription, a resource group, or the parent of a child type.
+pub fn list(m: &Model, scope: &str, resource_type: &str) -> Vec<Value> {
+    all_rendered(m)
+        .into_iter()
+        .filter(|v| {
+            let Some(id) = v.get("id").and_then(Value::as_str).and_then(ResourceId::parse) else {
+                return false;
+            };
+            id.as_str().len() > scope.len()
+                && id.is_within(scope)
+                && id.resource_type().eq_ignore_ascii_case(resource_type)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn fields_move_under_properties_and_references_stay() {
+        let flat = json!({
+            "id": "/subscriptions/s/resourceGroups/g/providers/Microsoft.Network/virtualNetworks/v",
+            "name": "v", "location": "westeurope", "type": "Microsoft.Network/virtualNetworks",
+            "addressSpace": { "addressPrefixes": ["10.0.0.0/16"] },
+            "subnets": [{ "id": "/x/subnets/a", "name": "a", "addressPrefix": "10.0.1.0/24",
+                          "networkSecurityGroup": { "id": "/x/nsg" } }],
+        });
+        let arm = to_arm(flat);
+        assert_eq!(arm["properties"]["addressSpace"]["addressPrefixes"][0], "10.0.0.0/16");
+        assert_eq!(arm["location"], "westeurope");
+        assert!(arm.get("addressSpace").is_none());
+        let sub = &arm["properties"]["subnets"][0];
+        assert_eq!(sub["properties"]["addressPrefix"], "10.0.1.0/24");
+        assert_eq!(sub["properties"]["networkSecurityGroup"], json!({ "id": "/x/nsg" }));
+    }
+
+    #[test]
+    fn a_resource_group_keeps_its_properties() {
+        let g = json!({ "id": "/subscriptions/s/resourceGroups/g", "name": "g", "location": "x",
+                        "properties": { "provisioningState": "Succeeded" }, "managedBy": null });
+        let arm = to_arm(g.clone());
+        assert_eq!(arm, g);
+    }
+}
