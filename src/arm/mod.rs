@@ -10,6 +10,7 @@
 pub mod auth;
 pub mod ca;
 mod put;
+mod template;
 pub mod wire;
 
 use std::collections::BTreeSet;
@@ -119,6 +120,8 @@ pub struct Arm {
     /// Operation IDs handed out in `Azure-AsyncOperation` headers.
     operations: BTreeSet<String>,
     next_operation: u64,
+    /// Template deployments, by lower-cased ID: ARM keeps their record.
+    deployments: std::collections::BTreeMap<String, Value>,
 }
 
 fn api_version_ok(v: &str) -> bool {
@@ -172,6 +175,7 @@ impl Arm {
             base: base.trim_end_matches('/').to_string(),
             operations: BTreeSet::new(),
             next_operation: 0,
+            deployments: std::collections::BTreeMap::new(),
         }
     }
 
@@ -446,6 +450,31 @@ impl Arm {
                 }
                 return Response::json(200, json!({ "id": req.path, "name": op, "status": "Succeeded" }));
             }
+            (
+                "GET",
+                [
+                    "providers",
+                    "microsoft.compute",
+                    "locations",
+                    _,
+                    "publishers",
+                    _,
+                    "artifacttypes",
+                    "vmimage",
+                    "offers",
+                    _,
+                    "skus",
+                    _,
+                    "versions",
+                    more @ ..,
+                ],
+            ) if more.len() <= 1 => {
+                // Azure: az vm create resolves an image alias to the
+                // latest version and reads its hyperVGeneration and
+                // features (Virtual Machine Images - List / Get).
+                let image = vm_image_version(&req.path, segs[5], segs[7], segs[11], more.first().map(|_| segs[15]));
+                return Response::json(200, if more.is_empty() { json!([image]) } else { image });
+            }
             ("GET", ["resourcegroups"]) => {
                 let scope = format!("/subscriptions/{}", sub.id);
                 return Response::json(
@@ -515,7 +544,28 @@ impl Arm {
                 None => return not_found(&req.path),
             }
         }
+        if id
+            .resource_type()
+            .eq_ignore_ascii_case("Microsoft.Resources/deployments")
+        {
+            return self.deployment(method, req, &id, &group_id, caller, model, backend);
+        }
         match method {
+            "GET"
+                if req
+                    .query("$expand")
+                    .is_some_and(|e| e.eq_ignore_ascii_case("instanceView")) =>
+            {
+                match (wire::find(model, &id), model.virtual_machines.get(&id)) {
+                    (Some(v), Some(vm)) => {
+                        let mut doc = wire::to_arm(v);
+                        doc["properties"]["instanceView"] = instance_view(vm);
+                        Response::json(200, doc)
+                    }
+                    (Some(v), None) => Response::json(200, wire::to_arm(v)),
+                    _ => refused(&AzureError::resource_not_found(&id)),
+                }
+            }
             "GET" | "HEAD" => match wire::find(model, &id) {
                 Some(v) => {
                     if method == "HEAD" {
@@ -604,6 +654,71 @@ impl Arm {
         Response::json(status, wire::to_arm(doc)).header("Azure-AsyncOperation", async_op)
     }
 
+    #[allow(clippy::too_many_arguments)]
+    fn deployment(
+        &mut self,
+        method: &str,
+        req: &Request,
+        id: &ResourceId,
+        group: &ResourceId,
+        caller: &Caller,
+        model: &Model,
+        backend: &mut dyn Backend,
+    ) -> Response {
+        let key = id.as_str().to_ascii_lowercase();
+        match method {
+            "GET" => match self.deployments.get(&key) {
+                Some(d) => Response::json(200, d.clone()),
+                None => Response::error(
+                    404,
+                    "DeploymentNotFound",
+                    &format!("Deployment '{}' could not be found.", id.name()),
+                ),
+            },
+            "PUT" => {
+                let body: Value = match serde_json::from_slice(&req.body) {
+                    Ok(v) => v,
+                    Err(e) => {
+                        return Response::error(
+                            400,
+                            "InvalidRequestContent",
+                            &format!("The request content was invalid and could not be deserialized: '{e}'."),
+                        );
+                    }
+                };
+                let principal =
+                    (!caller.app_id.eq_ignore_ascii_case(auth::LAB_PRINCIPAL_APP_ID)).then_some(caller.app_id.as_str());
+                let (changes, ids) = match template::changes(model, group, &body, principal) {
+                    Ok(c) => c,
+                    Err(e) => return refused(&e),
+                };
+                if let Err(e) = backend.apply(changes) {
+                    return match e {
+                        crate::az::AzError::Azure(a) => refused(&a),
+                        other => Response::error(500, "InternalServerError", &other.to_string()),
+                    };
+                }
+                let doc = json!({
+                    "id": id.as_str(),
+                    "name": id.name(),
+                    "type": "Microsoft.Resources/deployments",
+                    "properties": {
+                        "provisioningState": "Succeeded",
+                        "mode": body["properties"]["mode"].as_str().unwrap_or("Incremental"),
+                        "outputs": {},
+                        "outputResources": ids.iter().map(|i| json!({ "id": i.as_str() })).collect::<Vec<_>>(),
+                        "dependencies": [],
+                        "parameters": {},
+                    },
+                });
+                let existed = self.deployments.insert(key, doc.clone()).is_some();
+                let (async_op, _) = self.operation_headers(id.subscription_id(), "Microsoft.Resources");
+                Response::json(if existed { 200 } else { 201 }, doc).header("Azure-AsyncOperation", async_op)
+            }
+            _ => method_not_allowed(method, id.as_str()),
+        }
+    }
+
     fn delete(&mut self, id: &ResourceId, model: &Model, backend: &mut dyn Backend) -> Response {
         if wire::find(model, id).is_none() {
             // Azure: deleting what is not there answers 204 No Content.
@@ -661,6 +776,48 @@ impl Arm {
             ),
         }
     }
+}
+
+/// One version of a marketplace image: the lab runs every image as the
+/// same Linux namespace, so one version stands for all.
+fn vm_image_version(path: &str, location: &str, publisher: &str, sku: &str, version: Option<&str>) -> Value {
+    let name = version.unwrap_or("1.0.0");
+    let base = path.trim_end_matches('/');
+    let id = if version.is_some() {
+        base.to_string()
+    } else {
+        format!("{base}/{name}")
+    };
+    let windows = publisher.eq_ignore_ascii_case("MicrosoftWindowsServer");
+    let gen2 = !sku.to_ascii_lowercase().contains("gen1") && !sku.eq_ignore_ascii_case("2012-R2-Datacenter");
+    json!({
+        "id": id,
+        "name": name,
+        "location": location,
+        "properties": {
+            "architecture": "x64",
+            "hyperVGeneration": if gen2 { "V2" } else { "V1" },
+            "osDiskImage": { "operatingSystem": if windows { "Windows" } else { "Linux" }, "sizeInGb": 30 },
+            "dataDiskImages": [],
+            "features": [],
+            "imageDeprecationStatus": { "imageState": "Active" },
+        },
+    })
+}
+
+/// A VM's instance view: its provisioning and power state, as az's
+/// `--show-details` and `get-instance-view` read them.
+fn instance_view(vm: &crate::model::VirtualMachine) -> Value {
+    let display = vm.power_state.display();
+    let power = display.trim_start_matches("VM ");
+    json!({
+        "computerName": vm.name,
+        "osName": "ubuntu",
+        "statuses": [
+            { "code": "ProvisioningState/succeeded", "displayStatus": "Provisioning succeeded", "level": "Info" },
+            { "code": format!("PowerState/{power}"), "displayStatus": display, "level": "Info" },
+        ],
+    })
 }
 
 fn preconditions(req: &Request, existing: Option<&Value>) -> Option<Response> {
@@ -743,8 +900,11 @@ fn image_alias_doc() -> Value {
     let mut windows = serde_json::Map::new();
     for (alias, urn) in crate::az::render::IMAGE_ALIASES {
         let p: Vec<&str> = urn.split(':').collect();
-        let [publisher, offer, sku, version] = p.as_slice() else { continue };
-        let entry = json!({ "publisher": publisher, "offer": offer, "sku": sku, "version": version, "architecture": "x64" });
+        let [publisher, offer, sku, version] = p.as_slice() else {
+            continue;
+        };
+        let entry =
+            json!({ "publisher": publisher, "offer": offer, "sku": sku, "version": version, "architecture": "x64" });
         if crate::model::vm_create::is_windows_image(alias) {
             windows.insert(alias.to_string(), entry);
         } else {

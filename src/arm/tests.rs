@@ -254,3 +254,68 @@ fn peerings_and_an_nsg_rule_and_delete_with_an_operation() {
         204
     );
 }
+
+#[test]
+fn a_vm_create_deployment_is_applied_whole_in_depends_on_order() {
+    let mut lab = Lab::new();
+    lab.call("PUT", &rg_path(), Some(json!({ "location": "northeurope" })));
+    let vnet = json!({ "location": "northeurope", "properties": { "addressSpace": { "addressPrefixes": ["10.1.0.0/16"] },
+        "subnets": [{ "name": "Apps", "properties": { "addressPrefix": "10.1.1.0/24" } }] } });
+    assert_eq!(lab.call("PUT", &vnet_path("SalesVNet"), Some(vnet)).status, 201);
+    let net = format!("/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Network");
+    // The shape of azure-cli 2.91's _template_builder output, VM first.
+    let template = json!({
+        "$schema": "https://schema.management.azure.com/schemas/2015-01-01/deploymentTemplate.json#",
+        "contentVersion": "1.0.0.0",
+        "parameters": { "adminPassword": { "type": "securestring" } },
+        "variables": {},
+        "resources": [
+            { "type": "Microsoft.Compute/virtualMachines", "name": "SalesVM", "location": "northeurope", "apiVersion": "2024-11-01",
+              "dependsOn": ["Microsoft.Network/networkInterfaces/SalesVMVMNic"],
+              "properties": {
+                "hardwareProfile": { "vmSize": "Standard_D2s_v5" },
+                "networkProfile": { "networkInterfaces": [{ "id": format!("{net}/networkInterfaces/SalesVMVMNic") }] },
+                "storageProfile": { "imageReference": { "publisher": "Canonical", "offer": "0001-com-ubuntu-server-jammy", "sku": "22_04-lts-gen2", "version": "latest" } },
+                "osProfile": { "computerName": "SalesVM", "adminUsername": "azureuser", "adminPassword": "[parameters('adminPassword')]" } } },
+            { "type": "Microsoft.Network/networkInterfaces", "name": "SalesVMVMNic", "location": "northeurope", "apiVersion": "2022-01-01",
+              "dependsOn": ["Microsoft.Network/networkSecurityGroups/SalesVMNSG", "Microsoft.Network/publicIpAddresses/SalesVMPublicIP"],
+              "properties": { "ipConfigurations": [{ "name": "ipconfigSalesVM", "properties": {
+                    "privateIPAllocationMethod": "Dynamic", "subnet": { "id": format!("{}/subnets/Apps", vnet_path("SalesVNet")) },
+                    "publicIPAddress": { "id": format!("{net}/publicIPAddresses/SalesVMPublicIP") } } }],
+                "networkSecurityGroup": { "id": format!("{net}/networkSecurityGroups/SalesVMNSG") } } },
+            { "type": "Microsoft.Network/networkSecurityGroups", "name": "SalesVMNSG", "location": "northeurope", "apiVersion": "2015-06-15",
+              "dependsOn": [], "properties": { "securityRules": [{ "name": "default-allow-ssh", "properties": {
+                "protocol": "Tcp", "sourcePortRange": "*", "destinationPortRange": "22", "sourceAddressPrefix": "*",
+                "destinationAddressPrefix": "*", "access": "Allow", "priority": 1000, "direction": "Inbound" } }] } },
+            { "type": "Microsoft.Network/publicIPAddresses", "name": "SalesVMPublicIP", "location": "northeurope", "apiVersion": "2022-01-01",
+              "dependsOn": [], "sku": { "name": "Standard" }, "properties": { "publicIPAllocationMethod": "Static" } },
+        ],
+        "outputs": {},
+    });
+    let body = json!({ "properties": { "template": template, "parameters": { "adminPassword": { "value": "Learn-Peering-2026!" } }, "mode": "incremental" } });
+    let dep = format!("/subscriptions/{SUB}/resourcegroups/rg/providers/Microsoft.Resources/deployments/vm_deploy_x");
+    let r = lab.call("PUT", &dep, Some(body.clone()));
+    assert_eq!(r.status, 201, "{r:?}");
+    assert_eq!(
+        lab.call("GET", &dep, None).body.expect("body")["properties"]["provisioningState"],
+        "Succeeded"
+    );
+    let vm = format!(
+        "/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/SalesVM?$expand=instanceView&api-version=2024-11-01"
+    );
+    let r = lab.call("GET", &vm, None);
+    assert_eq!(
+        r.body.expect("body")["properties"]["instanceView"]["statuses"][1]["code"],
+        "PowerState/running"
+    );
+    // A second deployment whose NIC names a missing subnet changes nothing.
+    let mut bad = body;
+    bad["properties"]["template"]["resources"][1]["properties"]["ipConfigurations"][0]["properties"]["subnet"]["id"] =
+        json!(format!("{}/subnets/Nope", vnet_path("SalesVNet")));
+    bad["properties"]["template"]["resources"][0]["name"] = json!("OtherVM");
+    bad["properties"]["template"]["resources"][2]["name"] = json!("OtherNSG");
+    let before = lab.backend.model.clone();
+    let r = lab.call("PUT", &format!("{dep}2"), Some(bad));
+    assert!(r.status >= 400, "{r:?}");
+    assert_eq!(lab.backend.model, before);
+}
