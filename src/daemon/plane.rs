@@ -451,43 +451,40 @@ async fn forward(fabric: &Fabric, plane: &Arc<Plane>, from: &Port, ingress: Ingr
 }
 
 async fn write(to: &Port, hdr: &VirtioNetHdr, frame: &mut [u8]) {
-    let gso = hdr.gso_type != VIRTIO_NET_HDR_GSO_NONE;
-    if !gso || to.coalesced_writes.load(Relaxed) {
-        match to.dev.send(frame).await {
-            Ok(_) => return,
-            Err(e) if gso && e.raw_os_error() == Some(nix::libc::EINVAL) => {
-                eprintln!(
-                    "{}: the kernel refused a coalesced write; splitting super-packets from now on",
-                    to.label
-                );
-                to.coalesced_writes.store(false, Relaxed);
-            }
-            // The receiving VM went away mid-write (EIO): like a wire
-            // pulled, the packet is lost and the fabric carries on.
-            Err(_) => return,
-        }
+    if !whole(to, hdr) || !written(to, hdr, to.dev.send(frame).await) {
+        write_split(to, hdr, frame);
     }
-    write_split(to, hdr, frame);
 }
 
 /// `write` from a thread outside the runtime (the delay line). A TUN
 /// write does not block: the kernel takes the packet or drops it.
 pub(super) fn write_now(to: &Port, hdr: &VirtioNetHdr, frame: &mut [u8]) {
-    let gso = hdr.gso_type != VIRTIO_NET_HDR_GSO_NONE;
-    if !gso || to.coalesced_writes.load(Relaxed) {
-        match to.dev.try_send(frame) {
-            Ok(_) => return,
-            Err(e) if gso && e.raw_os_error() == Some(nix::libc::EINVAL) => {
-                eprintln!(
-                    "{}: the kernel refused a coalesced write; splitting super-packets from now on",
-                    to.label
-                );
-                to.coalesced_writes.store(false, Relaxed);
-            }
-            Err(_) => return,
-        }
+    if !whole(to, hdr) || !written(to, hdr, to.dev.try_send(frame)) {
+        write_split(to, hdr, frame);
     }
-    write_split(to, hdr, frame);
+}
+
+/// May this packet go out as it came (a super-packet whole, until the
+/// kernel has refused one)?
+fn whole(to: &Port, hdr: &VirtioNetHdr) -> bool {
+    hdr.gso_type == VIRTIO_NET_HDR_GSO_NONE || to.coalesced_writes.load(Relaxed)
+}
+
+/// Is the write done? Sent, or lost as on a pulled wire (the receiving VM
+/// went away mid-write: EIO) — only the kernel refusing a coalesced write
+/// (EINVAL) leaves the packet to be split, and every later one too.
+fn written(to: &Port, hdr: &VirtioNetHdr, sent: io::Result<usize>) -> bool {
+    match sent {
+        Err(e) if hdr.gso_type != VIRTIO_NET_HDR_GSO_NONE && e.raw_os_error() == Some(nix::libc::EINVAL) => {
+            eprintln!(
+                "{}: the kernel refused a coalesced write; splitting super-packets from now on",
+                to.label
+            );
+            to.coalesced_writes.store(false, Relaxed);
+            false
+        }
+        _ => true,
+    }
 }
 
 /// Splits a super-packet into MTU-sized packets and writes each.

@@ -66,6 +66,35 @@ pub struct NicEntry {
     pub lb_backend: bool,
 }
 
+impl NicEntry {
+    /// A managed service's instance on the fabric (a cache, a Route
+    /// Server's speaker): not a VM, so nothing logs in; always running,
+    /// with no NSG, public IP or forwarding of its own.
+    fn instance(
+        id: ResourceId,
+        key: u64,
+        name: String,
+        ip: Ipv4Addr,
+        subnet: SubnetIdx,
+        flow_timeout: Duration,
+    ) -> NicEntry {
+        NicEntry {
+            id,
+            key,
+            name,
+            vm: None,
+            ip,
+            subnet,
+            ip_forwarding: false,
+            nsg: None,
+            public_ip: None,
+            running: true,
+            flow_timeout,
+            lb_backend: false,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct SubnetEntry {
     pub id: ResourceId,
@@ -488,21 +517,14 @@ impl Tables {
             let subnet = &subnets[si];
             let idx = nics.next_idx();
             hosts.insert((subnet.vnet, u32::from(ip)), idx);
-            nics.push(NicEntry {
-                id: r.id.clone(),
-                key: cache_instance_key(&r.id),
-                name: format!("{}-instance", r.name),
-                // Not a VM: nothing logs in to a cache instance.
-                vm: None,
+            nics.push(NicEntry::instance(
+                r.id.clone(),
+                cache_instance_key(&r.id),
+                format!("{}-instance", r.name),
                 ip,
-                subnet: si,
-                ip_forwarding: false,
-                nsg: None,
-                public_ip: None,
-                running: true,
-                flow_timeout: vnets[subnet.vnet].flow_timeout,
-                lb_backend: false,
-            });
+                si,
+                vnets[subnet.vnet].flow_timeout,
+            ));
         }
         // Route Server's two instances hold .4 and .5 of RouteServerSubnet,
         // where NVAs open their BGP sessions; the subnet takes no NSG (§3.1).
@@ -514,20 +536,16 @@ impl Tables {
                 let subnet = &subnets[si];
                 let id = rs.instance_id(i);
                 hosts.insert((subnet.vnet, u32::from(ip)), nics.next_idx());
-                nics.push(NicEntry {
-                    key: stable_key(&id),
+                let key = stable_key(&id);
+                let name = format!("{}-instance{i}", rs.name);
+                nics.push(NicEntry::instance(
                     id,
-                    name: format!("{}-instance{i}", rs.name),
-                    vm: None,
+                    key,
+                    name,
                     ip,
-                    subnet: si,
-                    ip_forwarding: false,
-                    nsg: None,
-                    public_ip: None,
-                    running: true,
-                    flow_timeout: vnets[subnet.vnet].flow_timeout,
-                    lb_backend: false,
-                });
+                    si,
+                    vnets[subnet.vnet].flow_timeout,
+                ));
             }
         }
         let nic_keys: FxHashMap<u64, NicIdx> = nics.iter_enumerated().map(|(i, n)| (n.key, i)).collect();

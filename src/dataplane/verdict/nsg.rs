@@ -4,7 +4,7 @@
 //! whole path is allowed.
 
 use super::{Decision, DropReason, Observer, Step};
-use crate::dataplane::index::{Idx, NicIdx, NsgRuleIdx};
+use crate::dataplane::index::{Idx, NicIdx, NsgIdx, NsgRuleIdx};
 use crate::dataplane::packet::FlowKey;
 use crate::dataplane::tables::Tables;
 use crate::model::{Access, Direction};
@@ -52,12 +52,7 @@ impl<O: Observer> Decision<'_, O> {
             self.obs.step(Step::Tracked { nic: x, direction: dir });
             return Ok(false);
         }
-        let view = FlowView {
-            src: key.src,
-            dst: key.dst,
-            proto: key.proto,
-            ports: key.has_ports().then_some((key.sport, key.dport)),
-        };
+        let view = view_of(&key);
         let subnet = &t.subnets[nic.subnet];
         let mut named = false;
         for g in [nic.nsg, subnet.nsg].into_iter().flatten() {
@@ -65,23 +60,7 @@ impl<O: Observer> Decision<'_, O> {
                 continue;
             };
             named = true;
-            let rule = NsgRuleIdx::from_usize(i);
-            let access = t.nsgs[g].rules(dir)[i].access;
-            self.obs.step(Step::Nsg {
-                nic: x,
-                direction: dir,
-                nsg: g,
-                rule,
-                access,
-            });
-            if access == Access::Deny {
-                return Err(DropReason::NsgDenied {
-                    nic: x,
-                    direction: dir,
-                    nsg: g,
-                    rule,
-                });
-            }
+            apply_rule(t, x, dir, g, NsgRuleIdx::from_usize(i), self.obs)?;
         }
         if !named {
             self.obs.step(Step::PlatformDns { nic: x });
@@ -151,30 +130,49 @@ pub fn nsg_decision(
         obs.step(Step::NoNsg { nic: x, direction: dir });
         return Ok(());
     }
-    let view = FlowView {
+    let view = view_of(key);
+    for g in levels.into_iter().flatten() {
+        let rule = NsgRuleIdx::from_usize(t.nsgs[g].evaluate_index(dir, &view));
+        apply_rule(t, x, dir, g, rule, obs)?;
+    }
+    Ok(())
+}
+
+/// The part of a flow's key an NSG rule looks at.
+fn view_of(key: &FlowKey) -> FlowView {
+    FlowView {
         src: key.src,
         dst: key.dst,
         proto: key.proto,
         ports: key.has_ports().then_some((key.sport, key.dport)),
-    };
-    for g in levels.into_iter().flatten() {
-        let rule = NsgRuleIdx::from_usize(t.nsgs[g].evaluate_index(dir, &view));
-        let access = t.nsgs[g].rules(dir)[rule.index()].access;
-        obs.step(Step::Nsg {
+    }
+}
+
+/// Rule `rule` of NSG `g` decided the flow at NIC `x`: the step is told,
+/// and a Deny drops the packet.
+fn apply_rule(
+    t: &Tables,
+    x: NicIdx,
+    dir: Direction,
+    g: NsgIdx,
+    rule: NsgRuleIdx,
+    obs: &mut impl Observer,
+) -> Result<(), DropReason> {
+    let access = t.nsgs[g].rules(dir)[rule.index()].access;
+    obs.step(Step::Nsg {
+        nic: x,
+        direction: dir,
+        nsg: g,
+        rule,
+        access,
+    });
+    if access == Access::Deny {
+        return Err(DropReason::NsgDenied {
             nic: x,
             direction: dir,
             nsg: g,
             rule,
-            access,
         });
-        if access == Access::Deny {
-            return Err(DropReason::NsgDenied {
-                nic: x,
-                direction: dir,
-                nsg: g,
-                rule,
-            });
-        }
     }
     Ok(())
 }
