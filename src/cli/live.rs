@@ -11,9 +11,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
+use super::progress::{Bar, FOLD_FROM};
 use super::{LatencyArgs, Output};
 use crate::daemon::client::{self, Client};
 use crate::daemon::journal::Journal;
+use crate::daemon::progress;
 use crate::daemon::proto::{LabStatus, PeeringStatus, Request, Response, SiteStatus, VmStatus};
 use crate::daemon::{ONPREM_PASSWORD, ONPREM_USER};
 use crate::dataplane::explain::{round_trip, round_trip_from, site_ingress};
@@ -147,6 +149,7 @@ pub fn up(
     let mut ready = false;
     let mut last_error = None;
     let mut silent = false;
+    let mut build = BuildProgress::default();
     loop {
         let line = match lines.recv_timeout(START_TIMEOUT) {
             Ok(line) => line,
@@ -163,10 +166,10 @@ pub fn up(
         if let Some(e) = line.strip_prefix("error: ") {
             last_error = Some(e.to_string());
         } else {
-            writeln!(out, "  {line}")?;
-            out.flush()?;
+            build.line(&line, out)?;
         }
     }
+    drop(build);
     if !ready {
         let _ = child.kill();
         let _ = child.wait();
@@ -187,6 +190,47 @@ pub fn up(
         "\nNext: `vnetlab ssh --lab {lab} VM`, `vnetlab exec --lab {lab} VM -- CMD`, `vnetlab trace --lab {lab}`, `vnetlab down --lab {lab}`."
     )?;
     Ok(0)
+}
+
+/// What `up` shows of the daemon's build: on a terminal a bar (with the
+/// per-machine lines folded into it for a large lab); elsewhere the lines,
+/// with "built k/N" every tenth of a lab of 100 machines or more.
+#[derive(Debug, Default)]
+struct BuildProgress {
+    bar: Option<Bar>,
+}
+
+impl BuildProgress {
+    fn line(&mut self, line: &str, out: &mut impl Write) -> std::io::Result<()> {
+        let bar = |total| Bar::new(total, "building");
+        match progress::parse(line) {
+            progress::Line::Step { total, what, .. } => {
+                let bar = self.bar.get_or_insert_with(|| bar(total));
+                if bar.shown() && total >= FOLD_FROM {
+                    bar.message(what);
+                    Ok(())
+                } else {
+                    bar.println(out, &format!("  {line}"))
+                }
+            }
+            progress::Line::Built { done, total } => {
+                let bar = self.bar.get_or_insert_with(|| bar(total));
+                bar.set(done);
+                bar.message("waiting for every machine to answer");
+                if !bar.shown() && total >= 100 && (done.is_multiple_of((total / 10).max(1)) || done == total) {
+                    bar.println(out, &format!("  {line}"))?;
+                }
+                Ok(())
+            }
+            progress::Line::Text(text) => match &self.bar {
+                Some(bar) => bar.println(out, &format!("  {text}")),
+                None => {
+                    writeln!(out, "  {text}")?;
+                    out.flush()
+                }
+            },
+        }
+    }
 }
 
 /// The hidden `__daemon` command: runs the daemon, reporting progress on
@@ -297,13 +341,17 @@ pub fn down(lab: &Lab, keep_state: bool, out: &mut impl Write) -> anyhow::Result
 fn wait_while_removing(lab: &Lab, out: &mut impl Write) -> anyhow::Result<()> {
     let file = crate::daemon::progress_file(lab);
     let (mut seen, mut changed, mut shown) = (String::new(), Instant::now(), Instant::now());
+    let mut bar: Option<Bar> = None;
     while host::is_running(lab) {
         let now = std::fs::read_to_string(&file).unwrap_or_default();
         if now != seen {
             changed = Instant::now();
             let (done, total) = now.trim().split_once('/').unwrap_or(("0", "0"));
-            // At most a line a second, and the last one.
-            if total != "0" && (shown.elapsed() >= Duration::from_secs(1) || done == total) {
+            let (done, total) = (done.parse().unwrap_or(0), total.parse().unwrap_or(0));
+            let bar = bar.get_or_insert_with(|| Bar::new(total, "removing VMs"));
+            bar.set(done);
+            // Without a bar: at most a line a second, and the last one.
+            if !bar.shown() && total != 0 && (shown.elapsed() >= Duration::from_secs(1) || done == total) {
                 writeln!(out, "  removing {total} VMs: {done}/{total}")?;
                 out.flush()?;
                 shown = Instant::now();
@@ -799,16 +847,25 @@ pub fn test(lab: &Lab, dir: &Path, junit: Option<&Path>, out: &mut impl Write) -
         expectations.len()
     )?;
     out.flush()?;
+    let bar = Bar::new(expectations.len(), "checking");
     let outcomes: Vec<anyhow::Result<Outcome>> = std::thread::scope(|scope| {
         let handles: Vec<_> = expectations
             .iter()
-            .map(|e| scope.spawn(|| check(lab, &s, &model, &tables, &health, e)))
+            .map(|e| {
+                let (bar, s, model, tables, health) = (&bar, &s, &model, &tables, &health);
+                scope.spawn(move || {
+                    let outcome = check(lab, s, model, tables, health, e);
+                    bar.inc();
+                    outcome
+                })
+            })
             .collect();
         handles
             .into_iter()
             .map(|h| h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("a check panicked"))))
             .collect()
     });
+    drop(bar);
     let outcomes: Vec<Outcome> = outcomes.into_iter().collect::<anyhow::Result<_>>()?;
     writeln!(out)?;
     write!(out, "{}", expect::matrix(&outcomes))?;

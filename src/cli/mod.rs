@@ -11,6 +11,7 @@ mod kubectl;
 mod live;
 mod offline;
 mod pods;
+mod progress;
 mod web;
 
 use std::io::Write as _;

@@ -28,6 +28,8 @@ const QUEUE: usize = 65_536;
 const AFTER_END_MS: u64 = 30_000;
 /// How often the logger moves time on and writes what it has.
 const WRITE_EVERY: Duration = Duration::from_secs(1);
+/// How often blobs past their flow log's retention are looked for.
+const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
 /// The flow log one NIC is covered by, as the packet path needs it.
 #[derive(Debug)]
@@ -37,6 +39,8 @@ pub struct NicLog {
     target: FlowLogTarget,
     /// The storage account's folder under the lab's flow log directory.
     account: String,
+    /// `retentionPolicy.days`: 0 keeps the blobs forever.
+    retention_days: u32,
 }
 
 /// For each NIC of `plane`'s tables, the enabled flow log that covers it
@@ -60,6 +64,7 @@ pub fn assign(model: &Model, plane: &Plane) -> Vec<Option<Arc<NicLog>>> {
                     target_resource_id: f.target_resource_id.to_string(),
                 },
                 account: f.storage_account().to_string(),
+                retention_days: f.retention_days,
             }))
         })
         .collect();
@@ -230,6 +235,7 @@ struct NicState {
 async fn run(mut rx: mpsc::Receiver<(Arc<NicLog>, FlowEvent)>, root: PathBuf, config: FlowLogConfig) {
     let mut nics: HashMap<u64, NicState> = HashMap::new();
     let mut every = tokio::time::interval(WRITE_EVERY);
+    let mut sweep = tokio::time::interval(SWEEP_EVERY);
     loop {
         tokio::select! {
             got = rx.recv() => {
@@ -237,7 +243,64 @@ async fn run(mut rx: mpsc::Receiver<(Arc<NicLog>, FlowEvent)>, root: PathBuf, co
                 feed(&mut nics, log, ev, config);
             }
             _ = every.tick() => write_all(&mut nics, &root).await,
+            _ = sweep.tick() => sweep_expired(&nics, &root, now_ms()),
         }
+    }
+}
+
+/// Deletes the hourly blobs of every flow log seen since the daemon
+/// started that are past its retention (`flowlog::expired`), as the
+/// storage account's retention policy does in Azure.
+fn sweep_expired(nics: &HashMap<u64, NicState>, root: &Path, now_ms: u64) {
+    let logs: std::collections::BTreeSet<(&str, String, u32)> = nics
+        .values()
+        .filter(|n| n.log.retention_days > 0)
+        .map(|n| {
+            (
+                n.log.account.as_str(),
+                n.log.target.flow_log_resource_id(),
+                n.log.retention_days,
+            )
+        })
+        .collect();
+    for (account, id, days) in logs {
+        let dir = root
+            .join(account)
+            .join(format!("insights-logs-flowlogflowevent/flowLogResourceID={id}"));
+        if let Err(e) = remove_expired(&dir, now_ms, days) {
+            eprintln!("flow log: cannot apply the retention under {}: {e}", dir.display());
+        }
+    }
+}
+
+/// Removes the `y=/m=/d=/h=` folders under `dir` whose hour is past
+/// `days` of retention, and the folders that leaves empty. Returns how
+/// many hours went.
+fn remove_expired(dir: &Path, now_ms: u64, days: u32) -> std::io::Result<usize> {
+    fn walk(dir: &Path, rel: &str, depth: usize, now_ms: u64, days: u32) -> std::io::Result<usize> {
+        let mut removed = 0;
+        for entry in std::fs::read_dir(dir)? {
+            let entry = entry?;
+            if !entry.file_type()?.is_dir() {
+                continue;
+            }
+            let rel = format!("{rel}/{}", entry.file_name().to_string_lossy());
+            if depth == 3 {
+                if crate::flowlog::blob_hour_ms(&rel).is_some_and(|h| crate::flowlog::expired(h, now_ms, days)) {
+                    std::fs::remove_dir_all(entry.path())?;
+                    removed += 1;
+                }
+            } else {
+                removed += walk(&entry.path(), &rel, depth + 1, now_ms, days)?;
+                // Only succeeds on an emptied day, month or year.
+                let _ = std::fs::remove_dir(entry.path());
+            }
+        }
+        Ok(removed)
+    }
+    match walk(dir, "", 0, now_ms, days) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
+        other => other,
     }
 }
 
@@ -330,6 +393,26 @@ fn parse_interval(s: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retention_removes_expired_hours_and_the_folders_they_leave_empty() {
+        let dir = std::env::temp_dir().join(format!("vnetlab-retention-{}", std::process::id()));
+        let hour = |d: &str, h: &str| dir.join(format!("y=2026/m=11/{d}/{h}/m=00/macAddress=00224871C205"));
+        for (d, h) in [("d=20", "h=05"), ("d=28", "h=23"), ("d=29", "h=00"), ("d=30", "h=12")] {
+            std::fs::create_dir_all(hour(d, h)).unwrap();
+            std::fs::write(hour(d, h).join("PT1H.json"), "{\"records\":[]}").unwrap();
+        }
+        // 2026-11-30 00:00 UTC with one day of retention: what ended before
+        // 2026-11-29 00:00 goes.
+        let now = 1_795_996_800_000;
+        assert_eq!(remove_expired(&dir, now, 1).unwrap(), 2);
+        assert!(!dir.join("y=2026/m=11/d=20").exists(), "an emptied day goes too");
+        assert!(!dir.join("y=2026/m=11/d=28").exists());
+        assert!(hour("d=29", "h=00").join("PT1H.json").exists());
+        assert!(hour("d=30", "h=12").join("PT1H.json").exists());
+        assert_eq!(remove_expired(&dir.join("missing"), now, 1).unwrap(), 0);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn intervals_take_units() {

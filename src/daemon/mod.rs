@@ -20,6 +20,7 @@ mod lifecycle;
 mod plane;
 mod podplan;
 mod prober;
+pub mod progress;
 pub mod proto;
 mod reconcile;
 mod segments;

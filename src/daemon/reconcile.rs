@@ -264,7 +264,7 @@ impl Daemon {
     ) -> Result<Vec<(ResourceId, RunningVm)>, (Vec<(ResourceId, RunningVm)>, HostError)> {
         let total = fresh.len();
         for (i, (_, p)) in fresh.iter().enumerate() {
-            progress(&describe_build(i + 1, total, p));
+            progress(&super::progress::step(i + 1, total, &describe_build(p)));
         }
         let mut tasks = tokio::task::JoinSet::new();
         for (id, p) in fresh {
@@ -291,8 +291,8 @@ impl Daemon {
                     }))
                 }
             }
-            if total >= 100 && built.len().is_multiple_of((total / 10).max(1)) && failed.is_none() {
-                progress(&format!("built {}/{total} machines", built.len()));
+            if failed.is_none() {
+                progress(&super::progress::built(built.len(), total));
             }
         }
         match failed {
@@ -391,7 +391,7 @@ impl Daemon {
     }
 }
 
-fn describe_build(i: usize, total: usize, p: &VmPlan) -> String {
+fn describe_build(p: &VmPlan) -> String {
     match &p.site {
         None if p.speaker.is_some() => {
             let at = p
@@ -399,7 +399,7 @@ fn describe_build(i: usize, total: usize, p: &VmPlan) -> String {
                 .first()
                 .map_or_else(String::new, |n| format!(", {} {}", n.interface, n.iface.address));
             format!(
-                "[{i}/{total}] Route Server {}: namespace {}{at}, bgpd (ASN 65515) on 179",
+                "Route Server {}: namespace {}{at}, bgpd (ASN 65515) on 179",
                 p.name, p.setup.netns
             )
         }
@@ -409,7 +409,7 @@ fn describe_build(i: usize, total: usize, p: &VmPlan) -> String {
                 .first()
                 .map_or_else(String::new, |n| format!(", {} {}", n.interface, n.iface.address));
             format!(
-                "[{i}/{total}] Azure Cache for Redis {}: namespace {}{at}, redis-server on 6379 and 6380 (TLS)",
+                "Azure Cache for Redis {}: namespace {}{at}, redis-server on 6379 and 6380 (TLS)",
                 p.name, p.setup.netns
             )
         }
@@ -418,13 +418,10 @@ fn describe_build(i: usize, total: usize, p: &VmPlan) -> String {
                 || "no NIC".to_string(),
                 |n| format!("{} {}/{}", n.interface, n.iface.address, n.iface.prefix_len),
             );
-            format!(
-                "[{i}/{total}] VM {}: namespace {}, {eth0}, sshd on 22",
-                p.name, p.setup.netns
-            )
+            format!("VM {}: namespace {}, {eth0}, sshd on 22", p.name, p.setup.netns)
         }
         Some(site) => format!(
-            "[{i}/{total}] on-premises site {}: router (namespace {}, {} tunnel(s), LAN {}) and host {} ({})",
+            "on-premises site {}: router (namespace {}, {} tunnel(s), LAN {}) and host {} ({})",
             p.name,
             p.setup.netns,
             p.nics.len(),

@@ -22,7 +22,7 @@ pub use logger::{
 };
 pub use record::{
     CATEGORY, Document, FLOW_LOG_VERSION, FlowGroup, FlowLogError, FlowLogTarget, FlowRecords, OPERATION_NAME, Record,
-    RuleFlows, blob_path, blobs, records,
+    RuleFlows, blob_hour_ms, blob_path, blobs, expired, records,
 };
 
 #[cfg(test)]

@@ -186,6 +186,30 @@ pub fn blob_path(target: &FlowLogTarget, ts_ms: u64) -> Result<String, FlowLogEr
     ))
 }
 
+/// The start of the hour a blob holds, read back from the `y=/m=/d=/h=`
+/// folders of its path (as `blob_path` writes them); `None` for a path
+/// that is not a blob's.
+pub fn blob_hour_ms(path: &str) -> Option<u64> {
+    let field = |key: &str| -> Option<u32> {
+        path.split('/')
+            .find_map(|part| part.strip_prefix(key))
+            .and_then(|v| v.parse().ok())
+    };
+    let day = chrono::NaiveDate::from_ymd_opt(i32::try_from(field("y=")?).ok()?, field("m=")?, field("d=")?)?;
+    let at = day.and_hms_opt(field("h=")?, 0, 0)?.and_utc();
+    u64::try_from(at.timestamp_millis()).ok()
+}
+
+/// Azure: a retention policy of `days` deletes a flow log's blobs once
+/// they are that many days old; 0 keeps them forever (the az default).
+/// "Old" is read as: the blob's last hour ended `days` days ago.
+/// (learn.microsoft.com/azure/network-watcher/vnet-flow-logs-overview,
+/// "Retention"; az network watcher flow-log create --retention.)
+pub fn expired(hour_ms: u64, now_ms: u64, days: u32) -> bool {
+    const HOUR_MS: u64 = 3_600_000;
+    days > 0 && now_ms >= hour_ms + HOUR_MS + u64::from(days) * 24 * HOUR_MS
+}
+
 /// Tuples as hourly blobs: path → document, the shape the live writer
 /// merges into the files under a lab directory.
 pub fn blobs(target: &FlowLogTarget, tuples: &[FlowTuple]) -> Result<BTreeMap<String, Document>, FlowLogError> {

@@ -422,3 +422,23 @@ fn blobs_follow_azures_layout_one_document_per_hour() {
         assert_eq!(&serde_json::from_str::<Document>(&json).expect("round trip"), doc);
     }
 }
+
+#[test]
+fn a_blob_expires_when_its_last_hour_is_retention_days_old() {
+    // 2026-12-01 22:00 UTC.
+    let hour = 1_796_162_400_000;
+    let path = blob_path(&target(), hour + 17 * 60_000).expect("path");
+    assert_eq!(blob_hour_ms(&path), Some(hour));
+    assert_eq!(
+        blob_hour_ms("insights-logs-flowlogflowevent/y=2026/m=13/d=01/h=00/m=00/PT1H.json"),
+        None
+    );
+    assert_eq!(blob_hour_ms("not/a/blob"), None);
+
+    const DAY: u64 = 86_400_000;
+    let hour_end = hour + 3_600_000;
+    assert!(!expired(hour, hour_end + 7 * DAY - 1, 7));
+    assert!(expired(hour, hour_end + 7 * DAY, 7));
+    // 0 days: kept forever.
+    assert!(!expired(hour, hour_end + 10_000 * DAY, 0));
+}
