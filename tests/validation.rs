@@ -2619,6 +2619,35 @@ fn a_zone_with_links_cannot_be_deleted() {
     );
 }
 
+// ================================================================ template deployments
+
+/// A template whose second VNet overlaps the first's peer fails whole:
+/// DeploymentFailed names the resource, and the lab is as it was.
+#[test]
+fn a_template_with_one_refused_resource_deploys_nothing() {
+    let m = base();
+    let template = serde_json::json!({
+        "contentVersion": "1.0.0.0",
+        "resources": [
+            { "type": "Microsoft.Network/virtualNetworks", "apiVersion": "2023-09-01", "name": "fine", "location": LOC,
+              "properties": { "addressSpace": { "addressPrefixes": ["10.70.0.0/16"] } } },
+            { "type": "Microsoft.Network/virtualNetworks/subnets", "apiVersion": "2023-09-01", "name": "fine/outside", "dependsOn": ["fine"],
+              "properties": { "addressPrefix": "10.71.0.0/24" } },
+        ],
+    });
+    let body = serde_json::json!({ "properties": { "template": template, "mode": "Incremental" } });
+    let group = ResourceId::resource_group(SUB, RG);
+    let e = vnetlab::arm::template::deploy(&m, &group, "d1", &body, None).expect_err("refused");
+    assert_eq!(e.code, ErrorCode::DeploymentFailed);
+    assert!(
+        e.message.contains("'fine/outside'") || e.message.contains("'outside'"),
+        "{}",
+        e.message
+    );
+    assert!(e.message.contains("NetcfgSubnetRangeOutsideVnet"), "{}", e.message);
+    assert_eq!(m, base());
+}
+
 // ================================================================ coverage of the code list
 
 /// Every code in `ErrorCode::ALL` is asserted by at least one test in

@@ -10,7 +10,7 @@
 pub mod auth;
 pub mod ca;
 mod put;
-mod template;
+pub mod template;
 pub mod wire;
 
 use std::collections::BTreeSet;

@@ -90,6 +90,7 @@ error_codes! {
     QuotaExceeded,
     // Topology files, as ARM template deployments.
     InvalidTemplate,
+    DeploymentFailed,
     // Load balancers.
     DifferentSkuLoadBalancersAndPublicIPAddressNotAllowed,
     // AKS (Microsoft.ContainerService) and, for pods, Kubernetes reasons.
