@@ -9,6 +9,7 @@
 
 pub mod auth;
 pub mod ca;
+mod deployments;
 mod put;
 pub mod template;
 pub mod wire;
@@ -122,6 +123,9 @@ pub struct Arm {
     next_operation: u64,
     /// Template deployments, by lower-cased ID: ARM keeps their record.
     deployments: std::collections::BTreeMap<String, Value>,
+    /// Resources of types the model does not emulate, put by deployments,
+    /// by lower-cased ID: stored, returned by GET, listed and deletable.
+    opaque: std::collections::BTreeMap<String, Value>,
 }
 
 fn api_version_ok(v: &str) -> bool {
@@ -176,6 +180,7 @@ impl Arm {
             operations: BTreeSet::new(),
             next_operation: 0,
             deployments: std::collections::BTreeMap::new(),
+            opaque: std::collections::BTreeMap::new(),
         }
     }
 
@@ -417,6 +422,9 @@ impl Arm {
                 &format!("The subscription '{sub_id}' could not be found."),
             );
         };
+        if let Some((scope, more)) = deployments::path(rest, segs, &sub.id) {
+            return self.deployments(req, &scope, more, caller, model, backend);
+        }
         match (method, rest) {
             ("GET", []) => return Response::json(200, subscription(sub)),
             ("GET", ["providers"]) => {
@@ -537,18 +545,22 @@ impl Arm {
                     typ.push('/');
                     typ.push_str(k);
                 }
-                return list_response(model, &parent, &typ);
+                let mut v: Vec<Value> = wire::list(model, &parent, &typ).into_iter().map(wire::to_arm).collect();
+                let within = format!("{}/", parent.to_ascii_lowercase());
+                v.extend(
+                    self.opaque
+                        .iter()
+                        .filter(|(k, d)| {
+                            k.starts_with(&within) && d["type"].as_str().is_some_and(|t| t.eq_ignore_ascii_case(&typ))
+                        })
+                        .map(|(_, d)| d.clone()),
+                );
+                return Response::json(200, json!({ "value": v }));
             }
             match ResourceId::parse(&format!("{base}/{}", id_segs.join("/"))) {
                 Some(i) => id = i,
                 None => return not_found(&req.path),
             }
-        }
-        if id
-            .resource_type()
-            .eq_ignore_ascii_case("Microsoft.Resources/deployments")
-        {
-            return self.deployment(method, req, &id, &group_id, caller, model, backend);
         }
         match method {
             "GET"
@@ -575,7 +587,10 @@ impl Arm {
                     }
                 }
                 None if method == "HEAD" => Response::empty(404),
-                None => refused(&AzureError::resource_not_found(&id)),
+                None => match self.opaque.get(&id.as_str().to_ascii_lowercase()) {
+                    Some(doc) => Response::json(200, doc.clone()),
+                    None => refused(&AzureError::resource_not_found(&id)),
+                },
             },
             "PUT" | "PATCH" => self.put(method, req, &id, caller, model, backend),
             "DELETE" => self.delete(&id, model, backend),
@@ -654,72 +669,10 @@ impl Arm {
         Response::json(status, wire::to_arm(doc)).header("Azure-AsyncOperation", async_op)
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn deployment(
-        &mut self,
-        method: &str,
-        req: &Request,
-        id: &ResourceId,
-        group: &ResourceId,
-        caller: &Caller,
-        model: &Model,
-        backend: &mut dyn Backend,
-    ) -> Response {
-        let key = id.as_str().to_ascii_lowercase();
-        match method {
-            "GET" => match self.deployments.get(&key) {
-                Some(d) => Response::json(200, d.clone()),
-                None => Response::error(
-                    404,
-                    "DeploymentNotFound",
-                    &format!("Deployment '{}' could not be found.", id.name()),
-                ),
-            },
-            "PUT" => {
-                let body: Value = match serde_json::from_slice(&req.body) {
-                    Ok(v) => v,
-                    Err(e) => {
-                        return Response::error(
-                            400,
-                            "InvalidRequestContent",
-                            &format!("The request content was invalid and could not be deserialized: '{e}'."),
-                        );
-                    }
-                };
-                let principal =
-                    (!caller.app_id.eq_ignore_ascii_case(auth::LAB_PRINCIPAL_APP_ID)).then_some(caller.app_id.as_str());
-                let (changes, ids) = match template::changes(model, group, &body, principal) {
-                    Ok(c) => c,
-                    Err(e) => return refused(&e),
-                };
-                if let Err(e) = backend.apply(changes) {
-                    return match e {
-                        crate::az::AzError::Azure(a) => refused(&a),
-                        other => Response::error(500, "InternalServerError", &other.to_string()),
-                    };
-                }
-                let doc = json!({
-                    "id": id.as_str(),
-                    "name": id.name(),
-                    "type": "Microsoft.Resources/deployments",
-                    "properties": {
-                        "provisioningState": "Succeeded",
-                        "mode": body["properties"]["mode"].as_str().unwrap_or("Incremental"),
-                        "outputs": {},
-                        "outputResources": ids.iter().map(|i| json!({ "id": i.as_str() })).collect::<Vec<_>>(),
-                        "dependencies": [],
-                        "parameters": {},
-                    },
-                });
-                let existed = self.deployments.insert(key, doc.clone()).is_some();
-                let (async_op, _) = self.operation_headers(id.subscription_id(), "Microsoft.Resources");
-                Response::json(if existed { 200 } else { 201 }, doc).header("Azure-AsyncOperation", async_op)
-            }
-            _ => method_not_allowed(method, id.as_str()),
-        }
-    }
-
     fn delete(&mut self, id: &ResourceId, model: &Model, backend: &mut dyn Backend) -> Response {
+        if self.opaque.remove(&id.as_str().to_ascii_lowercase()).is_some() {
+            return Response::empty(200);
+        }
         if wire::find(model, id).is_none() {
             // Azure: deleting what is not there answers 204 No Content.
             return Response::empty(204);

@@ -319,3 +319,183 @@ fn a_vm_create_deployment_is_applied_whole_in_depends_on_order() {
     assert!(r.status >= 400, "{r:?}");
     assert_eq!(lab.backend.model, before);
 }
+
+fn deployments_path(name: &str) -> String {
+    format!("/subscriptions/{SUB}/resourcegroups/rg/providers/Microsoft.Resources/deployments/{name}")
+}
+
+fn spokes_template() -> Value {
+    json!({
+        "contentVersion": "1.0.0.0",
+        "parameters": { "count": { "type": "int", "defaultValue": 2 }, "secret": { "type": "securestring", "defaultValue": "" } },
+        "resources": [
+            { "type": "Microsoft.Network/virtualNetworks", "apiVersion": "2023-09-01", "name": "[format('spoke{0}', copyIndex(1))]",
+              "location": "[resourceGroup().location]", "copy": { "name": "spokes", "count": "[parameters('count')]" },
+              "properties": { "addressSpace": { "addressPrefixes": ["[cidrSubnet('10.0.0.0/8', 16, copyIndex(1))]"] } } },
+            { "type": "Microsoft.Storage/storageAccounts", "apiVersion": "2023-01-01", "name": "[concat('st', uniqueString(resourceGroup().id))]",
+              "location": "[resourceGroup().location]", "sku": { "name": "Standard_LRS" }, "kind": "StorageV2" },
+        ],
+        "outputs": { "first": { "type": "string", "value": "[reference('spoke1').addressSpace.addressPrefixes[0]]" } },
+    })
+}
+
+#[test]
+fn deployments_validate_what_if_put_get_list_delete() {
+    let mut lab = Lab::new();
+    lab.call("PUT", &rg_path(), Some(json!({ "location": "westeurope" })));
+    let body = |count: i64| json!({ "properties": { "template": spokes_template(), "parameters": { "count": { "value": count }, "secret": { "value": "s3cret" } }, "mode": "Incremental" } });
+    // What-if on an empty group: everything is created, nothing is applied.
+    let r = lab.call("POST", &format!("{}/whatIf", deployments_path("d1")), Some(body(2)));
+    assert_eq!(r.status, 200, "{r:?}");
+    let changes = r.body.expect("body")["properties"]["changes"].clone();
+    let kinds: Vec<&str> = changes
+        .as_array()
+        .expect("changes")
+        .iter()
+        .filter_map(|c| c["changeType"].as_str())
+        .collect();
+    assert_eq!(kinds, ["Create", "Create", "Create"]);
+    assert!(lab.backend.model.virtual_networks.is_empty());
+    let r = lab.call("POST", &format!("{}/validate", deployments_path("d1")), Some(body(2)));
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(
+        r.body.expect("body")["properties"]["validatedResources"]
+            .as_array()
+            .map(Vec::len),
+        Some(3)
+    );
+    // Deploy: the record has outputs, output resources and no secret.
+    let r = lab.call("PUT", &deployments_path("d1"), Some(body(2)));
+    assert_eq!(r.status, 201, "{r:?}");
+    let doc = lab.call("GET", &deployments_path("d1"), None).body.expect("body");
+    assert_eq!(doc["properties"]["provisioningState"], "Succeeded");
+    assert_eq!(doc["properties"]["outputs"]["first"]["value"], "10.1.0.0/16");
+    assert_eq!(doc["properties"]["outputResources"].as_array().map(Vec::len), Some(3));
+    assert_eq!(
+        doc["properties"]["parameters"]["secret"],
+        json!({ "type": "SecureString" })
+    );
+    assert!(
+        doc["properties"]["diagnostics"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("not emulated: no effect on the network"))
+    );
+    assert_eq!(lab.backend.model.virtual_networks.len(), 2);
+    // The storage account is stored, listed and deletable.
+    let st = doc["properties"]["outputResources"][2]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    assert_eq!(lab.call("GET", &st, None).status, 200);
+    let list = lab.call(
+        "GET",
+        &format!("/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts"),
+        None,
+    );
+    assert_eq!(list.body.expect("body")["value"].as_array().map(Vec::len), Some(1));
+    // What-if again: no change for what is there, one new spoke.
+    let r = lab.call("POST", &format!("{}/whatIf", deployments_path("d2")), Some(body(3)));
+    let changes = r.body.expect("body")["properties"]["changes"].clone();
+    let kinds: Vec<&str> = changes
+        .as_array()
+        .expect("changes")
+        .iter()
+        .filter_map(|c| c["changeType"].as_str())
+        .collect();
+    assert_eq!(kinds, ["NoChange", "NoChange", "Create", "NoChange"]);
+    // A template that does not validate: InvalidTemplate; a resource the model refuses: InvalidTemplateDeployment.
+    let mut bad = body(2);
+    bad["properties"]["parameters"]["count"]["value"] = json!("two");
+    let r = lab.call("POST", &format!("{}/validate", deployments_path("bad")), Some(bad));
+    assert_eq!(r.status, 400);
+    assert_eq!(r.body.expect("body")["error"]["code"], "InvalidTemplate");
+    let mut clash = body(1);
+    clash["properties"]["template"]["resources"][0]["properties"]["addressSpace"]["addressPrefixes"][0] =
+        json!("10.0.0.0/33");
+    let r = lab.call(
+        "POST",
+        &format!("{}/validate", deployments_path("bad")),
+        Some(clash.clone()),
+    );
+    assert_eq!(r.status, 400);
+    let e = r.body.expect("body")["error"].clone();
+    assert_eq!(e["code"], "InvalidTemplateDeployment");
+    assert_eq!(e["details"][0]["code"], "DeploymentFailed");
+    let before = lab.backend.model.clone();
+    assert_eq!(lab.call("PUT", &deployments_path("bad"), Some(clash)).status, 400);
+    assert_eq!(lab.backend.model, before);
+    assert_eq!(
+        lab.call("GET", &deployments_path("bad"), None).body.expect("body")["properties"]["provisioningState"],
+        "Failed"
+    );
+    // List, then delete the record (the resources stay).
+    let r = lab.call(
+        "GET",
+        &format!("/subscriptions/{SUB}/resourcegroups/rg/providers/Microsoft.Resources/deployments"),
+        None,
+    );
+    assert_eq!(r.body.expect("body")["value"].as_array().map(Vec::len), Some(2));
+    assert_eq!(lab.call("DELETE", &deployments_path("d1"), None).status, 202);
+    assert_eq!(lab.call("GET", &deployments_path("d1"), None).status, 404);
+    assert_eq!(lab.backend.model.virtual_networks.len(), 2);
+    assert_eq!(lab.call("DELETE", &st, None).status, 200);
+    assert_eq!(lab.call("GET", &st, None).status, 404);
+}
+
+#[test]
+fn a_subscription_deployment_creates_a_group_and_deploys_into_it() {
+    let mut lab = Lab::new();
+    let template = json!({
+        "contentVersion": "1.0.0.0",
+        "resources": [
+            { "type": "Microsoft.Resources/resourceGroups", "apiVersion": "2022-09-01", "name": "net", "location": "westeurope" },
+            { "type": "Microsoft.Resources/deployments", "apiVersion": "2022-09-01", "name": "inside", "resourceGroup": "net",
+              "dependsOn": ["[subscriptionResourceId('Microsoft.Resources/resourceGroups', 'net')]"],
+              "properties": { "mode": "Incremental", "expressionEvaluationOptions": { "scope": "inner" }, "template": { "contentVersion": "1.0.0.0", "resources": [
+                  { "type": "Microsoft.Network/virtualNetworks", "apiVersion": "2023-09-01", "name": "hub", "location": "[resourceGroup().location]",
+                    "properties": { "addressSpace": { "addressPrefixes": ["10.0.0.0/16"] } } }] } } },
+        ],
+    });
+    let path = format!("/subscriptions/{SUB}/providers/Microsoft.Resources/deployments/sub1");
+    let r = lab.call(
+        "PUT",
+        &path,
+        Some(json!({ "location": "westeurope", "properties": { "template": template, "mode": "Incremental" } })),
+    );
+    assert_eq!(r.status, 201, "{r:?}");
+    assert_eq!(
+        lab.backend
+            .model
+            .virtual_networks
+            .keys()
+            .next()
+            .map(|k| k.resource_group_name().to_string()),
+        Some("net".into())
+    );
+    assert_eq!(lab.call("GET", &path, None).status, 200);
+    // In the outer scope the nested template sees the subscription: no resourceGroup().
+    let mut outer = template_with_scope("outer");
+    let r = lab.call(
+        "PUT",
+        &format!("{path}x"),
+        Some(json!({ "location": "westeurope", "properties": { "template": outer.take(), "mode": "Incremental" } })),
+    );
+    assert_eq!(r.status, 400);
+    assert!(
+        r.body.expect("body")["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("'resourceGroup' is not expected at subscription scope"))
+    );
+}
+
+fn template_with_scope(scope: &str) -> Value {
+    json!({
+        "contentVersion": "1.0.0.0",
+        "resources": [
+            { "type": "Microsoft.Resources/deployments", "apiVersion": "2022-09-01", "name": "inside", "resourceGroup": "net",
+              "properties": { "mode": "Incremental", "expressionEvaluationOptions": { "scope": scope }, "template": { "contentVersion": "1.0.0.0", "resources": [
+                  { "type": "Microsoft.Network/virtualNetworks", "apiVersion": "2023-09-01", "name": "hub2", "location": "[resourceGroup().location]",
+                    "properties": { "addressSpace": { "addressPrefixes": ["10.9.0.0/16"] } } }] } } },
+        ],
+    })
+}

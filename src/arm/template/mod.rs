@@ -118,6 +118,12 @@ pub fn changes(
     Ok((o.changes, o.ids))
 }
 
+/// A stable hash of a template, for `deployment().properties.templateHash`
+/// and the deployment record (ARM's is a different hash of the same text).
+pub fn template_hash(template: &Value) -> String {
+    hash::unique_string(&[&template.to_string()])
+}
+
 /// Where a (possibly nested) template deploys.
 #[derive(Clone, Debug)]
 struct Scope {
@@ -205,7 +211,7 @@ fn run(
         group: scope.group.clone(),
         deployment: json!({
             "name": deployment,
-            "properties": { "templateHash": hash::unique_string(&[&Value::Object(template.clone()).to_string()]), "mode": "Incremental" },
+            "properties": { "templateHash": template_hash(&Value::Object(template.clone())), "mode": "Incremental" },
         }),
         ..Env::default()
     };
@@ -575,6 +581,11 @@ fn expand_one(
         ];
         if let Some(s) = symbol {
             aliases.push(s.to_ascii_lowercase());
+        }
+        // subscriptionResourceId() names a group by its provider path.
+        if typ.eq_ignore_ascii_case("Microsoft.Resources/resourceGroups") {
+            aliases
+                .push(format!("/subscriptions/{}/providers/{typ}/{name}", id.subscription_id()).to_ascii_lowercase());
         }
         if let Some(l) = &loop_name {
             aliases.push(l.to_ascii_lowercase());
