@@ -34,7 +34,8 @@ fn deployment_id(scope: &ResourceId, name: &str) -> String {
 }
 
 fn body_of(req: &Request) -> Result<Value, Response> {
-    serde_json::from_slice(&req.body).map_err(|e| {
+    let text = String::from_utf8_lossy(&req.body);
+    serde_json::from_str(&super::jsonc::to_json(&text)).map_err(|e| {
         Response::error(
             400,
             "InvalidRequestContent",
