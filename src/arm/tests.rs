@@ -448,7 +448,7 @@ fn a_subscription_deployment_creates_a_group_and_deploys_into_it() {
     let template = json!({
         "contentVersion": "1.0.0.0",
         "resources": [
-            { "type": "Microsoft.Resources/resourceGroups", "apiVersion": "2022-09-01", "name": "net", "location": "westeurope" },
+            { "type": "Microsoft.Resources/resourceGroups", "apiVersion": "2022-09-01", "name": "net", "location": "[deployment().location]" },
             { "type": "Microsoft.Resources/deployments", "apiVersion": "2022-09-01", "name": "inside", "resourceGroup": "net",
               "dependsOn": ["[subscriptionResourceId('Microsoft.Resources/resourceGroups', 'net')]"],
               "properties": { "mode": "Incremental", "expressionEvaluationOptions": { "scope": "inner" }, "template": { "contentVersion": "1.0.0.0", "resources": [

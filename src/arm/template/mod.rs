@@ -89,7 +89,8 @@ pub fn deploy(
         model: m.clone(),
         ..Outcome::default()
     };
-    let scope = Scope::of(m, group)?;
+    let mut scope = Scope::of(m, group)?;
+    scope.location = body.get("location").and_then(Value::as_str).map(str::to_string);
     let outputs = run(&mut out, &scope, name, template, given, principal, 0)?;
     out.outputs = outputs;
     if !out.opaque.is_empty() {
@@ -131,6 +132,8 @@ struct Scope {
     tenant: String,
     /// Name and location; `None` at subscription scope.
     group: Option<(String, String)>,
+    /// The deployment's own location (subscription-scope deployments have one).
+    location: Option<String>,
 }
 
 impl Scope {
@@ -148,6 +151,7 @@ impl Scope {
                 subscription: sub,
                 tenant,
                 group: None,
+                location: None,
             });
         }
         let location = m
@@ -165,6 +169,7 @@ impl Scope {
             subscription: sub,
             tenant,
             group: Some((rg.to_string(), location)),
+            location: None,
         })
     }
 }
@@ -215,6 +220,10 @@ fn run(
         }),
         ..Env::default()
     };
+    // Azure: deployment() has a location at subscription scope (template-functions-deployment#deployment).
+    if let Some(l) = &scope.location {
+        env.deployment["location"] = json!(l);
+    }
     for ns in template
         .get("functions")
         .and_then(Value::as_array)
@@ -783,7 +792,12 @@ fn nested(
     } else {
         ResourceId::resource_group(group.subscription_id(), group.resource_group_name())
     };
-    let scope = Scope::of(model, &group)?;
+    let mut scope = Scope::of(model, &group)?;
+    scope.location = env
+        .deployment
+        .get("location")
+        .and_then(Value::as_str)
+        .map(str::to_string);
     run(out, &scope, p.id.name(), &template, &given, principal, depth + 1)
 }
 
