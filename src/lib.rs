@@ -31,4 +31,5 @@ pub mod model;
 pub mod nsg;
 pub mod print;
 pub mod routing;
+pub mod terraform;
 pub mod topology;

@@ -790,23 +790,29 @@ pub fn apply(lab: &Lab, file: &Path, out: &mut impl Write) -> anyhow::Result<u8>
     let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
     let parsed: ChangesFile =
         serde_yaml_ng::from_str(&text).with_context(|| format!("{} is not a changes file", file.display()))?;
-    let n = parsed.changes.len();
     for step in &parsed.run {
         step.check()
             .map_err(|e| anyhow::anyhow!("{}: a step of `run`: {e}", file.display()))?;
     }
-    match client::call(
-        lab,
-        &Request::Apply {
-            changes: parsed.changes,
-        },
-    )? {
+    apply_changes(lab, parsed.changes, &parsed.run, out)
+}
+
+/// Sends changes to the lab's daemon as one batch (all or none), then runs
+/// the steps; `apply` and `import terraform --apply` share it.
+pub(super) fn apply_changes(
+    lab: &Lab,
+    changes: Vec<Change>,
+    run: &[expect::Step],
+    out: &mut impl Write,
+) -> anyhow::Result<u8> {
+    let n = changes.len();
+    match client::call(lab, &Request::Apply { changes })? {
         Response::Applied { generation } => {
             writeln!(
                 out,
                 "applied {n} change(s) to lab '{lab}' (model generation {generation})"
             )?;
-            run_steps(lab, &parsed.run, out)?;
+            run_steps(lab, run, out)?;
             Ok(0)
         }
         Response::Refused { index, error } => {

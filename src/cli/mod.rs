@@ -7,6 +7,7 @@ mod bench;
 mod capture;
 mod cloud;
 pub mod graph;
+mod import;
 mod kubectl;
 mod live;
 mod offline;
@@ -236,6 +237,11 @@ pub enum Command {
         /// YAML or JSON: `changes: [ {op: PutPeering, resource: {...}}, ... ]`.
         file: PathBuf,
     },
+    /// Bring infrastructure code in: a Terraform plan as a topology file.
+    Import {
+        #[command(subcommand)]
+        source: import::ImportSource,
+    },
     /// Check a lab's expect.yaml with real traffic; exit 1 on a mismatch.
     Test {
         /// A lab folder (topology.yaml + expect.yaml) or an expect.yaml.
@@ -461,6 +467,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         ),
         Command::Web { lab, listen } => web::web(&lab.get()?, &listen, &mut out),
         Command::Apply { lab, file } => live::apply(&lab.get()?, &file, &mut out),
+        Command::Import { source } => import::run(source, &mut out),
         Command::Test { dir, lab, junit } => live::test(&lab.get()?, &dir, junit.as_deref(), &mut out),
         Command::Az { lab, args } => {
             drop(out);
