@@ -10,6 +10,7 @@
 pub mod auth;
 pub mod ca;
 mod deployments;
+pub mod export;
 pub mod jsonc;
 mod put;
 pub mod template;

@@ -1,0 +1,232 @@
+//! `POST …/resourcegroups/{rg}/exportTemplate` (what `az group export`
+//! calls): the group's resources as one ARM template that, deployed into
+//! an empty group, rebuilds the same network. Each resource is its GET body
+//! (one renderer for every front, [`wire`]) less what ARM computes, in
+//! `dependsOn` order; secrets become `securestring` parameters, as ARM
+//! exports them without their values.
+
+use serde_json::{Map, Value, json};
+
+use super::wire;
+use crate::model::{Model, ResourceId};
+
+/// Azure: the template schema of `az group export`'s output
+/// (learn.microsoft.com/azure/azure-resource-manager/templates/export-template-cli).
+const SCHEMA: &str = "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#";
+
+/// Fields ARM computes, never sent in a PUT: left out of the export.
+/// (Nested `id`s stay: they are references, or sub-resource IDs ARM takes.)
+const READ_ONLY: &[&str] = &["etag", "provisioningState", "resourceGuid", "systemData"];
+
+/// Back-references a resource's GET shows to those that use it (a subnet's
+/// NIC configurations, a route table's subnets): the user's side carries
+/// them. Only bare references go (a NIC's own `ipConfigurations` stay).
+const BACK_REFERENCES: &[&str] = &[
+    "ipConfigurations",
+    "subnets",
+    "virtualMachine",
+    "ipConfiguration",
+    "privateEndpoints",
+    "backendIPConfigurations",
+    "loadBalancingRules",
+];
+
+/// How early a type deploys: a resource depends only on earlier ranks, so
+/// back-references never make a `dependsOn` cycle.
+fn rank(resource_type: &str) -> u8 {
+    match resource_type.to_ascii_lowercase().as_str() {
+        "microsoft.network/networksecuritygroups"
+        | "microsoft.network/routetables"
+        | "microsoft.network/publicipaddresses"
+        | "microsoft.network/localnetworkgateways" => 0,
+        "microsoft.network/virtualnetworks" => 1,
+        "microsoft.network/virtualnetworks/virtualnetworkpeerings" => 2,
+        "microsoft.network/networkinterfaces" | "microsoft.network/connections" => 4,
+        "microsoft.compute/virtualmachines" => 5,
+        _ => 3,
+    }
+}
+
+/// The api-version a type is exported with (what az sends today).
+fn api_version(resource_type: &str) -> &'static str {
+    if resource_type.to_ascii_lowercase().starts_with("microsoft.compute/") {
+        "2024-07-01"
+    } else if resource_type.to_ascii_lowercase().starts_with("microsoft.cache/") {
+        "2024-03-01"
+    } else {
+        "2024-05-01"
+    }
+}
+
+/// The top-level resource an ID lies in: `…/virtualNetworks/v/subnets/s` → `…/virtualNetworks/v`.
+fn top_level(id: &str) -> String {
+    let parts: Vec<&str> = id.split('/').collect();
+    match parts.iter().position(|p| p.eq_ignore_ascii_case("providers")) {
+        Some(i) if parts.len() > i + 4 => parts[..i + 4].join("/"),
+        _ => id.to_string(),
+    }
+    .to_ascii_lowercase()
+}
+
+/// Every `"id"` a body refers to.
+fn referenced_ids(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                match (k.as_str(), x) {
+                    ("id", Value::String(s)) => out.push(s.clone()),
+                    _ => referenced_ids(x, out),
+                }
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| referenced_ids(x, out)),
+        _ => {}
+    }
+}
+
+fn is_reference(v: &Value) -> bool {
+    v.as_object().is_some_and(|m| m.len() == 1 && m.contains_key("id"))
+}
+
+/// A reference, or a list of nothing but references.
+fn only_references(v: &Value) -> bool {
+    match v {
+        Value::Array(a) => a.iter().all(is_reference),
+        other => is_reference(other),
+    }
+}
+
+/// `v` without ARM's computed fields and back-references, at every depth.
+/// References (`{ "id": … }` alone) keep their ID.
+fn strip(v: Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            let reference = m.len() == 1 && m.contains_key("id");
+            let computed =
+                |k: &str, x: &Value| READ_ONLY.contains(&k) || (BACK_REFERENCES.contains(&k) && only_references(x));
+            Value::Object(
+                m.into_iter()
+                    .filter(|(k, x)| reference || !computed(k, x))
+                    .map(|(k, x)| (k, strip(x)))
+                    .collect(),
+            )
+        }
+        Value::Array(a) => Value::Array(a.into_iter().map(strip).collect()),
+        other => other,
+    }
+}
+
+/// The template of resource group `group`: every resource of the group the
+/// model holds, children inside their parents except VNet peerings (a
+/// peering names the other VNet: its own resource, after both VNets).
+pub fn template(m: &Model, group: &ResourceId) -> Value {
+    let scope = group.as_str().to_ascii_lowercase();
+    let mut entries: Vec<(String, String, Map<String, Value>)> = Vec::new();
+    for rendered in wire::all_rendered(m) {
+        let Some(id) = rendered.get("id").and_then(Value::as_str).and_then(ResourceId::parse) else {
+            continue;
+        };
+        let lower = id.as_str().to_ascii_lowercase();
+        let typ = id.resource_type();
+        let child = typ.matches('/').count() > 1;
+        let peering = typ.eq_ignore_ascii_case("Microsoft.Network/virtualNetworks/virtualNetworkPeerings");
+        if !lower.starts_with(&format!("{scope}/providers/")) || (child && !peering) {
+            continue;
+        }
+        let mut body = match wire::to_arm(rendered) {
+            Value::Object(b) => b,
+            _ => continue,
+        };
+        if let Some(Value::Object(p)) = body.get_mut("properties") {
+            // Peerings are their own resources (below the VNets they join).
+            p.remove("virtualNetworkPeerings");
+        }
+        let name = match id.parent() {
+            Some(parent) if peering => format!("{}/{}", parent.name(), id.name()),
+            _ => id.name().to_string(),
+        };
+        body.remove("name");
+        body.remove("type");
+        entries.push((lower, typ, body));
+        let last = entries.last_mut().expect("just pushed");
+        last.2.insert("name".into(), name.into());
+    }
+    let mut parameters = Map::new();
+    let mut resources = Vec::new();
+    let known: Vec<(String, u8)> = entries.iter().map(|(id, t, _)| (id.clone(), rank(t))).collect();
+    for (lower, typ, body) in entries {
+        let mut refs = Vec::new();
+        let body = Value::Object(body);
+        referenced_ids(&body, &mut refs);
+        let mut depends: Vec<String> = Vec::new();
+        let own_rank = rank(&typ);
+        for r in refs.iter().map(|r| top_level(r)).chain(peering_parent(&lower, &typ)) {
+            let earlier = known.iter().any(|(id, k)| *id == r && *k < own_rank);
+            if r != lower && earlier && !depends.contains(&r) {
+                depends.push(r);
+            }
+        }
+        let mut body = strip(body);
+        if let Value::Object(b) = &mut body {
+            b.remove("id"); // ARM makes it from the group, type and name
+        }
+        // Azure: export leaves secrets out; the VM's admin password becomes
+        // a securestring parameter the deployment must be given.
+        if let Some(os) = body.pointer_mut("/properties/osProfile")
+            && os
+                .get("linuxConfiguration")
+                .and_then(|l| l.get("disablePasswordAuthentication"))
+                != Some(&Value::Bool(true))
+        {
+            let vm = lower.rsplit('/').next().unwrap_or_default();
+            let vm = m
+                .virtual_machines
+                .keys()
+                .find(|k| k.as_str().eq_ignore_ascii_case(&lower))
+                .map_or(vm, |k| k.name());
+            let param = password_parameter(vm);
+            os["adminPassword"] = format!("[parameters('{param}')]").into();
+            parameters.insert(param, json!({ "type": "securestring" }));
+        }
+        let mut r = Map::new();
+        r.insert("type".into(), typ.clone().into());
+        r.insert("apiVersion".into(), api_version(&typ).into());
+        if let Value::Object(b) = body {
+            r.extend(b);
+        }
+        if !depends.is_empty() {
+            r.insert("dependsOn".into(), depends.into());
+        }
+        resources.push(Value::Object(r));
+    }
+    json!({
+        "$schema": SCHEMA,
+        "contentVersion": "1.0.0.0",
+        "parameters": parameters,
+        "variables": {},
+        "resources": resources,
+    })
+}
+
+/// The parameter that carries VM `vm`'s admin password.
+pub fn password_parameter(vm: &str) -> String {
+    format!("virtualMachines_{}_adminPassword", vm.replace(['-', '.'], "_"))
+}
+
+fn peering_parent(lower_id: &str, typ: &str) -> Option<String> {
+    typ.eq_ignore_ascii_case("Microsoft.Network/virtualNetworks/virtualNetworkPeerings")
+        .then(|| top_level(lower_id))
+}
+
+/// Deploys an exported (or any) template into `group` of `m`: the model
+/// changes, validated together, as the deployment path of the ARM endpoint
+/// makes them. `parameters` as a deployment's `properties.parameters`.
+pub fn deploy(
+    m: &Model,
+    group: &ResourceId,
+    template: &Value,
+    parameters: &Value,
+) -> Result<Vec<crate::model::Change>, crate::model::AzureError> {
+    let body = json!({ "properties": { "template": template, "parameters": parameters, "mode": "Incremental" } });
+    super::template::changes(m, group, &body, None).map(|(changes, _)| changes)
+}
