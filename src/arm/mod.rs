@@ -511,6 +511,14 @@ impl Arm {
                 &format!("Resource group '{}' could not be found.", segs[3]),
             );
         }
+        if let ["exporttemplate"] = inner {
+            // Azure: Resource Groups - Export Template answers the template
+            // (and `error` when some resource could not be exported).
+            if method != "POST" {
+                return method_not_allowed(method, &req.path);
+            }
+            return Response::json(200, json!({ "template": export::template(model, &group_id) }));
+        }
         // .../providers/{ns}/{type}[/{name}[/{child}[/{name}[/{action}]]]]
         let id_segs: &[&str] = match inner {
             [] => &[],

@@ -499,3 +499,73 @@ fn template_with_scope(scope: &str) -> Value {
         ],
     })
 }
+
+/// `az group export`'s POST: the group as a template; deployed into a
+/// fresh lab's group of the same name, the same VNet and peering.
+#[test]
+fn an_exported_group_deploys_into_a_fresh_lab() {
+    let mut lab = Lab::new();
+    assert_eq!(
+        lab.call("PUT", &rg_path(), Some(json!({ "location": "westeurope" })))
+            .status,
+        201
+    );
+    for (name, prefix) in [("va", "10.1.0.0/16"), ("vb", "10.2.0.0/16")] {
+        let body =
+            json!({ "location": "westeurope", "properties": { "addressSpace": { "addressPrefixes": [prefix] } } });
+        assert!(lab.call("PUT", &vnet_path(name), Some(body)).status < 300);
+    }
+    let peer =
+        json!({ "properties": { "remoteVirtualNetwork": { "id": vnet_path("vb") }, "allowForwardedTraffic": true } });
+    let r = lab.call(
+        "PUT",
+        &format!("{}/virtualNetworkPeerings/va-to-vb", vnet_path("va")),
+        Some(peer),
+    );
+    assert!(r.status < 300, "{r:?}");
+    let export = format!("{}/exportTemplate?api-version=2024-11-01", rg_path());
+    assert_eq!(lab.call("GET", &export, None).status, 405);
+    let r = lab.call(
+        "POST",
+        &export,
+        Some(json!({ "resources": ["*"], "outputFormat": "Json" })),
+    );
+    assert_eq!(r.status, 200, "{r:?}");
+    let template = r.body.expect("body")["template"].clone();
+    let resources = template["resources"].as_array().expect("resources");
+    let peering = resources
+        .iter()
+        .find(|r| r["name"] == "va/va-to-vb")
+        .expect("the peering on its own");
+    assert_eq!(peering["dependsOn"].as_array().map(Vec::len), Some(2), "{peering}");
+
+    let mut fresh = Lab::new();
+    assert_eq!(
+        fresh
+            .call("PUT", &rg_path(), Some(json!({ "location": "westeurope" })))
+            .status,
+        201
+    );
+    let dep = format!("{}/providers/Microsoft.Resources/deployments/rebuild", rg_path());
+    let body = json!({ "properties": { "template": template, "mode": "Incremental" } });
+    let r = fresh.call("PUT", &dep, Some(body));
+    assert_eq!(r.status, 201, "{r:?}");
+    let vnets = |l: &Lab| -> Vec<(String, Vec<String>)> {
+        l.backend
+            .model
+            .virtual_networks
+            .values()
+            .map(|v| (v.name.clone(), v.peerings.iter().map(|p| p.name.clone()).collect()))
+            .collect()
+    };
+    assert_eq!(vnets(&fresh), vnets(&lab));
+    let p = &fresh
+        .backend
+        .model
+        .virtual_networks
+        .values()
+        .next()
+        .expect("va")
+        .peerings[0];
+    assert!(p.allow_forwarded_traffic);
+}
