@@ -105,7 +105,10 @@ fn status_of(e: &AzureError) -> u16 {
         | PublicIPAddressCannotBeDeleted
         | NicInUse
         | PublicIPAddressInUse
-        | AnotherPeeringAlreadyReferencesRemoteVnet => 409,
+        | AnotherPeeringAlreadyReferencesRemoteVnet
+        | Conflict
+        | CannotDeleteResource => 409,
+        PreconditionFailed => 412,
         _ => 400,
     }
 }
@@ -163,6 +166,7 @@ const PROVIDERS: &[(&str, &[&str])] = &[
             "virtualHubs",
             "loadBalancers",
             "privateEndpoints",
+            "privateDnsZones",
             "locations",
         ],
     ),
@@ -636,6 +640,14 @@ impl Arm {
             }
         };
         let existing = wire::find(model, id);
+        // Private DNS answers az's If-None-Match: * in its own words.
+        let private_dns = id
+            .resource_type()
+            .to_ascii_lowercase()
+            .starts_with("microsoft.network/privatednszones");
+        if private_dns && existing.is_some() && req.if_none_match.as_deref() == Some("*") {
+            return refused(&crate::model::exists_already(id));
+        }
         if let Some(resp) = preconditions(req, existing.as_ref()) {
             return resp;
         }
@@ -703,12 +715,12 @@ impl Arm {
                 other => Response::error(500, "InternalServerError", &other.to_string()),
             };
         }
-        let provider = id
-            .resource_type()
-            .split('/')
-            .next()
-            .unwrap_or("Microsoft.Network")
-            .to_string();
+        // Azure: Record Sets - Delete is synchronous (200), unlike zones and links.
+        let typ = id.resource_type();
+        if put::is_record_set_type(&typ) {
+            return Response::empty(200);
+        }
+        let provider = typ.split('/').next().unwrap_or("Microsoft.Network").to_string();
         let (async_op, location) = self.operation_headers(id.subscription_id(), &provider);
         Response::empty(202)
             .header("Azure-AsyncOperation", async_op)

@@ -4,8 +4,9 @@
 use serde_json::Value;
 
 use crate::model::{
-    AzureError, Change, ErrorCode, Model, NicSpec, PeeringSpec, PublicIpSku, PublicIpSpec, ResourceId, RouteSpec,
-    SecurityRuleSpec, SubnetSpec, VmSpec, VnetSpec,
+    AzureError, Change, ErrorCode, Model, MxRecord, NicSpec, PeeringSpec, PrivateDnsZoneSpec, PublicIpSku,
+    PublicIpSpec, RecordData, RecordSetSpec, RecordType, ResourceId, RouteSpec, SecurityRuleSpec, SrvRecord,
+    SubnetSpec, VirtualNetworkLinkSpec, VmSpec, VnetSpec,
 };
 
 fn bad(message: String) -> AzureError {
@@ -167,6 +168,21 @@ pub fn changes(m: &Model, id: &ResourceId, body: &Value, principal: Option<&str>
         }
         "microsoft.network/networkinterfaces" => vec![nic_change(id, location, p)?],
         "microsoft.compute/virtualmachines" => vec![vm_change(id, location, p)?],
+        "microsoft.network/privatednszones" => vec![Change::PutPrivateDnsZone(PrivateDnsZoneSpec { id: id.clone() })],
+        "microsoft.network/privatednszones/virtualnetworklinks" => {
+            let Some(vnet) = reference(p, "virtualNetwork")? else {
+                return Err(bad(format!(
+                    "Virtual network link {} has no properties.virtualNetwork.id. Give the ID of the virtual network to link.",
+                    id.name()
+                )));
+            };
+            vec![Change::PutVirtualNetworkLink(VirtualNetworkLinkSpec {
+                id: id.clone(),
+                virtual_network: vnet,
+                registration_enabled: boolean(p, "registrationEnabled").unwrap_or(false),
+            })]
+        }
+        t if t.starts_with("microsoft.network/privatednszones/") => vec![record_set_change(id, p)?],
         _ => {
             return Err(AzureError::new(
                 ErrorCode::BadRequest,
@@ -306,6 +322,99 @@ fn vm_change(id: &ResourceId, location: Option<String>, p: &Value) -> Result<Cha
     }))
 }
 
+/// A record set's PUT: `ttl` and the records under az's property names.
+fn record_set_change(id: &ResourceId, p: &Value) -> Result<Change, AzureError> {
+    let typ = id.resource_type();
+    let kind = typ.rsplit('/').next().and_then(RecordType::parse).ok_or_else(|| {
+        AzureError::new(
+            ErrorCode::BadRequest,
+            format!("vnetlab's ARM endpoint cannot create record sets of type '{typ}'. It takes A, AAAA, CNAME, MX, PTR, SRV and TXT."),
+        )
+    })?;
+    let items = |key: &str| p.get(key).and_then(Value::as_array).cloned().unwrap_or_default();
+    let text = |v: &Value, key: &str| string(v, key).unwrap_or_default();
+    let num = |v: &Value, key: &str| -> Result<u16, AzureError> {
+        v.get(key)
+            .and_then(Value::as_u64)
+            .and_then(|n| u16::try_from(n).ok())
+            .ok_or_else(|| {
+                bad(format!(
+                    "Record set {} needs {key}, a number from 0 to 65535.",
+                    id.name()
+                ))
+            })
+    };
+    let ip = |v: &Value, key: &str| -> Result<String, AzureError> {
+        string(v, key).ok_or_else(|| bad(format!("Record set {} has a record without {key}.", id.name())))
+    };
+    let data = match kind {
+        RecordType::A => RecordData::A(
+            items("aRecords")
+                .iter()
+                .map(|r| {
+                    ip(r, "ipv4Address")?
+                        .parse()
+                        .map_err(|_| bad(format!("Record set {} has an invalid ipv4Address.", id.name())))
+                })
+                .collect::<Result<_, _>>()?,
+        ),
+        RecordType::AAAA => RecordData::AAAA(
+            items("aaaaRecords")
+                .iter()
+                .map(|r| {
+                    ip(r, "ipv6Address")?
+                        .parse()
+                        .map_err(|_| bad(format!("Record set {} has an invalid ipv6Address.", id.name())))
+                })
+                .collect::<Result<_, _>>()?,
+        ),
+        RecordType::CNAME => RecordData::CNAME(p.get("cnameRecord").map(|c| text(c, "cname")).unwrap_or_default()),
+        RecordType::MX => RecordData::MX(
+            items("mxRecords")
+                .iter()
+                .map(|r| {
+                    Ok(MxRecord {
+                        preference: num(r, "preference")?,
+                        exchange: text(r, "exchange"),
+                    })
+                })
+                .collect::<Result<_, AzureError>>()?,
+        ),
+        RecordType::PTR => RecordData::PTR(items("ptrRecords").iter().map(|r| text(r, "ptrdname")).collect()),
+        RecordType::SRV => RecordData::SRV(
+            items("srvRecords")
+                .iter()
+                .map(|r| {
+                    Ok(SrvRecord {
+                        priority: num(r, "priority")?,
+                        weight: num(r, "weight")?,
+                        port: num(r, "port")?,
+                        target: text(r, "target"),
+                    })
+                })
+                .collect::<Result<_, AzureError>>()?,
+        ),
+        RecordType::TXT => RecordData::TXT(items("txtRecords").iter().map(|r| strings(r, "value")).collect()),
+    };
+    let ttl = p
+        .get("ttl")
+        .and_then(Value::as_u64)
+        .map(|t| u32::try_from(t).unwrap_or(u32::MAX));
+    Ok(Change::PutRecordSet(RecordSetSpec {
+        id: id.clone(),
+        ttl,
+        data,
+    }))
+}
+
+/// `Microsoft.Network/privateDnsZones/{A|AAAA|CNAME|MX|PTR|SRV|TXT}`, any case.
+pub fn is_record_set_type(typ: &str) -> bool {
+    typ.to_ascii_lowercase()
+        .strip_prefix("microsoft.network/privatednszones/")
+        .and_then(RecordType::parse)
+        .is_some()
+}
+
 /// The change a DELETE at `id` makes; `None` for a type it cannot delete.
 pub fn delete(id: &ResourceId) -> Option<Change> {
     let id = id.clone();
@@ -325,6 +434,9 @@ pub fn delete(id: &ResourceId) -> Option<Change> {
         "microsoft.network/localnetworkgateways" => Change::DeleteLocalNetworkGateway(id),
         "microsoft.network/connections" => Change::DeleteConnection(id),
         "microsoft.network/loadbalancers" => Change::DeleteLoadBalancer(id),
+        "microsoft.network/privatednszones" => Change::DeletePrivateDnsZone(id),
+        "microsoft.network/privatednszones/virtualnetworklinks" => Change::DeleteVirtualNetworkLink(id),
+        t if is_record_set_type(t) => Change::DeleteRecordSet(id),
         _ => return None,
     })
 }

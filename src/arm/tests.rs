@@ -569,3 +569,79 @@ fn an_exported_group_deploys_into_a_fresh_lab() {
         .peerings[0];
     assert!(p.allow_forwarded_traffic);
 }
+
+#[test]
+fn private_dns_zones_links_and_record_sets_as_az_sends_them() {
+    let mut lab = Lab::new();
+    lab.call("PUT", &rg_path(), Some(json!({ "location": "westeurope" })));
+    let r = lab.call(
+        "PUT",
+        &vnet_path("Hub"),
+        Some(json!({ "location": "westeurope", "properties": { "addressSpace": { "addressPrefixes": ["10.1.0.0/16"] } } })),
+    );
+    assert!(r.status < 300, "{r:?}");
+    let zone =
+        format!("/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Network/privateDnsZones/contoso.com");
+    let r = lab.call(
+        "PUT",
+        &format!("{zone}?api-version=2024-06-01"),
+        Some(json!({ "location": "global" })),
+    );
+    assert_eq!(r.status, 201, "{r:?}");
+    let body = r.body.expect("zone");
+    assert_eq!(body["properties"]["numberOfRecordSets"], 1);
+    assert_eq!(body["location"], "global");
+    // az's create sends If-None-Match: *; a second create is refused in Private DNS's words.
+    let mut req = request("PUT", &zone, Some(&lab.token), b"{\"location\":\"global\"}");
+    req.query.push(("api-version".into(), "2024-06-01".into()));
+    req.if_none_match = Some("*".into());
+    let r = lab.arm.handle("t", &req, &mut lab.backend, 200);
+    assert_eq!(r.status, 412, "{r:?}");
+    assert!(
+        format!("{:?}", r.body).contains("The Zone contoso.com exists already"),
+        "{r:?}"
+    );
+    let link = format!("{zone}/virtualNetworkLinks/hub");
+    let r = lab.call(
+        "PUT",
+        &link,
+        Some(json!({ "location": "global", "properties": { "registrationEnabled": true, "virtualNetwork": { "id": vnet_path("Hub") } } })),
+    );
+    assert_eq!(r.status, 201, "{r:?}");
+    assert_eq!(r.body.expect("link")["properties"]["registrationEnabled"], true);
+    let r = lab.call(
+        "PUT",
+        &format!("{zone}/A/db"),
+        Some(json!({ "properties": { "ttl": 300, "aRecords": [{ "ipv4Address": "10.1.0.9" }] } })),
+    );
+    assert_eq!(r.status, 201, "{r:?}");
+    let rs = r.body.expect("record set");
+    assert_eq!(rs["properties"]["aRecords"][0]["ipv4Address"], "10.1.0.9");
+    assert_eq!(rs["properties"]["ttl"], 300);
+    lab.call(
+        "PUT",
+        &format!("{zone}/TXT/note"),
+        Some(json!({ "properties": { "txtRecords": [{ "value": ["hi"] }] } })),
+    );
+    let all = lab.call("GET", &format!("{zone}/ALL"), None).body.expect("list");
+    let names: Vec<&str> = all["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["@", "db", "note"]);
+    let a = lab.call("GET", &format!("{zone}/A"), None).body.expect("list");
+    assert_eq!(a["value"].as_array().unwrap().len(), 1);
+    let links = lab
+        .call("GET", &format!("{zone}/virtualNetworkLinks"), None)
+        .body
+        .expect("links");
+    assert_eq!(links["value"].as_array().unwrap().len(), 1);
+    // The zone cannot go while linked: 409, as Azure answers.
+    assert_eq!(lab.call("DELETE", &zone, None).status, 409);
+    assert_eq!(lab.call("DELETE", &format!("{zone}/A/db"), None).status, 200);
+    assert_eq!(lab.call("DELETE", &link, None).status, 202);
+    assert_eq!(lab.call("DELETE", &zone, None).status, 202);
+    assert_eq!(lab.call("GET", &zone, None).status, 404);
+}

@@ -107,6 +107,7 @@ pub fn all_rendered(m: &Model) -> Vec<Value> {
     out.extend(m.load_balancers.values().map(|lb| render::load_balancer(m, lb)));
     out.extend(m.redis_caches.values().map(render::redis));
     out.extend(m.private_endpoints.values().map(render::private_endpoint));
+    out.extend(crate::az::render_dns::all(m));
     out
 }
 
@@ -122,15 +123,24 @@ pub fn find(m: &Model, id: &ResourceId) -> Option<Value> {
 /// `Microsoft.Network/virtualNetworks/subnets`) that lie below `scope`: a
 /// subscription, a resource group, or the parent of a child type.
 pub fn list(m: &Model, scope: &str, resource_type: &str) -> Vec<Value> {
+    // Azure: Record Sets - List reads `…/privateDnsZones/{zone}/ALL`: every
+    // record set of the zone, whatever its type.
+    let want = resource_type.to_ascii_lowercase();
+    let all_record_sets = want == "microsoft.network/privatednszones/all";
+    let matches = |t: String| {
+        let t = t.to_ascii_lowercase();
+        t == want
+            || (all_record_sets
+                && t.strip_prefix("microsoft.network/privatednszones/")
+                    .is_some_and(|k| crate::model::RecordType::parse(k).is_some() || k == "soa"))
+    };
     all_rendered(m)
         .into_iter()
         .filter(|v| {
             let Some(id) = v.get("id").and_then(Value::as_str).and_then(ResourceId::parse) else {
                 return false;
             };
-            id.as_str().len() > scope.len()
-                && id.is_within(scope)
-                && id.resource_type().eq_ignore_ascii_case(resource_type)
+            id.as_str().len() > scope.len() && id.is_within(scope) && matches(id.resource_type())
         })
         .collect()
 }

@@ -15,6 +15,7 @@ mod cmd_lb;
 mod cmd_network;
 mod cmd_nic;
 mod cmd_nsg;
+mod cmd_privatedns;
 mod cmd_redis;
 mod cmd_route;
 mod cmd_routeserver;
@@ -23,6 +24,7 @@ mod cmd_watcher;
 mod ctx;
 pub mod output;
 pub mod render;
+pub mod render_dns;
 pub mod watcher;
 
 use std::io::Write;
@@ -138,6 +140,7 @@ fn leaves() -> Vec<Leaf<Handler>> {
         cmd_gateway::leaves(),
         cmd_lb::leaves(),
         cmd_redis::leaves(),
+        cmd_privatedns::leaves(),
         cmd_routeserver::leaves(),
         cmd_vm::leaves(),
         cmd_watcher::leaves(),

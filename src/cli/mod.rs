@@ -110,7 +110,8 @@ pub enum Command {
         /// device) or that name with `-host`.
         #[arg(long)]
         from: String,
-        /// IP, a VM name or an on-premises machine, each with `:PORT` or without.
+        /// IP, a VM name, a DNS name (resolved as the VM would) or an
+        /// on-premises machine, each with `:PORT` or without.
         #[arg(long)]
         to: String,
         /// tcp, udp or icmp; tcp when a port is given, else icmp.

@@ -241,6 +241,41 @@ fn ip_flow(
     Ok(())
 }
 
+/// A name looked up as VM `from` would (`dns::resolve_as_vm`), the answer
+/// and its reason printed. When the name does not resolve but is a lab
+/// VM's, the verdict goes on for that VM's IP (what `ssh IP` would meet);
+/// `None` when there is no address to go on with.
+fn resolve_name(
+    model: &Model,
+    t: &Tables,
+    from: &str,
+    host: &str,
+    out: &mut impl Write,
+) -> anyhow::Result<Option<Ipv4Addr>> {
+    let view = crate::dns::DnsView::compile(model);
+    let vm_ip = t.nic_of_vm(host).map(|n| t.nics[n].ip);
+    let Some(answer) = crate::dns::resolve_as_vm(model, &view, from, host) else {
+        // Not a VM with a NIC (an on-premises machine asks its own DNS).
+        return Ok(Some(t.nics[find_vm(t, host)?].ip));
+    };
+    if let Some(ip) = answer.addresses.first() {
+        writeln!(out, "{from} resolves {host}: {}", answer.why)?;
+        return Ok(Some(*ip));
+    }
+    if answer.custom_servers.is_empty() {
+        writeln!(out, "{from} cannot resolve {host}: {}", answer.why)?;
+    } else {
+        writeln!(out, "{from} -> {host}: {}", answer.why)?;
+    }
+    match vm_ip {
+        Some(ip) => {
+            writeln!(out, "By IP, {host} is {ip}:")?;
+            Ok(Some(ip))
+        }
+        None => Ok(None),
+    }
+}
+
 pub(super) fn explain_cmd(
     model: &Model,
     t: &Tables,
@@ -265,15 +300,17 @@ pub(super) fn explain_cmd(
         Err(_) if host.split('.').count() == 4 && host.split('.').all(|o| o.chars().all(|c| c.is_ascii_digit())) => {
             bail!("--to: '{host}' is not an IPv4 address")
         }
-        Err(_) => {
-            let nic = &t.nics[find_vm(t, host)?];
+        Err(_) if is_internet(from) => {
             // From the Internet a VM is reached at its public IP.
-            match (is_internet(from), nic.public_ip) {
-                (true, Some((ip, _))) => ip,
-                (true, None) => bail!("{host} has no public IP, so the Internet cannot reach it"),
-                _ => nic.ip,
+            match t.nics[find_vm(t, host)?].public_ip {
+                Some((ip, _)) => ip,
+                None => bail!("{host} has no public IP, so the Internet cannot reach it"),
             }
         }
+        Err(_) => match resolve_name(model, t, from, host, out)? {
+            Some(ip) => ip,
+            None => return Ok(()),
+        },
     };
     // `--from Internet` (or CloudShell): a packet from the Internet side
     // to a public IP, as a learner's ssh from the Cloud Shell. An

@@ -220,7 +220,6 @@ impl DnsView {
         }
         // Azure: a DNS entry exists for the primary NIC of each VM while it
         // runs; deallocating (or stopping) it removes the entry and its PTR.
-        let mut running: Vec<(ResourceId, String, Ipv4Addr)> = Vec::new();
         for vm in model.virtual_machines.values() {
             if vm.power_state != PowerState::Running {
                 continue;
@@ -240,7 +239,6 @@ impl DnsView {
                 names.hosts.entry(name.clone()).or_insert(nic.private_ip_address);
                 names.ptr.entry(nic.private_ip_address).or_insert(name.clone());
             }
-            running.push((vnet, name, nic.private_ip_address));
         }
         for z in model.private_dns_zones.values() {
             let zname = z.name.trim_end_matches('.').to_ascii_lowercase();
@@ -250,7 +248,12 @@ impl DnsView {
                 nodes: HashSet::new(),
             };
             zone.nodes.insert(zname.clone());
-            for rs in &z.record_sets {
+            // An empty CNAME set (created, target not yet set) answers nothing.
+            for rs in z
+                .record_sets
+                .iter()
+                .filter(|r| r.data != RecordData::CNAME(String::new()))
+            {
                 zone.add(
                     rs.fqdn(&zname),
                     Set {
@@ -260,21 +263,10 @@ impl DnsView {
                     },
                 );
             }
-            // Auto-registration: an A record named after each running VM of
-            // a registration-linked VNet, unless a manual record set holds
-            // the name (dns-faq-private.md: the manual record wins).
-            let mut auto: HashMap<String, Vec<Ipv4Addr>> = HashMap::new();
-            for l in z.registration_links() {
-                for (_, name, ip) in running.iter().filter(|(v, _, _)| *v == l.virtual_network) {
-                    let owner = format!("{name}.{zname}");
-                    if !zone.sets.contains_key(&owner) {
-                        auto.entry(owner).or_default().push(*ip);
-                    }
-                }
-            }
-            for (owner, ips) in auto {
+            // Auto-registration (derived by the model, the manual record wins).
+            for (name, ips) in model.auto_registered_records(z) {
                 zone.add(
-                    owner,
+                    format!("{name}.{zname}"),
                     Set {
                         kind: RecordType::A,
                         ttl: DERIVED_TTL,

@@ -162,7 +162,7 @@ impl RecordData {
         match self {
             RecordData::A(v) => v.len(),
             RecordData::AAAA(v) => v.len(),
-            RecordData::CNAME(_) => 1,
+            RecordData::CNAME(t) => usize::from(!t.is_empty()),
             RecordData::MX(v) => v.len(),
             RecordData::PTR(v) => v.len(),
             RecordData::SRV(v) => v.len(),

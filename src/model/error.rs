@@ -103,6 +103,7 @@ error_codes! {
     CannotDeleteResource,
     AlreadyExists,
     Invalid,
+    PreconditionFailed,
 }
 
 impl fmt::Display for ErrorCode {

@@ -65,7 +65,7 @@ pub use ops_balancer::{
 pub use ops_compute::{NicSpec, PublicIpSpec, VmSpec};
 pub use ops_dns::{
     PrivateDnsZoneSpec, REDDOG_PLACEHOLDER_SUFFIX, RecordSetSpec, VirtualNetworkLinkSpec, check_zone_name,
-    parse_nic_dns_servers, parse_vnet_dns_servers,
+    exists_already, parse_nic_dns_servers, parse_vnet_dns_servers,
 };
 pub use ops_gateway::{ConnectionSpec, GatewaySpec, LocalGatewaySpec, RouteServerPeeringSpec, RouteServerSpec};
 pub use ops_network::{PeeringSpec, SubnetSpec, VnetSpec};

@@ -1,6 +1,7 @@
 //! Private DNS zones, virtual network links, record sets and custom DNS
 //! servers: validation and change (azure-semantics-2 §1.3, §2; docs/dns.md).
 
+use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
 use serde::{Deserialize, Serialize};
@@ -11,7 +12,7 @@ use super::dns::{
     RecordSet, RecordType, VirtualNetworkLink,
 };
 use super::names::{self, NameKind};
-use super::{AzureError, ErrorCode, Model, NetworkInterface, PrivateDnsZone, ResourceId};
+use super::{AzureError, ErrorCode, Model, NetworkInterface, PowerState, PrivateDnsZone, ResourceId};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -191,6 +192,8 @@ fn check_record_data(data: &RecordData, id: &ResourceId) -> Result<(), AzureErro
     }
     match data {
         RecordData::A(_) | RecordData::AAAA(_) => {}
+        // An empty CNAME set (`record-set cname create`) has no target yet.
+        RecordData::CNAME(t) if t.is_empty() => {}
         RecordData::CNAME(t) => check_target("CNAME target", t, id)?,
         RecordData::MX(v) => {
             for m in v {
@@ -292,7 +295,65 @@ impl NetworkInterface {
     }
 }
 
+/// Azure's refusal of a create (`If-None-Match: *`) of a private DNS
+/// resource that exists: zones, links and record sets alike.
+// Azure: the link's sentence is real (Azure/azure-cli #28936); the zone's
+// and record set's follow it (UNCONFIRMED wording).
+pub fn exists_already(id: &ResourceId) -> AzureError {
+    let zone = |z: Option<ResourceId>| z.map(|z| z.name().to_string()).unwrap_or_default();
+    let kind = id.resource_type().to_ascii_lowercase();
+    let message = if kind.ends_with("/virtualnetworklinks") {
+        format!(
+            "The Virtual Network link {} for the Private DNS zone {} exists already and hence cannot be created again.",
+            id.name(),
+            zone(id.parent())
+        )
+    } else if kind.eq_ignore_ascii_case(PRIVATE_DNS_ZONE_TYPE) {
+        format!(
+            "The Zone {} exists already and hence cannot be created again.",
+            id.name()
+        )
+    } else {
+        format!(
+            "The Record set {} exists already and hence cannot be created again.",
+            id.name()
+        )
+    };
+    AzureError::new(ErrorCode::PreconditionFailed, message).with_target(id.to_string())
+}
+
 impl Model {
+    /// The A records auto-registration gives zone `z`, by lower-cased VM
+    /// name: each running VM of a VNet with a registration link, its primary
+    /// NIC's address, unless a manual record set holds the name (Azure:
+    /// dns-faq-private.md, the manual record wins). Derived, never stored.
+    pub fn auto_registered_records(&self, z: &PrivateDnsZone) -> BTreeMap<String, Vec<Ipv4Addr>> {
+        let mut out: BTreeMap<String, Vec<Ipv4Addr>> = BTreeMap::new();
+        for vm in self.virtual_machines.values() {
+            // Azure: deallocating (or stopping) a VM removes its record.
+            if vm.power_state != PowerState::Running {
+                continue;
+            }
+            let Some(nic) = vm
+                .network_interfaces
+                .first()
+                .and_then(|n| self.network_interfaces.get(n))
+            else {
+                continue;
+            };
+            let Some(vnet) = nic.subnet.parent() else {
+                continue;
+            };
+            let name = vm.name.to_ascii_lowercase();
+            if z.registration_links().any(|l| l.virtual_network == vnet)
+                && !z.record_sets.iter().any(|r| r.name.eq_ignore_ascii_case(&name))
+            {
+                out.entry(name).or_default().push(nic.private_ip_address);
+            }
+        }
+        out
+    }
+
     /// The DNS servers a NIC's VM is given by DHCP: the NIC's own, else the
     /// VNet's; empty means Azure-provided DNS (168.63.129.16). Azure: NIC
     /// servers override VNet servers (name-resolution doc, "Specify DNS servers").

@@ -112,9 +112,14 @@ mod tests {
         assert!(no.contains("not transitive"), "{no}");
         let yes = explain(&m, "SalesVM", "10.2.1.4:22", Some("tcp")).expect("asked");
         assert!(yes.starts_with("SalesVM (10.1.1.4) -> 10.2.1.4:22 tcp"), "{yes}");
-        // A VM's name with a port, as the page's boxes give it.
+        // A VM's name with a port, as the page's boxes give it: looked up
+        // as SalesVM would (no answer across the peering), then by its IP.
         let named = explain(&m, "SalesVM", "MarketingVM:22", Some("tcp")).expect("asked");
-        assert!(named.starts_with("SalesVM (10.1.1.4) -> 10.2.1.4:22 tcp"), "{named}");
+        assert!(
+            named.starts_with("SalesVM cannot resolve MarketingVM: NXDOMAIN"),
+            "{named}"
+        );
+        assert!(named.contains("\nSalesVM (10.1.1.4) -> 10.2.1.4:22 tcp"), "{named}");
         assert!(
             explain(&m, "SalesVM", "10.2.1.400:22", None)
                 .unwrap_err()
