@@ -953,4 +953,95 @@ mod tests {
         let a = json(&mut b, "network private-dns record-set a list -g rg -z contoso.com");
         assert!(a.as_array().unwrap().is_empty(), "{a}");
     }
+
+    #[test]
+    fn a_zone_group_writes_the_endpoints_record_and_the_public_name_resolves_to_it() {
+        let mut b = lab();
+        ok(
+            &mut b,
+            "redis create -g rg -n shop-cache -l westeurope --sku Standard --vm-size c1",
+        );
+        let cache = json(&mut b, "redis show -g rg -n shop-cache --query id");
+        let line = format!(
+            "network private-endpoint create -g rg -n shop-pe --vnet-name Hub --subnet default --private-connection-resource-id {} --group-id redisCache --connection-name shop",
+            cache.as_str().unwrap()
+        );
+        let pe_ip = json(&mut b, &line)["customDnsConfigs"][0]["ipAddresses"][0]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let zone = "privatelink.redis.cache.windows.net";
+        ok(&mut b, &format!("network private-dns zone create -g rg -n {zone}"));
+        ok(
+            &mut b,
+            &format!("network private-dns link vnet create -g rg -z {zone} -n hub -v Hub -e false"),
+        );
+        ok(
+            &mut b,
+            "vm create -g rg -n web1 --image Ubuntu2204 --vnet-name Hub --subnet default --admin-username azureuser --admin-password Passw0rd-Lab-2026 --public-ip-address '' --nsg ''",
+        );
+        let resolve = |b: &MemoryBackend| {
+            let view = crate::dns::DnsView::compile(&b.model);
+            crate::dns::resolve_as_vm(&b.model, &view, "web1", "shop-cache.redis.cache.windows.net")
+                .expect("web1")
+                .addresses
+        };
+        assert!(resolve(&b).is_empty(), "no record in the zone yet");
+        let g = json(
+            &mut b,
+            &format!(
+                "network private-endpoint dns-zone-group create -g rg --endpoint-name shop-pe -n default --private-dns-zone {zone} --zone-name redis"
+            ),
+        );
+        let sets = &g["privateDnsZoneConfigs"][0]["recordSets"];
+        assert_eq!(sets[0]["recordSetName"], "shop-cache");
+        assert_eq!(sets[0]["ipAddresses"][0], pe_ip.as_str());
+        let a = json(
+            &mut b,
+            &format!("network private-dns record-set a show -g rg -z {zone} -n shop-cache"),
+        );
+        assert_eq!(a["aRecords"][0]["ipv4Address"], pe_ip.as_str());
+        assert_eq!(a["ttl"], 10);
+        assert_eq!(resolve(&b), vec![pe_ip.parse::<std::net::Ipv4Addr>().unwrap()]);
+        // One group per endpoint.
+        let (code, _, err) = sh(
+            &mut b,
+            &format!(
+                "network private-endpoint dns-zone-group create -g rg --endpoint-name shop-pe -n other --private-dns-zone {zone} --zone-name redis"
+            ),
+        );
+        assert_eq!(code, 1);
+        assert!(
+            err.contains("Cannot create more than one private dns zone groups"),
+            "{err}"
+        );
+        assert_eq!(
+            json(
+                &mut b,
+                "network private-endpoint dns-zone-group list -g rg --endpoint-name shop-pe"
+            )
+            .as_array()
+            .unwrap()
+            .len(),
+            1
+        );
+        ok(
+            &mut b,
+            "network private-endpoint dns-zone-group delete -g rg --endpoint-name shop-pe -n default",
+        );
+        assert!(resolve(&b).is_empty(), "the record went with the group");
+        // Deleting the endpoint takes its group's record too.
+        ok(
+            &mut b,
+            &format!(
+                "network private-endpoint dns-zone-group create -g rg --endpoint-name shop-pe -n default --private-dns-zone {zone} --zone-name redis"
+            ),
+        );
+        ok(&mut b, "network private-endpoint delete -g rg -n shop-pe");
+        let (code, _, _) = sh(
+            &mut b,
+            &format!("network private-dns record-set a show -g rg -z {zone} -n shop-cache"),
+        );
+        assert_eq!(code, 3);
+    }
 }

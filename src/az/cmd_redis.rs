@@ -5,7 +5,10 @@ use serde_json::json;
 
 use super::args::{Args, Leaf, boolean, choice, flag, location, many, name, opt, req, rg, yes};
 use super::{AzError, Ctx, Handler, Reply, confirm, finish, render};
-use crate::model::{Change, NETWORK, PrivateEndpointSpec, RedisSku, RedisSpec, ResourceId};
+use crate::model::{
+    AzureError, Change, NETWORK, PrivateDnsZoneConfig, PrivateDnsZoneGroupSpec, PrivateEndpointSpec, RedisSku,
+    RedisSpec, ResourceId,
+};
 
 const VM_SIZES: &[&str] = &["c0", "c1", "c2", "c3", "c4", "c5", "c6", "p1", "p2", "p3", "p4", "p5"];
 
@@ -84,6 +87,37 @@ pub fn leaves() -> Vec<Leaf<Handler>> {
             about: "Delete a private endpoint.",
             args: vec![rg(), name(), flag("no-wait")],
             run: pe_delete,
+        },
+        Leaf {
+            path: "network private-endpoint dns-zone-group create",
+            about: "Create a private endpoint DNS zone group.",
+            args: vec![
+                rg(),
+                req("endpoint-name"),
+                name(),
+                req("private-dns-zone"),
+                req("zone-name"),
+                flag("no-wait"),
+            ],
+            run: zg_create,
+        },
+        Leaf {
+            path: "network private-endpoint dns-zone-group list",
+            about: "List all private endpoint DNS zone groups.",
+            args: vec![rg(), req("endpoint-name")],
+            run: zg_list,
+        },
+        Leaf {
+            path: "network private-endpoint dns-zone-group show",
+            about: "Show a private endpoint DNS zone group.",
+            args: vec![rg(), req("endpoint-name"), name()],
+            run: zg_show,
+        },
+        Leaf {
+            path: "network private-endpoint dns-zone-group delete",
+            about: "Delete a private endpoint DNS zone group.",
+            args: vec![rg(), req("endpoint-name"), name(), flag("no-wait")],
+            run: zg_delete,
         },
     ]
 }
@@ -209,5 +243,66 @@ fn pe_delete(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let id = pe_id(ctx, &a);
     let present = ctx.model().private_endpoints.contains_key(&id);
     ctx.delete_if_present(present, Change::DeletePrivateEndpoint(id), a.must("resource-group"))?;
+    Ok(Reply::Nothing)
+}
+
+// ---------------------------------------------------------------- dns-zone-group
+
+fn zg_id(ctx: &Ctx, a: &Args) -> ResourceId {
+    ctx.net_id(a.must("resource-group"), "privateEndpoints", a.must("endpoint-name"))
+        .child("privateDnsZoneGroups", a.must("name"))
+}
+
+fn zg_pe<'m>(ctx: &'m Ctx, a: &Args) -> Result<&'m crate::model::PrivateEndpoint, AzError> {
+    let pe = ctx.net_id(a.must("resource-group"), "privateEndpoints", a.must("endpoint-name"));
+    ctx.existing(&ctx.model().private_endpoints, &pe)
+}
+
+/// `dns-zone-group create`: one zone config named `--zone-name` for the
+/// zone `--private-dns-zone` (NAME in `-g`, or ID); the endpoint's A record
+/// goes into that zone.
+fn zg_create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
+    zg_pe(ctx, &a)?;
+    let zone = ctx.reference(
+        a.must("private-dns-zone"),
+        a.must("resource-group"),
+        NETWORK,
+        "privateDnsZones",
+    )?;
+    let spec = PrivateDnsZoneGroupSpec {
+        id: zg_id(ctx, &a),
+        configs: vec![PrivateDnsZoneConfig {
+            name: a.must("zone-name").to_string(),
+            private_dns_zone: zone,
+        }],
+    };
+    ctx.apply(vec![Change::PutPrivateDnsZoneGroup(spec)])?;
+    finish(ctx, a, zg_show)
+}
+
+fn zg_list(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
+    let pe = zg_pe(ctx, &a)?;
+    let v = pe
+        .dns_zone_groups
+        .iter()
+        .map(|g| super::render_dns::zone_group(ctx.model(), pe, g))
+        .collect();
+    Ok(Reply::Value(serde_json::Value::Array(v)))
+}
+
+fn zg_show(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
+    let pe = zg_pe(ctx, &a)?;
+    let id = zg_id(ctx, &a);
+    match pe.dns_zone_groups.iter().find(|g| g.id == id) {
+        Some(g) => Ok(Reply::Value(super::render_dns::zone_group(ctx.model(), pe, g))),
+        None => Err(AzureError::resource_not_found(&id).into()),
+    }
+}
+
+fn zg_delete(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
+    let pe = zg_pe(ctx, &a)?;
+    let id = zg_id(ctx, &a);
+    let present = pe.dns_zone_groups.iter().any(|g| g.id == id);
+    ctx.delete_if_present(present, Change::DeletePrivateDnsZoneGroup(id), a.must("resource-group"))?;
     Ok(Reply::Nothing)
 }

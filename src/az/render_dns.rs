@@ -6,8 +6,9 @@
 use serde_json::{Value, json};
 
 use crate::model::{
-    MAX_LINKS_PER_ZONE, MAX_RECORD_SETS_PER_ZONE, MAX_REGISTRATION_LINKS_PER_ZONE, Model, PrivateDnsZone, RecordData,
-    RecordSet, RecordType, ResourceId, VirtualNetworkLink,
+    MAX_LINKS_PER_ZONE, MAX_RECORD_SETS_PER_ZONE, MAX_REGISTRATION_LINKS_PER_ZONE, Model, PRIVATE_DNS_ZONE_GROUP_TYPE,
+    PrivateDnsZone, PrivateDnsZoneGroup, PrivateEndpoint, RecordData, RecordSet, RecordType, ResourceId,
+    VirtualNetworkLink,
 };
 
 /// Private DNS etags are bare GUIDs, not `W/"…"` as NRP's.
@@ -149,9 +150,54 @@ pub fn record_sets(m: &Model, z: &PrivateDnsZone, kind: Option<RecordType>) -> V
     out
 }
 
+/// A private endpoint's zone group, with the record each zone holds for it
+/// (`recordSets`, as `az network private-endpoint dns-zone-group show` prints).
+pub fn zone_group(m: &Model, pe: &PrivateEndpoint, g: &PrivateDnsZoneGroup) -> Value {
+    let configs: Vec<Value> = g
+        .configs
+        .iter()
+        .map(|c| {
+            let sets: Vec<Value> = m
+                .zone_group_record(&pe.id, &c.private_dns_zone)
+                .map(|(name, ip)| {
+                    json!({
+                        "fqdn": format!("{name}.{}", c.private_dns_zone.name()),
+                        "ipAddresses": [ip.to_string()],
+                        "provisioningState": "Succeeded",
+                        "recordSetName": name,
+                        "recordType": "A",
+                        "ttl": crate::model::ZONE_GROUP_RECORD_TTL,
+                    })
+                })
+                .into_iter()
+                .collect();
+            let id = g.id.child("privateDnsZoneConfigs", &c.name);
+            json!({
+                "etag": format!("W/\"{}\"", id.stable_guid("etag")),
+                "id": id.as_str(),
+                "name": c.name,
+                "privateDnsZoneId": c.private_dns_zone.as_str(),
+                "recordSets": sets,
+                "type": format!("{PRIVATE_DNS_ZONE_GROUP_TYPE}/privateDnsZoneConfigs"),
+            })
+        })
+        .collect();
+    json!({
+        "etag": format!("W/\"{}\"", g.id.stable_guid("etag")),
+        "id": g.id.as_str(),
+        "name": g.name,
+        "privateDnsZoneConfigs": configs,
+        "provisioningState": "Succeeded",
+        "type": PRIVATE_DNS_ZONE_GROUP_TYPE,
+    })
+}
+
 /// Every private DNS resource of the model, for the ARM endpoint's reads.
 pub fn all(m: &Model) -> Vec<Value> {
     let mut out = Vec::new();
+    for pe in m.private_endpoints.values() {
+        out.extend(pe.dns_zone_groups.iter().map(|g| zone_group(m, pe, g)));
+    }
     for z in m.private_dns_zones.values() {
         out.push(zone(m, z));
         out.extend(z.virtual_network_links.iter().map(link));

@@ -228,4 +228,8 @@ pub struct PrivateEndpoint {
     pub private_link_service_id: ResourceId,
     pub group_ids: Vec<String>,
     pub connection_name: String,
+    /// At most one group (`privateDnsZoneGroups`); it keeps the endpoint's
+    /// A record in its `privatelink.*` zones (docs/dns.md).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dns_zone_groups: Vec<super::dns::PrivateDnsZoneGroup>,
 }

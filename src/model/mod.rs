@@ -29,6 +29,7 @@ mod ops_identity;
 mod ops_network;
 mod ops_security;
 mod ops_watcher;
+mod ops_zone_group;
 pub mod regions;
 mod routes;
 mod security;
@@ -71,6 +72,7 @@ pub use ops_gateway::{ConnectionSpec, GatewaySpec, LocalGatewaySpec, RouteServer
 pub use ops_network::{PeeringSpec, SubnetSpec, VnetSpec};
 pub use ops_security::{RouteSpec, SecurityRuleSpec};
 pub use ops_watcher::{FLOW_LOG_TYPE, FlowLog};
+pub use ops_zone_group::PrivateDnsZoneGroupSpec;
 pub use routes::*;
 pub use security::*;
 
@@ -180,6 +182,8 @@ pub enum Change {
     DeleteVirtualNetworkLink(ResourceId),
     PutRecordSet(RecordSetSpec),
     DeleteRecordSet(ResourceId),
+    PutPrivateDnsZoneGroup(PrivateDnsZoneGroupSpec),
+    DeletePrivateDnsZoneGroup(ResourceId),
     PutFlowLog(FlowLog),
     DeleteFlowLog(ResourceId),
 }
@@ -322,6 +326,8 @@ impl Model {
             DeleteVirtualNetworkLink(id) => self.delete_virtual_network_link(&id),
             PutRecordSet(s) => self.put_record_set(s),
             DeleteRecordSet(id) => self.delete_record_set(&id),
+            PutPrivateDnsZoneGroup(s) => self.put_private_dns_zone_group(s),
+            DeletePrivateDnsZoneGroup(id) => self.delete_private_dns_zone_group(&id),
             PutFlowLog(f) => self.put_flow_log(f),
             DeleteFlowLog(id) => self.delete_flow_log(&id),
         }

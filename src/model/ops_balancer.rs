@@ -735,15 +735,21 @@ impl Model {
             private_link_service_id: target.clone(),
             group_ids: vec!["redisCache".into()],
             connection_name: spec.connection_name,
+            dns_zone_groups: existing.map(|e| e.dns_zone_groups).unwrap_or_default(),
         };
         self.private_endpoints.insert(id, pe);
         Ok(())
     }
 
     pub(super) fn delete_private_endpoint(&mut self, id: &ResourceId) -> Result<(), AzureError> {
-        if self.private_endpoints.remove(id).is_none() {
+        let Some(pe) = self.private_endpoints.get(id) else {
             return Err(AzureError::resource_not_found(id));
+        };
+        // Azure: the endpoint's zone group, and so its DNS records, go with it.
+        for g in pe.dns_zone_groups.iter().map(|g| g.id.clone()).collect::<Vec<_>>() {
+            self.delete_private_dns_zone_group(&g)?;
         }
+        self.private_endpoints.remove(id);
         Ok(())
     }
 }
