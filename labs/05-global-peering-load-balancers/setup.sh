@@ -231,6 +231,19 @@ az network private-endpoint create \
     --connection-name cache-pe-connection \
     --output none
 
+# The cache by name: a privatelink zone linked to VNet1, and the endpoint's
+# DNS zone group, which writes lb-lab-cache-pl A 10.1.0.5 into it. Then
+# lb-lab-cache-pl.redis.cache.windows.net CNAMEs to the privatelink name
+# and resolves to the endpoint from VNet1.
+az network private-dns zone create --resource-group "$RG" \
+    --name privatelink.redis.cache.windows.net --output none
+az network private-dns link vnet create --resource-group "$RG" \
+    --zone-name privatelink.redis.cache.windows.net --name VNet1-link \
+    --virtual-network VNet1 --registration-enabled false --output none
+az network private-endpoint dns-zone-group create --resource-group "$RG" \
+    --endpoint-name cache-pe --name default \
+    --private-dns-zone privatelink.redis.cache.windows.net --zone-name redis --output none
+
 # VM1's routes: VNet2 as VNetGlobalPeering, the endpoint as a /32
 # InterfaceEndpoint. VM3's: VNet2 as VNetPeering.
 for nic in VM1VMNic VM3VMNic; do
