@@ -109,6 +109,10 @@ pub struct Expectation {
     /// answers an address several could hold, such as an NVA's range).
     #[serde(default)]
     pub hostname: Option<String>,
+    /// For traceroute: the routers the path must cross, in order, before
+    /// the target answers (an NVA's kernel is a hop; Azure's fabric is not).
+    #[serde(default)]
+    pub hops: Vec<std::net::Ipv4Addr>,
     /// Why, in the lab's words (shown in the report).
     #[serde(default)]
     pub because: Option<String>,
@@ -127,6 +131,9 @@ pub enum Probe {
     Dig,
     /// `getent ahostsv4 NAME` inside the VM (glibc: /etc/hosts, then DNS).
     Getent,
+    /// `traceroute -n` (UDP probes) inside the VM: the target answers, after
+    /// the routers `hops` lists.
+    Traceroute,
 }
 
 impl Probe {
@@ -137,6 +144,7 @@ impl Probe {
             Probe::Ssh => "ssh",
             Probe::Dig => "dig",
             Probe::Getent => "getent",
+            Probe::Traceroute => "traceroute",
         }
     }
 }
@@ -182,6 +190,10 @@ impl ExpectFile {
                     return bad("hostname is what a reachable ssh login prints");
                 }
                 (Probe::Dig | Probe::Getent, Some(_)) => return bad("a name lookup has no port"),
+                (Probe::Traceroute, Some(_)) => return bad("traceroute probes its own UDP ports; it takes no port"),
+                _ if !e.hops.is_empty() && (e.via != Probe::Traceroute || !e.reachable) => {
+                    return bad("hops are what a traceroute that reaches its target crosses");
+                }
                 _ => {}
             }
             let lookup = matches!(e.via, Probe::Dig | Probe::Getent);
@@ -194,6 +206,46 @@ impl ExpectFile {
         }
         Ok(file)
     }
+}
+
+/// Each hop's answering router in `traceroute -n` output, in order: the
+/// first that answered of the hop's probes (None when all stayed silent).
+pub fn traceroute_hops(printed: &str) -> Vec<Option<std::net::Ipv4Addr>> {
+    printed
+        .lines()
+        .filter_map(|l| {
+            let mut words = l.split_whitespace();
+            words.next()?.parse::<u8>().ok()?;
+            Some(words.find_map(|w| w.parse().ok()))
+        })
+        .collect()
+}
+
+/// Whether a traceroute reached `target` across exactly the routers `want`
+/// (any, when `want` is empty), with the path it took in words.
+pub fn traceroute_verdict(
+    hops: &[Option<std::net::Ipv4Addr>],
+    target: std::net::Ipv4Addr,
+    want: &[std::net::Ipv4Addr],
+) -> (bool, String) {
+    let path = hops
+        .iter()
+        .map(|h| h.map_or("*".to_string(), |ip| ip.to_string()))
+        .collect::<Vec<_>>()
+        .join(" -> ");
+    let Some((last, before)) = hops.split_last() else {
+        return (false, "traceroute printed no hop".into());
+    };
+    if *last != Some(target) {
+        return (false, format!("{target} did not answer: {path}"));
+    }
+    let crossed: Vec<Option<std::net::Ipv4Addr>> = before.to_vec();
+    let wanted: Vec<Option<std::net::Ipv4Addr>> = want.iter().copied().map(Some).collect();
+    if !want.is_empty() && crossed != wanted {
+        let want = want.iter().map(|ip| ip.to_string()).collect::<Vec<_>>().join(" -> ");
+        return (false, format!("path {path}, not through {want}"));
+    }
+    (true, format!("path {path}"))
 }
 
 /// What a check saw.
@@ -344,6 +396,7 @@ mod tests {
                 address: None,
                 reachable: expected,
                 hostname: None,
+                hops: vec![],
                 because: None,
             },
             address: "10.0.0.4".into(),
@@ -405,6 +458,48 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn hops_go_with_a_reachable_traceroute_only() {
+        let ok = "expectations: [{from: a, to: 192.168.100.10, via: traceroute, reachable: true, hops: [10.0.2.4]}]";
+        assert_eq!(
+            ExpectFile::parse(ok).unwrap().expectations[0].hops,
+            vec![std::net::Ipv4Addr::new(10, 0, 2, 4)]
+        );
+        for e in [
+            "{from: a, to: b, via: ping, reachable: true, hops: [10.0.2.4]}",
+            "{from: a, to: b, via: traceroute, reachable: false, hops: [10.0.2.4]}",
+            "{from: a, to: b, via: traceroute, port: 33434, reachable: true}",
+        ] {
+            assert!(ExpectFile::parse(&format!("expectations: [{e}]")).is_err(), "{e}");
+        }
+    }
+
+    // As Debian's traceroute 2.1 prints it with -n -q 1.
+    const TRACE: &str = "traceroute to 192.168.100.10 (192.168.100.10), 8 hops max, 60 byte packets\n 1  10.0.2.4  1.031 ms\n 2  192.168.100.10  0.658 ms\n";
+
+    #[test]
+    fn traceroute_hops_are_read_in_order_silent_ones_included() {
+        let ip = |d| Some(std::net::Ipv4Addr::new(10, 0, 2, d));
+        assert_eq!(traceroute_hops(TRACE), vec![ip(4), "192.168.100.10".parse().ok()]);
+        assert_eq!(traceroute_hops(" 1  * *\n 2  *  10.0.2.5  0.5 ms\n"), vec![None, ip(5)]);
+    }
+
+    #[test]
+    fn traceroute_verdict_wants_the_target_last_and_the_listed_routers_before() {
+        let target = "192.168.100.10".parse().unwrap();
+        let hops = traceroute_hops(TRACE);
+        let nva = |d| std::net::Ipv4Addr::new(10, 0, 2, d);
+        assert!(traceroute_verdict(&hops, target, &[nva(4)]).0);
+        assert!(traceroute_verdict(&hops, target, &[]).0);
+        let (ok, why) = traceroute_verdict(&hops, target, &[nva(5)]);
+        assert!(!ok && why.contains("not through 10.0.2.5"), "{why}");
+        assert!(
+            !traceroute_verdict(&hops[..1], target, &[]).0,
+            "the target never answered"
+        );
+        assert!(!traceroute_verdict(&[], target, &[]).0);
     }
 
     #[test]

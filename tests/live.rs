@@ -2055,22 +2055,7 @@ fn route_server_speaks_bgp_with_frr_nvas_and_peerings_change_in_place() {
     let o = lab.run(&["test", BGP_LAB]);
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(bgp_next_hops(&lab), "10.0.2.4", "nva1's shorter AS path wins alone");
-    let sessions = |lab: &Lab| -> Vec<(String, String)> {
-        let s = lab.status();
-        s["routeServers"]
-            .as_array()
-            .expect("routeServers")
-            .iter()
-            .flat_map(|r| r["sessions"].as_array().cloned().unwrap_or_default())
-            .map(|b| {
-                (
-                    b["peer"].as_str().unwrap_or("").to_string(),
-                    b["state"].as_str().unwrap_or("").to_string(),
-                )
-            })
-            .collect()
-    };
-    let all = sessions(&lab);
+    let all = bgp_sessions(&lab);
     assert_eq!(all.len(), 4, "two NVAs, each with both instances: {all:?}");
     assert!(all.iter().all(|(_, state)| state == "Established"), "{all:?}");
 
@@ -2092,7 +2077,7 @@ fn route_server_speaks_bgp_with_frr_nvas_and_peerings_change_in_place() {
     poll_until("nva2's path alone", Duration::from_secs(30), || {
         bgp_next_hops(&lab) == "10.0.2.5"
     });
-    let left = sessions(&lab);
+    let left = bgp_sessions(&lab);
     assert_eq!(
         left,
         vec![
@@ -2121,6 +2106,180 @@ fn route_server_speaks_bgp_with_frr_nvas_and_peerings_change_in_place() {
     ]);
     poll_until("nva1's path back", Duration::from_secs(60), || {
         bgp_next_hops(&lab) == "10.0.2.4"
+    });
+}
+
+/// Route Server's sessions in `status`: (peer, state) of every instance's.
+fn bgp_sessions(lab: &Lab) -> Vec<(String, String)> {
+    lab.status()["routeServers"]
+        .as_array()
+        .expect("routeServers")
+        .iter()
+        .flat_map(|r| r["sessions"].as_array().cloned().unwrap_or_default())
+        .map(|b| {
+            (
+                b["peer"].as_str().unwrap_or("").to_string(),
+                b["state"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+/// The prefixes in an FRR speaker's table inside `vm`.
+fn frr_prefixes(lab: &Lab, vm: &str) -> Vec<String> {
+    let o = lab.exec(vm, &["vtysh", "-c", "show bgp ipv4 unicast json"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("FRR's JSON");
+    v["routes"]
+        .as_object()
+        .map(|r| r.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// Issue 19 items 2 and 8 with real sessions: NO_ADVERTISE, malformed BGP,
+/// the per-peer route limit (azure-semantics-2 §3.1, §3.2).
+#[test]
+fn route_server_honours_no_advertise_survives_malformed_bgp_and_drops_a_peer_over_the_limit() {
+    let lab = Lab::up_from("b1bgp", BGP_LAB);
+    let o = lab.run(&["test", BGP_LAB]);
+    assert!(o.status.success(), "{}", text(&o));
+    let vtysh = |vm: &str, commands: &[&str]| {
+        let mut argv = vec!["vtysh"];
+        for c in commands {
+            argv.extend(["-c", c]);
+        }
+        let o = lab.exec(vm, &argv);
+        assert!(o.status.success() && !text(&o).contains("% "), "{}", text(&o));
+    };
+    let spoke_route = |prefix: &str| {
+        let query = format!("value[?addressPrefix[0]=='{prefix}'].nextHopIpAddress[]");
+        let o = lab.az(&[
+            "network",
+            "nic",
+            "show-effective-route-table",
+            "-g",
+            "bgp-rg",
+            "-n",
+            "spoke1-vmVMNic",
+            "--query",
+            &query,
+            "-o",
+            "tsv",
+        ]);
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+
+    // NO_ADVERTISE: nva2 marks 192.168.200.0/24 with it and not its
+    // neighbour 192.168.201.0/24. Route Server programs both, and passes
+    // only the unmarked one on to nva1.
+    vtysh(
+        "nva2",
+        &[
+            "configure terminal",
+            "ip prefix-list NOADV seq 5 permit 192.168.200.0/24",
+            "route-map PREPEND permit 5",
+            "match ip address prefix-list NOADV",
+            "set community no-advertise",
+            "exit",
+            "router bgp 65002",
+            "no bgp network import-check",
+            "address-family ipv4 unicast",
+            "network 192.168.200.0/24",
+            "network 192.168.201.0/24",
+            "end",
+            "clear bgp ipv4 unicast * soft out",
+        ],
+    );
+    poll_until(
+        "both of nva2's new prefixes on the spoke",
+        Duration::from_secs(30),
+        || spoke_route("192.168.200.0/24") == "10.0.2.5" && spoke_route("192.168.201.0/24") == "10.0.2.5",
+    );
+    poll_until(
+        "192.168.201.0/24 re-advertised to nva1",
+        Duration::from_secs(30),
+        || frr_prefixes(&lab, "nva1").contains(&"192.168.201.0/24".to_string()),
+    );
+    let at_nva1 = frr_prefixes(&lab, "nva1");
+    assert!(!at_nva1.contains(&"192.168.200.0/24".to_string()), "{at_nva1:?}");
+
+    // Malformed BGP: nva1's bgpd is stopped, and a process in nva1 sends
+    // Route Server nonsense on TCP/179. Each time a NOTIFICATION and a
+    // closed connection; nva2's sessions and routes are untouched.
+    let o = lab.exec("nva1", &["/usr/lib/frr/frrinit.sh", "stop"]);
+    assert!(o.status.success(), "{}", text(&o));
+    poll_until("nva1's path withdrawn", Duration::from_secs(30), || {
+        bgp_next_hops(&lab) == "10.0.2.5"
+    });
+    let pids = |lab: &Lab| -> Vec<u64> {
+        lab.status()["routeServers"]
+            .as_array()
+            .expect("routeServers")
+            .iter()
+            .map(|r| r["pid"].as_u64().unwrap_or(0))
+            .collect()
+    };
+    let learned = |lab: &Lab| {
+        let o = lab.az(&[
+            "network",
+            "routeserver",
+            "peering",
+            "list-learned-routes",
+            "-g",
+            "bgp-rg",
+            "--routeserver",
+            "hub-rs",
+            "-n",
+            "nva2",
+            "-o",
+            "json",
+        ]);
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let (pids_before, learned_before) = (pids(&lab), learned(&lab));
+    assert!(pids_before.iter().all(|p| *p > 0), "{pids_before:?}");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/bgp-malformed.py");
+    for (rs, case, answer) in [
+        ("10.0.1.4", "garbage", "NOTIFICATION 1/1"),
+        ("10.0.1.4", "bad-type", "NOTIFICATION 1/3"),
+        ("10.0.1.5", "bad-open", "NOTIFICATION 2/1"),
+        ("10.0.1.5", "bad-update", "NOTIFICATION 3/"),
+    ] {
+        let o = lab.exec("nva1", &["python3", script, rs, "65001", "10.0.2.4", case]);
+        assert!(
+            String::from_utf8_lossy(&o.stdout).starts_with(answer),
+            "{case} to {rs}: {}",
+            text(&o)
+        );
+    }
+    assert_eq!(pids(&lab), pids_before, "a speaker restarted");
+    let nva2: Vec<String> = bgp_sessions(&lab)
+        .into_iter()
+        .filter(|(peer, _)| peer == "10.0.2.5")
+        .map(|(_, state)| state)
+        .collect();
+    assert_eq!(nva2, ["Established", "Established"]);
+    assert_eq!(learned(&lab), learned_before);
+    assert!(lab.ping("spoke1-vm", "192.168.100.1"));
+
+    // The route limit: 1,000 more prefixes from nva2 (1,003 in all) and
+    // both its sessions are dropped, its routes withdrawn.
+    let many: Vec<String> = (0..1000)
+        .map(|i| format!("network 172.16.{}.{}/32", i / 250, i % 250))
+        .collect();
+    let mut commands = vec!["configure terminal", "router bgp 65002", "address-family ipv4 unicast"];
+    commands.extend(many.iter().map(String::as_str));
+    commands.push("end");
+    vtysh("nva2", &commands);
+    poll_until("nva2's sessions dropped", Duration::from_secs(30), || {
+        let s = bgp_sessions(&lab);
+        s.iter()
+            .filter(|(peer, state)| peer == "10.0.2.5" && state.contains("PfxCt"))
+            .count()
+            == 2
+    });
+    poll_until("nva2's routes withdrawn", Duration::from_secs(30), || {
+        bgp_next_hops(&lab).is_empty() && spoke_route("192.168.201.0/24").is_empty()
     });
 }
 

@@ -173,6 +173,7 @@ fn route_server_change(name: &str, hosted: ResourceId) -> Change {
         hosted_subnet: hosted,
         allow_branch_to_branch_traffic: false,
         public_ip_address: None,
+        bgp_hold_secs: None,
     })
 }
 
@@ -1921,6 +1922,7 @@ fn route_server_needs_a_standard_public_ip_of_its_own() {
             hosted_subnet: subnet("lonely-vnet", "RouteServerSubnet"),
             allow_branch_to_branch_traffic: false,
             public_ip_address: Some(pip(p)),
+            bgp_hold_secs: None,
         })
     };
     refused(&mut m, with("basic-pip"), ErrorCode::BadRequest, "Standard");
@@ -2073,6 +2075,25 @@ fn route_server_peering_with_reserved_asn_is_refused() {
         });
         refused(&mut m, c, ErrorCode::BadRequest, &asn.to_string());
     }
+}
+
+#[test]
+fn route_server_hold_time_below_three_seconds_is_refused() {
+    let mut m = base();
+    ok(
+        &mut m,
+        subnet_change("lonely-vnet", "RouteServerSubnet", "10.9.254.0/27"),
+    );
+    let with = |hold| match route_server_change("rs1", subnet("lonely-vnet", "RouteServerSubnet")) {
+        Change::PutRouteServer(spec) => Change::PutRouteServer(RouteServerSpec {
+            bgp_hold_secs: Some(hold),
+            ..spec
+        }),
+        other => other,
+    };
+    refused(&mut m, with(2), ErrorCode::BadRequest, "at least 3 seconds");
+    ok(&mut m, with(9));
+    assert_eq!(m.route_servers[&rs("rs1")].bgp_hold_secs, Some(9));
 }
 
 #[test]

@@ -121,6 +121,7 @@ fn create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
         hosted_subnet: hosted_subnet(a.must("hosted-subnet"))?,
         allow_branch_to_branch_traffic: false,
         public_ip_address: Some(ctx.reference(a.must("public-ip-address"), rg, NETWORK, "publicIPAddresses")?),
+        bgp_hold_secs: None,
     };
     ctx.apply(vec![Change::PutRouteServer(spec)])?;
     finish(ctx, a, show)
@@ -147,6 +148,7 @@ fn update(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
         hosted_subnet: rs.hosted_subnet.clone(),
         allow_branch_to_branch_traffic: a.bool("allow-b2b-traffic").unwrap_or(rs.allow_branch_to_branch_traffic),
         public_ip_address: rs.public_ip_address.clone(),
+        bgp_hold_secs: rs.bgp_hold_secs,
     };
     ctx.apply(vec![Change::PutRouteServer(spec)])?;
     finish(ctx, a, show)

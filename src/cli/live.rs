@@ -1081,8 +1081,13 @@ fn check(
         Probe::Ping | Probe::Dig | Probe::Getent => 0,
         Probe::Ssh => 22,
         Probe::Tcp => e.port.unwrap_or(22),
+        Probe::Traceroute => TRACEROUTE_PORT,
     };
-    let protocol = if e.via == Probe::Ping { "icmp" } else { "tcp" };
+    let protocol = match e.via {
+        Probe::Ping => "icmp",
+        Probe::Traceroute => "udp",
+        _ => "tcp",
+    };
     let site = s
         .sites
         .iter()
@@ -1134,6 +1139,7 @@ fn check(
     let (reachable, detail) = match e.via {
         Probe::Ping => probe_ping(lab, anchor_pid, address)?,
         Probe::Tcp => probe_tcp(&netns, address, port)?,
+        Probe::Traceroute => probe_traceroute(lab, anchor_pid, address, &e.hops)?,
         Probe::Ssh => {
             // A VM's admin logs in to a VM; the site's user to an
             // on-premises machine.
@@ -1256,6 +1262,29 @@ fn probe_ping(lab: &Lab, anchor_pid: Place, ip: Ipv4Addr) -> anyhow::Result<(boo
     } else {
         (false, "no echo reply within 2 s".into())
     })
+}
+
+/// Debian traceroute's first UDP port (each probe adds one).
+const TRACEROUTE_PORT: u16 = 33434;
+
+/// `traceroute -n` as a user types it, two probes a hop (a router's ICMP
+/// rate limit may swallow one), a second's wait, eight hops at most (a
+/// lab's paths are short; a loop shows in eight).
+fn probe_traceroute(lab: &Lab, place: Place, ip: Ipv4Addr, hops: &[Ipv4Addr]) -> anyhow::Result<(bool, String)> {
+    let argv: Vec<String> = ["traceroute", "-n", "-q", "2", "-w", "1", "-m", "8", &ip.to_string()]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let out = in_place(lab, place, &argv)
+        .stdin(Stdio::null())
+        .output()
+        .context("cannot run traceroute (is traceroute installed?)")?;
+    let printed = String::from_utf8_lossy(&out.stdout);
+    Ok(crate::expect::traceroute_verdict(
+        &crate::expect::traceroute_hops(&printed),
+        ip,
+        hops,
+    ))
 }
 
 fn probe_tcp(netns: &str, ip: Ipv4Addr, port: u16) -> anyhow::Result<(bool, String)> {

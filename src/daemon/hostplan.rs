@@ -236,7 +236,7 @@ fn speaker_plans(lab: &Lab, model: &Model, rs: &RouteServer) -> Vec<VmPlan> {
         .collect();
     neighbors.sort_by_key(|n| n.ip);
     neighbors.dedup_by_key(|n| n.ip);
-    let (keepalive, hold) = bgp_timers();
+    let (keepalive, hold) = bgp_timers(rs.bgp_hold_secs);
     model
         .route_server_ips(rs)
         .into_iter()
@@ -294,14 +294,17 @@ fn speaker_plans(lab: &Lab, model: &Model, rs: &RouteServer) -> Vec<VmPlan> {
         .collect()
 }
 
-/// Keepalive and hold time: Azure's, unless `VNETLAB_BGP_HOLD_SECS` (read
-/// by the daemon at start) asks a lab for a shorter hold (keepalive a third
-/// of it, as BGP recommends).
-fn bgp_timers() -> (u16, u16) {
-    match std::env::var("VNETLAB_BGP_HOLD_SECS")
-        .ok()
-        .and_then(|v| v.parse::<u16>().ok())
-    {
+/// Keepalive and hold time: Azure's, unless the Route Server's
+/// `bgpHoldSeconds` (a topology file's) or else `VNETLAB_BGP_HOLD_SECS`
+/// (read by the daemon at start) asks a lab for another hold (keepalive a
+/// third of it, as BGP recommends).
+fn bgp_timers(hold: Option<u16>) -> (u16, u16) {
+    let env = || {
+        std::env::var("VNETLAB_BGP_HOLD_SECS")
+            .ok()
+            .and_then(|v| v.parse::<u16>().ok())
+    };
+    match hold.or_else(env) {
         Some(hold) if hold >= 3 => (hold / 3, hold),
         _ => (BGP_KEEPALIVE_SECS, BGP_HOLD_SECS),
     }
@@ -509,6 +512,29 @@ mod tests {
         ))
         .unwrap();
         Topology::parse(&text).unwrap().build().unwrap()
+    }
+
+    #[test]
+    fn route_server_speakers_take_the_topology_hold_time_or_azure_timers() {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/labs/09-route-server-bgp/topology.yaml"
+        ))
+        .unwrap();
+        let lab = Lab::new("t").unwrap();
+        let timers = |text: &str| -> Vec<(u16, u16)> {
+            let model = Topology::parse(text).unwrap().build().unwrap();
+            plan(&lab, &model)
+                .values()
+                .filter_map(|p| p.speaker.as_ref())
+                .map(|s| (s.keepalive_secs, s.hold_secs))
+                .collect()
+        };
+        // (VNETLAB_BGP_HOLD_SECS is not set under cargo test.)
+        assert_eq!(timers(&text), vec![(BGP_KEEPALIVE_SECS, BGP_HOLD_SECS); 2]);
+        let short = text.replacen("  - name: hub-rs\n", "  - name: hub-rs\n    bgpHoldSeconds: 9\n", 1);
+        assert_ne!(short, text);
+        assert_eq!(timers(&short), vec![(3, 9); 2]);
     }
 
     #[test]

@@ -145,6 +145,11 @@ pub struct RouteServer {
     /// topology file never sets it; the daemon replaces it whole).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub learned: Vec<LearnedRoute>,
+    /// The BGP hold time of its sessions when a lab wants failures found
+    /// sooner than Azure's 180 s (a topology file's `bgpHoldSeconds`; not
+    /// an Azure property). None: Azure's timers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bgp_hold_secs: Option<u16>,
 }
 
 impl RouteServer {

@@ -68,6 +68,9 @@ pub struct RouteServerSpec {
     pub allow_branch_to_branch_traffic: bool,
     #[serde(default)]
     pub public_ip_address: Option<ResourceId>,
+    /// vnetlab's own (see `RouteServer::bgp_hold_secs`).
+    #[serde(default)]
+    pub bgp_hold_secs: Option<u16>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -549,6 +552,15 @@ impl Model {
                 p.name
             );
         }
+        // RFC 4271 §4.2: a hold time is zero or at least three seconds;
+        // Route Server's sessions always keep one.
+        if let Some(hold) = spec.bgp_hold_secs.filter(|h| *h < 3) {
+            bail!(
+                BadRequest,
+                "bgpHoldSeconds {hold} of Route Server {} is too short: BGP needs a hold time of at least 3 seconds (Azure's is 180).",
+                id.name()
+            );
+        }
         if let Some(pip) = &spec.public_ip_address
             && self.check_public_ip_for(pip, &id.child("ipConfigurations", "Default"), &location)?
                 != PublicIpSku::Standard
@@ -574,6 +586,7 @@ impl Model {
             peerings,
             public_ip_address: spec.public_ip_address,
             learned,
+            bgp_hold_secs: spec.bgp_hold_secs,
         };
         self.route_servers.insert(id, rs);
         Ok(())

@@ -498,6 +498,11 @@ pub struct RouteServerDef {
     pub allow_branch_to_branch_traffic: bool,
     #[serde(default)]
     pub peerings: Vec<RouteServerPeeringDef>,
+    /// vnetlab's own, for labs: the hold time (seconds, at least 3) of the
+    /// speakers' BGP sessions, keepalive a third of it. Without it Azure's
+    /// 60 s / 180 s, so a silent NVA's routes go after three minutes.
+    #[serde(default)]
+    pub bgp_hold_seconds: Option<u16>,
 }
 
 fn rs_subnet() -> String {
@@ -757,6 +762,7 @@ impl Topology {
                 hosted_subnet: vnet.child("subnets", &s.subnet),
                 allow_branch_to_branch_traffic: s.allow_branch_to_branch_traffic,
                 public_ip_address: None,
+                bgp_hold_secs: s.bgp_hold_seconds,
             };
             out.push((at.clone(), Change::PutRouteServer(spec)));
             for (j, p) in s.peerings.iter().enumerate() {
