@@ -440,3 +440,49 @@ virtualNetworks:
         "{rows:#?}"
     );
 }
+
+/// What Route Server announces to its NVAs (azure-semantics-2 §3.3, §3.4):
+/// the hub's and the gateway-transit spokes' ranges always; what the VNet's
+/// VPN gateway reaches (its site, its VNet-to-VNet peer) only with
+/// branch-to-branch on.
+#[test]
+fn route_server_advertises_gateway_sites_only_with_branch_to_branch() {
+    let lab03 = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/labs/03-gateway-transit-onprem/topology.yaml"
+    ))
+    .expect("lab 03");
+    let advertised = |b2b: bool| -> Vec<String> {
+        let yaml = lab03
+            .replacen(
+                "      - name: GatewaySubnet\n        addressPrefix: 10.10.255.0/27\n",
+                "      - name: GatewaySubnet\n        addressPrefix: 10.10.255.0/27\n      - {name: RouteServerSubnet, addressPrefix: 10.10.254.0/27}\n",
+                1,
+            )
+            .replacen(
+                "virtualMachines:",
+                &format!("routeServers:\n  - {{name: hub-rs, vnet: hub-vnet, allowBranchToBranchTraffic: {b2b}}}\n\nvirtualMachines:"),
+                1,
+            );
+        assert!(
+            yaml.contains("RouteServerSubnet") && yaml.contains("hub-rs"),
+            "lab 03 changed shape"
+        );
+        let m = build(&yaml);
+        let rs = m.route_servers.values().next().expect("the Route Server");
+        let mut out: Vec<String> = vnetlab::routing::bgp::advertised(&m, rs)
+            .iter()
+            .map(|p| p.to_string())
+            .collect();
+        out.sort();
+        out
+    };
+    // The hub and spoke1 (useRemoteGateways); not spoke2 (no gateway use),
+    // not the branch VNet's peering (no transit).
+    assert_eq!(advertised(false), ["10.10.0.0/16", "10.11.0.0/16"]);
+    // With branch-to-branch: the on-premises site and the VNet-to-VNet peer.
+    assert_eq!(
+        advertised(true),
+        ["10.10.0.0/16", "10.11.0.0/16", "10.13.0.0/16", "192.168.10.0/24"]
+    );
+}
