@@ -2171,7 +2171,18 @@ fn route_server_honours_no_advertise_survives_malformed_bgp_and_drops_a_peer_ove
 
     // NO_ADVERTISE: nva2 marks 192.168.200.0/24 with it and not its
     // neighbour 192.168.201.0/24. Route Server programs both, and passes
-    // only the unmarked one on to nva1.
+    // only the unmarked one on to nva1. Meanwhile a 10 ms ping to the
+    // prefix the change does not touch loses nothing (issue 19 item 6).
+    let mut args = vec!["exec", "--lab", &lab.0, "spoke1-vm", "--"];
+    args.extend(["ping", "-n", "-q", "-i", "0.01", "-c", "400", "192.168.100.1"]);
+    let pinger = Command::new(BIN)
+        .args(&args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the ping");
+    std::thread::sleep(Duration::from_millis(500));
     vtysh(
         "nva2",
         &[
@@ -2200,6 +2211,8 @@ fn route_server_honours_no_advertise_survives_malformed_bgp_and_drops_a_peer_ove
         Duration::from_secs(30),
         || frr_prefixes(&lab, "nva1").contains(&"192.168.201.0/24".to_string()),
     );
+    let ping = pinger.wait_with_output().expect("the ping");
+    assert!(text(&ping).contains(" 0% packet loss"), "{}", text(&ping));
     let at_nva1 = frr_prefixes(&lab, "nva1");
     assert!(!at_nva1.contains(&"192.168.200.0/24".to_string()), "{at_nva1:?}");
 
