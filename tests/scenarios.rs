@@ -1928,6 +1928,88 @@ fn new_flows_beyond_the_flow_limit_are_dropped_and_tracked_ones_pass() {
     assert_eq!(ct.len(), 4, "two flows, each at its sender and its receiver");
 }
 
+/// Azure's flow limit is per VM: a VM's NICs share it (500k each way over
+/// all of them; here 2 for the test).
+#[test]
+fn the_flow_limit_is_shared_by_a_vms_nics() {
+    let (mut model, _) = lab(include_str!("../labs/01-peering-basics/topology.yaml"));
+    let vm_id = model
+        .virtual_machines
+        .keys()
+        .find(|id| id.name() == "SalesVM")
+        .cloned()
+        .expect("SalesVM");
+    let vm = model.virtual_machines[&vm_id].clone();
+    let first = model.network_interfaces[&vm.network_interfaces[0]].clone();
+    // `parent` of a NIC's ID is its provider path: the sibling NIC's ID.
+    let second = first
+        .id
+        .parent()
+        .expect("provider")
+        .child("networkInterfaces", "SalesVMNic2");
+    let changes = vec![
+        Change::SetPowerState {
+            vm: vm_id.clone(),
+            state: PowerState::Deallocated,
+        },
+        Change::PutNetworkInterface(vnetlab::model::NicSpec {
+            id: second.clone(),
+            location: None,
+            subnet: first.subnet.clone(),
+            private_ip_address: None,
+            enable_ip_forwarding: false,
+            network_security_group: first.network_security_group.clone(),
+            public_ip_address: None,
+            dns_servers: None,
+        }),
+        Change::PutVirtualMachine(vnetlab::model::VmSpec {
+            id: vm_id.clone(),
+            location: None,
+            size: vm.size.clone(),
+            image: vm.image.clone(),
+            network_interfaces: vec![first.id.clone(), second.clone()],
+            admin_username: vm.admin_username.clone(),
+            admin_password: vm.admin_password.clone(),
+            ssh_public_keys: vm.ssh_public_keys.clone(),
+        }),
+        Change::SetPowerState {
+            vm: vm_id,
+            state: PowerState::Running,
+        },
+    ];
+    model
+        .apply_all(changes)
+        .unwrap_or_else(|(i, e)| panic!("change {i}: {e:?}"));
+    let t = Tables::compile(&model, 2);
+    let n1 = t.nics.position(|n| n.id == first.id).expect("first NIC compiled");
+    let n2 = t.nics.position(|n| n.id == second).expect("second NIC compiled");
+    assert_ne!(n1, n2);
+    assert_eq!(t.nics[n1].flow_owner, t.nics[n2].flow_owner, "one VM, one owner");
+    let marketing = ip(&t, "MarketingVM");
+    let mut ct = ConnTrack::with_flow_limit(2);
+    let now = Instant::now();
+    let mut from = |x: NicIdx, sport: u16| {
+        decide(
+            &t,
+            &LbHealth::all_up(),
+            &mut ct,
+            Ingress::Nic(x),
+            &pkt(t.nics[x].ip, marketing, "tcp", sport, 22),
+            now,
+        )
+    };
+    assert!(matches!(from(n1, 40001), Verdict::Deliver { .. }));
+    assert!(matches!(from(n2, 40002), Verdict::Deliver { .. }));
+    assert_eq!(
+        from(n1, 40003),
+        Verdict::Drop(DropReason::FlowLimit {
+            nic: n1,
+            direction: Direction::Outbound,
+        }),
+        "two flows over the VM's two NICs fill its limit of 2"
+    );
+}
+
 // ---------------------------------------------------------------- DNS (docs/dns.md)
 
 use vnetlab::dns::{DnsView, resolve_as_vm};

@@ -3034,6 +3034,26 @@ fn an_nsg_with_more_than_1000_rules_is_refused() {
 }
 
 #[test]
+fn private_ips_per_vnet_count_the_nics_of_that_vnet_only() {
+    // The 65 536 limit itself needs as many NICs to reach; its count is
+    // checked here.
+    let mut m = base();
+    let before = limits::private_ips(&m, &vnet("spoke1-vnet"));
+    let others = limits::private_ips(&m, &vnet("spoke2-vnet"));
+    ok(
+        &mut m,
+        Change::PutNetworkInterface(nic_spec("extra-nic", subnet("spoke1-vnet", "apps"))),
+    );
+    ok(
+        &mut m,
+        Change::PutNetworkInterface(nic_spec("extra-nic-2", subnet("spoke1-vnet", "tiny"))),
+    );
+    assert_eq!(limits::private_ips(&m, &vnet("spoke1-vnet")), before + 2);
+    assert_eq!(limits::private_ips(&m, &vnet("spoke2-vnet")), others);
+    assert_eq!(limits::private_ips(&m, &vnet("lonely-vnet")), 0);
+}
+
+#[test]
 fn a_route_table_with_more_than_1000_routes_is_refused() {
     let mut m = base();
     let routes = (0..limits::MAX_ROUTES_PER_TABLE - 1)

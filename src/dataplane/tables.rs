@@ -49,6 +49,9 @@ pub struct NicEntry {
     pub id: ResourceId,
     /// Stable across snapshots: connection tracking is keyed by it.
     pub key: u64,
+    /// Whose flow limit its new flows count against: its VM's stable key
+    /// (Azure's limit is per VM, over all its NICs), else its own `key`.
+    pub flow_owner: u64,
     pub name: String,
     pub vm: Option<String>,
     pub ip: Ipv4Addr,
@@ -81,6 +84,7 @@ impl NicEntry {
         NicEntry {
             id,
             key,
+            flow_owner: key,
             name,
             vm: None,
             ip,
@@ -495,6 +499,7 @@ impl Tables {
             nics.push(NicEntry {
                 id: n.id.clone(),
                 key: stable_key(&n.id),
+                flow_owner: n.virtual_machine.as_ref().map_or_else(|| stable_key(&n.id), stable_key),
                 name: n.name.clone(),
                 vm: vm.map(|v| v.name.clone()),
                 ip: n.private_ip_address,

@@ -29,6 +29,12 @@ pub const MAX_RULES_PER_NSG: usize = 1_000;
 // The 600 route tables rest on that one announcement: UNCONFIRMED.
 pub const MAX_ROUTES_PER_TABLE: usize = 1_000;
 pub const MAX_ROUTE_TABLES_PER_SUBSCRIPTION_REGION: usize = 600;
+// Azure: "Private IP addresses per virtual network: 65,536" and "per
+// network interface: 256" (azure-semantics §11). The model gives a NIC one
+// IP configuration, so the per-NIC limit cannot be reached; the per-VNet one
+// counts the NICs' addresses (a cache's or Route Server's instance address
+// is not counted: UNCONFIRMED whether Azure counts them).
+pub const MAX_PRIVATE_IPS_PER_VNET: usize = 65_536;
 
 /// Limits inside the one resource `change` touched.
 pub(crate) fn check_change(model: &Model, change: &Change) -> Result<(), AzureError> {
@@ -83,6 +89,17 @@ pub(crate) fn check_change(model: &Model, change: &Change) -> Result<(), AzureEr
                 );
             }
         }
+        // Counting a VNet's NICs walks every NIC: only when the whole model
+        // has enough of them to break the limit, so loads stay linear.
+        Change::PutNetworkInterface(s) if model.network_interfaces.len() > MAX_PRIVATE_IPS_PER_VNET => {
+            let Some(vnet) = s.subnet.parent() else { return Ok(()) };
+            if private_ips(model, &vnet) > MAX_PRIVATE_IPS_PER_VNET {
+                bail!(
+                    QuotaExceeded,
+                    "Virtual network {vnet} cannot have more than {MAX_PRIVATE_IPS_PER_VNET} private IP addresses. Put the network interface in another virtual network."
+                );
+            }
+        }
         Change::PutPeering(s) => {
             let Some(vnet) = s.id.parent().and_then(|v| model.virtual_networks.get(&v)) else {
                 return Ok(());
@@ -98,6 +115,15 @@ pub(crate) fn check_change(model: &Model, change: &Change) -> Result<(), AzureEr
         _ => {}
     }
     Ok(())
+}
+
+/// The private IP addresses `vnet`'s NICs hold (one each).
+pub fn private_ips(model: &Model, vnet: &ResourceId) -> usize {
+    model
+        .network_interfaces
+        .values()
+        .filter(|n| n.subnet.parent().as_ref() == Some(vnet))
+        .count()
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

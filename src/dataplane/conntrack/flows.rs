@@ -1,5 +1,5 @@
 //! The flows each NIC's NSGs allowed (azure-semantics §5.3), at most
-//! `FLOW_LIMIT` per NIC and direction.
+//! `FLOW_LIMIT` per VM (summed over its NICs) and direction.
 
 use std::time::{Duration, Instant};
 
@@ -12,19 +12,21 @@ use crate::dataplane::packet::FlowKey;
 /// connections are dropped" (Learn, virtual-machine-network-throughput,
 /// "Flow limits and active connections recommendations";
 /// shared/azure-semantics-2.md, last table; azure-semantics.md §11
-/// "Concurrent flows per NIC"). Counted per NIC here: for a VM with
-/// several NICs, whether Azure's limit is per VM or per NIC is
-/// unconfirmed.
+/// "Concurrent flows per NIC"). Learn words it per VM, so a VM's NICs
+/// share it: each flow counts against its NIC's owner (the VM's stable
+/// key), one hash lookup as before.
 pub const FLOW_LIMIT: u32 = 500_000;
 
 /// How often a table at its limit may be swept for expired flows before
 /// a new flow is refused (a sweep walks every flow).
 const SWEEP_AT_LIMIT: Duration = Duration::from_secs(1);
 
-/// One tracked flow: when it expires and which way it was first allowed.
+/// One tracked flow: when it expires, whose limit it counts against and
+/// which way it was first allowed.
 #[derive(Clone, Copy, Debug)]
 struct Entry {
     expires: Instant,
+    owner: u64,
     inbound: bool,
 }
 
@@ -33,8 +35,8 @@ struct Entry {
 #[derive(Debug)]
 pub(super) struct Flows {
     by_nic: FxHashMap<(u64, FlowKey), Entry>,
-    /// Per NIC key: entries [outbound, inbound], expired ones included
-    /// until swept.
+    /// Per owner (a VM's key, or a NIC's without one): entries
+    /// [outbound, inbound], expired ones included until swept.
     counts: FxHashMap<u64, [u32; 2]>,
     limit: u32,
     swept: Option<Instant>,
@@ -73,11 +75,11 @@ impl Flows {
             .is_some_and(|e| e.expires > now)
     }
 
-    /// Whether `nic` may track one more flow in that direction; a table
-    /// at its limit is first swept of expired flows (at most once a
+    /// Whether `owner` may track one more flow in that direction; a
+    /// table at its limit is first swept of expired flows (at most once a
     /// second).
-    pub(super) fn room(&mut self, nic: u64, inbound: bool, now: Instant) -> bool {
-        let full = |f: &Self| f.counts.get(&nic).is_some_and(|c| c[usize::from(inbound)] >= f.limit);
+    pub(super) fn room(&mut self, owner: u64, inbound: bool, now: Instant) -> bool {
+        let full = |f: &Self| f.counts.get(&owner).is_some_and(|c| c[usize::from(inbound)] >= f.limit);
         if !full(self) {
             return true;
         }
@@ -91,38 +93,47 @@ impl Flows {
         !full(self)
     }
 
-    pub(super) fn insert(&mut self, nic: u64, key: &FlowKey, now: Instant, timeout: Duration, inbound: bool) {
+    pub(super) fn insert(
+        &mut self,
+        nic: u64,
+        owner: u64,
+        key: &FlowKey,
+        now: Instant,
+        timeout: Duration,
+        inbound: bool,
+    ) {
         let entry = Entry {
             expires: now + timeout,
+            owner,
             inbound,
         };
         if let Some(old) = self.by_nic.insert((nic, key.canonical()), entry) {
-            self.uncount(nic, old.inbound);
+            self.uncount(old.owner, old.inbound);
         }
-        self.counts.entry(nic).or_default()[usize::from(inbound)] += 1;
+        self.counts.entry(owner).or_default()[usize::from(inbound)] += 1;
     }
 
-    fn uncount(&mut self, nic: u64, inbound: bool) {
-        if let Some(c) = self.counts.get_mut(&nic) {
+    fn uncount(&mut self, owner: u64, inbound: bool) {
+        if let Some(c) = self.counts.get_mut(&owner) {
             let n = &mut c[usize::from(inbound)];
             *n = n.saturating_sub(1);
             if *c == [0, 0] {
-                self.counts.remove(&nic);
+                self.counts.remove(&owner);
             }
         }
     }
 
     pub(super) fn expire(&mut self, now: Instant) {
         let mut gone: Vec<(u64, bool)> = Vec::new();
-        self.by_nic.retain(|(nic, _), e| {
+        self.by_nic.retain(|_, e| {
             let live = e.expires > now;
             if !live {
-                gone.push((*nic, e.inbound));
+                gone.push((e.owner, e.inbound));
             }
             live
         });
-        for (nic, inbound) in gone {
-            self.uncount(nic, inbound);
+        for (owner, inbound) in gone {
+            self.uncount(owner, inbound);
         }
         shrink(&mut self.by_nic);
         shrink(&mut self.counts);
@@ -132,10 +143,10 @@ impl Flows {
         self.by_nic.len()
     }
 
-    /// Tracked flows of `nic`: [outbound, inbound].
+    /// Tracked flows of `owner`: [outbound, inbound].
     #[cfg(test)]
-    pub(super) fn count(&self, nic: u64) -> [u32; 2] {
-        self.counts.get(&nic).copied().unwrap_or_default()
+    pub(super) fn count(&self, owner: u64) -> [u32; 2] {
+        self.counts.get(&owner).copied().unwrap_or_default()
     }
 }
 
@@ -164,19 +175,22 @@ mod tests {
     }
 
     #[test]
-    fn new_flows_beyond_the_limit_are_refused_per_nic_and_direction() {
+    fn new_flows_beyond_the_limit_are_refused_per_vm_and_direction() {
         let (now, timeout) = (Instant::now(), Duration::from_secs(240));
         let mut f = Flows::with_limit(3);
+        // VM 1 has NICs 10 and 11: their flows share its limit.
         for p in 0..3 {
             assert!(f.room(1, false, now));
-            f.insert(1, &key(p), now, timeout, false);
+            f.insert(10 + u64::from(p % 2), 1, &key(p), now, timeout, false);
         }
-        assert!(!f.room(1, false, now), "outbound full");
+        assert!(!f.room(1, false, now), "outbound full over both NICs");
         assert!(f.room(1, true, now), "inbound has its own limit");
-        assert!(f.room(2, false, now), "another NIC has its own");
+        assert!(f.room(2, false, now), "another VM has its own");
         // Re-inserting a tracked flow does not count it twice.
-        f.insert(1, &key(0), now, timeout, false);
+        f.insert(10, 1, &key(0), now, timeout, false);
         assert_eq!(f.count(1), [3, 0]);
+        // The same 5-tuple on the VM's other NIC is another flow.
+        assert!(!f.has(11, &key(0), now));
         // Once they expire there is room again, and the counts follow.
         let later = now + timeout + Duration::from_secs(1);
         assert!(f.room(1, false, later));
@@ -190,7 +204,7 @@ mod tests {
         for p in 0..50_000u32 {
             let mut k = key((p % 60_000) as u16);
             k.src = Ipv4Addr::from(0x0a00_0000 + p);
-            f.insert(1, &k, now, timeout, true);
+            f.insert(1, 1, &k, now, timeout, true);
         }
         let big = f.by_nic.capacity();
         f.expire(now + Duration::from_secs(2));

@@ -6,8 +6,9 @@
 //! - `flows`: each NIC keeps the flows its NSGs allowed, by canonical
 //!   5-tuple, so the return traffic of an allowed flow passes without a
 //!   matching rule; entries expire after the VNet's flow timeout of
-//!   inactivity (4 minutes by default), at most `FLOW_LIMIT` per NIC and
-//!   direction (a new flow beyond is dropped, `DropReason::FlowLimit`);
+//!   inactivity (4 minutes by default), at most `FLOW_LIMIT` per VM (over
+//!   its NICs) and direction (a new flow beyond is dropped,
+//!   `DropReason::FlowLimit`);
 //! - `fragments`: the ports of first fragments, for the later ones;
 //! - `pins`: translated flows (load balancer, private endpoint) and how
 //!   their answers are translated back.
@@ -51,17 +52,18 @@ impl ConnTrack {
 
     /// Tracks a flow `nic`'s NSGs allowed (`inbound`: in which direction).
     /// Check `room` first: this does not refuse.
-    pub fn insert(&mut self, nic: u64, key: &FlowKey, now: Instant, timeout: Duration, inbound: bool) {
-        self.flows.insert(nic, key, now, timeout, inbound);
+    /// Tracks a flow at `nic`, counted against `owner`'s limit (its VM).
+    pub fn insert(&mut self, nic: u64, owner: u64, key: &FlowKey, now: Instant, timeout: Duration, inbound: bool) {
+        self.flows.insert(nic, owner, key, now, timeout, inbound);
     }
 
-    /// Whether `nic` may track another flow in that direction (Azure's
-    /// limit, `FLOW_LIMIT` each way).
-    pub fn room(&mut self, nic: u64, inbound: bool, now: Instant) -> bool {
-        self.flows.room(nic, inbound, now)
+    /// Whether `owner` (a VM, over all its NICs) may track another flow
+    /// in that direction (Azure's limit, `FLOW_LIMIT` each way).
+    pub fn room(&mut self, owner: u64, inbound: bool, now: Instant) -> bool {
+        self.flows.room(owner, inbound, now)
     }
 
-    /// A table whose NICs may each track only `limit` flows per direction
+    /// A table whose VMs may each track only `limit` flows per direction
     /// (tests; `new` has Azure's).
     pub fn with_flow_limit(limit: u32) -> Self {
         ConnTrack {

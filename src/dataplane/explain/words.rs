@@ -316,7 +316,7 @@ impl Words<'_> {
             DropReason::NsgDenied { nic, direction, nsg, rule } => format!("{} denied by {}", Self::dir(direction), self.nsg_rule(nic, nsg, direction, rule)),
             DropReason::NoPublicIp => format!("{} is not a public IP of this lab", self.dst()),
             DropReason::FlowLimit { nic, direction } => format!(
-                "{} already tracks {FLOW_LIMIT} {} flows, Azure's limit per VM (500k inbound and 500k outbound); new connections are dropped until some of them end or go idle",
+                "the VM of {} already tracks {FLOW_LIMIT} {} flows over its NICs, Azure's limit per VM (500k inbound and 500k outbound); new connections are dropped until some of them end or go idle",
                 self.nic(nic),
                 if direction == Direction::Inbound { "inbound" } else { "outbound" }
             ),

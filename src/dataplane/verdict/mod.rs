@@ -269,8 +269,8 @@ pub enum DropReason {
     NoPodNode {
         cluster: ClusterIdx,
     },
-    /// A new flow while `nic` already tracks Azure's limit of flows in
-    /// `direction` (500 000 each way).
+    /// A new flow while the VM of `nic` already tracks Azure's limit of
+    /// flows in `direction` over its NICs (500 000 each way).
     FlowLimit {
         nic: NicIdx,
         direction: Direction,

@@ -70,14 +70,14 @@ impl<O: Observer> Decision<'_, O> {
 
     /// The whole path is allowed: new flows are tracked where their NSGs
     /// allowed them, and a translated flow is pinned.
-    /// A new flow beyond a NIC's flow limit is dropped, and nothing of
+    /// A new flow beyond its VM's flow limit is dropped, and nothing of
     /// it is tracked anywhere.
     pub(super) fn track(&mut self, nics: &[(NicIdx, Direction, bool)]) -> Result<(), DropReason> {
         for &(x, direction, new) in nics {
             let inbound = direction == Direction::Inbound;
-            // Azure: 500k flows each way per VM; beyond, "other connections
-            // are dropped" (conntrack::FLOW_LIMIT).
-            if new && !self.ct.room(self.t.nics[x].key, inbound, self.now) {
+            // Azure: 500k flows each way per VM, over all its NICs; beyond,
+            // "other connections are dropped" (conntrack::FLOW_LIMIT).
+            if new && !self.ct.room(self.t.nics[x].flow_owner, inbound, self.now) {
                 return Err(DropReason::FlowLimit { nic: x, direction });
             }
         }
@@ -85,8 +85,9 @@ impl<O: Observer> Decision<'_, O> {
             if new {
                 let nic = &self.t.nics[x];
                 let key = self.seen(dir);
+                let inbound = dir == Direction::Inbound;
                 self.ct
-                    .insert(nic.key, &key, self.now, nic.flow_timeout, dir == Direction::Inbound);
+                    .insert(nic.key, nic.flow_owner, &key, self.now, nic.flow_timeout, inbound);
             }
         }
         if let Some(p) = self.pin.take() {
