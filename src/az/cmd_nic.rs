@@ -38,6 +38,12 @@ pub fn leaves() -> Vec<Leaf<Handler>> {
             run: update,
         },
         Leaf {
+            path: "network nic delete",
+            about: "Delete a network interface.",
+            args: vec![rg(), name(), flag("no-wait")],
+            run: delete,
+        },
+        Leaf {
             path: "network nic show-effective-route-table",
             about: "Show the effective route table applied to a network interface.",
             args: vec![rg(), name()],
@@ -99,6 +105,15 @@ fn list(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
 fn show(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let n = ctx.existing(&ctx.model().network_interfaces, &nic_id(ctx, &a))?;
     Ok(Reply::Value(render::nic(ctx.model(), n)))
+}
+
+/// Like every az delete, absent is no error; a NIC a VM still holds is
+/// refused by the model (Azure's NicInUse).
+fn delete(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
+    let id = nic_id(ctx, &a);
+    let present = ctx.model().network_interfaces.contains_key(&id);
+    ctx.delete_if_present(present, Change::DeleteNetworkInterface(id), a.must("resource-group"))?;
+    Ok(Reply::Nothing)
 }
 
 fn update(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {

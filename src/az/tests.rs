@@ -178,6 +178,24 @@ fn peering_list_without_query_sorts_columns_as_az_does() {
 }
 
 #[test]
+fn a_nic_is_deleted_once_its_vm_is_gone_and_not_before() {
+    let mut b = MemoryBackend::new();
+    ok(&mut b, "group create -n rg -l westus2");
+    ok(
+        &mut b,
+        "vm create -g rg -n web --image Ubuntu2404 --admin-username azureuser --admin-password Pa55word-Pa55word",
+    );
+    let (code, _, err) = sh(&mut b, "network nic delete -g rg -n webVMNic");
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("NicInUse"), "{err}");
+    ok(&mut b, "vm delete -g rg -n web --yes");
+    ok(&mut b, "network nic delete -g rg -n webVMNic");
+    assert!(b.model.network_interfaces.is_empty());
+    // As az: deleting what is not there is no error.
+    ok(&mut b, "network nic delete -g rg -n webVMNic");
+}
+
+#[test]
 fn vm_create_makes_what_az_makes() {
     let mut b = MemoryBackend::new();
     ok(&mut b, "group create -n rg -l westus2");
