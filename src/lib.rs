@@ -14,6 +14,7 @@
 //! - [`topology`]: the YAML topology file, turned into model changes.
 //! - [`print`]: the table printer every `-o table` and report uses.
 //! - [`cli`]: the `vnetlab` commands.
+//! - [`fuzzing`]: the fuzz harnesses (`scripts/fuzz`, tests/fuzz_corpus.rs).
 //!
 //! Nothing here needs root: the live lab's host layer builds on top.
 
@@ -26,6 +27,7 @@ pub mod dataplane;
 pub mod dns;
 pub mod expect;
 pub mod flowlog;
+pub mod fuzzing;
 pub mod host;
 pub mod model;
 pub mod nsg;

@@ -1,8 +1,8 @@
-//! Replays the fuzz corpus (`fuzz/corpus/decide/`) and any saved crashers
-//! (`tests/resources/crashers/`) through the same harness as
-//! `fuzz/fuzz_targets/decide.rs`, and fuzzes `decide` a little with
-//! proptest, so that the no-panic property is checked on stable by plain
-//! `cargo test`.
+//! Replays the fuzz corpus of every target (`fuzz/corpus/TARGET/`) and any
+//! saved `decide` crashers (`tests/resources/crashers/`) through the same
+//! harnesses as `fuzz/fuzz_targets/TARGET.rs` (`vnetlab::fuzzing`), and
+//! fuzzes them a little with proptest, so that the no-panic property is
+//! checked by plain `cargo test`; `scripts/fuzz` runs them for longer.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -121,6 +121,85 @@ fn corpus_packets_through_every_ingress_and_shared_conntrack() {
             let packet = data.get(1..).unwrap_or_default();
             let _ = decide(t, &LbHealth::all_up(), &mut ct, ing, packet, now);
         }
+    }
+}
+
+fn seeds(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus").join(target);
+    files_in(&dir)
+        .into_iter()
+        .map(|p| {
+            let bytes = std::fs::read(&p).unwrap_or_else(|e| panic!("reading {}: {e}", p.display()));
+            (p, bytes)
+        })
+        .collect()
+}
+
+#[test]
+fn every_target_has_a_fuzz_binary_and_seeds() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let manifest = std::fs::read_to_string(root.join("fuzz/Cargo.toml")).expect("fuzz/Cargo.toml");
+    let binaries = files_in(&root.join("fuzz/fuzz_targets"));
+    assert_eq!(
+        binaries.len(),
+        vnetlab::fuzzing::TARGETS.len(),
+        "one fuzz_targets/*.rs per target"
+    );
+    for (name, _) in vnetlab::fuzzing::TARGETS {
+        assert!(
+            root.join(format!("fuzz/fuzz_targets/{name}.rs")).is_file(),
+            "fuzz/fuzz_targets/{name}.rs"
+        );
+        assert!(
+            manifest.contains(&format!("name = \"{name}\"")),
+            "fuzz/Cargo.toml has no [[bin]] {name}"
+        );
+        assert!(seeds(name).len() >= 3, "fuzz/corpus/{name}/ needs seeds");
+    }
+}
+
+#[test]
+fn every_target_replays_its_corpus_without_panic() {
+    for (name, run) in vnetlab::fuzzing::TARGETS {
+        for (path, data) in seeds(name) {
+            let r = std::panic::catch_unwind(|| run(&data));
+            assert!(r.is_ok(), "{name} panicked on {}", path.display());
+        }
+    }
+}
+
+#[test]
+fn api_seeds_are_requests_the_daemon_parses() {
+    // Seeds that parse start the fuzzer inside the model, past serde.
+    for (path, data) in seeds("api") {
+        let parsed = serde_json::from_slice::<vnetlab::daemon::proto::Request>(&data);
+        let name = path.to_string_lossy();
+        assert_eq!(parsed.is_ok(), !name.contains("not-json"), "{name}: {parsed:?}");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// Every target's seeds, a few bytes flipped, inserted or cut.
+    #[test]
+    fn mutated_seeds_of_every_target_never_panic(
+        target in any::<prop::sample::Index>(),
+        pick in any::<prop::sample::Index>(),
+        edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0u8..3), 1..6),
+    ) {
+        let (name, run) = vnetlab::fuzzing::TARGETS[target.index(vnetlab::fuzzing::TARGETS.len())];
+        let s = seeds(name);
+        let mut data = s[pick.index(s.len())].1.clone();
+        for (at, x, kind) in &edits {
+            let i = at.index(data.len() + 1);
+            match kind {
+                0 if i < data.len() => data[i] ^= x | 1,
+                1 => data.insert(i, *x),
+                _ => data.truncate(i),
+            }
+        }
+        run(&data);
     }
 }
 

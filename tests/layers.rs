@@ -17,7 +17,7 @@ fn layer(module: &str) -> Option<u8> {
         "routing" | "nsg" | "topology" | "terraform" | "dns" => 1,
         "dataplane" => 2,
         "host" | "daemon" | "az" | "arm" | "expect" => 3,
-        "cli" => 4,
+        "cli" | "fuzzing" => 4,
         _ => return None,
     })
 }

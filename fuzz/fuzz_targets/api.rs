@@ -1,0 +1,8 @@
+//! Arbitrary bytes through the `api` harness (`vnetlab::fuzzing::api`,
+//! shared with the corpus replay in `tests/fuzz_corpus.rs`): it must
+//! never panic.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| vnetlab::fuzzing::api(data));
