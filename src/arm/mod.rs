@@ -135,7 +135,9 @@ pub struct Arm {
 
 fn api_version_ok(v: &str) -> bool {
     // YYYY-MM-DD, optionally -preview / -beta / -privatepreview.
-    let (date, suffix) = v.split_at(v.len().min(10));
+    // Checked: a non-ASCII version must be refused, not split mid-char
+    // (found by scripts/fuzz, fuzz/corpus/arm/api-version-not-a-char-boundary).
+    let (date, suffix) = v.split_at_checked(10).unwrap_or((v, ""));
     let b = date.as_bytes();
     date.len() == 10
         && b.iter().enumerate().all(|(i, c)| {

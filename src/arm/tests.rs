@@ -645,3 +645,13 @@ fn private_dns_zones_links_and_record_sets_as_az_sends_them() {
     assert_eq!(lab.call("DELETE", &zone, None).status, 202);
     assert_eq!(lab.call("GET", &zone, None).status, 404);
 }
+
+#[test]
+fn api_versions_are_checked_without_splitting_a_character() {
+    assert!(api_version_ok("2024-05-01"));
+    assert!(api_version_ok("2024-05-01-preview"));
+    assert!(!api_version_ok("2024-05-0"));
+    // Byte 10 inside a multi-byte character (the fuzzer's find).
+    assert!(!api_version_ok("1\u{145}12\u{145}\u{145}\u{145}"));
+    assert!(!api_version_ok("2024-05-01\u{e9}"));
+}
