@@ -11,8 +11,10 @@ pub mod auth;
 pub mod ca;
 mod deployments;
 pub mod export;
+mod hub;
 pub mod jsonc;
 mod put;
+mod rbac;
 pub mod template;
 pub mod wire;
 
@@ -131,6 +133,8 @@ pub struct Arm {
     /// Resources of types the model does not emulate, put by deployments,
     /// by lower-cased ID: stored, returned by GET, listed and deletable.
     opaque: std::collections::BTreeMap<String, Value>,
+    /// Route Server hubs PUT before their IP configuration.
+    hubs: hub::Pending,
 }
 
 fn api_version_ok(v: &str) -> bool {
@@ -189,6 +193,7 @@ impl Arm {
             next_operation: 0,
             deployments: std::collections::BTreeMap::new(),
             opaque: std::collections::BTreeMap::new(),
+            hubs: hub::Pending::default(),
         }
     }
 
@@ -405,6 +410,7 @@ impl Arm {
                     .subscriptions
                     .iter()
                     .filter(|s| s.tenant_id.eq_ignore_ascii_case(&caller.tenant_id) || caller.tenant_id.is_empty())
+                    .filter(|s| rbac::sees_subscription(model, caller, &s.id))
                     .map(subscription)
                     .collect();
                 return Response::json(200, json!({ "value": subs }));
@@ -495,13 +501,13 @@ impl Arm {
                 let scope = format!("/subscriptions/{}", sub.id);
                 return Response::json(
                     200,
-                    json!({ "value": wire::list(model, &scope, "Microsoft.Resources/resourceGroups").into_iter().map(wire::to_arm).collect::<Vec<_>>() }),
+                    json!({ "value": wire::list(model, &scope, "Microsoft.Resources/resourceGroups").into_iter().filter(|g| readable(model, caller, g)).map(wire::to_arm).collect::<Vec<_>>() }),
                 );
             }
             ("GET", ["providers", _, _]) => {
                 let scope = format!("/subscriptions/{}", sub.id);
                 let typ = format!("{}/{}", segs[3], segs[4]);
-                return list_response(model, &scope, &typ);
+                return self.list_response(model, caller, &scope, &typ);
             }
             _ => {}
         }
@@ -542,8 +548,12 @@ impl Arm {
             let odd = id_segs.len() % 2 == 1;
             if odd && method == "POST" && id_segs.len() >= 3 {
                 let path = &id_segs[..id_segs.len() - 1];
+                let verb = id_segs[id_segs.len() - 1];
                 return match ResourceId::parse(&format!("{base}/{}", path.join("/"))) {
-                    Some(i) => self.action(method, &i, id_segs[id_segs.len() - 1], model, backend),
+                    Some(i) => match rbac::check(model, caller, &rbac::action(method, &i, Some(verb)), &i) {
+                        Ok(()) => self.action(method, &i, verb, model, backend),
+                        Err(e) => refused(&e),
+                    },
                     None => not_found(&req.path),
                 };
             }
@@ -561,22 +571,15 @@ impl Arm {
                     typ.push('/');
                     typ.push_str(k);
                 }
-                let mut v: Vec<Value> = wire::list(model, &parent, &typ).into_iter().map(wire::to_arm).collect();
-                let within = format!("{}/", parent.to_ascii_lowercase());
-                v.extend(
-                    self.opaque
-                        .iter()
-                        .filter(|(k, d)| {
-                            k.starts_with(&within) && d["type"].as_str().is_some_and(|t| t.eq_ignore_ascii_case(&typ))
-                        })
-                        .map(|(_, d)| d.clone()),
-                );
-                return Response::json(200, json!({ "value": v }));
+                return self.list_response(model, caller, &parent, &typ);
             }
             match ResourceId::parse(&format!("{base}/{}", id_segs.join("/"))) {
                 Some(i) => id = i,
                 None => return not_found(&req.path),
             }
+        }
+        if let Err(e) = rbac::check(model, caller, &rbac::action(method, &id, None), &id) {
+            return refused(&e);
         }
         match method {
             "GET"
@@ -594,7 +597,7 @@ impl Arm {
                     _ => refused(&AzureError::resource_not_found(&id)),
                 }
             }
-            "GET" | "HEAD" => match wire::find(model, &id) {
+            "GET" | "HEAD" => match wire::find(model, &id).or_else(|| self.hubs.get(&id)) {
                 Some(v) => {
                     if method == "HEAD" {
                         Response::empty(204)
@@ -641,6 +644,16 @@ impl Arm {
                 );
             }
         };
+        if id
+            .resource_type()
+            .eq_ignore_ascii_case("Microsoft.Network/virtualNetworks/virtualNetworkPeerings")
+            && let Some(remote) = body["properties"]["remoteVirtualNetwork"]["id"]
+                .as_str()
+                .and_then(ResourceId::parse)
+            && let Err(e) = rbac::check_linked_peering(model, caller, &rbac::action(method, id, None), id, &remote)
+        {
+            return refused(&e);
+        }
         let existing = wire::find(model, id);
         // Private DNS answers az's If-None-Match: * in its own words.
         let private_dns = id
@@ -664,9 +677,20 @@ impl Arm {
         };
         let principal =
             (!caller.app_id.eq_ignore_ascii_case(auth::LAB_PRINCIPAL_APP_ID)).then_some(caller.app_id.as_str());
-        let changes = match put::changes(model, id, &body, principal) {
-            Ok(c) => c,
-            Err(e) => return refused(&e),
+        let changes = if hub::is_hub_type(id) {
+            match self.hubs.put(model, id, &body) {
+                Ok(hub::Put::Changes(c)) => c,
+                Ok(hub::Put::Held(doc)) => {
+                    let (async_op, _) = self.operation_headers(id.subscription_id(), "Microsoft.Network");
+                    return Response::json(201, wire::to_arm(doc)).header("Azure-AsyncOperation", async_op);
+                }
+                Err(e) => return refused(&e),
+            }
+        } else {
+            match put::changes(model, id, &body, principal) {
+                Ok(c) => c,
+                Err(e) => return refused(&e),
+            }
         };
         if let Err(e) = backend.apply(changes) {
             return match e {
@@ -674,6 +698,7 @@ impl Arm {
                 other => Response::error(500, "InternalServerError", &other.to_string()),
             };
         }
+        self.hubs.settled(id);
         let after = backend.model().unwrap_or_default();
         let Some(doc) = wire::find(&after, id) else {
             return Response::error(
@@ -697,11 +722,12 @@ impl Arm {
         if self.opaque.remove(&id.as_str().to_ascii_lowercase()).is_some() {
             return Response::empty(200);
         }
+        let held = self.hubs.forget(id);
         if wire::find(model, id).is_none() {
             // Azure: deleting what is not there answers 204 No Content.
-            return Response::empty(204);
+            return if held { self.deleted(id) } else { Response::empty(204) };
         }
-        let Some(change) = put::delete(id) else {
+        let Some(change) = put::delete(id).or_else(|| hub::delete(id)) else {
             return Response::error(
                 400,
                 "BadRequest",
@@ -718,15 +744,48 @@ impl Arm {
             };
         }
         // Azure: Record Sets - Delete is synchronous (200), unlike zones and links.
-        let typ = id.resource_type();
-        if put::is_record_set_type(&typ) {
+        if put::is_record_set_type(&id.resource_type()) {
             return Response::empty(200);
         }
-        let provider = typ.split('/').next().unwrap_or("Microsoft.Network").to_string();
+        self.deleted(id)
+    }
+
+    /// 202 Accepted with the operation to poll.
+    fn deleted(&mut self, id: &ResourceId) -> Response {
+        let provider = id
+            .resource_type()
+            .split('/')
+            .next()
+            .unwrap_or("Microsoft.Network")
+            .to_string();
         let (async_op, location) = self.operation_headers(id.subscription_id(), &provider);
         Response::empty(202)
             .header("Azure-AsyncOperation", async_op)
             .header("Location", location)
+    }
+
+    /// The opaque resources (kept for deployments) of `typ` below `scope`.
+    fn opaque_within(&self, scope: &str, typ: &str) -> Vec<Value> {
+        let within = format!("{}/", scope.to_ascii_lowercase());
+        self.opaque
+            .iter()
+            .filter(|(k, d)| k.starts_with(&within) && d["type"].as_str().is_some_and(|t| t.eq_ignore_ascii_case(typ)))
+            .map(|(_, d)| d.clone())
+            .collect()
+    }
+
+    /// A list at `scope`: the model's resources, the held hubs and the
+    /// opaque resources.
+    fn list_response(&self, model: &Model, caller: &Caller, scope: &str, typ: &str) -> Response {
+        let v: Vec<Value> = wire::list(model, scope, typ)
+            .into_iter()
+            .chain(self.hubs.list(scope, typ))
+            .chain(self.opaque_within(scope, typ))
+            // Azure: a list holds what the caller may read.
+            .filter(|r| readable(model, caller, r))
+            .map(wire::to_arm)
+            .collect();
+        Response::json(200, json!({ "value": v }))
     }
 
     fn action(&mut self, method: &str, id: &ResourceId, action: &str, model: &Model, _b: &mut dyn Backend) -> Response {
@@ -822,9 +881,12 @@ fn preconditions(req: &Request, existing: Option<&Value>) -> Option<Response> {
     None
 }
 
-fn list_response(model: &Model, scope: &str, typ: &str) -> Response {
-    let v: Vec<Value> = wire::list(model, scope, typ).into_iter().map(wire::to_arm).collect();
-    Response::json(200, json!({ "value": v }))
+/// Whether `caller` may read the rendered resource `r`.
+fn readable(model: &Model, caller: &Caller, r: &Value) -> bool {
+    r.get("id")
+        .and_then(Value::as_str)
+        .and_then(ResourceId::parse)
+        .is_some_and(|id| rbac::allows(model, caller, &rbac::action("GET", &id, None), &id))
 }
 
 fn not_found(path: &str) -> Response {

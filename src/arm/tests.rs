@@ -655,3 +655,181 @@ fn api_versions_are_checked_without_splitting_a_character() {
     assert!(!api_version_ok("1\u{145}12\u{145}\u{145}\u{145}"));
     assert!(!api_version_ok("2024-05-01\u{e9}"));
 }
+
+/// A token for the topology principal `object_id`.
+fn principal_token(lab: &mut Lab, object_id: &str) -> String {
+    let secret = lab.arm.keys().client_secret(object_id);
+    let body = format!("grant_type=client_credentials&client_id={object_id}&client_secret={secret}");
+    let path = format!("/{}/oauth2/v2.0/token", crate::model::DEFAULT_TENANT_ID);
+    let r = lab.arm.handle(
+        "t",
+        &request("POST", &path, None, body.as_bytes()),
+        &mut lab.backend,
+        100,
+    );
+    assert_eq!(r.status, 200, "{r:?}");
+    r.body.expect("body")["access_token"]
+        .as_str()
+        .expect("token")
+        .to_string()
+}
+
+#[test]
+fn role_assignments_decide_each_request() {
+    use crate::model::{Change, Principal, PrincipalType, RoleAssignment};
+    let mut lab = Lab::new();
+    for (name, rg) in [("va", "rg"), ("vb", "rg2")] {
+        let group = format!("/subscriptions/{SUB}/resourcegroups/{rg}");
+        assert_eq!(
+            lab.call("PUT", &group, Some(json!({ "location": "westeurope" })))
+                .status,
+            201
+        );
+        let vnet = format!("{group}/providers/Microsoft.Network/virtualNetworks/{name}");
+        let body = json!({ "location": "westeurope", "properties": { "addressSpace": { "addressPrefixes": [if name == "va" { "10.1.0.0/16" } else { "10.2.0.0/16" }] } } });
+        let r = lab.call("PUT", &vnet, Some(body));
+        assert!(r.status < 300, "{r:?}");
+    }
+    let oid = "11111111-0000-4000-8000-000000000001";
+    let assign = |role: &str, rg: &str| {
+        Change::PutRoleAssignment(RoleAssignment {
+            principal_object_id: oid.into(),
+            role_definition_name: role.into(),
+            scope: format!("/subscriptions/{SUB}/resourceGroups/{rg}"),
+        })
+    };
+    lab.backend
+        .apply(vec![
+            Change::PutPrincipal(Principal {
+                name: "ops".into(),
+                object_id: oid.into(),
+                tenant_id: crate::model::DEFAULT_TENANT_ID.into(),
+                principal_type: PrincipalType::ServicePrincipal,
+            }),
+            assign("Network Contributor", "rg"),
+            assign("Reader", "rg2"),
+        ])
+        .expect("principal");
+    lab.token = principal_token(&mut lab, oid);
+    // Reads where it holds any role; lists hold only what it may read.
+    assert_eq!(lab.call("GET", &vnet_path("va"), None).status, 200);
+    let r = lab.call(
+        "GET",
+        &format!("/subscriptions/{SUB}/providers/Microsoft.Network/virtualNetworks"),
+        None,
+    );
+    assert_eq!(r.body.expect("body")["value"].as_array().map(Vec::len), Some(2));
+    // A Reader cannot write: ARM's 403, the lab unchanged.
+    let b = format!("/subscriptions/{SUB}/resourceGroups/rg2/providers/Microsoft.Network/virtualNetworks/vb");
+    let r = lab.call(
+        "PUT",
+        &format!("{b}/subnets/s"),
+        Some(json!({ "properties": { "addressPrefix": "10.2.1.0/24" } })),
+    );
+    assert_eq!(r.status, 403);
+    let e = r.body.expect("body")["error"].clone();
+    assert_eq!(e["code"], "AuthorizationFailed");
+    assert!(
+        e["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("'Microsoft.Network/virtualNetworks/subnets/write' over scope")),
+        "{e}"
+    );
+    assert!(
+        lab.backend
+            .model()
+            .expect("model")
+            .subnet(&ResourceId::parse(&format!("{b}/subnets/s")).expect("id"))
+            .is_none()
+    );
+    // Network Contributor on a's group only: peering to b lacks peer/action there.
+    let peering = format!("{}/virtualNetworkPeerings/va-vb", vnet_path("va"));
+    let r = lab.call(
+        "PUT",
+        &peering,
+        Some(json!({ "properties": { "remoteVirtualNetwork": { "id": b } } })),
+    );
+    assert_eq!(r.status, 403, "{r:?}");
+    assert_eq!(r.body.expect("body")["error"]["code"], "LinkedAuthorizationFailed");
+    lab.backend
+        .apply(vec![assign("Network Contributor", "rg2")])
+        .expect("role");
+    let r = lab.call(
+        "PUT",
+        &peering,
+        Some(json!({ "properties": { "remoteVirtualNetwork": { "id": b } } })),
+    );
+    assert_eq!(r.status, 201, "{r:?}");
+}
+
+#[test]
+fn a_route_server_as_az_sends_it() {
+    let mut lab = Lab::new();
+    assert_eq!(
+        lab.call("PUT", &rg_path(), Some(json!({ "location": "westeurope" })))
+            .status,
+        201
+    );
+    let body = json!({ "location": "westeurope", "properties": {
+        "addressSpace": { "addressPrefixes": ["10.20.0.0/16"] },
+        "subnets": [{ "name": "RouteServerSubnet", "properties": { "addressPrefix": "10.20.1.0/24" } }] } });
+    assert_eq!(lab.call("PUT", &vnet_path("hub"), Some(body)).status, 201);
+    let pip = format!("/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Network/publicIPAddresses/rs-ip");
+    let r = lab.call(
+        "PUT",
+        &pip,
+        Some(json!({ "location": "westeurope", "sku": { "name": "Standard" } })),
+    );
+    assert_eq!(r.status, 201, "{r:?}");
+    // az: the hub first (no subnet), shown as it waits, then its IP configuration.
+    let hub = format!("/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Network/virtualHubs/rs");
+    let r = lab.call(
+        "PUT",
+        &hub,
+        Some(json!({ "location": "westeurope", "properties": { "sku": "Standard" } })),
+    );
+    assert_eq!(r.status, 201, "{r:?}");
+    let r = lab.call("GET", &hub, None);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body.expect("body")["properties"]["sku"], "Standard");
+    let subnet = format!("{}/subnets/RouteServerSubnet", vnet_path("hub"));
+    let config =
+        json!({ "name": "Default", "properties": { "subnet": { "id": subnet }, "publicIPAddress": { "id": pip } } });
+    let r = lab.call("PUT", &format!("{hub}/ipConfigurations/Default"), Some(config));
+    assert_eq!(r.status, 201, "{r:?}");
+    assert_eq!(r.body.expect("body")["properties"]["subnet"]["id"], subnet.as_str());
+    let r = lab.call("GET", &hub, None);
+    let doc = r.body.expect("body");
+    assert_eq!(
+        doc["properties"]["virtualRouterIps"].as_array().map(Vec::len),
+        Some(2),
+        "{doc}"
+    );
+    // az network routeserver update: GET, change, PUT the whole hub.
+    let mut doc = doc;
+    doc["properties"]["allowBranchToBranchTraffic"] = json!(true);
+    assert_eq!(lab.call("PUT", &hub, Some(doc)).status, 200);
+    let model = lab.backend.model().expect("model");
+    let rs = model.route_servers.values().next().expect("route server");
+    assert!(rs.allow_branch_to_branch_traffic);
+    // A BGP connection; a child of a missing hub is refused.
+    let bgp = json!({ "properties": { "peerIp": "10.20.2.4", "peerAsn": 65001 } });
+    assert_eq!(
+        lab.call("PUT", &format!("{hub}/bgpConnections/nva"), Some(bgp.clone()))
+            .status,
+        201
+    );
+    let r = lab.call("PUT", &format!("{hub}x/bgpConnections/nva"), Some(bgp));
+    assert_eq!(r.status, 404, "{r:?}");
+    // Deleting the IP configuration, then the hub, as az routeserver delete does.
+    assert_eq!(
+        lab.call("DELETE", &format!("{hub}/bgpConnections/nva"), None).status,
+        202
+    );
+    assert_eq!(
+        lab.call("DELETE", &format!("{hub}/ipConfigurations/Default"), None)
+            .status,
+        202
+    );
+    assert!(lab.backend.model().expect("model").route_servers.is_empty());
+}

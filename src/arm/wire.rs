@@ -50,7 +50,10 @@ pub fn to_arm(v: Value) -> Value {
                 if k == "properties" {
                     continue;
                 }
-                if ENVELOPE.contains(&k.as_str()) {
+                // Azure: the envelope's `sku` is an object; a string `sku`
+                // (virtualHubs' "Standard") is a property.
+                let property_sku = k == "sku" && v.is_string();
+                if ENVELOPE.contains(&k.as_str()) && !property_sku {
                     top.insert(k, v);
                 } else {
                     props.insert(k, to_arm(v));
@@ -102,6 +105,7 @@ pub fn all_rendered(m: &Model) -> Vec<Value> {
     out.extend(m.connections.values().map(|c| render::connection(m, c)));
     for rs in m.route_servers.values() {
         out.push(render::route_server(m, rs));
+        out.push(super::hub::ip_configuration(rs));
         out.extend(rs.peerings.iter().map(|p| render::route_server_peering(rs, p)));
     }
     out.extend(m.load_balancers.values().map(|lb| render::load_balancer(m, lb)));

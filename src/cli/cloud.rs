@@ -219,16 +219,27 @@ pub fn env(lab: &Lab, unset: bool, out: &mut impl Write) -> anyhow::Result<u8> {
             .model()
             .map_err(|e| anyhow::anyhow!("{e}"))?
     };
-    let tenant = model
-        .subscriptions
-        .first()
-        .map(|s| s.tenant_id.clone())
-        .context("the lab has no subscription")?;
+    let first = model.subscriptions.first().context("the lab has no subscription")?;
+    let tenant = first.tenant_id.clone();
+    // Azure: a principal sees the subscriptions of every tenant it signs
+    // in to; az merges each login's subscriptions into its profile.
+    let mut tenants: Vec<&str> = Vec::new();
+    for s in &model.subscriptions {
+        if !tenants.iter().any(|t| t.eq_ignore_ascii_case(&s.tenant_id)) {
+            tenants.push(&s.tenant_id);
+        }
+    }
     let vars = variables(lab, &files, &url, &tenant, &secret);
+    // az keeps the subscription list of its last login: sign in again
+    // when the lab's subscriptions changed, not only its endpoint.
+    let stamp: Vec<&str> = std::iter::once(url.as_str())
+        .chain(model.subscriptions.iter().map(|s| s.id.as_str()))
+        .collect();
+    let stamp = stamp.join("\n");
     let signed_in = std::fs::read_to_string(files.signed_in()).unwrap_or_default();
-    if signed_in.trim() != url {
-        sign_in(lab, &files, &vars, &url, &tenant, &secret)?;
-        std::fs::write(files.signed_in(), &url)?;
+    if signed_in.trim() != stamp {
+        sign_in(lab, &files, &vars, &url, &tenants, &first.id, &secret)?;
+        std::fs::write(files.signed_in(), &stamp)?;
     }
     for (name, value) in &vars {
         writeln!(
@@ -252,14 +263,15 @@ fn sign_in(
     files: &Files,
     vars: &[(&'static str, String)],
     url: &str,
-    tenant: &str,
+    tenants: &[&str],
+    subscription: &str,
     secret: &str,
 ) -> anyhow::Result<()> {
     let az = real_az()?;
     let cloud = format!("vnetlab-{}", lab.name());
     let _ = std::fs::remove_dir_all(files.azure_config());
     std::fs::create_dir_all(files.azure_config())?;
-    let steps: Vec<Vec<&str>> = vec![
+    let mut steps: Vec<Vec<&str>> = vec![
         vec![
             "cloud",
             "register",
@@ -269,7 +281,9 @@ fn sign_in(
             url,
         ],
         vec!["cloud", "set", "--name", &cloud],
-        vec![
+    ];
+    for tenant in tenants {
+        steps.push(vec![
             "login",
             "--service-principal",
             "--username",
@@ -278,8 +292,11 @@ fn sign_in(
             secret,
             "--tenant",
             tenant,
-        ],
-    ];
+        ]);
+    }
+    // The lab's first subscription is the default, whichever tenant
+    // signed in last.
+    steps.push(vec!["account", "set", "--subscription", subscription]);
     for step in steps {
         let output = Process::new(&az)
             .args(&step)

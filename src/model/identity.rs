@@ -58,7 +58,16 @@ pub fn role_actions(role: &str) -> Option<(&'static [&'static str], &'static [&'
             &["*"],
             &["Microsoft.Authorization/*/Write", "Microsoft.Authorization/*/Delete"],
         ),
-        "network contributor" => (&["Microsoft.Network/*"], &[]),
+        // Azure: the built-in role also deploys templates and reads its
+        // groups (learn.microsoft.com/azure/role-based-access-control/built-in-roles/networking#network-contributor).
+        "network contributor" => (
+            &[
+                "Microsoft.Network/*",
+                "Microsoft.Resources/deployments/*",
+                "Microsoft.Resources/subscriptions/resourceGroups/read",
+            ],
+            &[],
+        ),
         "reader" => (&["*/read"], &[]),
         // The least-privilege custom role the peering docs describe.
         "vnet peering contributor" => (
