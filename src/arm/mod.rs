@@ -606,6 +606,13 @@ impl Arm {
                     }
                 }
                 None if method == "HEAD" => Response::empty(404),
+                // Azure: a missing group is ResourceGroupNotFound, not
+                // ResourceNotFound (what `az group show` prints).
+                None if id == group_id => Response::error(
+                    404,
+                    "ResourceGroupNotFound",
+                    &format!("Resource group '{}' could not be found.", segs[3]),
+                ),
                 None => match self.opaque.get(&id.as_str().to_ascii_lowercase()) {
                     Some(doc) => Response::json(200, doc.clone()),
                     None => refused(&AzureError::resource_not_found(&id)),

@@ -140,6 +140,9 @@ fn subscriptions_and_groups() {
     assert_eq!(r.body.expect("body")["value"][0]["name"], "rg");
     let r = lab.call("GET", &format!("/subscriptions/{SUB}/resourcegroups/nope"), None);
     assert_eq!(r.status, 404);
+    assert_eq!(r.body.expect("body")["error"]["code"], "ResourceGroupNotFound");
+    let r = lab.call("GET", &format!("/subscriptions/{SUB}/resourcegroups/nope"), None);
+    assert_eq!(r.status, 404);
 }
 
 #[test]

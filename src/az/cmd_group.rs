@@ -82,7 +82,10 @@ fn table(v: &Value) -> Value {
 
 fn show(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let g = ctx.group(a.must("name"))?;
-    Ok(Reply::Table(render::group(g), table))
+    // Azure: only `group list` has a table transformer in azure-cli 2.91;
+    // show (and create) print knack's automatic table (Location, Name),
+    // as scripts/check-az-diff found.
+    Ok(Reply::Value(render::group(g)))
 }
 
 fn exists(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {

@@ -491,14 +491,19 @@ pub fn vm_details(m: &Model, v: &VirtualMachine) -> Value {
 
 /// az adds `resourceGroup`, parsed from the ID, to every object that has
 /// an `id` (azure-cli core/commands `_add_resource_group`).
+// Azure: azure-cli 2.91 transform.py `_parse_id` reads parts[4] and
+// parts[8] of the ID split on '/', so an ID with fewer than nine parts (a
+// resource group's own, as `az group show` prints) gets no resourceGroup;
+// the differential test (scripts/check-az-diff) found it.
 pub fn add_resource_groups(v: &mut Value) {
     match v {
         Value::Object(map) => {
             let rg = map
                 .get("id")
                 .and_then(Value::as_str)
-                .and_then(ResourceId::parse)
-                .map(|id| id.resource_group_name().to_string())
+                .map(|id| id.split('/').collect::<Vec<_>>())
+                .filter(|parts| parts.len() > 8 && parts[3].eq_ignore_ascii_case("resourcegroups"))
+                .map(|parts| parts[4].to_string())
                 .filter(|rg| !rg.is_empty());
             if let Some(rg) = rg
                 && !map.keys().any(|k| k.eq_ignore_ascii_case("resourceGroup"))

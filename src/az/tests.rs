@@ -441,7 +441,7 @@ fn output_formats_and_queries() {
     assert_eq!(ok(&mut b, "group show -n rg -o none"), "");
     assert_eq!(
         ok(&mut b, "group show -n rg -o tsv"),
-        "/subscriptions/00000000-0000-4000-8000-000000000001/resourceGroups/rg\teastus\tNone\trg\t\trg\tNone\tMicrosoft.Resources/resourceGroups\n"
+        "/subscriptions/00000000-0000-4000-8000-000000000001/resourceGroups/rg\teastus\tNone\trg\t\tNone\tMicrosoft.Resources/resourceGroups\n"
     );
     assert_eq!(ok(&mut b, "group show -n rg --query name -o tsv"), "rg\n");
     // An option given twice counts once, the last time, as with argparse.
