@@ -70,6 +70,7 @@ fn vm_changes(name: &str, vnet: &str) -> Vec<Change> {
             location: Some(LOCATION.into()),
         },
         Change::PutNetworkInterface(NicSpec {
+            ip_configuration_name: None,
             id: nic.clone(),
             location: Some(LOCATION.into()),
             subnet: net("virtualNetworks", vnet).child("subnets", "default"),

@@ -98,6 +98,7 @@ fn peer(local: &str, name: &str, remote: &str) -> Change {
 }
 fn nic_spec(name: &str, subnet_id: ResourceId) -> NicSpec {
     NicSpec {
+        ip_configuration_name: None,
         id: nic(name),
         location: None,
         subnet: subnet_id,
@@ -113,6 +114,7 @@ fn nic_change(name: &str, subnet_id: ResourceId) -> Change {
 }
 fn static_nic(name: &str, subnet_id: ResourceId, ip: &str) -> Change {
     Change::PutNetworkInterface(NicSpec {
+        ip_configuration_name: None,
         private_ip_address: Some(ip.into()),
         ..nic_spec(name, subnet_id)
     })
@@ -304,6 +306,7 @@ fn base() -> Model {
     ok(
         &mut m,
         Change::PutNetworkInterface(NicSpec {
+            ip_configuration_name: None,
             public_ip_address: Some(pip("vm1-pip")),
             ..nic_spec("vm1-nic", subnet("spoke1-vnet", "apps"))
         }),
@@ -1232,6 +1235,7 @@ fn nic_in_a_missing_subnet_is_refused() {
 fn nic_in_another_region_than_its_vnet_is_refused() {
     let mut m = base();
     let c = Change::PutNetworkInterface(NicSpec {
+        ip_configuration_name: None,
         location: Some("northeurope".into()),
         ..nic_spec("ne-nic", subnet("lonely-vnet", "default"))
     });
@@ -1253,6 +1257,7 @@ fn nic_moving_to_another_vnet_is_refused() {
 fn public_ip_already_used_by_another_nic_is_refused() {
     let mut m = base();
     let c = Change::PutNetworkInterface(NicSpec {
+        ip_configuration_name: None,
         public_ip_address: Some(pip("vm1-pip")),
         ..nic_spec("thief-nic", subnet("spoke2-vnet", "web"))
     });
@@ -1263,6 +1268,7 @@ fn public_ip_already_used_by_another_nic_is_refused() {
 fn nic_with_a_missing_public_ip_is_refused() {
     let mut m = base();
     let c = Change::PutNetworkInterface(NicSpec {
+        ip_configuration_name: None,
         public_ip_address: Some(pip("ghost-pip")),
         ..nic_spec("n", subnet("spoke2-vnet", "web"))
     });
@@ -1824,6 +1830,7 @@ fn a_public_ip_held_by_a_gateway_cannot_be_deleted_nor_given_to_a_nic() {
         "vnetGatewayConfig0",
     );
     let c = Change::PutNetworkInterface(NicSpec {
+        ip_configuration_name: None,
         public_ip_address: Some(pip("gw-pip1")),
         ..nic_spec("vm2-nic", subnet("spoke1-vnet", "apps"))
     });
@@ -2471,6 +2478,7 @@ fn deleting_a_resource_group_whose_subnet_is_used_from_outside_is_refused_whole(
     ok(
         &mut m,
         Change::PutNetworkInterface(NicSpec {
+            ip_configuration_name: None,
             id: outside,
             ..nic_spec("unused", subnet("spoke2-vnet", "web"))
         }),

@@ -268,6 +268,7 @@ fn nic_change(id: &ResourceId, location: Option<String>, p: &Value) -> Result<Ch
     })?;
     let static_ip = string(c, "privateIPAllocationMethod").is_some_and(|m| m.eq_ignore_ascii_case("static"));
     Ok(Change::PutNetworkInterface(NicSpec {
+        ip_configuration_name: string(config, "name"),
         id: id.clone(),
         location,
         subnet,

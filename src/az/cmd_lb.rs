@@ -806,9 +806,7 @@ fn membership(ctx: &mut Ctx, a: Args, add: bool) -> Result<Reply, AzError> {
     let nic_id = ctx.net_id(rg, "networkInterfaces", a.must("nic-name"));
     let pool = pool_ref(ctx, &a)?;
     let nic = ctx.existing(&ctx.model().network_interfaces, &nic_id)?;
-    let config = a
-        .str("ip-config-name")
-        .unwrap_or(crate::model::vm_create::IP_CONFIGURATION_NAME);
+    let config = a.str("ip-config-name").unwrap_or(nic.ip_configuration_name.as_str());
     if !config.eq_ignore_ascii_case(nic.ip_configuration_id().name()) {
         return Err(not_found(&nic_id.child("ipConfigurations", config)));
     }

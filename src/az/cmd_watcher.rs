@@ -150,6 +150,7 @@ fn connectivity(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let vm_name = t.nics[nic].vm.clone().unwrap_or_default();
     let measured = ctx.backend.probe(&vm_name, dst, probe_port)?;
     Ok(Reply::Value(watcher::connectivity(
+        ctx.model(),
         &t,
         nic,
         dst,

@@ -207,6 +207,14 @@ fn vm_create_makes_what_az_makes() {
     assert_eq!(out["powerState"], "VM running");
     assert_eq!(out["resourceGroup"], "rg");
     let nic = json(&mut b, "network nic show -g rg -n webVMNic");
+    // Azure: _template_builder.py build_nic_resource names it ipconfig<vm>.
+    assert_eq!(nic["ipConfigurations"][0]["name"], "ipconfigweb");
+    assert!(
+        nic["ipConfigurations"][0]["id"]
+            .as_str()
+            .is_some_and(|s| s.ends_with("/networkInterfaces/webVMNic/ipConfigurations/ipconfigweb")),
+        "{nic}"
+    );
     assert_eq!(
         nic["networkSecurityGroup"]["id"]
             .as_str()
@@ -1161,8 +1169,8 @@ fn balancer_lab() -> MemoryBackend {
         "network lb create -g lb -n ilb --sku Standard --vnet-name VNet1 --subnet frontend --private-ip-address 10.1.2.10 --frontend-ip-name fe --backend-pool-name pool".into(),
         "network lb probe create -g lb --lb-name ilb -n http --protocol Http --port 80 --path /".into(),
         "network lb rule create -g lb --lb-name ilb -n web --protocol Tcp --frontend-port 80 --backend-port 80 --probe-name http".into(),
-        "network nic ip-config address-pool add -g lb --nic-name web1VMNic --ip-config-name ipconfig1 --lb-name ilb --address-pool pool".into(),
-        "network nic ip-config address-pool add -g lb --nic-name web2VMNic -n ipconfig1 --lb-name ilb --address-pool pool".into(),
+        "network nic ip-config address-pool add -g lb --nic-name web1VMNic --ip-config-name ipconfigweb1 --lb-name ilb --address-pool pool".into(),
+        "network nic ip-config address-pool add -g lb --nic-name web2VMNic -n ipconfigweb2 --lb-name ilb --address-pool pool".into(),
         "network lb create -g lb -n basic --sku Basic --vnet-name VNet1 --subnet frontend".into(),
         "network lb probe create -g lb --lb-name basic -n ssh --protocol Tcp --port 22".into(),
         "network lb rule create -g lb --lb-name basic -n ssh --protocol Tcp --frontend-port 22 --backend-port 22 --probe-name ssh --load-distribution SourceIP".into(),
@@ -1321,7 +1329,7 @@ fn balancer_commands_print_what_az_prints() {
         .collect();
     assert_eq!(members.len(), 2);
     assert!(
-        members[0].ends_with("/networkInterfaces/web1VMNic/ipConfigurations/ipconfig1"),
+        members[0].ends_with("/networkInterfaces/web1VMNic/ipConfigurations/ipconfigweb1"),
         "{members:?}"
     );
     let nic = json(&mut b, "network nic show -g lb -n web3VMNic");
@@ -1400,7 +1408,7 @@ fn balancer_commands_print_what_az_prints() {
         "network nic ip-config address-pool remove -g lb --nic-name web2VMNic --lb-name ilb --address-pool pool",
     );
     assert!(
-        ipc.get("loadBalancerBackendAddressPools").is_none() && ipc["name"] == "ipconfig1",
+        ipc.get("loadBalancerBackendAddressPools").is_none() && ipc["name"] == "ipconfigweb2",
         "{ipc}"
     );
     let (code, _, err) = sh(&mut b, "network lb probe show -g lb --lb-name ilb -n nope");

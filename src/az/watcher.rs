@@ -12,8 +12,8 @@ use crate::dataplane::packet::FlowKey;
 use crate::dataplane::{
     ConnTrack, DropReason, Ingress, LbHealth, NicIdx, RouteCtx, Step, Tables, Verdict, nsg_decision,
 };
-use crate::model::Direction;
 use crate::model::vm_create::IP_CONFIGURATION_NAME;
+use crate::model::{Direction, Model, ResourceId};
 use crate::routing::RouteSource;
 
 /// `show-next-hop`: `{nextHopIpAddress, nextHopType, routeTableId}`, or
@@ -116,9 +116,19 @@ pub struct Measured {
     pub latencies_ms: Vec<f64>,
 }
 
+/// The IP configuration of the NIC (or service instance) `id`: a
+/// service's instance has no NIC in the model and takes the default name.
+fn config_id(m: &Model, id: &ResourceId) -> ResourceId {
+    m.network_interfaces.get(id).map_or_else(
+        || id.child("ipConfigurations", IP_CONFIGURATION_NAME),
+        |n| n.ip_configuration_id(),
+    )
+}
+
 /// `test-connectivity`: the verdict for a request and its answer, with
 /// the hops and the issue that stops it, and what real probes measured.
 pub fn connectivity(
+    m: &Model,
     t: &Tables,
     nic: NicIdx,
     dst: Ipv4Addr,
@@ -192,7 +202,7 @@ pub fn connectivity(
         "id": crate::az::render::guid(&src.id, "hop"),
         "issues": source_issues,
         "nextHopIds": [],
-        "resourceId": src.id.child("ipConfigurations", IP_CONFIGURATION_NAME).as_str(),
+        "resourceId": config_id(m, &src.id).as_str(),
         "type": "Source",
     })];
     for &a in &e.appliances {
@@ -202,7 +212,7 @@ pub fn connectivity(
             "id": crate::az::render::guid(&nva.id, "hop"),
             "issues": [],
             "nextHopIds": [],
-            "resourceId": nva.id.child("ipConfigurations", IP_CONFIGURATION_NAME).as_str(),
+            "resourceId": config_id(m, &nva.id).as_str(),
             "type": "VirtualAppliance",
         }));
     }
@@ -212,7 +222,7 @@ pub fn connectivity(
             "id": dest_nic.map_or_else(|| "destination".to_string(), |n| crate::az::render::guid(&n.id, "hop")),
             "issues": dest_issues,
             "nextHopIds": [],
-            "resourceId": dest_nic.map_or_else(|| "Internet".to_string(), |n| n.id.child("ipConfigurations", IP_CONFIGURATION_NAME).to_string()),
+            "resourceId": dest_nic.map_or_else(|| "Internet".to_string(), |n| config_id(m, &n.id).to_string()),
             "type": if dest_nic.is_some() { "VnetLocal" } else { "Internet" },
         }));
     }

@@ -39,13 +39,20 @@ pub struct NetworkInterface {
     /// whatever the VNet says (then `dns_servers` is empty).
     #[serde(default)]
     pub azure_provided_dns: bool,
+    /// The name of its (only) IP configuration: `ipconfig<vm>` when az vm
+    /// create made the NIC, `ipconfig1` by default.
+    #[serde(default = "default_ip_configuration_name")]
+    pub ip_configuration_name: String,
+}
+
+fn default_ip_configuration_name() -> String {
+    super::vm_create::IP_CONFIGURATION_NAME.to_string()
 }
 
 impl NetworkInterface {
     /// The ID of the NIC's IP configuration.
     pub fn ip_configuration_id(&self) -> ResourceId {
-        self.id
-            .child("ipConfigurations", super::vm_create::IP_CONFIGURATION_NAME)
+        self.id.child("ipConfigurations", &self.ip_configuration_name)
     }
 }
 

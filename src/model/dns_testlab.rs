@@ -81,6 +81,7 @@ impl Lab {
     pub(crate) fn vm(&mut self, vnet: &str, name: &str) -> Ipv4Addr {
         let nic = ResourceId::network(DEFAULT_SUBSCRIPTION_ID, RG, "networkInterfaces", &format!("{name}-nic"));
         self.apply(Change::PutNetworkInterface(NicSpec {
+            ip_configuration_name: None,
             id: nic.clone(),
             location: None,
             subnet: vnet_id(vnet).child("subnets", "default"),

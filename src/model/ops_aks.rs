@@ -494,6 +494,7 @@ impl Model {
         );
         let vm = ResourceId::resource(sub, &cluster.node_resource_group, COMPUTE, "virtualMachines", name);
         self.put_nic(NicSpec {
+            ip_configuration_name: None,
             id: nic.clone(),
             location: Some(cluster.location.clone()),
             subnet: pool.vnet_subnet_id.clone(),

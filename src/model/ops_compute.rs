@@ -36,6 +36,10 @@ pub struct NicSpec {
     /// forces Azure's DNS; `Some([])` inherits again.
     #[serde(default)]
     pub dns_servers: Option<Vec<String>>,
+    /// The IP configuration's name: `None` keeps the NIC's current one
+    /// (`ipconfig1` for a new NIC).
+    #[serde(default)]
+    pub ip_configuration_name: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -161,7 +165,12 @@ impl Model {
                 );
             }
         }
-        let own = id.child("ipConfigurations", super::vm_create::IP_CONFIGURATION_NAME);
+        let ip_configuration_name = spec
+            .ip_configuration_name
+            .clone()
+            .or_else(|| existing.as_ref().map(|e| e.ip_configuration_name.clone()))
+            .unwrap_or_else(|| super::vm_create::IP_CONFIGURATION_NAME.to_string());
+        let own = id.child("ipConfigurations", &ip_configuration_name);
         let keep = existing
             .as_ref()
             .filter(|o| o.subnet == spec.subnet)
@@ -185,7 +194,6 @@ impl Model {
                     "Resource {pip} referenced by resource {id} was not found. Please make sure that the referenced resource exists, and that both resources are in the same region."
                 );
             }
-            let own = id.child("ipConfigurations", super::vm_create::IP_CONFIGURATION_NAME);
             if let Some(other) = self.public_ip_holder(pip).filter(|h| *h != own) {
                 bail!(
                     PublicIPAddressInUse,
@@ -217,6 +225,7 @@ impl Model {
             virtual_machine: existing.and_then(|e| e.virtual_machine),
             dns_servers,
             azure_provided_dns,
+            ip_configuration_name,
         };
         self.network_interfaces.insert(id, nic);
         Ok(())

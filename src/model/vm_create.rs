@@ -18,12 +18,17 @@ pub const DEFAULT_VNET_PREFIX: &str = "10.0.0.0/16";
 pub const DEFAULT_SUBNET_PREFIX: &str = "10.0.0.0/24";
 /// azure-semantics §9.6; captures of older az show Standard_DS1_v2.
 pub const DEFAULT_VM_SIZE: &str = "Standard_D2s_v5";
-/// The name of a NIC's (only) IP configuration. Azure: az names the one
-/// it makes for a VM `ipconfig<vm>` and `az network nic create` names it
-/// `ipconfig1`; vnetlab names every NIC's `ipconfig1`, because the
-/// compiled tables and network watcher name a NIC's configuration without
-/// the model at hand (docs/az.md, "Where vnetlab differs").
+/// The name of a NIC's (only) IP configuration when its creator names
+/// none. Azure: `az network nic create` names it `ipconfig1`
+/// (azure-cli 2.91.0 `network/custom.py`, `create_nic`).
 pub const IP_CONFIGURATION_NAME: &str = "ipconfig1";
+
+/// The IP configuration `az vm create` gives the NIC it makes.
+// Azure: azure-cli 2.91.0 `vm/_template_builder.py` (`build_nic_resource`):
+// `'name': 'ipconfig{}'.format(vm_name)`.
+pub fn ip_configuration_name_for_vm(vm: &str) -> String {
+    format!("ipconfig{vm}")
+}
 
 pub fn nic_name(vm: &str) -> String {
     format!("{vm}VMNic")
@@ -190,6 +195,7 @@ impl VmCreate {
                 }
                 let nic = Self::nic_id(&self.id);
                 out.push(Change::PutNetworkInterface(NicSpec {
+                    ip_configuration_name: Some(ip_configuration_name_for_vm(self.id.name())),
                     id: nic.clone(),
                     location: self.location.clone(),
                     subnet: n.subnet,

@@ -367,6 +367,7 @@ fn custom_dns_servers_on_vnets_and_nics() {
     };
     let nic_put = |servers: Option<Vec<&str>>| {
         Change::PutNetworkInterface(NicSpec {
+            ip_configuration_name: None,
             id: nic_id.clone(),
             location: None,
             subnet: vnet_id("hub").child("subnets", "default"),
