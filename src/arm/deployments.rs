@@ -209,7 +209,7 @@ impl Arm {
                     );
                 }
                 let existed = self.deployments.insert(key, doc.clone()).is_some();
-                let (async_op, _) = self.operation_headers(scope.subscription_id(), "Microsoft.Resources");
+                let (async_op, _) = self.operation_headers(scope.subscription_id(), "Microsoft.Resources", None);
                 Response::json(if existed { 200 } else { 201 }, doc).header("Azure-AsyncOperation", async_op)
             }
             ("POST", [_, action]) if action.eq_ignore_ascii_case("validate") => {

@@ -7,6 +7,7 @@
 //! into ARM's shape ([`wire::to_arm`]). The HTTPS listener is the CLI's
 //! (`vnetlab cloud serve`): nothing here touches a socket.
 
+mod actions;
 pub mod auth;
 pub mod ca;
 mod deployments;
@@ -125,8 +126,9 @@ pub struct Arm {
     keys: Keys,
     /// `https://127.0.0.1:PORT`, no trailing slash.
     base: String,
-    /// Operation IDs handed out in `Azure-AsyncOperation` headers.
-    operations: BTreeSet<String>,
+    /// Operations handed out in `Azure-AsyncOperation` headers, with the
+    /// result their `Location` answers (`None`: no content).
+    operations: std::collections::BTreeMap<String, Option<Value>>,
     next_operation: u64,
     /// Template deployments, by lower-cased ID: ARM keeps their record.
     deployments: std::collections::BTreeMap<String, Value>,
@@ -189,7 +191,7 @@ impl Arm {
         Arm {
             keys: Keys::new(secret),
             base: base.trim_end_matches('/').to_string(),
-            operations: BTreeSet::new(),
+            operations: std::collections::BTreeMap::new(),
             next_operation: 0,
             deployments: std::collections::BTreeMap::new(),
             opaque: std::collections::BTreeMap::new(),
@@ -380,13 +382,13 @@ impl Arm {
         )
     }
 
-    fn operation_headers(&mut self, sub: &str, provider: &str) -> (String, String) {
+    fn operation_headers(&mut self, sub: &str, provider: &str, result: Option<Value>) -> (String, String) {
         self.next_operation += 1;
         let id = format!(
             "{:08x}-0000-4000-8000-{:012x}",
             self.next_operation, self.next_operation
         );
-        self.operations.insert(id.clone());
+        self.operations.insert(id.clone(), result);
         let base = format!("{}/subscriptions/{sub}/providers/{provider}/locations/lab", self.base);
         (
             format!("{base}/operations/{id}?api-version=2024-05-01"),
@@ -464,11 +466,14 @@ impl Arm {
                 };
             }
             ("GET", ["providers", _, "locations", _, "operations" | "operationresults", op]) => {
-                if !self.operations.contains(*op) {
+                let Some(result) = self.operations.get(*op) else {
                     return not_found(&req.path);
-                }
+                };
                 if rest[4] == "operationresults" {
-                    return Response::empty(204);
+                    return match result {
+                        Some(v) => Response::json(200, v.clone()),
+                        None => Response::empty(204),
+                    };
                 }
                 return Response::json(200, json!({ "id": req.path, "name": op, "status": "Succeeded" }));
             }
@@ -503,6 +508,23 @@ impl Arm {
                     200,
                     json!({ "value": wire::list(model, &scope, "Microsoft.Resources/resourceGroups").into_iter().filter(|g| readable(model, caller, g)).map(wire::to_arm).collect::<Vec<_>>() }),
                 );
+            }
+            ("GET", ["providers", "microsoft.network", "networkwatchers"]) => {
+                return Response::json(200, json!({ "value": actions::watchers(model, &sub.id) }));
+            }
+            (
+                "POST",
+                [
+                    "resourcegroups",
+                    rg,
+                    "providers",
+                    "microsoft.network",
+                    "networkwatchers",
+                    _,
+                    _,
+                ],
+            ) if rg.eq_ignore_ascii_case(actions::WATCHER_GROUP) => {
+                return self.watcher_action(req, &sub.id, segs[7], segs[8], model, backend);
             }
             ("GET", ["providers", _, _]) => {
                 let scope = format!("/subscriptions/{}", sub.id);
@@ -551,7 +573,7 @@ impl Arm {
                 let verb = id_segs[id_segs.len() - 1];
                 return match ResourceId::parse(&format!("{base}/{}", path.join("/"))) {
                     Some(i) => match rbac::check(model, caller, &rbac::action(method, &i, Some(verb)), &i) {
-                        Ok(()) => self.action(method, &i, verb, model, backend),
+                        Ok(()) => self.action(req, &i, verb, model, backend),
                         Err(e) => refused(&e),
                     },
                     None => not_found(&req.path),
@@ -564,7 +586,16 @@ impl Arm {
                 let parent = if id_segs.len() == 1 {
                     group_id.as_str().to_string()
                 } else {
-                    format!("{base}/{}", id_segs[..id_segs.len() - 1].join("/"))
+                    let parent = format!("{base}/{}", id_segs[..id_segs.len() - 1].join("/"));
+                    // Azure: listing the children of a resource that is not
+                    // there is the parent's ResourceNotFound, not an empty list.
+                    match ResourceId::parse(&parent) {
+                        Some(p) if wire::find(model, &p).is_none() => {
+                            return refused(&AzureError::resource_not_found(&p));
+                        }
+                        None => return not_found(&req.path),
+                        Some(_) => parent,
+                    }
                 };
                 let mut typ = segs[5].to_string();
                 for k in id_segs.iter().step_by(2) {
@@ -721,7 +752,7 @@ impl Arm {
             .next()
             .unwrap_or("Microsoft.Network")
             .to_string();
-        let (async_op, _) = self.operation_headers(id.subscription_id(), &provider);
+        let (async_op, _) = self.operation_headers(id.subscription_id(), &provider, None);
         Response::json(status, wire::to_arm(doc)).header("Azure-AsyncOperation", async_op)
     }
 
@@ -765,7 +796,7 @@ impl Arm {
             .next()
             .unwrap_or("Microsoft.Network")
             .to_string();
-        let (async_op, location) = self.operation_headers(id.subscription_id(), &provider);
+        let (async_op, location) = self.operation_headers(id.subscription_id(), &provider, None);
         Response::empty(202)
             .header("Azure-AsyncOperation", async_op)
             .header("Location", location)
@@ -793,31 +824,6 @@ impl Arm {
             .map(wire::to_arm)
             .collect();
         Response::json(200, json!({ "value": v }))
-    }
-
-    fn action(&mut self, method: &str, id: &ResourceId, action: &str, model: &Model, _b: &mut dyn Backend) -> Response {
-        if method != "POST" {
-            return method_not_allowed(method, id.as_str());
-        }
-        match (
-            id.resource_type().to_ascii_lowercase().as_str(),
-            action.to_ascii_lowercase().as_str(),
-        ) {
-            ("microsoft.network/networkinterfaces", "effectiveroutetable") => {
-                let Some(nic) = model.network_interfaces.get(id) else {
-                    return refused(&AzureError::resource_not_found(id));
-                };
-                Response::json(200, crate::az::render::effective_route_table(model, &nic.subnet))
-            }
-            _ => Response::error(
-                400,
-                "BadRequest",
-                &format!(
-                    "vnetlab's ARM endpoint has no action '{action}' on resources of type '{}'.",
-                    id.resource_type()
-                ),
-            ),
-        }
     }
 }
 

@@ -836,3 +836,273 @@ fn a_route_server_as_az_sends_it() {
     );
     assert!(lab.backend.model().expect("model").route_servers.is_empty());
 }
+
+/// Follows an action's operation as az does: 202, the operation says
+/// Succeeded, and `Location` answers the result.
+fn finished(lab: &mut Lab, r: Response) -> Response {
+    assert_eq!(r.status, 202, "{r:?}");
+    let header = |k: &str| {
+        r.headers
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.trim_start_matches("https://127.0.0.1:4443").to_string())
+            .unwrap_or_else(|| panic!("no {k} header in {r:?}"))
+    };
+    let (status, location) = (header("Azure-AsyncOperation"), header("Location"));
+    assert_eq!(
+        lab.call("GET", &status, None).body.expect("body")["status"],
+        "Succeeded"
+    );
+    lab.call("GET", &location, None)
+}
+
+/// A group with two VMs in one VNet (az vm create), the first with an NSG
+/// rule that denies TCP 8080 in.
+fn two_vms() -> Lab {
+    let mut lab = Lab::new();
+    for line in [
+        "group create -n rg -l westeurope",
+        "network vnet create -g rg -n vnet1 --address-prefixes 10.1.0.0/16 --subnet-name apps --subnet-prefixes 10.1.1.0/24",
+        "vm create -g rg -n a --image Ubuntu2404 --vnet-name vnet1 --subnet apps --admin-username azureuser --admin-password Pa55word-Pa55word",
+        "vm create -g rg -n b --image Ubuntu2404 --vnet-name vnet1 --subnet apps --admin-username azureuser --admin-password Pa55word-Pa55word",
+        "network nsg rule create -g rg --nsg-name aNSG -n no8080 --priority 200 --direction Inbound --access Deny --protocol Tcp --destination-port-ranges 8080",
+    ] {
+        crate::az::testing::ok(&mut lab.backend, line);
+    }
+    lab
+}
+
+fn vm_path(name: &str) -> String {
+    format!("/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/{name}")
+}
+
+fn watcher_path(action: &str) -> String {
+    format!(
+        "/subscriptions/{SUB}/resourceGroups/NetworkWatcherRG/providers/Microsoft.Network/networkWatchers/NetworkWatcher_westeurope/{action}"
+    )
+}
+
+#[test]
+fn a_nics_effective_security_groups_and_routes_are_operations() {
+    let mut lab = two_vms();
+    let nic = format!("/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Network/networkInterfaces/aVMNic");
+    let r = lab.call("POST", &format!("{nic}/effectiveNetworkSecurityGroups"), None);
+    let doc = finished(&mut lab, r).body.expect("body");
+    let groups = doc["value"].as_array().expect("value");
+    assert_eq!(groups.len(), 1, "{doc}");
+    assert!(
+        groups[0]["networkSecurityGroup"]["id"]
+            .as_str()
+            .is_some_and(|s| s.ends_with("/aNSG"))
+    );
+    let names: Vec<&str> = groups[0]["effectiveSecurityRules"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["name"].as_str())
+        .collect();
+    assert!(names.contains(&"securityRules/no8080"), "{names:?}");
+    assert!(names.contains(&"defaultSecurityRules/DenyAllInBound"), "{names:?}");
+    let r = lab.call("POST", &format!("{nic}/effectiveRouteTable"), None);
+    let routes = finished(&mut lab, r).body.expect("body");
+    assert!(routes["value"].as_array().is_some_and(|v| !v.is_empty()), "{routes}");
+    // A stopped VM's NIC has neither (§8.4), as the shim says.
+    let r = lab.call("POST", &format!("{}/powerOff", vm_path("a")), None);
+    assert_eq!(finished(&mut lab, r).status, 204);
+    let r = lab.call("POST", &format!("{nic}/effectiveNetworkSecurityGroups"), None);
+    assert_eq!(r.status, 400, "{r:?}");
+    assert!(
+        r.body.expect("body")["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("az vm start"))
+    );
+}
+
+#[test]
+fn vm_power_actions_change_the_power_state() {
+    let mut lab = two_vms();
+    let state = |lab: &Lab| {
+        lab.backend
+            .model
+            .virtual_machines
+            .values()
+            .find(|v| v.name == "a")
+            .map(|v| v.power_state)
+    };
+    for (action, want) in [
+        ("powerOff", crate::model::PowerState::Stopped),
+        ("start", crate::model::PowerState::Running),
+        ("deallocate", crate::model::PowerState::Deallocated),
+    ] {
+        let r = lab.call("POST", &format!("{}/{action}", vm_path("a")), None);
+        finished(&mut lab, r);
+        assert_eq!(state(&lab), Some(want), "{action}");
+    }
+    // Restarting a deallocated VM is refused and changes nothing.
+    let r = lab.call("POST", &format!("{}/restart", vm_path("a")), None);
+    assert_eq!(r.status, 409, "{r:?}");
+    assert_eq!(state(&lab), Some(crate::model::PowerState::Deallocated));
+    let r = lab.call("POST", &format!("{}/start", vm_path("nope")), None);
+    assert_eq!(r.status, 404, "{r:?}");
+    // Run command: only RunShellScript, and only in a live lab.
+    let r = lab.call(
+        "POST",
+        &format!("{}/runCommand", vm_path("b")),
+        Some(json!({ "commandId": "RunPowerShellScript", "script": ["dir"] })),
+    );
+    assert_eq!(r.body.expect("body")["error"]["code"], "InvalidParameter");
+    let r = lab.call(
+        "POST",
+        &format!("{}/runCommand", vm_path("b")),
+        Some(json!({ "commandId": "RunShellScript", "script": ["hostname"] })),
+    );
+    assert_eq!(r.status, 400, "{r:?}");
+    assert!(
+        r.body.expect("body")["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("vnetlab up"))
+    );
+}
+
+#[test]
+fn network_watcher_answers_through_the_verdict_function() {
+    let mut lab = two_vms();
+    let r = lab.call(
+        "GET",
+        &format!("/subscriptions/{SUB}/providers/Microsoft.Network/networkWatchers"),
+        None,
+    );
+    let list = r.body.expect("body");
+    assert_eq!(list["value"][0]["name"], "NetworkWatcher_westeurope", "{list}");
+    assert_eq!(list["value"][0]["location"], "westeurope");
+    let a = "10.1.1.4";
+    let b = "10.1.1.5";
+    let r = lab.call(
+        "POST",
+        &watcher_path("nextHop"),
+        Some(json!({ "targetResourceId": vm_path("a"), "sourceIPAddress": a, "destinationIPAddress": b })),
+    );
+    let hop = finished(&mut lab, r).body.expect("body");
+    assert_eq!(hop["nextHopType"], "VnetLocal", "{hop}");
+    let flow = |port: &str| {
+        json!({ "targetResourceId": vm_path("a"), "direction": "Inbound", "protocol": "TCP",
+                "localIPAddress": a, "localPort": port, "remoteIPAddress": b, "remotePort": "40000" })
+    };
+    let r = lab.call("POST", &watcher_path("ipFlowVerify"), Some(flow("8080")));
+    let v = finished(&mut lab, r).body.expect("body");
+    assert_eq!(
+        (v["access"].as_str(), v["ruleName"].as_str()),
+        (Some("Deny"), Some("securityRules/no8080")),
+        "{v}"
+    );
+    let r = lab.call("POST", &watcher_path("ipFlowVerify"), Some(flow("22")));
+    assert_eq!(finished(&mut lab, r).body.expect("body")["access"], "Allow");
+    let r = lab.call(
+        "POST",
+        &watcher_path("connectivityCheck"),
+        Some(json!({ "source": { "resourceId": vm_path("b") },
+                     "destination": { "resourceId": vm_path("a"), "port": 8080 }, "protocol": "Tcp" })),
+    );
+    let c = finished(&mut lab, r).body.expect("body");
+    assert_eq!(c["connectionStatus"], "Unreachable", "{c}");
+    // Wrong watcher, wrong address, a local address that is not the VM's.
+    let r = lab.call(
+        "POST",
+        &watcher_path("nextHop").replace("westeurope", "eastus"),
+        Some(json!({})),
+    );
+    assert_eq!(r.status, 404);
+    let r = lab.call(
+        "POST",
+        &watcher_path("nextHop"),
+        Some(json!({ "targetResourceId": vm_path("a"), "sourceIPAddress": "ten", "destinationIPAddress": b })),
+    );
+    assert_eq!(r.body.expect("body")["error"]["code"], "InvalidParameter");
+    let mut wrong = flow("22");
+    wrong["localIPAddress"] = json!(b);
+    let r = lab.call("POST", &watcher_path("ipFlowVerify"), Some(wrong));
+    assert_eq!(r.body.expect("body")["error"]["code"], "InvalidParameter");
+}
+
+#[test]
+fn names_that_break_the_rules_and_missing_references_are_refused_whole() {
+    let mut lab = Lab::new();
+    lab.call("PUT", &rg_path(), Some(json!({ "location": "westeurope" })));
+    // Azure: a VNet name ends with a letter, digit or underscore (naming rules, §names).
+    let r = lab.call(
+        "PUT",
+        &vnet_path("bad-"),
+        Some(json!({ "location": "westeurope", "properties": { "addressSpace": { "addressPrefixes": ["10.1.0.0/16"] } } })),
+    );
+    assert_eq!(r.status, 400, "{r:?}");
+    assert_eq!(r.body.expect("body")["error"]["code"], "InvalidResourceName");
+    // A subnet naming an NSG that is not there: nothing of the VNet is made.
+    let missing =
+        format!("/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Network/networkSecurityGroups/gone");
+    let body = json!({ "location": "westeurope", "properties": {
+        "addressSpace": { "addressPrefixes": ["10.1.0.0/16"] },
+        "subnets": [{ "name": "a", "properties": { "addressPrefix": "10.1.1.0/24", "networkSecurityGroup": { "id": missing } } }] } });
+    let r = lab.call("PUT", &vnet_path("v1"), Some(body));
+    assert_eq!(r.status, 400, "{r:?}");
+    assert_eq!(r.body.expect("body")["error"]["code"], "InvalidResourceReference");
+    assert_eq!(lab.call("GET", &vnet_path("v1"), None).status, 404);
+    // A reference that is not an ID at all.
+    let body = json!({ "properties": { "remoteVirtualNetwork": { "id": "not-an-id" } } });
+    let r = lab.call(
+        "PUT",
+        &format!("{}/virtualNetworkPeerings/p", vnet_path("v1")),
+        Some(body),
+    );
+    assert_eq!(r.body.expect("body")["error"]["code"], "InvalidResourceReference");
+    // A body that is JSON but not an object; a child of a missing parent.
+    let mut req = request("PUT", &vnet_path("v2"), Some(&lab.token), b"[1, 2]");
+    req.query.push(("api-version".into(), "2024-05-01".into()));
+    let r = lab.arm.handle("t", &req, &mut lab.backend, 200);
+    assert_eq!(r.body.expect("body")["error"]["code"], "InvalidRequestContent");
+    let r = lab.call(
+        "PUT",
+        &format!("{}/subnets/s", vnet_path("nope")),
+        Some(json!({ "properties": { "addressPrefix": "10.1.1.0/24" } })),
+    );
+    assert_eq!(r.status, 404, "{r:?}");
+    // The endpoint still serves, and the lab holds what it held.
+    assert_eq!(lab.call("GET", &rg_path(), None).status, 200);
+    assert!(lab.backend.model.virtual_networks.is_empty());
+}
+
+#[test]
+fn unknown_paths_and_methods_get_arms_bodies() {
+    let mut lab = Lab::new();
+    lab.call("PUT", &rg_path(), Some(json!({ "location": "westeurope" })));
+    for path in [
+        "/nowhere".to_string(),
+        format!("/subscriptions/{SUB}/resourceGroups/rg/somewhere"),
+        format!("/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v/x/y/z/w/q"),
+    ] {
+        let r = lab.call("GET", &path, None);
+        assert_eq!(r.status, 404, "{path}: {r:?}");
+        let e = &r.body.expect("body")["error"];
+        assert!(
+            e["code"].is_string() && e["message"].is_string() && e["details"].is_array(),
+            "{e}"
+        );
+    }
+    let r = lab.call(
+        "GET",
+        "/subscriptions/00000000-0000-0000-0000-00000000dead/resourcegroups",
+        None,
+    );
+    assert_eq!(r.body.expect("body")["error"]["code"], "SubscriptionNotFound");
+    let r = lab.call(
+        "PATCH",
+        &format!("/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks"),
+        None,
+    );
+    assert_eq!(r.status, 405);
+    let r = lab.call(
+        "GET",
+        &format!("/subscriptions/{SUB}/providers/Microsoft.Nowhere?api-version=2024-05-01"),
+        None,
+    );
+    assert_eq!(r.body.expect("body")["error"]["code"], "NoRegisteredProviderFound");
+}

@@ -5,10 +5,7 @@ use serde_json::{Value, json};
 use super::args::{Args, Leaf, boolean, choice, flag, location, many, name, opt, rg};
 use super::cmd_network::optional_ref;
 use super::{AzError, Ctx, Handler, Reply, render, table_rows};
-use crate::model::{
-    AddressPrefix, Change, Direction, IpAllocation, Model, NetworkInterface, NetworkSecurityGroup, NicSpec, PortRange,
-    Protocol, PublicIpSku, PublicIpSpec, ResourceId, SecurityRule, ServiceTag, default_security_rules,
-};
+use crate::model::{Change, IpAllocation, NicSpec, PublicIpSku, PublicIpSpec, ResourceId};
 
 pub fn leaves() -> Vec<Leaf<Handler>> {
     vec![
@@ -120,6 +117,7 @@ fn update(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let rg = a.must("resource-group");
     let n = ctx.existing(&ctx.model().network_interfaces, &nic_id(ctx, &a))?;
     let spec = NicSpec {
+        ip_configuration_name: None,
         id: n.id.clone(),
         location: Some(n.location.clone()),
         subnet: n.subnet.clone(),
@@ -138,123 +136,19 @@ fn update(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
 
 fn effective_routes(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let n = ctx.existing(&ctx.model().network_interfaces, &nic_id(ctx, &a))?;
-    running_vm(ctx.model(), n)?;
+    super::actions::running_vm(ctx.model(), n)?;
     Ok(Reply::Table(
         render::effective_route_table(ctx.model(), &n.subnet),
         render::effective_route_rows,
     ))
 }
 
-/// Effective routes and NSGs exist only for a NIC of a running VM (§8.4).
-fn running_vm(m: &Model, n: &NetworkInterface) -> Result<(), AzError> {
-    let running = n
-        .virtual_machine
-        .as_ref()
-        .and_then(|vm| m.virtual_machines.get(vm))
-        .is_some_and(|vm| vm.power_state == crate::model::PowerState::Running);
-    if running {
-        Ok(())
-    } else {
-        Err(crate::model::AzureError::new(
-            crate::model::ErrorCode::BadRequest,
-            format!("Network interface {} is not attached to a running virtual machine. Effective routes and security rules exist only for NICs of running VMs: start the VM (az vm start) first.", n.name),
-        )
-        .into())
-    }
-}
-
 fn effective_nsg(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
-    let m = ctx.model();
-    let n = ctx.existing(&m.network_interfaces, &nic_id(ctx, &a))?;
-    running_vm(m, n)?;
-    let routes = crate::routing::effective_routes(m, &n.subnet);
-    let vnet_tag: Vec<String> = crate::routing::virtual_network_tag(m, &n.subnet, &routes)
-        .iter()
-        .map(|p| p.to_string())
-        .collect();
-    let mut value = Vec::new();
-    let subnet_nsg = m.subnet(&n.subnet).and_then(|(_, s)| s.network_security_group.clone());
-    for (nsg_id, association) in [
-        (subnet_nsg, json!({ "subnet": { "id": n.subnet.as_str() } })),
-        (
-            n.network_security_group.clone(),
-            json!({ "networkInterface": { "id": n.id.as_str() } }),
-        ),
-    ] {
-        let Some(nsg) = nsg_id.and_then(|id| m.network_security_groups.get(&id)) else {
-            continue;
-        };
-        value.push(json!({
-            "association": association,
-            "effectiveSecurityRules": effective_rules(nsg, &vnet_tag),
-            "networkSecurityGroup": { "id": nsg.id.as_str() },
-        }));
-    }
-    Ok(Reply::Table(json!({ "value": value }), effective_nsg_rows))
-}
-
-/// Rules as the effective view spells them: `*` becomes 0.0.0.0/0 and
-/// 0-65535, the protocol `*` becomes All, and tags are expanded.
-fn effective_rules(nsg: &NetworkSecurityGroup, vnet_tag: &[String]) -> Vec<Value> {
-    let prefix = |p: &AddressPrefix| match p {
-        AddressPrefix::Any => "0.0.0.0/0".to_string(),
-        other => other.to_string(),
-    };
-    let expand = |ps: &[AddressPrefix]| -> Vec<String> {
-        ps.iter()
-            .flat_map(|p| match p {
-                AddressPrefix::Tag(ServiceTag::VirtualNetwork) => vnet_tag.to_vec(),
-                other => vec![prefix(other)],
-            })
-            .collect()
-    };
-    let ports = |rs: &[PortRange]| {
-        rs.iter()
-            .map(|r| {
-                if *r == PortRange::ANY {
-                    "0-65535".to_string()
-                } else {
-                    format!("{}-{}", r.first, r.last)
-                }
-            })
-            .collect::<Vec<_>>()
-    };
-    let rule = |r: &SecurityRule, kind: &str| {
-        let protocol = if r.protocol == Protocol::Any {
-            "All".to_string()
-        } else {
-            format!("{:?}", r.protocol)
-        };
-        json!({
-            "access": format!("{:?}", r.access),
-            "destinationAddressPrefix": r.destination_address_prefixes.first().map(prefix),
-            "destinationAddressPrefixes": r.destination_address_prefixes.iter().map(prefix).collect::<Vec<_>>(),
-            "destinationPortRange": ports(&r.destination_port_ranges).first(),
-            "destinationPortRanges": ports(&r.destination_port_ranges),
-            "direction": format!("{:?}", r.direction),
-            "expandedDestinationAddressPrefix": expand(&r.destination_address_prefixes),
-            "expandedSourceAddressPrefix": expand(&r.source_address_prefixes),
-            "name": format!("{kind}/{}", r.name),
-            "priority": r.priority,
-            "protocol": protocol,
-            "sourceAddressPrefix": r.source_address_prefixes.first().map(prefix),
-            "sourceAddressPrefixes": r.source_address_prefixes.iter().map(prefix).collect::<Vec<_>>(),
-            "sourcePortRange": ports(&r.source_port_ranges).first(),
-            "sourcePortRanges": ports(&r.source_port_ranges),
-        })
-    };
-    let mut out: Vec<(Direction, u32, Value)> = nsg
-        .security_rules
-        .iter()
-        .map(|r| (r.direction, r.priority, rule(r, "securityRules")))
-        .collect();
-    out.extend(
-        default_security_rules()
-            .iter()
-            .map(|r| (r.direction, r.priority, rule(r, "defaultSecurityRules"))),
-    );
-    out.sort_by_key(|(d, p, _)| (*d == Direction::Outbound, *p));
-    out.into_iter().map(|(_, _, v)| v).collect()
+    let n = ctx.existing(&ctx.model().network_interfaces, &nic_id(ctx, &a))?;
+    Ok(Reply::Table(
+        super::actions::effective_nsgs(ctx.model(), n)?,
+        effective_nsg_rows,
+    ))
 }
 
 /// az's transform_effective_nsg.

@@ -7,8 +7,7 @@ use super::args::{Args, Leaf, choice, flag, location, many, name, opt, req, rg, 
 use super::{AzError, Ctx, Handler, Reply, render, table_rows};
 use crate::model::vm_create::{self, NewNic, NsgRule, Side, VmCreate, VmNics};
 use crate::model::{
-    AzureError, Change, ErrorCode, GATEWAY_SUBNET, NETWORK, PowerState, PublicIpSku, ROUTE_SERVER_SUBNET, ResourceId,
-    SubnetSpec, VnetSpec,
+    Change, GATEWAY_SUBNET, NETWORK, PowerState, PublicIpSku, ROUTE_SERVER_SUBNET, ResourceId, SubnetSpec, VnetSpec,
 };
 
 pub fn leaves() -> Vec<Leaf<Handler>> {
@@ -417,8 +416,7 @@ fn delete(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
 
 fn power(ctx: &mut Ctx, a: Args, state: PowerState) -> Result<Reply, AzError> {
     let id = vm_id(ctx, &a);
-    ctx.existing(&ctx.model().virtual_machines, &id)?;
-    ctx.apply(vec![Change::SetPowerState { vm: id, state }])?;
+    super::actions::set_power(ctx, id, state)?;
     Ok(Reply::Nothing)
 }
 
@@ -426,32 +424,9 @@ fn start(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     power(ctx, a, PowerState::Running)
 }
 
-/// A restart is a stop and a start as the host sees it: the VM boots
-/// again, and DHCP gives it the current DNS settings (name-resolution doc,
-/// "Specify DNS servers": a reboot renews the lease).
 fn restart(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let id = vm_id(ctx, &a);
-    let vm = ctx.existing(&ctx.model().virtual_machines, &id)?;
-    let (name, state) = (vm.name.clone(), vm.power_state);
-    if state == PowerState::Deallocated {
-        // Azure refuses to restart a deallocated VM; its code and sentence
-        // are UNCONFIRMED.
-        return Err(AzureError::new(
-            ErrorCode::Conflict,
-            format!(
-                "Operation 'restart' is not allowed on VM '{name}' since the VM is deallocated. Start it with `az vm start`.",
-            ),
-        )
-        .into());
-    }
-    ctx.apply(vec![Change::SetPowerState {
-        vm: id.clone(),
-        state: PowerState::Stopped,
-    }])?;
-    ctx.apply(vec![Change::SetPowerState {
-        vm: id,
-        state: PowerState::Running,
-    }])?;
+    super::actions::restart(ctx, id)?;
     Ok(Reply::Nothing)
 }
 
@@ -465,36 +440,9 @@ fn deallocate(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
 
 fn run_command(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let id = vm_id(ctx, &a);
-    let v = ctx.existing(&ctx.model().virtual_machines, &id)?;
-    if v.power_state != PowerState::Running {
-        return Err(AzError::Service {
-            code: "Conflict",
-            message: "The operation requires the VM to be running (or set to run).".into(),
-        });
-    }
-    let name = v.name.clone();
-    // RunShellScript passes --parameters to the script as $1, $2, …
-    let mut script = String::new();
+    let script = a.list("scripts").unwrap_or_default();
     let params = a.list("parameters").unwrap_or_default();
-    if !params.is_empty() {
-        script.push_str(&format!(
-            "set -- {}\n",
-            params.iter().map(|p| shell_quote(p)).collect::<Vec<_>>().join(" ")
-        ));
-    }
-    script.push_str(&a.list("scripts").unwrap_or_default().join("\n"));
-    let out = ctx.backend.run_script(&name, &script)?;
-    Ok(Reply::Value(json!({
-        "value": [{
-            "code": "ProvisioningState/succeeded",
-            "displayStatus": "Provisioning succeeded",
-            "level": "Info",
-            "message": format!("Enable succeeded: \n[stdout]\n{}\n[stderr]\n{}", out.stdout, out.stderr),
-            "time": null,
-        }]
-    })))
-}
-
-fn shell_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "'\\''"))
+    Ok(Reply::Value(super::actions::run_shell_script(
+        ctx, &id, &script, &params,
+    )?))
 }

@@ -99,17 +99,7 @@ fn ip_flow(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let nic = vm_nic(ctx, &t, a.must("resource-group"), a.must("vm"), a.str("nic"))?;
     let local = endpoint(a.must("local"), "local")?;
     let remote = endpoint(a.must("remote"), "remote")?;
-    let own = t.nics[nic].ip;
-    if local.0 != own {
-        return Err(crate::model::AzureError::new(
-            crate::model::ErrorCode::InvalidParameter,
-            format!(
-                "Local IP address {} is not one of the VM's private addresses ({own}).",
-                local.0
-            ),
-        )
-        .into());
-    }
+    watcher::check_local(&t, nic, local.0)?;
     let direction = if a.must("direction") == "Inbound" {
         Direction::Inbound
     } else {

@@ -4,6 +4,7 @@
 //! resulting resources the way az prints them. Nothing here touches the
 //! host: a [`Backend`] reads and changes the lab.
 
+pub mod actions;
 mod args;
 mod backend;
 mod cmd_account;

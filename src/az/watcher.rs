@@ -71,6 +71,18 @@ pub fn endpoint(s: &str) -> Result<(Ipv4Addr, u16), String> {
     Ok((ip, port))
 }
 
+/// IP flow verify's local address must be the NIC's own.
+pub fn check_local(t: &Tables, nic: NicIdx, local: Ipv4Addr) -> Result<(), crate::model::AzureError> {
+    let own = t.nics[nic].ip;
+    if local == own {
+        return Ok(());
+    }
+    Err(crate::model::AzureError::new(
+        crate::model::ErrorCode::InvalidParameter,
+        format!("Local IP address {local} is not one of the VM's private addresses ({own})."),
+    ))
+}
+
 /// `test-ip-flow`: which NSG rule decides a flow at the NIC.
 pub fn ip_flow(
     t: &Tables,
