@@ -117,10 +117,49 @@ pub fn all_rendered(m: &Model) -> Vec<Value> {
 
 /// The rendered resource with this ID (ARM compares IDs without case).
 pub fn find(m: &Model, id: &ResourceId) -> Option<Value> {
+    if let Some(v) = find_exact(m, id) {
+        return Some(v);
+    }
     let want = id.as_str().to_ascii_lowercase();
     all_rendered(m)
         .into_iter()
         .find(|v| v.get("id").and_then(Value::as_str).map(str::to_ascii_lowercase) == Some(want.clone()))
+}
+
+/// The resource by its exact ID, rendering only it: the common case of
+/// a GET or PUT of one resource, which need not render the whole model
+/// (`scripts/bench arm`). `None` sends [`find`] to the full scan.
+fn find_exact(m: &Model, id: &ResourceId) -> Option<Value> {
+    let parent = || id.parent().unwrap_or_else(|| id.clone());
+    match id.resource_type().as_str() {
+        "Microsoft.Resources/resourceGroups" => m.resource_groups.get(id).map(render::group),
+        "Microsoft.Network/virtualNetworks" => m.virtual_networks.get(id).map(|v| render::vnet(m, v)),
+        "Microsoft.Network/virtualNetworks/subnets" => m
+            .virtual_networks
+            .get(&parent())
+            .and_then(|v| v.subnets.iter().find(|s| s.id == *id))
+            .map(|s| render::subnet(m, s)),
+        "Microsoft.Network/virtualNetworks/virtualNetworkPeerings" => m.virtual_networks.get(&parent()).and_then(|v| {
+            v.peerings
+                .iter()
+                .find(|p| p.id == *id)
+                .map(|p| render::peering(m, v, p))
+        }),
+        "Microsoft.Network/networkSecurityGroups" => m.network_security_groups.get(id).map(|n| render::nsg(m, n)),
+        "Microsoft.Network/networkSecurityGroups/securityRules" => {
+            m.network_security_groups.get(&parent()).and_then(|n| {
+                n.security_rules
+                    .iter()
+                    .find(|r| r.name == id.name())
+                    .map(|r| render::security_rule(&n.id, r, false))
+            })
+        }
+        "Microsoft.Network/routeTables" => m.route_tables.get(id).map(|rt| render::route_table(m, rt)),
+        "Microsoft.Network/networkInterfaces" => m.network_interfaces.get(id).map(|n| render::nic(m, n)),
+        "Microsoft.Network/publicIPAddresses" => m.public_ip_addresses.get(id).map(|p| render::public_ip(m, p)),
+        "Microsoft.Compute/virtualMachines" => m.virtual_machines.get(id).map(|v| render::vm(m, v, false)),
+        _ => None,
+    }
 }
 
 /// The resources of `resource_type` (ARM's spelling, e.g.
