@@ -117,16 +117,10 @@ pub fn effective_nsgs(m: &Model, n: &NetworkInterface) -> Result<Value, AzError>
     let mut value = Vec::new();
     let subnet_nsg = m.subnet(&n.subnet).and_then(|(_, s)| s.network_security_group.clone());
     for (nsg_id, association) in [
-        // Azure: the association names both sides, the other one null:
-        // az's transform_effective_nsg reads both and catches only the
-        // TypeError of a null (azure-cli 2.91.0 network/_format.py).
-        (
-            subnet_nsg,
-            json!({ "networkInterface": null, "subnet": { "id": n.subnet.as_str() } }),
-        ),
+        (subnet_nsg, json!({ "subnet": { "id": n.subnet.as_str() } })),
         (
             n.network_security_group.clone(),
-            json!({ "networkInterface": { "id": n.id.as_str() }, "subnet": null }),
+            json!({ "networkInterface": { "id": n.id.as_str() } }),
         ),
     ] {
         let Some(nsg) = nsg_id.and_then(|id| m.network_security_groups.get(&id)) else {
