@@ -1961,6 +1961,7 @@ fn the_flow_limit_is_shared_by_a_vms_nics() {
             network_security_group: first.network_security_group.clone(),
             public_ip_address: None,
             dns_servers: None,
+            ip_configuration_name: None,
         }),
         Change::PutVirtualMachine(vnetlab::model::VmSpec {
             id: vm_id.clone(),

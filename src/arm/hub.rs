@@ -98,6 +98,8 @@ impl Pending {
                         hosted_subnet: rs.hosted_subnet.clone(),
                         allow_branch_to_branch_traffic: allow_b2b,
                         public_ip_address: rs.public_ip_address.clone(),
+                        // vnetlab's own; ARM bodies never carry it.
+                        bgp_hold_secs: rs.bgp_hold_secs,
                     })]));
                 }
                 let hub = PendingHub {
@@ -133,6 +135,7 @@ impl Pending {
                     hosted_subnet: subnet,
                     allow_branch_to_branch_traffic: allow_b2b,
                     public_ip_address,
+                    bgp_hold_secs: m.route_servers.get(&hub_id).and_then(|rs| rs.bgp_hold_secs),
                 });
                 Ok(Put::Changes(vec![change]))
             }

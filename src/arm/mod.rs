@@ -719,7 +719,7 @@ impl Arm {
             match self.hubs.put(model, id, &body) {
                 Ok(hub::Put::Changes(c)) => c,
                 Ok(hub::Put::Held(doc)) => {
-                    let (async_op, _) = self.operation_headers(id.subscription_id(), "Microsoft.Network");
+                    let (async_op, _) = self.operation_headers(id.subscription_id(), "Microsoft.Network", None);
                     return Response::json(201, wire::to_arm(doc)).header("Azure-AsyncOperation", async_op);
                 }
                 Err(e) => return refused(&e),
