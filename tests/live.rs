@@ -8,28 +8,11 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_vnetlab");
+mod common;
+use common::{BIN, Lab, text, vnetlab};
+
 const LAB_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/labs/01-peering-basics");
 const PASSWORD: &str = "Learn-Peering-2026!";
-
-fn vnetlab(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run vnetlab")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-/// A lab that is removed when the test ends, however it ends.
-struct Lab(String);
 
 impl Lab {
     fn up(tag: &str) -> Lab {
@@ -38,7 +21,7 @@ impl Lab {
 
     /// A lab from a topology file or folder.
     fn up_from(tag: &str, topology: &str) -> Lab {
-        let lab = Lab(format!("{tag}{}", std::process::id() % 100_000));
+        let lab = Lab::named(tag);
         let o = vnetlab(&["up", topology, "--lab", &lab.0]);
         assert!(o.status.success(), "up failed: {}", text(&o));
         lab
@@ -112,12 +95,6 @@ struct TempFile(std::path::PathBuf);
 impl Drop for TempFile {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.0);
-    }
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        let _ = vnetlab(&["down", "--lab", &self.0]);
     }
 }
 

@@ -9,23 +9,13 @@
 
 use std::process::{Command, Stdio};
 
-const BIN: &str = env!("CARGO_BIN_EXE_vnetlab");
+mod common;
+use common::{BIN, Lab};
+
 const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/sdk-check.py");
 
 fn venv() -> String {
     std::env::var("VNETLAB_VENV").unwrap_or_else(|_| "/opt/vnetlab-venv".into())
-}
-
-/// The lab, removed when the test ends, however it ends.
-struct Lab(String);
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        let _ = Command::new(BIN)
-            .args(["down", "--lab", &self.0])
-            .stdin(Stdio::null())
-            .output();
-    }
 }
 
 #[test]
@@ -35,7 +25,7 @@ fn the_python_sdk_builds_a_peering_and_sees_it_carry_traffic() {
         std::path::Path::new(&format!("{venv}/bin/az")).exists(),
         "no az in {venv}: run scripts/setup"
     );
-    let lab = Lab(format!("a1sdk{}", std::process::id() % 100_000));
+    let lab = Lab::named("a1sdk");
     // `cloud env` prints shell lines; the script runs in the shell that
     // evaluated them, as a user would run it.
     let shell = format!(

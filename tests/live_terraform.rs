@@ -3,39 +3,14 @@
 //! Needs root (`cargo test --features root-tests --test live_terraform`).
 #![cfg(feature = "root-tests")]
 
-use std::process::{Command, Output, Stdio};
+mod common;
+use common::{Lab, text, vnetlab};
 
-const BIN: &str = env!("CARGO_BIN_EXE_vnetlab");
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-
-fn vnetlab(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run vnetlab")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-/// A lab removed when the test ends, however it ends.
-struct Lab(String);
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        let _ = vnetlab(&["down", "--lab", &self.0]);
-    }
-}
 
 #[test]
 fn the_hub_spoke_plan_applied_to_an_empty_lab_passes_lab_02s_expectations() {
-    let lab = Lab(format!("x1-tf{}", std::process::id() % 100_000));
+    let lab = Lab::named("x1-tf");
     let o = vnetlab(&["up", "--lab", &lab.0]);
     assert!(o.status.success(), "up: {}", text(&o));
     let plan = format!("{ROOT}/tests/fixtures/terraform/hub-spoke.plan.json");

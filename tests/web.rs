@@ -17,26 +17,17 @@ use serde_json::{Value, json};
 use tungstenite::stream::MaybeTlsStream;
 use tungstenite::{Message, WebSocket};
 
-const BIN: &str = env!("CARGO_BIN_EXE_vnetlab");
+mod common;
+use common::{BIN, Lab, text};
+
 const LAB_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/labs/01-peering-basics");
 const PASSWORD: &str = "Learn-Peering-2026!";
 /// Every wait is bounded by this; none is asserted on for speed.
 const LIMIT: Duration = Duration::from_secs(30);
 
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-/// The lab, removed when the test ends however it ends.
-struct Lab(String);
-
 impl Lab {
     fn up() -> Lab {
-        let lab = Lab(format!("h9web{}", std::process::id() % 100_000));
+        let lab = Lab::named("h9web");
         let o = Command::new(BIN)
             .args(["up", LAB_DIR, "--lab", &lab.0])
             .stdin(Stdio::null())
@@ -54,12 +45,6 @@ impl Lab {
             .stdin(Stdio::null())
             .output()
             .expect("run vnetlab exec")
-    }
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        let _ = Command::new(BIN).args(["down", "--lab", &self.0]).output();
     }
 }
 
