@@ -2005,6 +2005,13 @@ const BGP_LAB: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/labs/09-route-server
 
 /// Where the spoke's NIC sends 192.168.100.0/24, as az shows it.
 fn bgp_next_hops(lab: &Lab) -> String {
+    spoke_next_hops(lab, "192.168.100.0/24")
+}
+
+/// The next hops (comma-separated) of spoke1-vm's NIC for `prefix`, as az
+/// shows them.
+fn spoke_next_hops(lab: &Lab, prefix: &str) -> String {
+    let query = format!("value[?addressPrefix[0]=='{prefix}'].nextHopIpAddress[]");
     let o = lab.az(&[
         "network",
         "nic",
@@ -2014,7 +2021,7 @@ fn bgp_next_hops(lab: &Lab) -> String {
         "-n",
         "spoke1-vmVMNic",
         "--query",
-        "value[?addressPrefix[0]=='192.168.100.0/24'].nextHopIpAddress[]",
+        &query,
         "-o",
         "tsv",
     ]);
@@ -2131,23 +2138,7 @@ fn route_server_honours_no_advertise_survives_malformed_bgp_and_drops_a_peer_ove
         let o = lab.exec(vm, &argv);
         assert!(o.status.success() && !text(&o).contains("% "), "{}", text(&o));
     };
-    let spoke_route = |prefix: &str| {
-        let query = format!("value[?addressPrefix[0]=='{prefix}'].nextHopIpAddress[]");
-        let o = lab.az(&[
-            "network",
-            "nic",
-            "show-effective-route-table",
-            "-g",
-            "bgp-rg",
-            "-n",
-            "spoke1-vmVMNic",
-            "--query",
-            &query,
-            "-o",
-            "tsv",
-        ]);
-        String::from_utf8_lossy(&o.stdout).trim().to_string()
-    };
+    let spoke_route = |prefix: &str| spoke_next_hops(&lab, prefix);
 
     // NO_ADVERTISE: nva2 marks 192.168.200.0/24 with it and not its
     // neighbour 192.168.201.0/24. Route Server programs both, and passes
