@@ -32,6 +32,18 @@ az network vnet peering create --resource-group "$RG" --name AppVNet-To-DataVNet
 az network vnet peering create --resource-group "$RG" --name DataVNet-To-AppVNet \
     --vnet-name DataVNet --remote-vnet AppVNet --allow-vnet-access --output none
 
+# A spoke whose DNS server is a forwarder on AppVM2 (expect.yaml starts it).
+az network vnet create --resource-group "$RG" --name SpokeVNet --location westeurope \
+    --address-prefixes 10.30.0.0/16 --subnet-name Spoke --subnet-prefixes 10.30.1.0/24 \
+    --dns-servers 10.10.1.5 --output none
+az vm create --resource-group "$RG" --name SpokeVM --location westeurope \
+    --vnet-name SpokeVNet --subnet Spoke --image Ubuntu2204 \
+    --admin-username azureuser --admin-password "$PASSWORD" --output none
+az network vnet peering create --resource-group "$RG" --name AppVNet-To-SpokeVNet \
+    --vnet-name AppVNet --remote-vnet SpokeVNet --allow-vnet-access --output none
+az network vnet peering create --resource-group "$RG" --name SpokeVNet-To-AppVNet \
+    --vnet-name SpokeVNet --remote-vnet AppVNet --allow-vnet-access --output none
+
 # Each NIC shows the suffix DHCP gives its VM (the VNet's, one per VNet).
 az network nic list --resource-group "$RG" \
     --query "[].{NIC:name, Suffix:dnsSettings.internalDomainNameSuffix}" --output table
