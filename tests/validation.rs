@@ -2677,6 +2677,32 @@ fn a_template_with_one_refused_resource_deploys_nothing() {
     assert_eq!(m, base());
 }
 
+/// A second create (If-None-Match: *) of a Private DNS zone, link or record
+/// set is refused in Private DNS's words; the az front and the ARM endpoint
+/// both answer with this error (412 over ARM).
+#[test]
+fn a_second_create_of_private_dns_resources_is_precondition_failed() {
+    let zone = ResourceId::parse(
+        "/subscriptions/00000000-0000-4000-8000-000000000001/resourceGroups/rg/providers/Microsoft.Network/privateDnsZones/contoso.com",
+    )
+    .expect("zone id");
+    let e = exists_already(&zone);
+    assert_eq!(e.code, ErrorCode::PreconditionFailed);
+    assert!(
+        e.message.contains("The Zone contoso.com exists already"),
+        "{}",
+        e.message
+    );
+    let link = zone.child("virtualNetworkLinks", "hub");
+    let e = exists_already(&link);
+    assert_eq!(e.code, ErrorCode::PreconditionFailed);
+    assert!(
+        e.message.contains("link hub for the Private DNS zone contoso.com"),
+        "{}",
+        e.message
+    );
+}
+
 // ================================================================ coverage of the code list
 
 /// Every code in `ErrorCode::ALL` is asserted by at least one test in
