@@ -45,5 +45,22 @@ az network vnet peering create --resource-group "$RG" --name SpokeVNet-To-AppVNe
     --vnet-name SpokeVNet --remote-vnet AppVNet --allow-vnet-access --output none
 
 # Each NIC shows the suffix DHCP gives its VM (the VNet's, one per VNet).
+# A cache by name through a private endpoint in AppVNet: the privatelink
+# zone linked to AppVNet, and the endpoint's DNS zone group writing its A record.
+az redis create --resource-group "$RG" --name dnslab-cache --location westeurope \
+    --sku Standard --vm-size C1 --enable-non-ssl-port --output none
+CACHE_ID=$(az redis show --resource-group "$RG" --name dnslab-cache --query id --output tsv)
+az network private-endpoint create --resource-group "$RG" --name cache-pe --location westeurope \
+    --vnet-name AppVNet --subnet Apps --private-connection-resource-id "$CACHE_ID" \
+    --group-id redisCache --connection-name cache-pe-connection --output none
+az network private-dns zone create --resource-group "$RG" \
+    --name privatelink.redis.cache.windows.net --output none
+az network private-dns link vnet create --resource-group "$RG" \
+    --zone-name privatelink.redis.cache.windows.net --name AppVNet-link \
+    --virtual-network AppVNet --registration-enabled false --output none
+az network private-endpoint dns-zone-group create --resource-group "$RG" \
+    --endpoint-name cache-pe --name default \
+    --private-dns-zone privatelink.redis.cache.windows.net --zone-name redis --output none
+
 az network nic list --resource-group "$RG" \
     --query "[].{NIC:name, Suffix:dnsSettings.internalDomainNameSuffix}" --output table
