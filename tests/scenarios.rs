@@ -2015,10 +2015,17 @@ fn the_flow_limit_is_shared_by_a_vms_nics() {
 
 use vnetlab::dns::{DnsView, resolve_as_vm};
 
-fn lab08(extra: &str) -> vnetlab::model::Model {
+/// Lab 08's topology with `zones` (items of a `privateDnsZones` list) added
+/// to the zones it already has, its last key.
+fn lab08(zones: &str) -> vnetlab::model::Model {
     let base =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/labs/08-dns/topology.yaml")).expect("lab 08");
-    Topology::parse(&format!("{base}\n{extra}"))
+    assert!(
+        base.trim_end().lines().rev().take_while(|l| l.starts_with(' ')).count() > 0
+            && base.contains("\nprivateDnsZones:\n"),
+        "lab 08 ends with its privateDnsZones list"
+    );
+    Topology::parse(&format!("{base}\n{zones}"))
         .expect("parses")
         .build()
         .expect("builds")
@@ -2042,8 +2049,7 @@ fn zones_links_and_records_from_the_file_and_why_names_resolve() {
     );
 
     let zoned = lab08(
-        "privateDnsZones:
-  - name: private.contoso.com
+        "  - name: private.contoso.com
     links:
       - { name: app, vnet: AppVNet, registrationEnabled: true }
       - { name: data, vnet: DataVNet }
@@ -2051,7 +2057,11 @@ fn zones_links_and_records_from_the_file_and_why_names_resolve() {
       - { name: db, type: A, values: [10.20.1.100] }
       - { name: www, type: CNAME, ttl: 60, values: [db.private.contoso.com] }",
     );
-    let zone = zoned.private_dns_zones.values().next().expect("the zone");
+    let zone = zoned
+        .private_dns_zones
+        .values()
+        .find(|z| z.name == "private.contoso.com")
+        .expect("the zone");
     assert_eq!(zone.virtual_network_links.len(), 2);
     assert_eq!(zone.record_sets.len(), 2);
     let view = DnsView::compile(&zoned);
