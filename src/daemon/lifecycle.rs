@@ -238,7 +238,9 @@ async fn start(
         })?,
         taps: Default::default(),
         flow_feed: super::flowlogs::start(lab.flow_log_dir(), super::flowlogs::config_from_env()),
+        spin: Default::default(),
     });
+    tokio::spawn(fabric.spin.clone().run());
     let stop_probes = Arc::new(std::sync::atomic::AtomicBool::new(false));
     prober::spawn(fabric.clone(), &ns, stop_probes.clone())?;
     dns_server::spawn(fabric.clone(), &ns).await?;

@@ -24,6 +24,7 @@ pub mod progress;
 pub mod proto;
 mod reconcile;
 mod segments;
+mod spin;
 mod status;
 
 use std::collections::BTreeMap;

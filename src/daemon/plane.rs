@@ -25,6 +25,7 @@ use super::capture::{Stage, Taps};
 use super::delayline::DelayLine;
 use super::flowlogs::{Feed, NicLog, NsgStep, Side as LogSide};
 use super::proto::{self, DropEvent};
+use super::spin::Spin;
 use crate::dataplane::nat::{self, L4Checksum, Side};
 use crate::dataplane::{
     ConnTrack, DropReason, Ingress, LbHealth, LinkIdx, NicIdx, Observer, Step, Tables, Verdict, VnetIdx, decide_with,
@@ -216,6 +217,8 @@ pub struct Fabric {
     pub taps: Taps,
     /// Where packets of logged NICs go (`az network watcher flow-log`).
     pub flow_feed: Feed,
+    /// Keeps the packet thread polling while packets flow (`spin`).
+    pub spin: Arc<Spin>,
 }
 
 /// Records the peerings a packet crossed, for the per-peering counters,
@@ -282,6 +285,8 @@ pub async fn run_port(fabric: Arc<Fabric>, port: Arc<Port>) {
         if n <= VIRTIO_NET_HDR_LEN {
             continue;
         }
+        let now = Instant::now();
+        fabric.spin.packet(now);
         let plane = fabric.plane.load();
         let ingress = match port.key {
             None => Ingress::Internet,
@@ -300,11 +305,11 @@ pub async fn run_port(fabric: Arc<Fabric>, port: Arc<Port>) {
                 ingress
             }
         };
-        forward(&fabric, &plane, &port, ingress, &mut buf[..n]).await;
+        forward(&fabric, &plane, &port, ingress, &mut buf[..n], now).await;
     }
 }
 
-async fn forward(fabric: &Fabric, plane: &Arc<Plane>, from: &Port, ingress: Ingress, frame: &mut [u8]) {
+async fn forward(fabric: &Fabric, plane: &Arc<Plane>, from: &Port, ingress: Ingress, frame: &mut [u8], now: Instant) {
     let Ok(hdr) = VirtioNetHdr::decode(frame) else { return };
     let len = (frame.len() - VIRTIO_NET_HDR_LEN) as u64;
     let segments = super::segments::count(&hdr, &frame[VIRTIO_NET_HDR_LEN..]);
@@ -322,7 +327,7 @@ async fn forward(fabric: &Fabric, plane: &Arc<Plane>, from: &Port, ingress: Ingr
             &mut ct,
             ingress,
             &frame[VIRTIO_NET_HDR_LEN..],
-            Instant::now(),
+            now,
             &mut crossed,
         )
     };
