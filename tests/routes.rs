@@ -441,34 +441,42 @@ virtualNetworks:
     );
 }
 
+/// Lab 03 with a Route Server in its hub, branch-to-branch on or off, and
+/// an NVA peering at 10.10.1.10 that announces 192.168.100.0/24.
+fn lab03_with_route_server(b2b: bool) -> Model {
+    let lab03 = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/labs/03-gateway-transit-onprem/topology.yaml"
+    ))
+    .expect("lab 03");
+    let yaml = lab03
+        .replacen(
+            "      - name: GatewaySubnet\n        addressPrefix: 10.10.255.0/27\n",
+            "      - name: GatewaySubnet\n        addressPrefix: 10.10.255.0/27\n      - {name: RouteServerSubnet, addressPrefix: 10.10.254.0/27}\n",
+            1,
+        )
+        .replacen(
+            "virtualMachines:",
+            &format!(
+                "routeServers:\n  - name: hub-rs\n    vnet: hub-vnet\n    allowBranchToBranchTraffic: {b2b}\n    peerings: [{{name: nva, peerIp: 10.10.1.10, peerAsn: 65001, advertisedPrefixes: [192.168.100.0/24]}}]\n\nvirtualMachines:"
+            ),
+            1,
+        );
+    assert!(
+        yaml.contains("RouteServerSubnet") && yaml.contains("hub-rs"),
+        "lab 03 changed shape"
+    );
+    build(&yaml)
+}
+
 /// What Route Server announces to its NVAs (azure-semantics-2 §3.3, §3.4):
 /// the hub's and the gateway-transit spokes' ranges always; what the VNet's
 /// VPN gateway reaches (its site, its VNet-to-VNet peer) only with
 /// branch-to-branch on.
 #[test]
 fn route_server_advertises_gateway_sites_only_with_branch_to_branch() {
-    let lab03 = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/labs/03-gateway-transit-onprem/topology.yaml"
-    ))
-    .expect("lab 03");
     let advertised = |b2b: bool| -> Vec<String> {
-        let yaml = lab03
-            .replacen(
-                "      - name: GatewaySubnet\n        addressPrefix: 10.10.255.0/27\n",
-                "      - name: GatewaySubnet\n        addressPrefix: 10.10.255.0/27\n      - {name: RouteServerSubnet, addressPrefix: 10.10.254.0/27}\n",
-                1,
-            )
-            .replacen(
-                "virtualMachines:",
-                &format!("routeServers:\n  - {{name: hub-rs, vnet: hub-vnet, allowBranchToBranchTraffic: {b2b}}}\n\nvirtualMachines:"),
-                1,
-            );
-        assert!(
-            yaml.contains("RouteServerSubnet") && yaml.contains("hub-rs"),
-            "lab 03 changed shape"
-        );
-        let m = build(&yaml);
+        let m = lab03_with_route_server(b2b);
         let rs = m.route_servers.values().next().expect("the Route Server");
         let mut out: Vec<String> = vnetlab::routing::bgp::advertised(&m, rs)
             .iter()
@@ -485,4 +493,60 @@ fn route_server_advertises_gateway_sites_only_with_branch_to_branch() {
         advertised(true),
         ["10.10.0.0/16", "10.11.0.0/16", "10.13.0.0/16", "192.168.10.0/24"]
     );
+}
+
+/// The other way (§3.4): with branch-to-branch on, the VPN gateway learns
+/// what the NVAs announce, its site's router gets it, and the gateway
+/// forwards the site's packets for it to the NVA; off, none of that. A
+/// route marked NO_ADVERTISE is kept from the gateway (§3.1).
+#[test]
+fn the_gateway_and_its_site_learn_nva_routes_only_with_branch_to_branch() {
+    use vnetlab::routing::{Hop, gateway_context, site_routes};
+    let nva_prefix: ipnet::Ipv4Net = "192.168.100.0/24".parse().expect("prefix");
+    let lng = |m: &Model| m.local_network_gateways.keys().next().expect("OnPremSite").clone();
+    let hub = |m: &Model| {
+        let rs = m.route_servers.values().next().expect("the Route Server");
+        rs.hosted_subnet.parent().expect("hub-vnet")
+    };
+    let at_site = |m: &Model| site_routes(m, &lng(m)).iter().any(|(p, _)| *p == nva_prefix);
+    let in_gateway = |m: &Model| {
+        gateway_context(m, &hub(m))
+            .into_iter()
+            .find(|(p, _)| *p == nva_prefix)
+            .map(|(_, h)| h)
+    };
+
+    let off = lab03_with_route_server(false);
+    assert!(!at_site(&off));
+    assert_eq!(in_gateway(&off), None);
+
+    let mut on = lab03_with_route_server(true);
+    assert!(at_site(&on), "{:?}", site_routes(&on, &lng(&on)));
+    assert_eq!(
+        in_gateway(&on),
+        Some(Hop::Appliance {
+            ips: vec!["10.10.1.10".parse().expect("ip")]
+        })
+    );
+    // The site's own prefix and the VNet's ranges stay the gateway's own.
+    assert!(
+        site_routes(&on, &lng(&on))
+            .iter()
+            .any(|(p, _)| p.to_string() == "10.10.0.0/16")
+    );
+
+    // The same prefix learned live, marked NO_ADVERTISE, from another NVA;
+    // the configured one goes: nothing reaches the gateway.
+    let rs = on.route_servers.values_mut().next().expect("the Route Server");
+    rs.peerings[0].advertised_prefixes.clear();
+    rs.learned.push(vnetlab::model::LearnedRoute {
+        instance: 0,
+        prefix: nva_prefix,
+        next_hop: "10.10.1.11".parse().expect("ip"),
+        source_peer: "10.10.1.11".parse().expect("ip"),
+        as_path: vec![65002],
+        no_advertise: true,
+    });
+    assert!(!at_site(&on));
+    assert_eq!(in_gateway(&on), None);
 }

@@ -11,7 +11,7 @@ use crate::model::{
     AzureError, Change, ConnectionSpec, ConnectionType, ErrorCode, GATEWAY_SKUS, GatewaySpec, GatewayType,
     LocalGatewaySpec, NETWORK, ResourceId, VPN_GATEWAY_GENERATIONS, VpnType,
 };
-use crate::routing::gateway_context;
+use crate::routing::{Hop, bgp, gateway_context};
 
 pub fn leaves() -> Vec<Leaf<Handler>> {
     let mut all = vnet_gateway_leaves();
@@ -307,8 +307,11 @@ fn gateway_delete(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
 
 /// What the gateway knows, from the routing module's view of its VNet:
 /// its own and its transit spokes' ranges and the prefixes behind its
-/// connections. vnetlab runs no BGP, so every route is a static one
-/// (origin Network) sourced by the gateway itself.
+/// connections, static routes (origin Network) sourced by the gateway
+/// itself; with Route Server's branch-to-branch on, the NVAs' routes too,
+/// learned over iBGP from the Route Server instances (both ASN 65515),
+/// one row per instance and next hop, the AS path as az prints it
+/// ("65001-65001": hyphens, nearest AS first).
 fn gateway_learned_routes(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let m = ctx.model();
     let g = ctx.existing(&m.virtual_network_gateways, &gateway_id(ctx, &a))?;
@@ -317,14 +320,32 @@ fn gateway_learned_routes(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
         .first()
         .map(|ip| ip.to_string())
         .unwrap_or_default();
+    let rs = m.route_server_of(&g.virtual_network);
+    let mut value: Vec<Value> = Vec::new();
     // Two connections to the same site teach its prefixes once.
     let mut prefixes = Vec::new();
-    for (prefix, _) in gateway_context(m, &g.virtual_network) {
-        if !prefixes.contains(&prefix) {
-            prefixes.push(prefix);
+    for (prefix, hop) in gateway_context(m, &g.virtual_network) {
+        if prefixes.contains(&prefix) {
+            continue;
+        }
+        prefixes.push(prefix);
+        match (hop, rs) {
+            (Hop::Appliance { ips }, Some(rs)) => {
+                let paths = bgp::paths(rs);
+                for peer in m.route_server_ips(rs) {
+                    for ip in &ips {
+                        let path = paths
+                            .iter()
+                            .find(|p| p.prefix == prefix && p.next_hop == *ip)
+                            .map(|p| p.as_path.iter().map(u32::to_string).collect::<Vec<_>>().join("-"))
+                            .unwrap_or_default();
+                        value.push(json!({ "asPath": path, "localAddress": own, "network": prefix.to_string(), "nextHop": ip.to_string(), "origin": "IBgp", "sourcePeer": peer.to_string(), "weight": 32768 }));
+                    }
+                }
+            }
+            _ => value.push(json!({ "asPath": "", "localAddress": own, "network": prefix.to_string(), "origin": "Network", "sourcePeer": own, "weight": 32768 })),
         }
     }
-    let value: Vec<Value> = prefixes.iter().map(|p| json!({ "asPath": "", "localAddress": own, "network": p.to_string(), "origin": "Network", "sourcePeer": own, "weight": 32768 })).collect();
     Ok(Reply::Table(json!({ "value": value }), gateway_routes_table))
 }
 

@@ -69,6 +69,21 @@ pub fn select(paths: &[LearnedRoute]) -> Vec<Selected> {
         .collect()
 }
 
+/// What Route Server passes on to the VPN gateway in its VNet, which the
+/// gateway then carries to its sites: nothing unless branch-to-branch is
+/// on; then the NVAs' routes, chosen as for the VMs, less those marked
+/// NO_ADVERTISE (kept from every other BGP peer, gateways included).
+// Azure: Route Server FAQ and expressroute-vpn-support.md — "routes
+// between NVAs and the VPN gateway" only with allowBranchToBranchTraffic
+// (azure-semantics-2 §3.4); NO_ADVERTISE towards gateways §3.1.
+pub fn to_gateway(rs: &RouteServer) -> Vec<Selected> {
+    if !rs.allow_branch_to_branch_traffic {
+        return vec![];
+    }
+    let passed: Vec<LearnedRoute> = paths(rs).into_iter().filter(|p| !p.no_advertise).collect();
+    select(&passed)
+}
+
 /// What Route Server announces to every NVA (§3.3): its VNet's ranges and
 /// those of the spokes that use it as remote gateway; with branch-to-branch
 /// on, also what the VNet's VPN gateway reaches.

@@ -191,6 +191,21 @@ pub fn gateway_context(model: &Model, hub: &ResourceId) -> Vec<(Ipv4Net, Hop)> {
                 }
             }
         }
+        if let Some(rs) = model.route_server_of(hub) {
+            // Branch-to-branch: the gateway learns the NVAs' routes from
+            // Route Server and forwards what its sites send there to the
+            // NVA, as the VMs would. System routes (the VNet's and the
+            // spokes' ranges) and the sites' own prefixes stay as they are.
+            for sel in super::bgp::to_gateway(rs) {
+                let taken = out.iter().any(|(p, h)| {
+                    *p == sel.prefix
+                        || (matches!(h, Hop::VnetLocal { .. } | Hop::Peering { .. }) && p.contains(&sel.prefix))
+                });
+                if !taken {
+                    out.push((sel.prefix, Hop::Appliance { ips: sel.next_hops }));
+                }
+            }
+        }
     }
     out
 }
@@ -235,7 +250,8 @@ pub(crate) fn learned_routes(model: &Model, gw: &GatewayRef) -> Vec<(Ipv4Net, Ve
 /// What the on-premises router behind local network gateway `lng` sends
 /// into each of its connections: the prefixes the Azure gateway at the
 /// other end advertises — its VNet's space and the spokes that use it
-/// through gateway transit (§6: "on-prem receives the spoke prefixes").
+/// through gateway transit (§6: "on-prem receives the spoke prefixes"),
+/// and with Route Server's branch-to-branch on, the NVAs' routes (§3.4).
 /// BGP would teach the router exactly these; with static routing its
 /// admin would type them. A Basic gateway offers no transit, so no
 /// spokes; a connection that is not Connected carries nothing.
@@ -250,7 +266,8 @@ pub fn site_routes(model: &Model, lng: &ResourceId) -> Vec<(Ipv4Net, ResourceId)
             continue;
         };
         for (prefix, hop) in gateway_context(model, &g.virtual_network) {
-            if matches!(hop, Hop::VnetLocal { .. } | Hop::Peering { .. }) && !out.iter().any(|(p, _)| *p == prefix) {
+            let advertised = matches!(hop, Hop::VnetLocal { .. } | Hop::Peering { .. } | Hop::Appliance { .. });
+            if advertised && !out.iter().any(|(p, _)| *p == prefix) {
                 out.push((prefix, c.id.clone()));
             }
         }
