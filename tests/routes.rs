@@ -550,3 +550,37 @@ fn the_gateway_and_its_site_learn_nva_routes_only_with_branch_to_branch() {
     assert!(!at_site(&on));
     assert_eq!(in_gateway(&on), None);
 }
+
+/// `explain` from the site agrees (the same tables as the packet path):
+/// with branch-to-branch the site's packet for the NVA's prefix enters its
+/// connection and the gateway's route names the NVA; without, the site's
+/// router has no route, and the sentence says what would give it one.
+#[test]
+fn explain_from_the_site_follows_branch_to_branch() {
+    use vnetlab::dataplane::explain::{explain, probe_packet, site_ingress};
+    use vnetlab::dataplane::{ConnTrack, LbHealth, Tables};
+    let dst: std::net::Ipv4Addr = "192.168.100.1".parse().expect("ip");
+    let on = lab03_with_route_server(true);
+    let lng = on.local_network_gateways.keys().next().expect("OnPremSite").clone();
+    let t = Tables::compile(&on, 0);
+    let (ingress, prefix, _) = site_ingress(&on, &t, &lng, dst).expect("a route at the site");
+    assert_eq!(prefix.to_string(), "192.168.100.0/24");
+    let pkt = probe_packet("192.168.10.10".parse().expect("ip"), dst, "icmp", 49152, 1, false).expect("a probe");
+    let e = explain(
+        &t,
+        &LbHealth::all_up(),
+        &mut ConnTrack::new(),
+        ingress,
+        &pkt,
+        std::time::Instant::now(),
+    );
+    assert!(
+        e.steps[0].contains("192.168.100.0/24 -> NVA 10.10.1.10 (learned from Route Server, branch-to-branch)"),
+        "{:?}",
+        e.steps
+    );
+
+    let off = lab03_with_route_server(false);
+    let why = site_ingress(&off, &Tables::compile(&off, 0), &lng, dst).expect_err("no route at the site");
+    assert!(why.contains("branch-to-branch on"), "{why}");
+}

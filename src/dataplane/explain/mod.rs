@@ -94,7 +94,7 @@ pub fn site_ingress(
 ) -> Result<(Ingress, Ipv4Net, ResourceId), String> {
     let Some((prefix, conn)) = crate::routing::site_route_for(model, lng, dst) else {
         return Err(format!(
-            "the on-premises router {} has no route to {dst}: no Azure gateway it is connected to advertises it (a gateway advertises its VNet and the spokes that use it through gateway transit)",
+            "the on-premises router {} has no route to {dst}: no Azure gateway it is connected to advertises it (a gateway advertises its VNet, the spokes that use it through gateway transit and, when a Route Server in its VNet has branch-to-branch on, the NVAs' routes)",
             lng.name()
         ));
     };

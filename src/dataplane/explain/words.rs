@@ -92,6 +92,10 @@ impl Words<'_> {
                         self.vnet(*vnet),
                         self.t.connections[*connection].name
                     ),
+                    CHop::Appliance { ips } => {
+                        let ips: Vec<String> = ips.iter().map(ToString::to_string).collect();
+                        format!("NVA {} (learned from Route Server, branch-to-branch)", ips.join(" "))
+                    }
                     _ => "nowhere".into(),
                 };
                 format!("{p} -> {to}")
