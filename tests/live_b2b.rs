@@ -12,8 +12,6 @@ use std::time::{Duration, Instant};
 mod common;
 use common::{BIN, Lab, text, vnetlab};
 
-const PASSWORD: &str = "Branch-To-Branch-2026!";
-
 const TOPOLOGY: &str = "resourceGroups: [{name: b2b-rg, location: westeurope}]
 virtualNetworks:
   - name: hub
@@ -69,27 +67,25 @@ impl Drop for TempFile {
 }
 
 impl Lab {
-    fn az(&self, args: &[&str]) -> Output {
+    /// `vnetlab az ARGS -o json` on this lab, which must succeed: its JSON.
+    fn az_json(&self, args: &[&str]) -> serde_json::Value {
         let o = Command::new(BIN)
             .arg("az")
             .args(args)
+            .args(["-o", "json"])
             .env("VNETLAB_LAB", &self.0)
             .stdin(Stdio::null())
             .output()
             .expect("run vnetlab az");
         assert!(o.status.success(), "az {}: {}", args.join(" "), text(&o));
-        o
+        serde_json::from_slice(&o.stdout).unwrap_or(serde_json::Value::Null)
     }
 
+    /// `exec VM -- argv` (no ssh inside, so no password).
     fn exec(&self, vm: &str, argv: &[&str]) -> Output {
         let mut args = vec!["exec", "--lab", &self.0, vm, "--"];
         args.extend(argv);
-        Command::new(BIN)
-            .args(&args)
-            .env("SSHPASS", PASSWORD)
-            .stdin(Stdio::null())
-            .output()
-            .expect("run vnetlab exec")
+        vnetlab(&args)
     }
 
     /// A ping from `vm` (from address `from`, if given) to `ip`.
@@ -128,7 +124,7 @@ impl Lab {
 
     fn set_b2b(&self, on: bool) {
         let value = if on { "true" } else { "false" };
-        self.az(&[
+        self.az_json(&[
             "network",
             "routeserver",
             "update",
@@ -171,7 +167,7 @@ fn branch_to_branch_carries_routes_and_traffic_between_an_nva_and_a_vpn_site() {
     // NICs have it), but passes it to no gateway, and the site's prefix to
     // no NVA.
     poll_until("nva1's prefix learned", Duration::from_secs(60), || {
-        let o = lab.az(&[
+        let routes = lab.az_json(&[
             "network",
             "nic",
             "show-effective-route-table",
@@ -179,10 +175,8 @@ fn branch_to_branch_carries_routes_and_traffic_between_an_nva_and_a_vpn_site() {
             "b2b-rg",
             "-n",
             "nva1VMNic",
-            "-o",
-            "json",
         ]);
-        String::from_utf8_lossy(&o.stdout).contains("192.168.100.0/24")
+        routes.to_string().contains("192.168.100.0/24")
     });
     assert!(
         !lab.site_routes().iter().any(|r| r == NVA_ROUTE),
@@ -206,7 +200,7 @@ fn branch_to_branch_carries_routes_and_traffic_between_an_nva_and_a_vpn_site() {
     });
     assert!(lab.ping("OnPremSite-host", None, "192.168.100.1"));
     assert!(lab.ping("nva1", Some("192.168.100.1"), "192.168.10.10"));
-    let o = lab.az(&[
+    let learned = lab.az_json(&[
         "network",
         "vnet-gateway",
         "list-learned-routes",
@@ -214,10 +208,7 @@ fn branch_to_branch_carries_routes_and_traffic_between_an_nva_and_a_vpn_site() {
         "b2b-rg",
         "-n",
         "hub-gw",
-        "-o",
-        "json",
     ]);
-    let learned: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
     let rows: Vec<&serde_json::Value> = learned["value"]
         .as_array()
         .expect("value")
