@@ -2703,6 +2703,46 @@ fn a_second_create_of_private_dns_resources_is_precondition_failed() {
     );
 }
 
+// ================================================================ tags
+
+fn tag_change(pairs: &[(&str, &str)]) -> Change {
+    Change::SetTags {
+        id: ResourceId::resource_group(SUB, RG),
+        tags: pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+    }
+}
+
+/// Azure's tag limits (Learn "Use tags to organize your Azure resources"):
+/// each refusal in ARM's code, the group left as it was.
+#[test]
+fn bad_tags_are_refused_with_arms_codes() {
+    let mut m = base();
+    ok(&mut m, tag_change(&[("env", "lab")]));
+    refused(
+        &mut m,
+        tag_change(&[("cost/center", "1")]),
+        ErrorCode::InvalidTagNameCharacters,
+        "cost/center",
+    );
+    refused(&mut m, tag_change(&[("", "x")]), ErrorCode::InvalidTagName, "tag name");
+    let long = "n".repeat(MAX_TAG_NAME + 1);
+    refused(&mut m, tag_change(&[(&long, "x")]), ErrorCode::InvalidTagName, "512");
+    let value = "v".repeat(MAX_TAG_VALUE + 1);
+    refused(
+        &mut m,
+        tag_change(&[("k", &value)]),
+        ErrorCode::InvalidTagValueLength,
+        "256",
+    );
+    let names: Vec<String> = (0..=MAX_TAGS).map(|i| format!("k{i}")).collect();
+    let many: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "")).collect();
+    refused(&mut m, tag_change(&many), ErrorCode::InvalidTags, "51");
+    assert_eq!(
+        m.tags_of(&ResourceId::resource_group(SUB, RG)).map(|t| t.len()),
+        Some(1)
+    );
+}
+
 // ================================================================ coverage of the code list
 
 /// Every code in `ErrorCode::ALL` is asserted by at least one test in

@@ -704,6 +704,10 @@ impl Arm {
         if let Some(resp) = preconditions(req, existing.as_ref()) {
             return resp;
         }
+        let tags = match put::tags(id, &body, method == "PATCH") {
+            Ok(t) => t,
+            Err(e) => return refused(&e),
+        };
         let body = if method == "PATCH" {
             // PATCH changes tags only; the rest of the resource stays.
             match &existing {
@@ -715,7 +719,7 @@ impl Arm {
         };
         let principal =
             (!caller.app_id.eq_ignore_ascii_case(auth::LAB_PRINCIPAL_APP_ID)).then_some(caller.app_id.as_str());
-        let changes = if hub::is_hub_type(id) {
+        let mut changes = if hub::is_hub_type(id) {
             match self.hubs.put(model, id, &body) {
                 Ok(hub::Put::Changes(c)) => c,
                 Ok(hub::Put::Held(doc)) => {
@@ -730,6 +734,7 @@ impl Arm {
                 Err(e) => return refused(&e),
             }
         };
+        changes.extend(tags);
         if let Err(e) = backend.apply(changes) {
             return match e {
                 crate::az::AzError::Azure(a) => refused(&a),

@@ -6,7 +6,7 @@ use serde_json::Value;
 use crate::model::{
     AzureError, Change, ErrorCode, Model, MxRecord, NicSpec, PeeringSpec, PrivateDnsZoneSpec, PublicIpSku,
     PublicIpSpec, RecordData, RecordSetSpec, RecordType, ResourceId, RouteSpec, SecurityRuleSpec, SrvRecord,
-    SubnetSpec, VirtualNetworkLinkSpec, VmSpec, VnetSpec,
+    SubnetSpec, Tags, VirtualNetworkLinkSpec, VmSpec, VnetSpec, carries_tags,
 };
 
 fn bad(message: String) -> AzureError {
@@ -406,6 +406,37 @@ fn record_set_change(id: &ResourceId, p: &Value) -> Result<Change, AzureError> {
         ttl,
         data,
     }))
+}
+
+/// The change a PUT or PATCH makes to the tags of `id`: a PUT replaces the
+/// resource, so it sets the body's `tags` (none when absent); a PATCH sets
+/// them only when the body has `tags`. `None` also for a type without tags
+/// (subnets, rules, routes, peerings), whose `tags` ARM ignores.
+// Azure: NRP's Update Tags (PATCH with a TagsObject) and Resource Groups -
+// Update replace the `tags` object whole; a PATCH without `tags` keeps them.
+pub fn tags(id: &ResourceId, body: &Value, patch: bool) -> Result<Option<Change>, AzureError> {
+    if !carries_tags(&id.resource_type()) {
+        return Ok(None);
+    }
+    let tags = match body.get("tags") {
+        None | Some(Value::Null) if patch => return Ok(None),
+        None | Some(Value::Null) => Tags::new(),
+        Some(Value::Object(map)) => map
+            .iter()
+            .map(|(k, v)| match v {
+                Value::String(s) => Ok((k.clone(), s.clone())),
+                other => Err(bad(format!(
+                    "The value of tag '{k}' must be a string, not {other}. Give tags as {{\"name\": \"value\"}}."
+                ))),
+            })
+            .collect::<Result<Tags, _>>()?,
+        Some(other) => {
+            return Err(bad(format!(
+                "The tags must be an object of name-value strings, not {other}."
+            )));
+        }
+    };
+    Ok(Some(Change::SetTags { id: id.clone(), tags }))
 }
 
 /// `Microsoft.Network/privateDnsZones/{A|AAAA|CNAME|MX|PTR|SRV|TXT}`, any case.

@@ -1106,3 +1106,49 @@ fn unknown_paths_and_methods_get_arms_bodies() {
     );
     assert_eq!(r.body.expect("body")["error"]["code"], "NoRegisteredProviderFound");
 }
+
+#[test]
+fn tags_ride_on_put_patch_and_get_and_bad_ones_are_refused() {
+    let mut lab = Lab::new();
+    let r = lab.call(
+        "PUT",
+        &rg_path(),
+        Some(json!({ "location": "westeurope", "tags": { "env": "lab" } })),
+    );
+    assert_eq!(r.body.expect("body")["tags"], json!({ "env": "lab" }));
+    let vnet = json!({ "location": "westeurope", "tags": { "owner": "net", "cost": "" },
+        "properties": { "addressSpace": { "addressPrefixes": ["10.1.0.0/16"] } } });
+    let r = lab.call("PUT", &vnet_path("v1"), Some(vnet));
+    assert_eq!(r.status, 201, "{r:?}");
+    assert_eq!(r.body.expect("body")["tags"], json!({ "cost": "", "owner": "net" }));
+    // PATCH replaces the tags whole and keeps the rest.
+    let r = lab.call("PATCH", &vnet_path("v1"), Some(json!({ "tags": { "owner": "ops" } })));
+    assert_eq!(r.status, 200, "{r:?}");
+    let doc = r.body.expect("body");
+    assert_eq!(doc["tags"], json!({ "owner": "ops" }));
+    assert_eq!(doc["properties"]["addressSpace"]["addressPrefixes"][0], "10.1.0.0/16");
+    let r = lab.call("GET", &vnet_path("v1"), None);
+    assert_eq!(r.body.expect("body")["tags"], json!({ "owner": "ops" }));
+    let r = lab.call(
+        "GET",
+        &format!("/subscriptions/{SUB}/providers/Microsoft.Network/virtualNetworks"),
+        None,
+    );
+    assert_eq!(r.body.expect("body")["value"][0]["tags"], json!({ "owner": "ops" }));
+    // A bad tag name: ARM's code, 400, nothing changed.
+    let before = lab.backend.model.clone();
+    let r = lab.call("PATCH", &vnet_path("v1"), Some(json!({ "tags": { "a/b": "x" } })));
+    assert_eq!(r.status, 400);
+    assert_eq!(r.body.expect("body")["error"]["code"], "InvalidTagNameCharacters");
+    let r = lab.call("PATCH", &vnet_path("v1"), Some(json!({ "tags": { "n": 5 } })));
+    assert_eq!(r.status, 400);
+    assert_eq!(lab.backend.model, before);
+    // A PUT without tags replaces them with none: the key is gone, as ARM gives it.
+    let r = lab.call(
+        "PUT",
+        &vnet_path("v1"),
+        Some(json!({ "location": "westeurope",
+            "properties": { "addressSpace": { "addressPrefixes": ["10.1.0.0/16"] } } })),
+    );
+    assert!(r.body.expect("body").get("tags").is_none());
+}

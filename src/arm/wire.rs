@@ -112,6 +112,7 @@ pub fn all_rendered(m: &Model) -> Vec<Value> {
     out.extend(m.redis_caches.values().map(render::redis));
     out.extend(m.private_endpoints.values().map(render::private_endpoint));
     out.extend(crate::az::render_dns::all(m));
+    out.iter_mut().for_each(|v| render::add_tags(m, v));
     out
 }
 
@@ -181,7 +182,13 @@ fn find_exact(m: &Model, id: &ResourceId) -> Lookup {
         "microsoft.compute/virtualmachines" => m.virtual_machines.get(id).map(|v| render::vm(m, v, false)),
         _ => return Lookup::Unknown,
     };
-    found.map_or(Lookup::Absent, Lookup::Found)
+    match found {
+        Some(mut v) => {
+            render::add_tags(m, &mut v);
+            Lookup::Found(v)
+        }
+        None => Lookup::Absent,
+    }
 }
 
 /// The resources of `resource_type` (ARM's spelling, e.g.

@@ -23,6 +23,12 @@ pub fn many(long: &'static str) -> Arg {
     Arg::new(long).long(long).num_args(1..).action(ArgAction::Append)
 }
 
+/// `--tags k=v k2=v2 …`, as az takes it on every create and update of a
+/// resource that carries tags.
+pub fn tags() -> Arg {
+    many("tags")
+}
+
 /// An AAZ boolean: a bare flag is true; it also takes true/false, t/f,
 /// yes/no, y/n, 1/0 (azure-semantics §9.6).
 pub fn boolean(long: &'static str) -> Arg {
@@ -193,6 +199,33 @@ impl<'a> Args<'a> {
 
     pub fn flag(&self, id: &str) -> bool {
         self.bool(id).unwrap_or(false)
+    }
+
+    /// `--tags`, parsed as az does: `k=v` splits at the first `=`, a bare
+    /// `k` is an empty value, an empty word adds nothing (so `--tags ""`
+    /// clears). `None` when `--tags` was not given.
+    // Azure: azure-cli core/commands/validators.py `validate_tags`/`validate_tag`.
+    pub fn tags(&self) -> Option<crate::model::Tags> {
+        let words = self.list("tags")?;
+        Some(
+            words
+                .iter()
+                .filter(|w| !w.is_empty())
+                .map(|w| match w.split_once('=') {
+                    Some((k, v)) => (k.to_string(), v.to_string()),
+                    None => (w.clone(), String::new()),
+                })
+                .collect(),
+        )
+    }
+
+    /// The tags a create PUTs: what `--tags` gives, else none (a PUT
+    /// replaces the resource, its tags included).
+    pub fn tags_put(&self, id: &crate::model::ResourceId) -> crate::model::Change {
+        crate::model::Change::SetTags {
+            id: id.clone(),
+            tags: self.tags().unwrap_or_default(),
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::args::{Args, Leaf, flag, location, name, opt, yes};
+use super::args::{Args, Leaf, flag, location, name, opt, tags, yes};
 use super::{AzError, Ctx, Handler, Reply, render, table_rows};
 use crate::model::Change;
 
@@ -14,7 +14,7 @@ pub fn leaves() -> Vec<Leaf<Handler>> {
             args: vec![
                 name().alias("resource-group").short_alias('g'),
                 location().required(true),
-                opt("tags"),
+                tags(),
                 opt("managed-by"),
             ],
             run: create,
@@ -54,11 +54,15 @@ pub fn leaves() -> Vec<Leaf<Handler>> {
 fn create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let name = a.must("name");
     // az keeps an existing group's location and refuses a different one.
-    ctx.apply(vec![Change::PutResourceGroup {
-        subscription: ctx.sub().to_string(),
-        name: name.into(),
-        location: a.must("location").into(),
-    }])?;
+    let id = ctx.rg_id(name);
+    ctx.apply(vec![
+        Change::PutResourceGroup {
+            subscription: ctx.sub().to_string(),
+            name: name.into(),
+            location: a.must("location").into(),
+        },
+        a.tags_put(&id),
+    ])?;
     show(ctx, a)
 }
 

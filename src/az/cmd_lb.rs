@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use super::args::{Args, Leaf, boolean, choice, flag, location, many, name, opt, req, rg};
+use super::args::{Args, Leaf, boolean, choice, flag, location, many, name, opt, req, rg, tags};
 use super::ctx::not_found;
 use super::{AzError, Ctx, Handler, Reply, render};
 use crate::model::{
@@ -81,6 +81,7 @@ pub fn leaves() -> Vec<Leaf<Handler>> {
                 opt("frontend-ip-name"),
                 opt("backend-pool-name"),
                 opt("public-ip-address"),
+                tags(),
                 flag("no-wait"),
             ],
             run: create,
@@ -377,6 +378,7 @@ fn create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     };
     let id = spec.id.clone();
     changes.push(Change::PutLoadBalancer(spec));
+    changes.push(a.tags_put(&id));
     ctx.apply(changes)?;
     if a.flag("no-wait") {
         return Ok(Reply::Nothing);

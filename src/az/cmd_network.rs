@@ -3,7 +3,7 @@
 use ipnet::Ipv4Net;
 use serde_json::{Value, json};
 
-use super::args::{Args, Leaf, boolean, flag, location, many, name, opt, req, rg};
+use super::args::{Args, Leaf, boolean, flag, location, many, name, opt, req, rg, tags};
 use super::ctx::not_found;
 use super::{AzError, Ctx, Handler, Reply, render, table_rows};
 use crate::model::{Change, NETWORK, PeeringSpec, ResourceId, SubnetSpec, VnetSpec};
@@ -27,6 +27,7 @@ pub fn leaves() -> Vec<Leaf<Handler>> {
                 boolean("ddos-protection"),
                 boolean("vm-protection"),
                 opt("flowtimeout"),
+                tags(),
                 flag("no-wait"),
             ],
             run: vnet_create,
@@ -230,6 +231,7 @@ fn vnet_create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
             }));
         }
     }
+    changes.push(a.tags_put(&id));
     ctx.apply(changes)?;
     if a.flag("no-wait") {
         return Ok(Reply::Nothing);

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use super::args::{Args, Leaf, boolean, choice, flag, location, many, name, opt, rg};
+use super::args::{Args, Leaf, boolean, choice, flag, location, many, name, opt, rg, tags};
 use super::cmd_network::optional_ref;
 use super::{AzError, Ctx, Handler, Reply, render, table_rows};
 use crate::model::{Change, IpAllocation, NicSpec, PublicIpSku, PublicIpSpec, ResourceId};
@@ -62,6 +62,7 @@ pub fn leaves() -> Vec<Leaf<Handler>> {
                 choice("sku", &["Basic", "Standard"]),
                 choice("allocation-method", &["Dynamic", "Static"]),
                 choice("version", &["IPv4", "IPv6"]),
+                tags(),
                 flag("no-wait"),
             ],
             run: pip_create,
@@ -223,11 +224,14 @@ fn pip_create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
             PublicIpSku::Basic => AzError::Cli("vnetlab allocates every public IP statically: leave out --allocation-method Dynamic, or use --allocation-method Static.".into()),
         });
     }
-    ctx.apply(vec![Change::PutPublicIp(PublicIpSpec {
-        id: id.clone(),
-        location: a.str("location").map(str::to_string),
-        sku,
-    })])?;
+    ctx.apply(vec![
+        Change::PutPublicIp(PublicIpSpec {
+            id: id.clone(),
+            location: a.str("location").map(str::to_string),
+            sku,
+        }),
+        a.tags_put(&id),
+    ])?;
     if a.flag("no-wait") {
         return Ok(Reply::Nothing);
     }

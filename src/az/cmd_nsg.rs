@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use super::args::{Args, Leaf, choice, flag, location, many, name, opt, req, rg};
+use super::args::{Args, Leaf, choice, flag, location, many, name, opt, req, rg, tags};
 use super::ctx::not_found;
 use super::{AzError, Ctx, Handler, Reply, finish, render, table_rows};
 use crate::model::{Change, ResourceId, SecurityRuleSpec, default_security_rules};
@@ -35,7 +35,7 @@ pub fn leaves() -> Vec<Leaf<Handler>> {
         Leaf {
             path: "network nsg create",
             about: "Create a network security group.",
-            args: vec![rg(), name(), location()],
+            args: vec![rg(), name(), location(), tags()],
             run: create,
         },
         Leaf {
@@ -96,10 +96,13 @@ fn nsg_id(ctx: &Ctx, a: &Args, key: &str) -> ResourceId {
 fn create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     ctx.group(a.must("resource-group"))?;
     let id = nsg_id(ctx, &a, "name");
-    ctx.apply(vec![Change::PutNetworkSecurityGroup {
-        id: id.clone(),
-        location: a.str("location").map(str::to_string),
-    }])?;
+    ctx.apply(vec![
+        Change::PutNetworkSecurityGroup {
+            id: id.clone(),
+            location: a.str("location").map(str::to_string),
+        },
+        a.tags_put(&id),
+    ])?;
     let n = ctx.existing(&ctx.model().network_security_groups, &id)?;
     Ok(Reply::Value(json!({ "NewNSG": render::nsg(ctx.model(), n) })))
 }

@@ -7,7 +7,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use clap::Arg;
 
-use super::args::{Args, Leaf, boolean, flag, many, name, opt, req, rg, yes};
+use super::args::{Args, Leaf, boolean, flag, many, name, opt, req, rg, tags, yes};
 use super::{AzError, Ctx, Handler, Reply, confirm, finish, render_dns};
 use crate::model::{
     AzureError, Change, ErrorCode, MxRecord, NETWORK, PrivateDnsZone, PrivateDnsZoneSpec, RecordData, RecordSet,
@@ -17,11 +17,6 @@ use crate::model::{
 /// `-z/--zone-name`; az drops one trailing dot (`privatedns_zone_name_type`).
 fn zone_name() -> Arg {
     req("zone-name").short('z')
-}
-
-/// `--tags` and `--metadata`: accepted, not modelled.
-fn tags() -> Arg {
-    many("tags")
 }
 
 pub fn leaves() -> Vec<Leaf<Handler>> {
@@ -282,7 +277,10 @@ fn zone_create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     if ctx.model().private_dns_zones.contains_key(&id) {
         return Err(exists_already(&id).into());
     }
-    ctx.apply(vec![Change::PutPrivateDnsZone(PrivateDnsZoneSpec { id })])?;
+    ctx.apply(vec![
+        Change::PutPrivateDnsZone(PrivateDnsZoneSpec { id: id.clone() }),
+        a.tags_put(&id),
+    ])?;
     finish(ctx, a, zone_show)
 }
 
@@ -344,11 +342,14 @@ fn link_create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
         NETWORK,
         "virtualNetworks",
     )?;
-    ctx.apply(vec![Change::PutVirtualNetworkLink(VirtualNetworkLinkSpec {
-        id,
-        virtual_network: vnet,
-        registration_enabled: a.flag("registration-enabled"),
-    })])?;
+    ctx.apply(vec![
+        Change::PutVirtualNetworkLink(VirtualNetworkLinkSpec {
+            id: id.clone(),
+            virtual_network: vnet,
+            registration_enabled: a.flag("registration-enabled"),
+        }),
+        a.tags_put(&id),
+    ])?;
     finish(ctx, a, link_show)
 }
 
@@ -359,11 +360,16 @@ fn link_update(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
         return Err(AzureError::resource_not_found(&id).into());
     };
     let spec = VirtualNetworkLinkSpec {
-        id,
+        id: id.clone(),
         virtual_network: old.virtual_network.clone(),
         registration_enabled: a.bool("registration-enabled").unwrap_or(old.registration_enabled),
     };
-    ctx.apply(vec![Change::PutVirtualNetworkLink(spec)])?;
+    let mut changes = vec![Change::PutVirtualNetworkLink(spec)];
+    // An update keeps the tags unless `--tags` replaces them.
+    if a.tags().is_some() {
+        changes.push(a.tags_put(&id));
+    }
+    ctx.apply(changes)?;
     finish(ctx, a, link_show)
 }
 

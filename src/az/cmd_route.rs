@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::args::{Args, Leaf, boolean, choice, flag, location, name, opt, req, rg};
+use super::args::{Args, Leaf, boolean, choice, flag, location, name, opt, req, rg, tags};
 use super::ctx::not_found;
 use super::{AzError, Ctx, Handler, Reply, finish, render};
 use crate::model::{Change, ResourceId, RouteSpec};
@@ -26,6 +26,7 @@ pub fn leaves() -> Vec<Leaf<Handler>> {
                 name(),
                 location(),
                 boolean("disable-bgp-route-propagation"),
+                tags(),
                 flag("no-wait"),
             ],
             run: create,
@@ -110,11 +111,14 @@ fn table_id(ctx: &Ctx, a: &Args, key: &str) -> ResourceId {
 fn create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     ctx.group(a.must("resource-group"))?;
     let id = table_id(ctx, &a, "name");
-    ctx.apply(vec![Change::PutRouteTable {
-        id,
-        location: a.str("location").map(str::to_string),
-        disable_bgp_route_propagation: a.bool("disable-bgp-route-propagation").unwrap_or(false),
-    }])?;
+    ctx.apply(vec![
+        Change::PutRouteTable {
+            id: id.clone(),
+            location: a.str("location").map(str::to_string),
+            disable_bgp_route_propagation: a.bool("disable-bgp-route-propagation").unwrap_or(false),
+        },
+        a.tags_put(&id),
+    ])?;
     finish(ctx, a, show)
 }
 

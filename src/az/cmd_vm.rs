@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::args::{Args, Leaf, choice, flag, location, many, name, opt, req, rg, yes};
+use super::args::{Args, Leaf, choice, flag, location, many, name, opt, req, rg, tags, yes};
 use super::{AzError, Ctx, Handler, Reply, render, table_rows};
 use crate::model::vm_create::{self, NewNic, NsgRule, Side, VmCreate, VmNics};
 use crate::model::{
@@ -36,6 +36,7 @@ pub fn leaves() -> Vec<Leaf<Handler>> {
                 choice("authentication-type", &["password", "ssh", "all"]),
                 flag("generate-ssh-keys"),
                 many("ssh-key-values").alias("ssh-key-value"),
+                tags(),
                 flag("no-wait"),
             ],
             run: create,
@@ -326,6 +327,7 @@ fn create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
         }
         .changes(),
     );
+    tag_created(&mut changes, &a);
     ctx.apply(changes)?;
     if a.flag("no-wait") {
         return Ok(Reply::Nothing);
@@ -445,4 +447,27 @@ fn run_command(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     Ok(Reply::Value(super::actions::run_shell_script(
         ctx, &id, &script, &params,
     )?))
+}
+
+/// `--tags` lands on every resource `vm create` makes, as az's template
+/// gives them to each (an existing VNet, NSG or public IP it uses keeps its own).
+// Azure: azure-cli vm/_template_builder.py, `build_vnet_resource`,
+// `build_nsg_resource`, `build_public_ip_resource`, `build_nic_resource`
+// and `build_vm_resource` all take the command's `tags`.
+fn tag_created(changes: &mut Vec<Change>, a: &Args) {
+    let Some(tags) = a.tags() else {
+        return;
+    };
+    let made: Vec<ResourceId> = changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::PutVirtualNetwork(s) => Some(s.id.clone()),
+            Change::PutNetworkSecurityGroup { id, .. } => Some(id.clone()),
+            Change::PutPublicIp(s) => Some(s.id.clone()),
+            Change::PutNetworkInterface(s) => Some(s.id.clone()),
+            Change::PutVirtualMachine(s) => Some(s.id.clone()),
+            _ => None,
+        })
+        .collect();
+    changes.extend(made.into_iter().map(|id| Change::SetTags { id, tags: tags.clone() }));
 }

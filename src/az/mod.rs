@@ -221,6 +221,7 @@ fn run_inner(argv: &[String], backend: &mut dyn Backend, err: &mut dyn Write) ->
         Reply::Value(v) => (v, None),
         Reply::Table(v, t) => (v, Some(t)),
     };
+    render::add_tags(ctx.model(), &mut value);
     render::add_resource_groups(&mut value);
     Ok(match (&query, transformer) {
         (Some(q), _) => output::render_query(&value, q, format).map_err(|e| AzError::Usage(e.to_string()))?,

@@ -519,6 +519,37 @@ pub fn add_resource_groups(v: &mut Value) {
     }
 }
 
+/// Puts each resource's tags into its rendered document: every object with
+/// an `id`, a `name` and a `type` whose resource carries tags in the model.
+/// References (`{ "id": … }`) and child resources, which have none, stay as
+/// they are; a resource without tags keeps what its renderer gives (no
+/// `tags` for most, `"tags": null` for a group, as az prints them).
+// Azure: the `tags` of the ARM resource envelope, which az prints as the
+// SDK returns it (a sorted name → value object).
+pub fn add_tags(m: &Model, v: &mut Value) {
+    if m.tags.is_empty() {
+        return;
+    }
+    match v {
+        Value::Object(map) => {
+            let tags = map
+                .get("id")
+                .and_then(Value::as_str)
+                .filter(|_| map.contains_key("name") && map.contains_key("type"))
+                .and_then(ResourceId::parse)
+                .and_then(|id| m.tags_of(&id));
+            if let Some(t) = tags {
+                map.insert("tags".into(), json!(t));
+            }
+            for (_, child) in map.iter_mut() {
+                add_tags(m, child);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|i| add_tags(m, i)),
+        _ => {}
+    }
+}
+
 /// `az network nic show-effective-route-table` for a NIC in `subnet`.
 pub fn effective_route_table(m: &Model, subnet: &ResourceId) -> Value {
     let disable_bgp = m

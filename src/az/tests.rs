@@ -1789,3 +1789,46 @@ fn flow_logs_are_created_listed_updated_and_deleted_under_the_regions_watcher() 
     assert_eq!(code, 3, "{err}");
     assert_eq!(b.model.flow_logs.len(), 1);
 }
+
+/// `--tags` as az parses it (`k=v`, a bare `k` is an empty value, `""`
+/// clears), on the creates that take it, shown by `show` and `list`.
+#[test]
+fn tags_are_parsed_as_az_does_and_shown_on_every_resource() {
+    let mut b = MemoryBackend::new();
+    let g = json(&mut b, "group create -n rg -l westeurope --tags env=lab owner");
+    assert_eq!(g["tags"], serde_json::json!({ "env": "lab", "owner": "" }));
+    let v = json(
+        &mut b,
+        "network vnet create -g rg -n vnet1 --address-prefixes 10.0.0.0/16 --subnet-name s --subnet-prefixes 10.0.0.0/24 --tags a=b=c",
+    );
+    assert_eq!(v["newVNet"]["tags"], serde_json::json!({ "a": "b=c" }));
+    // Subnets have no tags in ARM.
+    assert!(v["newVNet"]["subnets"][0].get("tags").is_none());
+    ok(&mut b, "network nsg create -g rg -n nsg1 --tags tier=web");
+    let n = json(&mut b, "network nsg show -g rg -n nsg1");
+    assert_eq!(n["tags"], serde_json::json!({ "tier": "web" }));
+    ok(&mut b, "network route-table create -g rg -n rt --tags k=v");
+    ok(&mut b, "network public-ip create -g rg -n ip1 --tags k=v");
+    let vm = json(
+        &mut b,
+        "vm create -g rg -n vm1 --image Ubuntu2404 --vnet-name vnet1 --subnet s --admin-username azureuser --admin-password Pa55word-Pa55word --tags app=x",
+    );
+    assert!(vm.get("id").is_some(), "{vm}");
+    let vm = json(&mut b, "vm show -g rg -n vm1");
+    assert_eq!(vm["tags"], serde_json::json!({ "app": "x" }));
+    let nic = json(&mut b, "network nic show -g rg -n vm1VMNic");
+    assert_eq!(nic["tags"], serde_json::json!({ "app": "x" }));
+    let list = json(&mut b, "network route-table list -g rg");
+    assert_eq!(list[0]["tags"], serde_json::json!({ "k": "v" }));
+    // A create without --tags replaces them with none, as ARM's PUT does; `--tags ""` too.
+    ok(&mut b, "network nsg create -g rg -n nsg1");
+    assert!(json(&mut b, "network nsg show -g rg -n nsg1").get("tags").is_none());
+    ok(&mut b, "group create -n rg -l westeurope --tags ''");
+    assert_eq!(json(&mut b, "group show -n rg")["tags"], Value::Null);
+    // A bad tag: ARM's code, exit 1, nothing changed.
+    let before = b.model.clone();
+    let (code, _, err) = sh(&mut b, "network route-table create -g rg -n rt --tags cost%=1");
+    assert_eq!(code, 1);
+    assert!(err.contains("(InvalidTagNameCharacters)"), "{err}");
+    assert_eq!(b.model, before);
+}

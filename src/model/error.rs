@@ -104,6 +104,11 @@ error_codes! {
     AlreadyExists,
     Invalid,
     PreconditionFailed,
+    // Tags (src/model/tags.rs).
+    InvalidTags,
+    InvalidTagName,
+    InvalidTagNameCharacters,
+    InvalidTagValueLength,
 }
 
 impl fmt::Display for ErrorCode {

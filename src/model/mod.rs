@@ -33,6 +33,7 @@ mod ops_zone_group;
 pub mod regions;
 mod routes;
 mod security;
+mod tags;
 pub mod vm_create;
 
 use std::collections::BTreeMap;
@@ -75,6 +76,7 @@ pub use ops_watcher::{FLOW_LOG_TYPE, FlowLog};
 pub use ops_zone_group::PrivateDnsZoneGroupSpec;
 pub use routes::*;
 pub use security::*;
+pub use tags::{MAX_TAG_NAME, MAX_TAG_VALUE, MAX_TAGS, Tags, carries_tags, check_tags};
 
 /// The subscription and tenant a lab uses when its topology names none.
 pub const DEFAULT_SUBSCRIPTION_ID: &str = "00000000-0000-4000-8000-000000000001";
@@ -186,6 +188,11 @@ pub enum Change {
     DeletePrivateDnsZoneGroup(ResourceId),
     PutFlowLog(FlowLog),
     DeleteFlowLog(ResourceId),
+    /// Replaces a resource's tags (an ARM PUT's or PATCH's `tags`, az's `--tags`).
+    SetTags {
+        id: ResourceId,
+        tags: Tags,
+    },
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -217,6 +224,9 @@ pub struct Model {
     /// Network Watcher flow logs, by ID.
     #[serde(default)]
     pub flow_logs: BTreeMap<ResourceId, FlowLog>,
+    /// Every resource's tags, by ID (src/model/tags.rs).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<ResourceId, Tags>,
 }
 
 impl Model {
@@ -250,6 +260,7 @@ impl Model {
                 .and_then(|()| quotas.after(&next, &checked))
                 .map_err(|e| (i, e))?;
         }
+        next.prune_tags();
         *self = next;
         Ok(())
     }
@@ -330,6 +341,7 @@ impl Model {
             DeletePrivateDnsZoneGroup(id) => self.delete_private_dns_zone_group(&id),
             PutFlowLog(f) => self.put_flow_log(f),
             DeleteFlowLog(id) => self.delete_flow_log(&id),
+            SetTags { id, tags } => self.set_tags(&id, tags),
         }
     }
 

@@ -287,7 +287,8 @@ fn run(
             out.opaque.push((p.id.clone(), opaque_doc(&p.id, body)));
             continue;
         }
-        let c = put::changes(&out.model, &p.id, &body, principal).map_err(|e| failed(&p.id, e))?;
+        let mut c = put::changes(&out.model, &p.id, &body, principal).map_err(|e| failed(&p.id, e))?;
+        c.extend(put::tags(&p.id, &body, false).map_err(|e| failed(&p.id, e))?);
         out.model.apply_all(c.clone()).map_err(|(_, e)| failed(&p.id, e))?;
         out.changes.extend(c);
         out.ids.push(p.id.clone());
