@@ -9,7 +9,7 @@
 use serde_json::{Map, Value, json};
 
 use super::template::{self, Outcome};
-use super::{Arm, Caller, Request, Response, auth, method_not_allowed, refused, wire};
+use super::{Arm, Caller, Request, Response, auth, method_not_allowed, rbac, refused, wire};
 use crate::az::Backend;
 use crate::model::{AzureError, ErrorCode, Model, ResourceId};
 
@@ -98,7 +98,8 @@ fn record(id: &str, name: &str, body: &Value, state: &str) -> Value {
 // validation procedure … See inner errors for details."
 // (https://learn.microsoft.com/azure/azure-resource-manager/troubleshooting/common-deployment-errors).
 fn preflight_error(name: &str, e: &AzureError) -> Response {
-    if e.code == ErrorCode::InvalidTemplate {
+    // Azure: an authorization refusal is ARM's 403 itself, not an inner error.
+    if matches!(e.code, ErrorCode::InvalidTemplate | ErrorCode::AuthorizationFailed) {
         return refused(e);
     }
     let mut detail = json!({ "code": e.code.as_str(), "message": e.message });
@@ -145,6 +146,24 @@ impl Arm {
             .unwrap_or_default();
         let id = deployment_id(scope, name);
         let key = id.to_ascii_lowercase();
+        // Azure: a deployment is checked like any request, its own action
+        // (Microsoft.Resources/deployments/read|write|delete, validate and
+        // whatIf actions) at the deployment's scope.
+        let suffix = match (method, more) {
+            ("POST", [_, a]) if a.eq_ignore_ascii_case("validate") => "validate/action",
+            ("POST", [_, a]) if a.eq_ignore_ascii_case("whatif") => "whatIf/action",
+            ("GET" | "HEAD", _) => "read",
+            ("DELETE", _) => "delete",
+            _ => "write",
+        };
+        if let Err(e) = rbac::check(
+            model,
+            caller,
+            &format!("Microsoft.Resources/deployments/{suffix}"),
+            scope,
+        ) {
+            return refused(&e);
+        }
         match (method, more) {
             ("GET", []) => {
                 let prefix = format!(
@@ -179,8 +198,11 @@ impl Arm {
                     Ok(b) => b,
                     Err(r) => return r,
                 };
-                let o = match template::deploy(model, scope, name, &body, principal) {
+                let o = match template::deploy(model, scope, name, &body, principal)
+                    .and_then(|o| writable(model, caller, &o).map(|()| o))
+                {
                     Ok(o) => o,
+                    Err(e) if e.code == ErrorCode::AuthorizationFailed => return refused(&e),
                     Err(e) => {
                         let mut doc = record(&id, name, &body, "Failed");
                         doc["properties"]["error"] = json!({ "code": e.code.as_str(), "message": e.message });
@@ -217,7 +239,9 @@ impl Arm {
                     Ok(b) => b,
                     Err(r) => return r,
                 };
-                match template::deploy(model, scope, name, &body, principal) {
+                match template::deploy(model, scope, name, &body, principal)
+                    .and_then(|o| writable(model, caller, &o).map(|()| o))
+                {
                     Ok(o) => {
                         let mut doc = record(&id, name, &body, "Succeeded");
                         doc["properties"]["validatedResources"] = output_resources(&o);
@@ -239,6 +263,16 @@ impl Arm {
             _ => method_not_allowed(method, &req.path),
         }
     }
+}
+
+/// ARM's preflight: the caller must be allowed to write every resource the
+/// template puts, as if it put each itself (the deployment is refused with
+/// the first resource's AuthorizationFailed, nothing applied).
+fn writable(model: &Model, caller: &Caller, o: &Outcome) -> Result<(), AzureError> {
+    o.ids
+        .iter()
+        .chain(o.opaque.iter().map(|(i, _)| i))
+        .try_for_each(|i| rbac::check(model, caller, &rbac::action("PUT", i, None), i))
 }
 
 fn output_resources(o: &Outcome) -> Value {

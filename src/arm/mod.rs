@@ -17,6 +17,7 @@ pub mod jsonc;
 mod put;
 mod rbac;
 pub mod template;
+pub mod versions;
 pub mod wire;
 
 use std::collections::BTreeSet;
@@ -281,6 +282,11 @@ impl Arm {
                 ),
             );
         }
+        // Azure: ARM checks the api-version and the type against the
+        // provider that serves the path before the provider sees it.
+        if let Some(refusal) = versions::check(&segs, &l, version, &req.body, |ns| self.holds_namespace(ns)) {
+            return refusal;
+        }
         let model = match backend.model() {
             Ok(m) => m,
             Err(e) => return Response::error(500, "InternalServerError", &e.to_string()),
@@ -391,8 +397,14 @@ impl Arm {
         self.operations.insert(id.clone(), result);
         let base = format!("{}/subscriptions/{sub}/providers/{provider}/locations/lab", self.base);
         (
-            format!("{base}/operations/{id}?api-version=2024-05-01"),
-            format!("{base}/operationResults/{id}?api-version=2024-05-01"),
+            format!(
+                "{base}/operations/{id}?api-version={}",
+                versions::for_operations(provider)
+            ),
+            format!(
+                "{base}/operationResults/{id}?api-version={}",
+                versions::for_operations(provider)
+            ),
         )
     }
 
@@ -453,16 +465,7 @@ impl Arm {
             ("GET", ["providers", ns]) | ("POST", ["providers", ns, "register"]) => {
                 return match PROVIDERS.iter().find(|(n, _)| n.eq_ignore_ascii_case(ns)) {
                     Some((n, types)) => Response::json(200, provider(&sub.id, n, types)),
-                    None => Response::error(
-                        404,
-                        "NoRegisteredProviderFound",
-                        &format!(
-                            "No registered resource provider found for location 'lab' and API version '{}' for namespace '{}'. The lab serves {}.",
-                            req.query("api-version").unwrap_or(""),
-                            segs[3],
-                            PROVIDERS.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
-                        ),
-                    ),
+                    None => versions::no_provider_for_namespace(segs[3], req.query("api-version").unwrap_or("")),
                 };
             }
             ("GET", ["providers", _, "locations", _, "operations" | "operationresults", op]) => {
@@ -808,6 +811,13 @@ impl Arm {
     }
 
     /// The opaque resources (kept for deployments) of `typ` below `scope`.
+    /// Whether a deployment stored resources of a namespace the lab does
+    /// not serve (they are answered, as ARM answers their real provider).
+    fn holds_namespace(&self, namespace: &str) -> bool {
+        let needle = format!("/providers/{}/", namespace.to_ascii_lowercase());
+        self.opaque.keys().any(|k| k.contains(&needle))
+    }
+
     fn opaque_within(&self, scope: &str, typ: &str) -> Vec<Value> {
         let within = format!("{}/", scope.to_ascii_lowercase());
         self.opaque
@@ -945,7 +955,7 @@ fn provider(sub: &str, ns: &str, types: &[&str]) -> Value {
         "resourceTypes": types.iter().map(|t| json!({
             "resourceType": t,
             "locations": crate::model::regions::all().collect::<Vec<_>>(),
-            "apiVersions": ["2024-05-01", "2024-03-01", "2023-09-01"],
+            "apiVersions": versions::provider(ns).map(|p| p.versions).unwrap_or_default(),
         })).collect::<Vec<_>>(),
     })
 }

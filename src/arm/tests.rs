@@ -46,7 +46,13 @@ impl Lab {
         let bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
         let mut req = request(method, path, Some(&self.token), &bytes);
         if !path.contains("api-version") {
-            req.query.push(("api-version".into(), "2024-05-01".into()));
+            // A version az sends to the provider that serves the path.
+            let v = if path.contains("/providers/Microsoft.Network/") {
+                "2024-05-01"
+            } else {
+                "2024-11-01"
+            };
+            req.query.push(("api-version".into(), v.into()));
         }
         self.arm.handle("t", &req, &mut self.backend, 200)
     }
@@ -192,7 +198,7 @@ fn a_refused_put_changes_nothing_and_carries_the_models_code() {
 fn bad_bodies_and_paths_get_arms_errors() {
     let mut lab = Lab::new();
     let mut req = request("PUT", &rg_path(), Some(&lab.token), b"{not json");
-    req.query.push(("api-version".into(), "2024-05-01".into()));
+    req.query.push(("api-version".into(), "2024-11-01".into()));
     let r = lab.arm.handle("t", &req, &mut lab.backend, 200);
     assert_eq!(r.status, 400);
     assert_eq!(r.body.expect("body")["error"]["code"], "InvalidRequestContent");
@@ -754,6 +760,46 @@ fn role_assignments_decide_each_request() {
     );
     assert_eq!(r.status, 403, "{r:?}");
     assert_eq!(r.body.expect("body")["error"]["code"], "LinkedAuthorizationFailed");
+    // Deployments are checked like any PUT: the deployment's own write at
+    // its group (a Reader has none), then every resource the template puts
+    // (Network Contributor may not write a storage account); nothing applied.
+    let body = json!({ "properties": { "mode": "Incremental", "template": spokes_template() } });
+    let in_rg2 = format!("/subscriptions/{SUB}/resourcegroups/rg2/providers/Microsoft.Resources/deployments/d");
+    let r = lab.call("PUT", &in_rg2, Some(body.clone()));
+    assert_eq!(r.status, 403, "{r:?}");
+    let m = r.body.expect("body")["error"]["message"].clone();
+    assert!(
+        m.as_str()
+            .is_some_and(|m| m.contains("'Microsoft.Resources/deployments/write'")),
+        "{m}"
+    );
+    for (method, path) in [
+        ("PUT", deployments_path("d")),
+        ("POST", format!("{}/validate", deployments_path("d"))),
+    ] {
+        let r = lab.call(method, &path, Some(body.clone()));
+        assert_eq!(r.status, 403, "{method}: {r:?}");
+        let e = r.body.expect("body")["error"].clone();
+        assert_eq!(e["code"], "AuthorizationFailed");
+        assert!(
+            e["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("'Microsoft.Storage/storageAccounts/write'")),
+            "{e}"
+        );
+    }
+    let m = lab.backend.model().expect("model");
+    assert!(m.virtual_networks.keys().all(|id| !id.as_str().contains("spoke")));
+    assert_eq!(lab.call("GET", &deployments_path("d"), None).status, 404);
+    let mut network_only = spokes_template();
+    network_only["resources"].as_array_mut().expect("resources").pop();
+    network_only["outputs"] = json!({});
+    let r = lab.call(
+        "PUT",
+        &deployments_path("d"),
+        Some(json!({ "properties": { "mode": "Incremental", "template": network_only } })),
+    );
+    assert_eq!(r.status, 201, "{r:?}");
     lab.backend
         .apply(vec![assign("Network Contributor", "rg2")])
         .expect("role");
@@ -1101,10 +1147,25 @@ fn unknown_paths_and_methods_get_arms_bodies() {
     assert_eq!(r.status, 405);
     let r = lab.call(
         "GET",
-        &format!("/subscriptions/{SUB}/providers/Microsoft.Nowhere?api-version=2024-05-01"),
+        &format!("/subscriptions/{SUB}/providers/Microsoft.Nowhere?api-version=2024-11-01"),
         None,
     );
     assert_eq!(r.body.expect("body")["error"]["code"], "NoRegisteredProviderFound");
+    // A type the namespace does not have; a version its type is not served in.
+    let r = lab.call(
+        "GET",
+        &format!("/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Network/virtualNetwerks/v"),
+        None,
+    );
+    assert_eq!(r.status, 404);
+    assert_eq!(r.body.expect("body")["error"]["code"], "InvalidResourceType");
+    let r = lab.call(
+        "PUT",
+        &format!("{}?api-version=2014-01-01", vnet_path("v9")),
+        Some(json!({ "location": "westeurope", "properties": { "addressSpace": { "addressPrefixes": ["10.9.0.0/16"] } } })),
+    );
+    assert_eq!(r.body.expect("body")["error"]["code"], "NoRegisteredProviderFound");
+    assert!(lab.backend.model.virtual_networks.is_empty());
 }
 
 #[test]

@@ -116,18 +116,16 @@ pub fn effective_nsgs(m: &Model, n: &NetworkInterface) -> Result<Value, AzError>
         .collect();
     let mut value = Vec::new();
     let subnet_nsg = m.subnet(&n.subnet).and_then(|(_, s)| s.network_security_group.clone());
-    for (nsg_id, association) in [
-        (subnet_nsg, json!({ "subnet": { "id": n.subnet.as_str() } })),
-        (
-            n.network_security_group.clone(),
-            json!({ "networkInterface": { "id": n.id.as_str() } }),
-        ),
-    ] {
+    // Azure: each entry's association names both the NIC and its subnet
+    // (the REST reference's example, NetworkInterfaceEffectiveNSGList.json);
+    // az's table transformer reads both and stops without either.
+    let association = json!({ "networkInterface": { "id": n.id.as_str() }, "subnet": { "id": n.subnet.as_str() } });
+    for nsg_id in [subnet_nsg, n.network_security_group.clone()] {
         let Some(nsg) = nsg_id.and_then(|id| m.network_security_groups.get(&id)) else {
             continue;
         };
         value.push(json!({
-            "association": association,
+            "association": association.clone(),
             "effectiveSecurityRules": effective_rules(nsg, &vnet_tag),
             "networkSecurityGroup": { "id": nsg.id.as_str() },
         }));
