@@ -165,8 +165,15 @@ fn effective_nsg_rows(v: &Value) -> Value {
         let nic = last(&item["association"]["networkInterface"]["id"]);
         let subnet = last(&item["association"]["subnet"]["id"]);
         let nsg = last(&item["networkSecurityGroup"]["id"]);
-        for r in item["effectiveSecurityRules"].as_array().into_iter().flatten() {
-            rows.push(json!({ "NIC": nic, "Subnet": subnet, "NSG": nsg, "Rule Name": r["name"], "Protocol": r["protocol"], "Direction": r["direction"], "Access": r["access"] }));
+        // az names the NIC, subnet and NSG on an NSG's first row only.
+        for (i, r) in item["effectiveSecurityRules"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            let name = |s: &str| if i == 0 { s.to_string() } else { " ".to_string() };
+            rows.push(json!({ "NIC": name(&nic), "Subnet": name(&subnet), "NSG": name(&nsg), "Rule Name": r["name"], "Protocol": r["protocol"], "Direction": r["direction"], "Access": r["access"] }));
         }
     }
     Value::Array(rows)

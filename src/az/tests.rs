@@ -577,6 +577,12 @@ fn watcher_answers_with_the_verdict_function() {
         "{nsg}"
     );
     assert!(nsg.contains("securityRules/default-allow-ssh"), "{nsg}");
+    // az's transformer: the NIC, its subnet and the NSG on the NSG's first
+    // row only (the association names both NIC and subnet).
+    let rows: Vec<&str> = nsg.lines().skip(2).collect();
+    let first: Vec<&str> = rows[0].split_whitespace().collect();
+    assert_eq!(&first[..3], ["SalesVMVMNic", "Apps", "SalesVMNSG"], "{nsg}");
+    assert!(rows[1].starts_with("   "), "{nsg}");
 }
 
 #[test]
