@@ -154,12 +154,9 @@ fn effective_nsg(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
 
 /// az's transform_effective_nsg.
 fn effective_nsg_rows(v: &Value) -> Value {
-    let last = |id: &Value| {
-        id.as_str()
-            .and_then(|s| s.rsplit('/').next())
-            .unwrap_or("-")
-            .to_string()
-    };
+    // azure-mgmt-core's parse_resource_id(...)['name']: the top-level
+    // resource's name, so a subnet's is its VNet's (what az prints).
+    let last = |id: &Value| id.as_str().and_then(|s| s.split('/').nth(8)).unwrap_or("-").to_string();
     let mut rows = Vec::new();
     for item in v["value"].as_array().into_iter().flatten() {
         let nic = last(&item["association"]["networkInterface"]["id"]);

@@ -577,11 +577,12 @@ fn watcher_answers_with_the_verdict_function() {
         "{nsg}"
     );
     assert!(nsg.contains("securityRules/default-allow-ssh"), "{nsg}");
-    // az's transformer: the NIC, its subnet and the NSG on the NSG's first
-    // row only (the association names both NIC and subnet).
+    // az's transformer (the real az printed this through the ARM endpoint):
+    // the NIC, the subnet by its parse_resource_id name (the VNet's) and
+    // the NSG, on the NSG's first row only.
     let rows: Vec<&str> = nsg.lines().skip(2).collect();
     let first: Vec<&str> = rows[0].split_whitespace().collect();
-    assert_eq!(&first[..3], ["SalesVMVMNic", "Apps", "SalesVMNSG"], "{nsg}");
+    assert_eq!(&first[..3], ["SalesVMVMNic", "SalesVNet", "SalesVMNSG"], "{nsg}");
     assert!(rows[1].starts_with("   "), "{nsg}");
 }
 
