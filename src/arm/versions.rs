@@ -10,9 +10,15 @@
 //! -authorization 5.0.0b2), read from scripts/setup's venv with
 //! `grep -rhoE '"api-version", "…"'` over `azure/cli/command_modules/*`
 //! and the `api_version` defaults and `v20xx_xx_xx` folders of
-//! `azure/mgmt/*`. Types are the `/providers/{ns}/{type}` segments of the
-//! same SDKs' URL templates. Real ARM knows more versions of each; a
-//! client newer than these would need its versions added here.
+//! `azure/mgmt/*`. Microsoft.Network and Microsoft.Compute also take every
+//! version their SDKs ever shipped (the `v20xx_xx_xx` folders of
+//! azure-mgmt-network 19.3.0–22.3.0 and azure-mgmt-compute 29.1.0–33.0.0,
+//! and the single version of each azure-mgmt-network 23.0.0–30.0.0, from
+//! PyPI): templates, Terraform and pinned SDKs send older versions, and a
+//! refusal there would break what works in Azure. Types are the
+//! `/providers/{ns}/{type}` segments of the same SDKs' URL templates. Real
+//! ARM knows more versions still; a client that sends one of those would
+//! need it added here.
 
 use super::Response;
 
@@ -118,14 +124,49 @@ pub const KNOWN: &[Provider] = &[
             "2023-09-01",
             "2023-07-01-preview",
             "2023-06-01",
+            "2023-05-01",
             "2023-04-01",
+            "2023-02-01",
+            "2022-11-01",
+            "2022-09-01",
             "2022-07-01",
             "2022-05-01",
             "2022-01-01",
             "2021-08-01",
+            "2021-05-01",
+            "2021-02-01-preview",
+            "2021-02-01",
+            "2020-11-01",
+            "2020-08-01",
+            "2020-07-01",
             "2020-06-01",
+            "2020-05-01",
+            "2020-04-01",
+            "2020-03-01",
+            "2019-12-01",
+            "2019-11-01",
+            "2019-09-01",
+            "2019-08-01",
+            "2019-07-01",
+            "2019-06-01",
+            "2019-04-01",
+            "2019-02-01",
+            "2018-12-01",
+            "2018-11-01",
             "2018-10-01",
             "2018-09-01",
+            "2018-08-01",
+            "2018-07-01",
+            "2018-06-01",
+            "2018-04-01",
+            "2018-02-01",
+            "2018-01-01",
+            "2017-10-01",
+            "2017-06-01",
+            "2017-03-01",
+            "2016-12-01",
+            "2016-09-01",
+            "2015-06-15",
         ],
     },
     Provider {
@@ -169,25 +210,47 @@ pub const KNOWN: &[Provider] = &[
             "2023-07-01",
             "2023-04-02",
             "2023-03-01",
+            "2023-01-02",
             "2022-11-01",
             "2022-09-04",
+            "2022-08-03",
             "2022-08-01",
+            "2022-07-02",
             "2022-07-01",
+            "2022-04-04",
+            "2022-03-03",
             "2022-03-02",
+            "2022-03-01",
             "2022-01-03",
             "2022-01-01",
+            "2021-12-01",
+            "2021-11-01",
             "2021-10-01",
+            "2021-08-01",
             "2021-07-01",
+            "2021-04-01",
+            "2021-03-01",
+            "2020-12-01",
+            "2020-10-01-preview",
+            "2020-09-30",
+            "2020-06-30",
             "2020-06-01",
             "2020-05-01",
             "2019-12-01",
+            "2019-11-01",
             "2019-07-01",
             "2019-04-01",
+            "2019-03-01",
             "2018-10-01",
+            "2018-09-30",
+            "2018-06-01",
+            "2018-04-01",
             "2017-12-01",
             "2017-09-01",
             "2017-03-30",
+            "2016-04-30-preview",
             "2016-03-30",
+            "2015-06-15",
         ],
     },
     Provider {
@@ -441,6 +504,21 @@ mod tests {
             )
             .is_none()
         );
+    }
+
+    #[test]
+    fn versions_older_sdks_and_templates_send_are_taken() {
+        for (path, version) in [
+            ("Microsoft.Network/virtualNetworks/v", "2020-11-01"),
+            ("Microsoft.Network/networkSecurityGroups/n", "2015-06-15"),
+            ("Microsoft.Network/virtualNetworks/v", "2023-05-01"),
+            ("Microsoft.Compute/virtualMachines/vm", "2021-03-01"),
+        ] {
+            assert!(
+                run(&format!("{RG}/providers/{path}"), version).is_none(),
+                "{path} {version}"
+            );
+        }
     }
 
     #[test]
