@@ -3391,3 +3391,74 @@ mod topology_input {
         assert!(e.to_string().contains("16 MiB"), "{e}");
     }
 }
+
+// ================================================================ template deployments' records
+
+fn deployment_call(
+    m: &Model,
+    verb: vnetlab::az::DeploymentVerb,
+    name: &str,
+    body: serde_json::Value,
+) -> serde_json::Value {
+    let mut b = vnetlab::az::MemoryBackend::new();
+    b.model = m.clone();
+    let call = vnetlab::az::DeploymentCall {
+        verb,
+        scope: ResourceId::resource_group(DEFAULT_SUBSCRIPTION_ID, "rg"),
+        name: name.into(),
+        body,
+    };
+    let r = vnetlab::arm::deployments::call(m, &mut b, &call, None, &|_| Ok(())).expect("a reply");
+    assert_eq!(b.model, *m, "a refused deployment call changes nothing");
+    r.body.unwrap_or_default()
+}
+
+#[test]
+fn a_deployment_that_is_not_there_is_deployment_not_found() {
+    let mut m = Model::new();
+    m.apply(Change::PutResourceGroup {
+        subscription: DEFAULT_SUBSCRIPTION_ID.into(),
+        name: "rg".into(),
+        location: "westeurope".into(),
+    })
+    .unwrap();
+    let id = ResourceId::parse(&format!(
+        "/subscriptions/{DEFAULT_SUBSCRIPTION_ID}/resourceGroups/rg/providers/Microsoft.Resources/deployments/gone"
+    ))
+    .unwrap();
+    let e = m.clone().apply(Change::DeleteDeployment(id)).unwrap_err();
+    assert_eq!(e.code, ErrorCode::DeploymentNotFound);
+    let r = deployment_call(&m, vnetlab::az::DeploymentVerb::Show, "gone", serde_json::Value::Null);
+    assert_eq!(r["error"]["code"], ErrorCode::DeploymentNotFound.as_str());
+    assert_eq!(r["error"]["message"], "Deployment 'gone' could not be found.");
+}
+
+#[test]
+fn a_resource_the_model_refuses_makes_the_deployment_invalid_template_deployment() {
+    let mut m = Model::new();
+    m.apply(Change::PutResourceGroup {
+        subscription: DEFAULT_SUBSCRIPTION_ID.into(),
+        name: "rg".into(),
+        location: "westeurope".into(),
+    })
+    .unwrap();
+    let body = serde_json::json!({ "properties": { "mode": "Incremental", "parameters": {}, "template": {
+        "contentVersion": "1.0.0.0",
+        "resources": [{ "type": "Microsoft.Network/virtualNetworks", "apiVersion": "2024-05-01", "name": "v",
+            "location": "westeurope", "properties": { "addressSpace": { "addressPrefixes": ["10.0.0.0/33"] } } }]
+    } } });
+    let r = deployment_call(&m, vnetlab::az::DeploymentVerb::Validate, "d", body.clone());
+    assert_eq!(r["error"]["code"], ErrorCode::InvalidTemplateDeployment.as_str());
+    assert!(
+        r["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("is not valid according to the validation procedure")
+    );
+    let r = deployment_call(&m, vnetlab::az::DeploymentVerb::Create, "d", body);
+    assert_eq!(r["error"]["code"], ErrorCode::InvalidTemplateDeployment.as_str());
+    assert!(
+        m.deployments.is_empty(),
+        "a deployment refused by preflight is not created"
+    );
+}

@@ -33,7 +33,7 @@ const BACK_REFERENCES: &[&str] = &[
 
 /// How early a type deploys: a resource depends only on earlier ranks, so
 /// back-references never make a `dependsOn` cycle.
-fn rank(resource_type: &str) -> u8 {
+pub(super) fn rank(resource_type: &str) -> u8 {
     match resource_type.to_ascii_lowercase().as_str() {
         "microsoft.network/networksecuritygroups"
         | "microsoft.network/routetables"
@@ -59,7 +59,7 @@ fn api_version(resource_type: &str) -> &'static str {
 }
 
 /// The top-level resource an ID lies in: `…/virtualNetworks/v/subnets/s` → `…/virtualNetworks/v`.
-fn top_level(id: &str) -> String {
+pub(super) fn top_level(id: &str) -> String {
     let parts: Vec<&str> = id.split('/').collect();
     match parts.iter().position(|p| p.eq_ignore_ascii_case("providers")) {
         Some(i) if parts.len() > i + 4 => parts[..i + 4].join("/"),

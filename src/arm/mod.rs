@@ -10,7 +10,7 @@
 mod actions;
 pub mod auth;
 pub mod ca;
-mod deployments;
+pub mod deployments;
 pub mod export;
 mod hub;
 pub mod jsonc;
@@ -25,7 +25,7 @@ use std::collections::BTreeSet;
 use serde_json::{Value, json};
 
 use crate::az::Backend;
-use crate::model::{AzureError, ErrorCode, Model, ResourceId};
+use crate::model::{AzureError, Change, ErrorCode, Model, ResourceId};
 use auth::{Caller, Keys};
 
 /// The largest request body ARM takes.
@@ -131,11 +131,6 @@ pub struct Arm {
     /// result their `Location` answers (`None`: no content).
     operations: std::collections::BTreeMap<String, Option<Value>>,
     next_operation: u64,
-    /// Template deployments, by lower-cased ID: ARM keeps their record.
-    deployments: std::collections::BTreeMap<String, Value>,
-    /// Resources of types the model does not emulate, put by deployments,
-    /// by lower-cased ID: stored, returned by GET, listed and deletable.
-    opaque: std::collections::BTreeMap<String, Value>,
     /// Route Server hubs PUT before their IP configuration.
     hubs: hub::Pending,
 }
@@ -194,8 +189,6 @@ impl Arm {
             base: base.trim_end_matches('/').to_string(),
             operations: std::collections::BTreeMap::new(),
             next_operation: 0,
-            deployments: std::collections::BTreeMap::new(),
-            opaque: std::collections::BTreeMap::new(),
             hubs: hub::Pending::default(),
         }
     }
@@ -284,13 +277,13 @@ impl Arm {
         }
         // Azure: ARM checks the api-version and the type against the
         // provider that serves the path before the provider sees it.
-        if let Some(refusal) = versions::check(&segs, &l, version, &req.body, |ns| self.holds_namespace(ns)) {
-            return refusal;
-        }
         let model = match backend.model() {
             Ok(m) => m,
             Err(e) => return Response::error(500, "InternalServerError", &e.to_string()),
         };
+        if let Some(refusal) = versions::check(&segs, &l, version, &req.body, |ns| Self::holds_namespace(&model, ns)) {
+            return refusal;
+        }
         self.route(req, &segs, &l, &caller, &model, backend)
     }
 
@@ -647,7 +640,8 @@ impl Arm {
                     "ResourceGroupNotFound",
                     &format!("Resource group '{}' could not be found.", segs[3]),
                 ),
-                None => match self.opaque.get(&id.as_str().to_ascii_lowercase()) {
+                // Deployments' records and opaque resources live in the model.
+                None => match model.opaque_resources.get(&id) {
                     Some(doc) => Response::json(200, doc.clone()),
                     None => refused(&AzureError::resource_not_found(&id)),
                 },
@@ -765,8 +759,12 @@ impl Arm {
     }
 
     fn delete(&mut self, id: &ResourceId, model: &Model, backend: &mut dyn Backend) -> Response {
-        if self.opaque.remove(&id.as_str().to_ascii_lowercase()).is_some() {
-            return Response::empty(200);
+        if model.opaque_resources.contains_key(id) {
+            return match backend.apply(vec![Change::DeleteOpaqueResource(id.clone())]) {
+                Ok(()) => Response::empty(200),
+                Err(crate::az::AzError::Azure(a)) => refused(&a),
+                Err(other) => Response::error(500, "InternalServerError", &other.to_string()),
+            };
         }
         let held = self.hubs.forget(id);
         if wire::find(model, id).is_none() {
@@ -813,16 +811,19 @@ impl Arm {
     /// The opaque resources (kept for deployments) of `typ` below `scope`.
     /// Whether a deployment stored resources of a namespace the lab does
     /// not serve (they are answered, as ARM answers their real provider).
-    fn holds_namespace(&self, namespace: &str) -> bool {
+    fn holds_namespace(model: &Model, namespace: &str) -> bool {
         let needle = format!("/providers/{}/", namespace.to_ascii_lowercase());
-        self.opaque.keys().any(|k| k.contains(&needle))
+        model
+            .opaque_resources
+            .keys()
+            .any(|k| k.as_str().to_ascii_lowercase().contains(&needle))
     }
 
-    fn opaque_within(&self, scope: &str, typ: &str) -> Vec<Value> {
-        let within = format!("{}/", scope.to_ascii_lowercase());
-        self.opaque
+    fn opaque_within(model: &Model, scope: &str, typ: &str) -> Vec<Value> {
+        model
+            .opaque_resources
             .iter()
-            .filter(|(k, d)| k.starts_with(&within) && d["type"].as_str().is_some_and(|t| t.eq_ignore_ascii_case(typ)))
+            .filter(|(k, d)| k.is_within(scope) && d["type"].as_str().is_some_and(|t| t.eq_ignore_ascii_case(typ)))
             .map(|(_, d)| d.clone())
             .collect()
     }
@@ -833,7 +834,7 @@ impl Arm {
         let v: Vec<Value> = wire::list(model, scope, typ)
             .into_iter()
             .chain(self.hubs.list(scope, typ))
-            .chain(self.opaque_within(scope, typ))
+            .chain(Self::opaque_within(model, scope, typ))
             // Azure: a list holds what the caller may read.
             .filter(|r| readable(model, caller, r))
             .map(wire::to_arm)
@@ -988,5 +989,7 @@ fn image_alias_doc() -> Value {
     })
 }
 
+#[cfg(test)]
+mod shim_tests;
 #[cfg(test)]
 mod tests;

@@ -51,6 +51,14 @@ pub trait Backend {
     /// Real probes from a VM to `dst` (TCP connects to `port`, or pings
     /// without one); `None` when there is no live lab to send them in.
     fn probe(&mut self, vm: &str, dst: std::net::Ipv4Addr, port: Option<u16>) -> Result<Option<Measured>, AzError>;
+    /// A template deployment call. The engine is ARM's (layer `arm`, which
+    /// the az layer cannot import): the live backend hands the call to it,
+    /// a backend without it says so.
+    fn deployment(&mut self, _call: &DeploymentCall) -> Result<DeploymentReply, AzError> {
+        Err(AzError::Cli(
+            "this lab backend has no template engine: run `az deployment` against a lab (vnetlab az …)".into(),
+        ))
+    }
 }
 
 /// A lab that lives in memory: what the pure tests and golden files use.
@@ -110,4 +118,39 @@ impl Backend for MemoryBackend {
     fn probe(&mut self, _vm: &str, _dst: std::net::Ipv4Addr, _port: Option<u16>) -> Result<Option<Measured>, AzError> {
         Ok(None)
     }
+}
+
+/// What is asked of `Microsoft.Resources/deployments` (ARM's REST verbs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeploymentVerb {
+    /// PUT: deploy.
+    Create,
+    /// POST `validate`.
+    Validate,
+    /// POST `whatIf`.
+    WhatIf,
+    Show,
+    List,
+    Delete,
+}
+
+/// One deployment call, as the shim's `az deployment …` and the ARM
+/// endpoint both make it: one engine (`arm::deployments::call`) answers both.
+#[derive(Clone, Debug)]
+pub struct DeploymentCall {
+    pub verb: DeploymentVerb,
+    /// A resource group, or a subscription (`az deployment sub …`).
+    pub scope: crate::model::ResourceId,
+    /// The deployment's name (empty for List).
+    pub name: String,
+    /// `{location?, properties: {template, parameters, mode}}` for Create,
+    /// Validate and WhatIf.
+    pub body: serde_json::Value,
+}
+
+/// ARM's answer: the HTTP status and body (`{"error": …}` when refused).
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeploymentReply {
+    pub status: u16,
+    pub body: Option<serde_json::Value>,
 }

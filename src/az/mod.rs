@@ -9,6 +9,7 @@ mod args;
 mod backend;
 mod cmd_account;
 mod cmd_aks;
+mod cmd_deployment;
 mod cmd_flowlog;
 mod cmd_gateway;
 mod cmd_group;
@@ -34,7 +35,9 @@ use serde_json::Value;
 use thiserror::Error;
 
 use args::{Args, Leaf};
-pub use backend::{Backend, Measured, MemoryBackend, Profile, ScriptOutput, SignedIn};
+pub use backend::{
+    Backend, DeploymentCall, DeploymentReply, DeploymentVerb, Measured, MemoryBackend, Profile, ScriptOutput, SignedIn,
+};
 pub use ctx::Ctx;
 use output::Format;
 
@@ -91,6 +94,8 @@ pub enum Reply {
     /// Deletes and `--no-wait` print nothing.
     Nothing,
     Value(Value),
+    /// Text az prints as it is, whatever `--output` says (what-if's listing).
+    Text(String),
     /// A value with az's table transformer for `-o table` (used unless a
     /// `--query` is active, as in az).
     Table(Value, fn(&Value) -> Value),
@@ -147,6 +152,7 @@ fn leaves() -> Vec<Leaf<Handler>> {
         cmd_watcher::leaves(),
         cmd_flowlog::leaves(),
         cmd_aks::leaves(),
+        cmd_deployment::leaves(),
     ]
     .into_iter()
     .flatten()
@@ -218,6 +224,7 @@ fn run_inner(argv: &[String], backend: &mut dyn Backend, err: &mut dyn Write) ->
     let reply = reply?;
     let (mut value, transformer) = match reply {
         Reply::Nothing => return Ok(String::new()),
+        Reply::Text(t) => return Ok(t),
         Reply::Value(v) => (v, None),
         Reply::Table(v, t) => (v, Some(t)),
     };

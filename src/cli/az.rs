@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 
 use super::live;
-use crate::az::{AzError, Backend, Measured, Profile, ScriptOutput};
+use crate::az::{AzError, Backend, DeploymentCall, DeploymentReply, Measured, Profile, ScriptOutput};
 use crate::daemon::client;
 use crate::daemon::journal::Journal;
 use crate::daemon::proto::{Request, Response, VmStatus};
@@ -167,6 +167,12 @@ impl Backend for LiveBackend {
             .read_line(&mut answer)
             .map_err(|e| AzError::Cli(e.to_string()))?;
         Ok(matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes"))
+    }
+
+    /// The shim's `az deployment …`: the ARM endpoint's own engine, over this backend.
+    fn deployment(&mut self, call: &DeploymentCall) -> Result<DeploymentReply, AzError> {
+        let model = self.model()?;
+        crate::arm::deployments::call(&model, self, call, None, &|_| Ok(()))
     }
 
     fn probe(&mut self, vm: &str, dst: Ipv4Addr, port: Option<u16>) -> Result<Option<Measured>, AzError> {

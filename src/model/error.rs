@@ -90,7 +90,9 @@ error_codes! {
     QuotaExceeded,
     // Topology files, as ARM template deployments.
     InvalidTemplate,
+    InvalidTemplateDeployment,
     DeploymentFailed,
+    DeploymentNotFound,
     // Load balancers.
     DifferentSkuLoadBalancersAndPublicIPAddressNotAllowed,
     // AKS (Microsoft.ContainerService) and, for pods, Kubernetes reasons.

@@ -23,6 +23,7 @@ mod network;
 mod ops_aks;
 mod ops_balancer;
 mod ops_compute;
+mod ops_deployment;
 mod ops_dns;
 mod ops_gateway;
 mod ops_identity;
@@ -193,6 +194,18 @@ pub enum Change {
         id: ResourceId,
         tags: Tags,
     },
+    /// ARM's record of a template deployment (`ops_deployment`).
+    PutDeployment {
+        id: ResourceId,
+        record: serde_json::Value,
+    },
+    DeleteDeployment(ResourceId),
+    /// A resource of a type the model does not emulate, as a deployment put it.
+    PutOpaqueResource {
+        id: ResourceId,
+        doc: serde_json::Value,
+    },
+    DeleteOpaqueResource(ResourceId),
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -227,6 +240,12 @@ pub struct Model {
     /// Every resource's tags, by ID (src/model/tags.rs).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<ResourceId, Tags>,
+    /// Template deployments' records, as ARM returns them, by ID.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub deployments: BTreeMap<ResourceId, serde_json::Value>,
+    /// Resources of types the model does not emulate, as deployments put them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub opaque_resources: BTreeMap<ResourceId, serde_json::Value>,
 }
 
 impl Model {
@@ -342,6 +361,10 @@ impl Model {
             PutFlowLog(f) => self.put_flow_log(f),
             DeleteFlowLog(id) => self.delete_flow_log(&id),
             SetTags { id, tags } => self.set_tags(&id, tags),
+            PutDeployment { id, record } => self.put_deployment(id, record),
+            DeleteDeployment(id) => self.delete_deployment(&id),
+            PutOpaqueResource { id, doc } => self.put_opaque_resource(id, doc),
+            DeleteOpaqueResource(id) => self.delete_opaque_resource(&id),
         }
     }
 

@@ -181,6 +181,7 @@ impl Model {
         }
         self.delete_clusters_in(id)?;
         self.resource_groups.remove(id);
+        self.forget_documents_within(id);
         let inside = |r: &ResourceId| r.is_within(id.as_str());
         fn within<T>(
             map: &std::collections::BTreeMap<ResourceId, T>,

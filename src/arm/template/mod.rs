@@ -73,14 +73,17 @@ pub fn deploy(
             "The deployment has no properties.template. Give the template JSON in properties.template.".into()
         })
     })?;
+    // Azure: DeploymentMode is Incremental or Complete
+    // (https://learn.microsoft.com/azure/azure-resource-manager/templates/deployment-modes).
+    // Complete mode's deletes are the caller's (`arm::deployments`): this
+    // evaluates what the template itself puts.
     if let Some(mode) = props.get("mode").and_then(Value::as_str)
         && !mode.eq_ignore_ascii_case("incremental")
+        && !mode.eq_ignore_ascii_case("complete")
     {
         return Err(AzureError::new(
             ErrorCode::InvalidParameter,
-            format!(
-                "vnetlab deploys in Incremental mode only; mode '{mode}' would delete the resource group's other resources, which it does not do. Deploy with --mode Incremental."
-            ),
+            format!("The deployment mode '{mode}' is not valid. Give Incremental or Complete."),
         ));
     }
     let empty = Map::new();
@@ -115,6 +118,15 @@ pub fn changes(
     body: &Value,
     principal: Option<&str>,
 ) -> Result<(Vec<Change>, Vec<ResourceId>), AzureError> {
+    let mode = body["properties"]["mode"].as_str().unwrap_or("Incremental");
+    if !mode.eq_ignore_ascii_case("incremental") {
+        return Err(AzureError::new(
+            ErrorCode::InvalidParameter,
+            format!(
+                "This entry point deploys in Incremental mode only; mode '{mode}' would delete the resource group's other resources. Deploy with --mode Incremental."
+            ),
+        ));
+    }
     let o = deploy(m, group, "deployment", body, principal)?;
     Ok((o.changes, o.ids))
 }
