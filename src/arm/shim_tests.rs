@@ -249,3 +249,77 @@ fn bad_input_is_refused_in_arm_words_and_changes_nothing() {
     );
     assert_eq!(code, 2, "{err}");
 }
+
+/// Lab 07's template through the shim, as its setup.sh runs it, then the
+/// change its README walks through (a fourth spoke, routed).
+#[test]
+fn lab_07_deploys_from_its_template() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("labs/07-hub-spoke-template");
+    let t = dir.join("hub-spoke.json");
+    let p = dir.join("parameters.json");
+    let mut lab = lab();
+    let out = ok(
+        &mut lab,
+        &format!("deployment group what-if -g rg -f {} -p @{}", t.display(), p.display()),
+    );
+    assert!(out.ends_with("Resource changes: 23 to create.\n"), "{out}");
+    ok(
+        &mut lab,
+        &format!("deployment group create -g rg -f {} -p @{}", t.display(), p.display()),
+    );
+    let m = &lab.0.model;
+    assert_eq!(
+        (m.virtual_networks.len(), m.virtual_machines.len(), m.route_tables.len()),
+        (4, 5, 3)
+    );
+    let routed = |n: u8| {
+        m.virtual_networks
+            .values()
+            .find(|v| v.name == format!("spoke{n}-vnet"))
+            .unwrap()
+            .subnets[0]
+            .route_table
+            .is_some()
+    };
+    assert!(routed(1) && routed(2) && !routed(3));
+    let nva = m
+        .network_interfaces
+        .values()
+        .find(|n| n.name == "hub-nvaVMNic")
+        .unwrap();
+    assert!(nva.enable_ip_forwarding);
+    assert_eq!(nva.private_ip_address.to_string(), "10.0.1.4");
+    let out = ok(
+        &mut lab,
+        &format!(
+            "deployment group what-if -g rg -f {} -p @{} -p spokeCount=4 routedSpokes=4",
+            t.display(),
+            p.display()
+        ),
+    );
+    assert!(
+        out.contains("\n  + Microsoft.Compute/virtualMachines/spoke4-vm\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("\n  ~ Microsoft.Network/virtualNetworks/spoke3-vnet\n"),
+        "{out}"
+    );
+    ok(
+        &mut lab,
+        &format!(
+            "deployment group create -g rg -f {} -p @{} -p spokeCount=4 routedSpokes=4",
+            t.display(),
+            p.display()
+        ),
+    );
+    let m = &lab.0.model;
+    assert_eq!(m.virtual_machines.len(), 6);
+    assert!(
+        m.virtual_networks
+            .values()
+            .all(|v| v.name == "hub-vnet" || v.subnets[0].route_table.is_some())
+    );
+    let hub = m.virtual_networks.values().find(|v| v.name == "hub-vnet").unwrap();
+    assert_eq!(hub.peerings.len(), 4, "a redeploy keeps the hub's peerings");
+}
