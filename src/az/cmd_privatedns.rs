@@ -40,6 +40,22 @@ pub fn leaves() -> Vec<Leaf<Handler>> {
             run: zone_show,
         },
         Leaf {
+            path: "network private-dns zone update",
+            about: "Update a Private DNS zone (tags only: its other properties are read-only).",
+            args: vec![
+                rg(),
+                name(),
+                tags(),
+                opt("if-match"),
+                many("set"),
+                many("add"),
+                many("remove"),
+                flag("force-string"),
+                flag("no-wait"),
+            ],
+            run: zone_update,
+        },
+        Leaf {
             path: "network private-dns zone delete",
             about: "Delete a Private DNS zone.",
             args: vec![rg(), name(), yes(), flag("no-wait")],
@@ -108,7 +124,51 @@ pub fn leaves() -> Vec<Leaf<Handler>> {
     for (i, t) in RecordType::ALL.into_iter().enumerate() {
         v.extend(type_leaves(i, t));
     }
+    v.extend(update_leaves());
     v
+}
+
+/// `record-set <type> update` (the AAZ `RecordSetUpdate` with the records
+/// hidden: `--metadata`, `--if-match` and the generic `--set/--add/--remove`).
+fn update_leaves() -> Vec<Leaf<Handler>> {
+    const PATHS: [&str; 7] = [
+        "network private-dns record-set a update",
+        "network private-dns record-set aaaa update",
+        "network private-dns record-set cname update",
+        "network private-dns record-set mx update",
+        "network private-dns record-set ptr update",
+        "network private-dns record-set srv update",
+        "network private-dns record-set txt update",
+    ];
+    const UPDATE: [Handler; 7] = [
+        rs_update::<0>,
+        rs_update::<1>,
+        rs_update::<2>,
+        rs_update::<3>,
+        rs_update::<4>,
+        rs_update::<5>,
+        rs_update::<6>,
+    ];
+    PATHS
+        .into_iter()
+        .zip(UPDATE)
+        .map(|(path, run)| Leaf {
+            path,
+            about: "Update a record set's metadata or, with --set ttl=N, its TTL.",
+            args: vec![
+                rg(),
+                zone_name(),
+                name(),
+                many("metadata"),
+                opt("if-match"),
+                many("set"),
+                many("add"),
+                many("remove"),
+                flag("force-string"),
+            ],
+            run,
+        })
+        .collect()
 }
 
 /// The command paths of each record type, in `RecordType::ALL`'s order.
@@ -300,6 +360,67 @@ fn zone_delete(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let present = ctx.model().private_dns_zones.contains_key(&id);
     ctx.delete_if_present(present, Change::DeletePrivateDnsZone(id), a.must("resource-group"))?;
     Ok(Reply::Nothing)
+}
+
+/// `zone update`: a zone's only writable property is its tags, which are
+/// accepted and not stored (the model has no tags yet), so nothing changes;
+/// `--if-match` is checked against the zone's etag as ARM would.
+fn zone_update(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
+    let z = ctx.existing(&ctx.model().private_dns_zones, &zone_id(ctx, &a, "name"))?;
+    if_match(&a, &render_dns::zone(ctx.model(), z))?;
+    generic_update(&a, &["tags"], "'tags'", |_, _| Ok(false))?;
+    finish(ctx, a, zone_show)
+}
+
+/// ARM's 412 when `--if-match` names another etag than the resource's.
+fn if_match(a: &Args, doc: &serde_json::Value) -> Result<(), AzError> {
+    match (a.str("if-match"), doc["etag"].as_str()) {
+        (Some(want), Some(etag)) if want != "*" && want.trim_matches('"') != etag => Err(AzureError::new(
+            ErrorCode::PreconditionFailed,
+            format!("The resource has been modified: its etag is {etag}, not {want}. Show it again and retry with the current etag."),
+        )
+        .into()),
+        _ => Ok(()),
+    }
+}
+
+/// The generic `--set/--add/--remove path=value` of an update: `set`
+/// handles the paths vnetlab models (lower-cased, `properties.` dropped)
+/// and says `false` for a path it does not know; paths under `tags` or
+/// `metadata` (named in `free`) are accepted and not stored; anything else
+/// is az's refusal, naming the `options` there are.
+fn generic_update(
+    a: &Args,
+    free: &[&str],
+    options: &str,
+    mut set: impl FnMut(&str, &str) -> Result<bool, AzError>,
+) -> Result<(), AzError> {
+    let is_free = |path: &str| {
+        let root = path.split(['.', '[']).next().unwrap_or("").to_ascii_lowercase();
+        free.contains(&root.as_str())
+    };
+    for verb in ["add", "remove"] {
+        if let Some(p) = a.list(verb).unwrap_or_default().into_iter().find(|p| !is_free(p)) {
+            return Err(AzError::Cli(format!(
+                "--{verb} {p}: vnetlab changes only the properties `update` models through --set; use --set"
+            )));
+        }
+    }
+    for assignment in a.list("set").unwrap_or_default() {
+        let (path, value) = assignment
+            .split_once('=')
+            .ok_or_else(|| AzError::Cli(format!("usage error: --set property.path=value, got '{assignment}'")))?;
+        if is_free(path) {
+            continue;
+        }
+        let key = path.trim().trim_start_matches("properties.").to_ascii_lowercase();
+        if !set(&key, value.trim())? {
+            return Err(AzError::Cli(format!(
+                "Couldn't find '{path}' in ''. Available options: [{options}]"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// `transform_privatedns_zone_table_output`.
@@ -668,6 +789,37 @@ fn rs_remove<const I: usize>(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     Ok(Reply::Value(shown(ctx, &a, t, "record-set-name")?))
 }
 
+/// `record-set <type> update`: metadata is accepted and not stored; the
+/// TTL (`--set ttl=N`) is. The records themselves are changed with
+/// add-record/remove-record, as az's update hides them.
+fn rs_update<const I: usize>(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
+    let t = RecordType::ALL[I];
+    let id = set_id(ctx, &a, t, "name");
+    let zone = zone_of(ctx, &a)?;
+    let Some(rs) = find_set(zone, t, id.name()) else {
+        return Err(AzureError::resource_not_found(&id).into());
+    };
+    if_match(&a, &render_dns::record_set(zone, rs))?;
+    let (mut ttl, data) = (rs.ttl, rs.data.clone());
+    generic_update(&a, &["metadata"], "'metadata', 'ttl'", |key, value| {
+        if key != "ttl" {
+            return Ok(false);
+        }
+        ttl = value.parse().map_err(|_| {
+            AzError::Cli(format!(
+                "'{value}' is not a valid value for ttl: use a whole number of seconds."
+            ))
+        })?;
+        Ok(true)
+    })?;
+    ctx.apply(vec![Change::PutRecordSet(RecordSetSpec {
+        id,
+        ttl: Some(ttl),
+        data,
+    })])?;
+    rs_show::<I>(ctx, a)
+}
+
 /// `transform_privatedns_record_set_table_output`.
 fn rs_row(v: &serde_json::Value) -> serde_json::Value {
     super::table_rows(v, |r| {
@@ -799,6 +951,78 @@ mod tests {
         );
         ok(&mut b, "network private-dns zone delete -g rg -n contoso.com -y");
         assert!(b.model.private_dns_zones.is_empty());
+    }
+
+    #[test]
+    fn zone_and_record_set_update_as_az() {
+        let mut b = lab();
+        ok(&mut b, "network private-dns zone create -g rg -n contoso.com");
+        // A zone's only writable property is its tags: accepted, not stored.
+        let z = json(
+            &mut b,
+            "network private-dns zone update -g rg -n contoso.com --tags env=lab",
+        );
+        assert_eq!(z["name"], "contoso.com");
+        let etag = z["etag"].as_str().unwrap().to_string();
+        ok(
+            &mut b,
+            &format!("network private-dns zone update -g rg -n contoso.com --if-match {etag} --set tags.env=lab"),
+        );
+        let (code, _, err) = sh(
+            &mut b,
+            "network private-dns zone update -g rg -n contoso.com --if-match 0000",
+        );
+        assert_eq!(code, 1);
+        assert!(err.contains("(PreconditionFailed)"), "{err}");
+        let (code, _, err) = sh(
+            &mut b,
+            "network private-dns zone update -g rg -n contoso.com --set numberOfRecordSets=3",
+        );
+        assert_eq!(code, 1);
+        assert!(err.contains("Couldn't find 'numberOfRecordSets'"), "{err}");
+        let (code, _, err) = sh(
+            &mut b,
+            "network private-dns zone update -g rg -n nowhere.com --tags a=b",
+        );
+        assert_eq!(code, 3, "{err}");
+
+        // A record set: --set ttl is stored, the records stay, metadata is accepted.
+        ok(
+            &mut b,
+            "network private-dns record-set a add-record -g rg -z contoso.com -n db -a 10.1.0.9",
+        );
+        let a = json(
+            &mut b,
+            "network private-dns record-set a update -g rg -z contoso.com -n db --set ttl=60 --metadata owner=web",
+        );
+        assert_eq!(a["ttl"], 60);
+        assert_eq!(a["aRecords"], serde_json::json!([{ "ipv4Address": "10.1.0.9" }]));
+        let a = json(
+            &mut b,
+            "network private-dns record-set a show -g rg -z contoso.com -n db",
+        );
+        assert_eq!(a["ttl"], 60);
+        for bad in [
+            "--set ttl=soon",
+            "--set aRecords=[]",
+            "--add metadata.x=1 --add aRecords x",
+        ] {
+            let (code, _, err) = sh(
+                &mut b,
+                &format!("network private-dns record-set a update -g rg -z contoso.com -n db {bad}"),
+            );
+            assert_eq!(code, 1, "{bad}: {err}");
+        }
+        let (code, _, _) = sh(
+            &mut b,
+            "network private-dns record-set txt update -g rg -z contoso.com -n db --set ttl=5",
+        );
+        assert_eq!(code, 3, "no TXT set named db");
+        let a = json(
+            &mut b,
+            "network private-dns record-set a show -g rg -z contoso.com -n db",
+        );
+        assert_eq!(a["ttl"], 60, "refused updates change nothing");
     }
 
     #[test]
