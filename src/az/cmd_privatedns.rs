@@ -98,6 +98,11 @@ pub fn leaves() -> Vec<Leaf<Handler>> {
                 boolean("registration-enabled").short('e'),
                 opt("resolution-policy"),
                 tags(),
+                opt("if-match"),
+                many("set"),
+                many("add"),
+                many("remove"),
+                flag("force-string"),
                 flag("no-wait"),
             ],
             run: link_update,
@@ -480,10 +485,27 @@ fn link_update(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let Some(old) = zone.virtual_network_links.iter().find(|l| l.id == id) else {
         return Err(AzureError::resource_not_found(&id).into());
     };
+    if_match(&a, &render_dns::link(old))?;
+    let mut registration_enabled = a.bool("registration-enabled").unwrap_or(old.registration_enabled);
+    generic_update(&a, &["tags"], "'registrationEnabled', 'tags'", |key, value| {
+        if key != "registrationenabled" {
+            return Ok(false);
+        }
+        registration_enabled = match value.to_ascii_lowercase().as_str() {
+            "true" => true,
+            "false" => false,
+            _ => {
+                return Err(AzError::Cli(format!(
+                    "'{value}' is not a valid value for registrationEnabled: use true or false."
+                )));
+            }
+        };
+        Ok(true)
+    })?;
     let spec = VirtualNetworkLinkSpec {
         id: id.clone(),
         virtual_network: old.virtual_network.clone(),
-        registration_enabled: a.bool("registration-enabled").unwrap_or(old.registration_enabled),
+        registration_enabled,
     };
     let mut changes = vec![Change::PutVirtualNetworkLink(spec)];
     // An update keeps the tags unless `--tags` replaces them.
@@ -1023,6 +1045,31 @@ mod tests {
             "network private-dns record-set a show -g rg -z contoso.com -n db",
         );
         assert_eq!(a["ttl"], 60, "refused updates change nothing");
+
+        // link vnet update: -e, or the generic --set registrationEnabled.
+        ok(
+            &mut b,
+            "network private-dns link vnet create -g rg -z contoso.com -n hub -v Hub -e false",
+        );
+        let l = json(
+            &mut b,
+            "network private-dns link vnet update -g rg -z contoso.com -n hub --set registrationEnabled=true",
+        );
+        assert_eq!(l["registrationEnabled"], true);
+        let (code, _, err) = sh(
+            &mut b,
+            "network private-dns link vnet update -g rg -z contoso.com -n hub --set virtualNetwork.id=x",
+        );
+        assert_eq!(code, 1);
+        assert!(err.contains("Couldn't find 'virtualNetwork.id'"), "{err}");
+        let (code, _, err) = sh(
+            &mut b,
+            "network private-dns link vnet update -g rg -z contoso.com -n hub -e false --if-match 0000",
+        );
+        assert_eq!(code, 1);
+        assert!(err.contains("(PreconditionFailed)"), "{err}");
+        let l = json(&mut b, "network private-dns link vnet show -g rg -z contoso.com -n hub");
+        assert_eq!(l["registrationEnabled"], true, "refused updates change nothing");
     }
 
     #[test]
