@@ -7,6 +7,8 @@
 //! name means. The names come from `Fabric::dns`, compiled with the tables
 //! on every model change. Each VM may have 1000 queries a second answered
 //! (`dns::QueryLimiter`); the excess is dropped, as Azure drops it.
+//! `VNETLAB_DNS_QPS` in the daemon's environment sets another rate, or
+//! `off`, for benchmarks only (docs/dns.md, "Benchmark"): not Azure's.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
@@ -62,6 +64,22 @@ impl Server {
 /// Binds port 53 (UDP and TCP) on 168.63.129.16 in namespace `netns` and
 /// serves it until the runtime ends.
 pub async fn spawn(fabric: Arc<Fabric>, netns: &str) -> Result<(), HostError> {
+    let limiter =
+        QueryLimiter::from_knob(std::env::var("VNETLAB_DNS_QPS").ok().as_deref()).map_err(|e| HostError::Io {
+            what: "start Azure-provided DNS".into(),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidInput, e),
+        })?;
+    if let Some(rate) = limiter.rate().filter(|r| *r != dns::QUERIES_PER_SECOND) {
+        eprintln!(
+            "VNETLAB_DNS_QPS: {rate} DNS queries/s per VM (Azure's limit is {})",
+            dns::QUERIES_PER_SECOND
+        );
+    } else if limiter.rate().is_none() {
+        eprintln!(
+            "VNETLAB_DNS_QPS=off: no limit on DNS queries (Azure's is {}/s per VM)",
+            dns::QUERIES_PER_SECOND
+        );
+    }
     let path = std::path::Path::new("/run/netns").join(netns);
     let ns = std::fs::File::open(&path).map_err(HostError::io(format!("open {}", path.display())))?;
     let addr = SocketAddr::from((AZURE_HOST_IP, 53));
@@ -87,7 +105,7 @@ pub async fn spawn(fabric: Arc<Fabric>, netns: &str) -> Result<(), HostError> {
     let tcp = TcpListener::from_std(tcp).map_err(register)?;
     let server = Arc::new(Server {
         fabric,
-        limiter: Mutex::new((QueryLimiter::new(), Duration::ZERO)),
+        limiter: Mutex::new((limiter, Duration::ZERO)),
         epoch: Instant::now(),
     });
     tokio::spawn(serve_udp(server.clone(), udp));

@@ -6,6 +6,10 @@
 //! 200 queued, the excess dropped (Azure DNS limits include, azure-semantics-2
 //! §1.1). The queue is modelled as a burst allowance of 200 queries above
 //! the steady rate: UNCONFIRMED how Azure drains its queue.
+//!
+//! Not Azure: `VNETLAB_DNS_QPS` (read by the daemon at start, see
+//! [`QueryLimiter::from_knob`]) sets another rate, or `off`, so that
+//! `scripts/bench dns` can measure the resolver rather than the limit.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -20,26 +24,66 @@ struct Bucket {
 }
 
 /// One bucket per asking VM.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct QueryLimiter {
     buckets: HashMap<String, Bucket>,
+    /// Queries a second per VM; `None`: no limit (the bench knob's `off`).
+    rate: Option<u32>,
+}
+
+impl Default for QueryLimiter {
+    fn default() -> Self {
+        Self::with_rate(Some(QUERIES_PER_SECOND))
+    }
 }
 
 impl QueryLimiter {
+    /// Azure's limit: 1000 queries a second per VM, 200 queued.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Another steady rate (the queue stays 200 deep), or none at all.
+    pub fn with_rate(rate: Option<u32>) -> Self {
+        Self {
+            buckets: HashMap::new(),
+            rate,
+        }
+    }
+
+    /// The limiter a value of `VNETLAB_DNS_QPS` asks for: unset, Azure's;
+    /// a positive number of queries a second per VM; `off` for none.
+    /// Anything else is refused with a sentence saying what to write.
+    pub fn from_knob(value: Option<&str>) -> Result<Self, String> {
+        match value.map(str::trim) {
+            None | Some("") => Ok(Self::new()),
+            Some(v) if v.eq_ignore_ascii_case("off") => Ok(Self::with_rate(None)),
+            Some(v) => match v.parse::<u32>() {
+                Ok(n) if n > 0 => Ok(Self::with_rate(Some(n))),
+                _ => Err(format!(
+                    "VNETLAB_DNS_QPS={v:?} is not a rate: write a positive number of queries a second per VM, \
+                     or off; unset, Azure's {QUERIES_PER_SECOND} applies"
+                )),
+            },
+        }
+    }
+
+    /// The steady rate per VM, `None` without a limit.
+    pub fn rate(&self) -> Option<u32> {
+        self.rate
     }
 
     /// Whether the VM `vm` may have one more query answered at time `now`
     /// (any monotonic clock). `false` means drop the query, as Azure does.
     pub fn allow(&mut self, vm: &str, now: Duration) -> bool {
-        let cap = f64::from(QUERIES_PER_SECOND + QUEUE_DEPTH);
+        let Some(rate) = self.rate else { return true };
+        let cap = f64::from(rate.saturating_add(QUEUE_DEPTH));
         let b = self
             .buckets
             .entry(vm.to_string())
             .or_insert(Bucket { tokens: cap, last: now });
         let elapsed = now.saturating_sub(b.last).as_secs_f64();
-        b.tokens = (b.tokens + elapsed * f64::from(QUERIES_PER_SECOND)).min(cap);
+        b.tokens = (b.tokens + elapsed * f64::from(rate)).min(cap);
         b.last = b.last.max(now);
         if b.tokens >= 1.0 {
             b.tokens -= 1.0;
@@ -80,5 +124,21 @@ mod tests {
         assert_eq!(passed, 10_000);
         l.prune(t1 + Duration::from_secs(60));
         assert!(l.buckets.is_empty());
+    }
+
+    #[test]
+    fn the_bench_knob_raises_or_lifts_the_limit_and_refuses_nonsense() {
+        let t0 = Duration::from_secs(100);
+        let mut azure = QueryLimiter::from_knob(None).unwrap();
+        assert_eq!(azure.rate(), Some(QUERIES_PER_SECOND));
+        assert_eq!((0..5000).filter(|_| azure.allow("vm", t0)).count(), 1200);
+        let mut raised = QueryLimiter::from_knob(Some("4000")).unwrap();
+        assert_eq!((0..9000).filter(|_| raised.allow("vm", t0)).count(), 4200);
+        let mut off = QueryLimiter::from_knob(Some(" OFF ")).unwrap();
+        assert!((0..100_000).all(|_| off.allow("vm", t0)));
+        for bad in ["0", "-5", "fast", "1e9"] {
+            let e = QueryLimiter::from_knob(Some(bad)).unwrap_err();
+            assert!(e.contains("VNETLAB_DNS_QPS") && e.contains("or off"), "{e}");
+        }
     }
 }
