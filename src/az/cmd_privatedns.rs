@@ -367,13 +367,17 @@ fn zone_delete(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     Ok(Reply::Nothing)
 }
 
-/// `zone update`: a zone's only writable property is its tags, which are
-/// accepted and not stored (the model has no tags yet), so nothing changes;
-/// `--if-match` is checked against the zone's etag as ARM would.
+/// `zone update`: a zone's only writable property is its tags, which
+/// `--tags` replaces (`--set tags.…` is accepted and not stored: use
+/// `--tags`); `--if-match` is checked against the zone's etag as ARM would.
 fn zone_update(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
-    let z = ctx.existing(&ctx.model().private_dns_zones, &zone_id(ctx, &a, "name"))?;
+    let id = zone_id(ctx, &a, "name");
+    let z = ctx.existing(&ctx.model().private_dns_zones, &id)?;
     if_match(&a, &render_dns::zone(ctx.model(), z))?;
     generic_update(&a, &["tags"], "'tags'", |_, _| Ok(false))?;
+    if a.tags().is_some() {
+        ctx.apply(vec![a.tags_put(&id)])?;
+    }
     finish(ctx, a, zone_show)
 }
 
@@ -979,12 +983,13 @@ mod tests {
     fn zone_and_record_set_update_as_az() {
         let mut b = lab();
         ok(&mut b, "network private-dns zone create -g rg -n contoso.com");
-        // A zone's only writable property is its tags: accepted, not stored.
+        // A zone's only writable property is its tags.
         let z = json(
             &mut b,
             "network private-dns zone update -g rg -n contoso.com --tags env=lab",
         );
         assert_eq!(z["name"], "contoso.com");
+        assert_eq!(z["tags"], serde_json::json!({ "env": "lab" }));
         let etag = z["etag"].as_str().unwrap().to_string();
         ok(
             &mut b,
