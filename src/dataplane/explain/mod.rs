@@ -11,12 +11,14 @@ use ipnet::Ipv4Net;
 use super::health::LbHealth;
 use super::index::NicIdx;
 use super::simulate::node::{PodPath, pod_path};
-use super::simulate::{self, Trace};
+use super::simulate::{self, Stop, Trace};
 use super::tables::Tables;
 use super::verdict::{Ingress, Step, Verdict};
 use super::{ConnTrack, packet};
 use crate::model::{Model, ResourceId};
 
+#[cfg(test)]
+mod tests;
 mod words;
 
 pub use super::simulate::probe_packet;
@@ -59,14 +61,51 @@ pub fn words(t: &Tables, trace: &Trace) -> Explanation {
     }
     let verdict = trace.verdict();
     let appliances = trace.appliances();
-    let mut summary = w.verdict(&verdict);
-    if !appliances.is_empty() {
-        let via: Vec<String> = appliances.iter().map(|n| w.nic(*n)).collect();
-        summary = format!(
-            "through the network virtual appliance {}: {summary}",
-            via.join(", then ")
-        );
-    }
+    let via = |nvas: &[NicIdx]| nvas.iter().map(|n| w.nic(*n)).collect::<Vec<_>>();
+    let summary = match &trace.stop {
+        Some(Stop::AtAppliance { nic, route }) => {
+            let by = route.map_or_else(String::new, |r| format!(" ({})", w.step(&r)));
+            steps.push(format!(
+                "if {} sent it back out of its NIC, its own subnet would hand it straight back to it{by}: the fabric takes it no further",
+                w.nic(*nic)
+            ));
+            let before = &appliances[..appliances.len().saturating_sub(1)];
+            let through = if before.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "through the network virtual appliance {}: ",
+                    via(before).join(", then ")
+                )
+            };
+            format!(
+                "{through}{}; what it does next is its own routing (its kernel's routes, and those its router learned by BGP), which a topology file does not hold: on a running lab, `vnetlab exec --lab LAB {} -- ip route get {}` shows its choice",
+                w.verdict(&trace.legs[trace.legs.len() - 1].verdict),
+                t.nics[*nic].vm.as_deref().unwrap_or(&t.nics[*nic].name),
+                trace
+                    .key
+                    .map_or_else(|| "DESTINATION".to_string(), |k| k.dst.to_string()),
+            )
+        }
+        Some(Stop::Loop { hops }) => {
+            let mut circle = via(hops);
+            circle.push(circle[0].clone());
+            steps.push(format!(
+                "the packet is back at {} as it was there before: a routing loop",
+                circle[0]
+            ));
+            format!(
+                "dropped: routing loop: the network virtual appliances forward it round in a circle, {} (each one's kernel routes it back out of its NIC, and its subnet's routes send it to the next), until its TTL runs out",
+                circle.join(" -> ")
+            )
+        }
+        None if !appliances.is_empty() => format!(
+            "through the network virtual appliance {}: {}",
+            via(&appliances).join(", then "),
+            w.verdict(&verdict)
+        ),
+        None => w.verdict(&verdict),
+    };
     Explanation {
         verdict,
         summary,

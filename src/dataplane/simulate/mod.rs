@@ -23,8 +23,11 @@ use crate::model::AZURE_HOST_IP;
 
 pub mod node;
 
-/// More NVAs in a row than this is a routing loop between them.
-const MAX_APPLIANCES: usize = 8;
+/// A backstop only: a loop is found when a packet comes back to a NIC in
+/// the state it had there ([`follow`]). A translation on every NVA hop
+/// could change that state each time; after this many NVAs the path is
+/// reported as a loop all the same.
+const MAX_APPLIANCES: usize = 32;
 
 /// One decision of the fabric on a packet's way.
 #[derive(Clone, Debug)]
@@ -32,6 +35,20 @@ pub struct Leg {
     pub from: Ingress,
     pub steps: Vec<Step>,
     pub verdict: Verdict,
+}
+
+/// Why a simulation ended before the fabric decided the packet's fate.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Stop {
+    /// The packet was handed to the NVA `nic`, and its own subnet's route
+    /// (`route`, the step that chose it) would hand it straight back to it
+    /// if its kernel sent it out of its NIC. So what happens next is the
+    /// NVA's own routing (its kernel's routes, those its router learned by
+    /// BGP), which the tables do not hold: the simulation stops there.
+    AtAppliance { nic: NicIdx, route: Option<Step> },
+    /// The NVAs `hops`, in order, forward the packet round in a circle: it
+    /// came back to the first one's NIC as it was there before.
+    Loop { hops: Vec<NicIdx> },
 }
 
 /// What happened to one packet: the decisions the fabric took, in order.
@@ -42,20 +59,26 @@ pub struct Trace {
     pub key: Option<FlowKey>,
     /// Never empty.
     pub legs: Vec<Leg>,
+    /// Set when the simulation ended without a verdict of the fabric's.
+    pub stop: Option<Stop>,
 }
 
 impl Trace {
-    /// The packet's fate: the last decision.
+    /// The packet's fate: the last decision, or a drop for a loop (the
+    /// packet circles until its TTL runs out).
     pub fn verdict(&self) -> Verdict {
+        if let Some(Stop::Loop { .. }) = self.stop {
+            return Verdict::Drop(super::verdict::DropReason::RoutingLoop);
+        }
         self.legs
             .last()
             .map_or(Verdict::Drop(super::verdict::DropReason::Malformed), |l| l.verdict)
     }
 
-    /// The NVAs the packet crossed, in order.
+    /// The NVAs the packet crossed (or, stopped at an NVA, reached), in
+    /// order.
     pub fn appliances(&self) -> Vec<NicIdx> {
-        let crossed = self.legs.len().saturating_sub(1);
-        self.legs[..crossed]
+        self.legs
             .iter()
             .filter_map(|l| match l.verdict {
                 Verdict::ToAppliance { nic, .. } => Some(nic),
@@ -67,7 +90,10 @@ impl Trace {
 
 /// Decides `bytes` entering at `ingress`, and again wherever an NVA
 /// forwards it (its kernel routes it back out of its NIC, translated as
-/// the fabric delivered it), until it is delivered, leaves or is dropped.
+/// the fabric delivered it), until it is delivered, leaves or is dropped;
+/// or until an NVA's own subnet would hand it straight back to that NVA
+/// (its own routing decides, [`Stop::AtAppliance`]), or it comes back to
+/// an NVA's NIC as it was there before ([`Stop::Loop`]).
 pub fn follow(
     t: &Tables,
     health: &LbHealth,
@@ -80,19 +106,42 @@ pub fn follow(
     let mut legs: Vec<Leg> = Vec::new();
     let mut from = ingress;
     let mut pkt = bytes.to_vec();
+    // The (NVA, packet) states the packet left from: the fabric's decision
+    // is a function of them, so meeting one again is a loop.
+    let mut seen: Vec<(NicIdx, Vec<u8>)> = Vec::new();
     loop {
         let mut steps = Vec::new();
         let verdict = decide_with(t, health, ct, from, &pkt, now, &mut steps);
-        legs.push(Leg { from, steps, verdict });
-        match verdict {
-            Verdict::ToAppliance { nic, nat } if legs.len() <= MAX_APPLIANCES => {
-                if let Some(r) = nat {
-                    nat::apply(&mut pkt, &r, L4Checksum::Full);
-                }
-                from = Ingress::Nic(nic);
-            }
-            _ => return Trace { key, legs },
+        let Verdict::ToAppliance { nic, nat } = verdict else {
+            legs.push(Leg { from, steps, verdict });
+            return Trace { key, legs, stop: None };
+        };
+        if from == Ingress::Nic(nic) && !legs.is_empty() {
+            // Back to the NVA it came out of: sending it out of its NIC
+            // cannot be what its kernel does unless it wants a loop; where
+            // it goes instead is the NVA's routing, unknown here.
+            let route = steps.iter().rev().find(|s| matches!(s, Step::Route { .. })).copied();
+            return Trace {
+                key,
+                legs,
+                stop: Some(Stop::AtAppliance { nic, route }),
+            };
         }
+        legs.push(Leg { from, steps, verdict });
+        if let Some(r) = nat {
+            nat::apply(&mut pkt, &r, L4Checksum::Full);
+        }
+        let first = seen.iter().position(|(n, p)| *n == nic && *p == pkt);
+        if first.is_some() || seen.len() >= MAX_APPLIANCES {
+            let hops = seen[first.unwrap_or(0)..].iter().map(|(n, _)| *n).collect();
+            return Trace {
+                key,
+                legs,
+                stop: Some(Stop::Loop { hops }),
+            };
+        }
+        seen.push((nic, pkt.clone()));
+        from = Ingress::Nic(nic);
     }
 }
 
