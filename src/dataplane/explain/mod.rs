@@ -79,7 +79,7 @@ pub fn words(t: &Tables, trace: &Trace) -> Explanation {
                 )
             };
             format!(
-                "{through}{}; what it does next is its own routing (its kernel's routes, and those its router learned by BGP), which a topology file does not hold: on a running lab, `vnetlab exec --lab LAB {} -- ip route get {}` shows its choice",
+                "{through}{}; what it does next is its own routing (its kernel's routes, and those its router learned by BGP), state of the NVA that the fabric's tables do not hold: on a running lab, `vnetlab exec --lab LAB {} -- ip route get {}` shows its choice",
                 w.verdict(&trace.legs[trace.legs.len() - 1].verdict),
                 t.nics[*nic].vm.as_deref().unwrap_or(&t.nics[*nic].name),
                 trace

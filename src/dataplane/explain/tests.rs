@@ -133,3 +133,64 @@ fn a_chain_of_nvas_stops_at_the_last_one() {
         e.summary
     );
 }
+
+/// The reported case: an on-premises machine's packet to a prefix an NVA
+/// announces, through a VPN gateway whose Route Server has branch-to-branch
+/// on. The NVA's subnet learns the same route, back to the NVA: explain
+/// stops at the NVA instead of re-entering it eight times.
+#[test]
+fn a_site_packet_to_an_nva_announced_prefix_stops_at_the_nva() {
+    let model = Topology::parse(
+        "resourceGroups: [{name: rg, location: westeurope}]
+virtualNetworks:
+  - name: hub
+    addressPrefixes: [10.0.0.0/16]
+    subnets:
+      - {name: RouteServerSubnet, addressPrefix: 10.0.1.0/27}
+      - {name: nva-subnet, addressPrefix: 10.0.2.0/24}
+      - {name: GatewaySubnet, addressPrefix: 10.0.255.0/27}
+routeServers:
+  - name: rs
+    vnet: hub
+    subnet: RouteServerSubnet
+    allowBranchToBranchTraffic: true
+    peerings: [{name: nva, peerIp: 10.0.2.4, peerAsn: 65001, advertisedPrefixes: [192.168.100.0/24]}]
+virtualMachines:
+  - {name: nva, vnet: hub, subnet: nva-subnet, privateIpAddress: 10.0.2.4, ipForwarding: true, publicIpAddress: '', nsg: '', adminPassword: Passw0rd-12345}
+virtualNetworkGateways: [{name: gw, vnet: hub, gatewayType: Vpn, sku: VpnGw1}]
+localNetworkGateways: [{name: site, gatewayIpAddress: 203.0.113.250, localAddressPrefixes: [192.168.10.0/24]}]
+connections: [{name: to-site, vnetGateway1: gw, localGateway2: site, sharedKey: Shared-Key-2026}]
+",
+    )
+    .unwrap_or_else(|e| panic!("parse: {e}"))
+    .build()
+    .unwrap_or_else(|e| panic!("build: {e}"));
+    let t = Tables::compile(&model, 1);
+    let lng = model.local_network_gateways.keys().next().expect("a site").clone();
+    let dst = Ipv4Addr::new(192, 168, 100, 1);
+    let (ingress, _, _) = super::site_ingress(&model, &t, &lng, dst).expect("the site routes it");
+    let pkt = probe_packet(Ipv4Addr::new(192, 168, 10, 10), dst, "icmp", 4242, 4242, false).expect("a packet");
+    let trace = follow(
+        &t,
+        &LbHealth::all_up(),
+        &mut ConnTrack::new(),
+        ingress,
+        &pkt,
+        Instant::now(),
+    );
+    let nva = nic(&t, "nva");
+    assert!(
+        matches!(trace.stop, Some(Stop::AtAppliance { nic, .. }) if nic == nva),
+        "{:?}",
+        trace.stop
+    );
+    let e = words(&t, &trace);
+    assert_eq!(e.appliances, [nva]);
+    assert!(
+        e.summary
+            .starts_with("handed to the network virtual appliance nva (10.0.2.4")
+            && !e.summary.contains("then"),
+        "{}",
+        e.summary
+    );
+}
