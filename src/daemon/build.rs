@@ -127,7 +127,8 @@ pub(super) async fn blocking<T: Send + 'static>(
 
 /// What the blocking part of a build made.
 struct Made {
-    ports: Vec<AsyncDevice>,
+    /// Per NIC, its TUN's queues.
+    ports: Vec<Vec<AsyncDevice>>,
     server: Option<std::process::Child>,
     booted: Vec<(vm::VmSetup, vm::Booted)>,
 }
@@ -148,7 +149,13 @@ pub(super) async fn build(builder: &Arc<Builder>, p: VmPlan) -> Result<RunningVm
         .nics
         .iter()
         .zip(made.ports)
-        .map(|(n, dev)| Arc::new(Port::new(dev, Some(n.key), format!("{}/{}", p.name, n.interface))))
+        .map(|(n, queues)| {
+            Arc::new(Port::with_queues(
+                queues,
+                Some(n.key),
+                format!("{}/{}", p.name, n.interface),
+            ))
+        })
         .collect();
     let mut machines = Vec::new();
     for (setup, booted) in made.booted {
@@ -183,8 +190,12 @@ fn make(b: &Builder, p: &VmPlan) -> Result<Made, HostError> {
         for (i, n) in p.nics.iter().enumerate() {
             // A VM's first NIC has its default route; a site router
             // routes only what it learned into its tunnels.
-            let dev = host::tun::open(&ns, &n.interface, &n.iface, i == 0 && p.site.is_none())?;
-            ports.push(AsyncDevice::new(dev).map_err(HostError::io(format!("register {}'s TUN", p.name)))?);
+            let queues = super::lifecycle::packet_threads();
+            let devs = host::tun::open_queues(&ns, &n.interface, &n.iface, i == 0 && p.site.is_none(), queues)?;
+            let devs = devs
+                .into_iter()
+                .map(|d| AsyncDevice::new(d).map_err(HostError::io(format!("register {}'s TUN", p.name))));
+            ports.push(devs.collect::<Result<Vec<_>, _>>()?);
         }
         let server = match (&p.cache, &p.speaker) {
             (Some(c), _) => {
@@ -293,7 +304,7 @@ pub(super) async fn teardown(builder: &Arc<Builder>, run: RunningVm, killed: boo
     // kernel removes every device of the deleted namespaces in one batch
     // instead of unregistering each on close.
     for p in &ports {
-        let _ = p.dev.persist();
+        let _ = p.dev().persist();
     }
     let _ = blocking("remove a VM", move || {
         cleanup.run();

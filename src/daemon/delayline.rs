@@ -42,6 +42,8 @@ struct Held {
     /// Arrival order, which breaks ties: equal due times leave in order.
     seq: u64,
     to: Arc<Port>,
+    /// The queue it was read from: written to the same (`plane`).
+    queue: usize,
     hdr: VirtioNetHdr,
     /// The virtio header and the packet, as they will be written.
     frame: Vec<u8>,
@@ -114,10 +116,11 @@ impl DelayLine {
     }
 
     /// Holds `frame` (virtio header and packet) for `delay`, ± up to
-    /// `jitter_ns`. False when `to`'s queue is full: the packet is dropped.
+    /// `jitter_ns`, then writes it to queue `queue` of port `to`. False
+    /// when `to`'s line is full: the packet is dropped.
     pub fn hold(
         &self,
-        to: &Arc<Port>,
+        (to, queue): (&Arc<Port>, usize),
         hdr: VirtioNetHdr,
         frame: &[u8],
         segments: u64,
@@ -151,6 +154,7 @@ impl DelayLine {
                 due,
                 seq,
                 to: to.clone(),
+                queue,
                 hdr,
                 frame,
                 segments,
@@ -197,7 +201,7 @@ impl DelayLine {
                 for mut h in due.drain(..) {
                     h.to.held.fetch_sub(h.frame.len() as u64, Relaxed);
                     let len = (h.frame.len() - tun_rs::VIRTIO_NET_HDR_LEN) as u64;
-                    write_now(&h.to, &h.hdr, &mut h.frame);
+                    write_now(&h.to, h.queue, &h.hdr, &mut h.frame);
                     h.to.rx.add(h.segments, len);
                 }
                 continue;

@@ -44,6 +44,23 @@ fn raise_open_files() {
     }
 }
 
+/// How many packet threads (tokio workers) the daemon runs, and so how
+/// many queues each VM's TUN has. Half the cores by default: the rest are
+/// for the VMs' own processes (iperf3, sshd…); on 2 vCPUs one packet
+/// thread carried 100 k pps of 64-byte UDP without loss where two lost
+/// 1-10 %, the packet threads and the endpoints taking turns on the same
+/// cores. `VNETLAB_PACKET_THREADS` overrides it (benches).
+pub(super) fn packet_threads() -> usize {
+    static N: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *N.get_or_init(|| {
+        std::env::var("VNETLAB_PACKET_THREADS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .filter(|&n: &usize| (1..=64).contains(&n))
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1)))
+    })
+}
+
 /// Where a stopping daemon writes how far it got, `removed/total`, for
 /// `down` to show and to tell a slow daemon from a stuck one.
 pub fn progress_file(lab: &Lab) -> PathBuf {
@@ -93,11 +110,7 @@ pub fn run(
         .map_err(io("restrict the runtime directory"))?;
     std::fs::write(lab.pid_file(), host::pid_file_text()).map_err(io("write the PID file"))?;
 
-    // Half the cores for the data plane, the rest for the VMs' own
-    // processes (iperf3, sshd…): on 2 vCPUs one packet thread carried
-    // 100 k pps of 64-byte UDP without loss where two lost 1-10 %, the
-    // packet threads and the endpoints taking turns on the same cores.
-    let workers = std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1));
+    let workers = packet_threads();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(workers)
         .enable_all()
@@ -244,7 +257,7 @@ async fn start(
     let stop_probes = Arc::new(std::sync::atomic::AtomicBool::new(false));
     prober::spawn(fabric.clone(), &ns, stop_probes.clone())?;
     dns_server::spawn(fabric.clone(), &ns).await?;
-    tokio::spawn(plane::run_port(fabric.clone(), azure_host.clone()));
+    tokio::spawn(plane::run_port(fabric.clone(), azure_host.clone(), 0));
     let daemon = Arc::new(Daemon {
         lab: lab.clone(),
         fabric: fabric.clone(),
@@ -263,7 +276,7 @@ async fn start(
         closing: std::sync::atomic::AtomicBool::new(false),
         shutdown: Notify::new(),
     });
-    tokio::spawn(plane::run_port(fabric.clone(), internet));
+    tokio::spawn(plane::run_port(fabric.clone(), internet, 0));
     tokio::spawn(expire_flows(fabric));
     Ok(daemon)
 }

@@ -58,7 +58,9 @@ impl Counter {
 /// One TUN: a VM's NIC, an on-premises router's tunnel, or the Internet
 /// side.
 pub struct Port {
-    pub dev: AsyncDevice,
+    /// The TUN's queues, each read by its own task (`run_port`); the
+    /// first is the device itself.
+    queues: Vec<AsyncDevice>,
     /// The stable key of the NIC or of the connection whose tunnel this
     /// is; `None` for the Internet side.
     pub key: Option<u64>,
@@ -87,8 +89,15 @@ impl std::fmt::Debug for Port {
 
 impl Port {
     pub fn new(dev: AsyncDevice, key: Option<u64>, label: String) -> Port {
+        Port::with_queues(vec![dev], key, label)
+    }
+
+    /// A port on a multi-queue TUN (`host::tun::open_queues`); `queues`
+    /// is not empty.
+    pub fn with_queues(queues: Vec<AsyncDevice>, key: Option<u64>, label: String) -> Port {
+        assert!(!queues.is_empty(), "a port needs its TUN");
         Port {
-            dev,
+            queues,
             key,
             label,
             tx: Counter::default(),
@@ -98,6 +107,23 @@ impl Port {
             last_due: AtomicU64::new(0),
             coalesced_writes: AtomicBool::new(true),
         }
+    }
+
+    /// The TUN device (its first queue).
+    pub fn dev(&self) -> &AsyncDevice {
+        &self.queues[0]
+    }
+
+    pub fn queue_count(&self) -> usize {
+        self.queues.len()
+    }
+
+    /// Queue `i`, wrapping: a packet read from queue `i` of one TUN is
+    /// written to queue `i` of the next, so the kernel, which sends a
+    /// flow's replies out of the queue its packets came in by, keeps each
+    /// flow (both ways) with one packet task.
+    fn queue(&self, i: usize) -> &AsyncDevice {
+        &self.queues[i % self.queues.len()]
     }
 }
 
@@ -264,12 +290,13 @@ impl Crossings {
     }
 }
 
-/// Reads `port` until it goes away, forwarding every packet.
-pub async fn run_port(fabric: Arc<Fabric>, port: Arc<Port>) {
+/// Reads queue `queue` of `port` until it goes away, forwarding every
+/// packet.
+pub async fn run_port(fabric: Arc<Fabric>, port: Arc<Port>, queue: usize) {
     let mut buf = vec![0u8; BUF_LEN];
     let mut cached: Option<(u64, Option<Ingress>)> = None;
     loop {
-        let n = match port.dev.recv(&mut buf).await {
+        let n = match port.queue(queue).recv(&mut buf).await {
             Ok(n) => n,
             // The device was deleted (VM removed): this task is done.
             Err(e) if matches!(e.raw_os_error(), Some(nix::libc::EBADFD) | Some(nix::libc::ENODEV)) => return,
@@ -305,11 +332,19 @@ pub async fn run_port(fabric: Arc<Fabric>, port: Arc<Port>) {
                 ingress
             }
         };
-        forward(&fabric, &plane, &port, ingress, &mut buf[..n], now).await;
+        forward(&fabric, &plane, &port, queue, ingress, &mut buf[..n], now).await;
     }
 }
 
-async fn forward(fabric: &Fabric, plane: &Arc<Plane>, from: &Port, ingress: Ingress, frame: &mut [u8], now: Instant) {
+async fn forward(
+    fabric: &Fabric,
+    plane: &Arc<Plane>,
+    from: &Port,
+    queue: usize,
+    ingress: Ingress,
+    frame: &mut [u8],
+    now: Instant,
+) {
     let Ok(hdr) = VirtioNetHdr::decode(frame) else { return };
     let len = (frame.len() - VIRTIO_NET_HDR_LEN) as u64;
     let segments = super::segments::count(&hdr, &frame[VIRTIO_NET_HDR_LEN..]);
@@ -445,27 +480,27 @@ async fn forward(fabric: &Fabric, plane: &Arc<Plane>, from: &Port, ingress: Ingr
     if !delay.is_zero() {
         if !fabric
             .delay
-            .hold(to, hdr, frame, segments, delay, plane.tables.delays.jitter_ns)
+            .hold((to, queue), hdr, frame, segments, delay, plane.tables.delays.jitter_ns)
         {
             to.dropped.fetch_add(segments, Relaxed);
         }
         return;
     }
-    write(to, &hdr, frame).await;
+    write(to, queue, &hdr, frame).await;
     to.rx.add(segments, len);
 }
 
-async fn write(to: &Port, hdr: &VirtioNetHdr, frame: &mut [u8]) {
-    if !whole(to, hdr) || !written(to, hdr, to.dev.send(frame).await) {
-        write_split(to, hdr, frame);
+async fn write(to: &Port, queue: usize, hdr: &VirtioNetHdr, frame: &mut [u8]) {
+    if !whole(to, hdr) || !written(to, hdr, to.queue(queue).send(frame).await) {
+        write_split(to, queue, hdr, frame);
     }
 }
 
 /// `write` from a thread outside the runtime (the delay line). A TUN
 /// write does not block: the kernel takes the packet or drops it.
-pub(super) fn write_now(to: &Port, hdr: &VirtioNetHdr, frame: &mut [u8]) {
-    if !whole(to, hdr) || !written(to, hdr, to.dev.try_send(frame)) {
-        write_split(to, hdr, frame);
+pub(super) fn write_now(to: &Port, queue: usize, hdr: &VirtioNetHdr, frame: &mut [u8]) {
+    if !whole(to, hdr) || !written(to, hdr, to.queue(queue).try_send(frame)) {
+        write_split(to, queue, hdr, frame);
     }
 }
 
@@ -493,7 +528,7 @@ fn written(to: &Port, hdr: &VirtioNetHdr, sent: io::Result<usize>) -> bool {
 }
 
 /// Splits a super-packet into MTU-sized packets and writes each.
-fn write_split(to: &Port, hdr: &VirtioNetHdr, frame: &mut [u8]) {
+fn write_split(to: &Port, queue: usize, hdr: &VirtioNetHdr, frame: &mut [u8]) {
     const MAX_SEGMENTS: usize = 64;
     let mut bufs = vec![vec![0u8; VIRTIO_NET_HDR_LEN + usize::from(crate::host::tun::MTU)]; MAX_SEGMENTS];
     let mut sizes = [0usize; MAX_SEGMENTS];
@@ -512,7 +547,7 @@ fn write_split(to: &Port, hdr: &VirtioNetHdr, frame: &mut [u8]) {
         // Each segment goes out complete: an all-zero header (GSO_NONE).
         buf[..VIRTIO_NET_HDR_LEN].fill(0);
         // A TUN write does not block (see `write_now`).
-        let _ = to.dev.try_send(&buf[..VIRTIO_NET_HDR_LEN + size]);
+        let _ = to.queue(queue).try_send(&buf[..VIRTIO_NET_HDR_LEN + size]);
     }
 }
 

@@ -364,7 +364,8 @@ impl Daemon {
             run.tasks = run
                 .ports
                 .iter()
-                .map(|p| tokio::spawn(plane::run_port(self.fabric.clone(), p.clone())))
+                .flat_map(|p| (0..p.queue_count()).map(move |q| (p, q)))
+                .map(|(p, q)| tokio::spawn(plane::run_port(self.fabric.clone(), p.clone(), q)))
                 .collect();
         }
     }

@@ -38,9 +38,24 @@ pub struct Interface {
 /// `lo` up. The first NIC (`default_route`) carries the default route via
 /// its subnet's gateway, as on an Azure VM.
 pub fn open(ns: &str, name: &str, iface: &Interface, default_route: bool) -> Result<SyncDevice, HostError> {
+    let mut queues = open_queues(ns, name, iface, default_route, 1)?;
+    Ok(queues.remove(0))
+}
+
+/// `open` with `queues` queues (`IFF_MULTI_QUEUE`), one descriptor each:
+/// the kernel sends each flow out of one queue, chosen by a hash of its
+/// addresses and ports (the same both ways), so packet threads reading
+/// different queues share a VM's flows without reordering any of them.
+pub fn open_queues(
+    ns: &str,
+    name: &str,
+    iface: &Interface,
+    default_route: bool,
+    queues: usize,
+) -> Result<Vec<SyncDevice>, HostError> {
     let (address, prefix, forwarding, gateway) = (iface.address, iface.prefix_len, iface.forwarding, iface.gateway);
     let (dev_name, ns_name) = (name.to_string(), ns.to_string());
-    netns::run_in(ns, move || -> Result<SyncDevice, HostError> {
+    netns::run_in(ns, move || -> Result<Vec<SyncDevice>, HostError> {
         netns::ipv4_only()?;
         // A router that sends a packet back out of the interface it came
         // in on tells the sender to go direct (ICMP redirect). Azure's
@@ -54,11 +69,20 @@ pub fn open(ns: &str, name: &str, iface: &Interface, default_route: bool) -> Res
             .name(&dev_name)
             .mtu(MTU)
             .offload(true)
+            .multi_queue(queues > 1)
             .tx_queue_len(TX_QUEUE_LEN)
             .ipv4(address, prefix, None)
             .enable(true)
             .build_sync()
             .map_err(HostError::io(format!("create TUN {dev_name}")))?;
+        // More queues attach by name, so here, in the namespace.
+        let mut devs = vec![dev];
+        for _ in 1..queues {
+            let queue = devs[0]
+                .try_clone()
+                .map_err(HostError::io(format!("open a queue of TUN {dev_name}")))?;
+            devs.push(queue);
+        }
         // /proc/sys/net follows the namespace of the thread that opens it.
         // Always written: a new namespace may copy the host's value.
         std::fs::write("/proc/sys/net/ipv4/ip_forward", if forwarding { "1" } else { "0" })
@@ -69,7 +93,7 @@ pub fn open(ns: &str, name: &str, iface: &Interface, default_route: bool) -> Res
             let route = Route::via(Ipv4Net::default(), gateway, &dev_name).onlink();
             rtnl.route(RouteOp::Replace, &route)?;
         }
-        Ok(dev)
+        Ok(devs)
     })?
 }
 
