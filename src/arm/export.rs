@@ -16,7 +16,19 @@ const SCHEMA: &str = "https://schema.management.azure.com/schemas/2019-04-01/dep
 
 /// Fields ARM computes, never sent in a PUT: left out of the export.
 /// (Nested `id`s stay: they are references, or sub-resource IDs ARM takes.)
-const READ_ONLY: &[&str] = &["etag", "provisioningState", "resourceGuid", "systemData"];
+// Azure: the REST references mark these readOnly (a connection's status and
+// byte counters, a gateway instance's default BGP and tunnel addresses).
+const READ_ONLY: &[&str] = &[
+    "etag",
+    "provisioningState",
+    "resourceGuid",
+    "systemData",
+    "connectionStatus",
+    "egressBytesTransferred",
+    "ingressBytesTransferred",
+    "defaultBgpIpAddresses",
+    "tunnelIpAddresses",
+];
 
 /// Back-references a resource's GET shows to those that use it (a subnet's
 /// NIC configurations, a route table's subnets): the user's side carries
@@ -40,7 +52,9 @@ pub(super) fn rank(resource_type: &str) -> u8 {
         | "microsoft.network/publicipaddresses"
         | "microsoft.network/localnetworkgateways" => 0,
         "microsoft.network/virtualnetworks" => 1,
-        "microsoft.network/virtualnetworks/virtualnetworkpeerings" => 2,
+        // A gateway before the peerings: a peering that uses remote
+        // gateways needs the remote VNet's gateway to exist.
+        "microsoft.network/virtualnetworkgateways" => 2,
         "microsoft.network/networkinterfaces" | "microsoft.network/connections" => 4,
         "microsoft.compute/virtualmachines" => 5,
         _ => 3,
@@ -160,7 +174,13 @@ pub fn template(m: &Model, group: &ResourceId) -> Value {
         referenced_ids(&body, &mut refs);
         let mut depends: Vec<String> = Vec::new();
         let own_rank = rank(&typ);
-        for r in refs.iter().map(|r| top_level(r)).chain(peering_parent(&lower, &typ)) {
+        let implied = remote_gateways(m, &typ, &body);
+        for r in refs
+            .iter()
+            .map(|r| top_level(r))
+            .chain(peering_parent(&lower, &typ))
+            .chain(implied)
+        {
             let earlier = known.iter().any(|(id, k)| *id == r && *k < own_rank);
             if r != lower && earlier && !depends.contains(&r) {
                 depends.push(r);
@@ -213,6 +233,27 @@ pub fn password_parameter(vm: &str) -> String {
     format!("virtualMachines_{}_adminPassword", vm.replace(['-', '.'], "_"))
 }
 
+/// The gateways a peering with `useRemoteGateways` relies on: those of the
+/// remote VNet. Its body names only the VNet, so ARM would not order them.
+// Azure: "RemoteVnetHasNoGateways" when the remote VNet has none yet
+// (learn.microsoft.com/azure/virtual-network/virtual-network-peering-overview#gateways-and-on-premises-connectivity).
+fn remote_gateways(m: &Model, typ: &str, body: &Value) -> Vec<String> {
+    let uses = body.pointer("/properties/useRemoteGateways") == Some(&Value::Bool(true));
+    let remote = body
+        .pointer("/properties/remoteVirtualNetwork/id")
+        .and_then(Value::as_str)
+        .and_then(ResourceId::parse);
+    match remote {
+        Some(vnet) if uses && typ.eq_ignore_ascii_case("Microsoft.Network/virtualNetworks/virtualNetworkPeerings") => m
+            .virtual_network_gateways
+            .values()
+            .filter(|g| g.virtual_network == vnet)
+            .map(|g| g.id.as_str().to_ascii_lowercase())
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
 fn peering_parent(lower_id: &str, typ: &str) -> Option<String> {
     typ.eq_ignore_ascii_case("Microsoft.Network/virtualNetworks/virtualNetworkPeerings")
         .then(|| top_level(lower_id))
@@ -229,4 +270,74 @@ pub fn deploy(
 ) -> Result<Vec<crate::model::Change>, crate::model::AzureError> {
     let body = json!({ "properties": { "template": template, "parameters": parameters, "mode": "Incremental" } });
     super::template::changes(m, group, &body, None).map(|(changes, _)| changes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::topology::Topology;
+
+    const GROUP: &str = "resourceGroups:\n  - {name: gw-rg, location: westeurope}\n";
+
+    /// VPN gateways, a local network gateway, IPsec and Vnet2Vnet
+    /// connections, and a peering that uses the remote gateway.
+    const GATEWAYS: &str = "
+virtualNetworks:
+  - name: hub
+    addressPrefixes: [10.10.0.0/16]
+    subnets: [{name: GatewaySubnet, addressPrefix: 10.10.255.0/27}]
+    peerings: [{name: hub-to-spoke, remoteVirtualNetwork: spoke, allowGatewayTransit: true}]
+  - name: spoke
+    addressPrefixes: [10.11.0.0/16]
+    subnets: [{name: default, addressPrefix: 10.11.1.0/24}]
+    peerings: [{name: spoke-to-hub, remoteVirtualNetwork: hub, useRemoteGateways: true}]
+  - name: branch
+    addressPrefixes: [10.13.0.0/16]
+    subnets: [{name: GatewaySubnet, addressPrefix: 10.13.255.0/27}]
+virtualNetworkGateways:
+  - {name: hub-gw, vnet: hub, gatewayType: Vpn, sku: VpnGw1}
+  - {name: branch-gw, vnet: branch, gatewayType: Vpn, sku: VpnGw2}
+localNetworkGateways:
+  - {name: site, gatewayIpAddress: 203.0.113.250, localAddressPrefixes: [192.168.10.0/24]}
+connections:
+  - {name: to-site, vnetGateway1: hub-gw, localGateway2: site, sharedKey: k1}
+  - {name: hub-to-branch, vnetGateway1: hub-gw, vnetGateway2: branch-gw, sharedKey: k2}
+  - {name: branch-to-hub, vnetGateway1: branch-gw, vnetGateway2: hub-gw, sharedKey: k2}
+";
+
+    /// `yaml`'s model exported, deployed into an empty lab with the same
+    /// group, and exported again: the same template, the same resources.
+    fn round_trip(yaml: &str) -> (Value, Model) {
+        let original = Topology::parse(&format!("{GROUP}{yaml}")).unwrap().build().unwrap();
+        let group = original.resource_groups.keys().next().unwrap().clone();
+        let exported = template(&original, &group);
+        let mut rebuilt = Topology::parse(GROUP).unwrap().build().unwrap();
+        let changes = deploy(&rebuilt, &group, &exported, &json!({})).unwrap();
+        rebuilt.apply_all(changes).unwrap();
+        assert_eq!(template(&rebuilt, &group), exported);
+        (exported, rebuilt)
+    }
+
+    #[test]
+    fn gateways_local_gateways_and_connections_round_trip() {
+        let (exported, rebuilt) = round_trip(GATEWAYS);
+        assert_eq!(rebuilt.virtual_network_gateways.len(), 2);
+        assert_eq!(rebuilt.local_network_gateways.len(), 1);
+        assert_eq!(rebuilt.connections.len(), 3);
+        assert!(rebuilt.connections.values().all(|c| rebuilt.connection_connected(c)));
+        let resources = exported["resources"].as_array().unwrap();
+        let of = |name: &str| resources.iter().find(|r| r["name"] == name).unwrap();
+        // Azure: a gateway's SKU is a property; the connection's status is read-only.
+        assert_eq!(of("branch-gw")["properties"]["sku"]["name"], "VpnGw2");
+        assert!(of("branch-gw").get("sku").is_none());
+        assert!(of("to-site")["properties"].get("connectionStatus").is_none());
+        // The spoke's peering uses the hub's gateway: it waits for it.
+        let depends = of("spoke/spoke-to-hub")["dependsOn"].as_array().unwrap();
+        assert!(
+            depends
+                .iter()
+                .any(|d| d.as_str().unwrap().ends_with("/virtualnetworkgateways/hub-gw")),
+            "{depends:?}"
+        );
+    }
 }

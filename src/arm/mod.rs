@@ -15,6 +15,7 @@ pub mod export;
 mod hub;
 pub mod jsonc;
 mod put;
+mod put_gateway;
 mod rbac;
 pub mod template;
 pub mod versions;

@@ -3,29 +3,31 @@
 
 use serde_json::Value;
 
+use super::put_gateway;
+
 use crate::model::{
     AzureError, Change, ErrorCode, Model, MxRecord, NicSpec, PeeringSpec, PrivateDnsZoneSpec, PublicIpSku,
     PublicIpSpec, RecordData, RecordSetSpec, RecordType, ResourceId, RouteSpec, SecurityRuleSpec, SrvRecord,
     SubnetSpec, Tags, VirtualNetworkLinkSpec, VmSpec, VnetSpec, carries_tags,
 };
 
-fn bad(message: String) -> AzureError {
+pub(super) fn bad(message: String) -> AzureError {
     AzureError::new(ErrorCode::InvalidRequestFormat, message)
 }
 
-fn props(body: &Value) -> &Value {
+pub(super) fn props(body: &Value) -> &Value {
     body.get("properties").unwrap_or(&Value::Null)
 }
 
-fn string(v: &Value, key: &str) -> Option<String> {
+pub(super) fn string(v: &Value, key: &str) -> Option<String> {
     v.get(key).and_then(Value::as_str).map(str::to_string)
 }
 
-fn boolean(v: &Value, key: &str) -> Option<bool> {
+pub(super) fn boolean(v: &Value, key: &str) -> Option<bool> {
     v.get(key).and_then(Value::as_bool)
 }
 
-fn strings(v: &Value, key: &str) -> Vec<String> {
+pub(super) fn strings(v: &Value, key: &str) -> Vec<String> {
     v.get(key)
         .and_then(Value::as_array)
         .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
@@ -33,7 +35,7 @@ fn strings(v: &Value, key: &str) -> Vec<String> {
 }
 
 /// `{ "id": "…" }` at `key`, parsed.
-fn reference(v: &Value, key: &str) -> Result<Option<ResourceId>, AzureError> {
+pub(super) fn reference(v: &Value, key: &str) -> Result<Option<ResourceId>, AzureError> {
     match v.get(key).and_then(|r| r.get("id")).and_then(Value::as_str) {
         None => Ok(None),
         Some(s) => ResourceId::parse(s)
@@ -183,6 +185,9 @@ pub fn changes(m: &Model, id: &ResourceId, body: &Value, principal: Option<&str>
             })]
         }
         t if t.starts_with("microsoft.network/privatednszones/") => vec![record_set_change(id, p)?],
+        "microsoft.network/virtualnetworkgateways" => vec![put_gateway::gateway(id, body)?],
+        "microsoft.network/localnetworkgateways" => vec![put_gateway::local_gateway(id, body)?],
+        "microsoft.network/connections" => vec![put_gateway::connection(id, body)?],
         _ => {
             return Err(AzureError::new(
                 ErrorCode::BadRequest,

@@ -46,13 +46,19 @@ pub fn to_arm(v: Value) -> Value {
                 Some(Value::Object(p)) => p.clone(),
                 _ => Map::new(),
             };
+            // Azure: a virtual network gateway's `sku` is one of its properties
+            // (REST Virtual Network Gateways: VirtualNetworkGatewayPropertiesFormat.sku).
+            let gateway = map
+                .get("type")
+                .and_then(Value::as_str)
+                .is_some_and(|t| t.eq_ignore_ascii_case("Microsoft.Network/virtualNetworkGateways"));
             for (k, v) in map {
                 if k == "properties" {
                     continue;
                 }
                 // Azure: the envelope's `sku` is an object; a string `sku`
                 // (virtualHubs' "Standard") is a property.
-                let property_sku = k == "sku" && v.is_string();
+                let property_sku = k == "sku" && (v.is_string() || gateway);
                 if ENVELOPE.contains(&k.as_str()) && !property_sku {
                     top.insert(k, v);
                 } else {

@@ -162,7 +162,7 @@ mod tests {
 
     /// The labs whose every resource type the deployment path of the ARM
     /// endpoint takes today (src/arm/put.rs): their export round trip holds.
-    const ROUND_TRIP: &[&str] = &["01-peering-basics", "02-hub-spoke-nva"];
+    const ROUND_TRIP: &[&str] = &["01-peering-basics", "02-hub-spoke-nva", "03-gateway-transit-onprem"];
 
     #[test]
     fn exported_groups_rebuild_each_lab_with_the_same_matrix() {
