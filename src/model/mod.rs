@@ -271,16 +271,28 @@ impl Model {
     /// limits are checked after each change, on the working copy.
     pub fn apply_all(&mut self, changes: impl IntoIterator<Item = Change>) -> Result<(), (usize, AzureError)> {
         let mut next = self.clone();
-        let mut quotas = limits::Quotas::count(&next);
+        next.apply_all_to_working_copy(changes)?;
+        *self = next;
+        Ok(())
+    }
+
+    /// [`Model::apply_all`] without its copy: on an error this model is
+    /// left half-changed. For a working copy the caller throws away on
+    /// error (a template deployment's, which would otherwise copy the
+    /// whole model once per resource).
+    pub fn apply_all_to_working_copy(
+        &mut self,
+        changes: impl IntoIterator<Item = Change>,
+    ) -> Result<(), (usize, AzureError)> {
+        let mut quotas = limits::Quotas::count(self);
         for (i, c) in changes.into_iter().enumerate() {
             let checked = c.clone();
-            next.apply_in_place(c).map_err(|e| (i, e))?;
-            limits::check_change(&next, &checked)
-                .and_then(|()| quotas.after(&next, &checked))
+            self.apply_in_place(c).map_err(|e| (i, e))?;
+            limits::check_change(self, &checked)
+                .and_then(|()| quotas.after(self, &checked))
                 .map_err(|e| (i, e))?;
         }
-        next.prune_tags();
-        *self = next;
+        self.prune_tags();
         Ok(())
     }
 

@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value, json};
 
-use super::put;
+use super::{hub, put};
 use crate::model::{AzureError, Change, ErrorCode, Model, ResourceId};
 use eval::{Ctx, Env};
 
@@ -34,7 +34,7 @@ fn validation(message: String) -> AzureError {
 /// A resource type the lab's model does not emulate (storage accounts, key
 /// vaults, VM extensions …): kept as a document only.
 fn is_opaque(id: &ResourceId) -> bool {
-    put::delete(id).is_none() && !is_deployment(&id.resource_type())
+    put::delete(id).is_none() && !hub::is_hub_type(id) && !is_deployment(&id.resource_type())
 }
 
 fn is_deployment(typ: &str) -> bool {
@@ -54,6 +54,9 @@ pub struct Outcome {
     pub model: Model,
     /// Once per deployment: which resources have no effect on the network.
     pub warnings: Vec<String>,
+    /// Route Servers (virtual hubs) waiting for their IP configuration, as
+    /// the endpoint holds them between az's two PUTs.
+    hubs: hub::Pending,
 }
 
 /// A deployment of `body` (`{properties: {template, parameters, mode}}`)
@@ -268,15 +271,20 @@ fn run(
         if !p.enabled {
             continue;
         }
-        let model = out.model.clone();
-        let mut ctx = Ctx::new(&env, &model);
-        ctx.copy = p.copy.clone();
         let mut raw = p.raw.clone();
         // An inner-scope nested template is evaluated in its own scope, later.
         if is_deployment(&p.id.resource_type()) && inner_scope(&p.raw) {
             raw["properties"]["template"] = Value::Null;
         }
-        let mut body = ctx.value(&raw).map_err(|e| {
+        // The context borrows the working model only while the body is
+        // evaluated: no copy of the model per resource (a 500-resource
+        // template would copy it 500 times, quadratic in its size).
+        let evaluated = {
+            let mut ctx = Ctx::new(&env, &out.model);
+            ctx.copy = p.copy.clone();
+            ctx.value(&raw)
+        };
+        let mut body = evaluated.map_err(|e| {
             validation(format!(
                 "The template resource '{}' at {} is not valid: {e}",
                 p.id.name(),
@@ -289,6 +297,7 @@ fn run(
             }
         }
         if is_deployment(&p.id.resource_type()) {
+            let model = out.model.clone();
             let outputs = nested(out, &env, &model, p, &body, principal, depth)?;
             env.nested_outputs
                 .borrow_mut()
@@ -299,9 +308,25 @@ fn run(
             out.opaque.push((p.id.clone(), opaque_doc(&p.id, body)));
             continue;
         }
-        let mut c = put::changes(&out.model, &p.id, &body, principal).map_err(|e| failed(&p.id, e))?;
+        let mut c = if hub::is_hub_type(&p.id) {
+            match out.hubs.put(&out.model, &p.id, &body).map_err(|e| failed(&p.id, e))? {
+                hub::Put::Changes(c) => c,
+                hub::Put::Held(_) => {
+                    out.ids.push(p.id.clone());
+                    continue;
+                }
+            }
+        } else {
+            put::changes(&out.model, &p.id, &body, principal).map_err(|e| failed(&p.id, e))?
+        };
         c.extend(put::tags(&p.id, &body, false).map_err(|e| failed(&p.id, e))?);
-        out.model.apply_all(c.clone()).map_err(|(_, e)| failed(&p.id, e))?;
+        // The deployment is validated whole before any of it applies:
+        // `out.model` is its working copy, dropped on any error, so no
+        // copy of the model per resource.
+        out.model
+            .apply_all_to_working_copy(c.clone())
+            .map_err(|(_, e)| failed(&p.id, e))?;
+        out.hubs.settled(&p.id);
         out.changes.extend(c);
         out.ids.push(p.id.clone());
     }
