@@ -28,6 +28,7 @@ const READ_ONLY: &[&str] = &[
     "ingressBytesTransferred",
     "defaultBgpIpAddresses",
     "tunnelIpAddresses",
+    "connectionState",
 ];
 
 /// Back-references a resource's GET shows to those that use it (a subnet's
@@ -54,10 +55,12 @@ pub(super) fn rank(resource_type: &str) -> u8 {
         "microsoft.network/virtualnetworks" => 1,
         // A gateway before the peerings: a peering that uses remote
         // gateways needs the remote VNet's gateway to exist.
-        "microsoft.network/virtualnetworkgateways" => 2,
-        "microsoft.network/networkinterfaces" | "microsoft.network/connections" => 4,
-        "microsoft.compute/virtualmachines" => 5,
-        _ => 3,
+        "microsoft.network/virtualnetworkgateways" | "microsoft.network/virtualhubs" => 2,
+        // A Route Server exists once its hub has its IP configuration.
+        "microsoft.network/virtualhubs/ipconfigurations" => 3,
+        "microsoft.network/networkinterfaces" | "microsoft.network/connections" => 5,
+        "microsoft.compute/virtualmachines" => 6,
+        _ => 4,
     }
 }
 
@@ -130,9 +133,22 @@ fn strip(v: Value) -> Value {
     }
 }
 
+/// Children exported as resources of their own (`parent/child`), after
+/// their parent: a VNet peering names the other VNet, so it follows both;
+/// a Route Server's IP configuration and BGP connections are separate
+/// PUTs in ARM (virtualHubs has no child lists in its body).
+const SEPARATE_CHILDREN: &[&str] = &[
+    "microsoft.network/virtualnetworks/virtualnetworkpeerings",
+    "microsoft.network/virtualhubs/ipconfigurations",
+    "microsoft.network/virtualhubs/bgpconnections",
+];
+
+fn separate_child(typ: &str) -> bool {
+    SEPARATE_CHILDREN.contains(&typ.to_ascii_lowercase().as_str())
+}
+
 /// The template of resource group `group`: every resource of the group the
-/// model holds, children inside their parents except VNet peerings (a
-/// peering names the other VNet: its own resource, after both VNets).
+/// model holds, children inside their parents except [`SEPARATE_CHILDREN`].
 pub fn template(m: &Model, group: &ResourceId) -> Value {
     let scope = group.as_str().to_ascii_lowercase();
     let mut entries: Vec<(String, String, Map<String, Value>)> = Vec::new();
@@ -143,8 +159,8 @@ pub fn template(m: &Model, group: &ResourceId) -> Value {
         let lower = id.as_str().to_ascii_lowercase();
         let typ = id.resource_type();
         let child = typ.matches('/').count() > 1;
-        let peering = typ.eq_ignore_ascii_case("Microsoft.Network/virtualNetworks/virtualNetworkPeerings");
-        if !lower.starts_with(&format!("{scope}/providers/")) || (child && !peering) {
+        let separate = separate_child(&typ);
+        if !lower.starts_with(&format!("{scope}/providers/")) || (child && !separate) {
             continue;
         }
         let mut body = match wire::to_arm(rendered) {
@@ -156,7 +172,7 @@ pub fn template(m: &Model, group: &ResourceId) -> Value {
             p.remove("virtualNetworkPeerings");
         }
         let name = match id.parent() {
-            Some(parent) if peering => format!("{}/{}", parent.name(), id.name()),
+            Some(parent) if separate => format!("{}/{}", parent.name(), id.name()),
             _ => id.name().to_string(),
         };
         body.remove("name");
@@ -174,11 +190,11 @@ pub fn template(m: &Model, group: &ResourceId) -> Value {
         referenced_ids(&body, &mut refs);
         let mut depends: Vec<String> = Vec::new();
         let own_rank = rank(&typ);
-        let implied = remote_gateways(m, &typ, &body);
+        let implied = implied_dependencies(m, &lower, &typ, &body);
         for r in refs
             .iter()
             .map(|r| top_level(r))
-            .chain(peering_parent(&lower, &typ))
+            .chain(separate_child(&typ).then(|| top_level(&lower)))
             .chain(implied)
         {
             let earlier = known.iter().any(|(id, k)| *id == r && *k < own_rank);
@@ -233,30 +249,46 @@ pub fn password_parameter(vm: &str) -> String {
     format!("virtualMachines_{}_adminPassword", vm.replace(['-', '.'], "_"))
 }
 
-/// The gateways a peering with `useRemoteGateways` relies on: those of the
-/// remote VNet. Its body names only the VNet, so ARM would not order them.
+/// What a resource needs that its body does not name, so ARM would not
+/// order it: a peering with `useRemoteGateways` needs the remote VNet's
+/// gateway or Route Server; a Route Server's BGP connection needs the
+/// Route Server, which exists once its hub has its IP configuration.
 // Azure: "RemoteVnetHasNoGateways" when the remote VNet has none yet
 // (learn.microsoft.com/azure/virtual-network/virtual-network-peering-overview#gateways-and-on-premises-connectivity).
-fn remote_gateways(m: &Model, typ: &str, body: &Value) -> Vec<String> {
-    let uses = body.pointer("/properties/useRemoteGateways") == Some(&Value::Bool(true));
-    let remote = body
-        .pointer("/properties/remoteVirtualNetwork/id")
-        .and_then(Value::as_str)
-        .and_then(ResourceId::parse);
-    match remote {
-        Some(vnet) if uses && typ.eq_ignore_ascii_case("Microsoft.Network/virtualNetworks/virtualNetworkPeerings") => m
-            .virtual_network_gateways
+fn implied_dependencies(m: &Model, lower_id: &str, typ: &str, body: &Value) -> Vec<String> {
+    let lower = |id: &ResourceId| id.as_str().to_ascii_lowercase();
+    match typ.to_ascii_lowercase().as_str() {
+        "microsoft.network/virtualnetworks/virtualnetworkpeerings" => {
+            let uses = body.pointer("/properties/useRemoteGateways") == Some(&Value::Bool(true));
+            let Some(vnet) = body
+                .pointer("/properties/remoteVirtualNetwork/id")
+                .and_then(Value::as_str)
+                .and_then(ResourceId::parse)
+                .filter(|_| uses)
+            else {
+                return Vec::new();
+            };
+            let gateways = m
+                .virtual_network_gateways
+                .values()
+                .filter(|g| g.virtual_network == vnet);
+            let route_servers = m
+                .route_servers
+                .values()
+                .filter(|rs| rs.hosted_subnet.parent() == Some(vnet.clone()));
+            gateways
+                .map(|g| lower(&g.id))
+                .chain(route_servers.map(|rs| lower(&rs.ip_configuration_id())))
+                .collect()
+        }
+        "microsoft.network/virtualhubs/bgpconnections" => m
+            .route_servers
             .values()
-            .filter(|g| g.virtual_network == vnet)
-            .map(|g| g.id.as_str().to_ascii_lowercase())
+            .filter(|rs| lower(&rs.id) == top_level(lower_id))
+            .map(|rs| lower(&rs.ip_configuration_id()))
             .collect(),
         _ => Vec::new(),
     }
-}
-
-fn peering_parent(lower_id: &str, typ: &str) -> Option<String> {
-    typ.eq_ignore_ascii_case("Microsoft.Network/virtualNetworks/virtualNetworkPeerings")
-        .then(|| top_level(lower_id))
 }
 
 /// Deploys an exported (or any) template into `group` of `m`: the model
@@ -305,6 +337,26 @@ connections:
   - {name: branch-to-hub, vnetGateway1: branch-gw, vnetGateway2: hub-gw, sharedKey: k2}
 ";
 
+    /// A Route Server with two BGP connections, and a spoke whose peering
+    /// uses it as its remote gateway.
+    const ROUTE_SERVER: &str = "
+virtualNetworks:
+  - name: hub
+    addressPrefixes: [10.0.0.0/16]
+    subnets: [{name: RouteServerSubnet, addressPrefix: 10.0.1.0/27}, {name: nva, addressPrefix: 10.0.2.0/24}]
+    peerings: [{name: hub-to-spoke, remoteVirtualNetwork: spoke, allowGatewayTransit: true}]
+  - name: spoke
+    addressPrefixes: [10.1.0.0/16]
+    subnets: [{name: default, addressPrefix: 10.1.1.0/24}]
+    peerings: [{name: spoke-to-hub, remoteVirtualNetwork: hub, useRemoteGateways: true}]
+routeServers:
+  - name: rs
+    vnet: hub
+    subnet: RouteServerSubnet
+    allowBranchToBranchTraffic: true
+    peerings: [{name: nva1, peerIp: 10.0.2.4, peerAsn: 65001}, {name: nva2, peerIp: 10.0.2.5, peerAsn: 65002}]
+";
+
     /// `yaml`'s model exported, deployed into an empty lab with the same
     /// group, and exported again: the same template, the same resources.
     fn round_trip(yaml: &str) -> (Value, Model) {
@@ -339,5 +391,33 @@ connections:
                 .any(|d| d.as_str().unwrap().ends_with("/virtualnetworkgateways/hub-gw")),
             "{depends:?}"
         );
+    }
+
+    #[test]
+    fn route_servers_and_their_bgp_connections_round_trip() {
+        let (exported, rebuilt) = round_trip(ROUTE_SERVER);
+        let rs = rebuilt.route_servers.values().next().unwrap();
+        assert!(rs.allow_branch_to_branch_traffic);
+        assert_eq!(rs.peerings.len(), 2);
+        let resources = exported["resources"].as_array().unwrap();
+        let of = |name: &str| resources.iter().find(|r| r["name"] == name).unwrap();
+        let depends = |name: &str| of(name)["dependsOn"].as_array().unwrap().clone();
+        // Azure: az puts the hub, then its IP configuration, then each BGP connection.
+        assert!(
+            depends("rs/Default")
+                .iter()
+                .any(|d| d.as_str().unwrap().ends_with("/virtualhubs/rs"))
+        );
+        assert!(
+            depends("rs/nva1")
+                .iter()
+                .any(|d| d.as_str().unwrap().ends_with("/ipconfigurations/default"))
+        );
+        assert!(
+            depends("spoke/spoke-to-hub")
+                .iter()
+                .any(|d| d.as_str().unwrap().ends_with("/ipconfigurations/default"))
+        );
+        assert!(of("rs/nva1")["properties"].get("connectionState").is_none());
     }
 }

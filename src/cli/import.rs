@@ -137,12 +137,13 @@ mod tests {
             for group in pending {
                 let template = export::template(from, &group);
                 let mut params = serde_json::Map::new();
+                // Only the template's own parameters: ARM refuses others.
                 for (id, vm) in &from.virtual_machines {
-                    if let Some(pw) = &vm.admin_password {
-                        params.insert(
-                            export::password_parameter(id.name()),
-                            serde_json::json!({ "value": pw }),
-                        );
+                    let name = export::password_parameter(id.name());
+                    if let Some(pw) = &vm.admin_password
+                        && template["parameters"].get(&name).is_some()
+                    {
+                        params.insert(name, serde_json::json!({ "value": pw }));
                     }
                 }
                 let applied = export::deploy(into, &group, &template, &params.into())
@@ -162,7 +163,17 @@ mod tests {
 
     /// The labs whose every resource type the deployment path of the ARM
     /// endpoint takes today (src/arm/put.rs): their export round trip holds.
-    const ROUND_TRIP: &[&str] = &["01-peering-basics", "02-hub-spoke-nva", "03-gateway-transit-onprem"];
+    /// Not lab 04: its groups peer across groups both ways (hub-rg's
+    /// peerings name spoke VNets of other groups and the reverse), so no
+    /// group's template deploys before another's VNets exist. Not 05, 06,
+    /// 08: load balancers, Redis, private endpoints, AKS and Private DNS
+    /// zones' children do not deploy from a template yet.
+    const ROUND_TRIP: &[&str] = &[
+        "01-peering-basics",
+        "02-hub-spoke-nva",
+        "03-gateway-transit-onprem",
+        "09-route-server-bgp",
+    ];
 
     #[test]
     fn exported_groups_rebuild_each_lab_with_the_same_matrix() {
