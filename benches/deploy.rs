@@ -5,7 +5,9 @@
 //! as a topology file, in the same run: time (best of a few rounds) and
 //! peak heap (a counting allocator). `scripts/bench deploy` runs this; it
 //! prints template/topology ratios, no pass/fail (issue 16 item 7).
-//! `SPOKES=N` changes the size (5 resources per spoke).
+//! `SPOKES=N` changes the size (5 resources per spoke). Run by
+//! `cargo test --all-targets` (no `--bench` argument) it is a smoke test:
+//! 10 spokes, one round, fast in a debug build.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -41,7 +43,6 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOC: Counting = Counting;
 
-const ROUNDS: usize = 3;
 const GROUP: &str = "resourceGroups:\n  - {name: bench-rg, location: westeurope}\n";
 
 /// The template: one copy loop per resource type over `spokes`.
@@ -123,13 +124,13 @@ fn spoke_topology(spokes: usize) -> String {
     y
 }
 
-/// Best time of `ROUNDS` runs of `f`, and the peak heap above what was
+/// Best time of `rounds` runs of `f`, and the peak heap above what was
 /// live before it, in bytes; `f`'s result from the last round.
-fn measure<T>(mut f: impl FnMut() -> T) -> (Duration, usize, T) {
+fn measure<T>(rounds: usize, mut f: impl FnMut() -> T) -> (Duration, usize, T) {
     let mut best = Duration::MAX;
     let mut peak = 0;
     let mut last = None;
-    for _ in 0..ROUNDS {
+    for _ in 0..rounds {
         drop(last.take());
         let base = LIVE.load(Ordering::Relaxed);
         PEAK.store(base, Ordering::Relaxed);
@@ -139,11 +140,17 @@ fn measure<T>(mut f: impl FnMut() -> T) -> (Duration, usize, T) {
         peak = peak.max(PEAK.load(Ordering::Relaxed) - base);
         last = Some(out);
     }
-    (best, peak, last.expect("ROUNDS > 0"))
+    (best, peak, last.expect("at least one round"))
 }
 
 fn main() {
-    let spokes: usize = std::env::var("SPOKES").ok().and_then(|s| s.parse().ok()).unwrap_or(100);
+    // `cargo bench` passes `--bench`; without it this is a smoke run.
+    let bench = std::env::args().any(|a| a == "--bench");
+    let (default_spokes, rounds) = if bench { (100, 3) } else { (10, 1) };
+    let spokes: usize = std::env::var("SPOKES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default_spokes);
     let empty = Topology::parse(GROUP).expect("group").build().expect("empty lab");
     let group: ResourceId = empty.resource_groups.keys().next().expect("one group").clone();
     let body = json!({ "properties": {
@@ -151,14 +158,16 @@ fn main() {
         "template": spoke_template(),
         "parameters": { "spokes": { "value": spokes }, "adminPassword": { "value": "Bench-Deploy-2026!" } },
     } });
-    let (t_deploy, m_deploy, deployed) = measure(|| {
+    let (t_deploy, m_deploy, deployed) = measure(rounds, || {
         let o = template::deploy(&empty, &group, "bench", &body, None).expect("template deploys");
         let mut m: Model = empty.clone();
         m.apply_all(o.changes).map_err(|(_, e)| e).expect("changes apply");
         m
     });
     let yaml = spoke_topology(spokes);
-    let (t_topo, m_topo, built) = measure(|| Topology::parse(&yaml).expect("topology").build().expect("builds"));
+    let (t_topo, m_topo, built) = measure(rounds, || {
+        Topology::parse(&yaml).expect("topology").build().expect("builds")
+    });
     let count = |m: &Model| {
         m.virtual_networks.len()
             + m.network_security_groups.len()
@@ -170,7 +179,7 @@ fn main() {
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     let mib = |b: usize| b as f64 / (1024.0 * 1024.0);
     println!(
-        "deploy bench: {} resources ({spokes} spokes), best of {ROUNDS}",
+        "deploy bench: {} resources ({spokes} spokes), best of {rounds}",
         count(&deployed)
     );
     println!(
