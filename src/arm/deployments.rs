@@ -102,17 +102,24 @@ fn preflight_reply(name: &str, e: &AzureError) -> DeploymentReply {
     if matches!(e.code, ErrorCode::InvalidTemplate | ErrorCode::AuthorizationFailed) {
         return refused_reply(e);
     }
+    with_inner_error(
+        "InvalidTemplateDeployment",
+        &format!(
+            "The template deployment '{name}' is not valid according to the validation procedure. See inner errors for details."
+        ),
+        e,
+    )
+}
+
+/// A 400 whose `details` carry the resource's own error.
+fn with_inner_error(code: &str, message: &str, e: &AzureError) -> DeploymentReply {
     let mut detail = json!({ "code": e.code.as_str(), "message": e.message });
     if let Some(t) = &e.target {
         detail["target"] = json!(t);
     }
     reply(
         400,
-        json!({ "error": {
-            "code": "InvalidTemplateDeployment",
-            "message": format!("The template deployment '{name}' is not valid according to the validation procedure. See inner errors for details."),
-            "details": [detail],
-        } }),
+        json!({ "error": { "code": code, "message": message, "details": [detail] } }),
     )
 }
 
@@ -341,17 +348,12 @@ fn not_found(name: &str) -> DeploymentReply {
 /// DeploymentFailed with the resource's own error in `details`
 /// (https://learn.microsoft.com/azure/azure-resource-manager/troubleshooting/common-deployment-errors).
 fn deployment_failed(name: &str, e: &AzureError) -> DeploymentReply {
-    let mut detail = json!({ "code": e.code.as_str(), "message": e.message });
-    if let Some(t) = &e.target {
-        detail["target"] = json!(t);
-    }
-    reply(
-        400,
-        json!({ "error": {
-            "code": "DeploymentFailed",
-            "message": format!("At least one resource deployment operation failed in deployment '{name}'. Nothing of it was applied. See details."),
-            "details": [detail],
-        } }),
+    with_inner_error(
+        "DeploymentFailed",
+        &format!(
+            "At least one resource deployment operation failed in deployment '{name}'. Please list deployment operations for details. vnetlab applies a deployment whole or not at all: nothing of it was applied."
+        ),
+        e,
     )
 }
 
