@@ -266,6 +266,7 @@ pub const KNOWN: &[Provider] = &[
             "deploymentStacks",
             "deploymentStacksWhatIfResults",
             "links",
+            "locations",
             "operations",
             "tags",
             "templateSpecs",
@@ -441,6 +442,7 @@ pub fn for_operations(namespace: &str) -> &'static str {
             p.versions
                 .iter()
                 .find(|v| **v == "2024-05-01")
+                .or_else(|| p.versions.iter().find(|v| !v.ends_with("-preview")))
                 .unwrap_or(&p.versions[0])
         })
         .copied()
@@ -549,7 +551,21 @@ mod tests {
     #[test]
     fn operation_urls_carry_a_version_their_provider_serves() {
         for p in KNOWN {
-            assert!(p.versions.contains(&for_operations(p.namespace)), "{}", p.namespace);
+            let v = for_operations(p.namespace);
+            assert!(
+                p.versions.contains(&v) && !v.ends_with("-preview"),
+                "{} {v}",
+                p.namespace
+            );
+            // The SDKs poll these URLs (a resource group's delete polls
+            // Microsoft.Resources/locations/…/operationResults).
+            if p.namespace != "Microsoft.Authorization" {
+                let url = format!(
+                    "/subscriptions/s/providers/{}/locations/lab/operationResults/x",
+                    p.namespace
+                );
+                assert!(run(&url, v).is_none(), "{url} {v}");
+            }
         }
     }
 
