@@ -57,6 +57,9 @@ pub struct Outcome {
     /// Route Servers (virtual hubs) waiting for their IP configuration, as
     /// the endpoint holds them between az's two PUTs.
     hubs: hub::Pending,
+    /// Resources of nested deployments waiting for others of the same
+    /// deployment ([`holdable`]), with the error they had.
+    held: Vec<(ResourceId, Value, AzureError)>,
 }
 
 /// A deployment of `body` (`{properties: {template, parameters, mode}}`)
@@ -308,30 +311,84 @@ fn run(
             out.opaque.push((p.id.clone(), opaque_doc(&p.id, body)));
             continue;
         }
-        let mut c = if hub::is_hub_type(&p.id) {
-            match out.hubs.put(&out.model, &p.id, &body).map_err(|e| failed(&p.id, e))? {
-                hub::Put::Changes(c) => c,
-                hub::Put::Held(_) => {
-                    out.ids.push(p.id.clone());
-                    continue;
-                }
-            }
-        } else {
-            put::changes(&out.model, &p.id, &body, principal).map_err(|e| failed(&p.id, e))?
-        };
-        c.extend(put::tags(&p.id, &body, false).map_err(|e| failed(&p.id, e))?);
-        // The deployment is validated whole before any of it applies:
-        // `out.model` is its working copy, dropped on any error, so no
-        // copy of the model per resource.
-        out.model
-            .apply_all_to_working_copy(c.clone())
-            .map_err(|(_, e)| failed(&p.id, e))?;
-        out.hubs.settled(&p.id);
-        out.changes.extend(c);
-        out.ids.push(p.id.clone());
+        match put_one(out, &p.id, &body, principal) {
+            Ok(()) => {}
+            Err((0, e)) if depth > 0 && holdable(&p.id, &e) => out.held.push((p.id.clone(), body, e)),
+            Err((_, e)) => return Err(failed(&p.id, e)),
+        }
+    }
+    if depth == 0 {
+        put_held(out, principal)?;
     }
     let model = out.model.clone();
     outputs(&env, &model, template)
+}
+
+/// Puts one emulated resource into the deployment's working model. The
+/// error is the resource's own, with the index of the change that failed.
+fn put_one(
+    out: &mut Outcome,
+    id: &ResourceId,
+    body: &Value,
+    principal: Option<&str>,
+) -> Result<(), (usize, AzureError)> {
+    let mut c = if hub::is_hub_type(id) {
+        match out.hubs.put(&out.model, id, body).map_err(|e| (0, e))? {
+            hub::Put::Changes(c) => c,
+            hub::Put::Held(_) => {
+                out.ids.push(id.clone());
+                return Ok(());
+            }
+        }
+    } else {
+        put::changes(&out.model, id, body, principal).map_err(|e| (0, e))?
+    };
+    let n = c.len();
+    c.extend(put::tags(id, body, false).map_err(|e| (n, e))?);
+    // The deployment is validated whole before any of it applies:
+    // `out.model` is its working copy, dropped on any error, so no
+    // copy of the model per resource.
+    out.model.apply_all_to_working_copy(c.clone())?;
+    out.hubs.settled(id);
+    out.changes.extend(c);
+    out.ids.push(id.clone());
+    Ok(())
+}
+
+/// A resource of a nested deployment that names a resource not there yet
+/// (a peering whose remote VNet another nested deployment of the same
+/// deployment creates) waits for the rest of the deployment. Only when its
+/// first change failed: the model's puts check references before they
+/// change anything, so the working copy is as it was.
+// vnetlab, not Azure: ARM starts nested deployments without dependsOn in
+// parallel and fails such a peering (the user re-runs the deployment);
+// vnetlab validates a deployment whole before applying any of it, so it
+// puts the resource after the others instead (the export round trip of
+// groups that peer with each other, scripts/check-export). Virtual hubs
+// keep state between their PUTs and are not held.
+fn holdable(id: &ResourceId, e: &AzureError) -> bool {
+    e.code == ErrorCode::InvalidResourceReference && !hub::is_hub_type(id)
+}
+
+/// The held resources, once the rest of the top deployment is in: again
+/// and again while any goes in; the first that never does fails the
+/// deployment with its own error.
+fn put_held(out: &mut Outcome, principal: Option<&str>) -> Result<(), AzureError> {
+    while !out.held.is_empty() {
+        let before = out.held.len();
+        for (id, body, _) in std::mem::take(&mut out.held) {
+            match put_one(out, &id, &body, principal) {
+                Ok(()) => {}
+                Err((0, again)) if holdable(&id, &again) => out.held.push((id, body, again)),
+                Err((_, again)) => return Err(failed(&id, again)),
+            }
+        }
+        if out.held.len() == before {
+            let (id, _, e) = out.held.swap_remove(0);
+            return Err(failed(&id, e));
+        }
+    }
+    Ok(())
 }
 
 // Azure: a resource's error comes back as DeploymentFailed whose details

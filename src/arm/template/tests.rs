@@ -281,3 +281,88 @@ fn the_az_vm_create_entry_point_still_refuses_complete_mode_and_links() {
             .contains("templateLink")
     );
 }
+
+/// One group's template: its VNet and a peering to the other group's VNet.
+fn peered_group(vnet: &str, prefix: &str, remote_group: &str, remote: &str) -> Value {
+    json!({
+        "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+        "contentVersion": "1.0.0.0",
+        "resources": [
+            { "type": "Microsoft.Network/virtualNetworks", "apiVersion": "2023-09-01", "name": vnet, "location": "[resourceGroup().location]",
+              "properties": { "addressSpace": { "addressPrefixes": [prefix] } } },
+            { "type": "Microsoft.Network/virtualNetworks/virtualNetworkPeerings", "apiVersion": "2023-09-01", "name": format!("{vnet}/to-{remote}"),
+              "dependsOn": [format!("[resourceId('Microsoft.Network/virtualNetworks', '{vnet}')]")],
+              "properties": { "allowVirtualNetworkAccess": true,
+                              "remoteVirtualNetwork": { "id": format!("[resourceId('{remote_group}', 'Microsoft.Network/virtualNetworks', '{remote}')]") } } },
+        ],
+    })
+}
+
+/// A subscription deployment whose nested deployments put `templates`
+/// into their groups, none depending on another.
+fn per_group(templates: &[(&str, Value)]) -> Value {
+    let resources: Vec<Value> = templates
+        .iter()
+        .map(|(group, t)| {
+            json!({ "type": "Microsoft.Resources/deployments", "apiVersion": "2024-03-01", "name": format!("in-{group}"),
+                    "resourceGroup": group,
+                    "properties": { "mode": "Incremental", "expressionEvaluationOptions": { "scope": "inner" }, "template": t } })
+        })
+        .collect();
+    json!({
+        "$schema": "https://schema.management.azure.com/schemas/2018-05-01/subscriptionDeploymentTemplate.json#",
+        "contentVersion": "1.0.0.0",
+        "resources": resources,
+    })
+}
+
+#[test]
+fn nested_deployments_of_one_deployment_peer_with_each_other_in_one_go() {
+    let (mut m, _) = lab();
+    m.apply_all([Change::PutResourceGroup {
+        subscription: SUB.into(),
+        name: "rg2".into(),
+        location: "northeurope".into(),
+    }])
+    .expect("group");
+    let sub = ResourceId::subscription(SUB);
+    let both = per_group(&[
+        ("rg", peered_group("va", "10.1.0.0/16", "rg2", "vb")),
+        ("rg2", peered_group("vb", "10.2.0.0/16", "rg", "va")),
+    ]);
+    let o = deploy(&m, &sub, "both", &body(both, json!({})), None).expect("deploys");
+    // Group rg's peering waited for rg2's VNet: both peerings are in,
+    // each naming the other VNet.
+    for (group, vnet, remote) in [("rg", "va", "vb"), ("rg2", "vb", "va")] {
+        let id = ResourceId::parse(&format!(
+            "/subscriptions/{SUB}/resourceGroups/{group}/providers/Microsoft.Network/virtualNetworks/{vnet}"
+        ))
+        .unwrap();
+        let peering = o.model.virtual_networks[&id]
+            .peering(&format!("to-{remote}"))
+            .expect("peering");
+        assert_eq!(peering.remote_virtual_network.name(), remote);
+    }
+    // A peering to a VNet no part of the deployment creates still fails
+    // the whole deployment, with the resource's own error.
+    let dangling = per_group(&[("rg", peered_group("va", "10.1.0.0/16", "rg2", "nowhere"))]);
+    let e = deploy(&m, &sub, "dangling", &body(dangling, json!({})), None).expect_err("refused");
+    assert_eq!(e.code, ErrorCode::DeploymentFailed);
+    assert!(
+        e.message.contains("(InvalidResourceReference)") && e.message.contains("nowhere"),
+        "{}",
+        e.message
+    );
+    // Outside nested deployments nothing waits: a group deployment's
+    // peering to a missing VNet fails as before.
+    let (m, rg) = lab();
+    let e = deploy(
+        &m,
+        &rg,
+        "one",
+        &body(peered_group("va", "10.1.0.0/16", "rg", "vb"), json!({})),
+        None,
+    )
+    .expect_err("refused");
+    assert!(e.message.contains("(InvalidResourceReference)"), "{}", e.message);
+}
