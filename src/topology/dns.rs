@@ -4,8 +4,11 @@
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::{Resolver, TopologyError};
-use crate::model::{Change, PrivateDnsZoneSpec, RecordData, RecordSetSpec, VirtualNetworkLinkSpec};
+use super::{PrivateEndpointDef, Resolver, TopologyError};
+use crate::model::{
+    Change, PrivateDnsZoneConfig, PrivateDnsZoneGroupSpec, PrivateDnsZoneSpec, RecordData, RecordSetSpec,
+    VirtualNetworkLinkSpec,
+};
 
 /// A Private DNS zone (`Microsoft.Network/privateDnsZones`), location global.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -32,6 +35,25 @@ pub struct ZoneLinkDef {
     /// (`az … link vnet create -e true`). One registration zone per VNet.
     #[serde(default)]
     pub registration_enabled: bool,
+}
+
+/// A private endpoint's DNS zone group (`privateDnsZoneGroups`).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ZoneGroupDef {
+    /// az's examples and the portal name it `default`.
+    pub name: String,
+    /// 1 to 5 zones (Azure's limit).
+    pub zone_configs: Vec<ZoneConfigDef>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ZoneConfigDef {
+    /// The config's name (`az … dns-zone-group create --zone-name`).
+    pub name: String,
+    /// Zone name in the endpoint's resource group, `rg/name`, or a full ID.
+    pub private_dns_zone: String,
 }
 
 /// One record set; MX and SRV sets are made with `az` (they have fields).
@@ -92,6 +114,44 @@ pub(super) fn changes(r: &Resolver, zones: &[PrivateDnsZoneDef]) -> Result<Vec<(
     Ok(out)
 }
 
+/// The endpoints' zone groups: they come after the zones and the endpoints.
+pub(super) fn zone_group_changes(
+    r: &Resolver,
+    endpoints: &[PrivateEndpointDef],
+) -> Result<Vec<(String, Change)>, TopologyError> {
+    let mut out = Vec::new();
+    for (i, p) in endpoints.iter().enumerate() {
+        let pe = r.id(
+            &format!("privateEndpoints[{i}] ({})", p.name),
+            p.resource_group.as_deref(),
+            "privateEndpoints",
+            &p.name,
+        )?;
+        for (j, g) in p.private_dns_zone_groups.iter().enumerate() {
+            let at = format!(
+                "privateEndpoints[{i}] ({}).privateDnsZoneGroups[{j}] ({})",
+                p.name, g.name
+            );
+            let configs = g
+                .zone_configs
+                .iter()
+                .map(|c| {
+                    Ok(PrivateDnsZoneConfig {
+                        name: c.name.clone(),
+                        private_dns_zone: r.reference(&at, &pe, "privateDnsZones", &c.private_dns_zone)?,
+                    })
+                })
+                .collect::<Result<_, TopologyError>>()?;
+            let spec = PrivateDnsZoneGroupSpec {
+                id: pe.child("privateDnsZoneGroups", &g.name),
+                configs,
+            };
+            out.push((at, Change::PutPrivateDnsZoneGroup(spec)));
+        }
+    }
+    Ok(out)
+}
+
 fn record_data(at: &str, rec: &RecordDef) -> Result<RecordData, TopologyError> {
     let bad = |message: String| TopologyError::Reference { at: at.into(), message };
     let parse = |v: &String| {
@@ -113,4 +173,58 @@ fn record_data(at: &str, rec: &RecordDef) -> Result<RecordData, TopologyError> {
         RecordKind::PTR => RecordData::PTR(rec.values.clone()),
         RecordKind::TXT => RecordData::TXT(rec.values.iter().map(|v| vec![v.clone()]).collect()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::model::{Change, RecordData};
+    use crate::topology::Topology;
+
+    const LAB08: &str = include_str!("../../labs/08-dns/topology.yaml");
+    const ZONE: &str = "privatelink.redis.cache.windows.net";
+
+    fn zone_a(m: &crate::model::Model) -> Option<(String, u32, RecordData)> {
+        let z = m.private_dns_zones.values().find(|z| z.name == ZONE).expect("the zone");
+        z.record_sets.first().map(|r| (r.name.clone(), r.ttl, r.data.clone()))
+    }
+
+    #[test]
+    fn a_zone_group_writes_the_endpoints_record_which_goes_with_the_endpoint() {
+        let mut m = Topology::parse(LAB08).expect("parses").build().expect("builds");
+        let pe = m.private_endpoints.values().next().expect("cache-pe").clone();
+        assert_eq!(pe.dns_zone_groups.len(), 1);
+        assert_eq!(pe.dns_zone_groups[0].name, "default");
+        assert_eq!(
+            zone_a(&m),
+            Some((
+                "dnslab-cache".into(),
+                crate::model::ZONE_GROUP_RECORD_TTL,
+                RecordData::A(vec![pe.private_ip_address])
+            ))
+        );
+        m.apply(Change::DeletePrivateEndpoint(pe.id.clone())).expect("deleted");
+        assert_eq!(zone_a(&m), None, "the record leaves with its endpoint");
+    }
+
+    #[test]
+    fn a_zone_group_naming_an_unknown_zone_or_two_groups_are_refused() {
+        let unknown = LAB08.replace(
+            "privateDnsZone: privatelink.redis.cache.windows.net",
+            "privateDnsZone: privatelink.nowhere.example",
+        );
+        let e = Topology::parse(&unknown).expect("parses").build().expect_err("refused");
+        assert!(e.to_string().contains("privatelink.nowhere.example"), "{e}");
+        assert!(e.to_string().contains("privateDnsZoneGroups[0] (default)"), "{e}");
+
+        let two = LAB08.replace(
+            "      - name: default\n",
+            "      - name: other\n        zoneConfigs: [{name: r, privateDnsZone: privatelink.redis.cache.windows.net}]\n      - name: default\n",
+        );
+        let e = Topology::parse(&two).expect("parses").build().expect_err("refused");
+        assert!(
+            e.to_string()
+                .contains("Cannot create more than one private dns zone groups"),
+            "{e}"
+        );
+    }
 }

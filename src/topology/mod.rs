@@ -218,6 +218,11 @@ pub struct PrivateEndpointDef {
     pub redis_cache: String,
     /// Default `<name>-connection`.
     pub connection_name: Option<String>,
+    /// At most one (Azure's limit): its zones get the endpoint's A record,
+    /// which goes with the endpoint (`az network private-endpoint
+    /// dns-zone-group create`).
+    #[serde(default)]
+    pub private_dns_zone_groups: Vec<dns::ZoneGroupDef>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -828,6 +833,8 @@ impl Topology {
         self.balancer_changes(&r, &mut out)?;
         out.extend(aks::changes(&r, &self.managed_clusters)?);
         out.extend(dns::changes(&r, &self.private_dns_zones)?);
+        // After the zones and the endpoints, whose record the group writes.
+        out.extend(dns::zone_group_changes(&r, &self.private_endpoints)?);
         refuse_duplicates(&out)?;
         Ok(out)
     }
@@ -1056,6 +1063,7 @@ fn defined_id(change: &Change) -> Option<ResourceId> {
         PutPrivateDnsZone(s) => s.id.clone(),
         PutVirtualNetworkLink(s) => s.id.clone(),
         PutRecordSet(s) => s.id.clone(),
+        PutPrivateDnsZoneGroup(s) => s.id.clone(),
         _ => return None,
     })
 }
