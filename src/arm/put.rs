@@ -6,9 +6,10 @@ use serde_json::Value;
 use super::put_gateway;
 
 use crate::model::{
-    AzureError, Change, ErrorCode, Model, MxRecord, NicSpec, PeeringSpec, PrivateDnsZoneSpec, PublicIpSku,
-    PublicIpSpec, RecordData, RecordSetSpec, RecordType, ResourceId, RouteSpec, SecurityRuleSpec, SrvRecord,
-    SubnetSpec, Tags, VirtualNetworkLinkSpec, VmSpec, VnetSpec, carries_tags,
+    AzureError, Change, ErrorCode, Model, MxRecord, NicSpec, PeeringSpec, PrivateDnsZoneConfig,
+    PrivateDnsZoneGroupSpec, PrivateDnsZoneSpec, PublicIpSku, PublicIpSpec, RecordData, RecordSetSpec, RecordType,
+    ResourceId, RouteSpec, SecurityRuleSpec, SrvRecord, SubnetSpec, Tags, VirtualNetworkLinkSpec, VmSpec, VnetSpec,
+    carries_tags,
 };
 
 pub(super) fn bad(message: String) -> AzureError {
@@ -185,6 +186,7 @@ pub fn changes(m: &Model, id: &ResourceId, body: &Value, principal: Option<&str>
             })]
         }
         t if t.starts_with("microsoft.network/privatednszones/") => vec![record_set_change(id, p)?],
+        "microsoft.network/privateendpoints/privatednszonegroups" => vec![zone_group_change(id, p)?],
         "microsoft.network/virtualnetworkgateways" => vec![put_gateway::gateway(id, body)?],
         "microsoft.network/localnetworkgateways" => vec![put_gateway::local_gateway(id, body)?],
         "microsoft.network/connections" => vec![put_gateway::connection(id, body)?],
@@ -444,6 +446,49 @@ pub fn tags(id: &ResourceId, body: &Value, patch: bool) -> Result<Option<Change>
     Ok(Some(Change::SetTags { id: id.clone(), tags }))
 }
 
+/// A private endpoint's DNS zone group as ARM takes it:
+/// `properties.privateDnsZoneConfigs[]` of `name` and
+/// `properties.privateDnsZoneId`; `recordSets` are read-only and ignored.
+// Azure: REST Private Dns Zone Groups - Create Or Update
+// (learn.microsoft.com/rest/api/virtualnetwork/private-dns-zone-groups/create-or-update).
+fn zone_group_change(id: &ResourceId, p: &Value) -> Result<Change, AzureError> {
+    let configs = p
+        .get("privateDnsZoneConfigs")
+        .and_then(Value::as_array)
+        .ok_or_else(|| {
+            bad(format!(
+                "Private DNS zone group {} has no properties.privateDnsZoneConfigs. Give 1 to {} configs, each with a name and properties.privateDnsZoneId.",
+                id.name(),
+                crate::model::MAX_ZONE_CONFIGS_PER_GROUP
+            ))
+        })?;
+    let configs = configs
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let name = string(c, "name").ok_or_else(|| {
+                bad(format!("Every entry of properties.privateDnsZoneConfigs needs a name; entry {i} has none."))
+            })?;
+            let zone = string(props(c), "privateDnsZoneId").ok_or_else(|| {
+                bad(format!(
+                    "Zone config {name} has no properties.privateDnsZoneId. Give the ID of a private DNS zone."
+                ))
+            })?;
+            let private_dns_zone = ResourceId::parse(&zone).ok_or_else(|| {
+                AzureError::new(
+                    ErrorCode::InvalidResourceReference,
+                    format!("Resource ID '{zone}' at privateDnsZoneConfigs[{i}].properties.privateDnsZoneId is not a valid ARM resource ID. Give /subscriptions/{{id}}/resourceGroups/{{group}}/providers/Microsoft.Network/privateDnsZones/{{zone}}."),
+                )
+            })?;
+            Ok(PrivateDnsZoneConfig { name, private_dns_zone })
+        })
+        .collect::<Result<_, AzureError>>()?;
+    Ok(Change::PutPrivateDnsZoneGroup(PrivateDnsZoneGroupSpec {
+        id: id.clone(),
+        configs,
+    }))
+}
+
 /// `Microsoft.Network/privateDnsZones/{A|AAAA|CNAME|MX|PTR|SRV|TXT}`, any case.
 pub fn is_record_set_type(typ: &str) -> bool {
     typ.to_ascii_lowercase()
@@ -473,6 +518,7 @@ pub fn delete(id: &ResourceId) -> Option<Change> {
         "microsoft.network/loadbalancers" => Change::DeleteLoadBalancer(id),
         "microsoft.network/privatednszones" => Change::DeletePrivateDnsZone(id),
         "microsoft.network/privatednszones/virtualnetworklinks" => Change::DeleteVirtualNetworkLink(id),
+        "microsoft.network/privateendpoints/privatednszonegroups" => Change::DeletePrivateDnsZoneGroup(id),
         t if is_record_set_type(t) => Change::DeleteRecordSet(id),
         _ => return None,
     })

@@ -1211,3 +1211,85 @@ fn tags_ride_on_put_patch_and_get_and_bad_ones_are_refused() {
     );
     assert!(r.body.expect("body").get("tags").is_none());
 }
+
+/// Lab 08's model without its zone group: the endpoint and the zone are there.
+fn lab08_without_zone_group() -> Lab {
+    let text = include_str!("../../labs/08-dns/topology.yaml");
+    let (head, tail) = text
+        .split_once("    privateDnsZoneGroups:\n")
+        .expect("lab 08 has a zone group");
+    let tail = &tail[tail.find("privateDnsZones:").expect("zones follow")..];
+    let mut lab = Lab::new();
+    lab.backend.model = crate::topology::Topology::parse(&format!("{head}{tail}"))
+        .expect("parses")
+        .build()
+        .expect("builds");
+    lab
+}
+
+#[test]
+fn private_dns_zone_groups_put_get_list_delete_in_arms_shape() {
+    let mut lab = lab08_without_zone_group();
+    let pe =
+        format!("/subscriptions/{SUB}/resourceGroups/dns-rg/providers/Microsoft.Network/privateEndpoints/cache-pe");
+    let zone = format!(
+        "/subscriptions/{SUB}/resourceGroups/dns-rg/providers/Microsoft.Network/privateDnsZones/privatelink.redis.cache.windows.net"
+    );
+    let group = format!("{pe}/privateDnsZoneGroups/default");
+    let records = |m: &crate::model::Model| m.private_dns_zones.values().map(|z| z.record_sets.len()).sum::<usize>();
+    let before = lab.backend.model.clone();
+    // Refused as Azure refuses, the lab unchanged.
+    let r = lab.call("PUT", &group, Some(json!({ "properties": {} })));
+    assert_eq!(r.status, 400, "{r:?}");
+    assert!(format!("{:?}", r.body).contains("privateDnsZoneConfigs"), "{r:?}");
+    let r = lab.call(
+        "PUT",
+        &group,
+        Some(json!({ "properties": { "privateDnsZoneConfigs": [{ "name": "redis", "properties": { "privateDnsZoneId": "not-an-id" } }] } })),
+    );
+    assert_eq!(r.status, 400, "{r:?}");
+    assert!(format!("{:?}", r.body).contains("InvalidResourceReference"), "{r:?}");
+    let r = lab.call(
+        "PUT",
+        &group,
+        Some(json!({ "properties": { "privateDnsZoneConfigs": [{ "name": "redis", "properties": { "privateDnsZoneId": format!("{zone}x") } }] } })),
+    );
+    assert_eq!(r.status, 404, "{r:?}");
+    assert_eq!(lab.backend.model, before);
+
+    let body = json!({ "properties": { "privateDnsZoneConfigs": [
+        { "name": "redis", "properties": { "privateDnsZoneId": zone } }
+    ] } });
+    let r = lab.call("PUT", &group, Some(body.clone()));
+    assert!(r.status == 200 || r.status == 201, "{r:?}");
+    let got = r.body.expect("the group");
+    let config = &got["properties"]["privateDnsZoneConfigs"][0];
+    assert_eq!(config["name"], "redis");
+    assert_eq!(config["properties"]["privateDnsZoneId"], zone.as_str());
+    // recordSets are read-only: what the group wrote.
+    assert_eq!(config["properties"]["recordSets"][0]["recordSetName"], "dnslab-cache");
+    assert_eq!(config["properties"]["recordSets"][0]["ipAddresses"][0], "10.10.1.6");
+    assert_eq!(got["properties"]["provisioningState"], "Succeeded");
+    assert_eq!(
+        records(&lab.backend.model),
+        records(&before) + 1,
+        "the endpoint's A record"
+    );
+    // A second PUT of the same body changes nothing (idempotent).
+    assert!(lab.call("PUT", &group, Some(body)).status < 300);
+    assert_eq!(records(&lab.backend.model), records(&before) + 1);
+
+    assert_eq!(lab.call("GET", &group, None).body.expect("group")["name"], "default");
+    let list = lab.call("GET", &format!("{pe}/privateDnsZoneGroups"), None);
+    assert_eq!(list.body.expect("list")["value"].as_array().map(Vec::len), Some(1));
+    // Azure holds one group per endpoint.
+    let other = json!({ "properties": { "privateDnsZoneConfigs": [{ "name": "r", "properties": { "privateDnsZoneId": zone } }] } });
+    let r = lab.call("PUT", &format!("{pe}/privateDnsZoneGroups/other"), Some(other));
+    assert_eq!(r.status, 400, "{r:?}");
+    assert!(format!("{:?}", r.body).contains("Cannot create more than one"), "{r:?}");
+
+    let r = lab.call("DELETE", &group, None);
+    assert!(r.status < 300, "{r:?}");
+    assert_eq!(lab.call("GET", &group, None).status, 404);
+    assert_eq!(records(&lab.backend.model), records(&before), "its record goes with it");
+}
