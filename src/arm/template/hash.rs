@@ -126,6 +126,14 @@ mod tests {
     }
 
     #[test]
+    fn unique_string_matches_a_value_arm_computed() {
+        // A public unit test (Modm, "UniqueStringShouldEqualValueCreatedFromArmTemplate")
+        // checks this pair against Azure.Deployments.Expression, the library ARM runs.
+        let id = "/subscriptions/31e9f9a0-9fd2-4294-a0a3-0101246d9700/resourceGroups/rg-modm201-20230913120256/providers/Microsoft.Compute/virtualMachines/bobjacmodm201";
+        assert_eq!(unique_string(&[id]), "yvjxno3je5on2");
+    }
+
+    #[test]
     fn guid_is_a_version_5_uuid() {
         let g = guid(&["a", "b"]);
         assert_eq!(g.len(), 36);
