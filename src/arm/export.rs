@@ -7,7 +7,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::wire;
+use super::{export_params, wire};
 use crate::model::{Model, ResourceId};
 
 /// Azure: the template schema of `az group export`'s output
@@ -235,13 +235,14 @@ pub fn template(m: &Model, group: &ResourceId) -> Value {
         }
         resources.push(Value::Object(r));
     }
-    json!({
+    let literal = json!({
         "$schema": SCHEMA,
         "contentVersion": "1.0.0.0",
         "parameters": parameters,
         "variables": {},
         "resources": resources,
-    })
+    });
+    export_params::parameterise(literal, group.resource_group_name())
 }
 
 /// The parameter that carries VM `vm`'s admin password.
@@ -378,7 +379,12 @@ routeServers:
         assert_eq!(rebuilt.connections.len(), 3);
         assert!(rebuilt.connections.values().all(|c| rebuilt.connection_connected(c)));
         let resources = exported["resources"].as_array().unwrap();
-        let of = |name: &str| resources.iter().find(|r| r["name"] == name).unwrap();
+        let of = |name: &str| {
+            resources
+                .iter()
+                .find(|r| export_params::literal_name(&exported, r["name"].as_str().unwrap()) == name)
+                .unwrap()
+        };
         // Azure: a gateway's SKU is a property; the connection's status is read-only.
         assert_eq!(of("branch-gw")["properties"]["sku"]["name"], "VpnGw2");
         assert!(of("branch-gw").get("sku").is_none());
@@ -386,10 +392,40 @@ routeServers:
         // The spoke's peering uses the hub's gateway: it waits for it.
         let depends = of("spoke/spoke-to-hub")["dependsOn"].as_array().unwrap();
         assert!(
-            depends
-                .iter()
-                .any(|d| d.as_str().unwrap().ends_with("/virtualnetworkgateways/hub-gw")),
+            depends.iter().any(|d| d
+                .as_str()
+                .unwrap()
+                .contains("parameters('virtualNetworkGateways_hub_gw_name')")),
             "{depends:?}"
+        );
+    }
+
+    /// Azure's export names nothing literally: the same template deploys
+    /// into a group of another name and every reference follows it there.
+    #[test]
+    fn an_export_deploys_into_a_group_of_another_name() {
+        let original = Topology::parse(&format!("{GROUP}{GATEWAYS}")).unwrap().build().unwrap();
+        let group = original.resource_groups.keys().next().unwrap().clone();
+        let exported = template(&original, &group);
+        let other = "resourceGroups:\n  - {name: copy-rg, location: westeurope}\n";
+        let mut copy = Topology::parse(other).unwrap().build().unwrap();
+        let copy_group = copy.resource_groups.keys().next().unwrap().clone();
+        let changes = deploy(&copy, &copy_group, &exported, &json!({})).unwrap();
+        copy.apply_all(changes).unwrap();
+        assert_eq!(copy.connections.len(), 3);
+        assert!(copy.connections.values().all(|c| copy.connection_connected(c)));
+        for g in copy.virtual_network_gateways.values() {
+            assert_eq!(
+                g.virtual_network.resource_group_name(),
+                "copy-rg",
+                "{:?}",
+                g.virtual_network
+            );
+        }
+        let text = exported.to_string().to_ascii_lowercase();
+        assert!(
+            !text.contains("/resourcegroups/gw-rg/"),
+            "a literal ID is left: {exported}"
         );
     }
 
@@ -400,23 +436,28 @@ routeServers:
         assert!(rs.allow_branch_to_branch_traffic);
         assert_eq!(rs.peerings.len(), 2);
         let resources = exported["resources"].as_array().unwrap();
-        let of = |name: &str| resources.iter().find(|r| r["name"] == name).unwrap();
+        let of = |name: &str| {
+            resources
+                .iter()
+                .find(|r| export_params::literal_name(&exported, r["name"].as_str().unwrap()) == name)
+                .unwrap()
+        };
         let depends = |name: &str| of(name)["dependsOn"].as_array().unwrap().clone();
         // Azure: az puts the hub, then its IP configuration, then each BGP connection.
         assert!(
             depends("rs/Default")
                 .iter()
-                .any(|d| d.as_str().unwrap().ends_with("/virtualhubs/rs"))
+                .any(|d| d.as_str().unwrap().contains("parameters('virtualHubs_rs_name'))"))
         );
         assert!(
             depends("rs/nva1")
                 .iter()
-                .any(|d| d.as_str().unwrap().ends_with("/ipconfigurations/default"))
+                .any(|d| d.as_str().unwrap().ends_with("'virtualHubs_rs_name'), 'default')]"))
         );
         assert!(
             depends("spoke/spoke-to-hub")
                 .iter()
-                .any(|d| d.as_str().unwrap().ends_with("/ipconfigurations/default"))
+                .any(|d| d.as_str().unwrap().ends_with("'virtualHubs_rs_name'), 'default')]"))
         );
         assert!(of("rs/nva1")["properties"].get("connectionState").is_none());
     }

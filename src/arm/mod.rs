@@ -12,6 +12,7 @@ pub mod auth;
 pub mod ca;
 pub mod deployments;
 pub mod export;
+mod export_params;
 mod hub;
 pub mod jsonc;
 mod put;

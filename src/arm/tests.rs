@@ -542,7 +542,9 @@ fn an_exported_group_deploys_into_a_fresh_lab() {
     let resources = template["resources"].as_array().expect("resources");
     let peering = resources
         .iter()
-        .find(|r| r["name"] == "va/va-to-vb")
+        .find(|r| {
+            super::export_params::literal_name(&template, r["name"].as_str().unwrap_or_default()) == "va/va-to-vb"
+        })
         .expect("the peering on its own");
     assert_eq!(peering["dependsOn"].as_array().map(Vec::len), Some(2), "{peering}");
 
