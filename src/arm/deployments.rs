@@ -88,8 +88,22 @@ fn record(id: &str, name: &str, body: &Value, state: &str) -> Value {
             "dependencies": [],
             "providers": [],
             "correlationId": ResourceId::parse(id).map(|i| i.stable_guid("correlation")).unwrap_or_default(),
+            "timestamp": timestamp(std::time::SystemTime::now()),
+            // The changes apply at once: nothing runs for long.
+            "duration": "PT0S",
         },
     })
+}
+
+/// ARM's time stamp: UTC with seven fractional digits, `Z`.
+// Azure: DeploymentPropertiesExtended.timestamp, e.g. "2024-05-01T12:00:00.1234567Z"
+// (learn.microsoft.com/rest/api/resources/deployments/get).
+fn timestamp(at: std::time::SystemTime) -> String {
+    let since = at.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let secs = i64::try_from(since.as_secs()).unwrap_or(i64::MAX);
+    chrono::DateTime::from_timestamp(secs, since.subsec_nanos())
+        .map(|t| format!("{}{:07}Z", t.format("%Y-%m-%dT%H:%M:%S."), since.subsec_nanos() / 100))
+        .unwrap_or_default()
 }
 
 /// ARM's preflight answer for a deployment that would fail: template
@@ -556,4 +570,15 @@ fn deployed_at(id: &ResourceId, scope: &ResourceId) -> bool {
         .strip_prefix(&scope.as_str().to_ascii_lowercase())
         .and_then(|r| r.strip_prefix("/providers/microsoft.resources/deployments/"))
         .is_some_and(|n| !n.contains('/'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_utc_with_seven_fractional_digits() {
+        let at = std::time::UNIX_EPOCH + std::time::Duration::new(1_714_564_800, 123_456_789);
+        assert_eq!(timestamp(at), "2024-05-01T12:00:00.1234567Z");
+    }
 }

@@ -135,9 +135,25 @@ fn create_show_list_delete_keep_the_record_in_the_lab() {
     assert_eq!(shown["id"], doc["id"]);
     let list: Value = serde_json::from_str(&ok(&mut lab, "deployment group list -g rg")).unwrap();
     assert_eq!(list.as_array().map(Vec::len), Some(1));
+    // az's table transformer: name, state, time, mode, group.
+    let table = ok(&mut lab, "deployment group list -g rg -o table");
+    let header: Vec<&str> = table.lines().next().unwrap_or_default().split_whitespace().collect();
+    assert_eq!(
+        header,
+        ["Name", "State", "Timestamp", "Mode", "ResourceGroup"],
+        "{table}"
+    );
+    assert!(
+        table
+            .lines()
+            .nth(2)
+            .is_some_and(|l| l.starts_with("hub ") && l.contains("Succeeded")),
+        "{table}"
+    );
     assert_eq!(ok(&mut lab, "deployment group delete -g rg -n hub"), "");
+    // Azure: a 404 is az's ResourceNotFoundError, exit 3 (the real az 2.91 does so).
     let (code, _, err) = az(&mut lab, "deployment group show -g rg -n hub");
-    assert_eq!(code, 1, "{err}");
+    assert_eq!(code, 3, "{err}");
     assert!(
         err.contains("(DeploymentNotFound) Deployment 'hub' could not be found."),
         "{err}"

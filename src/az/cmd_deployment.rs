@@ -252,10 +252,40 @@ fn deploy(ctx: &mut Ctx, a: Args, group: bool, verb: DeploymentVerb) -> Result<R
             return Ok(Reply::Nothing);
         }
     }
-    if verb == DeploymentVerb::WhatIf {
-        return Ok(Reply::Text(what_if_listing(&doc)));
+    Ok(match verb {
+        DeploymentVerb::WhatIf => Reply::Text(super::what_if::listing(&doc)),
+        DeploymentVerb::Create => Reply::Table(doc, deployment_table),
+        _ => Reply::Value(doc),
+    })
+}
+
+/// az's table of one deployment (create, show): name, state, time, mode
+/// and, at a group, the group.
+// Azure: azure-cli 2.91.0 resource/commands.py transform_deployment.
+fn deployment_row(r: &Value) -> Value {
+    let p = &r["properties"];
+    let mut row = json!({
+        "Name": r["name"],
+        "State": p["provisioningState"],
+        "Timestamp": p["timestamp"],
+        "Mode": p["mode"],
+    });
+    if let Some(g) = r["resourceGroup"].as_str().filter(|g| !g.is_empty()) {
+        row["ResourceGroup"] = g.into();
     }
-    Ok(Reply::Value(doc))
+    row
+}
+
+fn deployment_table(v: &Value) -> Value {
+    super::table_rows(v, deployment_row)
+}
+
+/// az's table of a deployment list: oldest first.
+// Azure: transform_deployments_list sorts by properties.timestamp.
+fn deployments_table(v: &Value) -> Value {
+    let mut items: Vec<&Value> = v.as_array().into_iter().flatten().collect();
+    items.sort_by_key(|r| r["properties"]["timestamp"].as_str().unwrap_or_default().to_string());
+    Value::Array(items.into_iter().map(deployment_row).collect())
 }
 
 fn record(ctx: &mut Ctx, a: Args, group: bool, verb: DeploymentVerb) -> Result<Reply, AzError> {
@@ -271,8 +301,8 @@ fn record(ctx: &mut Ctx, a: Args, group: bool, verb: DeploymentVerb) -> Result<R
             answer(reply)?;
             Ok(Reply::Nothing)
         }
-        DeploymentVerb::List => Ok(Reply::Value(answer(reply)?["value"].take())),
-        _ => Ok(Reply::Value(answer(reply)?)),
+        DeploymentVerb::List => Ok(Reply::Table(answer(reply)?["value"].take(), deployments_table)),
+        _ => Ok(Reply::Table(answer(reply)?, deployment_table)),
     }
 }
 
@@ -307,99 +337,4 @@ fn answer(reply: DeploymentReply) -> Result<Value, AzError> {
             .unwrap_or(ErrorCode::DeploymentFailed),
     };
     Err(AzError::Azure(AzureError::new(code, message)))
-}
-
-/// az's what-if listing: the notice, the legend of the change types that
-/// occur, the resources by scope, and the count of each change type.
-fn what_if_listing(doc: &Value) -> String {
-    // Azure: _formatters.py orders change types Delete, Create, Deploy,
-    // Modify, NoChange, Unsupported, Ignore.
-    const ORDER: &[(&str, &str, &str)] = &[
-        ("Delete", "-", "to delete"),
-        ("Create", "+", "to create"),
-        ("Deploy", "!", "to deploy"),
-        ("Modify", "~", "to modify"),
-        ("NoChange", "=", "no change"),
-        ("Unsupported", "x", "unsupported"),
-        ("Ignore", "*", "to ignore"),
-    ];
-    let weight = |t: &str| ORDER.iter().position(|(k, _, _)| *k == t).unwrap_or(ORDER.len());
-    let changes: Vec<&Value> = doc["properties"]["changes"].as_array().into_iter().flatten().collect();
-    let mut s = String::from(
-        "Note: The result may contain false positive predictions (noise).\nYou can help us improve the accuracy of the result by opening an issue here: https://aka.ms/WhatIfIssues\nNOTICE! - Want to get What-if without noise? Move to Deployment Stacks What-If https://aka.ms/stackswhatifGA\n\n",
-    );
-    let kind = |c: &Value| c["changeType"].as_str().unwrap_or("Unsupported").to_string();
-    let mut types: Vec<String> = changes.iter().map(|c| kind(c)).collect();
-    for c in &changes {
-        for d in c["delta"].as_array().into_iter().flatten() {
-            types.push(d["propertyChangeType"].as_str().unwrap_or("Modify").to_string());
-        }
-    }
-    types.sort_by_key(|t| weight(t));
-    types.dedup();
-    if !changes.is_empty() {
-        s.push_str(if types.len() == 1 {
-            "Resource and property changes are indicated with this symbol:\n"
-        } else {
-            "Resource and property changes are indicated with these symbols:\n"
-        });
-        for t in &types {
-            let (_, sym, _) = ORDER[weight(t).min(ORDER.len() - 1)];
-            // az titles the enum value: NoChange prints "Nochange".
-            let mut title = t.to_ascii_lowercase();
-            title[..1].make_ascii_uppercase();
-            s.push_str(&format!("  {sym} {title}\n"));
-        }
-        let (scope, _) = split_id(changes[0]["resourceId"].as_str().unwrap_or_default());
-        s.push_str(&format!(
-            "\nThe deployment will update the following scope:\n\nScope: {scope}\n"
-        ));
-        let mut sorted = changes.clone();
-        sorted.sort_by_key(|c| {
-            (
-                weight(&kind(c)),
-                split_id(c["resourceId"].as_str().unwrap_or_default()).1,
-            )
-        });
-        for c in &sorted {
-            let (_, rel) = split_id(c["resourceId"].as_str().unwrap_or_default());
-            let (_, sym, _) = ORDER[weight(&kind(c)).min(ORDER.len() - 1)];
-            s.push_str(&format!("\n  {sym} {rel}\n"));
-            for d in c["delta"].as_array().into_iter().flatten() {
-                let t = d["propertyChangeType"].as_str().unwrap_or("Modify");
-                let (_, psym, _) = ORDER[weight(t).min(ORDER.len() - 1)];
-                let path = d["path"].as_str().unwrap_or_default();
-                match t {
-                    "Create" => s.push_str(&format!("      {psym} {path}: {}\n", d["after"])),
-                    "Delete" => s.push_str(&format!("      {psym} {path}: {}\n", d["before"])),
-                    _ => s.push_str(&format!("      {psym} {path}: {} => {}\n", d["before"], d["after"])),
-                }
-            }
-        }
-    }
-    s.push_str("\nResource changes: ");
-    if changes.is_empty() {
-        s.push_str("no change.");
-    } else {
-        let counts: Vec<String> = ORDER
-            .iter()
-            .filter_map(|(t, _, words)| {
-                let n = changes.iter().filter(|c| kind(c) == *t).count();
-                (n > 0).then(|| format!("{n} {words}"))
-            })
-            .collect();
-        s.push_str(&counts.join(", "));
-        s.push('.');
-    }
-    s.push('\n');
-    s
-}
-
-/// `(scope, relative resource ID)` as azure-mgmt-core's split: the scope
-/// is everything before the last `/providers/`.
-fn split_id(id: &str) -> (String, String) {
-    match id.to_ascii_lowercase().rfind("/providers/") {
-        Some(i) => (id[..i].to_string(), id[i + "/providers/".len()..].to_string()),
-        None => (id.to_string(), String::new()),
-    }
 }

@@ -28,6 +28,7 @@ pub mod output;
 pub mod render;
 pub mod render_dns;
 pub mod watcher;
+mod what_if;
 
 use std::io::Write;
 
@@ -68,11 +69,14 @@ impl AzError {
         match self {
             AzError::Usage(_) => 2,
             AzError::Help(_) => 0,
-            // az's ResourceNotFoundError exits 3.
+            // az's ResourceNotFoundError (an HTTP 404) exits 3.
             AzError::Azure(e)
                 if matches!(
                     e.code,
-                    ErrorCode::ResourceNotFound | ErrorCode::ResourceGroupNotFound | ErrorCode::NotFound
+                    ErrorCode::ResourceNotFound
+                        | ErrorCode::ResourceGroupNotFound
+                        | ErrorCode::NotFound
+                        | ErrorCode::DeploymentNotFound
                 ) =>
             {
                 3
