@@ -219,6 +219,13 @@ impl<'a> Args<'a> {
         )
     }
 
+    /// An update's tags: `--tags` replaces them all (az's aaz update
+    /// commands send the whole `tags` map); nothing when it is absent.
+    pub fn tags_update(&self, id: &crate::model::ResourceId) -> Option<crate::model::Change> {
+        self.tags()
+            .map(|tags| crate::model::Change::SetTags { id: id.clone(), tags })
+    }
+
     /// The tags a create PUTs: what `--tags` gives, else none (a PUT
     /// replaces the resource, its tags included).
     pub fn tags_put(&self, id: &crate::model::ResourceId) -> crate::model::Change {

@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use super::args::{Args, Leaf, boolean, choice, flag, location, many, name, opt, req, rg};
+use super::args::{Args, Leaf, boolean, choice, flag, location, many, name, opt, req, rg, tags};
 use super::ctx::not_found;
 use super::{AzError, Ctx, Handler, Reply, finish, render, table_rows};
 use crate::model::{
@@ -97,6 +97,7 @@ fn local_gateway_leaves() -> Vec<Leaf<Handler>> {
                     location(),
                     req("gateway-ip-address"),
                     many("local-address-prefixes"),
+                    tags(),
                     flag("no-wait"),
                 ],
                 bgp().to_vec(),
@@ -125,6 +126,7 @@ fn local_gateway_leaves() -> Vec<Leaf<Handler>> {
                     name(),
                     opt("gateway-ip-address"),
                     many("local-address-prefixes"),
+                    tags(),
                     flag("no-wait"),
                 ],
                 bgp().to_vec(),
@@ -377,7 +379,8 @@ fn local_create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
         asn: a.int("asn")?,
         bgp_peering_address: a.str("bgp-peering-address").map(str::to_string),
     };
-    ctx.apply(vec![Change::PutLocalNetworkGateway(spec)])?;
+    let tags = a.tags_put(&spec.id);
+    ctx.apply(vec![Change::PutLocalNetworkGateway(spec), tags])?;
     finish(ctx, a, local_show)
 }
 
@@ -436,7 +439,8 @@ fn local_update(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
             .map(str::to_string)
             .or_else(|| l.bgp_peering_address.map(|b| b.to_string())),
     };
-    ctx.apply(vec![Change::PutLocalNetworkGateway(spec)])?;
+    let tags = a.tags_update(&l.id);
+    ctx.apply([Change::PutLocalNetworkGateway(spec)].into_iter().chain(tags).collect())?;
     finish(ctx, a, local_show)
 }
 

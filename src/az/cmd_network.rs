@@ -53,6 +53,7 @@ pub fn leaves() -> Vec<Leaf<Handler>> {
                 many("address-prefixes"),
                 many("dns-servers"),
                 opt("flowtimeout"),
+                tags(),
                 flag("no-wait"),
             ],
             run: vnet_update,
@@ -299,7 +300,8 @@ fn vnet_update(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
         flow_timeout_in_minutes: a.int("flowtimeout")?.or(v.flow_timeout_in_minutes),
         dns_servers: super::cmd_nic::dns_servers_arg(&a),
     };
-    ctx.apply(vec![Change::PutVirtualNetwork(spec)])?;
+    let tags = a.tags_update(&id);
+    ctx.apply([Change::PutVirtualNetwork(spec)].into_iter().chain(tags).collect())?;
     if a.flag("no-wait") {
         return Ok(Reply::Nothing);
     }

@@ -31,6 +31,7 @@ pub fn leaves() -> Vec<Leaf<Handler>> {
                 many("dns-servers"),
                 opt("network-security-group").alias("nsg"),
                 opt("private-ip-address"),
+                tags(),
             ],
             run: update,
         },
@@ -131,7 +132,8 @@ fn update(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
         public_ip_address: n.public_ip_address.clone(),
         dns_servers: dns_servers_arg(&a),
     };
-    ctx.apply(vec![Change::PutNetworkInterface(spec)])?;
+    let tags = a.tags_update(&n.id);
+    ctx.apply([Change::PutNetworkInterface(spec)].into_iter().chain(tags).collect())?;
     show(ctx, a)
 }
 

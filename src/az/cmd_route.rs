@@ -46,7 +46,13 @@ pub fn leaves() -> Vec<Leaf<Handler>> {
         Leaf {
             path: "network route-table update",
             about: "Update a route table.",
-            args: vec![rg(), name(), boolean("disable-bgp-route-propagation"), flag("no-wait")],
+            args: vec![
+                rg(),
+                name(),
+                boolean("disable-bgp-route-propagation"),
+                tags(),
+                flag("no-wait"),
+            ],
             run: update,
         },
         Leaf {
@@ -142,11 +148,13 @@ fn update(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let disable = a
         .bool("disable-bgp-route-propagation")
         .unwrap_or(t.disable_bgp_route_propagation);
-    ctx.apply(vec![Change::PutRouteTable {
+    let tags = a.tags_update(&id);
+    let put = Change::PutRouteTable {
         id,
         location: None,
         disable_bgp_route_propagation: disable,
-    }])?;
+    };
+    ctx.apply([put].into_iter().chain(tags).collect())?;
     finish(ctx, a, show)
 }
 

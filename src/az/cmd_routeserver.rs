@@ -10,7 +10,7 @@ use std::net::Ipv4Addr;
 
 use serde_json::{Value, json};
 
-use super::args::{Args, Leaf, boolean, flag, location, name, opt, req, rg, yes};
+use super::args::{Args, Leaf, boolean, flag, location, name, opt, req, rg, tags, yes};
 use super::ctx::not_found;
 use super::{AzError, Ctx, Handler, Reply, confirm, finish, render};
 use crate::model::{
@@ -31,6 +31,7 @@ pub fn leaves() -> Vec<Leaf<Handler>> {
                 location(),
                 req("hosted-subnet"),
                 req("public-ip-address"),
+                tags(),
                 flag("no-wait"),
             ],
             run: create,
@@ -50,7 +51,7 @@ pub fn leaves() -> Vec<Leaf<Handler>> {
         Leaf {
             path: "network routeserver update",
             about: "Update a route server.",
-            args: vec![rg(), name(), boolean("allow-b2b-traffic"), flag("no-wait")],
+            args: vec![rg(), name(), boolean("allow-b2b-traffic"), tags(), flag("no-wait")],
             run: update,
         },
         Leaf {
@@ -123,7 +124,8 @@ fn create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
         public_ip_address: Some(ctx.reference(a.must("public-ip-address"), rg, NETWORK, "publicIPAddresses")?),
         bgp_hold_secs: None,
     };
-    ctx.apply(vec![Change::PutRouteServer(spec)])?;
+    let tags = a.tags_put(&spec.id);
+    ctx.apply(vec![Change::PutRouteServer(spec), tags])?;
     finish(ctx, a, show)
 }
 
@@ -150,7 +152,8 @@ fn update(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
         public_ip_address: rs.public_ip_address.clone(),
         bgp_hold_secs: rs.bgp_hold_secs,
     };
-    ctx.apply(vec![Change::PutRouteServer(spec)])?;
+    let tags = a.tags_update(&rs.id);
+    ctx.apply([Change::PutRouteServer(spec)].into_iter().chain(tags).collect())?;
     finish(ctx, a, show)
 }
 

@@ -1797,6 +1797,40 @@ fn flow_logs_are_created_listed_updated_and_deleted_under_the_regions_watcher() 
     assert_eq!(b.model.flow_logs.len(), 1);
 }
 
+/// An update's `--tags` replaces the tags (az's aaz updates send the whole
+/// map); an update without it keeps them; a bad tag changes nothing.
+#[test]
+fn update_tags_replace_and_their_absence_keeps() {
+    let mut b = MemoryBackend::new();
+    ok(&mut b, "group create -n rg -l westeurope");
+    ok(
+        &mut b,
+        "network vnet create -g rg -n v1 --address-prefixes 10.0.0.0/16 --subnet-name s --subnet-prefixes 10.0.0.0/24 --tags a=1",
+    );
+    let v = json(&mut b, "network vnet update -g rg -n v1 --tags b=2");
+    assert_eq!(v["tags"], serde_json::json!({ "b": "2" }));
+    let v = json(&mut b, "network vnet update -g rg -n v1 --dns-servers 10.0.0.53");
+    assert_eq!(v["tags"], serde_json::json!({ "b": "2" }), "no --tags keeps them");
+    ok(&mut b, "network route-table create -g rg -n rt");
+    let t = json(&mut b, "network route-table update -g rg -n rt --tags env=lab");
+    assert_eq!(t["tags"], serde_json::json!({ "env": "lab" }));
+    ok(
+        &mut b,
+        "network local-gateway create -g rg -n site --gateway-ip-address 203.0.113.9 --local-address-prefixes 192.168.0.0/24 --tags k=v",
+    );
+    assert_eq!(
+        json(&mut b, "network local-gateway show -g rg -n site")["tags"],
+        serde_json::json!({ "k": "v" })
+    );
+    let l = json(&mut b, "network local-gateway update -g rg -n site --tags ''");
+    assert!(l.get("tags").is_none_or(Value::is_null), "--tags '' clears: {l}");
+    let before = b.model.clone();
+    let (code, _, err) = sh(&mut b, "network vnet update -g rg -n v1 --tags cost%=1");
+    assert_eq!(code, 1);
+    assert!(err.contains("(InvalidTagNameCharacters)"), "{err}");
+    assert_eq!(b.model, before);
+}
+
 /// `--tags` as az parses it (`k=v`, a bare `k` is an empty value, `""`
 /// clears), on the creates that take it, shown by `show` and `list`.
 #[test]
