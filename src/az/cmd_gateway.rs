@@ -37,6 +37,7 @@ fn vnet_gateway_leaves() -> Vec<Leaf<Handler>> {
                 opt("asn"),
                 opt("bgp-peering-address"),
                 choice("vpn-gateway-generation", VPN_GATEWAY_GENERATIONS),
+                tags(),
                 flag("no-wait"),
             ],
             run: gateway_create,
@@ -158,6 +159,7 @@ fn connection_leaves() -> Vec<Leaf<Handler>> {
                 opt("local-gateway2"),
                 opt("shared-key"),
                 boolean("enable-bgp"),
+                tags(),
                 flag("no-wait"),
             ],
             run: connection_create,
@@ -255,7 +257,7 @@ fn gateway_create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
         vpn_gateway_generation: a.str("vpn-gateway-generation").map(str::to_string),
     };
     let id = spec.id.clone();
-    ctx.apply(vec![Change::PutVirtualNetworkGateway(spec)])?;
+    ctx.apply(vec![Change::PutVirtualNetworkGateway(spec), a.tags_put(&id)])?;
     if a.flag("no-wait") {
         return Ok(Reply::Nothing);
     }
@@ -487,7 +489,7 @@ fn connection_create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
         enable_bgp: a.bool("enable-bgp").unwrap_or(false),
     };
     let id = spec.id.clone();
-    ctx.apply(vec![Change::PutConnection(spec)])?;
+    ctx.apply(vec![Change::PutConnection(spec), a.tags_put(&id)])?;
     if a.flag("no-wait") {
         return Ok(Reply::Nothing);
     }

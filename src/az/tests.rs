@@ -1822,6 +1822,27 @@ fn update_tags_replace_and_their_absence_keeps() {
         json(&mut b, "network local-gateway show -g rg -n site")["tags"],
         serde_json::json!({ "k": "v" })
     );
+    ok(
+        &mut b,
+        "network vnet subnet create -g rg --vnet-name v1 -n GatewaySubnet --address-prefixes 10.0.255.0/27",
+    );
+    ok(&mut b, "network public-ip create -g rg -n gw-ip");
+    ok(
+        &mut b,
+        "network vnet-gateway create -g rg -n gw --vnet v1 --public-ip-addresses gw-ip --gateway-type Vpn --sku VpnGw1 --tags role=hub",
+    );
+    assert_eq!(
+        json(&mut b, "network vnet-gateway show -g rg -n gw")["tags"],
+        serde_json::json!({ "role": "hub" })
+    );
+    ok(
+        &mut b,
+        "network vpn-connection create -g rg -n to-site --vnet-gateway1 gw --local-gateway2 site --shared-key k --tags x=y",
+    );
+    assert_eq!(
+        json(&mut b, "network vpn-connection show -g rg -n to-site")["tags"],
+        serde_json::json!({ "x": "y" })
+    );
     let l = json(&mut b, "network local-gateway update -g rg -n site --tags ''");
     assert!(l.get("tags").is_none_or(Value::is_null), "--tags '' clears: {l}");
     let before = b.model.clone();
