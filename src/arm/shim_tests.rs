@@ -133,6 +133,9 @@ fn create_show_list_delete_keep_the_record_in_the_lab() {
     assert_eq!(lab.0.model.deployments.len(), 1);
     let shown: Value = serde_json::from_str(&ok(&mut lab, "deployment group show -g rg -n hub")).unwrap();
     assert_eq!(shown["id"], doc["id"]);
+    // az's isoformat of the SDK's datetime: six digits, +00:00.
+    let t = shown["properties"]["timestamp"].as_str().unwrap();
+    assert!(t.ends_with("+00:00") && t.len() <= 32, "{t}");
     let list: Value = serde_json::from_str(&ok(&mut lab, "deployment group list -g rg")).unwrap();
     assert_eq!(list.as_array().map(Vec::len), Some(1));
     // az's table transformer: name, state, time, mode, group.

@@ -306,10 +306,35 @@ fn record(ctx: &mut Ctx, a: Args, group: bool, verb: DeploymentVerb) -> Result<R
     }
 }
 
+/// A record's `properties.timestamp` as az prints it: the SDK reads ARM's
+/// seven fractional digits into a Python datetime (cut to six, none when
+/// they are all zero) and az writes its isoformat, `+00:00`.
+// Azure: azure-core's Deserializer.deserialize_iso truncates past microseconds.
+fn python_timestamp(record: &mut Value) {
+    let Some(t) = record.pointer_mut("/properties/timestamp") else {
+        return;
+    };
+    let Some(arm) = t.as_str().and_then(|s| s.strip_suffix('Z')) else {
+        return;
+    };
+    let (whole, fraction) = arm.split_once('.').unwrap_or((arm, ""));
+    let micro: String = fraction.chars().take(6).collect();
+    *t = if micro.trim_end_matches('0').is_empty() {
+        format!("{whole}+00:00")
+    } else {
+        format!("{whole}.{micro:0<6}+00:00")
+    }
+    .into();
+}
+
 /// ARM's reply as the command's value, or its error as az prints it.
 fn answer(reply: DeploymentReply) -> Result<Value, AzError> {
-    let body = reply.body.unwrap_or(Value::Null);
+    let mut body = reply.body.unwrap_or(Value::Null);
     if reply.status < 300 {
+        match body.get_mut("value").and_then(Value::as_array_mut) {
+            Some(list) => list.iter_mut().for_each(python_timestamp),
+            None => python_timestamp(&mut body),
+        }
         return Ok(body);
     }
     let e = &body["error"];
@@ -337,4 +362,22 @@ fn answer(reply: DeploymentReply) -> Result<Value, AzError> {
             .unwrap_or(ErrorCode::DeploymentFailed),
     };
     Err(AzError::Azure(AzureError::new(code, message)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_print_as_pythons_isoformat() {
+        let at = |t: &str| {
+            let mut r = json!({ "properties": { "timestamp": t } });
+            python_timestamp(&mut r);
+            r["properties"]["timestamp"].as_str().unwrap().to_string()
+        };
+        assert_eq!(at("2024-05-01T12:00:00.1234567Z"), "2024-05-01T12:00:00.123456+00:00");
+        assert_eq!(at("2024-05-01T12:00:00.1200000Z"), "2024-05-01T12:00:00.120000+00:00");
+        assert_eq!(at("2024-05-01T12:00:00.0000001Z"), "2024-05-01T12:00:00+00:00");
+        assert_eq!(at("2024-05-01T12:00:00Z"), "2024-05-01T12:00:00+00:00");
+    }
 }
