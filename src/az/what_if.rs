@@ -114,44 +114,88 @@ fn legend(s: &mut String, changes: &[&Value]) {
     }
 }
 
-/// The scope line and each resource, sorted by change type and relative ID.
+/// The scopes, each with its resources sorted by change type and relative ID.
 fn resources(s: &mut String, changes: &[&Value]) {
     let id = |c: &Value| c["resourceId"].as_str().unwrap_or_default().to_string();
-    let (scope, _) = split_id(&id(changes[0]));
-    s.push_str(&format!(
-        "\nThe deployment will update the following scope:\n\nScope: {scope}\n"
-    ));
-    let mut sorted = changes.to_vec();
-    sorted.sort_by_key(|c| (weight(kind(c)), split_id(&id(c)).1));
-    for (i, c) in sorted.iter().enumerate() {
-        let t = kind(c);
-        let (_, relative) = split_id(&id(c));
-        s.push('\n');
-        s.push_str(&format!("  {} {relative}", symbol(t)));
-        let body = if t == "Create" { &c["after"] } else { &c["before"] };
-        let version = body.get("apiVersion").and_then(Value::as_str);
-        if let Some(v) = version {
-            s.push_str(&format!(" [{v}]"));
+    let mut by_scope: Vec<(String, String, Vec<&Value>)> = Vec::new();
+    for c in changes {
+        let (scope, _) = split_id(&id(c));
+        let key = scope.to_uppercase();
+        match by_scope.iter_mut().find(|(k, _, _)| *k == key) {
+            Some((_, _, list)) => list.push(c),
+            None => by_scope.push((key, scope, vec![c])),
         }
-        let delta = c["delta"].as_array().filter(|d| !d.is_empty());
-        if matches!(t, "Create" | "Delete") && non_empty_object(body) {
-            json(s, body, "", 0, 2);
-        } else if let Some(delta) = delta {
-            s.push('\n');
-            property_changes(s, delta, 2);
-        } else if i + 1 == sorted.len() {
-            s.push('\n');
+    }
+    by_scope.sort_by(|a, b| a.0.cmp(&b.0));
+    s.push_str("\nThe deployment will update the following ");
+    s.push_str(if by_scope.len() == 1 { "scope:\n" } else { "scopes:\n" });
+    for (_, scope, mut list) in by_scope {
+        s.push_str(&format!("\nScope: {scope}\n"));
+        list.sort_by_key(|c| (weight(kind(c)), split_id(&id(c)).1));
+        for (i, c) in list.iter().enumerate() {
+            resource(s, c, i + 1 == list.len());
         }
     }
 }
 
-/// `(scope, relative resource ID)` as azure-mgmt-core's split: the scope
-/// is everything before the last `/providers/`.
-fn split_id(id: &str) -> (String, String) {
-    match id.to_ascii_lowercase().rfind("/providers/") {
-        Some(i) => (id[..i].to_string(), id[i + "/providers/".len()..].to_string()),
-        None => (id.to_string(), String::new()),
+/// One resource: its symbol and relative ID, then the body it creates or
+/// deletes, or its property changes.
+fn resource(s: &mut String, c: &Value, last: bool) {
+    let t = kind(c);
+    let (_, relative) = split_id(c["resourceId"].as_str().unwrap_or_default());
+    s.push('\n');
+    s.push_str(&format!("  {} {relative}", symbol(t)));
+    let body = if t == "Create" { &c["after"] } else { &c["before"] };
+    if let Some(v) = body.get("apiVersion").and_then(Value::as_str) {
+        s.push_str(&format!(" [{v}]"));
     }
+    let delta = c["delta"].as_array().filter(|d| !d.is_empty());
+    if matches!(t, "Create" | "Delete") && non_empty_object(body) {
+        json(s, body, "", 0, 2);
+    } else if let Some(delta) = delta {
+        s.push('\n');
+        property_changes(s, delta, 2);
+    } else if last {
+        s.push('\n');
+    }
+}
+
+/// `(scope, relative resource ID)` as az's split_resource_id: the scope
+/// is the subscription (its ID in lower case), with the resource group
+/// when a provider path follows it; a group itself is `resourceGroups/NAME`
+/// relative to its subscription.
+// Azure: azure-cli 2.91.0 resource/_utils.py split_resource_id.
+fn split_id(id: &str) -> (String, String) {
+    fn after<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+        let head = s.get(..prefix.len())?;
+        head.eq_ignore_ascii_case(prefix).then(|| &s[prefix.len()..])
+    }
+    let providers = |rest: &str| after(rest, "/providers/").filter(|r| !r.is_empty()).map(str::to_string);
+    let Some(rest) = after(id, "/subscriptions/").or_else(|| after(id, "subscriptions/")) else {
+        return ("/".into(), providers(id).unwrap_or_default());
+    };
+    let sub_len = rest.chars().take_while(|c| c.is_ascii_hexdigit() || *c == '-').count();
+    if sub_len == 0 {
+        return ("/".into(), providers(id).unwrap_or_default());
+    }
+    let scope = format!("/subscriptions/{}", rest[..sub_len].to_ascii_lowercase());
+    let rest = &rest[sub_len..];
+    if let Some(group_rest) = after(rest, "/resourceGroups/") {
+        let name_len: usize = group_rest
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || "-._()".contains(*c))
+            .map(char::len_utf8)
+            .sum();
+        if name_len > 0 {
+            let group = &group_rest[..name_len];
+            return match providers(&group_rest[name_len..]) {
+                Some(relative) => (format!("{scope}/resourceGroups/{group}"), relative),
+                None => (scope, format!("resourceGroups/{group}")),
+            };
+        }
+    }
+    let relative = providers(rest).unwrap_or_default();
+    (scope, relative)
 }
 
 fn indent(s: &mut String, level: usize) {
@@ -396,10 +440,34 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    const RG: &str = "/subscriptions/s/resourceGroups/rg";
+    const RG: &str = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg";
 
     /// A Create prints its body as dotted paths aligned past the longest,
     /// arrays with their indices and objects in arrays after a blank line.
+    #[test]
+    fn ids_split_as_az_splits_them() {
+        let sub = "/subscriptions/00000000-0000-0000-0000-0000000000AB";
+        let lower = "/subscriptions/00000000-0000-0000-0000-0000000000ab";
+        assert_eq!(
+            split_id(&format!("{sub}/resourceGroups/rg")),
+            (lower.into(), "resourceGroups/rg".into())
+        );
+        assert_eq!(
+            split_id(&format!(
+                "{sub}/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v"
+            )),
+            (
+                format!("{lower}/resourceGroups/rg"),
+                "Microsoft.Network/virtualNetworks/v".into()
+            )
+        );
+        assert_eq!(
+            split_id(&format!("{sub}/providers/Microsoft.Resources/deployments/d")),
+            (lower.into(), "Microsoft.Resources/deployments/d".into())
+        );
+        assert_eq!(split_id("nonsense"), ("/".into(), String::new()));
+    }
+
     #[test]
     fn a_created_resource_prints_its_body_as_az_does() {
         let doc = json!({ "properties": { "changes": [{
@@ -412,7 +480,7 @@ mod tests {
             },
         }]}});
         let out = listing(&doc);
-        let expected = "Scope: /subscriptions/s/resourceGroups/rg\n\n  + Microsoft.Network/networkInterfaces/nic\n\n      id:                            \"x\"\n      name:                          \"nic\"\n      properties.ipConfigurations: [\n        0:\n\n          id:      \"c\"\n          primary: true\n\n      ]\n      properties.enableIPForwarding: false\n      tags:                          {}\n\nResource changes: 1 to create.\n";
+        let expected = "Scope: /subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg\n\n  + Microsoft.Network/networkInterfaces/nic\n\n      id:                            \"x\"\n      name:                          \"nic\"\n      properties.ipConfigurations: [\n        0:\n\n          id:      \"c\"\n          primary: true\n\n      ]\n      properties.enableIPForwarding: false\n      tags:                          {}\n\nResource changes: 1 to create.\n";
         assert!(out.ends_with(expected), "{out}");
     }
 
