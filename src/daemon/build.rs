@@ -190,11 +190,13 @@ fn make(b: &Builder, p: &VmPlan) -> Result<Made, HostError> {
         for (i, n) in p.nics.iter().enumerate() {
             // A VM's first NIC has its default route; a site router
             // routes only what it learned into its tunnels.
-            let queues = super::lifecycle::packet_threads();
+            let queues = super::packets::count();
             let devs = host::tun::open_queues(&ns, &n.interface, &n.iface, i == 0 && p.site.is_none(), queues)?;
-            let devs = devs
-                .into_iter()
-                .map(|d| AsyncDevice::new(d).map_err(HostError::io(format!("register {}'s TUN", p.name))));
+            // Queue `q` is read by packet thread `q`: its reactor watches it.
+            let devs = devs.into_iter().enumerate().map(|(q, d)| {
+                let _thread = super::packets::enter(q);
+                AsyncDevice::new(d).map_err(HostError::io(format!("register {}'s TUN", p.name)))
+            });
             ports.push(devs.collect::<Result<Vec<_>, _>>()?);
         }
         let server = match (&p.cache, &p.speaker) {

@@ -44,23 +44,6 @@ fn raise_open_files() {
     }
 }
 
-/// How many packet threads (tokio workers) the daemon runs, and so how
-/// many queues each VM's TUN has. Half the cores by default: the rest are
-/// for the VMs' own processes (iperf3, sshd…); on 2 vCPUs one packet
-/// thread carried 100 k pps of 64-byte UDP without loss where two lost
-/// 1-10 %, the packet threads and the endpoints taking turns on the same
-/// cores. `VNETLAB_PACKET_THREADS` overrides it (benches).
-pub(super) fn packet_threads() -> usize {
-    static N: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *N.get_or_init(|| {
-        std::env::var("VNETLAB_PACKET_THREADS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .filter(|&n: &usize| (1..=64).contains(&n))
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1)))
-    })
-}
-
 /// Where a stopping daemon writes how far it got, `removed/total`, for
 /// `down` to show and to tell a slow daemon from a stuck one.
 pub fn progress_file(lab: &Lab) -> PathBuf {
@@ -110,12 +93,14 @@ pub fn run(
         .map_err(io("restrict the runtime directory"))?;
     std::fs::write(lab.pid_file(), host::pid_file_text()).map_err(io("write the PID file"))?;
 
-    let workers = packet_threads();
+    // Packets have their own threads (`packets`): this runtime serves the
+    // API, builds and probes.
     let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers)
+        .worker_threads(1)
         .enable_all()
         .build()
         .map_err(io("start the runtime"))?;
+    super::packets::start().map_err(io("start the packet threads"))?;
     raise_open_files();
     let template = vm::template()?;
     let result = runtime.block_on(async {
@@ -195,6 +180,7 @@ async fn start(
             forwarding: false,
         };
         let dev = host::tun::open(&ns, "eth0", &iface, true)?;
+        let _thread = super::packets::enter(0);
         AsyncDevice::new(dev).map_err(HostError::io("register the Cloud Shell's TUN"))
     })
     .await
@@ -223,6 +209,7 @@ async fn start(
             source: std::io::Error::other(e),
         })?;
         host::tun::add_route(&host_ns, "eth0", aliases)?;
+        let _thread = super::packets::enter(0);
         AsyncDevice::new(dev).map_err(HostError::io("register the Azure host's TUN"))
     })
     .await
@@ -251,13 +238,11 @@ async fn start(
         })?,
         taps: Default::default(),
         flow_feed: super::flowlogs::start(lab.flow_log_dir(), super::flowlogs::config_from_env()),
-        spin: Default::default(),
     });
-    tokio::spawn(fabric.spin.clone().run());
     let stop_probes = Arc::new(std::sync::atomic::AtomicBool::new(false));
     prober::spawn(fabric.clone(), &ns, stop_probes.clone())?;
     dns_server::spawn(fabric.clone(), &ns).await?;
-    tokio::spawn(plane::run_port(fabric.clone(), azure_host.clone(), 0));
+    super::packets::spawn(0, plane::run_port(fabric.clone(), azure_host.clone(), 0));
     let daemon = Arc::new(Daemon {
         lab: lab.clone(),
         fabric: fabric.clone(),
@@ -276,7 +261,7 @@ async fn start(
         closing: std::sync::atomic::AtomicBool::new(false),
         shutdown: Notify::new(),
     });
-    tokio::spawn(plane::run_port(fabric.clone(), internet, 0));
+    super::packets::spawn(0, plane::run_port(fabric.clone(), internet, 0));
     tokio::spawn(expire_flows(fabric));
     Ok(daemon)
 }

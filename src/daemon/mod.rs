@@ -17,6 +17,7 @@ mod flowlogs;
 mod hostplan;
 pub mod journal;
 mod lifecycle;
+mod packets;
 mod plane;
 mod podplan;
 mod prober;

@@ -25,7 +25,6 @@ use super::capture::{Stage, Taps};
 use super::delayline::DelayLine;
 use super::flowlogs::{Feed, NicLog, NsgStep, Side as LogSide};
 use super::proto::{self, DropEvent};
-use super::spin::Spin;
 use crate::dataplane::nat::{self, L4Checksum, Side};
 use crate::dataplane::{
     ConnTrack, DropReason, Ingress, LbHealth, LinkIdx, NicIdx, Observer, Step, Tables, Verdict, VnetIdx, decide_with,
@@ -243,8 +242,6 @@ pub struct Fabric {
     pub taps: Taps,
     /// Where packets of logged NICs go (`az network watcher flow-log`).
     pub flow_feed: Feed,
-    /// Keeps the packet thread polling while packets flow (`spin`).
-    pub spin: Arc<Spin>,
 }
 
 /// Records the peerings a packet crossed, for the per-peering counters,
@@ -295,6 +292,7 @@ impl Crossings {
 pub async fn run_port(fabric: Arc<Fabric>, port: Arc<Port>, queue: usize) {
     let mut buf = vec![0u8; BUF_LEN];
     let mut cached: Option<(u64, Option<Ingress>)> = None;
+    let spin = super::packets::spin(queue);
     loop {
         let n = match port.queue(queue).recv(&mut buf).await {
             Ok(n) => n,
@@ -313,7 +311,7 @@ pub async fn run_port(fabric: Arc<Fabric>, port: Arc<Port>, queue: usize) {
             continue;
         }
         let now = Instant::now();
-        fabric.spin.packet(now);
+        spin.packet(now);
         let plane = fabric.plane.load();
         let ingress = match port.key {
             None => Ingress::Internet,

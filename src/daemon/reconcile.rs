@@ -365,7 +365,7 @@ impl Daemon {
                 .ports
                 .iter()
                 .flat_map(|p| (0..p.queue_count()).map(move |q| (p, q)))
-                .map(|(p, q)| tokio::spawn(plane::run_port(self.fabric.clone(), p.clone(), q)))
+                .map(|(p, q)| super::packets::spawn(q, plane::run_port(self.fabric.clone(), p.clone(), q)))
                 .collect();
         }
     }

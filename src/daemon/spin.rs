@@ -5,10 +5,11 @@
 //! 2-vCPU guests about 40–60 µs of ping RTT per hop through the daemon
 //! (../shared/performance.md §2.3 item 4; measured here: ping through a
 //! peering 94–113 µs average against 9–25 µs through a kernel router).
-//! The spinner is one task on the runtime. While a packet was read less
-//! than `WINDOW` ago it yields in a loop, so the runtime's worker never
-//! parks: between two turns it polls every TUN once (`epoll_wait` with a
-//! zero timeout) and runs the packet task whose TUN has something.
+//! Each packet thread (`packets`) runs one spinner beside its packet
+//! tasks. While one of its TUN queues gave a packet less than `WINDOW` ago
+//! it yields in a loop, so the thread never parks: between two turns it
+//! polls its TUN queues once (`epoll_wait` with a zero timeout) and runs
+//! the packet task whose queue has something.
 //!
 //! It spins only on a core nobody else wants: each turn first gives the
 //! core away (`sched_yield`). If that let another thread run (the call
