@@ -36,8 +36,14 @@ static THREADS: OnceLock<Vec<PacketThread>> = OnceLock::new();
 
 /// How many packet threads the daemon runs, and so how many queues each
 /// VM's TUN has. Half the cores by default: the rest are for the VMs' own
-/// processes (iperf3, sshd…). `VNETLAB_PACKET_THREADS` overrides it
-/// (benches).
+/// processes (iperf3, sshd…). On 2 vCPUs that is 1, and 2 were not better
+/// on every line of `scripts/bench net` (2 rounds, 1 and 2 threads back to
+/// back, ratios against the kernel path of the same run): TCP 1 stream
+/// 0.89 / 0.75 with 1 thread against 0.49 / 0.56 with 2, 64-byte UDP
+/// loss-free 200 k / 100 k against 150 k / 100 k; only 4 streams gained
+/// in one round. A single flow uses one queue whatever the count, and a
+/// second thread competes with the VMs' endpoints for the same 2 cores.
+/// `VNETLAB_PACKET_THREADS` overrides it (benches).
 pub(super) fn count() -> usize {
     static N: OnceLock<usize> = OnceLock::new();
     *N.get_or_init(|| {
