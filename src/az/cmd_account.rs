@@ -245,13 +245,10 @@ fn logout(ctx: &mut Ctx, _a: Args) -> Result<Reply, AzError> {
 
 /// The built-in roles' definition GUIDs, as ARM names them.
 fn role_definition_guid(role: &str) -> String {
-    match role.to_ascii_lowercase().as_str() {
-        "owner" => "8e3af657-a8ff-443c-a75c-2fe8c4bcb635".into(),
-        "contributor" => "b24988ac-6180-42a0-ab88-20f7382dd24c".into(),
-        "network contributor" => "4d97b98b-1d4f-4787-a291-c67834d212e7".into(),
-        "reader" => "acdd72a7-3385-48ef-bd42-f606fba81ae7".into(),
-        other => super::render::guid(&ResourceId::subscription("roles"), other),
-    }
+    crate::model::role_definition_id(role).map_or_else(
+        || super::render::guid(&ResourceId::subscription("roles"), role),
+        str::to_string,
+    )
 }
 
 fn assignment_doc(m: &Model, a: &RoleAssignment) -> Value {
@@ -327,18 +324,9 @@ fn role_create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     Ok(Reply::Value(assignment_doc(ctx.model(), &assignment)))
 }
 
-/// Built-in role names as ARM spells them.
+/// Built-in role names as ARM spells them (a definition ID names its role).
 fn canonical_role(role: &str) -> String {
-    [
-        "Owner",
-        "Contributor",
-        "Network Contributor",
-        "Reader",
-        "VNet Peering Contributor",
-    ]
-    .iter()
-    .find(|r| r.eq_ignore_ascii_case(role))
-    .map_or_else(|| role.to_string(), |r| r.to_string())
+    crate::model::role_name(role).map_or_else(|| role.to_string(), str::to_string)
 }
 
 fn matching<'m>(ctx: &'m Ctx, a: &Args, inherited: bool) -> Result<Vec<&'m RoleAssignment>, AzError> {

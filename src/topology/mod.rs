@@ -250,7 +250,8 @@ pub struct PrincipalDef {
 pub struct RoleAssignmentDef {
     /// Principal name or object ID.
     pub principal: String,
-    /// Owner, Contributor, Network Contributor, Reader or "VNet Peering Contributor".
+    /// Owner, Contributor, Network Contributor, Reader (by name or role
+    /// definition ID) or "VNet Peering Contributor".
     pub role: String,
     /// A full subscription, resource-group or resource ID.
     pub scope: String,
@@ -610,7 +611,10 @@ impl Topology {
                 format!("roleAssignments[{i}]"),
                 Change::PutRoleAssignment(RoleAssignment {
                     principal_object_id: object_id,
-                    role_definition_name: a.role.clone(),
+                    // A role definition ID names its built-in role; an
+                    // unknown role is the model's RoleDefinitionDoesNotExist.
+                    role_definition_name: crate::model::role_name(&a.role)
+                        .map_or_else(|| a.role.clone(), str::to_string),
                     scope: a.scope.clone(),
                 }),
             ));
