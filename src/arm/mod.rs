@@ -17,7 +17,7 @@ mod hub;
 pub mod jsonc;
 mod put;
 mod put_gateway;
-mod rbac;
+pub mod rbac;
 pub mod template;
 pub mod versions;
 pub mod wire;

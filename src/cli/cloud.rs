@@ -61,13 +61,59 @@ impl Files {
     fn log(&self) -> PathBuf {
         self.dir.join("serve.log")
     }
-    /// The lab-private AZURE_CONFIG_DIR.
-    fn azure_config(&self) -> PathBuf {
-        self.dir.join("azure")
+    /// The lab-private AZURE_CONFIG_DIR of `who`: one per principal, so
+    /// that two shells can be two principals at once.
+    fn azure_config(&self, who: &Who) -> PathBuf {
+        match &who.topology {
+            None => self.dir.join("azure"),
+            Some(_) => self.dir.join(format!("azure-{}", who.object_id)),
+        }
     }
-    /// Which endpoint the config dir is signed in to.
-    fn signed_in(&self) -> PathBuf {
-        self.dir.join("azure-signed-in")
+    /// Which endpoint and subscriptions that config dir is signed in to.
+    fn signed_in(&self, who: &Who) -> PathBuf {
+        let mut dir = self.azure_config(who).into_os_string();
+        dir.push("-signed-in");
+        PathBuf::from(dir)
+    }
+}
+
+/// The principal `cloud env` signs in: the lab's own, or one of its
+/// topology's (`--as`).
+struct Who {
+    name: String,
+    /// The client ID it signs in with (a topology principal's object ID).
+    object_id: String,
+    /// A topology principal's home tenant; `None` for the lab's own.
+    topology: Option<String>,
+}
+
+impl Who {
+    fn lab() -> Self {
+        Who {
+            name: auth::LAB_PRINCIPAL_NAME.into(),
+            object_id: auth::LAB_PRINCIPAL_APP_ID.into(),
+            topology: None,
+        }
+    }
+
+    /// `--as NAME`: a principal of the lab by name or object ID.
+    fn of(model: &crate::model::Model, lab: &Lab, name: &str) -> anyhow::Result<Self> {
+        let Some(p) = model.principal(name) else {
+            let known: Vec<&str> = model.principals.iter().map(|p| p.name.as_str()).collect();
+            bail!(
+                "PrincipalNotFound: '{name}' is not a principal of lab '{lab}' (it has {}). Add it to the topology's `principals:` with its `roleAssignments:` (docs/topology.md), or leave out --as to be the lab's own principal.",
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                }
+            );
+        };
+        Ok(Who {
+            name: p.name.clone(),
+            object_id: p.object_id.to_ascii_lowercase(),
+            topology: Some(p.tenant_id.clone()),
+        })
     }
 }
 
@@ -174,9 +220,16 @@ fn quote(s: &str) -> String {
 }
 
 /// The variables `cloud env` sets, with their values.
-fn variables(lab: &Lab, files: &Files, url: &str, tenant: &str, secret: &str) -> Vec<(&'static str, String)> {
+fn variables(
+    lab: &Lab,
+    files: &Files,
+    who: &Who,
+    url: &str,
+    tenant: &str,
+    secret: &str,
+) -> Vec<(&'static str, String)> {
     vec![
-        ("AZURE_CONFIG_DIR", files.azure_config().display().to_string()),
+        ("AZURE_CONFIG_DIR", files.azure_config(who).display().to_string()),
         ("REQUESTS_CA_BUNDLE", files.bundle().display().to_string()),
         // MSAL asks login.microsoftonline.com about unknown authorities
         // unless this is off (az's core.instance_discovery).
@@ -185,19 +238,22 @@ fn variables(lab: &Lab, files: &Files, url: &str, tenant: &str, secret: &str) ->
         // For the SDKs (azure-identity's EnvironmentCredential and friends).
         ("AZURE_AUTHORITY_HOST", url.to_string()),
         ("AZURE_TENANT_ID", tenant.to_string()),
-        ("AZURE_CLIENT_ID", auth::LAB_PRINCIPAL_APP_ID.to_string()),
+        ("AZURE_CLIENT_ID", who.object_id.clone()),
         ("AZURE_CLIENT_SECRET", secret.to_string()),
         ("VNETLAB_ARM_ENDPOINT", url.to_string()),
         ("VNETLAB_CLOUD_LAB", lab.name().to_string()),
+        ("VNETLAB_CLOUD_PRINCIPAL", who.name.clone()),
     ]
 }
 
 const SAVED: &str = "_VNETLAB_CLOUD_SAVED_";
+/// A shell variable (not exported) for the length of the printed lines.
+const ACTIVE: &str = "_vnetlab_cloud_active";
 
-pub fn env(lab: &Lab, unset: bool, out: &mut impl Write) -> anyhow::Result<u8> {
+pub fn env(lab: &Lab, unset: bool, as_principal: Option<&str>, out: &mut impl Write) -> anyhow::Result<u8> {
     let files = Files::of(lab);
     if unset {
-        for (name, _) in variables(lab, &files, "", "", "") {
+        for (name, _) in variables(lab, &files, &Who::lab(), "", "", "") {
             writeln!(
                 out,
                 "if [ -n \"${{{SAVED}{name}+x}}\" ]; then export {name}=\"${SAVED}{name}\"; unset {SAVED}{name}; else unset {name}; fi"
@@ -209,68 +265,104 @@ pub fn env(lab: &Lab, unset: bool, out: &mut impl Write) -> anyhow::Result<u8> {
     if !host::is_running(lab) {
         live::up(lab, None, false, &Default::default(), &mut std::io::stderr().lock())?;
     }
-    let url = ensure_serving(lab, &files)?;
-    let (key, _) = ensure_secrets(lab, &files)?;
-    let keys = auth::Keys::new(&key);
-    let secret = keys.client_secret(auth::LAB_PRINCIPAL_APP_ID);
     let model = {
         use crate::az::Backend as _;
         LiveBackend::new(lab.clone())
             .model()
             .map_err(|e| anyhow::anyhow!("{e}"))?
     };
-    let first = model.subscriptions.first().context("the lab has no subscription")?;
-    let tenant = first.tenant_id.clone();
-    // Azure: a principal sees the subscriptions of every tenant it signs
-    // in to; az merges each login's subscriptions into its profile.
+    // An unknown principal is refused before anything is started or written.
+    let who = match as_principal {
+        None => Who::lab(),
+        Some(name) => Who::of(&model, lab, name)?,
+    };
+    let url = ensure_serving(lab, &files)?;
+    let (key, _) = ensure_secrets(lab, &files)?;
+    let secret = auth::Keys::new(&key).client_secret(&who.object_id);
+    // Azure: a principal sees the subscriptions it holds a role in, in
+    // every tenant it signs in to; az merges each login's subscriptions
+    // into its profile. The lab's own principal is Owner of them all.
+    let visible: Vec<&crate::model::Subscription> = model
+        .subscriptions
+        .iter()
+        .filter(|s| {
+            let caller = auth::Caller {
+                app_id: who.object_id.clone(),
+                tenant_id: s.tenant_id.clone(),
+            };
+            arm::rbac::sees_subscription(&model, &caller, &s.id)
+        })
+        .collect();
     let mut tenants: Vec<&str> = Vec::new();
-    for s in &model.subscriptions {
+    for s in &visible {
         if !tenants.iter().any(|t| t.eq_ignore_ascii_case(&s.tenant_id)) {
             tenants.push(&s.tenant_id);
         }
     }
-    let vars = variables(lab, &files, &url, &tenant, &secret);
+    let first = visible.first().copied();
+    let tenant = match (first, &who.topology) {
+        (Some(s), _) => s.tenant_id.clone(),
+        (None, Some(home)) => home.clone(),
+        (None, None) => bail!("the lab has no subscription"),
+    };
+    let vars = variables(lab, &files, &who, &url, &tenant, &secret);
     // az keeps the subscription list of its last login: sign in again
-    // when the lab's subscriptions changed, not only its endpoint.
+    // when the subscriptions the principal sees changed, not only the endpoint.
     let stamp: Vec<&str> = std::iter::once(url.as_str())
-        .chain(model.subscriptions.iter().map(|s| s.id.as_str()))
+        .chain(visible.iter().map(|s| s.id.as_str()))
         .collect();
     let stamp = stamp.join("\n");
-    let signed_in = std::fs::read_to_string(files.signed_in()).unwrap_or_default();
+    let signed_in = std::fs::read_to_string(files.signed_in(&who)).unwrap_or_default();
     if signed_in.trim() != stamp {
-        sign_in(lab, &files, &vars, &url, &tenants, &first.id, &secret)?;
-        std::fs::write(files.signed_in(), &stamp)?;
+        let login = Login {
+            who: &who,
+            tenants: if tenants.is_empty() {
+                vec![tenant.as_str()]
+            } else {
+                tenants
+            },
+            subscription: first.map(|s| s.id.as_str()),
+            secret: &secret,
+        };
+        sign_in(lab, &files, &vars, &url, &login)?;
+        std::fs::write(files.signed_in(&who), &stamp)?;
     }
+    // A shell that already ran `cloud env` (another principal or lab)
+    // keeps what it saved before the first: `--unset` goes back to that.
+    writeln!(out, "{ACTIVE}=\"${{VNETLAB_CLOUD_LAB+x}}\"")?;
     for (name, value) in &vars {
         writeln!(
             out,
-            "if [ -z \"${{{SAVED}{name}+x}}\" ] && [ -n \"${{{name}+x}}\" ]; then export {SAVED}{name}=\"${name}\"; fi"
+            "if [ -z \"${ACTIVE}\" ] && [ -z \"${{{SAVED}{name}+x}}\" ] && [ -n \"${{{name}+x}}\" ]; then export {SAVED}{name}=\"${name}\"; fi"
         )?;
         writeln!(out, "export {name}={}", quote(value))?;
     }
+    writeln!(out, "unset {ACTIVE}")?;
     writeln!(
         out,
         "# az now talks to lab '{lab}' at {url} as {} (vnetlab cloud env --unset undoes it)",
-        auth::LAB_PRINCIPAL_NAME
+        who.name
     )?;
     Ok(0)
 }
 
-/// Registers and selects the lab's cloud and signs the lab's principal in,
-/// in the lab-private config dir.
-fn sign_in(
-    lab: &Lab,
-    files: &Files,
-    vars: &[(&'static str, String)],
-    url: &str,
-    tenants: &[&str],
-    subscription: &str,
-    secret: &str,
-) -> anyhow::Result<()> {
+/// Who signs in where: one `az login` per tenant, then the default subscription.
+struct Login<'a> {
+    who: &'a Who,
+    tenants: Vec<&'a str>,
+    /// None: the principal holds no role anywhere (az needs --allow-no-subscriptions).
+    subscription: Option<&'a str>,
+    secret: &'a str,
+}
+
+/// Registers and selects the lab's cloud and signs the principal in, in
+/// its lab-private config dir.
+fn sign_in(lab: &Lab, files: &Files, vars: &[(&'static str, String)], url: &str, login: &Login) -> anyhow::Result<()> {
     let az = real_az()?;
     let cloud = format!("vnetlab-{}", lab.name());
-    let _ = std::fs::remove_dir_all(files.azure_config());
-    std::fs::create_dir_all(files.azure_config())?;
+    let dir = files.azure_config(login.who);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
     let mut steps: Vec<Vec<&str>> = vec![
         vec![
             "cloud",
@@ -282,21 +374,27 @@ fn sign_in(
         ],
         vec!["cloud", "set", "--name", &cloud],
     ];
-    for tenant in tenants {
-        steps.push(vec![
+    for tenant in &login.tenants {
+        let mut step = vec![
             "login",
             "--service-principal",
             "--username",
-            auth::LAB_PRINCIPAL_APP_ID,
+            &login.who.object_id,
             "--password",
-            secret,
+            login.secret,
             "--tenant",
             tenant,
-        ]);
+        ];
+        if login.subscription.is_none() {
+            step.push("--allow-no-subscriptions");
+        }
+        steps.push(step);
     }
-    // The lab's first subscription is the default, whichever tenant
+    // The first subscription it sees is the default, whichever tenant
     // signed in last.
-    steps.push(vec!["account", "set", "--subscription", subscription]);
+    if let Some(sub) = login.subscription {
+        steps.push(vec!["account", "set", "--subscription", sub]);
+    }
     for step in steps {
         let output = Process::new(&az)
             .args(&step)
@@ -307,8 +405,9 @@ fn sign_in(
             .with_context(|| format!("cannot run {}", az.display()))?;
         if !output.status.success() {
             bail!(
-                "`az {}` failed against lab '{lab}': {}",
+                "`az {}` as {} failed against lab '{lab}': {}",
                 step.first().copied().unwrap_or_default(),
+                login.who.name,
                 String::from_utf8_lossy(&output.stderr).trim()
             );
         }

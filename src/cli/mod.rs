@@ -329,7 +329,8 @@ pub enum Command {
 pub enum CloudAction {
     /// Shell lines that point the real az (and the SDKs) at the lab's ARM
     /// endpoint: a lab-private AZURE_CONFIG_DIR, the lab's CA, its cloud
-    /// registered and selected, the lab's principal signed in. Starts the
+    /// registered and selected, the lab's principal (or `--as` one of its
+    /// topology's) signed in. Starts the
     /// lab and its endpoint when needed.
     Env {
         #[command(flatten)]
@@ -337,6 +338,10 @@ pub enum CloudAction {
         /// Print the lines that undo it instead.
         #[arg(long)]
         unset: bool,
+        /// Sign in as this principal of the lab's topology (name or object
+        /// ID) instead of the lab's own, in a config dir of its own.
+        #[arg(long = "as", value_name = "PRINCIPAL", conflicts_with = "unset")]
+        as_principal: Option<String>,
     },
 }
 
@@ -483,8 +488,13 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             match crate::host::vminit::run()? {}
         }
         Command::Cloud {
-            action: CloudAction::Env { lab, unset },
-        } => cloud::env(&lab.get()?, unset, &mut out),
+            action:
+                CloudAction::Env {
+                    lab,
+                    unset,
+                    as_principal,
+                },
+        } => cloud::env(&lab.get()?, unset, as_principal.as_deref(), &mut out),
         Command::CloudServe { lab } => {
             drop(out);
             cloud::serve(&lab.get()?)
