@@ -152,6 +152,15 @@ fn role_assignments_decide_what_each_principal_may_do() {
         .map(|d| d.flatten().map(|e| e.file_name()).collect())
         .unwrap_or_default();
     assert_eq!(before, after, "an unknown principal wrote in {arm_dir}");
+    // Nor does it start a lab that is not running.
+    let stopped = Lab(format!("{}x", lab.0));
+    let o = vnetlab(&["cloud", "env", "--lab", &stopped.0, "--as", "netops"]);
+    assert!(!o.status.success() && o.stdout.is_empty(), "{}", text(&o));
+    assert!(
+        !std::path::Path::new(&format!("/run/vnetlab/{}", stopped.0)).exists(),
+        "lab {} was started",
+        stopped.0
+    );
 
     // Two shells, two principals, two config dirs.
     let netops = Shell::signed_in(&lab, "netops");

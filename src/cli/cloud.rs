@@ -262,20 +262,22 @@ pub fn env(lab: &Lab, unset: bool, as_principal: Option<&str>, out: &mut impl Wr
         writeln!(out, "# az is back to its own configuration")?;
         return Ok(0);
     }
-    if !host::is_running(lab) {
-        live::up(lab, None, false, &Default::default(), &mut std::io::stderr().lock())?;
-    }
-    let model = {
+    let model = || {
         use crate::az::Backend as _;
         LiveBackend::new(lab.clone())
             .model()
-            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .map_err(|e| anyhow::anyhow!("{e}"))
     };
-    // An unknown principal is refused before anything is started or written.
+    // An unknown principal is refused before anything is started or
+    // written (a stopped lab answers from its saved state).
     let who = match as_principal {
         None => Who::lab(),
-        Some(name) => Who::of(&model, lab, name)?,
+        Some(name) => Who::of(&model()?, lab, name)?,
     };
+    if !host::is_running(lab) {
+        live::up(lab, None, false, &Default::default(), &mut std::io::stderr().lock())?;
+    }
+    let model = model()?;
     let url = ensure_serving(lab, &files)?;
     let (key, _) = ensure_secrets(lab, &files)?;
     let secret = auth::Keys::new(&key).client_secret(&who.object_id);
