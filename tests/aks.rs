@@ -189,3 +189,68 @@ fn a_node_may_not_send_pod_sources_out_of_its_cluster() {
         "{v:?}"
     );
 }
+
+/// Issue 16 item 4 for lab 06, without root: `az group export` of both
+/// groups, each template deployed into a fresh lab (the db VM's password as
+/// its securestring parameter), the test pods created again as `kubectl
+/// run` would (pods are Kubernetes objects: no ARM template holds them),
+/// and every stage-1 expectation holds on the rebuilt lab, with the same
+/// node names, addresses and pod /24s.
+#[test]
+fn lab_06_round_trips_through_group_export_and_a_deployment() {
+    use vnetlab::arm::export;
+    use vnetlab::model::{PodSpec, ResourceId};
+    let from = stage1();
+    let mut into = Model::new();
+    for g in from.resource_groups.values().filter(|g| !g.name.starts_with("MC_")) {
+        into.apply_all(vec![Change::PutResourceGroup {
+            subscription: g.id.subscription_id().to_string(),
+            name: g.name.clone(),
+            location: g.location.clone(),
+        }])
+        .unwrap_or_else(|(_, e)| panic!("{e}"));
+    }
+    for group in ["rg-canada", "rg-eastus"] {
+        let gid = from
+            .resource_groups
+            .keys()
+            .find(|g| g.name() == group)
+            .expect("the group")
+            .clone();
+        let template = export::template(&from, &gid);
+        let password = export::password_parameter("db-vm");
+        let parameters = match template["parameters"].get(&password) {
+            Some(_) => serde_json::json!({ password: { "value": "AksLab-Passw0rd!" } }),
+            None => serde_json::json!({}),
+        };
+        let changes = export::deploy(&into, &gid, &template, &parameters)
+            .unwrap_or_else(|e| panic!("{group}: {e}\n{template:#}"));
+        into.apply_all(changes)
+            .unwrap_or_else(|(i, e)| panic!("{group}: change {i}: {e}"));
+    }
+    let nodes = |m: &Model| -> Vec<(String, String, String)> {
+        m.managed_clusters
+            .values()
+            .flat_map(|c| {
+                c.nodes()
+                    .map(move |n| (c.name.clone(), n.name.clone(), n.pod_cidr.to_string()))
+            })
+            .collect()
+    };
+    assert_eq!(nodes(&into), nodes(&from));
+    for c in from.managed_clusters.values() {
+        let cluster = ResourceId::parse(c.id.as_str()).expect("an ID");
+        let pods = c.pods.iter().map(|p| {
+            Change::PutPod(PodSpec {
+                cluster: cluster.clone(),
+                name: p.name.clone(),
+                image: p.image.clone(),
+                command: p.command.clone(),
+                node: Some(p.node.clone()),
+            })
+        });
+        into.apply_all(pods.collect::<Vec<_>>())
+            .unwrap_or_else(|(i, e)| panic!("pod {i}: {e}"));
+    }
+    check(&into, "expect.yaml");
+}

@@ -70,6 +70,11 @@ fn api_version(resource_type: &str) -> &'static str {
         "2024-07-01"
     } else if resource_type.to_ascii_lowercase().starts_with("microsoft.cache/") {
         "2024-03-01"
+    } else if resource_type
+        .to_ascii_lowercase()
+        .starts_with("microsoft.containerservice/")
+    {
+        "2025-07-01"
     } else {
         "2024-05-01"
     }
@@ -282,6 +287,16 @@ fn implied_dependencies(m: &Model, lower_id: &str, typ: &str, body: &Value) -> V
                 .chain(route_servers.map(|rs| lower(&rs.ip_configuration_id())))
                 .collect()
         }
+        // A cluster's pools name their subnets in `vnetSubnetID`, a string
+        // rather than a reference: the VNet must be there first.
+        "microsoft.containerservice/managedclusters" => body
+            .pointer("/properties/agentPoolProfiles")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p.get("vnetSubnetID").and_then(Value::as_str))
+            .map(top_level)
+            .collect(),
         "microsoft.network/virtualhubs/bgpconnections" => m
             .route_servers
             .values()

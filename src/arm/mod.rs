@@ -16,6 +16,7 @@ mod export_params;
 mod hub;
 pub mod jsonc;
 mod put;
+mod put_aks;
 mod put_gateway;
 pub mod rbac;
 pub mod template;
@@ -182,6 +183,7 @@ const PROVIDERS: &[(&str, &[&str])] = &[
         &["resourceGroups", "subscriptions", "deployments"],
     ),
     ("Microsoft.Cache", &["redis"]),
+    ("Microsoft.ContainerService", &["managedClusters"]),
 ];
 
 impl Arm {
@@ -991,6 +993,8 @@ fn image_alias_doc() -> Value {
     })
 }
 
+#[cfg(test)]
+mod aks_tests;
 #[cfg(test)]
 mod shim_tests;
 #[cfg(test)]

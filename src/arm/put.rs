@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::put_gateway;
+use super::{put_aks, put_gateway};
 
 use crate::model::{
     AzureError, Change, ErrorCode, Model, MxRecord, NicSpec, PeeringSpec, PrivateDnsZoneConfig,
@@ -190,6 +190,8 @@ pub fn changes(m: &Model, id: &ResourceId, body: &Value, principal: Option<&str>
         "microsoft.network/virtualnetworkgateways" => vec![put_gateway::gateway(id, body)?],
         "microsoft.network/localnetworkgateways" => vec![put_gateway::local_gateway(id, body)?],
         "microsoft.network/connections" => vec![put_gateway::connection(id, body)?],
+        "microsoft.containerservice/managedclusters" => put_aks::cluster(id, body)?,
+        "microsoft.containerservice/managedclusters/agentpools" => vec![put_aks::agent_pool(id, body)?],
         _ => {
             return Err(AzureError::new(
                 ErrorCode::BadRequest,
@@ -519,6 +521,8 @@ pub fn delete(id: &ResourceId) -> Option<Change> {
         "microsoft.network/privatednszones" => Change::DeletePrivateDnsZone(id),
         "microsoft.network/privatednszones/virtualnetworklinks" => Change::DeleteVirtualNetworkLink(id),
         "microsoft.network/privateendpoints/privatednszonegroups" => Change::DeletePrivateDnsZoneGroup(id),
+        "microsoft.containerservice/managedclusters" => Change::DeleteManagedCluster(id),
+        "microsoft.containerservice/managedclusters/agentpools" => Change::DeleteAgentPool(id),
         t if is_record_set_type(t) => Change::DeleteRecordSet(id),
         _ => return None,
     })

@@ -8,14 +8,14 @@ use crate::model::DEFAULT_SUBSCRIPTION_ID;
 
 const SUB: &str = DEFAULT_SUBSCRIPTION_ID;
 
-struct Lab {
+pub(super) struct Lab {
     arm: Arm,
-    backend: MemoryBackend,
+    pub(super) backend: MemoryBackend,
     token: String,
 }
 
 impl Lab {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         let mut arm = Arm::new(b"test-key", "https://127.0.0.1:4443");
         let mut backend = MemoryBackend::new();
         let secret = arm.keys().client_secret(auth::LAB_PRINCIPAL_APP_ID);
@@ -42,7 +42,7 @@ impl Lab {
         Lab { arm, backend, token }
     }
 
-    fn call(&mut self, method: &str, path: &str, body: Option<Value>) -> Response {
+    pub(super) fn call(&mut self, method: &str, path: &str, body: Option<Value>) -> Response {
         let bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
         let mut req = request(method, path, Some(&self.token), &bytes);
         if !path.contains("api-version") {

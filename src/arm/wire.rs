@@ -5,7 +5,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::az::render;
+use crate::az::{render, render_aks};
 use crate::model::{Model, ResourceId};
 
 /// Keys that stay beside `properties` in an ARM resource.
@@ -39,7 +39,7 @@ pub fn to_arm(v: Value) -> Value {
         Value::Object(map) => {
             let is_resource = map.contains_key("id") && map.contains_key("name");
             if !is_resource {
-                return Value::Object(map.into_iter().map(|(k, v)| (k, to_arm(v))).collect());
+                return Value::Object(map.into_iter().map(|(k, v)| (arm_spelling(k), to_arm(v))).collect());
             }
             let mut top = Map::new();
             let mut props = match map.get("properties") {
@@ -62,7 +62,7 @@ pub fn to_arm(v: Value) -> Value {
                 if ENVELOPE.contains(&k.as_str()) && !property_sku {
                     top.insert(k, v);
                 } else {
-                    props.insert(k, to_arm(v));
+                    props.insert(arm_spelling(k), to_arm(v));
                 }
             }
             if !props.is_empty() {
@@ -71,6 +71,14 @@ pub fn to_arm(v: Value) -> Value {
             Value::Object(top)
         }
         other => other,
+    }
+}
+
+/// ARM's spelling of a field az prints under another (AKS's `vnetSubnetID`).
+fn arm_spelling(k: String) -> String {
+    match render_aks::ARM_SPELLINGS.iter().find(|(az, _)| *az == k) {
+        Some((_, arm)) => arm.to_string(),
+        None => k,
     }
 }
 
@@ -117,6 +125,10 @@ pub fn all_rendered(m: &Model) -> Vec<Value> {
     out.extend(m.load_balancers.values().map(|lb| render::load_balancer(m, lb)));
     out.extend(m.redis_caches.values().map(render::redis));
     out.extend(m.private_endpoints.values().map(render::private_endpoint));
+    for c in m.managed_clusters.values() {
+        out.push(render_aks::cluster(m, c));
+        out.extend(c.agent_pools.iter().map(|p| render_aks::agent_pool(c, p)));
+    }
     out.extend(crate::az::render_dns::all(m));
     out.iter_mut().for_each(|v| render::add_tags(m, v));
     out

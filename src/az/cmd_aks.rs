@@ -8,7 +8,7 @@ use super::args::{Args, Leaf, choice, flag, location, name, opt, rg, yes};
 use super::{AzError, Ctx, Handler, Reply, confirm, finish, table_rows};
 use crate::model::{
     AgentPool, AgentPoolMode, AgentPoolSpec, CONTAINER_SERVICE, Change, DEFAULT_POOL_NAME, ManagedCluster,
-    ManagedClusterSpec, Model, ResourceId,
+    ManagedClusterSpec, ResourceId,
 };
 
 pub fn leaves() -> Vec<Leaf<Handler>> {
@@ -177,14 +177,18 @@ fn create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
 
 fn list(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     Ok(Reply::Table(
-        ctx.list(a.str("resource-group"), |m| &m.managed_clusters, cluster_json)?,
+        ctx.list(
+            a.str("resource-group"),
+            |m| &m.managed_clusters,
+            super::render_aks::cluster,
+        )?,
         cluster_table,
     ))
 }
 
 fn show(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let c = ctx.existing(&ctx.model().managed_clusters, &cluster_id(ctx, &a, "name"))?;
-    Ok(Reply::Table(cluster_json(ctx.model(), c), cluster_table))
+    Ok(Reply::Table(super::render_aks::cluster(ctx.model(), c), cluster_table))
 }
 
 fn delete(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
@@ -251,7 +255,12 @@ fn pool_add(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
 fn pool_list(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let c = ctx.existing(&ctx.model().managed_clusters, &cluster_id(ctx, &a, "cluster-name"))?;
     Ok(Reply::Table(
-        Value::Array(c.agent_pools.iter().map(|p| pool_json(c, p)).collect()),
+        Value::Array(
+            c.agent_pools
+                .iter()
+                .map(|p| super::render_aks::agent_pool(c, p))
+                .collect(),
+        ),
         pool_table,
     ))
 }
@@ -259,7 +268,7 @@ fn pool_list(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
 fn pool_show(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let (c, p) = pool_of(ctx, &a)?;
     let p = p.ok_or_else(|| super::ctx::not_found(&c.agent_pool_id(a.must("name"))))?;
-    Ok(Reply::Table(pool_json(c, p), pool_table))
+    Ok(Reply::Table(super::render_aks::agent_pool(c, p), pool_table))
 }
 
 fn pool_scale(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
@@ -283,61 +292,6 @@ fn pool_delete(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     p.ok_or_else(|| super::ctx::not_found(&id))?;
     ctx.apply(vec![Change::DeleteAgentPool(id)])?;
     Ok(Reply::Nothing)
-}
-
-fn pool_json(c: &ManagedCluster, p: &AgentPool) -> Value {
-    json!({
-        "count": p.count(),
-        "id": c.agent_pool_id(&p.name).as_str(),
-        "maxPods": 250,
-        "mode": format!("{:?}", p.mode),
-        "name": p.name,
-        "nodeImageVersion": "AKSUbuntu-2204gen2containerd",
-        "orchestratorVersion": c.kubernetes_version,
-        "osSku": "Ubuntu",
-        "osType": "Linux",
-        "powerState": {"code": "Running"},
-        "provisioningState": "Succeeded",
-        "type": "VirtualMachineScaleSets",
-        "vmSize": p.vm_size,
-        "vnetSubnetId": p.vnet_subnet_id.as_str(),
-    })
-}
-
-fn cluster_json(_: &Model, c: &ManagedCluster) -> Value {
-    let n = &c.network_profile;
-    let fqdn = format!(
-        "{}-{:08x}.hcp.{}.azmk8s.io",
-        c.dns_prefix,
-        crate::dataplane::stable_key(&c.id) as u32,
-        c.location
-    );
-    json!({
-        "agentPoolProfiles": c.agent_pools.iter().map(|p| { let mut v = pool_json(c, p); if let Some(o) = v.as_object_mut() { o.remove("id"); } v }).collect::<Vec<_>>(),
-        "currentKubernetesVersion": c.kubernetes_version,
-        "dnsPrefix": c.dns_prefix,
-        "fqdn": fqdn,
-        "id": c.id.as_str(),
-        "kubernetesVersion": c.kubernetes_version,
-        "location": c.location,
-        "name": c.name,
-        "networkProfile": {
-            "dnsServiceIp": n.dns_service_ip.to_string(),
-            "ipFamilies": ["IPv4"],
-            "loadBalancerSku": "standard",
-            "networkPlugin": n.network_plugin,
-            "networkPluginMode": n.network_plugin_mode,
-            "outboundType": "loadBalancer",
-            "podCidr": n.pod_cidr.to_string(),
-            "podCidrs": [n.pod_cidr.to_string()],
-            "serviceCidr": n.service_cidr.to_string(),
-            "serviceCidrs": [n.service_cidr.to_string()],
-        },
-        "nodeResourceGroup": c.node_resource_group,
-        "powerState": {"code": "Running"},
-        "provisioningState": "Succeeded",
-        "type": "Microsoft.ContainerService/ManagedClusters",
-    })
 }
 
 /// az's aks_list_table_format / aks_show_table_format.

@@ -26,6 +26,7 @@ mod cmd_watcher;
 mod ctx;
 pub mod output;
 pub mod render;
+pub mod render_aks;
 pub mod render_dns;
 pub mod watcher;
 mod what_if;
