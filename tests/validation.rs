@@ -2567,6 +2567,60 @@ fn role_assignment_with_an_unknown_role_is_refused() {
     refused(&mut m, c, ErrorCode::RoleDefinitionDoesNotExist, "Network Wizard");
 }
 
+/// A second assignment of the same role to the same principal at the same
+/// scope (another name) is ARM's 409 RoleAssignmentExists, through the ARM
+/// endpoint (az aks create treats it as done).
+#[test]
+fn a_second_identical_role_assignment_is_role_assignment_exists() {
+    use vnetlab::arm::{Arm, Request, auth};
+    let mut backend = vnetlab::az::MemoryBackend::new();
+    let mut arm = Arm::new(b"k", "https://127.0.0.1:1");
+    let req = |method: &str, path: &str, token: Option<&str>, body: String| {
+        let (path, query) = path.split_once('?').unwrap_or((path, ""));
+        Request {
+            method: method.into(),
+            path: path.into(),
+            query: auth::form(query.as_bytes()),
+            authorization: token.map(|t| format!("Bearer {t}")),
+            if_match: None,
+            if_none_match: None,
+            body: body.into_bytes(),
+        }
+    };
+    let secret = arm.keys().client_secret(auth::LAB_PRINCIPAL_APP_ID);
+    let form = format!(
+        "grant_type=client_credentials&client_id={}&client_secret={secret}",
+        auth::LAB_PRINCIPAL_APP_ID
+    );
+    let r = arm.handle(
+        "t",
+        &req("POST", &format!("/{DEFAULT_TENANT_ID}/oauth2/v2.0/token"), None, form),
+        &mut backend,
+        1,
+    );
+    let token = r.body.expect("a token")["access_token"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    let body = serde_json::json!({ "properties": {
+        "roleDefinitionId": format!("/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/4d97b98b-1d4f-4787-a291-c67834d212e7"),
+        "principalId": "11111111-2222-4333-8444-555555555555" } })
+    .to_string();
+    let at = |n: u8| {
+        format!(
+            "/subscriptions/{SUB}/providers/Microsoft.Authorization/roleAssignments/00000000-0000-4000-8000-00000000000{n}?api-version=2022-04-01"
+        )
+    };
+    let first = arm.handle("t", &req("PUT", &at(1), Some(&token), body.clone()), &mut backend, 2);
+    assert_eq!(first.status, 201, "{first:?}");
+    let second = arm.handle("t", &req("PUT", &at(2), Some(&token), body), &mut backend, 2);
+    assert_eq!(second.status, 409, "{second:?}");
+    assert_eq!(
+        second.body.expect("an error")["error"]["code"],
+        ErrorCode::RoleAssignmentExists.as_str()
+    );
+}
+
 #[test]
 fn role_assignment_with_a_bad_scope_is_refused() {
     let mut m = base();

@@ -171,3 +171,73 @@ fn an_exported_cluster_deploys_into_a_fresh_lab_with_the_same_nodes() {
     assert_eq!(nodes(&fresh).len(), 2);
     assert_eq!(nodes(&fresh), nodes(&lab));
 }
+
+/// What az aks create does around the PUT: lists the subnet's role
+/// assignments at scope, then (after the PUT) reads the cluster's identity,
+/// resolves Network Contributor and assigns it on the subnet.
+#[test]
+fn az_aks_create_grants_the_clusters_identity_network_contributor_on_the_subnet() {
+    let mut lab = lab();
+    let at = |what: &str| format!("{}/providers/Microsoft.Authorization/{what}", subnet());
+    let r = lab.call(
+        "GET",
+        &format!("{}?api-version=2022-04-01&$filter=atScope()", at("roleAssignments")),
+        None,
+    );
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.body.expect("body")["value"], json!([]));
+    assert!(
+        lab.call("PUT", &cluster_path(), Some(create_body("10.32.0.0/13")))
+            .status
+            < 300
+    );
+    let principal = lab.call("GET", &cluster_path(), None).body.expect("body")["identity"]["principalId"].clone();
+    let r = lab.call(
+        "GET",
+        &format!(
+            "{}?api-version=2022-04-01&$filter=roleName eq 'Network Contributor'",
+            at("roleDefinitions")
+        ),
+        None,
+    );
+    let defs = r.body.expect("body");
+    assert_eq!(defs["value"].as_array().map(Vec::len), Some(1), "{defs}");
+    let definition = defs["value"][0]["id"].clone();
+    assert!(
+        definition
+            .as_str()
+            .is_some_and(|d| d.ends_with("4d97b98b-1d4f-4787-a291-c67834d212e7"))
+    );
+    let body = json!({ "properties": { "roleDefinitionId": definition, "principalId": principal, "principalType": "ServicePrincipal" } });
+    let put = format!(
+        "{}/0a1b2c3d-0000-4000-8000-000000000001?api-version=2022-04-01",
+        at("roleAssignments")
+    );
+    let r = lab.call("PUT", &put, Some(body.clone()));
+    assert_eq!(r.status, 201, "{r:?}");
+    // What subnet_role_assignment_exists then finds.
+    let r = lab.call(
+        "GET",
+        &format!("{}?api-version=2022-04-01&$filter=atScope()", at("roleAssignments")),
+        None,
+    );
+    let v = r.body.expect("body")["value"].clone();
+    assert_eq!(v[0]["properties"]["scope"], subnet().as_str(), "{v}");
+    assert_eq!(v[0]["properties"]["principalId"], principal);
+    // Azure: the same principal, role and scope under another name is RoleAssignmentExists.
+    let again = format!(
+        "{}/0a1b2c3d-0000-4000-8000-000000000002?api-version=2022-04-01",
+        at("roleAssignments")
+    );
+    let r = lab.call("PUT", &again, Some(body));
+    assert_eq!(r.status, 409, "{r:?}");
+    assert_eq!(r.body.expect("body")["error"]["code"], "RoleAssignmentExists");
+    // An unknown role definition is refused in ARM's words.
+    let bogus = json!({ "properties": { "roleDefinitionId": "/x/roleDefinitions/nope", "principalId": "p" } });
+    let r = lab.call("PUT", &again, Some(bogus));
+    assert_eq!(r.body.expect("body")["error"]["code"], "RoleDefinitionDoesNotExist");
+    // No effect on the network: the lab has no principal for the identity.
+    assert!(lab.backend.model.role_assignments.is_empty());
+    assert_eq!(lab.call("DELETE", &put, None).status, 200);
+    assert_eq!(lab.call("DELETE", &put, None).status, 204);
+}

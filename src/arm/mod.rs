@@ -19,6 +19,7 @@ mod put;
 mod put_aks;
 mod put_gateway;
 pub mod rbac;
+mod role_assignments;
 pub mod template;
 pub mod versions;
 pub mod wire;
@@ -114,6 +115,7 @@ fn status_of(e: &AzureError) -> u16 {
         | PublicIPAddressInUse
         | AnotherPeeringAlreadyReferencesRemoteVnet
         | Conflict
+        | RoleAssignmentExists
         | CannotDeleteResource => 409,
         PreconditionFailed => 412,
         _ => 400,
@@ -447,6 +449,9 @@ impl Arm {
                 &format!("The subscription '{sub_id}' could not be found."),
             );
         };
+        if let Some(p) = role_assignments::path(&segs[2..], &sub.id) {
+            return role_assignments::handle(req, &p, &sub.id, caller, model, backend);
+        }
         if let Some((scope, more)) = deployments::path(rest, segs, &sub.id) {
             return self.deployments(req, &scope, more, caller, model, backend);
         }

@@ -367,6 +367,16 @@ pub fn provider(namespace: &str) -> Option<&'static Provider> {
 /// resource groups, `providers` listings and registration) are
 /// Microsoft.Resources with no type.
 fn target<'a>(segs: &[&'a str], l: &[&str]) -> (&'a str, Option<&'a str>) {
+    // Azure: an extension resource (`{resource}/providers/{ns}/{type}`,
+    // e.g. a role assignment on a subnet) is served by the extension's
+    // provider, not the resource's.
+    if let Some(i) = l
+        .iter()
+        .rposition(|s| *s == "providers")
+        .filter(|i| *i > 6 && l.len() > i + 2)
+    {
+        return (segs[i + 1], Some(segs[i + 2]));
+    }
     match l {
         ["subscriptions", _, "resourcegroups", _, "providers", _, _, ..] => (segs[5], Some(segs[6])),
         // `/subscriptions/{id}/providers/{ns}` and `/register` are ARM's.

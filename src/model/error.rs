@@ -84,6 +84,7 @@ error_codes! {
     LinkedAuthorizationFailed,
     PrincipalNotFound,
     RoleDefinitionDoesNotExist,
+    RoleAssignmentExists,
     LocationNotAvailableForResourceType,
     // Count limits and quotas.
     SecurityRuleCountLimitReached,

@@ -11,7 +11,7 @@
 mod eval;
 mod expr;
 mod functions;
-mod hash;
+pub(super) mod hash;
 
 use std::collections::{BTreeMap, BTreeSet};
 
