@@ -69,7 +69,7 @@ fn api_version(resource_type: &str) -> &'static str {
     if resource_type.to_ascii_lowercase().starts_with("microsoft.compute/") {
         "2024-07-01"
     } else if resource_type.to_ascii_lowercase().starts_with("microsoft.cache/") {
-        "2024-03-01"
+        "2024-11-01"
     } else if resource_type
         .to_ascii_lowercase()
         .starts_with("microsoft.containerservice/")
@@ -297,6 +297,13 @@ fn implied_dependencies(m: &Model, lower_id: &str, typ: &str, body: &Value) -> V
             .filter_map(|p| p.get("vnetSubnetID").and_then(Value::as_str))
             .map(top_level)
             .collect(),
+        // A cache names its subnet by a bare string, not `{ "id": … }`.
+        "microsoft.cache/redis" => body
+            .pointer("/properties/subnetId")
+            .and_then(Value::as_str)
+            .map(top_level)
+            .into_iter()
+            .collect(),
         "microsoft.network/virtualhubs/bgpconnections" => m
             .route_servers
             .values()
@@ -373,6 +380,42 @@ routeServers:
     peerings: [{name: nva1, peerIp: 10.0.2.4, peerAsn: 65001}, {name: nva2, peerIp: 10.0.2.5, peerAsn: 65002}]
 ";
 
+    /// Lab 05's load balancers and caches (its private endpoint is not
+    /// here): a Standard and a Basic internal load balancer with a probe, a
+    /// rule and two backends each, an injected Premium cache with a static
+    /// IP and a cache outside any VNet.
+    const BALANCERS: &str = "
+virtualNetworks:
+  - name: VNet2
+    addressPrefixes: [10.2.0.0/16]
+    subnets: [{name: backend, addressPrefix: 10.2.0.0/24}, {name: redis, addressPrefix: 10.2.1.0/24}]
+virtualMachines:
+  - {name: backend1, vnet: VNet2, subnet: backend, adminPassword: Learn-Peering-2026!}
+  - {name: backend2, vnet: VNet2, subnet: backend, adminPassword: Learn-Peering-2026!}
+  - {name: basic-backend1, vnet: VNet2, subnet: backend, publicIpAddress: '', adminPassword: Learn-Peering-2026!}
+  - {name: basic-backend2, vnet: VNet2, subnet: backend, publicIpAddress: '', adminPassword: Learn-Peering-2026!}
+loadBalancers:
+  - name: std-ilb
+    sku: Standard
+    vnet: VNet2
+    subnet: backend
+    privateIpAddress: 10.2.0.100
+    backends: [backend1, backend2]
+    probes: [{name: ssh-probe, protocol: Tcp, port: 22, interval: 5}]
+    rules: [{name: ssh-2222, protocol: Tcp, frontendPort: 2222, backendPort: 22, probe: ssh-probe}]
+  - name: basic-ilb
+    sku: Basic
+    vnet: VNet2
+    subnet: backend
+    privateIpAddress: 10.2.0.101
+    backends: [basic-backend1, basic-backend2]
+    probes: [{name: http-probe, protocol: Http, port: 80, path: /health, threshold: 3}]
+    rules: [{name: web, protocol: Tcp, frontendPort: 80, backendPort: 80, probe: http-probe}]
+redisCaches:
+  - {name: lb-lab-cache, sku: Premium, vmSize: P1, vnet: VNet2, subnet: redis, staticIp: 10.2.1.10, enableNonSslPort: true}
+  - {name: lb-lab-cache-pl, sku: Standard, vmSize: C1}
+";
+
     /// `yaml`'s model exported, deployed into an empty lab with the same
     /// group, and exported again: the same template, the same resources.
     fn round_trip(yaml: &str) -> (Value, Model) {
@@ -380,7 +423,15 @@ routeServers:
         let group = original.resource_groups.keys().next().unwrap().clone();
         let exported = template(&original, &group);
         let mut rebuilt = Topology::parse(GROUP).unwrap().build().unwrap();
-        let changes = deploy(&rebuilt, &group, &exported, &json!({})).unwrap();
+        // The VMs' passwords (every topology here gives the same one).
+        let passwords: Map<String, Value> = exported["parameters"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(k, _)| k.ends_with("_adminPassword"))
+            .map(|(k, _)| (k.clone(), json!({ "value": "Learn-Peering-2026!" })))
+            .collect();
+        let changes = deploy(&rebuilt, &group, &exported, &Value::Object(passwords)).unwrap();
         rebuilt.apply_all(changes).unwrap();
         assert_eq!(template(&rebuilt, &group), exported);
         (exported, rebuilt)
@@ -441,6 +492,61 @@ routeServers:
         assert!(
             !text.contains("/resourcegroups/gw-rg/"),
             "a literal ID is left: {exported}"
+        );
+    }
+
+    #[test]
+    fn load_balancers_backend_pools_and_caches_round_trip() {
+        let (exported, rebuilt) = round_trip(BALANCERS);
+        assert_eq!(rebuilt.load_balancers.len(), 2);
+        let std = rebuilt.load_balancers.values().find(|lb| lb.name == "std-ilb").unwrap();
+        assert_eq!(
+            std.frontend_ip_configurations[0].private_ip_address.to_string(),
+            "10.2.0.100"
+        );
+        assert_eq!(std.probes[0].interval_in_seconds, 5);
+        let members = |lb: &str| {
+            rebuilt
+                .network_interfaces
+                .values()
+                .filter(|n| {
+                    n.load_balancer_backend_address_pools
+                        .iter()
+                        .any(|p| p.as_str().contains(lb))
+                })
+                .count()
+        };
+        assert_eq!((members("/std-ilb/"), members("/basic-ilb/")), (2, 2));
+        let cache = rebuilt
+            .redis_caches
+            .values()
+            .find(|c| c.name == "lb-lab-cache")
+            .unwrap();
+        assert_eq!(cache.static_ip.map(|ip| ip.to_string()).as_deref(), Some("10.2.1.10"));
+        assert_eq!((cache.vm_size.as_str(), cache.enable_non_ssl_port), ("P1", true));
+        let resources = exported["resources"].as_array().unwrap();
+        let of = |name: &str| {
+            resources
+                .iter()
+                .find(|r| export_params::literal_name(&exported, r["name"].as_str().unwrap()) == name)
+                .unwrap()
+        };
+        let depends_on = |name: &str, parameter: &str| {
+            of(name)["dependsOn"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|d| d.as_str().unwrap().contains(&format!("parameters('{parameter}')")))
+        };
+        // A backend's NIC waits for its load balancer; the injected cache for its VNet.
+        assert!(depends_on("backend1VMNic", "loadBalancers_std_ilb_name"));
+        assert!(depends_on("lb-lab-cache", "virtualNetworks_VNet2_name"));
+        // Azure: a cache's SKU is a property; a pool's members are the NICs' to say.
+        assert_eq!(of("lb-lab-cache")["properties"]["sku"]["name"], "Premium");
+        assert!(
+            of("std-ilb")["properties"]["backendAddressPools"][0]
+                .get("properties")
+                .is_none_or(|p| p.get("backendIPConfigurations").is_none())
         );
     }
 

@@ -17,6 +17,7 @@ mod hub;
 pub mod jsonc;
 mod put;
 mod put_aks;
+mod put_balancer;
 mod put_gateway;
 pub mod rbac;
 mod role_assignments;
@@ -780,7 +781,10 @@ impl Arm {
             // Azure: deleting what is not there answers 204 No Content.
             return if held { self.deleted(id) } else { Response::empty(204) };
         }
-        let Some(change) = put::delete(id).or_else(|| hub::delete(id)) else {
+        let Some(change) = put::delete(id)
+            .or_else(|| put::delete_part(model, id))
+            .or_else(|| hub::delete(id))
+        else {
             return Response::error(
                 400,
                 "BadRequest",

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::{put_aks, put_gateway};
+use super::{put_aks, put_balancer, put_gateway};
 
 use crate::model::{
     AzureError, Change, ErrorCode, Model, MxRecord, NicSpec, PeeringSpec, PrivateDnsZoneConfig,
@@ -169,7 +169,16 @@ pub fn changes(m: &Model, id: &ResourceId, body: &Value, principal: Option<&str>
                 sku,
             })]
         }
-        "microsoft.network/networkinterfaces" => vec![nic_change(id, location, p)?],
+        "microsoft.network/networkinterfaces" => {
+            let mut out = vec![nic_change(id, location, p)?];
+            let config = p
+                .get("ipConfigurations")
+                .and_then(Value::as_array)
+                .and_then(|c| c.first())
+                .map_or(&Value::Null, props);
+            out.extend(put_balancer::nic_pools(m, id, config)?);
+            out
+        }
         "microsoft.compute/virtualmachines" => vec![vm_change(id, location, p)?],
         "microsoft.network/privatednszones" => vec![Change::PutPrivateDnsZone(PrivateDnsZoneSpec { id: id.clone() })],
         "microsoft.network/privatednszones/virtualnetworklinks" => {
@@ -192,6 +201,9 @@ pub fn changes(m: &Model, id: &ResourceId, body: &Value, principal: Option<&str>
         "microsoft.network/connections" => vec![put_gateway::connection(id, body)?],
         "microsoft.containerservice/managedclusters" => put_aks::cluster(id, body)?,
         "microsoft.containerservice/managedclusters/agentpools" => vec![put_aks::agent_pool(id, body)?],
+        "microsoft.network/loadbalancers" => vec![put_balancer::load_balancer(id, body)?],
+        "microsoft.network/loadbalancers/backendaddresspools" => vec![put_balancer::backend_pool(m, id)?],
+        "microsoft.cache/redis" => vec![put_balancer::redis(id, body)?],
         _ => {
             return Err(AzureError::new(
                 ErrorCode::BadRequest,
@@ -500,6 +512,7 @@ pub fn is_record_set_type(typ: &str) -> bool {
 }
 
 /// The change a DELETE at `id` makes; `None` for a type it cannot delete.
+/// (A load balancer's backend pool is [`delete_part`]: it needs the model.)
 pub fn delete(id: &ResourceId) -> Option<Change> {
     let id = id.clone();
     Some(match id.resource_type().to_ascii_lowercase().as_str() {
@@ -518,6 +531,7 @@ pub fn delete(id: &ResourceId) -> Option<Change> {
         "microsoft.network/localnetworkgateways" => Change::DeleteLocalNetworkGateway(id),
         "microsoft.network/connections" => Change::DeleteConnection(id),
         "microsoft.network/loadbalancers" => Change::DeleteLoadBalancer(id),
+        "microsoft.cache/redis" => Change::DeleteRedisCache(id),
         "microsoft.network/privatednszones" => Change::DeletePrivateDnsZone(id),
         "microsoft.network/privatednszones/virtualnetworklinks" => Change::DeleteVirtualNetworkLink(id),
         "microsoft.network/privateendpoints/privatednszonegroups" => Change::DeletePrivateDnsZoneGroup(id),
@@ -526,4 +540,13 @@ pub fn delete(id: &ResourceId) -> Option<Change> {
         t if is_record_set_type(t) => Change::DeleteRecordSet(id),
         _ => return None,
     })
+}
+
+/// The change a DELETE of a part that ARM deletes on its own makes: a load
+/// balancer's backend pool, which is the load balancer put without it.
+pub fn delete_part(m: &Model, id: &ResourceId) -> Option<Change> {
+    id.resource_type()
+        .eq_ignore_ascii_case("Microsoft.Network/loadBalancers/backendAddressPools")
+        .then(|| put_balancer::delete_backend_pool(m, id))
+        .flatten()
 }

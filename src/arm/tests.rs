@@ -1295,3 +1295,6 @@ fn private_dns_zone_groups_put_get_list_delete_in_arms_shape() {
     assert_eq!(lab.call("GET", &group, None).status, 404);
     assert_eq!(records(&lab.backend.model), records(&before), "its record goes with it");
 }
+
+/// Load balancers and Redis caches (src/arm/put_balancer.rs).
+mod balancer;

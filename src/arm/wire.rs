@@ -48,19 +48,27 @@ pub fn to_arm(v: Value) -> Value {
             };
             // Azure: a virtual network gateway's `sku` is one of its properties
             // (REST Virtual Network Gateways: VirtualNetworkGatewayPropertiesFormat.sku).
-            let gateway = map
-                .get("type")
-                .and_then(Value::as_str)
-                .is_some_and(|t| t.eq_ignore_ascii_case("Microsoft.Network/virtualNetworkGateways"));
+            let of_type = |want: &str| {
+                map.get("type")
+                    .and_then(Value::as_str)
+                    .is_some_and(|t| t.eq_ignore_ascii_case(want))
+            };
+            let gateway = of_type("Microsoft.Network/virtualNetworkGateways");
+            // Azure: a cache's `sku` and `staticIP` are properties too
+            // (REST Redis - Get: RedisResource.properties.sku, .staticIP;
+            // az prints the SDK's `staticIp`).
+            let redis = of_type("Microsoft.Cache/Redis");
             for (k, v) in map {
                 if k == "properties" {
                     continue;
                 }
                 // Azure: the envelope's `sku` is an object; a string `sku`
                 // (virtualHubs' "Standard") is a property.
-                let property_sku = k == "sku" && (v.is_string() || gateway);
+                let property_sku = k == "sku" && (v.is_string() || gateway || redis);
                 if ENVELOPE.contains(&k.as_str()) && !property_sku {
                     top.insert(k, v);
+                } else if redis && k == "staticIp" {
+                    props.insert("staticIP".into(), v);
                 } else {
                     props.insert(arm_spelling(k), to_arm(v));
                 }
@@ -122,7 +130,22 @@ pub fn all_rendered(m: &Model) -> Vec<Value> {
         out.push(super::hub::ip_configuration(rs));
         out.extend(rs.peerings.iter().map(|p| render::route_server_peering(rs, p)));
     }
-    out.extend(m.load_balancers.values().map(|lb| render::load_balancer(m, lb)));
+    for lb in m.load_balancers.values() {
+        out.push(render::load_balancer(m, lb));
+        // Its parts, for GET and the lists of each (az's `lb address-pool show` GETs the pool).
+        out.extend(
+            lb.frontend_ip_configurations
+                .iter()
+                .map(|f| render::lb_frontend(lb, f, false)),
+        );
+        out.extend(
+            lb.backend_address_pools
+                .iter()
+                .map(|p| render::lb_pool(m, lb, p, false)),
+        );
+        out.extend(lb.probes.iter().map(|p| render::lb_probe(lb, p, false)));
+        out.extend(lb.load_balancing_rules.iter().map(|r| render::lb_rule(lb, r, false)));
+    }
     out.extend(m.redis_caches.values().map(render::redis));
     out.extend(m.private_endpoints.values().map(render::private_endpoint));
     for c in m.managed_clusters.values() {

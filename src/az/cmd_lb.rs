@@ -9,8 +9,8 @@ use super::args::{Args, Leaf, boolean, choice, flag, location, many, name, opt, 
 use super::ctx::not_found;
 use super::{AzError, Ctx, Handler, Reply, render};
 use crate::model::{
-    Change, FrontendSpec, IpAllocation, LbRuleSpec, LbSku, LoadBalancer, LoadBalancerSpec, LoadDistribution, NETWORK,
-    ProbeProtocol, ProbeSpec, ResourceId, SubnetSpec, TransportProtocol, VnetSpec,
+    Change, FrontendSpec, LbRuleSpec, LbSku, LoadBalancer, LoadBalancerSpec, LoadDistribution, NETWORK, ProbeProtocol,
+    ProbeSpec, ResourceId, SubnetSpec, TransportProtocol, VnetSpec,
 };
 
 pub fn leaves() -> Vec<Leaf<Handler>> {
@@ -263,56 +263,6 @@ fn the_lb<'m>(ctx: &'m Ctx, a: &Args, key: &str) -> Result<&'m LoadBalancer, AzE
     ctx.existing(&ctx.model().load_balancers, &lb_id(ctx, a, key))
 }
 
-/// The whole load balancer as a spec that refers to its parts by name.
-/// A dynamic frontend passes no address, so the model keeps the one it has.
-pub fn spec_of(lb: &LoadBalancer) -> LoadBalancerSpec {
-    let name_of = |id: &ResourceId| id.name().to_string();
-    LoadBalancerSpec {
-        id: lb.id.clone(),
-        location: Some(lb.location.clone()),
-        sku: lb.sku,
-        frontends: lb
-            .frontend_ip_configurations
-            .iter()
-            .map(|f| FrontendSpec {
-                name: f.name.clone(),
-                subnet: f.subnet.clone(),
-                private_ip_address: (f.private_ip_allocation_method == IpAllocation::Static)
-                    .then(|| f.private_ip_address.to_string()),
-            })
-            .collect(),
-        backend_pools: lb.backend_address_pools.iter().map(|p| p.name.clone()).collect(),
-        probes: lb
-            .probes
-            .iter()
-            .map(|p| ProbeSpec {
-                name: p.name.clone(),
-                protocol: p.protocol,
-                port: p.port.into(),
-                request_path: p.request_path.clone(),
-                interval_in_seconds: Some(p.interval_in_seconds),
-                number_of_probes: Some(p.number_of_probes),
-            })
-            .collect(),
-        rules: lb
-            .load_balancing_rules
-            .iter()
-            .map(|r| LbRuleSpec {
-                name: r.name.clone(),
-                frontend: name_of(&r.frontend_ip_configuration),
-                backend_pool: name_of(&r.backend_address_pool),
-                probe: r.probe.as_ref().map(name_of),
-                protocol: r.protocol,
-                frontend_port: r.frontend_port.into(),
-                backend_port: r.backend_port.into(),
-                idle_timeout_in_minutes: Some(r.idle_timeout_in_minutes),
-                enable_floating_ip: false,
-                load_distribution: r.load_distribution,
-            })
-            .collect(),
-    }
-}
-
 // ---------------------------------------------------------------- lb
 
 /// `lb create` for an internal load balancer: one frontend in the subnet
@@ -441,7 +391,7 @@ fn remove_part(
     a: &Args,
     remove: impl FnOnce(&mut LoadBalancerSpec, &str) -> bool,
 ) -> Result<Reply, AzError> {
-    let mut spec = spec_of(the_lb(ctx, a, "lb-name")?);
+    let mut spec = LoadBalancer::spec(the_lb(ctx, a, "lb-name")?);
     if remove(&mut spec, a.must("name")) {
         ctx.apply(vec![Change::PutLoadBalancer(spec)])?;
     }
@@ -507,7 +457,7 @@ fn frontend_create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
         return Err(AzError::Cli("vnetlab emulates internal load balancers only: give the frontend a subnet (--vnet-name NAME --subnet NAME, or --subnet ID), not --public-ip-address.".into()));
     }
     let rg = a.must("resource-group");
-    let mut spec = spec_of(the_lb(ctx, &a, "lb-name")?);
+    let mut spec = LoadBalancer::spec(the_lb(ctx, &a, "lb-name")?);
     let subnet =
         match (a.str("subnet"), a.str("vnet-name")) {
             (None, _) => spec.frontends.first().map(|f| f.subnet.clone()).ok_or_else(|| {
@@ -561,7 +511,7 @@ fn pool_show(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
 }
 
 fn pool_create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
-    let mut spec = spec_of(the_lb(ctx, &a, "lb-name")?);
+    let mut spec = LoadBalancer::spec(the_lb(ctx, &a, "lb-name")?);
     upsert(&mut spec.backend_pools, a.must("name").to_string(), |p| p.as_str());
     put(ctx, a, spec, pool_show)
 }
@@ -627,7 +577,7 @@ fn set_probe(p: &mut ProbeSpec, a: &Args) -> Result<(), AzError> {
 /// `probe create`: az sends only the fields given; Azure fills in 15 s
 /// and 2 probes.
 fn probe_create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
-    let mut spec = spec_of(the_lb(ctx, &a, "lb-name")?);
+    let mut spec = LoadBalancer::spec(the_lb(ctx, &a, "lb-name")?);
     let name = a.must("name");
     let mut p = ProbeSpec {
         name: name.to_string(),
@@ -643,7 +593,7 @@ fn probe_create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
 }
 
 fn probe_update(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
-    let mut spec = spec_of(the_lb(ctx, &a, "lb-name")?);
+    let mut spec = LoadBalancer::spec(the_lb(ctx, &a, "lb-name")?);
     let i = position(&spec.probes, a.must("name"), |p| &p.name, &spec.id, "probes")?;
     set_probe(&mut spec.probes[i], &a)?;
     put(ctx, a, spec, probe_show)
@@ -742,7 +692,7 @@ fn set_rule(r: &mut LbRuleSpec, a: &Args) -> Result<(), AzError> {
 /// `rule create`: without `--frontend-ip-name` or `--backend-pool-name`
 /// the only frontend or pool is used, and several are az's usage error.
 fn rule_create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
-    let mut spec = spec_of(the_lb(ctx, &a, "lb-name")?);
+    let mut spec = LoadBalancer::spec(the_lb(ctx, &a, "lb-name")?);
     let frontend = match a.str("frontend-ip-name") {
         Some(_) => String::new(),
         None => only_one(
@@ -774,7 +724,7 @@ fn rule_create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
 }
 
 fn rule_update(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
-    let mut spec = spec_of(the_lb(ctx, &a, "lb-name")?);
+    let mut spec = LoadBalancer::spec(the_lb(ctx, &a, "lb-name")?);
     let i = position(&spec.rules, a.must("name"), |r| &r.name, &spec.id, "loadBalancingRules")?;
     set_rule(&mut spec.rules[i], &a)?;
     put(ctx, a, spec, rule_show)

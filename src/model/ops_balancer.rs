@@ -93,6 +93,59 @@ pub struct PrivateEndpointSpec {
     pub connection_name: String,
 }
 
+impl LoadBalancer {
+    /// The whole load balancer as a spec that refers to its parts by name.
+    /// A dynamic frontend passes no address, so the model keeps the one it has.
+    /// (The az front and the ARM endpoint change a part on this and put it whole.)
+    pub fn spec(&self) -> LoadBalancerSpec {
+        let name_of = |id: &ResourceId| id.name().to_string();
+        LoadBalancerSpec {
+            id: self.id.clone(),
+            location: Some(self.location.clone()),
+            sku: self.sku,
+            frontends: self
+                .frontend_ip_configurations
+                .iter()
+                .map(|f| FrontendSpec {
+                    name: f.name.clone(),
+                    subnet: f.subnet.clone(),
+                    private_ip_address: (f.private_ip_allocation_method == super::IpAllocation::Static)
+                        .then(|| f.private_ip_address.to_string()),
+                })
+                .collect(),
+            backend_pools: self.backend_address_pools.iter().map(|p| p.name.clone()).collect(),
+            probes: self
+                .probes
+                .iter()
+                .map(|p| ProbeSpec {
+                    name: p.name.clone(),
+                    protocol: p.protocol,
+                    port: p.port.into(),
+                    request_path: p.request_path.clone(),
+                    interval_in_seconds: Some(p.interval_in_seconds),
+                    number_of_probes: Some(p.number_of_probes),
+                })
+                .collect(),
+            rules: self
+                .load_balancing_rules
+                .iter()
+                .map(|r| LbRuleSpec {
+                    name: r.name.clone(),
+                    frontend: name_of(&r.frontend_ip_configuration),
+                    backend_pool: name_of(&r.backend_address_pool),
+                    probe: r.probe.as_ref().map(name_of),
+                    protocol: r.protocol,
+                    frontend_port: r.frontend_port.into(),
+                    backend_port: r.backend_port.into(),
+                    idle_timeout_in_minutes: Some(r.idle_timeout_in_minutes),
+                    enable_floating_ip: false,
+                    load_distribution: r.load_distribution,
+                })
+                .collect(),
+        }
+    }
+}
+
 /// Azure's defaults for a probe that names neither [DOC: 15 s, 2 probes].
 pub const DEFAULT_PROBE_INTERVAL: u32 = 15;
 pub const DEFAULT_NUMBER_OF_PROBES: u32 = 2;
