@@ -200,6 +200,18 @@ impl Arm {
                     },
                 }
             }
+            // Azure: Redis - List Keys answers at once, 200 with RedisAccessKeys
+            // (learn.microsoft.com/rest/api/redis/redis/list-keys); what
+            // `az redis list-keys` calls.
+            ("microsoft.cache/redis", "listkeys") => {
+                return match model.redis_caches.get(id) {
+                    Some(r) => Response::json(
+                        200,
+                        serde_json::json!({ "primaryKey": r.primary_key, "secondaryKey": r.secondary_key }),
+                    ),
+                    None => refused(&AzureError::resource_not_found(id)),
+                };
+            }
             _ => {
                 return Response::error(
                     400,

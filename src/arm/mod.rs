@@ -13,6 +13,7 @@ pub mod ca;
 pub mod deployments;
 pub mod export;
 mod export_params;
+mod generic;
 mod hub;
 pub mod jsonc;
 mod put;
@@ -515,6 +516,9 @@ impl Arm {
                     json!({ "value": wire::list(model, &scope, "Microsoft.Resources/resourceGroups").into_iter().filter(|g| readable(model, caller, g)).map(wire::to_arm).collect::<Vec<_>>() }),
                 );
             }
+            ("GET", ["resources"]) => {
+                return generic_list(model, caller, &format!("/subscriptions/{}", sub.id), req);
+            }
             ("GET", ["providers", "microsoft.network", "networkwatchers"]) => {
                 return Response::json(200, json!({ "value": actions::watchers(model, &sub.id) }));
             }
@@ -550,6 +554,11 @@ impl Arm {
                 "ResourceGroupNotFound",
                 &format!("Resource group '{}' could not be found.", segs[3]),
             );
+        }
+        if let ["resources"] = inner
+            && method == "GET"
+        {
+            return generic_list(model, caller, group_id.as_str(), req);
         }
         if let ["exporttemplate"] = inner {
             // Azure: Resource Groups - Export Template answers the template
@@ -921,6 +930,17 @@ fn preconditions(req: &Request, existing: Option<&Value>) -> Option<Response> {
         ));
     }
     None
+}
+
+/// ARM's generic resource list at `scope` ([`generic`]), as the caller may read it.
+fn generic_list(model: &Model, caller: &Caller, scope: &str, req: &Request) -> Response {
+    match generic::list(model, scope, req.query("$filter")) {
+        Ok(v) => Response::json(
+            200,
+            json!({ "value": v.into_iter().filter(|r| readable(model, caller, r)).collect::<Vec<_>>() }),
+        ),
+        Err(e) => refused(&e),
+    }
 }
 
 /// Whether `caller` may read the rendered resource `r`.

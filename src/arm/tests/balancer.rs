@@ -71,6 +71,26 @@ fn join(lab: &mut Lab, nic: &str, pool: &str) -> Response {
 #[test]
 fn load_balancers_and_backend_pools_as_az_sends_them() {
     let mut lab = backends();
+    // `lb create --vnet-name --subnet` first asks whether the VNet is there
+    // (azure-cli's resource_exists: a generic list with a $filter).
+    let exists = |lab: &mut Lab, scope: &str, vnet: &str| {
+        let filter = format!(
+            "resourceGroup%20eq%20'rg'%20and%20name%20eq%20'{vnet}'%20and%20resourceType%20eq%20'Microsoft.Network/virtualNetworks'"
+        );
+        let r = lab.call(
+            "GET",
+            &format!("{scope}/resources?$filter={filter}&api-version=2024-11-01"),
+            None,
+        );
+        assert_eq!(r.status, 200, "{r:?}");
+        r.body.expect("list")["value"].as_array().map_or(0, Vec::len)
+    };
+    assert_eq!(exists(&mut lab, &format!("/subscriptions/{SUB}"), "vnet2"), 1);
+    assert_eq!(
+        exists(&mut lab, &format!("/subscriptions/{SUB}/resourceGroups/rg"), "vnet2"),
+        1
+    );
+    assert_eq!(exists(&mut lab, &format!("/subscriptions/{SUB}"), "vnet9"), 0);
     let std = net("loadBalancers", "std-ilb");
     let r = lab.call("PUT", &std, Some(lb_body("std-ilb", "Standard", "10.2.0.100")));
     assert_eq!(r.status, 201, "{r:?}");
@@ -203,4 +223,25 @@ fn redis_caches_as_the_sdk_puts_them() {
     let r = lab.call("DELETE", &cache("lb-cache"), None);
     assert_eq!(r.status, 202, "{r:?}");
     assert!(lab.backend.model.redis_caches.is_empty());
+}
+
+#[test]
+fn a_caches_keys_are_its_list_keys_action() {
+    let mut lab = backends();
+    let body = json!({ "location": "japanwest", "properties": { "sku": { "name": "Standard", "family": "C", "capacity": 1 } } });
+    lab.call("PUT", &cache("keyed"), Some(body));
+    let keys = lab.call(
+        "POST",
+        &format!("/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Cache/redis/keyed/listKeys?api-version=2024-11-01"),
+        None,
+    );
+    assert_eq!(keys.status, 200, "{keys:?}");
+    let model = lab.backend.model.redis_caches.values().next().expect("cache");
+    assert_eq!(keys.body.expect("keys")["primaryKey"], model.primary_key.as_str());
+    let missing = lab.call(
+        "POST",
+        &format!("/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Cache/redis/nope/listKeys?api-version=2024-11-01"),
+        None,
+    );
+    assert_eq!(missing.status, 404);
 }
