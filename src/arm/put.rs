@@ -545,8 +545,12 @@ pub fn delete(id: &ResourceId) -> Option<Change> {
 /// The change a DELETE of a part that ARM deletes on its own makes: a load
 /// balancer's backend pool, which is the load balancer put without it.
 pub fn delete_part(m: &Model, id: &ResourceId) -> Option<Change> {
+    is_part(id).then(|| put_balancer::delete_backend_pool(m, id)).flatten()
+}
+
+/// A part of a resource that ARM puts on its own and the model holds inside
+/// its parent (a load balancer's backend pool): emulated, not opaque.
+pub fn is_part(id: &ResourceId) -> bool {
     id.resource_type()
         .eq_ignore_ascii_case("Microsoft.Network/loadBalancers/backendAddressPools")
-        .then(|| put_balancer::delete_backend_pool(m, id))
-        .flatten()
 }

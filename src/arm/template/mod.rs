@@ -34,7 +34,7 @@ fn validation(message: String) -> AzureError {
 /// A resource type the lab's model does not emulate (storage accounts, key
 /// vaults, VM extensions …): kept as a document only.
 fn is_opaque(id: &ResourceId) -> bool {
-    put::delete(id).is_none() && !hub::is_hub_type(id) && !is_deployment(&id.resource_type())
+    put::delete(id).is_none() && !put::is_part(id) && !hub::is_hub_type(id) && !is_deployment(&id.resource_type())
 }
 
 fn is_deployment(typ: &str) -> bool {

@@ -245,3 +245,24 @@ fn a_caches_keys_are_its_list_keys_action() {
     );
     assert_eq!(missing.status, 404);
 }
+
+#[test]
+fn a_template_puts_a_load_balancer_then_a_pool_of_its_own() {
+    let lab = backends();
+    let group = ResourceId::resource_group(SUB, "rg");
+    let mut lb = lb_body("t-ilb", "Standard", "10.2.0.110");
+    lb["type"] = json!("Microsoft.Network/loadBalancers");
+    lb["apiVersion"] = json!("2024-05-01");
+    lb["name"] = json!("t-ilb");
+    let template = json!({ "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+        "contentVersion": "1.0.0.0", "resources": [lb,
+        { "type": "Microsoft.Network/loadBalancers/backendAddressPools", "apiVersion": "2024-05-01",
+          "name": "t-ilb/extra", "dependsOn": ["[resourceId('Microsoft.Network/loadBalancers', 't-ilb')]"] }] });
+    let changes = super::super::export::deploy(&lab.backend.model, &group, &template, &json!({})).expect("deploys");
+    let mut m = lab.backend.model.clone();
+    m.apply_all(changes).expect("applies");
+    let lb = &m.load_balancers[&ResourceId::parse(&net("loadBalancers", "t-ilb")).unwrap()];
+    let pools: Vec<&str> = lb.backend_address_pools.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(pools, ["t-ilbbepool", "extra"]);
+    assert!(m.opaque_resources.is_empty());
+}
