@@ -326,6 +326,14 @@ fn create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
         probes: vec![],
         rules: vec![],
     };
+    // Azure: az 2.91's create_load_balancer warns before it deploys: about
+    // the default public IP whenever it has none (an internal load balancer,
+    // the only kind here, never has one), and about a Basic SKU (azure-cli
+    // network custom.py, remove_basic_option_msg).
+    ctx.warn("Please note that the default public IP used for creation will be changed from Basic to Standard in the future.");
+    if spec.sku == LbSku::Basic {
+        ctx.warn("It's recommended to create with `--sku standard`. Please be aware that Basic option will be removed in the future.");
+    }
     let id = spec.id.clone();
     changes.push(Change::PutLoadBalancer(spec));
     changes.push(a.tags_put(&id));

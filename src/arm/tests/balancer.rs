@@ -266,3 +266,23 @@ fn a_template_puts_a_load_balancer_then_a_pool_of_its_own() {
     assert_eq!(pools, ["t-ilbbepool", "extra"]);
     assert!(m.opaque_resources.is_empty());
 }
+
+/// The shim warns as az 2.91's `lb create` does (the differential test
+/// compares stderr's first line).
+#[test]
+fn the_shims_lb_create_warns_as_az_does() {
+    let mut lab = backends();
+    let (code, _, err) = crate::az::testing::sh(
+        &mut lab.backend,
+        "network lb create -g rg -n b-ilb --sku Basic --vnet-name vnet2 --subnet backend --private-ip-address 10.2.0.120 -o none",
+    );
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "WARNING: Please note that the default public IP used for creation will be changed from Basic to Standard in the future.",
+            "WARNING: It's recommended to create with `--sku standard`. Please be aware that Basic option will be removed in the future.",
+        ]
+    );
+}
