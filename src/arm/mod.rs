@@ -19,6 +19,7 @@ pub mod jsonc;
 mod put;
 mod put_aks;
 mod put_balancer;
+mod put_endpoint;
 mod put_gateway;
 pub mod rbac;
 mod role_assignments;

@@ -195,6 +195,7 @@ pub fn changes(m: &Model, id: &ResourceId, body: &Value, principal: Option<&str>
             })]
         }
         t if t.starts_with("microsoft.network/privatednszones/") => vec![record_set_change(id, p)?],
+        "microsoft.network/privateendpoints" => vec![super::put_endpoint::private_endpoint(id, body)?],
         "microsoft.network/privateendpoints/privatednszonegroups" => vec![zone_group_change(id, p)?],
         "microsoft.network/virtualnetworkgateways" => vec![put_gateway::gateway(id, body)?],
         "microsoft.network/localnetworkgateways" => vec![put_gateway::local_gateway(id, body)?],
@@ -534,6 +535,7 @@ pub fn delete(id: &ResourceId) -> Option<Change> {
         "microsoft.cache/redis" => Change::DeleteRedisCache(id),
         "microsoft.network/privatednszones" => Change::DeletePrivateDnsZone(id),
         "microsoft.network/privatednszones/virtualnetworklinks" => Change::DeleteVirtualNetworkLink(id),
+        "microsoft.network/privateendpoints" => Change::DeletePrivateEndpoint(id),
         "microsoft.network/privateendpoints/privatednszonegroups" => Change::DeletePrivateDnsZoneGroup(id),
         "microsoft.containerservice/managedclusters" => Change::DeleteManagedCluster(id),
         "microsoft.containerservice/managedclusters/agentpools" => Change::DeleteAgentPool(id),

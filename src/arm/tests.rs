@@ -1216,10 +1216,13 @@ fn tags_ride_on_put_patch_and_get_and_bad_ones_are_refused() {
 
 /// Lab 08's model without its zone group: the endpoint and the zone are there.
 fn lab08_without_zone_group() -> Lab {
+    lab08_cut("    privateDnsZoneGroups:\n")
+}
+
+/// Lab 08's model without the lines from `from` to its private DNS zones.
+fn lab08_cut(from: &str) -> Lab {
     let text = include_str!("../../labs/08-dns/topology.yaml");
-    let (head, tail) = text
-        .split_once("    privateDnsZoneGroups:\n")
-        .expect("lab 08 has a zone group");
+    let (head, tail) = text.split_once(from).expect("lab 08 has it");
     let tail = &tail[tail.find("privateDnsZones:").expect("zones follow")..];
     let mut lab = Lab::new();
     lab.backend.model = crate::topology::Topology::parse(&format!("{head}{tail}"))
@@ -1298,3 +1301,86 @@ fn private_dns_zone_groups_put_get_list_delete_in_arms_shape() {
 
 /// Load balancers and Redis caches (src/arm/put_balancer.rs).
 mod balancer;
+
+#[test]
+fn private_endpoints_put_as_az_sends_them_get_and_delete() {
+    // Lab 08 without its endpoint (and so without its zone group).
+    let mut lab = lab08_cut("privateEndpoints:\n");
+    let text = include_str!("../../labs/08-dns/topology.yaml");
+    let rg = format!("/subscriptions/{SUB}/resourceGroups/dns-rg/providers");
+    let pe = format!("{rg}/Microsoft.Network/privateEndpoints/cache-pe?api-version=2024-05-01");
+    let cache = format!("{rg}/Microsoft.Cache/redis/dnslab-cache");
+    let subnet = format!("{rg}/Microsoft.Network/virtualNetworks/AppVNet/subnets/Apps");
+    // What az 2.91's `network private-endpoint create` sends (aaz _create.py).
+    let body = |target: &str, group: &str| {
+        json!({ "location": "westeurope", "properties": {
+            "privateLinkServiceConnections": [{ "name": "cache-pe-connection",
+                "properties": { "groupIds": [group], "privateLinkServiceId": target } }],
+            "subnet": { "id": subnet } } })
+    };
+    let before = lab.backend.model.clone();
+    // Refusals in the model's (and so az's and the topology's) words; the lab unchanged.
+    let r = lab.call("PUT", &pe, Some(body(&format!("{cache}x"), "redisCache")));
+    assert_eq!(r.status, 400, "{r:?}");
+    assert!(format!("{:?}", r.body).contains("was not found"), "{r:?}");
+    let r = lab.call("PUT", &pe, Some(body(&cache, "sql")));
+    assert!(format!("{:?}", r.body).contains("redisCache"), "{r:?}");
+    let r = lab.call(
+        "PUT",
+        &pe,
+        Some(json!({ "location": "westeurope", "properties": { "subnet": { "id": subnet } } })),
+    );
+    assert!(format!("{:?}", r.body).contains("exactly one"), "{r:?}");
+    let mut manual = body(&cache, "redisCache");
+    manual["properties"]["manualPrivateLinkServiceConnections"] =
+        manual["properties"]["privateLinkServiceConnections"].take();
+    let r = lab.call("PUT", &pe, Some(manual));
+    assert!(format!("{:?}", r.body).contains("auto-approved"), "{r:?}");
+    let mut no_subnet = body(&cache, "redisCache");
+    no_subnet["properties"]["subnet"] = json!(null);
+    assert_eq!(lab.call("PUT", &pe, Some(no_subnet)).status, 400);
+    assert_eq!(lab.backend.model, before);
+
+    let r = lab.call("PUT", &pe, Some(body(&cache, "redisCache")));
+    assert!(r.status == 200 || r.status == 201, "{r:?}");
+    let got = lab.call("GET", &pe, None).body.expect("the endpoint");
+    let c = &got["properties"]["privateLinkServiceConnections"][0];
+    assert_eq!(c["name"], "cache-pe-connection");
+    assert_eq!(c["properties"]["privateLinkServiceId"], cache.as_str());
+    assert_eq!(c["properties"]["groupIds"][0], "redisCache");
+    // The NIC Azure makes for it, `<name>.nic.<guid>`, and an address in the subnet.
+    let nic = got["properties"]["networkInterfaces"][0]["id"].as_str().expect("a NIC");
+    assert!(nic.contains("/networkInterfaces/cache-pe.nic."), "{nic}");
+    let ip = got["properties"]["customDnsConfigs"][0]["ipAddresses"][0]
+        .as_str()
+        .expect("an IP");
+    assert!(ip.starts_with("10.10.1."), "{ip}");
+    // The same spec as the topology loader's: the model equals lab 08's without zone groups.
+    let full = crate::topology::Topology::parse(text)
+        .expect("parses")
+        .build()
+        .expect("builds");
+    let (ours, theirs) = (
+        &lab.backend.model.private_endpoints.values().next().expect("one"),
+        full.private_endpoints.values().next().expect("one"),
+    );
+    assert_eq!(
+        (
+            &ours.subnet,
+            &ours.private_link_service_id,
+            &ours.group_ids,
+            &ours.connection_name,
+            ours.private_ip_address
+        ),
+        (
+            &theirs.subnet,
+            &theirs.private_link_service_id,
+            &theirs.group_ids,
+            &theirs.connection_name,
+            theirs.private_ip_address
+        )
+    );
+    assert!(lab.call("DELETE", &pe, None).status < 300);
+    assert_eq!(lab.call("GET", &pe, None).status, 404);
+    assert_eq!(lab.backend.model.private_endpoints.len(), 0);
+}
