@@ -29,6 +29,8 @@ const READ_ONLY: &[&str] = &[
     "defaultBgpIpAddresses",
     "tunnelIpAddresses",
     "connectionState",
+    // A zone group's configs show the records the group wrote.
+    "recordSets",
 ];
 
 /// Back-references a resource's GET shows to those that use it (a subnet's
@@ -59,7 +61,13 @@ pub(super) fn rank(resource_type: &str) -> u8 {
         // A Route Server exists once its hub has its IP configuration.
         "microsoft.network/virtualhubs/ipconfigurations" => 3,
         "microsoft.network/networkinterfaces" | "microsoft.network/connections" => 5,
+        // A private DNS zone's links and record sets follow the zone.
+        t if t.starts_with("microsoft.network/privatednszones/") => 5,
         "microsoft.compute/virtualmachines" => 6,
+        // After the VMs' NICs, as the topology loader and lab scripts
+        // create it: its dynamic address is then the same in a rebuilt lab.
+        "microsoft.network/privateendpoints" => 7,
+        "microsoft.network/privateendpoints/privatednszonegroups" => 8,
         _ => 4,
     }
 }
@@ -146,10 +154,33 @@ const SEPARATE_CHILDREN: &[&str] = &[
     "microsoft.network/virtualnetworks/virtualnetworkpeerings",
     "microsoft.network/virtualhubs/ipconfigurations",
     "microsoft.network/virtualhubs/bgpconnections",
+    // Private DNS: ARM's zone body holds no links or records, nor an
+    // endpoint's body its zone group.
+    "microsoft.network/privatednszones/virtualnetworklinks",
+    "microsoft.network/privateendpoints/privatednszonegroups",
 ];
 
 fn separate_child(typ: &str) -> bool {
-    SEPARATE_CHILDREN.contains(&typ.to_ascii_lowercase().as_str())
+    SEPARATE_CHILDREN.contains(&typ.to_ascii_lowercase().as_str()) || super::put::is_record_set_type(typ)
+}
+
+/// Record sets a deployment of the rest makes by itself, left out: the
+/// SOA (every zone has it), the A records of VMs registered through a link
+/// with auto-registration, and the A record an endpoint's zone group
+/// writes (the group, exported, writes it again with the endpoint's address).
+fn made_by_others(m: &Model, rendered: &Value, lower_id: &str) -> bool {
+    if rendered.get("isAutoRegistered") == Some(&Value::Bool(true)) || rendered.get("soaRecord").is_some() {
+        return true;
+    }
+    m.private_endpoints.values().any(|pe| {
+        pe.dns_zone_groups.iter().flat_map(|g| &g.configs).any(|c| {
+            m.zone_group_record(&pe.id, &c.private_dns_zone)
+                .is_some_and(|(name, _)| {
+                    let id = c.private_dns_zone.child("A", &name);
+                    id.as_str().eq_ignore_ascii_case(lower_id)
+                })
+        })
+    })
 }
 
 /// The template of resource group `group`: every resource of the group the
@@ -165,7 +196,10 @@ pub fn template(m: &Model, group: &ResourceId) -> Value {
         let typ = id.resource_type();
         let child = typ.matches('/').count() > 1;
         let separate = separate_child(&typ);
-        if !lower.starts_with(&format!("{scope}/providers/")) || (child && !separate) {
+        if !lower.starts_with(&format!("{scope}/providers/"))
+            || (child && !separate)
+            || (super::put::is_record_set_type(&typ) && made_by_others(m, &rendered, &lower))
+        {
             continue;
         }
         let mut body = match wire::to_arm(rendered) {
@@ -175,6 +209,10 @@ pub fn template(m: &Model, group: &ResourceId) -> Value {
         if let Some(Value::Object(p)) = body.get_mut("properties") {
             // Peerings are their own resources (below the VNets they join).
             p.remove("virtualNetworkPeerings");
+            // Azure: a private endpoint's NIC is read-only; ARM makes it.
+            if typ.eq_ignore_ascii_case("Microsoft.Network/privateEndpoints") {
+                p.remove("networkInterfaces");
+            }
         }
         let name = match id.parent() {
             Some(parent) if separate => format!("{}/{}", parent.name(), id.name()),
@@ -304,6 +342,17 @@ fn implied_dependencies(m: &Model, lower_id: &str, typ: &str, body: &Value) -> V
             .map(top_level)
             .into_iter()
             .collect(),
+        // The endpoint names its target by a bare string, not `{ "id" }`.
+        "microsoft.network/privateendpoints" => ids_in_list(
+            body,
+            "/properties/privateLinkServiceConnections",
+            "/properties/privateLinkServiceId",
+        ),
+        "microsoft.network/privateendpoints/privatednszonegroups" => ids_in_list(
+            body,
+            "/properties/privateDnsZoneConfigs",
+            "/properties/privateDnsZoneId",
+        ),
         "microsoft.network/virtualhubs/bgpconnections" => m
             .route_servers
             .values()
@@ -312,6 +361,18 @@ fn implied_dependencies(m: &Model, lower_id: &str, typ: &str, body: &Value) -> V
             .collect(),
         _ => Vec::new(),
     }
+}
+
+/// The top-level IDs that the entries of the list at `list` give as bare
+/// strings at `key`.
+fn ids_in_list(body: &Value, list: &str, key: &str) -> Vec<String> {
+    body.pointer(list)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c.pointer(key).and_then(Value::as_str))
+        .map(top_level)
+        .collect()
 }
 
 /// Deploys an exported (or any) template into `group` of `m`: the model
@@ -415,6 +476,94 @@ redisCaches:
   - {name: lb-lab-cache, sku: Premium, vmSize: P1, vnet: VNet2, subnet: redis, staticIp: 10.2.1.10, enableNonSslPort: true}
   - {name: lb-lab-cache-pl, sku: Standard, vmSize: C1}
 ";
+
+    /// A cache behind a private endpoint with a zone group, its privatelink
+    /// zone linked to the VNet, and a zone of hand-made record sets linked
+    /// with auto-registration.
+    const PRIVATE_DNS: &str = "
+virtualNetworks:
+  - name: app
+    addressPrefixes: [10.10.0.0/16]
+    subnets: [{name: apps, addressPrefix: 10.10.1.0/24}]
+redisCaches:
+  - {name: cache1, location: westeurope, sku: Standard, vmSize: C1}
+privateEndpoints:
+  - name: cache-pe
+    vnet: app
+    subnet: apps
+    redisCache: cache1
+    privateDnsZoneGroups:
+      - {name: default, zoneConfigs: [{name: redis, privateDnsZone: privatelink.redis.cache.windows.net}]}
+privateDnsZones:
+  - name: privatelink.redis.cache.windows.net
+    links: [{name: app-link, vnet: app}]
+  - name: corp.example
+    links: [{name: app-reg, vnet: app, registrationEnabled: true}]
+    records:
+      - {name: db, type: A, ttl: 300, values: [10.10.1.50, 10.10.1.51]}
+      - {name: www, type: CNAME, values: [db.corp.example]}
+      - {name: note, type: TXT, values: [hello]}
+";
+
+    #[test]
+    fn private_endpoints_zone_groups_zones_links_and_record_sets_round_trip() {
+        let original = Topology::parse(&format!("{GROUP}{PRIVATE_DNS}"))
+            .unwrap()
+            .build()
+            .unwrap();
+        let group = original.resource_groups.keys().next().unwrap().clone();
+        let exported = template(&original, &group);
+        let resources = exported["resources"].as_array().unwrap();
+        let types: Vec<&str> = resources.iter().filter_map(|r| r["type"].as_str()).collect();
+        for t in [
+            "Microsoft.Network/privateEndpoints",
+            "Microsoft.Network/privateEndpoints/privateDnsZoneGroups",
+            "Microsoft.Network/privateDnsZones",
+            "Microsoft.Network/privateDnsZones/virtualNetworkLinks",
+            "Microsoft.Network/privateDnsZones/A",
+            "Microsoft.Network/privateDnsZones/CNAME",
+            "Microsoft.Network/privateDnsZones/TXT",
+        ] {
+            assert!(types.contains(&t), "{t} missing from {types:?}");
+        }
+        // Only the hand-made A set: no SOA, nor the zone group's record.
+        assert_eq!(types.iter().filter(|t| t.ends_with("/A")).count(), 1, "{types:?}");
+        assert!(!types.iter().any(|t| t.ends_with("/SOA")), "{types:?}");
+        let resources = exported["resources"].as_array().unwrap().clone();
+        let of = |name: &str| {
+            resources
+                .iter()
+                .find(|r| export_params::literal_name(&exported, r["name"].as_str().unwrap()) == name)
+                .unwrap_or_else(|| panic!("{name}"))
+        };
+        let depends = |name: &str| format!("{}", of(name)["dependsOn"]).to_ascii_lowercase();
+        // Azure: a link needs its zone and VNet, a record set its zone, a
+        // zone group its endpoint and zones, an endpoint its subnet and target.
+        let link = depends("privatelink.redis.cache.windows.net/app-link");
+        assert!(
+            link.contains("privatednszones") && link.contains("virtualnetworks"),
+            "{link}"
+        );
+        assert!(depends("corp.example/db").contains("privatednszones"));
+        let zg = depends("cache-pe/default");
+        assert!(
+            zg.contains("privateendpoints") && zg.contains("privatednszones"),
+            "{zg}"
+        );
+        let pe = depends("cache-pe");
+        assert!(
+            pe.contains("virtualnetworks") && pe.contains("microsoft.cache/redis"),
+            "{pe}"
+        );
+        assert!(of("cache-pe")["properties"].get("networkInterfaces").is_none());
+
+        let mut rebuilt = Topology::parse(GROUP).unwrap().build().unwrap();
+        let changes = deploy(&rebuilt, &group, &exported, &json!({})).unwrap();
+        rebuilt.apply_all(changes).unwrap();
+        assert_eq!(rebuilt.private_dns_zones, original.private_dns_zones);
+        assert_eq!(rebuilt.private_endpoints, original.private_endpoints);
+        assert_eq!(template(&rebuilt, &group), exported);
+    }
 
     /// `yaml`'s model exported, deployed into an empty lab with the same
     /// group, and exported again: the same template, the same resources.
