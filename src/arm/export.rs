@@ -565,6 +565,16 @@ privateDnsZones:
         assert_eq!(template(&rebuilt, &group), exported);
     }
 
+    /// The exported resource whose name, its parameters filled in, is `name`.
+    fn named<'a>(exported: &'a Value, name: &str) -> &'a Value {
+        exported["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| export_params::literal_name(exported, r["name"].as_str().unwrap()) == name)
+            .unwrap_or_else(|| panic!("no resource {name} in {exported}"))
+    }
+
     /// `yaml`'s model exported, deployed into an empty lab with the same
     /// group, and exported again: the same template, the same resources.
     fn round_trip(yaml: &str) -> (Value, Model) {
@@ -593,13 +603,7 @@ privateDnsZones:
         assert_eq!(rebuilt.local_network_gateways.len(), 1);
         assert_eq!(rebuilt.connections.len(), 3);
         assert!(rebuilt.connections.values().all(|c| rebuilt.connection_connected(c)));
-        let resources = exported["resources"].as_array().unwrap();
-        let of = |name: &str| {
-            resources
-                .iter()
-                .find(|r| export_params::literal_name(&exported, r["name"].as_str().unwrap()) == name)
-                .unwrap()
-        };
+        let of = |name: &str| named(&exported, name);
         // Azure: a gateway's SKU is a property; the connection's status is read-only.
         assert_eq!(of("branch-gw")["properties"]["sku"]["name"], "VpnGw2");
         assert!(of("branch-gw").get("sku").is_none());
@@ -673,13 +677,7 @@ privateDnsZones:
             .unwrap();
         assert_eq!(cache.static_ip.map(|ip| ip.to_string()).as_deref(), Some("10.2.1.10"));
         assert_eq!((cache.vm_size.as_str(), cache.enable_non_ssl_port), ("P1", true));
-        let resources = exported["resources"].as_array().unwrap();
-        let of = |name: &str| {
-            resources
-                .iter()
-                .find(|r| export_params::literal_name(&exported, r["name"].as_str().unwrap()) == name)
-                .unwrap()
-        };
+        let of = |name: &str| named(&exported, name);
         let depends_on = |name: &str, parameter: &str| {
             of(name)["dependsOn"]
                 .as_array()
@@ -705,13 +703,7 @@ privateDnsZones:
         let rs = rebuilt.route_servers.values().next().unwrap();
         assert!(rs.allow_branch_to_branch_traffic);
         assert_eq!(rs.peerings.len(), 2);
-        let resources = exported["resources"].as_array().unwrap();
-        let of = |name: &str| {
-            resources
-                .iter()
-                .find(|r| export_params::literal_name(&exported, r["name"].as_str().unwrap()) == name)
-                .unwrap()
-        };
+        let of = |name: &str| named(&exported, name);
         let depends = |name: &str| of(name)["dependsOn"].as_array().unwrap().clone();
         // Azure: az puts the hub, then its IP configuration, then each BGP connection.
         assert!(

@@ -318,16 +318,7 @@ fn property_changes(s: &mut String, changes: &[Value], level: usize) {
         };
         key(a).cmp(&key(b))
     });
-    let width = sorted
-        .iter()
-        .filter(|c| aligned(c))
-        .map(|c| text(c, "path").len())
-        .max()
-        .unwrap_or(0);
-    for c in sorted {
-        property_change(s, c, width, level);
-        s.push('\n');
-    }
+    property_changes_in_order(s, &sorted, level);
 }
 
 fn text(c: &Value, key: &str) -> String {
@@ -416,13 +407,13 @@ fn array_change(s: &mut String, parent: &Value, children: &[Value], level: usize
             property_weight(c["propertyChangeType"].as_str().unwrap_or("")),
         )
     });
-    property_changes_in_order(s, &sorted, level);
+    property_changes_in_order(s, &sorted.iter().collect::<Vec<_>>(), level);
     indent(s, level);
     s.push(']');
 }
 
 /// Like [`property_changes`] but in the order given (an array's by index).
-fn property_changes_in_order(s: &mut String, changes: &[Value], level: usize) {
+fn property_changes_in_order(s: &mut String, changes: &[&Value], level: usize) {
     let width = changes
         .iter()
         .filter(|c| aligned(c))
