@@ -2576,16 +2576,7 @@ fn a_second_identical_role_assignment_is_role_assignment_exists() {
     let mut backend = vnetlab::az::MemoryBackend::new();
     let mut arm = Arm::new(b"k", "https://127.0.0.1:1");
     let req = |method: &str, path: &str, token: Option<&str>, body: String| {
-        let (path, query) = path.split_once('?').unwrap_or((path, ""));
-        Request {
-            method: method.into(),
-            path: path.into(),
-            query: auth::form(query.as_bytes()),
-            authorization: token.map(|t| format!("Bearer {t}")),
-            if_match: None,
-            if_none_match: None,
-            body: body.into_bytes(),
-        }
+        Request::new(method, path, token, body.as_bytes())
     };
     let secret = arm.keys().client_secret(auth::LAB_PRINCIPAL_APP_ID);
     let form = format!(

@@ -59,16 +59,7 @@ impl Lab {
 }
 
 fn request(method: &str, path: &str, token: Option<&str>, body: &[u8]) -> Request {
-    let (path, query) = path.split_once('?').unwrap_or((path, ""));
-    Request {
-        method: method.into(),
-        path: path.into(),
-        query: auth::form(query.as_bytes()),
-        authorization: token.map(|t| format!("Bearer {t}")),
-        if_match: None,
-        if_none_match: None,
-        body: body.to_vec(),
-    }
+    Request::new(method, path, token, body)
 }
 
 fn rg_path() -> String {
