@@ -273,8 +273,12 @@ impl<'a> Ctx<'a> {
                 let full = args.len() > 2 && arg(2)?.as_str().is_some_and(|s| s.eq_ignore_ascii_case("full"));
                 self.reference(target.as_str().unwrap_or_default(), full)
             }
-            "list" | "listkeys" => Err(format!(
-                "The template function '{name}' has no value in vnetlab: the resource types the lab emulates have no keys to list."
+            "listkeys" => {
+                let target = arg(0)?;
+                self.list_keys(target.as_str().unwrap_or_default())
+            }
+            "list" => Err(format!(
+                "The template function '{name}' has no value in vnetlab: of the resource types the lab emulates, only Redis caches have something to list (use listKeys)."
             )),
             _ if lower.contains('.') => self.user_function(&lower, name, args),
             _ => {
@@ -479,6 +483,36 @@ impl<'a> Ctx<'a> {
         } else {
             doc.get("properties").cloned().unwrap_or(Value::Null)
         })
+    }
+}
+
+impl Ctx<'_> {
+    /// `listKeys(id, apiVersion)` of a Redis cache: its access keys, as
+    /// ARM's `POST …/listKeys` answers them.
+    // Azure: template-functions-resource#listkeys; Redis - List Keys
+    // (learn.microsoft.com/rest/api/redis/redis/list-keys).
+    fn list_keys(&self, target: &str) -> EvalResult {
+        let cache = ResourceId::parse(target).and_then(|id| {
+            self.model
+                .redis_caches
+                .iter()
+                .find(|(k, _)| k.as_str().eq_ignore_ascii_case(id.as_str()))
+                .map(|(_, r)| r)
+        });
+        match cache {
+            Some(r) => Ok(serde_json::json!({ "primaryKey": r.primary_key, "secondaryKey": r.secondary_key })),
+            None if target
+                .to_ascii_lowercase()
+                .contains("/providers/microsoft.cache/redis/") =>
+            {
+                Err(format!(
+                    "The Resource '{target}' was not found (listKeys() before it is deployed: add it to dependsOn)."
+                ))
+            }
+            None => Err(format!(
+                "The template function 'listKeys' has no value for '{target}' in vnetlab: of the resource types the lab emulates, only Redis caches have keys."
+            )),
+        }
     }
 }
 

@@ -366,3 +366,29 @@ fn nested_deployments_of_one_deployment_peer_with_each_other_in_one_go() {
     .expect_err("refused");
     assert!(e.message.contains("(InvalidResourceReference)"), "{}", e.message);
 }
+
+/// `listKeys` of a Redis cache the template deploys gives its access keys,
+/// as ARM's POST listKeys does; of a type without keys, a clear refusal.
+#[test]
+fn list_keys_of_a_redis_cache_and_of_a_type_without_keys() {
+    let (m, rg) = lab();
+    let cache = "[resourceId('Microsoft.Cache/redis', 'keyed')]";
+    let t = json!({
+        "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+        "contentVersion": "1.0.0.0",
+        "resources": [{ "type": "Microsoft.Cache/redis", "apiVersion": "2024-11-01", "name": "keyed", "location": "westeurope",
+                        "properties": { "sku": { "name": "Standard", "family": "C", "capacity": 1 }, "enableNonSslPort": true } }],
+        "outputs": {
+            "key": { "type": "string", "value": format!("[listKeys({}, '2024-11-01').primaryKey]", &cache[1..cache.len() - 1]) },
+        },
+    });
+    let o = deploy(&m, &rg, "d", &body(t.clone(), json!({})), None).expect("deployed");
+    let r = o.model.redis_caches.values().next().expect("the cache");
+    assert_eq!(o.outputs["key"]["value"], json!(r.primary_key));
+    assert!(!r.primary_key.is_empty());
+    let mut t = t;
+    t["outputs"]["key"]["value"] =
+        json!("[listKeys(resourceId('Microsoft.Network/virtualNetworks', 'v'), '2024-05-01').key1]");
+    let e = deploy(&m, &rg, "d", &body(t, json!({})), None).expect_err("no keys");
+    assert!(e.message.contains("only Redis caches have keys"), "{}", e.message);
+}
