@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use super::args::{Args, Leaf, choice, flag, location, name, opt, rg, yes};
+use super::args::{Args, Leaf, choice, flag, location, name, opt, rg, tags, yes};
 use super::{AzError, Ctx, Handler, Reply, confirm, finish, table_rows};
 use crate::model::{
     AgentPool, AgentPoolMode, AgentPoolSpec, CONTAINER_SERVICE, Change, DEFAULT_POOL_NAME, ManagedCluster,
@@ -39,6 +39,7 @@ pub fn leaves() -> Vec<Leaf<Handler>> {
                 flag("no-ssh-key"),
                 flag("enable-managed-identity"),
                 opt("tier"),
+                tags(),
                 flag("no-wait"),
                 yes(),
             ],
@@ -171,7 +172,8 @@ fn create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
         dns_prefix: a.str("dns-name-prefix").map(str::to_string),
         node_resource_group: a.str("node-resource-group").map(str::to_string),
     };
-    ctx.apply(vec![Change::PutManagedCluster(spec)])?;
+    let tags = a.tags_put(&spec.id);
+    ctx.apply(vec![Change::PutManagedCluster(spec), tags])?;
     finish(ctx, a, show)
 }
 

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use super::args::{Args, Leaf, boolean, choice, flag, location, many, name, opt, req, rg, yes};
+use super::args::{Args, Leaf, boolean, choice, flag, location, many, name, opt, req, rg, tags, yes};
 use super::{AzError, Ctx, Handler, Reply, confirm, finish, render};
 use crate::model::{
     AzureError, Change, NETWORK, PrivateDnsZoneConfig, PrivateDnsZoneGroupSpec, PrivateEndpointSpec, RedisSku,
@@ -27,6 +27,7 @@ pub fn leaves() -> Vec<Leaf<Handler>> {
                 opt("static-ip"),
                 boolean("enable-non-ssl-port"),
                 opt("redis-version"),
+                tags(),
             ],
             run: redis_create,
         },
@@ -66,6 +67,7 @@ pub fn leaves() -> Vec<Leaf<Handler>> {
                 req("private-connection-resource-id"),
                 many("group-ids").alias("group-id"),
                 req("connection-name"),
+                tags(),
                 flag("no-wait"),
             ],
             run: pe_create,
@@ -161,7 +163,8 @@ fn redis_create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
         enable_non_ssl_port: a.flag("enable-non-ssl-port"),
         redis_version: a.str("redis-version").map(str::to_string),
     };
-    ctx.apply(vec![Change::PutRedisCache(spec)])?;
+    let tags = a.tags_put(&spec.id);
+    ctx.apply(vec![Change::PutRedisCache(spec), tags])?;
     redis_show(ctx, a)
 }
 
@@ -222,7 +225,8 @@ fn pe_create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
         group_ids: a.list("group-ids").unwrap_or_default(),
         connection_name: a.must("connection-name").to_string(),
     };
-    ctx.apply(vec![Change::PutPrivateEndpoint(spec)])?;
+    let tags = a.tags_put(&spec.id);
+    ctx.apply(vec![Change::PutPrivateEndpoint(spec), tags])?;
     finish(ctx, a, pe_show)
 }
 

@@ -1894,3 +1894,34 @@ fn tags_are_parsed_as_az_does_and_shown_on_every_resource() {
     assert!(err.contains("(InvalidTagNameCharacters)"), "{err}");
     assert_eq!(b.model, before);
 }
+
+/// `--tags` on redis, private-endpoint and aks create, as on every create.
+#[test]
+fn caches_endpoints_and_clusters_take_tags_on_create() {
+    let mut b = balancer_lab();
+    let c = json(
+        &mut b,
+        "redis create -n cache4 -g lb -l japaneast --sku Basic --vm-size C0 --tags tier=cache",
+    );
+    assert_eq!(c["tags"], serde_json::json!({ "tier": "cache" }), "{c}");
+    ok(
+        &mut b,
+        &format!(
+            "network private-endpoint create -g lb -n pe4 --vnet-name VNet1 --subnet endpoints --private-connection-resource-id {SUB}/resourceGroups/lb/providers/Microsoft.Cache/Redis/cache4 --group-id redisCache --connection-name c4 --tags k=v"
+        ),
+    );
+    let pe = json(&mut b, "network private-endpoint show -g lb -n pe4");
+    assert_eq!(pe["tags"], serde_json::json!({ "k": "v" }), "{pe}");
+    ok(
+        &mut b,
+        "network vnet subnet create -g lb --vnet-name VNet2 -n aks --address-prefixes 10.2.8.0/24",
+    );
+    ok(
+        &mut b,
+        &format!(
+            "aks create -g lb -n k1 -l japanwest --network-plugin azure --network-plugin-mode overlay --pod-cidr 10.40.0.0/13 --vnet-subnet-id {SUB}/resourceGroups/lb/providers/Microsoft.Network/virtualNetworks/VNet2/subnets/aks --node-count 1 --generate-ssh-keys --tags env=lab"
+        ),
+    );
+    let k = json(&mut b, "aks show -g lb -n k1");
+    assert_eq!(k["tags"], serde_json::json!({ "env": "lab" }), "{k}");
+}
