@@ -54,22 +54,7 @@ fn two_packet_threads_read_two_queues_and_carry_every_flow() {
     // Eight connections: all eight hash to one queue once in 128 runs, so
     // nearly always both packet tasks carry some; a queue nobody read
     // would stall its connections and fail the transfer.
-    let o = exec(
-        &lab,
-        "ClientVM",
-        &[
-            "timeout",
-            "60",
-            "iperf3",
-            "-c",
-            "10.12.1.4",
-            "-P",
-            "8",
-            "-n",
-            "64M",
-            "-J",
-        ],
-    );
+    let o = iperf3(&lab, &["-P", "8", "-n", "64M"]);
     assert!(o.status.success(), "iperf3 -P 8 failed: {}", text(&o));
     let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("iperf3 JSON");
     let streams = doc["end"]["streams"].as_array().cloned().unwrap_or_default();
@@ -90,25 +75,7 @@ fn two_packet_threads_read_two_queues_and_carry_every_flow() {
     // the receiving VM then lacked (64-byte UDP lost at its socket).
     let server = serve_once(&lab);
     let before = thread_ticks(&lab);
-    let o = exec(
-        &lab,
-        "ClientVM",
-        &[
-            "timeout",
-            "60",
-            "iperf3",
-            "-c",
-            "10.12.1.4",
-            "-u",
-            "-l",
-            "64",
-            "-b",
-            "51200000",
-            "-t",
-            "3",
-            "-J",
-        ],
-    );
+    let o = iperf3(&lab, &["-u", "-l", "64", "-b", "51200000", "-t", "3"]);
     assert!(o.status.success(), "iperf3 -u failed: {}", text(&o));
     let after = thread_ticks(&lab);
     drop(server);
@@ -124,6 +91,17 @@ fn two_packet_threads_read_two_queues_and_carry_every_flow() {
         top * 10 >= total * 8,
         "one UDP flow's CPU is spread over threads (ticks by thread): {used:?}"
     );
+}
+
+/// iperf3 from ClientVM to ServerVM with `options`, its report as JSON;
+/// `timeout` bounds it.
+fn iperf3(lab: &Lab, options: &[&str]) -> Output {
+    let argv: Vec<&str> = ["timeout", "60", "iperf3", "-c", "10.12.1.4"]
+        .into_iter()
+        .chain(options.iter().copied())
+        .chain(["-J"])
+        .collect();
+    exec(lab, "ClientVM", &argv)
 }
 
 /// An iperf3 server in ServerVM for one client; `timeout` bounds it if

@@ -74,47 +74,27 @@ fn sku(body: &Value, id: &ResourceId) -> Result<LbSku, AzureError> {
 }
 
 fn probe_protocol(p: &Value, name: &str) -> Result<ProbeProtocol, AzureError> {
-    Ok(
-        match string(p, "protocol").unwrap_or_default().to_ascii_lowercase().as_str() {
-            "tcp" => ProbeProtocol::Tcp,
-            "http" => ProbeProtocol::Http,
-            "https" => ProbeProtocol::Https,
-            _ => {
-                return Err(bad(format!(
-                    "Probe {name} needs properties.protocol Tcp, Http or Https."
-                )));
-            }
-        },
-    )
+    ProbeProtocol::parse(&string(p, "protocol").unwrap_or_default())
+        .ok_or_else(|| bad(format!("Probe {name} needs properties.protocol Tcp, Http or Https.")))
 }
 
 fn transport(p: &Value, name: &str) -> Result<TransportProtocol, AzureError> {
-    Ok(
-        match string(p, "protocol").unwrap_or_default().to_ascii_lowercase().as_str() {
-            "tcp" => TransportProtocol::Tcp,
-            "udp" => TransportProtocol::Udp,
-            "all" => TransportProtocol::All,
-            _ => {
-                return Err(bad(format!(
-                    "Load-balancing rule {name} needs properties.protocol Tcp, Udp or All."
-                )));
-            }
-        },
-    )
+    TransportProtocol::parse(&string(p, "protocol").unwrap_or_default()).ok_or_else(|| {
+        bad(format!(
+            "Load-balancing rule {name} needs properties.protocol Tcp, Udp or All."
+        ))
+    })
 }
 
 fn distribution(p: &Value, name: &str) -> Result<LoadDistribution, AzureError> {
-    Ok(match string(p, "loadDistribution").as_deref() {
-        None => LoadDistribution::Default,
-        Some(d) if d.eq_ignore_ascii_case("default") => LoadDistribution::Default,
-        Some(d) if d.eq_ignore_ascii_case("sourceip") => LoadDistribution::SourceIp,
-        Some(d) if d.eq_ignore_ascii_case("sourceipprotocol") => LoadDistribution::SourceIpProtocol,
-        Some(other) => {
-            return Err(bad(format!(
-                "Load-balancing rule {name} has loadDistribution '{other}'. Use Default, SourceIP or SourceIPProtocol."
-            )));
-        }
-    })
+    match string(p, "loadDistribution") {
+        None => Ok(LoadDistribution::Default),
+        Some(d) => LoadDistribution::parse(&d).ok_or_else(|| {
+            bad(format!(
+                "Load-balancing rule {name} has loadDistribution '{d}'. Use Default, SourceIP or SourceIPProtocol."
+            ))
+        }),
+    }
 }
 
 fn rule(lb: &ResourceId, name: String, p: &Value) -> Result<LbRuleSpec, AzureError> {

@@ -552,11 +552,7 @@ fn probe_show(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
 }
 
 fn probe_protocol(value: &str) -> ProbeProtocol {
-    match value {
-        "Http" => ProbeProtocol::Http,
-        "Https" => ProbeProtocol::Https,
-        _ => ProbeProtocol::Tcp,
-    }
+    ProbeProtocol::parse(value).unwrap_or(ProbeProtocol::Tcp)
 }
 
 /// The flags given, over `p`.
@@ -655,11 +651,7 @@ fn only_one(names: Vec<String>, plural: &str, flag: &str) -> Result<String, AzEr
 /// The flags given, over `r`.
 fn set_rule(r: &mut LbRuleSpec, a: &Args) -> Result<(), AzError> {
     if let Some(p) = a.str("protocol") {
-        r.protocol = match p {
-            "All" => TransportProtocol::All,
-            "Udp" => TransportProtocol::Udp,
-            _ => TransportProtocol::Tcp,
-        };
+        r.protocol = TransportProtocol::parse(p).unwrap_or(TransportProtocol::Tcp);
     }
     if let Some(p) = a.int::<u32>("frontend-port")? {
         r.frontend_port = p;
@@ -688,11 +680,7 @@ fn set_rule(r: &mut LbRuleSpec, a: &Args) -> Result<(), AzError> {
         r.enable_floating_ip = f;
     }
     if let Some(d) = a.str("load-distribution") {
-        r.load_distribution = match d {
-            "SourceIP" => LoadDistribution::SourceIp,
-            "SourceIPProtocol" => LoadDistribution::SourceIpProtocol,
-            _ => LoadDistribution::Default,
-        };
+        r.load_distribution = LoadDistribution::parse(d).unwrap_or_default();
     }
     Ok(())
 }

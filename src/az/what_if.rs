@@ -400,14 +400,14 @@ fn array_change(s: &mut String, parent: &Value, children: &[Value], level: usize
         return;
     }
     s.push_str("[\n");
-    let mut sorted: Vec<Value> = children.to_vec();
+    let mut sorted: Vec<&Value> = children.iter().collect();
     sorted.sort_by_key(|c| {
         (
             text(c, "path").parse::<i64>().unwrap_or(0),
             property_weight(c["propertyChangeType"].as_str().unwrap_or("")),
         )
     });
-    property_changes_in_order(s, &sorted.iter().collect::<Vec<_>>(), level);
+    property_changes_in_order(s, &sorted, level);
     indent(s, level);
     s.push(']');
 }

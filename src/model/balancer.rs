@@ -41,6 +41,14 @@ impl TransportProtocol {
         }
     }
 
+    /// The value named `s`, in any case (ARM, az and topology files spell
+    /// them as [`Self::as_str`] does; ARM takes any case).
+    pub fn parse(s: &str) -> Option<Self> {
+        [TransportProtocol::Tcp, TransportProtocol::Udp, TransportProtocol::All]
+            .into_iter()
+            .find(|v| v.as_str().eq_ignore_ascii_case(s))
+    }
+
     /// Whether a packet of IP protocol `proto` falls under the rule.
     pub fn matches(self, proto: u8) -> bool {
         match self {
@@ -66,6 +74,14 @@ impl ProbeProtocol {
             ProbeProtocol::Https => "Https",
         }
     }
+
+    /// The value named `s`, in any case (ARM, az and topology files spell
+    /// them as [`Self::as_str`] does; ARM takes any case).
+    pub fn parse(s: &str) -> Option<Self> {
+        [ProbeProtocol::Tcp, ProbeProtocol::Http, ProbeProtocol::Https]
+            .into_iter()
+            .find(|v| v.as_str().eq_ignore_ascii_case(s))
+    }
 }
 
 /// Which fields of a flow pick its backend. `Default` is the 5-tuple.
@@ -86,6 +102,18 @@ impl LoadDistribution {
             LoadDistribution::SourceIp => "SourceIP",
             LoadDistribution::SourceIpProtocol => "SourceIPProtocol",
         }
+    }
+
+    /// The value named `s`, in any case (ARM, az and topology files spell
+    /// them as [`Self::as_str`] does; ARM takes any case).
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            LoadDistribution::Default,
+            LoadDistribution::SourceIp,
+            LoadDistribution::SourceIpProtocol,
+        ]
+        .into_iter()
+        .find(|v| v.as_str().eq_ignore_ascii_case(s))
     }
 }
 
@@ -232,4 +260,22 @@ pub struct PrivateEndpoint {
     /// A record in its `privatelink.*` zones (docs/dns.md).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dns_zone_groups: Vec<super::dns::PrivateDnsZoneGroup>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_parse_in_any_case_and_unknown_ones_do_not() {
+        assert_eq!(ProbeProtocol::parse("https"), Some(ProbeProtocol::Https));
+        assert_eq!(TransportProtocol::parse("ALL"), Some(TransportProtocol::All));
+        assert_eq!(
+            LoadDistribution::parse("sourceipprotocol"),
+            Some(LoadDistribution::SourceIpProtocol)
+        );
+        assert_eq!(ProbeProtocol::parse("Icmp"), None);
+        assert_eq!(TransportProtocol::parse(""), None);
+        assert_eq!(LoadDistribution::parse("SourceIPPort"), None);
+    }
 }

@@ -863,18 +863,13 @@ impl Topology {
                 .probes
                 .iter()
                 .map(|p| {
-                    let protocol = match p.protocol.to_ascii_lowercase().as_str() {
-                        "tcp" => ProbeProtocol::Tcp,
-                        "http" => ProbeProtocol::Http,
-                        "https" => ProbeProtocol::Https,
-                        other => {
-                            return Err(bad(
-                                &at,
-                                format!("probe {}: protocol '{other}' must be Tcp, Http or Https", p.name),
-                            ));
-                        }
-                    };
-                    Ok(ProbeSpec {
+                    let protocol = ProbeProtocol::parse(&p.protocol).ok_or_else(|| {
+                        bad(
+                            &at,
+                            format!("probe {}: protocol '{}' must be Tcp, Http or Https", p.name, p.protocol),
+                        )
+                    })?;
+                    Ok::<_, TopologyError>(ProbeSpec {
                         name: p.name.clone(),
                         protocol,
                         port: p.port,
@@ -888,33 +883,25 @@ impl Topology {
                 .rules
                 .iter()
                 .map(|x| {
-                    let protocol = match x.protocol.to_ascii_lowercase().as_str() {
-                        "tcp" => TransportProtocol::Tcp,
-                        "udp" => TransportProtocol::Udp,
-                        "all" => TransportProtocol::All,
-                        other => {
-                            return Err(bad(
-                                &at,
-                                format!("rule {}: protocol '{other}' must be Tcp, Udp or All", x.name),
-                            ));
-                        }
-                    };
-                    let load_distribution = match x.load_distribution.as_deref().map(str::to_ascii_lowercase).as_deref()
-                    {
-                        None | Some("default") => LoadDistribution::Default,
-                        Some("sourceip") => LoadDistribution::SourceIp,
-                        Some("sourceipprotocol") => LoadDistribution::SourceIpProtocol,
-                        Some(other) => {
-                            return Err(bad(
+                    let protocol = TransportProtocol::parse(&x.protocol).ok_or_else(|| {
+                        bad(
+                            &at,
+                            format!("rule {}: protocol '{}' must be Tcp, Udp or All", x.name, x.protocol),
+                        )
+                    })?;
+                    let load_distribution = match x.load_distribution.as_deref() {
+                        None => LoadDistribution::Default,
+                        Some(d) => LoadDistribution::parse(d).ok_or_else(|| {
+                            bad(
                                 &at,
                                 format!(
-                                    "rule {}: loadDistribution '{other}' must be Default, SourceIP or SourceIPProtocol",
+                                    "rule {}: loadDistribution '{d}' must be Default, SourceIP or SourceIPProtocol",
                                     x.name
                                 ),
-                            ));
-                        }
+                            )
+                        })?,
                     };
-                    Ok(LbRuleSpec {
+                    Ok::<_, TopologyError>(LbRuleSpec {
                         name: x.name.clone(),
                         frontend: l.frontend_name.clone(),
                         backend_pool: pool.clone(),
