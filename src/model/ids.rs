@@ -103,7 +103,7 @@ impl ResourceId {
             return "Microsoft.Resources/resourceGroups".into();
         };
         let mut out = segs.get(p + 1).copied().unwrap_or("").to_string();
-        for kind in segs[p + 2..].iter().step_by(2) {
+        for kind in segs.get(p + 2..).unwrap_or_default().iter().step_by(2) {
             out.push('/');
             out.push_str(kind);
         }
@@ -224,6 +224,14 @@ mod tests {
             b.to_string(),
             "/subscriptions/s/resourcegroups/rg/providers/microsoft.network/virtualnetworks/v"
         );
+    }
+
+    #[test]
+    fn a_trailing_providers_segment_has_no_type_to_panic_on() {
+        let id = ResourceId("/subscriptions/s/resourceGroups/rg/providers".into());
+        assert_eq!(id.resource_type(), "");
+        let id = ResourceId("/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network".into());
+        assert_eq!(id.resource_type(), "Microsoft.Network");
     }
 
     #[test]
