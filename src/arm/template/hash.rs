@@ -73,19 +73,31 @@ pub fn unique_string(parts: &[&str]) -> String {
         .collect()
 }
 
-/// `guid(a, b, …)`: a name-based (version 5, SHA-1) UUID of the parts
-/// joined with `-`, in ARM's namespace.
-// Azure: "The returned value … is a hash of the parameters"
-// (template-functions-string#guid). The namespace
-// 11fb06fb-712d-4ddd-98c7-e71bb6b9c32c is Azure.Deployments' as quoted in
-// public write-ups; not checked here against a real deployment.
+/// ARM's namespace for `guid()`.
+// Azure: `ARMNamespaceGuid = 11fb06fb-712d-4ddd-98c7-e71bbd588830`, used with
+// `GuidUtility.Create(namespace, joined, version: 5)` in Microsoft's
+// github.com/Azure/azure-policy-linter, src/PolicyLinter.Core/Expressions/
+// EvaluationHelpers/ExpressionBuiltInFunctions.cs (its `guid` ported from the
+// Azure.Deployments evaluation engine). The value this file held before
+// (…-e71bb6b9c32c) came from a write-up and was wrong in its last 6 bytes.
+const ARM_NAMESPACE: [u8; 16] = [
+    0x11, 0xfb, 0x06, 0xfb, 0x71, 0x2d, 0x4d, 0xdd, 0x98, 0xc7, 0xe7, 0x1b, 0xbd, 0x58, 0x88, 0x30,
+];
+
+/// `guid(a, b, …)`: the name-based (version 5, SHA-1) UUID of the parts
+/// joined with `-` in ARM's namespace, lower-case.
+// Azure: template-functions-string#guid ("a hash of the parameters"); the
+// join with '-' is `JoinStringParametersWithDash` in the file cited above.
 pub fn guid(parts: &[&str]) -> String {
-    const NAMESPACE: [u8; 16] = [
-        0x11, 0xfb, 0x06, 0xfb, 0x71, 0x2d, 0x4d, 0xdd, 0x98, 0xc7, 0xe7, 0x1b, 0xb6, 0xb9, 0xc3, 0x2c,
-    ];
+    uuid5(&ARM_NAMESPACE, parts.join("-").as_bytes())
+}
+
+/// RFC 4122 §4.3 name-based UUID, version 5: SHA-1 over the namespace's
+/// bytes (network order) then the name; version and variant bits set.
+fn uuid5(namespace: &[u8; 16], name: &[u8]) -> String {
     let mut ctx = ring::digest::Context::new(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY);
-    ctx.update(&NAMESPACE);
-    ctx.update(parts.join("-").as_bytes());
+    ctx.update(namespace);
+    ctx.update(name);
     let d = ctx.finish();
     let mut b = [0u8; 16];
     b.copy_from_slice(&d.as_ref()[..16]);
@@ -141,5 +153,25 @@ mod tests {
         assert!(matches!(&g[19..20], "8" | "9" | "a" | "b"));
         assert_eq!(g, guid(&["a-b"]));
         assert_ne!(g, guid(&["a", "c"]));
+    }
+
+    #[test]
+    fn uuid5_matches_the_published_rfc_vector() {
+        // Python's uuid docs: uuid5(NAMESPACE_DNS, 'python.org') is
+        // 886313e1-3b8a-5372-9b90-0c9aee199e5d (the byte mechanics ARM's
+        // GuidUtility shares: namespace in network order, then UTF-8 name).
+        let dns = [
+            0x6b, 0xa7, 0xb8, 0x10, 0x9d, 0xad, 0x11, 0xd1, 0x80, 0xb4, 0x00, 0xc0, 0x4f, 0xd4, 0x30, 0xc8,
+        ];
+        assert_eq!(uuid5(&dns, b"python.org"), "886313e1-3b8a-5372-9b90-0c9aee199e5d");
+    }
+
+    #[test]
+    fn guid_is_uuid5_in_arms_namespace() {
+        // No input/output pair computed by a real deployment was found (see
+        // docs/az.md); this is uuid.uuid5(UUID('11fb06fb-…-e71bbd588830'),
+        // 'a-b') as Python computes it, which public scripts that reproduce
+        // role-assignment names made by guid() use.
+        assert_eq!(guid(&["a", "b"]), "2d796349-8c7e-55ec-9624-54ece82ed031");
     }
 }
