@@ -123,6 +123,7 @@ fn request(method: &str, path: &str, token: Option<&str>, body: Vec<u8>) -> Requ
         authorization: token.map(|t| format!("Bearer {t}")),
         if_match: None,
         if_none_match: None,
+        auxiliary: None,
         body,
     }
 }

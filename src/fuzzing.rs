@@ -124,6 +124,7 @@ fn request(method: &str, path_and_query: &str, token: Option<&str>, body: Vec<u8
         authorization: token.map(|t| format!("Bearer {t}")),
         if_match: None,
         if_none_match: None,
+        auxiliary: None,
         body,
     }
 }

@@ -8,6 +8,12 @@
 //! Reader on the hub (Reader grants no `peer/action`), where a subnet
 //! create is 403 AuthorizationFailed; with Network Contributor on the hub
 //! VNet the same peering is created. An unknown principal writes nothing.
+//! A second test grants and removes roles through the real az itself
+//! (`az role assignment create|list|delete`, which resolve `--assignee`
+//! through the Graph calls the endpoint answers) and peers two VNets in two
+//! tenants: without the caller's token for the remote tenant
+//! (`x-ms-authorization-auxiliary`, which `az rest` does not send) and with
+//! it but only Reader there, ARM's two LinkedAuthorizationFailed refusals.
 //! Needs root and the venv (`cargo test --features root-tests --test
 //! live_rbac`); the lab is removed in a drop guard, also on failure.
 #![cfg(feature = "root-tests")]
@@ -66,8 +72,19 @@ struct Shell {
 
 impl Shell {
     fn signed_in(lab: &Lab, principal: &str) -> Shell {
+        Shell::from_env(lab, &["--as", principal])
+    }
+
+    /// The lab's owner (`cloud env` without `--as`).
+    fn owner(lab: &Lab) -> Shell {
+        Shell::from_env(lab, &[])
+    }
+
+    fn from_env(lab: &Lab, extra: &[&str]) -> Shell {
+        let principal = extra.last().copied().unwrap_or("the owner");
         let o = Command::new(BIN)
-            .args(["cloud", "env", "--lab", &lab.0, "--as", principal])
+            .args(["cloud", "env", "--lab", &lab.0])
+            .args(extra)
             .env("VNETLAB_REAL_AZ", format!("{}/bin/az", venv()))
             .stdin(Stdio::null())
             .output()
@@ -96,9 +113,14 @@ impl Shell {
 
     /// The script fails; its stderr.
     fn refused(&self, script: &str) -> String {
+        self.refused_with(script).1
+    }
+
+    /// The script fails; its exit code and stderr.
+    fn refused_with(&self, script: &str) -> (Option<i32>, String) {
         let o = self.run(script);
         assert!(!o.status.success(), "{script} was accepted: {}", text(&o));
-        String::from_utf8_lossy(&o.stderr).into_owned()
+        (o.status.code(), String::from_utf8_lossy(&o.stderr).into_owned())
     }
 }
 
@@ -270,5 +292,153 @@ fn role_assignments_decide_what_each_principal_may_do() {
         )),
         "{}",
         text(&o)
+    );
+}
+
+const SUB_A: &str = "7c000000-0000-4000-8000-00000000000a";
+const SUB_B: &str = "7c000000-0000-4000-8000-00000000000b";
+const TENANT_A: &str = "7c000000-0000-4000-8000-0000000000a1";
+const TENANT_B: &str = "7c000000-0000-4000-8000-0000000000b1";
+const CAROL: &str = "7c000000-0000-4000-8000-0000000000c3";
+
+/// Two tenants, a subscription each; carol (of tenant A) is Network
+/// Contributor on her group in A and Reader on the group in B.
+fn two_tenants() -> String {
+    format!(
+        r#"
+subscriptions:
+  - {{name: b1-a, id: {SUB_A}, tenantId: {TENANT_A}}}
+  - {{name: b1-b, id: {SUB_B}, tenantId: {TENANT_B}}}
+resourceGroups:
+  - {{name: rg-a, location: northeurope, subscription: b1-a}}
+  - {{name: rg-b, location: northeurope, subscription: b1-b}}
+principals:
+  - {{name: carol, objectId: {CAROL}, tenantId: {TENANT_A}, servicePrincipal: true}}
+roleAssignments:
+  - {{principal: carol, role: Network Contributor, scope: /subscriptions/{SUB_A}/resourceGroups/rg-a}}
+  - {{principal: carol, role: Reader, scope: /subscriptions/{SUB_B}/resourceGroups/rg-b}}
+virtualNetworks:
+  - {{name: vnet-a, resourceGroup: rg-a, addressPrefixes: [10.81.0.0/16], subnets: [{{name: default, addressPrefix: 10.81.1.0/24}}]}}
+  - {{name: vnet-b, resourceGroup: rg-b, addressPrefixes: [10.82.0.0/16], subnets: [{{name: default, addressPrefix: 10.82.1.0/24}}]}}
+virtualMachines:
+  - {{name: vm-a, resourceGroup: rg-a, vnet: vnet-a, subnet: default, publicIpAddress: "", adminPassword: "{PASSWORD}"}}
+  - {{name: vm-b, resourceGroup: rg-b, vnet: vnet-b, subnet: default, publicIpAddress: "", adminPassword: "{PASSWORD}"}}
+"#
+    )
+}
+
+#[test]
+fn the_real_az_grants_roles_and_peers_across_tenants() {
+    assert!(
+        std::path::Path::new(&format!("{}/bin/az", venv())).exists(),
+        "no az in {}: run scripts/setup",
+        venv()
+    );
+    let file = std::env::temp_dir().join(format!("vnetlab-b1t-{}.yaml", std::process::id()));
+    std::fs::write(&file, two_tenants()).expect("write the topology");
+    let lab = Lab::named("b1t");
+    let up = vnetlab(&["up", file.to_str().expect("utf-8 path"), "--lab", &lab.0]);
+    let _ = std::fs::remove_file(&file);
+    assert!(up.status.success(), "up: {}", text(&up));
+    let owner = Shell::owner(&lab);
+    let carol = Shell::signed_in(&lab, "carol");
+    let vnet_a =
+        format!("/subscriptions/{SUB_A}/resourceGroups/rg-a/providers/Microsoft.Network/virtualNetworks/vnet-a");
+    let vnet_b =
+        format!("/subscriptions/{SUB_B}/resourceGroups/rg-b/providers/Microsoft.Network/virtualNetworks/vnet-b");
+    let a_to_b = format!(
+        "az network vnet peering create -g rg-a --vnet-name vnet-a -n a-to-b --remote-vnet {vnet_b} --allow-vnet-access --query peeringState -o tsv"
+    );
+    let b_to_a = format!(
+        "az network vnet peering create --subscription b1-b -g rg-b --vnet-name vnet-b -n b-to-a --remote-vnet {vnet_a} --allow-vnet-access --query peeringState -o tsv"
+    );
+
+    // Reader on vnet-b's group: no peering write there (403 AuthorizationFailed, az exit 1).
+    let (code, e) = carol.refused_with(&b_to_a);
+    assert_eq!(code, Some(1), "{e}");
+    let first = e.lines().next().unwrap_or_default();
+    assert_eq!(
+        first,
+        format!(
+            "ERROR: (AuthorizationFailed) The client '{CAROL}' with object id '{CAROL}' does not have authorization to perform action 'Microsoft.Network/virtualNetworks/virtualNetworkPeerings/write' over scope '{vnet_b}/virtualNetworkPeerings/b-to-a' or the scope is invalid. If access was recently granted, please refresh your credentials."
+        )
+    );
+
+    // A peering from her own VNet into tenant B: without her token for
+    // tenant B (az rest sends none) ARM refuses the linked subscription ...
+    let body =
+        format!(r#"{{"properties":{{"remoteVirtualNetwork":{{"id":"{vnet_b}"}},"allowVirtualNetworkAccess":true}}}}"#);
+    let e = carol.refused(&format!(
+        "az rest --method put --url \"$VNETLAB_ARM_ENDPOINT{vnet_a}/virtualNetworkPeerings/a-to-b?api-version=2024-05-01\" --body '{body}' -o none"
+    ));
+    assert!(
+        e.contains(&format!(
+            "\"code\":\"LinkedAuthorizationFailed\",\"message\":\"The client has permission to perform action 'Microsoft.Network/virtualNetworks/virtualNetworkPeerings/write' on scope '{vnet_a}/virtualNetworkPeerings/a-to-b', however the current tenant '{TENANT_A}' is not authorized to access linked subscription '{SUB_B}'.\""
+        )),
+        "{e}"
+    );
+    // ... and with it (az peering create sends x-ms-authorization-auxiliary)
+    // Reader grants no peer/action on vnet-b.
+    let (code, e) = carol.refused_with(&a_to_b);
+    assert_eq!(code, Some(1), "{e}");
+    assert!(
+        e.starts_with(&format!("ERROR: (LinkedAuthorizationFailed) The client '{CAROL}' with object id '{CAROL}' has permission to perform action 'Microsoft.Network/virtualNetworks/virtualNetworkPeerings/write' on scope '{vnet_a}/virtualNetworkPeerings/a-to-b'; however, it does not have permission to perform action(s) 'Microsoft.Network/virtualNetworks/peer/action' on the linked scope(s) '{vnet_b}'")),
+        "{e}"
+    );
+
+    // The owner grants through the real az: --assignee resolves through
+    // the endpoint's Graph; an unknown one is az's own refusal.
+    let e = owner.refused(&format!(
+        "az role assignment create --assignee mallory --role 'Network Contributor' --scope {vnet_b} -o none"
+    ));
+    assert!(
+        e.contains("Cannot find user or service principal in graph database for 'mallory'"),
+        "{e}"
+    );
+    let made = owner.ok(&format!(
+        "az role assignment create --assignee {CAROL} --role 'Network Contributor' --scope {vnet_b} --query '[principalId, principalType, scope]' -o tsv"
+    ));
+    assert_eq!(made, format!("{CAROL}\nServicePrincipal\n{vnet_b}"));
+    let listed = owner.ok(&format!(
+        "az role assignment list --assignee {CAROL} --subscription b1-b --all --query \"sort_by([], &roleDefinitionName)[].[roleDefinitionName, principalName]\" -o tsv"
+    ));
+    assert_eq!(listed, format!("Network Contributor\t{CAROL}\nReader\t{CAROL}"));
+    assert_eq!(
+        owner.ok("az role definition list --name 'Network Contributor' --query '[].name' -o tsv"),
+        "4d97b98b-1d4f-4787-a291-c67834d212e7"
+    );
+
+    // Now both peerings, without signing in again, and real traffic.
+    assert_eq!(carol.ok(&a_to_b), "Initiated");
+    assert_eq!(carol.ok(&b_to_a), "Connected");
+    let ping = vnetlab(&[
+        "exec",
+        "--lab",
+        &lab.0,
+        "vm-a",
+        "--",
+        "ping",
+        "-c",
+        "2",
+        "-W",
+        "2",
+        "10.82.1.4",
+    ]);
+    assert!(text(&ping).contains(", 0% packet loss"), "{}", text(&ping));
+
+    // Delete the assignment through the real az: refused again.
+    owner.ok(&format!(
+        "az role assignment delete --assignee {CAROL} --role 'Network Contributor' --scope {vnet_b}"
+    ));
+    let (code, e) =
+        carol.refused_with("az network vnet peering delete --subscription b1-b -g rg-b --vnet-name vnet-b -n b-to-a");
+    assert_eq!(code, Some(1), "{e}");
+    assert!(
+        e.starts_with(&format!("ERROR: (AuthorizationFailed) The client '{CAROL}' with object id '{CAROL}' does not have authorization to perform action 'Microsoft.Network/virtualNetworks/virtualNetworkPeerings/delete' over scope '{vnet_b}/virtualNetworkPeerings/b-to-a'")),
+        "{e}"
+    );
+    assert_eq!(
+        owner.ok(&format!("az role assignment list --scope {vnet_b} -o tsv")),
+        ""
     );
 }

@@ -32,11 +32,14 @@ pub const LAB_PRINCIPAL_NAME: &str = "vnetlab-cloud";
 pub const TOKEN_LIFETIME: u64 = 3600;
 
 /// Who a valid token names.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Caller {
     /// The application (client) ID the principal signed in with.
     pub app_id: String,
     pub tenant_id: String,
+    /// Who the request's auxiliary tokens (`x-ms-authorization-auxiliary`,
+    /// one per other tenant) name, each verified as the main token is.
+    pub linked: Vec<Caller>,
 }
 
 #[derive(Debug)]
@@ -109,6 +112,7 @@ impl Keys {
         Ok(Caller {
             app_id: field("appid"),
             tenant_id: field("tid"),
+            linked: Vec::new(),
         })
     }
 }
@@ -183,6 +187,7 @@ mod tests {
         Caller {
             app_id: LAB_PRINCIPAL_APP_ID.into(),
             tenant_id: "t".into(),
+            linked: Vec::new(),
         }
     }
 

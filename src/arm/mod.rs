@@ -14,6 +14,7 @@ pub mod deployments;
 pub mod export;
 mod export_params;
 mod generic;
+mod graph;
 mod hub;
 pub mod jsonc;
 mod put;
@@ -53,6 +54,9 @@ pub struct Request {
     pub authorization: Option<String>,
     pub if_match: Option<String>,
     pub if_none_match: Option<String>,
+    /// `x-ms-authorization-auxiliary`: `Bearer t1, Bearer t2`, tokens of
+    /// the caller in other tenants (az sends them for a linked scope there).
+    pub auxiliary: Option<String>,
     pub body: Vec<u8>,
 }
 
@@ -69,6 +73,7 @@ impl Request {
             authorization: token.map(|t| format!("Bearer {t}")),
             if_match: None,
             if_none_match: None,
+            auxiliary: None,
             body: body.to_vec(),
         }
     }
@@ -284,6 +289,12 @@ impl Arm {
             Ok(c) => c,
             Err(r) => return r,
         };
+        // Microsoft Graph (the metadata's microsoftGraphResourceId is this
+        // endpoint): no api-version, Graph's paths and error bodies.
+        if matches!(l.first(), Some(&("v1.0" | "beta"))) {
+            let model = backend.model().unwrap_or_default();
+            return graph::handle(&self.base, &req.method, &l, req.query("$filter"), &req.body, &model);
+        }
         let Some(version) = req.query("api-version") else {
             return Response::error(
                 400,
@@ -329,7 +340,19 @@ impl Arm {
             .strip_prefix("Bearer ")
             .or_else(|| header.strip_prefix("bearer "))
             .unwrap_or("");
-        self.keys.verify(token, now).map_err(|why| {
+        let linked = req
+            .auxiliary
+            .as_deref()
+            .unwrap_or("")
+            .split(',')
+            .filter_map(|t| {
+                let t = t.trim();
+                t.strip_prefix("Bearer ").or_else(|| t.strip_prefix("bearer "))
+            })
+            .filter_map(|t| self.keys.verify(t.trim(), now).ok())
+            .collect();
+        let verified = self.keys.verify(token, now).map(|c| Caller { linked, ..c });
+        verified.map_err(|why| {
             Response::error(
                 401,
                 "InvalidAuthenticationToken",
@@ -393,6 +416,7 @@ impl Arm {
         let caller = Caller {
             app_id: client.to_ascii_lowercase(),
             tenant_id: tenant.to_string(),
+            linked: Vec::new(),
         };
         let issuer = format!("{}/{tenant}/v2.0", self.base);
         Response::json(

@@ -69,7 +69,18 @@ pub fn check(model: &Model, caller: &Caller, action: &str, scope: &ResourceId) -
 }
 
 /// A peering PUT also needs `peer/action` on the remote VNet (the linked
-/// scope), in whatever subscription or tenant it is.
+/// scope), in whatever subscription or tenant it is. When the remote VNet's
+/// subscription is in another tenant than the caller's token, ARM looks at
+/// the caller's token for that tenant, which az sends in
+/// `x-ms-authorization-auxiliary` (az does when it is signed in to both
+/// tenants and `--remote-vnet` is a full ID); without one the linked scope
+/// is refused whatever roles the principal holds there.
+// Azure: learn.microsoft.com/azure/virtual-network/create-peering-different-subscriptions
+// ("the user account … must have the necessary permissions … in both
+// tenants"); ARM's cross-tenant authentication,
+// learn.microsoft.com/azure/azure-resource-manager/management/authenticate-multi-tenant
+// (the auxiliary header); the refusal's words as ARM prints them
+// (azure-cli issue 16691, terraform-provider-azurerm issue 4546).
 pub fn check_linked_peering(
     model: &Model,
     caller: &Caller,
@@ -77,7 +88,36 @@ pub fn check_linked_peering(
     peering: &ResourceId,
     remote: &ResourceId,
 ) -> Result<(), AzureError> {
-    if allows(model, caller, PEER_ACTION, remote) {
+    if is_lab(caller) {
+        return Ok(());
+    }
+    let remote_sub = remote.as_str().split('/').nth(2).unwrap_or_default();
+    let remote_tenant = model
+        .subscriptions
+        .iter()
+        .find(|s| s.id.eq_ignore_ascii_case(remote_sub))
+        .map(|s| s.tenant_id.as_str());
+    let mut who = caller;
+    if let Some(tenant) = remote_tenant
+        && !caller.tenant_id.is_empty()
+        && !tenant.eq_ignore_ascii_case(&caller.tenant_id)
+    {
+        let Some(aux) = caller
+            .linked
+            .iter()
+            .find(|l| l.tenant_id.eq_ignore_ascii_case(tenant) && l.app_id.eq_ignore_ascii_case(&caller.app_id))
+        else {
+            return Err(AzureError::new(
+                ErrorCode::LinkedAuthorizationFailed,
+                format!(
+                    "The client has permission to perform action '{action}' on scope '{peering}', however the current tenant '{}' is not authorized to access linked subscription '{remote_sub}'.",
+                    caller.tenant_id
+                ),
+            ));
+        };
+        who = aux;
+    }
+    if allows(model, who, PEER_ACTION, remote) {
         return Ok(());
     }
     Err(AzureError::new(
@@ -110,6 +150,7 @@ mod tests {
         Caller {
             app_id: id.into(),
             tenant_id: "t".into(),
+            linked: Vec::new(),
         }
     }
 
@@ -172,5 +213,55 @@ mod tests {
         assert!(e.message.contains("on the linked scope(s)"), "{}", e.message);
         let near = ResourceId::network(SUB, "rg", "virtualNetworks", "c");
         assert!(check_linked_peering(&m, &p, &write, &peering, &near).is_ok());
+    }
+
+    #[test]
+    fn a_peering_into_another_tenant_needs_the_callers_token_for_it() {
+        use crate::model::Subscription;
+        const OTHER: &str = "00000000-0000-4000-8000-000000000002";
+        let mut m = model("Network Contributor", &format!("/subscriptions/{SUB}"));
+        for (id, tenant) in [(SUB, "t"), (OTHER, "t2")] {
+            m.subscriptions.push(Subscription {
+                id: id.into(),
+                name: id.into(),
+                tenant_id: tenant.into(),
+            });
+        }
+        m.role_assignments.push(RoleAssignment {
+            principal_object_id: "p1".into(),
+            role_definition_name: "Network Contributor".into(),
+            scope: format!("/subscriptions/{OTHER}"),
+        });
+        let peering = ResourceId::network(SUB, "rg", "virtualNetworks", "a").child("virtualNetworkPeerings", "a-b");
+        let remote = ResourceId::network(OTHER, "rg", "virtualNetworks", "b");
+        let write = action("PUT", &peering, None);
+        // The role in the other tenant is not enough without its token.
+        let e = check_linked_peering(&m, &caller("p1"), &write, &peering, &remote).expect_err("no aux token");
+        assert_eq!(e.code, ErrorCode::LinkedAuthorizationFailed);
+        assert!(
+            e.message.ends_with(&format!(
+                "however the current tenant 't' is not authorized to access linked subscription '{OTHER}'."
+            )),
+            "{}",
+            e.message
+        );
+        // A token of another principal in that tenant does not stand in.
+        let mut p = caller("p1");
+        p.linked.push(Caller {
+            app_id: "p2".into(),
+            tenant_id: "t2".into(),
+            linked: Vec::new(),
+        });
+        assert!(check_linked_peering(&m, &p, &write, &peering, &remote).is_err());
+        p.linked.push(Caller {
+            app_id: "p1".into(),
+            tenant_id: "T2".into(),
+            linked: Vec::new(),
+        });
+        assert!(check_linked_peering(&m, &p, &write, &peering, &remote).is_ok());
+        // With the token but no role there: the ordinary linked refusal.
+        m.role_assignments.pop();
+        let e = check_linked_peering(&m, &p, &write, &peering, &remote).expect_err("no role on remote");
+        assert!(e.message.contains("on the linked scope(s)"), "{}", e.message);
     }
 }

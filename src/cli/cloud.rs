@@ -291,6 +291,7 @@ pub fn env(lab: &Lab, unset: bool, as_principal: Option<&str>, out: &mut impl Wr
             let caller = auth::Caller {
                 app_id: who.object_id.clone(),
                 tenant_id: s.tenant_id.clone(),
+                linked: Vec::new(),
             };
             arm::rbac::sees_subscription(&model, &caller, &s.id)
         })
@@ -504,6 +505,7 @@ async fn answer(
         authorization: header("authorization"),
         if_match: header("if-match"),
         if_none_match: header("if-none-match"),
+        auxiliary: header("x-ms-authorization-auxiliary"),
         body: Vec::new(),
     };
     let response = match Limited::new(body, arm::MAX_BODY).collect().await {
