@@ -386,8 +386,9 @@ fn the_real_az_grants_roles_and_peers_across_tenants() {
         "{e}"
     );
 
-    // The owner grants through the real az: --assignee resolves through
-    // the endpoint's Graph; an unknown one is az's own refusal.
+    // The owner grants Network Contributor on vnet-b's group through the
+    // real az: --assignee resolves through the endpoint's Graph; an
+    // unknown one is az's own refusal.
     let e = owner.refused(&format!(
         "az role assignment create --assignee mallory --role 'Network Contributor' --scope {vnet_b} -o none"
     ));
@@ -395,10 +396,11 @@ fn the_real_az_grants_roles_and_peers_across_tenants() {
         e.contains("Cannot find user or service principal in graph database for 'mallory'"),
         "{e}"
     );
+    let rg_b = format!("/subscriptions/{SUB_B}/resourceGroups/rg-b");
     let made = owner.ok(&format!(
-        "az role assignment create --assignee {CAROL} --role 'Network Contributor' --scope {vnet_b} --query '[principalId, principalType, scope]' -o tsv"
+        "az role assignment create --assignee {CAROL} --role 'Network Contributor' --scope {rg_b} --query '[principalId, principalType, scope]' -o tsv"
     ));
-    assert_eq!(made, format!("{CAROL}\nServicePrincipal\n{vnet_b}"));
+    assert_eq!(made, format!("{CAROL}\nServicePrincipal\n{rg_b}"));
     let listed = owner.ok(&format!(
         "az role assignment list --assignee {CAROL} --subscription b1-b --all --query \"sort_by([], &roleDefinitionName)[].[roleDefinitionName, principalName]\" -o tsv"
     ));
@@ -428,7 +430,7 @@ fn the_real_az_grants_roles_and_peers_across_tenants() {
 
     // Delete the assignment through the real az: refused again.
     owner.ok(&format!(
-        "az role assignment delete --assignee {CAROL} --role 'Network Contributor' --scope {vnet_b}"
+        "az role assignment delete --assignee {CAROL} --role 'Network Contributor' --scope {rg_b}"
     ));
     let (code, e) =
         carol.refused_with("az network vnet peering delete --subscription b1-b -g rg-b --vnet-name vnet-b -n b-to-a");
@@ -438,7 +440,9 @@ fn the_real_az_grants_roles_and_peers_across_tenants() {
         "{e}"
     );
     assert_eq!(
-        owner.ok(&format!("az role assignment list --scope {vnet_b} -o tsv")),
-        ""
+        owner.ok(&format!(
+            "az role assignment list --scope {rg_b} --query '[].roleDefinitionName' -o tsv"
+        )),
+        "Reader"
     );
 }

@@ -113,7 +113,10 @@ fn timestamp(at: std::time::SystemTime) -> String {
 // (https://learn.microsoft.com/azure/azure-resource-manager/troubleshooting/common-deployment-errors).
 fn preflight_reply(name: &str, e: &AzureError) -> DeploymentReply {
     // Azure: an authorization refusal is ARM's 403 itself, not an inner error.
-    if matches!(e.code, ErrorCode::InvalidTemplate | ErrorCode::AuthorizationFailed) {
+    if matches!(
+        e.code,
+        ErrorCode::InvalidTemplate | ErrorCode::AuthorizationFailed | ErrorCode::LinkedAuthorizationFailed
+    ) {
         return refused_reply(e);
     }
     with_inner_error(
@@ -392,12 +395,23 @@ fn remove(id: &ResourceId) -> Change {
 
 /// ARM's preflight: the caller must be allowed to write every resource the
 /// template puts, as if it put each itself (the deployment is refused with
-/// the first resource's AuthorizationFailed, nothing applied).
+/// the first resource's AuthorizationFailed, nothing applied), a peering
+/// also its linked scope, the remote VNet.
 fn writable(model: &Model, caller: &Caller, o: &Outcome) -> Result<(), AzureError> {
     o.ids
         .iter()
         .chain(o.opaque.iter().map(|(i, _)| i))
-        .try_for_each(|i| rbac::check(model, caller, &rbac::action("PUT", i, None), i))
+        .try_for_each(|i| rbac::check(model, caller, &rbac::action("PUT", i, None), i))?;
+    o.changes.iter().try_for_each(|c| match c {
+        Change::PutPeering(p) => rbac::check_linked_peering(
+            model,
+            caller,
+            &rbac::action("PUT", &p.id, None),
+            &p.id,
+            &p.remote_virtual_network,
+        ),
+        _ => Ok(()),
+    })
 }
 
 fn output_resources(o: &Outcome) -> Value {

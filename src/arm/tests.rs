@@ -791,6 +791,31 @@ fn role_assignments_decide_each_request() {
         Some(json!({ "properties": { "mode": "Incremental", "template": network_only } })),
     );
     assert_eq!(r.status, 201, "{r:?}");
+    // A peering in a template needs peer/action on its remote VNet too.
+    let peering_template = json!({
+        "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+        "contentVersion": "1.0.0.0",
+        "resources": [{
+            "type": "Microsoft.Network/virtualNetworks/virtualNetworkPeerings", "apiVersion": "2024-05-01",
+            "name": "va/va-vb-t",
+            "properties": { "remoteVirtualNetwork": { "id": b }, "allowVirtualNetworkAccess": true } }],
+    });
+    let r = lab.call(
+        "PUT",
+        &deployments_path("p"),
+        Some(json!({ "properties": { "mode": "Incremental", "template": peering_template } })),
+    );
+    assert_eq!(r.status, 403, "{r:?}");
+    assert_eq!(r.body.expect("body")["error"]["code"], "LinkedAuthorizationFailed");
+    assert_eq!(
+        lab.call(
+            "GET",
+            &format!("{}/virtualNetworkPeerings/va-vb-t", vnet_path("va")),
+            None
+        )
+        .status,
+        404
+    );
     lab.backend
         .apply(vec![assign("Network Contributor", "rg2")])
         .expect("role");
