@@ -77,8 +77,9 @@ pub fn unique_string(parts: &[&str]) -> String {
 // Azure: `ARMNamespaceGuid = 11fb06fb-712d-4ddd-98c7-e71bbd588830`, used with
 // `GuidUtility.Create(namespace, joined, version: 5)` in Microsoft's
 // github.com/Azure/azure-policy-linter, src/PolicyLinter.Core/Expressions/
-// EvaluationHelpers/ExpressionBuiltInFunctions.cs (its `guid` ported from the
-// Azure.Deployments evaluation engine). The value this file held before
+// EvaluationHelpers/ExpressionBuiltInFunctions.cs (ported, it says, from
+// Azure Policy's evaluation engine, which evaluates the same template
+// functions with Azure.Deployments' libraries). The value this file held before
 // (…-e71bb6b9c32c) came from a write-up and was wrong in its last 6 bytes.
 const ARM_NAMESPACE: [u8; 16] = [
     0x11, 0xfb, 0x06, 0xfb, 0x71, 0x2d, 0x4d, 0xdd, 0x98, 0xc7, 0xe7, 0x1b, 0xbd, 0x58, 0x88, 0x30,
