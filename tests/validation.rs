@@ -3111,6 +3111,31 @@ fn a_cache_in_a_subnet_must_be_premium_and_a_private_endpoint_cannot_reach_an_in
     ok(&mut m, endpoint_change("pe1", "plain-cache"));
 }
 
+#[test]
+fn the_nic_a_private_endpoint_made_is_neither_changed_nor_deleted_by_hand() {
+    let mut m = base();
+    ok(&mut m, redis_change("plain-cache", RedisSku::Basic, "C0", None));
+    ok(&mut m, endpoint_change("pe1", "plain-cache"));
+    let made = m.private_endpoints.values().next().expect("the endpoint").nic_id();
+    for change in [
+        Change::DeleteNetworkInterface(made.clone()),
+        Change::PutNetworkInterface(NicSpec {
+            id: made.clone(),
+            ..nic_spec("ignored", subnet("spoke1-vnet", "apps"))
+        }),
+    ] {
+        refused(
+            &mut m,
+            change,
+            ErrorCode::CannotModifyNicAttachedToPrivateEndpoint,
+            "pe1",
+        );
+    }
+    // It goes with its endpoint.
+    ok(&mut m, Change::DeletePrivateEndpoint(id("privateEndpoints", "pe1")));
+    assert!(m.private_endpoint_of_nic(&made).is_none());
+}
+
 // ================================================================ count limits (§11)
 
 fn vnet_in(name: &str, location: &str, prefix: &str) -> Change {

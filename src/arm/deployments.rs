@@ -563,6 +563,8 @@ fn not_in_template(model: &Model, group: &ResourceId, o: &Outcome) -> Vec<Resour
                 && super::export::top_level(i.as_str()) == i.as_str().to_ascii_lowercase()
         })
         .filter(|i| !kept.contains(&i.as_str().to_ascii_lowercase()))
+        // A private endpoint's NIC goes with its endpoint, never on its own.
+        .filter(|i| model.private_endpoint_of_nic(i).is_none())
         .filter(|i| put::delete(i).is_some() || model.opaque_resources.contains_key(i))
         .collect();
     let mut gone: Vec<ResourceId> = gone.into_iter().collect();

@@ -199,6 +199,8 @@ pub fn template(m: &Model, group: &ResourceId) -> Value {
         if !lower.starts_with(&format!("{scope}/providers/"))
             || (child && !separate)
             || (super::put::is_record_set_type(&typ) && made_by_others(m, &rendered, &lower))
+            // Azure: a private endpoint's NIC is made (and removed) with it.
+            || rendered.get("privateEndpoint").is_some()
         {
             continue;
         }

@@ -208,7 +208,7 @@ const PROVIDERS: &[(&str, &[&str])] = &[
         "Microsoft.Resources",
         &["resourceGroups", "subscriptions", "deployments"],
     ),
-    ("Microsoft.Cache", &["redis"]),
+    (crate::model::CACHE, &[crate::model::REDIS]),
     ("Microsoft.ContainerService", &["managedClusters"]),
 ];
 

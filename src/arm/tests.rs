@@ -1362,7 +1362,9 @@ fn private_endpoints_put_as_az_sends_them_get_and_delete() {
     let got = lab.call("GET", &pe, None).body.expect("the endpoint");
     let c = &got["properties"]["privateLinkServiceConnections"][0];
     assert_eq!(c["name"], "cache-pe-connection");
-    assert_eq!(c["properties"]["privateLinkServiceId"], cache.as_str());
+    // Asked as the request path spells the type, answered as ARM answers it.
+    let answered = cache.replace("/Microsoft.Cache/redis/", "/Microsoft.Cache/Redis/");
+    assert_eq!(c["properties"]["privateLinkServiceId"], answered.as_str());
     assert_eq!(c["properties"]["groupIds"][0], "redisCache");
     // The NIC Azure makes for it, `<name>.nic.<guid>`, and an address in the subnet.
     let nic = got["properties"]["networkInterfaces"][0]["id"].as_str().expect("a NIC");
@@ -1371,6 +1373,48 @@ fn private_endpoints_put_as_az_sends_them_get_and_delete() {
         .as_str()
         .expect("an IP");
     assert!(ip.starts_with("10.10.1."), "{ip}");
+    // The NIC has a GET in ARM's shape, is listed in its group, and the endpoint owns it.
+    let nic_url = format!("{nic}?api-version=2024-05-01");
+    let n = lab.call("GET", &nic_url, None).body.expect("the endpoint's NIC");
+    assert_eq!(n["id"], nic);
+    assert_eq!(n["type"], "Microsoft.Network/networkInterfaces");
+    assert!(
+        n["properties"]["privateEndpoint"]["id"]
+            .as_str()
+            .is_some_and(|p| pe.starts_with(p))
+    );
+    let config = &n["properties"]["ipConfigurations"][0];
+    assert!(
+        config["name"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("privateEndpointIpConfig."))
+    );
+    assert_eq!(config["properties"]["privateIPAddress"], ip);
+    assert_eq!(config["properties"]["privateIPAllocationMethod"], "Dynamic");
+    assert_eq!(config["properties"]["subnet"]["id"], subnet.as_str());
+    let link = &config["properties"]["privateLinkConnectionProperties"];
+    assert_eq!(link["groupId"], "redisCache");
+    assert_eq!(link["requiredMemberName"], "redisCache");
+    assert_eq!(link["fqdns"], json!(["dnslab-cache.redis.cache.windows.net"]));
+    let nics = format!("{rg}/Microsoft.Network/networkInterfaces?api-version=2024-05-01");
+    let listed = lab.call("GET", &nics, None).body.expect("the group's NICs");
+    assert!(
+        listed["value"]
+            .as_array()
+            .expect("a list")
+            .iter()
+            .any(|v| v["id"] == nic)
+    );
+    let before = lab.backend.model.clone();
+    for (verb, body) in [("PUT", Some(n.clone())), ("DELETE", None)] {
+        let r = lab.call(verb, &nic_url, body);
+        assert_eq!(r.status, 400, "{verb} {r:?}");
+        assert!(
+            format!("{:?}", r.body).contains("CannotModifyNicAttachedToPrivateEndpoint"),
+            "{r:?}"
+        );
+    }
+    assert_eq!(lab.backend.model, before);
     // The same spec as the topology loader's: the model equals lab 08's without zone groups.
     let full = crate::topology::Topology::parse(text)
         .expect("parses")
@@ -1398,5 +1442,10 @@ fn private_endpoints_put_as_az_sends_them_get_and_delete() {
     );
     assert!(lab.call("DELETE", &pe, None).status < 300);
     assert_eq!(lab.call("GET", &pe, None).status, 404);
+    assert_eq!(
+        lab.call("GET", &nic_url, None).status,
+        404,
+        "the NIC goes with its endpoint"
+    );
     assert_eq!(lab.backend.model.private_endpoints.len(), 0);
 }

@@ -57,7 +57,7 @@ pub fn to_arm(v: Value) -> Value {
             // Azure: a cache's `sku` and `staticIP` are properties too
             // (REST Redis - Get: RedisResource.properties.sku, .staticIP;
             // az prints the SDK's `staticIp`).
-            let redis = of_type("Microsoft.Cache/Redis");
+            let redis = of_type(crate::model::REDIS_TYPE);
             for (k, v) in map {
                 if k == "properties" {
                     continue;
@@ -114,8 +114,17 @@ pub fn all_rendered(m: &Model) -> Vec<Value> {
         out.extend(rt.routes.iter().map(|r| render::route(rt, r)));
     }
     out.extend(m.public_ip_addresses.values().map(|p| render::public_ip(m, p)));
-    for n in m.network_interfaces.values() {
-        let doc = render::nic(m, n);
+    // A private endpoint's NIC after the others: `az network nic list` prints them so.
+    let endpoint_nics = m
+        .private_endpoints
+        .values()
+        .map(|pe| render::private_endpoint_nic(m, pe));
+    for doc in m
+        .network_interfaces
+        .values()
+        .map(|n| render::nic(m, n))
+        .chain(endpoint_nics)
+    {
         if let Some(configs) = doc.get("ipConfigurations").and_then(Value::as_array) {
             out.extend(configs.iter().cloned());
         }
@@ -218,7 +227,10 @@ fn find_exact(m: &Model, id: &ResourceId) -> Lookup {
                 .find(|r| r.name.eq_ignore_ascii_case(id.name()))
                 .map(|r| render::route(rt, r))
         }),
-        "microsoft.network/networkinterfaces" => m.network_interfaces.get(id).map(|n| render::nic(m, n)),
+        "microsoft.network/networkinterfaces" => match m.private_endpoint_of_nic(id) {
+            Some(pe) => Some(render::private_endpoint_nic(m, pe)),
+            None => m.network_interfaces.get(id).map(|n| render::nic(m, n)),
+        },
         "microsoft.network/publicipaddresses" => m.public_ip_addresses.get(id).map(|p| render::public_ip(m, p)),
         "microsoft.compute/virtualmachines" => m.virtual_machines.get(id).map(|v| render::vm(m, v, false)),
         _ => return Lookup::Unknown,

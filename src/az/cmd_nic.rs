@@ -93,30 +93,41 @@ fn nic_id(ctx: &Ctx, a: &Args) -> ResourceId {
     ctx.net_id(a.must("resource-group"), "networkInterfaces", a.must("name"))
 }
 
+/// The group's NICs, then its private endpoints' NICs (the ARM endpoint
+/// lists them in the same order).
 fn list(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
-    Ok(Reply::Value(ctx.list(
-        a.str("resource-group"),
-        |m| &m.network_interfaces,
-        render::nic,
-    )?))
+    let rg = a.str("resource-group");
+    let mut nics = ctx.list(rg, |m| &m.network_interfaces, render::nic)?;
+    let endpoints = ctx.list(rg, |m| &m.private_endpoints, render::private_endpoint_nic)?;
+    if let (Value::Array(nics), Value::Array(more)) = (&mut nics, endpoints) {
+        nics.extend(more);
+    }
+    Ok(Reply::Value(nics))
 }
 
 fn show(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
-    let n = ctx.existing(&ctx.model().network_interfaces, &nic_id(ctx, &a))?;
+    let id = nic_id(ctx, &a);
+    if let Some(pe) = ctx.model().private_endpoint_of_nic(&id) {
+        return Ok(Reply::Value(render::private_endpoint_nic(ctx.model(), pe)));
+    }
+    let n = ctx.existing(&ctx.model().network_interfaces, &id)?;
     Ok(Reply::Value(render::nic(ctx.model(), n)))
 }
 
-/// Like every az delete, absent is no error; a NIC a VM still holds is
-/// refused by the model (Azure's NicInUse).
+/// Like every az delete, absent is no error; a NIC a VM still holds, or a
+/// private endpoint's, is refused by the model (NicInUse,
+/// CannotModifyNicAttachedToPrivateEndpoint).
 fn delete(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let id = nic_id(ctx, &a);
-    let present = ctx.model().network_interfaces.contains_key(&id);
+    let m = ctx.model();
+    let present = m.network_interfaces.contains_key(&id) || m.private_endpoint_of_nic(&id).is_some();
     ctx.delete_if_present(present, Change::DeleteNetworkInterface(id), a.must("resource-group"))?;
     Ok(Reply::Nothing)
 }
 
 fn update(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let rg = a.must("resource-group");
+    ctx.model().refuse_private_endpoint_nic(&nic_id(ctx, &a))?;
     let n = ctx.existing(&ctx.model().network_interfaces, &nic_id(ctx, &a))?;
     let spec = NicSpec {
         ip_configuration_name: None,

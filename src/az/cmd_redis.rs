@@ -131,7 +131,7 @@ fn redis_id(ctx: &Ctx, a: &Args) -> ResourceId {
         ctx.sub(),
         a.must("resource-group"),
         crate::model::CACHE,
-        "Redis",
+        crate::model::REDIS,
         a.must("name"),
     )
 }

@@ -940,24 +940,71 @@ pub fn redis(r: &RedisCache) -> Value {
         "staticIp": r.static_ip.map(|ip| ip.to_string()),
         "subnetId": r.subnet.as_ref().map(ResourceId::as_str),
         "tags": {},
-        "type": "Microsoft.Cache/Redis",
+        "type": crate::model::REDIS_TYPE,
     })
 }
 
-/// The NIC Azure makes for a private endpoint: `<name>.nic.<guid>`.
-pub fn private_endpoint_nic(pe: &PrivateEndpoint) -> ResourceId {
-    ResourceId::network(
-        pe.id.subscription_id(),
-        pe.id.resource_group_name(),
-        "networkInterfaces",
-        &format!("{}.nic.{}", pe.name, guid(&pe.id, "nic")),
-    )
+/// The NIC Azure makes for a private endpoint (`<name>.nic.<guid>`), as
+/// `nic show` and `nic list` print it: no VM, no NSG, the endpoint's address.
+// Azure: NetworkInterface.privateEndpoint names the endpoint; the IP
+// configuration's privateLinkConnectionProperties give the target's group ID,
+// required member and FQDNs (REST Network Interfaces - Get,
+// NetworkInterfaceIPConfigurationPrivateLinkConnectionProperties); the
+// address is Dynamic, given by the endpoint.
+pub fn private_endpoint_nic(m: &Model, pe: &PrivateEndpoint) -> Value {
+    let id = pe.nic_id();
+    let config_id = pe.nic_ip_configuration_id();
+    let vnet = pe.subnet.parent().and_then(|v| m.virtual_networks.get(&v));
+    let group = pe.group_ids.first().cloned().unwrap_or_default();
+    let config = json!({
+        "etag": etag(&config_id),
+        "id": config_id.as_str(),
+        "name": config_id.name(),
+        "primary": true,
+        "privateIPAddress": pe.private_ip_address.to_string(),
+        "privateIPAddressVersion": "IPv4",
+        "privateIPAllocationMethod": "Dynamic",
+        "privateLinkConnectionProperties": {
+            "fqdns": [pe.target_fqdn()],
+            "groupId": group,
+            "requiredMemberName": group,
+        },
+        "provisioningState": "Succeeded",
+        "subnet": reference(&pe.subnet),
+        "type": "Microsoft.Network/networkInterfaces/ipConfigurations",
+    });
+    json!({
+        "auxiliaryMode": "None",
+        "auxiliarySku": "None",
+        "disableTcpStateTracking": false,
+        "dnsSettings": {
+            "appliedDnsServers": vnet.map(|v| v.dns_servers.iter().map(|ip| ip.to_string()).collect::<Vec<_>>()).unwrap_or_default(),
+            "dnsServers": [],
+            "internalDomainNameSuffix": vnet.map(|v| v.internal_domain_name_suffix()),
+        },
+        "enableAcceleratedNetworking": false,
+        "enableIPForwarding": false,
+        "etag": etag(&id),
+        "hostedWorkloads": [],
+        "id": id.as_str(),
+        "ipConfigurations": [config],
+        "location": pe.location,
+        "macAddress": "",
+        "name": id.name(),
+        "nicType": "Standard",
+        "privateEndpoint": reference(&pe.id),
+        "provisioningState": "Succeeded",
+        "resourceGuid": guid(&id, "resource"),
+        "tapConfigurations": [],
+        "type": "Microsoft.Network/networkInterfaces",
+        "vnetEncryptionSupported": false,
+    })
 }
 
 pub fn private_endpoint(pe: &PrivateEndpoint) -> Value {
     let connection = pe.id.child("privateLinkServiceConnections", &pe.connection_name);
     json!({
-        "customDnsConfigs": [{ "fqdn": format!("{}.redis.cache.windows.net", pe.private_link_service_id.name()), "ipAddresses": [pe.private_ip_address.to_string()] }],
+        "customDnsConfigs": [{ "fqdn": pe.target_fqdn(), "ipAddresses": [pe.private_ip_address.to_string()] }],
         "customNetworkInterfaceName": "",
         "etag": etag(&pe.id),
         "id": pe.id.as_str(),
@@ -965,7 +1012,7 @@ pub fn private_endpoint(pe: &PrivateEndpoint) -> Value {
         "location": pe.location,
         "manualPrivateLinkServiceConnections": [],
         "name": pe.name,
-        "networkInterfaces": [reference(&private_endpoint_nic(pe))],
+        "networkInterfaces": [reference(&pe.nic_id())],
         "privateLinkServiceConnections": [{
             "etag": etag(&pe.id),
             "groupIds": pe.group_ids,

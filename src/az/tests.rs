@@ -1193,6 +1193,74 @@ fn balancer_lab() -> MemoryBackend {
 }
 
 #[test]
+fn a_cache_id_is_spelt_as_arm_answers_whichever_spelling_was_given() {
+    let mut b = balancer_lab();
+    let id = ok(&mut b, "redis show -g lb -n cache2 --query id -o tsv");
+    assert_eq!(
+        id.trim(),
+        format!("{SUB}/resourceGroups/lb/providers/Microsoft.Cache/Redis/cache2")
+    );
+    // The request path's spelling (what azure-mgmt-redis sends) finds the same cache.
+    ok(
+        &mut b,
+        &format!(
+            "network private-endpoint create -g lb -n pe9 --vnet-name VNet1 --subnet endpoints --private-connection-resource-id {SUB}/resourceGroups/lb/providers/microsoft.cache/redis/cache2 --group-id redisCache --connection-name c9"
+        ),
+    );
+    let target = ok(
+        &mut b,
+        "network private-endpoint show -g lb -n pe9 --query privateLinkServiceConnections[0].privateLinkServiceId -o tsv",
+    );
+    assert_eq!(target.trim(), id.trim());
+}
+
+#[test]
+fn a_private_endpoints_nic_is_shown_and_listed_and_the_endpoint_owns_it() {
+    let mut b = balancer_lab();
+    let nic_id = ok(
+        &mut b,
+        "network private-endpoint show -g lb -n pe1 --query networkInterfaces[0].id -o tsv",
+    );
+    let nic_name = nic_id.trim().rsplit('/').next().expect("a name").to_string();
+    assert!(nic_name.starts_with("pe1.nic."), "{nic_name}");
+    let nic = json(&mut b, &format!("network nic show -g lb -n {nic_name}"));
+    assert_eq!(nic["id"], nic_id.trim());
+    assert!(
+        nic["privateEndpoint"]["id"]
+            .as_str()
+            .is_some_and(|p| p.ends_with("/privateEndpoints/pe1"))
+    );
+    assert!(nic.get("virtualMachine").is_none());
+    let config = &nic["ipConfigurations"][0];
+    assert_eq!(config["privateIPAddress"], "10.1.3.4");
+    assert_eq!(config["privateIPAllocationMethod"], "Dynamic");
+    assert_eq!(
+        config["privateLinkConnectionProperties"],
+        serde_json::json!({ "fqdns": ["cache2.redis.cache.windows.net"], "groupId": "redisCache", "requiredMemberName": "redisCache" })
+    );
+    let names = ok(&mut b, "network nic list -g lb --query [].name -o tsv");
+    assert_eq!(names.lines().last(), Some(nic_name.as_str()), "{names}");
+    // Managed by the endpoint: no change, no delete; the lab is unchanged.
+    let before = b.model.clone();
+    for line in [
+        format!("network nic delete -g lb -n {nic_name}"),
+        format!("network nic update -g lb -n {nic_name} --ip-forwarding true"),
+    ] {
+        let (code, _, err) = sh(&mut b, &line);
+        assert_eq!(code, 1, "{line}: {err}");
+        assert!(
+            err.contains("(CannotModifyNicAttachedToPrivateEndpoint)"),
+            "{line}: {err}"
+        );
+    }
+    assert_eq!(b.model, before);
+    // It goes with its endpoint.
+    ok(&mut b, "network private-endpoint delete -g lb -n pe1");
+    let (code, _, err) = sh(&mut b, &format!("network nic show -g lb -n {nic_name}"));
+    assert_eq!(code, 3, "{err}");
+}
+
+#[test]
 fn the_balancer_lab_builds_the_model() {
     let b = balancer_lab();
     let m = &b.model;

@@ -262,6 +262,33 @@ pub struct PrivateEndpoint {
     pub dns_zone_groups: Vec<super::dns::PrivateDnsZoneGroup>,
 }
 
+impl PrivateEndpoint {
+    /// The NIC Azure makes for the endpoint, in the endpoint's group.
+    // Azure: a private endpoint's read-only NIC is named `<name>.nic.<guid>`
+    // (Learn "What is a private endpoint?": a network interface is created
+    // for the lifecycle of the resource); its IP configuration is
+    // `privateEndpointIpConfig.<guid>` (exported templates of such NICs).
+    pub fn nic_id(&self) -> ResourceId {
+        let name = format!("{}.nic.{}", self.name, self.id.stable_guid("nic"));
+        ResourceId::network(
+            self.id.subscription_id(),
+            self.id.resource_group_name(),
+            "networkInterfaces",
+            &name,
+        )
+    }
+
+    /// The target cache's host name, which the endpoint's address stands for.
+    pub fn target_fqdn(&self) -> String {
+        format!("{}.redis.cache.windows.net", self.private_link_service_id.name())
+    }
+
+    pub fn nic_ip_configuration_id(&self) -> ResourceId {
+        let name = format!("privateEndpointIpConfig.{}", self.id.stable_guid("ipconfig"));
+        self.nic_id().child("ipConfigurations", &name)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

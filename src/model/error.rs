@@ -55,6 +55,7 @@ error_codes! {
     InUseRouteTableCannotBeDeleted,
     PublicIPAddressCannotBeDeleted,
     NicInUse,
+    CannotModifyNicAttachedToPrivateEndpoint,
     GatewaySubnet,
     // Private and public IPs.
     PrivateIPAddressInReservedRange,

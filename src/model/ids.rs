@@ -12,13 +12,55 @@ use serde::{Deserialize, Serialize};
 
 /// A full ARM resource ID such as
 /// `/subscriptions/S/resourceGroups/RG/providers/Microsoft.Network/virtualNetworks/V`.
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize)]
 #[serde(transparent)]
 pub struct ResourceId(String);
 
 pub const NETWORK: &str = "Microsoft.Network";
 pub const COMPUTE: &str = "Microsoft.Compute";
 pub const CACHE: &str = "Microsoft.Cache";
+/// The type segment of an Azure Cache for Redis, as ARM answers it.
+pub const REDIS: &str = "Redis";
+/// `Microsoft.Cache/Redis`: a cache's resource type, as ARM answers it.
+pub const REDIS_TYPE: &str = "Microsoft.Cache/Redis";
+
+/// Resource types whose spelling in ARM's answers differs from the request
+/// path's: (provider, type segment) as the answers spell them. Every ID the
+/// model makes or is given goes through [`canonical`], so each front (the az
+/// shim, the ARM endpoint, export, the topology loader, a private endpoint's
+/// target) prints one spelling, whichever spelling the request used.
+// Azure: azure-mgmt-redis PUTs `.../providers/Microsoft.Cache/redis/{name}`;
+// the answer's `id` and `type` say `Microsoft.Cache/Redis` (azure-cli's
+// recording redis/tests/latest/recordings/test_redis_cache_with_mandatory_args.yaml).
+// ARM compares types without case, so both request spellings address it.
+const ANSWER_SPELLINGS: &[(&str, &str)] = &[(CACHE, REDIS)];
+
+/// `id` with each `providers/{provider}/{type}` of [`ANSWER_SPELLINGS`]
+/// respelt as ARM answers it; any other ID is returned as it came.
+fn canonical(id: String) -> String {
+    let segs: Vec<&str> = id.split('/').collect();
+    let mut respell: Vec<(usize, &str, &str)> = Vec::new();
+    for (i, w) in segs.windows(3).enumerate() {
+        if !w[0].eq_ignore_ascii_case("providers") {
+            continue;
+        }
+        let hit = ANSWER_SPELLINGS
+            .iter()
+            .find(|(p, t)| w[1].eq_ignore_ascii_case(p) && w[2].eq_ignore_ascii_case(t));
+        if let Some(&(p, t)) = hit.filter(|(p, t)| w[1] != *p || w[2] != *t) {
+            respell.push((i + 1, p, t));
+        }
+    }
+    if respell.is_empty() {
+        return id;
+    }
+    let mut segs: Vec<String> = segs.into_iter().map(str::to_string).collect();
+    for (i, p, t) in respell {
+        segs[i] = p.to_string();
+        segs[i + 1] = t.to_string();
+    }
+    segs.join("/")
+}
 
 impl ResourceId {
     pub fn subscription(sub: &str) -> Self {
@@ -32,9 +74,9 @@ impl ResourceId {
     /// A top-level resource: `provider` is e.g. `Microsoft.Network` and
     /// `kind` the plural type segment, e.g. `virtualNetworks`.
     pub fn resource(sub: &str, rg: &str, provider: &str, kind: &str, name: &str) -> Self {
-        ResourceId(format!(
+        ResourceId(canonical(format!(
             "/subscriptions/{sub}/resourceGroups/{rg}/providers/{provider}/{kind}/{name}"
-        ))
+        )))
     }
 
     pub fn network(sub: &str, rg: &str, kind: &str, name: &str) -> Self {
@@ -54,7 +96,7 @@ impl ResourceId {
             && segs[0].is_empty()
             && segs[1].eq_ignore_ascii_case("subscriptions")
             && segs[1..].iter().all(|p| !p.is_empty());
-        ok.then(|| ResourceId(s.to_string()))
+        ok.then(|| ResourceId(canonical(s.to_string())))
     }
 
     pub fn as_str(&self) -> &str {
@@ -158,6 +200,14 @@ impl ResourceId {
     }
 }
 
+/// A saved model's IDs are respelt too: one written before the spelling
+/// table (`Microsoft.Cache/redis`) loads as ARM answers it.
+impl<'de> Deserialize<'de> for ResourceId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(|s| ResourceId(canonical(s)))
+    }
+}
+
 impl PartialEq for ResourceId {
     fn eq(&self, other: &Self) -> bool {
         self.0.eq_ignore_ascii_case(&other.0)
@@ -232,6 +282,33 @@ mod tests {
         assert_eq!(id.resource_type(), "");
         let id = ResourceId("/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network".into());
         assert_eq!(id.resource_type(), "Microsoft.Network");
+    }
+
+    #[test]
+    fn a_cache_id_has_one_spelling_whichever_the_request_used() {
+        const PATH: &str = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Cache/redis/c1";
+        let want = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Cache/Redis/c1";
+        for asked in [
+            PATH,
+            "/subscriptions/s/resourceGroups/rg/providers/microsoft.cache/REDIS/c1",
+            want,
+        ] {
+            assert_eq!(ResourceId::parse(asked).unwrap().as_str(), want, "{asked}");
+        }
+        let built = ResourceId::resource("s", "rg", CACHE, "redis", "c1");
+        assert_eq!(built.as_str(), want);
+        assert_eq!(built.resource_type(), REDIS_TYPE);
+        let saved: ResourceId = serde_json::from_str(&format!("{PATH:?}")).unwrap();
+        assert_eq!(saved.as_str(), want);
+        // An extension resource below a cache keeps its own spelling.
+        let scoped = ResourceId::parse(&format!("{PATH}/providers/Microsoft.Authorization/roleAssignments/g")).unwrap();
+        assert_eq!(
+            scoped.as_str(),
+            format!("{want}/providers/Microsoft.Authorization/roleAssignments/g")
+        );
+        // Other types are returned as they came (ARM echoes their spelling).
+        let vnet = "/subscriptions/s/resourcegroups/rg/providers/microsoft.network/virtualnetworks/redis";
+        assert_eq!(ResourceId::parse(vnet).unwrap().as_str(), vnet);
     }
 
     #[test]

@@ -54,7 +54,7 @@ pub(crate) use error::bail;
 pub use error::{AzureError, ErrorCode};
 pub use gateway::*;
 pub use identity::*;
-pub use ids::{CACHE, COMPUTE, NETWORK, ResourceId};
+pub use ids::{CACHE, COMPUTE, NETWORK, REDIS, REDIS_TYPE, ResourceId};
 pub use names::{NameKind, check_admin_password, check_admin_username};
 pub use network::*;
 pub use ops_aks::{

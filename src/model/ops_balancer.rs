@@ -9,11 +9,10 @@ use super::names::{self, NameKind};
 use super::ops_identity::keep_location;
 use super::{
     AzureError, LbBackendPool, LbFrontend, LbProbe, LbRule, LbSku, LoadBalancer, LoadDistribution, Model,
-    PrivateEndpoint, ProbeProtocol, RedisCache, RedisSku, ResourceId, TransportProtocol, bail,
+    PrivateEndpoint, ProbeProtocol, REDIS_TYPE, RedisCache, RedisSku, ResourceId, TransportProtocol, bail,
 };
 
 const LB_TYPE: &str = "Microsoft.Network/loadBalancers";
-const REDIS_TYPE: &str = "Microsoft.Cache/redis";
 const PE_TYPE: &str = "Microsoft.Network/privateEndpoints";
 
 /// A whole load balancer, as the `az` front and topology files put it:
@@ -747,7 +746,7 @@ impl Model {
         if !target.resource_type().eq_ignore_ascii_case(REDIS_TYPE) {
             bail!(
                 InvalidParameter,
-                "Private link resource {target} is of type {}; vnetlab emulates private endpoints for Azure Cache for Redis (Microsoft.Cache/redis, group ID redisCache).",
+                "Private link resource {target} is of type {}; vnetlab emulates private endpoints for Azure Cache for Redis ({REDIS_TYPE}, group ID redisCache).",
                 target.resource_type()
             );
         }
@@ -804,6 +803,30 @@ impl Model {
         }
         self.private_endpoints.remove(id);
         Ok(())
+    }
+
+    /// The private endpoint whose NIC (`<pe>.nic.<guid>`) `nic` is.
+    pub fn private_endpoint_of_nic(&self, nic: &ResourceId) -> Option<&PrivateEndpoint> {
+        if !nic.name().contains(".nic.") {
+            return None;
+        }
+        self.private_endpoints.values().find(|pe| pe.nic_id() == *nic)
+    }
+
+    /// Refuses a change or delete of a private endpoint's NIC: the endpoint
+    /// owns it, whichever front asks.
+    // Azure: the NIC is read-only, made and removed with its endpoint
+    // (Learn "What is a private endpoint?"); changing it is refused with
+    // CannotModifyNicAttachedToPrivateEndpoint (Azure/azure-sdk-for-python #18911).
+    pub fn refuse_private_endpoint_nic(&self, nic: &ResourceId) -> Result<(), AzureError> {
+        match self.private_endpoint_of_nic(nic) {
+            Some(pe) => bail!(
+                CannotModifyNicAttachedToPrivateEndpoint,
+                "Network interface {nic} is attached to private endpoint {}. It can not be modified by user. Change or delete the private endpoint instead (az network private-endpoint).",
+                pe.id
+            ),
+            None => Ok(()),
+        }
     }
 }
 

@@ -118,6 +118,7 @@ impl Model {
 
     pub(super) fn put_nic(&mut self, spec: NicSpec) -> Result<(), AzureError> {
         let id = spec.id;
+        self.refuse_private_endpoint_nic(&id)?;
         names::check_id(NameKind::NetworkChild, "network interface", &id)?;
         let location = self.resolve_location(&id, spec.location.as_deref(), NIC_TYPE)?;
         let existing = self.network_interfaces.get(&id).cloned();
@@ -306,6 +307,7 @@ impl Model {
     }
 
     pub(super) fn delete_nic(&mut self, id: &ResourceId) -> Result<(), AzureError> {
+        self.refuse_private_endpoint_nic(id)?;
         let Some(nic) = self.network_interfaces.get(id) else {
             return Err(AzureError::resource_not_found(id));
         };

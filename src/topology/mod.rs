@@ -951,7 +951,7 @@ impl Topology {
         for (i, c) in self.redis_caches.iter().enumerate() {
             let at = format!("redisCaches[{i}] ({})", c.name);
             let (sub, rg) = r.group(&at, c.resource_group.as_deref())?;
-            let id = ResourceId::resource(&sub, &rg, crate::model::CACHE, "redis", &c.name);
+            let id = ResourceId::resource(&sub, &rg, crate::model::CACHE, crate::model::REDIS, &c.name);
             let sku = match c.sku.to_ascii_lowercase().as_str() {
                 "basic" => RedisSku::Basic,
                 "standard" => RedisSku::Standard,
@@ -979,7 +979,7 @@ impl Topology {
             let at = format!("privateEndpoints[{i}] ({})", p.name);
             let id = r.id(&at, p.resource_group.as_deref(), "privateEndpoints", &p.name)?;
             let vnet = r.reference(&at, &id, "virtualNetworks", &p.vnet)?;
-            let cache = r.reference_in(&at, &id, crate::model::CACHE, "redis", &p.redis_cache)?;
+            let cache = r.reference_in(&at, &id, crate::model::CACHE, crate::model::REDIS, &p.redis_cache)?;
             let spec = PrivateEndpointSpec {
                 id,
                 location: p.location.clone(),
