@@ -3118,6 +3118,10 @@ fn the_nic_a_private_endpoint_made_is_neither_changed_nor_deleted_by_hand() {
     ok(&mut m, endpoint_change("pe1", "plain-cache"));
     let made = m.private_endpoints.values().next().expect("the endpoint").nic_id();
     for change in [
+        Change::SetTags {
+            id: made.clone(),
+            tags: [("env".to_string(), "lab".to_string())].into_iter().collect(),
+        },
         Change::DeleteNetworkInterface(made.clone()),
         Change::PutNetworkInterface(NicSpec {
             id: made.clone(),

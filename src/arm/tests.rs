@@ -1406,7 +1406,8 @@ fn private_endpoints_put_as_az_sends_them_get_and_delete() {
             .any(|v| v["id"] == nic)
     );
     let before = lab.backend.model.clone();
-    for (verb, body) in [("PUT", Some(n.clone())), ("DELETE", None)] {
+    let tags = json!({ "tags": { "env": "lab" } });
+    for (verb, body) in [("PUT", Some(n.clone())), ("PATCH", Some(tags)), ("DELETE", None)] {
         let r = lab.call(verb, &nic_url, body);
         assert_eq!(r.status, 400, "{verb} {r:?}");
         assert!(

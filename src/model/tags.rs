@@ -83,6 +83,10 @@ impl Model {
     /// Replaces the tags of `id` (an empty set removes them).
     pub(super) fn set_tags(&mut self, id: &ResourceId, tags: Tags) -> Result<(), AzureError> {
         check_tags(&tags)?;
+        // Azure: tags of a private endpoint's NIC are refused as any change
+        // of it is (CannotModifyNicAttachedToPrivateEndpoint, seen for `az
+        // resource tag` in a published deployment write-up).
+        self.refuse_private_endpoint_nic(id)?;
         if !self.holds(id) {
             return Err(AzureError::resource_not_found(id));
         }
