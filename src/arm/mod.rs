@@ -24,6 +24,7 @@ mod put_endpoint;
 mod put_gateway;
 pub mod rbac;
 mod role_assignments;
+mod tags;
 pub mod template;
 pub mod versions;
 pub mod wire;
@@ -492,6 +493,9 @@ impl Arm {
                 &format!("The subscription '{sub_id}' could not be found."),
             );
         };
+        if let Some(p) = tags::path(segs, l, &sub.id) {
+            return tags::handle(req, p, &sub.id, caller, model, backend);
+        }
         if let Some(p) = role_assignments::path(&segs[2..], &sub.id) {
             return role_assignments::handle(req, &p, &sub.id, caller, model, backend);
         }

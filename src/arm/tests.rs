@@ -1317,6 +1317,8 @@ fn private_dns_zone_groups_put_get_list_delete_in_arms_shape() {
 
 /// Load balancers and Redis caches (src/arm/put_balancer.rs).
 mod balancer;
+/// The tags service (src/arm/tags.rs).
+mod tags;
 
 #[test]
 fn private_endpoints_put_as_az_sends_them_get_and_delete() {

@@ -81,6 +81,22 @@ pub fn leaves() -> Vec<Leaf<Handler>> {
             run: pip_show,
         },
         Leaf {
+            path: "network public-ip update",
+            about: "Update a public IP address.",
+            args: vec![
+                rg(),
+                name(),
+                choice("sku", &["Basic", "Standard", "StandardV2"]),
+                choice("allocation-method", &["Dynamic", "Static"]),
+                choice("version", &["IPv4", "IPv6"]),
+                opt("idle-timeout"),
+                opt("dns-name"),
+                tags(),
+                flag("no-wait"),
+            ],
+            run: pip_update,
+        },
+        Leaf {
             path: "network public-ip delete",
             about: "Delete a public IP address.",
             args: vec![rg(), name(), flag("no-wait")],
@@ -227,6 +243,24 @@ fn pip_create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     } else {
         PublicIpSku::Standard
     };
+    pip_refusals(&a, &id, sku)?;
+    ctx.apply(vec![
+        Change::PutPublicIp(PublicIpSpec {
+            id: id.clone(),
+            location: a.str("location").map(str::to_string),
+            sku,
+        }),
+        a.tags_put(&id),
+    ])?;
+    if a.flag("no-wait") {
+        return Ok(Reply::Nothing);
+    }
+    let p = ctx.existing(&ctx.model().public_ip_addresses, &id)?;
+    Ok(Reply::Value(json!({ "publicIp": render::public_ip(ctx.model(), p) })))
+}
+
+/// What the model cannot hold of a public IP: IPv6 and dynamic addresses.
+fn pip_refusals(a: &Args, id: &ResourceId, sku: PublicIpSku) -> Result<(), AzError> {
     if a.str("version") == Some("IPv6") {
         return Err(AzError::Cli(
             "vnetlab models IPv4 only: create the public IP with --version IPv4 (the default).".into(),
@@ -241,19 +275,59 @@ fn pip_create(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
             PublicIpSku::Basic => AzError::Cli("vnetlab allocates every public IP statically: leave out --allocation-method Dynamic, or use --allocation-method Static.".into()),
         });
     }
-    ctx.apply(vec![
-        Change::PutPublicIp(PublicIpSpec {
-            id: id.clone(),
-            location: a.str("location").map(str::to_string),
-            sku,
-        }),
-        a.tags_put(&id),
-    ])?;
+    Ok(())
+}
+
+/// `public-ip update`: the tags, a Basic IP's upgrade to Standard; the
+/// settings vnetlab keeps fixed (idle timeout 4 minutes, no DNS label)
+/// are refused with what to do.
+// Azure: "Upgrade a public IP address" (learn.microsoft.com/azure/virtual-network/ip-services/public-ip-upgrade-portal):
+// a static Basic IP upgrades to Standard in place; Standard cannot go back to Basic.
+fn pip_update(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
+    let id = pip_id(ctx, &a);
+    let p = ctx.existing(&ctx.model().public_ip_addresses, &id)?;
+    let (location, current) = (p.location.clone(), p.sku);
+    let sku = match a.str("sku") {
+        None => current,
+        Some("Standard") => PublicIpSku::Standard,
+        Some("Basic") if current == PublicIpSku::Basic => PublicIpSku::Basic,
+        Some("Basic") => {
+            return Err(AzError::Service {
+                code: "BadRequest",
+                message: format!(
+                    "Public IP address {id} has sku Standard, which cannot be changed to Basic. Create a Basic public IP instead."
+                ),
+            });
+        }
+        Some(other) => {
+            return Err(AzError::Cli(format!(
+                "vnetlab models the Basic and Standard public IP SKUs only, not {other}: use --sku Standard."
+            )));
+        }
+    };
+    pip_refusals(&a, &id, sku)?;
+    if a.int::<u32>("idle-timeout")?.is_some_and(|t| t != 4) {
+        return Err(AzError::Cli(
+            "vnetlab keeps every public IP's idle timeout at 4 minutes (Azure's default): leave out --idle-timeout."
+                .into(),
+        ));
+    }
+    if a.str("dns-name").is_some() {
+        return Err(AzError::Cli(
+            "vnetlab gives public IPs no DNS name label (the lab has no public DNS zone): leave out --dns-name.".into(),
+        ));
+    }
+    let mut changes = vec![Change::PutPublicIp(PublicIpSpec {
+        id: id.clone(),
+        location: Some(location),
+        sku,
+    })];
+    changes.extend(a.tags_update(&id));
+    ctx.apply(changes)?;
     if a.flag("no-wait") {
         return Ok(Reply::Nothing);
     }
-    let p = ctx.existing(&ctx.model().public_ip_addresses, &id)?;
-    Ok(Reply::Value(json!({ "publicIp": render::public_ip(ctx.model(), p) })))
+    pip_show(ctx, a)
 }
 
 fn pip_show(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {

@@ -51,6 +51,12 @@ pub fn leaves() -> Vec<Leaf<Handler>> {
             run: show,
         },
         Leaf {
+            path: "network nsg update",
+            about: "Update a network security group.",
+            args: vec![rg(), name(), tags(), flag("no-wait")],
+            run: update,
+        },
+        Leaf {
             path: "network nsg delete",
             about: "Delete a network security group.",
             args: vec![rg(), name(), flag("no-wait")],
@@ -118,6 +124,15 @@ fn list(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
 fn show(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
     let n = ctx.existing(&ctx.model().network_security_groups, &nsg_id(ctx, &a, "name"))?;
     Ok(Reply::Value(render::nsg(ctx.model(), n)))
+}
+
+/// `nsg update`: an NSG holds nothing else az's update sets but its tags
+/// (its rules have commands of their own).
+fn update(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {
+    let id = nsg_id(ctx, &a, "name");
+    ctx.existing(&ctx.model().network_security_groups, &id)?;
+    ctx.apply(a.tags_update(&id).into_iter().collect())?;
+    finish(ctx, a, show)
 }
 
 fn delete(ctx: &mut Ctx, a: Args) -> Result<Reply, AzError> {

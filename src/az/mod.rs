@@ -21,6 +21,7 @@ mod cmd_privatedns;
 mod cmd_redis;
 mod cmd_route;
 mod cmd_routeserver;
+mod cmd_tag;
 mod cmd_vm;
 mod cmd_watcher;
 mod ctx;
@@ -28,6 +29,7 @@ pub mod output;
 pub mod render;
 pub mod render_aks;
 pub mod render_dns;
+pub mod render_tags;
 pub mod watcher;
 mod what_if;
 
@@ -158,6 +160,7 @@ fn leaves() -> Vec<Leaf<Handler>> {
         cmd_flowlog::leaves(),
         cmd_aks::leaves(),
         cmd_deployment::leaves(),
+        cmd_tag::leaves(),
     ]
     .into_iter()
     .flatten()

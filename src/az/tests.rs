@@ -1993,3 +1993,141 @@ fn caches_endpoints_and_clusters_take_tags_on_create() {
     let k = json(&mut b, "aks show -g lb -n k1");
     assert_eq!(k["tags"], serde_json::json!({ "env": "lab" }), "{k}");
 }
+
+/// `az tag` at a scope: create replaces the set, update merges, replaces
+/// or deletes, list shows it, delete clears it; refusals change nothing.
+#[test]
+fn tag_commands_at_a_scope() {
+    let mut b = MemoryBackend::new();
+    ok(&mut b, "group create -n rg -l westeurope");
+    ok(&mut b, "network nsg create -g rg -n nsg1");
+    let nsg = json(&mut b, "network nsg show -g rg -n nsg1");
+    let id = nsg["id"].as_str().expect("id").to_string();
+    let t = json(&mut b, &format!("tag create --resource-id {id} --tags a=1 b=2"));
+    assert_eq!(t["properties"]["tags"], serde_json::json!({ "a": "1", "b": "2" }));
+    assert_eq!(t["id"], format!("{id}/providers/Microsoft.Resources/tags/default"));
+    let t = json(
+        &mut b,
+        &format!("tag update --resource-id {id} --operation merge --tags b=3 c"),
+    );
+    assert_eq!(
+        t["properties"]["tags"],
+        serde_json::json!({ "a": "1", "b": "3", "c": "" })
+    );
+    let t = json(
+        &mut b,
+        &format!("tag update --resource-id {id} --operation Delete --tags a b=9"),
+    );
+    assert_eq!(
+        t["properties"]["tags"],
+        serde_json::json!({ "b": "3", "c": "" }),
+        "b=9 does not match"
+    );
+    assert_eq!(
+        json(&mut b, "network nsg show -g rg -n nsg1")["tags"],
+        serde_json::json!({ "b": "3", "c": "" })
+    );
+    let t = json(&mut b, &format!("tag list --resource-id {id}"));
+    assert_eq!(t["properties"]["tags"], serde_json::json!({ "b": "3", "c": "" }));
+    let group = json(&mut b, "group show -n rg")["id"].as_str().expect("id").to_string();
+    ok(&mut b, &format!("tag create --resource-id {group} --tags env=lab"));
+    assert_eq!(
+        json(&mut b, "group show -n rg")["tags"],
+        serde_json::json!({ "env": "lab" })
+    );
+
+    let before = b.model.clone();
+    let (code, _, err) = sh(&mut b, &format!("tag create --resource-id {id}"));
+    assert_eq!((code, err.trim()), (1, "ERROR: Tags could not be empty."));
+    let (code, _, err) = sh(
+        &mut b,
+        &format!("tag update --resource-id {id} --operation Append --tags a"),
+    );
+    assert_eq!(code, 2, "{err}");
+    let (code, _, err) = sh(&mut b, &format!("tag create --resource-id {id}x --tags a=1"));
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("(ResourceNotFound)"), "{err}");
+    let (code, _, err) = sh(
+        &mut b,
+        &format!("tag update --resource-id {id} --operation Merge --tags a/b=1"),
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("(InvalidTagNameCharacters)"), "{err}");
+    assert_eq!(b.model, before);
+
+    ok(&mut b, &format!("tag delete --resource-id {id} --yes"));
+    assert!(json(&mut b, "network nsg show -g rg -n nsg1").get("tags").is_none());
+}
+
+/// `az tag` in the subscription: predefined names and values, listed with
+/// how many resources carry them.
+#[test]
+fn tag_names_in_the_subscription() {
+    let mut b = MemoryBackend::new();
+    let t = json(&mut b, "tag create --name Dept");
+    assert_eq!(t["tagName"], "Dept");
+    assert_eq!(t["count"], serde_json::json!({ "type": "Total", "value": 0 }));
+    let v = json(&mut b, "tag add-value --name Dept --value Finance");
+    assert_eq!(v["tagValue"], "Finance");
+    ok(&mut b, "group create -n rg -l westeurope --tags Dept=IT");
+    let l = json(&mut b, "tag list");
+    assert_eq!(l[0]["count"]["value"], 1, "{l}");
+    let values: Vec<&str> = l[0]["values"]
+        .as_array()
+        .expect("values")
+        .iter()
+        .filter_map(|v| v["tagValue"].as_str())
+        .collect();
+    assert_eq!(values, ["Finance", "IT"]);
+    let (code, _, err) = sh(&mut b, "tag delete --name Dept --yes");
+    assert_eq!(code, 1, "in use: {err}");
+    ok(&mut b, "tag remove-value --name Dept --value Finance");
+    let group = json(&mut b, "group show -n rg")["id"].as_str().expect("id").to_string();
+    ok(&mut b, &format!("tag delete --resource-id {group} --yes"));
+    ok(&mut b, "tag delete --name Dept --yes");
+    assert_eq!(json(&mut b, "tag list"), serde_json::json!([]));
+}
+
+/// `nsg update --tags` and `public-ip update`: tags, the Basic to Standard
+/// upgrade; what the model keeps fixed is refused with what to do.
+#[test]
+fn nsg_and_public_ip_updates() {
+    let mut b = MemoryBackend::new();
+    ok(&mut b, "group create -n rg -l westeurope");
+    ok(&mut b, "network nsg create -g rg -n nsg1 --tags a=1");
+    let n = json(&mut b, "network nsg update -g rg -n nsg1 --tags b=2");
+    assert_eq!(n["tags"], serde_json::json!({ "b": "2" }));
+    assert_eq!(n["name"], "nsg1", "the NSG itself, not NewNSG: {n}");
+    let (code, _, _) = sh(&mut b, "network nsg update -g rg -n nope --tags b=2");
+    assert_eq!(code, 3);
+
+    ok(
+        &mut b,
+        "network public-ip create -g rg -n ip1 --sku Basic --allocation-method Static",
+    );
+    let ip = b.model.public_ip_addresses.values().next().expect("ip").ip_address;
+    let p = json(
+        &mut b,
+        "network public-ip update -g rg -n ip1 --sku Standard --tags env=lab",
+    );
+    assert_eq!(p["sku"]["name"], "Standard");
+    assert_eq!(p["tags"], serde_json::json!({ "env": "lab" }));
+    assert_eq!(p["ipAddress"], ip.to_string(), "the address stays");
+    let before = b.model.clone();
+    for (line, code) in [
+        ("network public-ip update -g rg -n ip1 --sku Basic", 1),
+        ("network public-ip update -g rg -n ip1 --allocation-method Dynamic", 1),
+        ("network public-ip update -g rg -n ip1 --idle-timeout 10", 1),
+        ("network public-ip update -g rg -n ip1 --dns-name web", 1),
+        ("network public-ip update -g rg -n ip1 --version IPv6", 1),
+        ("network public-ip update -g rg -n nope --tags a=1", 3),
+    ] {
+        let (got, _, err) = sh(&mut b, line);
+        assert_eq!(got, code, "{line}: {err}");
+    }
+    assert_eq!(b.model, before);
+    ok(
+        &mut b,
+        "network public-ip update -g rg -n ip1 --idle-timeout 4 --allocation-method Static",
+    );
+}

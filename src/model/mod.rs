@@ -34,6 +34,7 @@ mod ops_zone_group;
 pub mod regions;
 mod routes;
 mod security;
+mod tag_names;
 mod tags;
 pub mod vm_create;
 
@@ -77,7 +78,8 @@ pub use ops_watcher::{FLOW_LOG_TYPE, FlowLog};
 pub use ops_zone_group::PrivateDnsZoneGroupSpec;
 pub use routes::*;
 pub use security::*;
-pub use tags::{MAX_TAG_NAME, MAX_TAG_VALUE, MAX_TAGS, Tags, carries_tags, check_tags};
+pub use tag_names::{TagNameUse, TagNames};
+pub use tags::{MAX_TAG_NAME, MAX_TAG_VALUE, MAX_TAGS, TagOperation, Tags, carries_tags, check_tags};
 
 /// The subscription and tenant a lab uses when its topology names none.
 pub const DEFAULT_SUBSCRIPTION_ID: &str = "00000000-0000-4000-8000-000000000001";
@@ -194,6 +196,19 @@ pub enum Change {
         id: ResourceId,
         tags: Tags,
     },
+    /// Adds a subscription's predefined tag name, or with `value` one of
+    /// its values (`az tag create --name`, `az tag add-value`).
+    PutTagName {
+        subscription: String,
+        name: String,
+        value: Option<String>,
+    },
+    /// Removes a predefined tag name, or with `value` one of its values.
+    DeleteTagName {
+        subscription: String,
+        name: String,
+        value: Option<String>,
+    },
     /// ARM's record of a template deployment (`ops_deployment`).
     PutDeployment {
         id: ResourceId,
@@ -240,6 +255,10 @@ pub struct Model {
     /// Every resource's tags, by ID (src/model/tags.rs).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<ResourceId, Tags>,
+    /// Each subscription's predefined tag names, by lower-cased
+    /// subscription ID (src/model/tag_names.rs).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tag_names: BTreeMap<String, TagNames>,
     /// Template deployments' records, as ARM returns them, by ID.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub deployments: BTreeMap<ResourceId, serde_json::Value>,
@@ -373,6 +392,16 @@ impl Model {
             PutFlowLog(f) => self.put_flow_log(f),
             DeleteFlowLog(id) => self.delete_flow_log(&id),
             SetTags { id, tags } => self.set_tags(&id, tags),
+            PutTagName {
+                subscription,
+                name,
+                value,
+            } => self.put_tag_name(&subscription, &name, value.as_deref()),
+            DeleteTagName {
+                subscription,
+                name,
+                value,
+            } => self.delete_tag_name(&subscription, &name, value.as_deref()),
             PutDeployment { id, record } => self.put_deployment(id, record),
             DeleteDeployment(id) => self.delete_deployment(&id),
             PutOpaqueResource { id, doc } => self.put_opaque_resource(id, doc),

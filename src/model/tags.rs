@@ -74,6 +74,49 @@ pub fn carries_tags(resource_type: &str) -> bool {
         || t.matches('/').count() == 1
 }
 
+/// How `az tag update` (ARM's Tags - Update At Scope) changes a tag set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TagOperation {
+    /// Adds the given names and updates the values of existing ones.
+    Merge,
+    /// The given set replaces the whole set.
+    Replace,
+    /// Removes the given names; a given non-empty value must match too.
+    Delete,
+}
+
+impl TagOperation {
+    pub const NAMES: &'static [&'static str] = &["Delete", "Merge", "Replace"];
+
+    /// The operation named `s`, in any case (az's enum and ARM's body).
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Delete, Self::Merge, Self::Replace]
+            .into_iter()
+            .zip(Self::NAMES)
+            .find(|(_, n)| n.eq_ignore_ascii_case(s))
+            .map(|(op, _)| op)
+    }
+
+    // Azure: Tags - Update At Scope (learn.microsoft.com/rest/api/resources/tags/update-at-scope):
+    // "The 'delete' option allows selectively deleting tags based on given
+    // names or name/value pairs."
+    pub fn apply(self, current: &Tags, given: &Tags) -> Tags {
+        match self {
+            TagOperation::Replace => given.clone(),
+            TagOperation::Merge => {
+                let mut out = current.clone();
+                out.extend(given.iter().map(|(k, v)| (k.clone(), v.clone())));
+                out
+            }
+            TagOperation::Delete => current
+                .iter()
+                .filter(|(k, v)| !given.get(*k).is_some_and(|g| g.is_empty() || g == *v))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        }
+    }
+}
+
 impl Model {
     /// The tags of `id`; none for a resource that has none.
     pub fn tags_of(&self, id: &ResourceId) -> Option<&Tags> {
@@ -110,8 +153,35 @@ impl Model {
         }
     }
 
+    /// `Ok` when `id` names something here that carries tags: a
+    /// subscription, a group or a tagged type's resource (the scopes of
+    /// `az tag --resource-id`).
+    /// ARM's 404 otherwise: ResourceGroupNotFound when the group is not
+    /// there, else ResourceNotFound.
+    pub fn check_tag_scope(&self, id: &ResourceId) -> Result<(), AzureError> {
+        if self.holds(id) {
+            return Ok(());
+        }
+        let rg = id.resource_group_name();
+        if !rg.is_empty()
+            && !self
+                .resource_groups
+                .contains_key(&ResourceId::resource_group(id.subscription_id(), rg))
+        {
+            bail!(ResourceGroupNotFound, "Resource group '{rg}' could not be found.");
+        }
+        Err(AzureError::resource_not_found(id))
+    }
+
     /// Whether the model holds a resource that carries tags under `id`.
     fn holds(&self, id: &ResourceId) -> bool {
+        // A subscription carries tags too (`az tag create --resource-id /subscriptions/{id}`).
+        if id.as_str().matches('/').count() == 2 {
+            return self
+                .subscriptions
+                .iter()
+                .any(|s| s.id.eq_ignore_ascii_case(id.subscription_id()));
+        }
         match id.resource_type().to_ascii_lowercase().as_str() {
             "microsoft.resources/resourcegroups" => self.resource_groups.contains_key(id),
             "microsoft.network/virtualnetworks" => self.virtual_networks.contains_key(id),
@@ -158,6 +228,42 @@ mod tests {
 
     fn tags(pairs: &[(&str, &str)]) -> Tags {
         pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn update_operations_merge_replace_and_delete() {
+        let cur = tags(&[("a", "1"), ("b", "2"), ("c", "3")]);
+        let given = tags(&[("b", "9"), ("d", "4")]);
+        assert_eq!(
+            TagOperation::Merge.apply(&cur, &given),
+            tags(&[("a", "1"), ("b", "9"), ("c", "3"), ("d", "4")])
+        );
+        assert_eq!(TagOperation::Replace.apply(&cur, &given), given);
+        // A name alone deletes whatever the value; a pair only when it matches.
+        let del = tags(&[("a", ""), ("b", "9"), ("c", "3")]);
+        assert_eq!(TagOperation::Delete.apply(&cur, &del), tags(&[("b", "2")]));
+        assert_eq!(TagOperation::parse("merge"), Some(TagOperation::Merge));
+        assert_eq!(TagOperation::parse("Append"), None);
+    }
+
+    #[test]
+    fn a_subscription_carries_tags() {
+        let mut m = Model::new();
+        let sub = ResourceId::subscription(crate::model::DEFAULT_SUBSCRIPTION_ID);
+        m.apply(Change::SetTags {
+            id: sub.clone(),
+            tags: tags(&[("owner", "lab")]),
+        })
+        .expect("subscription tags");
+        assert_eq!(m.tags_of(&sub), Some(&tags(&[("owner", "lab")])));
+        let other = ResourceId::subscription("11111111-0000-4000-8000-000000000009");
+        let e = m
+            .apply(Change::SetTags {
+                id: other,
+                tags: tags(&[("owner", "lab")]),
+            })
+            .unwrap_err();
+        assert_eq!(e.code, ErrorCode::ResourceNotFound);
     }
 
     #[test]
