@@ -60,6 +60,23 @@ fn venv() -> String {
     std::env::var("VNETLAB_VENV").unwrap_or_else(|_| "/opt/vnetlab-venv".into())
 }
 
+/// The lab `name` brought up from `topology`, once the venv's az is known
+/// to be there (the test drives it).
+fn up_with_az(name: &str, topology: &str) -> Lab {
+    assert!(
+        std::path::Path::new(&format!("{}/bin/az", venv())).exists(),
+        "no az in {}: run scripts/setup",
+        venv()
+    );
+    let file = std::env::temp_dir().join(format!("vnetlab-{name}-{}.yaml", std::process::id()));
+    std::fs::write(&file, topology).expect("write the topology");
+    let lab = Lab::named(name);
+    let up = vnetlab(&["up", file.to_str().expect("utf-8 path"), "--lab", &lab.0]);
+    let _ = std::fs::remove_file(&file);
+    assert!(up.status.success(), "up: {}", text(&up));
+    lab
+}
+
 fn vnet_id(rg: &str, name: &str) -> String {
     format!("/subscriptions/{SUB}/resourceGroups/{rg}/providers/Microsoft.Network/virtualNetworks/{name}")
 }
@@ -145,17 +162,7 @@ fn grant(lab: &Lab, principal: &str, role: &str, scope: &str) {
 
 #[test]
 fn role_assignments_decide_what_each_principal_may_do() {
-    assert!(
-        std::path::Path::new(&format!("{}/bin/az", venv())).exists(),
-        "no az in {}: run scripts/setup",
-        venv()
-    );
-    let file = std::env::temp_dir().join(format!("vnetlab-rb-{}.yaml", std::process::id()));
-    std::fs::write(&file, topology()).expect("write the topology");
-    let lab = Lab::named("rb");
-    let up = vnetlab(&["up", file.to_str().expect("utf-8 path"), "--lab", &lab.0]);
-    let _ = std::fs::remove_file(&file);
-    assert!(up.status.success(), "up: {}", text(&up));
+    let lab = up_with_az("rb", &topology());
 
     // An unknown principal: a clear refusal, nothing printed, no config dir.
     let arm_dir = format!("/run/vnetlab/{}/arm", lab.0);
@@ -329,17 +336,7 @@ virtualMachines:
 
 #[test]
 fn the_real_az_grants_roles_and_peers_across_tenants() {
-    assert!(
-        std::path::Path::new(&format!("{}/bin/az", venv())).exists(),
-        "no az in {}: run scripts/setup",
-        venv()
-    );
-    let file = std::env::temp_dir().join(format!("vnetlab-b1t-{}.yaml", std::process::id()));
-    std::fs::write(&file, two_tenants()).expect("write the topology");
-    let lab = Lab::named("b1t");
-    let up = vnetlab(&["up", file.to_str().expect("utf-8 path"), "--lab", &lab.0]);
-    let _ = std::fs::remove_file(&file);
-    assert!(up.status.success(), "up: {}", text(&up));
+    let lab = up_with_az("b1t", &two_tenants());
     let owner = Shell::owner(&lab);
     let carol = Shell::signed_in(&lab, "carol");
     let vnet_a =
