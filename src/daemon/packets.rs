@@ -74,8 +74,24 @@ fn start_one(i: usize) -> io::Result<PacketThread> {
     let spinner = spin.clone();
     std::thread::Builder::new()
         .name(format!("packets-{i}"))
-        .spawn(move || runtime.block_on(spinner.run()))?;
+        .spawn(move || {
+            if realtime() {
+                // Not fatal: the fabric still forwards, only with the
+                // wake-ups of a normal thread.
+                if let Err(e) = crate::host::sched::realtime() {
+                    eprintln!("packets-{i}: {e}; packets wait behind other threads");
+                }
+            }
+            runtime.block_on(spinner.run())
+        })?;
     Ok(PacketThread { handle, spin })
+}
+
+/// Whether packet threads run real-time (`host::sched`);
+/// `VNETLAB_PACKET_PRIORITY=normal` keeps them at normal priority
+/// (benches).
+fn realtime() -> bool {
+    std::env::var("VNETLAB_PACKET_PRIORITY").map_or(true, |v| v != "normal")
 }
 
 fn thread(queue: usize) -> &'static PacketThread {

@@ -15,6 +15,7 @@ mod lock;
 pub mod netlink;
 pub mod netns;
 pub mod pod;
+pub mod sched;
 pub mod site;
 pub mod tun;
 pub mod vm;
