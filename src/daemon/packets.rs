@@ -78,8 +78,9 @@ fn start_one(i: usize) -> io::Result<PacketThread> {
             if realtime() {
                 // Not fatal: the fabric still forwards, only with the
                 // wake-ups of a normal thread.
-                if let Err(e) = crate::host::sched::realtime() {
-                    eprintln!("packets-{i}: {e}; packets wait behind other threads");
+                match crate::host::sched::realtime() {
+                    Ok(()) => spinner.realtime_started(),
+                    Err(e) => eprintln!("packets-{i}: {e}; packets wait behind other threads"),
                 }
             }
             runtime.block_on(spinner.run())

@@ -17,6 +17,10 @@
 //! (and 5.34, 4.85, 5.14, 6.22 without the spinner's run-queue test), 4
 //! streams 5.04, 5.78 (7.87, 6.90, 4.65, 5.54).
 //!
+//! A thread that reads a flood of small packets steps down to a normal
+//! thread while it lasts (`daemon::spin`, `normal`), so that the VMs at
+//! both ends of the flood get their share of the cores.
+//!
 //! The thread only uses what its packets need: it sleeps in `epoll_wait`
 //! between them, and its spinner (`daemon::spin`) polls only while no
 //! other thread waits for a core. The kernel's real-time throttling
@@ -24,8 +28,8 @@
 //! it even if a bug made it spin.
 
 use thread_priority::{
-    RealtimeThreadSchedulePolicy, ThreadPriority, ThreadSchedulePolicy, set_thread_priority_and_policy,
-    thread_native_id,
+    NormalThreadSchedulePolicy, RealtimeThreadSchedulePolicy, ThreadPriority, ThreadPriorityValue,
+    ThreadSchedulePolicy, set_thread_priority_and_policy, thread_native_id,
 };
 
 use super::HostError;
@@ -34,16 +38,45 @@ use super::HostError;
 /// priority. Fails without `CAP_SYS_NICE` (or inside a container that
 /// withholds real-time time); the thread then stays as it was.
 pub fn realtime() -> Result<(), HostError> {
-    set_thread_priority_and_policy(
-        thread_native_id(),
+    set(
         ThreadPriority::Min,
         ThreadSchedulePolicy::Realtime(RealtimeThreadSchedulePolicy::Fifo),
+        "make the packet thread real-time (SCHED_FIFO)",
     )
-    .map_err(|e| HostError::Io {
-        what: "make the packet thread real-time (SCHED_FIFO)".into(),
+}
+
+/// Makes the calling thread a normal (`SCHED_OTHER`, nice 0) thread again.
+pub fn normal() -> Result<(), HostError> {
+    set(
+        nice_0(),
+        ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Other),
+        "make the packet thread a normal thread (SCHED_OTHER)",
+    )
+}
+
+/// The crate maps 0..=99 onto nice 19..=-20 for normal threads; 48 is
+/// nice 0 (tested below). Its `Min` would be nice 19.
+fn nice_0() -> ThreadPriority {
+    ThreadPriorityValue::try_from(48u8).map_or(ThreadPriority::Min, ThreadPriority::Crossplatform)
+}
+
+fn set(priority: ThreadPriority, policy: ThreadSchedulePolicy, what: &str) -> Result<(), HostError> {
+    set_thread_priority_and_policy(thread_native_id(), priority, policy).map_err(|e| HostError::Io {
+        what: what.into(),
         source: match e {
             thread_priority::Error::OS(errno) => std::io::Error::from_raw_os_error(errno),
             other => std::io::Error::other(other.to_string()),
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_demoted_packet_thread_gets_nice_0() {
+        let policy = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Other);
+        assert_eq!(nice_0().to_posix(policy).ok(), Some(0));
+    }
 }
