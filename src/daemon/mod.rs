@@ -20,6 +20,7 @@ mod lifecycle;
 mod packets;
 mod plane;
 mod podplan;
+mod priority;
 mod prober;
 pub mod progress;
 pub mod proto;

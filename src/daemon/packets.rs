@@ -79,7 +79,7 @@ fn start_one(i: usize) -> io::Result<PacketThread> {
                 // Not fatal: the fabric still forwards, only with the
                 // wake-ups of a normal thread.
                 match crate::host::sched::realtime() {
-                    Ok(()) => spinner.realtime_started(),
+                    Ok(()) => spinner.priority.started(),
                     Err(e) => eprintln!("packets-{i}: {e}; packets wait behind other threads"),
                 }
             }

@@ -45,6 +45,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 
+use super::priority::Priority;
+
 /// How long after the last packet the thread keeps polling. Longer than
 /// the gaps of a busy exchange (a ping every 5 ms, TCP's ACK clock), short
 /// enough that a lab whose VMs only chatter now and then (DNS, health
@@ -62,21 +64,6 @@ const BACKOFF: Duration = Duration::from_secs(1);
 /// costs a few µs, a turn about 1.
 const RUNNABLE_EVERY: Duration = Duration::from_millis(1);
 
-/// A real-time packet thread reading more packets a second than this
-/// becomes a normal thread until the rate falls to half of it. Real time
-/// is for the wake-up of sparse packets; a flood of small ones at
-/// real-time priority starves the VMs that send and receive it, which need
-/// a system call per datagram. Measured on a quiet host (`scripts/bench
-/// net`, interleaved): always real-time, 64-byte UDP lost 0.42 % at 150 k
-/// pps and 1.2 % at 200 k in 2 of 5 runs, all of it at the receiving
-/// iperf3's socket; with this switch 0 % at 200 k in 4 of 4. TCP (64 KB
-/// segments and their ACKs) stays below the rate and keeps real time:
-/// 12.4–13.5 Gbit/s one stream either way, against 10.3 at normal priority.
-const FLOOD_PPS: u64 = 100_000;
-
-/// How often a packet looks at the rate of the ones before it.
-const RATE_EVERY: Duration = Duration::from_millis(1);
-
 #[derive(Debug)]
 pub struct Spin {
     base: Instant,
@@ -85,13 +72,8 @@ pub struct Spin {
     /// Set while the spinner waits for `wake`.
     parked: AtomicBool,
     wake: Notify,
-    /// The thread was made real-time (`host::sched`) and may switch.
-    realtime_allowed: AtomicBool,
-    /// It is real-time now.
-    realtime: AtomicBool,
-    /// Packets read, and when the rate was last looked at (ns after `base`).
-    count: AtomicU64,
-    counted_at: AtomicU64,
+    /// The thread's scheduling class, which follows its packet rate.
+    pub priority: Priority,
 }
 
 impl Default for Spin {
@@ -101,25 +83,15 @@ impl Default for Spin {
             last: AtomicU64::new(0),
             parked: AtomicBool::new(false),
             wake: Notify::new(),
-            realtime_allowed: AtomicBool::new(false),
-            realtime: AtomicBool::new(false),
-            count: AtomicU64::new(0),
-            counted_at: AtomicU64::new(0),
+            priority: Priority::default(),
         }
     }
 }
 
 impl Spin {
-    /// The packet thread became real-time: from now on it leaves real
-    /// time during floods (`FLOOD_PPS`).
-    pub fn realtime_started(&self) {
-        self.realtime_allowed.store(true, Ordering::Relaxed);
-        self.realtime.store(true, Ordering::Relaxed);
-    }
-
     /// A packet task read a packet at `now`: one store, and a wake-up only
     /// for the first packet after a quiet spell. Runs on the packet thread,
-    /// so a change of its priority applies to it.
+    /// so a change of its priority (`Priority::packet`) applies to it.
     #[inline]
     pub fn packet(&self, now: Instant) {
         let t = self.nanos(now);
@@ -127,31 +99,7 @@ impl Spin {
         if self.parked.load(Ordering::Relaxed) && self.parked.swap(false, Ordering::AcqRel) {
             self.wake.notify_one();
         }
-        if self.realtime_allowed.load(Ordering::Relaxed) {
-            let n = self.count.fetch_add(1, Ordering::Relaxed) + 1;
-            let since = t.saturating_sub(self.counted_at.load(Ordering::Relaxed));
-            if since >= RATE_EVERY.as_nanos() as u64 {
-                self.count.store(0, Ordering::Relaxed);
-                self.counted_at.store(t, Ordering::Relaxed);
-                let realtime = self.realtime.load(Ordering::Relaxed);
-                if let Some(on) = priority_for(realtime, n, since) {
-                    self.set_realtime(on);
-                }
-            }
-        }
-    }
-
-    fn set_realtime(&self, on: bool) {
-        // The thread was made real-time at its start, so the same calls
-        // succeed now; were one to fail, the thread keeps its priority.
-        let changed = if on {
-            crate::host::sched::realtime()
-        } else {
-            crate::host::sched::normal()
-        };
-        if changed.is_ok() {
-            self.realtime.store(on, Ordering::Relaxed);
-        }
+        self.priority.packet(t);
     }
 
     fn nanos(&self, t: Instant) -> u64 {
@@ -196,11 +144,7 @@ impl Spin {
 
     /// Waits for the next packet after a quiet spell.
     async fn park(&self) {
-        // A flood that ended leaves the thread real-time for the next
-        // sparse packet.
-        if self.realtime_allowed.load(Ordering::Relaxed) && !self.realtime.load(Ordering::Relaxed) {
-            self.set_realtime(true);
-        }
+        self.priority.quiet();
         self.parked.store(true, Ordering::SeqCst);
         // A packet read between the caller's check and the store saw
         // `parked` clear and woke nobody: look once more. A permit
@@ -213,19 +157,6 @@ impl Spin {
     }
 }
 
-/// Whether a packet thread that is (or is not) `realtime` should switch,
-/// having read `packets` in the last `nanos`: out of real time above
-/// `FLOOD_PPS`, back below half of it. `None`: stay as it is.
-fn priority_for(realtime: bool, packets: u64, nanos: u64) -> Option<bool> {
-    let pps = u128::from(packets) * 1_000_000_000 / u128::from(nanos.max(1));
-    let flood = u128::from(FLOOD_PPS);
-    match realtime {
-        true if pps > flood => Some(false),
-        false if pps < flood / 2 => Some(true),
-        _ => None,
-    }
-}
-
 /// The runnable threads in `/proc/loadavg` ("0.52 0.58 0.59 3/172
 /// 12345": the fourth field's numerator), this one included.
 fn runnable(loadavg: &str) -> Option<usize> {
@@ -235,21 +166,6 @@ fn runnable(loadavg: &str) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn floods_leave_real_time_and_sparse_packets_take_it_again() {
-        let ms = 1_000_000;
-        // 200 k pps of small UDP: out of real time.
-        assert_eq!(priority_for(true, 200, ms), Some(false));
-        // TCP's 64 KB segments and ACKs (~40 k pps) and pings keep it.
-        assert_eq!(priority_for(true, 40, ms), None);
-        assert_eq!(priority_for(true, 1, 5 * ms), None);
-        // Between half the flood rate and the flood rate nothing changes.
-        assert_eq!(priority_for(false, 70, ms), None);
-        // Back below half: real time again.
-        assert_eq!(priority_for(false, 2, 5 * ms), Some(true));
-        assert_eq!(priority_for(false, 1, 0), None, "no time passed: no rate to judge");
-    }
 
     #[test]
     fn runnable_is_the_numerator_of_the_fourth_field() {
